@@ -1,0 +1,75 @@
+"""The ``chatroom`` command: serve, config, and (with later issues) init, admin, connect."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from chatroom import config as cfg
+from chatroom import logs
+
+
+def _port(value: str) -> str:
+    return value  # validated with the other layers in config.load, for one error style
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatroom", description="ChatRoom: a self-hosted chat server that speaks IRC."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--config", type=Path, help="TOML config file")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, help="plain IRC port, or 'off' (default 6667)")
+    serve.add_argument("--data-dir", help="data directory (default ./chatroom-data)")
+    serve.add_argument("--server-name", help="server name shown to clients")
+    serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+
+    conf = sub.add_parser("config", help="show configuration")
+    conf.add_argument("--defaults", action="store_true", help="print the documented defaults")
+    conf.add_argument("--config", type=Path, help="TOML config file to check and show")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from chatroom.server.net.runner import run, serve
+
+    flags = {
+        "listen.host": args.host,
+        "listen.port": args.port,
+        "server.data_dir": args.data_dir,
+        "server.name": args.server_name,
+    }
+    config = cfg.load(args.config, flags=flags)
+    logs.setup(args.log_level.upper())
+    run(serve(config))
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    if args.defaults or args.config is None:
+        sys.stdout.write(cfg.defaults_toml())
+        return 0
+    loaded = cfg.load(args.config)
+    print(loaded)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "config":
+            return _config(args)
+    except cfg.ConfigError as err:
+        print(f"chatroom: {err}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,236 @@
+"""Configuration: defaults < TOML file < environment (CHATROOM_*) < command-line flags.
+
+Every setting has one dotted key (``listen.port``), one environment variable
+(``CHATROOM_LISTEN_PORT``) and one type. Values are validated once, here, into frozen
+dataclasses; a bad value stops start-up with a message naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chatroom.irc.casemap import CaseMapping
+from chatroom.irc.masks import is_channel_name
+from chatroom.server.core.settings import CoreSettings, Limits, Timeouts
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message names the key and what would be accepted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    key: str
+    default: Any
+    kind: str
+    help: str
+
+
+def _setting(key: str, default: Any, kind: str, help: str) -> Setting:
+    return Setting(key, default, kind, help)
+
+
+# The single list of every setting: its default, its type and one line of documentation.
+# ``chatroom config --defaults`` prints this table as a commented TOML file.
+SETTINGS: tuple[Setting, ...] = (
+    _setting("server.name", "chatroom.local", "hostname", "Server name shown to clients."),
+    _setting("server.network", "ChatRoom", "word", "Network name (ISUPPORT NETWORK)."),
+    _setting("server.data_dir", "./chatroom-data", "path", "Database, certificate and state."),
+    _setting("server.motd", ["Welcome to ChatRoom. Say hello in #lobby."], "lines", "MOTD."),
+    _setting("server.password", "", "str", "Server password (PASS); empty means none."),
+    _setting("server.casemapping", "rfc1459", "casemapping", "rfc1459 or ascii."),
+    _setting("server.channels", ["#lobby"], "channels", "Rooms that always exist."),
+    _setting("listen.host", "127.0.0.1", "host", "Address for every listener."),
+    _setting("listen.port", 6667, "port", "Plain IRC port; 0 picks a free one, off disables."),
+    _setting("limits.nick_length", 30, "count", "Longest nickname."),
+    _setting("limits.channel_length", 50, "count", "Longest room name."),
+    _setting("limits.topic_length", 390, "count", "Longest topic."),
+    _setting("limits.channels_per_user", 50, "count", "Rooms one client may be in."),
+    _setting("limits.targets_per_message", 4, "count", "Targets in one PRIVMSG/NOTICE."),
+    _setting("limits.list_entries", 100, "count", "Entries per ban/exception/invite list."),
+    _setting("limits.sendq_bytes", 1_048_576, "count", "Unsent bytes before a slow reader is dropped."),
+    _setting("timeouts.registration", 60, "seconds", "Time to finish NICK/USER."),
+    _setting("timeouts.ping_interval", 120, "seconds", "Idle time before the server PINGs."),
+    _setting("timeouts.ping_timeout", 60, "seconds", "Time to answer that PING."),
+)
+BY_KEY = {s.key: s for s in SETTINGS}
+
+
+def env_name(key: str) -> str:
+    return "CHATROOM_" + key.upper().replace(".", "_")
+
+
+@dataclass(frozen=True, slots=True)
+class ListenConfig:
+    host: str
+    port: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    core: CoreSettings
+    listen: ListenConfig
+    data_dir: Path
+    sendq_bytes: int
+
+
+def _fail(key: str, value: object, allowed: str) -> ConfigError:
+    return ConfigError(f"config key {key!r}: got {value!r}; {allowed}")
+
+
+def _int_in(key: str, value: object, low: int, high: int, what: str) -> int:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _fail(key, value, f"expected {what} from {low} to {high}")
+    return value
+
+
+def _as_list(key: str, value: object) -> list[str]:
+    if isinstance(value, str):
+        return [v for v in (p.strip() for p in value.split(",")) if v]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise _fail(key, value, "expected a list of strings (or a comma-separated string)")
+
+
+def _check(setting: Setting, value: object) -> object:
+    """Convert and validate one value, whatever layer it came from."""
+    key, kind = setting.key, setting.kind
+    if kind == "port":
+        if isinstance(value, str) and value.strip().lower() == "off":
+            return None
+        return _int_in(key, value, 0, 65535, 'a port number (or "off")')
+    if kind == "count":
+        return _int_in(key, value, 1, 1 << 31, "a whole number")
+    if kind == "seconds":
+        return _int_in(key, value, 1, 86400, "a number of seconds")
+    if kind in ("lines", "channels"):
+        items = _as_list(key, value)
+        if kind == "channels":
+            for name in items:
+                if not is_channel_name(name):
+                    raise _fail(key, name, "expected room names that start with '#'")
+        return tuple(items)
+    if kind == "casemapping":
+        try:
+            return CaseMapping(str(value).lower())
+        except ValueError:
+            raise _fail(key, value, 'expected "rfc1459" or "ascii"') from None
+    if not isinstance(value, str):
+        raise _fail(key, value, "expected a string")
+    if kind in ("hostname", "word", "host") and (not value or " " in value):
+        raise _fail(key, value, "expected a non-empty value without spaces")
+    if kind == "hostname" and "." not in value:
+        raise _fail(key, value, "expected a name with at least one dot, like chat.example.org")
+    return value
+
+
+def _flatten(data: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        key = f"{path}.{name}" if path else name
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, key))
+        else:
+            flat[key] = value
+    return flat
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    flat = _flatten(data)
+    for key in flat:
+        if key not in BY_KEY:
+            known = ", ".join(sorted(BY_KEY))
+            raise ConfigError(f"config file {str(path)!r}: unknown key {key!r}; known keys: {known}")
+    return flat
+
+
+def load(
+    file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, object] | None = None,
+) -> Config:
+    """Merge the layers (later wins) and validate every value."""
+    env = os.environ if env is None else env
+    raw: dict[str, object] = {s.key: s.default for s in SETTINGS}
+    file = file or (Path(env["CHATROOM_CONFIG"]) if env.get("CHATROOM_CONFIG") else None)
+    if file is not None:
+        raw.update(read_file(file))
+    for setting in SETTINGS:
+        if env_name(setting.key) in env:
+            raw[setting.key] = env[env_name(setting.key)]
+    for key, value in (flags or {}).items():
+        if value is not None:
+            raw[key] = value
+    values = {key: _check(BY_KEY[key], value) for key, value in raw.items()}
+    return _build(values)
+
+
+def _build(v: Mapping[str, Any]) -> Config:
+    limits = Limits(
+        nick_length=v["limits.nick_length"],
+        channel_length=v["limits.channel_length"],
+        topic_length=v["limits.topic_length"],
+        channels_per_user=v["limits.channels_per_user"],
+        targets_per_message=v["limits.targets_per_message"],
+        list_entries=v["limits.list_entries"],
+    )
+    timeouts = Timeouts(
+        registration=float(v["timeouts.registration"]),
+        ping_interval=float(v["timeouts.ping_interval"]),
+        ping_timeout=float(v["timeouts.ping_timeout"]),
+    )
+    core = CoreSettings(
+        server_name=v["server.name"],
+        network_name=v["server.network"],
+        motd=v["server.motd"],
+        server_password=v["server.password"] or None,
+        casemapping=v["server.casemapping"],
+        permanent_channels=v["server.channels"],
+        limits=limits,
+        timeouts=timeouts,
+    )
+    return Config(
+        core=core,
+        listen=ListenConfig(host=v["listen.host"], port=v["listen.port"]),
+        data_dir=Path(v["server.data_dir"]),
+        sendq_bytes=v["limits.sendq_bytes"],
+    )
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def defaults_toml() -> str:
+    """The documented default configuration, as ``chatroom config --defaults`` prints it."""
+    lines = ["# ChatRoom configuration. Every key may also be set as CHATROOM_<SECTION>_<KEY>."]
+    section = ""
+    for s in SETTINGS:
+        sec, name = s.key.split(".", 1)
+        if sec != section:
+            section = sec
+            lines += ["", f"[{sec}]"]
+        lines.append(f"# {s.help}  (env {env_name(s.key)})")
+        lines.append(f"{name} = {_toml_value(s.default)}")
+    return "\n".join(lines) + "\n"
+
+
+Converter = Callable[[str], object]

@@ -1,0 +1,108 @@
+"""Who may do what in a room: bans, exceptions, invites, quiets, moderation.
+
+Pure functions of a channel and a session, shared by JOIN, PRIVMSG/NOTICE and NICK.
+
+Rules (as InspIRCd and Ergo apply them):
+- a mask matches ``nick!user@host`` or ``nick!user@ip``, case-folded with the server's
+  casemapping; the extban ``a:<account-glob>`` matches the session's account instead;
+- +e excepts from +b and +q; +I lets a user past +i without an invite;
+- an INVITE lets its holder past +i, +k, +l and +b (InspIRCd's default "invite bypass");
+- voiced and opped members are never silenced by +m, +b or +q.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from chatroom.irc import numerics as n
+from chatroom.irc.masks import match_mask
+from chatroom.server.core.channel import Channel, ListEntry
+from chatroom.server.core.session import Session
+
+if TYPE_CHECKING:
+    from chatroom.server.core.world import World
+
+# Not (yet) in chatroom.irc.numerics; InspIRCd's numbers.
+ERR_BANONCHAN = "435"
+ERR_BADCHANNAME = "479"
+
+
+def mask_matches(world: World, mask: str, session: Session) -> bool:
+    """True if one stored mask (or extban) designates ``session``."""
+    if len(mask) >= 2 and mask[1] == ":":
+        if mask[0] == "a":
+            return session.account is not None and match_mask(mask[2:], session.account, world.fold)
+        return False  # an extban type we do not know matches nobody
+    fold = world.fold
+    ident = f"{session.nick}!{session.user}@"
+    if match_mask(mask, ident + session.host, fold):
+        return True
+    return session.ip != session.host and match_mask(mask, ident + session.ip, fold)
+
+
+def any_matches(world: World, entries: Iterable[ListEntry], session: Session) -> bool:
+    return any(mask_matches(world, entry.mask, session) for entry in entries)
+
+
+def is_banned(world: World, channel: Channel, session: Session) -> bool:
+    """Matches a +b mask and no +e mask."""
+    lists = channel.lists
+    return any_matches(world, lists["b"], session) and not any_matches(world, lists["e"], session)
+
+
+def is_quieted(world: World, channel: Channel, session: Session) -> bool:
+    """Matches a +q mask and no +e mask."""
+    lists = channel.lists
+    return any_matches(world, lists["q"], session) and not any_matches(world, lists["e"], session)
+
+
+def join_refusal(
+    world: World, channel: Channel, session: Session, key: str | None
+) -> tuple[str, str] | None:
+    """Why ``session`` may not join ``channel`` as ``(numeric, text)``, or None if it may.
+
+    Checked in InspIRCd's order: key, invite-only, limit, bans.
+    """
+    if world.fold(channel.name) in session.invited:
+        return None
+    if channel.key is not None and key != channel.key:
+        return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
+    if "i" in channel.flags and not any_matches(world, channel.lists["I"], session):
+        return n.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
+    if channel.limit is not None and len(channel.members) >= channel.limit:
+        return n.ERR_CHANNELISFULL, "Cannot join channel (+l)"
+    if is_banned(world, channel, session):
+        return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
+    return None
+
+
+def cannot_speak(world: World, channel: Channel, session: Session) -> str | None:
+    """Why ``session`` may not send to ``channel`` (text for 404), or None if it may."""
+    status = channel.members.get(session)
+    if status is None and "n" in channel.flags:
+        return "Cannot send to channel (no external messages)"
+    if status:
+        return None  # voice or ops: above +m, +b and +q
+    if "m" in channel.flags:
+        return "Cannot send to channel (+m)"
+    if is_banned(world, channel, session):
+        return "Cannot send to channel (you're banned)"
+    if is_quieted(world, channel, session):
+        return "Cannot send to channel (+q)"
+    return None
+
+
+def nick_change_refused(world: World, session: Session, new_nick: str) -> tuple[str, str] | None:
+    """``(channel name, text)`` for 435 ERR_BANONCHAN if a ban pins the current nick.
+
+    InspIRCd refuses a nick change to a member who is banned (and not excepted, voiced or
+    opped) in a room, so a ban cannot be dodged by renaming. The caller replies
+    ``435 <nick> <new_nick> <channel> :<text>``.
+    """
+    for channel in session.channels.values():
+        if channel.members.get(session):
+            continue
+        if is_banned(world, channel, session) or is_quieted(world, channel, session):
+            return channel.name, f"Cannot change nickname while on {channel.name} (you're banned)"
+    return None

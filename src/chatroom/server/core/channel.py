@@ -1,0 +1,99 @@
+"""A room: its members with their status, topic, modes and mask lists.
+
+Member status is a string of prefix-mode letters ("o", "v", "ov"), highest first, so
+NAMES and WHO can render "@" or "@+" (multi-prefix) without lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from chatroom.server.core.session import Session
+
+PREFIX_ORDER = "ov"
+PREFIX_SYMBOLS = {"o": "@", "v": "+"}
+LIST_MODES = "beIq"
+
+
+@dataclass(slots=True)
+class ListEntry:
+    """One +b/+e/+I/+q entry; ``expires_at`` is for timed bans (None: until removed)."""
+
+    mask: str
+    set_by: str
+    set_at: float
+    expires_at: float | None = None
+
+
+@dataclass(eq=False, slots=True)
+class Channel:
+    name: str
+    created_at: float
+    permanent: bool = False
+    members: dict[Session, str] = field(default_factory=dict)
+    topic: str = ""
+    topic_set_by: str = ""
+    topic_set_at: float = 0.0
+    flags: set[str] = field(default_factory=lambda: {"n", "t"})
+    key: str | None = None
+    limit: int | None = None
+    lists: dict[str, list[ListEntry]] = field(
+        default_factory=lambda: {"b": [], "e": [], "I": [], "q": []}
+    )
+
+    @property
+    def secret(self) -> bool:
+        return "s" in self.flags
+
+    @property
+    def symbol(self) -> str:
+        """The RPL_NAMREPLY channel symbol: "@" secret, "=" public."""
+        return "@" if "s" in self.flags else "="
+
+    def find_entry(self, letter: str, mask: str, fold: Callable[[str], str]) -> ListEntry | None:
+        """The entry of list ``letter`` equal to ``mask`` under ``fold``, if any."""
+        folded = fold(mask)
+        for entry in self.lists[letter]:
+            if fold(entry.mask) == folded:
+                return entry
+        return None
+
+    def status(self, session: Session) -> str:
+        return self.members.get(session, "")
+
+    def is_op(self, session: Session) -> bool:
+        return "o" in self.members.get(session, "")
+
+    def can_speak_moderated(self, session: Session) -> bool:
+        return bool(self.members.get(session, ""))
+
+    def set_status(self, session: Session, letter: str, on: bool) -> None:
+        current = self.members[session]
+        letters = set(current)
+        if on:
+            letters.add(letter)
+        else:
+            letters.discard(letter)
+        self.members[session] = "".join(c for c in PREFIX_ORDER if c in letters)
+
+    def prefix_of(self, session: Session, all_prefixes: bool) -> str:
+        """ "@" for an op, "@+" with multi-prefix, "" for a plain member."""
+        status = self.members.get(session, "")
+        if not status:
+            return ""
+        if all_prefixes:
+            return "".join(PREFIX_SYMBOLS[c] for c in status)
+        return PREFIX_SYMBOLS[status[0]]
+
+    def mode_string(self, show_key: bool) -> tuple[str, list[str]]:
+        """The channel's current modes as for RPL_CHANNELMODEIS."""
+        letters = "".join(sorted(self.flags))
+        args: list[str] = []
+        if self.key is not None:
+            letters += "k"
+            args.append(self.key if show_key else "*")
+        if self.limit is not None:
+            letters += "l"
+            args.append(str(self.limit))
+        return "+" + letters, args

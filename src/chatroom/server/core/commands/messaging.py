@@ -1,0 +1,141 @@
+"""PRIVMSG, NOTICE and TAGMSG: the hot path of the whole server.
+
+A room message is formatted once per tag variant and the same bytes are queued for every
+member (``World.fanout``); nothing here is done per recipient except choosing a variant.
+NOTICE never provokes an error reply (RFC 2812 3.3.2), so loops between bots cannot start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chatroom.irc import numerics as n
+from chatroom.irc.message import Message
+from chatroom.server.core.access import cannot_speak
+from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+
+
+@command("PRIVMSG")
+def privmsg(world: World, session: Session, msg: Message) -> None:
+    """PRIVMSG <target>{,<target>} :<text>"""
+    _deliver(world, session, msg, "PRIVMSG")
+
+
+@command("NOTICE")
+def notice(world: World, session: Session, msg: Message) -> None:
+    """NOTICE <target>{,<target>} :<text>"""
+    _deliver(world, session, msg, "NOTICE")
+
+
+@command("TAGMSG", min_params=1)
+def tagmsg(world: World, session: Session, msg: Message) -> None:
+    """TAGMSG <target>{,<target>}  (IRCv3 message-tags: tags only, e.g. +typing)"""
+    _deliver(world, session, msg, "TAGMSG")
+
+
+def _client_tags(world: World, session: Session, msg: Message) -> dict[str, str]:
+    """Client-only tags (``+name``) are relayed; server tags from clients are dropped."""
+    tags = {k: v for k, v in msg.tags.items() if k.startswith("+")} if msg.tags else {}
+    if "B" in session.modes:
+        tags["bot"] = ""
+    return tags
+
+
+def _deliver(world: World, session: Session, msg: Message, verb: str) -> None:
+    quiet = verb == "NOTICE"
+    params = msg.params
+    if not params or not params[0]:
+        if quiet:
+            return
+        raise CommandError(n.ERR_NORECIPIENT, f"No recipient given ({verb})")
+    if verb == "TAGMSG":
+        text: tuple[str, ...] = ()
+    elif len(params) < 2 or not params[1]:
+        if quiet:
+            return
+        raise CommandError(n.ERR_NOTEXTTOSEND, "No text to send")
+    else:
+        text = (params[1],)
+    targets = params[0].split(",")
+    if len(targets) > world.settings.limits.targets_per_message:
+        if quiet:
+            return
+        raise CommandError(n.ERR_TOOMANYTARGETS, params[0], "Too many targets")
+    tags = _client_tags(world, session, msg)
+    session.last_message = world.clock()
+    echo = "echo-message" in session.caps
+    for target in targets:
+        if target.startswith("#"):
+            _to_channel(world, session, verb, target, text, tags, echo, quiet)
+        else:
+            _to_user(world, session, verb, target, text, tags, echo, quiet)
+
+
+def _to_channel(
+    world: World,
+    session: Session,
+    verb: str,
+    target: str,
+    text: tuple[str, ...],
+    tags: dict[str, str],
+    echo: bool,
+    quiet: bool,
+) -> None:
+    channel = world.find_channel(target)
+    if channel is None:
+        if not quiet:
+            world.reply(session, n.ERR_NOSUCHCHANNEL, target, "No such channel")
+        return
+    reason = cannot_speak(world, channel, session)
+    if reason is not None:
+        if not quiet:
+            world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
+        return
+    members: Iterable[Session] = channel.members
+    if verb == "TAGMSG":
+        members = [m for m in channel.members if "message-tags" in m.caps]
+    world.fanout(
+        members,
+        session.prefix,
+        verb,
+        channel.name,
+        *text,
+        client_tags=tags,
+        account=session.account,
+        skip=None if echo else session,
+    )
+
+
+def _to_user(
+    world: World,
+    session: Session,
+    verb: str,
+    target: str,
+    text: tuple[str, ...],
+    tags: dict[str, str],
+    echo: bool,
+    quiet: bool,
+) -> None:
+    recipient = world.find_nick(target)
+    if recipient is None or not recipient.registered:
+        if not quiet:
+            world.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
+        return
+    recipients = [recipient]
+    if verb == "TAGMSG" and "message-tags" not in recipient.caps:
+        recipients = []
+    if echo and recipient is not session:
+        recipients.append(session)
+    world.fanout(
+        recipients,
+        session.prefix,
+        verb,
+        recipient.nick,
+        *text,
+        client_tags=tags,
+        account=session.account,
+    )
+    if verb == "PRIVMSG" and recipient.away is not None:
+        world.reply(session, n.RPL_AWAY, recipient.nick, recipient.away)

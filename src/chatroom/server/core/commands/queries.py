@@ -1,0 +1,229 @@
+"""Questions about users and the server: ISON, USERHOST, AWAY, VERSION, TIME, INFO, ADMIN,
+HELP, LUSERS, MOTD, USERS. WHO, WHOIS and WHOWAS live in ``whois``.
+
+Commands that take an optional ``<target>`` server answer for this server (matched as a
+glob, or named by a user on it) and refuse anything else with 402, as the modern docs ask.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+
+from chatroom.irc import numerics as n
+from chatroom.irc.masks import match_mask
+from chatroom.irc.message import Message
+from chatroom.server.core.dispatch import COMMANDS, CommandError, command
+from chatroom.server.core.replies import send_isupport, send_lusers, send_motd
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+
+USERHOST_MAX = 5
+# Command names per RPL_HELPTXT line in the index sent for a bare HELP.
+_HELP_INDEX_WIDTH = 8
+
+
+def _check_target(world: World, msg: Message) -> None:
+    """Refuse a ``<target>`` that is neither this server nor a user on it."""
+    if not msg.params or not msg.params[0]:
+        return
+    target = msg.params[0]
+    if match_mask(target, world.name, world.fold) or world.find_nick(target) is not None:
+        return
+    raise CommandError(n.ERR_NOSUCHSERVER, target, "No such server")
+
+
+def _words(msg: Message) -> list[str]:
+    """Nicknames given as separate parameters, or space-separated in a trailing one."""
+    return [word for param in msg.params for word in param.split(" ") if word]
+
+
+# ----------------------------------------------------------------- presence
+
+
+@command("ISON", min_params=1)
+def ison(world: World, session: Session, msg: Message) -> None:
+    """ISON <nick>{ <nick>}
+
+    Which of these nicknames are online, spelled as the server knows them.
+    """
+    online: list[str] = []
+    for nick in _words(msg):
+        target = world.find_nick(nick)
+        if target is not None and target.registered:
+            online.append(target.nick)
+    world.reply(session, n.RPL_ISON, " ".join(online))
+
+
+@command("USERHOST", min_params=1)
+def userhost(world: World, session: Session, msg: Message) -> None:
+    """USERHOST <nick>{ <nick>}
+
+    Up to five replies of nick[*]=+|-user@host: * for an operator, - when away.
+    """
+    replies: list[str] = []
+    for nick in _words(msg)[:USERHOST_MAX]:
+        target = world.find_nick(nick)
+        if target is None or not target.registered:
+            continue
+        oper = "*" if "o" in target.modes else ""
+        here = "-" if target.away is not None else "+"
+        replies.append(f"{target.nick}{oper}={here}{target.user}@{target.host}")
+    world.reply(session, n.RPL_USERHOST, " ".join(replies))
+
+
+@command("AWAY")
+def away(world: World, session: Session, msg: Message) -> None:
+    """AWAY [:<message>]
+
+    With a message, mark yourself away; without one, come back. Peers that asked for
+    away-notify are told either way.
+    """
+    text = msg.params[0] if msg.params else ""
+    watchers = {p for p in world.peers(session) if "away-notify" in p.caps}
+    if text:
+        text = text[: world.settings.limits.away_length]
+        session.away = text
+        world.reply(session, n.RPL_NOWAWAY, "You have been marked as being away")
+        world.fanout(watchers, session.prefix, "AWAY", text)
+        return
+    was_away = session.away is not None
+    session.away = None
+    world.reply(session, n.RPL_UNAWAY, "You are no longer marked as being away")
+    if was_away:
+        world.fanout(watchers, session.prefix, "AWAY")
+
+
+# ----------------------------------------------------------------- the server
+
+
+@command("VERSION")
+def version(world: World, session: Session, msg: Message) -> None:
+    """VERSION [<target>]
+
+    The server's software version, then its ISUPPORT tokens.
+    """
+    _check_target(world, msg)
+    s = world.settings
+    world.reply(session, n.RPL_VERSION, s.version, world.name, f"{s.network_name} IRC server")
+    send_isupport(world, session)
+
+
+@command("TIME")
+def time_(world: World, session: Session, msg: Message) -> None:
+    """TIME [<server>]
+
+    The server's local time (UTC), for people; clients should not parse it.
+    """
+    _check_target(world, msg)
+    now = time.gmtime(world.clock())
+    human = time.strftime("%A %B %d %Y -- %H:%M:%S +00:00", now)
+    world.reply(session, n.RPL_TIME, world.name, human)
+
+
+@command("INFO")
+def info(world: World, session: Session, msg: Message) -> None:
+    """INFO [<target>]
+
+    What this server is and how long it has been up.
+    """
+    _check_target(world, msg)
+    s = world.settings
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(world.started_at))
+    for line in (
+        f"{world.name} runs {s.version},",
+        "a small IRC server written in Python.",
+        f"Network: {s.network_name}",
+        f"Up since {started}",
+    ):
+        world.reply(session, n.RPL_INFO, line)
+    world.reply(session, n.RPL_ENDOFINFO, "End of INFO list")
+
+
+@command("ADMIN")
+def admin(world: World, session: Session, msg: Message) -> None:
+    """ADMIN [<target>]
+
+    Who runs this server and how to reach them.
+    """
+    _check_target(world, msg)
+    lines = world.settings.admin_info
+    if not lines:
+        raise CommandError(n.ERR_NOADMININFO, world.name, "No administrative info available")
+    loc1, loc2, email = (tuple(lines) + ("", "", ""))[:3]
+    world.reply(session, n.RPL_ADMINME, world.name, "Administrative info")
+    world.reply(session, n.RPL_ADMINLOC1, loc1)
+    world.reply(session, n.RPL_ADMINLOC2, loc2)
+    world.reply(session, n.RPL_ADMINEMAIL, email)
+
+
+@command("LUSERS")
+def lusers(world: World, session: Session, msg: Message) -> None:
+    """LUSERS
+
+    How many users, operators, unknown connections and rooms there are.
+    """
+    send_lusers(world, session)
+
+
+@command("MOTD")
+def motd(world: World, session: Session, msg: Message) -> None:
+    """MOTD [<target>]
+
+    The message of the day.
+    """
+    _check_target(world, msg)
+    send_motd(world, session)
+
+
+@command("USERS")
+def users(world: World, session: Session, msg: Message) -> None:
+    """USERS
+
+    Disabled, as on every modern server: it would list who is logged in to the host.
+    """
+    raise CommandError(n.ERR_USERSDISABLED, "USERS has been disabled")
+
+
+# ----------------------------------------------------------------- help
+
+
+@command("HELP")
+@command("HELPOP")
+def help_(world: World, session: Session, msg: Message) -> None:
+    """HELP [<subject>]
+
+    Without a subject, the list of commands; with a command name, its syntax and notes.
+    HELPOP is the same command under its older name.
+    """
+    subject = msg.params[0].strip() if msg.params else ""
+    if not subject:
+        _help_index(world, session)
+        return
+    spec = COMMANDS.get(subject.upper())
+    if spec is None or not spec.handler.__doc__:
+        # The subject is echoed unless it could not be a middle parameter (modern docs).
+        shown = subject if " " not in subject and not subject.startswith(":") else "*"
+        raise CommandError(n.ERR_HELPNOTFOUND, shown, "No help available on this topic")
+    name = spec.name
+    lines = inspect.cleandoc(spec.handler.__doc__).splitlines()
+    world.reply(session, n.RPL_HELPSTART, name, lines[0])
+    world.reply(session, n.RPL_HELPTXT, name, "")
+    body = lines[1:]
+    while body and not body[0].strip():
+        body.pop(0)
+    for line in body:
+        world.reply(session, n.RPL_HELPTXT, name, line)
+    world.reply(session, n.RPL_ENDOFHELP, name, "End of /HELP")
+
+
+def _help_index(world: World, session: Session) -> None:
+    """Title, an empty line (as the modern docs advise), then the commands in rows."""
+    names = sorted(COMMANDS)
+    world.reply(session, n.RPL_HELPSTART, "*", "** Help System **")
+    world.reply(session, n.RPL_HELPTXT, "*", "")
+    world.reply(session, n.RPL_HELPTXT, "*", "Commands:")
+    for i in range(0, len(names), _HELP_INDEX_WIDTH):
+        world.reply(session, n.RPL_HELPTXT, "*", " ".join(names[i : i + _HELP_INDEX_WIDTH]))
+    world.reply(session, n.RPL_HELPTXT, "*", "")
+    world.reply(session, n.RPL_ENDOFHELP, "*", "Try HELP <command> for details on one command")

@@ -1,0 +1,185 @@
+"""Connection registration and keep-alive: CAP, PASS, NICK, USER, PING, PONG, QUIT, SETNAME."""
+
+from __future__ import annotations
+
+from chatroom.irc import numerics as n
+from chatroom.irc.masks import is_valid_nick
+from chatroom.irc.message import Message, format_line
+from chatroom.server.core.caps import CAPABILITIES, ls_tokens, refresh_tag_profile
+from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.replies import send_welcome
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+
+# CAP LS lines stay well under 512 bytes even with a long nick and server name.
+_CAP_LINE_BUDGET = 400
+
+
+@command("CAP", min_params=1, before_registration=True)
+def cap(world: World, session: Session, msg: Message) -> None:
+    """CAP <LS [version] | LIST | REQ :<caps> | END>"""
+    sub = msg.params[0].upper()
+    if sub == "LS":
+        if not session.registered:
+            session.cap_negotiating = True
+        version = 0
+        if len(msg.params) > 1 and msg.params[1].isdigit():
+            version = int(msg.params[1])
+        session.cap_version = max(session.cap_version, version)
+        if version >= 302:
+            session.caps.add("cap-notify")  # implied by CAP LS 302
+        _send_cap_list(world, session, "LS", ls_tokens(version, CAPABILITIES))
+    elif sub == "LIST":
+        _send_cap_list(world, session, "LIST", sorted(session.caps))
+    elif sub == "REQ":
+        if not session.registered:
+            session.cap_negotiating = True
+        _cap_req(world, session, msg.params[1] if len(msg.params) > 1 else "")
+    elif sub == "END":
+        if not session.registered:
+            session.cap_negotiating = False
+            try_register(world, session)
+    else:
+        raise CommandError(n.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
+
+
+def _send_cap_list(world: World, session: Session, sub: str, tokens: list[str]) -> None:
+    """Split long lists over several lines; '*' marks continuation for CAP 302 clients."""
+    lines: list[str] = []
+    current = ""
+    for token in tokens:
+        if current and len(current) + len(token) + 1 > _CAP_LINE_BUDGET:
+            lines.append(current)
+            current = token
+        else:
+            current = f"{current} {token}" if current else token
+    lines.append(current)
+    for i, line in enumerate(lines):
+        more = i < len(lines) - 1 and session.cap_version >= 302
+        params = (session.nick, sub, "*", line) if more else (session.nick, sub, line)
+        session.send(format_line(world.name, "CAP", *params))
+
+
+def _cap_req(world: World, session: Session, requested: str) -> None:
+    """All or nothing: ACK every change, or NAK the whole request."""
+    changes: list[tuple[str, bool]] = []
+    for token in requested.split():
+        name = token[1:] if token.startswith("-") else token
+        if name not in CAPABILITIES:
+            session.send(format_line(world.name, "CAP", session.nick, "NAK", requested))
+            return
+        changes.append((name, not token.startswith("-")))
+    for name, enable in changes:
+        if enable:
+            session.caps.add(name)
+        else:
+            session.caps.discard(name)
+    refresh_tag_profile(session)
+    session.send(format_line(world.name, "CAP", session.nick, "ACK", requested))
+
+
+@command("PASS", min_params=1, before_registration=True)
+def pass_(world: World, session: Session, msg: Message) -> None:
+    """PASS <password>"""
+    if session.registered:
+        raise CommandError(n.ERR_ALREADYREGISTERED, "You may not reregister")
+    session.password = msg.params[0]
+
+
+@command("NICK", before_registration=True)
+def nick(world: World, session: Session, msg: Message) -> None:
+    """NICK <nickname>"""
+    if not msg.params or not msg.params[0]:
+        raise CommandError(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+    new = msg.params[0]
+    if not is_valid_nick(new, world.settings.limits.nick_length):
+        raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
+    owner = world.find_nick(new)
+    if owner is not None and owner is not session:
+        raise CommandError(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
+    if new == session.nick:
+        return
+    change_nick(world, session, new)
+    if not session.registered:
+        try_register(world, session)
+
+
+def change_nick(world: World, session: Session, new: str) -> None:
+    """Rename a session and tell it and everyone who shares a room with it."""
+    old_key = world.fold(session.nick)
+    if world.nicks.get(old_key) is session:
+        del world.nicks[old_key]
+    world.nicks[world.fold(new)] = session
+    if session.registered:
+        recipients = world.peers(session)
+        recipients.add(session)
+        world.fanout(recipients, session.prefix, "NICK", new)
+    session.nick = new
+
+
+@command("USER", min_params=4, before_registration=True)
+def user(world: World, session: Session, msg: Message) -> None:
+    """USER <username> <mode> <unused> :<realname>"""
+    if session.registered or session.user:
+        raise CommandError(n.ERR_ALREADYREGISTERED, "You may not reregister")
+    limits = world.settings.limits
+    username = "".join(c for c in msg.params[0] if c.isalnum() or c in "-_.")
+    if not username:
+        raise CommandError(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
+    # No ident lookup is done, so the username is marked as unverified with '~'.
+    session.user = "~" + username[: limits.user_length - 1]
+    session.realname = msg.params[3][: limits.realname_length]
+    try_register(world, session)
+
+
+def try_register(world: World, session: Session) -> None:
+    """Finish registration once NICK and USER are in and CAP negotiation is over."""
+    if session.registered or session.closed:
+        return
+    if session.nick == "*" or not session.user or session.cap_negotiating:
+        return
+    expected = world.settings.server_password
+    if expected is not None and session.password != expected:
+        world.reply(session, n.ERR_PASSWDMISMATCH, "Password incorrect")
+        world.close(session, "Bad password")
+        return
+    session.registered = True
+    session.password = None
+    send_welcome(world, session)
+
+
+@command("PING", before_registration=True)
+def ping(world: World, session: Session, msg: Message) -> None:
+    """PING <token>"""
+    if not msg.params:
+        raise CommandError(n.ERR_NOORIGIN, "No origin specified")
+    session.send(format_line(world.name, "PONG", world.name, msg.params[0]))
+
+
+@command("PONG", before_registration=True)
+def pong(world: World, session: Session, msg: Message) -> None:
+    """PONG [server] <token>"""
+    session.ping_sent_at = None
+
+
+@command("QUIT", before_registration=True)
+def quit_(world: World, session: Session, msg: Message) -> None:
+    """QUIT [:<reason>]"""
+    reason = msg.params[0] if msg.params else ""
+    world.close(session, f"Quit: {reason}" if reason else "Quit")
+
+
+@command("SETNAME", min_params=1)
+def setname(world: World, session: Session, msg: Message) -> None:
+    """SETNAME :<realname>  (IRCv3 setname: peers with the cap see the change)"""
+    realname = msg.params[0]
+    if len(realname) > world.settings.limits.realname_length:
+        session.send(
+            format_line(world.name, "FAIL", "SETNAME", "INVALID_REALNAME", "Realname is too long")
+        )
+        return
+    session.realname = realname
+    recipients = {p for p in world.peers(session) if "setname" in p.caps}
+    if "setname" in session.caps:
+        recipients.add(session)
+    world.fanout(recipients, session.prefix, "SETNAME", realname)

@@ -1,0 +1,296 @@
+"""Who is who: WHO (with IRCv3 WHOX), WHOIS and WHOWAS.
+
+Visibility rules, the same in all three (modern.ircdocs.horse, as Ergo and InspIRCd apply
+them): an invisible user (+i) shows up in mask searches only to people who share a room
+with them; a secret room (+s) is listed only to its members; operators see everything.
+An exact nickname always answers, since WHOIS would reveal the same user anyway.
+"""
+
+from __future__ import annotations
+
+import time
+
+from chatroom.irc import numerics as n
+from chatroom.irc.masks import match_mask
+from chatroom.irc.message import Message
+from chatroom.server.core.channel import Channel
+from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+
+# WHOX fields in the one order the spec allows in RPL_WHOSPCRPL (ircv3.net WHOX).
+WHOX_ORDER = "tcuihsnfdlaor"
+HIDDEN_IP = "255.255.255.255"
+# Room names per RPL_WHOISCHANNELS line, so a long list never passes 512 bytes.
+_CHANNELS_BUDGET = 400
+
+
+def middle(value: str) -> str:
+    """Make ``value`` safe as a middle parameter: an IPv6 host like ``::1`` becomes ``0::1``."""
+    return "0" + value if value.startswith(":") else value
+
+
+def idle_seconds(world: World, target: Session) -> int:
+    """Seconds since the target last spoke, or since it connected if it never has."""
+    since = target.last_message or target.connected_at
+    return max(0, int(world.clock() - since))
+
+
+def shares_channel(asker: Session, target: Session) -> bool:
+    if asker is target:
+        return True
+    mine = asker.channels
+    return any(key in mine for key in target.channels)
+
+
+def can_see_channel(asker: Session, channel: Channel) -> bool:
+    """A secret room is visible to its members and to operators only."""
+    return "s" not in channel.flags or asker in channel.members or "o" in asker.modes
+
+
+def who_flags(target: Session, channel: Channel | None, all_prefixes: bool) -> str:
+    """``H``/``G`` (here/gone), ``*`` for an operator, the room prefix, ``B`` for a bot."""
+    flags = "G" if target.away is not None else "H"
+    if "o" in target.modes:
+        flags += "*"
+    if channel is not None:
+        flags += channel.prefix_of(target, all_prefixes)
+    if "B" in target.modes:
+        flags += "B"
+    return flags
+
+
+class WhoQuery:
+    """A parsed ``WHO <mask> [<flags>[%<fields>[,<token>]]]`` request."""
+
+    def __init__(self, msg: Message) -> None:
+        self.mask = msg.params[0]
+        options = msg.params[1] if len(msg.params) > 1 else ""
+        filters, percent, spec = options.partition("%")
+        self.opers_only = "o" in filters
+        self.whox = bool(percent)
+        fields, _, token = spec.partition(",")
+        self.fields = {c for c in fields if c in WHOX_ORDER}
+        # The token is at most three digits (spec); anything else could break the line.
+        self.token = token if token.isdigit() and len(token) <= 3 else "0"
+
+
+@command("WHO", min_params=1)
+def who(world: World, session: Session, msg: Message) -> None:
+    """WHO <mask|#channel> [o][%<fields>[,<token>]]
+
+    Lists members of a room, or the visible users whose nick, username, host or realname
+    matches a glob mask. WHOX fields: t c u i h s n f d l a o r.
+    """
+    query = WhoQuery(msg)
+    mask = query.mask
+    if mask in ("", "0"):
+        mask = "*"
+    is_oper = "o" in session.modes
+    if mask.startswith("#"):
+        channel = world.find_channel(mask)
+        if channel is not None and can_see_channel(session, channel):
+            joined = session in channel.members
+            for member in list(channel.members):
+                if joined or is_oper or "i" not in member.modes:
+                    _who_line(world, session, query, member, channel)
+    else:
+        for target in _who_matches(world, session, mask):
+            _who_line(world, session, query, target, _some_channel(session, target))
+    world.reply(session, n.RPL_ENDOFWHO, query.mask, "End of WHO list")
+
+
+def _who_matches(world: World, session: Session, mask: str) -> list[Session]:
+    exact = world.find_nick(mask)
+    if exact is not None:
+        return [exact] if exact.registered else []
+    fold = world.fold
+    is_oper = "o" in session.modes
+    by_prefix = "!" in mask or "@" in mask
+    found: list[Session] = []
+    for target in world.nicks.values():
+        if not target.registered or target.closed:
+            continue
+        if "i" in target.modes and not is_oper and not shares_channel(session, target):
+            continue
+        if by_prefix:
+            hit = match_mask(mask, target.prefix, fold)
+        else:
+            hit = any(
+                match_mask(mask, value, fold)
+                for value in (target.nick, target.user, target.host, target.realname)
+            )
+        if hit:
+            found.append(target)
+    return found
+
+
+def _some_channel(asker: Session, target: Session) -> Channel | None:
+    """The room shown for a mask WHO: one both share, else one the asker may see."""
+    fallback = None
+    for key, channel in target.channels.items():
+        if key in asker.channels:
+            return channel
+        if fallback is None and can_see_channel(asker, channel):
+            fallback = channel
+    return fallback
+
+
+def _who_line(
+    world: World, session: Session, query: WhoQuery, target: Session, channel: Channel | None
+) -> None:
+    if query.opers_only and "o" not in target.modes:
+        return
+    all_prefixes = "multi-prefix" in session.caps
+    channel_name = channel.name if channel is not None else "*"
+    if not query.whox:
+        world.reply(
+            session,
+            n.RPL_WHOREPLY,
+            channel_name,
+            target.user,
+            middle(target.host),
+            world.name,
+            target.nick,
+            who_flags(target, channel, all_prefixes),
+            f"0 {target.realname}",
+        )
+        return
+    values: list[str] = []
+    for field in WHOX_ORDER:
+        if field not in query.fields:
+            continue
+        if field == "t":
+            values.append(query.token)
+        elif field == "c":
+            values.append(channel_name)
+        elif field == "u":
+            values.append(target.user)
+        elif field == "i":
+            shown = session is target or "o" in session.modes
+            values.append(middle(target.ip) if shown else HIDDEN_IP)
+        elif field == "h":
+            values.append(middle(target.host))
+        elif field == "s":
+            values.append(world.name)
+        elif field == "n":
+            values.append(target.nick)
+        elif field == "f":
+            values.append(who_flags(target, channel, all_prefixes))
+        elif field == "d":
+            values.append("0")
+        elif field == "l":
+            values.append(str(idle_seconds(world, target)))
+        elif field == "a":
+            values.append(target.account or "0")
+        elif field == "o":
+            values.append("0")
+        else:  # "r", always last, so it may hold spaces
+            values.append(target.realname)
+    world.reply(session, n.RPL_WHOSPCRPL, *values)
+
+
+@command("WHOIS")
+def whois(world: World, session: Session, msg: Message) -> None:
+    """WHOIS [<server>] <nick>
+
+    Who a user is: identity, rooms, server, away message, idle time, account.
+    """
+    params = [p for p in msg.params if p]
+    if not params:
+        raise CommandError(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+    # With two parameters the first names a server; there is only this one to ask.
+    wanted = params[-1]
+    nick = wanted.split(",", 1)[0]  # TARGMAX WHOIS:1
+    target = world.find_nick(nick)
+    if target is None or not target.registered:
+        world.reply(session, n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+        world.reply(session, n.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+        return
+    tnick = target.nick
+    world.reply(
+        session, n.RPL_WHOISUSER, tnick, target.user, middle(target.host), "*", target.realname
+    )
+    _whois_channels(world, session, target)
+    world.reply(session, n.RPL_WHOISSERVER, tnick, world.name, world.settings.network_name)
+    if "o" in target.modes:
+        world.reply(session, n.RPL_WHOISOPERATOR, tnick, "is an IRC operator")
+    if target.away is not None:
+        world.reply(session, n.RPL_AWAY, tnick, target.away)
+    if "B" in target.modes:
+        world.reply(
+            session, n.RPL_WHOISBOT, tnick, f"is a bot on {world.settings.network_name}"
+        )
+    if target.account is not None:
+        world.reply(session, n.RPL_WHOISACCOUNT, tnick, target.account, "is logged in as")
+    if target.secure:
+        world.reply(session, n.RPL_WHOISSECURE, tnick, "is using a secure connection")
+    world.reply(
+        session,
+        n.RPL_WHOISIDLE,
+        tnick,
+        str(idle_seconds(world, target)),
+        str(int(target.connected_at)),
+        "seconds idle, signon time",
+    )
+    world.reply(session, n.RPL_ENDOFWHOIS, tnick, "End of /WHOIS list")
+
+
+def _whois_channels(world: World, session: Session, target: Session) -> None:
+    """RPL_WHOISCHANNELS, split over lines; secret rooms only to those who may see them."""
+    all_prefixes = "multi-prefix" in session.caps
+    names = [
+        channel.prefix_of(target, all_prefixes) + channel.name
+        for channel in target.channels.values()
+        if session is target or can_see_channel(session, channel)
+    ]
+    line = ""
+    for name in names:
+        if line and len(line) + len(name) + 1 > _CHANNELS_BUDGET:
+            world.reply(session, n.RPL_WHOISCHANNELS, target.nick, line)
+            line = name
+        else:
+            line = f"{line} {name}" if line else name
+    if line:
+        world.reply(session, n.RPL_WHOISCHANNELS, target.nick, line)
+
+
+@command("WHOWAS", min_params=1)
+def whowas(world: World, session: Session, msg: Message) -> None:
+    """WHOWAS <nick> [<count>]
+
+    Who used a nickname before: most recent first, all entries unless a positive count.
+    """
+    if not msg.params[0]:
+        raise CommandError(n.ERR_NONICKNAMEGIVEN, "No nickname given")
+    count = 0
+    if len(msg.params) > 1:
+        try:
+            count = max(0, int(msg.params[1]))
+        except ValueError:
+            count = 0
+    for nick in msg.params[0].split(","):
+        if not nick:
+            continue
+        key = world.fold(nick)
+        found = 0
+        for entry in world.whowas:
+            if world.fold(entry.nick) != key:
+                continue
+            world.reply(
+                session,
+                n.RPL_WHOWASUSER,
+                entry.nick,
+                entry.user,
+                middle(entry.host),
+                "*",
+                entry.realname,
+            )
+            left = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(entry.left_at))
+            world.reply(session, n.RPL_WHOISSERVER, entry.nick, world.name, left)
+            found += 1
+            if found == count:
+                break
+        if not found:
+            world.reply(session, n.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
+        world.reply(session, n.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")

@@ -1,0 +1,108 @@
+"""Simulated clients that drive the core with no sockets: the fast test harness.
+
+It plays the shell's part exactly (feed lines, drain ready sessions and effects), so
+what passes here differs from the real server only by the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chatroom.irc.message import Message, parse
+from chatroom.server.core.effects import Close
+from chatroom.server.core.settings import CoreSettings
+from chatroom.server.core.world import World
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class SimClient:
+    """One simulated connection; ``inbox`` holds the lines the server sent it."""
+
+    def __init__(self, harness: Harness, ip: str, secure: bool) -> None:
+        self.harness = harness
+        self.session = harness.world.connect(ip, secure=secure)
+        self.inbox: list[bytes] = []
+        self.closed_reason: str | None = None
+        harness.clients[self.session.id] = self
+
+    def send(self, *lines: str) -> None:
+        for line in lines:
+            self.harness.world.receive(self.session, line.encode())
+            self.harness.pump()
+
+    def take(self) -> list[Message]:
+        """Every message received since the last take, parsed."""
+        raw, self.inbox = self.inbox, []
+        return [parse(line.rstrip(b"\r\n")) for line in raw]
+
+    def cmd(self, line: str) -> list[Message]:
+        """Send one line and return what came back to this client."""
+        self.take()
+        self.send(line)
+        return self.take()
+
+    def drop(self, reason: str = "Connection reset by peer") -> None:
+        self.harness.world.disconnect(self.session, reason)
+        self.harness.pump()
+
+    @property
+    def nick(self) -> str:
+        return self.session.nick
+
+
+class Harness:
+    def __init__(self, settings: CoreSettings | None = None) -> None:
+        self.clock = FakeClock()
+        self.world = World(settings or CoreSettings(), self.clock)
+        self.clients: dict[int, SimClient] = {}
+
+    def pump(self) -> None:
+        """Deliver queued output and apply effects, as the asyncio shell does."""
+        world = self.world
+        for session in world.take_ready():
+            client = self.clients.get(session.id)
+            if client is not None:
+                client.inbox.extend(session.take_output())
+        for effect in world.take_effects():
+            if isinstance(effect, Close):
+                client = self.clients.get(effect.session_id)
+                if client is not None and client.closed_reason is None:
+                    client.closed_reason = effect.reason
+                    world.disconnect(client.session, effect.reason)
+
+    def connect(
+        self,
+        nick: str | None = None,
+        *,
+        caps: Iterable[str] = (),
+        ip: str = "127.0.0.1",
+        secure: bool = False,
+    ) -> SimClient:
+        """A new connection; with ``nick`` it also registers (and requests ``caps``)."""
+        client = SimClient(self, ip, secure)
+        if nick is not None:
+            caps = list(caps)
+            if caps:
+                client.send("CAP LS 302", f"CAP REQ :{' '.join(caps)}")
+            client.send(f"NICK {nick}", f"USER {nick} 0 * :{nick} real")
+            if caps:
+                client.send("CAP END")
+            client.take()
+        return client
+
+    def tick(self, seconds: float = 0.0) -> None:
+        self.clock.advance(seconds)
+        self.world.tick()
+        self.pump()

@@ -1,0 +1,82 @@
+"""One client connection as the core sees it: identity, capabilities and pending output.
+
+A session never touches a socket. Output is appended to ``out`` as ready-made byte strings;
+the first append marks the session ready so the shell can write everything queued for it in
+one system call per event-loop pass (write coalescing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntFlag
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatroom.server.core.channel import Channel
+
+
+class TagProfile(IntFlag):
+    """Which message tags a client has asked for; picks the shared byte variant in fan-out."""
+
+    NONE = 0
+    SERVER_TIME = 1
+    MESSAGE_TAGS = 2
+    ACCOUNT = 4
+
+
+@dataclass(eq=False, slots=True)
+class Session:
+    """State of one connection. Identity (``eq=False``) so sessions can key dicts and sets."""
+
+    id: int
+    ip: str
+    host: str
+    secure: bool
+    connected_at: float
+    _ready: list[Session] = field(repr=False)
+
+    nick: str = "*"
+    user: str = ""
+    realname: str = ""
+    registered: bool = False
+    closed: bool = False
+    account: str | None = None
+    password: str | None = None
+    cap_negotiating: bool = False
+    cap_version: int = 0
+    caps: set[str] = field(default_factory=set)
+    tag_profile: TagProfile = TagProfile.NONE
+    modes: set[str] = field(default_factory=set)
+    away: str | None = None
+    channels: dict[str, Channel] = field(default_factory=dict)
+    invited: set[str] = field(default_factory=set)
+    last_active: float = 0.0
+    last_message: float = 0.0
+    ping_sent_at: float | None = None
+    out: list[bytes] = field(default_factory=list)
+    capture: list[bytes] | None = None
+
+    def send(self, data: bytes) -> None:
+        """Queue one formatted line; the shell writes the queue out once per loop pass."""
+        capture = self.capture
+        if capture is not None:
+            capture.append(data)
+            return
+        out = self.out
+        if not out:
+            self._ready.append(self)
+        out.append(data)
+
+    def take_output(self) -> list[bytes]:
+        """Hand the queued lines to the shell and start a new queue."""
+        out = self.out
+        self.out = []
+        return out
+
+    @property
+    def prefix(self) -> str:
+        """The ``nick!user@host`` source used on messages this client originates."""
+        return f"{self.nick}!{self.user}@{self.host}"
+
+    def has(self, cap: str) -> bool:
+        return cap in self.caps

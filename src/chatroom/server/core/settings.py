@@ -1,0 +1,53 @@
+"""The core's view of the configuration: plain values, validated elsewhere (``chatroom.config``).
+
+The core never reads files or the environment; the shell builds one ``CoreSettings`` at start
+and hands it in, so tests can build any configuration in one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chatroom.irc.casemap import CaseMapping
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Every bound the protocol advertises or enforces, in one place."""
+
+    nick_length: int = 30
+    user_length: int = 16
+    channel_length: int = 50
+    topic_length: int = 390
+    kick_length: int = 255
+    away_length: int = 200
+    realname_length: int = 128
+    channels_per_user: int = 50
+    targets_per_message: int = 4
+    list_entries: int = 100
+    modes_per_command: int = 6
+    whowas_entries: int = 1000
+    monitor_entries: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Seconds; the shell's ticker calls ``World.tick`` about once a second."""
+
+    registration: float = 60.0
+    ping_interval: float = 120.0
+    ping_timeout: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSettings:
+    server_name: str = "chatroom.local"
+    network_name: str = "ChatRoom"
+    version: str = "chatroom-0.1.0"
+    motd: tuple[str, ...] = ("Welcome to ChatRoom. Say hello in #lobby.",)
+    admin_info: tuple[str, ...] = ("ChatRoom server", "Run by its operator", "admin@localhost")
+    server_password: str | None = None
+    casemapping: CaseMapping = CaseMapping.RFC1459
+    permanent_channels: tuple[str, ...] = ("#lobby",)
+    limits: Limits = field(default_factory=Limits)
+    timeouts: Timeouts = field(default_factory=Timeouts)

@@ -1,0 +1,316 @@
+"""The server's whole state and its four inputs: connect, receive, disconnect, tick.
+
+Rules of this module (and of everything under ``core``):
+- no I/O and no awaiting: each input runs to completion, so it is atomic on the event loop;
+- time comes from the injected ``clock``; nothing reads the system clock;
+- output is queued on sessions (``Session.send``) and other requests go to ``effects``;
+  the shell drains both after every input (``take_ready`` and ``take_effects``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from chatroom.irc import numerics as n
+from chatroom.irc.casemap import casefolder
+from chatroom.irc.message import InputTooLong, Message, ParseError, format_line, parse
+from chatroom.irc.message import escape_tag_value
+from chatroom.server.core.channel import Channel
+from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
+from chatroom.server.core.effects import Close, Effect
+from chatroom.server.core.session import Session, TagProfile
+from chatroom.server.core.settings import CoreSettings
+
+log = logging.getLogger("chatroom.core")
+
+
+@dataclass(frozen=True, slots=True)
+class WhowasEntry:
+    nick: str
+    user: str
+    host: str
+    realname: str
+    account: str | None
+    left_at: float
+
+
+class World:
+    """Everything the server knows, and the only way to change it."""
+
+    def __init__(self, settings: CoreSettings, clock: Callable[[], float]) -> None:
+        load_commands()
+        self.settings = settings
+        self.name = settings.server_name
+        self.clock = clock
+        self.fold = casefolder(settings.casemapping)
+        self.started_at = clock()
+        self.sessions: dict[int, Session] = {}
+        self.nicks: dict[str, Session] = {}
+        self.channels: dict[str, Channel] = {}
+        self.whowas: deque[WhowasEntry] = deque(maxlen=settings.limits.whowas_entries)
+        self.effects: list[Effect] = []
+        self.ready: list[Session] = []
+        self.max_users = 0
+        self._ids = itertools.count(1)
+        self._msgids = itertools.count(1)
+        self._msgid_prefix = f"{int(self.started_at * 1000):x}"
+        for name in settings.permanent_channels:
+            self.channels[self.fold(name)] = Channel(name, self.started_at, permanent=True)
+
+    # ----------------------------------------------------------------- inputs
+
+    def connect(self, ip: str, secure: bool = False, host: str | None = None) -> Session:
+        """A connection was accepted; the returned session is the shell's handle for it."""
+        now = self.clock()
+        session = Session(
+            id=next(self._ids),
+            ip=ip,
+            host=host or ip,
+            secure=secure,
+            connected_at=now,
+            _ready=self.ready,
+            last_active=now,
+        )
+        self.sessions[session.id] = session
+        return session
+
+    def receive(self, session: Session, line: bytes) -> None:
+        """One complete line arrived (without CR/LF)."""
+        if session.closed:
+            return
+        try:
+            msg = parse(line)
+        except InputTooLong:
+            self.reply(session, n.ERR_INPUTTOOLONG, "Input line was too long")
+            return
+        except ParseError:
+            return  # empty or command-less lines are ignored, as the modern docs advise
+        session.last_active = self.clock()
+        label = msg.tags.get("label") if msg.tags else None
+        if label is not None and "labeled-response" in session.caps:
+            session.capture = []
+            try:
+                self._dispatch(session, msg)
+            finally:
+                self._finish_labeled(session, label)
+        else:
+            self._dispatch(session, msg)
+
+    def receive_too_long(self, session: Session) -> None:
+        """The framer dropped a line that exceeded every limit."""
+        if not session.closed:
+            self.reply(session, n.ERR_INPUTTOOLONG, "Input line was too long")
+
+    def disconnect(self, session: Session, reason: str = "Connection closed") -> None:
+        """The connection is gone (reset, EOF, write error); free its nickname and rooms."""
+        if not session.closed:
+            self._remove(session, reason)
+        self.sessions.pop(session.id, None)
+
+    def tick(self) -> None:
+        """About once a second: registration and ping timeouts, keep-alive PINGs."""
+        now = self.clock()
+        t = self.settings.timeouts
+        for session in list(self.sessions.values()):
+            if session.closed:
+                continue
+            if not session.registered:
+                if now - session.connected_at >= t.registration:
+                    self.close(session, "Registration timed out")
+                continue
+            if session.ping_sent_at is not None:
+                if now - session.ping_sent_at >= t.ping_timeout:
+                    self.close(session, f"Ping timeout: {int(now - session.ping_sent_at)} seconds")
+            elif now - session.last_active >= t.ping_interval:
+                session.ping_sent_at = now
+                session.send(format_line(None, "PING", self.name))
+
+    # ----------------------------------------------------------------- outputs
+
+    def take_ready(self) -> list[Session]:
+        """Sessions with queued output since the last call."""
+        ready = self.ready[:]
+        self.ready.clear()  # the same list object: every session holds a reference to it
+        return ready
+
+    def take_effects(self) -> list[Effect]:
+        effects = self.effects
+        self.effects = []
+        return effects
+
+    # ----------------------------------------------------------------- helpers for handlers
+
+    def reply(self, session: Session, numeric: str, *params: str) -> None:
+        """Send a numeric from the server to ``session``, addressed to its nick."""
+        session.send(format_line(self.name, numeric, session.nick, *params))
+
+    def notice(self, session: Session, text: str) -> None:
+        session.send(format_line(self.name, "NOTICE", session.nick, text))
+
+    def find_nick(self, nick: str) -> Session | None:
+        return self.nicks.get(self.fold(nick))
+
+    def find_channel(self, name: str) -> Channel | None:
+        return self.channels.get(self.fold(name))
+
+    def now_tag(self) -> str:
+        """An IRCv3 server-time value (ISO 8601, UTC, milliseconds)."""
+        now = self.clock()
+        whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        return f"{whole}.{int(now * 1000) % 1000:03d}Z"
+
+    def new_msgid(self) -> str:
+        return f"{self._msgid_prefix}-{next(self._msgids):x}"
+
+    def peers(self, session: Session) -> set[Session]:
+        """Everyone who shares at least one room with ``session`` (not itself)."""
+        seen: set[Session] = set()
+        for channel in session.channels.values():
+            seen.update(channel.members)
+        seen.discard(session)
+        return seen
+
+    def fanout(
+        self,
+        recipients: Iterable[Session],
+        source: str,
+        command: str,
+        *params: str,
+        client_tags: Mapping[str, str] | None = None,
+        account: str | None = None,
+        skip: Session | None = None,
+    ) -> None:
+        """Send one message to many: each byte variant is formatted once and shared.
+
+        A variant is chosen by the recipient's tag profile (server-time, message-tags,
+        account-tag); most rooms see one or two variants, however many members they have.
+        """
+        variants: dict[int, bytes] = {}
+        time_tag: str | None = None
+        msgid: str | None = None
+        for member in recipients:
+            if member is skip:
+                continue
+            profile = member.tag_profile
+            data = variants.get(profile)
+            if data is None:
+                if profile:
+                    if time_tag is None:
+                        time_tag = self.now_tag()
+                        msgid = self.new_msgid()
+                    tags = self._tags_for(profile, time_tag, msgid, client_tags, account)
+                    data = format_line(source, command, *params, tags=tags)
+                else:
+                    data = format_line(source, command, *params)
+                variants[profile] = data
+            member.send(data)
+
+    @staticmethod
+    def _tags_for(
+        profile: int,
+        time_tag: str,
+        msgid: str | None,
+        client_tags: Mapping[str, str] | None,
+        account: str | None,
+    ) -> dict[str, str]:
+        tags: dict[str, str] = {}
+        if profile & TagProfile.MESSAGE_TAGS:
+            if client_tags:
+                tags.update(client_tags)
+            if msgid is not None:
+                tags["msgid"] = msgid
+        if profile & TagProfile.SERVER_TIME:
+            tags["time"] = time_tag
+        if profile & TagProfile.ACCOUNT and account is not None:
+            tags["account"] = account
+        return tags
+
+    def close(self, session: Session, reason: str) -> None:
+        """Disconnect ``session``: tell it why, tell its rooms, then ask the shell to close."""
+        if session.closed:
+            return
+        session.send(format_line(None, "ERROR", f"Closing Link: {session.host} ({reason})"))
+        self._remove(session, reason)
+
+    def _remove(self, session: Session, reason: str) -> None:
+        session.closed = True
+        if session.registered:
+            self.fanout(self.peers(session), session.prefix, "QUIT", reason)
+            self.whowas.appendleft(
+                WhowasEntry(
+                    session.nick,
+                    session.user,
+                    session.host,
+                    session.realname,
+                    session.account,
+                    self.clock(),
+                )
+            )
+        for channel in list(session.channels.values()):
+            self.leave_channel(session, channel)
+        key = self.fold(session.nick)
+        if self.nicks.get(key) is session:
+            del self.nicks[key]
+        self.effects.append(Close(session.id, reason))
+
+    def leave_channel(self, session: Session, channel: Channel) -> None:
+        """Drop membership both ways; an empty non-permanent room disappears."""
+        channel.members.pop(session, None)
+        session.channels.pop(self.fold(channel.name), None)
+        if not channel.members and not channel.permanent:
+            self.channels.pop(self.fold(channel.name), None)
+
+    # ----------------------------------------------------------------- dispatch
+
+    def _dispatch(self, session: Session, msg: Message) -> None:
+        spec = COMMANDS.get(msg.command)
+        try:
+            if spec is None:
+                if session.registered:
+                    raise CommandError(n.ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
+                raise CommandError(n.ERR_NOTREGISTERED, "You have not registered")
+            if not session.registered and not spec.before_registration:
+                raise CommandError(n.ERR_NOTREGISTERED, "You have not registered")
+            if len(msg.params) < spec.min_params:
+                raise CommandError(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
+            if spec.oper_only and "o" not in session.modes:
+                raise CommandError(n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+            spec.handler(self, session, msg)
+        except CommandError as err:
+            self.reply(session, err.numeric, *err.params)
+        except Exception:
+            log.exception("command failed: %r from session %d", msg.command, session.id)
+            self.reply(session, n.ERR_UNKNOWNERROR, msg.command, "Internal error; nothing was changed")
+
+    def _finish_labeled(self, session: Session, label: str) -> None:
+        """IRCv3 labeled-response: tag the single reply, batch several, ACK none."""
+        lines = session.capture or []
+        session.capture = None
+        if not lines:
+            session.send(format_line(self.name, "ACK", tags={"label": label}))
+        elif len(lines) == 1:
+            session.send(add_tag(lines[0], "label", label))
+        elif "batch" in session.caps:
+            ref = f"L{next(self._msgids):x}"
+            session.send(
+                format_line(self.name, "BATCH", "+" + ref, "labeled-response", tags={"label": label})
+            )
+            for line in lines:
+                session.send(add_tag(line, "batch", ref))
+            session.send(format_line(self.name, "BATCH", "-" + ref))
+        else:
+            for line in lines:
+                session.send(line)
+
+
+def add_tag(line: bytes, key: str, value: str) -> bytes:
+    """Prepend one tag to an already formatted line (used to label replies after the fact)."""
+    tag = f"{key}={escape_tag_value(value)}".encode()
+    if line.startswith(b"@"):
+        return b"@" + tag + b";" + line[1:]
+    return b"@" + tag + b" " + line

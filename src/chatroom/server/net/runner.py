@@ -1,0 +1,42 @@
+"""``chatroom serve``: build the shell, run it until SIGINT/SIGTERM, shut down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+from chatroom.config import Config
+from chatroom.server.net.shell import Shell
+
+log = logging.getLogger("chatroom")
+
+
+async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    shell = Shell(config)
+    bound = await shell.start()
+    for host, port in bound:
+        # Also on stdout, plainly, so people and test fixtures can read the port.
+        print(f"chatroom: listening for IRC on {host}:{port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    log.info("shutting down")
+    await shell.shutdown()
+
+
+def run(coro: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop when it is importable, else on the standard event loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)

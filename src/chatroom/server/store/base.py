@@ -1,0 +1,164 @@
+"""Durable records and the ``Store`` protocol every backend implements.
+
+The server core keeps all durable state in memory and only ever *describes* changes
+(``Change`` records); a backend turns a sequence of them into one all-or-nothing
+transaction. Records are frozen so that the core can share them freely between its own
+state and effects already queued for the writer thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, get_args
+
+__all__ = [
+    "BAN_KINDS",
+    "Account",
+    "AppendAudit",
+    "AuditEntry",
+    "BanKind",
+    "Change",
+    "ConflictError",
+    "DeleteAccount",
+    "DeleteBan",
+    "PutAccount",
+    "PutBan",
+    "ServerBan",
+    "Snapshot",
+    "Store",
+    "StoreError",
+]
+
+BanKind = Literal["account", "nick", "address", "cidr"]
+BAN_KINDS: frozenset[str] = frozenset(get_args(BanKind))
+
+
+class StoreError(Exception):
+    """A backend failure the caller can report; the transaction was rolled back."""
+
+
+class ConflictError(StoreError):
+    """A change broke a uniqueness rule (a certificate fingerprint or ban mask reused)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A registered account; ``key`` is the casefolded ``name`` and is what is unique."""
+
+    name: str
+    key: str
+    password_hash: str
+    scram: str | None
+    email: str | None
+    created_at: float
+    oper: bool = False
+    certfps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServerBan:
+    """A server-wide ban; ``id`` is None until the store has assigned one."""
+
+    id: int | None
+    kind: BanKind
+    mask: str
+    reason: str
+    set_by: str
+    set_at: float
+    expires_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One moderation or administration action, kept for accountability."""
+
+    id: int | None
+    at: float
+    actor: str
+    action: str
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the core loads at start; ``version`` counts committed transactions."""
+
+    accounts: dict[str, Account] = field(default_factory=dict)
+    bans: list[ServerBan] = field(default_factory=list)
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PutAccount:
+    """Create or replace the account with ``account.key``."""
+
+    account: Account
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAccount:
+    """Remove an account; deleting a missing one is a no-op so retries are harmless."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PutBan:
+    """Create or replace a ban.
+
+    With ``ban.id`` set the ban with that id is replaced. With ``id=None`` the store picks
+    the id, except that a ban with the same ``(kind, mask)`` is updated in place, so
+    re-banning a mask changes its reason/expiry instead of duplicating it.
+    """
+
+    ban: ServerBan
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteBan:
+    """Remove a ban by id; a missing id is a no-op."""
+
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppendAudit:
+    """Append to the audit log (``entry.id`` is ignored: the store numbers entries)."""
+
+    entry: AuditEntry
+
+
+Change = PutAccount | DeleteAccount | PutBan | DeleteBan | AppendAudit
+
+
+class Store(Protocol):
+    """Durable state behind one interface, so backends are interchangeable."""
+
+    def load(self) -> Snapshot:
+        """Read everything; also marks the point ``changed_since_load`` compares with."""
+        ...
+
+    def apply(self, changes: Sequence[Change]) -> list[int]:
+        """Commit ``changes`` as one transaction, all or nothing.
+
+        Returns the id of the ban each ``PutBan`` wrote, in order, so a caller that let the
+        store choose (the admin CLI) learns it.
+        """
+        ...
+
+    def changed_since_load(self) -> bool:
+        """True when someone else (another process) committed since the last ``load``.
+
+        Must be cheap: the server polls it on a timer to pick up ``chatroom admin`` edits.
+        """
+        ...
+
+    def audit(self, since: float | None = None) -> list[AuditEntry]:
+        """Audit entries with ``at >= since`` (all when None), oldest first."""
+        ...
+
+    def close(self) -> None:
+        """Release resources; the store must not be used afterwards."""
+        ...

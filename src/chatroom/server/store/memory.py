@@ -1,0 +1,118 @@
+"""An in-memory ``Store``: the test double for the core and the backend for throwaway runs.
+
+It enforces the same rules as the SQLite backend (unique fingerprints and ban masks,
+all-or-nothing transactions) so that the contract tests hold for both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+
+from chatroom.server.store.base import (
+    Account,
+    AppendAudit,
+    AuditEntry,
+    Change,
+    ConflictError,
+    DeleteAccount,
+    DeleteBan,
+    PutAccount,
+    PutBan,
+    ServerBan,
+    Snapshot,
+)
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Keeps state in dicts; a transaction works on copies and swaps them in at the end."""
+
+    def __init__(self) -> None:
+        # The writer thread applies while the event loop may load; keep them apart.
+        self._lock = threading.Lock()
+        self._accounts: dict[str, Account] = {}
+        self._bans: dict[int, ServerBan] = {}
+        self._audit: list[AuditEntry] = []
+        self._next_ban_id = 1
+        self._version = 0
+        self._closed = False
+
+    def load(self) -> Snapshot:
+        with self._lock:
+            self._check_open()
+            return Snapshot(
+                accounts=dict(self._accounts),
+                bans=[self._bans[i] for i in sorted(self._bans)],
+                version=self._version,
+            )
+
+    def apply(self, changes: Sequence[Change]) -> list[int]:
+        with self._lock:
+            self._check_open()
+            accounts = dict(self._accounts)
+            bans = dict(self._bans)
+            audit = list(self._audit)
+            next_ban_id = self._next_ban_id
+            ban_ids: list[int] = []
+            for change in changes:
+                match change:
+                    case PutAccount(account):
+                        _check_fingerprints_free(accounts, account)
+                        accounts[account.key] = account
+                    case DeleteAccount(key):
+                        accounts.pop(key, None)
+                    case PutBan(ban):
+                        ban_id = _place_ban(bans, ban, next_ban_id)
+                        next_ban_id = max(next_ban_id, ban_id + 1)
+                        ban_ids.append(ban_id)
+                    case DeleteBan(ban_id):
+                        bans.pop(ban_id, None)
+                    case AppendAudit(entry):
+                        audit.append(dataclasses.replace(entry, id=len(audit) + 1))
+            self._accounts, self._bans, self._audit = accounts, bans, audit
+            self._next_ban_id = next_ban_id
+            self._version += 1
+            return ban_ids
+
+    def changed_since_load(self) -> bool:
+        # Nobody outside this process can write to it.
+        return False
+
+    def audit(self, since: float | None = None) -> list[AuditEntry]:
+        with self._lock:
+            self._check_open()
+            return [e for e in self._audit if since is None or e.at >= since]
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("store is closed")
+
+
+def _check_fingerprints_free(accounts: dict[str, Account], account: Account) -> None:
+    """A fingerprint identifies one account for SASL EXTERNAL, so it may not be shared."""
+    wanted = set(account.certfps)
+    if len(wanted) != len(account.certfps):
+        raise ConflictError(f"duplicate certificate fingerprint in account {account.name!r}")
+    for other in accounts.values():
+        if other.key != account.key and wanted.intersection(other.certfps):
+            raise ConflictError(f"certificate fingerprint already belongs to {other.name!r}")
+
+
+def _place_ban(bans: dict[int, ServerBan], ban: ServerBan, next_id: int) -> int:
+    same_mask = next(
+        (b.id for b in bans.values() if (b.kind, b.mask) == (ban.kind, ban.mask)), None
+    )
+    if ban.id is None:
+        ban_id = same_mask if same_mask is not None else next_id
+    else:
+        if same_mask is not None and same_mask != ban.id:
+            raise ConflictError(f"a {ban.kind} ban on {ban.mask!r} already exists")
+        ban_id = ban.id
+    bans[ban_id] = dataclasses.replace(ban, id=ban_id)
+    return ban_id

@@ -1,0 +1,226 @@
+"""The SQLite ``Store``: one file, ``<data-dir>/chatroom.db``, in WAL mode.
+
+One connection serves both the writer thread (``apply``) and the event loop (``load``,
+``changed_since_load``), guarded by a lock. Sharing it matters: ``PRAGMA data_version``
+changes only for commits made by *other* connections, so the server's own writes do not
+look like outside edits, while a ``chatroom admin`` command in another process does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import cast
+
+from chatroom.server.store.base import (
+    BAN_KINDS,
+    Account,
+    AppendAudit,
+    AuditEntry,
+    BanKind,
+    Change,
+    ConflictError,
+    DeleteAccount,
+    DeleteBan,
+    PutAccount,
+    PutBan,
+    ServerBan,
+    Snapshot,
+)
+from chatroom.server.store.schema import migrate
+
+__all__ = ["DB_FILENAME", "SqliteStore", "default_db_path"]
+
+DB_FILENAME = "chatroom.db"
+BUSY_TIMEOUT_MS = 5000
+
+
+def default_db_path(data_dir: Path) -> Path:
+    """Where the server and ``chatroom admin`` both look for the database."""
+    return data_dir / DB_FILENAME
+
+
+class SqliteStore:
+    """``Store`` on a SQLite file; safe to call from the writer thread and the loop."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._configure()
+            migrate(self._conn)
+        except BaseException:
+            self._conn.close()
+            raise
+        self._seen_data_version = self._data_version()
+
+    def _configure(self) -> None:
+        conn = self._conn
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # FULL, not NORMAL: in WAL mode NORMAL already survives a killed process, but a
+        # power cut or kernel crash can drop the last commits; then a user told "account
+        # registered" would find it gone. Writes here are rare and batched by the writer
+        # thread, so one fsync per transaction is cheap insurance.
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+
+    def load(self) -> Snapshot:
+        with self._lock:
+            conn = self._conn
+            # One read transaction so accounts, fingerprints and bans agree.
+            conn.execute("BEGIN")
+            try:
+                self._seen_data_version = self._data_version()
+                certfps: dict[str, list[str]] = {}
+                for key, fingerprint in conn.execute(
+                    "SELECT account_key, fingerprint FROM account_certfps"
+                    " ORDER BY account_key, position"
+                ):
+                    certfps.setdefault(key, []).append(fingerprint)
+                accounts = {
+                    row[0]: Account(
+                        key=row[0],
+                        name=row[1],
+                        password_hash=row[2],
+                        scram=row[3],
+                        email=row[4],
+                        created_at=row[5],
+                        oper=bool(row[6]),
+                        certfps=tuple(certfps.get(row[0], ())),
+                    )
+                    for row in conn.execute(
+                        "SELECT key, name, password_hash, scram, email, created_at, oper"
+                        " FROM accounts"
+                    )
+                }
+                bans = [
+                    ServerBan(
+                        id=row[0],
+                        kind=_ban_kind(row[1]),
+                        mask=row[2],
+                        reason=row[3],
+                        set_by=row[4],
+                        set_at=row[5],
+                        expires_at=row[6],
+                    )
+                    for row in conn.execute(
+                        "SELECT id, kind, mask, reason, set_by, set_at, expires_at"
+                        " FROM server_bans ORDER BY id"
+                    )
+                ]
+                version = int(
+                    conn.execute("SELECT generation FROM store_meta WHERE id = 1").fetchone()[0]
+                )
+            finally:
+                conn.execute("COMMIT")
+        return Snapshot(accounts=accounts, bans=bans, version=version)
+
+    def apply(self, changes: Sequence[Change]) -> list[int]:
+        with self._lock, self._transaction() as conn:
+            ban_ids = [
+                ban_id for change in changes if (ban_id := _apply_one(conn, change)) is not None
+            ]
+            conn.execute("UPDATE store_meta SET generation = generation + 1 WHERE id = 1")
+            return ban_ids
+
+    def changed_since_load(self) -> bool:
+        with self._lock:
+            return self._data_version() != self._seen_data_version
+
+    def audit(self, since: float | None = None) -> list[AuditEntry]:
+        query = "SELECT id, at, actor, action, target, reason FROM audit_log"
+        params: tuple[float, ...] = ()
+        if since is not None:
+            query += " WHERE at >= ?"
+            params = (since,)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY id", params).fetchall()
+        return [AuditEntry(*row) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn
+        # IMMEDIATE takes the write lock up front, so a concurrent admin command makes
+        # us wait (busy_timeout) instead of failing half way through.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except sqlite3.IntegrityError as exc:
+            conn.execute("ROLLBACK")
+            raise ConflictError(str(exc)) from exc
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _data_version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
+    """Apply one change inside the open transaction; returns the id for a ``PutBan``."""
+    match change:
+        case PutAccount(a):
+            conn.execute(
+                "INSERT INTO accounts (key, name, password_hash, scram, email, created_at, oper)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET name = excluded.name,"
+                " password_hash = excluded.password_hash, scram = excluded.scram,"
+                " email = excluded.email, created_at = excluded.created_at,"
+                " oper = excluded.oper",
+                (a.key, a.name, a.password_hash, a.scram, a.email, a.created_at, int(a.oper)),
+            )
+            conn.execute("DELETE FROM account_certfps WHERE account_key = ?", (a.key,))
+            conn.executemany(
+                "INSERT INTO account_certfps (fingerprint, account_key, position) VALUES (?, ?, ?)",
+                [(fp, a.key, i) for i, fp in enumerate(a.certfps)],
+            )
+        case DeleteAccount(key):
+            conn.execute("DELETE FROM accounts WHERE key = ?", (key,))
+        case PutBan(b):
+            values = (b.kind, b.mask, b.reason, b.set_by, b.set_at, b.expires_at)
+            if b.id is None:
+                row = conn.execute(
+                    "INSERT INTO server_bans (kind, mask, reason, set_by, set_at, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, mask) DO UPDATE SET"
+                    " reason = excluded.reason, set_by = excluded.set_by,"
+                    " set_at = excluded.set_at, expires_at = excluded.expires_at"
+                    " RETURNING id",
+                    values,
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "INSERT INTO server_bans"
+                    " (id, kind, mask, reason, set_by, set_at, expires_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                    " kind = excluded.kind, mask = excluded.mask, reason = excluded.reason,"
+                    " set_by = excluded.set_by, set_at = excluded.set_at,"
+                    " expires_at = excluded.expires_at RETURNING id",
+                    (b.id, *values),
+                ).fetchone()
+            return int(row[0])
+        case DeleteBan(ban_id):
+            conn.execute("DELETE FROM server_bans WHERE id = ?", (ban_id,))
+        case AppendAudit(e):
+            conn.execute(
+                "INSERT INTO audit_log (at, actor, action, target, reason) VALUES (?, ?, ?, ?, ?)",
+                (e.at, e.actor, e.action, e.target, e.reason),
+            )
+    return None
+
+
+def _ban_kind(value: str) -> BanKind:
+    if value not in BAN_KINDS:
+        raise ValueError(f"unknown ban kind in database: {value!r}")
+    return cast(BanKind, value)

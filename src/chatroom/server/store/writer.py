@@ -1,0 +1,130 @@
+"""The store writer: applies changes in submission order on one daemon thread.
+
+Rules:
+- The event loop never blocks on disk: ``submit`` only enqueues.
+- Order is total: submissions commit in the order they were made, and their callbacks run
+  on the event loop in that same order (``call_soon_threadsafe`` is FIFO).
+- Submissions already waiting when the thread wakes are committed in one transaction
+  (fewer fsyncs under load). If that batch fails, each submission is retried on its own,
+  so one bad change cannot fail the unrelated ones queued next to it; each callback gets
+  its own submission's outcome.
+- A failure is reported and the writer carries on with the next submission.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from chatroom.server.store.base import Change, Store
+
+__all__ = ["DoneCallback", "StoreWriter"]
+
+log = logging.getLogger(__name__)
+
+DoneCallback = Callable[[BaseException | None], None]
+
+MAX_BATCH = 256
+
+
+@dataclass(slots=True)
+class _Job:
+    changes: Sequence[Change]
+    on_done: DoneCallback | None
+    loop: asyncio.AbstractEventLoop
+
+
+_STOP = object()
+
+
+class StoreWriter:
+    """Owns the only thread that writes to ``store`` while the server runs."""
+
+    def __init__(self, store: Store, *, name: str = "store-writer") -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, changes: Sequence[Change], on_done: DoneCallback | None = None) -> None:
+        """Queue ``changes``; ``on_done(None | exc)`` runs on this loop after the commit.
+
+        Must be called from the event loop thread.
+        """
+        if self._closing:
+            raise RuntimeError("store writer is closed")
+        self._queue.put(_Job(tuple(changes), on_done, asyncio.get_running_loop()))
+
+    async def flush(self) -> None:
+        """Return once everything submitted before this call has been committed (or failed)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def finished(_error: BaseException | None) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.submit((), finished)
+        await done
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop the thread. Further ``submit`` calls raise."""
+        if self._closing:
+            return
+        await self.flush()
+        self._closing = True
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            stop_after = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop_after = True
+                    break
+                batch.append(item)
+            self._commit([job for job in batch if isinstance(job, _Job)])
+            if stop_after:
+                return
+
+    def _commit(self, jobs: list[_Job]) -> None:
+        changes = [change for job in jobs for change in job.changes]
+        error = self._apply(changes)
+        if error is None or len([job for job in jobs if job.changes]) <= 1:
+            for job in jobs:
+                _notify(job, error if job.changes else None)
+            return
+        for job in jobs:
+            _notify(job, self._apply(job.changes))
+
+    def _apply(self, changes: Sequence[Change]) -> BaseException | None:
+        if not changes:
+            return None
+        try:
+            self._store.apply(changes)
+        except Exception as exc:
+            log.exception("store transaction failed (%d changes)", len(changes))
+            return exc
+        return None
+
+
+def _notify(job: _Job, error: BaseException | None) -> None:
+    if job.on_done is None:
+        return
+    # RuntimeError: the loop has closed (shutdown); nobody is left to tell.
+    with contextlib.suppress(RuntimeError):
+        job.loop.call_soon_threadsafe(job.on_done, error)

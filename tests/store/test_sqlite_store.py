@@ -1,0 +1,149 @@
+"""SQLite-only behaviour: durability across reopen, outside writes, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from chatroom.server.store.base import (
+    Account,
+    AppendAudit,
+    AuditEntry,
+    DeleteAccount,
+    PutAccount,
+)
+from chatroom.server.store.schema import (
+    Migration,
+    SchemaTooNewError,
+    available_migrations,
+    migrate,
+)
+from chatroom.server.store.sqlite import SqliteStore, default_db_path
+
+ALICE = Account(
+    name="Alice",
+    key="alice",
+    password_hash="$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+    scram=None,
+    email="alice@example.org",
+    created_at=1000.0,
+    certfps=("ab" * 32,),
+)
+
+
+def test_database_lives_in_the_data_dir(tmp_path: Path) -> None:
+    assert default_db_path(tmp_path) == tmp_path / "chatroom.db"
+
+
+def test_data_survives_reopen(tmp_path: Path) -> None:
+    path = default_db_path(tmp_path)
+    store = SqliteStore(path)
+    store.apply([PutAccount(ALICE), AppendAudit(AuditEntry(None, 5.0, "a", "b", "c", "d"))])
+    store.close()
+    reopened = SqliteStore(path)
+    assert reopened.load().accounts == {"alice": ALICE}
+    assert [e.action for e in reopened.audit()] == ["b"]
+    reopened.close()
+
+
+def test_data_dir_is_created_when_missing(tmp_path: Path) -> None:
+    store = SqliteStore(default_db_path(tmp_path / "a" / "b"))
+    store.close()
+    assert (tmp_path / "a" / "b" / "chatroom.db").exists()
+
+
+def test_another_connections_write_is_noticed(tmp_path: Path) -> None:
+    path = default_db_path(tmp_path)
+    server = SqliteStore(path)
+    server.load()
+    assert not server.changed_since_load()
+    admin = SqliteStore(path)
+    admin.apply([PutAccount(ALICE)])
+    admin.close()
+    assert server.changed_since_load()
+    assert "alice" in server.load().accounts
+    assert not server.changed_since_load()
+    server.close()
+
+
+def test_own_writes_do_not_look_like_outside_changes(tmp_path: Path) -> None:
+    store = SqliteStore(default_db_path(tmp_path))
+    store.load()
+    store.apply([PutAccount(ALICE)])
+    assert not store.changed_since_load()
+    store.close()
+
+
+def test_store_uses_wal_and_full_sync_with_foreign_keys(tmp_path: Path) -> None:
+    store = SqliteStore(default_db_path(tmp_path))
+    conn = store._conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    store.close()
+
+
+def test_reopening_does_not_rerun_migrations(tmp_path: Path) -> None:
+    path = default_db_path(tmp_path)
+    SqliteStore(path).close()
+    SqliteStore(path).close()
+    conn = sqlite3.connect(path)
+    latest = available_migrations()[-1].number
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == latest
+    conn.close()
+
+
+def test_migrate_applies_only_new_steps(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    steps = [
+        Migration(1, "001_a.sql", "CREATE TABLE a (x INTEGER);"),
+        Migration(
+            2, "002_b.sql", "-- adds b; semicolons in comments are fine\nCREATE TABLE b (y);"
+        ),
+    ]
+    assert migrate(conn, steps[:1]) == 1
+    assert migrate(conn, steps) == 2
+    assert migrate(conn, steps) == 2
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"a", "b"}
+    conn.close()
+
+
+def test_a_failing_migration_leaves_the_previous_version(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    steps = [
+        Migration(1, "001_a.sql", "CREATE TABLE a (x);"),
+        Migration(2, "002_bad.sql", "CREATE TABLE b (y);\nINSERT INTO nowhere VALUES (1);"),
+    ]
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(conn, steps)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"a"}
+    conn.close()
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = default_db_path(tmp_path)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 999")
+    conn.close()
+    with pytest.raises(SchemaTooNewError):
+        SqliteStore(path)
+
+
+def test_shipped_migrations_are_numbered_from_one() -> None:
+    steps = available_migrations()
+    assert [m.number for m in steps] == list(range(1, len(steps) + 1))
+    assert steps[0].name == "001_initial.sql"
+
+
+def test_deleting_an_account_deletes_its_fingerprints(tmp_path: Path) -> None:
+    store = SqliteStore(default_db_path(tmp_path))
+    store.apply([PutAccount(ALICE)])
+    store.apply([DeleteAccount("alice")])
+    count = store._conn.execute("SELECT count(*) FROM account_certfps").fetchone()[0]
+    assert count == 0
+    store.close()

@@ -1,0 +1,195 @@
+"""The behaviour every ``Store`` backend promises; run against memory and SQLite."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatroom.server.store.base import (
+    Account,
+    AppendAudit,
+    AuditEntry,
+    ConflictError,
+    DeleteAccount,
+    DeleteBan,
+    PutAccount,
+    PutBan,
+    ServerBan,
+    Store,
+)
+from chatroom.server.store.memory import MemoryStore
+from chatroom.server.store.sqlite import SqliteStore, default_db_path
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    backend: Store = (
+        MemoryStore() if request.param == "memory" else SqliteStore(default_db_path(tmp_path))
+    )
+    yield backend
+    backend.close()
+
+
+def account(name: str, **overrides: object) -> Account:
+    base = Account(
+        name=name,
+        key=name.lower(),
+        password_hash="$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+        scram=None,
+        email=None,
+        created_at=1000.0,
+    )
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def ban(mask: str, ban_id: int | None = None, reason: str = "spam") -> ServerBan:
+    return ServerBan(
+        id=ban_id,
+        kind="address",
+        mask=mask,
+        reason=reason,
+        set_by="oper",
+        set_at=1000.0,
+        expires_at=None,
+    )
+
+
+def audit_entry(at: float, action: str = "kill") -> AuditEntry:
+    return AuditEntry(id=None, at=at, actor="oper", action=action, target="bob", reason="r")
+
+
+def test_new_store_is_empty(store: Store) -> None:
+    snapshot = store.load()
+    assert snapshot.accounts == {}
+    assert snapshot.bans == []
+    assert store.audit() == []
+
+
+def test_put_account_is_loaded_back_unchanged(store: Store) -> None:
+    alice = account(
+        "Alice",
+        scram="SCRAM-SHA-256$4096:c2FsdA==$a2V5:a2V5",
+        email="a@x.org",
+        oper=True,
+        certfps=("ab" * 32, "cd" * 32),
+    )
+    store.apply([PutAccount(alice)])
+    assert store.load().accounts == {"alice": alice}
+
+
+def test_put_account_with_same_key_replaces_it(store: Store) -> None:
+    store.apply([PutAccount(account("Alice", certfps=("ab" * 32,)))])
+    replaced = account("ALICE", oper=True, certfps=("cd" * 32,))
+    store.apply([PutAccount(replaced)])
+    assert store.load().accounts == {"alice": replaced}
+
+
+def test_deleted_account_is_gone(store: Store) -> None:
+    store.apply([PutAccount(account("Alice")), PutAccount(account("Bob"))])
+    store.apply([DeleteAccount("alice")])
+    assert set(store.load().accounts) == {"bob"}
+
+
+def test_deleting_a_missing_account_is_harmless(store: Store) -> None:
+    store.apply([DeleteAccount("nobody")])
+    assert store.load().accounts == {}
+
+
+def test_a_fingerprint_cannot_belong_to_two_accounts(store: Store) -> None:
+    store.apply([PutAccount(account("Alice", certfps=("ab" * 32,)))])
+    with pytest.raises(ConflictError):
+        store.apply([PutAccount(account("Bob", certfps=("ab" * 32,)))])
+    assert set(store.load().accounts) == {"alice"}
+
+
+def test_a_failed_transaction_changes_nothing(store: Store) -> None:
+    store.apply([PutAccount(account("Alice", certfps=("ab" * 32,)))])
+    before = store.load()
+    with pytest.raises(ConflictError):
+        store.apply(
+            [
+                PutAccount(account("Carol")),
+                PutBan(ban("10.0.0.1")),
+                AppendAudit(audit_entry(1.0)),
+                PutAccount(account("Bob", certfps=("ab" * 32,))),
+            ]
+        )
+    after = store.load()
+    assert (after.accounts, after.bans, after.version) == (
+        before.accounts,
+        before.bans,
+        before.version,
+    )
+    assert store.audit() == []
+
+
+def test_every_commit_advances_the_version(store: Store) -> None:
+    first = store.load().version
+    store.apply([PutAccount(account("Alice"))])
+    store.apply([DeleteAccount("alice")])
+    assert store.load().version == first + 2
+
+
+def test_new_bans_get_distinct_ids_in_order(store: Store) -> None:
+    ids = store.apply([PutBan(ban("10.0.0.1")), PutBan(ban("10.0.0.2"))])
+    assert len(set(ids)) == 2
+    assert [b.id for b in store.load().bans] == ids
+    assert [b.mask for b in store.load().bans] == ["10.0.0.1", "10.0.0.2"]
+
+
+def test_banning_the_same_mask_again_updates_the_ban(store: Store) -> None:
+    [first] = store.apply([PutBan(ban("10.0.0.1", reason="spam"))])
+    [second] = store.apply([PutBan(ban("10.0.0.1", reason="flood"))])
+    assert first == second
+    assert [(b.id, b.reason) for b in store.load().bans] == [(first, "flood")]
+
+
+def test_put_ban_with_id_replaces_that_ban(store: Store) -> None:
+    [ban_id] = store.apply([PutBan(ban("10.0.0.1"))])
+    updated = dataclasses.replace(ban("10.0.0.9", ban_id=ban_id), expires_at=5000.0)
+    store.apply([PutBan(updated)])
+    assert store.load().bans == [updated]
+
+
+def test_moving_a_ban_onto_another_bans_mask_is_a_conflict(store: Store) -> None:
+    _first, second = store.apply([PutBan(ban("10.0.0.1")), PutBan(ban("10.0.0.2"))])
+    with pytest.raises(ConflictError):
+        store.apply([PutBan(ban("10.0.0.1", ban_id=second))])
+    assert [b.mask for b in store.load().bans] == ["10.0.0.1", "10.0.0.2"]
+
+
+def test_deleted_ban_ids_are_not_reused(store: Store) -> None:
+    [first] = store.apply([PutBan(ban("10.0.0.1"))])
+    store.apply([DeleteBan(first)])
+    [second] = store.apply([PutBan(ban("10.0.0.2"))])
+    assert second != first
+    assert [b.id for b in store.load().bans] == [second]
+
+
+def test_audit_is_append_only_and_numbered_in_order(store: Store) -> None:
+    store.apply([AppendAudit(audit_entry(1.0, "kill")), AppendAudit(audit_entry(2.0, "ban"))])
+    store.apply([AppendAudit(audit_entry(3.0, "unban"))])
+    entries = store.audit()
+    assert [e.action for e in entries] == ["kill", "ban", "unban"]
+    ids = [e.id or 0 for e in entries]
+    assert 0 not in ids
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 3
+
+
+def test_audit_since_returns_entries_at_or_after_the_time(store: Store) -> None:
+    store.apply([AppendAudit(audit_entry(float(t))) for t in (1, 2, 3)])
+    assert [e.at for e in store.audit(since=2.0)] == [2.0, 3.0]
+
+
+def test_an_empty_transaction_is_allowed(store: Store) -> None:
+    assert store.apply([]) == []
+
+
+def test_loaded_snapshot_is_not_affected_by_later_changes(store: Store) -> None:
+    snapshot = store.load()
+    store.apply([PutAccount(account("Alice"))])
+    assert snapshot.accounts == {}
