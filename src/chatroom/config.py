@@ -53,7 +53,9 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("limits.channels_per_user", 50, "count", "Rooms one client may be in."),
     _setting("limits.targets_per_message", 4, "count", "Targets in one PRIVMSG/NOTICE."),
     _setting("limits.list_entries", 100, "count", "Entries per ban/exception/invite list."),
-    _setting("limits.sendq_bytes", 1_048_576, "count", "Unsent bytes before a slow reader is dropped."),
+    _setting(
+        "limits.sendq_bytes", 1_048_576, "count", "Unsent bytes before a slow reader is dropped."
+    ),
     _setting("timeouts.registration", 60, "seconds", "Time to finish NICK/USER."),
     _setting("timeouts.ping_interval", 120, "seconds", "Idle time before the server PINGs."),
     _setting("timeouts.ping_timeout", 60, "seconds", "Time to answer that PING."),
@@ -154,7 +156,9 @@ def read_file(path: Path) -> dict[str, Any]:
     for key in flat:
         if key not in BY_KEY:
             known = ", ".join(sorted(BY_KEY))
-            raise ConfigError(f"config file {str(path)!r}: unknown key {key!r}; known keys: {known}")
+            raise ConfigError(
+                f"config file {str(path)!r}: unknown key {key!r}; known keys: {known}"
+            )
     return flat
 
 

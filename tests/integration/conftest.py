@@ -18,6 +18,7 @@ import irc.client
 import pytest
 
 from chatroom import config as cfg
+from chatroom.server.core.settings import Limits
 from chatroom.server.net.shell import Shell
 
 
@@ -96,12 +97,11 @@ class Client:
         self.reactor.process_once(0)
 
 
-def make_config(tmp_path: Path, **core_changes: object) -> cfg.Config:
-    config = cfg.load(
-        env={}, flags={"listen.port": 0, "server.data_dir": str(tmp_path / "data")}
-    )
-    if core_changes:
-        config = replace(config, core=replace(config.core, **core_changes))
+def make_config(tmp_path: Path, limits: Limits | None = None) -> cfg.Config:
+    """Defaults, an ephemeral port and a fresh data dir; ``limits`` replaces the core's."""
+    config = cfg.load(env={}, flags={"listen.port": 0, "server.data_dir": str(tmp_path / "data")})
+    if limits is not None:
+        config = replace(config, core=replace(config.core, limits=limits))
     return config
 
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from conftest import Client
+from irc.client import Event
+
+
+def _joined(nick: str) -> Callable[[Event], bool]:
+    return lambda e: e.type == "join" and e.source.nick == nick
+
+
+def _said(text: str) -> Callable[[Event], bool]:
+    return lambda e: e.type == "pubmsg" and e.arguments == [text]
 
 
 def _join_lobby(clients: list[Client]) -> None:
     for c in clients:
         c.conn.join("#lobby")
-        c.wait_for(lambda e, c=c: e.type == "join" and e.source.nick == c.nick)
+        c.wait_for(_joined(c.nick))
 
 
 def test_each_message_in_lobby_reaches_the_other_two(connect: Callable[[str], Client]) -> None:
@@ -22,7 +31,7 @@ def test_each_message_in_lobby_reaches_the_other_two(connect: Callable[[str], Cl
         for other in (alice, bob, carol):
             if other is sender:
                 continue
-            event = other.wait_for(lambda e, t=text: e.type == "pubmsg" and e.arguments == [t])
+            event = other.wait_for(_said(text))
             assert event.source.nick == sender.nick
             assert event.target == "#lobby"
 

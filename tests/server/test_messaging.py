@@ -77,7 +77,8 @@ def test_tagmsg_reaches_only_clients_with_message_tags() -> None:
     room(h, a, b, c)
     a.send("@+typing=active TAGMSG #lobby")
     got = b.take()
-    assert got[0].command == "TAGMSG" and got[0].tags["+typing"] == "active"
+    assert got[0].command == "TAGMSG"
+    assert got[0].tags["+typing"] == "active"
     assert c.take() == []
 
 

@@ -86,7 +86,8 @@ def test_cap_negotiation_holds_registration_until_cap_end() -> None:
     h = Harness()
     c = h.connect()
     ls = c.cmd("CAP LS 302")
-    assert ls[0].command == "CAP" and ls[0].params[1] == "LS"
+    assert ls[0].command == "CAP"
+    assert ls[0].params[1] == "LS"
     assert "echo-message" in ls[-1].params[-1].split()
     c.send("NICK alice", "USER a 0 * :A")
     assert commands(c.take()) == []
@@ -166,7 +167,8 @@ def test_idle_client_is_pinged_then_dropped_when_silent() -> None:
     h.tick(31)
     assert commands(c.take()) == ["PING"]
     h.tick(21)
-    assert c.closed_reason is not None and c.closed_reason.startswith("Ping timeout")
+    assert c.closed_reason is not None
+    assert c.closed_reason.startswith("Ping timeout")
 
 
 def test_answering_the_ping_keeps_the_connection() -> None:
@@ -192,7 +194,8 @@ def test_nick_change_is_seen_by_self() -> None:
     h = Harness()
     c = h.connect("alice")
     reply = c.cmd("NICK alicia")
-    assert reply[0].command == "NICK" and reply[0].params == ("alicia",)
+    assert reply[0].command == "NICK"
+    assert reply[0].params == ("alicia",)
     assert reply[0].source == "alice!~alice@127.0.0.1"
     assert h.world.find_nick("alice") is None
     assert h.world.find_nick("alicia") is c.session
@@ -224,7 +227,8 @@ def test_labeled_command_with_many_replies_is_batched() -> None:
     assert reply[0].tags["label"] == "m1"
     ref = reply[0].params[0][1:]
     assert all(m.tags.get("batch") == ref for m in reply[1:-1])
-    assert reply[-1].command == "BATCH" and reply[-1].params == ("-" + ref,)
+    assert reply[-1].command == "BATCH"
+    assert reply[-1].params == ("-" + ref,)
 
 
 def test_setname_is_shown_to_peers_with_the_cap() -> None:

@@ -1,9 +1,9 @@
 """Brute-force throttling for logins, pure and clock-injected.
 
 Policy (numbers are the defaults):
-- Failures are counted per source address and per account. The first 3 of each are free;
-  after that each further failure doubles the wait before the next attempt may be
-  checked: 1 s, 2 s, 4 s ... capped at 300 s. The wait runs from the latest failure.
+- Failures are counted per source address and per account. 3 failures in a row cost
+  nothing; after the 3rd the next attempt must wait 1 s, and each further failure doubles
+  the wait (2 s, 4 s ...) up to 300 s. The wait runs from the latest failure.
 - The caller asks ``retry_after`` before checking a password and must not check (nor
   count) an attempt made while it is positive, so an attacker cannot extend a lockout by
   hammering, and the owner is never locked out for longer than the cap.
@@ -40,10 +40,10 @@ class ThrottlePolicy:
     def delay(self, failures: int) -> float:
         """The wait after ``failures`` consecutive failures."""
         over = failures - self.free_failures
-        if over <= 0:
+        if over < 0:
             return 0.0
         # Cap the exponent first: 2.0 ** 10_000 would overflow.
-        return min(self.base_delay * 2.0 ** min(over - 1, 64), self.max_delay)
+        return min(self.base_delay * 2.0 ** min(over, 64), self.max_delay)
 
 
 @dataclass(slots=True)

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from chatroom.server.core.world import World
 
 # Not (yet) in chatroom.irc.numerics; InspIRCd's numbers.
-ERR_BANONCHAN = "435"
-ERR_BADCHANNAME = "479"
 
 
 def mask_matches(world: World, mask: str, session: Session) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from chatroom.irc.message import Message, parse
 from chatroom.server.core.effects import Close
-from chatroom.server.core.settings import CoreSettings
+from chatroom.server.core.settings import CoreSettings, Limits
 from chatroom.server.core.world import World
 
 
@@ -36,6 +36,7 @@ class SimClient:
         self.inbox: list[bytes] = []
         self.closed_reason: str | None = None
         harness.clients[self.session.id] = self
+        harness.pump()
 
     def send(self, *lines: str) -> None:
         for line in lines:
@@ -62,10 +63,16 @@ class SimClient:
         return self.session.nick
 
 
+# Simulated clients all come from one address; per-address limits are tested explicitly.
+_HARNESS_SETTINGS = CoreSettings(
+    limits=Limits(connections_per_address=100_000, connects_per_address_per_minute=100_000)
+)
+
+
 class Harness:
     def __init__(self, settings: CoreSettings | None = None) -> None:
         self.clock = FakeClock()
-        self.world = World(settings or CoreSettings(), self.clock)
+        self.world = World(settings or _HARNESS_SETTINGS, self.clock)
         self.clients: dict[int, SimClient] = {}
 
     def pump(self) -> None:

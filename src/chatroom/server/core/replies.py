@@ -31,7 +31,9 @@ def isupport_tokens(world: World) -> dict[str, str | None]:
         "CHANTYPES": "#",
         "ELIST": "U",
         "EXCEPTS": "e",
+        "EXTBAN": ",a",
         "INVEX": "I",
+        "KEYLEN": str(lim.key_length),
         "KICKLEN": str(lim.kick_length),
         "MAXLIST": f"beIq:{lim.list_entries}",
         "MAXTARGETS": str(targets),
@@ -40,7 +42,7 @@ def isupport_tokens(world: World) -> dict[str, str | None]:
         "NICKLEN": str(lim.nick_length),
         "PREFIX": "(ov)@+",
         "SAFELIST": None,
-        "TARGMAX": f"JOIN:,KICK:1,LIST:1,NAMES:1,NOTICE:{targets},PRIVMSG:{targets},WHOIS:1",
+        "TARGMAX": f"JOIN:,KICK:,LIST:,NAMES:,NOTICE:{targets},PRIVMSG:{targets},WHOIS:1,WHOWAS:",
         "TOPICLEN": str(lim.topic_length),
         "USERLEN": str(lim.user_length),
         "WHOX": None,
@@ -69,9 +71,14 @@ def send_welcome(world: World, session: Session) -> None:
         world.name,
         s.version,
         USER_MODES,
-        CHANNEL_MODES.lists + CHANNEL_MODES.always_arg + CHANNEL_MODES.set_arg
-        + CHANNEL_MODES.flags + CHANNEL_MODES.prefixes,
-        CHANNEL_MODES.lists + CHANNEL_MODES.always_arg + CHANNEL_MODES.set_arg
+        CHANNEL_MODES.lists
+        + CHANNEL_MODES.always_arg
+        + CHANNEL_MODES.set_arg
+        + CHANNEL_MODES.flags
+        + CHANNEL_MODES.prefixes,
+        CHANNEL_MODES.lists
+        + CHANNEL_MODES.always_arg
+        + CHANNEL_MODES.set_arg
         + CHANNEL_MODES.prefixes,
     )
     send_isupport(world, session)

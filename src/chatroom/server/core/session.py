@@ -53,6 +53,8 @@ class Session:
     last_active: float = 0.0
     last_message: float = 0.0
     ping_sent_at: float | None = None
+    flood_tokens: float = 0.0
+    flood_checked_at: float = 0.0
     out: list[bytes] = field(default_factory=list)
     capture: list[bytes] | None = None
 

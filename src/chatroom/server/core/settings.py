@@ -21,6 +21,7 @@ class Limits:
     topic_length: int = 390
     kick_length: int = 255
     away_length: int = 200
+    key_length: int = 32
     realname_length: int = 128
     channels_per_user: int = 50
     targets_per_message: int = 4
@@ -28,6 +29,14 @@ class Limits:
     modes_per_command: int = 6
     whowas_entries: int = 1000
     monitor_entries: int = 100
+    # Flood control: a token bucket per connection (operators are exempt).
+    flood_burst: int = 20
+    flood_per_second: float = 4.0
+    flood_backlog: int = 64
+    # Connection limits, checked when a connection opens.
+    connections_per_address: int = 16
+    connections_total: int = 20000
+    connects_per_address_per_minute: int = 30
 
 
 @dataclass(frozen=True, slots=True)

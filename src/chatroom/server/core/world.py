@@ -18,8 +18,14 @@ from dataclasses import dataclass
 
 from chatroom.irc import numerics as n
 from chatroom.irc.casemap import casefolder
-from chatroom.irc.message import InputTooLong, Message, ParseError, format_line, parse
-from chatroom.irc.message import escape_tag_value
+from chatroom.irc.message import (
+    InputTooLong,
+    Message,
+    ParseError,
+    escape_tag_value,
+    format_line,
+    parse,
+)
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
 from chatroom.server.core.effects import Close, Effect
@@ -56,6 +62,8 @@ class World:
         self.effects: list[Effect] = []
         self.ready: list[Session] = []
         self.max_users = 0
+        self.per_address: dict[str, int] = {}
+        self.recent_connects: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
         self._msgids = itertools.count(1)
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
@@ -67,17 +75,71 @@ class World:
     def connect(self, ip: str, secure: bool = False, host: str | None = None) -> Session:
         """A connection was accepted; the returned session is the shell's handle for it."""
         now = self.clock()
+        host = host or ip
+        if host.startswith(":"):
+            host = "0" + host  # "::1" would read as a trailing parameter in replies
         session = Session(
             id=next(self._ids),
             ip=ip,
-            host=host or ip,
+            host=host,
             secure=secure,
             connected_at=now,
             _ready=self.ready,
             last_active=now,
+            flood_tokens=float(self.settings.limits.flood_burst),
+            flood_checked_at=now,
         )
         self.sessions[session.id] = session
+        self.per_address[ip] = self.per_address.get(ip, 0) + 1
+        refusal = self._connection_refusal(ip, now)
+        if refusal is not None:
+            self.close(session, refusal)
         return session
+
+    def _connection_refusal(self, ip: str, now: float) -> str | None:
+        """Why a new connection from ``ip`` is refused, if it is: totals, per address, rate."""
+        limits = self.settings.limits
+        if len(self.sessions) > limits.connections_total:
+            return "Server is full"
+        if self.per_address[ip] > limits.connections_per_address:
+            return "Too many connections from your address"
+        recent = self.recent_connects.get(ip)
+        if recent is None:
+            if len(self.recent_connects) >= 4 * limits.connections_total:
+                self._forget_old_connects(now)
+            recent = self.recent_connects[ip] = deque(
+                maxlen=limits.connects_per_address_per_minute + 1
+            )
+        while recent and now - recent[0] >= 60.0:
+            recent.popleft()
+        recent.append(now)
+        if len(recent) > limits.connects_per_address_per_minute:
+            return "Connecting too fast; wait a minute"
+        return None
+
+    def _forget_old_connects(self, now: float) -> None:
+        """Keep the rate table bounded: drop addresses with no connect in the last minute."""
+        for ip in [ip for ip, q in self.recent_connects.items() if not q or now - q[-1] >= 60]:
+            del self.recent_connects[ip]
+
+    def flood_wait(self, session: Session) -> float:
+        """Token bucket: 0.0 and one token spent if a command may run now, else seconds to wait.
+
+        The shell asks before each line and holds the rest (reading paused) while this is
+        positive; a backlog past ``flood_backlog`` lines ends in "Excess Flood".
+        """
+        limits = self.settings.limits
+        if limits.flood_per_second <= 0 or "o" in session.modes:
+            return 0.0
+        now = self.clock()
+        tokens = session.flood_tokens + (now - session.flood_checked_at) * limits.flood_per_second
+        tokens = min(float(limits.flood_burst), tokens)
+        session.flood_checked_at = now
+        if tokens >= 1.0:
+            session.flood_tokens = tokens - 1.0
+            return 0.0
+        session.flood_tokens = tokens
+        return (1.0 - tokens) / limits.flood_per_second
 
     def receive(self, session: Session, line: bytes) -> None:
         """One complete line arrived (without CR/LF)."""
@@ -110,7 +172,12 @@ class World:
         """The connection is gone (reset, EOF, write error); free its nickname and rooms."""
         if not session.closed:
             self._remove(session, reason)
-        self.sessions.pop(session.id, None)
+        if self.sessions.pop(session.id, None) is not None:
+            left = self.per_address.get(session.ip, 1) - 1
+            if left > 0:
+                self.per_address[session.ip] = left
+            else:
+                self.per_address.pop(session.ip, None)
 
     def tick(self) -> None:
         """About once a second: registration and ping timeouts, keep-alive PINGs."""
@@ -279,13 +346,17 @@ class World:
             if len(msg.params) < spec.min_params:
                 raise CommandError(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
             if spec.oper_only and "o" not in session.modes:
-                raise CommandError(n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+                raise CommandError(
+                    n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator"
+                )
             spec.handler(self, session, msg)
         except CommandError as err:
             self.reply(session, err.numeric, *err.params)
         except Exception:
             log.exception("command failed: %r from session %d", msg.command, session.id)
-            self.reply(session, n.ERR_UNKNOWNERROR, msg.command, "Internal error; nothing was changed")
+            self.reply(
+                session, n.ERR_UNKNOWNERROR, msg.command, "Internal error; nothing was changed"
+            )
 
     def _finish_labeled(self, session: Session, label: str) -> None:
         """IRCv3 labeled-response: tag the single reply, batch several, ACK none."""
@@ -298,7 +369,9 @@ class World:
         elif "batch" in session.caps:
             ref = f"L{next(self._msgids):x}"
             session.send(
-                format_line(self.name, "BATCH", "+" + ref, "labeled-response", tags={"label": label})
+                format_line(
+                    self.name, "BATCH", "+" + ref, "labeled-response", tags={"label": label}
+                )
             )
             for line in lines:
                 session.send(add_tag(line, "batch", ref))

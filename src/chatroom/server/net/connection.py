@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections import deque
 from typing import TYPE_CHECKING
 
 from chatroom.irc.framing import LineBuffer, LineTooLong
@@ -25,6 +26,8 @@ class IrcConnection(asyncio.Protocol):
         self.framer = LineBuffer()
         self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
+        self.backlog: deque[bytes | LineTooLong] = deque()
+        self.paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -38,18 +41,49 @@ class IrcConnection(asyncio.Protocol):
         self.session = self.shell.opened(self, ip, self.secure)
 
     def data_received(self, data: bytes) -> None:
-        session = self.session
-        if session is None:
+        if self.session is None:
             return
+        self.backlog.extend(self.framer.feed(data))
+        self._drain()
+
+    def _drain(self) -> None:
+        """Hand lines to the core as fast as its flood control allows.
+
+        When the core says wait, reading pauses (the kernel's buffers push back on the
+        client) and resumes after the wait; a backlog past the limit is "Excess Flood".
+        """
+        session = self.session
+        assert session is not None
         world = self.shell.world
-        for line in self.framer.feed(data):
+        backlog = self.backlog
+        while backlog:
             if session.closed:
+                backlog.clear()
                 break
+            wait = world.flood_wait(session)
+            if wait > 0.0:
+                if len(backlog) > world.settings.limits.flood_backlog:
+                    backlog.clear()
+                    world.close(session, "Excess Flood")
+                elif not self.paused and self.transport is not None:
+                    self.paused = True
+                    self.transport.pause_reading()
+                    asyncio.get_running_loop().call_later(wait, self._resume)
+                break
+            line = backlog.popleft()
             if isinstance(line, LineTooLong):
                 world.receive_too_long(session)
             else:
                 world.receive(session, line)
         self.shell.schedule_flush()
+
+    def _resume(self) -> None:
+        self.paused = False
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.resume_reading()
+        self._drain()
 
     def eof_received(self) -> bool:
         return False  # close our side too

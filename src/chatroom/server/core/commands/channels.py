@@ -14,7 +14,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core.access import ERR_BADCHANNAME, join_refusal
+from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.commands.channel_queries import send_names, send_topic
 from chatroom.server.core.dispatch import CommandError, command
@@ -62,7 +62,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     if not is_channel_name(name, "#", limits.channel_length):
         if name[:1] != "#":
             raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
-        raise CommandError(ERR_BADCHANNAME, name, "Illegal channel name")
+        raise CommandError(n.ERR_BADCHANNAME, name, "Illegal channel name")
     folded = world.fold(name)
     channel = world.channels.get(folded)
     if channel is not None and session in channel.members:
@@ -82,6 +82,10 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     session.channels[folded] = channel
     session.invited.discard(folded)
     world.fanout(channel.members, session.prefix, "JOIN", channel.name)
+    if session.away is not None:
+        # away-notify: members learn the newcomer is away as soon as they see the join.
+        watchers = [m for m in channel.members if m is not session and "away-notify" in m.caps]
+        world.fanout(watchers, session.prefix, "AWAY", session.away)
     if channel.topic:
         send_topic(world, session, channel)
     send_names(world, session, channel)

@@ -25,9 +25,10 @@ from chatroom.server.core.channel import LIST_MODES, Channel, ListEntry
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.replies import CHANNEL_MODES, USER_MODES
 from chatroom.server.core.session import Session
+from chatroom.server.core.settings import Limits
 from chatroom.server.core.world import World
 
-KEY_LENGTH = 32  # InspIRCd's default maxkey; longer keys are cut, as it does
+KEY_LENGTH = Limits().key_length  # advertised as KEYLEN; longer keys are cut, like InspIRCd
 
 # letter -> (entry numeric, end numeric, end text); +q replies carry an extra "q" param.
 _LIST_REPLIES = {

@@ -150,7 +150,7 @@ def admin(world: World, session: Session, msg: Message) -> None:
     lines = world.settings.admin_info
     if not lines:
         raise CommandError(n.ERR_NOADMININFO, world.name, "No administrative info available")
-    loc1, loc2, email = (tuple(lines) + ("", "", ""))[:3]
+    loc1, loc2, email = (*lines, "", "", "")[:3]
     world.reply(session, n.RPL_ADMINME, world.name, "Administrative info")
     world.reply(session, n.RPL_ADMINLOC1, loc1)
     world.reply(session, n.RPL_ADMINLOC2, loc2)

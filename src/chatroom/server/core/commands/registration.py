@@ -5,6 +5,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
+from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.caps import CAPABILITIES, ls_tokens, refresh_tag_profile
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.replies import send_welcome
@@ -99,6 +100,10 @@ def nick(world: World, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
     if new == session.nick:
         return
+    if session.registered:
+        refused = nick_change_refused(world, session, new)
+        if refused is not None:
+            raise CommandError(n.ERR_BANONCHAN, new, refused[0], refused[1])
     change_nick(world, session, new)
     if not session.registered:
         try_register(world, session)

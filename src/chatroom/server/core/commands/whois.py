@@ -218,9 +218,7 @@ def whois(world: World, session: Session, msg: Message) -> None:
     if target.away is not None:
         world.reply(session, n.RPL_AWAY, tnick, target.away)
     if "B" in target.modes:
-        world.reply(
-            session, n.RPL_WHOISBOT, tnick, f"is a bot on {world.settings.network_name}"
-        )
+        world.reply(session, n.RPL_WHOISBOT, tnick, f"is a bot on {world.settings.network_name}")
     if target.account is not None:
         world.reply(session, n.RPL_WHOISACCOUNT, tnick, target.account, "is logged in as")
     if target.secure:
