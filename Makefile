@@ -15,7 +15,15 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/chatroom serve
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here) and
+# one terminal test drives tmux; both come from Debian's packages.
+SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/tmux
+
+$(SYSTEM_TOOLS):
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux
+
+test: $(STAMP) $(SYSTEM_TOOLS)
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -35,6 +35,20 @@ from chatroom.server.core.settings import CoreSettings
 log = logging.getLogger("chatroom.core")
 
 
+@dataclass(slots=True)
+class Stats:
+    """Counters for /metrics, read at scrape time; plain ints so the hot path stays cheap."""
+
+    lines_in: int = 0
+    deliveries: int = 0
+    connections_opened: int = 0
+    connections_refused: int = 0
+    registrations: int = 0
+    failed_logins: int = 0
+    sendq_drops: int = 0
+    flood_drops: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class WhowasEntry:
     nick: str
@@ -62,6 +76,7 @@ class World:
         self.effects: list[Effect] = []
         self.ready: list[Session] = []
         self.max_users = 0
+        self.stats = Stats()
         self.per_address: dict[str, int] = {}
         self.recent_connects: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
@@ -91,8 +106,10 @@ class World:
         )
         self.sessions[session.id] = session
         self.per_address[ip] = self.per_address.get(ip, 0) + 1
+        self.stats.connections_opened += 1
         refusal = self._connection_refusal(ip, now)
         if refusal is not None:
+            self.stats.connections_refused += 1
             self.close(session, refusal)
         return session
 
@@ -145,6 +162,7 @@ class World:
         """One complete line arrived (without CR/LF)."""
         if session.closed:
             return
+        self.stats.lines_in += 1
         try:
             msg = parse(line)
         except InputTooLong:
@@ -260,6 +278,7 @@ class World:
         variants: dict[int, bytes] = {}
         time_tag: str | None = None
         msgid: str | None = None
+        sent = 0
         for member in recipients:
             if member is skip:
                 continue
@@ -276,6 +295,8 @@ class World:
                     data = format_line(source, command, *params)
                 variants[profile] = data
             member.send(data)
+            sent += 1
+        self.stats.deliveries += sent
 
     @staticmethod
     def _tags_for(

@@ -64,6 +64,7 @@ class IrcConnection(asyncio.Protocol):
             if wait > 0.0:
                 if len(backlog) > world.settings.limits.flood_backlog:
                     backlog.clear()
+                    world.stats.flood_drops += 1
                     world.close(session, "Excess Flood")
                 elif not self.paused and self.transport is not None:
                     self.paused = True

@@ -63,6 +63,7 @@ class Shell:
                     continue
                 if conn.write_lines(lines) > limit:
                     log.info("sendq exceeded", extra={"session": session.id})
+                    world.stats.sendq_drops += 1
                     world.disconnect(session, "SendQ exceeded")
                     conn.abort()
             for effect in world.take_effects():

@@ -150,6 +150,7 @@ def try_register(world: World, session: Session) -> None:
         return
     session.registered = True
     session.password = None
+    world.stats.registrations += 1
     send_welcome(world, session)
 
 

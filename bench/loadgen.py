@@ -1,0 +1,846 @@
+"""Load generator for any IRC server: room fan-out, idle memory and connect rate.
+
+Why it is built this way:
+
+- The client side must cost far less CPU than the server side, or the numbers measure the
+  generator. So there is no IRC library here: a raw ``asyncio.Protocol`` per connection, a
+  tiny line parser used only while registering and joining, and during the measured window
+  most members only *count* ``" PRIVMSG "`` occurrences in the bytes they receive (one
+  ``bytes.count`` per read). A few "sample" members parse every line to read the send
+  timestamp embedded in the message text, which gives the latency percentiles.
+- ``time.monotonic_ns`` is CLOCK_MONOTONIC on Linux, shared by every process on the machine,
+  so a timestamp written by a sender in one process can be compared with the receive time
+  in another.
+- Members can be spread over several worker processes (``--procs``); the parent only
+  coordinates through pipes. Each worker reports its own CPU time, so the result says
+  whether the generator came close to saturating its core (``generator_cpu``): a generator
+  near 100 % of a core under-reports the server.
+- Every loop is bounded in count and time, every connection goes to the host given on the
+  command line (meant to be 127.0.0.1), and every worker exits on its own after a deadline.
+
+Scenarios: ``fanout``, ``idle``, ``connect``. A ``login`` scenario (SASL PLAIN/SCRAM
+registrations per second) is planned once ChatRoom has SASL: see ``run_login``.
+
+Output: human-readable lines on stderr and one JSON object on the last stdout line, so a
+driver (``bench/compare.py``) can read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+CHANNEL = "#bench"
+PRIVMSG = b" PRIVMSG "
+# Bound on every waiting step, so a server that stops answering cannot hang a run.
+STEP_TIMEOUT = 30.0
+
+Parsed = tuple[bytes, bytes, list[bytes]]
+
+
+def parse_line(line: bytes) -> Parsed:
+    """Split one IRC line into (prefix, command, params); tags are skipped.
+
+    Only used outside the measured window, so clarity beats speed here.
+    """
+    if line.startswith(b"@"):
+        _, _, line = line.partition(b" ")
+    prefix = b""
+    if line.startswith(b":"):
+        prefix, _, line = line[1:].partition(b" ")
+    trailing: bytes | None = None
+    if b" :" in line:
+        line, _, trailing = line.partition(b" :")
+    elif line.startswith(b":"):
+        line, trailing = b"", line[1:]
+    words = line.split()
+    command = words[0].upper() if words else b""
+    params = words[1:]
+    if trailing is not None:
+        params.append(trailing)
+    return prefix, command, params
+
+
+def nick_of(prefix: bytes) -> bytes:
+    return prefix.split(b"!", 1)[0]
+
+
+def base36(n: int) -> str:
+    """Short nick suffixes: servers such as ngIRCd allow only 9 characters by default."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out
+
+
+def raise_nofile(wanted: int) -> int:
+    """Lift the soft fd limit up to the hard one; 10,000 connections need it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def proc_rss_kib(pid: int) -> int:
+    """VmRSS of another process, from /proc (the server's memory in the idle scenario)."""
+    with open(f"/proc/{pid}/status") as f:
+        for row in f:
+            if row.startswith("VmRSS:"):
+                return int(row.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process, so the server's cost per delivery can be shown."""
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    fields = text[text.rindex(")") + 2 :].split()
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def percentile(sorted_values: list[int], fraction: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, int(fraction * len(sorted_values)))
+    return float(sorted_values[index])
+
+
+def use_uvloop() -> str:
+    """Run on uvloop when importable: the generator's own overhead must stay low."""
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
+# ------------------------------------------------------------------------------ client
+
+
+class Client(asyncio.Protocol):
+    """One IRC connection with three reading modes.
+
+    ``setup``: parse every line (registration, JOIN, NAMES, PING). ``count``: only count
+    PRIVMSG lines, the cheap path for most members. ``sample``: parse PRIVMSG texts for the
+    timestamp and sequence number (latency and the sender window).
+    """
+
+    def __init__(self, nick: str, on_message: Callable[[int, int], None] | None = None) -> None:
+        self.nick = nick
+        self.mode = "setup"
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+        self.tail = b""
+        self.received = 0
+        self.last_rx_ns = 0
+        self.latencies = array.array("q")
+        self.on_message = on_message
+        loop = asyncio.get_running_loop()
+        self.welcomed: asyncio.Future[None] = loop.create_future()
+        self.joined: asyncio.Future[None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.names: list[bytes] = []
+        self.names_done: asyncio.Future[list[bytes]] | None = None
+        self.can_write = asyncio.Event()
+        self.can_write.set()
+
+    # asyncio callbacks ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        mode = self.mode
+        if mode == "count":
+            # A pattern split across two reads is caught by keeping len(pattern)-1 bytes.
+            chunk = self.tail + data
+            self.received += chunk.count(PRIVMSG)
+            self.tail = chunk[-8:]
+            self.last_rx_ns = time.monotonic_ns()
+            if b"PING " in data:
+                self._answer_pings(chunk)
+            return
+        self.buf += data
+        if b"\n" not in data:
+            return
+        lines = self.buf.split(b"\n")
+        self.buf = lines.pop()
+        if mode == "sample":
+            self._sample(lines)
+        else:
+            for line in lines:
+                self._setup_line(line.rstrip(b"\r"))
+
+    def pause_writing(self) -> None:
+        self.can_write.clear()
+
+    def resume_writing(self) -> None:
+        self.can_write.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.can_write.set()
+        for fut in (self.welcomed, self.joined, self.closed):
+            if not fut.done():
+                fut.set_exception(ConnectionError(f"{self.nick}: connection lost"))
+        if self.names_done is not None and not self.names_done.done():
+            self.names_done.set_exception(ConnectionError("connection lost"))
+        # Retrieve exceptions nobody awaits, so asyncio does not log them at exit.
+        for fut in (self.welcomed, self.joined):
+            if fut.done() and not fut.cancelled():
+                fut.exception()
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    # reading modes --------------------------------------------------------------------
+
+    def _sample(self, lines: list[bytes]) -> None:
+        now = time.monotonic_ns()
+        n = 0
+        for line in lines:
+            if PRIVMSG not in line:
+                if line.startswith(b"PING"):
+                    self.send(b"PONG" + line[4:].rstrip(b"\r") + b"\r\n")
+                continue
+            n += 1
+            # Text is "<sent_ns> <sender> <seq> <padding>"; the prefix holds no " :".
+            text = line[line.index(b" :", 1) + 2 :]
+            sent_ns, sender, seq, _ = text.split(b" ", 3)
+            self.latencies.append(now - int(sent_ns))
+            if self.on_message is not None:
+                self.on_message(int(sender), int(seq))
+        self.received += n
+        self.last_rx_ns = now
+
+    def _answer_pings(self, chunk: bytes) -> None:
+        for line in chunk.split(b"\n"):
+            if line.startswith(b"PING "):
+                self.send(b"PONG " + line[5:].rstrip(b"\r") + b"\r\n")
+
+    def _setup_line(self, line: bytes) -> None:
+        prefix, command, params = parse_line(line)
+        if command == b"PING":
+            self.send(b"PONG :" + (params[-1] if params else b"x") + b"\r\n")
+        elif command == b"001":
+            if not self.welcomed.done():
+                self.welcomed.set_result(None)
+        elif command in (b"433", b"432") and not self.welcomed.done():
+            # Nick taken (a leftover from an earlier run): try a longer variant.
+            self.nick = self.nick[:-1] + base36(int(time.monotonic_ns()) % 36)
+            self.send(f"NICK {self.nick}\r\n".encode())
+        elif command == b"JOIN" and nick_of(prefix).decode() == self.nick:
+            if not self.joined.done():
+                self.joined.set_result(None)
+        elif command == b"353" and params:
+            self.names.extend(params[-1].split())
+        elif command == b"366":
+            if self.names_done is not None and not self.names_done.done():
+                self.names_done.set_result(self.names)
+        elif command == b"PRIVMSG":
+            self.received += 1
+        elif command == b"ERROR" and self.transport is not None:
+            self.transport.close()
+        elif command in (b"465", b"473", b"474", b"475", b"471", b"405") and not (
+            self.joined.done()
+        ):
+            self.joined.set_exception(ConnectionError(line.decode(errors="replace")))
+
+    # actions --------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    async def register(self) -> None:
+        self.send(f"NICK {self.nick}\r\nUSER b 0 * :bench\r\n".encode())
+        await asyncio.wait_for(self.welcomed, STEP_TIMEOUT)
+
+    async def join(self, channel: str) -> None:
+        self.send(f"JOIN {channel}\r\n".encode())
+        await asyncio.wait_for(self.joined, STEP_TIMEOUT)
+
+    async def count_members(self, channel: str) -> int:
+        self.names = []
+        self.names_done = asyncio.get_running_loop().create_future()
+        self.send(f"NAMES {channel}\r\n".encode())
+        names = await asyncio.wait_for(self.names_done, STEP_TIMEOUT)
+        return len(names)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def open_client(
+    host: str,
+    port: int,
+    nick: str,
+    on_message: Callable[[int, int], None] | None = None,
+) -> Client:
+    loop = asyncio.get_running_loop()
+    _, proto = await asyncio.wait_for(
+        loop.create_connection(lambda: Client(nick, on_message), host, port), STEP_TIMEOUT
+    )
+    assert isinstance(proto, Client)
+    return proto
+
+
+async def open_registered(
+    host: str, port: int, nicks: list[str], concurrency: int, pace_per_s: float
+) -> list[Client]:
+    """Connect and register ``nicks`` with at most ``concurrency`` in flight, at a bounded pace.
+
+    Pacing keeps the setup from tripping connection-throttle defences and from measuring
+    the server while it is still busy with registrations.
+    """
+    clients: list[Client | None] = [None] * len(nicks)
+    sem = asyncio.Semaphore(concurrency)
+    start = time.monotonic()
+
+    async def one(i: int) -> None:
+        delay = start + i / pace_per_s - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        async with sem:
+            c = await open_client(host, port, nicks[i])
+            await c.register()
+            clients[i] = c
+
+    await asyncio.gather(*(one(i) for i in range(len(nicks))))
+    return [c for c in clients if c is not None]
+
+
+async def close_all(clients: list[Client], timeout: float = 5.0) -> None:
+    """QUIT politely, then wait (bounded) for the server to close, then drop the rest."""
+    for c in clients:
+        c.send(b"QUIT :bench done\r\n")
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(
+            asyncio.gather(*(c.closed for c in clients), return_exceptions=True), timeout
+        )
+    for c in clients:
+        if c.transport is not None:
+            c.transport.abort()
+
+
+# ------------------------------------------------------------------------------ fanout
+
+
+@dataclass
+class FanoutSpec:
+    """What one worker process does in the fan-out scenario."""
+
+    host: str
+    port: int
+    worker: int
+    first: int  # index of this worker's first member (member 0 is the watcher)
+    count: int
+    senders: int  # members 1..senders send; only worker 0 holds them
+    seconds: float
+    rate: float  # total messages/s over all senders; 0 = as fast as the window allows
+    window: int
+    samples: int  # members that parse every message for latency
+    size: int
+    prefix: str
+    pace: float
+
+
+@dataclass
+class WorkerState:
+    clients: list[Client] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)
+    seen: list[int] = field(default_factory=list)
+    wake: list[asyncio.Event] = field(default_factory=list)
+    stalls: int = 0
+
+
+async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Connection) -> None:
+    """Register and join this worker's share, then follow the parent's go/poll/stop orders."""
+    st = WorkerState()
+    st.sent = [0] * (spec.senders + 1)
+    st.seen = [0] * (spec.senders + 1)
+    st.wake = [asyncio.Event() for _ in range(spec.senders + 1)]
+
+    def watched(sender: int, seq: int) -> None:
+        # The watcher (member 0) sees every sender's messages; senders pace on it.
+        if seq > st.seen[sender]:
+            st.seen[sender] = seq
+            st.wake[sender].set()
+
+    nicks = [f"{spec.prefix}{base36(spec.first + i)}" for i in range(spec.count)]
+    clients = await open_registered(spec.host, spec.port, nicks, 50, spec.pace)
+    for i, c in enumerate(clients):
+        index = spec.first + i
+        if index == 0:
+            c.on_message = watched
+    st.clients = clients
+    # Join at a bounded pace too: one JOIN makes the server tell every member.
+    for i in range(0, len(clients), 25):
+        await asyncio.gather(*(c.join(CHANNEL) for c in clients[i : i + 25]))
+    ctrl.send({"joined": len(clients)})
+
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    loop.add_reader(ctrl.fileno(), lambda: inbox.put_nowait(ctrl.recv()))
+    senders: list[asyncio.Task[None]] = []
+    cpu0 = 0.0
+    deadline = time.monotonic() + spec.seconds + 600
+    while time.monotonic() < deadline:
+        order = await asyncio.wait_for(inbox.get(), deadline - time.monotonic())
+        if "members" in order:
+            n = await clients[0].count_members(CHANNEL) if spec.worker == 0 else -1
+            ctrl.send({"members": n})
+        elif "go" in order:
+            for i, c in enumerate(clients):
+                index = spec.first + i
+                c.received = 0
+                c.mode = "sample" if index == 0 or index <= spec.samples else "count"
+            cpu0 = own_cpu_seconds()
+            t0, t_end = order["go"], order["end"]
+            for i, c in enumerate(clients):
+                index = spec.first + i
+                if 1 <= index <= spec.senders:
+                    senders.append(asyncio.create_task(send_loop(spec, st, c, index, t0, t_end)))
+        elif "poll" in order:
+            ctrl.send(
+                {
+                    "received": sum(c.received for c in clients),
+                    "last_rx_ns": max(c.last_rx_ns for c in clients),
+                }
+            )
+        elif "stop" in order:
+            for t in senders:
+                t.cancel()
+            lat = array.array("q")
+            for c in clients:
+                lat.extend(c.latencies)
+            ctrl.send(
+                {
+                    "received": sum(c.received for c in clients),
+                    "last_rx_ns": max(c.last_rx_ns for c in clients),
+                    "sent": sum(st.sent),
+                    "stalls": st.stalls,
+                    "latencies": lat.tobytes(),
+                    "cpu": own_cpu_seconds() - cpu0,
+                    "lost_connections": sum(1 for c in clients if c.closed.done()),
+                }
+            )
+            break
+    loop.remove_reader(ctrl.fileno())
+    for c in clients:
+        c.mode = "setup"
+    await close_all(clients)
+
+
+async def send_loop(
+    spec: FanoutSpec, st: WorkerState, c: Client, sender: int, t0: float, t_end: float
+) -> None:
+    """Send until ``t_end``: a fixed share of ``--rate``, or closed-loop within a window.
+
+    Closed loop (no ``--rate``): at most ``window`` messages of this sender are unseen by
+    the watcher at any time. That finds the server's maximum throughput without piling an
+    unbounded backlog into its send queues (which would end in "SendQ exceeded", a
+    measurement of the queue limit rather than of fan-out speed).
+    """
+    pad = b"x" * max(0, spec.size)
+    delay = t0 - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
+    head = f" {sender} ".encode()
+    per_sender = spec.rate / spec.senders if spec.rate > 0 else 0.0
+    # Spread the senders' phases so a fixed rate does not arrive in bursts of S.
+    phase = (sender - 1) / (spec.senders * per_sender) if per_sender else 0.0
+    wake = st.wake[sender]
+    while True:
+        now = time.monotonic()
+        if now >= t_end:
+            return
+        if per_sender:
+            due = int((now - t0 - phase) * per_sender) + 1 - st.sent[sender]
+            if due <= 0:
+                next_at = t0 + phase + st.sent[sender] / per_sender
+                await asyncio.sleep(min(max(0.0, next_at - now), t_end - now))
+                continue
+        else:
+            due = spec.window - (st.sent[sender] - st.seen[sender])
+            if due <= 0:
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), min(1.0, max(0.01, t_end - now)))
+                except asyncio.TimeoutError:
+                    if time.monotonic() < t_end:
+                        # A message never reached the watcher: count it, reopen the window.
+                        st.stalls += 1
+                        st.seen[sender] = st.sent[sender]
+                continue
+        await c.can_write.wait()
+        parts = []
+        seq = st.sent[sender]
+        stamp = str(time.monotonic_ns()).encode()
+        for _ in range(due):
+            seq += 1
+            parts.append(b"PRIVMSG #bench :" + stamp + head + str(seq).encode() + b" " + pad)
+        parts.append(b"")
+        c.send(b"\r\n".join(parts))
+        st.sent[sender] = seq
+        if not per_sender:
+            await asyncio.sleep(0)
+
+
+def fanout_entry(spec: FanoutSpec, ctrl: multiprocessing.connection.Connection) -> None:
+    """Worker process entry point."""
+    use_uvloop()
+    raise_nofile(65536)
+    try:
+        asyncio.run(fanout_worker(spec, ctrl))
+    except Exception as err:
+        with contextlib.suppress(OSError):
+            ctrl.send({"error": repr(err)})
+        raise
+
+
+def collect(conns: list[multiprocessing.connection.Connection], key: str) -> list[dict[str, Any]]:
+    """Read one reply from every worker, bounded in time."""
+    out = []
+    for conn in conns:
+        if not conn.poll(STEP_TIMEOUT * 4):
+            raise RuntimeError(f"worker did not answer {key!r} in time")
+        reply: dict[str, Any] = conn.recv()
+        if "error" in reply:
+            raise RuntimeError(f"worker failed: {reply['error']}")
+        out.append(reply)
+    return out
+
+
+def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
+    n, s = args.clients, args.senders
+    if not 1 <= s < n:
+        raise SystemExit("need 1 <= senders < clients")
+    procs = max(1, min(args.procs, n))
+    prefix = args.nick_prefix or "f" + base36(os.getpid() % 1296)
+    # Worker 0 holds the watcher and every sender (they pace on the watcher); the rest of
+    # the members are split evenly.
+    share = [(0, s + 1)]
+    rest = n - (s + 1)
+    others = procs - 1
+    start = s + 1
+    for w in range(others):
+        k = rest // others + (1 if w < rest % others else 0)
+        share.append((start, k))
+        start += k
+    if others == 0:
+        share = [(0, n)]
+    ctx = multiprocessing.get_context("fork")
+    conns: list[multiprocessing.connection.Connection] = []
+    workers: list[multiprocessing.process.BaseProcess] = []
+    t_setup = time.monotonic()
+    for w, (first, count) in enumerate(share):
+        parent_end, child_end = ctx.Pipe()
+        spec = FanoutSpec(
+            host=args.host,
+            port=args.port,
+            worker=w,
+            first=first,
+            count=count,
+            senders=s,
+            seconds=args.seconds,
+            rate=args.rate,
+            window=args.window,
+            samples=args.samples,
+            size=args.size,
+            prefix=prefix,
+            pace=args.pace / procs,
+        )
+        p = ctx.Process(target=fanout_entry, args=(spec, child_end), daemon=True)
+        p.start()
+        conns.append(parent_end)
+        workers.append(p)
+    try:
+        joined = sum(r["joined"] for r in collect(conns, "joined"))
+        members = -1
+        for _ in range(20):  # bounded: the last JOINs may still be propagating
+            conns[0].send({"members": True})
+            members = collect(conns[:1], "members")[0]["members"]
+            if members >= n:
+                break
+            time.sleep(0.25)
+        if members < n:
+            raise RuntimeError(f"only {members} of {n} members in {CHANNEL}")
+        setup_s = time.monotonic() - t_setup
+        cpu_pid0 = proc_cpu_seconds(args.pid) if args.pid else 0.0
+        t0 = time.monotonic() + 0.2
+        t_end = t0 + args.seconds
+        t0_ns = int(t0 * 1e9)
+        for conn in conns:
+            conn.send({"go": t0, "end": t_end})
+        time.sleep(max(0.0, t_end - time.monotonic()))
+        # Drain: wait until every expected line arrived or nothing moved for a while.
+        last_total, still_since = -1, time.monotonic()
+        drain_deadline = time.monotonic() + args.drain
+        while time.monotonic() < drain_deadline:
+            for conn in conns:
+                conn.send({"poll": True})
+            total = sum(r["received"] for r in collect(conns, "poll"))
+            if total != last_total:
+                last_total, still_since = total, time.monotonic()
+            elif time.monotonic() - still_since > 1.0:
+                break
+            time.sleep(0.1)
+        cpu_server = (proc_cpu_seconds(args.pid) - cpu_pid0) if args.pid else None
+        for conn in conns:
+            conn.send({"stop": True})
+        finals = collect(conns, "stop")
+    finally:
+        for p in workers:
+            p.join(timeout=15)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=5)
+    received = sum(r["received"] for r in finals)
+    sent = sum(r["sent"] for r in finals)
+    expected = sent * (n - 1)
+    last_rx_ns = max(r["last_rx_ns"] for r in finals)
+    span_s = max(1e-9, (last_rx_ns - t0_ns) / 1e9) if last_rx_ns > t0_ns else args.seconds
+    lat = array.array("q")
+    for r in finals:
+        lat.frombytes(r["latencies"])
+    ordered = sorted(lat)
+    gen_cpu = sum(r["cpu"] for r in finals)
+    result: dict[str, Any] = {
+        "scenario": "fanout",
+        "clients": n,
+        "joined": joined,
+        "senders": s,
+        "seconds": args.seconds,
+        "rate_target": args.rate or None,
+        "window": None if args.rate else args.window,
+        "procs": procs,
+        "setup_s": round(setup_s, 2),
+        "sent": sent,
+        "sent_per_s": round(sent / args.seconds, 1),
+        "expected": expected,
+        "received": received,
+        "loss": round(1 - received / expected, 6) if expected else None,
+        "deliveries_per_s": round(received / span_s, 1),
+        "latency_samples": len(ordered),
+        "p50_ms": round(percentile(ordered, 0.50) / 1e6, 3),
+        "p99_ms": round(percentile(ordered, 0.99) / 1e6, 3),
+        "max_ms": round(ordered[-1] / 1e6, 3) if ordered else None,
+        "stalls": sum(r["stalls"] for r in finals),
+        "lost_connections": sum(r["lost_connections"] for r in finals),
+        "generator_cpu": round(gen_cpu / span_s, 3),
+    }
+    if cpu_server is not None:
+        result["server_cpu"] = round(cpu_server / span_s, 3)
+        result["server_ns_per_delivery"] = round(cpu_server * 1e9 / received, 1) if received else None
+    return result
+
+
+# ------------------------------------------------------------------------------ idle
+
+
+async def idle_async(args: argparse.Namespace) -> dict[str, Any]:
+    prefix = args.nick_prefix or "i" + base36(os.getpid() % 1296)
+    time.sleep(0.2)
+    rss0 = proc_rss_kib(args.pid)
+    t = time.monotonic()
+    nicks = [f"{prefix}{base36(i)}" for i in range(args.connections)]
+    clients = await open_registered(args.host, args.port, nicks, args.concurrency, args.pace)
+    setup_s = time.monotonic() - t
+    await asyncio.sleep(args.hold)  # let lazily freed buffers settle
+    rss1 = proc_rss_kib(args.pid)
+    alive = sum(1 for c in clients if not c.closed.done())
+    await close_all(clients, timeout=10.0)
+    per_conn = (rss1 - rss0) * 1024 / max(1, alive)
+    return {
+        "scenario": "idle",
+        "connections": args.connections,
+        "registered": alive,
+        "setup_s": round(setup_s, 2),
+        "rss_before_kib": rss0,
+        "rss_after_kib": rss1,
+        "bytes_per_connection": round(per_conn, 1),
+    }
+
+
+# ------------------------------------------------------------------------------ connect
+
+
+async def connect_async(args: argparse.Namespace) -> dict[str, Any]:
+    """C workers, each looping connect → NICK/USER → 001 → QUIT → server closes."""
+    prefix = args.nick_prefix or "c" + base36(os.getpid() % 1296)
+    done = 0
+    failures = 0
+    lat_ns: list[int] = []
+    t0 = time.monotonic()
+    t_end = t0 + args.seconds
+    cpu_pid0 = proc_cpu_seconds(args.pid) if args.pid else 0.0
+    cpu0 = own_cpu_seconds()
+
+    async def worker(w: int) -> None:
+        nonlocal done, failures
+        i = 0
+        while time.monotonic() < t_end and failures < 1000:
+            i += 1
+            start = time.monotonic_ns()
+            try:
+                c = await open_client(args.host, args.port, f"{prefix}{base36(w)}x{base36(i)}")
+                await c.register()
+                lat_ns.append(time.monotonic_ns() - start)
+                c.send(b"QUIT\r\n")
+                with contextlib.suppress(asyncio.TimeoutError):
+                    # Let the server close first, so TIME_WAIT stays on its side.
+                    await asyncio.wait_for(c.closed, 5.0)
+                c.close()
+                done += 1
+            except (OSError, asyncio.TimeoutError, ConnectionError):
+                failures += 1
+                await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(worker(w) for w in range(args.concurrency)))
+    wall = time.monotonic() - t0
+    ordered = sorted(lat_ns)
+    result: dict[str, Any] = {
+        "scenario": "connect",
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "registrations": done,
+        "failures": failures,
+        "registrations_per_s": round(done / wall, 1),
+        "register_p50_ms": round(percentile(ordered, 0.5) / 1e6, 3),
+        "register_p99_ms": round(percentile(ordered, 0.99) / 1e6, 3),
+        "generator_cpu": round((own_cpu_seconds() - cpu0) / wall, 3),
+    }
+    if args.pid:
+        result["server_cpu"] = round((proc_cpu_seconds(args.pid) - cpu_pid0) / wall, 3)
+    return result
+
+
+# ------------------------------------------------------------------------------ login
+
+
+def run_login(args: argparse.Namespace) -> dict[str, Any]:
+    """Seam for the planned ``login`` scenario; ChatRoom has no SASL yet.
+
+    TODO(login): once SASL lands, this becomes the connect loop with
+    ``CAP LS 302`` / ``CAP REQ :sasl`` / ``AUTHENTICATE PLAIN`` (and SCRAM-SHA-256) between
+    connect and 001, against accounts the driver creates first, reporting logins/s and the
+    900/903 latency. Password hashing (argon2id in a thread) will dominate, so also report
+    the server's CPU per login and check that registrations of guests stay fast meanwhile.
+    """
+    raise SystemExit("the login scenario waits for SASL support in ChatRoom (see run_login)")
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def human(result: dict[str, Any]) -> str:
+    sc = result["scenario"]
+    if sc == "fanout":
+        return (
+            f"fanout: {result['clients']} members, {result['senders']} senders, "
+            f"{result['sent_per_s']} msg/s sent -> {result['deliveries_per_s']:,} deliveries/s, "
+            f"loss {result['loss']}, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+            f"generator CPU {result['generator_cpu']:.0%}"
+            + (f", server CPU {result['server_cpu']:.0%}" if "server_cpu" in result else "")
+        )
+    if sc == "idle":
+        return (
+            f"idle: {result['registered']} registered connections, "
+            f"{result['bytes_per_connection'] / 1024:.2f} KiB RSS each "
+            f"({result['rss_before_kib']} -> {result['rss_after_kib']} KiB)"
+        )
+    return (
+        f"connect: {result['registrations_per_s']:,} registrations/s with "
+        f"{result['concurrency']} workers ({result['failures']} failures), "
+        f"p99 {result['register_p99_ms']} ms, generator CPU {result['generator_cpu']:.0%}"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    sub = p.add_subparsers(dest="scenario", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--host", default="127.0.0.1", help="loopback address of the server")
+        sp.add_argument("--port", type=int, required=True)
+        sp.add_argument("--pid", type=int, help="server PID (for RSS and CPU readings)")
+        sp.add_argument("--nick-prefix", help="nick prefix (default: derived from our PID)")
+        sp.add_argument("--pace", type=float, default=500.0, help="new connections/s in setup")
+
+    f = sub.add_parser("fanout", help="one room, S senders, everybody receives")
+    common(f)
+    f.add_argument("--clients", type=int, default=500)
+    f.add_argument("--senders", type=int, default=10)
+    f.add_argument("--seconds", type=float, default=10.0)
+    f.add_argument("--rate", type=float, default=0.0, help="total msg/s (0: closed loop)")
+    f.add_argument("--window", type=int, default=32, help="closed loop: unseen msgs per sender")
+    f.add_argument("--samples", type=int, default=16, help="members that measure latency")
+    f.add_argument("--size", type=int, default=40, help="padding bytes per message text")
+    f.add_argument("--procs", type=int, default=1, help="generator processes")
+    f.add_argument("--drain", type=float, default=10.0, help="max seconds to wait for stragglers")
+
+    i = sub.add_parser("idle", help="K registered idle connections; server RSS per connection")
+    common(i)
+    i.add_argument("--connections", type=int, default=10_000)
+    i.add_argument("--concurrency", type=int, default=200)
+    i.add_argument("--hold", type=float, default=2.0, help="seconds idle before reading RSS")
+
+    c = sub.add_parser("connect", help="registrations/s: connect, NICK/USER, 001, QUIT")
+    common(c)
+    c.add_argument("--concurrency", type=int, default=50)
+    c.add_argument("--seconds", type=float, default=10.0)
+
+    lg = sub.add_parser("login", help="(planned) SASL logins/s, once ChatRoom has SASL")
+    common(lg)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.host.startswith("127."):
+        raise SystemExit("loadgen only targets loopback addresses")
+    if args.scenario == "idle" and not args.pid:
+        raise SystemExit("idle needs --pid (the server's PID, for its RSS)")
+    raise_nofile(65536)
+    loop_name = use_uvloop()
+    if args.scenario == "fanout":
+        result = run_fanout(args)
+    elif args.scenario == "idle":
+        result = asyncio.run(idle_async(args))
+    elif args.scenario == "connect":
+        result = asyncio.run(connect_async(args))
+    else:
+        result = run_login(args)
+    result["loop"] = loop_name
+    print(human(result), file=sys.stderr)
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
