@@ -41,3 +41,19 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Side-by-side load test against ngIRCd, InspIRCd and miniircd (see docs/benchmarks.md).
+# Peers: Debian packages, plus a separate venv (bench/.peers) for miniircd and py-spy, so
+# nothing lands in the project venv. Moderate defaults: a few minutes on 2 cores.
+PEERS := bench/.peers
+BENCH_ARGS ?= --seconds 5 --idle-connections 5000 --out bench/results/latest.json
+
+.PHONY: bench-peers
+bench-peers:
+	@command -v ngircd >/dev/null && command -v inspircd >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ngircd inspircd)
+	@test -x $(PEERS)/bin/miniircd || \
+		($(PYTHON) -m venv $(PEERS) && $(PEERS)/bin/pip install --quiet miniircd py-spy)
+
+bench: $(STAMP) bench-peers
+	$(BIN)/python bench/compare.py $(BENCH_ARGS)

@@ -14,6 +14,14 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "chatroom"
+CORE_MAY_IMPORT = (
+    "chatroom.irc",
+    "chatroom.server.core",
+    "chatroom.server.store.base",
+    "chatroom.server.auth.scram",
+    "chatroom.server.auth.throttle",
+    "chatroom.server.auth.passwords",
+)
 IO_MODULES = {"asyncio", "socket", "ssl", "sqlite3", "threading", "selectors", "subprocess"}
 
 
@@ -45,9 +53,17 @@ def test_server_core_does_no_io() -> None:
             top = name.split(".")[0]
             assert top not in IO_MODULES, f"{path.name} imports I/O module {name}"
             if top == "chatroom":
-                assert name.startswith(("chatroom.irc", "chatroom.server.core")), (
-                    f"{path.name} imports {name}: the core may use only irc and itself"
+                assert name.startswith(CORE_MAY_IMPORT), (
+                    f"{path.name} imports {name}: the core may use only {CORE_MAY_IMPORT}"
                 )
+
+
+def test_pure_helpers_the_core_uses_do_no_io() -> None:
+    """The record types and the SCRAM/throttle logic the core calls must be pure too."""
+    for module in CORE_MAY_IMPORT[2:]:
+        path = SRC.parent / (module.replace(".", "/") + ".py")
+        for name in _imports(path.parent)[path]:
+            assert name.split(".")[0] not in IO_MODULES, f"{module} imports {name}"
 
 
 @pytest.mark.parametrize("package", ["client", "tui"])

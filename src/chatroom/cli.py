@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="TOML config file")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="plain IRC port, or 'off' (default 6667)")
+    serve.add_argument(
+        "--http-port", type=_port, help="web client and /metrics port, or 'off' (default 8080)"
+    )
+    serve.add_argument("--tls-port", type=_port, help="IRC over TLS port, or 'off' (default 6697)")
     serve.add_argument("--data-dir", help="data directory (default ./chatroom-data)")
     serve.add_argument("--server-name", help="server name shown to clients")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
@@ -40,6 +44,8 @@ def _serve(args: argparse.Namespace) -> int:
     flags = {
         "listen.host": args.host,
         "listen.port": args.port,
+        "listen.http_port": args.http_port,
+        "listen.tls_port": args.tls_port,
         "server.data_dir": args.data_dir,
         "server.name": args.server_name,
     }

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chatroom.irc.casemap import CaseMapping
 from chatroom.irc.masks import is_channel_name
-from chatroom.server.core.settings import CoreSettings, Limits, Timeouts
+from chatroom.server.core.settings import AccountSettings, CoreSettings, Limits, Timeouts
 
 
 class ConfigError(ValueError):
@@ -47,6 +47,25 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("server.channels", ["#lobby"], "channels", "Rooms that always exist."),
     _setting("listen.host", "127.0.0.1", "host", "Address for every listener."),
     _setting("listen.port", 6667, "port", "Plain IRC port; 0 picks a free one, off disables."),
+    _setting(
+        "listen.http_port", 8080, "port", "Web client, IRC over WebSocket, /metrics; off disables."
+    ),
+    _setting(
+        "http.origins", [], "lines", "Extra web origins allowed on /ws; empty: same origin only."
+    ),
+    _setting("listen.tls_port", 6697, "port", "IRC over TLS port; off disables."),
+    _setting("tls.cert", "", "str", "PEM certificate; empty: self-signed, made on first start."),
+    _setting("tls.key", "", "str", "PEM private key for tls.cert."),
+    _setting("accounts.registration", "open", "registration", "open: anyone; closed: admins."),
+    _setting("accounts.guests", True, "bool", "May people without an account chat?"),
+    _setting(
+        "accounts.allow_plaintext_login", False, "bool", "Passwords over non-TLS remote links."
+    ),
+    _setting("accounts.nick_grace_seconds", 30, "seconds", "Time to identify for a nick."),
+    _setting("accounts.min_password_length", 8, "count", "Shortest password accepted."),
+    _setting("argon2.memory_kib", 19456, "count", "argon2id memory cost (KiB)."),
+    _setting("argon2.time_cost", 2, "count", "argon2id iterations."),
+    _setting("argon2.parallelism", 1, "count", "argon2id lanes."),
     _setting("limits.nick_length", 30, "count", "Longest nickname."),
     _setting("limits.channel_length", 50, "count", "Longest room name."),
     _setting("limits.topic_length", 390, "count", "Longest topic."),
@@ -56,6 +75,11 @@ SETTINGS: tuple[Setting, ...] = (
     _setting(
         "limits.sendq_bytes", 1_048_576, "count", "Unsent bytes before a slow reader is dropped."
     ),
+    _setting("limits.flood_burst", 20, "count", "Lines a client may send at once."),
+    _setting("limits.flood_per_second", 4, "count0", "Steady lines per second; 0: no limit."),
+    _setting("limits.connections_per_address", 16, "count", "Open connections per address."),
+    _setting("limits.connects_per_address_per_minute", 30, "count", "New connections a minute."),
+    _setting("limits.connections_total", 20000, "count", "Open connections in all."),
     _setting("timeouts.registration", 60, "seconds", "Time to finish NICK/USER."),
     _setting("timeouts.ping_interval", 120, "seconds", "Idle time before the server PINGs."),
     _setting("timeouts.ping_timeout", 60, "seconds", "Time to answer that PING."),
@@ -71,6 +95,14 @@ def env_name(key: str) -> str:
 class ListenConfig:
     host: str
     port: int | None
+    http_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    port: int | None
+    cert: Path | None  # None: a self-signed certificate in the data directory
+    key: Path | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +111,9 @@ class Config:
     listen: ListenConfig
     data_dir: Path
     sendq_bytes: int
+    http_origins: tuple[str, ...] = ()
+    tls: TlsConfig = TlsConfig(None, None, None)
+    argon2: tuple[int, int, int] = (19456, 2, 1)  # memory KiB, time cost, parallelism
 
 
 def _fail(key: str, value: object, allowed: str) -> ConfigError:
@@ -110,6 +145,8 @@ def _check(setting: Setting, value: object) -> object:
         return _int_in(key, value, 0, 65535, 'a port number (or "off")')
     if kind == "count":
         return _int_in(key, value, 1, 1 << 31, "a whole number")
+    if kind == "count0":
+        return _int_in(key, value, 0, 1 << 31, "a whole number")
     if kind == "seconds":
         return _int_in(key, value, 1, 86400, "a number of seconds")
     if kind in ("lines", "channels"):
@@ -119,6 +156,19 @@ def _check(setting: Setting, value: object) -> object:
                 if not is_channel_name(name):
                     raise _fail(key, name, "expected room names that start with '#'")
         return tuple(items)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "on", "1"):
+            return True
+        if text in ("false", "no", "off", "0"):
+            return False
+        raise _fail(key, value, "expected true or false")
+    if kind == "registration":
+        if value in ("open", "closed"):
+            return value
+        raise _fail(key, value, 'expected "open" or "closed"')
     if kind == "casemapping":
         try:
             return CaseMapping(str(value).lower())
@@ -191,6 +241,11 @@ def _build(v: Mapping[str, Any]) -> Config:
         channels_per_user=v["limits.channels_per_user"],
         targets_per_message=v["limits.targets_per_message"],
         list_entries=v["limits.list_entries"],
+        flood_burst=v["limits.flood_burst"],
+        flood_per_second=float(v["limits.flood_per_second"]),
+        connections_per_address=v["limits.connections_per_address"],
+        connects_per_address_per_minute=v["limits.connects_per_address_per_minute"],
+        connections_total=v["limits.connections_total"],
     )
     timeouts = Timeouts(
         registration=float(v["timeouts.registration"]),
@@ -206,12 +261,31 @@ def _build(v: Mapping[str, Any]) -> Config:
         permanent_channels=v["server.channels"],
         limits=limits,
         timeouts=timeouts,
+        accounts=AccountSettings(
+            registration=v["accounts.registration"],
+            guests=v["accounts.guests"],
+            allow_plaintext_login=v["accounts.allow_plaintext_login"],
+            nick_grace_seconds=float(v["accounts.nick_grace_seconds"]),
+            min_password_length=v["accounts.min_password_length"],
+        ),
+    )
+    if bool(v["tls.cert"]) != bool(v["tls.key"]):
+        raise ConfigError("config keys 'tls.cert' and 'tls.key': set both, or neither")
+    tls = TlsConfig(
+        port=v["listen.tls_port"],
+        cert=Path(v["tls.cert"]) if v["tls.cert"] else None,
+        key=Path(v["tls.key"]) if v["tls.key"] else None,
     )
     return Config(
         core=core,
-        listen=ListenConfig(host=v["listen.host"], port=v["listen.port"]),
+        listen=ListenConfig(
+            host=v["listen.host"], port=v["listen.port"], http_port=v["listen.http_port"]
+        ),
         data_dir=Path(v["server.data_dir"]),
         sendq_bytes=v["limits.sendq_bytes"],
+        http_origins=v["http.origins"],
+        tls=tls,
+        argon2=(v["argon2.memory_kib"], v["argon2.time_cost"], v["argon2.parallelism"]),
     )
 
 
@@ -220,21 +294,20 @@ def _toml_value(value: object) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return str(value)
 
 
 def defaults_toml() -> str:
     """The documented default configuration, as ``chatroom config --defaults`` prints it."""
-    lines = ["# ChatRoom configuration. Every key may also be set as CHATROOM_<SECTION>_<KEY>."]
-    section = ""
+    sections: dict[str, list[Setting]] = {}
     for s in SETTINGS:
-        sec, name = s.key.split(".", 1)
-        if sec != section:
-            section = sec
-            lines += ["", f"[{sec}]"]
-        lines.append(f"# {s.help}  (env {env_name(s.key)})")
-        lines.append(f"{name} = {_toml_value(s.default)}")
+        sections.setdefault(s.key.split(".", 1)[0], []).append(s)
+    lines = ["# ChatRoom configuration. Every key may also be set as CHATROOM_<SECTION>_<KEY>."]
+    for section, settings in sections.items():
+        lines += ["", f"[{section}]"]
+        for s in settings:
+            lines.append(f"# {s.help}  (env {env_name(s.key)})")
+            lines.append(f"{s.key.split('.', 1)[1]} = {_toml_value(s.default)}")
     return "\n".join(lines) + "\n"
-
-
-Converter = Callable[[str], object]

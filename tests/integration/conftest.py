@@ -28,6 +28,8 @@ class ServerThread:
     def __init__(self, config: cfg.Config) -> None:
         self.config = config
         self.port = 0
+        self.http_port = 0
+        self.tls_port = 0
         self.shell: Shell | None = None
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -39,7 +41,9 @@ class ServerThread:
         self._stop = asyncio.Event()
         self.shell = Shell(self.config)
         bound = await self.shell.start()
-        self.port = bound[0][1]
+        self.port = next(port for kind, _, port in bound if kind == "irc")
+        self.http_port = next((port for kind, _, port in bound if kind == "http"), 0)
+        self.tls_port = next((port for kind, _, port in bound if kind == "tls"), 0)
         self._ready.set()
         await self._stop.wait()
         await self.shell.shutdown()
@@ -99,7 +103,13 @@ class Client:
 
 def make_config(tmp_path: Path, limits: Limits | None = None) -> cfg.Config:
     """Defaults, an ephemeral port and a fresh data dir; ``limits`` replaces the core's."""
-    config = cfg.load(env={}, flags={"listen.port": 0, "server.data_dir": str(tmp_path / "data")})
+    flags = {
+        "listen.port": 0,
+        "listen.http_port": 0,
+        "listen.tls_port": 0,
+        "server.data_dir": str(tmp_path / "data"),
+    }
+    config = cfg.load(env={}, flags=flags)
     if limits is not None:
         config = replace(config, core=replace(config.core, limits=limits))
     return config

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chatroom.server.core.harness import Harness
 from chatroom.server.core.settings import CoreSettings, Limits
+from chatroom.server.harness import Harness
 
 
 def test_burst_is_free_then_commands_must_wait() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatroom.irc import numerics as n
-from chatroom.server.core.harness import Harness, SimClient
+from chatroom.server.harness import Harness, SimClient
 
 
 def room(h: Harness, *clients: SimClient, name: str = "#lobby") -> None:

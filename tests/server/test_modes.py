@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from chatroom.irc.message import Message
 from chatroom.server.core.access import cannot_speak
-from chatroom.server.core.harness import Harness, SimClient
 from chatroom.server.core.settings import CoreSettings, Limits
+from chatroom.server.harness import Harness, SimClient
 
 
 def codes(msgs: list[Message]) -> list[str]:

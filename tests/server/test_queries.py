@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
-from chatroom.server.core.harness import Harness
 from chatroom.server.core.settings import CoreSettings, Limits
+from chatroom.server.harness import Harness
 
 
 def codes(msgs: list[Message]) -> list[str]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from chatroom.irc import numerics as n
-from chatroom.server.core.harness import Harness
 from chatroom.server.core.settings import CoreSettings, Timeouts
+from chatroom.server.harness import Harness
 
 
 def commands(messages: list) -> list[str]:  # type: ignore[type-arg]

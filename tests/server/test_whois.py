@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
-from chatroom.server.core.harness import Harness, SimClient
+from chatroom.server.harness import Harness, SimClient
 
 
 def only(msgs: list[Message], numeric: str) -> list[Message]:

@@ -98,6 +98,11 @@ class ScramServerExchange:
         self._username = ""
         self._verifier: ScramVerifier | None = None
 
+    @property
+    def username(self) -> str:
+        """The name the client gave in its first message ("" before it), for throttling."""
+        return self._username
+
     def step(self, client_message: bytes) -> ScramStep:
         """Advance with the client's next message."""
         state, self._state = self._state, "done"

@@ -9,6 +9,11 @@ from __future__ import annotations
 from chatroom.server.core.session import Session, TagProfile
 
 CAPABILITIES: dict[str, str | None] = {
+    "account-notify": None,
+    "account-tag": None,
+    "draft/account-registration": "before-connect",
+    "extended-join": None,
+    "sasl": "PLAIN,EXTERNAL,SCRAM-SHA-256",
     "away-notify": None,
     "batch": None,
     "cap-notify": None,

@@ -1,14 +1,18 @@
 """Effects: what the core asks the outside world to do, besides sending lines.
 
-Lines to send are not effects objects: they sit in each ``Session.out`` (see session.py), so
+Lines to send are not effect objects: they sit in each ``Session.out`` (see session.py), so
 the hot fan-out path allocates nothing per recipient. Everything else the core wants done,
 closing a connection, hashing a password, writing to the store, is an effect here, collected
-in ``World.effects`` and carried out by the shell in order.
+in ``World.effects`` and carried out by the shell in order. Effects that need an answer
+carry a ``token``; the shell answers through the matching ``World`` input
+(``password_checked``, ``password_hashed``, ``persisted``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from chatroom.server.store.base import Change
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,4 +23,37 @@ class Close:
     reason: str
 
 
-Effect = Close
+@dataclass(frozen=True, slots=True)
+class VerifyPassword:
+    """Check ``password`` against an argon2id hash, off the event loop.
+
+    The answer is ``World.password_checked(token, ok, rehashed)``; ``rehashed`` carries a
+    new (hash, scram verifier) pair when the stored hash used outdated parameters.
+    """
+
+    token: int
+    password_hash: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class HashPassword:
+    """Make an argon2id hash and a SCRAM-SHA-256 verifier; answer ``password_hashed``."""
+
+    token: int
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class Persist:
+    """Apply ``changes`` in one transaction, in order with every earlier Persist.
+
+    With a token, the shell answers ``World.persisted(token, error)`` after the commit, so
+    replies that promise durability are sent only once the data is on disk.
+    """
+
+    changes: tuple[Change, ...]
+    token: int | None = None
+
+
+Effect = Close | VerifyPassword | HashPassword | Persist

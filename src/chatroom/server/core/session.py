@@ -41,6 +41,10 @@ class Session:
     registered: bool = False
     closed: bool = False
     account: str | None = None
+    certfp: str | None = None
+    auth_pending: int = 0
+    sasl: object | None = None  # the SASL exchange in progress (commands/sasl.py owns it)
+    nick_deadline: float | None = None
     password: str | None = None
     cap_negotiating: bool = False
     cap_version: int = 0

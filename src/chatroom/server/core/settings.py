@@ -49,6 +49,18 @@ class Timeouts:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountSettings:
+    """Who may create accounts and how logins are guarded."""
+
+    registration: str = "open"  # "open": anyone may register a nickname; "closed": admins only
+    guests: bool = True  # may people without an account chat?
+    allow_plaintext_login: bool = False  # PLAIN/PASS over unencrypted non-loopback links
+    nick_grace_seconds: float = 30.0  # time to identify before a registered nick is taken back
+    min_password_length: int = 8
+    max_pending_checks: int = 64  # password checks queued at once before logins are refused
+
+
+@dataclass(frozen=True, slots=True)
 class CoreSettings:
     server_name: str = "chatroom.local"
     network_name: str = "ChatRoom"
@@ -60,3 +72,4 @@ class CoreSettings:
     permanent_channels: tuple[str, ...] = ("#lobby",)
     limits: Limits = field(default_factory=Limits)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    accounts: AccountSettings = field(default_factory=AccountSettings)

@@ -26,13 +26,20 @@ from chatroom.irc.message import (
     format_line,
     parse,
 )
+from chatroom.server.auth.throttle import LoginThrottle
+from chatroom.server.core import accounts
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
-from chatroom.server.core.effects import Close, Effect
+from chatroom.server.core.effects import Close, Effect, HashPassword, Persist, VerifyPassword
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
+from chatroom.server.store.base import Account, Change, Snapshot
 
 log = logging.getLogger("chatroom.core")
+
+Checked = Callable[[bool, tuple[str, str] | None], None]
+Hashed = Callable[[str, str], None]
+Committed = Callable[[str | None], None]
 
 
 @dataclass(slots=True)
@@ -80,6 +87,14 @@ class World:
         self.per_address: dict[str, int] = {}
         self.recent_connects: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
+        self._tokens = itertools.count(1)
+        self._pending: dict[int, Callable[..., None]] = {}
+        self.accounts: dict[str, Account] = {}
+        self.reserved_accounts: set[str] = set()
+        self.throttle = LoginThrottle(clock)
+        # A real argon2id hash of a random password, set by the shell at start: unknown
+        # accounts are checked against it so they cost the same time as wrong passwords.
+        self.dummy_password_hash: str | None = None
         self._msgids = itertools.count(1)
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
         for name in settings.permanent_channels:
@@ -87,7 +102,13 @@ class World:
 
     # ----------------------------------------------------------------- inputs
 
-    def connect(self, ip: str, secure: bool = False, host: str | None = None) -> Session:
+    def connect(
+        self,
+        ip: str,
+        secure: bool = False,
+        host: str | None = None,
+        certfp: str | None = None,
+    ) -> Session:
         """A connection was accepted; the returned session is the shell's handle for it."""
         now = self.clock()
         host = host or ip
@@ -103,6 +124,7 @@ class World:
             last_active=now,
             flood_tokens=float(self.settings.limits.flood_burst),
             flood_checked_at=now,
+            certfp=certfp,
         )
         self.sessions[session.id] = session
         self.per_address[ip] = self.per_address.get(ip, 0) + 1
@@ -214,6 +236,57 @@ class World:
             elif now - session.last_active >= t.ping_interval:
                 session.ping_sent_at = now
                 session.send(format_line(None, "PING", self.name))
+        accounts.expire_nick_grace(self)
+
+    def load_snapshot(self, snapshot: Snapshot) -> None:
+        """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
+        self.accounts = dict(snapshot.accounts)
+        accounts.reconcile_sessions(self)
+
+    def password_checked(self, token: int, ok: bool, rehashed: tuple[str, str] | None) -> None:
+        """Answer to ``VerifyPassword``."""
+        self._resume(token, ok, rehashed)
+
+    def password_hashed(self, token: int, password_hash: str, scram: str) -> None:
+        """Answer to ``HashPassword``."""
+        self._resume(token, password_hash, scram)
+
+    def persisted(self, token: int, error: str | None) -> None:
+        """Answer to a ``Persist`` with a token: the changes committed (or failed)."""
+        self._resume(token, error)
+
+    def _resume(self, token: int, *result: object) -> None:
+        then = self._pending.pop(token, None)
+        if then is None:
+            return
+        try:
+            then(*result)
+        except Exception:
+            log.exception("continuation failed for token %d", token)
+
+    # ----------------------------------------------------------------- requests to the shell
+
+    def busy_checking_passwords(self) -> bool:
+        """Too many password checks queued: refuse new logins rather than queue without end."""
+        return len(self._pending) >= self.settings.accounts.max_pending_checks
+
+    def verify_password(self, password_hash: str, password: str, then: Checked) -> None:
+        token = next(self._tokens)
+        self._pending[token] = then
+        self.effects.append(VerifyPassword(token, password_hash, password))
+
+    def hash_password(self, password: str, then: Hashed) -> None:
+        token = next(self._tokens)
+        self._pending[token] = then
+        self.effects.append(HashPassword(token, password))
+
+    def persist(self, changes: Iterable[Change], then: Committed | None = None) -> None:
+        """Write behind, in order; ``then`` runs after the commit for durable replies."""
+        token = None
+        if then is not None:
+            token = next(self._tokens)
+            self._pending[token] = then
+        self.effects.append(Persist(tuple(changes), token))
 
     # ----------------------------------------------------------------- outputs
 
@@ -329,22 +402,26 @@ class World:
         session.closed = True
         if session.registered:
             self.fanout(self.peers(session), session.prefix, "QUIT", reason)
-            self.whowas.appendleft(
-                WhowasEntry(
-                    session.nick,
-                    session.user,
-                    session.host,
-                    session.realname,
-                    session.account,
-                    self.clock(),
-                )
-            )
+            self.remember_whowas(session)
         for channel in list(session.channels.values()):
             self.leave_channel(session, channel)
         key = self.fold(session.nick)
         if self.nicks.get(key) is session:
             del self.nicks[key]
         self.effects.append(Close(session.id, reason))
+
+    def remember_whowas(self, session: Session) -> None:
+        """Record the identity a nick had, for WHOWAS, when it quits or is changed."""
+        self.whowas.appendleft(
+            WhowasEntry(
+                session.nick,
+                session.user,
+                session.host,
+                session.realname,
+                session.account,
+                self.clock(),
+            )
+        )
 
     def leave_channel(self, session: Session, channel: Channel) -> None:
         """Drop membership both ways; an empty non-permanent room disappears."""

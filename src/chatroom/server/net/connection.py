@@ -14,37 +14,43 @@ from typing import TYPE_CHECKING
 
 from chatroom.irc.framing import LineBuffer, LineTooLong
 from chatroom.server.core.session import Session
+from chatroom.server.net import tls
 
 if TYPE_CHECKING:
     from chatroom.server.net.shell import Shell
 
 
-class IrcConnection(asyncio.Protocol):
-    def __init__(self, shell: Shell, secure: bool) -> None:
+class Connection:
+    """Flood-controlled hand-off of received lines to the core, whatever the transport.
+
+    TCP and WebSocket connections differ only in how they stop and restart reading
+    (``_pause_reading``, ``_resume_reading``); the backlog and flood rules are shared.
+    """
+
+    def __init__(self, shell: Shell) -> None:
         self.shell = shell
-        self.secure = secure
-        self.framer = LineBuffer()
-        self.transport: asyncio.Transport | None = None
         self.session: Session | None = None
         self.backlog: deque[bytes | LineTooLong] = deque()
         self.paused = False
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms to small writes.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        peer = transport.get_extra_info("peername")
-        ip = peer[0] if peer else "unknown"
-        self.session = self.shell.opened(self, ip, self.secure)
+    def _pause_reading(self) -> None:
+        raise NotImplementedError
 
-    def data_received(self, data: bytes) -> None:
-        if self.session is None:
-            return
-        self.backlog.extend(self.framer.feed(data))
-        self._drain()
+    def _resume_reading(self) -> bool:
+        """Start reading again; False when the connection is already closing."""
+        raise NotImplementedError
+
+    def write_lines(self, lines: list[bytes]) -> int:
+        """Send queued lines at once; returns the bytes still unsent (for the sendq limit)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close after what was written has been sent."""
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """Drop the connection now, unsent data and all."""
+        raise NotImplementedError
 
     def _drain(self) -> None:
         """Hand lines to the core as fast as its flood control allows.
@@ -66,9 +72,9 @@ class IrcConnection(asyncio.Protocol):
                     backlog.clear()
                     world.stats.flood_drops += 1
                     world.close(session, "Excess Flood")
-                elif not self.paused and self.transport is not None:
+                elif not self.paused:
                     self.paused = True
-                    self.transport.pause_reading()
+                    self._pause_reading()
                     asyncio.get_running_loop().call_later(wait, self._resume)
                 break
             line = backlog.popleft()
@@ -80,11 +86,45 @@ class IrcConnection(asyncio.Protocol):
 
     def _resume(self) -> None:
         self.paused = False
+        if self._resume_reading():
+            self._drain()
+
+
+class IrcConnection(Connection, asyncio.Protocol):
+    def __init__(self, shell: Shell, secure: bool) -> None:
+        super().__init__(shell)
+        self.secure = secure
+        self.framer = LineBuffer()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # Without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms to small writes.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = transport.get_extra_info("peername")
+        ip = peer[0] if peer else "unknown"
+        certfp = tls.peer_fingerprint(transport.get_extra_info("ssl_object"))
+        self.session = self.shell.opened(self, ip, self.secure, certfp)
+
+    def data_received(self, data: bytes) -> None:
+        if self.session is None:
+            return
+        self.backlog.extend(self.framer.feed(data))
+        self._drain()
+
+    def _pause_reading(self) -> None:
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> bool:
         transport = self.transport
         if transport is None or transport.is_closing():
-            return
+            return False
         transport.resume_reading()
-        self._drain()
+        return True
 
     def eof_received(self) -> bool:
         return False  # close our side too

@@ -18,13 +18,21 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     shell = Shell(config)
     bound = await shell.start()
-    for host, port in bound:
+    for kind, host, port in bound:
         # Also on stdout, plainly, so people and test fixtures can read the port.
-        print(f"chatroom: listening for IRC on {host}:{port}", flush=True)
+        if kind == "http":
+            shown = f"[{host}]" if ":" in host else host
+            print(f"chatroom: web client on http://{shown}:{port}/", flush=True)
+        elif kind == "tls":
+            print(f"chatroom: listening for IRC over TLS on {host}:{port}", flush=True)
+            print(f"chatroom: TLS certificate SHA-256 {shell.fingerprint}", flush=True)
+        else:
+            print(f"chatroom: listening for IRC on {host}:{port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, shell.reload_tls)
     if ready is not None:
         ready.set()
     await stop.wait()

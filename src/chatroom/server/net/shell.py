@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
+from pathlib import Path
 
 from chatroom.config import Config
 from chatroom.server.core.effects import Close
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
-from chatroom.server.net.connection import IrcConnection
+from chatroom.server.net import tls
+from chatroom.server.net.backends import Backends
+from chatroom.server.net.connection import Connection, IrcConnection
+from chatroom.server.net.http import HttpServer
 
 log = logging.getLogger("chatroom.net")
 
@@ -24,16 +29,20 @@ class Shell:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.world = World(config.core, time.time)
-        self.connections: dict[int, IrcConnection] = {}
+        self.connections: dict[int, Connection] = {}
         self.servers: list[asyncio.Server] = []
+        self.http: HttpServer | None = None
         self._flush_scheduled = False
         self._ticker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.backends: Backends | None = None
+        self.tls_context: ssl.SSLContext | None = None
+        self.tls_files: tuple[Path, Path] | None = None
 
     # --------------------------------------------------------------- connection events
 
-    def opened(self, conn: IrcConnection, ip: str, secure: bool) -> Session:
-        session = self.world.connect(ip, secure=secure)
+    def opened(self, conn: Connection, ip: str, secure: bool, certfp: str | None = None) -> Session:
+        session = self.world.connect(ip, secure=secure, certfp=certfp)
         self.connections[session.id] = conn
         self.schedule_flush()
         return session
@@ -71,14 +80,22 @@ class Shell:
                     conn = self.connections.get(effect.session_id)
                     if conn is not None:
                         conn.close()
+                elif self.backends is not None:
+                    self.backends.handle(effect)
 
     # --------------------------------------------------------------- lifecycle
 
-    async def start(self) -> list[tuple[str, int]]:
-        """Open the listeners; returns the bound addresses (port 0 picks a free port)."""
+    async def start(self) -> list[tuple[str, str, int]]:
+        """Open the listeners; returns (kind, host, port) for each, kind "irc" or "http".
+
+        Port 0 picks a free port, which is why the bound addresses are returned.
+        """
         self._loop = asyncio.get_running_loop()
         listen = self.config.listen
-        bound: list[tuple[str, int]] = []
+        bound: list[tuple[str, str, int]] = []
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.backends = Backends(self.config, self.world, self.schedule_flush)
+        self.backends.start()
         if listen.port is not None:
             server = await self._loop.create_server(
                 lambda: IrcConnection(self, secure=False), listen.host, listen.port
@@ -86,10 +103,57 @@ class Shell:
             self.servers.append(server)
             for sock in server.sockets:
                 addr = sock.getsockname()
-                bound.append((addr[0], addr[1]))
+                bound.append(("irc", addr[0], addr[1]))
                 log.info("listening", extra={"kind": "irc", "host": addr[0], "port": addr[1]})
+        if self.config.tls.port is not None:
+            bound.append(await self._start_tls(listen.host, self.config.tls.port))
+        if listen.http_port is not None:
+            self.http = HttpServer(self, self.config.http_origins)
+            # With TLS configured, pass its ssl.SSLContext here: the same certificate, HTTPS.
+            for host, port in await self.http.start(listen.host, listen.http_port):
+                bound.append(("http", host, port))
         self._ticker = asyncio.create_task(self._tick_forever())
         return bound
+
+    async def _start_tls(self, host: str, port: int) -> tuple[str, str, int]:
+        """IRC over TLS; without a configured certificate, a self-signed one is made once."""
+        conf = self.config.tls
+        if conf.cert is not None and conf.key is not None:
+            self.tls_files = (conf.cert, conf.key)
+        else:
+            self.tls_files = tls.ensure_self_signed(
+                self.config.data_dir, self.config.core.server_name
+            )
+        self.tls_context = tls.server_context(*self.tls_files)
+        assert self._loop is not None
+        server = await self._loop.create_server(
+            lambda: IrcConnection(self, secure=True), host, port, ssl=self.tls_context
+        )
+        self.servers.append(server)
+        addr = server.sockets[0].getsockname()
+        log.info(
+            "listening",
+            extra={"kind": "irc+tls", "host": addr[0], "port": addr[1], "sha256": self.fingerprint},
+        )
+        return ("tls", addr[0], addr[1])
+
+    @property
+    def fingerprint(self) -> str | None:
+        """SHA-256 of the TLS certificate, for users to pin."""
+        return tls.cert_fingerprint_sha256(self.tls_files[0]) if self.tls_files else None
+
+    def reload_tls(self) -> None:
+        """SIGHUP: new handshakes use the certificate files as they are now on disk."""
+        if self.tls_context is None or self.tls_files is None:
+            return
+        try:
+            self.tls_context.load_cert_chain(*self.tls_files)
+        except (OSError, ssl.SSLError) as err:
+            log.error(
+                "TLS certificate reload failed; keeping the old one", extra={"error": str(err)}
+            )
+            return
+        log.info("TLS certificate reloaded", extra={"sha256": self.fingerprint})
 
     async def _tick_forever(self) -> None:
         while True:
@@ -113,4 +177,8 @@ class Shell:
             conn.abort()
         for server in self.servers:
             await server.wait_closed()
+        if self.http is not None:
+            await self.http.stop()
+        if self.backends is not None:
+            await self.backends.close()
         log.info("stopped")

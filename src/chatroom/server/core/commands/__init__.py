@@ -1,11 +1,14 @@
 """Command families; importing this package registers every handler in the table."""
 
 from chatroom.server.core.commands import (  # noqa: F401
+    accounts,
     channel_queries,
     channels,
     messaging,
     modes,
+    nickserv,
     queries,
     registration,
+    sasl,
     whois,
 )

@@ -81,7 +81,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     channel.members[session] = status
     session.channels[folded] = channel
     session.invited.discard(folded)
-    world.fanout(channel.members, session.prefix, "JOIN", channel.name)
+    announce_join(world, channel, session)
     if session.away is not None:
         # away-notify: members learn the newcomer is away as soon as they see the join.
         watchers = [m for m in channel.members if m is not session and "away-notify" in m.caps]
@@ -89,6 +89,23 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     if channel.topic:
         send_topic(world, session, channel)
     send_names(world, session, channel)
+
+
+def announce_join(world: World, channel: Channel, session: Session) -> None:
+    """JOIN to every member; extended-join clients also get the account and realname."""
+    extended = [m for m in channel.members if "extended-join" in m.caps]
+    plain = [m for m in channel.members if "extended-join" not in m.caps]
+    world.fanout(plain, session.prefix, "JOIN", channel.name, account=session.account)
+    if extended:
+        world.fanout(
+            extended,
+            session.prefix,
+            "JOIN",
+            channel.name,
+            session.account or "*",
+            session.realname,
+            account=session.account,
+        )
 
 
 # ----------------------------------------------------------------------------- PART

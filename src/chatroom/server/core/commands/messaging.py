@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core.access import cannot_speak
+from chatroom.server.core.commands import nickserv
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
@@ -63,6 +64,14 @@ def _deliver(world: World, session: Session, msg: Message, verb: str) -> None:
         if quiet:
             return
         raise CommandError(n.ERR_TOOMANYTARGETS, params[0], "Too many targets")
+    if verb != "TAGMSG" and any(nickserv.is_nickserv(world, t) for t in targets):
+        # Services text carries passwords: it goes to NickServ alone, never relayed or echoed.
+        if len(targets) > 1:
+            if not quiet:
+                raise CommandError(n.ERR_TOOMANYTARGETS, "NickServ", "Message NickServ alone")
+            return
+        nickserv.message(world, session, text[0], quiet=quiet)
+        return
     tags = _client_tags(world, session, msg)
     session.last_message = world.clock()
     echo = "echo-message" in session.caps

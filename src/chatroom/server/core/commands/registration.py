@@ -6,11 +6,22 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core.access import nick_change_refused
+from chatroom.server.core.accounts import (
+    NICKSERV,
+    create_account,
+    guard_nick,
+    log_in,
+    password_login,
+    plaintext_refused,
+    registration_refusal,
+)
 from chatroom.server.core.caps import CAPABILITIES, ls_tokens, refresh_tag_profile
 from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.nicks import change_nick
 from chatroom.server.core.replies import send_welcome
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
+from chatroom.server.store.base import Account
 
 # CAP LS lines stay well under 512 bytes even with a long nick and server name.
 _CAP_LINE_BUDGET = 400
@@ -95,6 +106,8 @@ def nick(world: World, session: Session, msg: Message) -> None:
     new = msg.params[0]
     if not is_valid_nick(new, world.settings.limits.nick_length):
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
+    if world.fold(new) == world.fold(NICKSERV):
+        raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Reserved nickname")
     owner = world.find_nick(new)
     if owner is not None and owner is not session:
         raise CommandError(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
@@ -105,21 +118,10 @@ def nick(world: World, session: Session, msg: Message) -> None:
         if refused is not None:
             raise CommandError(n.ERR_BANONCHAN, new, refused[0], refused[1])
     change_nick(world, session, new)
-    if not session.registered:
-        try_register(world, session)
-
-
-def change_nick(world: World, session: Session, new: str) -> None:
-    """Rename a session and tell it and everyone who shares a room with it."""
-    old_key = world.fold(session.nick)
-    if world.nicks.get(old_key) is session:
-        del world.nicks[old_key]
-    world.nicks[world.fold(new)] = session
     if session.registered:
-        recipients = world.peers(session)
-        recipients.add(session)
-        world.fanout(recipients, session.prefix, "NICK", new)
-    session.nick = new
+        guard_nick(world, session)
+    else:
+        try_register(world, session)
 
 
 @command("USER", min_params=4, before_registration=True)
@@ -138,20 +140,70 @@ def user(world: World, session: Session, msg: Message) -> None:
 
 
 def try_register(world: World, session: Session) -> None:
-    """Finish registration once NICK and USER are in and CAP negotiation is over."""
-    if session.registered or session.closed:
+    """Finish registration once NICK and USER are in, CAP negotiation is over and any
+    login in flight has its answer."""
+    if session.registered or session.closed or session.auth_pending:
         return
     if session.nick == "*" or not session.user or session.cap_negotiating:
         return
     expected = world.settings.server_password
-    if expected is not None and session.password != expected:
-        world.reply(session, n.ERR_PASSWDMISMATCH, "Password incorrect")
-        world.close(session, "Bad password")
+    if expected is not None:
+        if session.password != expected:
+            world.reply(session, n.ERR_PASSWDMISMATCH, "Password incorrect")
+            world.close(session, "Bad password")
+            return
+        session.password = None
+    elif session.password is not None and session.account is None:
+        _pass_login(world, session, session.password)
+        return
+    if session.account is None and not world.settings.accounts.guests:
+        world.close(
+            session,
+            "This server needs an account: log in with SASL or PASS account:password, "
+            "or create one with REGISTER",
+        )
         return
     session.registered = True
     session.password = None
     world.stats.registrations += 1
     send_welcome(world, session)
+    guard_nick(world, session)
+
+
+def _pass_login(world: World, session: Session, secret: str) -> None:
+    """``PASS account:password`` (or ``PASS password`` for the nick's own account).
+
+    With open registration a new nickname plus a password creates the account, as in the
+    original chat room. Registration resumes when the check (or the commit) is done.
+    """
+    session.password = None
+    name, sep, password = secret.partition(":")
+    if not sep:
+        name, password = session.nick, secret
+    if plaintext_refused(world, session):
+        world.reply(session, n.ERR_PASSWDMISMATCH, "Use TLS to send a password")
+        world.close(session, "Password sent without TLS")
+        return
+
+    def done(account: Account | None, why: str) -> None:
+        session.auth_pending -= 1
+        if session.closed:
+            return
+        if account is None:
+            world.reply(session, n.ERR_PASSWDMISMATCH, why)
+            world.close(session, why)
+            return
+        log_in(world, session, account)
+        try_register(world, session)
+
+    session.auth_pending += 1
+    new_account = world.fold(name) not in world.accounts and world.fold(name) == world.fold(
+        session.nick
+    )
+    if new_account and registration_refusal(world, name, password) is None:
+        create_account(world, name, password, None, done)
+    else:
+        password_login(world, session, name, password, done)
 
 
 @command("PING", before_registration=True)

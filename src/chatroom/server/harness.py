@@ -9,9 +9,28 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from chatroom.irc.message import Message, parse
-from chatroom.server.core.effects import Close
+from chatroom.server.auth.passwords import make_scram_verifier
+from chatroom.server.core.effects import Close, Effect, HashPassword, Persist, VerifyPassword
 from chatroom.server.core.settings import CoreSettings, Limits
 from chatroom.server.core.world import World
+from chatroom.server.store.base import Account
+from chatroom.server.store.memory import MemoryStore
+
+
+def scram_for(password: str) -> str:
+    """A real SCRAM-SHA-256 verifier, so SCRAM logins work in the harness too."""
+    return make_scram_verifier(password)
+
+
+class FakeHasher:
+    """Stands in for argon2id: instant and obviously fake, never used outside tests."""
+
+    @staticmethod
+    def hash(password: str) -> str:
+        return "fake$" + password
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == self.hash(password)
 
 
 class FakeClock:
@@ -74,6 +93,10 @@ class Harness:
         self.clock = FakeClock()
         self.world = World(settings or _HARNESS_SETTINGS, self.clock)
         self.clients: dict[int, SimClient] = {}
+        self.hasher = FakeHasher()
+        self.store = MemoryStore()
+        self.store_fails = False
+        self.world.dummy_password_hash = self.hasher.hash("no such account")
 
     def pump(self) -> None:
         """Deliver queued output and apply effects, as the asyncio shell does."""
@@ -82,12 +105,37 @@ class Harness:
             client = self.clients.get(session.id)
             if client is not None:
                 client.inbox.extend(session.take_output())
-        for effect in world.take_effects():
-            if isinstance(effect, Close):
-                client = self.clients.get(effect.session_id)
-                if client is not None and client.closed_reason is None:
-                    client.closed_reason = effect.reason
-                    world.disconnect(client.session, effect.reason)
+        while world.effects or world.ready:
+            for session in world.take_ready():
+                client = self.clients.get(session.id)
+                if client is not None:
+                    client.inbox.extend(session.take_output())
+            for effect in world.take_effects():
+                self._apply(effect)
+
+    def _apply(self, effect: Effect) -> None:
+        """Carry out one effect at once (the real shell does it in threads and a writer)."""
+        world = self.world
+        if isinstance(effect, Close):
+            client = self.clients.get(effect.session_id)
+            if client is not None and client.closed_reason is None:
+                client.closed_reason = effect.reason
+                world.disconnect(client.session, effect.reason)
+        elif isinstance(effect, VerifyPassword):
+            ok = self.hasher.verify(effect.password_hash, effect.password)
+            world.password_checked(effect.token, ok, None)
+        elif isinstance(effect, HashPassword):
+            world.password_hashed(
+                effect.token, self.hasher.hash(effect.password), scram_for(effect.password)
+            )
+        elif isinstance(effect, Persist):
+            error = None
+            if self.store_fails:
+                error = "disk full"
+            else:
+                self.store.apply(effect.changes)
+            if effect.token is not None:
+                world.persisted(effect.token, error)
 
     def connect(
         self,
@@ -108,6 +156,20 @@ class Harness:
                 client.send("CAP END")
             client.take()
         return client
+
+    def add_account(self, name: str, password: str, *, oper: bool = False) -> Account:
+        """An account as ``chatroom admin create`` would make it, loaded into the world."""
+        account = Account(
+            name,
+            self.world.fold(name),
+            self.hasher.hash(password),
+            scram_for(password),
+            None,
+            self.clock(),
+            oper=oper,
+        )
+        self.world.accounts[account.key] = account
+        return account
 
     def tick(self, seconds: float = 0.0) -> None:
         self.clock.advance(seconds)

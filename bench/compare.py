@@ -1,0 +1,349 @@
+"""Run the load scenarios against ChatRoom and peer IRC servers, side by side, in one run.
+
+Why a side-by-side run: absolute numbers on a shared 2-core machine move with whatever
+else is running, but servers measured minutes apart under the same conditions can be
+compared. Ratios are given against InspIRCd, the fastest widely deployed peer here.
+
+How it keeps the measurement honest:
+
+- Each server is started fresh for each scenario (clean memory baseline for ``idle``),
+  pinned to CPU 0 with ``taskset -c 0``; the generator runs on CPU 1. The generator also
+  reports its own CPU use: near 100 % of its core means the numbers are a floor.
+- Each peer gets a generated minimal config in a temp dir, on a free loopback port, with
+  its flood and connection limits lifted where it allows that (see ``peer_command``).
+  ChatRoom is started through ``bench/serve_unthrottled.py`` for the same reason.
+- Every server process is stopped at the end (SIGTERM, then SIGKILL after a grace period),
+  also when a scenario fails; a failure is reported in the table, not raised.
+
+Output: a Markdown table on stdout and, with ``--out``, the raw JSON results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+PEERS = BENCH / ".peers"
+SERVER_CPU = "0"
+GENERATOR_CPU = "1"
+ALL_SERVERS = ("chatroom", "inspircd", "ngircd", "miniircd")
+ALL_SCENARIOS = ("fanout", "latency", "idle", "connect")
+
+INSPIRCD_CONF = """\
+<server name="bench.local" description="bench" network="Bench">
+<admin name="bench" nick="bench" email="bench@localhost">
+<bind address="127.0.0.1" port="{port}" type="clients">
+<connect name="bench" allow="*" timeout="60" pingfreq="120" hardsendq="104857600"
+  softsendq="10485760" recvq="10485760" threshold="1000000" commandrate="1000000000"
+  fakelag="no" localmax="1000000" globalmax="1000000" maxconnwarn="no" useident="no"
+  resolvehostnames="no" limit="1000000">
+<pid file="{dir}/inspircd.pid">
+<log method="file" type="* -USERINPUT -USEROUTPUT" level="default" target="{dir}/ircd.log">
+<performance netbuffersize="65536" somaxconn="1024" softlimit="20000" clonesonconnect="no"
+  quietbursts="yes" nouserdns="yes">
+<limits maxnick="30">
+"""
+
+NGIRCD_CONF = """\
+[Global]
+	Name = bench.local
+	Info = bench
+	Listen = 127.0.0.1
+	Ports = {port}
+	PidFile = {dir}/ngircd.pid
+	MotdPhrase = bench
+[Limits]
+	MaxConnections = 0
+	MaxConnectionsIP = 0
+	MaxJoins = 0
+	MaxNickLength = 30
+	MaxPenaltyTime = 0
+	PingTimeout = 120
+	PongTimeout = 60
+[Options]
+	DNS = no
+	Ident = no
+	PAM = no
+"""
+
+
+def free_port() -> int:
+    """A free loopback port for a peer that cannot bind port 0 and tell us."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port} after {timeout} s")
+
+
+def raise_nofile_for_children() -> None:
+    """Children inherit our fd limit: 10,000 idle connections need more than 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def peer_command(name: str, tmp: Path, port: int) -> list[str]:
+    """Command line (and config file) for one peer, limits lifted where it allows.
+
+    InspIRCd: connect class with huge threshold/commandrate/sendq/recvq, fakelag off, no
+    DNS/ident. ngIRCd: no connection limits, MaxPenaltyTime = 0 (no penalty delays), no
+    DNS/ident/PAM; it still reads a bounded number of commands per connection per loop pass,
+    which cannot be configured. miniircd: has no limits; it refuses to run as root without
+    ``--setuid``, so it drops to nobody (like ngIRCd does on its own).
+    """
+    if name == "inspircd":
+        conf = tmp / "inspircd.conf"
+        conf.write_text(INSPIRCD_CONF.format(port=port, dir=tmp))
+        return ["inspircd", "--nofork", "--runasroot", f"--config={conf}"]
+    if name == "ngircd":
+        conf = tmp / "ngircd.conf"
+        conf.write_text(NGIRCD_CONF.format(port=port, dir=tmp))
+        return ["ngircd", "--nodaemon", "--config", str(conf)]
+    if name == "miniircd":
+        exe = PEERS / "bin" / "miniircd"
+        return [str(exe), "--listen", "127.0.0.1", "--ports", str(port), "--setuid", "nobody"]
+    raise ValueError(name)
+
+
+class Server:
+    """One server process, pinned to the server CPU, always stopped on exit."""
+
+    def __init__(self, name: str, chatroom_loop: str) -> None:
+        self.name = name
+        self.chatroom_loop = chatroom_loop
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log: IO[bytes] | None = None
+        self.port = 0
+
+    def __enter__(self) -> Server:
+        pin = ["taskset", "-c", SERVER_CPU]
+        log = self.log = open(self.tmp / "server.log", "wb")
+        if self.name == "chatroom":
+            cmd = [
+                str(PYTHON),
+                str(BENCH / "serve_unthrottled.py"),
+                "--port",
+                "0",
+                "--data-dir",
+                str(self.tmp / "data"),
+                "--loop",
+                self.chatroom_loop,
+            ]
+            self.proc = subprocess.Popen(pin + cmd, stdout=subprocess.PIPE, stderr=log)
+            assert self.proc.stdout is not None
+            line = self.proc.stdout.readline().decode()  # "chatroom: listening ... host:port"
+            if "listening" not in line:
+                self.stop()
+                raise RuntimeError(f"chatroom did not start: {line!r}")
+            self.port = int(line.rsplit(":", 1)[1])
+        else:
+            self.port = free_port()
+            cmd = peer_command(self.name, self.tmp, self.port)
+            self.proc = subprocess.Popen(pin + cmd, stdout=log, stderr=subprocess.STDOUT)
+        wait_listening(self.port, self.proc)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid  # taskset and the venv script exec, so this is the server
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+        if self.log is not None:
+            self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def loadgen_args(scenario: str, a: argparse.Namespace) -> list[str]:
+    if scenario == "fanout":
+        return [
+            "fanout",
+            *("--clients", str(a.fanout_clients), "--senders", str(a.fanout_senders)),
+            *("--seconds", str(a.seconds), "--procs", str(a.procs)),
+        ]
+    if scenario == "latency":
+        return [
+            "fanout",
+            *("--clients", str(a.latency_clients), "--senders", "10"),
+            *("--rate", str(a.latency_rate), "--seconds", str(a.seconds)),
+            *("--samples", "50"),
+        ]
+    if scenario == "idle":
+        return ["idle", "--connections", str(a.idle_connections)]
+    if scenario == "connect":
+        return [
+            "connect",
+            *("--concurrency", str(a.connect_concurrency), "--seconds", str(a.seconds)),
+        ]
+    raise ValueError(scenario)
+
+
+def run_one(name: str, scenario: str, a: argparse.Namespace) -> dict[str, Any]:
+    try:
+        with Server(name, a.chatroom_loop) as server:
+            cmd = ["taskset", "-c", GENERATOR_CPU, str(PYTHON), str(BENCH / "loadgen.py")]
+            cmd += loadgen_args(scenario, a)
+            cmd += ["--port", str(server.port), "--pid", str(server.pid)]
+            print(f"# {name} {scenario}: {shlex.join(cmd)}", file=sys.stderr, flush=True)
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
+            if done.returncode != 0:
+                tail = (done.stderr.strip().splitlines() or ["?"])[-1]
+                return {"error": tail[:200]}
+            result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+            print("  " + done.stderr.strip().splitlines()[-1], file=sys.stderr, flush=True)
+            return result
+    except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as err:
+        return {"error": str(err)[:200]}
+
+
+# Which number of each scenario goes in the table, and whether bigger is better.
+HEADLINE = {
+    "fanout": ("deliveries_per_s", True, "deliveries/s"),
+    "latency": ("p99_ms", False, "p99 ms"),
+    "idle": ("bytes_per_connection", False, "RSS B/conn"),
+    "connect": ("registrations_per_s", True, "registrations/s"),
+}
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 10 else f"{value:,.0f}"
+    return str(value)
+
+
+def table(results: dict[str, dict[str, dict[str, Any]]], servers: list[str]) -> str:
+    """Markdown table: one row per scenario, one column per server, ratio to InspIRCd."""
+    head = "| scenario | " + " | ".join(servers) + " |"
+    rows = [head, "|" + "---|" * (len(servers) + 1)]
+    for scenario, per_server in results.items():
+        key, _, label = HEADLINE[scenario]
+        ref = per_server.get("inspircd", {}).get(key)
+        cells = []
+        for name in servers:
+            r = per_server.get(name, {})
+            if "error" in r:
+                cells.append("failed: " + str(r["error"])[:60].replace("|", "/"))
+                continue
+            value = r.get(key)
+            cell = fmt(value)
+            if isinstance(value, (int, float)) and isinstance(ref, (int, float)) and ref:
+                cell += f" ({value / ref:.2f}x)"
+            extra = []
+            if scenario in ("fanout", "latency") and "loss" in r:
+                extra.append(f"loss {r['loss']:.4f}")
+                extra.append(f"p50 {r['p50_ms']} ms")
+                if scenario == "fanout":
+                    extra.append(f"p99 {r['p99_ms']} ms")
+            if "server_ns_per_delivery" in r and scenario == "fanout":
+                extra.append(f"{fmt(r['server_ns_per_delivery'])} ns CPU/delivery")
+            if "generator_cpu" in r:
+                extra.append(f"gen CPU {r['generator_cpu']:.0%}")
+            if extra:
+                cell += "<br>" + ", ".join(extra)
+            cells.append(cell)
+        rows.append(f"| {scenario} ({label}) | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def machine_facts() -> str:
+    model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for row in f:
+            if row.startswith("model name"):
+                model = row.split(":", 1)[1].strip()
+                break
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{date}; nproc {os.cpu_count()}; CPU {model}; Linux {platform.release()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="ChatRoom vs peer IRC servers, side by side")
+    p.add_argument("--servers", default=",".join(ALL_SERVERS))
+    p.add_argument("--scenarios", default=",".join(ALL_SCENARIOS))
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--fanout-clients", type=int, default=500)
+    p.add_argument("--fanout-senders", type=int, default=10)
+    p.add_argument("--latency-clients", type=int, default=200)
+    p.add_argument("--latency-rate", type=float, default=200.0)
+    p.add_argument("--idle-connections", type=int, default=10_000)
+    p.add_argument("--connect-concurrency", type=int, default=50)
+    p.add_argument("--procs", type=int, default=1, help="generator processes for fanout")
+    p.add_argument(
+        "--chatroom-loop",
+        choices=("uvloop", "asyncio"),
+        default="asyncio",
+        help="ChatRoom's event loop (uvloop: see docs/benchmarks.md, 'Blockers')",
+    )
+    p.add_argument("--timeout", type=float, default=300.0, help="per-scenario limit")
+    p.add_argument("--out", type=Path, help="write raw JSON results here")
+    a = p.parse_args(argv)
+    servers = [s for s in a.servers.split(",") if s]
+    scenarios = [s for s in a.scenarios.split(",") if s]
+    for s in servers:
+        if s not in ALL_SERVERS:
+            raise SystemExit(f"unknown server {s!r}")
+    for s in scenarios:
+        if s not in ALL_SCENARIOS:
+            raise SystemExit(f"unknown scenario {s!r}")
+    raise_nofile_for_children()
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    for scenario in scenarios:
+        results[scenario] = {}
+        for name in servers:
+            results[scenario][name] = run_one(name, scenario, a)
+    facts = machine_facts()
+    command = "python bench/compare.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    print(f"Run: `{command.strip()}`\n\nMachine: {facts}\n")
+    print(table(results, servers))
+    if a.out is not None:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"command": command, "machine": facts, "results": results}
+        a.out.write_text(json.dumps(payload, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""Slash commands: what the user types, turned into IRC lines.
+
+One table drives execution, ``/help`` and Tab completion, so they cannot disagree.
+Moderation commands are sent whatever our prefix looks like here: the server decides,
+and its refusal comes back as a plain sentence (see ``replies``). When we can already tell
+the user lacks the rights, we say so at once instead of waiting for the refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatroom.client.session import ClientSession
+from chatroom.client.state import SERVER_BUFFER, Event, LineKind, StateChanged
+
+__all__ = ["COMMANDS", "execute"]
+
+Handler = Callable[[ClientSession, str, list[str], str], list[Event]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    usage: str
+    help: str
+    run: Handler
+    min_args: int = 0
+
+
+class QuitRequested(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by /quit so the UI can close the connection and exit."""
+
+
+def _room_or_arg(s: ClientSession, buffer: str, args: list[str]) -> tuple[str, list[str]]:
+    """Commands act on the current room unless the first argument names one."""
+    if args and s.is_channel(args[0]):
+        return args[0], args[1:]
+    return buffer, args
+
+
+def _need_room(s: ClientSession, room: str, verb: str) -> list[Event] | None:
+    if not s.is_channel(room):
+        return [s.info(f"/{verb} works in a room: switch to one, or name it first.", None,
+                       LineKind.ERROR)]  # fmt: skip
+    return None
+
+
+def _say(s: ClientSession, target: str, text: str, action: bool = False) -> list[Event]:
+    if target == SERVER_BUFFER:
+        return [s.info("This is the server window: /join a room or /msg someone.",
+                       kind=LineKind.ERROR)]  # fmt: skip
+    body = f"\x01ACTION {text}\x01" if action else text
+    s.send("PRIVMSG", target, body)
+    if "echo-message" in s.caps:
+        return []  # the server echoes it back, with its own timestamp
+    kind = LineKind.ACTION if action else LineKind.MESSAGE
+    return [s.show(target, kind, text, s.nick)]
+
+
+def say(s: ClientSession, buffer: str, text: str) -> list[Event]:
+    """A plain line typed in a buffer."""
+    return _say(s, buffer, text)
+
+
+def _join(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    rooms = [r if s.is_channel(r) else f"#{r}" for r in args[0].split(",")]
+    s.send("JOIN", ",".join(rooms), *args[1:2])
+    return []
+
+
+def _part(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    room, more = _room_or_arg(s, buffer, args)
+    if not s.is_channel(room):
+        s.close_buffer(room)
+        return [StateChanged(None)]
+    s.send("PART", room, *([" ".join(more)] if more else []))
+    return []
+
+
+def _msg(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    return _say(s, args[0], rest.partition(" ")[2])
+
+
+def _query(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    s.buffer(args[0])
+    s.set_active(args[0])
+    events: list[Event] = [StateChanged(None)]
+    if len(args) > 1:
+        events += _say(s, args[0], rest.partition(" ")[2])
+    return events
+
+
+def _me(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    return _say(s, buffer, rest, action=True)
+
+
+def _nick(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    s.send("NICK", args[0])
+    return []
+
+
+def _topic(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    room, more = _room_or_arg(s, buffer, args)
+    if (err := _need_room(s, room, "topic")) is not None:
+        return err
+    s.send("TOPIC", room, *([" ".join(more)] if more else []))
+    return []
+
+
+def _away(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    s.send("AWAY", *([rest] if rest else []))
+    return []
+
+
+def _simple(verb: str) -> Handler:
+    def run(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+        s.send(verb, *args)
+        return []
+
+    return run
+
+
+def _names(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    room, _ = _room_or_arg(s, buffer, args)
+    if (err := _need_room(s, room, "names")) is not None:
+        return err
+    s._names_asked.add(room.lower())
+    s.send("NAMES", room)
+    return []
+
+
+def _invite(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    room = args[1] if len(args) > 1 else buffer
+    if (err := _need_room(s, room, "invite")) is not None:
+        return err
+    s.send("INVITE", args[0], room)
+    return []
+
+
+def _lacks_op(s: ClientSession, room: str, verb: str) -> list[Event] | None:
+    """Say at once when our own prefix shows we cannot moderate; the server still decides."""
+    buf = s.buffer(room, create=False)
+    if buf is None or not buf.joined:
+        return [s.info(f"You are not in {room}.", kind=LineKind.ERROR)]
+    me = buf.members.get(s.key(s.nick))
+    ops = s.prefix_symbols[: max(1, s.prefix_symbols.find("@") + 1)]
+    if me is not None and not set(me[1]) & set(ops):
+        text = f"You need to be a room operator (@) in {room} to {verb}. Ask an operator there."
+        return [s.info(text, kind=LineKind.ERROR)]
+    return None
+
+
+def _mask(target: str) -> str:
+    return target if any(c in target for c in "!@*:") else f"{target}!*@*"
+
+
+def _moderate(verb: str, mode: str, mask: bool) -> Handler:
+    def run(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+        room, targets = _room_or_arg(s, buffer, args)
+        if (err := _need_room(s, room, verb)) is not None:
+            return err
+        if not targets:
+            return [s.info(f"Usage: {COMMANDS[verb].usage}", kind=LineKind.ERROR)]
+        if (err := _lacks_op(s, room, verb)) is not None:
+            return err
+        params = [_mask(t) if mask else t for t in targets]
+        s.send("MODE", room, mode[0] + mode[1] * len(params), *params)
+        return []
+
+    return run
+
+
+def _kick(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    room, more = _room_or_arg(s, buffer, args)
+    if (err := _need_room(s, room, "kick")) is not None:
+        return err
+    if not more:
+        return [s.info(f"Usage: {COMMANDS['kick'].usage}", kind=LineKind.ERROR)]
+    if (err := _lacks_op(s, room, "kick")) is not None:
+        return err
+    s.send("KICK", room, more[0], " ".join(more[1:]) or "Kicked")
+    return []
+
+
+def _help(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    if args and args[0].lstrip("/").lower() in COMMANDS:
+        cmd = COMMANDS[args[0].lstrip("/").lower()]
+        return [s.info(f"{cmd.usage} — {cmd.help}")]
+    lines = [s.info("Commands (Tab completes nicks and commands):")]
+    lines += [s.info(f"  {c.usage:<28} {c.help}") for c in COMMANDS.values()]
+    return list(lines)
+
+
+def _quit(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    s.send("QUIT", rest or "Leaving")
+    raise QuitRequested(rest)
+
+
+COMMANDS: dict[str, Command] = {
+    "join": Command("/join #room [key]", "enter a room (made if it does not exist)", _join, 1),
+    "part": Command("/part [#room] [reason]", "leave this room, or close a private chat", _part),
+    "msg": Command("/msg NICK|#room TEXT", "send a message without switching window", _msg, 2),
+    "query": Command("/query NICK [TEXT]", "open a private chat with NICK", _query, 1),
+    "me": Command("/me ACTION", "say what you are doing (* you waves)", _me, 1),
+    "nick": Command("/nick NEWNICK", "change your nickname", _nick, 1),
+    "topic": Command("/topic [#room] [TEXT]", "show or set the room's topic", _topic),
+    "away": Command("/away [MESSAGE]", "mark yourself away; without a message, back", _away),
+    "whois": Command("/whois NICK", "who is NICK: account, rooms, idle time", _simple("WHOIS"), 1),
+    "names": Command("/names [#room]", "list who is in the room", _names),
+    "list": Command("/list", "list the rooms on this server", _simple("LIST")),
+    "invite": Command("/invite NICK [#room]", "invite NICK to this room", _invite, 1),
+    "kick": Command("/kick NICK [reason]", "remove NICK from this room (operators)", _kick, 1),
+    "ban": Command(
+        "/ban NICK|MASK", "ban from this room (operators)", _moderate("ban", "+b", True)
+    ),
+    "unban": Command("/unban NICK|MASK", "lift a ban", _moderate("unban", "-b", True)),
+    "mute": Command("/mute NICK|MASK", "stop NICK talking here", _moderate("mute", "+q", True)),
+    "unmute": Command("/unmute NICK|MASK", "let NICK talk again", _moderate("unmute", "-q", True)),
+    "op": Command("/op NICK", "make NICK a room operator", _moderate("op", "+o", False)),
+    "deop": Command("/deop NICK", "take operator status away", _moderate("deop", "-o", False)),
+    "voice": Command(
+        "/voice NICK", "let NICK talk in a moderated room", _moderate("voice", "+v", False)
+    ),
+    "help": Command("/help [command]", "this list", _help),
+    "quit": Command("/quit [message]", "leave the server and exit", _quit),
+}
+
+
+def execute(s: ClientSession, buffer: str, text: str) -> list[Event]:
+    """Run what the user typed in ``buffer``: a /command, or a message (``//`` escapes)."""
+    if not text.startswith("/") or text.startswith("//"):
+        return say(s, buffer, text[1:] if text.startswith("//") else text)
+    name, _, rest = text[1:].partition(" ")
+    rest = rest.strip()
+    cmd = COMMANDS.get(name.lower())
+    if cmd is None:
+        return [s.info(f"Unknown command /{name}. Type /help for the list.", kind=LineKind.ERROR)]
+    args = rest.split()
+    if len(args) < cmd.min_args:
+        return [s.info(f"Usage: {cmd.usage}", kind=LineKind.ERROR)]
+    return cmd.run(s, buffer, args, rest)

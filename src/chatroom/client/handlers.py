@@ -1,0 +1,252 @@
+"""What each server message does to a client session once we are connected.
+
+Rooms are changed only by what the server says (our own JOIN echoed back, a KICK, a
+MODE), never by what we asked for, so the display cannot drift from the server's truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from chatroom.client import replies
+from chatroom.client.state import SERVER_BUFFER, Event, LineKind, StateChanged
+from chatroom.irc import numerics as n
+from chatroom.irc.message import Message
+from chatroom.irc.modes import parse_channel_modes
+
+if TYPE_CHECKING:
+    from chatroom.client.session import ClientSession
+
+__all__ = ["HANDLERS", "numeric"]
+
+
+def source_nick(msg: Message) -> str:
+    return (msg.source or "").partition("!")[0]
+
+
+def _ping(s: ClientSession, msg: Message) -> list[Event]:
+    s.send("PONG", *(msg.params[-1:] or ("ping",)))
+    return []
+
+
+def _privmsg(s: ClientSession, msg: Message) -> list[Event]:
+    if len(msg.params) < 2 or s.seen_msgid(msg):
+        return []
+    nick = source_nick(msg)
+    target, text = msg.params[0], msg.params[1]
+    notice = msg.command == "NOTICE"
+    kind = LineKind.NOTICE if notice else LineKind.MESSAGE
+    if text.startswith("\x01"):
+        body = text.strip("\x01")
+        verb, _, rest = body.partition(" ")
+        if verb.upper() != "ACTION":
+            return []  # other CTCPs (VERSION, PING...) are not shown
+        kind, text = LineKind.ACTION, rest
+    target = target.lstrip(s.prefix_symbols) if s.is_channel(target.lstrip("@+~&%")) else target
+    if s.is_channel(target):
+        buffer = target
+    elif not s.registered or "!" not in (msg.source or "!") or (notice and not s.is_me(nick)):
+        buffer = SERVER_BUFFER  # server notices and services (NickServ) replies
+        if s.active != SERVER_BUFFER and s.registered:
+            buffer = s.buffers[s.active].name
+    elif s.is_me(nick):
+        buffer = target  # our own message, echoed back
+    else:
+        buffer = nick
+    mention = not s.is_me(nick) and s.is_mention(text)
+    return [s.show(buffer, kind, text, nick or (msg.source or ""), msg, mention=mention)]
+
+
+def _join(s: ClientSession, msg: Message) -> list[Event]:
+    if not msg.params:
+        return []
+    nick, room = source_nick(msg), msg.params[0]
+    buf = s.buffer(room)
+    assert buf is not None
+    if s.is_me(nick):
+        buf.joined = True
+        buf.members.clear()
+        buf.name = room
+        s.request_history(room)
+        line = s.show(room, LineKind.JOIN, f"You joined {room}", nick, msg)
+        return [StateChanged(None), line]
+    buf.members[s.key(nick)] = (nick, "")
+    return [s.show(room, LineKind.JOIN, f"{nick} joined", nick, msg), StateChanged(buf.name)]
+
+
+def _part(s: ClientSession, msg: Message) -> list[Event]:
+    if not msg.params:
+        return []
+    nick, room = source_nick(msg), msg.params[0]
+    buf = s.buffer(room, create=False)
+    if buf is None:
+        return []
+    reason = f" ({msg.params[1]})" if len(msg.params) > 1 and msg.params[1] else ""
+    if s.is_me(nick):
+        buf.joined = False
+        buf.members.clear()
+        return [
+            s.show(room, LineKind.PART, f"You left {room}{reason}", nick, msg),
+            StateChanged(None),
+        ]
+    buf.members.pop(s.key(nick), None)
+    return [s.show(room, LineKind.PART, f"{nick} left{reason}", nick, msg), StateChanged(buf.name)]
+
+
+def _quit(s: ClientSession, msg: Message) -> list[Event]:
+    nick = source_nick(msg)
+    key = s.key(nick)
+    reason = msg.params[0] if msg.params else ""
+    events: list[Event] = []
+    for buf in list(s.buffers.values()):
+        if key in buf.members:
+            del buf.members[key]
+            text = f"{nick} quit" + (f" ({reason})" if reason else "")
+            events += [s.show(buf.name, LineKind.QUIT, text, nick, msg), StateChanged(buf.name)]
+    return events
+
+
+def _kick(s: ClientSession, msg: Message) -> list[Event]:
+    if len(msg.params) < 2:
+        return []
+    by, room, victim = source_nick(msg), msg.params[0], msg.params[1]
+    reason = msg.params[2] if len(msg.params) > 2 and msg.params[2] != victim else ""
+    why = f": {reason}" if reason else " (no reason given)"
+    buf = s.buffer(room, create=False)
+    if buf is None:
+        return []
+    if s.is_me(victim):
+        buf.joined = False
+        buf.members.clear()
+        text = f"You were kicked from {room} by {by}{why}. Type /join {room} to return."
+        line = s.show(room, LineKind.KICK, text, by, msg, mention=True)
+        return [line, StateChanged(None)]
+    buf.members.pop(s.key(victim), None)
+    line = s.show(room, LineKind.KICK, f"{victim} was kicked by {by}{why}", by, msg)
+    return [line, StateChanged(buf.name)]
+
+
+def _nick(s: ClientSession, msg: Message) -> list[Event]:
+    if not msg.params:
+        return []
+    old, new = source_nick(msg), msg.params[0]
+    old_key, new_key = s.key(old), s.key(new)
+    events: list[Event] = []
+    if s.is_me(old):
+        s.nick = new
+        s.login.nick = new
+        events.append(s.info(f"You are now known as {new}", SERVER_BUFFER, LineKind.NICK))
+    for buf in list(s.buffers.values()):
+        if old_key in buf.members:
+            _, prefixes = buf.members.pop(old_key)
+            buf.members[new_key] = (new, prefixes)
+            events.append(s.show(buf.name, LineKind.NICK, f"{old} is now {new}", new, msg))
+            events.append(StateChanged(buf.name))
+    query = s.buffers.get(old_key)
+    if query is not None and not query.is_room and old_key != new_key:
+        del s.buffers[old_key]
+        query.name = new
+        s.buffers[new_key] = query
+        s.logs[new_key] = s.logs.pop(old_key, [])
+        if s.active == old_key:
+            s.active = new_key
+        events.append(StateChanged(None))
+    return events
+
+
+def _topic(s: ClientSession, msg: Message) -> list[Event]:
+    if len(msg.params) < 2:
+        return []
+    room, topic = msg.params[0], msg.params[1]
+    buf = s.buffer(room)
+    assert buf is not None
+    buf.topic = topic
+    nick = source_nick(msg)
+    text = f"{nick} changed the topic to: {topic}" if topic else f"{nick} cleared the topic"
+    return [s.show(room, LineKind.TOPIC, text, nick, msg), StateChanged(buf.name)]
+
+
+def _mode(s: ClientSession, msg: Message) -> list[Event]:
+    if len(msg.params) < 2 or not s.is_channel(msg.params[0]):
+        return []
+    room = msg.params[0]
+    buf = s.buffer(room, create=False)
+    if buf is None:
+        return []
+    changes, _ = parse_channel_modes(msg.params[1], msg.params[2:], s.mode_spec)
+    for change in changes:
+        if change.letter in s.prefix_modes and change.arg is not None:
+            key = s.key(change.arg)
+            if key in buf.members:
+                nick, prefixes = buf.members[key]
+                symbol = s.prefix_symbols[s.prefix_modes.index(change.letter)]
+                wanted = set(prefixes) | {symbol} if change.adding else set(prefixes) - {symbol}
+                ordered = "".join(p for p in s.prefix_symbols if p in wanted)
+                buf.members[key] = (nick, ordered)
+    by = source_nick(msg)
+    text = f"{by} sets mode {' '.join(msg.params[1:])}"
+    return [s.show(room, LineKind.MODE, text, by, msg), StateChanged(buf.name)]
+
+
+def _invite(s: ClientSession, msg: Message) -> list[Event]:
+    if len(msg.params) < 2:
+        return []
+    by, who, room = source_nick(msg), msg.params[0], msg.params[1]
+    if s.is_me(who):
+        return [s.info(f"{by} invites you to {room}. Type /join {room} to accept.")]
+    return [s.show(room, LineKind.INFO, f"{by} invited {who}", by, msg)]
+
+
+def _batch(s: ClientSession, msg: Message) -> list[Event]:
+    if not msg.params:
+        return []
+    ref = msg.params[0]
+    if ref.startswith("+") and len(msg.params) > 1:
+        s.batches[ref[1:]] = msg.params[1]
+    elif ref.startswith("-"):
+        s.batches.pop(ref[1:], None)
+    return []
+
+
+def _away(s: ClientSession, msg: Message) -> list[Event]:
+    return []  # away-notify: nothing to redraw yet; WHOIS shows the message
+
+
+def _standard_reply(s: ClientSession, msg: Message) -> list[Event]:
+    """FAIL/WARN/NOTE ``<command> <code> [context...] :<description>``."""
+    if msg.command == "FAIL" and msg.params[:1] == ("REGISTER",):
+        return s.login.on_register_fail(msg)
+    if msg.command == "FAIL" and msg.params[:1] == ("CHATHISTORY",):
+        return []  # no scrollback for this room; nothing to trouble the user with
+    kind = LineKind.ERROR if msg.command == "FAIL" else LineKind.INFO
+    return [s.info(msg.params[-1] if msg.params else msg.command, kind=kind)]
+
+
+def numeric(s: ClientSession, msg: Message) -> list[Event]:
+    """Replies by number; pre-welcome nick errors end the login attempt."""
+    if not s.registered and msg.command in (n.ERR_NICKNAMEINUSE, n.ERR_ERRONEUSNICKNAME):
+        return s.login.nick_rejected(msg)
+    if msg.command == n.ERR_YOUREBANNEDCREEP:
+        return s.login.fail("banned", f"You are banned from this server: {msg.params[-1]}")
+    return replies.numeric(s, msg)
+
+
+HANDLERS: dict[str, Callable[[ClientSession, Message], list[Event]]] = {
+    "PING": _ping,
+    "PRIVMSG": _privmsg,
+    "NOTICE": _privmsg,
+    "JOIN": _join,
+    "PART": _part,
+    "QUIT": _quit,
+    "KICK": _kick,
+    "NICK": _nick,
+    "TOPIC": _topic,
+    "MODE": _mode,
+    "INVITE": _invite,
+    "BATCH": _batch,
+    "AWAY": _away,
+    "FAIL": _standard_reply,
+    "WARN": _standard_reply,
+    "NOTE": _standard_reply,
+}

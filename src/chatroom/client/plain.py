@@ -1,0 +1,146 @@
+"""``chatroom connect --plain``: a line mode for scripts and screen readers.
+
+Each stdin line is a message to the current room (the last one joined or queried) or a
+/command; each stdout line is ``[HH:MM] <nick> text``, with the room inserted after the
+time when the line belongs to another one. Status and errors go to stderr, so a script
+reading stdout sees only the conversation. No colours, no cursor movement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import TextIO
+
+from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient, format_fingerprint
+from chatroom.client.session import ClientSession
+from chatroom.client.state import AuthFailed, Event, LineKind, LoggedIn, Show
+
+__all__ = ["format_plain", "run_plain"]
+
+
+def format_plain(line: Show, current: str | None) -> str:
+    """``[12:34] <alice> hi``; actions as ``* alice waves``, events as ``-- text``."""
+    stamp = line.time.astimezone().strftime("%H:%M")
+    where = "" if current is not None and line.buffer.lower() == current.lower() else line.buffer
+    head = f"[{stamp}] " + (f"{where} " if where and where != "*" else "")
+    if line.kind is LineKind.MESSAGE:
+        return f"{head}<{line.nick}> {line.text}"
+    if line.kind is LineKind.NOTICE:
+        return f"{head}-{line.nick}- {line.text}"
+    if line.kind is LineKind.ACTION:
+        return f"{head}* {line.nick} {line.text}"
+    if line.kind is LineKind.ERROR:
+        return f"{head}!! {line.text}"
+    return f"{head}-- {line.text}"
+
+
+class PlainUI:
+    def __init__(self, out: TextIO, err: TextIO, accept_new_cert: bool) -> None:
+        self.out = out
+        self.err = err
+        self.accept_new_cert = accept_new_cert
+        self.session: ClientSession | None = None
+        self.failed = False
+        self.pinned = ""
+
+    def on_event(self, event: Event | ConnectionStatus) -> None:
+        s = self.session
+        assert s is not None
+        if isinstance(event, Show):
+            if event.kind is LineKind.JOIN and event.own:
+                s.set_active(event.buffer)
+            current = s.buffers[s.active].name if s.active in s.buffers else None
+            self.out.write(format_plain(event, current) + "\n")
+            self.out.flush()
+        elif isinstance(event, AuthFailed):
+            self.failed = True
+            self.err.write(f"chatroom: {event.text}\n")
+        elif isinstance(event, LoggedIn):
+            what = "created account" if event.created else "logged in as"
+            self.err.write(f"chatroom: {what} {event.account}\n")
+        elif isinstance(event, ConnectionStatus):
+            self.err.write(f"chatroom: {event.text}\n")
+            if event.final and not event.connected and "Disconnected" not in event.text:
+                self.failed = True
+        self.err.flush()
+
+    async def ask(self, host: str, port: int, fingerprint: str) -> bool:
+        self.err.write(
+            f"chatroom: first connection to {host}:{port}; its certificate's SHA-256 is\n"
+            f"  {format_fingerprint(fingerprint)}\n"
+        )
+        if self.accept_new_cert:
+            self.err.write("chatroom: accepted (--insecure-accept-new-cert) and pinned\n")
+            return True
+        if not sys.stdin.isatty():
+            self.err.write(
+                "chatroom: not accepted. Check it with the server's operator, then run once "
+                "with --insecure-accept-new-cert (or interactively) to pin it.\n"
+            )
+            return False
+        self.err.write("Accept and remember it? [y/N] ")
+        self.err.flush()
+        answer = await asyncio.to_thread(sys.stdin.readline)
+        return answer.strip().lower() in ("y", "yes")
+
+
+async def run_plain(
+    endpoint: Endpoint,
+    session: ClientSession,
+    *,
+    accept_new_cert: bool = False,
+    on_pin: object = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run until stdin ends or the server closes; 1 when login or connecting failed."""
+    ui = PlainUI(stdout or sys.stdout, stderr or sys.stderr, accept_new_cert)
+    ui.session = session
+    client = IrcClient(
+        session,
+        endpoint,
+        ui.on_event,
+        ui.ask,
+        on_pin if callable(on_pin) else (lambda fp: None),
+    )
+    runner = asyncio.create_task(client.run())
+    source = stdin or sys.stdin
+
+    async def pump() -> None:
+        while True:
+            line = await asyncio.to_thread(source.readline)
+            if not line:
+                await client.quit("end of input")
+                return
+            text = line.rstrip("\r\n")
+            if text:
+                buffer = session.buffers[session.active].name
+                client.submit(buffer, text)
+                if client.quitting:
+                    return
+
+    reader = asyncio.create_task(pump())
+    done, _ = await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
+    if reader in done:
+        try:
+            await asyncio.wait_for(runner, 5)
+        except TimeoutError:
+            runner.cancel()
+    else:
+        reader.cancel()  # the thread blocked in readline ends with the process
+    return 1 if ui.failed else 0
+
+
+def password_from_env_or_prompt() -> str | None:
+    """CHATROOM_PASSWORD, else a prompt on the terminal; empty means guest."""
+    env = os.environ.get("CHATROOM_PASSWORD")
+    if env is not None:
+        return env or None
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    return getpass.getpass("Password (empty for guest): ") or None

@@ -1,0 +1,321 @@
+"""The client side of one IRC connection, sans-I/O: parsed messages in, events and lines out.
+
+Feed each ``Message`` from the server to ``feed``; it updates rooms, members, topics, our
+nick, ISUPPORT and capabilities, and returns what a UI should show. Lines to send collect
+in ``take_output``. Nothing here touches a socket or a screen, so every behaviour is tested
+by feeding lines, and the terminal app and the line mode share one implementation.
+
+One session object lives across reconnects (``reconnecting``), so buffers, logs and the
+rooms to rejoin survive a dropped connection.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from chatroom.client import handlers
+from chatroom.client.login import Login
+from chatroom.client.state import (
+    SERVER_BUFFER,
+    Buffer,
+    Closed,
+    Event,
+    LineKind,
+    Registered,
+    Show,
+    StateChanged,
+)
+from chatroom.irc import numerics as n
+from chatroom.irc.casemap import CaseMapping, casefolder
+from chatroom.irc.isupport import parse_token
+from chatroom.irc.message import Message, format_line
+from chatroom.irc.modes import ChannelModeSpec
+
+__all__ = ["DEFAULT_ROOM", "ClientSession"]
+
+DEFAULT_ROOM = "#lobby"
+HISTORY_LINES = 50
+LOG_LIMIT = 2000
+
+
+class ClientSession:
+    """State and protocol for one user on one server."""
+
+    def __init__(
+        self,
+        nick: str,
+        password: str | None = None,
+        *,
+        create_account: bool = False,
+        email: str | None = None,
+        realname: str = "ChatRoom user",
+        autojoin: tuple[str, ...] = (DEFAULT_ROOM,),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.nick = nick
+        self.realname = realname
+        self.clock = clock
+        self.login = Login(self._send, nick, password, create_account, email)
+        self.autojoin = list(autojoin)
+        self.registered = False
+        self.network = "server"
+        self.isupport: dict[str, str | None] = {}
+        self.prefix_modes = "ov"
+        self.prefix_symbols = "@+"
+        self.chantypes = "#&"
+        self.mode_spec = ChannelModeSpec()
+        self.fold = casefolder(CaseMapping.RFC1459)
+        self.buffers: dict[str, Buffer] = {SERVER_BUFFER: Buffer(SERVER_BUFFER, is_room=False)}
+        self.logs: dict[str, list[Show]] = {SERVER_BUFFER: []}
+        self.active = SERVER_BUFFER
+        self.batches: dict[str, str] = {}
+        self._out: list[bytes] = []
+        self._names_fresh: set[str] = set()
+        self._names_asked: set[str] = set()
+        self._seen_msgids: dict[str, None] = {}
+        self._mention: re.Pattern[str] | None = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _send(self, command: str, *params: str) -> None:
+        self._out.append(format_line(None, command, *params))
+
+    def send(self, command: str, *params: str) -> None:
+        """Queue one outgoing line; commands and the UI use this."""
+        self._send(command, *params)
+
+    def take_output(self) -> list[bytes]:
+        out, self._out = self._out, []
+        return out
+
+    def start(self) -> None:
+        """Open the conversation: CAP LS first, so registration waits for CAP END."""
+        self._send("CAP", "LS", "302")
+        self._send("NICK", self.nick)
+        self._send("USER", self.nick.lower()[:10] or "user", "0", "*", self.realname)
+
+    def reconnecting(self) -> None:
+        """Prepare for a fresh connection: remember the joined rooms, forget the rest."""
+        rooms = [b.name for b in self.buffers.values() if b.is_room and b.joined]
+        if rooms:
+            self.autojoin = rooms
+        for buf in self.buffers.values():
+            buf.joined = False
+            buf.members.clear()
+        old = self.login
+        self.login = Login(self._send, self.nick, old.password, False, None)
+        self.registered = False
+        self.batches.clear()
+        self._out.clear()
+
+    @property
+    def caps(self) -> set[str]:
+        return self.login.enabled
+
+    @property
+    def account(self) -> str | None:
+        return self.login.account
+
+    # ------------------------------------------------------------------ buffers
+
+    def key(self, name: str) -> str:
+        return self.fold(name)
+
+    def is_channel(self, name: str) -> bool:
+        return bool(name) and name[0] in self.chantypes
+
+    def is_me(self, nick: str | None) -> bool:
+        return nick is not None and self.fold(nick) == self.fold(self.nick)
+
+    def buffer(self, name: str, create: bool = True) -> Buffer | None:
+        key = self.key(name)
+        found = self.buffers.get(key)
+        if found is None and create:
+            found = self.buffers[key] = Buffer(name, is_room=self.is_channel(name))
+            self.logs[key] = []
+        return found
+
+    def set_active(self, name: str) -> None:
+        """The UI shows ``name`` now: its unread and mention counts are read."""
+        buf = self.buffer(name, create=False)
+        if buf is not None:
+            self.active = self.key(name)
+            buf.unread = 0
+            buf.mentions = 0
+
+    def close_buffer(self, name: str) -> None:
+        key = self.key(name)
+        if key != SERVER_BUFFER:
+            self.buffers.pop(key, None)
+            self.logs.pop(key, None)
+            if self.active == key:
+                self.active = SERVER_BUFFER
+
+    def is_mention(self, text: str) -> bool:
+        if self._mention is None or self._mention.pattern.find(re.escape(self.nick)) < 0:
+            pattern = rf"(?<![\w\[\]\\`^{{|}}-]){re.escape(self.nick)}(?![\w\[\]\\`^{{|}}-])"
+            self._mention = re.compile(pattern, re.IGNORECASE)
+        return bool(self._mention.search(text))
+
+    def show(
+        self,
+        buffer: str,
+        kind: LineKind,
+        text: str,
+        nick: str = "",
+        msg: Message | None = None,
+        *,
+        mention: bool = False,
+    ) -> Show:
+        """Make a log line, append it to its buffer, and count it as unread if unseen."""
+        buf = self.buffer(buffer) if buffer != SERVER_BUFFER else self.buffers[SERVER_BUFFER]
+        assert buf is not None
+        key = self.key(buf.name)
+        history = msg is not None and self.batches.get(msg.tags.get("batch", "")) == "chathistory"
+        line = Show(
+            buf.name,
+            kind,
+            nick,
+            text,
+            self.message_time(msg),
+            mention=mention,
+            own=self.is_me(nick),
+            history=history,
+        )
+        log = self.logs.setdefault(key, [])
+        log.append(line)
+        if history:
+            log.sort(key=lambda s: s.time)
+        if len(log) > LOG_LIMIT:
+            del log[: len(log) - LOG_LIMIT]
+        counted = kind in (LineKind.MESSAGE, LineKind.ACTION, LineKind.NOTICE)
+        if key != self.active and counted and not history and not line.own:
+            buf.unread += 1
+            buf.mentions += int(mention or not buf.is_room)
+        return line
+
+    def info(self, text: str, buffer: str | None = None, kind: LineKind = LineKind.INFO) -> Show:
+        """A line from us or the server about the state of things, in the active buffer."""
+        target = buffer if buffer is not None else self.buffers[self.active].name
+        if target != SERVER_BUFFER and self.buffer(target, create=False) is None:
+            target = SERVER_BUFFER
+        return self.show(target, kind, text)
+
+    def message_time(self, msg: Message | None) -> datetime:
+        """The server-time tag when present (so scrollback shows when it was said)."""
+        stamp = msg.tags.get("time") if msg is not None else None
+        if stamp:
+            try:
+                return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            except ValueError:
+                pass
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def seen_msgid(self, msg: Message) -> bool:
+        """True for a message we already showed: history and live lines can overlap."""
+        msgid = msg.tags.get("msgid")
+        if not msgid:
+            return False
+        if msgid in self._seen_msgids:
+            return True
+        self._seen_msgids[msgid] = None
+        if len(self._seen_msgids) > 10_000:
+            del self._seen_msgids[next(iter(self._seen_msgids))]
+        return False
+
+    # ------------------------------------------------------------------ input
+
+    def feed(self, msg: Message) -> list[Event]:
+        """Apply one server message; returns the events for the UI, in order."""
+        handler = _HANDLERS.get(msg.command)
+        if handler is not None:
+            return handler(self, msg)
+        if msg.command.isdigit():
+            return handlers.numeric(self, msg)
+        return []
+
+    def on_welcome(self, msg: Message) -> list[Event]:
+        self.registered = True
+        if msg.params:
+            self.nick = msg.params[0]
+        events: list[Event] = [Registered(self.nick, self.network)]
+        events.extend(self.login.after_welcome())
+        if self.autojoin:
+            self._send("JOIN", ",".join(self.autojoin))
+        text = msg.params[-1] if msg.params else "Welcome"
+        events.append(self.show(SERVER_BUFFER, LineKind.INFO, text, msg=msg))
+        return events
+
+    def on_isupport(self, msg: Message) -> list[Event]:
+        for token in msg.params[1:-1]:
+            name, value = parse_token(token)
+            if name.startswith("-"):
+                self.isupport.pop(name[1:], None)
+                continue
+            self.isupport[name] = value
+            if name == "PREFIX" and value and value.startswith("(") and ")" in value:
+                modes, _, symbols = value[1:].partition(")")
+                self.prefix_modes, self.prefix_symbols = modes, symbols
+            elif name == "CHANTYPES" and value:
+                self.chantypes = value
+            elif name == "CASEMAPPING" and value in ("ascii", "rfc1459"):
+                self.fold = casefolder(CaseMapping(value))
+            elif name == "NETWORK" and value:
+                self.network = value
+            elif name == "CHANMODES" and value and value.count(",") >= 3:
+                a, b, c, d = value.split(",")[:4]
+                self.mode_spec = ChannelModeSpec(a, b, c, d, self.prefix_modes)
+        self.mode_spec = ChannelModeSpec(
+            self.mode_spec.lists,
+            self.mode_spec.always_arg,
+            self.mode_spec.set_arg,
+            self.mode_spec.flags,
+            self.prefix_modes,
+        )
+        return []
+
+    def on_error(self, msg: Message) -> list[Event]:
+        """ERROR: the server is closing us. Bans and kills are not retried."""
+        text = msg.params[-1] if msg.params else "Connection closed"
+        low = text.lower()
+        final = any(w in low for w in ("ban", "kill", "k-line", "g-line"))
+        events: list[Event] = []
+        if not self.registered and self.login.failed is None and final:
+            events.extend(self.login.fail("banned", f"You are banned from this server: {text}"))
+        events.append(self.show(SERVER_BUFFER, LineKind.ERROR, text, msg=msg))
+        events.append(Closed(text, retry=not final and self.login.failed is None))
+        return events
+
+    def history_supported(self) -> bool:
+        return "draft/chathistory" in self.caps or "CHATHISTORY" in self.isupport
+
+    def request_history(self, room: str, before: datetime | None = None) -> None:
+        """Ask for the last lines of ``room`` (or those before ``before``)."""
+        if not self.history_supported():
+            return
+        if before is None:
+            self._send("CHATHISTORY", "LATEST", room, "*", str(HISTORY_LINES))
+        else:
+            stamp = before.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            self._send("CHATHISTORY", "BEFORE", room, f"timestamp={stamp}", str(HISTORY_LINES))
+
+    def room_changed(self, room: str | None) -> StateChanged:
+        return StateChanged(room)
+
+
+_HANDLERS: dict[str, Callable[[ClientSession, Message], list[Event]]] = {
+    "001": ClientSession.on_welcome,
+    "005": ClientSession.on_isupport,
+    "ERROR": ClientSession.on_error,
+    "CAP": lambda s, m: s.login.on_cap(m),
+    "AUTHENTICATE": lambda s, m: s.login.on_authenticate(m),
+    n.RPL_LOGGEDIN: lambda s, m: s.login.on_logged_in(m),
+    n.RPL_SASLSUCCESS: lambda s, m: s.login.on_sasl_result(m),
+    n.ERR_SASLFAIL: lambda s, m: s.login.on_sasl_result(m),
+    n.ERR_NICKLOCKED: lambda s, m: s.login.on_sasl_result(m),
+    "REGISTER": lambda s, m: s.login.on_register(m),
+    **handlers.HANDLERS,
+}

@@ -1,0 +1,66 @@
+"""Account registration: IRCv3 ``draft/account-registration`` (REGISTER).
+
+NickServ offers the same for clients that only know services (commands/nickserv.py).
+A successful REGISTER is answered only after the account is committed to the store, and
+logs the client in, as the specification asks.
+"""
+
+from __future__ import annotations
+
+from chatroom.irc.message import Message, format_line
+from chatroom.server.core.accounts import (
+    create_account,
+    log_in,
+    plaintext_refused,
+    registration_refusal,
+)
+from chatroom.server.core.commands.registration import try_register
+from chatroom.server.core.dispatch import command
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+from chatroom.server.store.base import Account
+
+
+def _fail(world: World, session: Session, code: str, account: str, text: str) -> None:
+    session.send(format_line(world.name, "FAIL", "REGISTER", code, account, text))
+
+
+@command("REGISTER", min_params=3, before_registration=True)
+def register(world: World, session: Session, msg: Message) -> None:
+    """REGISTER <account> <email|*> <password>"""
+    name, email, password = msg.params[:3]
+    if session.account is not None:
+        _fail(world, session, "ALREADY_AUTHENTICATED", name, "You are already logged in")
+        return
+    if name == "*":
+        name = session.nick
+    if name == "*":
+        _fail(world, session, "NEED_NICK", name, "Send NICK before REGISTER")
+        return
+    if world.fold(name) != world.fold(session.nick):
+        _fail(world, session, "ACCOUNT_NAME_MUST_BE_NICK", name, "Register your current nick")
+        return
+    if plaintext_refused(world, session):
+        _fail(world, session, "UNACCEPTABLE_PASSWORD", name, "Use TLS to send a password")
+        return
+    refusal = registration_refusal(world, name, password)
+    if refusal is not None:
+        _fail(world, session, refusal[0], name, refusal[1])
+        return
+    registered_email = None if email == "*" else email
+    session.auth_pending += 1
+
+    def done(account: Account | None, why: str) -> None:
+        session.auth_pending -= 1
+        if session.closed:
+            return
+        if account is None:
+            _fail(world, session, "TEMPORARILY_UNAVAILABLE", name, why)
+        else:
+            session.send(
+                format_line(world.name, "REGISTER", "SUCCESS", account.name, "Account created")
+            )
+            log_in(world, session, account)
+        try_register(world, session)
+
+    create_account(world, name, password, registered_email, done)

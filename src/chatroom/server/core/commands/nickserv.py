@@ -1,0 +1,389 @@
+"""NickServ: accounts for clients that only know services (``/msg NickServ ...``, ``/NS``).
+
+NickServ is not a session: PRIVMSG/NOTICE addressed to it are diverted here by messaging.py
+before any delivery, so the text (which carries passwords) is never relayed, echoed or
+logged. Rules every subcommand keeps:
+
+- every answer is a NOTICE from ``NickServ!NickServ@services.`` (``service_notice``), and no
+  answer quotes a word that could be a password (not even an unknown command, which may be
+  a password sent on its own by mistake);
+- logins go through ``password_login`` (throttle, one answer for "no such account" and
+  "wrong password"); a password crossing a plaintext non-loopback link is refused;
+- replies that promise something is saved wait for the store's commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatroom.irc.message import Message
+from chatroom.server.core.access import nick_change_refused
+from chatroom.server.core.accounts import (
+    NICKSERV,
+    SERVICE_HOST,
+    change_password,
+    create_account,
+    guard_nick,
+    guest_nick,
+    log_in,
+    log_out,
+    password_login,
+    plaintext_refused,
+    registration_refusal,
+    service_notice,
+)
+from chatroom.server.core.dispatch import command
+from chatroom.server.core.nicks import change_nick
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+from chatroom.server.store.base import Account, AppendAudit, AuditEntry, DeleteAccount
+
+SubHandler = Callable[[World, Session, list[str]], None]
+MAX_EMAIL_LENGTH = 254
+PLAINTEXT = "Use a TLS connection to send a password (your password was not used)."
+
+
+@dataclass(frozen=True, slots=True)
+class SubCommand:
+    handler: SubHandler
+    syntax: str
+    summary: str
+    details: tuple[str, ...] = ()
+
+
+SUBCOMMANDS: dict[str, SubCommand] = {}
+
+
+def subcommand(
+    name: str, syntax: str, summary: str, *details: str
+) -> Callable[[SubHandler], SubHandler]:
+    """Register a NickServ verb; the syntax and help text live next to the code they describe."""
+
+    def register(handler: SubHandler) -> SubHandler:
+        SUBCOMMANDS[name] = SubCommand(handler, syntax, summary, details)
+        return handler
+
+    return register
+
+
+def is_nickserv(world: World, target: str) -> bool:
+    """Whether a message target means NickServ: ``NickServ`` or ``NickServ@services.``."""
+    if target[:1] not in ("N", "n"):
+        return False  # the common case, cheap: this runs for every message on the hot path
+    name, _, host = world.fold(target).partition("@")
+    return name == world.fold(NICKSERV) and host in ("", SERVICE_HOST, SERVICE_HOST[:-1])
+
+
+def message(world: World, session: Session, text: str, *, quiet: bool = False) -> None:
+    """A PRIVMSG (or, with ``quiet``, a NOTICE) sent to NickServ.
+
+    A NOTICE still runs its command, but a NOTICE that is not a command gets no answer:
+    nothing may answer a NOTICE automatically with complaints (RFC 2812 3.3.2).
+    """
+    words = text.split()
+    if not words:
+        if not quiet:
+            _notice(world, session, f"Send /msg {NICKSERV} HELP for a list of commands.")
+        return
+    sub = SUBCOMMANDS.get(words[0].upper())
+    if sub is None:
+        if not quiet:
+            _notice(world, session, f"Unknown command. Send /msg {NICKSERV} HELP for a list.")
+        return
+    sub.handler(world, session, words[1:])
+
+
+@command("NICKSERV")
+def nickserv(world: World, session: Session, msg: Message) -> None:
+    """NICKSERV <command> [arguments]  (the same as /msg NickServ <command> [arguments])"""
+    message(world, session, " ".join(msg.params))
+
+
+@command("NS")
+def ns(world: World, session: Session, msg: Message) -> None:
+    """NS <command> [arguments]  (short for NICKSERV)"""
+    message(world, session, " ".join(msg.params))
+
+
+def _notice(world: World, session: Session, text: str) -> None:
+    if not session.closed:
+        service_notice(world, session, text)
+
+
+def _usage(world: World, session: Session, name: str) -> None:
+    _notice(world, session, f"Syntax: {SUBCOMMANDS[name].syntax}")
+
+
+def _own_account(world: World, session: Session) -> Account | None:
+    """The caller's account, or None after telling them they must be logged in."""
+    if session.account is None:
+        _notice(world, session, "You are not logged in.")
+        return None
+    account = world.accounts.get(world.fold(session.account))
+    if account is None:
+        _notice(world, session, "Your account no longer exists.")
+    return account
+
+
+def _valid_email(email: str) -> bool:
+    """Only a sanity check: the address is stored for the owner, never mailed to."""
+    local, at, domain = email.rpartition("@")
+    return bool(at and local and domain) and len(email) <= MAX_EMAIL_LENGTH
+
+
+# --------------------------------------------------------------------------- subcommands
+
+
+@subcommand(
+    "REGISTER",
+    "REGISTER <password> [email]",
+    "Register your current nickname as an account.",
+    "Your current nickname becomes the account name, and you are logged in at once.",
+    "Later, log in with IDENTIFY <password> or with SASL.",
+)
+def _register(world: World, session: Session, args: list[str]) -> None:
+    if not args or len(args) > 2:
+        _usage(world, session, "REGISTER")
+        return
+    if session.account is not None:
+        _notice(world, session, f"You are already logged in as {session.account}.")
+        return
+    if plaintext_refused(world, session):
+        _notice(world, session, PLAINTEXT)
+        return
+    name, password = session.nick, args[0]
+    email = args[1] if len(args) > 1 else None
+    if email is not None and not _valid_email(email):
+        _notice(world, session, "That is not a valid email address.")
+        return
+    refusal = registration_refusal(world, name, password)
+    if refusal is not None:
+        _notice(world, session, f"{refusal[1]}.")
+        return
+
+    def done(account: Account | None, why: str) -> None:
+        if session.closed:
+            return
+        if account is None:
+            _notice(world, session, f"{why}.")
+            return
+        _notice(world, session, f"Nickname {account.name} is now registered to you.")
+        if session.account is None:
+            log_in(world, session, account)
+
+    create_account(world, name, password, email, done)
+
+
+@subcommand(
+    "IDENTIFY",
+    "IDENTIFY [account] <password>",
+    "Log in to your account.",
+    "Without an account name, the account of your current nickname is used.",
+)
+def _identify(world: World, session: Session, args: list[str]) -> None:
+    if not args or len(args) > 2:
+        _usage(world, session, "IDENTIFY")
+        return
+    if session.account is not None:
+        _notice(world, session, f"You are already logged in as {session.account}.")
+        return
+    if plaintext_refused(world, session):
+        _notice(world, session, PLAINTEXT)
+        return
+    name, password = (session.nick, args[0]) if len(args) == 1 else (args[0], args[1])
+
+    def done(account: Account | None, why: str) -> None:
+        if session.closed:
+            return
+        if account is None:
+            _notice(world, session, f"{why}.")
+            return
+        if session.account is not None:
+            return  # another login finished first; keep it
+        _notice(world, session, f"You are now identified for {account.name}.")
+        log_in(world, session, account)
+
+    password_login(world, session, name, password, done)
+
+
+@subcommand(
+    "SET",
+    "SET PASSWORD <new password>",
+    "Change a setting of your account.",
+    "SET PASSWORD <new password> replaces your password; you must be logged in.",
+)
+def _set(world: World, session: Session, args: list[str]) -> None:
+    if len(args) != 2 or args[0].upper() != "PASSWORD":
+        _usage(world, session, "SET")
+        return
+    account = _own_account(world, session)
+    if account is None:
+        return
+    if plaintext_refused(world, session):
+        _notice(world, session, PLAINTEXT)
+        return
+    minimum = world.settings.accounts.min_password_length
+    if len(args[1]) < minimum:
+        _notice(world, session, f"Use a password of at least {minimum} characters.")
+        return
+
+    def done(error: str | None) -> None:
+        if error is not None:
+            _notice(world, session, "The password could not be saved; try again later.")
+        else:
+            _notice(world, session, "Your password has been changed.")
+
+    change_password(world, account, args[1], done)
+
+
+@subcommand(
+    "DROP",
+    "DROP <account>",
+    "Delete your account for good.",
+    "Name your account to confirm; every connection logged in to it is logged out.",
+)
+def _drop(world: World, session: Session, args: list[str]) -> None:
+    if len(args) != 1:
+        _usage(world, session, "DROP")
+        return
+    account = _own_account(world, session)
+    if account is None:
+        return
+    if world.fold(args[0]) != account.key:
+        _notice(world, session, f"To confirm, name your own account: DROP {account.name}")
+        return
+    audit = AuditEntry(None, world.clock(), account.name, "account.drop", account.name, "")
+
+    def committed(error: str | None) -> None:
+        if error is not None:
+            _notice(world, session, "The account could not be dropped; try again later.")
+            return
+        world.accounts.pop(account.key, None)
+        _notice(world, session, f"Account {account.name} has been dropped.")
+        for other in world.sessions.values():
+            if other.account is not None and world.fold(other.account) == account.key:
+                log_out(world, other)
+            if world.fold(other.nick) == account.key:
+                other.nick_deadline = None  # nobody owns the nick any more
+
+    world.persist([DeleteAccount(account.key), AppendAudit(audit)], committed)
+
+
+@subcommand(
+    "INFO",
+    "INFO [account]",
+    "Show when an account was registered.",
+    "Without a name, your own account (or your nickname's) is shown.",
+    "The email address is shown only to the account's owner.",
+)
+def _info(world: World, session: Session, args: list[str]) -> None:
+    if len(args) > 1:
+        _usage(world, session, "INFO")
+        return
+    name = args[0] if args else (session.account or session.nick)
+    account = world.accounts.get(world.fold(name))
+    if account is None:
+        _notice(world, session, f"{name} is not a registered account.")
+        return
+    registered = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(account.created_at))
+    _notice(world, session, f"Information on {account.name}:")
+    _notice(world, session, f"Registered: {registered}")
+    _notice(world, session, f"Operator account: {'yes' if account.oper else 'no'}")
+    owner = session.account is not None and world.fold(session.account) == account.key
+    if owner:
+        _notice(world, session, f"Email: {account.email or '(none)'}")
+
+
+@subcommand("LOGOUT", "LOGOUT", "Log out of your account.")
+def _logout(world: World, session: Session, args: list[str]) -> None:
+    if session.account is None:
+        _notice(world, session, "You are not logged in.")
+        return
+    name = session.account
+    log_out(world, session)
+    _notice(world, session, f"You are no longer identified for {name}.")
+
+
+@subcommand(
+    "GHOST",
+    "GHOST [nick]",
+    "Free your account's nickname from a connection that is not logged in to it.",
+    "That connection is renamed to a guest nickname. The nick defaults to your account's.",
+)
+def _ghost(world: World, session: Session, args: list[str]) -> None:
+    _reclaim(world, session, args, "GHOST", take=False)
+
+
+@subcommand(
+    "REGAIN",
+    "REGAIN [nick]",
+    "Take back your account's nickname.",
+    "Like GHOST, and then your nickname is changed to it.",
+)
+def _regain(world: World, session: Session, args: list[str]) -> None:
+    _reclaim(world, session, args, "REGAIN", take=True)
+
+
+def _reclaim(world: World, session: Session, args: list[str], name: str, *, take: bool) -> None:
+    """GHOST and REGAIN: only the account's own nick, only from a session not logged in to it."""
+    if len(args) > 1:
+        _usage(world, session, name)
+        return
+    account = _own_account(world, session)
+    if account is None:
+        return
+    nick = args[0] if args else account.name
+    if world.fold(nick) != account.key:
+        _notice(world, session, f"You can only reclaim your account's nickname, {account.name}.")
+        return
+    holder = world.find_nick(nick)
+    if holder is session:
+        _notice(world, session, f"You already have the nickname {session.nick}.")
+        return
+    if take:
+        refused = nick_change_refused(world, session, account.name)
+        if refused is not None:
+            _notice(world, session, f"{refused[1]}.")
+            return
+    if holder is not None:
+        if holder.account is not None and world.fold(holder.account) == account.key:
+            _notice(world, session, f"{holder.nick} is logged in to your account; it stays.")
+            return
+        guest = guest_nick(world)
+        _notice(world, holder, f"Your nickname was reclaimed by its owner; you are now {guest}.")
+        holder.nick_deadline = None
+        change_nick(world, holder, guest)
+        if not take:
+            _notice(world, session, f"{nick} has been freed.")
+    elif not take:
+        _notice(world, session, f"{nick} is not in use.")
+        return
+    if take:
+        change_nick(world, session, account.name)
+        guard_nick(world, session)
+        _notice(world, session, f"You have regained the nickname {account.name}.")
+
+
+@subcommand(
+    "HELP",
+    "HELP [command]",
+    "Show this list, or how to use one command.",
+)
+def _help(world: World, session: Session, args: list[str]) -> None:
+    if args:
+        sub = SUBCOMMANDS.get(args[0].upper())
+        if sub is None:
+            _notice(world, session, f"No such command. Send /msg {NICKSERV} HELP for a list.")
+            return
+        _notice(world, session, f"Syntax: {sub.syntax}")
+        _notice(world, session, sub.summary)
+        for line in sub.details:
+            _notice(world, session, line)
+        return
+    _notice(world, session, f"{NICKSERV} keeps nicknames registered as accounts. Commands:")
+    width = max(len(name) for name in SUBCOMMANDS)
+    for name in sorted(SUBCOMMANDS):
+        _notice(world, session, f"  {name.ljust(width)}  {SUBCOMMANDS[name].summary}")
+    _notice(world, session, f"Send /msg {NICKSERV} HELP <command> for more on one command.")

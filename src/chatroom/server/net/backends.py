@@ -1,0 +1,136 @@
+"""The shell's slow helpers: the store (one ordered writer thread) and password hashing
+(a small thread pool), turning the core's effects into work and answers back into inputs.
+
+Nothing here blocks the event loop: argon2id runs in the pool, commits run in the
+writer thread, and both report back on the loop, where the core continues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from chatroom.config import Config
+from chatroom.server.auth.passwords import Argon2Params, PasswordHasher, make_scram_verifier
+from chatroom.server.core.effects import HashPassword, Persist, VerifyPassword
+from chatroom.server.core.world import World
+from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.writer import StoreWriter
+
+log = logging.getLogger("chatroom.store")
+
+T = TypeVar("T")
+
+# How often the server looks for changes made by `chatroom admin` in another process.
+RELOAD_INTERVAL = 2.0
+
+
+class Backends:
+    def __init__(self, config: Config, world: World, wake: Callable[[], None]) -> None:
+        self.world = world
+        self.wake = wake  # schedules the shell's flush after an answer reached the core
+        self.store = SqliteStore(default_db_path(config.data_dir))
+        self.writer = StoreWriter(self.store)
+        self.hasher = PasswordHasher(Argon2Params(*config.argon2))
+        # Two workers: one per core; argon2id is CPU- and memory-bound by design.
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password")
+        self._poller: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()  # answers from threads come back here
+
+    def start(self) -> None:
+        """Load durable state into the core and start watching for outside changes."""
+        self.world.load_snapshot(self.store.load())
+        self.world.dummy_password_hash = self.hasher.hash(secrets.token_urlsafe(24))
+        self._poller = asyncio.create_task(self._watch_store())
+
+    def handle(self, effect: VerifyPassword | HashPassword | Persist) -> None:
+        world = self.world
+        if isinstance(effect, VerifyPassword):
+            token = effect.token
+            verify = self.pool.submit(self._verify, effect.password_hash, effect.password)
+            self._when_done(
+                verify,
+                lambda result: world.password_checked(token, *result),
+                lambda: world.password_checked(token, False, None),
+            )
+        elif isinstance(effect, HashPassword):
+            token = effect.token
+            make = self.pool.submit(self._hash, effect.password)
+            self._when_done(make, lambda result: world.password_hashed(token, *result), None)
+        elif effect.token is None:
+            self.writer.submit(effect.changes, self._log_failure)
+        else:
+            token = effect.token
+            self.writer.submit(effect.changes, lambda err: self._committed(token, err))
+
+    def _when_done(
+        self,
+        future: Future[T],
+        answer: Callable[[T], None],
+        on_error: Callable[[], None] | None,
+    ) -> None:
+        """Hand a worker's result to the core, on the event loop, then flush."""
+
+        def finished(done: Future[T]) -> None:
+            try:
+                result = done.result()
+            except Exception:
+                log.exception("password worker failed")
+                if on_error is not None:
+                    on_error()
+            else:
+                answer(result)
+            self.wake()
+
+        loop = self._loop
+        future.add_done_callback(lambda f: loop.call_soon_threadsafe(finished, f))
+
+    def _verify(self, password_hash: str, password: str) -> tuple[bool, tuple[str, str] | None]:
+        """Verify, and re-hash when the stored hash used older argon2 parameters."""
+        ok = self.hasher.verify(password_hash, password)
+        if ok and self.hasher.needs_rehash(password_hash):
+            return True, (self.hasher.hash(password), make_scram_verifier(password))
+        return ok, None
+
+    def _hash(self, password: str) -> tuple[str, str]:
+        return self.hasher.hash(password), make_scram_verifier(password)
+
+    def _committed(self, token: int, error: BaseException | None) -> None:
+        if error is not None:
+            log.error("store write failed", extra={"error": repr(error)})
+        self.world.persisted(token, None if error is None else repr(error))
+        self.wake()
+
+    @staticmethod
+    def _log_failure(error: BaseException | None) -> None:
+        if error is not None:
+            log.error("store write failed", extra={"error": repr(error)})
+
+    async def _watch_store(self) -> None:
+        """Pick up accounts and bans written by ``chatroom admin`` while the server runs."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(RELOAD_INTERVAL)
+            try:
+                if not await loop.run_in_executor(None, self.store.changed_since_load):
+                    continue
+                await self.writer.flush()
+                snapshot = await loop.run_in_executor(None, self.store.load)
+            except Exception:
+                log.exception("reloading the store failed")
+                continue
+            log.info("store changed outside the server; reloaded")
+            self.world.load_snapshot(snapshot)
+            self.wake()
+
+    async def close(self) -> None:
+        """Flush every pending write (acknowledged data must survive a clean shutdown)."""
+        if self._poller is not None:
+            self._poller.cancel()
+        await self.writer.close()
+        self.pool.shutdown(wait=True)
+        self.store.close()

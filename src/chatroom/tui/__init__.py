@@ -1,0 +1,1 @@
+"""The terminal client (Textual). Imports ``chatroom.client`` and ``chatroom.irc`` only."""

@@ -1,0 +1,158 @@
+"""``chatroom connect``: the Textual app. Servers → login → chat.
+
+The network client runs as a Textual worker on the app's event loop and posts each event
+as a ``NetEvent`` message; the app hands it to whichever screen is showing. Screens call
+``start_session``/``submit`` on the app, never the network directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+
+from textual.app import App
+from textual.message import Message
+from textual.worker import Worker
+
+from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient
+from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.client.session import ClientSession
+from chatroom.client.state import AuthFailed, Event, LoggedIn, Registered
+from chatroom.tui.screens.chat import ChatScreen
+from chatroom.tui.screens.login import LoginScreen, TrustScreen
+from chatroom.tui.screens.servers import ServersScreen
+
+__all__ = ["ChatApp", "NetEvent"]
+
+
+class NetEvent(Message):
+    """One event from the network client, carried up to the app."""
+
+    def __init__(self, event: Event | ConnectionStatus) -> None:
+        super().__init__()
+        self.event = event
+
+
+class ChatApp(App[None]):
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "ChatRoom"
+
+    def __init__(
+        self,
+        store: ServerStore,
+        server: SavedServer | None = None,
+        nick: str = "",
+        *,
+        accept_new_cert: bool = False,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.initial_server = server
+        self.initial_nick = nick
+        self.accept_new_cert = accept_new_cert
+        self.server: SavedServer | None = None
+        self.session: ClientSession | None = None
+        self.client: IrcClient | None = None
+        self.worker: Worker[None] | None = None
+        self.chat: ChatScreen | None = None
+
+    def on_mount(self) -> None:
+        if self.initial_server is not None:
+            self.push_screen(LoginScreen(self.store, self.initial_server, self.initial_nick))
+        else:
+            self.push_screen(ServersScreen(self.store))
+
+    # ------------------------------------------------------------------ the session
+
+    def start_session(
+        self, server: SavedServer, nick: str, password: str | None, create: bool
+    ) -> None:
+        """Connect in a worker; the login screen waits for Registered or a failure."""
+        self.stop_session()
+        self.server = server
+        self.chat = None
+        if server.nick != nick and self.store.get(server.name) is not None:
+            self.server = server = SavedServer(
+                server.name, server.host, server.port, server.tls, nick, server.fingerprint
+            )
+            self.store.put(server)
+        self.session = ClientSession(nick, password, create_account=create)
+        endpoint = Endpoint(server.host, server.port, server.tls, server.fingerprint, server.name)
+        self.client = IrcClient(
+            self.session,
+            endpoint,
+            self._post_event,
+            self._ask_trust,
+            self._save_pin,
+        )
+        self.worker = self.run_worker(self.client.run(), name="irc", exclusive=True)
+
+    def _post_event(self, event: Event | ConnectionStatus) -> None:
+        self.post_message(NetEvent(event))
+
+    def stop_session(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+        self.worker = None
+        self.client = None
+
+    def submit(self, buffer: str, text: str) -> None:
+        if self.client is not None:
+            self.client.submit(buffer, text)
+            if self.client.quitting:
+                self.set_timer(0.5, self.exit)
+
+    def request_older(self, room: str, before: datetime) -> None:
+        if self.client is not None and self.session is not None:
+            self.session.request_history(room, before)
+            self.client.flush()
+
+    async def _ask_trust(self, host: str, port: int, fingerprint: str) -> bool:
+        if self.accept_new_cert:
+            return True
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.push_screen(
+            TrustScreen(host, port, fingerprint), lambda ok: answer.set_result(bool(ok))
+        )
+        return await answer
+
+    def _save_pin(self, fingerprint: str) -> None:
+        """Remember the accepted certificate; a server typed on the command line is saved
+        too, or its pin would be forgotten and asked for again next time."""
+        server = self.server
+        if server is None:
+            return
+        if self.store.get(server.name) is None:
+            server = SavedServer(
+                self.store.unique_name(server.name), server.host, server.port, True, server.nick
+            )
+        self.server = SavedServer(
+            server.name, server.host, server.port, True, server.nick, fingerprint
+        )
+        self.store.put(self.server)
+
+    # ------------------------------------------------------------------ events
+
+    def on_net_event(self, message: NetEvent) -> None:
+        event = message.event
+        if self.chat is not None:
+            self.chat.handle(event)
+            if isinstance(event, ConnectionStatus) and event.final:
+                self.notify(event.text, severity="error", timeout=10)
+            return
+        login = self.screen if isinstance(self.screen, LoginScreen) else None
+        if isinstance(event, Registered) and self.session is not None:
+            self.chat = ChatScreen(self.session)
+            self.switch_screen(self.chat)
+        elif isinstance(event, AuthFailed) and login is not None:
+            login.set_status(event.text, error=True)
+        elif isinstance(event, LoggedIn) and login is not None:
+            what = "Account created" if event.created else "Logged in"
+            login.set_status(f"{what}: {event.account}")
+        elif isinstance(event, ConnectionStatus) and login is not None:
+            failed = self.session is not None and self.session.login.failed is not None
+            if event.final and not failed:
+                login.set_status(event.text, error=True)
+            elif not event.final:
+                login.set_status(event.text)

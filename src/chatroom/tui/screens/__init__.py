@@ -1,0 +1,1 @@
+"""The app's screens: servers, login (with the certificate question), chat."""

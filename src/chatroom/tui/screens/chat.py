@@ -1,0 +1,166 @@
+"""The chat: rooms on the left, the conversation in the middle, members on the right.
+
+The screen reads the session's state and redraws the parts an event touched; it never
+changes that state itself except through the client (``submit``) and ``set_active``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import OptionList, Static
+
+from chatroom.client.commands import COMMANDS
+from chatroom.client.connection import ConnectionStatus
+from chatroom.client.state import SERVER_BUFFER, Event, Show, StateChanged
+from chatroom.tui.widgets import ChatInput, MemberList, MessageLog, RoomList, render_line
+
+if TYPE_CHECKING:
+    from chatroom.client.session import ClientSession
+    from chatroom.tui.app import ChatApp
+
+__all__ = ["ChatScreen"]
+
+
+class ChatScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+n", "next_room(1)", "Next room"),
+        Binding("ctrl+p", "next_room(-1)", "Prev room"),
+        Binding("pageup", "older", "Older messages", show=False),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(self, session: ClientSession) -> None:
+        super().__init__()
+        self.session = session
+
+    @property
+    def chat_app(self) -> ChatApp:
+        from chatroom.tui.app import ChatApp
+
+        assert isinstance(self.app, ChatApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield RoomList(id="rooms")
+            with Vertical(id="centre"):
+                yield Static("", id="topic")
+                yield MessageLog(id="log", wrap=True, markup=False, min_width=20)
+                yield ChatInput(self._completions, id="input", placeholder="Type a message…")
+            yield MemberList(id="members")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        self.query_one("#rooms", RoomList).border_title = self.session.network
+        first_room = next((b.name for b in self.session.buffers.values() if b.is_room), None)
+        self.switch_to(first_room or SERVER_BUFFER)
+        self.query_one("#input", ChatInput).focus()
+
+    # ------------------------------------------------------------------ drawing
+
+    @property
+    def active_name(self) -> str:
+        return self.session.buffers[self.session.active].name
+
+    def switch_to(self, name: str) -> None:
+        self.session.set_active(name)
+        key = self.session.active
+        self.query_one("#log", MessageLog).show_lines(self.session.logs.get(key, []))
+        self.refresh_rooms()
+        self.refresh_room_details()
+
+    def refresh_rooms(self) -> None:
+        rooms = self.query_one("#rooms", RoomList)
+        rooms.border_title = self.session.network
+        rooms.show_rooms(self.session.buffers.items(), self.session.active)
+
+    def refresh_room_details(self) -> None:
+        buf = self.session.buffers[self.session.active]
+        topic = Text()
+        if self.session.active == SERVER_BUFFER:
+            topic.append(f"{self.session.network}", style="bold")
+            topic.append(f" · you are {self.session.nick}", style="dim")
+        else:
+            topic.append(buf.name, style="bold")
+            if buf.topic:
+                topic.append(f" — {buf.topic}")
+            elif buf.is_room and buf.joined:
+                topic.append(" — no topic", style="dim")
+            if buf.is_room and not buf.joined:
+                topic.append(f"  (not joined: /join {buf.name})", style="bold red")
+        self.query_one("#topic", Static).update(topic)
+        members = buf.sorted_members(self.session.prefix_symbols) if buf.is_room else []
+        self.query_one("#members", MemberList).show_members(members)
+
+    def set_status(self, text: str, connected: bool) -> None:
+        status = self.query_one("#status", Static)
+        status.update(text)
+        status.set_class(not connected, "offline")
+
+    def handle(self, event: Event | ConnectionStatus) -> None:
+        """Redraw what ``event`` changed; lines for other buffers only bump the room list."""
+        if isinstance(event, Show):
+            if self.session.key(event.buffer) == self.session.active:
+                log = self.query_one("#log", MessageLog)
+                if event.history:
+                    log.show_lines(self.session.logs.get(self.session.active, []))
+                else:
+                    log.write(render_line(event))
+            else:
+                self.refresh_rooms()
+        elif isinstance(event, StateChanged):
+            if event.buffer is None:
+                self.refresh_rooms()
+            if event.buffer is None or self.session.key(event.buffer) == self.session.active:
+                self.refresh_room_details()
+        elif isinstance(event, ConnectionStatus):
+            self.set_status(event.text, event.connected)
+
+    # ------------------------------------------------------------------ input
+
+    def _completions(self) -> list[str]:
+        buf = self.session.buffers[self.session.active]
+        nicks = [nick for nick, _ in buf.members.values()]
+        rooms = [b.name for b in self.session.buffers.values() if b.is_room]
+        return [*sorted(nicks, key=str.lower), *rooms, *(f"/{c}" for c in COMMANDS)]
+
+    @on(ChatInput.Submitted, "#input")
+    def send(self, event: ChatInput.Submitted) -> None:
+        text = event.value
+        event.input.value = ""
+        if not text.strip():
+            return
+        self.query_one("#input", ChatInput).remember(text)
+        active_before = self.session.active
+        self.chat_app.submit(self.active_name, text)
+        if self.session.active != active_before:  # /query switched window
+            self.switch_to(self.active_name)
+
+    @on(OptionList.OptionSelected, "#rooms")
+    def pick_room(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None and event.option.id in self.session.buffers:
+            self.switch_to(self.session.buffers[event.option.id].name)
+            self.query_one("#input", ChatInput).focus()
+
+    def action_next_room(self, step: int) -> None:
+        keys = list(self.session.buffers)
+        i = keys.index(self.session.active) if self.session.active in keys else 0
+        self.switch_to(self.session.buffers[keys[(i + step) % len(keys)]].name)
+
+    def action_older(self) -> None:
+        """Page Up at the top of the log asks the server for older lines (CHATHISTORY)."""
+        log = self.query_one("#log", MessageLog)
+        lines = self.session.logs.get(self.session.active, [])
+        if log.scroll_y <= 0 and lines and self.session.buffers[self.session.active].is_room:
+            self.chat_app.request_older(self.active_name, lines[0].time)
+        log.scroll_page_up()
+
+    def action_quit(self) -> None:
+        self.chat_app.submit(self.active_name, "/quit")

@@ -1,0 +1,154 @@
+"""The chat screen's widgets. Each owns one piece of what is shown; none talks to the network.
+
+Data comes down as method calls from the screen (``show_rooms``, ``show_lines``...);
+what the user does goes up as Textual messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Input, OptionList, RichLog
+from textual.widgets.option_list import Option
+
+from chatroom.client.state import SERVER_BUFFER, Buffer, LineKind, Show, nick_colour
+
+__all__ = ["ChatInput", "MemberList", "MessageLog", "RoomList", "render_line"]
+
+_KIND_STYLE = {
+    LineKind.JOIN: ("→", "green"),
+    LineKind.PART: ("←", "yellow"),
+    LineKind.QUIT: ("←", "yellow"),
+    LineKind.KICK: ("✖", "bold red"),
+    LineKind.NICK: ("~", "cyan"),
+    LineKind.TOPIC: ("≡", "magenta"),
+    LineKind.MODE: ("±", "cyan"),
+    LineKind.INFO: ("·", "dim"),
+    LineKind.ERROR: ("!", "bold red"),
+}
+
+
+def render_line(line: Show) -> Text:
+    """One log line: dim time, coloured nick, text; events are marked and tinted."""
+    out = Text()
+    out.append(line.time.astimezone().strftime("%H:%M "), style="dim")
+    colour = nick_colour(line.nick) if line.nick else "white"
+    if line.kind in (LineKind.MESSAGE, LineKind.NOTICE):
+        open_, close = ("<", ">") if line.kind is LineKind.MESSAGE else ("-", "-")
+        out.append(open_, style="dim")
+        out.append(line.nick, style=f"bold {colour}")
+        out.append(close + " ", style="dim")
+        out.append(line.text, style="bold" if line.mention else "")
+    elif line.kind is LineKind.ACTION:
+        out.append("* ", style=colour)
+        out.append(line.nick, style=f"bold {colour}")
+        out.append(" " + line.text, style="italic")
+    else:
+        mark, style = _KIND_STYLE.get(line.kind, ("·", "dim"))
+        out.append(f"{mark} {line.text}", style=style)
+    if line.mention:
+        out.stylize("on #3a2a00")
+    return out
+
+
+class RoomList(OptionList):
+    """Rooms and private chats with unread counts; mentions stand out."""
+
+    def show_rooms(self, buffers: Iterable[tuple[str, Buffer]], active: str) -> None:
+        highlighted = None
+        self.clear_options()
+        for i, (key, buf) in enumerate(buffers):
+            label = Text()
+            name = "server" if key == SERVER_BUFFER else buf.name
+            style = "" if buf.joined or key == SERVER_BUFFER or not buf.is_room else "dim strike"
+            label.append(name, style=style)
+            if buf.mentions:
+                label.append(f" ({buf.mentions}!)", style="bold black on yellow")
+            elif buf.unread:
+                label.append(f" ({buf.unread})", style="bold cyan")
+            self.add_option(Option(label, id=key))
+            if key == active:
+                highlighted = i
+        if highlighted is not None:
+            self.highlighted = highlighted
+
+
+class MemberList(OptionList):
+    """Room members by rank, with their @/+ prefixes."""
+
+    def show_members(self, members: list[tuple[str, str]]) -> None:
+        self.clear_options()
+        for nick, prefixes in members:
+            label = Text()
+            label.append(prefixes[:1] or " ", style="bold green" if prefixes else "")
+            label.append(nick, style=nick_colour(nick))
+            self.add_option(Option(label, id=f"m:{nick}"))
+        self.border_title = f"{len(members)} here" if members else ""
+
+
+class MessageLog(RichLog):
+    """The current buffer's lines; replaced as a whole when the user switches buffer."""
+
+    def show_lines(self, lines: Iterable[Show]) -> None:
+        self.clear()
+        for line in lines:
+            self.write(render_line(line))
+
+
+class ChatInput(Input):
+    """Input with history (Up/Down) and Tab completion of nicks and /commands."""
+
+    BINDINGS = [
+        Binding("up", "history(-1)", "previous line", show=False),
+        Binding("down", "history(1)", "next line", show=False),
+        Binding("tab", "complete", "complete", show=False),
+    ]
+
+    def __init__(self, candidates: Callable[[], list[str]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._candidates = candidates
+        self.history: list[str] = []
+        self._pos = 0
+        self._cycle: tuple[int, list[str], int, str, str] | None = None
+
+    def remember(self, text: str) -> None:
+        """Add a sent line to the history that Up and Down walk through."""
+        if not self.history or self.history[-1] != text:
+            self.history.append(text)
+        self._pos = len(self.history)
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self._pos = max(0, min(len(self.history), self._pos + step))
+        self.value = self.history[self._pos] if self._pos < len(self.history) else ""
+        self.cursor_position = len(self.value)
+
+    def action_complete(self) -> None:
+        """Complete the word before the cursor; Tab again (nothing typed) cycles the matches.
+
+        A nick completed at the start of the line gets ": " as IRC custom addresses people.
+        """
+        if self._cycle is not None and self._cycle[3] == self.value:
+            start, matches, i, _, tail = self._cycle
+            i = (i + 1) % len(matches)
+        else:
+            before = self.value[: self.cursor_position]
+            start = before.rfind(" ") + 1
+            word = before[start:].lower()
+            if not word:
+                return
+            matches = [c for c in self._candidates() if c.lower().startswith(word)]
+            if not matches:
+                return
+            i = 0
+            tail = self.value[self.cursor_position :]
+        choice = matches[i]
+        suffix = ": " if start == 0 and not choice.startswith(("/", "#")) else " "
+        head = self.value[:start] + choice + suffix
+        self.value = head + tail.lstrip(" ")
+        self.cursor_position = len(head)
+        self._cycle = (start, matches, i, self.value, tail)

@@ -1,0 +1,395 @@
+// The web client's entry point: the login form, the chat screen and the glue between the
+// IRC connection (client.js), the state (state.js), what messages do (handlers.js) and
+// drawing (view.js). Loaded as an ES module; no build step, nothing from a CDN.
+
+import { IrcClient } from "./client.js";
+import { nickMask, runInput } from "./commands.js";
+import { handleMessage } from "./handlers.js";
+import { parseLine } from "./irc.js";
+import { ChatState } from "./state.js";
+import * as view from "./view.js";
+
+const $ = (id) => document.getElementById(id);
+const TYPING_EVERY_MS = 3000; // +typing=active at most this often while typing
+const MAX_TEXT = 400; // bytes of text per PRIVMSG, leaving room for the prefix
+
+const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+const client = new IrcClient(wsUrl);
+let state = new ChatState();
+let lastTyping = 0;
+let createMode = false;
+
+const store = {
+  get(key, fallback) {
+    try {
+      const raw = localStorage.getItem(`chatroom.${key}`);
+      return raw === null ? fallback : JSON.parse(raw);
+    } catch {
+      return fallback;
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(`chatroom.${key}`, JSON.stringify(value));
+    } catch {
+      /* private mode: remembering is a nicety */
+    }
+  },
+};
+
+// ------------------------------------------------------------------ the glue for handlers
+
+const app = {
+  get state() {
+    return state;
+  },
+  client,
+  /** Add an entry to a buffer, count it as unread elsewhere, draw it if visible. */
+  post(buffer, entry, important) {
+    if (!buffer.add(entry)) return;
+    if (buffer === state.active) view.appendMessage(entry, state);
+    if ((buffer !== state.active || document.hidden) && entry.kind !== "event") {
+      buffer.unread += 1;
+      buffer.mention = buffer.mention || important;
+      view.renderBuffers(state, select);
+    }
+  },
+  note(text, kind = "event") {
+    app.post(state.active || state.server, { kind, text, time: new Date() }, false);
+  },
+  notify(buffer, entry) {
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (!document.hidden && buffer === state.active) return;
+    const title = buffer.kind === "query" ? entry.nick : `${entry.nick} in ${buffer.name}`;
+    const note = new Notification(title, { body: entry.text, tag: buffer.name });
+    note.onclick = () => {
+      window.focus();
+      select(buffer);
+    };
+  },
+  joined(buffer) {
+    // The first room joined after signing on is shown; later joins were asked for by the
+    // user, who is already looking at them (commandContext().open).
+    if (!state.active || state.active.kind === "server") state.active = buffer;
+    client.send("MODE", [buffer.name]);
+    if (client.has("draft/chathistory") && !buffer.messages.length) {
+      client.send("CHATHISTORY", ["LATEST", buffer.name, "*", "50"]);
+    }
+    saveRooms();
+    redraw();
+  },
+  left(buffer, kicked = false) {
+    saveRooms();
+    if (!kicked) {
+      state.remove(buffer.name);
+      redraw();
+    } else {
+      app.refresh();
+    }
+  },
+  refresh() {
+    view.renderBuffers(state, select);
+    view.renderHeader(state);
+    view.renderMembers(state, pickMember);
+  },
+  refreshTyping() {
+    view.renderTyping(state);
+  },
+};
+
+function redraw() {
+  if (!state.active) state.active = state.server;
+  app.refresh();
+  view.renderMessages(state);
+  view.renderTyping(state);
+}
+
+function select(buffer) {
+  state.active = buffer;
+  buffer.unread = 0;
+  buffer.mention = false;
+  $("chat-screen").classList.remove("show-sidebar", "show-members");
+  view.closeMemberMenu();
+  redraw();
+  $("input").focus();
+}
+
+function saveRooms() {
+  const rooms = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.joined).map((b) => b.name);
+  store.set("rooms", rooms);
+}
+
+// ------------------------------------------------------------------ client events
+
+client.addEventListener("message", (event) => handleMessage(app, event.detail.msg));
+
+client.addEventListener("batch", (event) => {
+  const batch = event.detail;
+  if (batch.type !== "chathistory") {
+    for (const msg of batch.messages) handleMessage(app, msg);
+    return;
+  }
+  const buffer = state.find(batch.params[0]);
+  if (!buffer) return;
+  const before = buffer.messages.length;
+  const older = batch.messages.filter((m) => m.command === "PRIVMSG" || m.command === "NOTICE");
+  const kept = buffer.messages;
+  buffer.messages = [];
+  for (const msg of older) handleHistory(buffer, msg);
+  const history = buffer.messages;
+  buffer.messages = history.concat(kept.filter((m) => !history.some((h) => h.msgid && h.msgid === m.msgid)));
+  if (older.length < 50) buffer.historyDone = true;
+  if (buffer === state.active && buffer.messages.length !== before) view.renderMessages(state);
+  if (buffer === state.active) $("load-older").hidden = buffer.historyDone;
+});
+
+function handleHistory(buffer, msg) {
+  // Replayed messages are drawn like live ones but are neither unread nor notified.
+  const saved = { post: app.post, notify: app.notify };
+  app.post = (target, entry) => target === buffer && buffer.add(entry);
+  app.notify = () => {};
+  try {
+    handleMessage(app, msg);
+  } finally {
+    Object.assign(app, saved);
+  }
+}
+
+client.addEventListener("registered", () => {
+  $("login-screen").hidden = true;
+  $("chat-screen").hidden = false;
+  view.showBanner("");
+  const rooms = [...state.buffers.values()].filter((b) => b.kind === "channel").map((b) => b.name);
+  const join = rooms.length ? rooms : store.get("rooms", ["#lobby"]);
+  for (const room of join.length ? join : ["#lobby"]) client.send("JOIN", [room]);
+  redraw();
+  $("input").focus();
+});
+
+client.addEventListener("status", (event) => {
+  const { state: phase, delay, reason } = event.detail;
+  document.body.dataset.status = phase;
+  if (phase === "reconnecting") {
+    for (const buffer of state.buffers.values()) {
+      if (buffer.kind === "channel") {
+        buffer.joined = false;
+        buffer.typing.clear();
+      }
+    }
+    const why = reason ? `${reason}. ` : "";
+    view.showBanner(`Disconnected. ${why}Reconnecting in ${Math.ceil(delay)} s…`);
+    app.refresh();
+  } else if (phase === "connecting" && !$("chat-screen").hidden) {
+    view.showBanner("Reconnecting…");
+  } else if (phase === "online") {
+    view.showBanner("");
+  }
+});
+
+client.addEventListener("loginerror", (event) => {
+  showLogin(event.detail.text);
+});
+
+// ------------------------------------------------------------------ login screen
+
+function setMode(create) {
+  createMode = create;
+  $("tab-login").setAttribute("aria-selected", String(!create));
+  $("tab-create").setAttribute("aria-selected", String(create));
+  $("email-row").hidden = !create;
+  $("password").autocomplete = create ? "new-password" : "current-password";
+  $("password").required = create;
+  $("login-hint").textContent = create
+    ? "Your nickname becomes your account. Choose a password you do not use elsewhere."
+    : "Leave the password empty to join as a guest.";
+  $("login-button").textContent = create ? "Create account" : "Log in";
+  $("login-error").hidden = true;
+}
+
+function showLogin(error) {
+  $("chat-screen").hidden = true;
+  $("login-screen").hidden = false;
+  $("login-button").disabled = false;
+  const box = $("login-error");
+  box.textContent = error || "";
+  box.hidden = !error;
+  $(error ? "password" : "nick").focus();
+}
+
+$("tab-login").addEventListener("click", () => setMode(false));
+$("tab-create").addEventListener("click", () => setMode(true));
+
+$("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const nick = $("nick").value.trim();
+  const password = $("password").value;
+  const email = $("email").value.trim();
+  const error = $("login-error");
+  if (!/^[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}$/.test(nick)) {
+    error.textContent = "A nickname is 1 to 30 letters, digits or - _ [ ] { } | ^ `, not starting with a digit.";
+    error.hidden = false;
+    return;
+  }
+  if (createMode && password.length < 8) {
+    error.textContent = "Choose a password of at least 8 characters.";
+    error.hidden = false;
+    return;
+  }
+  error.hidden = true;
+  $("login-button").disabled = true;
+  store.set("nick", nick);
+  if ("Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission().catch(() => {});
+  }
+  state = new ChatState();
+  state.me = nick;
+  client.start({ nick, password, email, create: createMode });
+});
+
+// ------------------------------------------------------------------ chat screen
+
+function say(target, text) {
+  for (const line of text.split(/\r?\n/)) {
+    for (const piece of splitBytes(line, MAX_TEXT)) {
+      if (!piece) continue;
+      client.send("PRIVMSG", [target, piece]);
+      if (!client.has("echo-message")) {
+        handleMessage(app, { tags: {}, source: `${state.me}!me@local`, command: "PRIVMSG", params: [target, piece] });
+      }
+    }
+  }
+  lastTyping = 0;
+}
+
+/** Split text into pieces of at most ``limit`` UTF-8 bytes, never inside a character. */
+function splitBytes(text, limit) {
+  const pieces = [];
+  const encoder = new TextEncoder();
+  let current = "";
+  for (const ch of text) {
+    if (encoder.encode(current + ch).length > limit) {
+      pieces.push(current);
+      current = "";
+    }
+    current += ch;
+  }
+  pieces.push(current);
+  return pieces;
+}
+
+function commandContext() {
+  const buffer = state.active;
+  const target = buffer && buffer.kind !== "server" ? buffer.name : null;
+  return {
+    target,
+    channel: buffer && buffer.kind === "channel" ? buffer.name : null,
+    send: (command, params) => client.send(command, params),
+    raw: (line) => {
+      const msg = parseLine(line);
+      if (msg) client.send(msg.command, msg.params, Object.keys(msg.tags).length ? msg.tags : null);
+    },
+    note: (text) => app.note(text),
+    say,
+    open: (name) => {
+      select(state.ensure(name));
+    },
+    quit: (reason) => logout(reason),
+  };
+}
+
+function sendTyping(status) {
+  const buffer = state.active;
+  if (!buffer || buffer.kind === "server" || !client.has("message-tags")) return;
+  if (buffer.kind === "channel" && !buffer.joined) return;
+  client.send("TAGMSG", [buffer.name], { "+typing": status });
+}
+
+$("compose").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = $("input");
+  const line = input.value;
+  if (!line.trim()) return;
+  input.value = "";
+  runInput(commandContext(), line);
+});
+
+$("input").addEventListener("input", () => {
+  const text = $("input").value;
+  const now = Date.now();
+  if (!text || text.startsWith("/")) {
+    if (lastTyping) sendTyping("done");
+    lastTyping = 0;
+  } else if (now - lastTyping > TYPING_EVERY_MS) {
+    lastTyping = now;
+    sendTyping("active");
+  }
+});
+
+$("join-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const room = $("join-input").value.trim();
+  if (!room) return;
+  $("join-input").value = "";
+  runInput(commandContext(), `/join ${room}`);
+});
+
+$("edit-topic").addEventListener("click", () => {
+  const input = $("input");
+  input.value = `/topic ${state.active.topic || ""}`;
+  input.focus();
+});
+
+$("load-older").addEventListener("click", () => {
+  const buffer = state.active;
+  const oldest = buffer.oldest();
+  const ref = oldest && oldest.msgid ? `msgid=${oldest.msgid}` : `timestamp=${(oldest ? oldest.time : new Date()).toISOString()}`;
+  client.send("CHATHISTORY", ["BEFORE", buffer.name, ref, "50"]);
+});
+
+$("toggle-sidebar").addEventListener("click", () => $("chat-screen").classList.toggle("show-sidebar"));
+$("toggle-members").addEventListener("click", () => $("chat-screen").classList.toggle("show-members"));
+$("logout").addEventListener("click", () => logout("Leaving"));
+
+function logout(reason) {
+  client.stop(reason);
+  showLogin("");
+}
+
+function pickMember(member, anchor) {
+  view.openMemberMenu(state, member, anchor, (action, nick, reason) => {
+    const channel = state.active.name;
+    const kickParams = reason ? [channel, nick, reason] : [channel, nick];
+    const modes = { op: "+o", deop: "-o", voice: "+v", devoice: "-v" };
+    if (action === "query") commandContext().open(nick);
+    else if (modes[action]) client.send("MODE", [channel, modes[action], nick]);
+    else if (action === "mute") client.send("MODE", [channel, "+q", nickMask(nick)]);
+    else if (action === "unmute") client.send("MODE", [channel, "-q", nickMask(nick)]);
+    else if (action === "kick") client.send("KICK", kickParams);
+    else if (action === "ban") {
+      client.send("MODE", [channel, "+b", nickMask(nick)]);
+      client.send("KICK", kickParams);
+    }
+  });
+}
+
+document.addEventListener("click", (event) => {
+  const menu = $("member-menu");
+  if (!menu.hidden && !menu.contains(event.target) && !event.target.closest(".member")) view.closeMemberMenu();
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") view.closeMemberMenu();
+});
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden && state.active) {
+    state.active.unread = 0;
+    state.active.mention = false;
+    redraw();
+  }
+});
+setInterval(() => {
+  if (state.active && state.active.typing.size) view.renderTyping(state);
+}, 1000);
+
+$("nick").value = store.get("nick", "");
+setMode(false);
+$(($("nick").value ? "password" : "nick")).focus();

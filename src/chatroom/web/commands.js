@@ -1,0 +1,125 @@
+// Slash commands typed in the message box, turned into IRC commands. The same verbs as
+// the terminal client, so people can move between the two without relearning.
+//
+// ``ctx`` gives what a command needs: send(command, params, tags), target (the active
+// buffer's name or null), note(text) to show a line locally, open(name) to switch to or
+// create a conversation, say(target, text) to send a message with local echo, quit().
+
+export const HELP = [
+  "/join #room — join or create a room",
+  "/part [reason] — leave this room",
+  "/msg nick text — private message (/query nick opens the conversation)",
+  "/me does something — an action",
+  "/nick newname — change your nickname",
+  "/topic text — set the room's topic",
+  "/kick nick [reason], /ban nick, /unban mask, /mute nick, /unmute nick",
+  "/op nick, /deop nick, /voice nick, /devoice nick",
+  "/away [message] — mark yourself away (no message: back)",
+  "/quote LINE — send a raw IRC line",
+  "/quit [reason] — log out",
+];
+
+/** The mask used for bans and mutes from the UI: the nick, whatever the address. */
+export function nickMask(nick) {
+  return nick.includes("!") || nick.includes("@") ? nick : `${nick}!*@*`;
+}
+
+function needChannel(ctx) {
+  if (!ctx.channel) {
+    ctx.note("That command works in a room.");
+    return false;
+  }
+  return true;
+}
+
+const COMMANDS = {
+  join(ctx, [room, key]) {
+    if (!room) return ctx.note("Usage: /join #room");
+    const name = /^[#&]/.test(room) ? room : `#${room}`;
+    ctx.send("JOIN", key ? [name, key] : [name]);
+    ctx.open(name);
+  },
+  part(ctx, args, rest) {
+    if (!needChannel(ctx)) return;
+    ctx.send("PART", rest ? [ctx.target, rest] : [ctx.target]);
+  },
+  msg(ctx, [who], rest) {
+    const text = rest.slice(who ? who.length : 0).trim();
+    if (!who || !text) return ctx.note("Usage: /msg nick text");
+    ctx.open(who);
+    ctx.say(who, text);
+  },
+  query(ctx, [who]) {
+    if (!who) return ctx.note("Usage: /query nick");
+    ctx.open(who);
+  },
+  me(ctx, args, rest) {
+    if (!ctx.target || !rest) return ctx.note("Usage: /me does something (in a conversation)");
+    ctx.say(ctx.target, `\x01ACTION ${rest}\x01`);
+  },
+  nick(ctx, [nick]) {
+    if (!nick) return ctx.note("Usage: /nick newname");
+    ctx.send("NICK", [nick]);
+  },
+  topic(ctx, args, rest) {
+    if (!needChannel(ctx)) return;
+    ctx.send("TOPIC", rest ? [ctx.target, rest] : [ctx.target]);
+  },
+  kick(ctx, [who], rest) {
+    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /kick nick [reason]");
+    const reason = rest.slice(who.length).trim();
+    ctx.send("KICK", reason ? [ctx.target, who, reason] : [ctx.target, who]);
+  },
+  ban(ctx, [who]) {
+    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /ban nick");
+    ctx.send("MODE", [ctx.target, "+b", nickMask(who)]);
+  },
+  unban(ctx, [who]) {
+    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /unban mask");
+    ctx.send("MODE", [ctx.target, "-b", nickMask(who)]);
+  },
+  mute(ctx, [who]) {
+    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /mute nick");
+    ctx.send("MODE", [ctx.target, "+q", nickMask(who)]);
+  },
+  unmute(ctx, [who]) {
+    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /unmute nick");
+    ctx.send("MODE", [ctx.target, "-q", nickMask(who)]);
+  },
+  op: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "+o", who]),
+  deop: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "-o", who]),
+  voice: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "+v", who]),
+  devoice: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "-v", who]),
+  away(ctx, args, rest) {
+    ctx.send("AWAY", rest ? [rest] : []);
+  },
+  quote(ctx, args, rest) {
+    if (!rest) return ctx.note("Usage: /quote LINE");
+    ctx.raw(rest);
+  },
+  quit(ctx, args, rest) {
+    ctx.quit(rest || "Leaving");
+  },
+  help(ctx) {
+    for (const line of HELP) ctx.note(line);
+  },
+};
+COMMANDS.j = COMMANDS.join;
+COMMANDS.leave = COMMANDS.part;
+COMMANDS.raw = COMMANDS.quote;
+
+/** Run one typed line. A leading "//" sends a message that starts with "/". */
+export function runInput(ctx, line) {
+  if (!line.startsWith("/") || line.startsWith("//")) {
+    const text = line.startsWith("//") ? line.slice(1) : line;
+    if (!ctx.target) return ctx.note("Pick a room first, or type /help.");
+    return ctx.say(ctx.target, text);
+  }
+  const body = line.slice(1);
+  const space = body.indexOf(" ");
+  const verb = (space < 0 ? body : body.slice(0, space)).toLowerCase();
+  const rest = space < 0 ? "" : body.slice(space + 1).trim();
+  const handler = COMMANDS[verb];
+  if (!handler) return ctx.note(`Unknown command /${verb}. Type /help for the list.`);
+  return handler(ctx, rest.split(/\s+/).filter(Boolean), rest);
+}

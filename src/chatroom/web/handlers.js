@@ -1,0 +1,285 @@
+// What each IRC message does to the state. ``app`` is the glue from app.js: it owns the
+// state and the client and knows how to show things (post, refresh, notify).
+
+import { actionText, makeFolder, messageTime, parsePrefix, parseSource, stripFormatting } from "./irc.js";
+import { mentions } from "./state.js";
+
+const TYPING_ACTIVE_MS = 6000; // the +typing spec: "active" lapses after 6 s, "paused" 30 s
+const TYPING_PAUSED_MS = 30000;
+
+// Numerics shown only as a line of text in the server buffer (MOTD, welcome, LUSERS...).
+const SERVER_TEXT = new Set(["001", "002", "003", "004", "251", "252", "253", "254", "255", "265", "266", "372", "375", "376", "422"]);
+// Numerics the UI consumes silently.
+const QUIET = new Set(["005", "324", "329", "331", "333", "353", "366", "900", "901", "903", "908", "433"]);
+
+export function handleMessage(app, msg) {
+  const handler = HANDLERS[msg.command];
+  if (handler) {
+    handler(app, msg);
+    return;
+  }
+  if (/^\d{3}$/.test(msg.command)) numeric(app, msg);
+}
+
+function numeric(app, msg) {
+  const { state } = app;
+  const text = msg.params[msg.params.length - 1] || "";
+  if (QUIET.has(msg.command)) return;
+  if (SERVER_TEXT.has(msg.command)) {
+    app.post(state.server, { kind: "event", text, time: messageTime(msg.tags) }, false);
+    return;
+  }
+  const code = Number(msg.command);
+  const context = msg.params.slice(1, -1).join(" ");
+  const line = context ? `${context}: ${text}` : text;
+  if (code >= 400 && code < 600) app.note(line, "error");
+  else app.note(line);
+}
+
+function entryFor(app, msg, kind, nick, text) {
+  const { state } = app;
+  const action = kind === "msg" ? actionText(text) : null;
+  const clean = stripFormatting(action ?? text);
+  return {
+    kind: action !== null ? "action" : kind,
+    nick,
+    text: clean,
+    time: messageTime(msg.tags),
+    msgid: msg.tags.msgid || null,
+    self: state.isMe(nick),
+    mention: !state.isMe(nick) && mentions(clean, state.me),
+  };
+}
+
+/** Which buffer a PRIVMSG/NOTICE belongs in, or null for the server buffer. */
+function bufferFor(app, msg, nick, target) {
+  const { state } = app;
+  if (state.isChannel(target)) return state.ensure(target, "channel");
+  if (!nick || !msg.source.includes("!")) return null; // from the server itself
+  const other = state.isMe(nick) ? target : nick;
+  if (msg.command === "NOTICE" && !state.find(other)) return null;
+  return state.ensure(other, "query");
+}
+
+function chat(app, msg) {
+  const { state } = app;
+  const { nick } = parseSource(msg.source);
+  const [target, text = ""] = msg.params;
+  if (text.startsWith("\x01") && !text.startsWith("\x01ACTION")) return; // other CTCP
+  const buffer = bufferFor(app, msg, nick, target) || state.server;
+  const kind = msg.command === "NOTICE" ? "notice" : "msg";
+  const entry = entryFor(app, msg, kind, nick || msg.source || state.network, text);
+  buffer.typing.delete(nick);
+  const personal = buffer.kind === "query" && !entry.self;
+  app.post(buffer, entry, entry.mention || personal);
+  if (entry.mention || personal) app.notify(buffer, entry);
+}
+
+function event(app, buffer, text, msg) {
+  app.post(buffer, { kind: "event", text, time: messageTime(msg.tags) }, false);
+}
+
+function channelModes(app, msg) {
+  const { state } = app;
+  const [target, modestring = "", ...args] = msg.params;
+  const buffer = state.find(target);
+  if (!buffer || buffer.kind !== "channel") return;
+  const chanmodes = (app.client.isupport.get("CHANMODES") || "beIq,k,l,imnpst").split(",");
+  const [listModes = "", always = "", whenSet = ""] = chanmodes;
+  let adding = true;
+  let i = 0;
+  for (const letter of modestring) {
+    if (letter === "+" || letter === "-") {
+      adding = letter === "+";
+      continue;
+    }
+    if (state.prefix.modes.includes(letter)) {
+      const member = state.member(buffer, args[i++] || "");
+      if (member) {
+        member.modes = adding ? member.modes.replace(letter, "") + letter : member.modes.replace(letter, "");
+      }
+    } else if (listModes.includes(letter)) {
+      const mask = args[i++] || "";
+      if (letter === "q") {
+        if (adding) buffer.mutes.add(mask);
+        else buffer.mutes.delete(mask);
+      }
+    } else if (always.includes(letter) || (whenSet.includes(letter) && adding)) {
+      i++;
+    } else if (adding) buffer.modes.add(letter);
+    else buffer.modes.delete(letter);
+  }
+}
+
+const HANDLERS = {
+  "001"(app, msg) {
+    app.state.me = msg.params[0];
+  },
+  "005"(app) {
+    const { state, client } = app;
+    state.fold = makeFolder(client.isupport.get("CASEMAPPING") || "rfc1459");
+    state.prefix = parsePrefix(client.isupport.get("PREFIX"));
+    state.chantypes = client.isupport.get("CHANTYPES") || "#&";
+    state.network = client.isupport.get("NETWORK") || state.network;
+    state.historyAvailable = app.client.has("draft/chathistory");
+  },
+  JOIN(app, msg) {
+    const { state } = app;
+    const { nick } = parseSource(msg.source);
+    const buffer = state.ensure(msg.params[0], "channel");
+    if (state.isMe(nick)) {
+      buffer.name = msg.params[0];
+      buffer.joined = true;
+      buffer.members.clear();
+      app.joined(buffer);
+    } else {
+      state.setMember(buffer, nick);
+      event(app, buffer, `${nick} joined`, msg);
+    }
+  },
+  PART(app, msg) {
+    const { state } = app;
+    const { nick } = parseSource(msg.source);
+    const buffer = state.find(msg.params[0]);
+    if (!buffer) return;
+    const reason = msg.params[1] ? ` (${msg.params[1]})` : "";
+    if (state.isMe(nick)) {
+      buffer.joined = false;
+      buffer.members.clear();
+      app.left(buffer);
+    } else {
+      state.dropMember(buffer, nick);
+      event(app, buffer, `${nick} left${reason}`, msg);
+    }
+  },
+  QUIT(app, msg) {
+    const { state } = app;
+    const { nick } = parseSource(msg.source);
+    const reason = msg.params[0] ? ` (${msg.params[0]})` : "";
+    for (const buffer of state.buffers.values()) {
+      if (buffer.kind === "channel" && state.member(buffer, nick)) {
+        state.dropMember(buffer, nick);
+        event(app, buffer, `${nick} left${reason}`, msg);
+      }
+    }
+  },
+  KICK(app, msg) {
+    const { state } = app;
+    const { nick } = parseSource(msg.source);
+    const [channel, victim, why] = msg.params;
+    const buffer = state.find(channel);
+    if (!buffer) return;
+    const reason = why ? ` (${why})` : "";
+    if (state.isMe(victim)) {
+      buffer.joined = false;
+      buffer.members.clear();
+      event(app, buffer, `You were kicked from ${channel} by ${nick}${reason}`, msg);
+      app.left(buffer, true);
+    } else {
+      state.dropMember(buffer, victim);
+      event(app, buffer, `${victim} was kicked by ${nick}${reason}`, msg);
+    }
+  },
+  NICK(app, msg) {
+    const { state } = app;
+    const { nick } = parseSource(msg.source);
+    const now = msg.params[0];
+    const wasMe = state.isMe(nick);
+    if (wasMe) state.me = now;
+    for (const buffer of state.buffers.values()) {
+      const member = buffer.kind === "channel" ? state.member(buffer, nick) : null;
+      if (member) {
+        state.dropMember(buffer, nick);
+        state.setMember(buffer, now, member.modes);
+        event(app, buffer, wasMe ? `You are now known as ${now}` : `${nick} is now known as ${now}`, msg);
+      }
+    }
+    const query = state.find(nick);
+    if (query && query.kind === "query" && !wasMe) {
+      state.buffers.delete(state.fold(nick));
+      query.name = now;
+      state.buffers.set(state.fold(now), query);
+    }
+    app.refresh();
+  },
+  MODE(app, msg) {
+    const { state } = app;
+    const { nick } = parseSource(msg.source);
+    if (!state.isChannel(msg.params[0])) return;
+    channelModes(app, msg);
+    const buffer = state.find(msg.params[0]);
+    if (buffer) event(app, buffer, `${nick || msg.source} sets mode ${msg.params.slice(1).join(" ")}`, msg);
+    app.refresh();
+  },
+  "324"(app, msg) {
+    channelModes(app, { ...msg, params: msg.params.slice(1) });
+    app.refresh();
+  },
+  TOPIC(app, msg) {
+    const { state } = app;
+    const { nick } = parseSource(msg.source);
+    const buffer = state.find(msg.params[0]);
+    if (!buffer) return;
+    buffer.topic = stripFormatting(msg.params[1] || "");
+    const text = buffer.topic ? `${nick} changed the topic to: ${buffer.topic}` : `${nick} cleared the topic`;
+    event(app, buffer, text, msg);
+    app.refresh();
+  },
+  "332"(app, msg) {
+    const buffer = app.state.find(msg.params[1]);
+    if (buffer) buffer.topic = stripFormatting(msg.params[2] || "");
+    app.refresh();
+  },
+  "353"(app, msg) {
+    const { state } = app;
+    const buffer = state.find(msg.params[2]);
+    if (!buffer) return;
+    buffer.pendingNames = buffer.pendingNames || new Map();
+    for (const name of (msg.params[3] || "").split(" ").filter(Boolean)) {
+      const { nick, modes } = state.parseName(name);
+      buffer.pendingNames.set(state.fold(nick), { nick, modes });
+    }
+  },
+  "366"(app, msg) {
+    const buffer = app.state.find(msg.params[1]);
+    if (!buffer || !buffer.pendingNames) return;
+    buffer.members = buffer.pendingNames;
+    buffer.pendingNames = null;
+    app.refresh();
+  },
+  PRIVMSG: chat,
+  NOTICE: chat,
+  TAGMSG(app, msg) {
+    const { state } = app;
+    const typing = msg.tags["+typing"];
+    const { nick } = parseSource(msg.source);
+    if (!typing || state.isMe(nick)) return;
+    const target = msg.params[0];
+    const buffer = state.find(state.isChannel(target) ? target : nick);
+    if (!buffer) return;
+    if (typing === "done") buffer.typing.delete(nick);
+    else buffer.typing.set(nick, Date.now() + (typing === "paused" ? TYPING_PAUSED_MS : TYPING_ACTIVE_MS));
+    app.refreshTyping();
+  },
+  INVITE(app, msg) {
+    const { nick } = parseSource(msg.source);
+    app.note(`${nick} invites you to ${msg.params[1]} — type /join ${msg.params[1]}`);
+  },
+  FAIL(app, msg) {
+    if (msg.params[0] !== "REGISTER") app.note(msg.params[msg.params.length - 1], "error");
+  },
+  WARN(app, msg) {
+    app.note(msg.params[msg.params.length - 1]);
+  },
+  NOTE(app, msg) {
+    app.note(msg.params[msg.params.length - 1]);
+  },
+  REGISTER(app, msg) {
+    if (msg.params[0] === "SUCCESS") {
+      app.note(`Account ${msg.params[1]} created. You are logged in.`);
+    }
+  },
+  ERROR(app, msg) {
+    app.note(msg.params[0] || "The server closed the connection.", "error");
+  },
+};

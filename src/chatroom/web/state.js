@@ -1,0 +1,168 @@
+// What the user sees, as data: conversations ("buffers"), their messages, members, topic,
+// unread counts and who is typing. No DOM here, so the view can be redrawn from it at any
+// time (switching rooms, reconnecting) and the rules stay in one place.
+
+const MAX_MESSAGES = 1000; // per buffer: a long-open tab must not grow without bound
+
+export class Buffer {
+  constructor(name, kind) {
+    this.name = name; // as the server spells it
+    this.kind = kind; // "server" | "channel" | "query"
+    this.messages = [];
+    this.members = new Map(); // folded nick -> {nick, modes: string of mode letters}
+    this.topic = "";
+    this.unread = 0;
+    this.mention = false;
+    this.joined = kind !== "channel";
+    this.typing = new Map(); // nick -> expiry time (ms)
+    this.mutes = new Set(); // +q masks seen while here
+    this.modes = new Set(); // channel flags seen (t, m, ...)
+    this.historyDone = false;
+  }
+
+  /** Add a message; returns it. ``older`` messages (history) go before the rest. */
+  add(entry, older = false) {
+    if (entry.msgid && this.messages.some((m) => m.msgid === entry.msgid)) return null;
+    if (older) this.messages.unshift(entry);
+    else this.messages.push(entry);
+    if (this.messages.length > MAX_MESSAGES) this.messages.splice(0, this.messages.length - MAX_MESSAGES);
+    return entry;
+  }
+
+  oldest() {
+    return this.messages.find((m) => m.kind === "msg") || null;
+  }
+}
+
+export class ChatState {
+  constructor() {
+    this.fold = (s) => s.toLowerCase();
+    this.prefix = { modes: "ov", symbols: "@+" };
+    this.chantypes = "#&";
+    this.buffers = new Map();
+    this.active = null;
+    this.me = "";
+    this.network = "ChatRoom";
+    this.server = this.ensure("*server*", "server");
+  }
+
+  isChannel(name) {
+    return !!name && this.chantypes.includes(name[0]);
+  }
+
+  find(name) {
+    return this.buffers.get(this.fold(name)) || null;
+  }
+
+  ensure(name, kind) {
+    const key = this.fold(name);
+    let buffer = this.buffers.get(key);
+    if (!buffer) {
+      buffer = new Buffer(name, kind || (this.isChannel(name) ? "channel" : "query"));
+      this.buffers.set(key, buffer);
+    }
+    return buffer;
+  }
+
+  remove(name) {
+    const buffer = this.find(name);
+    if (!buffer || buffer.kind === "server") return;
+    this.buffers.delete(this.fold(name));
+    if (this.active === buffer) this.active = this.firstChannel() || this.server;
+  }
+
+  firstChannel() {
+    for (const buffer of this.buffers.values()) if (buffer.kind === "channel") return buffer;
+    return null;
+  }
+
+  /** Buffers in the order the room list shows them: server, rooms, then people. */
+  ordered() {
+    const rank = { server: 0, channel: 1, query: 2 };
+    return [...this.buffers.values()].sort(
+      (a, b) => rank[a.kind] - rank[b.kind] || this.fold(a.name).localeCompare(this.fold(b.name)),
+    );
+  }
+
+  isMe(nick) {
+    return this.fold(nick) === this.fold(this.me);
+  }
+
+  // ---------------------------------------------------------------- members
+
+  /** "@+alice" or "alice!u@h" (userhost-in-names) -> {nick, modes}. */
+  parseName(name) {
+    let i = 0;
+    let modes = "";
+    while (i < name.length && this.prefix.symbols.includes(name[i])) {
+      modes += this.prefix.modes[this.prefix.symbols.indexOf(name[i])];
+      i++;
+    }
+    const nick = name.slice(i).split("!")[0];
+    return { nick, modes };
+  }
+
+  setMember(buffer, nick, modes = "") {
+    buffer.members.set(this.fold(nick), { nick, modes });
+  }
+
+  dropMember(buffer, nick) {
+    buffer.members.delete(this.fold(nick));
+    buffer.typing.delete(nick);
+  }
+
+  member(buffer, nick) {
+    return buffer.members.get(this.fold(nick)) || null;
+  }
+
+  /** The highest status symbol of a member ("@", "+" or ""). */
+  symbol(member) {
+    for (let i = 0; i < this.prefix.modes.length; i++) {
+      if (member.modes.includes(this.prefix.modes[i])) return this.prefix.symbols[i];
+    }
+    return "";
+  }
+
+  rank(member) {
+    for (let i = 0; i < this.prefix.modes.length; i++) {
+      if (member.modes.includes(this.prefix.modes[i])) return i;
+    }
+    return this.prefix.modes.length;
+  }
+
+  /** Members sorted ops first, then voices, then by name. */
+  sortedMembers(buffer) {
+    return [...buffer.members.values()].sort(
+      (a, b) => this.rank(a) - this.rank(b) || this.fold(a.nick).localeCompare(this.fold(b.nick)),
+    );
+  }
+
+  /** May I moderate here? Channel operators (and anyone above them) may. */
+  canModerate(buffer) {
+    if (!buffer || buffer.kind !== "channel") return false;
+    const me = this.member(buffer, this.me);
+    if (!me) return false;
+    const opIndex = this.prefix.modes.indexOf("o");
+    return opIndex >= 0 && this.rank(me) <= opIndex;
+  }
+
+  /** Everyone currently typing in ``buffer`` (expired entries are dropped). */
+  typers(buffer, now = Date.now()) {
+    for (const [nick, until] of buffer.typing) if (until <= now) buffer.typing.delete(nick);
+    return [...buffer.typing.keys()];
+  }
+}
+
+/** Does ``text`` mention ``nick`` as a whole word? */
+export function mentions(text, nick) {
+  if (!nick) return false;
+  const escaped = nick.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[^\\w\\[\\]\\\\^{}|\`-])${escaped}($|[^\\w\\[\\]\\\\^{}|\`-])`, "i").test(text);
+}
+
+/** A stable colour class (0..15) for a nick, so each person keeps one colour. */
+export function nickColour(nick, fold) {
+  let hash = 0;
+  for (const ch of fold(nick)) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  return hash % 16;
+}
