@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--server-name", help="server name shown to clients")
     serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
 
+    connect = sub.add_parser("connect", help="the terminal client (Textual, or --plain)")
+    from chatroom.tui.launch import add_arguments as add_connect_arguments
+
+    add_connect_arguments(connect)
+
     conf = sub.add_parser("config", help="show configuration")
     conf.add_argument("--defaults", action="store_true", help="print the documented defaults")
     conf.add_argument("--config", type=Path, help="TOML config file to check and show")
@@ -69,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "connect":
+            from chatroom.tui.launch import main as connect_main
+
+            return connect_main(args)
         if args.command == "config":
             return _config(args)
     except cfg.ConfigError as err:

@@ -1,118 +1,13 @@
-"""Real servers on 127.0.0.1 port 0 for the integration tests, and a real IRC client.
-
-The server runs in a background thread with its own event loop (the same ``Shell`` that
-``chatroom serve`` runs); the clients are the ``irc`` library from PyPI, which nobody here
-wrote, so the tests check what an ordinary client sees.
-"""
+"""Fixtures for the integration tests: a real server per test and registered clients."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
-import irc.client
 import pytest
 
-from chatroom import config as cfg
-from chatroom.server.core.settings import Limits
-from chatroom.server.net.shell import Shell
-
-
-class ServerThread:
-    """One ChatRoom server on an ephemeral port, stopped at the end of the test."""
-
-    def __init__(self, config: cfg.Config) -> None:
-        self.config = config
-        self.port = 0
-        self.http_port = 0
-        self.tls_port = 0
-        self.shell: Shell | None = None
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        self.shell = Shell(self.config)
-        bound = await self.shell.start()
-        self.port = next(port for kind, _, port in bound if kind == "irc")
-        self.http_port = next((port for kind, _, port in bound if kind == "http"), 0)
-        self.tls_port = next((port for kind, _, port in bound if kind == "tls"), 0)
-        self._ready.set()
-        await self._stop.wait()
-        await self.shell.shutdown()
-
-    def start(self) -> ServerThread:
-        self._thread.start()
-        assert self._ready.wait(10), "server did not start"
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-
-class Client:
-    """A real ``irc`` library client that records every event it sees."""
-
-    def __init__(self, port: int, nick: str, password: str | None = None) -> None:
-        self.reactor = irc.client.Reactor()
-        self.events: list[irc.client.Event] = []
-        self.reactor.add_global_handler("all_events", self._record, -10)
-        self.conn = self.reactor.server().connect("127.0.0.1", port, nick, password=password)
-        self.nick = nick
-
-    def _record(self, connection: object, event: irc.client.Event) -> None:
-        self.events.append(event)
-
-    def pump(self, seconds: float = 0.05) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.reactor.process_once(0.01)
-
-    def wait_for(
-        self, predicate: Callable[[irc.client.Event], bool], timeout: float = 5.0
-    ) -> irc.client.Event:
-        """Process events until one matches; fails the test with what was seen instead."""
-        seen = 0
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for event in self.events[seen:]:
-                if predicate(event):
-                    return event
-            seen = len(self.events)
-            self.reactor.process_once(0.02)
-        kinds = [(e.type, e.arguments) for e in self.events[-15:]]
-        raise AssertionError(f"{self.nick}: no matching event within {timeout}s; last: {kinds}")
-
-    def wait_type(self, kind: str, timeout: float = 5.0) -> irc.client.Event:
-        return self.wait_for(lambda e: e.type == kind, timeout)
-
-    def close(self) -> None:
-        if self.conn.is_connected():
-            self.conn.disconnect()
-        self.reactor.process_once(0)
-
-
-def make_config(tmp_path: Path, limits: Limits | None = None) -> cfg.Config:
-    """Defaults, an ephemeral port and a fresh data dir; ``limits`` replaces the core's."""
-    flags = {
-        "listen.port": 0,
-        "listen.http_port": 0,
-        "listen.tls_port": 0,
-        "server.data_dir": str(tmp_path / "data"),
-    }
-    config = cfg.load(env={}, flags=flags)
-    if limits is not None:
-        config = replace(config, core=replace(config.core, limits=limits))
-    return config
+from tests.realserver import Client, ServerThread, make_config
 
 
 @pytest.fixture

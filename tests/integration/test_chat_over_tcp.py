@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conftest import Client
 from irc.client import Event
+
+from tests.realserver import Client
 
 
 def _joined(nick: str) -> Callable[[Event], bool]:

@@ -9,9 +9,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import ServerThread, make_config
 
 from chatroom.server.core.settings import Limits
+from tests.realserver import ServerThread, make_config
 
 _open: list[socket.socket] = []
 

@@ -67,9 +67,10 @@ def normalize_fingerprint(text: str) -> str:
 
 
 def format_fingerprint(fp: str) -> str:
-    """``ab:cd:...`` in groups, easier to read aloud and compare than 64 hex digits."""
+    """Eight groups of eight hex digits: the server's own form (``chatroom serve`` prints
+    64 lowercase hex digits), only spaced so that it can be compared by eye."""
     fp = normalize_fingerprint(fp)
-    return ":".join(fp[i : i + 2] for i in range(0, len(fp), 2))
+    return " ".join(fp[i : i + 8] for i in range(0, len(fp), 8))
 
 
 class CertificateChanged(Exception):  # noqa: N818 (it is the name users will see)
@@ -159,7 +160,7 @@ async def open_stream(
             raise CertificateChanged(endpoint, got) from None
     if not await ask(endpoint.host, endpoint.port, got):
         await _close(writer)
-        raise TrustRejected(f"certificate {format_fingerprint(got)} not accepted")
+        raise TrustRejected("Certificate rejected: disconnected before sending anything.")
     return reader, writer, got
 
 

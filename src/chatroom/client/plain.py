@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 from typing import TextIO
 
 from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient, format_fingerprint
@@ -74,15 +75,19 @@ class PlainUI:
         if self.accept_new_cert:
             self.err.write("chatroom: accepted (--insecure-accept-new-cert) and pinned\n")
             return True
-        if not sys.stdin.isatty():
+        try:
+            tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 (closed below)
+        except OSError:
             self.err.write(
                 "chatroom: not accepted. Check it with the server's operator, then run once "
-                "with --insecure-accept-new-cert (or interactively) to pin it.\n"
+                "with --insecure-accept-new-cert (or from a terminal) to pin it.\n"
             )
             return False
+        # Ask on the terminal itself: stdin carries the messages to send.
         self.err.write("Accept and remember it? [y/N] ")
         self.err.flush()
-        answer = await asyncio.to_thread(sys.stdin.readline)
+        with tty:
+            answer = await asyncio.to_thread(tty.readline)
         return answer.strip().lower() in ("y", "yes")
 
 
@@ -109,16 +114,27 @@ async def run_plain(
     runner = asyncio.create_task(client.run())
     source = stdin or sys.stdin
 
+    lines: asyncio.Queue[str] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+
+    def read_stdin() -> None:
+        # A daemon thread, not asyncio.to_thread: a readline blocked on a terminal must not
+        # keep the process alive after the server has closed the connection.
+        for line in iter(source.readline, ""):
+            loop.call_soon_threadsafe(lines.put_nowait, line)
+        loop.call_soon_threadsafe(lines.put_nowait, "")
+
+    threading.Thread(target=read_stdin, name="stdin", daemon=True).start()
+
     async def pump() -> None:
         while True:
-            line = await asyncio.to_thread(source.readline)
+            line = await lines.get()
             if not line:
                 await client.quit("end of input")
                 return
             text = line.rstrip("\r\n")
             if text:
-                buffer = session.buffers[session.active].name
-                client.submit(buffer, text)
+                client.submit(session.buffers[session.active].name, text)
                 if client.quitting:
                     return
 
@@ -130,7 +146,7 @@ async def run_plain(
         except TimeoutError:
             runner.cancel()
     else:
-        reader.cancel()  # the thread blocked in readline ends with the process
+        reader.cancel()
     return 1 if ui.failed else 0
 
 

@@ -88,6 +88,17 @@ class ChatApp(App[None]):
         )
         self.worker = self.run_worker(self.client.run(), name="irc", exclusive=True)
 
+    def describe_connection(self) -> str:
+        """The status line: where we are, as whom, and how the server was trusted."""
+        server, session = self.server, self.session
+        if server is None or session is None:
+            return ""
+        security = "TLS, certificate pinned" if server.fingerprint else "TLS"
+        if not server.tls:
+            security = "plain TCP, not encrypted"
+        who = f"logged in as {session.account}" if session.account else "guest"
+        return f"{server.address} · {security} · {session.nick} ({who}) · /help for commands"
+
     def _post_event(self, event: Event | ConnectionStatus) -> None:
         self.post_message(NetEvent(event))
 
@@ -123,13 +134,12 @@ class ChatApp(App[None]):
         server = self.server
         if server is None:
             return
+        nick = self.session.nick if self.session is not None else server.nick
         if self.store.get(server.name) is None:
             server = SavedServer(
-                self.store.unique_name(server.name), server.host, server.port, True, server.nick
+                self.store.unique_name(server.name), server.host, server.port, True, nick
             )
-        self.server = SavedServer(
-            server.name, server.host, server.port, True, server.nick, fingerprint
-        )
+        self.server = SavedServer(server.name, server.host, server.port, True, nick, fingerprint)
         self.store.put(self.server)
 
     # ------------------------------------------------------------------ events

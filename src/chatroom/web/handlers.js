@@ -9,6 +9,8 @@ const TYPING_PAUSED_MS = 30000;
 
 // Numerics shown only as a line of text in the server buffer (MOTD, welcome, LUSERS...).
 const SERVER_TEXT = new Set(["001", "002", "003", "004", "251", "252", "253", "254", "255", "265", "266", "372", "375", "376", "422"]);
+// Commands that change who is in a room: the member list is redrawn after them.
+const MEMBERSHIP = new Set(["JOIN", "PART", "QUIT", "KICK"]);
 // Numerics the UI consumes silently.
 const QUIET = new Set(["005", "324", "329", "331", "333", "353", "366", "900", "901", "903", "908", "433"]);
 
@@ -16,6 +18,7 @@ export function handleMessage(app, msg) {
   const handler = HANDLERS[msg.command];
   if (handler) {
     handler(app, msg);
+    if (MEMBERSHIP.has(msg.command)) app.refresh();
     return;
   }
   if (/^\d{3}$/.test(msg.command)) numeric(app, msg);

@@ -34,7 +34,7 @@ function richText(text) {
 }
 
 function clock(time) {
-  return time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 }
 
 export function messageNode(entry, state) {

@@ -97,9 +97,11 @@ class HttpServer:
         self, host: str, port: int, ssl_context: ssl.SSLContext | None = None
     ) -> list[tuple[str, int]]:
         """Listen; returns the bound addresses (port 0 picks a free one)."""
-        self.runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        self.runner = web.AppRunner(
+            self.app(), access_log=None, handle_signals=False, shutdown_timeout=1
+        )
         await self.runner.setup()
-        site = web.TCPSite(self.runner, host, port, ssl_context=ssl_context, shutdown_timeout=1)
+        site = web.TCPSite(self.runner, host, port, ssl_context=ssl_context)
         await site.start()
         bound = [(str(a[0]), int(a[1])) for a in self.runner.addresses]
         for addr in bound:

@@ -62,6 +62,7 @@ class ChatScreen(Screen[None]):
         first_room = next((b.name for b in self.session.buffers.values() if b.is_room), None)
         self.switch_to(first_room or SERVER_BUFFER)
         self.query_one("#input", ChatInput).focus()
+        self.set_status(self.chat_app.describe_connection(), connected=True)
 
     # ------------------------------------------------------------------ drawing
 
@@ -121,7 +122,8 @@ class ChatScreen(Screen[None]):
             if event.buffer is None or self.session.key(event.buffer) == self.session.active:
                 self.refresh_room_details()
         elif isinstance(event, ConnectionStatus):
-            self.set_status(event.text, event.connected)
+            text = self.chat_app.describe_connection() if event.connected else event.text
+            self.set_status(text, event.connected)
 
     # ------------------------------------------------------------------ input
 

@@ -23,7 +23,10 @@ __all__ = ["LoginScreen", "TrustScreen"]
 class TrustScreen(ModalScreen[bool]):
     """Shown once per server, like SSH's "authenticity of host can't be established"."""
 
-    BINDINGS = [Binding("escape", "reject", "Reject")]
+    BINDINGS = [
+        Binding("y", "accept", "Accept"),
+        Binding("n,escape", "reject", "Reject"),
+    ]
 
     def __init__(self, host: str, port: int, fingerprint: str) -> None:
         super().__init__()
@@ -39,7 +42,8 @@ class TrustScreen(ModalScreen[bool]):
             )
             yield Static(format_fingerprint(self.fingerprint), id="fingerprint")
             yield Static(
-                "Accept to remember it. Later connections are refused if it ever changes.",
+                "Accept (y) to remember it: later connections are refused if it ever changes. "
+                "Reject (n) to disconnect; nothing has been sent yet.",
                 classes="hint",
             )
             with Horizontal(classes="buttons"):
@@ -47,7 +51,7 @@ class TrustScreen(ModalScreen[bool]):
                 yield Button("Reject", id="reject")
 
     @on(Button.Pressed, "#accept")
-    def accept(self) -> None:
+    def action_accept(self) -> None:
         self.dismiss(True)
 
     @on(Button.Pressed, "#reject")

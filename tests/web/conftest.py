@@ -1,0 +1,58 @@
+"""Fixtures for the web client's end-to-end tests: a real server, Debian's Chromium driven
+by Playwright, and a plain TCP IRC client.
+
+Playwright never downloads a browser here: it launches /usr/bin/chromium. Every wait is
+bounded, so a broken page fails a test in seconds instead of hanging the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.web.web_support import CHROMIUM, CHROMIUM_ARGS, LineClient, People, ServerThread
+
+
+@pytest.fixture
+def web_server(tmp_path: Path) -> Iterator[ServerThread]:
+    server = ServerThread(web_config(tmp_path)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tcp_client(web_server: ServerThread) -> Iterator[Callable[[str], LineClient]]:
+    clients: list[LineClient] = []
+
+    def make(nick: str) -> LineClient:
+        client = LineClient(web_server.port, nick)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the whole run; each test gets fresh contexts (no shared storage)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make /usr/bin/chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=30_000
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def people(browser: Browser, web_server: ServerThread) -> Iterator[People]:
+    crowd = People(browser, web_server)
+    yield crowd
+    crowd.close()
+    assert not crowd.errors, f"script errors in the page: {crowd.errors}"
