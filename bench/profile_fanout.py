@@ -39,7 +39,7 @@ def summarise(speedscope: Path, top: int) -> str:
             own[names[stack[-1]]] += weight
             for index in set(stack):
                 total[names[index]] += weight
-    lines = [f"{samples} samples", "", "self %  function (file:line)"]
+    lines = [f"{samples:.2f} s of samples", "", "self %  function (file:line)"]
     lines += [f"{100 * n / samples:5.1f}  {f}" for f, n in own.most_common(top)]
     lines += ["", "total %  function (file:line)"]
     lines += [f"{100 * n / samples:5.1f}  {f}" for f, n in total.most_common(top)]

@@ -20,6 +20,7 @@ import irc.connection
 
 from chatroom import config as cfg
 from chatroom.server.core.settings import Limits
+from chatroom.server.net.runner import run
 from chatroom.server.net.shell import Shell
 
 
@@ -35,7 +36,8 @@ class ServerThread:
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        # The same runner as `chatroom serve` (uvloop when importable), so tests see its loop.
+        self._thread = threading.Thread(target=lambda: run(self._main()), daemon=True)
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -103,7 +105,7 @@ class Client:
             self.reactor.process_once(0.01)
 
     def wait_for(
-        self, predicate: Callable[[irc.client.Event], bool], timeout: float = 5.0
+        self, predicate: Callable[[irc.client.Event], bool], timeout: float = 15.0
     ) -> irc.client.Event:
         """Process events until one matches; fails the test with what was seen instead."""
         seen = 0
@@ -117,7 +119,7 @@ class Client:
         kinds = [(e.type, e.arguments) for e in self.events[-15:]]
         raise AssertionError(f"{self.nick}: no matching event within {timeout}s; last: {kinds}")
 
-    def wait_type(self, kind: str, timeout: float = 5.0) -> irc.client.Event:
+    def wait_type(self, kind: str, timeout: float = 15.0) -> irc.client.Event:
         return self.wait_for(lambda e: e.type == kind, timeout)
 
     def close(self) -> None:

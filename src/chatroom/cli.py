@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from chatroom import cli_admin, cli_init, logs
 from chatroom import config as cfg
-from chatroom import logs
 
 
 def _port(value: str) -> str:
@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chatroom.tui.launch import add_arguments as add_connect_arguments
 
     add_connect_arguments(connect)
+
+    cli_admin.add_parser(sub)
+    cli_init.add_parser(sub)
 
     conf = sub.add_parser("config", help="show configuration")
     conf.add_argument("--defaults", action="store_true", help="print the documented defaults")
@@ -80,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             return connect_main(args)
         if args.command == "config":
             return _config(args)
+        if args.command == "admin":
+            return cli_admin.run(args)
+        if args.command == "init":
+            return cli_init.run(args)
     except cfg.ConfigError as err:
         print(f"chatroom: {err}", file=sys.stderr)
         return 2

@@ -16,7 +16,13 @@ from typing import Any
 
 from chatroom.irc.casemap import CaseMapping
 from chatroom.irc.masks import is_channel_name
-from chatroom.server.core.settings import AccountSettings, CoreSettings, Limits, Timeouts
+from chatroom.server.core.settings import (
+    OPER_CAPABILITIES,
+    AccountSettings,
+    CoreSettings,
+    Limits,
+    Timeouts,
+)
 
 
 class ConfigError(ValueError):
@@ -63,6 +69,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     _setting("accounts.nick_grace_seconds", 30, "seconds", "Time to identify for a nick."),
     _setting("accounts.min_password_length", 8, "count", "Shortest password accepted."),
+    _setting(
+        "opers.capabilities",
+        sorted(OPER_CAPABILITIES),
+        "capabilities",
+        "What server operators may do: kick, kill, ban, mute, channels (override room ops).",
+    ),
     _setting("argon2.memory_kib", 19456, "count", "argon2id memory cost (KiB)."),
     _setting("argon2.time_cost", 2, "count", "argon2id iterations."),
     _setting("argon2.parallelism", 1, "count", "argon2id lanes."),
@@ -156,6 +168,12 @@ def _check(setting: Setting, value: object) -> object:
                 if not is_channel_name(name):
                     raise _fail(key, name, "expected room names that start with '#'")
         return tuple(items)
+    if kind == "capabilities":
+        items = _as_list(key, value)
+        unknown = sorted(set(items) - OPER_CAPABILITIES)
+        if unknown:
+            raise _fail(key, unknown, f"expected some of {', '.join(sorted(OPER_CAPABILITIES))}")
+        return frozenset(items)
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -268,6 +286,7 @@ def _build(v: Mapping[str, Any]) -> Config:
             nick_grace_seconds=float(v["accounts.nick_grace_seconds"]),
             min_password_length=v["accounts.min_password_length"],
         ),
+        oper_capabilities=v["opers.capabilities"],
     )
     if bool(v["tls.cert"]) != bool(v["tls.key"]):
         raise ConfigError("config keys 'tls.cert' and 'tls.key': set both, or neither")

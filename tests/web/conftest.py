@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.web.web_support import CHROMIUM, CHROMIUM_ARGS, LineClient, People, ServerThread
+from tests.realserver import ServerThread
+from tests.web.web_support import CHROMIUM, CHROMIUM_ARGS, LineClient, People, web_config
 
 
 @pytest.fixture

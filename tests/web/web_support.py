@@ -7,13 +7,16 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
 
 from chatroom import config as cfg
 from tests.realserver import ServerThread
+
+T = TypeVar("T")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,6 +44,16 @@ def web_config(tmp_path: Path) -> cfg.Config:
         "argon2.time_cost": 1,
     }
     return cfg.load(env={}, flags=flags)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to the end on a fresh loop in its own thread.
+
+    Playwright's sync API keeps an event loop running in the test's thread once the
+    browser is up, so ``asyncio.run`` cannot be called there.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=30)
 
 
 def http_url(server: ServerThread) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from chatroom.client.commands import QuitRequested, execute
 from chatroom.client.session import ClientSession
-from chatroom.client.state import AuthFailed, Closed, Event, Registered
+from chatroom.client.state import AuthFailed, Closed, Event, Registered, StateChanged
 from chatroom.irc.framing import LineBuffer, LineTooLong
 from chatroom.irc.message import ParseError, parse
 
@@ -236,11 +236,12 @@ class IrcClient:
             if self.quitting or self._stop_retrying or not self.reconnect:
                 self.on_event(ConnectionStatus("Disconnected.", final=True))
                 return
+            self.session.reconnecting()  # rooms show as left until we are back
+            self.on_event(StateChanged(None))
             wait = min(delay, MAX_BACKOFF) * random.uniform(0.8, 1.2)
-            self.on_event(ConnectionStatus(f"Reconnecting in {wait:.0f} s…"))
+            self.on_event(ConnectionStatus(f"Disconnected. Reconnecting in {wait:.0f} s…"))
             await asyncio.sleep(wait)
             delay *= 2
-            self.session.reconnecting()
 
     async def _connect_once(self) -> None:
         reader, writer, new_pin = await open_stream(self.endpoint, self.ask_trust)

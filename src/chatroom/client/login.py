@@ -172,6 +172,8 @@ class Login:
 
     def on_logged_in(self, msg: Message) -> list[Event]:
         """900 RPL_LOGGEDIN ``<nick> <nick!user@host> <account> :text``."""
+        if self.account is not None:
+            return []  # already reported by REGISTER SUCCESS
         self.account = msg.params[2] if len(msg.params) > 3 else self.nick
         return [LoggedIn(self.account, created=self._register_sent)]
 

@@ -72,6 +72,7 @@ class ClientSession:
         self.logs: dict[str, list[Show]] = {SERVER_BUFFER: []}
         self.active = SERVER_BUFFER
         self.batches: dict[str, str] = {}
+        self.quitting = False
         self._out: list[bytes] = []
         self._names_fresh: set[str] = set()
         self._names_asked: set[str] = set()
@@ -81,6 +82,8 @@ class ClientSession:
     # ------------------------------------------------------------------ plumbing
 
     def _send(self, command: str, *params: str) -> None:
+        if command == "QUIT":
+            self.quitting = True
         self._out.append(format_line(None, command, *params))
 
     def send(self, command: str, *params: str) -> None:
@@ -108,6 +111,7 @@ class ClientSession:
         old = self.login
         self.login = Login(self._send, self.nick, old.password, False, None)
         self.registered = False
+        self.quitting = False
         self.batches.clear()
         self._out.clear()
 
@@ -285,8 +289,10 @@ class ClientSession:
         events: list[Event] = []
         if not self.registered and self.login.failed is None and final:
             events.extend(self.login.fail("banned", f"You are banned from this server: {text}"))
-        events.append(self.show(SERVER_BUFFER, LineKind.ERROR, text, msg=msg))
-        events.append(Closed(text, retry=not final and self.login.failed is None))
+        kind = LineKind.INFO if self.quitting else LineKind.ERROR
+        events.append(self.show(SERVER_BUFFER, kind, text, msg=msg))
+        retry = not (final or self.quitting or self.login.failed is not None)
+        events.append(Closed(text, retry=retry))
         return events
 
     def history_supported(self) -> bool:

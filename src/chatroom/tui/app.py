@@ -8,10 +8,12 @@ as a ``NetEvent`` message; the app hands it to whichever screen is showing. Scre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime
 from pathlib import Path
 
 from textual.app import App
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.worker import Worker
 
@@ -147,7 +149,8 @@ class ChatApp(App[None]):
     def on_net_event(self, message: NetEvent) -> None:
         event = message.event
         if self.chat is not None:
-            self.chat.handle(event)
+            with contextlib.suppress(NoMatches):  # the app is closing: widgets are gone
+                self.chat.handle(event)
             if isinstance(event, ConnectionStatus) and event.final:
                 self.notify(event.text, severity="error", timeout=10)
             return

@@ -92,6 +92,9 @@ const app = {
     view.renderHeader(state);
     view.renderMembers(state, pickMember);
   },
+  accountCreated() {
+    setMode(false); // next time this person logs in rather than creating an account
+  },
   refreshTyping() {
     view.renderTyping(state);
   },
@@ -349,6 +352,10 @@ $("load-older").addEventListener("click", () => {
 $("toggle-sidebar").addEventListener("click", () => $("chat-screen").classList.toggle("show-sidebar"));
 $("toggle-members").addEventListener("click", () => $("chat-screen").classList.toggle("show-members"));
 $("logout").addEventListener("click", () => logout("Leaving"));
+$("main").addEventListener("click", (event) => {
+  // On a phone the room and member lists slide over the chat; a tap beside them closes them.
+  if (!event.target.closest("#topbar")) $("chat-screen").classList.remove("show-sidebar", "show-members");
+});
 
 function logout(reason) {
   client.stop(reason);

@@ -300,6 +300,10 @@ export class IrcClient extends EventTarget {
     "433"() {
       // Nick taken while signing on: try a variant rather than leaving the user stuck.
       if (this.registered) return;
+      if (this.login.create) {
+        this.fail("Someone is using that nickname right now; an account needs its own nickname.");
+        return;
+      }
       this.nick = `${this.nick.slice(0, 24)}_`;
       this.send("NICK", [this.nick]);
     },

@@ -280,6 +280,7 @@ const HANDLERS = {
   REGISTER(app, msg) {
     if (msg.params[0] === "SUCCESS") {
       app.note(`Account ${msg.params[1]} created. You are logged in.`);
+      app.accountCreated();
     }
   },
   ERROR(app, msg) {

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chatroom.server.core.session import Session
+from chatroom.server.store.base import RegisteredChannel
 
 PREFIX_ORDER = "ov"
 PREFIX_SYMBOLS = {"o": "@", "v": "+"}
@@ -41,6 +42,9 @@ class Channel:
     lists: dict[str, list[ListEntry]] = field(
         default_factory=lambda: {"b": [], "e": [], "I": [], "q": []}
     )
+    # Set while the room is registered (ChanServ): founder and ops by account; the rest
+    # of the record is refreshed from this object whenever it is saved (core/chanreg.py).
+    registration: RegisteredChannel | None = None
 
     @property
     def secret(self) -> bool:

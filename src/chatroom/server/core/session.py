@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
+    from chatroom.server.store.base import AccountMute
 
 
 class TagProfile(IntFlag):
@@ -52,6 +53,8 @@ class Session:
     tag_profile: TagProfile = TagProfile.NONE
     modes: set[str] = field(default_factory=set)
     away: str | None = None
+    # The account's server-wide mute, if any: one field so PRIVMSG checks it in O(1).
+    muted: AccountMute | None = None
     channels: dict[str, Channel] = field(default_factory=dict)
     invited: set[str] = field(default_factory=set)
     last_active: float = 0.0

@@ -60,6 +60,10 @@ class AccountSettings:
     max_pending_checks: int = 64  # password checks queued at once before logins are refused
 
 
+# What an IRC operator may be allowed to do; ``opers.capabilities`` picks from these.
+OPER_CAPABILITIES = frozenset({"kick", "kill", "ban", "mute", "channels"})
+
+
 @dataclass(frozen=True, slots=True)
 class CoreSettings:
     server_name: str = "chatroom.local"
@@ -73,3 +77,4 @@ class CoreSettings:
     limits: Limits = field(default_factory=Limits)
     timeouts: Timeouts = field(default_factory=Timeouts)
     accounts: AccountSettings = field(default_factory=AccountSettings)
+    oper_capabilities: frozenset[str] = OPER_CAPABILITIES

@@ -15,15 +15,23 @@ from typing import Literal, Protocol, get_args
 __all__ = [
     "BAN_KINDS",
     "Account",
+    "AccountMute",
     "AppendAudit",
     "AuditEntry",
     "BanKind",
     "Change",
+    "ChannelListEntry",
     "ConflictError",
     "DeleteAccount",
     "DeleteBan",
+    "DeleteBanTarget",
+    "DeleteChannel",
+    "DeleteMute",
     "PutAccount",
     "PutBan",
+    "PutChannel",
+    "PutMute",
+    "RegisteredChannel",
     "ServerBan",
     "Snapshot",
     "Store",
@@ -82,12 +90,59 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountMute:
+    """A server-wide mute: the account may still read, but its messages are refused."""
+
+    account_key: str
+    account_name: str
+    reason: str
+    set_by: str
+    set_at: float
+    expires_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelListEntry:
+    """One +b/+e/+I/+q entry of a registered room (``letter`` says which list)."""
+
+    letter: str
+    mask: str
+    set_by: str
+    set_at: float
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredChannel:
+    """A room registered to its founder (ChanServ): what survives a restart.
+
+    ``key`` is the casefolded ``name``; ``ops`` are account names that get +o on join;
+    ``modes`` holds the flag letters (like "nt"); ``channel_key`` is the +k password.
+    """
+
+    key: str
+    name: str
+    founder: str
+    registered_at: float
+    topic: str = ""
+    topic_set_by: str = ""
+    topic_set_at: float = 0.0
+    modes: str = "nt"
+    channel_key: str | None = None
+    limit: int | None = None
+    ops: tuple[str, ...] = ()
+    lists: tuple[ChannelListEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything the core loads at start; ``version`` counts committed transactions."""
 
     accounts: dict[str, Account] = field(default_factory=dict)
     bans: list[ServerBan] = field(default_factory=list)
     version: int = 0
+    mutes: dict[str, AccountMute] = field(default_factory=dict)
+    channels: dict[str, RegisteredChannel] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +179,64 @@ class DeleteBan:
 
 
 @dataclass(frozen=True, slots=True)
+class DeleteBanTarget:
+    """Remove the ban on ``(kind, mask)``; a missing one is a no-op.
+
+    The core lifts bans this way: it never learns the ids the store assigns to bans it
+    created, but ``(kind, mask)`` is unique too.
+    """
+
+    kind: BanKind
+    mask: str
+
+
+@dataclass(frozen=True, slots=True)
 class AppendAudit:
     """Append to the audit log (``entry.id`` is ignored: the store numbers entries)."""
 
     entry: AuditEntry
 
 
-Change = PutAccount | DeleteAccount | PutBan | DeleteBan | AppendAudit
+@dataclass(frozen=True, slots=True)
+class PutMute:
+    """Create or replace the mute of ``mute.account_key``."""
+
+    mute: AccountMute
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteMute:
+    """Lift a mute; a missing one is a no-op."""
+
+    account_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PutChannel:
+    """Create or replace a registered room (its whole state: ops and lists included)."""
+
+    channel: RegisteredChannel
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteChannel:
+    """Drop a room's registration; a missing one is a no-op."""
+
+    key: str
+
+
+Change = (
+    PutAccount
+    | DeleteAccount
+    | PutBan
+    | DeleteBan
+    | DeleteBanTarget
+    | AppendAudit
+    | PutMute
+    | DeleteMute
+    | PutChannel
+    | DeleteChannel
+)
 
 
 class Store(Protocol):

@@ -12,14 +12,21 @@ from collections.abc import Sequence
 
 from chatroom.server.store.base import (
     Account,
+    AccountMute,
     AppendAudit,
     AuditEntry,
     Change,
     ConflictError,
     DeleteAccount,
     DeleteBan,
+    DeleteBanTarget,
+    DeleteChannel,
+    DeleteMute,
     PutAccount,
     PutBan,
+    PutChannel,
+    PutMute,
+    RegisteredChannel,
     ServerBan,
     Snapshot,
 )
@@ -36,6 +43,8 @@ class MemoryStore:
         self._accounts: dict[str, Account] = {}
         self._bans: dict[int, ServerBan] = {}
         self._audit: list[AuditEntry] = []
+        self._mutes: dict[str, AccountMute] = {}
+        self._channels: dict[str, RegisteredChannel] = {}
         self._next_ban_id = 1
         self._version = 0
         self._closed = False
@@ -47,6 +56,8 @@ class MemoryStore:
                 accounts=dict(self._accounts),
                 bans=[self._bans[i] for i in sorted(self._bans)],
                 version=self._version,
+                mutes=dict(self._mutes),
+                channels=dict(self._channels),
             )
 
     def apply(self, changes: Sequence[Change]) -> list[int]:
@@ -55,6 +66,8 @@ class MemoryStore:
             accounts = dict(self._accounts)
             bans = dict(self._bans)
             audit = list(self._audit)
+            mutes = dict(self._mutes)
+            channels = dict(self._channels)
             next_ban_id = self._next_ban_id
             ban_ids: list[int] = []
             for change in changes:
@@ -70,9 +83,23 @@ class MemoryStore:
                         ban_ids.append(ban_id)
                     case DeleteBan(ban_id):
                         bans.pop(ban_id, None)
+                    case DeleteBanTarget(kind, mask):
+                        for ban_id in [
+                            i for i, b in bans.items() if (b.kind, b.mask) == (kind, mask)
+                        ]:
+                            del bans[ban_id]
                     case AppendAudit(entry):
                         audit.append(dataclasses.replace(entry, id=len(audit) + 1))
+                    case PutMute(mute):
+                        mutes[mute.account_key] = mute
+                    case DeleteMute(key):
+                        mutes.pop(key, None)
+                    case PutChannel(channel):
+                        channels[channel.key] = channel
+                    case DeleteChannel(key):
+                        channels.pop(key, None)
             self._accounts, self._bans, self._audit = accounts, bans, audit
+            self._mutes, self._channels = mutes, channels
             self._next_ban_id = next_ban_id
             self._version += 1
             return ban_ids

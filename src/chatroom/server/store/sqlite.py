@@ -18,15 +18,23 @@ from typing import cast
 from chatroom.server.store.base import (
     BAN_KINDS,
     Account,
+    AccountMute,
     AppendAudit,
     AuditEntry,
     BanKind,
     Change,
+    ChannelListEntry,
     ConflictError,
     DeleteAccount,
     DeleteBan,
+    DeleteBanTarget,
+    DeleteChannel,
+    DeleteMute,
     PutAccount,
     PutBan,
+    PutChannel,
+    PutMute,
+    RegisteredChannel,
     ServerBan,
     Snapshot,
 )
@@ -118,9 +126,19 @@ class SqliteStore:
                 version = int(
                     conn.execute("SELECT generation FROM store_meta WHERE id = 1").fetchone()[0]
                 )
+                mutes = {
+                    row[0]: AccountMute(*row)
+                    for row in conn.execute(
+                        "SELECT account_key, account_name, reason, set_by, set_at, expires_at"
+                        " FROM account_mutes"
+                    )
+                }
+                channels = _load_channels(conn)
             finally:
                 conn.execute("COMMIT")
-        return Snapshot(accounts=accounts, bans=bans, version=version)
+        return Snapshot(
+            accounts=accounts, bans=bans, version=version, mutes=mutes, channels=channels
+        )
 
     def apply(self, changes: Sequence[Change]) -> list[int]:
         with self._lock, self._transaction() as conn:
@@ -212,12 +230,101 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
             return int(row[0])
         case DeleteBan(ban_id):
             conn.execute("DELETE FROM server_bans WHERE id = ?", (ban_id,))
+        case DeleteBanTarget(kind, mask):
+            conn.execute("DELETE FROM server_bans WHERE kind = ? AND mask = ?", (kind, mask))
         case AppendAudit(e):
             conn.execute(
                 "INSERT INTO audit_log (at, actor, action, target, reason) VALUES (?, ?, ?, ?, ?)",
                 (e.at, e.actor, e.action, e.target, e.reason),
             )
+        case PutMute(m):
+            conn.execute(
+                "INSERT OR REPLACE INTO account_mutes"
+                " (account_key, account_name, reason, set_by, set_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (m.account_key, m.account_name, m.reason, m.set_by, m.set_at, m.expires_at),
+            )
+        case DeleteMute(key):
+            conn.execute("DELETE FROM account_mutes WHERE account_key = ?", (key,))
+        case PutChannel(c):
+            _put_channel(conn, c)
+        case DeleteChannel(key):
+            conn.execute("DELETE FROM channels WHERE key = ?", (key,))
     return None
+
+
+def _put_channel(conn: sqlite3.Connection, c: RegisteredChannel) -> None:
+    """Rewrite one room whole: its row, then its ops and list entries in order."""
+    conn.execute(
+        "INSERT INTO channels (key, name, founder, registered_at, topic, topic_set_by,"
+        " topic_set_at, modes, channel_key, user_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET name = excluded.name, founder = excluded.founder,"
+        " registered_at = excluded.registered_at, topic = excluded.topic,"
+        " topic_set_by = excluded.topic_set_by, topic_set_at = excluded.topic_set_at,"
+        " modes = excluded.modes, channel_key = excluded.channel_key,"
+        " user_limit = excluded.user_limit",
+        (
+            c.key,
+            c.name,
+            c.founder,
+            c.registered_at,
+            c.topic,
+            c.topic_set_by,
+            c.topic_set_at,
+            c.modes,
+            c.channel_key,
+            c.limit,
+        ),
+    )
+    conn.execute("DELETE FROM channel_ops WHERE channel_key = ?", (c.key,))
+    conn.executemany(
+        "INSERT INTO channel_ops (channel_key, position, account) VALUES (?, ?, ?)",
+        [(c.key, i, name) for i, name in enumerate(c.ops)],
+    )
+    conn.execute("DELETE FROM channel_list_entries WHERE channel_key = ?", (c.key,))
+    conn.executemany(
+        "INSERT INTO channel_list_entries"
+        " (channel_key, position, letter, mask, set_by, set_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (c.key, i, e.letter, e.mask, e.set_by, e.set_at, e.expires_at)
+            for i, e in enumerate(c.lists)
+        ],
+    )
+
+
+def _load_channels(conn: sqlite3.Connection) -> dict[str, RegisteredChannel]:
+    ops: dict[str, list[str]] = {}
+    for key, name in conn.execute(
+        "SELECT channel_key, account FROM channel_ops ORDER BY channel_key, position"
+    ):
+        ops.setdefault(key, []).append(name)
+    lists: dict[str, list[ChannelListEntry]] = {}
+    for row in conn.execute(
+        "SELECT channel_key, letter, mask, set_by, set_at, expires_at"
+        " FROM channel_list_entries ORDER BY channel_key, position"
+    ):
+        lists.setdefault(row[0], []).append(ChannelListEntry(*row[1:]))
+    return {
+        row[0]: RegisteredChannel(
+            key=row[0],
+            name=row[1],
+            founder=row[2],
+            registered_at=row[3],
+            topic=row[4],
+            topic_set_by=row[5],
+            topic_set_at=row[6],
+            modes=row[7],
+            channel_key=row[8],
+            limit=row[9],
+            ops=tuple(ops.get(row[0], ())),
+            lists=tuple(lists.get(row[0], ())),
+        )
+        for row in conn.execute(
+            "SELECT key, name, founder, registered_at, topic, topic_set_by, topic_set_at,"
+            " modes, channel_key, user_limit FROM channels"
+        )
+    }
 
 
 def _ban_kind(value: str) -> BanKind:

@@ -18,7 +18,7 @@ from textual.widgets import OptionList, Static
 
 from chatroom.client.commands import COMMANDS
 from chatroom.client.connection import ConnectionStatus
-from chatroom.client.state import SERVER_BUFFER, Event, Show, StateChanged
+from chatroom.client.state import SERVER_BUFFER, Event, LineKind, Show, StateChanged
 from chatroom.tui.widgets import ChatInput, MemberList, MessageLog, RoomList, render_line
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ class ChatScreen(Screen[None]):
     def __init__(self, session: ClientSession) -> None:
         super().__init__()
         self.session = session
+        self._join_requested = False
+        self._ready = False
 
     @property
     def chat_app(self) -> ChatApp:
@@ -63,6 +65,7 @@ class ChatScreen(Screen[None]):
         self.switch_to(first_room or SERVER_BUFFER)
         self.query_one("#input", ChatInput).focus()
         self.set_status(self.chat_app.describe_connection(), connected=True)
+        self._ready = True
 
     # ------------------------------------------------------------------ drawing
 
@@ -107,7 +110,12 @@ class ChatScreen(Screen[None]):
 
     def handle(self, event: Event | ConnectionStatus) -> None:
         """Redraw what ``event`` changed; lines for other buffers only bump the room list."""
+        if not self._ready:
+            return  # on_mount draws everything from the session's state
         if isinstance(event, Show):
+            if event.kind is LineKind.JOIN and event.own and self._follow_join():
+                self.switch_to(event.buffer)
+                return
             if self.session.key(event.buffer) == self.session.active:
                 log = self.query_one("#log", MessageLog)
                 if event.history:
@@ -125,6 +133,13 @@ class ChatScreen(Screen[None]):
             text = self.chat_app.describe_connection() if event.connected else event.text
             self.set_status(text, event.connected)
 
+    def _follow_join(self) -> bool:
+        """Show a room we just joined if we asked for it or were only in the server window;
+        rejoins after a reconnect must not pull the user away from where they are."""
+        wanted = self._join_requested or self.session.active == SERVER_BUFFER
+        self._join_requested = False
+        return wanted
+
     # ------------------------------------------------------------------ input
 
     def _completions(self) -> list[str]:
@@ -140,6 +155,7 @@ class ChatScreen(Screen[None]):
         if not text.strip():
             return
         self.query_one("#input", ChatInput).remember(text)
+        self._join_requested = text.lower().startswith(("/join ", "/j "))
         active_before = self.session.active
         self.chat_app.submit(self.active_name, text)
         if self.session.active != active_before:  # /query switched window

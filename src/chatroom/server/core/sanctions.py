@@ -1,0 +1,238 @@
+"""Server bans and mutes in the running world: who may do what, checks, expiry, audit.
+
+Rules of this module:
+- operator powers are named capabilities (``settings.oper_capabilities``): an IRC operator
+  (user mode +o) holds all of them unless the config takes some away;
+- a server ban is checked when a connection opens (address and network bans), when a
+  login succeeds (account bans) and when registration completes (all kinds); a new ban,
+  or one loaded from ``chatroom admin``, disconnects whoever it matches at once;
+- a mute lives on the session (``Session.muted``), set at login, so the message path
+  checks one field and does no lookup;
+- expiry costs nothing until something is due: ``next_due`` is the earliest expiry of any
+  ban, mute or timed room entry, and ``tick`` looks at nothing before it;
+- every moderation action is written to the audit log together with the change itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from chatroom.irc import numerics as n
+from chatroom.irc.message import format_line
+from chatroom.server.core.bans import BanList, Who, ban_refusal, is_active, mute_refusal
+from chatroom.server.store.base import (
+    AccountMute,
+    AppendAudit,
+    AuditEntry,
+    Change,
+    DeleteBanTarget,
+    DeleteMute,
+    ServerBan,
+    Snapshot,
+)
+
+if TYPE_CHECKING:
+    from chatroom.server.core.session import Session
+    from chatroom.server.core.world import World
+
+SERVER_ACTOR = "server"
+
+
+@dataclass(slots=True)
+class Sanctions:
+    """The moderation state the world carries: bans, mutes and what expires next."""
+
+    bans: BanList = field(default_factory=BanList)
+    mutes: dict[str, AccountMute] = field(default_factory=dict)
+    channel_due: float | None = None  # earliest expiry of a timed room entry
+    next_due: float | None = None
+
+    def recompute(self) -> None:
+        times = [t for t in (self.bans.next_expiry(), self.channel_due) if t is not None]
+        times += [m.expires_at for m in self.mutes.values() if m.expires_at is not None]
+        self.next_due = min(times) if times else None
+
+    def due(self, at: float) -> None:
+        """Make sure the tick looks again at ``at``."""
+        if self.next_due is None or at < self.next_due:
+            self.next_due = at
+
+
+# ----------------------------------------------------------------------------- powers
+
+
+def may(world: World, session: Session, capability: str) -> bool:
+    """Whether ``session`` is an IRC operator holding ``capability``."""
+    return "o" in session.modes and capability in world.settings.oper_capabilities
+
+
+def actor_name(session: Session) -> str:
+    """Who did it, for the audit log: the account (stable), else the nick."""
+    return session.account or session.nick
+
+
+def audit(
+    world: World,
+    actor: str,
+    action: str,
+    target: str,
+    reason: str = "",
+    changes: Iterable[Change] = (),
+) -> None:
+    """Persist ``changes`` and their audit entry in one transaction."""
+    entry = AuditEntry(None, world.clock(), actor, action, target, reason)
+    world.persist([*changes, AppendAudit(entry)])
+
+
+# ----------------------------------------------------------------------------- bans
+
+
+def who_of(session: Session) -> Who:
+    return Who(session.ip, session.host, session.nick, session.user, session.account)
+
+
+def refuse(world: World, session: Session, ban: ServerBan) -> None:
+    """465 with the reason and the end, then ERROR and close: the "clear answer"."""
+    text = ban_refusal(ban, world.clock())
+    world.reply(session, n.ERR_YOUREBANNEDCREEP, text)
+    world.close(session, text)
+
+
+def check_session(world: World, session: Session) -> bool:
+    """True if ``session`` may stay; otherwise it has been refused and closed."""
+    ban = world.sanctions.bans.find(who_of(session), world.fold, world.clock())
+    if ban is None:
+        return True
+    refuse(world, session, ban)
+    return False
+
+
+def admit_account(world: World, session: Session, account_key: str, name: str) -> bool:
+    """At login: refuse a banned account; otherwise pick up its mute (if any)."""
+    who = Who(session.ip, session.host, session.nick, session.user, name)
+    ban = world.sanctions.bans.find(who, world.fold, world.clock())
+    if ban is not None:
+        refuse(world, session, ban)
+        return False
+    mute = world.sanctions.mutes.get(account_key)
+    session.muted = mute if mute is not None and is_active(mute, world.clock()) else None
+    return True
+
+
+def enforce(world: World) -> int:
+    """Disconnect every session a current ban matches; returns how many."""
+    if not len(world.sanctions.bans):
+        return 0
+    dropped = 0
+    for session in list(world.sessions.values()):
+        if not session.closed and not check_session(world, session):
+            dropped += 1
+    return dropped
+
+
+def add_ban(world: World, ban: ServerBan) -> None:
+    """Put ``ban`` in force (replacing one on the same target) without persisting it."""
+    bans = world.sanctions.bans.bans
+    kept = [b for b in bans if (b.kind, world.fold(b.mask)) != (ban.kind, world.fold(ban.mask))]
+    world.sanctions.bans = BanList([*kept, ban])
+    world.sanctions.recompute()
+
+
+def remove_ban(world: World, ban: ServerBan) -> None:
+    world.sanctions.bans = BanList(b for b in world.sanctions.bans.bans if b is not ban)
+    world.sanctions.recompute()
+
+
+# ----------------------------------------------------------------------------- mutes
+
+
+def apply_mute(world: World, account_key: str, mute: AccountMute | None) -> None:
+    """Record or lift a mute and update every session logged in to that account."""
+    if mute is None:
+        world.sanctions.mutes.pop(account_key, None)
+    else:
+        world.sanctions.mutes[account_key] = mute
+    world.sanctions.recompute()
+    for session in world.sessions.values():
+        if session.account is not None and world.fold(session.account) == account_key:
+            session.muted = mute
+
+
+def unmuted_targets(world: World, session: Session, targets: list[str]) -> list[str]:
+    """For a muted session: the targets it may still reach (operators), 404 for the rest.
+
+    Called only when ``session.muted`` is set, so unmuted senders pay nothing for it.
+    Every refused target gets the numeric, NOTICE included: a muted user must learn why
+    nothing arrives.
+    """
+    mute = session.muted
+    if mute is None:
+        return targets
+    if not is_active(mute, world.clock()):
+        session.muted = None
+        return targets
+    allowed: list[str] = []
+    for target in targets:
+        recipient = None if target.startswith("#") else world.find_nick(target)
+        if recipient is not None and "o" in recipient.modes:
+            allowed.append(target)
+        else:
+            name = recipient.nick if recipient is not None else target
+            world.reply(session, n.ERR_CANNOTSENDTOCHAN, name, mute_refusal(mute, world.clock()))
+    return allowed
+
+
+# ----------------------------------------------------------------------------- reload, expiry
+
+
+def load(world: World, snapshot: Snapshot) -> None:
+    """Take bans and mutes from the store (start, or a ``chatroom admin`` write) and apply
+    them at once: matching sessions are dropped, mutes follow their accounts."""
+    sanctions = world.sanctions
+    sanctions.bans = BanList(snapshot.bans)
+    sanctions.mutes = dict(snapshot.mutes)
+    sanctions.recompute()
+    for session in world.sessions.values():
+        if session.account is not None:
+            session.muted = sanctions.mutes.get(world.fold(session.account))
+    enforce(world)
+
+
+def expire(world: World) -> None:
+    """Called by tick: lift whatever has run out, tell who it concerns, log it."""
+    sanctions = world.sanctions
+    now = world.clock()
+    if sanctions.next_due is None or now < sanctions.next_due:
+        return
+    for ban in [b for b in sanctions.bans.bans if not is_active(b, now)]:
+        remove_ban(world, ban)
+        audit(
+            world,
+            SERVER_ACTOR,
+            "ban.expire",
+            f"{ban.kind}:{ban.mask}",
+            ban.reason,
+            [DeleteBanTarget(ban.kind, ban.mask)],
+        )
+    for key, mute in [(k, m) for k, m in sanctions.mutes.items() if not is_active(m, now)]:
+        apply_mute(world, key, None)
+        audit(world, SERVER_ACTOR, "mute.expire", mute.account_name, mute.reason, [DeleteMute(key)])
+        for session in world.sessions.values():
+            if session.account is not None and world.fold(session.account) == key:
+                world.notice(session, "Your server-wide mute has ended; you may talk again.")
+    if sanctions.channel_due is not None and now >= sanctions.channel_due:
+        from chatroom.server.core.chanreg import expire_entries
+
+        sanctions.channel_due = expire_entries(world)
+    sanctions.recompute()
+
+
+def announce_to_opers(world: World, text: str) -> None:
+    """A server notice to every operator online (who else is moderating right now)."""
+    line = None
+    for session in world.sessions.values():
+        if "o" in session.modes and session.registered and not session.closed:
+            line = line or format_line(world.name, "NOTICE", "*", f"*** {text}")
+            session.send(line)
