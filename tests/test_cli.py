@@ -190,3 +190,13 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for name in ("serve", "init", "admin", "config"):
         assert name in out
+
+
+def test_example_config_is_the_documented_defaults() -> None:
+    """chatroom.example.toml is the config reference; it must not drift from the code."""
+    from chatroom import config as cfg
+
+    example = Path(__file__).resolve().parent.parent / "chatroom.example.toml"
+    assert example.read_text() == cfg.defaults_toml(), (
+        "regenerate it: chatroom config --defaults > chatroom.example.toml"
+    )

@@ -87,12 +87,11 @@ def send_welcome(world: World, session: Session) -> None:
 
 
 def send_lusers(world: World, session: Session) -> None:
-    users = sum(1 for s in world.sessions.values() if s.registered and not s.closed)
-    invisible = sum(
-        1 for s in world.sessions.values() if s.registered and not s.closed and "i" in s.modes
-    )
-    opers = sum(1 for s in world.sessions.values() if s.registered and "o" in s.modes)
-    unknown = sum(1 for s in world.sessions.values() if not s.registered and not s.closed)
+    """O(1): counts are kept by the world, not recounted for every new connection."""
+    users = world.registered_count
+    invisible = min(world.invisible_count, users)
+    opers = world.oper_count
+    unknown = len(world.sessions) - users
     world.max_users = max(world.max_users, users)
     world.reply(
         session,
