@@ -152,7 +152,7 @@ def test_server_ban_is_reported_with_its_reason_and_not_retried() -> None:
     assert events[0].reason == "banned"
     assert "spamming" in events[0].text
     assert Closed in [type(e) for e in events]
-    assert not [e for e in events if isinstance(e, Closed)][0].retry
+    assert not next(e for e in events if isinstance(e, Closed)).retry
 
 
 def test_names_fill_the_member_list_with_prefixes_ranked() -> None:

@@ -83,7 +83,8 @@ def test_add_server_accept_certificate_create_account_and_chat(
             await pilot.press("y")
             await until(pilot, lambda: isinstance(app.screen, ChatScreen))
             pinned = ServerStore(tmp_path / "cfg").get("local")
-            assert pinned is not None and len(pinned.fingerprint) == 64
+            assert pinned is not None
+            assert len(pinned.fingerprint) == 64
             assert app.session is not None
             await until(pilot, lambda: app.session is not None and app.session.account == "alice")
             await until(pilot, lambda: "You joined #lobby" in log_text(app))
@@ -154,7 +155,8 @@ def test_kicked_user_sees_why_and_reconnects_after_losing_the_connection(
 
             # The server drops the connection: the app reconnects and rejoins #lobby.
             shell = server.shell
-            assert shell is not None and server._loop is not None
+            assert shell is not None
+            assert server._loop is not None
             conns = list(shell.connections.values())
             for conn in conns:
                 server._loop.call_soon_threadsafe(conn.abort)

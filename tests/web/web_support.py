@@ -4,6 +4,8 @@ and browser users (``People``). The fixtures that build them are in conftest.py.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import socket
 import time
@@ -53,7 +55,8 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     browser is up, so ``asyncio.run`` cannot be called there.
     """
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result(timeout=30)
+        result: T = pool.submit(asyncio.run, coro).result(timeout=30)
+    return result
 
 
 def http_url(server: ServerThread) -> str:

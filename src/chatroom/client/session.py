@@ -71,6 +71,9 @@ class ClientSession:
         self.buffers: dict[str, Buffer] = {SERVER_BUFFER: Buffer(SERVER_BUFFER, is_room=False)}
         self.logs: dict[str, list[Show]] = {SERVER_BUFFER: []}
         self.active = SERVER_BUFFER
+        self.appended: dict[str, int] = {}
+        """Lines ever added per buffer: a UI compares it with what it drew, even after
+        old lines were trimmed from the log."""
         self.batches: dict[str, str] = {}
         self.quitting = False
         self._out: list[bytes] = []
@@ -191,6 +194,7 @@ class ClientSession:
         )
         log = self.logs.setdefault(key, [])
         log.append(line)
+        self.appended[key] = self.appended.get(key, 0) + 1
         if history:
             log.sort(key=lambda s: s.time)
         if len(log) > LOG_LIMIT:

@@ -32,6 +32,8 @@ function numeric(app, msg) {
     app.post(state.server, { kind: "event", text, time: messageTime(msg.tags) }, false);
     return;
   }
+  // A server that advertises draft/chathistory but refuses a query: no history, no noise.
+  if (msg.command === "421" && msg.params[1] === "CHATHISTORY") return;
   const code = Number(msg.command);
   const context = msg.params.slice(1, -1).join(" ");
   const line = context ? `${context}: ${text}` : text;

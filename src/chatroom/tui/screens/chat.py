@@ -41,6 +41,7 @@ class ChatScreen(Screen[None]):
         self.session = session
         self._join_requested = False
         self._ready = False
+        self._drawn = 0
 
     @property
     def chat_app(self) -> ChatApp:
@@ -77,6 +78,7 @@ class ChatScreen(Screen[None]):
         self.session.set_active(name)
         key = self.session.active
         self.query_one("#log", MessageLog).show_lines(self.session.logs.get(key, []))
+        self._drawn = self.session.appended.get(key, 0)
         self.refresh_rooms()
         self.refresh_room_details()
 
@@ -117,11 +119,7 @@ class ChatScreen(Screen[None]):
                 self.switch_to(event.buffer)
                 return
             if self.session.key(event.buffer) == self.session.active:
-                log = self.query_one("#log", MessageLog)
-                if event.history:
-                    log.show_lines(self.session.logs.get(self.session.active, []))
-                else:
-                    log.write(render_line(event))
+                self._catch_up(redraw=event.history)
             else:
                 self.refresh_rooms()
         elif isinstance(event, StateChanged):
@@ -132,6 +130,21 @@ class ChatScreen(Screen[None]):
         elif isinstance(event, ConnectionStatus):
             text = self.chat_app.describe_connection() if event.connected else event.text
             self.set_status(text, event.connected)
+
+    def _catch_up(self, redraw: bool) -> None:
+        """Draw the active buffer's lines not drawn yet (history lines are inserted in
+        time order, so they redraw the whole log)."""
+        key = self.session.active
+        lines = self.session.logs.get(key, [])
+        total = self.session.appended.get(key, 0)
+        log = self.query_one("#log", MessageLog)
+        new = total - self._drawn
+        if redraw or new > len(lines):
+            log.show_lines(lines)
+        elif new > 0:
+            for line in lines[-new:]:
+                log.write(render_line(line))
+        self._drawn = total
 
     def _follow_join(self) -> bool:
         """Show a room we just joined if we asked for it or were only in the server window;
