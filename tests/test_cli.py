@@ -23,8 +23,20 @@ def _stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
 def test_serve_starts_on_defaults_and_shuts_down_gracefully_on_sigterm(tmp_path: Path) -> None:
     """The real command in a subprocess: a client is told why it is disconnected."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatroom", "serve", "--port", "0", "--tls-port", "0"]
-        + ["--http-port", "off", "--data-dir", str(tmp_path / "data")],
+        [
+            sys.executable,
+            "-m",
+            "chatroom",
+            "serve",
+            "--port",
+            "0",
+            "--tls-port",
+            "0",
+            "--http-port",
+            "off",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -7,31 +7,48 @@ server notices the write through ``Store.changed_since_load`` and reloads.
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import re
 import time
 from collections.abc import Callable
 
 from chatroom.irc.casemap import CaseMapping, casefolder
+from chatroom.irc.masks import normalize_mask
 from chatroom.server.auth.passwords import PasswordHasher, make_scram_verifier
+from chatroom.server.core.bans import classify_target, is_active, parse_duration, until_text
 from chatroom.server.store.base import (
     Account,
+    AccountMute,
     AppendAudit,
     AuditEntry,
+    BanKind,
     Change,
     DeleteAccount,
+    DeleteBanTarget,
+    DeleteMute,
     PutAccount,
+    PutBan,
+    PutMute,
+    ServerBan,
     Store,
 )
 
 __all__ = [
     "ACTOR",
     "MAX_NICK_LENGTH",
+    "add_ban",
+    "audit_log",
     "create_account",
     "delete_account",
     "list_accounts",
+    "list_bans",
+    "mute_account",
+    "parse_since",
+    "remove_ban",
     "set_oper",
     "set_password",
+    "unmute_account",
     "validate_nick",
 ]
 
@@ -155,6 +172,136 @@ def _existing(store: Store, name: str, fold: Fold) -> Account:
     return account
 
 
-def _commit(store: Store, change: Change, now: float, action: str, target: str) -> None:
-    entry = AuditEntry(id=None, at=now, actor=ACTOR, action=action, target=target, reason="")
-    store.apply([change, AppendAudit(entry)])
+def _commit(
+    store: Store, change: Change, now: float, action: str, target: str, reason: str = ""
+) -> list[int]:
+    entry = AuditEntry(id=None, at=now, actor=ACTOR, action=action, target=target, reason=reason)
+    return store.apply([change, AppendAudit(entry)])
+
+
+# ----------------------------------------------------------------------------- moderation
+
+
+def _duration(text: str | None) -> float | None:
+    if text is None:
+        return None
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise ValueError(f"{text!r} is not a duration; use e.g. 90, 10m, 2h, 1d, 1w")
+    return seconds
+
+
+def ban_target(store: Store, text: str, fold: Fold = _RFC1459) -> tuple[BanKind, str]:
+    """The ``(kind, mask)`` a target means here, where nobody is online to look up.
+
+    As over IRC (``BAN``), except that a bare word is the account of that name if it
+    exists, else the nick mask ``word!*@*``.
+    """
+    classified = classify_target(text)
+    if classified is not None:
+        kind, mask = classified
+    elif fold(text) in store.load().accounts:
+        kind, mask = "account", text
+    else:
+        kind, mask = "nick", normalize_mask(text)
+    return kind, fold(mask) if kind in ("account", "nick") else mask
+
+
+def add_ban(
+    store: Store,
+    target: str,
+    reason: str = "",
+    duration: str | None = None,
+    fold: Fold = _RFC1459,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> ServerBan:
+    """Ban server-wide; a running server disconnects matching users when it reloads."""
+    kind, mask = ban_target(store, target, fold)
+    seconds = _duration(duration)
+    now = clock()
+    expires = now + seconds if seconds is not None else None
+    ban = ServerBan(None, kind, mask, reason, ACTOR, now, expires)
+    when = until_text(expires, now)
+    [ban_id] = _commit(
+        store,
+        PutBan(ban),
+        now,
+        "ban.add",
+        f"{kind}:{mask}",
+        f"{reason} ({when})" if reason else when,
+    )
+    return dataclasses.replace(ban, id=ban_id)
+
+
+def remove_ban(
+    store: Store, target: str, fold: Fold = _RFC1459, *, clock: Callable[[], float] = time.time
+) -> ServerBan:
+    """Lift the ban on ``target`` (as ``bans`` shows it, e.g. ``account:bob``)."""
+    bans = store.load().bans
+    wanted = {ban_target(store, target, fold)}
+    if classify_target(target) is None:  # a bare word: an account or a nick ban
+        wanted |= {("account", fold(target)), ("nick", fold(normalize_mask(target)))}
+    if target.isdigit():
+        found = next((b for b in bans if b.id == int(target)), None)
+    else:
+        found = next((b for b in bans if (b.kind, fold(b.mask)) in wanted), None)
+    if found is None:
+        raise ValueError(f"no server ban on {target!r}; see 'chatroom admin bans'")
+    change = DeleteBanTarget(found.kind, found.mask)
+    _commit(store, change, clock(), "ban.remove", f"{found.kind}:{found.mask}", found.reason)
+    return found
+
+
+def list_bans(store: Store, now: float | None = None) -> list[ServerBan]:
+    """The bans still in force, oldest first (expired ones are dropped by the server)."""
+    at = time.time() if now is None else now
+    return [b for b in store.load().bans if is_active(b, at)]
+
+
+def mute_account(
+    store: Store,
+    name: str,
+    reason: str = "",
+    duration: str | None = None,
+    fold: Fold = _RFC1459,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> AccountMute:
+    """Mute an account server-wide: it can read, its messages are refused with a reason."""
+    account = _existing(store, name, fold)
+    seconds = _duration(duration)
+    now = clock()
+    expires = now + seconds if seconds is not None else None
+    mute = AccountMute(account.key, account.name, reason, ACTOR, now, expires)
+    when = until_text(expires, now)
+    _commit(store, PutMute(mute), now, "mute.add", account.name, f"{reason} ({when})")
+    return mute
+
+
+def unmute_account(
+    store: Store, name: str, fold: Fold = _RFC1459, *, clock: Callable[[], float] = time.time
+) -> AccountMute:
+    mute = store.load().mutes.get(fold(name))
+    if mute is None:
+        raise ValueError(f"{name!r} is not muted")
+    _commit(store, DeleteMute(mute.account_key), clock(), "mute.remove", mute.account_name)
+    return mute
+
+
+def parse_since(text: str, now: float) -> float:
+    """``--since``: a duration back from now (``2h``) or a UTC date (``2030-01-31``,
+    ``2030-01-31T10:00``)."""
+    seconds = parse_duration(text)
+    if seconds is not None:
+        return now - seconds
+    for layout in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return float(calendar.timegm(time.strptime(text, layout)))
+        except ValueError:
+            continue
+    raise ValueError(f"--since {text!r}: use a duration (2h, 7d) or a UTC date (2030-01-31)")
+
+
+def audit_log(store: Store, since: float | None = None) -> list[AuditEntry]:
+    return store.audit(since)

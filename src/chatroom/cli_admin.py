@@ -11,14 +11,19 @@ import getpass
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from chatroom import admin
+from chatroom import admin, admin_history
 from chatroom import config as cfg
 from chatroom.irc.casemap import casefolder
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
+from chatroom.server.core.bans import format_time, until_text
 from chatroom.server.store.backup import backup_data_dir
+from chatroom.server.store.base import Store
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
+
+Fold = Callable[[str], str]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,8 +50,28 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     oper = command("oper", "grant or revoke server operator rights")
     oper.add_argument("name")
     oper.add_argument("state", choices=["on", "off"])
+    ban = command("ban", "ban from the whole server (disconnects at once if running)")
+    ban.add_argument("target", help="a:ACCOUNT, NAME, nick!user@host, IP or CIDR")
+    ban.add_argument("--reason", default="", help="shown to the banned user")
+    ban.add_argument("--duration", help="e.g. 30m, 2h, 7d (default: permanent)")
+    unban = command("unban", "lift a server ban")
+    unban.add_argument("target", help="as 'bans' shows it (e.g. account:bob), or its id")
+    command("bans", "list server bans")
+    mute = command("mute", "mute an account server-wide (it may still read)")
+    mute.add_argument("name")
+    mute.add_argument("--reason", default="")
+    mute.add_argument("--duration", help="e.g. 30m, 2h, 7d (default: until unmuted)")
+    unmute = command("unmute", "lift a server-wide mute")
+    unmute.add_argument("name")
+    audit = command("audit", "show the audit log of moderation and admin actions")
+    audit.add_argument("--since", help="a duration back from now (2h, 7d) or a UTC date")
     backup = command("backup", "copy the databases while the server runs (SQLite online backup)")
     backup.add_argument("file", type=Path)
+    purge = command("purge", "delete a room's message history")
+    purge.add_argument("room")
+    purge.add_argument("--before", help="only lines older than this: a UTC date or a duration")
+    export = command("export", "print a room's message history as JSON lines")
+    export.add_argument("room")
 
 
 def _password(args: argparse.Namespace, minimum: int) -> str:
@@ -62,6 +87,69 @@ def _password(args: argparse.Namespace, minimum: int) -> str:
     return password
 
 
+def _ban(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    ban = admin.add_ban(store, args.target, args.reason, args.duration, fold)
+    print(f"banned {ban.kind}:{ban.mask} ({until_text(ban.expires_at, time.time())})")
+
+
+def _unban(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    ban = admin.remove_ban(store, args.target, fold)
+    print(f"lifted the ban on {ban.kind}:{ban.mask}")
+
+
+def _bans(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    now = time.time()
+    for ban in admin.list_bans(store, now):
+        print(
+            f"{ban.id}\t{ban.kind}:{ban.mask}\t{ban.reason or '-'}\t{ban.set_by}"
+            f"\t{format_time(ban.set_at)}\t{until_text(ban.expires_at, now)}"
+        )
+
+
+def _mute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    mute = admin.mute_account(store, args.name, args.reason, args.duration, fold)
+    print(f"muted {mute.account_name} ({until_text(mute.expires_at, time.time())})")
+
+
+def _unmute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    print(f"unmuted {admin.unmute_account(store, args.name, fold).account_name}")
+
+
+def _audit(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    since = admin.parse_since(args.since, time.time()) if args.since else None
+    for entry in admin.audit_log(store, since):
+        print(
+            f"{format_time(entry.at)}\t{entry.actor}\t{entry.action}\t{entry.target}"
+            f"\t{entry.reason}".rstrip("\t")
+        )
+
+
+_MODERATION: dict[str, Callable[[Store, argparse.Namespace, Fold], None]] = {
+    "ban": _ban,
+    "unban": _unban,
+    "bans": _bans,
+    "mute": _mute,
+    "unmute": _unmute,
+    "audit": _audit,
+}
+
+
+def _history_command(args: argparse.Namespace, config: cfg.Config) -> int:
+    """purge/export: history lives in its own database (history.db)."""
+    fold = casefolder(config.core.casemapping)
+    try:
+        if args.admin_command == "export":
+            admin_history.export_room(config.data_dir, args.room, fold, sys.stdout)
+            return 0
+        before = admin.parse_since(args.before, time.time()) if args.before else None
+        count = admin_history.purge_room(config.data_dir, args.room, fold, before)
+    except (ValueError, sqlite3.Error) as err:
+        print(f"chatroom admin: {err}", file=sys.stderr)
+        return 1
+    print(f"deleted {count} lines of {args.room}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     config = cfg.load(args.config, flags={"server.data_dir": args.data_dir})
     if args.admin_command == "backup":
@@ -73,6 +161,8 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.admin_command in ("purge", "export"):
+        return _history_command(args, config)
     store = SqliteStore(default_db_path(config.data_dir))
     fold = casefolder(config.core.casemapping)
     hasher = PasswordHasher(Argon2Params(*config.argon2))
@@ -98,6 +188,8 @@ def run(args: argparse.Namespace) -> int:
         elif args.admin_command == "oper":
             account = admin.set_oper(store, args.name, args.state == "on", fold)
             print(f"{account.name} is {'now' if account.oper else 'no longer'} a server operator")
+        elif args.admin_command in _MODERATION:
+            _MODERATION[args.admin_command](store, args, fold)
         else:
             return 1
     except ValueError as err:

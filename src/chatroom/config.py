@@ -20,6 +20,7 @@ from chatroom.server.core.settings import (
     OPER_CAPABILITIES,
     AccountSettings,
     CoreSettings,
+    HistorySettings,
     Limits,
     Timeouts,
 )
@@ -93,6 +94,10 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("limits.connects_per_address_per_minute", 30, "count", "New connections a minute."),
     _setting("limits.connections_total", 20000, "count", "Open connections in all."),
     _setting("timeouts.registration", 60, "seconds", "Time to finish NICK/USER."),
+    _setting("history.retention_days", 0, "count0", "Drop lines older than this; 0 keeps them."),
+    _setting("history.max_per_target", 10000, "count0", "Lines kept per room or chat; 0: all."),
+    _setting("history.replay_lines", 10, "count0", "Lines replayed on join without CHATHISTORY."),
+    _setting("history.chathistory_limit", 100, "count", "Most lines one CHATHISTORY returns."),
     _setting("timeouts.ping_interval", 120, "seconds", "Idle time before the server PINGs."),
     _setting("timeouts.ping_timeout", 60, "seconds", "Time to answer that PING."),
 )
@@ -285,6 +290,12 @@ def _build(v: Mapping[str, Any]) -> Config:
             allow_plaintext_login=v["accounts.allow_plaintext_login"],
             nick_grace_seconds=float(v["accounts.nick_grace_seconds"]),
             min_password_length=v["accounts.min_password_length"],
+        ),
+        history=HistorySettings(
+            chathistory_limit=v["history.chathistory_limit"],
+            replay_lines=v["history.replay_lines"],
+            retention_days=v["history.retention_days"],
+            max_per_target=v["history.max_per_target"],
         ),
         oper_capabilities=v["opers.capabilities"],
     )

@@ -10,13 +10,21 @@ import pytest
 
 from chatroom.server.store.base import (
     Account,
+    AccountMute,
     AppendAudit,
     AuditEntry,
+    ChannelListEntry,
     ConflictError,
     DeleteAccount,
     DeleteBan,
+    DeleteBanTarget,
+    DeleteChannel,
+    DeleteMute,
     PutAccount,
     PutBan,
+    PutChannel,
+    PutMute,
+    RegisteredChannel,
     ServerBan,
     Store,
 )
@@ -193,3 +201,66 @@ def test_loaded_snapshot_is_not_affected_by_later_changes(store: Store) -> None:
     snapshot = store.load()
     store.apply([PutAccount(account("Alice"))])
     assert snapshot.accounts == {}
+
+
+# ----------------------------------------------------------------------------- moderation records
+
+
+def mute(key: str, expires_at: float | None = None) -> AccountMute:
+    return AccountMute(key, key.title(), "noise", "oper", 1000.0, expires_at)
+
+
+def room(name: str, **overrides: object) -> RegisteredChannel:
+    base = RegisteredChannel(key=name.lower(), name=name, founder="alice", registered_at=1000.0)
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def test_deleting_a_ban_by_kind_and_mask_removes_only_that_ban(store: Store) -> None:
+    store.apply([PutBan(ban("10.0.0.1")), PutBan(ban("10.0.0.2"))])
+    store.apply([DeleteBanTarget("address", "10.0.0.1"), DeleteBanTarget("nick", "10.0.0.2")])
+    assert [b.mask for b in store.load().bans] == ["10.0.0.2"]
+
+
+def test_mute_is_loaded_back_replaced_and_deleted(store: Store) -> None:
+    store.apply([PutMute(mute("carol"))])
+    assert store.load().mutes == {"carol": mute("carol")}
+    store.apply([PutMute(mute("carol", expires_at=5000.0))])
+    assert store.load().mutes["carol"].expires_at == 5000.0
+    store.apply([DeleteMute("carol"), DeleteMute("nobody")])
+    assert store.load().mutes == {}
+
+
+def test_registered_room_is_loaded_back_whole_with_lists_in_order(store: Store) -> None:
+    lobby = room(
+        "#Lobby",
+        topic="hi",
+        topic_set_by="alice!a@h",
+        topic_set_at=1001.0,
+        modes="imnt",
+        channel_key="sekrit",
+        limit=25,
+        ops=("bob", "carol"),
+        lists=(
+            ChannelListEntry("b", "z!*@*", "alice", 1002.0, 9000.0),
+            ChannelListEntry("q", "m!*@*", "alice", 1003.0),
+            ChannelListEntry("b", "a!*@*", "alice", 1004.0),
+        ),
+    )
+    store.apply([PutChannel(lobby)])
+    assert store.load().channels == {"#lobby": lobby}
+
+
+def test_putting_a_room_again_replaces_its_ops_and_lists(store: Store) -> None:
+    entry = ChannelListEntry("b", "x!*@*", "alice", 1002.0)
+    store.apply([PutChannel(room("#r", ops=("bob",), lists=(entry,)))])
+    store.apply([PutChannel(room("#r", founder="dave"))])
+    assert store.load().channels["#r"] == room("#r", founder="dave")
+
+
+def test_dropped_room_is_gone_with_its_lists(store: Store) -> None:
+    entry = ChannelListEntry("e", "x!*@*", "alice", 1002.0)
+    store.apply([PutChannel(room("#r", ops=("bob",), lists=(entry,)))])
+    store.apply([DeleteChannel("#r"), DeleteChannel("#missing")])
+    assert store.load().channels == {}
+    store.apply([PutChannel(room("#r"))])
+    assert store.load().channels["#r"].lists == ()

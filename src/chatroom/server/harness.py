@@ -10,10 +10,19 @@ from collections.abc import Iterable
 
 from chatroom.irc.message import Message, parse
 from chatroom.server.auth.passwords import make_scram_verifier
-from chatroom.server.core.effects import Close, Effect, HashPassword, Persist, VerifyPassword
+from chatroom.server.core.effects import (
+    Close,
+    Effect,
+    HashPassword,
+    Persist,
+    QueryHistory,
+    StoreMessages,
+    VerifyPassword,
+)
 from chatroom.server.core.settings import CoreSettings, Limits
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account
+from chatroom.server.store.history_memory import MemoryHistory
 from chatroom.server.store.memory import MemoryStore
 
 
@@ -96,6 +105,8 @@ class Harness:
         self.hasher = FakeHasher()
         self.store = MemoryStore()
         self.store_fails = False
+        self.history = MemoryHistory()
+        self.history_fails = False
         self.world.dummy_password_hash = self.hasher.hash("no such account")
 
     def pump(self) -> None:
@@ -128,6 +139,11 @@ class Harness:
             world.password_hashed(
                 effect.token, self.hasher.hash(effect.password), scram_for(effect.password)
             )
+        elif isinstance(effect, StoreMessages):
+            self.history.append(effect.records)
+        elif isinstance(effect, QueryHistory):
+            rows = None if self.history_fails else self.history.query(effect.query)
+            world.history_loaded(effect.token, rows)
         elif isinstance(effect, Persist):
             error = None
             if self.store_fails:

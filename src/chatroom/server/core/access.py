@@ -5,6 +5,7 @@ Pure functions of a channel and a session, shared by JOIN, PRIVMSG/NOTICE and NI
 Rules (as InspIRCd and Ergo apply them):
 - a mask matches ``nick!user@host`` or ``nick!user@ip``, case-folded with the server's
   casemapping; the extban ``a:<account-glob>`` matches the session's account instead;
+- the extban ``m:<mask>`` in the ban list mutes (like +q) instead of keeping out;
 - +e excepts from +b and +q; +I lets a user past +i without an invite;
 - an INVITE lets its holder past +i, +k, +l and +b (InspIRCd's default "invite bypass");
 - voiced and opped members are never silenced by +m, +b or +q.
@@ -16,7 +17,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from chatroom.irc import numerics as n
-from chatroom.irc.masks import match_mask
+from chatroom.irc.masks import match_mask, normalize_mask
 from chatroom.server.core.channel import Channel, ListEntry
 from chatroom.server.core.session import Session
 
@@ -50,9 +51,13 @@ def is_banned(world: World, channel: Channel, session: Session) -> bool:
 
 
 def is_quieted(world: World, channel: Channel, session: Session) -> bool:
-    """Matches a +q mask and no +e mask."""
+    """Matches a +q mask (or a +b ``m:`` mute extban) and no +e mask."""
     lists = channel.lists
-    return any_matches(world, lists["q"], session) and not any_matches(world, lists["e"], session)
+    quieted = any_matches(world, lists["q"], session) or any(
+        entry.mask[:2] == "m:" and mask_matches(world, normalize_mask(entry.mask[2:]), session)
+        for entry in lists["b"]
+    )
+    return quieted and not any_matches(world, lists["e"], session)
 
 
 def join_refusal(

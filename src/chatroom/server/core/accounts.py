@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import format_line
+from chatroom.server.core import sanctions
+from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.store.base import Account, AppendAudit, AuditEntry, PutAccount
 
@@ -148,7 +150,12 @@ def change_password(
 
 
 def log_in(world: World, session: Session, account: Account) -> None:
-    """Mark the session as ``account``: 900, account-notify, and oper powers if granted."""
+    """Mark the session as ``account``: 900, account-notify, and oper powers if granted.
+
+    A server-banned account is refused here (465, ERROR), whatever the login path.
+    """
+    if not sanctions.admit_account(world, session, account.key, account.name):
+        return
     session.account = account.name
     mask = session.prefix if session.nick != "*" else "*"
     world.reply(
@@ -168,6 +175,7 @@ def log_out(world: World, session: Session) -> None:
     if session.account is None:
         return
     session.account = None
+    session.muted = None
     session.modes.discard("o")
     world.reply(session, n.RPL_LOGGEDOUT, session.prefix, "You are now logged out")
     _notify_account(world, session, "*")
@@ -175,9 +183,9 @@ def log_out(world: World, session: Session) -> None:
 
 def _notify_account(world: World, session: Session, name: str) -> None:
     """IRCv3 account-notify: peers (and the session) with the cap see the change."""
-    watchers = [p for p in world.peers(session) if "account-notify" in p.caps]
+    watchers = interested(world, session, "account-notify")  # room peers, extended-monitor
     if "account-notify" in session.caps:
-        watchers.append(session)
+        watchers.add(session)
     world.fanout(watchers, session.prefix, "ACCOUNT", name)
 
 

@@ -17,13 +17,18 @@ CAPABILITIES: dict[str, str | None] = {
     "away-notify": None,
     "batch": None,
     "cap-notify": None,
+    "chghost": None,
+    "draft/chathistory": None,
+    "draft/extended-monitor": None,  # the draft name of extended-monitor, for older clients
     "echo-message": None,
+    "extended-monitor": None,
     "invite-notify": None,
     "labeled-response": None,
     "message-tags": None,
     "multi-prefix": None,
     "server-time": None,
     "setname": None,
+    "standard-replies": None,
     "userhost-in-names": None,
 }
 

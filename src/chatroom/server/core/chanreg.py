@@ -96,7 +96,7 @@ def restore(world: World, snapshot: Snapshot) -> None:
 
 
 def join_status(world: World, channel: Channel, session: Session) -> str:
-    """"o" for the founder and listed ops of a registered room when logged in, else ""."""
+    """ "o" for the founder and listed ops of a registered room when logged in, else ""."""
     registration = channel.registration
     if registration is None or session.account is None:
         return ""

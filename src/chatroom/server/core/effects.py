@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chatroom.server.core.history import HistoryQuery, HistoryRecord
 from chatroom.server.store.base import Change
 
 
@@ -56,4 +57,24 @@ class Persist:
     token: int | None = None
 
 
-Effect = Close | VerifyPassword | HashPassword | Persist
+@dataclass(frozen=True, slots=True)
+class StoreMessages:
+    """Append these history records, behind, in order with every earlier effect.
+
+    One per input at most, whatever the number of messages or recipients: the core fills
+    ``records`` (the same list object) until the shell takes the effects.
+    """
+
+    records: list[HistoryRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryHistory:
+    """Run a CHATHISTORY query after every write queued before it; answer
+    ``World.history_loaded(token, rows)`` (``rows`` None if the store failed)."""
+
+    token: int
+    query: HistoryQuery
+
+
+Effect = Close | VerifyPassword | HashPassword | Persist | StoreMessages | QueryHistory

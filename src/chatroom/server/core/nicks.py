@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chatroom.server.core.monitor import came_online, went_offline
+
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
@@ -15,9 +17,13 @@ def change_nick(world: World, session: Session, new: str) -> None:
     if world.nicks.get(old_key) is session:
         del world.nicks[old_key]
     world.nicks[world.fold(new)] = session
+    old = session.nick
     if session.registered:
         recipients = world.peers(session)
         recipients.add(session)
         world.fanout(recipients, session.prefix, "NICK", new)
         world.remember_whowas(session)
     session.nick = new
+    if session.registered and world.fold(old) != world.fold(new):
+        went_offline(world, old)  # MONITOR: the old nick is free, the new one is taken
+        came_online(world, session)

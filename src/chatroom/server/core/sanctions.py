@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import format_line
+from chatroom.irc.modes import ModeChange
 from chatroom.server.core.bans import BanList, Who, ban_refusal, is_active, mute_refusal
 from chatroom.server.store.base import (
     AccountMute,
@@ -236,3 +237,13 @@ def announce_to_opers(world: World, text: str) -> None:
         if "o" in session.modes and session.registered and not session.closed:
             line = line or format_line(world.name, "NOTICE", "*", f"*** {text}")
             session.send(line)
+
+
+def audit_mode_changes(
+    world: World, session: Session, room: str, applied: Iterable[ModeChange]
+) -> None:
+    """Room bans, quiets, exceptions and invite exceptions are moderation: log each one."""
+    for change in applied:
+        if change.letter in "beIq" and change.arg is not None:
+            action = f"channel.mode.{'+' if change.adding else '-'}{change.letter}"
+            audit(world, actor_name(session), action, f"{room} {change.arg}")

@@ -64,6 +64,9 @@ class Session:
     flood_checked_at: float = 0.0
     out: list[bytes] = field(default_factory=list)
     capture: list[bytes] | None = None
+    # The label of the labeled-response request being handled; a handler that answers
+    # later (CHATHISTORY) takes it with ``World.take_label`` and labels its answer itself.
+    label: str | None = None
 
     def send(self, data: bytes) -> None:
         """Queue one formatted line; the shell writes the queue out once per loop pass."""

@@ -65,6 +65,16 @@ OPER_CAPABILITIES = frozenset({"kick", "kill", "ban", "mute", "channels"})
 
 
 @dataclass(frozen=True, slots=True)
+class HistorySettings:
+    """Message history: what the core replays and serves, and what the store keeps."""
+
+    chathistory_limit: int = 100  # most lines one CHATHISTORY request returns (ISUPPORT)
+    replay_lines: int = 10  # lines replayed on join to clients without draft/chathistory
+    retention_days: int = 0  # drop lines older than this; 0 keeps them until max_per_target
+    max_per_target: int = 10000  # lines kept per room or private conversation; 0: no bound
+
+
+@dataclass(frozen=True, slots=True)
 class CoreSettings:
     server_name: str = "chatroom.local"
     network_name: str = "ChatRoom"
@@ -77,4 +87,5 @@ class CoreSettings:
     limits: Limits = field(default_factory=Limits)
     timeouts: Timeouts = field(default_factory=Timeouts)
     accounts: AccountSettings = field(default_factory=AccountSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
     oper_capabilities: frozenset[str] = OPER_CAPABILITIES

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from chatroom.irc import numerics as n
@@ -27,10 +26,20 @@ from chatroom.irc.message import (
     parse,
 )
 from chatroom.server.auth.throttle import LoginThrottle
-from chatroom.server.core import accounts
+from chatroom.server.core import accounts, chanreg, sanctions
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
-from chatroom.server.core.effects import Close, Effect, HashPassword, Persist, VerifyPassword
+from chatroom.server.core.effects import (
+    Close,
+    Effect,
+    HashPassword,
+    Persist,
+    QueryHistory,
+    StoreMessages,
+    VerifyPassword,
+)
+from chatroom.server.core.history import HistoryQuery, HistoryRecord, HistoryState, format_time
+from chatroom.server.core.monitor import MonitorTable, went_offline
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.store.base import Account, Change, Snapshot
@@ -40,6 +49,7 @@ log = logging.getLogger("chatroom.core")
 Checked = Callable[[bool, tuple[str, str] | None], None]
 Hashed = Callable[[str, str], None]
 Committed = Callable[[str | None], None]
+Loaded = Callable[[Sequence[object] | None], None]
 
 
 @dataclass(slots=True)
@@ -83,6 +93,10 @@ class World:
         self.effects: list[Effect] = []
         self.ready: list[Session] = []
         self.max_users = 0
+        self.registered_count = 0  # exact, kept as sessions register and leave
+        # Refreshed by tick (which visits every session anyway), so LUSERS costs O(1).
+        self.invisible_count = 0
+        self.oper_count = 0
         self.stats = Stats()
         self.per_address: dict[str, int] = {}
         self.recent_connects: dict[str, deque[float]] = {}
@@ -92,11 +106,14 @@ class World:
         self.accounts: dict[str, Account] = {}
         self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
+        self.sanctions = sanctions.Sanctions()
         # A real argon2id hash of a random password, set by the shell at start: unknown
         # accounts are checked against it so they cost the same time as wrong passwords.
         self.dummy_password_hash: str | None = None
         self._msgids = itertools.count(1)
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
+        self.history = HistoryState(settings.history.replay_lines)
+        self.monitor = MonitorTable()
         for name in settings.permanent_channels:
             self.channels[self.fold(name)] = Channel(name, self.started_at, permanent=True)
 
@@ -133,6 +150,8 @@ class World:
         if refusal is not None:
             self.stats.connections_refused += 1
             self.close(session, refusal)
+        elif not sanctions.check_session(self, session):
+            self.stats.connections_refused += 1  # a server ban on the address or network
         return session
 
     def _connection_refusal(self, ip: str, now: float) -> str | None:
@@ -193,15 +212,35 @@ class World:
         except ParseError:
             return  # empty or command-less lines are ignored, as the modern docs advise
         session.last_active = self.clock()
+        dispatch = self._dispatch
+        if not line.isascii() and not _is_utf8(line):
+            dispatch = self._refuse_invalid_utf8
         label = msg.tags.get("label") if msg.tags else None
         if label is not None and "labeled-response" in session.caps:
             session.capture = []
+            session.label = label
             try:
-                self._dispatch(session, msg)
+                dispatch(session, msg)
             finally:
-                self._finish_labeled(session, label)
+                if session.label is None:  # taken: the handler labels its own answer later
+                    self._release_capture(session)
+                else:
+                    session.label = None
+                    self._finish_labeled(session, label)
         else:
-            self._dispatch(session, msg)
+            dispatch(session, msg)
+
+    def _refuse_invalid_utf8(self, session: Session, msg: Message) -> None:
+        """UTF8ONLY: nothing that is not UTF-8 is relayed, so the command is refused whole."""
+        session.send(
+            format_line(
+                self.name,
+                "FAIL",
+                msg.command,
+                "INVALID_UTF8",
+                "Message rejected, your IRC software MUST use UTF-8 encoding on this network",
+            )
+        )
 
     def receive_too_long(self, session: Session) -> None:
         """The framer dropped a line that exceeded every limit."""
@@ -223,9 +262,14 @@ class World:
         """About once a second: registration and ping timeouts, keep-alive PINGs."""
         now = self.clock()
         t = self.settings.timeouts
+        invisible = opers = 0
         for session in list(self.sessions.values()):
             if session.closed:
                 continue
+            if "i" in session.modes:
+                invisible += 1
+            if "o" in session.modes:
+                opers += 1
             if not session.registered:
                 if now - session.connected_at >= t.registration:
                     self.close(session, "Registration timed out")
@@ -236,12 +280,16 @@ class World:
             elif now - session.last_active >= t.ping_interval:
                 session.ping_sent_at = now
                 session.send(format_line(None, "PING", self.name))
+        self.invisible_count, self.oper_count = invisible, opers
         accounts.expire_nick_grace(self)
+        sanctions.expire(self)
 
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
         self.accounts = dict(snapshot.accounts)
         accounts.reconcile_sessions(self)
+        chanreg.restore(self, snapshot)
+        sanctions.load(self, snapshot)
 
     def password_checked(self, token: int, ok: bool, rehashed: tuple[str, str] | None) -> None:
         """Answer to ``VerifyPassword``."""
@@ -254,6 +302,14 @@ class World:
     def persisted(self, token: int, error: str | None) -> None:
         """Answer to a ``Persist`` with a token: the changes committed (or failed)."""
         self._resume(token, error)
+
+    def history_loaded(self, token: int, rows: Sequence[object] | None) -> None:
+        """Answer to ``QueryHistory``: the records (or target listings); None on failure."""
+        self._resume(token, rows)
+
+    def load_history(self, records: Iterable[HistoryRecord]) -> None:
+        """The last lines of each room from the store: at start, and after an admin purge."""
+        self.history.load_recent(records)
 
     def _resume(self, token: int, *result: object) -> None:
         then = self._pending.pop(token, None)
@@ -280,6 +336,21 @@ class World:
         self._pending[token] = then
         self.effects.append(HashPassword(token, password))
 
+    def query_history(self, query: HistoryQuery, then: Loaded) -> None:
+        """Ask the store, after every write queued so far; ``then(rows)`` gets the answer."""
+        token = next(self._tokens)
+        self._pending[token] = then
+        self.effects.append(QueryHistory(token, query))
+
+    def record_message(self, record: HistoryRecord) -> None:
+        """Store one message: appended to this input's single ``StoreMessages`` batch."""
+        pending = self.history.pending
+        if pending is None:
+            pending = self.history.pending = []
+            self.effects.append(StoreMessages(pending))
+        pending.append(record)
+        self.history.remember(record)
+
     def persist(self, changes: Iterable[Change], then: Committed | None = None) -> None:
         """Write behind, in order; ``then`` runs after the commit for durable replies."""
         token = None
@@ -299,6 +370,7 @@ class World:
     def take_effects(self) -> list[Effect]:
         effects = self.effects
         self.effects = []
+        self.history.pending = None  # the shell has the batch now; the next input starts one
         return effects
 
     # ----------------------------------------------------------------- helpers for handlers
@@ -318,9 +390,11 @@ class World:
 
     def now_tag(self) -> str:
         """An IRCv3 server-time value (ISO 8601, UTC, milliseconds)."""
-        now = self.clock()
-        whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-        return f"{whole}.{int(now * 1000) % 1000:03d}Z"
+        return format_time(self.now_ms())
+
+    def now_ms(self) -> int:
+        """The clock in whole milliseconds: the precision of server-time and of history."""
+        return int(self.clock() * 1000)
 
     def new_msgid(self) -> str:
         return f"{self._msgid_prefix}-{next(self._msgids):x}"
@@ -342,15 +416,18 @@ class World:
         client_tags: Mapping[str, str] | None = None,
         account: str | None = None,
         skip: Session | None = None,
+        msgid: str | None = None,
+        time_tag: str | None = None,
     ) -> None:
         """Send one message to many: each byte variant is formatted once and shared.
+
+        A stored message passes its own ``msgid`` and ``time_tag`` (made once, for its
+        history record too); any other message gets them made here on first need.
 
         A variant is chosen by the recipient's tag profile (server-time, message-tags,
         account-tag); most rooms see one or two variants, however many members they have.
         """
         variants: dict[int, bytes] = {}
-        time_tag: str | None = None
-        msgid: str | None = None
         sent = 0
         for member in recipients:
             if member is skip:
@@ -400,7 +477,12 @@ class World:
 
     def _remove(self, session: Session, reason: str) -> None:
         session.closed = True
+        self.monitor.clear(session)
+        self.history.in_flight.pop(session.id, None)
         if session.registered:
+            went_offline(self, session.nick)
+        if session.registered:
+            self.registered_count -= 1
             self.fanout(self.peers(session), session.prefix, "QUIT", reason)
             self.remember_whowas(session)
         for channel in list(session.channels.values()):
@@ -456,6 +538,30 @@ class World:
                 session, n.ERR_UNKNOWNERROR, msg.command, "Internal error; nothing was changed"
             )
 
+    def take_label(self, session: Session) -> str | None:
+        """Take the current request's label, to answer it later with ``answer_labeled``."""
+        label = session.label
+        session.label = None
+        return label
+
+    def answer_labeled(self, session: Session, label: str | None, send: Callable[[], None]) -> None:
+        """Run ``send`` (which queues an answer) and label that answer as a direct reply is."""
+        if label is None or session.closed:
+            send()
+            return
+        session.capture = []
+        try:
+            send()
+        finally:
+            self._finish_labeled(session, label)
+
+    def _release_capture(self, session: Session) -> None:
+        """Stop capturing and send what was captured unlabeled (the label was taken)."""
+        lines = session.capture or []
+        session.capture = None
+        for line in lines:
+            session.send(line)
+
     def _finish_labeled(self, session: Session, label: str) -> None:
         """IRCv3 labeled-response: tag the single reply, batch several, ACK none."""
         lines = session.capture or []
@@ -472,11 +578,29 @@ class World:
                 )
             )
             for line in lines:
-                session.send(add_tag(line, "batch", ref))
+                # A line already inside a nested batch (chathistory) keeps only that tag.
+                session.send(line if _in_batch(line) else add_tag(line, "batch", ref))
             session.send(format_line(self.name, "BATCH", "-" + ref))
         else:
             for line in lines:
                 session.send(line)
+
+
+def _in_batch(line: bytes) -> bool:
+    """True if a formatted line already carries a ``batch`` tag."""
+    if not line.startswith(b"@"):
+        return False
+    tags = line[1 : line.find(b" ")]
+    return any(tag.startswith(b"batch=") for tag in tags.split(b";"))
+
+
+def _is_utf8(line: bytes) -> bool:
+    """True if ``line`` decodes as UTF-8 (asked only of lines that are not plain ASCII)."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def add_tag(line: bytes, key: str, value: str) -> bytes:

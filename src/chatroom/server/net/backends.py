@@ -16,8 +16,17 @@ from typing import TypeVar
 
 from chatroom.config import Config
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher, make_scram_verifier
-from chatroom.server.core.effects import HashPassword, Persist, VerifyPassword
+from chatroom.server.core.effects import (
+    HashPassword,
+    Persist,
+    QueryHistory,
+    StoreMessages,
+    VerifyPassword,
+)
+from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.world import World
+from chatroom.server.store.history import HistoryWriter, Rows
+from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 from chatroom.server.store.writer import StoreWriter
 
@@ -40,16 +49,30 @@ class Backends:
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password")
         self._poller: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()  # answers from threads come back here
+        # History has its own file and thread: chat bursts never delay an account commit.
+        self.history = SqliteHistory(history_db_path(config.data_dir))
+        self.history_writer = HistoryWriter(
+            self.history, config.core.history, on_outside_change=self._history_reloaded
+        )
 
     def start(self) -> None:
         """Load durable state into the core and start watching for outside changes."""
         self.world.load_snapshot(self.store.load())
         self.world.dummy_password_hash = self.hasher.hash(secrets.token_urlsafe(24))
+        replay = self.world.settings.history.replay_lines
+        self.world.load_history(self.history.recent(replay))
         self._poller = asyncio.create_task(self._watch_store())
 
-    def handle(self, effect: VerifyPassword | HashPassword | Persist) -> None:
+    def handle(
+        self, effect: VerifyPassword | HashPassword | Persist | StoreMessages | QueryHistory
+    ) -> None:
         world = self.world
-        if isinstance(effect, VerifyPassword):
+        if isinstance(effect, StoreMessages):
+            self.history_writer.append(effect.records)
+        elif isinstance(effect, QueryHistory):
+            token = effect.token
+            self.history_writer.query(effect.query, lambda rows: self._history_answer(token, rows))
+        elif isinstance(effect, VerifyPassword):
             token = effect.token
             verify = self.pool.submit(self._verify, effect.password_hash, effect.password)
             self._when_done(
@@ -105,6 +128,14 @@ class Backends:
         self.world.persisted(token, None if error is None else repr(error))
         self.wake()
 
+    def _history_answer(self, token: int, rows: Rows | None) -> None:
+        self.world.history_loaded(token, rows)
+        self.wake()
+
+    def _history_reloaded(self, records: list[HistoryRecord]) -> None:
+        """``chatroom admin purge`` ran: forget purged lines in the replay rings too."""
+        self.world.load_history(records)
+
     @staticmethod
     def _log_failure(error: BaseException | None) -> None:
         if error is not None:
@@ -132,5 +163,7 @@ class Backends:
         if self._poller is not None:
             self._poller.cancel()
         await self.writer.close()
+        await self.history_writer.close()  # every line delivered so far is written first
         self.pool.shutdown(wait=True)
         self.store.close()
+        self.history.close()

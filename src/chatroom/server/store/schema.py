@@ -30,9 +30,13 @@ class Migration:
     sql: str
 
 
-def available_migrations() -> list[Migration]:
-    """Every shipped migration in order; raises if the numbering has a gap or a repeat."""
-    folder = resources.files("chatroom.server.store").joinpath("migrations")
+def available_migrations(directory: str = "migrations") -> list[Migration]:
+    """Every shipped migration in order; raises if the numbering has a gap or a repeat.
+
+    ``directory`` names a folder of this package: each database file has its own
+    (``history_migrations`` for history.db), numbered independently.
+    """
+    folder = resources.files("chatroom.server.store").joinpath(directory)
     found: list[Migration] = []
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)

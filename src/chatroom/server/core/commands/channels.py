@@ -14,9 +14,11 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
+from chatroom.server.core import chanreg, sanctions
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.commands.channel_queries import send_names, send_topic
+from chatroom.server.core.commands.chathistory import replay_on_join
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
@@ -78,6 +80,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
         refusal = join_refusal(world, channel, session, key)
         if refusal is not None:
             raise CommandError(refusal[0], channel.name, refusal[1])
+        status = chanreg.join_status(world, channel, session)  # founder and ops by account
     channel.members[session] = status
     session.channels[folded] = channel
     session.invited.discard(folded)
@@ -89,6 +92,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     if channel.topic:
         send_topic(world, session, channel)
     send_names(world, session, channel)
+    replay_on_join(world, session, channel)
 
 
 def announce_join(world: World, channel: Channel, session: Session) -> None:
@@ -152,6 +156,7 @@ def topic(world: World, session: Session, msg: Message) -> None:
     channel.topic_set_by = session.prefix
     channel.topic_set_at = world.clock()
     world.fanout(channel.members, session.prefix, "TOPIC", channel.name, channel.topic)
+    chanreg.changed(world, channel)
 
 
 # ----------------------------------------------------------------------------- INVITE
@@ -198,10 +203,12 @@ def invite(world: World, session: Session, msg: Message) -> None:
 
 @command("KICK", min_params=2)
 def kick(world: World, session: Session, msg: Message) -> None:
-    """KICK <channel> <nick>{,<nick>} [:<reason>]"""
-    channel = _member_channel(world, session, msg.params[0])
-    if not channel.is_op(session):
-        raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+    """KICK <channel> <nick>{,<nick>} [:<reason>]  (room ops; server operators override)"""
+    channel = world.find_channel(msg.params[0])
+    if channel is None or not sanctions.may(world, session, "kick"):
+        channel = _member_channel(world, session, msg.params[0])
+        if not channel.is_op(session):
+            raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     reason = msg.params[2] if len(msg.params) > 2 and msg.params[2] else session.nick
     reason = reason[: world.settings.limits.kick_length]
     for nick in _each(msg.params[1]):
@@ -219,5 +226,7 @@ def kick(world: World, session: Session, msg: Message) -> None:
         else:
             world.fanout(channel.members, session.prefix, "KICK", channel.name, target.nick, reason)
             world.leave_channel(target, channel)
+            actor = sanctions.actor_name(session)
+            sanctions.audit(world, actor, "channel.kick", f"{channel.name} {target.nick}", reason)
             if not channel.members and not channel.permanent:
                 return  # the room is gone (an op kicked themself out of it)

@@ -11,9 +11,12 @@ from collections.abc import Iterable
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
+from chatroom.server.core import sanctions
 from chatroom.server.core.access import cannot_speak
-from chatroom.server.core.commands import nickserv
+from chatroom.server.core.commands import chanserv, nickserv
+from chatroom.server.core.commands.chathistory import identity, store_message
 from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.history import dm_key, format_time
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 
@@ -72,6 +75,15 @@ def _deliver(world: World, session: Session, msg: Message, verb: str) -> None:
             return
         nickserv.message(world, session, text[0], quiet=quiet)
         return
+    if verb != "TAGMSG" and any(chanserv.is_chanserv(world, t) for t in targets):
+        if len(targets) > 1:
+            if not quiet:
+                raise CommandError(n.ERR_TOOMANYTARGETS, "ChanServ", "Message ChanServ alone")
+            return
+        chanserv.message(world, session, text[0], quiet=quiet)
+        return
+    if session.muted is not None:  # one field check: unmuted senders pay nothing more
+        targets = sanctions.unmuted_targets(world, session, targets)
     tags = _client_tags(world, session, msg)
     session.last_message = world.clock()
     echo = "echo-message" in session.caps
@@ -105,6 +117,7 @@ def _to_channel(
     members: Iterable[Session] = channel.members
     if verb == "TAGMSG":
         members = [m for m in channel.members if "message-tags" in m.caps]
+    at, msgid = world.now_ms(), world.new_msgid()  # once per message, for every copy
     world.fanout(
         members,
         session.prefix,
@@ -114,7 +127,12 @@ def _to_channel(
         client_tags=tags,
         account=session.account,
         skip=None if echo else session,
+        msgid=msgid,
+        time_tag=format_time(at),
     )
+    if text:
+        key = world.fold(channel.name)
+        store_message(world, session, verb, key, "", channel.name, text[0], tags, msgid, at)
 
 
 def _to_user(
@@ -137,6 +155,7 @@ def _to_user(
         recipients = []
     if echo and recipient is not session:
         recipients.append(session)
+    at, msgid = world.now_ms(), world.new_msgid()  # once per message, for every copy
     world.fanout(
         recipients,
         session.prefix,
@@ -145,6 +164,12 @@ def _to_user(
         *text,
         client_tags=tags,
         account=session.account,
+        msgid=msgid,
+        time_tag=format_time(at),
     )
+    if text:
+        other = identity(world, recipient)
+        key = dm_key(identity(world, session), other)
+        store_message(world, session, verb, key, other, recipient.nick, text[0], tags, msgid, at)
     if verb == "PRIVMSG" and recipient.away is not None:
         world.reply(session, n.RPL_AWAY, recipient.nick, recipient.away)

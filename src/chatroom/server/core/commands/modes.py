@@ -21,6 +21,7 @@ from chatroom.irc.modes import (
     parse_channel_modes,
     parse_user_modes,
 )
+from chatroom.server.core import chanreg, sanctions
 from chatroom.server.core.channel import LIST_MODES, Channel, ListEntry
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.replies import CHANNEL_MODES, USER_MODES
@@ -65,7 +66,7 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
     changes, unknown = parse_channel_modes(msg.params[1], msg.params[2:], CHANNEL_MODES)
     for letter in unknown:
         world.reply(session, n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
-    is_op = channel.is_op(session)
+    is_op = channel.is_op(session) or sanctions.may(world, session, "channels")
     budget = world.settings.limits.modes_per_command
     applied: list[ModeChange] = []
     listed: set[str] = set()
@@ -96,6 +97,8 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
     if applied:
         modestring, args = format_mode_changes(applied)
         world.fanout(channel.members, session.prefix, "MODE", channel.name, modestring, *args)
+        sanctions.audit_mode_changes(world, session, channel.name, applied)
+        chanreg.changed(world, channel)
 
 
 def _takes_param(change: ModeChange) -> bool:

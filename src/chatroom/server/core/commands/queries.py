@@ -14,6 +14,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import match_mask
 from chatroom.irc.message import Message
 from chatroom.server.core.dispatch import COMMANDS, CommandError, command
+from chatroom.server.core.monitor import interested
 from chatroom.server.core.replies import send_isupport, send_lusers, send_motd
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
@@ -80,7 +81,7 @@ def away(world: World, session: Session, msg: Message) -> None:
     away-notify are told either way.
     """
     text = msg.params[0] if msg.params else ""
-    watchers = {p for p in world.peers(session) if "away-notify" in p.caps}
+    watchers = interested(world, session, "away-notify")  # room peers, extended-monitor
     if text:
         text = text[: world.settings.limits.away_length]
         session.away = text

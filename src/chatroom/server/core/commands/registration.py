@@ -5,6 +5,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
+from chatroom.server.core import sanctions
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
     NICKSERV,
@@ -17,6 +18,7 @@ from chatroom.server.core.accounts import (
 )
 from chatroom.server.core.caps import CAPABILITIES, ls_tokens, refresh_tag_profile
 from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.monitor import came_online, interested
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.core.replies import send_welcome
 from chatroom.server.core.session import Session
@@ -106,7 +108,7 @@ def nick(world: World, session: Session, msg: Message) -> None:
     new = msg.params[0]
     if not is_valid_nick(new, world.settings.limits.nick_length):
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
-    if world.fold(new) == world.fold(NICKSERV):
+    if world.fold(new) in (world.fold(NICKSERV), world.fold("ChanServ")):
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Reserved nickname")
     owner = world.find_nick(new)
     if owner is not None and owner is not session:
@@ -163,11 +165,15 @@ def try_register(world: World, session: Session) -> None:
             "or create one with REGISTER",
         )
         return
+    if not sanctions.check_session(world, session):
+        return  # a server ban on the nick mask, account or address: 465 and ERROR sent
     session.registered = True
     session.password = None
     world.stats.registrations += 1
+    world.registered_count += 1
     send_welcome(world, session)
     guard_nick(world, session)
+    came_online(world, session)
 
 
 def _pass_login(world: World, session: Session, secret: str) -> None:
@@ -237,7 +243,7 @@ def setname(world: World, session: Session, msg: Message) -> None:
         )
         return
     session.realname = realname
-    recipients = {p for p in world.peers(session) if "setname" in p.caps}
+    recipients = interested(world, session, "setname")
     if "setname" in session.caps:
         recipients.add(session)
     world.fanout(recipients, session.prefix, "SETNAME", realname)

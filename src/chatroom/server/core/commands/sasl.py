@@ -97,6 +97,8 @@ def _start(world: World, session: Session, mechanism: str) -> None:
 def _succeed(world: World, session: Session, account: Account) -> None:
     session.sasl = None
     log_in(world, session, account)
+    if session.closed:
+        return  # the login itself ended the connection (a banned account)
     world.reply(session, n.RPL_SASLSUCCESS, "SASL authentication successful")
 
 

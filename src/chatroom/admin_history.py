@@ -1,0 +1,60 @@
+"""``chatroom admin purge`` and ``chatroom admin export``: a room's history from the shell.
+
+Both open ``history.db`` directly, so they work whether or not the server runs; a running
+server notices a purge within seconds (the file's data version changes) and drops the
+purged lines from what it replays on join too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from chatroom.irc.masks import is_channel_name
+from chatroom.server.core.history import format_time
+from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
+
+__all__ = ["export_room", "purge_room"]
+
+
+def _room_key(room: str, fold: Callable[[str], str]) -> str:
+    if not is_channel_name(room):
+        raise ValueError(f"{room!r} is not a room name (rooms start with '#')")
+    return fold(room)
+
+
+def purge_room(
+    data_dir: Path, room: str, fold: Callable[[str], str], before: float | None = None
+) -> int:
+    """Delete a room's stored lines (those sent before ``before``, if given); the count."""
+    key = _room_key(room, fold)
+    history = SqliteHistory(history_db_path(data_dir))
+    try:
+        return history.purge(key, None if before is None else int(before * 1000))
+    finally:
+        history.close()
+
+
+def export_room(data_dir: Path, room: str, fold: Callable[[str], str], out: TextIO) -> int:
+    """Write a room's lines to ``out`` as JSON lines, oldest first; returns the count."""
+    key = _room_key(room, fold)
+    history = SqliteHistory(history_db_path(data_dir))
+    try:
+        records = history.export(key)
+    finally:
+        history.close()
+    for record in records:
+        line = {
+            "msgid": record.msgid,
+            "time": format_time(record.at),
+            "source": record.source,
+            "account": record.account,
+            "command": record.command,
+            "target": record.target_name,
+            "text": record.text,
+            "tags": dict(record.tags),
+        }
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return len(records)

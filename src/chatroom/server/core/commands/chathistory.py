@@ -1,0 +1,295 @@
+"""CHATHISTORY (IRCv3 draft/chathistory), replay on join, and storing what is said.
+
+Rules:
+- only rooms the requester is in, and its own private conversations, can be read; anything
+  else is ``FAIL CHATHISTORY INVALID_TARGET``, whether or not it exists, so a request never
+  reveals a room's existence;
+- a guest (no account) reads private lines only from its own connection onward: a nickname
+  alone does not prove it is the same person who used it yesterday;
+- the answer is one ``chathistory`` batch (empty when nothing matched) with each line's
+  original msgid and time; the request is answered after the store has written every line
+  queued before it, so what was just said is always found;
+- the request's label (labeled-response) is taken and put on the answer when it arrives;
+- clients without draft/chathistory get the room's last lines replayed when they join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chatroom.irc.masks import is_valid_nick
+from chatroom.irc.message import Message, format_line
+from chatroom.server.core.channel import Channel
+from chatroom.server.core.dispatch import command
+from chatroom.server.core.history import (
+    SUBCOMMANDS,
+    HistoryQuery,
+    HistoryRecord,
+    Ref,
+    TargetListing,
+    dm_key,
+    format_time,
+    parse_ref,
+)
+from chatroom.server.core.session import Session, TagProfile
+from chatroom.server.core.world import World
+
+MAX_IN_FLIGHT = 4  # history requests one connection may have waiting on the store
+
+
+class _Refused(Exception):  # noqa: N818 (a refusal, carried to one reply)
+    def __init__(self, code: str, *params: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def identity(world: World, session: Session) -> str:
+    """Who a private line belongs to: the account when logged in, else the nickname."""
+    if session.account is not None:
+        return "a:" + world.fold(session.account)
+    return "n:" + world.fold(session.nick)
+
+
+def _identity_of(world: World, nick: str) -> str:
+    """The identity behind ``nick``: online now, or an account of that name, or the nick."""
+    other = world.find_nick(nick)
+    if other is not None and other.registered:
+        return identity(world, other)
+    folded = world.fold(nick)
+    return ("a:" if folded in world.accounts else "n:") + folded
+
+
+# ----------------------------------------------------------------------------- storing
+
+
+def store_message(
+    world: World,
+    session: Session,
+    verb: str,
+    target: str,
+    recipient: str,
+    target_name: str,
+    text: str,
+    tags: dict[str, str],
+    msgid: str,
+    at: int,
+) -> None:
+    """Record one delivered PRIVMSG/NOTICE (CTCP requests and replies, except ACTION, are
+    machine traffic and are not kept)."""
+    if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
+        return
+    world.record_message(
+        HistoryRecord(
+            target=target,
+            msgid=msgid,
+            at=at,
+            sender=identity(world, session),
+            recipient=recipient,
+            source=session.prefix,
+            command=verb,
+            target_name=target_name,
+            text=text,
+            account=session.account,
+            tags=tuple(tags.items()),
+        )
+    )
+
+
+def record_line(session: Session, record: HistoryRecord, batch: str | None) -> bytes:
+    """A stored line as ``session`` would have seen it live, plus its batch tag."""
+    tags: dict[str, str] = {}
+    if batch is not None:
+        tags["batch"] = batch
+    profile = session.tag_profile
+    if profile & TagProfile.MESSAGE_TAGS:
+        tags.update(record.tags)
+        tags["msgid"] = record.msgid
+    if profile & TagProfile.SERVER_TIME:
+        tags["time"] = format_time(record.at)
+    if profile & TagProfile.ACCOUNT and record.account is not None:
+        tags["account"] = record.account
+    return format_line(record.source, record.command, record.target_name, record.text, tags=tags)
+
+
+def _send_batch(
+    world: World, session: Session, kind: str, name: str, lines: Sequence[HistoryRecord]
+) -> None:
+    batch = world.new_msgid() if "batch" in session.caps else None
+    if batch is not None:
+        session.send(format_line(world.name, "BATCH", "+" + batch, kind, name))
+    for record in lines:
+        session.send(record_line(session, record, batch))
+    if batch is not None:
+        session.send(format_line(world.name, "BATCH", "-" + batch))
+
+
+# ----------------------------------------------------------------------------- replay
+
+
+def replay_on_join(world: World, session: Session, channel: Channel) -> None:
+    """The room's last lines for a client that will not ask with CHATHISTORY."""
+    if "draft/chathistory" in session.caps:
+        return
+    ring = world.history.recent.get(world.fold(channel.name))
+    if not ring:
+        return
+    days = world.settings.history.retention_days
+    oldest = world.now_ms() - days * 86_400_000 if days > 0 else 0
+    lines = [record for record in ring if record.at >= oldest]
+    if not lines:
+        return
+    if "server-time" not in session.caps:
+        note = f"Replaying the last {len(lines)} lines of {channel.name}"
+        session.send(format_line(world.name, "NOTICE", channel.name, note))
+    _send_batch(world, session, "chathistory", channel.name, lines)
+
+
+# ----------------------------------------------------------------------------- CHATHISTORY
+
+
+@command("CHATHISTORY", min_params=1)
+def chathistory(world: World, session: Session, msg: Message) -> None:
+    """CHATHISTORY <LATEST|BEFORE|AFTER|AROUND> <target> <ref|*> <limit>
+    | CHATHISTORY BETWEEN <target> <ref> <ref> <limit>
+    | CHATHISTORY TARGETS <timestamp> <timestamp> <limit>"""
+    sub = msg.params[0].upper()
+    try:
+        query, name = _parse(world, session, sub, msg.params[1:])
+    except _Refused as fail:
+        session.send(format_line(world.name, "FAIL", "CHATHISTORY", fail.code, *fail.params))
+        return
+    in_flight = world.history.in_flight
+    if in_flight.get(session.id, 0) >= MAX_IN_FLIGHT:
+        text = "Too many history requests at once; wait for the answers"
+        session.send(
+            format_line(world.name, "FAIL", "CHATHISTORY", "MESSAGE_ERROR", sub, name, text)
+        )
+        return
+    in_flight[session.id] = in_flight.get(session.id, 0) + 1
+    label = world.take_label(session)
+
+    def loaded(rows: Sequence[object] | None) -> None:
+        left = in_flight.get(session.id, 1) - 1
+        if left > 0:
+            in_flight[session.id] = left
+        else:
+            in_flight.pop(session.id, None)
+        if session.closed:
+            return
+        world.answer_labeled(session, label, lambda: _answer(world, session, query, name, rows))
+
+    world.query_history(query, loaded)
+
+
+def _answer(
+    world: World,
+    session: Session,
+    query: HistoryQuery,
+    name: str,
+    rows: Sequence[object] | None,
+) -> None:
+    if rows is None:
+        session.send(
+            format_line(
+                world.name,
+                "FAIL",
+                "CHATHISTORY",
+                "MESSAGE_ERROR",
+                query.kind,
+                name,
+                "Messages could not be retrieved",
+            )
+        )
+        return
+    if query.kind != "TARGETS":
+        records = [row for row in rows if isinstance(row, HistoryRecord)]
+        _send_batch(world, session, "chathistory", name, records)
+        return
+    batch = world.new_msgid() if "batch" in session.caps else None
+    tags = {"batch": batch} if batch is not None else None
+    if batch is not None:
+        session.send(format_line(world.name, "BATCH", "+" + batch, "draft/chathistory-targets"))
+    for row in rows:
+        if isinstance(row, TargetListing):
+            shown = row.name
+            channel = session.channels.get(row.target)
+            if channel is not None:
+                shown = channel.name
+            session.send(
+                format_line(
+                    world.name, "CHATHISTORY", "TARGETS", shown, format_time(row.at), tags=tags
+                )
+            )
+    if batch is not None:
+        session.send(format_line(world.name, "BATCH", "-" + batch))
+
+
+def _parse(
+    world: World, session: Session, sub: str, params: Sequence[str]
+) -> tuple[HistoryQuery, str]:
+    """Check a request and resolve its target; raises ``_Refused`` with the reply code."""
+    if sub not in SUBCOMMANDS:
+        raise _Refused("INVALID_PARAMS", sub, "Unknown CHATHISTORY subcommand")
+    needed = 4 if sub == "BETWEEN" else 3
+    if len(params) < needed:
+        raise _Refused("NEED_MORE_PARAMS", sub, "Not enough parameters")
+    limit = _limit(world, sub, params[needed - 1])
+    if sub == "TARGETS":
+        first, second = parse_ref(params[0]), parse_ref(params[1])
+        if first is None or second is None or first.at is None or second.at is None:
+            raise _Refused("INVALID_PARAMS", sub, "TARGETS takes two timestamp= references")
+        me = identity(world, session)
+        query = HistoryQuery(
+            kind=sub,
+            target="",
+            first=first,
+            second=second,
+            limit=limit,
+            since=_private_since(session),
+            channels=tuple(session.channels),
+            identity=me,
+        )
+        return query, "*"
+    name = params[0]
+    key, since = _target_key(world, session, sub, name)
+    first = _ref(sub, params[1], allow_star=sub == "LATEST")
+    second = _ref(sub, params[2], allow_star=False) if sub == "BETWEEN" else None
+    return HistoryQuery(sub, key, first, second, limit, since=since), name
+
+
+def _limit(world: World, sub: str, text: str) -> int:
+    """The requested count, capped at the advertised CHATHISTORY limit (0 asks for it)."""
+    if not (text.isascii() and text.isdigit()):
+        raise _Refused("INVALID_PARAMS", sub, text, "The limit must be a whole number")
+    most = world.settings.history.chathistory_limit
+    limit = int(text)
+    return most if limit == 0 or limit > most else limit
+
+
+def _ref(sub: str, text: str, *, allow_star: bool) -> Ref | None:
+    if allow_star and text == "*":
+        return None
+    ref = parse_ref(text)
+    if ref is None:
+        raise _Refused("INVALID_PARAMS", sub, text, "Use msgid=<id> or timestamp=<time>")
+    return ref
+
+
+def _private_since(session: Session) -> int:
+    """Guests see private lines from their own connection onward; accounts see them all."""
+    return 0 if session.account is not None else int(session.connected_at * 1000)
+
+
+def _target_key(world: World, session: Session, sub: str, name: str) -> tuple[str, int]:
+    """The conversation key of a room the requester is in, or of a private conversation."""
+    refused = _Refused("INVALID_TARGET", sub, name, "Messages could not be retrieved")
+    if name.startswith("#"):
+        channel = world.find_channel(name)
+        if channel is None or session not in channel.members:
+            raise refused
+        return world.fold(channel.name), 0
+    if not is_valid_nick(name, world.settings.limits.nick_length):
+        raise refused
+    key = dm_key(identity(world, session), _identity_of(world, name))
+    return key, _private_since(session)

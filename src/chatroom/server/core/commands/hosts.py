@@ -1,0 +1,60 @@
+"""CHGHOST: an operator gives a user a new displayed host (a vhost), and IRCv3 chghost.
+
+Rules (ircv3.net "chghost"):
+- clients with the ``chghost`` capability that share a room with the user (or MONITOR it
+  with extended-monitor), and the user itself, get ``:old!user@host CHGHOST user newhost``;
+- others see nothing: the optional QUIT-and-JOIN imitation some servers send is noise in
+  a room, and the new host shows on the user's next message anyway;
+- the user is told with 396 RPL_VISIBLEHOST, as on InspIRCd and Solanum.
+"""
+
+from __future__ import annotations
+
+from chatroom.irc import numerics as n
+from chatroom.irc.message import Message, format_line
+from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.monitor import interested
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+
+MAX_HOST_LENGTH = 63
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:/")
+
+
+def valid_host(host: str) -> bool:
+    """A host that fits in a prefix: no spaces, ``!`` or ``@``, not starting with ``:``."""
+    return (
+        0 < len(host) <= MAX_HOST_LENGTH
+        and host[0] not in ":-"
+        and all(c in _HOST_CHARS for c in host)
+    )
+
+
+def change_host(world: World, target: Session, host: str) -> None:
+    """Give ``target`` a new displayed host and tell everyone who tracks it."""
+    old_prefix = target.prefix
+    target.host = host
+    recipients = interested(world, target, "chghost")
+    if "chghost" in target.caps:
+        recipients.add(target)
+    world.fanout(recipients, old_prefix, "CHGHOST", target.user, host)
+    world.reply(target, n.RPL_VISIBLEHOST, host, "is now your displayed host")
+
+
+@command("CHGHOST", min_params=2, oper_only=True)
+def chghost(world: World, session: Session, msg: Message) -> None:
+    """CHGHOST <nick> <host>  (server operators)"""
+    nick, host = msg.params[0], msg.params[1]
+    target = world.find_nick(nick)
+    if target is None or not target.registered:
+        raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+    if not valid_host(host):
+        session.send(
+            format_line(
+                world.name, "FAIL", "CHGHOST", "INVALID_HOST", host, "That host is not valid"
+            )
+        )
+        return
+    change_host(world, target, host)
+    if target is not session:
+        world.notice(session, f"Changed the displayed host of {target.nick} to {host}")

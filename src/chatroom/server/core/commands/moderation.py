@@ -1,0 +1,317 @@
+"""Server moderation: OPER, KILL, BAN/UNBAN/BANS, MUTE/UNMUTE/MUTES, and TBAN for rooms.
+
+Rules (docs/commands.md "Moderation" is the user's version):
+- every verb but OPER and TBAN needs an IRC operator holding the matching capability
+  (``kill``, ``ban``, ``mute``); without it the answer is 481, as for any oper command;
+- a target is read by ``bans.classify_target``; a bare word means the user online with
+  that nick (their account if logged in, else their address), else the account of that
+  name, else the nick mask ``word!*@*``;
+- a ban that would match the operator setting it is refused, so nobody locks themself out;
+- a new ban disconnects whoever it matches at once; a new mute applies at once;
+- each action is persisted together with its audit entry, and confirmed by a NOTICE.
+"""
+
+from __future__ import annotations
+
+from chatroom.irc import numerics as n
+from chatroom.irc.masks import is_channel_name, normalize_mask
+from chatroom.irc.message import Message, format_line
+from chatroom.server.core import chanreg, sanctions
+from chatroom.server.core.accounts import log_in, password_login, plaintext_refused
+from chatroom.server.core.bans import (
+    BanList,
+    classify_target,
+    format_time,
+    parse_duration,
+    until_text,
+)
+from chatroom.server.core.channel import ListEntry
+from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+from chatroom.server.store.base import (
+    Account,
+    AccountMute,
+    BanKind,
+    DeleteBanTarget,
+    DeleteMute,
+    PutBan,
+    PutMute,
+    ServerBan,
+)
+
+
+def _require(world: World, session: Session, capability: str) -> None:
+    if not sanctions.may(world, session, capability):
+        raise CommandError(n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
+
+
+def _duration_and_reason(params: list[str]) -> tuple[float | None, str]:
+    """``[<duration>] [:<reason>]``: a first word that reads as a duration is one."""
+    if params and (seconds := parse_duration(params[0])) is not None:
+        return seconds, " ".join(params[1:])
+    return None, " ".join(params)
+
+
+# ----------------------------------------------------------------------------- OPER
+
+
+@command("OPER", min_params=2)
+def oper(world: World, session: Session, msg: Message) -> None:
+    """OPER <account> <password>  (the account must have the oper role)"""
+    name, password = msg.params[0], msg.params[1]
+    if plaintext_refused(world, session):
+        raise CommandError(n.ERR_PASSWDMISMATCH, "Use TLS to send a password")
+    if session.account is not None and world.fold(session.account) != world.fold(name):
+        raise CommandError(n.ERR_NOOPERHOST, "You are logged in as another account")
+
+    def done(account: Account | None, why: str) -> None:
+        if session.closed:
+            return
+        if account is None:
+            world.reply(session, n.ERR_PASSWDMISMATCH, why)
+            return
+        if not account.oper:
+            world.reply(session, n.ERR_NOOPERHOST, "Your account is not a server operator")
+            return
+        had = "o" in session.modes
+        if session.account is None:
+            log_in(world, session, account)  # grants +o and sends 381
+        elif not had:
+            session.modes.add("o")
+            world.reply(session, n.RPL_YOUREOPER, "You are now an IRC operator")
+        if "o" in session.modes and not had:
+            session.send(format_line(session.prefix, "MODE", session.nick, "+o"))
+            sanctions.audit(world, account.name, "oper.up", session.nick)
+
+    password_login(world, session, name, password, done)
+
+
+# ----------------------------------------------------------------------------- KILL
+
+
+@command("KILL", min_params=1)
+def kill(world: World, session: Session, msg: Message) -> None:
+    """KILL <nick> [:<reason>]"""
+    _require(world, session, "kill")
+    nick = msg.params[0]
+    if world.fold(nick) == world.fold(world.name):
+        raise CommandError(n.ERR_CANTKILLSERVER, "You cannot kill a server")
+    target = world.find_nick(nick)
+    if target is None or not target.registered:
+        raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+    reason = msg.params[1] if len(msg.params) > 1 and msg.params[1] else "No reason given"
+    world.close(target, f"Killed ({session.nick} ({reason}))")
+    sanctions.audit(world, sanctions.actor_name(session), "kill", target.nick, reason)
+    world.notice(session, f"Killed {target.nick}: {reason}")
+    sanctions.announce_to_opers(world, f"{session.nick} killed {target.nick}: {reason}")
+
+
+# ----------------------------------------------------------------------------- server bans
+
+
+def resolve(world: World, text: str) -> tuple[BanKind, str]:
+    """The ``(kind, mask)`` a BAN/UNBAN target means (see the module rules)."""
+    try:
+        classified = classify_target(text)
+    except ValueError as err:
+        raise CommandError(n.ERR_NEEDMOREPARAMS, "BAN", str(err)) from None
+    if classified is not None:
+        kind, mask = classified
+    else:
+        online = world.find_nick(text)
+        if online is not None and online.registered and online.account:
+            kind, mask = "account", online.account
+        elif online is not None and online.registered:
+            kind, mask = classify_target(online.ip) or ("address", online.ip)
+        elif world.fold(text) in world.accounts:
+            kind, mask = "account", text
+        else:
+            kind, mask = "nick", normalize_mask(text)
+    return kind, world.fold(mask) if kind in ("account", "nick") else mask
+
+
+@command("BAN", min_params=1)
+def ban(world: World, session: Session, msg: Message) -> None:
+    """BAN <target> [<duration>] [:<reason>]  (server-wide; target: nick, a:account,
+    nick!user@host, IP, or CIDR)"""
+    _require(world, session, "ban")
+    kind, mask = resolve(world, msg.params[0])
+    seconds, reason = _duration_and_reason(list(msg.params[1:]))
+    now = world.clock()
+    expires = now + seconds if seconds is not None else None
+    new = ServerBan(None, kind, mask, reason, sanctions.actor_name(session), now, expires)
+    if BanList([new]).find(sanctions.who_of(session), world.fold, now) is not None:
+        world.notice(session, f"Not banned: {kind}:{mask} matches you too. Use a narrower mask.")
+        return
+    sanctions.add_ban(world, new)
+    when = until_text(expires, now)
+    sanctions.audit(
+        world,
+        new.set_by,
+        "ban.add",
+        f"{kind}:{mask}",
+        f"{reason} ({when})" if reason else when,
+        [PutBan(new)],
+    )
+    dropped = sanctions.enforce(world)
+    world.notice(
+        session, f"Banned {kind}:{mask} ({when}); {dropped} connection(s) closed. Reason: {reason}"
+    )
+    sanctions.announce_to_opers(world, f"{session.nick} banned {kind}:{mask} ({when}): {reason}")
+
+
+def _find_ban(world: World, text: str) -> ServerBan | None:
+    bans = world.sanctions.bans
+    kind, mask = resolve(world, text)
+    found = bans.by_target(kind, mask, world.fold)
+    if found is None and classify_target(text) is None:
+        # A bare word: it may name an account ban or a nick ban whichever way it was set.
+        found = bans.by_target("account", text, world.fold) or bans.by_target(
+            "nick", normalize_mask(text), world.fold
+        )
+    return found
+
+
+@command("UNBAN", min_params=1)
+def unban(world: World, session: Session, msg: Message) -> None:
+    """UNBAN <target>  (as shown by BANS, or as given to BAN)"""
+    _require(world, session, "ban")
+    found = _find_ban(world, msg.params[0])
+    if found is None:
+        world.notice(session, f"No server ban on {msg.params[0]}; see BANS.")
+        return
+    sanctions.remove_ban(world, found)
+    target = f"{found.kind}:{found.mask}"
+    sanctions.audit(
+        world,
+        sanctions.actor_name(session),
+        "ban.remove",
+        target,
+        found.reason,
+        [DeleteBanTarget(found.kind, found.mask)],
+    )
+    world.notice(session, f"Lifted the server ban on {target}.")
+    sanctions.announce_to_opers(world, f"{session.nick} lifted the server ban on {target}")
+
+
+@command("BANS")
+def bans(world: World, session: Session, msg: Message) -> None:
+    """BANS  (list the server bans)"""
+    _require(world, session, "ban")
+    now = world.clock()
+    current = world.sanctions.bans.bans
+    for item in current:
+        world.notice(
+            session,
+            f"{item.kind}:{item.mask} - {item.reason or 'no reason'} - set by {item.set_by} "
+            f"{format_time(item.set_at)} - {until_text(item.expires_at, now)}",
+        )
+    world.notice(session, f"End of server ban list ({len(current)}).")
+
+
+# ----------------------------------------------------------------------------- mutes
+
+
+def _account_of(world: World, text: str) -> Account:
+    """The account a MUTE target names: an online nick's account, or an account name."""
+    online = world.find_nick(text)
+    name = online.account if online is not None and online.account else text
+    account = world.accounts.get(world.fold(name))
+    if account is None:
+        raise CommandError(
+            n.ERR_NOSUCHNICK, text, "No such account (quiet guests in rooms with +q instead)"
+        )
+    return account
+
+
+@command("MUTE", min_params=1)
+def mute(world: World, session: Session, msg: Message) -> None:
+    """MUTE <nick|account> [<duration>] [:<reason>]  (server-wide, by account)"""
+    _require(world, session, "mute")
+    account = _account_of(world, msg.params[0])
+    seconds, reason = _duration_and_reason(list(msg.params[1:]))
+    now = world.clock()
+    expires = now + seconds if seconds is not None else None
+    actor = sanctions.actor_name(session)
+    record = AccountMute(account.key, account.name, reason, actor, now, expires)
+    sanctions.apply_mute(world, account.key, record)
+    when = until_text(expires, now)
+    sanctions.audit(world, actor, "mute.add", account.name, f"{reason} ({when})", [PutMute(record)])
+    for target in world.sessions.values():
+        if target.muted is record:
+            world.notice(target, f"You have been muted on this server: {reason} ({when}).")
+    world.notice(session, f"Muted {account.name} ({when}). Reason: {reason}")
+
+
+@command("UNMUTE", min_params=1)
+def unmute(world: World, session: Session, msg: Message) -> None:
+    """UNMUTE <nick|account>"""
+    _require(world, session, "mute")
+    account = _account_of(world, msg.params[0])
+    if account.key not in world.sanctions.mutes:
+        world.notice(session, f"{account.name} is not muted.")
+        return
+    sanctions.apply_mute(world, account.key, None)
+    actor = sanctions.actor_name(session)
+    sanctions.audit(world, actor, "mute.remove", account.name, "", [DeleteMute(account.key)])
+    for target in world.sessions.values():
+        if target.account is not None and world.fold(target.account) == account.key:
+            world.notice(target, "Your server-wide mute was lifted; you may talk again.")
+    world.notice(session, f"Unmuted {account.name}.")
+
+
+@command("MUTES")
+def mutes(world: World, session: Session, msg: Message) -> None:
+    """MUTES  (list the server-wide mutes)"""
+    _require(world, session, "mute")
+    now = world.clock()
+    current = sorted(world.sanctions.mutes.values(), key=lambda m: m.account_key)
+    for item in current:
+        world.notice(
+            session,
+            f"{item.account_name} - {item.reason or 'no reason'} - set by {item.set_by} "
+            f"{format_time(item.set_at)} - {until_text(item.expires_at, now)}",
+        )
+    world.notice(session, f"End of mute list ({len(current)}).")
+
+
+# ----------------------------------------------------------------------------- timed room bans
+
+
+@command("TBAN", min_params=3)
+def tban(world: World, session: Session, msg: Message) -> None:
+    """TBAN <#room> <duration> <mask>  (InspIRCd's timed ban: +b that lifts itself)"""
+    name, duration, raw_mask = msg.params[0], msg.params[1], msg.params[2]
+    channel = world.find_channel(name) if is_channel_name(name) else None
+    if channel is None:
+        raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+    if not channel.is_op(session) and not sanctions.may(world, session, "channels"):
+        raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+    seconds = parse_duration(duration)
+    if seconds is None:
+        raise CommandError(
+            n.ERR_INVALIDMODEPARAM,
+            channel.name,
+            "b",
+            duration,
+            "Invalid duration (try 10m, 2h, 1d)",
+        )
+    mask = normalize_mask(raw_mask)
+    now = world.clock()
+    expires = now + seconds
+    entry = channel.find_entry("b", mask, world.fold)
+    if entry is None:
+        if len(channel.lists["b"]) >= world.settings.limits.list_entries:
+            raise CommandError(n.ERR_BANLISTFULL, channel.name, "b", "Channel list is full")
+        channel.lists["b"].append(ListEntry(mask, session.prefix, now, expires))
+        world.fanout(channel.members, session.prefix, "MODE", channel.name, "+b", mask)
+    else:
+        entry.expires_at = expires
+    chanreg.schedule(world, expires)
+    chanreg.changed(world, channel)
+    when = until_text(expires, now)
+    sanctions.audit(
+        world, sanctions.actor_name(session), "channel.tban", f"{channel.name} {mask}", when
+    )
+    world.notice(session, f"Timed ban on {mask} in {channel.name} ({when}).")

@@ -1,0 +1,270 @@
+"""Message history in the core: the records, the queries, and the last lines of each room.
+
+Rules of this module (pure: no I/O, no clock; callers pass times in):
+- one record per message, never per recipient, made where the message is fanned out;
+- times are integer milliseconds since the epoch, the precision of a server-time tag, so a
+  timestamp a client copies from a tag selects exactly the message it came from;
+- a conversation has one key: the folded room name, or ``dm:`` and the two parties'
+  identities (account when logged in, else nickname) sorted, so both sides find it;
+- ``select`` is the reference meaning of every CHATHISTORY subcommand; the in-memory store
+  runs it directly and the SQLite store translates it to SQL, and one contract test suite
+  holds both to it;
+- the core keeps the last ``replay_lines`` lines of each room in memory (``recent``) so a
+  join replays them at once, in order with live traffic, without waiting for the disk.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "HistoryQuery",
+    "HistoryRecord",
+    "HistoryState",
+    "Ref",
+    "TargetListing",
+    "dm_key",
+    "format_time",
+    "parse_ref",
+    "parse_time",
+    "select",
+    "select_targets",
+]
+
+SUBCOMMANDS = ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    """One stored PRIVMSG or NOTICE, exactly as it was first delivered."""
+
+    target: str  # conversation key: folded room name, or dm_key(...)
+    msgid: str
+    at: int  # milliseconds since the epoch (the server-time it was sent with)
+    sender: str  # identity of the sender (see ``identity`` in commands/chathistory.py)
+    recipient: str  # identity of the recipient of a private message; "" for a room
+    source: str  # nick!user@host as the recipients saw it
+    command: str  # PRIVMSG or NOTICE
+    target_name: str  # the room name or recipient nick, as delivered
+    text: str
+    account: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # client-only tags (+typing, ...) and "bot"
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A message reference from a CHATHISTORY request: ``msgid=...`` or ``timestamp=...``."""
+
+    msgid: str | None = None
+    at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """One CHATHISTORY request, checked and resolved to conversation keys by the core."""
+
+    kind: str  # one of SUBCOMMANDS
+    target: str  # conversation key ("" for TARGETS)
+    first: Ref | None  # None only for LATEST *
+    second: Ref | None  # BETWEEN and TARGETS only
+    limit: int
+    since: int = 0  # never return a private line older than this (guests: their connect)
+    channels: tuple[str, ...] = ()  # TARGETS: the room keys the requester is in
+    identity: str = ""  # TARGETS: whose private conversations to list
+
+
+@dataclass(frozen=True, slots=True)
+class TargetListing:
+    """One line of a TARGETS answer: a conversation and the time of its latest message."""
+
+    target: str
+    name: str  # room name, or the other party's nick for a private conversation
+    at: int
+
+
+def dm_key(one: str, other: str) -> str:
+    """The conversation key of a private conversation, the same from both sides."""
+    first, second = sorted((one, other))
+    return f"dm:{first} {second}"
+
+
+# ----------------------------------------------------------------------------- timestamps
+
+_last_second: list[object] = [None, ""]
+
+
+def format_time(ms: int) -> str:
+    """The server-time form (``2026-01-02T03:04:05.678Z``) of a millisecond timestamp.
+
+    The whole-second part is cached: every message of a busy second shares it, which keeps
+    the per-message cost of tagging every message with its time small.
+    """
+    seconds, millis = divmod(ms, 1000)
+    if _last_second[0] != seconds:
+        _last_second[0] = seconds
+        _last_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{_last_second[1]}.{millis:03d}Z"
+
+
+def parse_time(text: str) -> int | None:
+    """Milliseconds from an ISO 8601 UTC timestamp as server-time writes it; None if not one.
+
+    Fractional seconds are optional and may have any number of digits (extra digits are
+    cut, not rounded, so a copied tag value maps back to the same millisecond).
+    """
+    if not text.endswith("Z") or len(text) < 20 or text[10] != "T":
+        return None
+    whole, _, fraction = text[:-1].partition(".")
+    try:
+        parsed = time.strptime(whole, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+    if fraction and not (fraction.isascii() and fraction.isdigit()):
+        return None
+    millis = int((fraction + "000")[:3]) if fraction else 0
+    return calendar.timegm(parsed) * 1000 + millis
+
+
+def parse_ref(text: str) -> Ref | None:
+    """``msgid=<id>`` or ``timestamp=<time>``; None for anything else."""
+    kind, sep, value = text.partition("=")
+    if not sep or not value:
+        return None
+    kind = kind.lower()
+    if kind == "msgid":
+        return Ref(msgid=value)
+    if kind == "timestamp":
+        at = parse_time(value)
+        return None if at is None else Ref(at=at)
+    return None
+
+
+# ----------------------------------------------------------------------------- selection
+
+Side = Callable[[int, HistoryRecord], int]
+
+
+def _side(rows: Sequence[HistoryRecord], ref: Ref) -> tuple[Side, tuple[int, int]] | None:
+    """Where each row lies relative to ``ref`` (-1 before, 0 at, 1 after) and ref's time.
+
+    A msgid that is not in this conversation selects nothing (None).
+    """
+    if ref.msgid is not None:
+        for index, row in enumerate(rows):
+            if row.msgid == ref.msgid:
+                return (lambda i, _row, at=index: (i > at) - (i < at)), (row.at, index)
+        return None
+    at = ref.at if ref.at is not None else 0
+    return (lambda _i, row: (row.at > at) - (row.at < at)), (at, -1)
+
+
+def select(rows: Sequence[HistoryRecord], query: HistoryQuery) -> list[HistoryRecord]:
+    """The reference meaning of LATEST, BEFORE, AFTER, AROUND and BETWEEN.
+
+    ``rows`` is one conversation in the order it was stored. References are exclusive;
+    the answer is always in ascending order and never longer than ``query.limit``.
+    """
+    if query.since:
+        rows = [row for row in rows if row.at >= query.since]
+    limit = query.limit
+    kind = query.kind
+    if kind == "LATEST" and query.first is None:
+        return list(rows[-limit:])
+    if query.first is None:
+        return []
+    found = _side(rows, query.first)
+    if found is None:
+        return []
+    side, first_at = found
+    if kind == "LATEST":
+        return [row for i, row in enumerate(rows) if side(i, row) > 0][-limit:]
+    if kind == "BEFORE":
+        return [row for i, row in enumerate(rows) if side(i, row) < 0][-limit:]
+    if kind == "AFTER":
+        return [row for i, row in enumerate(rows) if side(i, row) > 0][:limit]
+    if kind == "AROUND":
+        before = [row for i, row in enumerate(rows) if side(i, row) < 0]
+        before = before[len(before) - limit // 2 :] if limit // 2 else []
+        rest = [row for i, row in enumerate(rows) if side(i, row) >= 0]
+        return before + rest[: limit - len(before)]
+    if kind == "BETWEEN" and query.second is not None:
+        other = _side(rows, query.second)
+        if other is None:
+            return []
+        other_side, second_at = other
+        if first_at <= second_at:
+            inside = [r for i, r in enumerate(rows) if side(i, r) > 0 and other_side(i, r) < 0]
+            return inside[:limit]
+        inside = [r for i, r in enumerate(rows) if side(i, r) < 0 and other_side(i, r) > 0]
+        return inside[-limit:]
+    return []
+
+
+def select_targets(rows: Iterable[HistoryRecord], query: HistoryQuery) -> list[TargetListing]:
+    """TARGETS: the conversations with messages strictly between two times, with the time
+    of the latest such message, in ascending order of that time; from the earlier end
+    when the first time is the earlier one, else from the later end."""
+    if query.first is None or query.second is None:
+        return []
+    a, b = query.first.at or 0, query.second.at or 0
+    low, high = min(a, b), max(a, b)
+    rooms = set(query.channels)
+    me = query.identity
+    latest: dict[str, HistoryRecord] = {}
+    for row in rows:
+        if not low < row.at < high:
+            continue
+        if row.recipient:
+            if me not in (row.sender, row.recipient) or row.at < query.since:
+                continue
+        elif row.target not in rooms:
+            continue
+        seen = latest.get(row.target)
+        if seen is None or row.at >= seen.at:
+            latest[row.target] = row
+    listings = sorted(
+        (TargetListing(row.target, listing_name(row, me), row.at) for row in latest.values()),
+        key=lambda listing: (listing.at, listing.target),
+    )
+    return listings[: query.limit] if a <= b else listings[-query.limit :]
+
+
+def listing_name(row: HistoryRecord, me: str) -> str:
+    """The name a TARGETS line shows: the room, or the other side of a private chat."""
+    if not row.recipient:
+        return row.target_name
+    if row.sender == me:
+        return row.target_name
+    return row.source.partition("!")[0]
+
+
+# ----------------------------------------------------------------------------- core state
+
+
+@dataclass(slots=True)
+class HistoryState:
+    """What the core holds between inputs: recent room lines and the batch being written."""
+
+    replay_lines: int
+    recent: dict[str, deque[HistoryRecord]] = field(default_factory=dict)
+    pending: list[HistoryRecord] | None = None  # the open StoreMessages batch of this input
+    in_flight: dict[int, int] = field(default_factory=dict)  # session id -> open queries
+
+    def remember(self, record: HistoryRecord) -> None:
+        """Keep the last lines of a room for replay on join (private lines are not kept)."""
+        if record.recipient or self.replay_lines <= 0:
+            return
+        ring = self.recent.get(record.target)
+        if ring is None:
+            ring = self.recent[record.target] = deque(maxlen=self.replay_lines)
+        ring.append(record)
+
+    def load_recent(self, records: Iterable[HistoryRecord]) -> None:
+        """Replace the rings with what the store holds (at start, or after an admin purge)."""
+        self.recent.clear()
+        for record in records:
+            self.remember(record)

@@ -1,0 +1,78 @@
+"""MONITOR state: who watches which nickname, and the notices that keep watchers current.
+
+Rules (ircv3.net "Monitor", "extended-monitor"):
+- a watcher hears 730 RPL_MONONLINE when a watched nick appears (registers or is taken by
+  a nick change) and 731 RPL_MONOFFLINE when it disappears (quit or nick change);
+- nicknames are keyed by their casefolded form; the list keeps the spelling the client gave;
+- with ``extended-monitor`` a watcher also gets the AWAY, ACCOUNT, CHGHOST and SETNAME
+  notices of a watched nick (for each of those it has negotiated), as if it shared a room;
+- a session's list dies with the session.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatroom.irc import numerics as n
+from chatroom.irc.message import format_line
+
+if TYPE_CHECKING:
+    from chatroom.server.core.session import Session
+    from chatroom.server.core.world import World
+
+EXTENDED = ("extended-monitor", "draft/extended-monitor")
+
+
+class MonitorTable:
+    """Both directions of the watch relation, so each notice costs one dict lookup."""
+
+    def __init__(self) -> None:
+        self.watchers: dict[str, set[Session]] = {}
+        self.lists: dict[Session, dict[str, str]] = {}
+
+    def add(self, session: Session, folded: str, nick: str) -> None:
+        self.lists.setdefault(session, {})[folded] = nick
+        self.watchers.setdefault(folded, set()).add(session)
+
+    def remove(self, session: Session, folded: str) -> None:
+        watched = self.lists.get(session)
+        if watched is not None:
+            watched.pop(folded, None)
+        watchers = self.watchers.get(folded)
+        if watchers is not None:
+            watchers.discard(session)
+            if not watchers:
+                del self.watchers[folded]
+
+    def clear(self, session: Session) -> None:
+        for folded in list(self.lists.pop(session, {})):
+            self.remove(session, folded)
+
+    def watched(self, session: Session) -> dict[str, str]:
+        return self.lists.get(session, {})
+
+
+def came_online(world: World, session: Session) -> None:
+    """730 to everyone watching ``session``'s nick (it registered or took the nick)."""
+    for watcher in world.monitor.watchers.get(world.fold(session.nick), ()):
+        if watcher is not session and not watcher.closed:
+            watcher.send(format_line(world.name, n.RPL_MONONLINE, watcher.nick, session.prefix))
+
+
+def went_offline(world: World, nick: str) -> None:
+    """731 to everyone watching ``nick`` (its owner quit or changed nick)."""
+    for watcher in world.monitor.watchers.get(world.fold(nick), ()):
+        if not watcher.closed:
+            watcher.send(format_line(world.name, n.RPL_MONOFFLINE, watcher.nick, nick))
+
+
+def interested(world: World, session: Session, cap: str) -> set[Session]:
+    """Who should hear of a change to ``session`` that ``cap`` announces (away-notify,
+    account-notify, chghost, setname): room peers with the cap, and extended-monitor
+    watchers with it. ``session`` itself is not included."""
+    found = {peer for peer in world.peers(session) if cap in peer.caps}
+    for watcher in world.monitor.watchers.get(world.fold(session.nick), ()):
+        if cap in watcher.caps and not watcher.closed and any(e in watcher.caps for e in EXTENDED):
+            found.add(watcher)
+    found.discard(session)
+    return found

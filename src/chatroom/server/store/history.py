@@ -1,0 +1,230 @@
+"""The history store: its interface, and the one thread that writes and reads it.
+
+Rules:
+- history has its own database file and its own writer thread, so a burst of chat never
+  delays an account or ban commit, and its migrations are numbered on their own;
+- the event loop never waits: ``append`` and ``query`` only enqueue;
+- writes and reads share one queue, in submission order: a query runs after every append
+  submitted before it, so a line just said is always found; appends waiting together are
+  committed in one transaction;
+- retention (age, count per conversation) runs in the same thread between jobs, and the
+  thread notices purges made by ``chatroom admin`` in another process;
+- ``close`` commits everything queued before it returns: what a sender saw delivered is
+  not lost by a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from chatroom.server.core.history import HistoryQuery, HistoryRecord, TargetListing
+from chatroom.server.core.settings import HistorySettings
+
+__all__ = ["HistoryStore", "HistoryWriter", "Rows"]
+
+log = logging.getLogger("chatroom.history")
+
+Rows = list[HistoryRecord] | list[TargetListing]
+MAX_BATCH = 512
+HOUSEKEEPING_SECONDS = 2.0  # how often the idle thread looks for outside changes
+PRUNE_SECONDS = 60.0
+
+
+class HistoryStore(Protocol):
+    """What the server needs from a history backend (memory or SQLite)."""
+
+    def append(self, records: Sequence[HistoryRecord]) -> None:
+        """Store the records, all or none, in the given order."""
+
+    def query(self, query: HistoryQuery) -> Rows:
+        """Answer one CHATHISTORY request as ``chatroom.server.core.history.select`` does."""
+
+    def recent(self, per_target: int) -> list[HistoryRecord]:
+        """The last ``per_target`` lines of every room, oldest first within each room."""
+
+    def prune(
+        self, now_ms: int, retention_days: int, max_per_target: int, targets: Iterable[str]
+    ) -> int:
+        """Drop lines past retention: older than the age, or past the count in ``targets``."""
+
+    def purge(self, target: str, before_ms: int | None = None) -> int:
+        """Drop a conversation's lines (those older than ``before_ms`` if given)."""
+
+    def export(self, target: str) -> list[HistoryRecord]:
+        """Every stored line of a conversation, in order."""
+
+    def changed_outside(self) -> bool:
+        """True once after another process changed the store (an admin purge)."""
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class _Append:
+    records: Sequence[HistoryRecord]
+
+
+@dataclass(slots=True)
+class _Query:
+    query: HistoryQuery
+    answer: Callable[[Rows | None], None]
+    loop: asyncio.AbstractEventLoop
+
+
+@dataclass(slots=True)
+class _Flush:
+    done: Callable[[], None]
+    loop: asyncio.AbstractEventLoop
+
+
+_STOP = object()
+_Job = _Append | _Query | _Flush
+
+
+class HistoryWriter:
+    """Owns the only thread that touches ``store`` while the server runs."""
+
+    def __init__(
+        self,
+        store: HistoryStore,
+        settings: HistorySettings,
+        *,
+        on_outside_change: Callable[[list[HistoryRecord]], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+        self._loop = asyncio.get_running_loop()
+        self._on_outside_change = on_outside_change
+        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._touched: set[str] = set()
+        self._pruned_at = 0.0
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="history-writer", daemon=True)
+        self._thread.start()
+
+    def append(self, records: Sequence[HistoryRecord]) -> None:
+        """Queue records for writing; must be called from the event loop."""
+        if records and not self._closing:
+            self._queue.put(_Append(records))
+
+    def query(self, query: HistoryQuery, answer: Callable[[Rows | None], None]) -> None:
+        """Run ``query`` after every queued append; ``answer(rows)`` runs on the loop."""
+        self._queue.put(_Query(query, answer, asyncio.get_running_loop()))
+
+    async def flush(self) -> None:
+        """Return once everything queued before this call is done."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def finished() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self._queue.put(_Flush(finished, loop))
+        await done
+
+    async def close(self) -> None:
+        """Write what is queued, then stop the thread."""
+        if self._closing:
+            return
+        self._closing = True
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+
+    # ------------------------------------------------------------------ the thread
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=HOUSEKEEPING_SECONDS)
+            except queue.Empty:
+                self._housekeeping()
+                continue
+            jobs = [first]
+            while len(jobs) < MAX_BATCH and jobs[-1] is not _STOP:
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = jobs[-1] is _STOP
+            self._process([job for job in jobs if job is not _STOP])
+            if stop:
+                self._prune()
+                return
+            self._housekeeping()
+
+    def _process(self, jobs: list[object]) -> None:
+        """Run jobs in order, committing each run of adjacent appends as one transaction."""
+        waiting: list[HistoryRecord] = []
+        for job in jobs:
+            if isinstance(job, _Append):
+                waiting.extend(job.records)
+                continue
+            self._write(waiting)
+            waiting = []
+            if isinstance(job, _Query):
+                rows: Rows | None
+                try:
+                    rows = self._store.query(job.query)
+                except Exception:
+                    log.exception("history query failed")
+                    rows = None
+                _call(job.loop, job.answer, rows)
+            elif isinstance(job, _Flush):
+                _call(job.loop, job.done)
+        self._write(waiting)
+
+    def _write(self, records: list[HistoryRecord]) -> None:
+        if not records:
+            return
+        try:
+            self._store.append(records)
+        except Exception:
+            log.exception("history write failed (%d lines lost)", len(records))
+            return
+        self._touched.update(record.target for record in records)
+
+    def _housekeeping(self) -> None:
+        if self._clock() - self._pruned_at >= PRUNE_SECONDS:
+            self._prune()
+        try:
+            changed = self._store.changed_outside()
+            recent = self._store.recent(self._settings.replay_lines) if changed else None
+        except Exception:
+            log.exception("history check failed")
+            return
+        if recent is not None and self._on_outside_change is not None:
+            log.info("history changed outside the server; reloaded recent lines")
+            _call(self._loop, self._on_outside_change, recent)
+
+    def _prune(self) -> None:
+        s = self._settings
+        self._pruned_at = self._clock()
+        targets, self._touched = self._touched, set()
+        if s.retention_days <= 0 and (s.max_per_target <= 0 or not targets):
+            return
+        try:
+            dropped = self._store.prune(
+                int(self._pruned_at * 1000), s.retention_days, s.max_per_target, targets
+            )
+        except Exception:
+            log.exception("history retention failed")
+            return
+        if dropped:
+            log.info("history retention dropped old lines", extra={"lines": dropped})
+
+
+def _call(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: object) -> None:
+    # RuntimeError: the loop has closed (shutdown); nobody is left to tell.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(fn, *args)

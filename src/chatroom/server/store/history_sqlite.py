@@ -1,0 +1,291 @@
+"""History in SQLite: ``<data-dir>/history.db``, WAL mode, its own migrations.
+
+``synchronous = NORMAL``: in WAL mode that survives a killed process; only a power cut can
+drop the last commits, a fair trade for chat lines written many times a second (accounts,
+in chatroom.db, keep FULL). Each query mirrors ``chatroom.server.core.history.select``:
+references are exclusive, ``id`` order is send order, answers come back ascending.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from chatroom.server.core.history import (
+    HistoryQuery,
+    HistoryRecord,
+    Ref,
+    TargetListing,
+    listing_name,
+)
+from chatroom.server.store.history import Rows
+from chatroom.server.store.schema import available_migrations, migrate
+
+__all__ = ["HISTORY_FILENAME", "SqliteHistory", "history_db_path"]
+
+HISTORY_FILENAME = "history.db"
+BUSY_TIMEOUT_MS = 5000
+_COLUMNS = "target, msgid, at, sender, recipient, source, command, target_name, text, account, tags"
+_Cond = tuple[str, tuple[object, ...]]
+
+
+def history_db_path(data_dir: Path) -> Path:
+    """Where the server and ``chatroom admin`` both find the history."""
+    return data_dir / HISTORY_FILENAME
+
+
+class SqliteHistory:
+    """``HistoryStore`` on a SQLite file; one lock makes it safe from any thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            migrate(self._conn, available_migrations("history_migrations"))
+        except BaseException:
+            self._conn.close()
+            raise
+        self._seen_version = self._data_version()
+
+    # ------------------------------------------------------------------ writes
+
+    def append(self, records: Sequence[HistoryRecord]) -> None:
+        rows = [
+            (
+                r.target,
+                r.msgid,
+                r.at,
+                r.sender,
+                r.recipient,
+                r.source,
+                r.command,
+                r.target_name,
+                r.text,
+                r.account,
+                json.dumps(dict(r.tags), separators=(",", ":")),
+            )
+            for r in records
+        ]
+        with self._lock:
+            self._write(f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 11)})", rows)
+
+    def prune(
+        self, now_ms: int, retention_days: int, max_per_target: int, targets: Iterable[str]
+    ) -> int:
+        statements: list[tuple[str, tuple[object, ...]]] = []
+        if retention_days > 0:
+            statements.append(
+                ("DELETE FROM messages WHERE at < ?", (now_ms - retention_days * 86_400_000,))
+            )
+        if max_per_target > 0:
+            for target in targets:
+                statements.append(
+                    (
+                        "DELETE FROM messages WHERE target = ? AND id <= (SELECT id FROM messages"
+                        " WHERE target = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                        (target, target, max_per_target),
+                    )
+                )
+        return self._delete(statements)
+
+    def purge(self, target: str, before_ms: int | None = None) -> int:
+        if before_ms is None:
+            return self._delete([("DELETE FROM messages WHERE target = ?", (target,))])
+        return self._delete(
+            [("DELETE FROM messages WHERE target = ? AND at < ?", (target, before_ms))]
+        )
+
+    def _write(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(sql, rows)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _delete(self, statements: list[tuple[str, tuple[object, ...]]]) -> int:
+        if not statements:
+            return 0
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                dropped = sum(conn.execute(sql, params).rowcount for sql, params in statements)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return dropped
+
+    # ------------------------------------------------------------------ reads
+
+    def query(self, query: HistoryQuery) -> Rows:
+        with self._lock:
+            if query.kind == "TARGETS":
+                return self._targets(query)
+            return self._select(query)
+
+    def recent(self, per_target: int) -> list[HistoryRecord]:
+        if per_target <= 0:
+            return []
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER"
+                " (PARTITION BY target ORDER BY id DESC) AS age FROM messages"
+                " WHERE recipient = '') WHERE age <= ? ORDER BY target, id",
+                (per_target,),
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def export(self, target: str) -> list[HistoryRecord]:
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE target = ? ORDER BY id", (target,)
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def changed_outside(self) -> bool:
+        with self._lock:
+            version = self._data_version()
+            changed = version != self._seen_version
+            self._seen_version = version
+        return changed
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _data_version(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _select(self, q: HistoryQuery) -> list[HistoryRecord]:
+        base: list[_Cond] = [("target = ?", (q.target,))]
+        if q.since:
+            base.append(("at >= ?", (q.since,)))
+        limit = q.limit
+        if q.first is None:
+            return self._rows(base, "DESC", limit) if q.kind == "LATEST" else []
+        first = self._resolve(base, q.first)
+        if first is None:
+            return []
+        if q.kind == "LATEST":
+            return self._rows([*base, _cond(first, ">")], "DESC", limit)
+        if q.kind == "BEFORE":
+            return self._rows([*base, _cond(first, "<")], "DESC", limit)
+        if q.kind == "AFTER":
+            return self._rows([*base, _cond(first, ">")], "ASC", limit)
+        if q.kind == "AROUND":
+            before = (
+                self._rows([*base, _cond(first, "<")], "DESC", limit // 2) if limit // 2 else []
+            )
+            return before + self._rows([*base, _cond(first, ">=")], "ASC", limit - len(before))
+        if q.kind == "BETWEEN" and q.second is not None:
+            second = self._resolve(base, q.second)
+            if second is None:
+                return []
+            if first <= second:
+                return self._rows([*base, _cond(first, ">"), _cond(second, "<")], "ASC", limit)
+            return self._rows([*base, _cond(first, "<"), _cond(second, ">")], "DESC", limit)
+        return []
+
+    def _resolve(self, base: list[_Cond], ref: Ref) -> tuple[int, int] | None:
+        """Where a reference lies: (at, id) of a msgid's row, (timestamp, -1) for a time."""
+        if ref.msgid is None:
+            return ref.at or 0, -1
+        where = " AND ".join(sql for sql, _ in base)
+        params = tuple(p for _, ps in base for p in ps)
+        row = self._conn.execute(
+            f"SELECT id, at FROM messages WHERE {where} AND msgid = ? ORDER BY id LIMIT 1",
+            (*params, ref.msgid),
+        ).fetchone()
+        if row is None:
+            return None
+        return int(row[1]), int(row[0])
+
+    def _rows(self, conds: list[_Cond], order: str, limit: int) -> list[HistoryRecord]:
+        if limit <= 0:
+            return []
+        where = " AND ".join(sql for sql, _ in conds)
+        params = tuple(p for _, ps in conds for p in ps)
+        rows = self._conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE {where} ORDER BY id {order} LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        if order == "DESC":
+            rows.reverse()
+        return [_record(row) for row in rows]
+
+    def _targets(self, q: HistoryQuery) -> list[TargetListing]:
+        if q.first is None or q.second is None:
+            return []
+        a, b = q.first.at or 0, q.second.at or 0
+        rooms = list(q.channels)
+        in_rooms = f"target IN ({', '.join('?' * len(rooms))})" if rooms else "0"
+        rows = self._conn.execute(
+            "SELECT target, MAX(at), sender, recipient, source, target_name FROM messages"
+            f" WHERE at > ? AND at < ? AND ((recipient = '' AND {in_rooms}) OR"
+            " (recipient != '' AND (sender = ? OR recipient = ?) AND at >= ?))"
+            " GROUP BY target",
+            (min(a, b), max(a, b), *rooms, q.identity, q.identity, q.since),
+        ).fetchall()
+        listings = sorted(
+            (
+                TargetListing(
+                    row[0],
+                    listing_name(_listing_row(row), q.identity),
+                    int(row[1]),
+                )
+                for row in rows
+            ),
+            key=lambda listing: (listing.at, listing.target),
+        )
+        return listings[: q.limit] if a <= b else listings[-q.limit :]
+
+
+def _cond(resolved: tuple[int, int], op: str) -> _Cond:
+    """``id <op> ?`` relative to a msgid's row, ``at <op> ?`` relative to a timestamp."""
+    at, row_id = resolved
+    if row_id >= 0:
+        return f"id {op} ?", (row_id,)
+    return f"at {op} ?", (at,)
+
+
+def _listing_row(row: tuple[object, ...]) -> HistoryRecord:
+    return HistoryRecord(
+        target=str(row[0]),
+        msgid="",
+        at=int(str(row[1])),
+        sender=str(row[2]),
+        recipient=str(row[3]),
+        source=str(row[4]),
+        command="PRIVMSG",
+        target_name=str(row[5]),
+        text="",
+    )
+
+
+def _record(row: tuple[object, ...]) -> HistoryRecord:
+    tags = json.loads(str(row[10])) if row[10] else {}
+    return HistoryRecord(
+        target=str(row[0]),
+        msgid=str(row[1]),
+        at=int(str(row[2])),
+        sender=str(row[3]),
+        recipient=str(row[4]),
+        source=str(row[5]),
+        command=str(row[6]),
+        target_name=str(row[7]),
+        text=str(row[8]),
+        account=None if row[9] is None else str(row[9]),
+        tags=tuple((str(k), str(v)) for k, v in tags.items()),
+    )

@@ -1,0 +1,119 @@
+"""Room moderation over real sockets: quiets, server mutes, timed bans, registered rooms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatroom import admin
+from chatroom.config import Config
+from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
+from chatroom.server.core.settings import Limits
+from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from tests.realserver import Client, ServerThread, make_config
+
+PASSWORD = "s3cret-enough"
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    config = make_config(tmp_path, Limits(flood_per_second=0))
+    hasher = PasswordHasher(Argon2Params(*config.argon2))
+    store = SqliteStore(default_db_path(config.data_dir))
+    admin.create_account(store, hasher, "admin", PASSWORD, oper=True)
+    admin.create_account(store, hasher, "carol", PASSWORD)
+    admin.create_account(store, hasher, "alice", PASSWORD)
+    store.close()
+    return config
+
+
+@pytest.fixture
+def server(config: Config) -> Iterator[ServerThread]:
+    running = ServerThread(config).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def clients() -> Iterator[list[Client]]:
+    made: list[Client] = []
+    yield made
+    for client in made:
+        client.close()
+
+
+def join(server: ServerThread, clients: list[Client], nick: str, room: str, login: bool) -> Client:
+    client = Client(server.port, nick, f"{nick}:{PASSWORD}" if login else None)
+    clients.append(client)
+    client.wait_type("welcome")
+    client.conn.join(room)
+    client.wait_type("endofnames")
+    return client
+
+
+def test_room_op_quiets_carol_who_still_reads_but_cannot_speak(
+    server: ServerThread, clients: list[Client]
+) -> None:
+    alice = join(server, clients, "alice", "#room", login=False)  # first in: op
+    carol = join(server, clients, "carol", "#room", login=False)
+    alice.conn.mode("#room", "+q carol")
+    carol.wait_for(lambda e: e.type == "mode" and "+q" in e.arguments)
+    carol.conn.privmsg("#room", "hello?")
+    refusal = carol.wait_type("cannotsendtochan")
+    assert refusal.arguments == ["#room", "Cannot send to channel (+q)"]
+    alice.conn.privmsg("#room", "you can still read this")
+    seen = carol.wait_type("pubmsg")
+    assert seen.arguments == ["you can still read this"]
+    alice.pump(0.2)
+    assert not [e for e in alice.events if e.type == "pubmsg"]
+
+
+def test_server_mute_refuses_every_message_with_the_reason(
+    server: ServerThread, clients: list[Client]
+) -> None:
+    boss = join(server, clients, "admin", "#lobby", login=True)
+    carol = join(server, clients, "carol", "#lobby", login=True)
+    boss.conn.send_raw("MUTE carol 1h :flooding the lobby")
+    carol.wait_for(lambda e: e.type == "privnotice" and "muted" in e.arguments[0])
+    carol.conn.privmsg("#lobby", "still here")
+    refusal = carol.wait_type("cannotsendtochan")
+    assert refusal.arguments[0] == "#lobby"
+    assert "muted on this server: flooding the lobby (until " in refusal.arguments[1]
+    carol.conn.privmsg("admin", "please unmute me")
+    assert boss.wait_type("privmsg").arguments == ["please unmute me"]
+
+
+def test_timed_room_ban_lifts_itself_and_is_announced(
+    server: ServerThread, clients: list[Client]
+) -> None:
+    alice = join(server, clients, "alice", "#room", login=False)
+    alice.conn.send_raw("TBAN #room 1s dave")
+    alice.wait_for(lambda e: e.type == "mode" and e.arguments == ["+b", "dave!*@*"])
+    lifted = alice.wait_for(lambda e: e.type == "mode" and e.arguments == ["-b", "dave!*@*"])
+    assert str(lifted.source) == "chatroom.local"
+
+
+def test_registered_room_keeps_topic_and_founder_ops_across_a_restart(
+    config: Config, clients: list[Client]
+) -> None:
+    server = ServerThread(config).start()
+    try:
+        alice = join(server, clients, "alice", "#club", login=True)
+        alice.conn.privmsg("ChanServ", "REGISTER #club")
+        alice.wait_for(lambda e: e.type == "privnotice" and "now registered" in e.arguments[0])
+        alice.conn.topic("#club", "Members only, be nice")
+        alice.wait_type("topic")
+    finally:
+        server.stop()
+    server = ServerThread(config).start()
+    try:
+        carol = join(server, clients, "carol", "#club", login=True)
+        assert carol.wait_type("currenttopic").arguments == ["#club", "Members only, be nice"]
+        names = [e for e in carol.events if e.type == "namreply"]
+        assert names[-1].arguments[2] == "carol"  # no ops for her: the room is not new
+        alice = join(server, clients, "alice", "#club", login=True)
+        assert "@alice" in [e for e in alice.events if e.type == "namreply"][-1].arguments[2]
+    finally:
+        server.stop()

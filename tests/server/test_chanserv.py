@@ -1,0 +1,177 @@
+"""ChanServ through the core harness: rooms registered to founders, kept across restarts."""
+
+from __future__ import annotations
+
+from chatroom.irc import numerics as n
+from chatroom.irc.message import Message
+from chatroom.server.harness import Harness, SimClient
+from tests.server.moderation_support import audit_actions, oper, user
+
+SERVICE = "ChanServ!ChanServ@services."
+
+
+def said(messages: list[Message]) -> list[str]:
+    return [m.params[-1] for m in messages if m.command == "NOTICE" and m.source == SERVICE]
+
+
+def cs(client: SimClient, text: str) -> list[str]:
+    return said(client.cmd(f"PRIVMSG ChanServ :{text}"))
+
+
+def founded(h: Harness, nick: str = "alice", room: str = "#room") -> SimClient:
+    founder = user(h, nick)
+    founder.cmd(f"JOIN {room}")
+    assert "now registered" in cs(founder, f"REGISTER {room}")[0]
+    return founder
+
+
+def restarted(h: Harness) -> Harness:
+    """A new server process on the same store: only what was persisted comes back."""
+    fresh = Harness()
+    fresh.store = h.store
+    for account in h.world.accounts.values():
+        fresh.world.accounts[account.key] = account
+    fresh.world.load_snapshot(h.store.load())
+    return fresh
+
+
+def test_chanserv_and_cs_and_lowercase_reach_the_service() -> None:
+    h = Harness()
+    a = h.connect("alice")
+    assert said(a.cmd("PRIVMSG chanserv :HELP"))
+    assert said(a.cmd("CS HELP"))
+    assert said(a.cmd("CHANSERV HELP"))
+    assert n.ERR_NOSUCHNICK not in [m.command for m in a.cmd("PRIVMSG ChanServ :HELP")]
+
+
+def test_registering_needs_an_account_and_ops() -> None:
+    h = Harness()
+    guest = h.connect("guest")
+    guest.cmd("JOIN #room")
+    assert "Log in" in cs(guest, "REGISTER #room")[0]
+    b = user(h, "bob")
+    b.cmd("JOIN #room")
+    assert "must be an op" in cs(b, "REGISTER #room")[0]
+    assert "does not exist" in cs(b, "REGISTER #nowhere")[0]
+
+
+def test_register_is_saved_and_audited() -> None:
+    h = Harness()
+    founded(h)
+    record = h.store.load().channels["#room"]
+    assert (record.name, record.founder) == ("#room", "alice")
+    assert ("alice", "channel.register", "#room") in audit_actions(h)
+
+
+def test_a_room_cannot_be_registered_twice() -> None:
+    h = Harness()
+    a = founded(h)
+    assert "already registered to alice" in cs(a, "REGISTER #room")[0]
+
+
+def test_registered_room_outlives_its_members_and_founder_gets_ops_on_join() -> None:
+    h = Harness()
+    a = founded(h)
+    a.cmd("PART #room")
+    assert h.world.find_channel("#room") is not None
+    b = user(h, "bob")
+    b.cmd("JOIN #room")
+    channel = h.world.find_channel("#room")
+    assert channel is not None
+    assert not channel.is_op(b.session)
+    joined = a.cmd("JOIN #room")
+    assert channel.is_op(a.session)
+    names = [m for m in joined if m.command == n.RPL_NAMREPLY]
+    assert "@alice" in names[0].params[-1].split()
+
+
+def test_topic_modes_and_bans_come_back_after_a_restart() -> None:
+    h = Harness()
+    a = founded(h)
+    a.cmd("TOPIC #room :Welcome, be nice")
+    a.cmd("MODE #room +ib troll!*@*")
+    a.cmd("TBAN #room 1h spam*")
+    fresh = restarted(h)
+    channel = fresh.world.find_channel("#room")
+    assert channel is not None
+    assert channel.registration is not None
+    assert channel.topic == "Welcome, be nice"
+    assert channel.flags == {"i", "n", "t"}
+    assert [e.mask for e in channel.lists["b"]] == ["troll!*@*", "spam*!*@*"]
+    assert channel.lists["b"][1].expires_at is not None
+    fresh.tick(3601)
+    assert [e.mask for e in channel.lists["b"]] == ["troll!*@*"]
+
+
+def test_ops_by_account_get_ops_on_join_after_a_restart() -> None:
+    h = Harness()
+    a = founded(h)
+    user(h, "bob").drop()
+    assert "added to" in cs(a, "ACCESS #room ADD bob")[0]
+    fresh = restarted(h)
+    b = user(fresh, "bob")
+    b.cmd("JOIN #room")
+    channel = fresh.world.find_channel("#room")
+    assert channel is not None
+    assert channel.is_op(b.session)
+    assert ("alice", "channel.access.add", "#room bob") in audit_actions(h)
+
+
+def test_only_the_founder_or_an_operator_manages_the_op_list() -> None:
+    h = Harness()
+    founded(h)
+    b = user(h, "bob")
+    assert "Only the founder" in cs(b, "ACCESS #room ADD bob")[0]
+    admin = oper(h)
+    assert "added to" in cs(admin, "ACCESS #room ADD bob")[0]
+    assert "removed from" in cs(admin, "ACCESS #room DEL bob")[0]
+    assert "not on the op list" in cs(admin, "ACCESS #room DEL bob")[0]
+    assert "no account" in cs(admin, "ACCESS #room ADD ghost")[0]
+
+
+def test_info_and_access_list_show_founder_and_ops() -> None:
+    h = Harness()
+    a = founded(h)
+    info = cs(a, "INFO #room")
+    assert info[0] == "#room is registered to alice."
+    assert cs(a, "ACCESS #room LIST")[1] == "Ops by account: (none)"
+    assert "not registered" in cs(a, "INFO #lobby")[0]
+
+
+def test_op_gives_ops_now_to_a_founder_who_joined_before_logging_in() -> None:
+    h = Harness()
+    founded(h).drop()
+    a = h.connect("alice")
+    a.cmd("JOIN #room")
+    a.cmd("PRIVMSG NickServ :IDENTIFY correct-horse")
+    channel = h.world.find_channel("#room")
+    assert channel is not None
+    assert not channel.is_op(a.session)
+    got = a.cmd("PRIVMSG ChanServ :OP #room")
+    assert channel.is_op(a.session)
+    assert [m.params for m in got if m.command == "MODE"] == [("#room", "+o", "alice")]
+
+
+def test_drop_unregisters_and_an_empty_room_then_vanishes() -> None:
+    h = Harness()
+    a = founded(h)
+    b = user(h, "bob")
+    assert "Only the founder" in cs(b, "DROP #room")[0]
+    a.cmd("PART #room")
+    assert "no longer registered" in cs(a, "DROP #room")[0]
+    assert h.world.find_channel("#room") is None
+    assert h.store.load().channels == {}
+    assert ("alice", "channel.drop", "#room") in audit_actions(h)
+
+
+def test_operator_registers_a_permanent_room_and_dropping_it_keeps_the_room() -> None:
+    """Nobody is op in a permanent room (no first-joiner ops), so an operator registers it."""
+    h = Harness()
+    admin = oper(h)
+    admin.cmd("JOIN #lobby")
+    assert "now registered to admin" in cs(admin, "REGISTER #lobby")[0]
+    admin.cmd("PART #lobby")
+    assert "no longer registered" in cs(admin, "DROP #lobby")[0]
+    channel = h.world.find_channel("#lobby")
+    assert channel is not None
+    assert channel.permanent

@@ -1,0 +1,214 @@
+"""The history store contract, run against the in-memory and the SQLite backends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatroom.cli import main
+from chatroom.server.core.history import HistoryQuery, HistoryRecord, Ref, TargetListing, dm_key
+from chatroom.server.core.settings import HistorySettings
+from chatroom.server.store.history import HistoryStore, HistoryWriter, Rows
+from chatroom.server.store.history_memory import MemoryHistory
+from chatroom.server.store.history_sqlite import SqliteHistory
+
+T0 = 1_900_000_000_000
+DM = dm_key("a:alice", "a:bob")
+
+
+def _line(n: int, *, target: str = "#lobby", at: int | None = None) -> HistoryRecord:
+    private = target.startswith("dm:")
+    return HistoryRecord(
+        target=target,
+        msgid=f"m{n}",
+        at=T0 + n * 1000 if at is None else at,
+        sender="a:alice",
+        recipient="a:bob" if private else "",
+        source="alice!~alice@host",
+        command="PRIVMSG",
+        target_name="bob" if private else "#Lobby",
+        text=f"line {n}",
+        account="alice",
+        tags=(("+draft/react", "x"), ("bot", "")) if n == 1 else (),
+    )
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
+    backend: HistoryStore = (
+        MemoryHistory() if request.param == "memory" else SqliteHistory(tmp_path / "history.db")
+    )
+    yield backend
+    backend.close()
+
+
+def _texts(rows: object) -> list[str]:
+    assert isinstance(rows, list)
+    return [row.text for row in rows if isinstance(row, HistoryRecord)]
+
+
+def _q(kind: str, first: Ref | None, second: Ref | None = None, limit: int = 10) -> HistoryQuery:
+    return HistoryQuery(kind, "#lobby", first, second, limit)
+
+
+def test_records_come_back_exactly_as_stored(store: HistoryStore) -> None:
+    store.append([_line(1), _line(2)])
+    rows = store.query(_q("LATEST", None))
+    assert rows == [_line(1), _line(2)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (_q("LATEST", None, limit=2), [4, 5]),
+        (_q("LATEST", Ref(msgid="m3")), [4, 5]),
+        (_q("LATEST", Ref(at=T0 + 3000)), [4, 5]),
+        (_q("BEFORE", Ref(msgid="m4"), limit=2), [2, 3]),
+        (_q("BEFORE", Ref(at=T0 + 3000)), [1, 2]),
+        (_q("AFTER", Ref(msgid="m2"), limit=2), [3, 4]),
+        (_q("AFTER", Ref(at=T0 + 3000)), [4, 5]),
+        (_q("AROUND", Ref(msgid="m3"), limit=3), [2, 3, 4]),
+        (_q("AROUND", Ref(at=T0 + 1000), limit=4), [1, 2, 3, 4]),
+        (_q("BETWEEN", Ref(msgid="m1"), Ref(msgid="m5")), [2, 3, 4]),
+        (_q("BETWEEN", Ref(msgid="m1"), Ref(msgid="m5"), limit=2), [2, 3]),
+        (_q("BETWEEN", Ref(msgid="m5"), Ref(msgid="m1"), limit=2), [3, 4]),
+        (_q("BETWEEN", Ref(at=T0), Ref(at=T0 + 3000)), [1, 2]),
+        (_q("BETWEEN", Ref(at=T0 + 2000), Ref(msgid="m5")), [3, 4]),
+        (_q("AFTER", Ref(msgid="unknown")), []),
+        (_q("BEFORE", Ref(at=T0)), []),
+    ],
+)
+def test_each_subcommand_selects_what_the_spec_says(
+    store: HistoryStore, query: HistoryQuery, expected: list[int]
+) -> None:
+    """References are exclusive; answers ascend; BETWEEN counts from its first reference."""
+    store.append([_line(n) for n in range(1, 6)])
+    assert _texts(store.query(query)) == [f"line {n}" for n in expected]
+
+
+def test_conversations_do_not_mix(store: HistoryStore) -> None:
+    store.append([_line(1), _line(2, target="#other"), _line(3, target=DM)])
+    assert _texts(store.query(_q("LATEST", None))) == ["line 1"]
+    dm = HistoryQuery("LATEST", DM, None, None, 10)
+    assert _texts(store.query(dm)) == ["line 3"]
+
+
+def test_since_hides_older_private_lines(store: HistoryStore) -> None:
+    store.append([_line(1, target=DM), _line(2, target=DM)])
+    query = HistoryQuery("LATEST", DM, None, None, 10, since=T0 + 1500)
+    assert _texts(store.query(query)) == ["line 2"]
+
+
+def test_targets_lists_latest_time_per_visible_conversation(store: HistoryStore) -> None:
+    store.append([_line(1), _line(2, target=DM), _line(3), _line(4, target="#hidden")])
+    query = HistoryQuery(
+        "TARGETS",
+        "",
+        Ref(at=T0),
+        Ref(at=T0 + 10_000),
+        10,
+        channels=("#lobby",),
+        identity="a:bob",
+    )
+    assert store.query(query) == [
+        TargetListing(DM, "alice", T0 + 2000),
+        TargetListing("#lobby", "#Lobby", T0 + 3000),
+    ]
+    backwards = HistoryQuery(
+        "TARGETS", "", Ref(at=T0 + 10_000), Ref(at=T0), 1, channels=("#lobby",), identity="a:x"
+    )
+    assert [t.target for t in store.query(backwards)] == ["#lobby"]
+
+
+def test_recent_keeps_the_last_lines_of_each_room_only(store: HistoryStore) -> None:
+    store.append([_line(n) for n in range(1, 5)] + [_line(9, target=DM)])
+    assert [r.text for r in store.recent(2)] == ["line 3", "line 4"]
+
+
+def test_prune_by_age_and_by_count(store: HistoryStore) -> None:
+    store.append([_line(n) for n in range(1, 6)] + [_line(6, target="#other")])
+    dropped = store.prune(T0 + 86_400_000 + 2500, 1, 0, [])
+    assert dropped == 2
+    assert _texts(store.query(_q("LATEST", None))) == ["line 3", "line 4", "line 5"]
+    assert store.prune(T0, 0, 1, ["#lobby"]) == 2
+    assert _texts(store.query(_q("LATEST", None))) == ["line 5"]
+    assert store.export("#other") == [_line(6, target="#other")]
+
+
+def test_purge_a_room_whole_or_before_a_time(store: HistoryStore) -> None:
+    store.append([_line(n) for n in range(1, 5)])
+    assert store.purge("#lobby", before_ms=T0 + 2500) == 2
+    assert [r.text for r in store.export("#lobby")] == ["line 3", "line 4"]
+    assert store.purge("#lobby") == 2
+    assert store.export("#lobby") == []
+
+
+def test_sqlite_history_survives_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    first = SqliteHistory(path)
+    first.append([_line(1), _line(2)])
+    first.close()
+    again = SqliteHistory(path)
+    try:
+        assert again.query(_q("LATEST", None)) == [_line(1), _line(2)]
+    finally:
+        again.close()
+
+
+def test_sqlite_notices_a_purge_by_another_process(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    server = SqliteHistory(path)
+    admin = SqliteHistory(path)
+    try:
+        server.append([_line(1)])
+        assert not server.changed_outside()
+        admin.purge("#lobby")
+        assert server.changed_outside()
+        assert not server.changed_outside()
+    finally:
+        admin.close()
+        server.close()
+
+
+def test_writer_answers_a_query_after_the_appends_queued_before_it(tmp_path: Path) -> None:
+    """Reads share the writers' queue: a line just said is always found."""
+
+    async def scenario() -> list[str]:
+        store = SqliteHistory(tmp_path / "history.db")
+        writer = HistoryWriter(store, HistorySettings())
+        answer: asyncio.Future[Rows | None] = asyncio.get_running_loop().create_future()
+        writer.append([_line(1)])
+        writer.append([_line(2)])
+        writer.query(_q("LATEST", None), answer.set_result)
+        rows = await answer
+        writer.append([_line(3)])
+        await writer.close()  # close writes what is queued
+        store.close()
+        reopened = SqliteHistory(tmp_path / "history.db")
+        try:
+            return _texts(rows) + _texts(reopened.export("#lobby"))
+        finally:
+            reopened.close()
+
+    assert asyncio.run(scenario()) == ["line 1", "line 2", "line 1", "line 2", "line 3"]
+
+
+def test_admin_export_and_purge_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    store = SqliteHistory(data / "history.db")
+    store.append([_line(1), _line(2)])
+    store.close()
+    assert main(["admin", "export", "#LOBBY", "--data-dir", str(data)]) == 0
+    exported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["text"] for row in exported] == ["line 1", "line 2"]
+    assert exported[0]["msgid"] == "m1"
+    assert exported[0]["tags"] == {"+draft/react": "x", "bot": ""}
+    assert main(["admin", "purge", "#lobby", "--data-dir", str(data)]) == 0
+    assert "deleted 2 lines" in capsys.readouterr().out
+    assert main(["admin", "purge", "lobby", "--data-dir", str(data)]) == 1
