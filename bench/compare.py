@@ -314,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--chatroom-loop",
         choices=("uvloop", "asyncio"),
-        default="asyncio",
-        help="ChatRoom's event loop (uvloop: see docs/benchmarks.md, 'Blockers')",
+        default="uvloop",
+        help="ChatRoom's event loop; uvloop is what `chatroom serve` uses when importable",
     )
     p.add_argument("--timeout", type=float, default=300.0, help="per-scenario limit")
     p.add_argument("--out", type=Path, help="write raw JSON results here")

@@ -181,6 +181,8 @@ class BanList:
 
     def find(self, who: Who, fold: Fold, now: float) -> ServerBan | None:
         """The first active ban matching ``who``, if any."""
+        if not self._exact and not self._others:
+            return None  # the usual case: no bans, and no address parsing per connection
         address = _ip(who.ip)
         if address is not None:
             ban = self._exact.get(str(address))

@@ -46,7 +46,7 @@ def refresh_tag_profile(session: Session) -> None:
     for cap, bit in _TAG_CAPS.items():
         if cap in session.caps:
             profile |= bit
-    session.tag_profile = profile
+    session.tag_profile = int(profile)
 
 
 def ls_tokens(version: int, available: dict[str, str | None]) -> list[str]:

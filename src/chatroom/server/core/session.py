@@ -50,7 +50,7 @@ class Session:
     cap_negotiating: bool = False
     cap_version: int = 0
     caps: set[str] = field(default_factory=set)
-    tag_profile: TagProfile = TagProfile.NONE
+    tag_profile: int = 0  # TagProfile bits as a plain int: hashed and tested per recipient
     modes: set[str] = field(default_factory=set)
     away: str | None = None
     # The account's server-wide mute, if any: one field so PRIVMSG checks it in O(1).

@@ -7,7 +7,7 @@ NOTICE never provokes an error reply (RFC 2812 3.3.2), so loops between bots can
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
@@ -114,7 +114,7 @@ def _to_channel(
         if not quiet:
             world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
         return
-    members: Iterable[Session] = channel.members
+    members: Collection[Session] = channel.members
     if verb == "TAGMSG":
         members = [m for m in channel.members if "message-tags" in m.caps]
     at, msgid = world.now_ms(), world.new_msgid()  # once per message, for every copy
