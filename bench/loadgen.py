@@ -18,8 +18,10 @@ Why it is built this way:
 - Every loop is bounded in count and time, every connection goes to the host given on the
   command line (meant to be 127.0.0.1), and every worker exits on its own after a deadline.
 
-Scenarios: ``fanout``, ``idle``, ``connect``. A ``login`` scenario (SASL PLAIN/SCRAM
-registrations per second) is planned once ChatRoom has SASL: see ``run_login``.
+Scenarios: ``fanout``, ``idle``, ``connect`` and ``login``. ``login`` runs the fan-out room
+at a fixed rate twice, once alone and once while other connections log in with SASL PLAIN
+as fast as the server lets them (against accounts the driver created beforehand), and
+compares the chat latency of the two windows: password hashing must not stall the chat.
 
 Output: human-readable lines on stderr and one JSON object on the last stdout line, so a
 driver (``bench/compare.py``) can read it.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import argparse
 import array
 import asyncio
+import base64
 import contextlib
 import json
 import multiprocessing
@@ -45,6 +48,8 @@ from typing import Any, cast
 
 CHANNEL = "#bench"
 PRIVMSG = b" PRIVMSG "
+# 903 success; 902 nick locked, 904 failed, 905 too long, 906 aborted, 907 already.
+SASL_NUMERICS = (b"903", b"902", b"904", b"905", b"906", b"907")
 # Bound on every waiting step, so a server that stops answering cannot hang a run.
 STEP_TIMEOUT = 30.0
 
@@ -166,6 +171,9 @@ class Client(asyncio.Protocol):
         self.closed: asyncio.Future[None] = loop.create_future()
         self.names: list[bytes] = []
         self.names_done: asyncio.Future[list[bytes]] | None = None
+        # SASL (login scenario): the server's "AUTHENTICATE +", then 903 (True) or 90x (False).
+        self.sasl_prompt: asyncio.Future[None] = loop.create_future()
+        self.sasl_result: asyncio.Future[bool] = loop.create_future()
         self.can_write = asyncio.Event()
         self.can_write.set()
 
@@ -210,13 +218,19 @@ class Client(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.can_write.set()
-        for fut in (self.welcomed, self.joined):
+        waited: tuple[asyncio.Future[Any], ...] = (
+            self.welcomed,
+            self.joined,
+            self.sasl_prompt,
+            self.sasl_result,
+        )
+        for fut in waited:
             if not fut.done():
                 fut.set_exception(ConnectionError(f"{self.nick}: connection lost"))
         if self.names_done is not None and not self.names_done.done():
             self.names_done.set_exception(ConnectionError("connection lost"))
         # Retrieve exceptions nobody awaits, so asyncio does not log them at exit.
-        for fut in (self.welcomed, self.joined):
+        for fut in waited:
             if fut.done() and not fut.cancelled():
                 fut.exception()
         if not self.closed.done():
@@ -268,6 +282,13 @@ class Client(asyncio.Protocol):
                 self.names_done.set_result(self.names)
         elif command == b"PRIVMSG":
             self.received += 1
+        elif command == b"AUTHENTICATE" and params == [b"+"]:
+            if not self.sasl_prompt.done():
+                self.sasl_prompt.set_result(None)
+        elif command in SASL_NUMERICS and not self.sasl_result.done():
+            self.sasl_result.set_result(command == b"903")
+            if not self.sasl_prompt.done():
+                self.sasl_prompt.set_result(None)  # refused before the prompt
         elif command == b"ERROR" and self.transport is not None:
             self.transport.close()
         elif command in (b"465", b"473", b"474", b"475", b"471", b"405") and not (
@@ -414,19 +435,27 @@ async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Conne
     loop.add_reader(ctrl.fileno(), lambda: inbox.put_nowait(ctrl.recv()))
     senders: list[asyncio.Task[None]] = []
     cpu0 = 0.0
-    deadline = time.monotonic() + spec.seconds + 600
+    sent0 = 0
+    # Bounded: a few measured windows (the login scenario runs two) plus generous slack.
+    deadline = time.monotonic() + 3 * spec.seconds + 600
     while time.monotonic() < deadline:
         order = await asyncio.wait_for(inbox.get(), deadline - time.monotonic())
         if "members" in order:
             n = await clients[0].count_members(CHANNEL) if spec.worker == 0 else -1
             ctrl.send({"members": n})
         elif "go" in order:
+            # A new measured window: counters and samples start from zero.
             for i, c in enumerate(clients):
                 index = spec.first + i
                 c.received = 0
+                c.last_rx_ns = 0
+                c.latencies = array.array("q")
                 c.mode = "sample" if index == 0 or index <= spec.samples else "count"
+            st.stalls = 0
+            sent0 = sum(st.sent)
             cpu0 = own_cpu_seconds()
             t0, t_end = order["go"], order["end"]
+            senders = []
             for i, c in enumerate(clients):
                 index = spec.first + i
                 if 1 <= index <= spec.senders:
@@ -438,10 +467,10 @@ async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Conne
                     "last_rx_ns": max(c.last_rx_ns for c in clients),
                 }
             )
-        elif "stop" in order:
+        elif "report" in order:
             for t in senders:
                 t.cancel()
-            # The event loop made the pipe non-blocking; the final report can be large.
+            # The event loop made the pipe non-blocking; the report can be large (samples).
             loop.remove_reader(ctrl.fileno())
             os.set_blocking(ctrl.fileno(), True)
             lat = array.array("q")
@@ -451,14 +480,16 @@ async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Conne
                 {
                     "received": sum(c.received for c in clients),
                     "last_rx_ns": max(c.last_rx_ns for c in clients),
-                    "sent": sum(st.sent),
+                    "sent": sum(st.sent) - sent0,
                     "stalls": st.stalls,
                     "latencies": lat.tobytes(),
                     "cpu": own_cpu_seconds() - cpu0,
                     "lost_connections": sum(1 for c in clients if c.closed.done()),
                 }
             )
-            break
+            if order.get("last", True):
+                break
+            loop.add_reader(ctrl.fileno(), lambda: inbox.put_nowait(ctrl.recv()))
     with contextlib.suppress(ValueError, OSError):
         loop.remove_reader(ctrl.fileno())
     for c in clients:
@@ -485,14 +516,15 @@ async def send_loop(
     # Spread the senders' phases so a fixed rate does not arrive in bursts of S.
     phase = (sender - 1) / (spec.senders * per_sender) if per_sender else 0.0
     wake = st.wake[sender]
+    base = st.sent[sender]  # sequence numbers go on across windows; the rate restarts
     while True:
         now = time.monotonic()
         if now >= t_end:
             return
         if per_sender:
-            due = int((now - t0 - phase) * per_sender) + 1 - st.sent[sender]
+            due = int((now - t0 - phase) * per_sender) + 1 - (st.sent[sender] - base)
             if due <= 0:
-                next_at = t0 + phase + st.sent[sender] / per_sender
+                next_at = t0 + phase + (st.sent[sender] - base) / per_sender
                 await asyncio.sleep(min(max(0.0, next_at - now), t_end - now))
                 continue
         else:

@@ -22,12 +22,11 @@ from chatroom.irc.message import (
     InputTooLong,
     Message,
     ParseError,
-    escape_tag_value,
     format_line,
     parse,
 )
 from chatroom.server.auth.throttle import LoginThrottle
-from chatroom.server.core import accounts, chanreg, sanctions
+from chatroom.server.core import accounts, admission, chanreg, labels, sanctions
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
 from chatroom.server.core.effects import (
@@ -152,7 +151,7 @@ class World:
         self.sessions[session.id] = session
         self.per_address[ip] = self.per_address.get(ip, 0) + 1
         self.stats.connections_opened += 1
-        refusal = self._connection_refusal(ip, now)
+        refusal = admission.connection_refusal(self, ip, now)
         if refusal is not None:
             self.stats.connections_refused += 1
             self.close(session, refusal)
@@ -160,50 +159,9 @@ class World:
             self.stats.connections_refused += 1  # a server ban on the address or network
         return session
 
-    def _connection_refusal(self, ip: str, now: float) -> str | None:
-        """Why a new connection from ``ip`` is refused, if it is: totals, per address, rate."""
-        limits = self.settings.limits
-        if len(self.sessions) > limits.connections_total:
-            return "Server is full"
-        if self.per_address[ip] > limits.connections_per_address:
-            return "Too many connections from your address"
-        recent = self.recent_connects.get(ip)
-        if recent is None:
-            if len(self.recent_connects) >= 4 * limits.connections_total:
-                self._forget_old_connects(now)
-            recent = self.recent_connects[ip] = deque(
-                maxlen=limits.connects_per_address_per_minute + 1
-            )
-        while recent and now - recent[0] >= 60.0:
-            recent.popleft()
-        recent.append(now)
-        if len(recent) > limits.connects_per_address_per_minute:
-            return "Connecting too fast; wait a minute"
-        return None
-
-    def _forget_old_connects(self, now: float) -> None:
-        """Keep the rate table bounded: drop addresses with no connect in the last minute."""
-        for ip in [ip for ip, q in self.recent_connects.items() if not q or now - q[-1] >= 60]:
-            del self.recent_connects[ip]
-
     def flood_wait(self, session: Session) -> float:
-        """Token bucket: 0.0 and one token spent if a command may run now, else seconds to wait.
-
-        The shell asks before each line and holds the rest (reading paused) while this is
-        positive; a backlog past ``flood_backlog`` lines ends in "Excess Flood".
-        """
-        limits = self.settings.limits
-        if limits.flood_per_second <= 0 or "o" in session.modes:
-            return 0.0
-        now = self.clock()
-        tokens = session.flood_tokens + (now - session.flood_checked_at) * limits.flood_per_second
-        tokens = min(float(limits.flood_burst), tokens)
-        session.flood_checked_at = now
-        if tokens >= 1.0:
-            session.flood_tokens = tokens - 1.0
-            return 0.0
-        session.flood_tokens = tokens
-        return (1.0 - tokens) / limits.flood_per_second
+        """Seconds before ``session`` may run its next command (0.0: now; one token spent)."""
+        return admission.flood_wait(self, session)
 
     def receive(self, session: Session, line: bytes) -> None:
         """One complete line arrived (without CR/LF)."""
@@ -229,10 +187,10 @@ class World:
                 dispatch(session, msg)
             finally:
                 if session.label is None:  # taken: the handler labels its own answer later
-                    self._release_capture(session)
+                    labels.release_capture(session)
                 else:
                     session.label = None
-                    self._finish_labeled(session, label)
+                    labels.finish_labeled(self, session, label)
         else:
             dispatch(session, msg)
 
@@ -557,61 +515,6 @@ class World:
                 session, n.ERR_UNKNOWNERROR, msg.command, "Internal error; nothing was changed"
             )
 
-    def take_label(self, session: Session) -> str | None:
-        """Take the current request's label, to answer it later with ``answer_labeled``."""
-        label = session.label
-        session.label = None
-        return label
-
-    def answer_labeled(self, session: Session, label: str | None, send: Callable[[], None]) -> None:
-        """Run ``send`` (which queues an answer) and label that answer as a direct reply is."""
-        if label is None or session.closed:
-            send()
-            return
-        session.capture = []
-        try:
-            send()
-        finally:
-            self._finish_labeled(session, label)
-
-    def _release_capture(self, session: Session) -> None:
-        """Stop capturing and send what was captured unlabeled (the label was taken)."""
-        lines = session.capture or []
-        session.capture = None
-        for line in lines:
-            session.send(line)
-
-    def _finish_labeled(self, session: Session, label: str) -> None:
-        """IRCv3 labeled-response: tag the single reply, batch several, ACK none."""
-        lines = session.capture or []
-        session.capture = None
-        if not lines:
-            session.send(format_line(self.name, "ACK", tags={"label": label}))
-        elif len(lines) == 1:
-            session.send(add_tag(lines[0], "label", label))
-        elif "batch" in session.caps:
-            ref = f"L{next(self._msgids):x}"
-            session.send(
-                format_line(
-                    self.name, "BATCH", "+" + ref, "labeled-response", tags={"label": label}
-                )
-            )
-            for line in lines:
-                # A line already inside a nested batch (chathistory) keeps only that tag.
-                session.send(line if _in_batch(line) else add_tag(line, "batch", ref))
-            session.send(format_line(self.name, "BATCH", "-" + ref))
-        else:
-            for line in lines:
-                session.send(line)
-
-
-def _in_batch(line: bytes) -> bool:
-    """True if a formatted line already carries a ``batch`` tag."""
-    if not line.startswith(b"@"):
-        return False
-    tags = line[1 : line.find(b" ")]
-    return any(tag.startswith(b"batch=") for tag in tags.split(b";"))
-
 
 def _is_utf8(line: bytes) -> bool:
     """True if ``line`` decodes as UTF-8 (asked only of lines that are not plain ASCII)."""
@@ -620,11 +523,3 @@ def _is_utf8(line: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-def add_tag(line: bytes, key: str, value: str) -> bytes:
-    """Prepend one tag to an already formatted line (used to label replies after the fact)."""
-    tag = f"{key}={escape_tag_value(value)}".encode()
-    if line.startswith(b"@"):
-        return b"@" + tag + b";" + line[1:]
-    return b"@" + tag + b" " + line

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
+from chatroom.server.core import labels
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import (
@@ -167,7 +168,7 @@ def chathistory(world: World, session: Session, msg: Message) -> None:
         )
         return
     in_flight[session.id] = in_flight.get(session.id, 0) + 1
-    label = world.take_label(session)
+    label = labels.take_label(session)
 
     def loaded(rows: Sequence[object] | None) -> None:
         left = in_flight.get(session.id, 1) - 1
@@ -177,7 +178,9 @@ def chathistory(world: World, session: Session, msg: Message) -> None:
             in_flight.pop(session.id, None)
         if session.closed:
             return
-        world.answer_labeled(session, label, lambda: _answer(world, session, query, name, rows))
+        labels.answer_labeled(
+            world, session, label, lambda: _answer(world, session, query, name, rows)
+        )
 
     world.query_history(query, loaded)
 

@@ -1,0 +1,85 @@
+"""IRCv3 labeled-response: the replies to a labeled command come back labeled.
+
+While a labeled command runs, the requester's output is captured (``Session.capture``);
+afterwards one reply gets the label, several come in a ``labeled-response`` batch, and none
+gets an ACK. A handler that answers later (CHATHISTORY waits for the store) takes the label
+and labels its answer itself with ``answer_labeled``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from chatroom.irc.message import escape_tag_value, format_line
+
+if TYPE_CHECKING:
+    from chatroom.server.core.session import Session
+    from chatroom.server.core.world import World
+
+
+def take_label(session: Session) -> str | None:
+    """Take the current request's label, to answer it later with ``answer_labeled``."""
+    label = session.label
+    session.label = None
+    return label
+
+
+def answer_labeled(
+    world: World, session: Session, label: str | None, send: Callable[[], None]
+) -> None:
+    """Run ``send`` (which queues an answer) and label that answer as a direct reply is."""
+    if label is None or session.closed:
+        send()
+        return
+    session.capture = []
+    try:
+        send()
+    finally:
+        finish_labeled(world, session, label)
+
+
+def release_capture(session: Session) -> None:
+    """Stop capturing and send what was captured unlabeled (the label was taken)."""
+    lines = session.capture or []
+    session.capture = None
+    for line in lines:
+        session.send(line)
+
+
+def finish_labeled(world: World, session: Session, label: str) -> None:
+    """Tag the single reply, batch several, ACK none."""
+    lines = session.capture or []
+    session.capture = None
+    if not lines:
+        session.send(format_line(world.name, "ACK", tags={"label": label}))
+    elif len(lines) == 1:
+        session.send(add_tag(lines[0], "label", label))
+    elif "batch" in session.caps:
+        ref = "L" + world.new_msgid()
+        session.send(
+            format_line(world.name, "BATCH", "+" + ref, "labeled-response", tags={"label": label})
+        )
+        for line in lines:
+            # A line already inside a nested batch (chathistory) keeps only that tag.
+            session.send(line if _in_batch(line) else add_tag(line, "batch", ref))
+        session.send(format_line(world.name, "BATCH", "-" + ref))
+    else:
+        for line in lines:
+            session.send(line)
+
+
+def _in_batch(line: bytes) -> bool:
+    """True if a formatted line already carries a ``batch`` tag."""
+    if not line.startswith(b"@"):
+        return False
+    tags = line[1 : line.find(b" ")]
+    return any(tag.startswith(b"batch=") for tag in tags.split(b";"))
+
+
+def add_tag(line: bytes, key: str, value: str) -> bytes:
+    """Prepend one tag to an already formatted line (used to label replies after the fact)."""
+    tag = f"{key}={escape_tag_value(value)}".encode()
+    if line.startswith(b"@"):
+        return b"@" + tag + b";" + line[1:]
+    return b"@" + tag + b" " + line
