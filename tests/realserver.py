@@ -56,6 +56,11 @@ class ServerThread:
         assert self._ready.wait(10), "server did not start"
         return self
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The server's event loop, for calling into the shell with call_soon_threadsafe."""
+        return self._loop
+
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
