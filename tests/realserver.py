@@ -45,7 +45,7 @@ class ServerThread:
         self.shell = Shell(self.config)
         bound = await self.shell.start()
         self.port = next(port for kind, _, port in bound if kind == "irc")
-        self.http_port = next((port for kind, _, port in bound if kind == "http"), 0)
+        self.http_port = next((port for kind, _, port in bound if kind in ("http", "https")), 0)
         self.tls_port = next((port for kind, _, port in bound if kind == "tls"), 0)
         self._ready.set()
         await self._stop.wait()

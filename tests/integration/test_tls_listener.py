@@ -83,3 +83,11 @@ def test_certificate_is_reloaded_on_sighup(tmp_path: Path) -> None:
         assert _peer_fingerprint(server.tls_port) == cert_fingerprint_sha256(new_cert)
     finally:
         server.stop()
+
+
+def test_web_client_is_served_over_https_with_the_operators_certificate(tmp_path: Path) -> None:
+    server, cert, _ = _server_with_cert(tmp_path)
+    try:
+        assert _peer_fingerprint(server.http_port) == cert_fingerprint_sha256(cert)
+    finally:
+        server.stop()

@@ -20,9 +20,9 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     bound = await shell.start()
     for kind, host, port in bound:
         # Also on stdout, plainly, so people and test fixtures can read the port.
-        if kind == "http":
+        if kind in ("http", "https"):
             shown = f"[{host}]" if ":" in host else host
-            print(f"chatroom: web client on http://{shown}:{port}/", flush=True)
+            print(f"chatroom: web client on {kind}://{shown}:{port}/", flush=True)
         elif kind == "tls":
             print(f"chatroom: listening for IRC over TLS on {host}:{port}", flush=True)
             print(f"chatroom: TLS certificate SHA-256 {shell.fingerprint}", flush=True)

@@ -109,9 +109,12 @@ class Shell:
             bound.append(await self._start_tls(listen.host, self.config.tls.port))
         if listen.http_port is not None:
             self.http = HttpServer(self, self.config.http_origins)
-            # With TLS configured, pass its ssl.SSLContext here: the same certificate, HTTPS.
-            for host, port in await self.http.start(listen.host, listen.http_port):
-                bound.append(("http", host, port))
+            # An operator's own certificate (tls.cert) also serves the web client as HTTPS.
+            # The self-signed default does not: browsers would refuse it with a warning page.
+            https = self.tls_context if self.config.tls.cert is not None else None
+            kind = "https" if https is not None else "http"
+            for host, port in await self.http.start(listen.host, listen.http_port, https):
+                bound.append((kind, host, port))
         self._ticker = asyncio.create_task(self._tick_forever())
         return bound
 
