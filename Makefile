@@ -27,12 +27,12 @@ test: $(STAMP) $(SYSTEM_TOOLS)
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench fuzz
+	$(BIN)/ruff check src tests bench fuzz
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench fuzz
+	$(BIN)/ruff check --fix src tests bench fuzz
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -42,18 +42,23 @@ check: lint typecheck test
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
 
-# Side-by-side load test against ngIRCd, InspIRCd and miniircd (see docs/benchmarks.md).
-# Peers: Debian packages, plus a separate venv (bench/.peers) for miniircd and py-spy, so
-# nothing lands in the project venv. Moderate defaults: a few minutes on 2 cores.
+# Side-by-side load test against ngIRCd, InspIRCd and miniircd (see docs/benchmarks.md);
+# ChatRoom runs as `chatroom serve` with a generated config (limits.* lifted), plus a SASL
+# login scenario of its own. Peers: Debian packages, plus a separate venv (bench/.peers)
+# for miniircd and py-spy, so nothing lands in the project venv. Moderate defaults: a few
+# minutes on 2 cores. `make bench-profile` samples ChatRoom with py-spy during fan-out.
 PEERS := bench/.peers
 BENCH_ARGS ?= --seconds 5 --idle-connections 5000 --out bench/results/latest.json
 
-.PHONY: bench-peers
+.PHONY: bench-peers bench-profile
 bench-peers:
 	@command -v ngircd >/dev/null && command -v inspircd >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ngircd inspircd)
-	@test -x $(PEERS)/bin/miniircd || \
+	@test -x $(PEERS)/bin/miniircd && test -x $(PEERS)/bin/py-spy || \
 		($(PYTHON) -m venv $(PEERS) && $(PEERS)/bin/pip install --quiet miniircd py-spy)
 
 bench: $(STAMP) bench-peers
 	$(BIN)/python bench/compare.py $(BENCH_ARGS)
+
+bench-profile: $(STAMP) bench-peers
+	$(BIN)/python bench/profile_fanout.py --seconds 8

@@ -9,9 +9,14 @@ How it keeps the measurement honest:
 - Each server is started fresh for each scenario (clean memory baseline for ``idle``),
   pinned to CPU 0 with ``taskset -c 0``; the generator runs on CPU 1. The generator also
   reports its own CPU use: near 100 % of its core means the numbers are a floor.
-- Each peer gets a generated minimal config in a temp dir, on a free loopback port, with
-  its flood and connection limits lifted where it allows that (see ``peer_command``).
-  ChatRoom is started through ``bench/serve_unthrottled.py`` for the same reason.
+- Each server gets a generated minimal config in a temp dir, on a loopback port, with its
+  flood and connection limits lifted where it allows that (see ``peer_command`` and
+  ``CHATROOM_CONF``). ChatRoom runs as shipped: ``python -m chatroom serve --config ...``
+  (uvloop, as ``chatroom serve`` picks it), with only the ``limits.*`` keys changed.
+- The ``login`` scenario (ChatRoom only: the peers have no SASL accounts set up) needs
+  accounts before the server starts; they are created in its fresh data dir with
+  ``chatroom.admin.create_account`` and the argon2 parameters of the same config file, so
+  every login costs what it costs in production.
 - Every server process is stopped at the end (SIGTERM, then SIGKILL after a grace period),
   also when a scenario fails; a failure is reported in the table, not raised.
 
@@ -45,7 +50,29 @@ PEERS = BENCH / ".peers"
 SERVER_CPU = "0"
 GENERATOR_CPU = "1"
 ALL_SERVERS = ("chatroom", "inspircd", "ngircd", "miniircd")
-ALL_SCENARIOS = ("fanout", "latency", "idle", "connect")
+ALL_SCENARIOS = ("fanout", "latency", "idle", "connect", "login")
+# Scenarios a server can run; the peers have no SASL accounts (nor, for some, SASL).
+ONLY = {"login": ("chatroom",)}
+LOGIN_PASSWORD = "bench-password"
+LOGIN_ACCOUNT_PREFIX = "acct"
+
+# ChatRoom's abuse limits lifted, like the peers': every client comes from 127.0.0.1 and
+# the senders send unpaced. The web and TLS listeners are off (nothing but 127.0.0.1:port).
+CHATROOM_CONF = """\
+[server]
+data_dir = "{dir}/data"
+[listen]
+host = "127.0.0.1"
+port = 0
+http_port = "off"
+tls_port = "off"
+[limits]
+flood_per_second = 0
+flood_burst = 1000000
+connections_per_address = 1000000
+connects_per_address_per_minute = 10000000
+connections_total = 1000000
+"""
 
 INSPIRCD_CONF = """\
 <server name="bench.local" description="bench" network="Bench">
@@ -134,12 +161,37 @@ def peer_command(name: str, tmp: Path, port: int) -> list[str]:
     raise ValueError(name)
 
 
+def create_accounts(conf: Path, count: int) -> None:
+    """SASL accounts for the login scenario, hashed as the server configured by ``conf`` would.
+
+    The same code path as ``chatroom admin create`` (one process here instead of ``count``
+    CLI runs, which would spend most of their time starting Python).
+    """
+    from chatroom import admin
+    from chatroom import config as cfg
+    from chatroom.irc.casemap import casefolder
+    from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
+    from chatroom.server.store.sqlite import SqliteStore, default_db_path
+
+    config = cfg.load(conf, env={})
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    hasher = PasswordHasher(Argon2Params(*config.argon2))
+    fold = casefolder(config.core.casemapping)
+    store = SqliteStore(default_db_path(config.data_dir))
+    try:
+        for i in range(count):
+            name = f"{LOGIN_ACCOUNT_PREFIX}{i}"
+            admin.create_account(store, hasher, name, LOGIN_PASSWORD, fold=fold)
+    finally:
+        store.close()
+
+
 class Server:
     """One server process, pinned to the server CPU, always stopped on exit."""
 
-    def __init__(self, name: str, chatroom_loop: str) -> None:
+    def __init__(self, name: str, accounts: int = 0) -> None:
         self.name = name
-        self.chatroom_loop = chatroom_loop
+        self.accounts = accounts  # ChatRoom only: SASL accounts to create before starting
         self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
         self.proc: subprocess.Popen[bytes] | None = None
         self.log: IO[bytes] | None = None
@@ -149,22 +201,25 @@ class Server:
         pin = ["taskset", "-c", SERVER_CPU]
         log = self.log = open(self.tmp / "server.log", "wb")
         if self.name == "chatroom":
-            cmd = [
-                str(PYTHON),
-                str(BENCH / "serve_unthrottled.py"),
-                "--port",
-                "0",
-                "--data-dir",
-                str(self.tmp / "data"),
-                "--loop",
-                self.chatroom_loop,
-            ]
-            self.proc = subprocess.Popen(pin + cmd, stdout=subprocess.PIPE, stderr=log)
+            conf = self.tmp / "chatroom.toml"
+            conf.write_text(CHATROOM_CONF.format(dir=self.tmp))
+            if self.accounts:
+                create_accounts(conf, self.accounts)
+            cmd = [str(PYTHON), "-m", "chatroom", "serve", "--config", str(conf)]
+            cmd += ["--log-level", "WARNING"]
+            # Only the generated file configures it: no CHATROOM_* from our environment.
+            env = {k: v for k, v in os.environ.items() if not k.startswith("CHATROOM_")}
+            self.proc = subprocess.Popen(pin + cmd, stdout=subprocess.PIPE, stderr=log, env=env)
             assert self.proc.stdout is not None
-            line = self.proc.stdout.readline().decode()  # "chatroom: listening ... host:port"
-            if "listening" not in line:
+            seen = []
+            for _ in range(10):  # bounded; EOF (b"") if it exits
+                line = self.proc.stdout.readline().decode()
+                seen.append(line.strip())
+                if "listening for IRC on" in line or not line:
+                    break
+            if "listening for IRC on" not in line:
                 self.stop()
-                raise RuntimeError(f"chatroom did not start: {line!r}")
+                raise RuntimeError(f"chatroom did not start: {seen!r}")
             self.port = int(line.rsplit(":", 1)[1])
         else:
             self.port = free_port()
@@ -218,12 +273,23 @@ def loadgen_args(scenario: str, a: argparse.Namespace) -> list[str]:
             "connect",
             *("--concurrency", str(a.connect_concurrency), "--seconds", str(a.seconds)),
         ]
+    if scenario == "login":
+        return [
+            "login",
+            *("--clients", str(a.latency_clients), "--rate", str(a.latency_rate)),
+            *("--seconds", str(a.seconds), "--workers", str(a.login_workers)),
+            *("--accounts", str(a.login_accounts), "--password", LOGIN_PASSWORD),
+            *("--account-prefix", LOGIN_ACCOUNT_PREFIX),
+        ]
     raise ValueError(scenario)
 
 
 def run_one(name: str, scenario: str, a: argparse.Namespace) -> dict[str, Any]:
+    if name not in ONLY.get(scenario, (name,)):
+        return {"skipped": f"{scenario} is run for {', '.join(ONLY[scenario])} only"}
+    accounts = a.login_accounts if scenario == "login" else 0
     try:
-        with Server(name, a.chatroom_loop) as server:
+        with Server(name, accounts) as server:
             cmd = ["taskset", "-c", GENERATOR_CPU, str(PYTHON), str(BENCH / "loadgen.py")]
             cmd += loadgen_args(scenario, a)
             cmd += ["--port", str(server.port), "--pid", str(server.pid)]
@@ -245,6 +311,7 @@ HEADLINE = {
     "latency": ("p99_ms", False, "p99 ms"),
     "idle": ("bytes_per_connection", False, "RSS B/conn"),
     "connect": ("registrations_per_s", True, "registrations/s"),
+    "login": ("logins_per_s", True, "SASL PLAIN logins/s"),
 }
 
 
@@ -267,6 +334,9 @@ def table(results: dict[str, dict[str, dict[str, Any]]], servers: list[str]) -> 
             if "error" in r:
                 cells.append("failed: " + str(r["error"])[:60].replace("|", "/"))
                 continue
+            if "skipped" in r or not r:
+                cells.append("n/a")
+                continue
             value = r.get(key)
             cell = fmt(value)
             if isinstance(value, (int, float)) and isinstance(ref, (int, float)) and ref:
@@ -277,6 +347,13 @@ def table(results: dict[str, dict[str, dict[str, Any]]], servers: list[str]) -> 
                 extra.append(f"p50 {r['p50_ms']} ms")
                 if scenario == "fanout":
                     extra.append(f"p99 {r['p99_ms']} ms")
+            if scenario == "login":
+                extra.append(f"login p50 {r['login_p50_ms']} ms, p99 {r['login_p99_ms']} ms")
+                extra.append(
+                    f"chat p50/p99 {r['chat_p50_baseline_ms']}/{r['chat_p99_baseline_ms']} ms"
+                    f" alone, {r['chat_p50_during_ms']}/{r['chat_p99_during_ms']} ms during"
+                )
+                extra.append(f"server CPU {r['server_cpu_during']:.0%}")
             if "server_ns_per_delivery" in r and scenario == "fanout":
                 extra.append(f"{fmt(r['server_ns_per_delivery'])} ns CPU/delivery")
             if "generator_cpu" in r:
@@ -311,12 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle-connections", type=int, default=10_000)
     p.add_argument("--connect-concurrency", type=int, default=50)
     p.add_argument("--procs", type=int, default=1, help="generator processes for fanout")
-    p.add_argument(
-        "--chatroom-loop",
-        choices=("uvloop", "asyncio"),
-        default="uvloop",
-        help="ChatRoom's event loop; uvloop is what `chatroom serve` uses when importable",
-    )
+    p.add_argument("--login-workers", type=int, default=8, help="concurrent SASL login loops")
+    p.add_argument("--login-accounts", type=int, default=200, help="accounts created first")
     p.add_argument("--timeout", type=float, default=300.0, help="per-scenario limit")
     p.add_argument("--out", type=Path, help="write raw JSON results here")
     a = p.parse_args(argv)

@@ -578,7 +578,28 @@ def collect(conns: list[multiprocessing.connection.Connection], key: str) -> lis
     return out
 
 
-def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
+@dataclass
+class Room:
+    """The fan-out worker processes, set up and joined, ready for measured windows."""
+
+    clients: int
+    senders: int
+    procs: int
+    setup_s: float
+    joined: int
+    conns: list[multiprocessing.connection.Connection]
+    workers: list[Any]  # fork-context processes
+
+    def close(self) -> None:
+        for p in self.workers:
+            p.join(timeout=15)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=5)
+
+
+def start_room(args: argparse.Namespace) -> Room:
+    """Fork the members' worker processes; return once all of them are in the room."""
     n, s = args.clients, args.senders
     if not 1 <= s < n:
         raise SystemExit("need 1 <= senders < clients")
@@ -597,8 +618,7 @@ def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
     if others == 0:
         share = [(0, n)]
     ctx = multiprocessing.get_context("fork")
-    conns: list[multiprocessing.connection.Connection] = []
-    workers: list[Any] = []  # fork-context processes
+    room = Room(n, s, procs, 0.0, 0, [], [])
     t_setup = time.monotonic()
     for w, (first, count) in enumerate(share):
         parent_end, child_end = ctx.Pipe()
@@ -619,49 +639,58 @@ def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
         )
         p = ctx.Process(target=fanout_entry, args=(spec, child_end), daemon=True)
         p.start()
-        conns.append(parent_end)
-        workers.append(p)
+        room.conns.append(parent_end)
+        room.workers.append(p)
     try:
-        joined = sum(r["joined"] for r in collect(conns, "joined"))
+        room.joined = sum(r["joined"] for r in collect(room.conns, "joined"))
         members = -1
         for _ in range(20):  # bounded: the last JOINs may still be propagating
-            conns[0].send({"members": True})
-            members = collect(conns[:1], "members")[0]["members"]
+            room.conns[0].send({"members": True})
+            members = collect(room.conns[:1], "members")[0]["members"]
             if members >= n:
                 break
             time.sleep(0.25)
         if members < n:
             raise RuntimeError(f"only {members} of {n} members in {CHANNEL}")
-        setup_s = time.monotonic() - t_setup
-        cpu_pid0 = proc_cpu_seconds(args.pid) if args.pid else 0.0
-        t0 = time.monotonic() + 0.2
-        t_end = t0 + args.seconds
-        t0_ns = int(t0 * 1e9)
+    except BaseException:
+        room.close()
+        raise
+    room.setup_s = round(time.monotonic() - t_setup, 2)
+    return room
+
+
+def measure_window(
+    room: Room, args: argparse.Namespace, last: bool, during: Callable[[float, float], None]
+) -> dict[str, Any]:
+    """One measured window: go, wait, drain the stragglers, collect the workers' reports.
+
+    ``during(t0, t_end)`` is called just before the go order (the login storm starts there).
+    """
+    conns, n = room.conns, room.clients
+    cpu_pid0 = proc_cpu_seconds(args.pid) if args.pid else 0.0
+    t0 = time.monotonic() + 0.2
+    t_end = t0 + args.seconds
+    t0_ns = int(t0 * 1e9)
+    during(t0, t_end)
+    for conn in conns:
+        conn.send({"go": t0, "end": t_end})
+    time.sleep(max(0.0, t_end - time.monotonic()))
+    # Drain: wait until every expected line arrived or nothing moved for a while.
+    last_total, still_since = -1, time.monotonic()
+    drain_deadline = time.monotonic() + args.drain
+    while time.monotonic() < drain_deadline:
         for conn in conns:
-            conn.send({"go": t0, "end": t_end})
-        time.sleep(max(0.0, t_end - time.monotonic()))
-        # Drain: wait until every expected line arrived or nothing moved for a while.
-        last_total, still_since = -1, time.monotonic()
-        drain_deadline = time.monotonic() + args.drain
-        while time.monotonic() < drain_deadline:
-            for conn in conns:
-                conn.send({"poll": True})
-            total = sum(r["received"] for r in collect(conns, "poll"))
-            if total != last_total:
-                last_total, still_since = total, time.monotonic()
-            elif time.monotonic() - still_since > 1.0:
-                break
-            time.sleep(0.1)
-        cpu_server = (proc_cpu_seconds(args.pid) - cpu_pid0) if args.pid else None
-        for conn in conns:
-            conn.send({"stop": True})
-        finals = collect(conns, "stop")
-    finally:
-        for p in workers:
-            p.join(timeout=15)
-            if p.is_alive():
-                p.kill()
-                p.join(timeout=5)
+            conn.send({"poll": True})
+        total = sum(r["received"] for r in collect(conns, "poll"))
+        if total != last_total:
+            last_total, still_since = total, time.monotonic()
+        elif time.monotonic() - still_since > 1.0:
+            break
+        time.sleep(0.1)
+    cpu_server = (proc_cpu_seconds(args.pid) - cpu_pid0) if args.pid else None
+    for conn in conns:
+        conn.send({"report": True, "last": last})
+    finals = collect(conns, "report")
     received = sum(r["received"] for r in finals)
     sent = sum(r["sent"] for r in finals)
     expected = sent * (n - 1)
@@ -675,13 +704,13 @@ def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "scenario": "fanout",
         "clients": n,
-        "joined": joined,
-        "senders": s,
+        "joined": room.joined,
+        "senders": room.senders,
         "seconds": args.seconds,
         "rate_target": args.rate or None,
         "window": None if args.rate else args.window,
-        "procs": procs,
-        "setup_s": round(setup_s, 2),
+        "procs": room.procs,
+        "setup_s": room.setup_s,
         "sent": sent,
         "sent_per_s": round(sent / args.seconds, 1),
         "expected": expected,
@@ -701,6 +730,14 @@ def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
         per = round(cpu_server * 1e9 / received, 1) if received else None
         result["server_ns_per_delivery"] = per
     return result
+
+
+def run_fanout(args: argparse.Namespace) -> dict[str, Any]:
+    room = start_room(args)
+    try:
+        return measure_window(room, args, True, lambda t0, t_end: None)
+    finally:
+        room.close()
 
 
 # ------------------------------------------------------------------------------ idle
@@ -786,16 +823,183 @@ async def connect_async(args: argparse.Namespace) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ login
 
 
-def run_login(args: argparse.Namespace) -> dict[str, Any]:
-    """Seam for the planned ``login`` scenario; ChatRoom has no SASL yet.
+@dataclass
+class StormSpec:
+    """What the login-storm process does: W workers logging in until ``t_end``."""
 
-    TODO(login): once SASL lands, this becomes the connect loop with
-    ``CAP LS 302`` / ``CAP REQ :sasl`` / ``AUTHENTICATE PLAIN`` (and SCRAM-SHA-256) between
-    connect and 001, against accounts the driver creates first, reporting logins/s and the
-    900/903 latency. Password hashing (argon2id in a thread) will dominate, so also report
-    the server's CPU per login and check that registrations of guests stay fast meanwhile.
+    host: str
+    port: int
+    workers: int
+    accounts: int
+    account_prefix: str
+    password: str
+    nick_prefix: str
+    t0: float
+    t_end: float
+
+
+async def login_storm(spec: StormSpec) -> dict[str, Any]:
+    """W workers loop: connect, CAP LS/REQ sasl, AUTHENTICATE PLAIN, 903, CAP END, 001, QUIT.
+
+    Worker w uses accounts w, w+W, w+2W ... (mod K), so no two workers share an account at
+    the same moment. ``login`` latency runs from sending the credentials to the 903 (the
+    password check in the server's thread pool, plus its queue); ``ready`` from the TCP
+    connect to the 001.
     """
-    raise SystemExit("the login scenario waits for SASL support in ChatRoom (see run_login)")
+    login_ns: list[int] = []
+    ready_ns: list[int] = []
+    done = failed = errors = 0
+    last_done = spec.t0
+    delay = spec.t0 - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+    async def one(nick: str, account: str) -> bool:
+        nonlocal last_done
+        start = time.monotonic_ns()
+        c = await open_client(spec.host, spec.port, nick)
+        try:
+            c.send(
+                f"CAP LS 302\r\nNICK {nick}\r\nUSER b 0 * :bench\r\n"
+                "CAP REQ :sasl\r\nAUTHENTICATE PLAIN\r\n".encode()
+            )
+            await asyncio.wait_for(c.sasl_prompt, STEP_TIMEOUT)
+            sent = time.monotonic_ns()
+            if not c.sasl_result.done():
+                blob = f"\0{account}\0{spec.password}".encode()
+                c.send(b"AUTHENTICATE " + base64.b64encode(blob) + b"\r\n")
+            ok = await asyncio.wait_for(c.sasl_result, STEP_TIMEOUT)
+            if ok:
+                login_ns.append(time.monotonic_ns() - sent)
+            c.send(b"CAP END\r\n")
+            await asyncio.wait_for(c.welcomed, STEP_TIMEOUT)
+            if ok:
+                ready_ns.append(time.monotonic_ns() - start)
+                last_done = time.monotonic()
+            c.send(b"QUIT\r\n")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(c.closed, 5.0)
+            return ok
+        finally:
+            c.close()
+
+    async def worker(w: int) -> None:
+        nonlocal done, failed, errors
+        i = w
+        while time.monotonic() < spec.t_end and failed + errors < 1000:
+            account = f"{spec.account_prefix}{i % spec.accounts}"
+            nick = f"{spec.nick_prefix}{base36(w)}x{base36(i)}"
+            i += spec.workers
+            try:
+                if await one(nick, account):
+                    done += 1
+                else:
+                    failed += 1
+                    await asyncio.sleep(0.01)
+            except (TimeoutError, OSError, ConnectionError):
+                errors += 1
+                await asyncio.sleep(0.01)
+
+    cpu0 = own_cpu_seconds()
+    await asyncio.gather(*(worker(w) for w in range(spec.workers)))
+    wall = max(1e-9, max(last_done, spec.t_end) - spec.t0)
+    login_ns.sort()
+    ready_ns.sort()
+    return {
+        "logins": done,
+        "failed_logins": failed,
+        "errors": errors,
+        "logins_per_s": round(done / wall, 1),
+        "login_p50_ms": round(percentile(login_ns, 0.5) / 1e6, 2),
+        "login_p99_ms": round(percentile(login_ns, 0.99) / 1e6, 2),
+        "ready_p50_ms": round(percentile(ready_ns, 0.5) / 1e6, 2),
+        "ready_p99_ms": round(percentile(ready_ns, 0.99) / 1e6, 2),
+        "storm_cpu": round((own_cpu_seconds() - cpu0) / wall, 3),
+    }
+
+
+def storm_entry(spec: StormSpec, ctrl: multiprocessing.connection.Connection) -> None:
+    """Login-storm process entry point: one report on the pipe, then exit."""
+    use_uvloop()
+    try:
+        ctrl.send(asyncio.run(login_storm(spec)))
+    except Exception as err:
+        with contextlib.suppress(OSError):
+            ctrl.send({"error": repr(err)})
+        raise
+
+
+def run_login(args: argparse.Namespace) -> dict[str, Any]:
+    """The latency room twice: alone (baseline), then during a SASL PLAIN login storm.
+
+    The accounts ``<prefix>0`` .. ``<prefix>K-1`` with ``--password`` must exist before the
+    server starts (``bench/compare.py`` creates them with the server's argon2 parameters).
+    The storm runs in its own process (on the generator's CPU too), started with the second
+    window's go order and stopping at its end, so both windows measure the same chat load.
+    """
+    if not 1 <= args.workers <= args.accounts:
+        raise SystemExit("need 1 <= workers <= accounts")
+    room = start_room(args)
+    ctx = multiprocessing.get_context("fork")
+    storm: list[Any] = []
+    parent_end, child_end = ctx.Pipe()
+
+    def start_storm(t0: float, t_end: float) -> None:
+        spec = StormSpec(
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            accounts=args.accounts,
+            account_prefix=args.account_prefix,
+            password=args.password,
+            nick_prefix="l" + base36(os.getpid() % 1296),
+            t0=t0,
+            t_end=t_end,
+        )
+        p = ctx.Process(target=storm_entry, args=(spec, child_end), daemon=True)
+        p.start()
+        storm.append(p)
+
+    try:
+        baseline = measure_window(room, args, False, lambda t0, t_end: None)
+        during = measure_window(room, args, True, start_storm)
+        if not parent_end.poll(STEP_TIMEOUT * 2):
+            raise RuntimeError("the login storm did not report in time")
+        logins: dict[str, Any] = parent_end.recv()
+        if "error" in logins:
+            raise RuntimeError(f"login storm failed: {logins['error']}")
+        if not logins["logins"]:
+            raise RuntimeError(f"no login succeeded: {logins}")
+    finally:
+        room.close()
+        for p in storm:
+            p.join(timeout=15)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=5)
+    result: dict[str, Any] = {
+        "scenario": "login",
+        "workers": args.workers,
+        "accounts": args.accounts,
+        "seconds": args.seconds,
+        "clients": args.clients,
+        "rate_target": args.rate,
+        **logins,
+        "chat_p50_baseline_ms": baseline["p50_ms"],
+        "chat_p99_baseline_ms": baseline["p99_ms"],
+        "chat_max_baseline_ms": baseline["max_ms"],
+        "chat_loss_baseline": baseline["loss"],
+        "chat_p50_during_ms": during["p50_ms"],
+        "chat_p99_during_ms": during["p99_ms"],
+        "chat_max_during_ms": during["max_ms"],
+        "chat_loss_during": during["loss"],
+        "server_cpu_baseline": baseline.get("server_cpu"),
+        "server_cpu_during": during.get("server_cpu"),
+        "generator_cpu": during["generator_cpu"],
+        "baseline": baseline,
+        "during": during,
+    }
+    return result
 
 
 # ------------------------------------------------------------------------------ CLI
@@ -817,6 +1021,14 @@ def human(result: dict[str, Any]) -> str:
             f"{result['bytes_per_connection'] / 1024:.2f} KiB RSS each "
             f"({result['rss_before_kib']} -> {result['rss_after_kib']} KiB)"
         )
+    if sc == "login":
+        return (
+            f"login: {result['logins_per_s']:,} SASL PLAIN logins/s with {result['workers']} "
+            f"workers ({result['failed_logins']} failed, {result['errors']} errors), login p50 "
+            f"{result['login_p50_ms']} ms p99 {result['login_p99_ms']} ms; chat p50/p99 "
+            f"{result['chat_p50_baseline_ms']}/{result['chat_p99_baseline_ms']} ms alone, "
+            f"{result['chat_p50_during_ms']}/{result['chat_p99_during_ms']} ms during the storm"
+        )
     return (
         f"connect: {result['registrations_per_s']:,} registrations/s with "
         f"{result['concurrency']} workers ({result['failures']} failures), "
@@ -835,17 +1047,20 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--nick-prefix", help="nick prefix (default: derived from our PID)")
         sp.add_argument("--pace", type=float, default=500.0, help="new connections/s in setup")
 
+    def room(sp: argparse.ArgumentParser, clients: int, rate: float, samples: int) -> None:
+        sp.add_argument("--clients", type=int, default=clients)
+        sp.add_argument("--senders", type=int, default=10)
+        sp.add_argument("--seconds", type=float, default=10.0, help="per measured window")
+        sp.add_argument("--rate", type=float, default=rate, help="total msg/s (0: closed loop)")
+        sp.add_argument("--window", type=int, default=32, help="closed loop: unseen msgs/sender")
+        sp.add_argument("--samples", type=int, default=samples, help="members measuring latency")
+        sp.add_argument("--size", type=int, default=40, help="padding bytes per message text")
+        sp.add_argument("--procs", type=int, default=1, help="generator processes")
+        sp.add_argument("--drain", type=float, default=10.0, help="max s to wait for stragglers")
+
     f = sub.add_parser("fanout", help="one room, S senders, everybody receives")
     common(f)
-    f.add_argument("--clients", type=int, default=500)
-    f.add_argument("--senders", type=int, default=10)
-    f.add_argument("--seconds", type=float, default=10.0)
-    f.add_argument("--rate", type=float, default=0.0, help="total msg/s (0: closed loop)")
-    f.add_argument("--window", type=int, default=32, help="closed loop: unseen msgs per sender")
-    f.add_argument("--samples", type=int, default=16, help="members that measure latency")
-    f.add_argument("--size", type=int, default=40, help="padding bytes per message text")
-    f.add_argument("--procs", type=int, default=1, help="generator processes")
-    f.add_argument("--drain", type=float, default=10.0, help="max seconds to wait for stragglers")
+    room(f, 500, 0.0, 16)
 
     i = sub.add_parser("idle", help="K registered idle connections; server RSS per connection")
     common(i)
@@ -858,8 +1073,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--concurrency", type=int, default=50)
     c.add_argument("--seconds", type=float, default=10.0)
 
-    lg = sub.add_parser("login", help="(planned) SASL logins/s, once ChatRoom has SASL")
+    lg = sub.add_parser("login", help="chat latency alone vs during a SASL PLAIN login storm")
     common(lg)
+    room(lg, 200, 200.0, 50)
+    lg.add_argument("--workers", type=int, default=8, help="concurrent login loops")
+    lg.add_argument("--accounts", type=int, default=200, help="accounts PREFIX0..PREFIX<K-1>")
+    lg.add_argument("--account-prefix", default="acct")
+    lg.add_argument("--password", default="bench-password", help="the accounts' password")
     return p
 
 

@@ -1,4 +1,4 @@
-"""Profile ChatRoom with py-spy while the fan-out scenario runs, and list the hot functions.
+"""Profile ChatRoom with py-spy while a load scenario runs, and list the hot functions.
 
 Why: the fan-out number alone does not say where the server's time goes. py-spy samples
 the running server from outside (no code changes, little overhead), so the profile is
@@ -8,7 +8,11 @@ anywhere on the stack: which call paths are expensive); a speedscope file is kep
 a closer look in https://speedscope.app.
 
 The server is pinned to CPU 0 and the generator to CPU 1, as in ``compare.py``; py-spy
-itself runs on CPU 1 too, so it does not steal the server's core.
+itself runs on CPU 1 too, so it does not steal the server's core. ChatRoom runs as
+``compare.py`` runs it (``chatroom serve``, uvloop, limits lifted in its config file).
+
+Scenarios: ``fanout`` (the default; closed loop, or ``--rate`` for the latency room) and
+``connect`` (registration loop, ``--concurrency`` workers).
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ def main() -> int:
     p.add_argument("--senders", type=int, default=10)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--rate", type=float, default=0.0, help="total msg/s (0: closed loop)")
-    p.add_argument("--loop", choices=("uvloop", "asyncio"), default="asyncio")
+    p.add_argument("--scenario", choices=("fanout", "connect"), default="fanout")
+    p.add_argument("--concurrency", type=int, default=50, help="connect: workers")
     p.add_argument("--native", action="store_true", help="also sample C frames (slower)")
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--out-dir", type=Path, default=BENCH / "results")
@@ -62,15 +67,19 @@ def main() -> int:
         raise SystemExit(f"{pyspy} missing: run `make bench-peers` first")
     raise_nofile_for_children()
     a.out_dir.mkdir(parents=True, exist_ok=True)
-    speedscope = a.out_dir / "fanout.speedscope.json"
-    with Server("chatroom", a.loop) as server:
-        gen = ["taskset", "-c", "1", str(PYTHON), str(BENCH / "loadgen.py"), "fanout"]
+    speedscope = a.out_dir / f"{a.scenario}.speedscope.json"
+    with Server("chatroom") as server:
+        gen = ["taskset", "-c", "1", str(PYTHON), str(BENCH / "loadgen.py"), a.scenario]
         gen += ["--port", str(server.port), "--pid", str(server.pid)]
-        gen += ["--clients", str(a.clients), "--senders", str(a.senders)]
-        gen += ["--seconds", str(a.seconds), "--rate", str(a.rate)]
+        gen += ["--seconds", str(a.seconds)]
+        if a.scenario == "fanout":
+            gen += ["--clients", str(a.clients), "--senders", str(a.senders)]
+            gen += ["--rate", str(a.rate)]
+        else:
+            gen += ["--concurrency", str(a.concurrency)]
         loadgen = subprocess.Popen(gen, stdout=subprocess.PIPE, text=True)
-        # Registration and joining come first; sample only the measured window.
-        time.sleep(2.0 + a.clients / 250)
+        # Fan-out registers and joins first; sample only the measured window.
+        time.sleep(2.0 + a.clients / 250 if a.scenario == "fanout" else 0.5)
         spy = ["taskset", "-c", "1", str(pyspy), "record", "--pid", str(server.pid)]
         spy += ["--duration", str(int(a.seconds) - 1), "--rate", "200", "--nonblocking"]
         spy += ["--native"] if a.native else []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -247,6 +248,17 @@ def check_tables(world: World) -> None:
             assert member.registered
             assert member.channels.get(key) is channel, f"{member.nick} lost {key}"
     assert world.registered_count == sum(s.registered for s in world.sessions.values())
+    # Per-address counts decide who may connect: a leak here locks an address out.
+    assert world.per_address == dict(Counter(s.ip for s in world.sessions.values()))
+    # MONITOR lists of gone sessions would keep them alive and notified forever.
+    for watcher, watched in world.monitor.lists.items():
+        assert world.sessions.get(watcher.id) is watcher, "MONITOR list of a gone session"
+        for folded in watched:
+            assert watcher in world.monitor.watchers[folded]
+    for folded, watchers in world.monitor.watchers.items():
+        assert watchers, f"empty watcher set for {folded} kept"
+        for watcher in watchers:
+            assert folded in world.monitor.lists.get(watcher, {})
 
 
 def check_output(raw: bytes) -> None:
