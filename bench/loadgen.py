@@ -391,6 +391,7 @@ class FanoutSpec:
     rate: float  # total messages/s over all senders; 0 = as fast as the window allows
     window: int
     samples: int  # members that parse every message for latency
+    clients: int  # members in all workers (to spread the samples over the join order)
     size: int
     prefix: str
     pace: float
@@ -444,13 +445,16 @@ async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Conne
             n = await clients[0].count_members(CHANNEL) if spec.worker == 0 else -1
             ctrl.send({"members": n})
         elif "go" in order:
-            # A new measured window: counters and samples start from zero.
+            # A new measured window: counters and samples start from zero. Samples are
+            # spread evenly over the join order: a server writes to members in about that
+            # order, so the first joiners alone would see only the head of each fan-out.
+            step = max(1, spec.clients // max(1, spec.samples))
             for i, c in enumerate(clients):
                 index = spec.first + i
                 c.received = 0
                 c.last_rx_ns = 0
                 c.latencies = array.array("q")
-                c.mode = "sample" if index == 0 or index <= spec.samples else "count"
+                c.mode = "sample" if index % step == 0 else "count"
             st.stalls = 0
             sent0 = sum(st.sent)
             cpu0 = own_cpu_seconds()
@@ -633,6 +637,7 @@ def start_room(args: argparse.Namespace) -> Room:
             rate=args.rate,
             window=args.window,
             samples=args.samples,
+            clients=n,
             size=args.size,
             prefix=prefix,
             pace=args.pace / procs,

@@ -58,9 +58,9 @@ class FakeClock:
 class SimClient:
     """One simulated connection; ``inbox`` holds the lines the server sent it."""
 
-    def __init__(self, harness: Harness, ip: str, secure: bool) -> None:
+    def __init__(self, harness: Harness, ip: str, secure: bool, certfp: str | None = None) -> None:
         self.harness = harness
-        self.session = harness.world.connect(ip, secure=secure)
+        self.session = harness.world.connect(ip, secure=secure, certfp=certfp)
         self.inbox: list[bytes] = []
         self.closed_reason: str | None = None
         harness.clients[self.session.id] = self
@@ -160,9 +160,13 @@ class Harness:
         caps: Iterable[str] = (),
         ip: str = "127.0.0.1",
         secure: bool = False,
+        certfp: str | None = None,
     ) -> SimClient:
-        """A new connection; with ``nick`` it also registers (and requests ``caps``)."""
-        client = SimClient(self, ip, secure)
+        """A new connection; with ``nick`` it also registers (and requests ``caps``).
+
+        ``certfp`` is the fingerprint of the client certificate the shell would have seen.
+        """
+        client = SimClient(self, ip, secure, certfp)
         if nick is not None:
             caps = list(caps)
             if caps:

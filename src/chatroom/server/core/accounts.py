@@ -135,13 +135,29 @@ def create_account(
 def change_password(
     world: World, account: Account, password: str, done: Callable[[str | None], None]
 ) -> None:
+    """Hash, then apply and persist; ``done(error)`` after the commit.
+
+    The new hash is applied to the record as it is when the hash is ready, not as it was
+    when asked: other changes to the account (NickServ CERT) may have happened meanwhile,
+    and they are written through the same ordered writer, so each must build on the last.
+    A failed commit puts the old password back.
+    """
+
     def hashed(password_hash: str, scram: str) -> None:
-        updated = replace(account, password_hash=password_hash, scram=scram)
+        current = world.accounts.get(account.key)
+        if current is None:
+            done("the account no longer exists")
+            return
+        updated = replace(current, password_hash=password_hash, scram=scram)
+        world.accounts[account.key] = updated
         audit = AuditEntry(None, world.clock(), account.name, "account.password", account.name, "")
 
         def committed(error: str | None) -> None:
-            if error is None and account.key in world.accounts:
-                world.accounts[account.key] = updated
+            latest = world.accounts.get(account.key)
+            if error is not None and latest is not None and latest.password_hash == password_hash:
+                world.accounts[account.key] = replace(
+                    latest, password_hash=current.password_hash, scram=current.scram
+                )
             done(error)
 
         world.persist([PutAccount(updated), AppendAudit(audit)], committed)

@@ -12,6 +12,7 @@ from chatroom.server.core.commands import (  # noqa: F401
     modes,
     monitor,
     nickserv,
+    nickserv_cert,
     queries,
     registration,
     sasl,

@@ -2,8 +2,8 @@
 
 A service, not a verb, because ``REGISTER`` already means account registration (IRCv3
 ``draft/account-registration``); ``REGISTER #room`` there would be ambiguous. Like
-NickServ, ChanServ is not a session: messages to it are diverted by messaging.py.
-Rules every subcommand keeps:
+NickServ, ChanServ is a ``Service`` (core/services.py): messages to it are diverted by
+messaging.py, and this module holds only its subcommands. Rules every subcommand keeps:
 
 - every answer is a NOTICE from ``ChanServ!ChanServ@services.``;
 - registering needs a logged-in account that is op in the room; the account becomes the
@@ -15,82 +15,28 @@ Rules every subcommand keeps:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from chatroom.irc.message import Message, format_line
 from chatroom.server.core import chanreg, sanctions
-from chatroom.server.core.accounts import SERVICE_HOST
 from chatroom.server.core.bans import format_time
 from chatroom.server.core.channel import Channel
-from chatroom.server.core.dispatch import command
+from chatroom.server.core.services import Service
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import DeleteChannel, PutChannel, RegisteredChannel
 
 CHANSERV = "ChanServ"
-SOURCE = f"{CHANSERV}!{CHANSERV}@{SERVICE_HOST}"
-SubHandler = Callable[[World, Session, list[str]], None]
-
-
-@dataclass(frozen=True, slots=True)
-class SubCommand:
-    handler: SubHandler
-    syntax: str
-    summary: str
-
-
-SUBCOMMANDS: dict[str, SubCommand] = {}
-
-
-def subcommand(name: str, syntax: str, summary: str) -> Callable[[SubHandler], SubHandler]:
-    def register(handler: SubHandler) -> SubHandler:
-        SUBCOMMANDS[name] = SubCommand(handler, syntax, summary)
-        return handler
-
-    return register
-
-
-def is_chanserv(world: World, target: str) -> bool:
-    """``ChanServ`` or ``ChanServ@services.``; the first-letter test keeps the hot path cheap."""
-    if target[:1] not in ("C", "c"):
-        return False
-    name, _, host = world.fold(target).partition("@")
-    return name == world.fold(CHANSERV) and host in ("", SERVICE_HOST, SERVICE_HOST[:-1])
-
-
-def _notice(world: World, session: Session, text: str) -> None:
-    if not session.closed:
-        session.send(format_line(SOURCE, "NOTICE", session.nick, text))
-
-
-def message(world: World, session: Session, text: str, *, quiet: bool = False) -> None:
-    """A PRIVMSG (or a NOTICE, which gets no complaint back) sent to ChanServ."""
-    words = text.split()
-    sub = SUBCOMMANDS.get(words[0].upper()) if words else None
-    if sub is None:
-        if not quiet:
-            _notice(world, session, f"Unknown command. Send /msg {CHANSERV} HELP for a list.")
-        return
-    sub.handler(world, session, words[1:])
-
-
-@command("CHANSERV")
-def chanserv(world: World, session: Session, msg: Message) -> None:
-    """CHANSERV <command> [arguments]  (the same as /msg ChanServ <command> [arguments])"""
-    message(world, session, " ".join(msg.params))
-
-
-@command("CS")
-def cs(world: World, session: Session, msg: Message) -> None:
-    """CS <command> [arguments]  (short for CHANSERV)"""
-    message(world, session, " ".join(msg.params))
+SERVICE = Service(CHANSERV, about=f"{CHANSERV} keeps rooms registered to their founders.")
+SERVICE.aliases("CHANSERV", "CS")
+SOURCE = SERVICE.source
+subcommand = SERVICE.subcommand
+_notice = SERVICE.notice
 
 
 def _room(world: World, session: Session, args: list[str], name: str) -> Channel | None:
     """The room named by the first argument, after checking the argument count."""
     if not args or not args[0].startswith("#"):
-        _notice(world, session, f"Syntax: {SUBCOMMANDS[name].syntax}")
+        SERVICE.usage(world, session, name)
         return None
     channel = world.find_channel(args[0])
     if channel is None:
@@ -195,7 +141,7 @@ def _access(world: World, session: Session, args: list[str]) -> None:
         _notice(world, session, f"Ops by account: {', '.join(record.ops) or '(none)'}")
         return
     if action not in ("ADD", "DEL") or len(args) != 3:
-        _notice(world, session, f"Syntax: {SUBCOMMANDS['ACCESS'].syntax}")
+        SERVICE.usage(world, session, "ACCESS")
         return
     if not _may_manage(world, session, channel):
         return
@@ -243,6 +189,7 @@ def _op(world: World, session: Session, args: list[str]) -> None:
 
 @subcommand("HELP", "HELP", "This list.")
 def _help(world: World, session: Session, args: list[str]) -> None:
-    _notice(world, session, f"{CHANSERV} keeps rooms registered to their founders. Commands:")
-    for sub in SUBCOMMANDS.values():
+    """ChanServ's list keeps its registration order and shows every syntax in full."""
+    _notice(world, session, f"{SERVICE.about} Commands:")
+    for sub in SERVICE.subcommands.values():
         _notice(world, session, f"  {sub.syntax} - {sub.summary}")

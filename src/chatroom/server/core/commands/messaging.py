@@ -11,9 +11,8 @@ from collections.abc import Collection
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
-from chatroom.server.core import sanctions
+from chatroom.server.core import sanctions, services
 from chatroom.server.core.access import cannot_speak
-from chatroom.server.core.commands import chanserv, nickserv
 from chatroom.server.core.commands.chathistory import identity, store_message
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.history import dm_key, format_time
@@ -67,21 +66,19 @@ def _deliver(world: World, session: Session, msg: Message, verb: str) -> None:
         if quiet:
             return
         raise CommandError(n.ERR_TOOMANYTARGETS, params[0], "Too many targets")
-    if verb != "TAGMSG" and any(nickserv.is_nickserv(world, t) for t in targets):
-        # Services text carries passwords: it goes to NickServ alone, never relayed or echoed.
-        if len(targets) > 1:
-            if not quiet:
-                raise CommandError(n.ERR_TOOMANYTARGETS, "NickServ", "Message NickServ alone")
-            return
-        nickserv.message(world, session, text[0], quiet=quiet)
-        return
-    if verb != "TAGMSG" and any(chanserv.is_chanserv(world, t) for t in targets):
-        if len(targets) > 1:
-            if not quiet:
-                raise CommandError(n.ERR_TOOMANYTARGETS, "ChanServ", "Message ChanServ alone")
-            return
-        chanserv.message(world, session, text[0], quiet=quiet)
-        return
+    if verb != "TAGMSG":
+        for target in targets:
+            service = services.find(world, target)
+            if service is not None:
+                # Service text may carry passwords: it goes to the service alone, never
+                # relayed or echoed.
+                if len(targets) > 1:
+                    if not quiet:
+                        name = service.name
+                        raise CommandError(n.ERR_TOOMANYTARGETS, name, f"Message {name} alone")
+                    return
+                service.message(world, session, text[0], quiet=quiet)
+                return
     if session.muted is not None:  # one field check: unmuted senders pay nothing more
         targets = sanctions.unmuted_targets(world, session, targets)
     tags = _client_tags(world, session, msg)

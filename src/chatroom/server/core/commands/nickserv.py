@@ -1,12 +1,11 @@
 """NickServ: accounts for clients that only know services (``/msg NickServ ...``, ``/NS``).
 
-NickServ is not a session: PRIVMSG/NOTICE addressed to it are diverted here by messaging.py
-before any delivery, so the text (which carries passwords) is never relayed, echoed or
-logged. Rules every subcommand keeps:
+The machinery (dispatch, aliases, HELP, answering as a NOTICE) is the shared ``Service``
+in core/services.py; this module holds the subcommands. Rules every subcommand keeps:
 
-- every answer is a NOTICE from ``NickServ!NickServ@services.`` (``service_notice``), and no
-  answer quotes a word that could be a password (not even an unknown command, which may be
-  a password sent on its own by mistake);
+- every answer is a NOTICE from ``NickServ!NickServ@services.``, and no answer quotes a
+  word that could be a password (not even an unknown command, which may be a password
+  sent on its own by mistake);
 - logins go through ``password_login`` (throttle, one answer for "no such account" and
   "wrong password"); a password crossing a plaintext non-loopback link is refused;
 - replies that promise something is saved wait for the store's commit.
@@ -15,14 +14,10 @@ logged. Rules every subcommand keeps:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from chatroom.irc.message import Message
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
     NICKSERV,
-    SERVICE_HOST,
     change_password,
     create_account,
     guard_nick,
@@ -32,91 +27,28 @@ from chatroom.server.core.accounts import (
     password_login,
     plaintext_refused,
     registration_refusal,
-    service_notice,
 )
-from chatroom.server.core.dispatch import command
 from chatroom.server.core.nicks import change_nick
+from chatroom.server.core.services import Service
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account, AppendAudit, AuditEntry, DeleteAccount
 
-SubHandler = Callable[[World, Session, list[str]], None]
 MAX_EMAIL_LENGTH = 254
 PLAINTEXT = "Use a TLS connection to send a password (your password was not used)."
 
-
-@dataclass(frozen=True, slots=True)
-class SubCommand:
-    handler: SubHandler
-    syntax: str
-    summary: str
-    details: tuple[str, ...] = ()
-
-
-SUBCOMMANDS: dict[str, SubCommand] = {}
-
-
-def subcommand(
-    name: str, syntax: str, summary: str, *details: str
-) -> Callable[[SubHandler], SubHandler]:
-    """Register a NickServ verb; the syntax and help text live next to the code they describe."""
-
-    def register(handler: SubHandler) -> SubHandler:
-        SUBCOMMANDS[name] = SubCommand(handler, syntax, summary, details)
-        return handler
-
-    return register
+SERVICE = Service(
+    NICKSERV,
+    about=f"{NICKSERV} keeps nicknames registered as accounts.",
+    prompt=f"Send /msg {NICKSERV} HELP for a list of commands.",
+)
+SERVICE.aliases("NICKSERV", "NS")
+subcommand = SERVICE.subcommand
+_notice = SERVICE.notice
+_usage = SERVICE.usage
 
 
-def is_nickserv(world: World, target: str) -> bool:
-    """Whether a message target means NickServ: ``NickServ`` or ``NickServ@services.``."""
-    if target[:1] not in ("N", "n"):
-        return False  # the common case, cheap: this runs for every message on the hot path
-    name, _, host = world.fold(target).partition("@")
-    return name == world.fold(NICKSERV) and host in ("", SERVICE_HOST, SERVICE_HOST[:-1])
-
-
-def message(world: World, session: Session, text: str, *, quiet: bool = False) -> None:
-    """A PRIVMSG (or, with ``quiet``, a NOTICE) sent to NickServ.
-
-    A NOTICE still runs its command, but a NOTICE that is not a command gets no answer:
-    nothing may answer a NOTICE automatically with complaints (RFC 2812 3.3.2).
-    """
-    words = text.split()
-    if not words:
-        if not quiet:
-            _notice(world, session, f"Send /msg {NICKSERV} HELP for a list of commands.")
-        return
-    sub = SUBCOMMANDS.get(words[0].upper())
-    if sub is None:
-        if not quiet:
-            _notice(world, session, f"Unknown command. Send /msg {NICKSERV} HELP for a list.")
-        return
-    sub.handler(world, session, words[1:])
-
-
-@command("NICKSERV")
-def nickserv(world: World, session: Session, msg: Message) -> None:
-    """NICKSERV <command> [arguments]  (the same as /msg NickServ <command> [arguments])"""
-    message(world, session, " ".join(msg.params))
-
-
-@command("NS")
-def ns(world: World, session: Session, msg: Message) -> None:
-    """NS <command> [arguments]  (short for NICKSERV)"""
-    message(world, session, " ".join(msg.params))
-
-
-def _notice(world: World, session: Session, text: str) -> None:
-    if not session.closed:
-        service_notice(world, session, text)
-
-
-def _usage(world: World, session: Session, name: str) -> None:
-    _notice(world, session, f"Syntax: {SUBCOMMANDS[name].syntax}")
-
-
-def _own_account(world: World, session: Session) -> Account | None:
+def own_account(world: World, session: Session) -> Account | None:
     """The caller's account, or None after telling them they must be logged in."""
     if session.account is None:
         _notice(world, session, "You are not logged in.")
@@ -218,7 +150,7 @@ def _set(world: World, session: Session, args: list[str]) -> None:
     if len(args) != 2 or args[0].upper() != "PASSWORD":
         _usage(world, session, "SET")
         return
-    account = _own_account(world, session)
+    account = own_account(world, session)
     if account is None:
         return
     if plaintext_refused(world, session):
@@ -248,7 +180,7 @@ def _drop(world: World, session: Session, args: list[str]) -> None:
     if len(args) != 1:
         _usage(world, session, "DROP")
         return
-    account = _own_account(world, session)
+    account = own_account(world, session)
     if account is None:
         return
     if world.fold(args[0]) != account.key:
@@ -331,7 +263,7 @@ def _reclaim(world: World, session: Session, args: list[str], name: str, *, take
     if len(args) > 1:
         _usage(world, session, name)
         return
-    account = _own_account(world, session)
+    account = own_account(world, session)
     if account is None:
         return
     nick = args[0] if args else account.name
@@ -366,24 +298,4 @@ def _reclaim(world: World, session: Session, args: list[str], name: str, *, take
         _notice(world, session, f"You have regained the nickname {account.name}.")
 
 
-@subcommand(
-    "HELP",
-    "HELP [command]",
-    "Show this list, or how to use one command.",
-)
-def _help(world: World, session: Session, args: list[str]) -> None:
-    if args:
-        sub = SUBCOMMANDS.get(args[0].upper())
-        if sub is None:
-            _notice(world, session, f"No such command. Send /msg {NICKSERV} HELP for a list.")
-            return
-        _notice(world, session, f"Syntax: {sub.syntax}")
-        _notice(world, session, sub.summary)
-        for line in sub.details:
-            _notice(world, session, line)
-        return
-    _notice(world, session, f"{NICKSERV} keeps nicknames registered as accounts. Commands:")
-    width = max(len(name) for name in SUBCOMMANDS)
-    for name in sorted(SUBCOMMANDS):
-        _notice(world, session, f"  {name.ljust(width)}  {SUBCOMMANDS[name].summary}")
-    _notice(world, session, f"Send /msg {NICKSERV} HELP <command> for more on one command.")
+subcommand("HELP", "HELP [command]", "Show this list, or how to use one command.")(SERVICE.help)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import sanctions
+from chatroom.server.core import sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
-    NICKSERV,
     create_account,
     guard_nick,
     log_in,
@@ -108,7 +107,7 @@ def nick(world: World, session: Session, msg: Message) -> None:
     new = msg.params[0]
     if not is_valid_nick(new, world.settings.limits.nick_length):
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
-    if world.fold(new) in (world.fold(NICKSERV), world.fold("ChanServ")):
+    if services.is_service_nick(world, new):
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Reserved nickname")
     owner = world.find_nick(new)
     if owner is not None and owner is not session:

@@ -223,6 +223,10 @@ def whois(world: World, session: Session, msg: Message) -> None:
         world.reply(session, n.RPL_WHOISACCOUNT, tnick, target.account, "is logged in as")
     if target.secure:
         world.reply(session, n.RPL_WHOISSECURE, tnick, "is using a secure connection")
+    if target.certfp is not None and (target is session or "o" in session.modes):
+        # Only the owner and operators: the fingerprint tracks one person across networks.
+        fingerprint = f"has client certificate fingerprint {target.certfp}"
+        world.reply(session, n.RPL_WHOISCERTFP, tnick, fingerprint)
     world.reply(
         session,
         n.RPL_WHOISIDLE,
