@@ -29,6 +29,7 @@ from chatroom.server.store.history import HistoryWriter, Rows
 from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 from chatroom.server.store.writer import StoreWriter
+from chatroom.server.threads import lower_priority
 
 log = logging.getLogger("chatroom.store")
 
@@ -46,7 +47,9 @@ class Backends:
         self.writer = StoreWriter(self.store)
         self.hasher = PasswordHasher(Argon2Params(*config.argon2))
         # Two workers: one per core; argon2id is CPU- and memory-bound by design.
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password")
+        self.pool = ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="password", initializer=lower_priority
+        )
         self._poller: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()  # answers from threads come back here
         # History has its own file and thread: chat bursts never delay an account commit.

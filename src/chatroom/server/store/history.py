@@ -27,6 +27,7 @@ from typing import Protocol
 
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, TargetListing
 from chatroom.server.core.settings import HistorySettings
+from chatroom.server.threads import lower_priority
 
 __all__ = ["HistoryStore", "HistoryWriter", "Rows"]
 
@@ -34,6 +35,7 @@ log = logging.getLogger("chatroom.history")
 
 Rows = list[HistoryRecord] | list[TargetListing]
 MAX_BATCH = 512
+COALESCE_SECONDS = 0.02  # how long appends may wait to share one transaction
 HOUSEKEEPING_SECONDS = 2.0  # how often the idle thread looks for outside changes
 PRUNE_SECONDS = 60.0
 
@@ -144,12 +146,17 @@ class HistoryWriter:
     # ------------------------------------------------------------------ the thread
 
     def _run(self) -> None:
+        lower_priority()
         while True:
             try:
                 first = self._queue.get(timeout=HOUSEKEEPING_SECONDS)
             except queue.Empty:
                 self._housekeeping()
                 continue
+            if isinstance(first, _Append):
+                # Written behind: let a busy room's lines gather into one transaction
+                # instead of waking (and committing) once per message.
+                time.sleep(COALESCE_SECONDS)
             jobs = [first]
             while len(jobs) < MAX_BATCH and jobs[-1] is not _STOP:
                 try:
