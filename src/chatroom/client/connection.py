@@ -125,9 +125,17 @@ def _peer_fingerprint(writer: asyncio.StreamWriter) -> str:
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close politely (TLS close_notify), but never leave the socket open behind us:
+    when the wait is cut short (the app is quitting and cancels us) or takes too long,
+    the transport is aborted, which closes the socket at once."""
     writer.close()
-    with contextlib.suppress(OSError, ssl.SSLError, asyncio.TimeoutError):
+    try:
         await asyncio.wait_for(writer.wait_closed(), 2)
+    except asyncio.CancelledError:
+        writer.transport.abort()
+        raise
+    except (TimeoutError, OSError, ssl.SSLError):
+        writer.transport.abort()
 
 
 async def open_stream(
