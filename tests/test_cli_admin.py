@@ -128,3 +128,53 @@ def test_audit_lists_every_action_and_since_filters(
     code, _, err = run(capsys, data, "audit", "--since", "yesterday")
     assert code == 1
     assert "--since" in err
+
+
+# ----------------------------------------------------------------------------- operator roles
+
+
+def roles_config(tmp_path: Path) -> Path:
+    conf = tmp_path / "roles.toml"
+    conf.write_text('[opers]\nroles = ["moderator:kick,mute"]\n')
+    return conf
+
+
+def test_create_with_a_configured_role_and_list_shows_it(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capsys.readouterr()
+    conf = str(roles_config(data))
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    code, out, _ = run(
+        capsys, data, "create", "mod", "--role", "moderator", "--password-stdin", "--config", conf
+    )
+    assert (code, out) == (0, "created account mod (server operator, role moderator)\n")
+    code, out, _ = run(capsys, data, "list")
+    assert "mod\tmoderator\t" in out
+    assert "bob\tuser\t" in out
+
+
+def test_oper_on_with_a_role_then_off(capsys: pytest.CaptureFixture[str], data: Path) -> None:
+    capsys.readouterr()
+    conf = str(roles_config(data))
+    code, out, _ = run(capsys, data, "oper", "bob", "on", "--role", "moderator", "--config", conf)
+    assert (code, out) == (0, "bob is now a server operator (role moderator)\n")
+    code, out, _ = run(capsys, data, "oper", "bob", "on")
+    assert (code, out) == (0, "bob is now a server operator (role oper)\n")
+    code, out, _ = run(capsys, data, "oper", "bob", "off")
+    assert (code, out) == (0, "bob is no longer a server operator\n")
+    backend = stored(data)
+    assert backend.load().accounts["bob"].oper_role is None
+    backend.close()
+
+
+def test_a_role_the_config_does_not_define_is_refused(
+    capsys: pytest.CaptureFixture[str], data: Path
+) -> None:
+    code, _, err = run(capsys, data, "oper", "bob", "on", "--role", "moderator")
+    assert code == 1
+    assert "no operator role 'moderator'" in err
+    assert "roles: oper" in err
+    backend = stored(data)
+    assert backend.load().accounts["bob"].oper_role is None
+    backend.close()

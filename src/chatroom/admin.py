@@ -17,6 +17,7 @@ from chatroom.irc.casemap import CaseMapping, casefolder
 from chatroom.irc.masks import normalize_mask
 from chatroom.server.auth.passwords import PasswordHasher, make_scram_verifier
 from chatroom.server.core.bans import classify_target, is_active, parse_duration, until_text
+from chatroom.server.core.settings import DEFAULT_OPER_ROLE, valid_role_name
 from chatroom.server.store.base import (
     Account,
     AccountMute,
@@ -82,11 +83,18 @@ def create_account(
     fold: Fold = _RFC1459,
     *,
     email: str | None = None,
+    role: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Account:
-    """Register ``name``; ValueError if the name is invalid, taken, or the password empty."""
+    """Register ``name``; ValueError if the name is invalid, taken, or the password empty.
+
+    ``oper`` gives the account the default operator role; ``role`` names another one (and
+    implies ``oper``). Whether the config defines the role is the caller's check: the
+    store accepts any well-formed name, so a role may be handed out before it is defined.
+    """
     validate_nick(name)
     _check_password(password)
+    oper_role = _role(role) if role is not None else (DEFAULT_OPER_ROLE if oper else None)
     key = fold(name)
     existing = store.load().accounts.get(key)
     if existing is not None:
@@ -99,10 +107,10 @@ def create_account(
         scram=make_scram_verifier(password),
         email=email,
         created_at=now,
-        oper=oper,
+        oper_role=oper_role,
     )
-    action = "account.create.oper" if oper else "account.create"
-    _commit(store, PutAccount(account), now, action, name)
+    action = "account.create.oper" if oper_role is not None else "account.create"
+    _commit(store, PutAccount(account), now, action, name, oper_role or "")
     return account
 
 
@@ -150,14 +158,30 @@ def set_oper(
     oper: bool,
     fold: Fold = _RFC1459,
     *,
+    role: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Account:
-    """Grant or revoke server operator rights."""
+    """Grant (with ``role``, else the default role) or revoke server operator rights.
+
+    Granting to an operator changes its role; the audit entry's reason is the role given.
+    """
+    if not oper and role is not None:
+        raise ValueError("a role is given only when granting operator rights")
     account = _existing(store, name, fold)
-    updated = dataclasses.replace(account, oper=oper)
+    oper_role = (_role(role) if role is not None else DEFAULT_OPER_ROLE) if oper else None
+    updated = dataclasses.replace(account, oper_role=oper_role)
     action = "account.oper.grant" if oper else "account.oper.revoke"
-    _commit(store, PutAccount(updated), clock(), action, account.name)
+    _commit(store, PutAccount(updated), clock(), action, account.name, oper_role or "")
     return updated
+
+
+def _role(role: str) -> str:
+    if not valid_role_name(role):
+        raise ValueError(
+            f"role {role!r} is not a valid role name: lowercase letters, digits, '-' and '_',"
+            " starting with a letter"
+        )
+    return role
 
 
 def _check_password(password: str) -> None:

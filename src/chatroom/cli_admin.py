@@ -39,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     create = command("create", "create an account (the password is asked for)")
     create.add_argument("name")
     create.add_argument("--oper", action="store_true", help="make it a server operator")
+    create.add_argument("--role", help="its operator role (implies --oper; default: oper)")
     create.add_argument("--password-stdin", action="store_true", help="read the password")
     create.add_argument("--email")
     passwd = command("passwd", "set an account's password")
@@ -50,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     oper = command("oper", "grant or revoke server operator rights")
     oper.add_argument("name")
     oper.add_argument("state", choices=["on", "off"])
+    oper.add_argument("--role", help="the operator role to give (default: oper)")
     ban = command("ban", "ban from the whole server (disconnects at once if running)")
     ban.add_argument("target", help="a:ACCOUNT, NAME, nick!user@host, IP or CIDR")
     ban.add_argument("--reason", default="", help="shown to the banned user")
@@ -85,6 +87,14 @@ def _password(args: argparse.Namespace, minimum: int) -> str:
     if len(password) < minimum:
         raise ValueError(f"use a password of at least {minimum} characters")
     return password
+
+
+def _checked_role(config: cfg.Config, role: str | None) -> str | None:
+    """A role the config defines, so nobody is given powers that do not exist yet."""
+    if role is not None and config.core.role_capabilities(role) is None:
+        known = ", ".join(config.core.role_names())
+        raise ValueError(f"no operator role {role!r} in the config (opers.roles); roles: {known}")
+    return role
 
 
 def _ban(store: Store, args: argparse.Namespace, fold: Fold) -> None:
@@ -169,25 +179,29 @@ def run(args: argparse.Namespace) -> int:
     minimum = config.core.accounts.min_password_length
     try:
         if args.admin_command == "create":
+            role = _checked_role(config, args.role)
             password = _password(args, minimum)
             account = admin.create_account(
-                store, hasher, args.name, password, args.oper, fold, email=args.email
+                store, hasher, args.name, password, args.oper, fold, email=args.email, role=role
             )
-            role = " (server operator)" if account.oper else ""
-            print(f"created account {account.name}{role}")
+            shown = f" (server operator, role {account.oper_role})" if account.oper_role else ""
+            print(f"created account {account.name}{shown}")
         elif args.admin_command == "passwd":
             account = admin.set_password(store, hasher, args.name, _password(args, minimum), fold)
             print(f"password changed for {account.name}")
         elif args.admin_command == "list":
             for account in admin.list_accounts(store):
                 created = time.strftime("%Y-%m-%d", time.gmtime(account.created_at))
-                role = "oper" if account.oper else "user"
-                print(f"{account.name}\t{role}\tcreated {created}")
+                print(f"{account.name}\t{account.oper_role or 'user'}\tcreated {created}")
         elif args.admin_command == "delete":
             print(f"deleted account {admin.delete_account(store, args.name, fold).name}")
         elif args.admin_command == "oper":
-            account = admin.set_oper(store, args.name, args.state == "on", fold)
-            print(f"{account.name} is {'now' if account.oper else 'no longer'} a server operator")
+            role = _checked_role(config, args.role)
+            account = admin.set_oper(store, args.name, args.state == "on", fold, role=role)
+            if account.oper_role is not None:
+                print(f"{account.name} is now a server operator (role {account.oper_role})")
+            else:
+                print(f"{account.name} is no longer a server operator")
         elif args.admin_command in _MODERATION:
             _MODERATION[args.admin_command](store, args, fold)
         else:

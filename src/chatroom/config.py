@@ -17,12 +17,15 @@ from typing import Any
 from chatroom.irc.casemap import CaseMapping
 from chatroom.irc.masks import is_channel_name
 from chatroom.server.core.settings import (
+    DEFAULT_OPER_ROLE,
     OPER_CAPABILITIES,
     AccountSettings,
     CoreSettings,
     HistorySettings,
     Limits,
+    OperRole,
     Timeouts,
+    valid_role_name,
 )
 
 
@@ -74,7 +77,15 @@ SETTINGS: tuple[Setting, ...] = (
         "opers.capabilities",
         sorted(OPER_CAPABILITIES),
         "capabilities",
-        "What server operators may do: kick, kill, ban, mute, channels (override room ops).",
+        "What operators of the default role (oper) may do: kick, kill, ban, mute,"
+        " channels (override room ops), admin (CHGHOST).",
+    ),
+    _setting(
+        "opers.roles",
+        [],
+        "roles",
+        'More operator roles, each "name:capability,...", e.g. "moderator:kick,mute"'
+        " (in the environment: separated by spaces).",
     ),
     _setting("argon2.memory_kib", 19456, "count", "argon2id memory cost (KiB)."),
     _setting("argon2.time_cost", 2, "count", "argon2id iterations."),
@@ -179,6 +190,8 @@ def _check(setting: Setting, value: object) -> object:
         if unknown:
             raise _fail(key, unknown, f"expected some of {', '.join(sorted(OPER_CAPABILITIES))}")
         return frozenset(items)
+    if kind == "roles":
+        return _roles(key, value)
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -204,6 +217,40 @@ def _check(setting: Setting, value: object) -> object:
     if kind == "hostname" and "." not in value:
         raise _fail(key, value, "expected a name with at least one dot, like chat.example.org")
     return value
+
+
+def _roles(key: str, value: object) -> tuple[OperRole, ...]:
+    """``["name:cap,cap", ...]``; from the environment one string, roles split by spaces
+    (a comma already separates capabilities)."""
+    if isinstance(value, str):
+        items = value.replace(";", " ").split()
+    elif isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        items = list(value)
+    else:
+        raise _fail(key, value, 'expected a list of "name:capability,..." strings')
+    allowed = ", ".join(sorted(OPER_CAPABILITIES))
+    roles: list[OperRole] = []
+    for item in items:
+        name, sep, caps = item.strip().partition(":")
+        if not sep:
+            raise _fail(key, item, 'expected "name:capability,...", e.g. "moderator:kick,mute"')
+        if not valid_role_name(name):
+            raise _fail(
+                key,
+                item,
+                "expected a role name of lowercase letters, digits, '-' and '_',"
+                " starting with a letter, at most 32 characters",
+            )
+        if name == DEFAULT_OPER_ROLE:
+            raise _fail(key, item, f"the role {DEFAULT_OPER_ROLE!r} is set by 'opers.capabilities'")
+        if any(role.name == name for role in roles):
+            raise _fail(key, item, f"the role {name!r} is defined twice")
+        capabilities = [c for c in (part.strip() for part in caps.split(",")) if c]
+        unknown = sorted(set(capabilities) - OPER_CAPABILITIES)
+        if unknown:
+            raise _fail(key, item, f"unknown capability {', '.join(unknown)}; expected {allowed}")
+        roles.append(OperRole(name, frozenset(capabilities)))
+    return tuple(roles)
 
 
 def _flatten(data: Mapping[str, Any], path: str = "") -> dict[str, Any]:
@@ -298,6 +345,7 @@ def _build(v: Mapping[str, Any]) -> Config:
             max_per_target=v["history.max_per_target"],
         ),
         oper_capabilities=v["opers.capabilities"],
+        oper_roles=v["opers.roles"],
     )
     if bool(v["tls.cert"]) != bool(v["tls.key"]):
         raise ConfigError("config keys 'tls.cert' and 'tls.key': set both, or neither")

@@ -126,3 +126,34 @@ def test_set_oper_grants_and_revokes(store: SqliteStore) -> None:
         "account.oper.grant",
         "account.oper.revoke",
     ]
+
+
+def test_oper_without_a_role_is_the_default_role_and_a_role_can_be_named(
+    store: SqliteStore,
+) -> None:
+    admin.create_account(store, HASHER, "alice", "pw", fold=FOLD)
+    assert admin.set_oper(store, "alice", True, FOLD).oper_role == "oper"
+    assert admin.set_oper(store, "alice", True, FOLD, role="moderator").oper_role == "moderator"
+    assert store.load().accounts["alice"].oper_role == "moderator"
+    assert [(e.action, e.reason) for e in store.audit()][-2:] == [
+        ("account.oper.grant", "oper"),
+        ("account.oper.grant", "moderator"),
+    ]
+    assert admin.set_oper(store, "alice", False, FOLD).oper_role is None
+
+
+def test_create_with_a_role_makes_an_operator_of_that_role(store: SqliteStore) -> None:
+    account = admin.create_account(store, HASHER, "Mod", "pw", fold=FOLD, role="moderator")
+    assert store.load().accounts["mod"].oper_role == account.oper_role == "moderator"
+    assert store.audit()[-1].action == "account.create.oper"
+
+
+def test_a_malformed_role_or_a_role_with_revoke_is_refused(store: SqliteStore) -> None:
+    admin.create_account(store, HASHER, "alice", "pw", fold=FOLD)
+    with pytest.raises(ValueError, match="not a valid role name"):
+        admin.set_oper(store, "alice", True, FOLD, role="Big Boss")
+    with pytest.raises(ValueError, match="only when granting"):
+        admin.set_oper(store, "alice", False, FOLD, role="moderator")
+    with pytest.raises(ValueError, match="not a valid role name"):
+        admin.create_account(store, HASHER, "bob", "pw", fold=FOLD, role="")
+    assert store.load().accounts["alice"].oper_role is None

@@ -435,7 +435,7 @@ def test_info_shows_the_registration_date_in_utc_and_the_operator_flag() -> None
     c = h.connect("carol")
     answer = ns(c, "INFO root")
     day = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(account.created_at))
-    assert answer == ["Information on root:", f"Registered: {day}", "Operator account: yes"]
+    assert answer == ["Information on root:", f"Registered: {day}", "Operator account: yes (oper)"]
 
 
 def test_info_about_an_unknown_account_says_so() -> None:

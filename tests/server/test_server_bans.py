@@ -250,3 +250,62 @@ def test_ban_lifted_in_the_store_is_lifted_in_the_server() -> None:
     h.store.apply([DeleteBanTarget("address", "198.51.100.3")])
     h.world.load_snapshot(h.store.load())
     assert h.connect("bob", ip="198.51.100.3").session.registered
+
+
+# ----------------------------------------------------------------------------- nick changes
+
+
+def test_changing_to_a_banned_nick_is_refused_with_432_and_the_reason() -> None:
+    h = Harness()
+    admin = oper(h)
+    admin.cmd("BAN spammer*!*@* :bots")
+    bob = h.connect("bob")
+    got = bob.cmd("NICK spammer42")
+    assert [(m.command, m.params[1:]) for m in got] == [
+        (n.ERR_ERRONEUSNICKNAME, ("spammer42", "Erroneous nickname: bots"))
+    ]
+    assert bob.nick == "bob"
+    assert bob.closed_reason is None
+
+
+def test_a_nick_ban_on_user_and_host_refuses_only_nicks_it_matches() -> None:
+    h = Harness()
+    admin = oper(h)
+    admin.cmd("BAN evil*!~bob@* :not you")
+    carol, bob = h.connect("carol"), h.connect("bob")
+    assert numerics(carol.cmd("NICK evil1")) == []
+    assert carol.nick == "evil1"
+    assert numerics(bob.cmd("NICK evil2")) == [n.ERR_ERRONEUSNICKNAME]
+    assert numerics(bob.cmd("NICK fine")) == []
+    assert bob.nick == "fine"
+
+
+def test_a_banned_nick_without_a_reason_still_says_why() -> None:
+    h = Harness()
+    admin = oper(h)
+    admin.cmd("BAN troll")
+    got = h.connect("bob").cmd("NICK TROLL")
+    assert got[0].params[-1] == "Erroneous nickname: banned on this server"
+
+
+def test_an_expired_nick_ban_no_longer_refuses_the_nick() -> None:
+    h = Harness()
+    admin = oper(h)
+    admin.cmd("BAN troll 10m :cool off")
+    bob = h.connect("bob")
+    assert numerics(bob.cmd("NICK troll")) == [n.ERR_ERRONEUSNICKNAME]
+    h.clock.advance(601)
+    assert numerics(bob.cmd("NICK troll")) == []
+    assert bob.nick == "troll"
+
+
+def test_regain_of_a_banned_nick_is_refused_by_nickserv() -> None:
+    h = Harness()
+    admin = oper(h)
+    admin.cmd("BAN alice!*@* :impersonation")
+    h.add_account("alice", PASSWORD)
+    owner = h.connect("laptop")
+    owner.cmd(f"PRIVMSG NickServ :IDENTIFY alice {PASSWORD}")
+    got = notices(owner.cmd("PRIVMSG NickServ :REGAIN"))
+    assert got == ["Erroneous nickname: impersonation."]
+    assert owner.nick == "laptop"

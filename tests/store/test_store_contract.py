@@ -81,7 +81,7 @@ def test_put_account_is_loaded_back_unchanged(store: Store) -> None:
         "Alice",
         scram="SCRAM-SHA-256$4096:c2FsdA==$a2V5:a2V5",
         email="a@x.org",
-        oper=True,
+        oper_role="moderator",
         certfps=("ab" * 32, "cd" * 32),
     )
     store.apply([PutAccount(alice)])
@@ -90,9 +90,18 @@ def test_put_account_is_loaded_back_unchanged(store: Store) -> None:
 
 def test_put_account_with_same_key_replaces_it(store: Store) -> None:
     store.apply([PutAccount(account("Alice", certfps=("ab" * 32,)))])
-    replaced = account("ALICE", oper=True, certfps=("cd" * 32,))
+    replaced = account("ALICE", oper_role="oper", certfps=("cd" * 32,))
     store.apply([PutAccount(replaced)])
     assert store.load().accounts == {"alice": replaced}
+
+
+def test_oper_role_is_kept_and_none_means_not_an_operator(store: Store) -> None:
+    store.apply([PutAccount(account("Alice")), PutAccount(account("Mod", oper_role="mod"))])
+    accounts = store.load().accounts
+    assert (accounts["alice"].oper_role, accounts["alice"].oper) == (None, False)
+    assert (accounts["mod"].oper_role, accounts["mod"].oper) == ("mod", True)
+    store.apply([PutAccount(account("Mod", oper_role=None))])
+    assert store.load().accounts["mod"].oper_role is None
 
 
 def test_deleted_account_is_gone(store: Store) -> None:

@@ -147,3 +147,23 @@ def test_deleting_an_account_deletes_its_fingerprints(tmp_path: Path) -> None:
     count = store._conn.execute("SELECT count(*) FROM account_certfps").fetchone()[0]
     assert count == 0
     store.close()
+
+
+def test_migration_to_roles_makes_existing_operators_the_default_role(tmp_path: Path) -> None:
+    path = default_db_path(tmp_path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert migrate(conn, available_migrations()[:2]) == 2
+    insert = (
+        "INSERT INTO accounts (key, name, password_hash, scram, email, created_at, oper)"
+        " VALUES (?, ?, 'h', NULL, NULL, 1000.0, ?)"
+    )
+    conn.execute(insert, ("root", "Root", 1))
+    conn.execute(insert, ("bob", "Bob", 0))
+    conn.close()
+    store = SqliteStore(path)
+    try:
+        accounts = store.load().accounts
+    finally:
+        store.close()
+    assert accounts["root"].oper_role == "oper"
+    assert accounts["bob"].oper_role is None

@@ -19,7 +19,7 @@ from chatroom.server.core.effects import (
     StoreMessages,
     VerifyPassword,
 )
-from chatroom.server.core.settings import CoreSettings, Limits
+from chatroom.server.core.settings import DEFAULT_OPER_ROLE, CoreSettings, Limits
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account
 from chatroom.server.store.history_memory import MemoryHistory
@@ -177,8 +177,13 @@ class Harness:
             client.take()
         return client
 
-    def add_account(self, name: str, password: str, *, oper: bool = False) -> Account:
-        """An account as ``chatroom admin create`` would make it, loaded into the world."""
+    def add_account(
+        self, name: str, password: str, *, oper: bool = False, role: str | None = None
+    ) -> Account:
+        """An account as ``chatroom admin create`` would make it, loaded into the world.
+
+        ``oper=True`` gives it the default role; ``role`` names another (and implies oper).
+        """
         account = Account(
             name,
             self.world.fold(name),
@@ -186,7 +191,7 @@ class Harness:
             scram_for(password),
             None,
             self.clock(),
-            oper=oper,
+            oper_role=role or (DEFAULT_OPER_ROLE if oper else None),
         )
         self.world.accounts[account.key] = account
         return account

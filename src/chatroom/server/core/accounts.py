@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import format_line
-from chatroom.server.core import sanctions
+from chatroom.server.core import opers, sanctions
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.store.base import Account, AppendAudit, AuditEntry, PutAccount
@@ -181,10 +181,7 @@ def log_in(world: World, session: Session, account: Account) -> None:
         _notify_account(world, session, account.name)
     if world.fold(session.nick) == account.key:
         session.nick_deadline = None
-    if account.oper and "o" not in session.modes:
-        session.modes.add("o")
-        if session.registered:
-            world.reply(session, n.RPL_YOUREOPER, "You are now an IRC operator")
+    opers.grant(world, session, account)
 
 
 def log_out(world: World, session: Session) -> None:
@@ -192,7 +189,7 @@ def log_out(world: World, session: Session) -> None:
         return
     session.account = None
     session.muted = None
-    session.modes.discard("o")
+    opers.revoke(session)
     world.reply(session, n.RPL_LOGGEDOUT, session.prefix, "You are now logged out")
     _notify_account(world, session, "*")
 
@@ -251,12 +248,12 @@ def guest_nick(world: World) -> str:
 
 
 def reconcile_sessions(world: World) -> None:
-    """After a reload: sessions of deleted accounts are logged out, oper flags follow."""
+    """After a reload: sessions of deleted accounts are logged out, oper roles follow."""
     for session in world.sessions.values():
         if session.account is None:
             continue
         account = world.accounts.get(world.fold(session.account))
         if account is None:
             log_out(world, session)
-        elif not account.oper:
-            session.modes.discard("o")
+        else:
+            opers.follow_account(world, session, account)

@@ -1,8 +1,9 @@
 """The command table: one small function per verb, registered with its preconditions.
 
 The dispatcher checks the preconditions once (451 not registered, 461 too few parameters,
-481 not an operator, 421 unknown verb) so handlers start from a valid request. A handler
-reports a refusal by raising ``CommandError``; the dispatcher turns it into the numeric.
+481 not an operator whose role holds the verb's capability, 421 unknown verb) so handlers
+start from a valid request. A handler reports a refusal by raising ``CommandError``; the
+dispatcher turns it into the numeric.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class CommandSpec:
     handler: Handler
     min_params: int
     before_registration: bool
-    oper_only: bool
+    oper_capability: str | None  # the operator capability the verb needs, if any
 
 
 COMMANDS: dict[str, CommandSpec] = {}
@@ -46,14 +47,16 @@ def command(
     *,
     min_params: int = 0,
     before_registration: bool = False,
-    oper_only: bool = False,
+    oper_capability: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a handler for ``name``; the handler's docstring starts with its syntax."""
 
     def register(handler: Handler) -> Handler:
         if name in COMMANDS:
             raise RuntimeError(f"command {name} registered twice")
-        COMMANDS[name] = CommandSpec(name, handler, min_params, before_registration, oper_only)
+        COMMANDS[name] = CommandSpec(
+            name, handler, min_params, before_registration, oper_capability
+        )
         return handler
 
     return register

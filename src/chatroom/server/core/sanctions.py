@@ -1,11 +1,14 @@
 """Server bans and mutes in the running world: who may do what, checks, expiry, audit.
 
 Rules of this module:
-- operator powers are named capabilities (``settings.oper_capabilities``): an IRC operator
-  (user mode +o) holds all of them unless the config takes some away;
+- operator powers are named capabilities grouped in roles (``core/opers.py``): an IRC
+  operator (user mode +o) holds those of its account's role;
 - a server ban is checked when a connection opens (address and network bans), when a
   login succeeds (account bans) and when registration completes (all kinds); a new ban,
   or one loaded from ``chatroom admin``, disconnects whoever it matches at once;
+- a registered user changing to a nick that a nick-mask ban matches is refused (432 with
+  the ban's reason) and keeps the old nick: InspIRCd does the same for Q-lines, and it
+  stops the change without punishing a typo with a disconnect;
 - a mute lives on the session (``Session.muted``), set at login, so the message path
   checks one field and does no lookup;
 - expiry costs nothing until something is due: ``next_due`` is the earliest expiry of any
@@ -22,7 +25,14 @@ from typing import TYPE_CHECKING
 from chatroom.irc import numerics as n
 from chatroom.irc.message import format_line
 from chatroom.irc.modes import ModeChange
-from chatroom.server.core.bans import BanList, Who, ban_refusal, is_active, mute_refusal
+from chatroom.server.core.bans import (
+    BanList,
+    Who,
+    ban_matches,
+    ban_refusal,
+    is_active,
+    mute_refusal,
+)
 from chatroom.server.store.base import (
     AccountMute,
     AppendAudit,
@@ -61,12 +71,7 @@ class Sanctions:
             self.next_due = at
 
 
-# ----------------------------------------------------------------------------- powers
-
-
-def may(world: World, session: Session, capability: str) -> bool:
-    """Whether ``session`` is an IRC operator holding ``capability``."""
-    return "o" in session.modes and capability in world.settings.oper_capabilities
+# ----------------------------------------------------------------------------- audit
 
 
 def actor_name(session: Session) -> str:
@@ -108,6 +113,32 @@ def check_session(world: World, session: Session) -> bool:
         return True
     refuse(world, session, ban)
     return False
+
+
+def nick_ban(world: World, session: Session, nick: str) -> ServerBan | None:
+    """The nick-mask ban ``session`` would fall under as ``nick``, if any.
+
+    Only ``nick`` bans: every other kind ignores the nick, and a session it matches has
+    been disconnected already.
+    """
+    bans = world.sanctions.bans.bans
+    if not bans:
+        return None
+    who = Who(session.ip, session.host, nick, session.user, session.account)
+    now = world.clock()
+    return next(
+        (
+            ban
+            for ban in bans
+            if ban.kind == "nick" and is_active(ban, now) and ban_matches(ban, who, world.fold)
+        ),
+        None,
+    )
+
+
+def nick_ban_text(ban: ServerBan) -> str:
+    """The 432 text for a nick a server ban forbids (as InspIRCd answers for a Q-line)."""
+    return f"Erroneous nickname: {ban.reason or 'banned on this server'}"
 
 
 def admit_account(world: World, session: Session, account_key: str, name: str) -> bool:

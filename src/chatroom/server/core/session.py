@@ -52,6 +52,8 @@ class Session:
     caps: set[str] = field(default_factory=set)
     tag_profile: int = 0  # TagProfile bits as a plain int: hashed and tested per recipient
     modes: set[str] = field(default_factory=set)
+    # The operator role behind +o (core/opers.py sets both); None for everyone else.
+    oper_role: str | None = None
     away: str | None = None
     # The account's server-wide mute, if any: one field so PRIVMSG checks it in O(1).
     muted: AccountMute | None = None

@@ -6,6 +6,7 @@ and hands it in, so tests can build any configuration in one line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from chatroom.irc.casemap import CaseMapping
@@ -60,8 +61,30 @@ class AccountSettings:
     max_pending_checks: int = 64  # password checks queued at once before logins are refused
 
 
-# What an IRC operator may be allowed to do; ``opers.capabilities`` picks from these.
-OPER_CAPABILITIES = frozenset({"kick", "kill", "ban", "mute", "channels"})
+# What an IRC operator may be allowed to do; each role (``opers.capabilities`` for the
+# default role, ``opers.roles`` for the others) picks from these. ``admin`` gates the
+# commands that act on the server itself rather than on one user (CHGHOST).
+OPER_CAPABILITIES = frozenset({"kick", "kill", "ban", "mute", "channels", "admin"})
+
+# The role existing operators had before roles existed, and the one ``--oper`` grants
+# when no role is named; its capabilities are ``opers.capabilities``.
+DEFAULT_OPER_ROLE = "oper"
+
+_ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+
+
+def valid_role_name(name: str) -> bool:
+    """Lowercase letters, digits, ``-`` and ``_``, starting with a letter, at most 32:
+    role names appear in WHOIS, in the audit log and in the config, so they stay plain."""
+    return _ROLE_NAME.fullmatch(name) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class OperRole:
+    """A named set of operator capabilities, given to accounts by name."""
+
+    name: str
+    capabilities: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,4 +111,21 @@ class CoreSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     accounts: AccountSettings = field(default_factory=AccountSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
-    oper_capabilities: frozenset[str] = OPER_CAPABILITIES
+    oper_capabilities: frozenset[str] = OPER_CAPABILITIES  # of the default role
+    oper_roles: tuple[OperRole, ...] = ()  # the other roles (never the default one)
+
+    def role_capabilities(self, role: str | None) -> frozenset[str] | None:
+        """The capabilities of ``role``; None when the config does not define it.
+
+        None is not the empty set: an account whose role was taken out of the config is no
+        operator at all, rather than an operator who may do nothing.
+        """
+        if role is None:
+            return None
+        if role == DEFAULT_OPER_ROLE:
+            return self.oper_capabilities
+        return next((r.capabilities for r in self.oper_roles if r.name == role), None)
+
+    def role_names(self) -> list[str]:
+        """Every role an account may be given, sorted (for error messages)."""
+        return sorted({DEFAULT_OPER_ROLE, *(r.name for r in self.oper_roles)})

@@ -26,7 +26,7 @@ from chatroom.irc.message import (
     parse,
 )
 from chatroom.server.auth.throttle import LoginThrottle
-from chatroom.server.core import accounts, admission, chanreg, labels, sanctions
+from chatroom.server.core import accounts, admission, chanreg, labels, opers, sanctions
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
 from chatroom.server.core.effects import (
@@ -502,10 +502,8 @@ class World:
                 raise CommandError(n.ERR_NOTREGISTERED, "You have not registered")
             if len(msg.params) < spec.min_params:
                 raise CommandError(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
-            if spec.oper_only and "o" not in session.modes:
-                raise CommandError(
-                    n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator"
-                )
+            if spec.oper_capability is not None:
+                opers.require(self, session, spec.oper_capability)
             spec.handler(self, session, msg)
         except CommandError as err:
             self.reply(session, err.numeric, *err.params)

@@ -52,7 +52,11 @@ class ConflictError(StoreError):
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A registered account; ``key`` is the casefolded ``name`` and is what is unique."""
+    """A registered account; ``key`` is the casefolded ``name`` and is what is unique.
+
+    ``oper_role`` names the account's operator role (its capabilities are in the config);
+    None means it is no server operator.
+    """
 
     name: str
     key: str
@@ -60,8 +64,13 @@ class Account:
     scram: str | None
     email: str | None
     created_at: float
-    oper: bool = False
+    oper_role: str | None = None
     certfps: tuple[str, ...] = ()
+
+    @property
+    def oper(self) -> bool:
+        """Whether the account has any operator role; what it may do depends on the role."""
+        return self.oper_role is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,11 +100,11 @@ class SqliteStore:
                         scram=row[3],
                         email=row[4],
                         created_at=row[5],
-                        oper=bool(row[6]),
+                        oper_role=row[6],
                         certfps=tuple(certfps.get(row[0], ())),
                     )
                     for row in conn.execute(
-                        "SELECT key, name, password_hash, scram, email, created_at, oper"
+                        "SELECT key, name, password_hash, scram, email, created_at, oper_role"
                         " FROM accounts"
                     )
                 }
@@ -191,13 +191,14 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
     match change:
         case PutAccount(a):
             conn.execute(
-                "INSERT INTO accounts (key, name, password_hash, scram, email, created_at, oper)"
+                "INSERT INTO accounts"
+                " (key, name, password_hash, scram, email, created_at, oper_role)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET name = excluded.name,"
                 " password_hash = excluded.password_hash, scram = excluded.scram,"
                 " email = excluded.email, created_at = excluded.created_at,"
-                " oper = excluded.oper",
-                (a.key, a.name, a.password_hash, a.scram, a.email, a.created_at, int(a.oper)),
+                " oper_role = excluded.oper_role",
+                (a.key, a.name, a.password_hash, a.scram, a.email, a.created_at, a.oper_role),
             )
             conn.execute("DELETE FROM account_certfps WHERE account_key = ?", (a.key,))
             conn.executemany(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import chanreg, sanctions
+from chatroom.server.core import chanreg, opers, sanctions
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.commands.channel_queries import send_names, send_topic
@@ -205,7 +205,7 @@ def invite(world: World, session: Session, msg: Message) -> None:
 def kick(world: World, session: Session, msg: Message) -> None:
     """KICK <channel> <nick>{,<nick>} [:<reason>]  (room ops; server operators override)"""
     channel = world.find_channel(msg.params[0])
-    if channel is None or not sanctions.may(world, session, "kick"):
+    if channel is None or not opers.may(world, session, "kick"):
         channel = _member_channel(world, session, msg.params[0])
         if not channel.is_op(session):
             raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chatroom.server.core import chanreg, sanctions
+from chatroom.server.core import chanreg, opers, sanctions
 from chatroom.server.core.bans import format_time
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.services import Service
@@ -51,7 +51,7 @@ def _registered(world: World, session: Session, channel: Channel) -> RegisteredC
 
 
 def _may_manage(world: World, session: Session, channel: Channel) -> bool:
-    if chanreg.is_founder(world, channel, session) or sanctions.may(world, session, "channels"):
+    if chanreg.is_founder(world, channel, session) or opers.may(world, session, "channels"):
         return True
     _notice(world, session, f"Only the founder of {channel.name} may do that.")
     return False
@@ -72,7 +72,7 @@ def _register(world: World, session: Session, args: list[str]) -> None:
         founder = channel.registration.founder
         _notice(world, session, f"{channel.name} is already registered to {founder}.")
         return
-    if not channel.is_op(session) and not sanctions.may(world, session, "channels"):
+    if not channel.is_op(session) and not opers.may(world, session, "channels"):
         _notice(world, session, f"You must be an op in {channel.name} to register it.")
         return
     now = world.clock()

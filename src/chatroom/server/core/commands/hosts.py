@@ -41,9 +41,9 @@ def change_host(world: World, target: Session, host: str) -> None:
     world.reply(target, n.RPL_VISIBLEHOST, host, "is now your displayed host")
 
 
-@command("CHGHOST", min_params=2, oper_only=True)
+@command("CHGHOST", min_params=2, oper_capability="admin")
 def chghost(world: World, session: Session, msg: Message) -> None:
-    """CHGHOST <nick> <host>  (server operators)"""
+    """CHGHOST <nick> <host>  (server operators with the admin capability)"""
     nick, host = msg.params[0], msg.params[1]
     target = world.find_nick(nick)
     if target is None or not target.registered:

@@ -1,8 +1,9 @@
 """Server moderation: OPER, KILL, BAN/UNBAN/BANS, MUTE/UNMUTE/MUTES, and TBAN for rooms.
 
 Rules (docs/commands.md "Moderation" is the user's version):
-- every verb but OPER and TBAN needs an IRC operator holding the matching capability
-  (``kill``, ``ban``, ``mute``); without it the answer is 481, as for any oper command;
+- every verb but OPER and TBAN needs an IRC operator whose role holds the matching
+  capability (``kill``, ``ban``, ``mute``); without it the answer is 481 naming the
+  capability (``core/opers.py``);
 - a target is read by ``bans.classify_target``; a bare word means the user online with
   that nick (their account if logged in, else their address), else the account of that
   name, else the nick mask ``word!*@*``;
@@ -16,7 +17,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name, normalize_mask
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import chanreg, sanctions
+from chatroom.server.core import chanreg, opers, sanctions
 from chatroom.server.core.accounts import log_in, password_login, plaintext_refused
 from chatroom.server.core.bans import (
     BanList,
@@ -41,11 +42,6 @@ from chatroom.server.store.base import (
 )
 
 
-def _require(world: World, session: Session, capability: str) -> None:
-    if not sanctions.may(world, session, capability):
-        raise CommandError(n.ERR_NOPRIVILEGES, "Permission Denied- You're not an IRC operator")
-
-
 def _duration_and_reason(params: list[str]) -> tuple[float | None, str]:
     """``[<duration>] [:<reason>]``: a first word that reads as a duration is one."""
     if params and (seconds := parse_duration(params[0])) is not None:
@@ -58,7 +54,7 @@ def _duration_and_reason(params: list[str]) -> tuple[float | None, str]:
 
 @command("OPER", min_params=2)
 def oper(world: World, session: Session, msg: Message) -> None:
-    """OPER <account> <password>  (the account must have the oper role)"""
+    """OPER <account> <password>  (the account must have an operator role)"""
     name, password = msg.params[0], msg.params[1]
     if plaintext_refused(world, session):
         raise CommandError(n.ERR_PASSWDMISMATCH, "Use TLS to send a password")
@@ -71,18 +67,24 @@ def oper(world: World, session: Session, msg: Message) -> None:
         if account is None:
             world.reply(session, n.ERR_PASSWDMISMATCH, why)
             return
-        if not account.oper:
+        if account.oper_role is None:
             world.reply(session, n.ERR_NOOPERHOST, "Your account is not a server operator")
+            return
+        if opers.configured_role(world, account) is None:
+            world.reply(
+                session,
+                n.ERR_NOOPERHOST,
+                f"Your operator role ({account.oper_role}) is not configured on this server",
+            )
             return
         had = "o" in session.modes
         if session.account is None:
-            log_in(world, session, account)  # grants +o and sends 381
-        elif not had:
-            session.modes.add("o")
-            world.reply(session, n.RPL_YOUREOPER, "You are now an IRC operator")
+            log_in(world, session, account)  # grants the role, +o and 381
+        else:
+            opers.grant(world, session, account)
         if "o" in session.modes and not had:
             session.send(format_line(session.prefix, "MODE", session.nick, "+o"))
-            sanctions.audit(world, account.name, "oper.up", session.nick)
+            sanctions.audit(world, account.name, "oper.up", session.nick, session.oper_role or "")
 
     password_login(world, session, name, password, done)
 
@@ -93,7 +95,7 @@ def oper(world: World, session: Session, msg: Message) -> None:
 @command("KILL", min_params=1)
 def kill(world: World, session: Session, msg: Message) -> None:
     """KILL <nick> [:<reason>]"""
-    _require(world, session, "kill")
+    opers.require(world, session, "kill")
     nick = msg.params[0]
     if world.fold(nick) == world.fold(world.name):
         raise CommandError(n.ERR_CANTKILLSERVER, "You cannot kill a server")
@@ -135,7 +137,7 @@ def resolve(world: World, text: str) -> tuple[BanKind, str]:
 def ban(world: World, session: Session, msg: Message) -> None:
     """BAN <target> [<duration>] [:<reason>]  (server-wide; target: nick, a:account,
     nick!user@host, IP, or CIDR)"""
-    _require(world, session, "ban")
+    opers.require(world, session, "ban")
     kind, mask = resolve(world, msg.params[0])
     seconds, reason = _duration_and_reason(list(msg.params[1:]))
     now = world.clock()
@@ -176,7 +178,7 @@ def _find_ban(world: World, text: str) -> ServerBan | None:
 @command("UNBAN", min_params=1)
 def unban(world: World, session: Session, msg: Message) -> None:
     """UNBAN <target>  (as shown by BANS, or as given to BAN)"""
-    _require(world, session, "ban")
+    opers.require(world, session, "ban")
     found = _find_ban(world, msg.params[0])
     if found is None:
         world.notice(session, f"No server ban on {msg.params[0]}; see BANS.")
@@ -198,7 +200,7 @@ def unban(world: World, session: Session, msg: Message) -> None:
 @command("BANS")
 def bans(world: World, session: Session, msg: Message) -> None:
     """BANS  (list the server bans)"""
-    _require(world, session, "ban")
+    opers.require(world, session, "ban")
     now = world.clock()
     current = world.sanctions.bans.bans
     for item in current:
@@ -228,7 +230,7 @@ def _account_of(world: World, text: str) -> Account:
 @command("MUTE", min_params=1)
 def mute(world: World, session: Session, msg: Message) -> None:
     """MUTE <nick|account> [<duration>] [:<reason>]  (server-wide, by account)"""
-    _require(world, session, "mute")
+    opers.require(world, session, "mute")
     account = _account_of(world, msg.params[0])
     seconds, reason = _duration_and_reason(list(msg.params[1:]))
     now = world.clock()
@@ -247,7 +249,7 @@ def mute(world: World, session: Session, msg: Message) -> None:
 @command("UNMUTE", min_params=1)
 def unmute(world: World, session: Session, msg: Message) -> None:
     """UNMUTE <nick|account>"""
-    _require(world, session, "mute")
+    opers.require(world, session, "mute")
     account = _account_of(world, msg.params[0])
     if account.key not in world.sanctions.mutes:
         world.notice(session, f"{account.name} is not muted.")
@@ -264,7 +266,7 @@ def unmute(world: World, session: Session, msg: Message) -> None:
 @command("MUTES")
 def mutes(world: World, session: Session, msg: Message) -> None:
     """MUTES  (list the server-wide mutes)"""
-    _require(world, session, "mute")
+    opers.require(world, session, "mute")
     now = world.clock()
     current = sorted(world.sanctions.mutes.values(), key=lambda m: m.account_key)
     for item in current:
@@ -286,7 +288,7 @@ def tban(world: World, session: Session, msg: Message) -> None:
     channel = world.find_channel(name) if is_channel_name(name) else None
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
-    if not channel.is_op(session) and not sanctions.may(world, session, "channels"):
+    if not channel.is_op(session) and not opers.may(world, session, "channels"):
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     seconds = parse_duration(duration)
     if seconds is None:

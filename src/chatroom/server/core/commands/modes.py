@@ -21,7 +21,7 @@ from chatroom.irc.modes import (
     parse_channel_modes,
     parse_user_modes,
 )
-from chatroom.server.core import chanreg, sanctions
+from chatroom.server.core import chanreg, opers, sanctions
 from chatroom.server.core.channel import LIST_MODES, Channel, ListEntry
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.replies import CHANNEL_MODES, USER_MODES
@@ -66,7 +66,7 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
     changes, unknown = parse_channel_modes(msg.params[1], msg.params[2:], CHANNEL_MODES)
     for letter in unknown:
         world.reply(session, n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
-    is_op = channel.is_op(session) or sanctions.may(world, session, "channels")
+    is_op = channel.is_op(session) or opers.may(world, session, "channels")
     budget = world.settings.limits.modes_per_command
     applied: list[ModeChange] = []
     listed: set[str] = set()
@@ -261,7 +261,10 @@ def user_mode(world: World, session: Session, msg: Message) -> None:
         else:
             if letter not in session.modes:
                 continue
-            session.modes.discard(letter)
+            if letter == "o":
+                opers.revoke(session)  # the role goes with +o, until the next OPER
+            else:
+                session.modes.discard(letter)
         applied.append(change)
     if unknown:
         world.reply(session, n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from chatroom.server.core import sanctions
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
     NICKSERV,
@@ -222,7 +223,8 @@ def _info(world: World, session: Session, args: list[str]) -> None:
     registered = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(account.created_at))
     _notice(world, session, f"Information on {account.name}:")
     _notice(world, session, f"Registered: {registered}")
-    _notice(world, session, f"Operator account: {'yes' if account.oper else 'no'}")
+    role = f"yes ({account.oper_role})" if account.oper_role else "no"
+    _notice(world, session, f"Operator account: {role}")
     owner = session.account is not None and world.fold(session.account) == account.key
     if owner:
         _notice(world, session, f"Email: {account.email or '(none)'}")
@@ -275,6 +277,10 @@ def _reclaim(world: World, session: Session, args: list[str], name: str, *, take
         _notice(world, session, f"You already have the nickname {session.nick}.")
         return
     if take:
+        banned = sanctions.nick_ban(world, session, account.name)
+        if banned is not None:
+            _notice(world, session, f"{sanctions.nick_ban_text(banned)}.")
+            return
         refused = nick_change_refused(world, session, account.name)
         if refused is not None:
             _notice(world, session, f"{refused[1]}.")

@@ -115,6 +115,9 @@ def nick(world: World, session: Session, msg: Message) -> None:
     if new == session.nick:
         return
     if session.registered:
+        banned = sanctions.nick_ban(world, session, new)
+        if banned is not None:
+            raise CommandError(n.ERR_ERRONEUSNICKNAME, new, sanctions.nick_ban_text(banned))
         refused = nick_change_refused(world, session, new)
         if refused is not None:
             raise CommandError(n.ERR_BANONCHAN, new, refused[0], refused[1])

@@ -214,7 +214,8 @@ def whois(world: World, session: Session, msg: Message) -> None:
     _whois_channels(world, session, target)
     world.reply(session, n.RPL_WHOISSERVER, tnick, world.name, world.settings.network_name)
     if "o" in target.modes:
-        world.reply(session, n.RPL_WHOISOPERATOR, tnick, "is an IRC operator")
+        role = f" ({target.oper_role})" if target.oper_role else ""
+        world.reply(session, n.RPL_WHOISOPERATOR, tnick, f"is an IRC operator{role}")
     if target.away is not None:
         world.reply(session, n.RPL_AWAY, tnick, target.away)
     if "B" in target.modes:

@@ -1,0 +1,110 @@
+"""Operator roles in the core: who is an operator, with which capabilities, and the 481.
+
+Rules (docs/commands.md "Moderation" is the user's version):
+- an account is a server operator when it has a role (``Account.oper_role``); what the
+  role may do comes from the config (``CoreSettings.role_capabilities``): the default
+  role ``oper`` from ``opers.capabilities``, the others from ``opers.roles``;
+- a session carries its role in ``Session.oper_role`` next to user mode ``+o``; both are
+  set and cleared here, so a command checks one set lookup and no account;
+- a role the config does not define grants nothing: its holders do not get ``+o`` until
+  the role is defined again or they get another one, so deleting a role from the config
+  takes its powers away instead of leaving operators whose powers nobody can see;
+- a missing capability is ``481`` naming it, so an operator knows what to ask for.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from chatroom.irc import numerics as n
+from chatroom.irc.message import format_line
+from chatroom.server.core.dispatch import CommandError
+
+if TYPE_CHECKING:
+    from chatroom.server.core.session import Session
+    from chatroom.server.core.world import World
+    from chatroom.server.store.base import Account
+
+log = logging.getLogger("chatroom.auth")
+
+NOT_AN_OPERATOR = "Permission Denied- You're not an IRC operator"
+
+
+def configured_role(world: World, account: Account) -> str | None:
+    """The account's role if the config defines it; None for no role or an unknown one."""
+    role = account.oper_role
+    return role if world.settings.role_capabilities(role) is not None else None
+
+
+def grant(world: World, session: Session, account: Account) -> bool:
+    """Give ``session`` the account's role and ``+o``; True if it was not an operator.
+
+    381 is sent only to a registered session: before the welcome the client has no nick
+    to receive it under, and the welcome's user modes show ``+o`` anyway.
+    """
+    role = configured_role(world, account)
+    if role is None:
+        if account.oper_role is not None:
+            # Said once per login, where the server's operator reads logs: the account
+            # names a role the config lost, and its holder is wondering where +o went.
+            log.warning(
+                "operator role not configured",
+                extra={"account": account.name, "role": account.oper_role},
+            )
+        return False
+    session.oper_role = role
+    if "o" in session.modes:
+        return False
+    session.modes.add("o")
+    if session.registered:
+        world.reply(session, n.RPL_YOUREOPER, f"You are now an IRC operator ({role})")
+    return True
+
+
+def revoke(session: Session) -> None:
+    """Take ``+o`` and the role away (logout, a role removed, MODE -o)."""
+    session.modes.discard("o")
+    session.oper_role = None
+
+
+def capabilities(world: World, session: Session) -> frozenset[str]:
+    """What ``session`` may do as an operator; empty for everyone else."""
+    if "o" not in session.modes:
+        return frozenset()
+    return world.settings.role_capabilities(session.oper_role) or frozenset()
+
+
+def may(world: World, session: Session, capability: str) -> bool:
+    """Whether ``session`` is an IRC operator whose role holds ``capability``."""
+    return capability in capabilities(world, session)
+
+
+def require(world: World, session: Session, capability: str) -> None:
+    """Raise 481 unless ``session`` may use ``capability``; the text says what is missing."""
+    if may(world, session, capability):
+        return
+    if "o" not in session.modes:
+        raise CommandError(n.ERR_NOPRIVILEGES, NOT_AN_OPERATOR)
+    raise CommandError(
+        n.ERR_NOPRIVILEGES,
+        f"Permission Denied- Your operator role ({session.oper_role}) lacks the "
+        f"{capability!r} capability",
+    )
+
+
+def follow_account(world: World, session: Session, account: Account) -> None:
+    """After a reload: an operator session follows its account's new role (or loses +o).
+
+    Only sessions that are operators already change: a role granted from the shell takes
+    effect at the next login or OPER, as it did before roles existed.
+    """
+    if "o" not in session.modes:
+        return
+    role = configured_role(world, account)
+    if role is None:
+        revoke(session)
+        if session.registered:
+            session.send(format_line(world.name, "MODE", session.nick, "-o"))
+    else:
+        session.oper_role = role

@@ -1,0 +1,153 @@
+"""Operator roles: each account's role decides which oper commands it may use."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from chatroom.irc import numerics as n
+from chatroom.irc.message import Message
+from chatroom.server.core.settings import CoreSettings, Limits, OperRole
+from chatroom.server.harness import Harness, SimClient
+from chatroom.server.store.base import PutAccount
+from tests.server.moderation_support import PASSWORD, audit_actions, notices, numerics
+
+ROLES = (
+    OperRole("moderator", frozenset({"kick", "mute"})),
+    OperRole("admin", frozenset({"kick", "kill", "ban", "mute", "channels", "admin"})),
+)
+
+
+def harness(oper_capabilities: frozenset[str] | None = None) -> Harness:
+    settings = CoreSettings(limits=Limits(), oper_roles=ROLES)
+    if oper_capabilities is not None:
+        settings = dataclasses.replace(settings, oper_capabilities=oper_capabilities)
+    return Harness(settings)
+
+
+def logged_in(h: Harness, nick: str, role: str | None = None) -> SimClient:
+    """A registered client identified to its own account (with ``role``, if any)."""
+    h.add_account(nick, PASSWORD, role=role)
+    client = h.connect(nick)
+    client.cmd(f"PRIVMSG NickServ :IDENTIFY {PASSWORD}")
+    assert client.session.account == nick
+    return client
+
+
+def denial(messages: list[Message]) -> str:
+    [refusal] = [m for m in messages if m.command == n.ERR_NOPRIVILEGES]
+    return refusal.params[-1]
+
+
+def test_login_grants_plus_o_and_the_role_named_on_the_account() -> None:
+    h = harness()
+    mod = logged_in(h, "mod", "moderator")
+    assert "o" in mod.session.modes
+    assert mod.session.oper_role == "moderator"
+
+
+def test_a_role_may_use_its_capabilities_and_no_others() -> None:
+    h = harness()
+    mod = logged_in(h, "mod", "moderator")
+    logged_in(h, "bob")
+    assert "Muted bob" in notices(mod.cmd("MUTE bob 10m :noise"))[0]
+    for line, capability in (("BAN bob", "ban"), ("KILL bob", "kill"), ("BANS", "ban")):
+        text = denial(mod.cmd(line))
+        assert f"'{capability}'" in text
+        assert "(moderator)" in text
+    assert h.world.find_nick("bob") is not None
+
+
+def test_non_operators_are_told_they_are_not_operators() -> None:
+    h = harness()
+    bob = logged_in(h, "bob")
+    assert denial(bob.cmd("MUTE bob")) == "Permission Denied- You're not an IRC operator"
+
+
+def test_the_default_role_has_the_opers_capabilities_setting() -> None:
+    h = harness(oper_capabilities=frozenset({"kill"}))
+    root = logged_in(h, "root", "oper")
+    logged_in(h, "bob")
+    assert "'mute'" in denial(root.cmd("MUTE bob"))
+    root.cmd("KILL bob :bye")
+    assert h.world.find_nick("bob") is None
+
+
+def test_chghost_needs_the_admin_capability() -> None:
+    h = harness()
+    mod = logged_in(h, "mod", "moderator")
+    boss = logged_in(h, "boss", "admin")
+    bob = logged_in(h, "bob")
+    assert "'admin'" in denial(mod.cmd("CHGHOST bob staff.example"))
+    assert bob.session.host != "staff.example"
+    assert n.ERR_NOPRIVILEGES not in numerics(boss.cmd("CHGHOST bob staff.example"))
+    assert bob.session.host == "staff.example"
+
+
+def test_whois_names_the_role_of_an_operator() -> None:
+    h = harness()
+    logged_in(h, "mod", "moderator")
+    alice = h.connect("alice")
+    [line] = [m for m in alice.cmd("WHOIS mod") if m.command == n.RPL_WHOISOPERATOR]
+    assert line.params == ("alice", "mod", "is an IRC operator (moderator)")
+
+
+def test_oper_command_grants_the_role_and_audits_it() -> None:
+    h = harness()
+    h.add_account("mod", PASSWORD, role="moderator")
+    client = h.connect("alice")
+    got = client.cmd(f"OPER mod {PASSWORD}")
+    [welcome] = [m for m in got if m.command == n.RPL_YOUREOPER]
+    assert welcome.params[-1] == "You are now an IRC operator (moderator)"
+    assert client.session.oper_role == "moderator"
+    assert ("mod", "oper.up", "alice") in audit_actions(h)
+    [entry] = [e for e in h.store.audit() if e.action == "oper.up"]
+    assert entry.reason == "moderator"
+
+
+def test_a_role_missing_from_the_config_grants_nothing() -> None:
+    h = harness()
+    ghost = logged_in(h, "ghost", "retired")
+    assert "o" not in ghost.session.modes
+    got = ghost.cmd(f"OPER ghost {PASSWORD}")
+    assert numerics(got) == [n.ERR_NOOPERHOST]
+    assert "(retired)" in got[0].params[-1]
+    assert "o" not in ghost.session.modes
+
+
+def test_mode_minus_o_drops_the_role_with_the_mode() -> None:
+    h = harness()
+    boss = logged_in(h, "boss", "admin")
+    boss.cmd("MODE boss -o")
+    assert boss.session.oper_role is None
+    assert denial(boss.cmd("BANS")) == "Permission Denied- You're not an IRC operator"
+
+
+def test_a_role_changed_from_the_shell_applies_to_the_online_operator() -> None:
+    h = harness()
+    boss = logged_in(h, "boss", "admin")
+    account = h.world.accounts["boss"]
+    h.store.apply([PutAccount(dataclasses.replace(account, oper_role="moderator"))])
+    h.world.load_snapshot(h.store.load())
+    assert boss.session.oper_role == "moderator"
+    assert "'ban'" in denial(boss.cmd("BANS"))
+
+
+def test_revoking_the_role_from_the_shell_takes_plus_o_away_and_says_so() -> None:
+    h = harness()
+    boss = logged_in(h, "boss", "admin")
+    account = h.world.accounts["boss"]
+    boss.take()
+    h.store.apply([PutAccount(dataclasses.replace(account, oper_role=None))])
+    h.world.load_snapshot(h.store.load())
+    h.pump()
+    assert "o" not in boss.session.modes
+    assert boss.session.oper_role is None
+    assert [(m.command, m.params) for m in boss.take()] == [("MODE", ("boss", "-o"))]
+
+
+def test_logging_out_drops_the_role() -> None:
+    h = harness()
+    boss = logged_in(h, "boss", "admin")
+    boss.cmd("PRIVMSG NickServ :LOGOUT")
+    assert "o" not in boss.session.modes
+    assert boss.session.oper_role is None
