@@ -7,8 +7,6 @@ here, as IRC users make them.
 
 from __future__ import annotations
 
-import datetime
-import hashlib
 import socket
 import ssl
 import time
@@ -16,13 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from chatroom.server.core.settings import Limits
 from chatroom.server.net.tls import accepts_any_client_cert
+from tests.certs import make_self_signed
 from tests.realserver import ServerThread, make_config
 
 PASSWORD = "tr0ub4dor&3-long"
@@ -40,31 +35,7 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
 
 
 def make_client_cert(directory: Path, name: str) -> tuple[Path, Path, str]:
-    """A self-signed certificate and key in ``directory``, and its SHA-256 fingerprint."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    fingerprint = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
-    return cert_path, key_path, fingerprint
+    return make_self_signed(directory, name)
 
 
 class Line:

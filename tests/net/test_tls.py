@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from chatroom.server.net import tls
 from chatroom.server.net.tls import (
@@ -24,33 +23,13 @@ from chatroom.server.net.tls import (
     peer_fingerprint,
     server_context,
 )
+from tests.certs import make_self_signed
 
 
 def make_client_cert(directory: Path, name: str = "alice") -> tuple[Path, Path]:
     """A bare self-signed certificate, as IRC users make them for CertFP."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    cert, key, _ = make_self_signed(directory, name)
+    return cert, key
 
 
 def client_context(server_cert: Path, client: tuple[Path, Path] | None = None) -> ssl.SSLContext:
