@@ -11,16 +11,13 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core.settings import AccountSettings, CoreSettings, Limits
 from chatroom.server.harness import Harness, SimClient
+from tests.server.support import codes
 
 REMOTE = "192.0.2.50"  # not loopback: plaintext passwords are refused from here
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
-
-
-def commands(messages: list[Message]) -> list[str]:
-    return [m.command for m in messages]
 
 
 def sasl_plain(c: SimClient, account: str, password: str) -> list[Message]:
@@ -48,9 +45,9 @@ def test_sasl_plain_logs_in_before_registration() -> None:
     h.add_account("alice", "correct horse")
     c = unregistered(h)
     reply = sasl_plain(c, "alice", "correct horse")
-    assert commands(reply) == [n.RPL_LOGGEDIN, n.RPL_SASLSUCCESS]
+    assert codes(reply) == [n.RPL_LOGGEDIN, n.RPL_SASLSUCCESS]
     assert reply[0].params[2] == "alice"
-    assert commands(c.cmd("CAP END"))[0] == n.RPL_WELCOME
+    assert codes(c.cmd("CAP END"))[0] == n.RPL_WELCOME
     assert c.session.account == "alice"
 
 
@@ -59,7 +56,7 @@ def test_sasl_plain_wrong_password_and_unknown_account_get_the_same_answer() -> 
     h.add_account("alice", "correct horse")
     wrong = sasl_plain(unregistered(h, "a1"), "alice", "battery staple")
     unknown = sasl_plain(unregistered(h, "a2"), "nobody", "battery staple")
-    assert commands(wrong) == commands(unknown) == [n.ERR_SASLFAIL]
+    assert codes(wrong) == codes(unknown) == [n.ERR_SASLFAIL]
     assert wrong[0].params[1:] == unknown[0].params[1:]
 
 
@@ -72,21 +69,21 @@ def test_registration_waits_for_a_login_in_flight() -> None:
     h.world.receive(c.session, b"CAP END")  # arrives before the password check answers
     assert not c.session.registered
     h.pump()
-    got = commands(c.take())
+    got = codes(c.take())
     assert got.index(n.RPL_SASLSUCCESS) < got.index(n.RPL_WELCOME)
 
 
 def test_sasl_without_the_cap_is_refused() -> None:
     h = Harness()
     c = h.connect()
-    assert commands(c.cmd("AUTHENTICATE PLAIN")) == [n.ERR_SASLFAIL]
+    assert codes(c.cmd("AUTHENTICATE PLAIN")) == [n.ERR_SASLFAIL]
 
 
 def test_unknown_mechanism_lists_the_available_ones() -> None:
     h = Harness()
     c = unregistered(h)
     reply = c.cmd("AUTHENTICATE DIGEST-MD5")
-    assert commands(reply) == [n.RPL_SASLMECHS, n.ERR_SASLFAIL]
+    assert codes(reply) == [n.RPL_SASLMECHS, n.ERR_SASLFAIL]
     assert "SCRAM-SHA-256" in reply[0].params[1].split(",")
 
 
@@ -94,9 +91,9 @@ def test_sasl_abort_and_overlong_chunk() -> None:
     h = Harness()
     c = unregistered(h)
     c.send("AUTHENTICATE PLAIN")
-    assert commands(c.cmd("AUTHENTICATE *")) == [n.ERR_SASLABORTED]
+    assert codes(c.cmd("AUTHENTICATE *")) == [n.ERR_SASLABORTED]
     c.send("AUTHENTICATE PLAIN")
-    assert commands(c.cmd("AUTHENTICATE " + "A" * 401)) == [n.ERR_SASLTOOLONG]
+    assert codes(c.cmd("AUTHENTICATE " + "A" * 401)) == [n.ERR_SASLTOOLONG]
 
 
 def test_sasl_data_in_400_byte_chunks_is_joined() -> None:
@@ -111,7 +108,7 @@ def test_sasl_data_in_400_byte_chunks_is_joined() -> None:
     for chunk in chunks[:-1]:
         assert c.cmd("AUTHENTICATE " + chunk) == []
     reply = c.cmd("AUTHENTICATE " + chunks[-1])
-    assert n.RPL_SASLSUCCESS in commands(reply)
+    assert n.RPL_SASLSUCCESS in codes(reply)
 
 
 def test_second_login_gets_907() -> None:
@@ -119,7 +116,7 @@ def test_second_login_gets_907() -> None:
     h.add_account("alice", "correct horse")
     c = unregistered(h)
     sasl_plain(c, "alice", "correct horse")
-    assert commands(c.cmd("AUTHENTICATE PLAIN")) == [n.ERR_SASLALREADY]
+    assert codes(c.cmd("AUTHENTICATE PLAIN")) == [n.ERR_SASLALREADY]
 
 
 def test_plaintext_sasl_plain_is_refused_from_a_remote_address_without_tls() -> None:
@@ -127,7 +124,7 @@ def test_plaintext_sasl_plain_is_refused_from_a_remote_address_without_tls() -> 
     h.add_account("alice", "correct horse")
     c = unregistered(h, ip=REMOTE)
     reply = c.cmd("AUTHENTICATE PLAIN")
-    assert commands(reply) == [n.ERR_SASLFAIL]
+    assert codes(reply) == [n.ERR_SASLFAIL]
     assert "TLS" in reply[0].params[-1]
 
 
@@ -135,14 +132,14 @@ def test_sasl_plain_over_tls_from_a_remote_address_works() -> None:
     h = Harness(settings())
     h.add_account("alice", "correct horse")
     c = unregistered(h, ip=REMOTE, secure=True)
-    assert n.RPL_SASLSUCCESS in commands(sasl_plain(c, "alice", "correct horse"))
+    assert n.RPL_SASLSUCCESS in codes(sasl_plain(c, "alice", "correct horse"))
 
 
 def test_operator_may_allow_plaintext_logins() -> None:
     h = Harness(settings(allow_plaintext_login=True))
     h.add_account("alice", "correct horse")
     c = unregistered(h, ip=REMOTE)
-    assert n.RPL_SASLSUCCESS in commands(sasl_plain(c, "alice", "correct horse"))
+    assert n.RPL_SASLSUCCESS in codes(sasl_plain(c, "alice", "correct horse"))
 
 
 # ------------------------------------------------------------------ brute force
@@ -167,7 +164,7 @@ def test_owner_gets_back_in_after_the_lockout_ends() -> None:
         sasl_plain(unregistered(h, f"g{i}", ip="198.51.100.7", secure=True), "alice", "bad")
     h.clock.advance(3600)
     c = unregistered(h, ip="203.0.113.9", secure=True)
-    assert n.RPL_SASLSUCCESS in commands(sasl_plain(c, "alice", "correct horse"))
+    assert n.RPL_SASLSUCCESS in codes(sasl_plain(c, "alice", "correct horse"))
 
 
 # ------------------------------------------------------------------ SCRAM-SHA-256
@@ -204,7 +201,7 @@ def test_scram_sha_256_login_works_without_sending_the_password() -> None:
     h = Harness(settings())
     h.add_account("alice", "correct horse")
     c = unregistered(h, ip=REMOTE)  # no TLS needed: the password never crosses the wire
-    assert commands(_scram_login(c, "alice", "correct horse")) == [
+    assert codes(_scram_login(c, "alice", "correct horse")) == [
         n.RPL_LOGGEDIN,
         n.RPL_SASLSUCCESS,
     ]
@@ -215,7 +212,7 @@ def test_scram_with_a_wrong_password_fails_like_an_unknown_account() -> None:
     h.add_account("alice", "correct horse")
     wrong = _scram_login(unregistered(h, "a1"), "alice", "wrong one")
     unknown = _scram_login(unregistered(h, "a2"), "nobody", "wrong one")
-    assert commands(wrong) == commands(unknown) == [n.ERR_SASLFAIL]
+    assert codes(wrong) == codes(unknown) == [n.ERR_SASLFAIL]
 
 
 # ------------------------------------------------------------------ EXTERNAL
@@ -229,7 +226,7 @@ def test_sasl_external_logs_in_with_a_registered_certificate() -> None:
     c.session.certfp = "ab" * 32
     c.send("CAP LS 302", "CAP REQ :sasl", "NICK alice", "USER a 0 * :A", "AUTHENTICATE EXTERNAL")
     c.take()
-    assert commands(c.cmd("AUTHENTICATE +")) == [n.RPL_LOGGEDIN, n.RPL_SASLSUCCESS]
+    assert codes(c.cmd("AUTHENTICATE +")) == [n.RPL_LOGGEDIN, n.RPL_SASLSUCCESS]
 
 
 def test_sasl_external_without_a_known_certificate_fails() -> None:
@@ -238,7 +235,7 @@ def test_sasl_external_without_a_known_certificate_fails() -> None:
     c.session.certfp = "cd" * 32
     c.send("CAP LS 302", "CAP REQ :sasl", "NICK bob", "USER b 0 * :B", "AUTHENTICATE EXTERNAL")
     c.take()
-    assert commands(c.cmd("AUTHENTICATE +")) == [n.ERR_SASLFAIL]
+    assert codes(c.cmd("AUTHENTICATE +")) == [n.ERR_SASLFAIL]
 
 
 # ------------------------------------------------------------------ PASS
@@ -250,7 +247,7 @@ def test_pass_account_colon_password_logs_in() -> None:
     c = h.connect()
     c.send("PASS :alice:correct horse", "NICK alice", "USER a 0 * :A")
     got = c.take()
-    assert commands(got)[:2] == [n.RPL_LOGGEDIN, n.RPL_WELCOME]
+    assert codes(got)[:2] == [n.RPL_LOGGEDIN, n.RPL_WELCOME]
     assert c.session.account == "alice"
 
 
@@ -259,7 +256,7 @@ def test_pass_with_a_wrong_password_is_refused_and_closed() -> None:
     h.add_account("alice", "correct horse")
     c = h.connect()
     c.send("PASS alice:nope", "NICK alice", "USER a 0 * :A")
-    assert commands(c.take())[:2] == [n.ERR_PASSWDMISMATCH, "ERROR"]
+    assert codes(c.take())[:2] == [n.ERR_PASSWDMISMATCH, "ERROR"]
     assert c.closed_reason is not None
 
 
@@ -268,7 +265,7 @@ def test_new_nick_plus_password_creates_the_account_when_registration_is_open() 
     h = Harness()
     c = h.connect()
     c.send("PASS s3cret-pass", "NICK carol", "USER c 0 * :C")
-    assert commands(c.take())[:2] == [n.RPL_LOGGEDIN, n.RPL_WELCOME]
+    assert codes(c.take())[:2] == [n.RPL_LOGGEDIN, n.RPL_WELCOME]
     assert "carol" in h.world.accounts
     assert h.store.load().accounts["carol"].password_hash.startswith("fake$")
 
@@ -277,7 +274,7 @@ def test_pass_over_plaintext_from_a_remote_address_is_refused() -> None:
     h = Harness(settings())
     c = h.connect(ip=REMOTE)
     c.send("PASS carol:s3cret-pass", "NICK carol", "USER c 0 * :C")
-    assert commands(c.take())[:2] == [n.ERR_PASSWDMISMATCH, "ERROR"]
+    assert codes(c.take())[:2] == [n.ERR_PASSWDMISMATCH, "ERROR"]
 
 
 # ------------------------------------------------------------------ REGISTER

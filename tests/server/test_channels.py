@@ -5,25 +5,8 @@ from __future__ import annotations
 from chatroom.irc.message import Message
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.settings import CoreSettings, Limits
-from chatroom.server.harness import Harness, SimClient
-
-
-def codes(msgs: list[Message]) -> list[str]:
-    return [m.command for m in msgs]
-
-
-def first(msgs: list[Message], command: str) -> Message:
-    return next(m for m in msgs if m.command == command)
-
-
-def room(h: Harness, *nicks: str, chan: str = "#room") -> list[SimClient]:
-    """Clients that all joined ``chan``; the first one created it and holds ops."""
-    clients = [h.connect(nick) for nick in nicks]
-    for client in clients:
-        client.send(f"JOIN {chan}")
-    for client in clients:
-        client.take()
-    return clients
+from chatroom.server.harness import Harness
+from tests.server.support import codes, first, room
 
 
 def names_of(msgs: list[Message]) -> list[str]:

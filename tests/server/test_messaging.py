@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from chatroom.irc import numerics as n
-from chatroom.server.harness import Harness, SimClient
-
-
-def room(h: Harness, *clients: SimClient, name: str = "#lobby") -> None:
-    for c in clients:
-        c.send(f"JOIN {name}")
-    for c in clients:
-        c.take()
+from chatroom.server.harness import Harness
+from tests.server.support import join_all
 
 
 def test_room_message_reaches_every_other_member_not_the_sender() -> None:
     h = Harness()
     a, b, c = h.connect("alice"), h.connect("bob"), h.connect("carol")
-    room(h, a, b, c)
+    join_all([a, b, c], "#lobby")
     assert a.cmd("PRIVMSG #lobby :hello all") == []
     for other in (b, c):
         got = other.take()
@@ -29,7 +23,7 @@ def test_room_message_is_formatted_once_and_shared() -> None:
     """Format once, send many: every member without tags gets the very same bytes object."""
     h = Harness()
     a, b, c = h.connect("alice"), h.connect("bob"), h.connect("carol")
-    room(h, a, b, c)
+    join_all([a, b, c], "#lobby")
     a.send("PRIVMSG #lobby :shared")
     assert b.inbox[0] is c.inbox[0]
 
@@ -38,7 +32,7 @@ def test_echo_message_returns_own_message_with_same_msgid() -> None:
     h = Harness()
     a = h.connect("alice", caps=["echo-message", "message-tags"])
     b = h.connect("bob", caps=["message-tags"])
-    room(h, a, b)
+    join_all([a, b], "#lobby")
     echoed = a.cmd("PRIVMSG #lobby :hi")
     seen = b.take()
     assert echoed[0].params == ("#lobby", "hi")
@@ -50,7 +44,7 @@ def test_server_time_tag_only_for_clients_that_asked() -> None:
     a = h.connect("alice")
     b = h.connect("bob", caps=["server-time"])
     c = h.connect("carol")
-    room(h, a, b, c)
+    join_all([a, b, c], "#lobby")
     a.send("PRIVMSG #lobby :t")
     assert b.take()[0].tags["time"].endswith("Z")
     assert c.take()[0].tags == {}
@@ -61,7 +55,7 @@ def test_client_only_tags_are_relayed_to_message_tags_clients() -> None:
     a = h.connect("alice", caps=["message-tags"])
     b = h.connect("bob", caps=["message-tags"])
     c = h.connect("carol")
-    room(h, a, b, c)
+    join_all([a, b, c], "#lobby")
     a.send("@+draft/react=wave;time=forged PRIVMSG #lobby :hi")
     got = b.take()[0]
     assert got.tags["+draft/react"] == "wave"
@@ -74,7 +68,7 @@ def test_tagmsg_reaches_only_clients_with_message_tags() -> None:
     a = h.connect("alice", caps=["message-tags"])
     b = h.connect("bob", caps=["message-tags"])
     c = h.connect("carol")
-    room(h, a, b, c)
+    join_all([a, b, c], "#lobby")
     a.send("@+typing=active TAGMSG #lobby")
     got = b.take()
     assert got[0].command == "TAGMSG"
@@ -114,7 +108,7 @@ def test_missing_recipient_411_and_missing_text_412() -> None:
 def test_outsider_cannot_send_to_a_no_external_messages_room() -> None:
     h = Harness()
     a, b = h.connect("alice"), h.connect("bob")
-    room(h, a)
+    join_all([a], "#lobby")
     reply = b.cmd("PRIVMSG #lobby :let me in")
     assert reply[0].command == n.ERR_CANNOTSENDTOCHAN
     assert a.take() == []
@@ -143,6 +137,6 @@ def test_bot_messages_carry_the_bot_tag() -> None:
     bot = h.connect("helper")
     b = h.connect("bob", caps=["message-tags"])
     bot.send("MODE helper +B")
-    room(h, bot, b)
+    join_all([bot, b], "#lobby")
     bot.send("PRIVMSG #lobby :beep")
     assert "bot" in b.take()[0].tags

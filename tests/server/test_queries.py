@@ -4,20 +4,9 @@ MOTD, USERS) through the core harness."""
 from __future__ import annotations
 
 from chatroom.irc import numerics as n
-from chatroom.irc.message import Message
 from chatroom.server.core.settings import CoreSettings, Limits
 from chatroom.server.harness import Harness
-
-
-def codes(msgs: list[Message]) -> list[str]:
-    return [m.command for m in msgs]
-
-
-def one(msgs: list[Message], numeric: str) -> Message:
-    found = [m for m in msgs if m.command == numeric]
-    assert len(found) == 1, codes(msgs)
-    return found[0]
-
+from tests.server.support import codes, one
 
 # ----------------------------------------------------------------------------- ISON
 

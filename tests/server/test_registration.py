@@ -5,17 +5,14 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.server.core.settings import CoreSettings, Timeouts
 from chatroom.server.harness import Harness
-
-
-def commands(messages: list) -> list[str]:  # type: ignore[type-arg]
-    return [m.command for m in messages]
+from tests.server.support import codes
 
 
 def test_nick_and_user_register_with_welcome_burst_in_order() -> None:
     h = Harness()
     c = h.connect()
     c.send("NICK alice", "USER alice 0 * :Alice Liddell")
-    got = commands(c.take())
+    got = codes(c.take())
     assert got[:4] == ["001", "002", "003", "004"]
     assert "005" in got
     assert got.index("251") > got.index("005")
@@ -43,21 +40,21 @@ def test_isupport_advertises_bot_mode_and_casemapping() -> None:
 def test_commands_before_registration_get_451() -> None:
     h = Harness()
     c = h.connect()
-    assert commands(c.cmd("JOIN #lobby")) == [n.ERR_NOTREGISTERED]
+    assert codes(c.cmd("JOIN #lobby")) == [n.ERR_NOTREGISTERED]
 
 
 def test_unknown_command_gets_421() -> None:
     h = Harness()
     c = h.connect("alice")
     reply = c.cmd("FROBNICATE now")
-    assert commands(reply) == [n.ERR_UNKNOWNCOMMAND]
+    assert codes(reply) == [n.ERR_UNKNOWNCOMMAND]
     assert reply[0].params[1] == "FROBNICATE"
 
 
 def test_user_with_too_few_params_gets_461() -> None:
     h = Harness()
     c = h.connect()
-    assert commands(c.cmd("USER onlyone")) == [n.ERR_NEEDMOREPARAMS]
+    assert codes(c.cmd("USER onlyone")) == [n.ERR_NEEDMOREPARAMS]
 
 
 def test_nickname_in_use_gets_433_even_with_other_case() -> None:
@@ -65,21 +62,21 @@ def test_nickname_in_use_gets_433_even_with_other_case() -> None:
     h.connect("Alice")
     c = h.connect()
     reply = c.cmd("NICK aLICE")
-    assert commands(reply) == [n.ERR_NICKNAMEINUSE]
+    assert codes(reply) == [n.ERR_NICKNAMEINUSE]
 
 
 def test_rfc1459_casemapping_treats_brackets_as_lowercase_braces() -> None:
     h = Harness()
     h.connect("nick[a]")
     c = h.connect()
-    assert commands(c.cmd("NICK NICK{A}")) == [n.ERR_NICKNAMEINUSE]
+    assert codes(c.cmd("NICK NICK{A}")) == [n.ERR_NICKNAMEINUSE]
 
 
 def test_erroneous_nickname_gets_432() -> None:
     h = Harness()
     c = h.connect()
-    assert commands(c.cmd("NICK 1abc")) == [n.ERR_ERRONEUSNICKNAME]
-    assert commands(c.cmd("NICK")) == [n.ERR_NONICKNAMEGIVEN]
+    assert codes(c.cmd("NICK 1abc")) == [n.ERR_ERRONEUSNICKNAME]
+    assert codes(c.cmd("NICK")) == [n.ERR_NONICKNAMEGIVEN]
 
 
 def test_cap_negotiation_holds_registration_until_cap_end() -> None:
@@ -90,10 +87,10 @@ def test_cap_negotiation_holds_registration_until_cap_end() -> None:
     assert ls[0].params[1] == "LS"
     assert "echo-message" in ls[-1].params[-1].split()
     c.send("NICK alice", "USER a 0 * :A")
-    assert commands(c.take()) == []
+    assert codes(c.take()) == []
     ack = c.cmd("CAP REQ :echo-message server-time")
     assert ack[0].params[1:] == ("ACK", "echo-message server-time")
-    got = commands(c.cmd("CAP END"))
+    got = codes(c.cmd("CAP END"))
     assert got[0] == n.RPL_WELCOME
 
 
@@ -119,7 +116,7 @@ def test_cap_ls_302_implies_cap_notify() -> None:
 def test_invalid_cap_subcommand_gets_410() -> None:
     h = Harness()
     c = h.connect()
-    assert commands(c.cmd("CAP FOO")) == [n.ERR_INVALIDCAPCMD]
+    assert codes(c.cmd("CAP FOO")) == [n.ERR_INVALIDCAPCMD]
 
 
 def test_ping_gets_pong_with_same_token() -> None:
@@ -134,8 +131,8 @@ def test_overlong_line_gets_417_and_the_connection_stays() -> None:
     h = Harness()
     c = h.connect("alice")
     reply = c.cmd("PRIVMSG bob :" + "x" * 600)
-    assert commands(reply) == [n.ERR_INPUTTOOLONG]
-    assert commands(c.cmd("PING x")) == ["PONG"]
+    assert codes(reply) == [n.ERR_INPUTTOOLONG]
+    assert codes(c.cmd("PING x")) == ["PONG"]
 
 
 def test_server_password_is_required_when_configured() -> None:
@@ -143,11 +140,11 @@ def test_server_password_is_required_when_configured() -> None:
     bad = h.connect()
     bad.send("PASS wrong", "NICK alice", "USER a 0 * :A")
     got = bad.take()
-    assert commands(got)[:2] == [n.ERR_PASSWDMISMATCH, "ERROR"]
+    assert codes(got)[:2] == [n.ERR_PASSWDMISMATCH, "ERROR"]
     assert bad.closed_reason == "Bad password"
     good = h.connect()
     good.send("PASS sesame", "NICK alice", "USER a 0 * :A")
-    assert commands(good.take())[0] == n.RPL_WELCOME
+    assert codes(good.take())[0] == n.RPL_WELCOME
 
 
 def test_registration_times_out() -> None:
@@ -165,7 +162,7 @@ def test_idle_client_is_pinged_then_dropped_when_silent() -> None:
     h = Harness(CoreSettings(timeouts=Timeouts(ping_interval=30, ping_timeout=20)))
     c = h.connect("alice")
     h.tick(31)
-    assert commands(c.take()) == ["PING"]
+    assert codes(c.take()) == ["PING"]
     h.tick(21)
     assert c.closed_reason is not None
     assert c.closed_reason.startswith("Ping timeout")
@@ -213,7 +210,7 @@ def test_labeled_command_with_no_reply_gets_ack() -> None:
     h = Harness()
     c = h.connect("alice", caps=["labeled-response", "batch"])
     reply = c.cmd("@label=xyz PONG x")
-    assert commands(reply) == ["ACK"]
+    assert codes(reply) == ["ACK"]
     assert reply[0].tags["label"] == "xyz"
 
 

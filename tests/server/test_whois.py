@@ -5,20 +5,11 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.harness import Harness, SimClient
+from tests.server.support import codes, one
 
 
 def only(msgs: list[Message], numeric: str) -> list[Message]:
     return [m for m in msgs if m.command == numeric]
-
-
-def one(msgs: list[Message], numeric: str) -> Message:
-    found = only(msgs, numeric)
-    assert len(found) == 1, [m.command for m in msgs]
-    return found[0]
-
-
-def codes(msgs: list[Message]) -> list[str]:
-    return [m.command for m in msgs]
 
 
 def join(*clients: SimClient, room: str = "#room") -> None:
