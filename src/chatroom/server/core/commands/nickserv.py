@@ -69,6 +69,19 @@ def _valid_email(email: str) -> bool:
 # --------------------------------------------------------------------------- subcommands
 
 
+def _cannot_log_in(world: World, session: Session, args: list[str], name: str) -> bool:
+    """The checks REGISTER and IDENTIFY share; True (after saying why) if they refuse."""
+    if not args or len(args) > 2:
+        _usage(world, session, name)
+    elif session.account is not None:
+        _notice(world, session, f"You are already logged in as {session.account}.")
+    elif plaintext_refused(world, session):
+        _notice(world, session, PLAINTEXT)
+    else:
+        return False
+    return True
+
+
 @subcommand(
     "REGISTER",
     "REGISTER <password> [email]",
@@ -77,14 +90,7 @@ def _valid_email(email: str) -> bool:
     "Later, log in with IDENTIFY <password> or with SASL.",
 )
 def _register(world: World, session: Session, args: list[str]) -> None:
-    if not args or len(args) > 2:
-        _usage(world, session, "REGISTER")
-        return
-    if session.account is not None:
-        _notice(world, session, f"You are already logged in as {session.account}.")
-        return
-    if plaintext_refused(world, session):
-        _notice(world, session, PLAINTEXT)
+    if _cannot_log_in(world, session, args, "REGISTER"):
         return
     name, password = session.nick, args[0]
     email = args[1] if len(args) > 1 else None
@@ -116,14 +122,7 @@ def _register(world: World, session: Session, args: list[str]) -> None:
     "Without an account name, the account of your current nickname is used.",
 )
 def _identify(world: World, session: Session, args: list[str]) -> None:
-    if not args or len(args) > 2:
-        _usage(world, session, "IDENTIFY")
-        return
-    if session.account is not None:
-        _notice(world, session, f"You are already logged in as {session.account}.")
-        return
-    if plaintext_refused(world, session):
-        _notice(world, session, PLAINTEXT)
+    if _cannot_log_in(world, session, args, "IDENTIFY"):
         return
     name, password = (session.nick, args[0]) if len(args) == 1 else (args[0], args[1])
 
