@@ -41,8 +41,8 @@ def tcp_client(web_server: ServerThread) -> Iterator[Callable[[str], LineClient]
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """One Chromium for the whole run; each test gets fresh contexts (no shared storage)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (make /usr/bin/chromium)")
+    # `make test` installs it; a missing browser must fail loudly, not skip the web tests.
+    assert CHROMIUM.exists(), "Debian's chromium is not installed: run `make /usr/bin/chromium`"
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=30_000
