@@ -73,6 +73,20 @@ def test_registration_waits_for_a_login_in_flight() -> None:
     assert got.index(n.RPL_SASLSUCCESS) < got.index(n.RPL_WELCOME)
 
 
+def test_login_rehashes_a_password_stored_with_outdated_parameters() -> None:
+    """Raising the argon2 costs takes effect for each account at its next login."""
+    h = Harness()
+    account = h.add_account("alice", "correct horse")
+    h.world.accounts[account.key] = replace(account, password_hash="old$correct horse")
+    c = unregistered(h)
+    assert n.RPL_SASLSUCCESS in codes(sasl_plain(c, "alice", "correct horse"))
+    stored = h.store.load().accounts["alice"]
+    assert stored.password_hash == "fake$correct horse"
+    assert h.world.accounts["alice"].password_hash == "fake$correct horse"
+    again = unregistered(h, "alice2")
+    assert n.RPL_SASLSUCCESS in codes(sasl_plain(again, "alice", "correct horse"))
+
+
 def test_sasl_without_the_cap_is_refused() -> None:
     h = Harness()
     c = h.connect()

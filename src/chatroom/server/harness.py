@@ -32,14 +32,22 @@ def scram_for(password: str) -> str:
 
 
 class FakeHasher:
-    """Stands in for argon2id: instant and obviously fake, never used outside tests."""
+    """Stands in for argon2id: instant and obviously fake, never used outside tests.
+
+    ``old$<password>`` plays a hash made with outdated parameters: it verifies, and
+    ``needs_rehash`` says so, like argon2-cffi's after the operator raised the costs.
+    """
 
     @staticmethod
     def hash(password: str) -> str:
         return "fake$" + password
 
     def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == self.hash(password)
+        return password_hash in (self.hash(password), "old$" + password)
+
+    @staticmethod
+    def needs_rehash(password_hash: str) -> bool:
+        return not password_hash.startswith("fake$")
 
 
 class FakeClock:
@@ -134,7 +142,10 @@ class Harness:
                 world.disconnect(client.session, effect.reason)
         elif isinstance(effect, VerifyPassword):
             ok = self.hasher.verify(effect.password_hash, effect.password)
-            world.password_checked(effect.token, ok, None)
+            rehashed = None
+            if ok and self.hasher.needs_rehash(effect.password_hash):  # as Backends._verify
+                rehashed = (self.hasher.hash(effect.password), scram_for(effect.password))
+            world.password_checked(effect.token, ok, rehashed)
         elif isinstance(effect, HashPassword):
             world.password_hashed(
                 effect.token, self.hasher.hash(effect.password), scram_for(effect.password)
