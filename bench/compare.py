@@ -49,10 +49,13 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 PEERS = BENCH / ".peers"
 SERVER_CPU = "0"
 GENERATOR_CPU = "1"
-ALL_SERVERS = ("chatroom", "inspircd", "ngircd", "miniircd")
+ALL_SERVERS = ("chatroom", "inspircd", "ngircd", "miniircd", "floor")
 ALL_SCENARIOS = ("fanout", "latency", "idle", "connect", "login")
 # Scenarios a server can run; the peers have no SASL accounts (nor, for some, SASL).
 ONLY = {"login": ("chatroom",)}
+# "floor" is no server: bench/floor.py writes each line to every member's socket and does
+# nothing else, the least any server must do (see its docstring). Latency only.
+FLOOR_SCENARIOS = ("latency",)
 LOGIN_PASSWORD = "bench-password"
 LOGIN_ACCOUNT_PREFIX = "acct"
 
@@ -284,9 +287,32 @@ def loadgen_args(scenario: str, a: argparse.Namespace) -> list[str]:
     raise ValueError(scenario)
 
 
+def run_floor(a: argparse.Namespace) -> dict[str, Any]:
+    """The latency scenario's floor: the same room and rate, bare sends and nothing else."""
+    cmd = [str(PYTHON), str(BENCH / "floor.py"), "--members", str(a.latency_clients)]
+    cmd += ["--rate", str(a.latency_rate), "--seconds", str(a.seconds), "--samples", "50"]
+    cmd += ["--writer-cpu", SERVER_CPU, "--reader-cpu", GENERATOR_CPU]
+    print(f"# floor latency: {shlex.join(cmd)}", file=sys.stderr, flush=True)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
+    except subprocess.TimeoutExpired as err:
+        return {"error": str(err)[:200]}
+    if done.returncode != 0:
+        return {"error": ((done.stderr.strip().splitlines() or ["?"])[-1])[:200]}
+    print("  " + done.stderr.strip().splitlines()[-1], file=sys.stderr, flush=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = result["expected_lines"]
+    result["loss"] = 1 - result["received_lines"] / expected if expected else 0.0
+    return result
+
+
 def run_one(name: str, scenario: str, a: argparse.Namespace) -> dict[str, Any]:
     if name not in ONLY.get(scenario, (name,)):
         return {"skipped": f"{scenario} is run for {', '.join(ONLY[scenario])} only"}
+    if name == "floor":
+        if scenario not in FLOOR_SCENARIOS:
+            return {"skipped": "the floor is measured for latency only"}
+        return run_floor(a)
     accounts = a.login_accounts if scenario == "login" else 0
     try:
         with Server(name, accounts) as server:
@@ -356,6 +382,8 @@ def table(results: dict[str, dict[str, dict[str, Any]]], servers: list[str]) -> 
                 extra.append(f"server CPU {r['server_cpu_during']:.0%}")
             if "server_ns_per_delivery" in r and scenario == "fanout":
                 extra.append(f"{fmt(r['server_ns_per_delivery'])} ns CPU/delivery")
+            if "per_send_us" in r:
+                extra.append(f"{r['per_send_us']:.1f} µs per send")
             if "generator_cpu" in r:
                 extra.append(f"gen CPU {r['generator_cpu']:.0%}")
             if extra:
