@@ -34,8 +34,9 @@ CHROMIUM_ARGS = [
 WAIT_MS = 10_000
 
 
-def web_config(tmp_path: Path) -> cfg.Config:
-    """Free ports for IRC and HTTP, no TLS listener, a fresh data dir, cheap hashing."""
+def web_config(tmp_path: Path, extra: dict[str, object] | None = None) -> cfg.Config:
+    """Free ports for IRC and HTTP, no TLS listener, a fresh data dir, cheap hashing;
+    ``extra`` adds or replaces settings (``{"history.chathistory_limit": 20}``)."""
     flags: dict[str, object] = {
         "listen.port": 0,
         "listen.http_port": 0,
@@ -45,6 +46,7 @@ def web_config(tmp_path: Path) -> cfg.Config:
         "argon2.memory_kib": 1024,
         "argon2.time_cost": 1,
     }
+    flags.update(extra or {})
     return cfg.load(env={}, flags=flags)
 
 

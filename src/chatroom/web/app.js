@@ -4,7 +4,7 @@
 
 import { IrcClient } from "./client.js";
 import { nickMask, runInput } from "./commands.js";
-import { handleMessage } from "./handlers.js";
+import { chatEntry, handleMessage } from "./handlers.js";
 import { parseLine } from "./irc.js";
 import { ChatState } from "./state.js";
 import * as view from "./view.js";
@@ -12,12 +12,16 @@ import * as view from "./view.js";
 const $ = (id) => document.getElementById(id);
 const TYPING_EVERY_MS = 3000; // +typing=active at most this often while typing
 const MAX_TEXT = 400; // bytes of text per PRIVMSG, leaving room for the prefix
+const HISTORY_PAGE = 50; // lines asked for per CHATHISTORY request (less if the server says so)
+const HISTORY_AT_ONCE = 2; // CHATHISTORY requests unanswered at once; the server refuses more than a few
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 const client = new IrcClient(wsUrl);
 let state = new ChatState();
 let lastTyping = 0;
 let createMode = false;
+let historyQueue = []; // buffers whose history request waits for an earlier one's answer
+let historyBusy = 0; // requests sent and not yet answered
 
 const store = {
   get(key, fallback) {
@@ -72,9 +76,7 @@ const app = {
     // user, who is already looking at them (commandContext().open).
     if (!state.active || state.active.kind === "server") state.active = buffer;
     client.send("MODE", [buffer.name]);
-    if (client.has("draft/chathistory") && !buffer.messages.length) {
-      client.send("CHATHISTORY", ["LATEST", buffer.name, "*", "50"]);
-    }
+    if (!buffer.historyStarted) requestHistory(buffer);
     saveRooms();
     redraw();
   },
@@ -98,6 +100,17 @@ const app = {
   refreshTyping() {
     view.renderTyping(state);
   },
+  /** FAIL CHATHISTORY: that request is over; a refusal (not a passing error) is final. */
+  historyFailed(code, target) {
+    historyBusy = Math.max(0, historyBusy - 1);
+    const buffer = target ? state.find(target) : null;
+    if (buffer) {
+      buffer.historyLoading = null;
+      if (code !== "MESSAGE_ERROR") buffer.historyDone = true;
+      if (buffer === state.active) view.renderMessages(state, true);
+    }
+    sendHistoryRequests();
+  },
 };
 
 function redraw() {
@@ -114,6 +127,8 @@ function select(buffer) {
   $("chat-screen").classList.remove("show-sidebar", "show-members");
   view.closeMemberMenu();
   redraw();
+  // A private conversation's history is read when it is first opened (a room's on joining).
+  if (buffer.kind === "query" && !buffer.historyStarted) requestHistory(buffer);
   $("input").focus();
 }
 
@@ -132,30 +147,65 @@ client.addEventListener("batch", (event) => {
     for (const msg of batch.messages) handleMessage(app, msg);
     return;
   }
+  historyBusy = Math.max(0, historyBusy - 1);
   const buffer = state.find(batch.params[0]);
-  if (!buffer) return;
-  const before = buffer.messages.length;
-  const older = batch.messages.filter((m) => m.command === "PRIVMSG" || m.command === "NOTICE");
-  const kept = buffer.messages;
-  buffer.messages = [];
-  for (const msg of older) handleHistory(buffer, msg);
-  const history = buffer.messages;
-  buffer.messages = history.concat(kept.filter((m) => !history.some((h) => h.msgid && h.msgid === m.msgid)));
-  if (older.length < 50) buffer.historyDone = true;
-  if (buffer === state.active && buffer.messages.length !== before) view.renderMessages(state);
-  if (buffer === state.active) $("load-older").hidden = buffer.historyDone;
+  if (buffer) historyArrived(buffer, batch.messages);
+  sendHistoryRequests();
 });
 
-function handleHistory(buffer, msg) {
-  // Replayed messages are drawn like live ones but are neither unread nor notified.
-  const saved = { post: app.post, notify: app.notify };
-  app.post = (target, entry) => target === buffer && buffer.add(entry);
-  app.notify = () => {};
-  try {
-    handleMessage(app, msg);
-  } finally {
-    Object.assign(app, saved);
+// ------------------------------------------------------------------ scrollback (draft/chathistory)
+
+/** Lines per request: ours, or the server's ISUPPORT CHATHISTORY limit when lower. */
+function historyPage() {
+  const most = Number(client.isupport.get("CHATHISTORY"));
+  return most > 0 ? Math.min(HISTORY_PAGE, most) : HISTORY_PAGE;
+}
+
+/**
+ * Ask for a conversation's history: its latest lines first, then (``older``) the page
+ * before the oldest line shown. One request per conversation at a time, and none once a
+ * short page has shown the beginning, so scrolling up never makes the client ask in a loop.
+ */
+function requestHistory(buffer, older = false) {
+  if (!client.has("draft/chathistory") || buffer.kind === "server" || buffer.historyLoading) return;
+  if ((older && buffer.historyDone) || (buffer.kind === "channel" && !buffer.joined)) return;
+  buffer.historyStarted = true;
+  buffer.historyLoading = older ? "BEFORE" : "LATEST";
+  historyQueue.push(buffer);
+  sendHistoryRequests();
+}
+
+function sendHistoryRequests() {
+  while (historyBusy < HISTORY_AT_ONCE && historyQueue.length) {
+    const buffer = historyQueue.shift();
+    if (state.find(buffer.name) !== buffer || (buffer.kind === "channel" && !buffer.joined)) {
+      buffer.historyLoading = null; // left or closed while waiting its turn
+      continue;
+    }
+    const oldest = buffer.historyLoading === "BEFORE" ? buffer.oldest() : null;
+    const ref = !oldest ? "*" : oldest.msgid ? `msgid=${oldest.msgid}` : `timestamp=${oldest.time.toISOString()}`;
+    buffer.historyLoading = oldest ? "BEFORE" : "LATEST";
+    const params = [buffer.historyLoading, buffer.name, ref, String(historyPage())];
+    if (client.send("CHATHISTORY", params)) historyBusy += 1;
+    else buffer.historyLoading = null;
   }
+}
+
+/** A chathistory batch: its lines go before what is shown; replayed lines are neither unread nor notified. */
+function historyArrived(buffer, messages) {
+  const asked = buffer.historyLoading;
+  buffer.historyLoading = null;
+  const lines = messages.filter((m) => m.command === "PRIVMSG" || m.command === "NOTICE");
+  const added = buffer.addOlder(lines.map((m) => chatEntry(app, m)).filter(Boolean));
+  // A short page is the beginning; so is a page with nothing new, which asking again would repeat.
+  if (lines.length < historyPage() || (asked === "BEFORE" && !added)) buffer.historyDone = true;
+  if (buffer === state.active) view.renderMessages(state, true);
+}
+
+function resetHistoryRequests() {
+  historyQueue = [];
+  historyBusy = 0;
+  for (const buffer of state.buffers.values()) buffer.historyLoading = null;
 }
 
 client.addEventListener("registered", () => {
@@ -173,6 +223,7 @@ client.addEventListener("status", (event) => {
   const { state: phase, delay, reason } = event.detail;
   document.body.dataset.status = phase;
   if (phase === "reconnecting") {
+    resetHistoryRequests(); // unanswered requests died with the connection
     for (const buffer of state.buffers.values()) {
       if (buffer.kind === "channel") {
         buffer.joined = false;
@@ -246,6 +297,7 @@ $("login-form").addEventListener("submit", (event) => {
   }
   state = new ChatState();
   state.me = nick;
+  resetHistoryRequests();
   client.start({ nick, password, email, create: createMode });
 });
 
@@ -342,12 +394,17 @@ $("edit-topic").addEventListener("click", () => {
   input.focus();
 });
 
-$("load-older").addEventListener("click", () => {
-  const buffer = state.active;
-  const oldest = buffer.oldest();
-  const ref = oldest && oldest.msgid ? `msgid=${oldest.msgid}` : `timestamp=${(oldest ? oldest.time : new Date()).toISOString()}`;
-  client.send("CHATHISTORY", ["BEFORE", buffer.name, ref, "50"]);
-});
+$("load-older").addEventListener("click", () => requestHistory(state.active, true));
+$("messages").addEventListener(
+  "scroll",
+  () => {
+    // Reaching the top of a conversation taller than the screen reads further back, like the button.
+    const box = $("messages");
+    const atTop = box.scrollTop < 40 && box.scrollHeight > box.clientHeight;
+    if (atTop && state.active) requestHistory(state.active, true);
+  },
+  { passive: true },
+);
 
 $("toggle-sidebar").addEventListener("click", () => $("chat-screen").classList.toggle("show-sidebar"));
 $("toggle-members").addEventListener("click", () => $("chat-screen").classList.toggle("show-members"));

@@ -66,14 +66,21 @@ function bufferFor(app, msg, nick, target) {
   return state.ensure(other, "query");
 }
 
+/** The entry a PRIVMSG or NOTICE is shown as (live or from history); null for CTCP other than ACTION. */
+export function chatEntry(app, msg) {
+  const { nick } = parseSource(msg.source);
+  const text = msg.params[1] || "";
+  if (text.startsWith("\x01") && !text.startsWith("\x01ACTION")) return null;
+  const kind = msg.command === "NOTICE" ? "notice" : "msg";
+  return entryFor(app, msg, kind, nick || msg.source || app.state.network, text);
+}
+
 function chat(app, msg) {
   const { state } = app;
   const { nick } = parseSource(msg.source);
-  const [target, text = ""] = msg.params;
-  if (text.startsWith("\x01") && !text.startsWith("\x01ACTION")) return; // other CTCP
-  const buffer = bufferFor(app, msg, nick, target) || state.server;
-  const kind = msg.command === "NOTICE" ? "notice" : "msg";
-  const entry = entryFor(app, msg, kind, nick || msg.source || state.network, text);
+  const entry = chatEntry(app, msg);
+  if (!entry) return; // other CTCP
+  const buffer = bufferFor(app, msg, nick, msg.params[0]) || state.server;
   buffer.typing.delete(nick);
   const personal = buffer.kind === "query" && !entry.self;
   app.post(buffer, entry, entry.mention || personal);
@@ -271,7 +278,9 @@ const HANDLERS = {
     app.note(`${nick} invites you to ${msg.params[1]} — type /join ${msg.params[1]}`);
   },
   FAIL(app, msg) {
-    if (msg.params[0] !== "REGISTER") app.note(msg.params[msg.params.length - 1], "error");
+    // FAIL CHATHISTORY <code> <subcommand> <target> <text>: that conversation's history stops.
+    if (msg.params[0] === "CHATHISTORY") app.historyFailed(msg.params[1], msg.params[3]);
+    else if (msg.params[0] !== "REGISTER") app.note(msg.params[msg.params.length - 1], "error");
   },
   WARN(app, msg) {
     app.note(msg.params[msg.params.length - 1]);

@@ -3,6 +3,7 @@
 // time (switching rooms, reconnecting) and the rules stay in one place.
 
 const MAX_MESSAGES = 1000; // per buffer: a long-open tab must not grow without bound
+const CHAT_KINDS = new Set(["msg", "action", "notice"]); // entries a server stores as history
 
 export class Buffer {
   constructor(name, kind) {
@@ -17,20 +18,31 @@ export class Buffer {
     this.typing = new Map(); // nick -> expiry time (ms)
     this.mutes = new Set(); // +q masks seen while here
     this.modes = new Set(); // channel flags seen (t, m, ...)
-    this.historyDone = false;
+    // Scrollback (draft/chathistory): LATEST asked once, then BEFORE page by page.
+    this.historyStarted = false;
+    this.historyLoading = null; // "LATEST" | "BEFORE" while a request is queued or unanswered
+    this.historyDone = false; // a short page came back: this is the beginning
   }
 
-  /** Add a message; returns it. ``older`` messages (history) go before the rest. */
-  add(entry, older = false) {
+  /** Add a message; returns it, or null when the same msgid is already here. */
+  add(entry) {
     if (entry.msgid && this.messages.some((m) => m.msgid === entry.msgid)) return null;
-    if (older) this.messages.unshift(entry);
-    else this.messages.push(entry);
+    this.messages.push(entry);
     if (this.messages.length > MAX_MESSAGES) this.messages.splice(0, this.messages.length - MAX_MESSAGES);
     return entry;
   }
 
+  /** Put lines from history before the rest, except those already here; returns how many were new. */
+  addOlder(entries) {
+    const known = new Set(this.messages.map((m) => m.msgid).filter(Boolean));
+    const fresh = entries.filter((e) => !e.msgid || !known.has(e.msgid));
+    this.messages = fresh.concat(this.messages);
+    return fresh.length;
+  }
+
+  /** Where the next page of history ends: the oldest line with a msgid, else the oldest chat line. */
   oldest() {
-    return this.messages.find((m) => m.kind === "msg") || null;
+    return this.messages.find((m) => m.msgid) || this.messages.find((m) => CHAT_KINDS.has(m.kind)) || null;
   }
 }
 

@@ -82,25 +82,22 @@ export function renderBuffers(state, onSelect) {
 
 // ------------------------------------------------------------------ messages
 
-export function renderMessages(state) {
-  const list = $("message-list");
+/** Draw the open conversation: at its end, or (``keepPlace``, history added above) where the reader was. */
+export function renderMessages(state, keepPlace = false) {
+  const box = $("messages");
+  const fromEnd = box.scrollHeight - box.scrollTop;
   const buffer = state.active;
-  list.replaceChildren(...buffer.messages.map((entry) => messageNode(entry, state)));
-  $("load-older").hidden = !(state.historyAvailable && buffer.kind !== "server" && !buffer.historyDone);
-  scrollToEnd(true);
+  $("message-list").replaceChildren(...buffer.messages.map((entry) => messageNode(entry, state)));
+  const inRoom = buffer.kind !== "channel" || buffer.joined;
+  $("load-older").hidden = !(state.historyAvailable && buffer.kind !== "server" && inRoom && !buffer.historyDone);
+  if (keepPlace) box.scrollTop = box.scrollHeight - fromEnd;
+  else scrollToEnd();
 }
 
 export function appendMessage(entry, state) {
   const near = isNearEnd();
   $("message-list").append(messageNode(entry, state));
-  if (near || entry.self) scrollToEnd(true);
-}
-
-export function prependMessages(entries, state) {
-  const box = $("messages");
-  const before = box.scrollHeight - box.scrollTop;
-  $("message-list").prepend(...entries.map((entry) => messageNode(entry, state)));
-  box.scrollTop = box.scrollHeight - before;
+  if (near || entry.self) scrollToEnd();
 }
 
 function isNearEnd() {
