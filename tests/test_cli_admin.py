@@ -1,4 +1,5 @@
-"""``chatroom admin ban|unban|bans|mute|unmute|audit`` as an administrator types them."""
+"""``chatroom admin ban|unban|bans|mute|unmute|audit|oper|rooms|room-drop|room-founder`` as an
+administrator types them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from chatroom import cli, cli_admin
 from chatroom.server.auth.passwords import fast_params_for_tests
+from chatroom.server.store.base import PutChannel, RegisteredChannel
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
 
@@ -177,4 +179,127 @@ def test_a_role_the_config_does_not_define_is_refused(
     assert "roles: oper" in err
     backend = stored(data)
     assert backend.load().accounts["bob"].oper_role is None
+    backend.close()
+
+
+# ----------------------------------------------------------------------------- registered rooms
+
+REGISTERED_AT = 1_900_000_000.0  # 2030-03-17 17:46 UTC
+
+
+def with_rooms(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account ``carol`` too, and the rooms #Club (bob's) and #art (carol's), as
+    ChanServ REGISTER saves them; what the setup printed is discarded."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    assert cli.main(["admin", "create", "carol", "--password-stdin", "--data-dir", str(data)]) == 0
+    store = stored(data)
+    store.apply(
+        [
+            PutChannel(RegisteredChannel("#club", "#Club", "bob", REGISTERED_AT, ops=("carol",))),
+            PutChannel(RegisteredChannel("#art", "#art", "carol", REGISTERED_AT + 60)),
+        ]
+    )
+    store.close()
+    capsys.readouterr()
+
+
+def test_rooms_lists_registered_rooms_with_founder_and_registration_time(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capsys.readouterr()
+    assert run(capsys, data, "rooms") == (0, "", "")
+    with_rooms(capsys, data, monkeypatch)
+    code, out, _ = run(capsys, data, "rooms")
+    assert code == 0
+    assert out.splitlines() == [
+        "#art\tcarol\t2030-03-17 17:47 UTC",
+        "#Club\tbob\t2030-03-17 17:46 UTC",
+    ]
+
+
+def test_room_drop_unregisters_the_room_and_is_audited(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_rooms(capsys, data, monkeypatch)
+    code, out, _ = run(capsys, data, "room-drop", "#CLUB")
+    assert (code, out) == (0, "dropped the registration of #Club (founder bob)\n")
+    backend = stored(data)
+    assert list(backend.load().channels) == ["#art"]
+    entry = backend.audit()[-1]
+    assert (entry.actor, entry.action, entry.target, entry.reason) == (
+        "admin-cli",
+        "channel.drop",
+        "#Club",
+        "bob",
+    )
+    backend.close()
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (
+            ("room-drop", "#nowhere"),
+            "#nowhere is not a registered room; see 'chatroom admin rooms'",
+        ),
+        (("room-drop", "club"), "'club' is not a room name (rooms start with '#')"),
+        (("room-founder", "#nowhere", "bob"), "#nowhere is not a registered room"),
+        (("room-founder", "#club", "ghost"), "no account named 'ghost'"),
+        (("room-founder", "bob", "#club"), "'bob' is not a room name"),
+    ],
+)
+def test_room_commands_refuse_bad_names_with_a_clear_message_and_change_nothing(
+    capsys: pytest.CaptureFixture[str],
+    data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: tuple[str, ...],
+    problem: str,
+) -> None:
+    with_rooms(capsys, data, monkeypatch)
+    backend = stored(data)
+    before = (backend.load().channels, len(backend.audit()))
+    backend.close()
+    code, out, err = run(capsys, data, *argv)
+    assert (code, out) == (1, "")
+    assert err.startswith("chatroom admin: ")
+    assert problem in err
+    assert "Traceback" not in err
+    backend = stored(data)
+    assert (backend.load().channels, len(backend.audit())) == before
+    backend.close()
+
+
+def test_room_founder_transfers_the_room_to_an_existing_account_and_is_audited(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_rooms(capsys, data, monkeypatch)
+    code, out, _ = run(capsys, data, "room-founder", "#club", "CAROL")
+    assert (code, out) == (0, "#Club now belongs to carol (was bob)\n")
+    backend = stored(data)
+    room = backend.load().channels["#club"]
+    assert (room.founder, room.registered_at, room.ops) == ("carol", REGISTERED_AT, ("carol",))
+    entry = backend.audit()[-1]
+    assert (entry.actor, entry.action, entry.target, entry.reason) == (
+        "admin-cli",
+        "channel.founder",
+        "#Club carol",
+        "was bob",
+    )
+    backend.close()
+    assert run(capsys, data, "rooms")[1].splitlines()[1] == "#Club\tcarol\t2030-03-17 17:46 UTC"
+
+
+def test_room_founder_to_the_founder_it_has_changes_nothing(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_rooms(capsys, data, monkeypatch)
+    backend = stored(data)
+    logged = len(backend.audit())
+    backend.close()
+    code, out, _ = run(capsys, data, "room-founder", "#club", "bob")
+    assert (code, out) == (0, "bob is already the founder of #Club\n")
+    backend = stored(data)
+    assert len(backend.audit()) == logged
     backend.close()

@@ -1,4 +1,5 @@
-"""``chatroom admin ...``: manage accounts from the shell, whether or not the server runs.
+"""``chatroom admin ...``: manage accounts, bans and rooms from the shell, whether or not
+the server runs.
 
 Changes go straight to the SQLite file; a running server notices them within seconds
 (it watches the file's data version) and applies them, e.g. logs out a deleted account.
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from chatroom import admin, admin_history
+from chatroom import admin, admin_history, admin_rooms
 from chatroom import config as cfg
 from chatroom.irc.casemap import casefolder
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
@@ -27,7 +28,7 @@ Fold = Callable[[str], str]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("admin", help="manage accounts, operators and bans")
+    parser = sub.add_parser("admin", help="manage accounts, operators, bans and rooms")
     commands = parser.add_subparsers(dest="admin_command", required=True)
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
@@ -65,6 +66,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     mute.add_argument("--duration", help="e.g. 30m, 2h, 7d (default: until unmuted)")
     unmute = command("unmute", "lift a server-wide mute")
     unmute.add_argument("name")
+    command("rooms", "list registered rooms (ChanServ) with founder and registration time")
+    room_drop = command("room-drop", "unregister a room (takes effect at once if running)")
+    room_drop.add_argument("room")
+    room_founder = command("room-founder", "transfer a registered room to another account")
+    room_founder.add_argument("room")
+    room_founder.add_argument("account", help="an existing account")
     audit = command("audit", "show the audit log of moderation and admin actions")
     audit.add_argument("--since", help="a duration back from now (2h, 7d) or a UTC date")
     backup = command("backup", "copy the databases while the server runs (SQLite online backup)")
@@ -134,6 +141,24 @@ def _audit(store: Store, args: argparse.Namespace, fold: Fold) -> None:
         )
 
 
+def _rooms(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    for room in admin_rooms.list_rooms(store):
+        print(f"{room.name}\t{room.founder}\t{format_time(room.registered_at)}")
+
+
+def _room_drop(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    room = admin_rooms.drop_room(store, args.room, fold)
+    print(f"dropped the registration of {room.name} (founder {room.founder})")
+
+
+def _room_founder(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    room, previous = admin_rooms.set_room_founder(store, args.room, args.account, fold)
+    if previous is None:
+        print(f"{room.founder} is already the founder of {room.name}")
+    else:
+        print(f"{room.name} now belongs to {room.founder} (was {previous})")
+
+
 _MODERATION: dict[str, Callable[[Store, argparse.Namespace, Fold], None]] = {
     "ban": _ban,
     "unban": _unban,
@@ -141,6 +166,9 @@ _MODERATION: dict[str, Callable[[Store, argparse.Namespace, Fold], None]] = {
     "mute": _mute,
     "unmute": _unmute,
     "audit": _audit,
+    "rooms": _rooms,
+    "room-drop": _room_drop,
+    "room-founder": _room_founder,
 }
 
 

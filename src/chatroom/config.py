@@ -78,7 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
         sorted(OPER_CAPABILITIES),
         "capabilities",
         "What operators of the default role (oper) may do: kick, kill, ban, mute,"
-        " channels (override room ops), admin (CHGHOST).",
+        " channels (override room ops), accounts (others' NickServ CERT), admin (CHGHOST).",
     ),
     _setting(
         "opers.roles",

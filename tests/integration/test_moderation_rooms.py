@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from chatroom import admin
+from chatroom import admin, cli
 from chatroom.config import Config
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.core.settings import Limits
@@ -117,3 +118,64 @@ def test_registered_room_keeps_topic_and_founder_ops_across_a_restart(
         assert "@alice" in [e for e in alice.events if e.type == "namreply"][-1].arguments[2]
     finally:
         server.stop()
+
+
+def chanserv(client: Client, text: str, expect: str) -> str:
+    """Send ``text`` to ChanServ; the first answer containing ``expect``."""
+    earlier = {id(e) for e in client.events}
+    client.conn.privmsg("ChanServ", text)
+    notice = client.wait_for(
+        lambda e: id(e) not in earlier and e.type == "privnotice" and expect in e.arguments[0]
+    )
+    return str(notice.arguments[0])
+
+
+def until_chanserv_says(client: Client, text: str, wanted: str, timeout: float = 10.0) -> None:
+    """Ask ChanServ again until the running server has reloaded what the shell wrote."""
+    deadline = time.monotonic() + timeout
+    while wanted not in chanserv(client, text, "registered"):
+        assert time.monotonic() < deadline, f"ChanServ never said {wanted!r}"
+        client.pump(0.3)
+
+
+def registered_rooms(config: Config) -> list[str]:
+    store = SqliteStore(default_db_path(config.data_dir))
+    try:
+        return list(store.load().channels)
+    finally:
+        store.close()
+
+
+def shell(config: Config, *argv: str) -> None:
+    """``chatroom admin ...`` once the server has saved the room (it writes behind)."""
+    deadline = time.monotonic() + 5
+    while "#club" not in registered_rooms(config):
+        assert time.monotonic() < deadline, "the server never saved #club"
+        time.sleep(0.05)
+    assert cli.main(["admin", *argv, "--data-dir", str(config.data_dir)]) == 0
+
+
+def test_chatroom_admin_room_founder_moves_chanserv_rights_on_a_running_server(
+    server: ServerThread, config: Config, clients: list[Client]
+) -> None:
+    alice = join(server, clients, "alice", "#club", login=True)
+    chanserv(alice, "REGISTER #club", "now registered")
+    carol = join(server, clients, "carol", "#lobby", login=True)
+    assert "Only the founder" in chanserv(carol, "ACCESS #club ADD admin", "#club")
+    shell(config, "room-founder", "#club", "carol")
+    until_chanserv_says(carol, "INFO #club", "registered to carol")
+    assert "admin added to the op list" in chanserv(carol, "ACCESS #club ADD admin", "#club")
+    assert "Only the founder" in chanserv(alice, "ACCESS #club DEL admin", "#club")
+    assert "Only the founder" in chanserv(alice, "DROP #club", "#club")
+
+
+def test_chatroom_admin_room_drop_unregisters_on_a_running_server(
+    server: ServerThread, config: Config, clients: list[Client]
+) -> None:
+    alice = join(server, clients, "alice", "#club", login=True)
+    chanserv(alice, "REGISTER #club", "now registered")
+    shell(config, "room-drop", "#club")
+    alice.conn.topic("#club", "saved before the server reloads")  # must not re-register it
+    alice.wait_type("topic")
+    until_chanserv_says(alice, "INFO #club", "is not registered")
+    assert registered_rooms(config) == []

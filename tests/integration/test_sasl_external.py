@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from chatroom import admin
+from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.core.settings import Limits
 from chatroom.server.net.tls import accepts_any_client_cert
+from chatroom.server.store.sqlite import SqliteStore, default_db_path
 from tests.certs import make_self_signed
 from tests.realserver import ServerThread, make_config
 
@@ -25,6 +28,26 @@ PASSWORD = "tr0ub4dor&3-long"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerThread]:
+    yield from serve(tmp_path)
+
+
+@pytest.fixture
+def server_with_accounts(tmp_path: Path) -> Iterator[ServerThread]:
+    """The operator ``admin`` and the users ``alice`` and ``bob`` exist before it starts."""
+    config = make_config(tmp_path, Limits(flood_per_second=0))
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqliteStore(default_db_path(config.data_dir))
+    hasher = PasswordHasher(Argon2Params(*config.argon2))
+    admin.create_account(store, hasher, "admin", PASSWORD, oper=True)
+    admin.create_account(store, hasher, "alice", PASSWORD)
+    admin.create_account(store, hasher, "bob", PASSWORD)
+    store.close()
+    yield from serve(tmp_path)
+
+
+def serve(tmp_path: Path) -> Iterator[ServerThread]:
+    """A real server with its TLS listener, if this Python accepts self-signed client
+    certificates (else the test is skipped)."""
     running = ServerThread(make_config(tmp_path, Limits(flood_per_second=0))).start()
     context = running.shell.tls_context if running.shell is not None else None
     if context is None or not accepts_any_client_cert(context):
@@ -141,5 +164,44 @@ def test_a_client_without_a_certificate_still_connects_over_tls(
         line.send("WHOIS visitor")
         line.expect(" 318 ")
         assert not [text for text in line.seen if " 276 " in text]
+    finally:
+        line.close()
+
+
+def identified(server: ServerThread, nick: str) -> Line:
+    """A TLS connection without a certificate, logged in to ``nick`` with its password."""
+    line = Line(server, None)
+    line.send(f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+    line.expect(" 001 ")
+    line.send(f"NS IDENTIFY {PASSWORD}")
+    line.expect(" 900 ")
+    return line
+
+
+def test_oper_adds_a_certificate_to_another_account_which_then_logs_in_with_it(
+    server_with_accounts: ServerThread, tmp_path: Path
+) -> None:
+    """The user who lost a key: an operator registers the new certificate for them."""
+    server = server_with_accounts
+    cert = make_client_cert(tmp_path, "alice")
+    bob = identified(server, "bob")
+    boss = identified(server, "admin")
+    try:
+        bob.send(f"NS CERT ADD alice {cert[2]}")
+        assert "Only operators may manage" in bob.expect("another account's certificates")
+        boss.send("NS CERT LIST alice")
+        assert boss.expect("fingerprints are on").endswith(
+            ":No certificate fingerprints are on alice."
+        )
+        boss.send(f"NS CERT ADD alice {cert[2]}")
+        assert boss.expect("added").endswith(f":{cert[2]} added: it now logs in to alice.")
+    finally:
+        bob.close()
+        boss.close()
+    line = external_login(server, cert)
+    try:
+        assert "SASL authentication successful" in line.expect(" 903 ")
+        (logged_in,) = [text for text in line.seen if " 900 " in text]
+        assert logged_in.endswith(":You are now logged in as alice")
     finally:
         line.close()

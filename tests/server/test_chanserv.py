@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from chatroom import admin_rooms
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.harness import Harness, SimClient
+from chatroom.server.store.base import PutAccount
 from tests.server.moderation_support import audit_actions, oper, user
 
 SERVICE = "ChanServ!ChanServ@services."
@@ -175,3 +177,80 @@ def test_operator_registers_a_permanent_room_and_dropping_it_keeps_the_room() ->
     channel = h.world.find_channel("#lobby")
     assert channel is not None
     assert channel.permanent
+
+
+# ----------------------------------------------------------------------------- from the shell
+
+
+def save_accounts(h: Harness) -> None:
+    """The harness keeps its accounts in the world only; the shell looks for them in the
+    store, and a reload without them would log everyone out."""
+    h.store.apply([PutAccount(account) for account in h.world.accounts.values()])
+
+
+def reloaded(h: Harness) -> None:
+    """What a running server does when ``chatroom admin`` wrote: load the store again."""
+    save_accounts(h)
+    h.world.load_snapshot(h.store.load())
+
+
+def test_a_room_dropped_from_the_shell_is_unregistered_on_reload() -> None:
+    h = Harness()
+    a = founded(h)
+    admin_rooms.drop_room(h.store, "#ROOM", h.world.fold)
+    reloaded(h)
+    channel = h.world.find_channel("#room")
+    assert channel is not None
+    assert channel.registration is None
+    assert "not registered" in cs(a, "INFO #room")[0]
+    a.cmd("PART #room")
+    assert h.world.find_channel("#room") is None  # no longer kept open when empty
+
+
+def test_a_founder_set_from_the_shell_takes_over_chanserv_on_reload() -> None:
+    h = Harness()
+    a = founded(h)
+    c = user(h, "carol")
+    user(h, "bob").drop()
+    save_accounts(h)
+    admin_rooms.set_room_founder(h.store, "#room", "carol", h.world.fold)
+    reloaded(h)
+    assert cs(c, "INFO #room")[0] == "#room is registered to carol."
+    assert "added to" in cs(c, "ACCESS #room ADD bob")[0]
+    assert "Only the founder" in cs(a, "ACCESS #room DEL bob")[0]
+    assert "Only the founder" in cs(a, "DROP #room")[0]
+    c.cmd("JOIN #room")
+    channel = h.world.find_channel("#room")
+    assert channel is not None
+    assert channel.is_op(c.session)  # the founder gets ops on join
+
+
+def test_saves_before_the_reload_do_not_undo_a_founder_set_from_the_shell() -> None:
+    """The server writes a room after every change; the shell's founder must survive that."""
+    h = Harness()
+    a = founded(h)
+    user(h, "carol")
+    save_accounts(h)
+    admin_rooms.set_room_founder(h.store, "#room", "carol", h.world.fold)
+    a.cmd("TOPIC #room :changed before the server noticed")
+    assert "added to" in cs(a, "ACCESS #room ADD carol")[0]  # still founder until the reload
+    record = h.store.load().channels["#room"]
+    assert (record.founder, record.topic) == ("carol", "changed before the server noticed")
+    reloaded(h)
+    channel = h.world.find_channel("#room")
+    assert channel is not None
+    assert channel.registration is not None
+    assert channel.registration.founder == "carol"
+    assert channel.registration.ops == ("carol",)
+
+
+def test_saves_before_the_reload_do_not_bring_back_a_room_dropped_from_the_shell() -> None:
+    h = Harness()
+    a = founded(h)
+    admin_rooms.drop_room(h.store, "#room", h.world.fold)
+    a.cmd("TOPIC #room :changed before the server noticed")
+    assert h.store.load().channels == {}
+    reloaded(h)
+    channel = h.world.find_channel("#room")
+    assert channel is not None
+    assert channel.registration is None

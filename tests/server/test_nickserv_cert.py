@@ -8,13 +8,18 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core.commands.nickserv_cert import MAX_CERTFPS, normalise_fingerprint
 from chatroom.server.core.effects import HashPassword, Persist
+from chatroom.server.core.settings import CoreSettings, Limits, OperRole
 from chatroom.server.harness import Harness, SimClient
 from chatroom.server.store.base import PutAccount
-from tests.server.moderation_support import PASSWORD, audit_actions, user
+from tests.server.moderation_support import PASSWORD, audit_actions, oper, user
 
 SERVICE = "NickServ!NickServ@services."
 FP_A = "ab" * 32
 FP_B = "cd" * 32
+CERT_SYNTAX = (
+    "CERT LIST [account] | ADD [fingerprint] | ADD <account> <fingerprint>"
+    " | DEL [account] <fingerprint>"
+)
 
 
 def said(messages: list[Message]) -> list[str]:
@@ -215,18 +220,24 @@ def test_cert_del_of_a_fingerprint_not_on_the_account_says_so() -> None:
 def test_cert_with_wrong_arguments_shows_its_syntax() -> None:
     h = Harness()
     alice = user(h, "alice")
-    syntax = ["Syntax: CERT LIST | ADD [fingerprint] | DEL <fingerprint>"]
+    syntax = [f"Syntax: {CERT_SYNTAX}"]
     assert ns(alice, "CERT DEL") == syntax
     assert ns(alice, f"CERT FROB {FP_A}") == syntax
-    assert ns(alice, f"CERT ADD {FP_A} {FP_B}") == syntax
-    assert ns(alice, "CERT LIST extra") == syntax
+    assert ns(alice, f"CERT ADD alice {FP_A} {FP_B}") == syntax
+    assert ns(alice, f"CERT DEL alice {FP_A} {FP_B}") == syntax
+    assert ns(alice, "CERT LIST alice extra") == syntax
 
 
 def test_help_lists_cert() -> None:
     h = Harness()
     c = h.connect("carol")
     assert any(line.strip().startswith("CERT") for line in ns(c, "HELP"))
-    assert ns(c, "HELP CERT")[0] == "Syntax: CERT LIST | ADD [fingerprint] | DEL <fingerprint>"
+    help_cert = ns(c, "HELP CERT")
+    assert help_cert[0] == f"Syntax: {CERT_SYNTAX}"
+    assert (
+        "Operators with the 'accounts' capability may name another account first: CERT LIST"
+        " <account>, CERT ADD <account> <fingerprint>, CERT DEL <account> <fingerprint>."
+    ) in help_cert
 
 
 # ----------------------------------------------------------------------------- EXTERNAL
@@ -260,3 +271,133 @@ def test_whois_shows_the_certificate_fingerprint_to_its_owner_and_to_operators_o
     assert len(whois_certfp(admin, "alice")) == 1
     assert whois_certfp(bob, "alice") == []
     assert whois_certfp(alice, "bob") == []
+
+
+# ----------------------------------------------------------------------------- operators
+
+
+def test_oper_can_list_another_accounts_certificates() -> None:
+    h = Harness()
+    alice, admin = user(h, "alice"), oper(h)
+    assert ns(admin, "CERT LIST alice") == ["No certificate fingerprints are on alice."]
+    ns(alice, f"CERT ADD {FP_A}")
+    assert ns(admin, "CERT LIST ALICE") == ["Certificate fingerprints on alice:", f"  {FP_A}"]
+
+
+def test_oper_can_add_a_certificate_to_another_account() -> None:
+    """Ergo's ``CERT ADD <account> <fp>``: the user who lost a key gets back in."""
+    h = Harness()
+    alice, admin = user(h, "alice"), oper(h)
+    alice.take()
+    answer = ns(admin, f"CERT ADD Alice {FP_A.upper()}")
+    assert answer == [f"{FP_A} added: it now logs in to alice."]
+    assert h.world.accounts["alice"].certfps == (FP_A,)
+    assert h.store.load().accounts["alice"].certfps == (FP_A,)
+    assert h.world.accounts["admin"].certfps == ()
+    assert ("admin", "account.cert.add", f"alice {FP_A}") in audit_actions(h)
+    assert said(alice.take()) == [
+        f"Operator admin added to your account the certificate fingerprint {FP_A}."
+    ]
+    assert external_login(h, FP_A) == [n.RPL_LOGGEDIN, n.RPL_SASLSUCCESS]
+
+
+def test_oper_can_delete_a_certificate_from_another_account() -> None:
+    h = Harness()
+    alice, admin = user(h, "alice"), oper(h)
+    ns(alice, f"CERT ADD {FP_A}")
+    ns(alice, f"CERT ADD {FP_B}")
+    alice.take()
+    assert ns(admin, f"CERT DEL alice {FP_A}") == [f"{FP_A} removed from alice."]
+    assert h.world.accounts["alice"].certfps == (FP_B,)
+    assert h.store.load().accounts["alice"].certfps == (FP_B,)
+    assert ("admin", "account.cert.del", f"alice {FP_A}") in audit_actions(h)
+    assert said(alice.take()) == [
+        f"Operator admin removed from your account the certificate fingerprint {FP_A}."
+    ]
+    assert external_login(h, FP_A) == [n.ERR_SASLFAIL]
+    assert ns(admin, f"CERT DEL alice {FP_A}") == [f"{FP_A} is not on alice."]
+
+
+def test_non_oper_naming_another_account_is_refused_and_nothing_changes() -> None:
+    h = Harness()
+    alice, bob = user(h, "alice"), user(h, "bob")
+    ns(alice, f"CERT ADD {FP_A}")
+    logged = len(h.store.audit())
+    refusal = [
+        "Only operators may manage another account's certificates;"
+        " leave the account name out to manage your own."
+    ]
+    assert ns(bob, "CERT LIST alice") == refusal
+    assert ns(bob, f"CERT ADD alice {FP_B}") == refusal
+    assert ns(bob, f"CERT DEL alice {FP_A}") == refusal
+    assert ns(bob, f"CERT ADD ghost {FP_B}") == refusal  # whether it exists is not said
+    assert h.world.accounts["alice"].certfps == (FP_A,)
+    assert h.world.accounts["bob"].certfps == ()
+    assert h.store.load().accounts["alice"].certfps == (FP_A,)
+    assert len(h.store.audit()) == logged
+    guest = h.connect("guest")
+    assert ns(guest, "CERT LIST alice") == refusal
+
+
+def test_oper_whose_role_lacks_the_accounts_capability_is_refused() -> None:
+    h = Harness(CoreSettings(limits=Limits(), oper_roles=(OperRole("mod", frozenset({"kick"})),)))
+    user(h, "alice")
+    h.add_account("mod", PASSWORD, role="mod")
+    mod = user(h, "mod")
+    assert "o" in mod.session.modes
+    assert ns(mod, f"CERT ADD alice {FP_A}") == [
+        "Your operator role (mod) lacks the 'accounts' capability needed to manage another"
+        " account's certificates."
+    ]
+    assert h.world.accounts["alice"].certfps == ()
+
+
+def test_default_oper_role_has_the_accounts_capability_unless_the_config_leaves_it_out() -> None:
+    h = Harness(CoreSettings(limits=Limits(), oper_capabilities=frozenset({"kick", "ban"})))
+    user(h, "alice")
+    admin = oper(h)
+    (answer,) = ns(admin, f"CERT ADD alice {FP_A}")
+    assert "lacks the 'accounts' capability" in answer
+    assert h.world.accounts["alice"].certfps == ()
+
+
+def test_oper_naming_an_unknown_account_or_a_bad_fingerprint_is_told_so() -> None:
+    h = Harness()
+    admin = oper(h)
+    user(h, "alice")
+    assert ns(admin, "CERT LIST ghost") == ["There is no account of that name."]
+    assert ns(admin, f"CERT ADD ghost {FP_A}") == ["There is no account of that name."]
+    assert ns(admin, "CERT ADD alice hunter2") == [
+        "That is not a SHA-256 fingerprint (64 hex digits)."
+    ]
+    assert h.world.accounts["alice"].certfps == ()
+
+
+def test_oper_adding_a_fingerprint_that_logs_in_elsewhere_is_told_whose_it_is() -> None:
+    h = Harness()
+    alice, admin = user(h, "alice"), oper(h)
+    user(h, "bob")
+    ns(alice, f"CERT ADD {FP_A}")
+    assert ns(admin, f"CERT ADD bob {FP_A}") == ["That certificate already logs in to alice."]
+    assert ns(admin, f"CERT ADD alice {FP_A}") == [f"{FP_A} is already on alice."]
+    assert h.world.accounts["bob"].certfps == ()
+
+
+def test_oper_add_to_a_full_account_says_how_to_make_room() -> None:
+    h = Harness()
+    alice, admin = user(h, "alice"), oper(h)
+    for i in range(MAX_CERTFPS):
+        ns(alice, f"CERT ADD {i:064x}")
+    assert ns(admin, f"CERT ADD alice {FP_A}") == [
+        f"alice has {MAX_CERTFPS} fingerprints already; remove one with CERT DEL alice"
+        " <fingerprint>."
+    ]
+
+
+def test_naming_your_own_account_is_the_same_as_naming_none() -> None:
+    h = Harness()
+    alice = user(h, "alice")
+    assert ns(alice, f"CERT ADD ALICE {FP_A}") == [f"{FP_A} added: it now logs in to alice."]
+    assert ns(alice, "CERT LIST alice") == ["Certificate fingerprints on alice:", f"  {FP_A}"]
+    assert ns(alice, f"CERT DEL alice {FP_A}") == [f"{FP_A} removed from alice."]
+    assert ("alice", "account.cert.add", f"alice {FP_A}") in audit_actions(h)

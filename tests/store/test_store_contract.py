@@ -26,7 +26,9 @@ from chatroom.server.store.base import (
     PutMute,
     RegisteredChannel,
     ServerBan,
+    SetChannelFounder,
     Store,
+    UpdateChannel,
 )
 from chatroom.server.store.memory import MemoryStore
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
@@ -273,3 +275,22 @@ def test_dropped_room_is_gone_with_its_lists(store: Store) -> None:
     assert store.load().channels == {}
     store.apply([PutChannel(room("#r"))])
     assert store.load().channels["#r"].lists == ()
+
+
+def test_updating_a_room_keeps_its_stored_founder_and_registration_time(store: Store) -> None:
+    """The server saves rooms with UpdateChannel; a founder set from the shell survives it."""
+    store.apply([PutChannel(room("#r"))])
+    store.apply([SetChannelFounder("#r", "carol")])
+    entry = ChannelListEntry("b", "x!*@*", "alice", 1002.0)
+    saved = room("#r", topic="new", ops=("bob",), lists=(entry,), registered_at=5.0)
+    store.apply([UpdateChannel(saved)])
+    assert store.load().channels["#r"] == dataclasses.replace(
+        saved, founder="carol", registered_at=1000.0
+    )
+
+
+def test_updating_or_refounding_a_dropped_room_does_not_bring_it_back(store: Store) -> None:
+    store.apply([PutChannel(room("#r"))])
+    store.apply([DeleteChannel("#r")])
+    store.apply([UpdateChannel(room("#r", topic="late write")), SetChannelFounder("#r", "bob")])
+    assert store.load().channels == {}

@@ -7,7 +7,11 @@ Rules:
 - its topic, modes, key, limit and +b/+e/+I/+q lists are saved whole after every change
   (``changed``), so a restart brings the room back as it was;
 - a timed entry (TBAN) carries ``expires_at``; the tick removes it when due and announces
-  ``MODE -b`` from the server, as InspIRCd's timedbans module does.
+  ``MODE -b`` from the server, as InspIRCd's timedbans module does;
+- the founder and the registration itself belong to the store once ``chatroom admin``
+  may change them: saves after a change (``UpdateChannel``) never touch the founder nor
+  re-create a dropped room, and a reload (``restore``) adopts the store's founder and
+  drops what the store no longer holds, as it does for accounts and bans.
 """
 
 from __future__ import annotations
@@ -17,7 +21,12 @@ from typing import TYPE_CHECKING
 
 from chatroom.irc.modes import ModeChange, format_mode_changes
 from chatroom.server.core.channel import Channel, ListEntry
-from chatroom.server.store.base import ChannelListEntry, PutChannel, RegisteredChannel, Snapshot
+from chatroom.server.store.base import (
+    ChannelListEntry,
+    RegisteredChannel,
+    Snapshot,
+    UpdateChannel,
+)
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
@@ -51,7 +60,7 @@ def changed(world: World, channel: Channel) -> None:
         return
     record = record_of(channel, registration)
     channel.registration = record
-    world.persist([PutChannel(record)])
+    world.persist([UpdateChannel(record)])
 
 
 def set_registration(world: World, channel: Channel, record: RegisteredChannel | None) -> None:
@@ -67,12 +76,14 @@ def set_registration(world: World, channel: Channel, record: RegisteredChannel |
 
 
 def restore(world: World, snapshot: Snapshot) -> None:
-    """Bring back registered rooms that this process does not hold yet (start-up, mostly)."""
+    """Bring back registered rooms that this process does not hold yet (start-up), and
+    follow ``chatroom admin room-drop``/``room-founder`` (a reload while running)."""
+    follow_outside_changes(world, snapshot)
     due = world.sanctions.channel_due
     for key, record in snapshot.channels.items():
         channel = world.channels.get(key)
         if channel is not None and channel.registration is not None:
-            continue  # the running server's copy is the newer one
+            continue  # the running server's copy of topic, modes and lists is the newer one
         if channel is None:
             channel = Channel(record.name, record.registered_at)
             world.channels[key] = channel
@@ -93,6 +104,24 @@ def restore(world: World, snapshot: Snapshot) -> None:
                 due = entry.expires_at
     world.sanctions.channel_due = due
     world.sanctions.recompute()
+
+
+def follow_outside_changes(world: World, snapshot: Snapshot) -> None:
+    """Drop registrations the store no longer has; take the store's founder.
+
+    Only the founder is taken: topic, modes, ops and lists are written behind by this
+    process, which therefore holds the newer copy. The writer is flushed before a reload,
+    so a room missing from the snapshot was dropped by someone else.
+    """
+    for key, channel in list(world.channels.items()):
+        registration = channel.registration
+        if registration is None:
+            continue
+        stored = snapshot.channels.get(key)
+        if stored is None:
+            set_registration(world, channel, None)
+        elif world.fold(stored.founder) != world.fold(registration.founder):
+            channel.registration = replace(registration, founder=stored.founder)
 
 
 def join_status(world: World, channel: Channel, session: Session) -> str:

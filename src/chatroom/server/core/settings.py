@@ -63,8 +63,10 @@ class AccountSettings:
 
 # What an IRC operator may be allowed to do; each role (``opers.capabilities`` for the
 # default role, ``opers.roles`` for the others) picks from these. ``admin`` gates the
-# commands that act on the server itself rather than on one user (CHGHOST).
-OPER_CAPABILITIES = frozenset({"kick", "kill", "ban", "mute", "channels", "admin"})
+# commands that act on the server itself rather than on one user (CHGHOST); ``accounts``
+# the management of other people's accounts (NickServ CERT <account>), because how an
+# account logs in is worth more than any one moderation power.
+OPER_CAPABILITIES = frozenset({"kick", "kill", "ban", "mute", "channels", "accounts", "admin"})
 
 # The role existing operators had before roles existed, and the one ``--oper`` grants
 # when no role is named; its capabilities are ``opers.capabilities``.

@@ -33,9 +33,11 @@ __all__ = [
     "PutMute",
     "RegisteredChannel",
     "ServerBan",
+    "SetChannelFounder",
     "Snapshot",
     "Store",
     "StoreError",
+    "UpdateChannel",
 ]
 
 BanKind = Literal["account", "nick", "address", "cidr"]
@@ -228,6 +230,27 @@ class PutChannel:
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateChannel:
+    """Save a registered room's state (topic, modes, key, limit, ops, lists), if it still
+    is registered; its founder and registration time stay as stored.
+
+    The server writes this after every change in a room. Unlike ``PutChannel`` it never
+    brings back a room that ``chatroom admin room-drop`` dropped, nor undoes a
+    ``room-founder`` transfer, in the seconds before the running server reloads.
+    """
+
+    channel: RegisteredChannel
+
+
+@dataclass(frozen=True, slots=True)
+class SetChannelFounder:
+    """Give a registered room a new founder (an account name); a missing room is a no-op."""
+
+    key: str
+    founder: str
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteChannel:
     """Drop a room's registration; a missing one is a no-op."""
 
@@ -244,6 +267,8 @@ Change = (
     | PutMute
     | DeleteMute
     | PutChannel
+    | UpdateChannel
+    | SetChannelFounder
     | DeleteChannel
 )
 

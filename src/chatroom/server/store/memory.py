@@ -28,7 +28,9 @@ from chatroom.server.store.base import (
     PutMute,
     RegisteredChannel,
     ServerBan,
+    SetChannelFounder,
     Snapshot,
+    UpdateChannel,
 )
 
 __all__ = ["MemoryStore"]
@@ -96,6 +98,16 @@ class MemoryStore:
                         mutes.pop(key, None)
                     case PutChannel(channel):
                         channels[channel.key] = channel
+                    case UpdateChannel(channel):
+                        stored = channels.get(channel.key)
+                        if stored is not None:
+                            channels[channel.key] = dataclasses.replace(
+                                channel, founder=stored.founder, registered_at=stored.registered_at
+                            )
+                    case SetChannelFounder(key, founder):
+                        stored = channels.get(key)
+                        if stored is not None:
+                            channels[key] = dataclasses.replace(stored, founder=founder)
                     case DeleteChannel(key):
                         channels.pop(key, None)
             self._accounts, self._bans, self._audit = accounts, bans, audit

@@ -36,7 +36,9 @@ from chatroom.server.store.base import (
     PutMute,
     RegisteredChannel,
     ServerBan,
+    SetChannelFounder,
     Snapshot,
+    UpdateChannel,
 )
 from chatroom.server.store.schema import migrate
 
@@ -249,6 +251,10 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
             conn.execute("DELETE FROM account_mutes WHERE account_key = ?", (key,))
         case PutChannel(c):
             _put_channel(conn, c)
+        case UpdateChannel(c):
+            _update_channel(conn, c)
+        case SetChannelFounder(key, founder):
+            conn.execute("UPDATE channels SET founder = ? WHERE key = ?", (founder, key))
         case DeleteChannel(key):
             conn.execute("DELETE FROM channels WHERE key = ?", (key,))
     return None
@@ -277,6 +283,22 @@ def _put_channel(conn: sqlite3.Connection, c: RegisteredChannel) -> None:
             c.limit,
         ),
     )
+    _put_channel_lists(conn, c)
+
+
+def _update_channel(conn: sqlite3.Connection, c: RegisteredChannel) -> None:
+    """Rewrite a room's state but not its founder; a room no longer registered stays so."""
+    updated = conn.execute(
+        "UPDATE channels SET name = ?, topic = ?, topic_set_by = ?, topic_set_at = ?,"
+        " modes = ?, channel_key = ?, user_limit = ? WHERE key = ?",
+        (c.name, c.topic, c.topic_set_by, c.topic_set_at, c.modes, c.channel_key, c.limit, c.key),
+    )
+    if updated.rowcount:
+        _put_channel_lists(conn, c)
+
+
+def _put_channel_lists(conn: sqlite3.Connection, c: RegisteredChannel) -> None:
+    """A room's ops and list entries, replaced whole and kept in order."""
     conn.execute("DELETE FROM channel_ops WHERE channel_key = ?", (c.key,))
     conn.executemany(
         "INSERT INTO channel_ops (channel_key, position, account) VALUES (?, ?, ?)",

@@ -23,7 +23,12 @@ from chatroom.server.core.channel import Channel
 from chatroom.server.core.services import Service
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
-from chatroom.server.store.base import DeleteChannel, PutChannel, RegisteredChannel
+from chatroom.server.store.base import (
+    DeleteChannel,
+    PutChannel,
+    RegisteredChannel,
+    UpdateChannel,
+)
 
 CHANSERV = "ChanServ"
 SERVICE = Service(CHANSERV, about=f"{CHANSERV} keeps rooms registered to their founders.")
@@ -166,7 +171,7 @@ def _access(world: World, session: Session, args: list[str]) -> None:
         sanctions.actor_name(session),
         f"channel.access.{action.lower()}",
         f"{channel.name} {name}",
-        changes=[PutChannel(updated)],
+        changes=[UpdateChannel(updated)],
     )
     _notice(world, session, f"{name} {verb} the op list of {channel.name}.")
 

@@ -4,8 +4,12 @@ A fingerprint is a password the server never has to see: whoever holds the priva
 of a certificate with a registered fingerprint logs in with ``AUTHENTICATE EXTERNAL``.
 So the rules are those of a password change:
 
-- only the logged-in owner changes the list, and each change is written with an audit
-  entry in one transaction; the answer waits for the commit;
+- only the logged-in owner changes the list, or an operator whose role holds the
+  ``accounts`` capability, naming the account first (``CERT ADD <account> <fp>``, as in
+  Ergo) to help a user who lost a key; anyone else naming another account is refused and
+  nothing changes. The owner is told of an operator's change, since it is a new way in;
+- each change is written with an audit entry (its actor is whoever made it) in one
+  transaction; the answer waits for the commit;
 - a fingerprint logs in exactly one account (the store refuses a shared one too), and
   the refusal does not say whose it is;
 - the list is short (``MAX_CERTFPS``) because SASL EXTERNAL looks through every account.
@@ -18,13 +22,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from chatroom.server.core import opers, sanctions
 from chatroom.server.core.commands.nickserv import SERVICE, own_account
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account, AppendAudit, AuditEntry, PutAccount
 
 MAX_CERTFPS = 5
+CAPABILITY = "accounts"  # what an operator needs to manage another account's certificates
 _HEX_DIGITS = frozenset("0123456789abcdef")
+# Arguments after the verb; with the most, the first names the account (LIST <account>,
+# ADD <account> <fp>, DEL <account> <fp>). Fingerprints (64 characters) are never
+# nicknames, so ``ADD <fp>`` and ``ADD <account> <fp>`` cannot be confused.
+_MOST_ARGS = {"LIST": 1, "ADD": 2, "DEL": 2}
 
 
 def normalise_fingerprint(text: str) -> str | None:
@@ -49,25 +59,30 @@ def fingerprint_owner(world: World, fingerprint: str) -> Account | None:
 
 @SERVICE.subcommand(
     "CERT",
-    "CERT LIST | ADD [fingerprint] | DEL <fingerprint>",
+    "CERT LIST [account] | ADD [fingerprint] | ADD <account> <fingerprint>"
+    " | DEL [account] <fingerprint>",
     "Manage the client certificates that log in to your account (SASL EXTERNAL).",
     "ADD without a fingerprint adds the certificate you are connected with.",
     "A fingerprint is the certificate's SHA-256 in hex; colons and capitals are fine.",
     f"An account may have up to {MAX_CERTFPS} fingerprints; each belongs to one account.",
+    f"Operators with the '{CAPABILITY}' capability may name another account first:"
+    " CERT LIST <account>, CERT ADD <account> <fingerprint>, CERT DEL <account> <fingerprint>.",
 )
 def _cert(world: World, session: Session, args: list[str]) -> None:
     action = args[0].upper() if args else "LIST"
-    allowed = {"LIST": (0, 0), "ADD": (0, 1), "DEL": (1, 1)}.get(action)
-    if allowed is None or not allowed[0] <= max(len(args) - 1, 0) <= allowed[1]:
+    rest = args[1:]
+    most = _MOST_ARGS.get(action)
+    if most is None or len(rest) > most or (action == "DEL" and not rest):
         SERVICE.usage(world, session, "CERT")
         return
-    account = own_account(world, session)
+    named = rest.pop(0) if rest and len(rest) == most else None
+    account = own_account(world, session) if named is None else _named(world, session, named)
     if account is None:
         return
     if action == "LIST":
         _list(world, session, account)
         return
-    given = args[1] if len(args) > 1 else session.certfp
+    given = rest[0] if rest else session.certfp
     if given is None:
         SERVICE.notice(
             world,
@@ -84,6 +99,42 @@ def _cert(world: World, session: Session, args: list[str]) -> None:
         _delete(world, session, account, fingerprint)
 
 
+def _named(world: World, session: Session, name: str) -> Account | None:
+    """The account an operator named, or None after saying why not.
+
+    Naming your own account is the same as naming none. The capability is checked before
+    the account is looked up, so a refusal does not tell whether the account exists.
+    """
+    if session.account is not None and world.fold(name) == world.fold(session.account):
+        return own_account(world, session)
+    if not opers.may(world, session, CAPABILITY):
+        if "o" in session.modes:
+            refusal = (
+                f"Your operator role ({session.oper_role}) lacks the '{CAPABILITY}'"
+                " capability needed to manage another account's certificates."
+            )
+        else:
+            refusal = (
+                "Only operators may manage another account's certificates;"
+                " leave the account name out to manage your own."
+            )
+        SERVICE.notice(world, session, refusal)
+        return None
+    account = world.accounts.get(world.fold(name))
+    if account is None:
+        # Not quoted back: NickServ never echoes a word that could be a mistyped password.
+        SERVICE.notice(world, session, "There is no account of that name.")
+    return account
+
+
+def _is_own(world: World, session: Session, account: Account) -> bool:
+    return session.account is not None and world.fold(session.account) == account.key
+
+
+def _whose(world: World, session: Session, account: Account) -> str:
+    return "your account" if _is_own(world, session, account) else account.name
+
+
 def _list(world: World, session: Session, account: Account) -> None:
     if not account.certfps:
         SERVICE.notice(world, session, f"No certificate fingerprints are on {account.name}.")
@@ -94,18 +145,22 @@ def _list(world: World, session: Session, account: Account) -> None:
 
 
 def _add(world: World, session: Session, account: Account, fingerprint: str) -> None:
+    whose = _whose(world, session, account)
     if fingerprint in account.certfps:
-        SERVICE.notice(world, session, f"{fingerprint} is already on your account.")
+        SERVICE.notice(world, session, f"{fingerprint} is already on {whose}.")
         return
-    if fingerprint_owner(world, fingerprint) is not None:
-        SERVICE.notice(world, session, "That certificate already logs in to another account.")
+    owner = fingerprint_owner(world, fingerprint)
+    if owner is not None:
+        # Its owner is named only to an operator, who may see it in WHOIS anyway.
+        other = "another account" if _is_own(world, session, account) else owner.name
+        SERVICE.notice(world, session, f"That certificate already logs in to {other}.")
         return
     if len(account.certfps) >= MAX_CERTFPS:
-        SERVICE.notice(
-            world,
-            session,
-            f"Your account has {MAX_CERTFPS} fingerprints already; remove one with CERT DEL.",
-        )
+        full = f"has {MAX_CERTFPS} fingerprints already; remove one with CERT DEL"
+        if _is_own(world, session, account):
+            SERVICE.notice(world, session, f"Your account {full}.")
+        else:
+            SERVICE.notice(world, session, f"{account.name} {full} {account.name} <fingerprint>.")
         return
     updated = replace(account, certfps=(*account.certfps, fingerprint))
     _save(world, session, account, updated, "add", fingerprint)
@@ -113,7 +168,9 @@ def _add(world: World, session: Session, account: Account, fingerprint: str) -> 
 
 def _delete(world: World, session: Session, account: Account, fingerprint: str) -> None:
     if fingerprint not in account.certfps:
-        SERVICE.notice(world, session, f"{fingerprint} is not on your account.")
+        SERVICE.notice(
+            world, session, f"{fingerprint} is not on {_whose(world, session, account)}."
+        )
         return
     kept = tuple(fp for fp in account.certfps if fp != fingerprint)
     _save(world, session, account, replace(account, certfps=kept), "del", fingerprint)
@@ -124,20 +181,34 @@ def _save(
 ) -> None:
     """Apply now, persist with an audit entry, answer after the commit (or undo)."""
     world.accounts[after.key] = after
+    actor = sanctions.actor_name(session)
     entry = AuditEntry(
-        None, world.clock(), before.name, f"account.cert.{verb}", f"{before.name} {fingerprint}", ""
+        None, world.clock(), actor, f"account.cert.{verb}", f"{before.name} {fingerprint}", ""
     )
+    by_other = not _is_own(world, session, before)
 
     def committed(error: str | None) -> None:
         if error is not None:
             _undo(world, before.key, verb, fingerprint)
             SERVICE.notice(world, session, "The change could not be saved; try again later.")
-        elif verb == "add":
+            return
+        if verb == "add":
             SERVICE.notice(world, session, f"{fingerprint} added: it now logs in to {before.name}.")
         else:
             SERVICE.notice(world, session, f"{fingerprint} removed from {before.name}.")
+        if by_other:
+            _tell_owner(world, before.key, actor, verb, fingerprint)
 
     world.persist([PutAccount(after), AppendAudit(entry)], committed)
+
+
+def _tell_owner(world: World, key: str, actor: str, verb: str, fingerprint: str) -> None:
+    """An operator changed how the account logs in: its owner, if online, hears of it."""
+    done = "added to" if verb == "add" else "removed from"
+    text = f"Operator {actor} {done} your account the certificate fingerprint {fingerprint}."
+    for other in world.sessions.values():
+        if other.account is not None and world.fold(other.account) == key:
+            SERVICE.notice(world, other, text)
 
 
 def _undo(world: World, key: str, verb: str, fingerprint: str) -> None:
