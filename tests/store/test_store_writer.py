@@ -19,7 +19,7 @@ from chatroom.server.store.base import (
 )
 from chatroom.server.store.memory import MemoryStore
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
-from chatroom.server.store.writer import StoreWriter
+from chatroom.server.store.writer import StoreWriter, load_when_quiet
 
 
 def entry(n: int) -> AppendAudit:
@@ -181,3 +181,47 @@ def test_close_commits_what_is_queued() -> None:
         return store
 
     assert len(asyncio.run(main()).audit()) == 10
+
+
+def test_a_reload_does_not_miss_an_account_registered_while_the_store_was_read() -> None:
+    """The loop registers an account in the middle of a reload's read: that read is
+    stale (the core already knows the account), so it is read again, with the account."""
+
+    async def main() -> list[list[str]]:
+        store = MemoryStore()
+        writer = StoreWriter(store)
+        seen: list[list[str]] = []
+
+        async def load() -> list[str]:
+            names = sorted(store.load().accounts)
+            if not seen:  # the first read races with a registration on the loop
+                writer.submit([account("newcomer", "fp1")])
+            seen.append(names)
+            return names
+
+        final = await load_when_quiet(writer, load)
+        await writer.close()
+        assert final == ["newcomer"]
+        return seen
+
+    assert asyncio.run(main()) == [[], ["newcomer"]]
+
+
+def test_a_reload_gives_up_for_now_while_the_loop_keeps_writing() -> None:
+    async def main() -> object:
+        store = MemoryStore()
+        writer = StoreWriter(store)
+        count = 0
+
+        async def load() -> int:
+            nonlocal count
+            count += 1
+            writer.submit([entry(count)])
+            return count
+
+        result = await load_when_quiet(writer, load, attempts=3)
+        await writer.close()
+        assert count == 3
+        return result
+
+    assert asyncio.run(main()) is None

@@ -25,10 +25,11 @@ from chatroom.server.core.effects import (
 )
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.world import World
+from chatroom.server.store.base import Snapshot
 from chatroom.server.store.history import HistoryWriter, Rows
 from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
-from chatroom.server.store.writer import StoreWriter
+from chatroom.server.store.writer import StoreWriter, load_when_quiet
 from chatroom.server.threads import lower_priority
 
 log = logging.getLogger("chatroom.store")
@@ -147,15 +148,22 @@ class Backends:
     async def _watch_store(self) -> None:
         """Pick up accounts and bans written by ``chatroom admin`` while the server runs."""
         loop = asyncio.get_running_loop()
+        owed = False  # a change was seen but no quiet moment to read it came yet
+
+        async def load() -> Snapshot:
+            return await loop.run_in_executor(None, self.store.load)
+
         while True:
             await asyncio.sleep(RELOAD_INTERVAL)
             try:
-                if not await loop.run_in_executor(None, self.store.changed_since_load):
+                if not owed and not await loop.run_in_executor(None, self.store.changed_since_load):
                     continue
-                await self.writer.flush()
-                snapshot = await loop.run_in_executor(None, self.store.load)
+                snapshot = await load_when_quiet(self.writer, load)
             except Exception:
                 log.exception("reloading the store failed")
+                continue
+            owed = snapshot is None
+            if snapshot is None:
                 continue
             log.info("store changed outside the server; reloaded")
             self.world.load_snapshot(snapshot)

@@ -18,16 +18,18 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from chatroom.server.store.base import Change, Store
 
-__all__ = ["DoneCallback", "StoreWriter"]
+__all__ = ["DoneCallback", "StoreWriter", "load_when_quiet"]
 
 log = logging.getLogger(__name__)
 
 DoneCallback = Callable[[BaseException | None], None]
+T = TypeVar("T")
 
 MAX_BATCH = 256
 
@@ -49,6 +51,9 @@ class StoreWriter:
         self._store = store
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._closing = False
+        # Non-empty submissions so far: a reader of the store can tell whether the loop
+        # changed something while it read (see ``load_when_quiet``).
+        self.submitted = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -59,6 +64,8 @@ class StoreWriter:
         """
         if self._closing:
             raise RuntimeError("store writer is closed")
+        if changes:
+            self.submitted += 1
         self._queue.put(_Job(tuple(changes), on_done, asyncio.get_running_loop()))
 
     async def flush(self) -> None:
@@ -128,3 +135,24 @@ def _notify(job: _Job, error: BaseException | None) -> None:
     # RuntimeError: the loop has closed (shutdown); nobody is left to tell.
     with contextlib.suppress(RuntimeError):
         job.loop.call_soon_threadsafe(job.on_done, error)
+
+
+async def load_when_quiet(
+    writer: StoreWriter, load: Callable[[], Awaitable[T]], attempts: int = 3
+) -> T | None:
+    """Read the whole store once nothing the loop wrote is missing from what was read.
+
+    A snapshot replaces the core's state, so it must include every change the core has
+    already made in memory. Flushing first covers changes submitted before the read; a
+    change submitted while the read runs (an account registered meanwhile) might not be
+    in it, and applying it would make the core forget that change until the next restart.
+    Such a snapshot is read again; None when the loop kept writing every time (the caller
+    tries later).
+    """
+    for _ in range(attempts):
+        before = writer.submitted
+        await writer.flush()
+        snapshot = await load()
+        if writer.submitted == before:
+            return snapshot
+    return None
