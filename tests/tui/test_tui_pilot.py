@@ -14,6 +14,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input
 
+from chatroom import config as cfg
 from chatroom.client.servers import SavedServer, ServerStore
 from chatroom.tui.app import ChatApp
 from chatroom.tui.screens.chat import ChatScreen
@@ -166,3 +167,64 @@ def test_kicked_user_sees_why_and_reconnects_after_losing_the_connection(
             op.close()
 
     asyncio.run(scenario())
+
+
+def test_after_a_dropped_connection_the_room_shows_what_was_said_meanwhile_in_order_once(
+    tmp_path: Path,
+) -> None:
+    """dave's connection drops; while he is away tess says 70 lines in #lobby (more than one
+    page of history). Back online, the app fills the gap with ``CHATHISTORY AFTER``, page by
+    page: every missed line once, in order, between what he saw before and after."""
+    flags: dict[str, object] = {
+        "listen.port": 0,
+        "listen.http_port": "off",
+        "listen.tls_port": "off",
+        "server.data_dir": str(tmp_path / "data"),
+        "limits.flood_per_second": 0,  # tess says her 70 lines at once
+    }
+    server = ServerThread(cfg.load(env={}, flags=flags)).start()
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "dave"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(110, 40)) as pilot:
+            tess = Client(server.port, "tess")
+            tess.wait_type("welcome")
+            tess.conn.join("#lobby")
+            tess.wait_type("join")
+            await log_in(pilot, "dave", "", create=False)
+            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
+            session = app.session
+            assert session is not None
+            await until(pilot, lambda: session.buffers["#lobby"].joined)
+            tess.conn.privmsg("#lobby", "before the drop")
+            await until(pilot, lambda: "before the drop" in log_text(app))
+
+            shell, loop = server.shell, server.loop
+            assert shell is not None
+            assert loop is not None
+            for conn in list(shell.connections.values()):
+                if conn.session is not None and conn.session.nick == "dave":
+                    loop.call_soon_threadsafe(conn.abort)
+            await until(pilot, lambda: not session.registered, timeout=5)
+            away = [f"missed line {n:02d}" for n in range(1, 71)]
+            for text in away:
+                tess.conn.privmsg("#lobby", text)
+            tess.conn.ping("synced")
+            tess.wait_type("pong")
+
+            await until(pilot, lambda: session.registered, timeout=15)
+            await until(pilot, lambda: "missed line 01" in log_text(app), timeout=15)
+            tess.conn.privmsg("#lobby", "welcome back")
+            await until(pilot, lambda: "welcome back" in log_text(app))
+            text = log_text(app)
+            said = ["before the drop", *away, "welcome back"]
+            assert [text.count(line) for line in said] == [1] * len(said)
+            places = [text.index(line) for line in said]
+            assert places == sorted(places)
+            tess.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()

@@ -38,9 +38,14 @@ def tcp_client(web_server: ServerThread) -> Iterator[Callable[[str], LineClient]
         client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    """One Chromium for the whole run; each test gets fresh contexts (no shared storage)."""
+    """One Chromium for the web tests; each test gets fresh contexts (no shared storage).
+
+    Package scope, not session: Playwright's sync API keeps an event loop running in the
+    test thread while it is open, and tests run after it that call ``asyncio.run`` (the
+    terminal client's) would fail.
+    """
     # `make test` installs it; a missing browser must fail loudly, not skip the web tests.
     assert CHROMIUM.exists(), "Debian's chromium is not installed: run `make /usr/bin/chromium`"
     with sync_playwright() as playwright:

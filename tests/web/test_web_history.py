@@ -260,3 +260,95 @@ def test_web_every_saved_room_gets_its_history_when_signing_in_to_many_at_once(
         expect(page.locator("#message-list .msg-error")).to_have_count(0)
         expect(page.locator("#load-older")).to_be_hidden()
     assert sorted(r.split(" ")[2] for r in requests) == rooms
+
+
+def _drop_connection(server: ServerThread, nick: str) -> None:
+    """The server loses ``nick``'s connection (as when a network drops), nobody else's."""
+    shell, loop = server.shell, server.loop
+    assert shell is not None
+    assert loop is not None
+    conns = [c for c in list(shell.connections.values()) if c.session and c.session.nick == nick]
+    assert conns, f"{nick} is not connected"
+    for conn in conns:
+        loop.call_soon_threadsafe(conn.abort)
+
+
+def test_web_after_a_reconnect_the_room_shows_what_was_said_while_away_in_order_once(
+    people: People, irc_client: Callable[[str], Client], web_server: ServerThread
+) -> None:
+    """The browser loses its connection; meanwhile 120 lines are said in its room over TCP.
+    Once back, it asks ``CHATHISTORY AFTER`` the last line it had seen (by msgid), page by
+    page until a short page, and shows every missed line once, in order, between what it
+    had before and what is said after."""
+    tess = irc_client("tess")
+    _join(tess)
+    before = [f"before {n}" for n in range(1, 4)]
+    for text in before:
+        tess.conn.privmsg("#lobby", text)
+    _synced(tess)
+    page, requests = _log_in(people, "alice")
+    lines = page.locator(LINES)
+    expect(lines).to_have_text(before)
+
+    _drop_connection(web_server, "alice")
+    expect(page.locator("#status-banner")).to_contain_text("Reconnecting")
+    away = [f"away {n:03d}" for n in range(1, 121)]
+    for text in away:
+        tess.conn.privmsg("#lobby", text)
+    _synced(tess)
+
+    expect(page.locator("#status-banner")).to_be_hidden()
+    expect(page.locator('#members .member[data-nick="alice"]')).to_be_visible()
+    expect(lines).to_have_text([*before, *away])
+    tess.conn.privmsg("#lobby", "welcome back")
+    expect(lines).to_have_text([*before, *away, "welcome back"])
+    room = [r for r in requests if " #lobby " in r]
+    assert [r.split(" ")[1] for r in room] == ["LATEST", "AFTER", "AFTER", "AFTER"], requests
+    assert all(r.split(" ")[3].startswith("msgid=") for r in room[1:])
+
+
+def test_web_after_a_reconnect_a_private_conversation_gets_what_was_said_while_away(
+    people: People, irc_client: Callable[[str], Client], web_server: ServerThread
+) -> None:
+    """alice is in the browser and, logged in to the same account, on another device over
+    TCP. While the browser is disconnected, tess writes to that other device and the other
+    device answers; back online, the browser fills its open conversation with tess, and
+    learns from ``CHATHISTORY TARGETS`` that rita wrote too, whose conversation it opens
+    with her line, unread."""
+    secret = "correct-horse-battery"  # one word: IDENTIFY takes it as a parameter
+    setup = irc_client("alice")
+    setup.conn.send_raw(f"REGISTER * * :{secret}")
+    setup.wait_for(
+        lambda e: e.type == "all_raw_messages" and " REGISTER SUCCESS " in e.arguments[0]
+    )
+    setup.close()
+    tess = irc_client("tess")
+    rita = irc_client("rita")
+    phone = irc_client("phone")
+    phone.conn.privmsg("NickServ", f"IDENTIFY alice {secret}")
+    phone.wait_for(lambda e: e.type == "all_raw_messages" and " 900 phone " in e.arguments[0])
+
+    page, requests = _log_in(people, "alice", secret)
+    people.say(page, "/query tess")
+    expect(page.locator("#buffer-name")).to_have_text("tess")
+    tess.conn.privmsg("alice", "hello there")
+    lines = page.locator(LINES)
+    expect(lines).to_have_text(["hello there"])
+
+    _drop_connection(web_server, "alice")
+    expect(page.locator("#status-banner")).to_contain_text("Reconnecting")
+    tess.conn.privmsg("phone", "are you there?")
+    phone.wait_for(lambda e: e.type == "privmsg" and e.arguments == ["are you there?"])
+    phone.conn.privmsg("tess", "on my phone")
+    rita.conn.privmsg("phone", "ping from rita")
+    phone.wait_for(lambda e: e.type == "privmsg" and e.arguments == ["ping from rita"])
+    _synced(phone)
+
+    expect(page.locator("#status-banner")).to_be_hidden()
+    expect(lines).to_have_text(["hello there", "are you there?", "on my phone"])
+    rita_button = page.locator('#buffers .buffer[data-name="rita"]')
+    expect(rita_button.locator(".badge")).to_have_text("1")
+    rita_button.click()
+    expect(lines).to_have_text(["ping from rita"])
+    assert any(r.startswith("CHATHISTORY AFTER tess msgid=") for r in requests), requests
+    assert any(r.startswith("CHATHISTORY TARGETS timestamp=") for r in requests), requests

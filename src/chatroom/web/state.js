@@ -22,6 +22,9 @@ export class Buffer {
     this.historyStarted = false;
     this.historyLoading = null; // "LATEST" | "BEFORE" while a request is queued or unanswered
     this.historyDone = false; // a short page came back: this is the beginning
+    // Catching up after a reconnect: AFTER this reference ("msgid=..." or "timestamp=..."),
+    // page by page, until a short page says nothing more was missed.
+    this.catchUp = null;
   }
 
   /** Add a message; returns it, or null when the same msgid is already here. */
@@ -40,10 +43,38 @@ export class Buffer {
     return fresh.length;
   }
 
+  /**
+   * Put lines said while we were away in time order among the rest (live lines may already
+   * have arrived after them), except those already here; returns the lines that were new.
+   */
+  addMissed(entries) {
+    const known = new Set(this.messages.map((m) => m.msgid).filter(Boolean));
+    const fresh = entries.filter((e) => !e.msgid || !known.has(e.msgid));
+    for (const entry of fresh) {
+      let at = this.messages.length;
+      while (at > 0 && this.messages[at - 1].time > entry.time) at--;
+      this.messages.splice(at, 0, entry);
+    }
+    if (this.messages.length > MAX_MESSAGES) this.messages.splice(0, this.messages.length - MAX_MESSAGES);
+    return fresh;
+  }
+
+  /** The last line we know was said here: the newest with a msgid, else the newest chat line. */
+  newest() {
+    for (let i = this.messages.length - 1; i >= 0; i--) if (this.messages[i].msgid) return this.messages[i];
+    for (let i = this.messages.length - 1; i >= 0; i--) if (CHAT_KINDS.has(this.messages[i].kind)) return this.messages[i];
+    return null;
+  }
+
   /** Where the next page of history ends: the oldest line with a msgid, else the oldest chat line. */
   oldest() {
     return this.messages.find((m) => m.msgid) || this.messages.find((m) => CHAT_KINDS.has(m.kind)) || null;
   }
+}
+
+/** A CHATHISTORY reference to a line: its msgid, else its server time. */
+export function historyRef(entry) {
+  return entry.msgid ? `msgid=${entry.msgid}` : `timestamp=${entry.time.toISOString()}`;
 }
 
 export class ChatState {
