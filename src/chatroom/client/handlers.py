@@ -68,7 +68,7 @@ def _join(s: ClientSession, msg: Message) -> list[Event]:
         buf.joined = True
         buf.members.clear()
         buf.name = room
-        s.joined_history(room)
+        s.history.joined(room)
         line = s.show(room, LineKind.JOIN, f"You joined {room}", nick, msg)
         return [StateChanged(None), line]
     buf.members[s.key(nick)] = (nick, "")
@@ -204,10 +204,10 @@ def _batch(s: ClientSession, msg: Message) -> list[Event]:
     ref = msg.params[0]
     if ref.startswith("+") and len(msg.params) > 1:
         s.batches[ref[1:]] = msg.params[1]
-        s.history_batch_started(ref[1:], msg.params[1], msg.params[2:])
+        s.history.batch_started(ref[1:], msg.params[1], msg.params[2:])
     elif ref.startswith("-"):
         s.batches.pop(ref[1:], None)
-        s.history_batch_ended(ref[1:])
+        s.history.batch_ended(ref[1:])
     return []
 
 
@@ -220,7 +220,7 @@ def _standard_reply(s: ClientSession, msg: Message) -> list[Event]:
     if msg.command == "FAIL" and msg.params[:1] == ("REGISTER",):
         return s.login.on_register_fail(msg)
     if msg.command == "FAIL" and msg.params[:1] == ("CHATHISTORY",):
-        s.history_failed(msg)
+        s.history.failed(msg)
         return []  # no scrollback for this room; nothing to trouble the user with
     kind = LineKind.ERROR if msg.command == "FAIL" else LineKind.INFO
     return [s.info(msg.params[-1] if msg.params else msg.command, kind=kind)]

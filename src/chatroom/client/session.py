@@ -6,11 +6,8 @@ in ``take_output``. Nothing here touches a socket or a screen, so every behaviou
 by feeding lines, and the terminal app and the line mode share one implementation.
 
 One session object lives across reconnects (``reconnecting``), so buffers, logs and the
-rooms to rejoin survive a dropped connection. It also remembers the last line seen in each
-conversation: back online, each one asks ``CHATHISTORY AFTER`` that line, page by page
-until a short page, and ``CHATHISTORY TARGETS`` names people who wrote meanwhile. History
-requests wait in one queue, at most ``HISTORY_AT_ONCE`` unanswered (the server refuses more
-than four).
+rooms to rejoin survive a dropped connection; its history requests (``history.py``) catch
+each conversation up after the drop.
 """
 
 from __future__ import annotations
@@ -18,10 +15,10 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chatroom.client import handlers
+from chatroom.client.history import HistoryRequests
 from chatroom.client.login import Login
 from chatroom.client.state import (
     SERVER_BUFFER,
@@ -42,34 +39,8 @@ from chatroom.irc.modes import ChannelModeSpec
 __all__ = ["DEFAULT_ROOM", "ClientSession"]
 
 DEFAULT_ROOM = "#lobby"
-HISTORY_LINES = 50
-HISTORY_AT_ONCE = 2
-"""History requests left unanswered at once: the server refuses more than a few, and a
-reconnect that rejoins many rooms must still fill each one."""
 LOG_LIMIT = 2000
 _CHAT_KINDS = (LineKind.MESSAGE, LineKind.ACTION, LineKind.NOTICE)
-
-
-@dataclass(slots=True)
-class _Page:
-    """A history batch being received: which conversation, how many lines, the last one."""
-
-    target: str
-    lines: int = 0
-    last: str = ""
-
-
-def history_ref(msg: Message) -> str:
-    """A CHATHISTORY reference to ``msg``: its msgid, else its server time ("" if neither)."""
-    if msg.tags.get("msgid"):
-        return f"msgid={msg.tags['msgid']}"
-    if msg.tags.get("time"):
-        return f"timestamp={msg.tags['time']}"
-    return ""
-
-
-def _stamp(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class ClientSession:
@@ -112,18 +83,7 @@ class ClientSession:
         self._names_asked: set[str] = set()
         self._seen_msgids: dict[str, None] = {}
         self._mention: re.Pattern[str] | None = None
-        # History (draft/chathistory): requests wait in a queue so that at most
-        # HISTORY_AT_ONCE are unanswered; one per conversation at a time.
-        self._history_queue: list[tuple[str, ...]] = []
-        self._history_busy = 0
-        self._history_pending: dict[str, str] = {}  # folded target -> LATEST/BEFORE/AFTER
-        self._pages: dict[str, _Page] = {}  # open history batches by reference
-        # Catching up after a reconnect: the newest line seen per conversation (its time
-        # and reference), and where each conversation's AFTER paging has got to.
-        self._newest: dict[str, tuple[datetime, str]] = {}
-        self._catch_up: dict[str, str] = {}
-        self._away_since: datetime | None = None
-        self._targets_since: datetime | None = None
+        self.history = HistoryRequests(self)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -154,18 +114,7 @@ class ClientSession:
         for buf in self.buffers.values():
             buf.joined = False
             buf.members.clear()
-        # Remember the last line seen in each conversation: after rejoining, only what was
-        # said since is asked for (a catch-up cut short by this drop goes on where it was).
-        for key, (_, ref) in self._newest.items():
-            if key in self.buffers:
-                self._catch_up.setdefault(key, ref)
-        if self._away_since is None:
-            self._away_since = datetime.fromtimestamp(self.clock(), UTC)
-        self._history_queue.clear()
-        self._history_busy = 0
-        self._history_pending.clear()
-        self._pages.clear()
-        self._targets_since = None
+        self.history.connection_lost()
         old = self.login
         self.login = Login(self._send, self.nick, old.password, False, None)
         self.registered = False
@@ -248,10 +197,7 @@ class ClientSession:
             history=history,
         )
         if msg is not None and kind in _CHAT_KINDS:
-            ref = history_ref(msg)
-            newest = self._newest.get(key)
-            if ref and (newest is None or line.time >= newest[0]):
-                self._newest[key] = (line.time, ref)
+            self.history.seen(key, line.time, msg)
         log = self.logs.setdefault(key, [])
         log.append(line)
         self.appended[key] = self.appended.get(key, 0) + 1
@@ -261,7 +207,7 @@ class ClientSession:
             del log[: len(log) - LOG_LIMIT]
         counted = kind in _CHAT_KINDS
         # Lines missed while disconnected are news; older scrollback is not.
-        news = not history or self._history_pending.get(key) == "AFTER"
+        news = not history or self.history.is_catching_up(key)
         if key != self.active and counted and news and not line.own:
             buf.unread += 1
             buf.mentions += int(mention or not buf.is_room)
@@ -300,11 +246,7 @@ class ClientSession:
 
     def feed(self, msg: Message) -> list[Event]:
         """Apply one server message; returns the events for the UI, in order."""
-        page = self._pages.get(msg.tags.get("batch", ""))
-        if page is not None and msg.command in ("PRIVMSG", "NOTICE"):
-            # Counted before de-duplication: a page of lines already shown is still a page.
-            page.lines += 1
-            page.last = history_ref(msg) or page.last
+        self.history.count(msg)
         handler = _HANDLERS.get(msg.command)
         if handler is not None:
             return handler(self, msg)
@@ -320,7 +262,7 @@ class ClientSession:
         events.extend(self.login.after_welcome())
         if self.autojoin:
             self._send("JOIN", ",".join(self.autojoin))
-        self._catch_up_queries()
+        self.history.signed_on()
         text = msg.params[-1] if msg.params else "Welcome"
         events.append(self.show(SERVER_BUFFER, LineKind.INFO, text, msg=msg))
         return events
@@ -367,119 +309,6 @@ class ClientSession:
         events.append(Closed(text, retry=retry))
         return events
 
-    def history_supported(self) -> bool:
-        return "draft/chathistory" in self.caps or "CHATHISTORY" in self.isupport
-
-    def history_page(self) -> int:
-        """Lines per request: ours, or the server's ISUPPORT CHATHISTORY limit when lower."""
-        most = self.isupport.get("CHATHISTORY")
-        if most and most.isdigit() and int(most) > 0:
-            return min(HISTORY_LINES, int(most))
-        return HISTORY_LINES
-
-    def request_history(self, room: str, before: datetime | None = None) -> None:
-        """Ask for the last lines of ``room`` (or those before ``before``)."""
-        if before is None:
-            self._ask_history("LATEST", room, "*")
-        else:
-            self._ask_history("BEFORE", room, f"timestamp={_stamp(before)}")
-
-    def joined_history(self, room: str) -> None:
-        """We (re)joined ``room``: catch up from the last line seen, or read its latest lines."""
-        ref = self._catch_up.get(self.key(room))
-        if ref:
-            self._ask_history("AFTER", room, ref)
-        else:
-            self.request_history(room)
-
-    def _catch_up_queries(self) -> None:
-        """Signed on again: private conversations catch up (rooms do on rejoining), and
-        CHATHISTORY TARGETS names who else wrote to us while we were away."""
-        since, self._away_since = self._away_since, None
-        for key, ref in list(self._catch_up.items()):
-            buf = self.buffers.get(key)
-            if buf is None:
-                del self._catch_up[key]
-            elif not buf.is_room:
-                self._ask_history("AFTER", buf.name, ref)
-        if since is not None and self.history_supported() and "batch" in self.caps:
-            now = datetime.fromtimestamp(self.clock(), UTC)
-            self._history_queue.append(
-                ("TARGETS", f"timestamp={_stamp(since)}", f"timestamp={_stamp(now)}")
-            )
-            self._targets_since = since
-            self._pump_history()
-
-    def _ask_history(self, kind: str, target: str, ref: str) -> None:
-        """Queue one CHATHISTORY request; one per conversation, a few per connection."""
-        if not self.history_supported():
-            return
-        if "batch" not in self.caps:  # answers cannot be told apart: ask, without a queue
-            self._send("CHATHISTORY", kind, target, ref, str(self.history_page()))
-            return
-        key = self.key(target)
-        if key in self._history_pending:
-            return
-        self._history_pending[key] = kind
-        self._history_queue.append((kind, target, ref))
-        self._pump_history()
-
-    def _pump_history(self) -> None:
-        while self._history_busy < HISTORY_AT_ONCE and self._history_queue:
-            self._history_busy += 1
-            self._send("CHATHISTORY", *self._history_queue.pop(0), str(self.history_page()))
-
-    def history_batch_started(self, ref: str, kind: str, params: tuple[str, ...]) -> None:
-        if kind == "chathistory" and params:
-            self._pages[ref] = _Page(params[0])
-        elif kind == "draft/chathistory-targets":
-            self._pages[ref] = _Page("")
-
-    def history_batch_ended(self, ref: str) -> None:
-        """A history answer is complete: the next request may go; a full AFTER page asks
-        for the page after it, a short one means this conversation has caught up."""
-        page = self._pages.pop(ref, None)
-        if page is None:
-            return
-        self._history_busy = max(0, self._history_busy - 1)
-        if not page.target:
-            self._targets_since = None
-        else:
-            key = self.key(page.target)
-            kind = self._history_pending.pop(key, None)
-            if kind == "AFTER":
-                more = page.lines >= self.history_page() and page.last
-                if more and page.last != self._catch_up.get(key):
-                    self._catch_up[key] = page.last
-                    self._ask_history("AFTER", page.target, page.last)
-                else:
-                    self._catch_up.pop(key, None)
-        self._pump_history()
-
-    def history_failed(self, msg: Message) -> None:
-        """FAIL CHATHISTORY <code> <subcommand> <target> ...: that request is over."""
-        self._history_busy = max(0, self._history_busy - 1)
-        if len(msg.params) > 3:
-            key = self.key(msg.params[3])
-            if self._history_pending.pop(key, None) == "AFTER":
-                self._catch_up.pop(key, None)
-        self._pump_history()
-
-    def on_targets(self, msg: Message) -> list[Event]:
-        """``CHATHISTORY TARGETS <name> <time>``: someone wrote to us while we were away.
-        A conversation not open yet is opened with the lines said since we left."""
-        since = self._targets_since
-        if since is None or len(msg.params) < 2 or msg.params[0] != "TARGETS":
-            return []
-        name = msg.params[1]
-        key = self.key(name)
-        if self.is_channel(name) or self.is_me(name) or self.logs.get(key):
-            return []  # rooms catch up on rejoining, open conversations on their own
-        self.buffer(name)
-        self._catch_up[key] = f"timestamp={_stamp(since)}"
-        self._ask_history("AFTER", name, self._catch_up[key])
-        return [StateChanged(None)]
-
     def room_changed(self, room: str | None) -> StateChanged:
         return StateChanged(room)
 
@@ -495,6 +324,6 @@ _HANDLERS: dict[str, Callable[[ClientSession, Message], list[Event]]] = {
     n.ERR_SASLFAIL: lambda s, m: s.login.on_sasl_result(m),
     n.ERR_NICKLOCKED: lambda s, m: s.login.on_sasl_result(m),
     "REGISTER": lambda s, m: s.login.on_register(m),
-    "CHATHISTORY": ClientSession.on_targets,
+    "CHATHISTORY": lambda s, m: s.history.on_targets(m),
     **handlers.HANDLERS,
 }

@@ -118,7 +118,7 @@ class ChatApp(App[None]):
 
     def request_older(self, room: str, before: datetime) -> None:
         if self.client is not None and self.session is not None:
-            self.session.request_history(room, before)
+            self.session.history.request(room, before)
             self.client.flush()
 
     async def _ask_trust(self, host: str, port: int, fingerprint: str) -> bool:
