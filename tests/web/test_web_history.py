@@ -61,6 +61,16 @@ def _synced(client: Client) -> None:
     client.wait_type("pong")
 
 
+def _said_in_lobby(irc_client: Callable[[str], Client], said: list[str]) -> Client:
+    """tess joins #lobby over TCP and says ``said`` there, before anyone else arrives."""
+    tess = irc_client("tess")
+    _join(tess)
+    for text in said:
+        tess.conn.privmsg("#lobby", text)
+    _synced(tess)
+    return tess
+
+
 def _history_requests(page: Page) -> list[str]:
     """Every CHATHISTORY line the page sends from now on (call before logging in)."""
     sent: list[str] = []
@@ -104,11 +114,7 @@ def test_web_scrolling_up_in_a_room_loads_older_messages_until_the_beginning(
     reader scrolls to the top, in order, each once, the reader's place kept; at the
     beginning the load control goes away and scrolling up asks nothing more."""
     said = [f"line {n:03d}" for n in range(1, 121)]
-    tess = irc_client("tess")
-    _join(tess)
-    for text in said:
-        tess.conn.privmsg("#lobby", text)
-    _synced(tess)
+    _said_in_lobby(irc_client, said)
 
     page, requests = _log_in(people, "alice")
     lines = page.locator(LINES)
@@ -218,11 +224,7 @@ def test_web_pages_through_history_when_the_server_returns_fewer_lines_per_reque
     """A server whose ISUPPORT says CHATHISTORY=20: the client asks for 20 at a time, and a
     full page of 20 is not mistaken for the beginning of the history."""
     said = [f"line {n:02d}" for n in range(1, 46)]
-    tess = irc_client("tess")
-    _join(tess)
-    for text in said:
-        tess.conn.privmsg("#lobby", text)
-    _synced(tess)
+    _said_in_lobby(irc_client, said)
 
     page, requests = _log_in(people, "alice")
     lines = page.locator(LINES)
