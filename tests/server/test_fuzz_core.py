@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -177,6 +178,12 @@ other_lines = st.one_of(
         st.sampled_from(
             ["INFO", "LOGOUT", "HELP", "GHOST alice", "REGAIN bob", "SET EMAIL x", "DROP"]
         ),
+    ),
+    _simple(
+        "NS CERT {} {} {}",
+        st.sampled_from(["LIST", "ADD", "DEL", "X"]),
+        nicks | st.just(""),
+        st.sampled_from(["", "ab" * 32, "AB:" * 31 + "AB", "zz"]),
     ),
     _simple("CS {} {}", st.sampled_from(["REGISTER", "DROP", "INFO", "OP", "ACCESS"]), rooms),
     _simple("PRIVMSG ChanServ :ACCESS {} ADD {}", rooms, nicks),
@@ -377,7 +384,7 @@ class CoreFuzz(RuleBasedStateMachine):
 
 
 CoreFuzz.TestCase.settings = settings(
-    max_examples=150,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")),
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -458,7 +458,6 @@ class World:
         self.history.in_flight.pop(session.id, None)
         if session.registered:
             went_offline(self, session.nick)
-        if session.registered:
             self.registered_count -= 1
             self.fanout(self.peers(session), session.prefix, "QUIT", reason)
             self.remember_whowas(session)
