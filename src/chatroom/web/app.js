@@ -4,26 +4,21 @@
 
 import { IrcClient } from "./client.js";
 import { nickMask, runInput } from "./commands.js";
-import { chatEntry, handleMessage } from "./handlers.js";
+import { handleMessage } from "./handlers.js";
+import { History } from "./history.js";
 import { parseLine } from "./irc.js";
-import { ChatState, historyRef } from "./state.js";
+import { ChatState } from "./state.js";
 import * as view from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const TYPING_EVERY_MS = 3000; // +typing=active at most this often while typing
 const MAX_TEXT = 400; // bytes of text per PRIVMSG, leaving room for the prefix
-const HISTORY_PAGE = 50; // lines asked for per CHATHISTORY request (less if the server says so)
-const HISTORY_AT_ONCE = 2; // CHATHISTORY requests unanswered at once; the server refuses more than a few
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 const client = new IrcClient(wsUrl);
 let state = new ChatState();
 let lastTyping = 0;
 let createMode = false;
-let historyQueue = []; // buffers whose history request waits for an earlier one's answer
-let historyBusy = 0; // requests sent and not yet answered
-let awaySince = null; // when the connection dropped, until the conversations have caught up
-let targetsSince = null; // the start of the CHATHISTORY TARGETS request in flight
 
 const store = {
   get(key, fallback) {
@@ -79,8 +74,8 @@ const app = {
     if (!state.active || state.active.kind === "server") state.active = buffer;
     client.send("MODE", [buffer.name]);
     // Back after a dropped connection: fetch what was said meanwhile; else its latest lines.
-    if (buffer.catchUp) requestHistory(buffer, "AFTER");
-    else if (!buffer.historyStarted) requestHistory(buffer);
+    if (buffer.catchUp) history.request(buffer, "AFTER");
+    else if (!buffer.historyStarted) history.request(buffer);
     saveRooms();
     redraw();
   },
@@ -104,20 +99,13 @@ const app = {
   refreshTyping() {
     view.renderTyping(state);
   },
-  /** FAIL CHATHISTORY: that request is over; a refusal (not a passing error) is final. */
+  /** FAIL CHATHISTORY: that request is over. */
   historyFailed(code, target) {
-    historyBusy = Math.max(0, historyBusy - 1);
-    const buffer = target ? state.find(target) : null;
-    if (buffer) {
-      const asked = buffer.historyLoading;
-      buffer.historyLoading = null;
-      if (asked === "AFTER") buffer.catchUp = null;
-      else if (code !== "MESSAGE_ERROR") buffer.historyDone = true;
-      if (buffer === state.active) view.renderMessages(state, true);
-    }
-    sendHistoryRequests();
+    history.failed(code, target);
   },
 };
+
+const history = new History(app, select);
 
 function redraw() {
   if (!state.active) state.active = state.server;
@@ -134,7 +122,7 @@ function select(buffer) {
   view.closeMemberMenu();
   redraw();
   // A private conversation's history is read when it is first opened (a room's on joining).
-  if (buffer.kind === "query" && !buffer.historyStarted) requestHistory(buffer);
+  if (buffer.kind === "query" && !buffer.historyStarted) history.request(buffer);
   $("input").focus();
 }
 
@@ -149,174 +137,9 @@ client.addEventListener("message", (event) => handleMessage(app, event.detail.ms
 
 client.addEventListener("batch", (event) => {
   const batch = event.detail;
-  if (batch.type === "draft/chathistory-targets") {
-    historyBusy = Math.max(0, historyBusy - 1);
-    targetsArrived(batch.messages);
-    sendHistoryRequests();
-    return;
-  }
-  if (batch.type !== "chathistory") {
-    for (const msg of batch.messages) handleMessage(app, msg);
-    return;
-  }
-  historyBusy = Math.max(0, historyBusy - 1);
-  const buffer = state.find(batch.params[0]);
-  if (buffer) historyArrived(buffer, batch.messages);
-  sendHistoryRequests();
+  if (history.answered(batch)) return;
+  for (const msg of batch.messages) handleMessage(app, msg);
 });
-
-// ------------------------------------------------------------------ scrollback (draft/chathistory)
-
-/** Lines per request: ours, or the server's ISUPPORT CHATHISTORY limit when lower. */
-function historyPage() {
-  const most = Number(client.isupport.get("CHATHISTORY"));
-  return most > 0 ? Math.min(HISTORY_PAGE, most) : HISTORY_PAGE;
-}
-
-/**
- * Ask for a conversation's history: its latest lines first (``LATEST``), then the page
- * before the oldest line shown (``BEFORE``), or after a reconnect the lines said since the
- * last one seen (``AFTER`` ``buffer.catchUp``). One request per conversation at a time,
- * and no BEFORE once a short page has shown the beginning, so scrolling up never makes the
- * client ask in a loop.
- */
-function requestHistory(buffer, kind = "LATEST") {
-  if (!client.has("draft/chathistory") || buffer.kind === "server" || buffer.historyLoading) return;
-  if ((kind === "BEFORE" && buffer.historyDone) || (buffer.kind === "channel" && !buffer.joined)) return;
-  if (kind === "AFTER" && !buffer.catchUp) return;
-  buffer.historyStarted = true;
-  buffer.historyLoading = kind;
-  historyQueue.push(buffer);
-  sendHistoryRequests();
-}
-
-function sendHistoryRequests() {
-  while (historyBusy < HISTORY_AT_ONCE && historyQueue.length) {
-    const item = historyQueue.shift();
-    if (item.targetsFrom) {
-      const params = ["TARGETS", `timestamp=${item.targetsFrom.toISOString()}`, `timestamp=${new Date().toISOString()}`];
-      if (client.send("CHATHISTORY", [...params, String(historyPage())])) {
-        historyBusy += 1;
-        targetsSince = item.targetsFrom;
-      }
-      continue;
-    }
-    const buffer = item;
-    if (state.find(buffer.name) !== buffer || (buffer.kind === "channel" && !buffer.joined)) {
-      buffer.historyLoading = null; // left or closed while waiting its turn
-      continue;
-    }
-    let ref = "*";
-    if (buffer.historyLoading === "AFTER") ref = buffer.catchUp;
-    else {
-      const oldest = buffer.historyLoading === "BEFORE" ? buffer.oldest() : null;
-      if (oldest) ref = historyRef(oldest);
-      buffer.historyLoading = oldest ? "BEFORE" : "LATEST";
-    }
-    const params = [buffer.historyLoading, buffer.name, ref, String(historyPage())];
-    if (client.send("CHATHISTORY", params)) historyBusy += 1;
-    else buffer.historyLoading = null;
-  }
-}
-
-/** A chathistory batch: its lines go before what is shown; replayed lines are neither unread nor notified. */
-function historyArrived(buffer, messages) {
-  const asked = buffer.historyLoading;
-  buffer.historyLoading = null;
-  const lines = messages.filter((m) => m.command === "PRIVMSG" || m.command === "NOTICE");
-  if (asked === "AFTER") {
-    missedArrived(buffer, lines);
-    return;
-  }
-  const added = buffer.addOlder(lines.map((m) => chatEntry(app, m)).filter(Boolean));
-  // A short page is the beginning; so is a page with nothing new, which asking again would repeat.
-  if (lines.length < historyPage() || (asked === "BEFORE" && !added)) buffer.historyDone = true;
-  if (buffer === state.active) view.renderMessages(state, true);
-}
-
-/**
- * A page of what was said while we were away: inserted in time order, each line once,
- * counted as unread where the user is not looking. A full page means there may be more:
- * ask AFTER its last line, until a short page says we have caught up.
- */
-function missedArrived(buffer, lines) {
-  const fresh = buffer.addMissed(lines.map((m) => chatEntry(app, m)).filter(Boolean));
-  const unseen = fresh.filter((e) => !e.self);
-  if (unseen.length && (buffer !== state.active || document.hidden)) {
-    buffer.unread += unseen.length;
-    buffer.mention = buffer.mention || buffer.kind === "query" || unseen.some((e) => e.mention);
-  }
-  const last = lines[lines.length - 1];
-  let next = null;
-  if (last && last.tags.msgid) next = `msgid=${last.tags.msgid}`;
-  else if (last && last.tags.time) next = `timestamp=${last.tags.time}`;
-  const more = lines.length >= historyPage() && next !== null && next !== buffer.catchUp;
-  buffer.catchUp = more ? next : null;
-  if (buffer === state.active) view.renderMessages(state, true);
-  view.renderBuffers(state, select);
-  if (more) requestHistory(buffer, "AFTER");
-}
-
-/**
- * The connection dropped: remember, per conversation, the last line seen, so that after
- * rejoining only what was said since is asked for. A conversation with no line yet asks
- * for its latest lines again, as on first opening.
- */
-function rememberWhereWeWere() {
-  if (!awaySince) awaySince = new Date();
-  for (const buffer of state.buffers.values()) {
-    if (buffer.kind === "server" || buffer.catchUp) continue;
-    const last = buffer.newest();
-    if (last) buffer.catchUp = historyRef(last);
-    else {
-      buffer.historyStarted = false;
-      buffer.historyDone = false;
-    }
-  }
-}
-
-/** Signed on again: catch up the private conversations (rooms do when rejoined), and ask
- * which people wrote to us meanwhile (CHATHISTORY TARGETS) to open their conversations. */
-function catchUpConversations() {
-  const since = awaySince;
-  awaySince = null;
-  if (!since || !client.has("draft/chathistory")) return;
-  for (const buffer of state.buffers.values()) {
-    if (buffer.kind !== "query") continue;
-    if (buffer.catchUp) requestHistory(buffer, "AFTER");
-    else if (buffer === state.active) requestHistory(buffer);
-  }
-  if (client.has("batch")) {
-    historyQueue.push({ targetsFrom: since });
-    sendHistoryRequests();
-  }
-}
-
-/** CHATHISTORY TARGETS: people who wrote while we were away and whose conversation was not
- * open get one, filled with the lines said since we left. */
-function targetsArrived(messages) {
-  const since = targetsSince;
-  targetsSince = null;
-  if (!since) return;
-  for (const msg of messages) {
-    if (msg.command !== "CHATHISTORY" || msg.params[0] !== "TARGETS") continue;
-    const name = msg.params[1] || "";
-    if (!name || state.isChannel(name) || state.isMe(name)) continue;
-    const existing = state.find(name);
-    if (existing && (existing.messages.length || existing.historyLoading)) continue; // caught up on its own
-    const buffer = existing || state.ensure(name, "query");
-    buffer.catchUp = `timestamp=${since.toISOString()}`;
-    requestHistory(buffer, "AFTER");
-  }
-  view.renderBuffers(state, select);
-}
-
-function resetHistoryRequests() {
-  historyQueue = [];
-  historyBusy = 0;
-  targetsSince = null;
-  for (const buffer of state.buffers.values()) buffer.historyLoading = null;
-}
 
 client.addEventListener("registered", () => {
   $("login-screen").hidden = true;
@@ -325,7 +148,7 @@ client.addEventListener("registered", () => {
   const rooms = [...state.buffers.values()].filter((b) => b.kind === "channel").map((b) => b.name);
   const join = rooms.length ? rooms : store.get("rooms", ["#lobby"]);
   for (const room of join.length ? join : ["#lobby"]) client.send("JOIN", [room]);
-  catchUpConversations();
+  history.signedOn();
   redraw();
   $("input").focus();
 });
@@ -334,8 +157,7 @@ client.addEventListener("status", (event) => {
   const { state: phase, delay, reason } = event.detail;
   document.body.dataset.status = phase;
   if (phase === "reconnecting") {
-    resetHistoryRequests(); // unanswered requests died with the connection
-    rememberWhereWeWere();
+    history.connectionLost();
     for (const buffer of state.buffers.values()) {
       if (buffer.kind === "channel") {
         buffer.joined = false;
@@ -409,8 +231,7 @@ $("login-form").addEventListener("submit", (event) => {
   }
   state = new ChatState();
   state.me = nick;
-  awaySince = null;
-  resetHistoryRequests();
+  history.reset();
   client.start({ nick, password, email, create: createMode });
 });
 
@@ -507,14 +328,14 @@ $("edit-topic").addEventListener("click", () => {
   input.focus();
 });
 
-$("load-older").addEventListener("click", () => requestHistory(state.active, "BEFORE"));
+$("load-older").addEventListener("click", () => history.request(state.active, "BEFORE"));
 $("messages").addEventListener(
   "scroll",
   () => {
     // Reaching the top of a conversation taller than the screen reads further back, like the button.
     const box = $("messages");
     const atTop = box.scrollTop < 40 && box.scrollHeight > box.clientHeight;
-    if (atTop && state.active) requestHistory(state.active, "BEFORE");
+    if (atTop && state.active) history.request(state.active, "BEFORE");
   },
   { passive: true },
 );

@@ -1,0 +1,228 @@
+// Scrollback and catch-up through draft/chathistory.
+//
+// Why a queue: the server answers at most a few history requests per connection at once
+// (ChatRoom refuses a fifth), and signing on rejoins every saved room at once. So requests
+// wait here, at most AT_ONCE unanswered and one per conversation.
+//
+// Why catch-up: after a dropped connection each conversation asks AFTER the last line it
+// had seen, page by page until a short page, and CHATHISTORY TARGETS names the people who
+// wrote meanwhile; without it a user who lost the connection for a minute would silently
+// miss what was said. The terminal client does the same (chatroom/client/history.py).
+
+import { chatEntry } from "./handlers.js";
+import { historyRef } from "./state.js";
+import * as view from "./view.js";
+
+const PAGE = 50; // lines asked for per request (less if the server says so)
+const AT_ONCE = 2; // requests unanswered at once
+
+export class History {
+  /** ``app`` is the glue object of app.js (its state and client); ``select`` opens a buffer. */
+  constructor(app, select) {
+    this.app = app;
+    this.select = select;
+    this.queue = []; // buffers (or a TARGETS request) waiting for an earlier answer
+    this.busy = 0; // requests sent and not yet answered
+    this.awaySince = null; // when the connection dropped, until the conversations caught up
+    this.targetsSince = null; // the start of the CHATHISTORY TARGETS request in flight
+  }
+
+  get client() {
+    return this.app.client;
+  }
+
+  get state() {
+    return this.app.state;
+  }
+
+  /** Lines per request: ours, or the server's ISUPPORT CHATHISTORY limit when lower. */
+  page() {
+    const most = Number(this.client.isupport.get("CHATHISTORY"));
+    return most > 0 ? Math.min(PAGE, most) : PAGE;
+  }
+
+  /**
+   * Ask for a conversation's history: its latest lines first (``LATEST``), then the page
+   * before the oldest line shown (``BEFORE``), or after a reconnect the lines said since the
+   * last one seen (``AFTER`` ``buffer.catchUp``). One request per conversation at a time,
+   * and no BEFORE once a short page has shown the beginning, so scrolling up never makes the
+   * client ask in a loop.
+   */
+  request(buffer, kind = "LATEST") {
+    if (!this.client.has("draft/chathistory") || buffer.kind === "server" || buffer.historyLoading) return;
+    if ((kind === "BEFORE" && buffer.historyDone) || (buffer.kind === "channel" && !buffer.joined)) return;
+    if (kind === "AFTER" && !buffer.catchUp) return;
+    buffer.historyStarted = true;
+    buffer.historyLoading = kind;
+    this.queue.push(buffer);
+    this.pump();
+  }
+
+  pump() {
+    const client = this.client;
+    while (this.busy < AT_ONCE && this.queue.length) {
+      const item = this.queue.shift();
+      if (item.targetsFrom) {
+        const params = ["TARGETS", `timestamp=${item.targetsFrom.toISOString()}`, `timestamp=${new Date().toISOString()}`];
+        if (client.send("CHATHISTORY", [...params, String(this.page())])) {
+          this.busy += 1;
+          this.targetsSince = item.targetsFrom;
+        }
+        continue;
+      }
+      const buffer = item;
+      if (this.state.find(buffer.name) !== buffer || (buffer.kind === "channel" && !buffer.joined)) {
+        buffer.historyLoading = null; // left or closed while waiting its turn
+        continue;
+      }
+      let ref = "*";
+      if (buffer.historyLoading === "AFTER") ref = buffer.catchUp;
+      else {
+        const oldest = buffer.historyLoading === "BEFORE" ? buffer.oldest() : null;
+        if (oldest) ref = historyRef(oldest);
+        buffer.historyLoading = oldest ? "BEFORE" : "LATEST";
+      }
+      const params = [buffer.historyLoading, buffer.name, ref, String(this.page())];
+      if (client.send("CHATHISTORY", params)) this.busy += 1;
+      else buffer.historyLoading = null;
+    }
+  }
+
+  /** A batch arrived: true when it answered one of our requests (and was handled here). */
+  answered(batch) {
+    if (batch.type === "draft/chathistory-targets") {
+      this.busy = Math.max(0, this.busy - 1);
+      this.targetsArrived(batch.messages);
+    } else if (batch.type === "chathistory") {
+      this.busy = Math.max(0, this.busy - 1);
+      const buffer = this.state.find(batch.params[0]);
+      if (buffer) this.arrived(buffer, batch.messages);
+    } else {
+      return false;
+    }
+    this.pump();
+    return true;
+  }
+
+  /** FAIL CHATHISTORY: that request is over; a refusal (not a passing error) is final. */
+  failed(code, target) {
+    this.busy = Math.max(0, this.busy - 1);
+    const buffer = target ? this.state.find(target) : null;
+    if (buffer) {
+      const asked = buffer.historyLoading;
+      buffer.historyLoading = null;
+      if (asked === "AFTER") buffer.catchUp = null;
+      else if (code !== "MESSAGE_ERROR") buffer.historyDone = true;
+      if (buffer === this.state.active) view.renderMessages(this.state, true);
+    }
+    this.pump();
+  }
+
+  /** A chathistory batch: its lines go before what is shown; replayed lines are neither unread nor notified. */
+  arrived(buffer, messages) {
+    const asked = buffer.historyLoading;
+    buffer.historyLoading = null;
+    const lines = messages.filter((m) => m.command === "PRIVMSG" || m.command === "NOTICE");
+    if (asked === "AFTER") {
+      this.missedArrived(buffer, lines);
+      return;
+    }
+    const added = buffer.addOlder(lines.map((m) => chatEntry(this.app, m)).filter(Boolean));
+    // A short page is the beginning; so is a page with nothing new, which asking again would repeat.
+    if (lines.length < this.page() || (asked === "BEFORE" && !added)) buffer.historyDone = true;
+    if (buffer === this.state.active) view.renderMessages(this.state, true);
+  }
+
+  /**
+   * A page of what was said while we were away: inserted in time order, each line once,
+   * counted as unread where the user is not looking. A full page means there may be more:
+   * ask AFTER its last line, until a short page says we have caught up.
+   */
+  missedArrived(buffer, lines) {
+    const state = this.state;
+    const fresh = buffer.addMissed(lines.map((m) => chatEntry(this.app, m)).filter(Boolean));
+    const unseen = fresh.filter((e) => !e.self);
+    if (unseen.length && (buffer !== state.active || document.hidden)) {
+      buffer.unread += unseen.length;
+      buffer.mention = buffer.mention || buffer.kind === "query" || unseen.some((e) => e.mention);
+    }
+    const last = lines[lines.length - 1];
+    let next = null;
+    if (last && last.tags.msgid) next = `msgid=${last.tags.msgid}`;
+    else if (last && last.tags.time) next = `timestamp=${last.tags.time}`;
+    const more = lines.length >= this.page() && next !== null && next !== buffer.catchUp;
+    buffer.catchUp = more ? next : null;
+    if (buffer === state.active) view.renderMessages(state, true);
+    view.renderBuffers(state, this.select);
+    if (more) this.request(buffer, "AFTER");
+  }
+
+  /**
+   * The connection dropped: unanswered requests died with it. Remember, per conversation,
+   * the last line seen, so that after rejoining only what was said since is asked for. A
+   * conversation with no line yet asks for its latest lines again, as on first opening.
+   */
+  connectionLost() {
+    this.forgetRequests();
+    if (!this.awaySince) this.awaySince = new Date();
+    for (const buffer of this.state.buffers.values()) {
+      if (buffer.kind === "server" || buffer.catchUp) continue;
+      const last = buffer.newest();
+      if (last) buffer.catchUp = historyRef(last);
+      else {
+        buffer.historyStarted = false;
+        buffer.historyDone = false;
+      }
+    }
+  }
+
+  /** Signed on again: catch up the private conversations (rooms do when rejoined), and
+   * ask which people wrote to us meanwhile (CHATHISTORY TARGETS) to open their conversations. */
+  signedOn() {
+    const since = this.awaySince;
+    this.awaySince = null;
+    if (!since || !this.client.has("draft/chathistory")) return;
+    for (const buffer of this.state.buffers.values()) {
+      if (buffer.kind !== "query") continue;
+      if (buffer.catchUp) this.request(buffer, "AFTER");
+      else if (buffer === this.state.active) this.request(buffer);
+    }
+    if (this.client.has("batch")) {
+      this.queue.push({ targetsFrom: since });
+      this.pump();
+    }
+  }
+
+  /** CHATHISTORY TARGETS: people who wrote while we were away and whose conversation was
+   * not open get one, filled with the lines said since we left. */
+  targetsArrived(messages) {
+    const state = this.state;
+    const since = this.targetsSince;
+    this.targetsSince = null;
+    if (!since) return;
+    for (const msg of messages) {
+      if (msg.command !== "CHATHISTORY" || msg.params[0] !== "TARGETS") continue;
+      const name = msg.params[1] || "";
+      if (!name || state.isChannel(name) || state.isMe(name)) continue;
+      const existing = state.find(name);
+      if (existing && (existing.messages.length || existing.historyLoading)) continue; // caught up on its own
+      const buffer = existing || state.ensure(name, "query");
+      buffer.catchUp = `timestamp=${since.toISOString()}`;
+      this.request(buffer, "AFTER");
+    }
+    view.renderBuffers(state, this.select);
+  }
+
+  /** A new login (another user, perhaps): nothing to catch up, nothing waiting. */
+  reset() {
+    this.awaySince = null;
+    this.forgetRequests();
+  }
+
+  forgetRequests() {
+    this.queue = [];
+    this.busy = 0;
+    this.targetsSince = null;
+    for (const buffer of this.state.buffers.values()) buffer.historyLoading = null;
+  }
+}
