@@ -137,3 +137,18 @@ def test_private_conversations_catch_up_and_targets_open_the_ones_not_open() -> 
     assert texts(s, "tess") == ["psst", "still there?"]
     assert texts(s, "rita") == ["ping from rita"]
     assert s.buffers["rita"].unread == 1
+
+
+def test_targets_after_a_reconnect_start_from_the_server_time_last_seen_not_our_clock() -> None:
+    """Our clock runs an hour ahead: asking TARGETS from it would miss whoever wrote in
+    that hour, so the start is the server time of the newest line we saw."""
+    s = in_lobby()
+    feed(s, line("p1", 4, "psst", target="alice", nick="tess"))
+    s.clock = lambda: 1_704_070_800.0  # 2024-01-01T01:00:00Z, an hour after that line
+    s.reconnecting()
+    sign_on(s)
+    targets = [x for x in sent(s) if x.startswith("CHATHISTORY TARGETS")]
+    assert targets == [
+        "CHATHISTORY TARGETS timestamp=2024-01-01T00:00:04.000Z"
+        " timestamp=2024-01-01T01:00:00.000Z 3"
+    ]

@@ -9,6 +9,7 @@ tests also see that paging stops at the beginning of the history instead of aski
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -309,6 +310,23 @@ def test_web_after_a_reconnect_the_room_shows_what_was_said_while_away_in_order_
     assert all(r.split(" ")[3].startswith("msgid=") for r in room[1:])
 
 
+SECRET = "correct-horse-battery"  # one word: IDENTIFY takes it as a parameter
+
+
+def _alice_with_a_phone(irc_client: Callable[[str], Client]) -> Client:
+    """The account alice, and a second connection logged in to it over TCP ("phone")."""
+    setup = irc_client("alice")
+    setup.conn.send_raw(f"REGISTER * * :{SECRET}")
+    setup.wait_for(
+        lambda e: e.type == "all_raw_messages" and " REGISTER SUCCESS " in e.arguments[0]
+    )
+    setup.close()
+    phone = irc_client("phone")
+    phone.conn.privmsg("NickServ", f"IDENTIFY alice {SECRET}")
+    phone.wait_for(lambda e: e.type == "all_raw_messages" and " 900 phone " in e.arguments[0])
+    return phone
+
+
 def test_web_after_a_reconnect_a_private_conversation_gets_what_was_said_while_away(
     people: People, irc_client: Callable[[str], Client], web_server: ServerThread
 ) -> None:
@@ -317,20 +335,11 @@ def test_web_after_a_reconnect_a_private_conversation_gets_what_was_said_while_a
     device answers; back online, the browser fills its open conversation with tess, and
     learns from ``CHATHISTORY TARGETS`` that rita wrote too, whose conversation it opens
     with her line, unread."""
-    secret = "correct-horse-battery"  # one word: IDENTIFY takes it as a parameter
-    setup = irc_client("alice")
-    setup.conn.send_raw(f"REGISTER * * :{secret}")
-    setup.wait_for(
-        lambda e: e.type == "all_raw_messages" and " REGISTER SUCCESS " in e.arguments[0]
-    )
-    setup.close()
     tess = irc_client("tess")
     rita = irc_client("rita")
-    phone = irc_client("phone")
-    phone.conn.privmsg("NickServ", f"IDENTIFY alice {secret}")
-    phone.wait_for(lambda e: e.type == "all_raw_messages" and " 900 phone " in e.arguments[0])
+    phone = _alice_with_a_phone(irc_client)
 
-    page, requests = _log_in(people, "alice", secret)
+    page, requests = _log_in(people, "alice", SECRET)
     people.say(page, "/query tess")
     expect(page.locator("#buffer-name")).to_have_text("tess")
     tess.conn.privmsg("alice", "hello there")
@@ -353,4 +362,33 @@ def test_web_after_a_reconnect_a_private_conversation_gets_what_was_said_while_a
     rita_button.click()
     expect(lines).to_have_text(["ping from rita"])
     assert any(r.startswith("CHATHISTORY AFTER tess msgid=") for r in requests), requests
+    assert any(r.startswith("CHATHISTORY TARGETS timestamp=") for r in requests), requests
+
+
+def test_web_a_browser_clock_running_ahead_does_not_hide_who_wrote_while_away(
+    people: People, irc_client: Callable[[str], Client], web_server: ServerThread
+) -> None:
+    """The computer's clock is an hour fast. Asking CHATHISTORY TARGETS from its time
+    would miss rita, who wrote just after the drop; the client starts from the server's
+    time of the last line it saw instead."""
+    tess = irc_client("tess")
+    rita = irc_client("rita")
+    phone = _alice_with_a_phone(irc_client)
+    page, requests = _log_in(people, "alice", SECRET)
+    page.clock.set_fixed_time(datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1))
+    people.say(page, "/query tess")
+    tess.conn.privmsg("alice", "hello there")
+    lines = page.locator(LINES)
+    expect(lines).to_have_text(["hello there"])
+
+    _drop_connection(web_server, "alice")
+    expect(page.locator("#status-banner")).to_contain_text("Reconnecting")
+    rita.conn.privmsg("phone", "ping from rita")
+    phone.wait_for(lambda e: e.type == "privmsg" and e.arguments == ["ping from rita"])
+
+    expect(page.locator("#status-banner")).to_be_hidden()
+    rita_button = page.locator('#buffers .buffer[data-name="rita"]')
+    expect(rita_button.locator(".badge")).to_have_text("1")
+    rita_button.click()
+    expect(lines).to_have_text(["ping from rita"])
     assert any(r.startswith("CHATHISTORY TARGETS timestamp=") for r in requests), requests

@@ -138,7 +138,11 @@ class HistoryRequests:
             if key in self.session.buffers:
                 self._catch_up.setdefault(key, ref)
         if self._away_since is None:
-            self._away_since = datetime.fromtimestamp(self.session.clock(), UTC)
+            # TARGETS starts from the server's time of the newest line seen when there is
+            # one: our clock may be off, and one running ahead would miss early writers.
+            seen = [when for when, _ in self._newest.values()]
+            now = datetime.fromtimestamp(self.session.clock(), UTC)
+            self._away_since = max(seen) if seen else now
         self._queue.clear()
         self._busy = 0
         self._pending.clear()

@@ -164,16 +164,21 @@ export class History {
    */
   connectionLost() {
     this.forgetRequests();
-    if (!this.awaySince) this.awaySince = new Date();
+    let lastSeen = null; // the server's time of the newest line seen anywhere
     for (const buffer of this.state.buffers.values()) {
-      if (buffer.kind === "server" || buffer.catchUp) continue;
+      if (buffer.kind === "server") continue;
       const last = buffer.newest();
+      if (last && (!lastSeen || last.time > lastSeen)) lastSeen = last.time;
+      if (buffer.catchUp) continue;
       if (last) buffer.catchUp = historyRef(last);
       else {
         buffer.historyStarted = false;
         buffer.historyDone = false;
       }
     }
+    // TARGETS starts from the server's own time when we have one: this browser's clock may
+    // be off, and a clock running ahead would miss whoever wrote just after the drop.
+    if (!this.awaySince) this.awaySince = lastSeen || new Date();
   }
 
   /** Signed on again: catch up the private conversations (rooms do when rejoined), and
