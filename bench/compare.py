@@ -68,7 +68,7 @@ data_dir = "{dir}/data"
 host = "127.0.0.1"
 port = 0
 http_port = "off"
-tls_port = "off"
+tls_port = {tls_port}
 [limits]
 flood_per_second = 0
 flood_burst = 1000000
@@ -192,8 +192,9 @@ def create_accounts(conf: Path, count: int) -> None:
 class Server:
     """One server process, pinned to the server CPU, always stopped on exit."""
 
-    def __init__(self, name: str, accounts: int = 0) -> None:
+    def __init__(self, name: str, accounts: int = 0, tls: bool = False) -> None:
         self.name = name
+        self.tls = tls  # ChatRoom only: the generator connects to its TLS port
         self.accounts = accounts  # ChatRoom only: SASL accounts to create before starting
         self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
         self.proc: subprocess.Popen[bytes] | None = None
@@ -205,7 +206,8 @@ class Server:
         log = self.log = open(self.tmp / "server.log", "wb")
         if self.name == "chatroom":
             conf = self.tmp / "chatroom.toml"
-            conf.write_text(CHATROOM_CONF.format(dir=self.tmp))
+            tls_port = "0" if self.tls else '"off"'
+            conf.write_text(CHATROOM_CONF.format(dir=self.tmp, tls_port=tls_port))
             if self.accounts:
                 create_accounts(conf, self.accounts)
             cmd = [str(PYTHON), "-m", "chatroom", "serve", "--config", str(conf)]
@@ -214,13 +216,14 @@ class Server:
             env = {k: v for k, v in os.environ.items() if not k.startswith("CHATROOM_")}
             self.proc = subprocess.Popen(pin + cmd, stdout=subprocess.PIPE, stderr=log, env=env)
             assert self.proc.stdout is not None
+            wanted = "listening for IRC over TLS on" if self.tls else "listening for IRC on"
             seen = []
             for _ in range(10):  # bounded; EOF (b"") if it exits
                 line = self.proc.stdout.readline().decode()
                 seen.append(line.strip())
-                if "listening for IRC on" in line or not line:
+                if wanted in line or not line:
                     break
-            if "listening for IRC on" not in line:
+            if wanted not in line:
                 self.stop()
                 raise RuntimeError(f"chatroom did not start: {seen!r}")
             self.port = int(line.rsplit(":", 1)[1])
@@ -313,11 +316,13 @@ def run_one(name: str, scenario: str, a: argparse.Namespace) -> dict[str, Any]:
         if scenario not in FLOOR_SCENARIOS:
             return {"skipped": "the floor is measured for latency only"}
         return run_floor(a)
+    if a.tls and name != "chatroom":
+        return {"skipped": "--tls is measured for ChatRoom only"}
     accounts = a.login_accounts if scenario == "login" else 0
     try:
-        with Server(name, accounts) as server:
+        with Server(name, accounts, a.tls) as server:
             cmd = ["taskset", "-c", GENERATOR_CPU, str(PYTHON), str(BENCH / "loadgen.py")]
-            cmd += loadgen_args(scenario, a)
+            cmd += loadgen_args(scenario, a) + (["--tls"] if a.tls else [])
             cmd += ["--port", str(server.port), "--pid", str(server.pid)]
             print(f"# {name} {scenario}: {shlex.join(cmd)}", file=sys.stderr, flush=True)
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout)
@@ -420,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--login-accounts", type=int, default=200, help="accounts created first")
     p.add_argument("--timeout", type=float, default=300.0, help="per-scenario limit")
     p.add_argument("--out", type=Path, help="write raw JSON results here")
+    p.add_argument("--tls", action="store_true", help="ChatRoom over TLS (peers skipped)")
     a = p.parse_args(argv)
     servers = [s for s in a.servers.split(",") if s]
     scenarios = [s for s in a.scenarios.split(",") if s]

@@ -40,6 +40,7 @@ import multiprocessing.connection
 import os
 import resource
 import socket
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -54,6 +55,10 @@ SASL_NUMERICS = (b"903", b"902", b"904", b"905", b"906", b"907")
 STEP_TIMEOUT = 30.0
 
 Parsed = tuple[bytes, bytes, list[bytes]]
+
+# ``--tls``: every connection speaks TLS (no certificate check: loopback, a test server's
+# self-signed certificate). Set once in ``main``; forked workers inherit it.
+TLS: ssl.SSLContext | None = None
 
 
 def parse_line(line: bytes) -> Parsed:
@@ -330,7 +335,8 @@ async def open_client(
 ) -> Client:
     loop = asyncio.get_running_loop()
     _, proto = await asyncio.wait_for(
-        loop.create_connection(lambda: Client(nick, on_message), host, port), STEP_TIMEOUT
+        loop.create_connection(lambda: Client(nick, on_message), host, port, ssl=TLS),
+        STEP_TIMEOUT,
     )
     assert isinstance(proto, Client)
     return proto
@@ -1051,6 +1057,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--pid", type=int, help="server PID (for RSS and CPU readings)")
         sp.add_argument("--nick-prefix", help="nick prefix (default: derived from our PID)")
         sp.add_argument("--pace", type=float, default=500.0, help="new connections/s in setup")
+        sp.add_argument("--tls", action="store_true", help="connect with TLS (not verified)")
 
     def room(sp: argparse.ArgumentParser, clients: int, rate: float, samples: int) -> None:
         sp.add_argument("--clients", type=int, default=clients)
@@ -1095,6 +1102,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.scenario == "idle" and not args.pid:
         raise SystemExit("idle needs --pid (the server's PID, for its RSS)")
     raise_nofile(65536)
+    if args.tls:
+        global TLS
+        TLS = ssl.create_default_context()
+        TLS.check_hostname = False
+        TLS.verify_mode = ssl.CERT_NONE
     loop_name = use_uvloop()
     if args.scenario == "fanout":
         result = run_fanout(args)
