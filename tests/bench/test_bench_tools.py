@@ -66,3 +66,13 @@ def test_floor_receives_every_line_it_writes() -> None:
     assert result["received_lines"] == result["expected_lines"]
     assert isinstance(result["per_send_us"], float)
     assert result["per_send_us"] > 0
+
+
+def test_loadgen_fanout_over_tls_counts_every_delivery(server: ServerThread) -> None:
+    result = run_tool(
+        str(BENCH / "loadgen.py"), "fanout", "--port", str(server.tls_port), "--tls",
+        "--clients", "4", "--senders", "1", "--rate", "20", "--seconds", "1",
+        "--samples", "2", "--drain", "5",
+    )  # fmt: skip
+    assert result["sent"]
+    assert result["loss"] == 0.0
