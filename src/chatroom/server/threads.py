@@ -1,7 +1,8 @@
 """Helper threads yield the CPU to the event loop.
 
-The loop carries every client's latency; the argon2id pool and the history writer only
-need to finish eventually. On Linux, niceness is per thread, so each helper thread lowers
+The loop carries every client's latency; the history writer only needs to finish
+eventually (argon2id runs in worker processes, niced the same way: see
+``auth/password_workers.py``). On Linux, niceness is per thread, so each helper thread lowers
 its own priority when it starts (bench: the login storm's effect on chat latency).
 """
 

@@ -7,7 +7,8 @@ vs. decomposed accents, full-width digits) match, which is what users notice. A 
 that applies full SASLprep computes the same bytes for every password made of ordinary
 printable characters.
 
-These functions are slow on purpose; the server runs them in a thread, never on the loop.
+These functions are slow on purpose; the server runs them in worker processes
+(``password_workers.py``), never on the loop.
 """
 
 from __future__ import annotations

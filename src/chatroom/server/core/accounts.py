@@ -1,10 +1,10 @@
 """Accounts in the core: logging in, creating accounts, and guarding registered nicknames.
 
 Passwords never get checked here: the core asks the shell (``VerifyPassword`` and
-``HashPassword`` effects, run in a thread) and continues when the answer comes back. Every
-login path (SASL PLAIN, PASS, NickServ IDENTIFY) goes through ``password_login`` so the
-throttle, the logging and the single answer for "no such account" and "wrong password"
-are the same everywhere.
+``HashPassword`` effects, run in a worker process) and continues when the answer comes
+back. Every login path (SASL PLAIN, PASS, NickServ IDENTIFY) goes through
+``password_login`` so the throttle, the logging and the single answer for "no such
+account" and "wrong password" are the same everywhere.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The shell's slow helpers: the store (one ordered writer thread) and password hashing
-(a small thread pool), turning the core's effects into work and answers back into inputs.
+(two worker processes), turning the core's effects into work and answers back into inputs.
 
-Nothing here blocks the event loop: argon2id runs in the pool, commits run in the
+Nothing here blocks the event loop: argon2id runs in the workers, commits run in the
 writer thread, and both report back on the loop, where the core continues.
 """
 
@@ -11,11 +11,16 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TypeVar
 
 from chatroom.config import Config
-from chatroom.server.auth.passwords import Argon2Params, PasswordHasher, make_scram_verifier
+from chatroom.server.auth.password_workers import (
+    PasswordWorkers,
+    hash_password,
+    verify_password,
+)
+from chatroom.server.auth.passwords import Argon2Params
 from chatroom.server.core.effects import (
     HashPassword,
     Persist,
@@ -30,7 +35,6 @@ from chatroom.server.store.history import HistoryWriter, Rows
 from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 from chatroom.server.store.writer import StoreWriter, load_when_quiet
-from chatroom.server.threads import lower_priority
 
 log = logging.getLogger("chatroom.store")
 
@@ -46,11 +50,8 @@ class Backends:
         self.wake = wake  # schedules the shell's flush after an answer reached the core
         self.store = SqliteStore(default_db_path(config.data_dir))
         self.writer = StoreWriter(self.store)
-        self.hasher = PasswordHasher(Argon2Params(*config.argon2))
         # Two workers: one per core; argon2id is CPU- and memory-bound by design.
-        self.pool = ThreadPoolExecutor(
-            max_workers=2, thread_name_prefix="password", initializer=lower_priority
-        )
+        self.passwords = PasswordWorkers(Argon2Params(*config.argon2), workers=2)
         self._poller: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()  # answers from threads come back here
         # History has its own file and thread: chat bursts never delay an account commit.
@@ -62,7 +63,8 @@ class Backends:
     def start(self) -> None:
         """Load durable state into the core and start watching for outside changes."""
         self.world.load_snapshot(self.store.load())
-        self.world.dummy_password_hash = self.hasher.hash(secrets.token_urlsafe(24))
+        dummy = self.passwords.run(hash_password, secrets.token_urlsafe(24))
+        self.world.dummy_password_hash = dummy[0]
         replay = self.world.settings.history.replay_lines
         self.world.load_history(self.history.recent(replay))
         self._poller = asyncio.create_task(self._watch_store())
@@ -78,21 +80,38 @@ class Backends:
             self.history_writer.query(effect.query, lambda rows: self._history_answer(token, rows))
         elif isinstance(effect, VerifyPassword):
             token = effect.token
-            verify = self.pool.submit(self._verify, effect.password_hash, effect.password)
-            self._when_done(
-                verify,
-                lambda result: world.password_checked(token, *result),
-                lambda: world.password_checked(token, False, None),
-            )
+
+            def refuse() -> None:
+                world.password_checked(token, False, None)
+
+            verify = self._submit(refuse, verify_password, effect.password_hash, effect.password)
+            if verify is not None:
+                self._when_done(
+                    verify, lambda result: world.password_checked(token, *result), refuse
+                )
         elif isinstance(effect, HashPassword):
             token = effect.token
-            make = self.pool.submit(self._hash, effect.password)
-            self._when_done(make, lambda result: world.password_hashed(token, *result), None)
+            make = self._submit(None, hash_password, effect.password)
+            if make is not None:
+                self._when_done(make, lambda result: world.password_hashed(token, *result), None)
         elif effect.token is None:
             self.writer.submit(effect.changes, self._log_failure)
         else:
             token = effect.token
             self.writer.submit(effect.changes, lambda err: self._committed(token, err))
+
+    def _submit(
+        self, on_error: Callable[[], None] | None, fn: Callable[..., T], *args: str
+    ) -> Future[T] | None:
+        """Hand work to the password workers; if even a fresh pool cannot take it, the
+        core hears "no" (a failed login) instead of the loop hearing an exception."""
+        try:
+            return self.passwords.submit(fn, *args)
+        except Exception:
+            log.exception("password workers unavailable")
+            if on_error is not None:
+                on_error()
+            return None
 
     def _when_done(
         self,
@@ -115,16 +134,6 @@ class Backends:
 
         loop = self._loop
         future.add_done_callback(lambda f: loop.call_soon_threadsafe(finished, f))
-
-    def _verify(self, password_hash: str, password: str) -> tuple[bool, tuple[str, str] | None]:
-        """Verify, and re-hash when the stored hash used older argon2 parameters."""
-        ok = self.hasher.verify(password_hash, password)
-        if ok and self.hasher.needs_rehash(password_hash):
-            return True, (self.hasher.hash(password), make_scram_verifier(password))
-        return ok, None
-
-    def _hash(self, password: str) -> tuple[str, str]:
-        return self.hasher.hash(password), make_scram_verifier(password)
 
     def _committed(self, token: int, error: BaseException | None) -> None:
         if error is not None:
@@ -175,6 +184,6 @@ class Backends:
             self._poller.cancel()
         await self.writer.close()
         await self.history_writer.close()  # every line delivered so far is written first
-        self.pool.shutdown(wait=True)
+        self.passwords.shutdown()
         self.store.close()
         self.history.close()

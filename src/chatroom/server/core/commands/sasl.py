@@ -2,8 +2,8 @@
 
 Client data arrives base64-encoded in chunks of at most 400 bytes; a chunk of exactly 400
 means more follows, ``+`` stands for an empty chunk, ``*`` aborts. PLAIN waits for the
-password check in a thread; SCRAM needs only HMACs over the stored verifier, so it runs
-inline. Every failure, whatever its cause, gets the same 904.
+password check in a worker process; SCRAM needs only HMACs over the stored verifier, so
+it runs inline. Every failure, whatever its cause, gets the same 904.
 """
 
 from __future__ import annotations

@@ -1,0 +1,78 @@
+"""Password hashing runs in worker processes; losing one must not end logins.
+
+A worker can die under the server (the kernel's OOM killer picks the process holding
+19 MiB per hash). The login that was waiting on it fails like a wrong password would, and
+the next one gets a fresh pool.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chatroom import admin
+from chatroom.server.auth.passwords import PasswordHasher, fast_params_for_tests
+from chatroom.server.core.settings import Limits
+from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from tests.realserver import Client, ServerThread, make_config
+
+PASSWORD = "tr0ub4dor&3-long"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerThread]:
+    config = make_config(tmp_path, Limits(flood_per_second=0))
+    config.data_dir.mkdir(parents=True)
+    store = SqliteStore(default_db_path(config.data_dir))
+    admin.create_account(store, PasswordHasher(fast_params_for_tests()), "alice", PASSWORD)
+    store.close()
+    running = ServerThread(config).start()
+    yield running
+    running.stop()
+
+
+def _log_in(server: ServerThread, nick: str) -> list[str]:
+    """SASL PLAIN as alice; the server's answers about it (900/903 or 904)."""
+    client = Client(server.port, nick, PASSWORD, sasl_login="alice")
+    try:
+        client.wait_for(
+            lambda e: (
+                e.type == "all_raw_messages"
+                and any(f" {code} " in e.arguments[0] for code in ("903", "904"))
+            )
+        )
+        return [line for line in client.raw_lines() if " 90" in line]
+    finally:
+        client.close()
+
+
+def _workers(server: ServerThread) -> list[int]:
+    assert server.shell is not None
+    assert server.shell.backends is not None
+    return server.shell.backends.passwords.pids()
+
+
+def test_hashing_runs_in_worker_processes_not_in_the_server(server: ServerThread) -> None:
+    assert any(" 903 " in line for line in _log_in(server, "alice"))
+    workers = _workers(server)
+    assert workers
+    assert os.getpid() not in workers
+
+
+def test_logins_work_again_after_a_password_worker_is_killed(server: ServerThread) -> None:
+    assert any(" 903 " in line for line in _log_in(server, "alice"))
+    for pid in _workers(server):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    answers: list[list[str]] = []
+    while time.monotonic() < deadline:
+        answers.append(_log_in(server, f"alice{len(answers)}"))
+        if any(" 903 " in line for line in answers[-1]):
+            break
+    assert any(" 903 " in line for line in answers[-1]), answers
+    assert len(answers) <= 2, answers  # at most the login caught by the dying pool fails
