@@ -43,8 +43,6 @@ LOAD_SECONDS = 30.0
 BANS = 3
 SERVE = [sys.executable, "-m", "chatroom", "serve", "--port", "0", "--tls-port", "off",
          "--http-port", "off"]  # fmt: skip
-SERVE = [sys.executable, "-m", "chatroom", "serve", "--port", "0", "--tls-port", "off",
-         "--http-port", "off"]  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- processes

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +78,53 @@ def test_logins_work_again_after_a_password_worker_is_killed(server: ServerThrea
             break
     assert any(" 903 " in line for line in answers[-1]), answers
     assert len(answers) <= 2, answers  # at most the login caught by the dying pool fails
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_password_workers_exit_when_the_server_is_killed(tmp_path: Path) -> None:
+    """SIGKILL leaves no time for a clean shutdown; the workers must not outlive it."""
+    out = tmp_path / "out.txt"
+    command = [sys.executable, "-m", "chatroom", "serve", "--data-dir", str(tmp_path / "d"),
+               "--port", "0", "--tls-port", "off", "--http-port", "off"]  # fmt: skip
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while "listening for IRC on" not in out.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, out.read_text()
+            time.sleep(0.05)
+        # The server hashed its dummy password at start: a worker exists, under the
+        # fork server, which is the server's child.
+        helpers = _children(proc.pid)
+        workers = [pid for helper in helpers for pid in _children(helper)]
+        assert workers, helpers
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(_running(pid) for pid in workers + helpers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers + helpers if _running(pid)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

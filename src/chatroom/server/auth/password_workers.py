@@ -11,8 +11,9 @@ Why processes:
   A process never competes for it.
 
 The workers start from a fresh ``forkserver`` process (never a fork of the server with
-its threads and sockets), run at a lower priority than the loop, and keep one
-``PasswordHasher`` each. Only strings cross the pipe: hashes, passwords and answers.
+its threads and sockets), run at a lower priority than the loop, keep one
+``PasswordHasher`` each, and exit when the server does, even when it was killed. Only
+strings cross the pipe: hashes, passwords and answers.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import select
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,11 +39,39 @@ T = TypeVar("T")
 _hasher: PasswordHasher | None = None  # one per worker process, set by _start_worker
 
 
-def _start_worker(params: Argon2Params) -> None:
+def _start_worker(params: Argon2Params, server_pid: int) -> None:
     global _hasher
     _hasher = PasswordHasher(params)
     with contextlib.suppress(OSError):  # not permitted here: run at normal priority
         os.nice(WORKER_NICENESS)
+    threading.Thread(target=_exit_with, args=(server_pid,), daemon=True).start()
+
+
+def _exit_with(server_pid: int) -> None:
+    """End this worker when the server is gone, however it went (SIGKILL included).
+
+    A worker's parent is the fork server, not the server, and it waits on a queue the
+    server can no longer write to; without this it would wait, holding its 19 MiB,
+    forever. A pidfd wakes us the moment the server exits; elsewhere we look every 2 s.
+    """
+    try:
+        pidfd = os.pidfd_open(server_pid)
+    except (AttributeError, OSError):
+        while _alive(server_pid):
+            time.sleep(2.0)
+    else:
+        select.select([pidfd], [], [])
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _worker_hasher() -> PasswordHasher:
@@ -79,7 +111,7 @@ class PasswordWorkers:
             max_workers=self._workers,
             mp_context=_context(),
             initializer=_start_worker,
-            initargs=(self._params,),
+            initargs=(self._params, os.getpid()),
         )
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
