@@ -9,7 +9,6 @@ references are exclusive, ``id`` order is send order, answers come back ascendin
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,12 +21,11 @@ from chatroom.server.core.history import (
     listing_name,
 )
 from chatroom.server.store.history import Rows
-from chatroom.server.store.schema import available_migrations, migrate
+from chatroom.server.store.schema import available_migrations, data_version, open_database
 
 __all__ = ["HISTORY_FILENAME", "SqliteHistory", "history_db_path"]
 
 HISTORY_FILENAME = "history.db"
-BUSY_TIMEOUT_MS = 5000
 _COLUMNS = "target, msgid, at, sender, recipient, source, command, target_name, text, account, tags"
 _Cond = tuple[str, tuple[object, ...]]
 
@@ -42,18 +40,15 @@ class SqliteHistory:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            migrate(self._conn, available_migrations("history_migrations"))
-        except BaseException:
-            self._conn.close()
-            raise
-        self._seen_version = self._data_version()
+        # NORMAL: a killed process loses nothing in WAL mode; a power cut may lose the
+        # last lines of chat, which is not worth an fsync per batch.
+        self._conn = open_database(
+            self.path,
+            synchronous="NORMAL",
+            migrations=available_migrations("history_migrations"),
+        )
+        self._seen_version = data_version(self._conn)
 
     # ------------------------------------------------------------------ writes
 
@@ -156,7 +151,7 @@ class SqliteHistory:
 
     def changed_outside(self) -> bool:
         with self._lock:
-            version = self._data_version()
+            version = data_version(self._conn)
             changed = version != self._seen_version
             self._seen_version = version
         return changed
@@ -164,9 +159,6 @@ class SqliteHistory:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    def _data_version(self) -> int:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
     def _select(self, q: HistoryQuery) -> list[HistoryRecord]:
         base: list[_Cond] = [("target = ?", (q.target,))]

@@ -13,6 +13,8 @@ import re
 import sqlite3
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
+from typing import Literal
 
 __all__ = ["Migration", "SchemaTooNewError", "available_migrations", "migrate"]
 
@@ -81,6 +83,43 @@ def migrate(conn: sqlite3.Connection, migrations: list[Migration] | None = None)
             raise
         current = step.number
     return _user_version(conn)
+
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def open_database(
+    path: Path,
+    *,
+    synchronous: Literal["NORMAL", "FULL"],
+    migrations: list[Migration] | None = None,
+    foreign_keys: bool = False,
+) -> sqlite3.Connection:
+    """Open (creating its folder) a WAL-mode SQLite file and bring its schema up to date.
+
+    Both stores open their files this way: autocommit (they issue BEGIN/COMMIT
+    themselves), usable from any thread behind their own lock, waiting up to
+    ``BUSY_TIMEOUT_MS`` for ``chatroom admin`` in another process. A failed migration
+    closes the connection before raising.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        if foreign_keys:
+            conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn, migrations)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """Changes when another connection commits: how a server notices ``chatroom admin``."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def _user_version(conn: sqlite3.Connection) -> int:

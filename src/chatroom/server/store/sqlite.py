@@ -40,12 +40,11 @@ from chatroom.server.store.base import (
     Snapshot,
     UpdateChannel,
 )
-from chatroom.server.store.schema import migrate
+from chatroom.server.store.schema import data_version, open_database
 
 __all__ = ["DB_FILENAME", "SqliteStore", "default_db_path"]
 
 DB_FILENAME = "chatroom.db"
-BUSY_TIMEOUT_MS = 5000
 
 
 def default_db_path(data_dir: Path) -> Path:
@@ -58,28 +57,13 @@ class SqliteStore:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            self._configure()
-            migrate(self._conn)
-        except BaseException:
-            self._conn.close()
-            raise
-        self._seen_data_version = self._data_version()
-
-    def _configure(self) -> None:
-        conn = self._conn
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-        conn.execute("PRAGMA journal_mode = WAL")
         # FULL, not NORMAL: in WAL mode NORMAL already survives a killed process, but a
         # power cut or kernel crash can drop the last commits; then a user told "account
         # registered" would find it gone. Writes here are rare and batched by the writer
         # thread, so one fsync per transaction is cheap insurance.
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
+        self._conn = open_database(self.path, synchronous="FULL", foreign_keys=True)
+        self._seen_data_version = data_version(self._conn)
 
     def load(self) -> Snapshot:
         with self._lock:
@@ -87,7 +71,7 @@ class SqliteStore:
             # One read transaction so accounts, fingerprints and bans agree.
             conn.execute("BEGIN")
             try:
-                self._seen_data_version = self._data_version()
+                self._seen_data_version = data_version(self._conn)
                 certfps: dict[str, list[str]] = {}
                 for key, fingerprint in conn.execute(
                     "SELECT account_key, fingerprint FROM account_certfps"
@@ -152,7 +136,7 @@ class SqliteStore:
 
     def changed_since_load(self) -> bool:
         with self._lock:
-            return self._data_version() != self._seen_data_version
+            return data_version(self._conn) != self._seen_data_version
 
     def audit(self, since: float | None = None) -> list[AuditEntry]:
         query = "SELECT id, at, actor, action, target, reason FROM audit_log"
@@ -183,9 +167,6 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-
-    def _data_version(self) -> int:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
 
 def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
