@@ -110,7 +110,7 @@ def create_account(
         oper_role=oper_role,
     )
     action = "account.create.oper" if oper_role is not None else "account.create"
-    _commit(store, PutAccount(account), now, action, name, oper_role or "")
+    commit_with_audit(store, PutAccount(account), now, action, name, oper_role or "")
     return account
 
 
@@ -129,7 +129,7 @@ def set_password(
     updated = dataclasses.replace(
         account, password_hash=hasher.hash(password), scram=make_scram_verifier(password)
     )
-    _commit(store, PutAccount(updated), clock(), "account.password", account.name)
+    commit_with_audit(store, PutAccount(updated), clock(), "account.password", account.name)
     return updated
 
 
@@ -148,7 +148,7 @@ def delete_account(
 ) -> Account:
     """Remove the account (its fingerprints go with it); returns what was deleted."""
     account = _existing(store, name, fold)
-    _commit(store, DeleteAccount(account.key), clock(), "account.delete", account.name)
+    commit_with_audit(store, DeleteAccount(account.key), clock(), "account.delete", account.name)
     return account
 
 
@@ -171,7 +171,7 @@ def set_oper(
     oper_role = (_role(role) if role is not None else DEFAULT_OPER_ROLE) if oper else None
     updated = dataclasses.replace(account, oper_role=oper_role)
     action = "account.oper.grant" if oper else "account.oper.revoke"
-    _commit(store, PutAccount(updated), clock(), action, account.name, oper_role or "")
+    commit_with_audit(store, PutAccount(updated), clock(), action, account.name, oper_role or "")
     return updated
 
 
@@ -196,9 +196,10 @@ def _existing(store: Store, name: str, fold: Fold) -> Account:
     return account
 
 
-def _commit(
+def commit_with_audit(
     store: Store, change: Change, now: float, action: str, target: str, reason: str = ""
 ) -> list[int]:
+    """Apply ``change`` and its audit entry in one transaction (every admin action does)."""
     entry = AuditEntry(id=None, at=now, actor=ACTOR, action=action, target=target, reason=reason)
     return store.apply([change, AppendAudit(entry)])
 
@@ -247,7 +248,7 @@ def add_ban(
     expires = now + seconds if seconds is not None else None
     ban = ServerBan(None, kind, mask, reason, ACTOR, now, expires)
     when = until_text(expires, now)
-    [ban_id] = _commit(
+    [ban_id] = commit_with_audit(
         store,
         PutBan(ban),
         now,
@@ -273,7 +274,9 @@ def remove_ban(
     if found is None:
         raise ValueError(f"no server ban on {target!r}; see 'chatroom admin bans'")
     change = DeleteBanTarget(found.kind, found.mask)
-    _commit(store, change, clock(), "ban.remove", f"{found.kind}:{found.mask}", found.reason)
+    commit_with_audit(
+        store, change, clock(), "ban.remove", f"{found.kind}:{found.mask}", found.reason
+    )
     return found
 
 
@@ -299,7 +302,7 @@ def mute_account(
     expires = now + seconds if seconds is not None else None
     mute = AccountMute(account.key, account.name, reason, ACTOR, now, expires)
     when = until_text(expires, now)
-    _commit(store, PutMute(mute), now, "mute.add", account.name, f"{reason} ({when})")
+    commit_with_audit(store, PutMute(mute), now, "mute.add", account.name, f"{reason} ({when})")
     return mute
 
 
@@ -309,7 +312,9 @@ def unmute_account(
     mute = store.load().mutes.get(fold(name))
     if mute is None:
         raise ValueError(f"{name!r} is not muted")
-    _commit(store, DeleteMute(mute.account_key), clock(), "mute.remove", mute.account_name)
+    commit_with_audit(
+        store, DeleteMute(mute.account_key), clock(), "mute.remove", mute.account_name
+    )
     return mute
 
 

@@ -14,12 +14,9 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-from chatroom.admin import ACTOR
+from chatroom.admin import commit_with_audit
 from chatroom.irc.masks import is_channel_name
 from chatroom.server.store.base import (
-    AppendAudit,
-    AuditEntry,
-    Change,
     DeleteChannel,
     RegisteredChannel,
     SetChannelFounder,
@@ -42,7 +39,9 @@ def drop_room(
 ) -> RegisteredChannel:
     """Unregister a room (as ChanServ DROP); returns the registration that was dropped."""
     room = _registered(store, name, fold)
-    _commit(store, DeleteChannel(room.key), clock(), "channel.drop", room.name, room.founder)
+    commit_with_audit(
+        store, DeleteChannel(room.key), clock(), "channel.drop", room.name, room.founder
+    )
     return room
 
 
@@ -67,7 +66,7 @@ def set_room_founder(
         return room, None
     change = SetChannelFounder(room.key, account.name)
     target = f"{room.name} {account.name}"
-    _commit(store, change, clock(), "channel.founder", target, f"was {room.founder}")
+    commit_with_audit(store, change, clock(), "channel.founder", target, f"was {room.founder}")
     return dataclasses.replace(room, founder=account.name), room.founder
 
 
@@ -78,10 +77,3 @@ def _registered(store: Store, name: str, fold: Fold) -> RegisteredChannel:
     if room is None:
         raise ValueError(f"{name} is not a registered room; see 'chatroom admin rooms'")
     return room
-
-
-def _commit(
-    store: Store, change: Change, now: float, action: str, target: str, reason: str
-) -> None:
-    entry = AuditEntry(id=None, at=now, actor=ACTOR, action=action, target=target, reason=reason)
-    store.apply([change, AppendAudit(entry)])
