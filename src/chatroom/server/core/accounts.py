@@ -22,7 +22,7 @@ from chatroom.irc.message import format_line
 from chatroom.server.core import opers, sanctions
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
-from chatroom.server.store.base import Account, AppendAudit, AuditEntry, PutAccount
+from chatroom.server.store.base import Account, PutAccount
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
@@ -116,7 +116,6 @@ def create_account(
     def hashed(password_hash: str, scram: str) -> None:
         now = world.clock()
         account = Account(name, key, password_hash, scram, email, now)
-        audit = AuditEntry(None, now, name, "account.register", name, "")
 
         def committed(error: str | None) -> None:
             world.reserved_accounts.discard(key)
@@ -127,7 +126,8 @@ def create_account(
             world.accounts[key] = account
             done(account, "")
 
-        world.persist([PutAccount(account), AppendAudit(audit)], committed)
+        changes = [PutAccount(account)]
+        sanctions.audit(world, name, "account.register", name, "", changes, committed)
 
     world.hash_password(password, hashed)
 
@@ -150,7 +150,6 @@ def change_password(
             return
         updated = replace(current, password_hash=password_hash, scram=scram)
         world.accounts[account.key] = updated
-        audit = AuditEntry(None, world.clock(), account.name, "account.password", account.name, "")
 
         def committed(error: str | None) -> None:
             latest = world.accounts.get(account.key)
@@ -160,7 +159,10 @@ def change_password(
                 )
             done(error)
 
-        world.persist([PutAccount(updated), AppendAudit(audit)], committed)
+        changes = [PutAccount(updated)]
+        sanctions.audit(
+            world, account.name, "account.password", account.name, "", changes, committed
+        )
 
     world.hash_password(password, hashed)
 

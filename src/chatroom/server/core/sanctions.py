@@ -18,7 +18,7 @@ Rules of this module:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -86,10 +86,12 @@ def audit(
     target: str,
     reason: str = "",
     changes: Iterable[Change] = (),
+    then: Callable[[str | None], None] | None = None,
 ) -> None:
-    """Persist ``changes`` and their audit entry in one transaction."""
+    """Persist ``changes`` and their audit entry in one transaction; ``then(error)`` runs
+    after the commit, for replies that promise the change is saved."""
     entry = AuditEntry(None, world.clock(), actor, action, target, reason)
-    world.persist([*changes, AppendAudit(entry)])
+    world.persist([*changes, AppendAudit(entry)], then)
 
 
 # ----------------------------------------------------------------------------- bans

@@ -33,7 +33,7 @@ from chatroom.server.core.nicks import change_nick
 from chatroom.server.core.services import Service
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
-from chatroom.server.store.base import Account, AppendAudit, AuditEntry, DeleteAccount
+from chatroom.server.store.base import Account, DeleteAccount
 
 MAX_EMAIL_LENGTH = 254
 PLAINTEXT = "Use a TLS connection to send a password (your password was not used)."
@@ -186,7 +186,6 @@ def _drop(world: World, session: Session, args: list[str]) -> None:
     if world.fold(args[0]) != account.key:
         _notice(world, session, f"To confirm, name your own account: DROP {account.name}")
         return
-    audit = AuditEntry(None, world.clock(), account.name, "account.drop", account.name, "")
 
     def committed(error: str | None) -> None:
         if error is not None:
@@ -200,7 +199,8 @@ def _drop(world: World, session: Session, args: list[str]) -> None:
             if world.fold(other.nick) == account.key:
                 other.nick_deadline = None  # nobody owns the nick any more
 
-    world.persist([DeleteAccount(account.key), AppendAudit(audit)], committed)
+    changes = [DeleteAccount(account.key)]
+    sanctions.audit(world, account.name, "account.drop", account.name, "", changes, committed)
 
 
 @subcommand(

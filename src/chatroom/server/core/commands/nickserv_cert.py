@@ -26,7 +26,7 @@ from chatroom.server.core import opers, sanctions
 from chatroom.server.core.commands.nickserv import SERVICE, own_account
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
-from chatroom.server.store.base import Account, AppendAudit, AuditEntry, PutAccount
+from chatroom.server.store.base import Account, PutAccount
 
 MAX_CERTFPS = 5
 CAPABILITY = "accounts"  # what an operator needs to manage another account's certificates
@@ -182,9 +182,6 @@ def _save(
     """Apply now, persist with an audit entry, answer after the commit (or undo)."""
     world.accounts[after.key] = after
     actor = sanctions.actor_name(session)
-    entry = AuditEntry(
-        None, world.clock(), actor, f"account.cert.{verb}", f"{before.name} {fingerprint}", ""
-    )
     by_other = not _is_own(world, session, before)
 
     def committed(error: str | None) -> None:
@@ -199,7 +196,10 @@ def _save(
         if by_other:
             _tell_owner(world, before.key, actor, verb, fingerprint)
 
-    world.persist([PutAccount(after), AppendAudit(entry)], committed)
+    target = f"{before.name} {fingerprint}"
+    sanctions.audit(
+        world, actor, f"account.cert.{verb}", target, changes=[PutAccount(after)], then=committed
+    )
 
 
 def _tell_owner(world: World, key: str, actor: str, verb: str, fingerprint: str) -> None:
