@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import MAX_BODY, Message
+from chatroom.irc.packing import pack_words
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.session import Session
@@ -42,18 +43,8 @@ def send_names(world: World, session: Session, channel: Channel) -> None:
         who = other.prefix if userhost else other.nick
         entries.append(channel.prefix_of(other, multi) + who)
     head = f":{world.name} {n.RPL_NAMREPLY} {session.nick} {channel.symbol} {channel.name} :"
-    budget = MAX_BODY - 2 - len(head.encode())
-    line: list[str] = []
-    used = 0
-    for entry in entries:
-        size = len(entry.encode())
-        if line and used + 1 + size > budget:
-            world.reply(session, n.RPL_NAMREPLY, channel.symbol, channel.name, " ".join(line))
-            line, used = [], 0
-        used += size + (1 if line else 0)
-        line.append(entry)
-    if line:
-        world.reply(session, n.RPL_NAMREPLY, channel.symbol, channel.name, " ".join(line))
+    for line in pack_words(entries, MAX_BODY - 2 - len(head.encode())):
+        world.reply(session, n.RPL_NAMREPLY, channel.symbol, channel.name, line)
     world.reply(session, n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
+from chatroom.irc.packing import pack_words
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
@@ -24,17 +25,7 @@ _LIST_BUDGET = 400  # bytes of comma-joined nicks per line, well inside 512 with
 
 
 def _chunks(items: Iterable[str]) -> list[str]:
-    lines: list[str] = []
-    current = ""
-    for item in items:
-        if current and len(current) + len(item) + 1 > _LIST_BUDGET:
-            lines.append(current)
-            current = item
-        else:
-            current = f"{current},{item}" if current else item
-    if current:
-        lines.append(current)
-    return lines
+    return pack_words(items, _LIST_BUDGET, sep=",")
 
 
 def _send_status(world: World, session: Session, nicks: Iterable[str]) -> None:

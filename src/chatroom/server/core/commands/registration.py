@@ -5,6 +5,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
+from chatroom.irc.packing import pack_words
 from chatroom.server.core import sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
@@ -58,15 +59,7 @@ def cap(world: World, session: Session, msg: Message) -> None:
 
 def _send_cap_list(world: World, session: Session, sub: str, tokens: list[str]) -> None:
     """Split long lists over several lines; '*' marks continuation for CAP 302 clients."""
-    lines: list[str] = []
-    current = ""
-    for token in tokens:
-        if current and len(current) + len(token) + 1 > _CAP_LINE_BUDGET:
-            lines.append(current)
-            current = token
-        else:
-            current = f"{current} {token}" if current else token
-    lines.append(current)
+    lines = pack_words(tokens, _CAP_LINE_BUDGET) or [""]  # no caps: one empty list
     for i, line in enumerate(lines):
         more = i < len(lines) - 1 and session.cap_version >= 302
         params = (session.nick, sub, "*", line) if more else (session.nick, sub, line)

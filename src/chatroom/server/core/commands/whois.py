@@ -13,6 +13,7 @@ import time
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import match_mask
 from chatroom.irc.message import Message
+from chatroom.irc.packing import pack_words
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
@@ -247,14 +248,7 @@ def _whois_channels(world: World, session: Session, target: Session) -> None:
         for channel in target.channels.values()
         if session is target or can_see_channel(session, channel)
     ]
-    line = ""
-    for name in names:
-        if line and len(line) + len(name) + 1 > _CHANNELS_BUDGET:
-            world.reply(session, n.RPL_WHOISCHANNELS, target.nick, line)
-            line = name
-        else:
-            line = f"{line} {name}" if line else name
-    if line:
+    for line in pack_words(names, _CHANNELS_BUDGET):
         world.reply(session, n.RPL_WHOISCHANNELS, target.nick, line)
 
 
