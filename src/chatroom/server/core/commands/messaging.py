@@ -101,7 +101,8 @@ def _to_channel(
     echo: bool,
     quiet: bool,
 ) -> None:
-    channel = world.find_channel(target)
+    key = world.fold(target)  # once: it finds the room and files the line in history
+    channel = world.channels.get(key)
     if channel is None:
         if not quiet:
             world.reply(session, n.ERR_NOSUCHCHANNEL, target, "No such channel")
@@ -128,7 +129,6 @@ def _to_channel(
         time_tag=format_time(at),
     )
     if text:
-        key = world.fold(channel.name)
         store_message(world, session, verb, key, "", channel.name, text[0], tags, msgid, at)
 
 
