@@ -31,3 +31,12 @@ def connect(server: ServerThread) -> Iterator[Callable[[str], Client]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def clients() -> Iterator[list[Client]]:
+    """Clients a test makes itself and appends here; every one is closed at the end."""
+    made: list[Client] = []
+    yield made
+    for client in made:
+        client.close()

@@ -55,15 +55,16 @@ def _register(server: ServerThread, nick: str) -> None:
         client.close()
 
 
+def _sasl_plain_as_alice(server: ServerThread, password: str) -> Client:
+    """alice over TLS, logging in with SASL PLAIN and ``password``."""
+    return Client(
+        server.tls_port, "alice", password, tls=_pinned_context(server), sasl_login="alice"
+    )
+
+
 def test_register_over_tls_then_log_in_again_with_sasl_plain(secure_server: ServerThread) -> None:
     _register(secure_server, "alice")
-    again = Client(
-        secure_server.tls_port,
-        "alice",
-        PASSWORD,
-        tls=_pinned_context(secure_server),
-        sasl_login="alice",
-    )
+    again = _sasl_plain_as_alice(secure_server, PASSWORD)
     try:
         again.wait_type("welcome")
         logged_in = [line for line in again.raw_lines() if " 900 " in line]
@@ -75,13 +76,7 @@ def test_register_over_tls_then_log_in_again_with_sasl_plain(secure_server: Serv
 
 def test_wrong_password_is_refused(secure_server: ServerThread) -> None:
     _register(secure_server, "alice")
-    wrong = Client(
-        secure_server.tls_port,
-        "alice",
-        "not-the-password",
-        tls=_pinned_context(secure_server),
-        sasl_login="alice",
-    )
+    wrong = _sasl_plain_as_alice(secure_server, "not-the-password")
     try:
         wrong.wait_type("login_failed")
         refused = [line for line in wrong.raw_lines() if " 904 " in line]

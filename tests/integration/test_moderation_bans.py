@@ -8,39 +8,21 @@ audit log in the real SQLite file lists every step.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chatroom import admin
 from chatroom.config import Config
-from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
-from chatroom.server.core.settings import Limits
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
-from tests.realserver import Client, ServerThread, make_config
-
-PASSWORD = "s3cret-enough"
+from tests.integration.moderation_support import PASSWORD, config_with_accounts
+from tests.realserver import Client, ServerThread
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     """A data dir with the oper ``admin`` and the user ``bob``, made as the CLI makes them."""
-    config = make_config(tmp_path, Limits(flood_per_second=0))
-    hasher = PasswordHasher(Argon2Params(*config.argon2))
-    store = SqliteStore(default_db_path(config.data_dir))
-    admin.create_account(store, hasher, "admin", PASSWORD, oper=True)
-    admin.create_account(store, hasher, "bob", PASSWORD)
-    store.close()
-    return config
-
-
-@pytest.fixture
-def clients() -> Iterator[list[Client]]:
-    made: list[Client] = []
-    yield made
-    for client in made:
-        client.close()
+    return config_with_accounts(tmp_path, "bob")
 
 
 def login(server: ServerThread, clients: list[Client], nick: str) -> Client:

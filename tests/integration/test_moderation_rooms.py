@@ -8,26 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from chatroom import admin, cli
+from chatroom import cli
 from chatroom.config import Config
-from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
-from chatroom.server.core.settings import Limits
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
-from tests.realserver import Client, ServerThread, make_config
-
-PASSWORD = "s3cret-enough"
+from tests.integration.moderation_support import PASSWORD, config_with_accounts
+from tests.realserver import Client, ServerThread
 
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    config = make_config(tmp_path, Limits(flood_per_second=0))
-    hasher = PasswordHasher(Argon2Params(*config.argon2))
-    store = SqliteStore(default_db_path(config.data_dir))
-    admin.create_account(store, hasher, "admin", PASSWORD, oper=True)
-    admin.create_account(store, hasher, "carol", PASSWORD)
-    admin.create_account(store, hasher, "alice", PASSWORD)
-    store.close()
-    return config
+    return config_with_accounts(tmp_path, "carol", "alice")
 
 
 @pytest.fixture
@@ -35,14 +25,6 @@ def server(config: Config) -> Iterator[ServerThread]:
     running = ServerThread(config).start()
     yield running
     running.stop()
-
-
-@pytest.fixture
-def clients() -> Iterator[list[Client]]:
-    made: list[Client] = []
-    yield made
-    for client in made:
-        client.close()
 
 
 def join(server: ServerThread, clients: list[Client], nick: str, room: str, login: bool) -> Client:

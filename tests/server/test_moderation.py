@@ -13,6 +13,7 @@ from tests.server.moderation_support import (
     oper,
     user,
 )
+from tests.server.support import join_all, room
 
 # ----------------------------------------------------------------------------- OPER
 
@@ -67,8 +68,7 @@ def test_room_op_kick_is_announced_with_the_reason_and_audited() -> None:
     h = Harness()
     a = user(h, "alice")
     b = h.connect("bob")
-    a.cmd("JOIN #room")
-    b.cmd("JOIN #room")
+    join_all([a, b], "#room")
     a.cmd("KICK #room bob :too loud")
     kicks = [m for m in b.take() if m.command == "KICK"]
     assert kicks
@@ -89,10 +89,7 @@ def test_server_operator_may_kick_from_a_room_without_being_op_there() -> None:
 
 def test_ordinary_member_still_cannot_kick() -> None:
     h = Harness()
-    a = h.connect("alice")
-    b = h.connect("bob")
-    a.cmd("JOIN #lobby")
-    b.cmd("JOIN #lobby")
+    a, _b = room(h, "alice", "bob", chan="#lobby")
     assert numerics(a.cmd("KICK #lobby bob")) == [n.ERR_CHANOPRIVSNEEDED]
 
 
@@ -102,10 +99,7 @@ def test_ordinary_member_still_cannot_kick() -> None:
 def test_kill_disconnects_with_the_reason_and_tells_the_room() -> None:
     h = Harness()
     admin = oper(h)
-    b = h.connect("bob")
-    c = h.connect("carol")
-    b.cmd("JOIN #lobby")
-    c.cmd("JOIN #lobby")
+    b, c = room(h, "bob", "carol", chan="#lobby")
     admin.cmd("KILL bob :flooding")
     assert b.closed_reason == "Killed (admin (flooding))"
     assert any(m.command == "ERROR" and "flooding" in m.params[0] for m in b.take())
@@ -130,8 +124,7 @@ def test_muted_account_gets_404_with_the_reason_for_rooms_and_users() -> None:
     admin = oper(h)
     c = user(h, "carol")
     d = h.connect("dave")
-    for client in (c, d):
-        client.cmd("JOIN #lobby")
+    join_all([c, d], "#lobby")
     admin.cmd("MUTE carol 1h :trolling")
     d.take()
     for line in ("PRIVMSG #lobby :hello", "PRIVMSG dave :hi", "NOTICE dave :psst"):
@@ -209,10 +202,7 @@ def test_mutes_lists_current_mutes() -> None:
 
 def test_room_quiet_lets_carol_read_but_refuses_her_messages() -> None:
     h = Harness()
-    a = h.connect("alice")
-    c = h.connect("carol")
-    a.cmd("JOIN #room")
-    c.cmd("JOIN #room")
+    a, c = room(h, "alice", "carol")
     a.cmd("MODE #room +q carol")
     got = c.cmd("PRIVMSG #room :hi")
     assert numerics(got) == [n.ERR_CANNOTSENDTOCHAN]
@@ -254,10 +244,7 @@ def test_timed_ban_is_set_announced_and_lifted_by_itself() -> None:
 
 def test_tban_needs_ops_and_a_valid_duration() -> None:
     h = Harness()
-    a = h.connect("alice")
-    b = h.connect("bob")
-    a.cmd("JOIN #room")
-    b.cmd("JOIN #room")
+    a, b = room(h, "alice", "bob")
     assert numerics(b.cmd("TBAN #room 10m alice")) == [n.ERR_CHANOPRIVSNEEDED]
     assert numerics(a.cmd("TBAN #room soon bob")) == [n.ERR_INVALIDMODEPARAM]
     assert numerics(a.cmd("TBAN #nowhere 1h bob")) == [n.ERR_NOSUCHCHANNEL]

@@ -22,6 +22,14 @@ def make_oper(client: SimClient) -> None:
     client.session.modes.add("o")
 
 
+def whox_about_bob(fields: str, *, bob_ip: str = "127.0.0.1") -> tuple[str, ...]:
+    """The params of the one 354 alice gets for ``WHO bob <fields>``."""
+    h = Harness()
+    alice = h.connect("alice")
+    h.connect("bob", ip=bob_ip)
+    return one(alice.cmd(f"WHO bob {fields}"), n.RPL_WHOSPCRPL).params
+
+
 # ----------------------------------------------------------------------------- WHO
 
 
@@ -234,19 +242,12 @@ def test_whox_sends_fields_in_the_spec_order_whatever_the_request_order() -> Non
 
 
 def test_whox_echoes_the_query_token() -> None:
-    h = Harness()
-    alice = h.connect("alice")
-    h.connect("bob")
-    reply = one(alice.cmd("WHO bob %tn,42"), n.RPL_WHOSPCRPL)
-    assert reply.params == ("alice", "42", "bob")
+    assert whox_about_bob("%tn,42") == ("alice", "42", "bob")
 
 
 def test_whox_reports_account_zero_when_logged_out() -> None:
     """WHOX: `0` is used for [account] when the user is logged out."""
-    h = Harness()
-    alice = h.connect("alice")
-    h.connect("bob")
-    assert one(alice.cmd("WHO bob %na"), n.RPL_WHOSPCRPL).params == ("alice", "bob", "0")
+    assert whox_about_bob("%na") == ("alice", "bob", "0")
 
 
 def test_whox_reports_the_account_name_when_logged_in() -> None:
@@ -258,10 +259,7 @@ def test_whox_reports_the_account_name_when_logged_in() -> None:
 
 def test_whox_hides_other_users_ip_addresses() -> None:
     """WHOX: `255.255.255.255` is used for [ip] when the server refuses to disclose it."""
-    h = Harness()
-    alice = h.connect("alice")
-    h.connect("bob", ip="192.0.2.7")
-    assert one(alice.cmd("WHO bob %i"), n.RPL_WHOSPCRPL).params == ("alice", "255.255.255.255")
+    assert whox_about_bob("%i", bob_ip="192.0.2.7") == ("alice", "255.255.255.255")
 
 
 def test_whox_shows_your_own_ip_and_operators_see_all() -> None:
@@ -285,25 +283,16 @@ def test_whox_idle_counts_from_the_last_message() -> None:
 
 def test_whox_channel_field_is_star_without_a_channel() -> None:
     """WHOX: `*` is used for [channel] when no channel is returned."""
-    h = Harness()
-    alice = h.connect("alice")
-    h.connect("bob")
-    assert one(alice.cmd("WHO bob %cn"), n.RPL_WHOSPCRPL).params == ("alice", "*", "bob")
+    assert whox_about_bob("%cn") == ("alice", "*", "bob")
 
 
 def test_whox_replaces_an_invalid_token_with_zero() -> None:
     """WHOX: the token MUST contain only digits and at most 3 characters."""
-    h = Harness()
-    alice = h.connect("alice")
-    h.connect("bob")
-    assert one(alice.cmd("WHO bob %tn,12345"), n.RPL_WHOSPCRPL).params == ("alice", "0", "bob")
+    assert whox_about_bob("%tn,12345") == ("alice", "0", "bob")
 
 
 def test_whox_host_that_looks_like_a_trailing_param_is_escaped() -> None:
-    h = Harness()
-    alice = h.connect("alice")
-    h.connect("bob", ip="::1")
-    assert one(alice.cmd("WHO bob %hn"), n.RPL_WHOSPCRPL).params == ("alice", "0::1", "bob")
+    assert whox_about_bob("%hn", bob_ip="::1") == ("alice", "0::1", "bob")
 
 
 # ----------------------------------------------------------------------------- WHOIS
