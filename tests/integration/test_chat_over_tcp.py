@@ -50,6 +50,7 @@ def test_closed_connection_frees_the_nickname_at_once(connect: Callable[[str], C
     alice = connect("alice")
     dave = connect("dave")
     alice.conn.join("#lobby")
+    alice.wait_type("endofnames")  # alice is in before dave, so she sees him arrive
     dave.conn.join("#lobby")
     alice.wait_for(lambda e: e.type == "join" and e.source.nick == "dave")
     dave.conn.disconnect()  # no QUIT: the socket just closes

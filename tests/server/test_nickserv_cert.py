@@ -151,12 +151,17 @@ def test_a_failed_save_takes_the_fingerprint_back_and_says_so() -> None:
 
 
 def test_two_adds_before_either_commit_both_survive() -> None:
-    """The shell commits later: the second PutAccount must build on the first, not replace it."""
+    """The shell commits later: the second PutAccount must build on the first, not replace it.
+
+    One connection's commands wait for each other (replies in order), so the second change
+    comes from an operator's connection while alice's is still being written.
+    """
     h = Harness()
     alice = user(h, "alice")
+    admin = oper(h)
     world = h.world
     world.receive(alice.session, f"PRIVMSG NickServ :CERT ADD {FP_A}".encode())
-    world.receive(alice.session, f"PRIVMSG NickServ :CERT ADD {FP_B}".encode())
+    world.receive(admin.session, f"PRIVMSG NickServ :CERT ADD alice {FP_B}".encode())
     first, second = world.take_effects()
     assert isinstance(first, Persist)
     assert isinstance(second, Persist)
@@ -167,11 +172,12 @@ def test_two_adds_before_either_commit_both_survive() -> None:
 def test_a_password_change_in_flight_keeps_a_fingerprint_added_meanwhile() -> None:
     h = Harness()
     alice = user(h, "alice")
+    admin = oper(h)
     world = h.world
     world.receive(alice.session, b"PRIVMSG NickServ :SET PASSWORD a-new-password")
     (hash_request,) = world.take_effects()
     assert isinstance(hash_request, HashPassword)
-    world.receive(alice.session, f"PRIVMSG NickServ :CERT ADD {FP_A}".encode())
+    world.receive(admin.session, f"PRIVMSG NickServ :CERT ADD alice {FP_A}".encode())
     world.password_hashed(hash_request.token, "fake$a-new-password", "scram")
     h.pump()
     account = world.accounts["alice"]

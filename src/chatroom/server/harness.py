@@ -31,6 +31,11 @@ def scram_for(password: str) -> str:
     return make_scram_verifier(password)
 
 
+def _done_later(effect: Effect) -> bool:
+    """Everything but Close is done by a worker or the writer in the real shell."""
+    return not isinstance(effect, Close)
+
+
 class FakeHasher:
     """Stands in for argon2id: instant and obviously fake, never used outside tests.
 
@@ -116,6 +121,11 @@ class Harness:
         self.history = MemoryHistory()
         self.history_fails = False
         self.world.dummy_password_hash = self.hasher.hash("no such account")
+        # With ``defer_answers``, every effect but Close (password checks and hashes,
+        # commits, history writes and queries) waits in ``deferred``, in order, until
+        # ``answer()``, as in the real shell, where workers and writers answer later.
+        self.defer_answers = False
+        self.deferred: list[Effect] = []
 
     def pump(self) -> None:
         """Deliver queued output and apply effects, as the asyncio shell does."""
@@ -132,9 +142,20 @@ class Harness:
             for effect in world.take_effects():
                 self._apply(effect)
 
-    def _apply(self, effect: Effect) -> None:
+    def answer(self, count: int | None = None) -> None:
+        """Answer the first ``count`` deferred effects (all by default), in order."""
+        taken = self.deferred[:count] if count is not None else self.deferred[:]
+        del self.deferred[: len(taken)]
+        for effect in taken:
+            self._apply(effect, deferring=False)
+        self.pump()
+
+    def _apply(self, effect: Effect, deferring: bool = True) -> None:
         """Carry out one effect at once (the real shell does it in threads and a writer)."""
         world = self.world
+        if deferring and self.defer_answers and _done_later(effect):
+            self.deferred.append(effect)
+            return
         if isinstance(effect, Close):
             client = self.clients.get(effect.session_id)
             if client is not None and client.closed_reason is None:

@@ -114,6 +114,10 @@ def create_account(
     world.reserved_accounts.add(key)
 
     def hashed(password_hash: str, scram: str) -> None:
+        if not password_hash:
+            world.reserved_accounts.discard(key)
+            done(None, "The account could not be saved; try again later")
+            return
         now = world.clock()
         account = Account(name, key, password_hash, scram, email, now)
 
@@ -144,6 +148,9 @@ def change_password(
     """
 
     def hashed(password_hash: str, scram: str) -> None:
+        if not password_hash:
+            done("the password could not be hashed")
+            return
         current = world.accounts.get(account.key)
         if current is None:
             done("the account no longer exists")

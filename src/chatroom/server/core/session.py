@@ -7,6 +7,7 @@ one system call per event-loop pass (write coalescing).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import IntFlag
 from typing import TYPE_CHECKING
@@ -69,6 +70,14 @@ class Session:
     # The label of the labeled-response request being handled; a handler that answers
     # later (CHATHISTORY) takes it with ``World.take_label`` and labels its answer itself.
     label: str | None = None
+    # Replies in order: while one of this connection's commands waits (password check,
+    # commit, history query), its later lines are held here and run once the answer came.
+    waiting: int = 0  # continuations outstanding for this connection's commands
+    # Made on first need (an empty deque costs ~600 bytes on every idle connection);
+    # None in it stands for a line that was too long.
+    held: deque[bytes | None] | None = None
+    # The label of a waiting labeled command and what it has replied so far.
+    held_label: tuple[str, list[bytes]] | None = None
 
     def send(self, data: bytes) -> None:
         """Queue one formatted line; the shell writes the queue out once per loop pass."""

@@ -47,6 +47,9 @@ class Timeouts:
     registration: float = 60.0
     ping_interval: float = 120.0
     ping_timeout: float = 60.0
+    # Longest wait for a password check, a commit or a history query; the command then
+    # fails with its usual error and the connection's held lines run.
+    answer: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)

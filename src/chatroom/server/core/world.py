@@ -70,6 +70,16 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A request to the shell that has not been answered yet."""
+
+    then: Callable[..., None]
+    session: Session | None  # whose command asked: its later lines wait for the answer
+    deadline: float
+    on_timeout: tuple[object, ...]  # what ``then`` gets if no answer comes in time
+
+
+@dataclass(frozen=True, slots=True)
 class WhowasEntry:
     nick: str
     user: str
@@ -107,7 +117,10 @@ class World:
         self.recent_connects: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
         self._tokens = itertools.count(1)
-        self._pending: dict[int, Callable[..., None]] = {}
+        self._pending: dict[int, _Waiting] = {}
+        # The connection whose command (or continuation) is running: what it asks the
+        # shell for holds its later lines until answered.
+        self._acting: Session | None = None
         self.accounts: dict[str, Account] = {}
         self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
@@ -167,6 +180,9 @@ class World:
         """One complete line arrived (without CR/LF)."""
         if session.closed:
             return
+        if session.waiting:
+            self._hold(session, line)
+            return
         self.stats.lines_in += 1
         try:
             msg = parse(line)
@@ -180,19 +196,56 @@ class World:
         if not line.isascii() and not _is_utf8(line):
             dispatch = self._refuse_invalid_utf8
         label = msg.tags.get("label") if msg.tags else None
-        if label is not None and "labeled-response" in session.caps:
-            session.capture = []
-            session.label = label
-            try:
+        self._acting = session
+        try:
+            if label is not None and "labeled-response" in session.caps:
+                session.capture = []
+                session.label = label
+                try:
+                    dispatch(session, msg)
+                finally:
+                    self._end_labeled(session, label)
+            else:
                 dispatch(session, msg)
-            finally:
-                if session.label is None:  # taken: the handler labels its own answer later
-                    labels.release_capture(session)
-                else:
-                    session.label = None
-                    labels.finish_labeled(self, session, label)
+        finally:
+            self._acting = None
+
+    def _end_labeled(self, session: Session, label: str) -> None:
+        """A labeled command ran: label its replies now, or keep them for its answer."""
+        if session.label is None:  # taken: the handler labels its own answer later
+            labels.release_capture(session)
+        elif session.waiting:  # answered by a continuation: label everything then
+            session.held_label = (label, session.capture or [])
+            session.capture = None
+            session.label = None
         else:
-            dispatch(session, msg)
+            session.label = None
+            labels.finish_labeled(self, session, label)
+
+    def _hold(self, session: Session, line: bytes | None) -> None:
+        """Keep a line of a connection whose command waits; bounded like the flood backlog."""
+        held = session.held
+        if held is None:
+            held = session.held = deque()
+        if len(held) >= self.settings.limits.flood_backlog:
+            held.clear()
+            self.stats.flood_drops += 1
+            self.close(session, "Excess Flood")
+            return
+        session.last_active = self.clock()
+        held.append(line)
+
+    def _release(self, session: Session) -> None:
+        """The connection's command has its whole answer: run the lines held behind it."""
+        held = session.held
+        while held and not session.waiting and not session.closed:
+            line = held.popleft()
+            if line is None:
+                self.receive_too_long(session)
+            else:
+                self.receive(session, line)
+        if not held:
+            session.held = None
 
     def _refuse_invalid_utf8(self, session: Session, msg: Message) -> None:
         """UTF8ONLY: nothing that is not UTF-8 is relayed, so the command is refused whole."""
@@ -208,8 +261,12 @@ class World:
 
     def receive_too_long(self, session: Session) -> None:
         """The framer dropped a line that exceeded every limit."""
-        if not session.closed:
-            self.reply(session, n.ERR_INPUTTOOLONG, "Input line was too long")
+        if session.closed:
+            return
+        if session.waiting:
+            self._hold(session, None)
+            return
+        self.reply(session, n.ERR_INPUTTOOLONG, "Input line was too long")
 
     def disconnect(self, session: Session, reason: str = "Connection closed") -> None:
         """The connection is gone (reset, EOF, write error); free its nickname and rooms."""
@@ -247,6 +304,8 @@ class World:
         self.invisible_count, self.oper_count = invisible, opers
         accounts.expire_nick_grace(self)
         sanctions.expire(self)
+        if self._pending:
+            self._expire_waits(now)
 
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
@@ -276,13 +335,45 @@ class World:
         self.history.load_recent(records)
 
     def _resume(self, token: int, *result: object) -> None:
-        then = self._pending.pop(token, None)
-        if then is None:
+        waiting = self._pending.pop(token, None)
+        if waiting is None:
+            return  # answered after its timeout, or for a connection that is gone
+        session = waiting.session
+        if session is None:
+            self._run(waiting.then, token, result)
             return
+        session.waiting -= 1
+        held_label = session.held_label
+        session.held_label = None
+        if held_label is not None and not session.closed:
+            session.capture = held_label[1]
+            session.label = held_label[0]
+        self._acting = session
+        try:
+            self._run(waiting.then, token, result)
+        finally:
+            self._acting = None
+            if held_label is not None and session.capture is not None:
+                self._end_labeled(session, held_label[0])
+        if not session.waiting:
+            self._release(session)
+
+    @staticmethod
+    def _run(then: Callable[..., None], token: int, result: tuple[object, ...]) -> None:
         try:
             then(*result)
         except Exception:
             log.exception("continuation failed for token %d", token)
+
+    def _expire_waits(self, now: float) -> None:
+        """Answer every request the shell left unanswered too long with its failure value,
+        so a stuck worker or store costs one command a clear error, not the connection."""
+        late = [token for token, w in self._pending.items() if w.deadline <= now]
+        for token in late:
+            waiting = self._pending.get(token)
+            if waiting is not None:
+                log.warning("no answer in time", extra={"token": token})
+                self._resume(token, *waiting.on_timeout)
 
     # ----------------------------------------------------------------- requests to the shell
 
@@ -290,20 +381,29 @@ class World:
         """Too many password checks queued: refuse new logins rather than queue without end."""
         return len(self._pending) >= self.settings.accounts.max_pending_checks
 
-    def verify_password(self, password_hash: str, password: str, then: Checked) -> None:
+    def _expect(self, then: Callable[..., None], on_timeout: tuple[object, ...]) -> int:
+        """A token for an answer the shell will give; the connection whose command asked
+        (if any) holds its later lines until ``then`` ran (replies in order)."""
         token = next(self._tokens)
-        self._pending[token] = then
+        session = self._acting
+        if session is not None:
+            session.waiting += 1
+        deadline = self.clock() + self.settings.timeouts.answer
+        self._pending[token] = _Waiting(then, session, deadline, on_timeout)
+        return token
+
+    def verify_password(self, password_hash: str, password: str, then: Checked) -> None:
+        token = self._expect(then, (False, None))
         self.effects.append(VerifyPassword(token, password_hash, password))
 
     def hash_password(self, password: str, then: Hashed) -> None:
-        token = next(self._tokens)
-        self._pending[token] = then
+        """``then(hash, scram)``; both empty when no hash could be made."""
+        token = self._expect(then, ("", ""))
         self.effects.append(HashPassword(token, password))
 
     def query_history(self, query: HistoryQuery, then: Loaded) -> None:
         """Ask the store, after every write queued so far; ``then(rows)`` gets the answer."""
-        token = next(self._tokens)
-        self._pending[token] = then
+        token = self._expect(then, (None,))
         self.effects.append(QueryHistory(token, query))
 
     def record_message(self, record: HistoryRecord) -> None:
@@ -319,8 +419,7 @@ class World:
         """Write behind, in order; ``then`` runs after the commit for durable replies."""
         token = None
         if then is not None:
-            token = next(self._tokens)
-            self._pending[token] = then
+            token = self._expect(then, ("no answer from the store in time",))
         self.effects.append(Persist(tuple(changes), token))
 
     # ----------------------------------------------------------------- outputs

@@ -91,9 +91,13 @@ class Backends:
                 )
         elif isinstance(effect, HashPassword):
             token = effect.token
-            make = self._submit(None, hash_password, effect.password)
+
+            def no_hash() -> None:
+                world.password_hashed(token, "", "")
+
+            make = self._submit(no_hash, hash_password, effect.password)
             if make is not None:
-                self._when_done(make, lambda result: world.password_hashed(token, *result), None)
+                self._when_done(make, lambda result: world.password_hashed(token, *result), no_hash)
         elif effect.token is None:
             self.writer.submit(effect.changes, self._log_failure)
         else:

@@ -1,0 +1,218 @@
+"""Replies in order over real sockets: a command and a PING in one write get the command's
+whole answer before the PONG, whatever the command waits on (argon2id in a worker process,
+a commit, a history query). Other connections are never held up.
+
+Raw lines are used because the point is the order of lines on the wire, which a client
+library would hide behind its events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from chatroom.server.store.history_sqlite import history_db_path
+from tests.integration.moderation_support import PASSWORD, config_with_accounts
+from tests.realserver import ServerThread
+
+
+class Wire:
+    """A raw IRC connection that reads up to a PING barrier."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buffer = b""
+
+    def write(self, *lines: str) -> None:
+        """All ``lines`` in one write, as a pipelining client sends them."""
+        self.sock.sendall("".join(line + "\r\n" for line in lines).encode())
+
+    def until(self, needle: str, limit: float = 10.0) -> list[str]:
+        """Lines up to and including the first one containing ``needle``."""
+        deadline = time.monotonic() + limit
+        while True:
+            text = self.buffer.decode(errors="replace")
+            lines = text.split("\r\n")
+            for i, line in enumerate(lines[:-1]):
+                if needle in line:
+                    self.buffer = "\r\n".join(lines[i + 1 :]).encode()
+                    return lines[: i + 1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw {needle!r}; got {lines[-10:]}")
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise AssertionError(f"closed before {needle!r}; got {lines[-10:]}")
+            self.buffer += chunk
+
+    def quiet_for(self, seconds: float) -> bool:
+        """True if nothing arrived for ``seconds``."""
+        self.sock.settimeout(seconds)
+        try:
+            chunk = self.sock.recv(65536)
+        except TimeoutError:
+            return True
+        self.buffer += chunk
+        return not chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerThread]:
+    running = ServerThread(config_with_accounts(tmp_path, "alice")).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def wires(server: ServerThread) -> Iterator[list[Wire]]:
+    made: list[Wire] = []
+    yield made
+    for wire in made:
+        wire.close()
+
+
+def guest(server: ServerThread, wires: list[Wire], nick: str, *caps: str) -> Wire:
+    wire = Wire(server.port)
+    wires.append(wire)
+    if caps:
+        wire.write("CAP LS 302", f"CAP REQ :{' '.join(caps)}", "CAP END")
+    wire.write(f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+    wire.until(" 376 ")
+    return wire
+
+
+def words(lines: list[str]) -> list[str]:
+    """The command word of each line (tags and source skipped)."""
+    out = []
+    for line in lines:
+        parts = line.split(" ")
+        while parts and (parts[0].startswith("@") or parts[0].startswith(":")):
+            parts = parts[1:]
+        out.append(parts[0] if parts else "")
+    return out
+
+
+def test_oper_answer_comes_before_the_pong(server: ServerThread, wires: list[Wire]) -> None:
+    wire = guest(server, wires, "admin")
+    wire.write(f"OPER admin {PASSWORD}", "PING barrier")
+    got = words(wire.until("PONG"))
+    assert "381" in got
+
+
+def test_register_success_comes_before_the_pong(server: ServerThread, wires: list[Wire]) -> None:
+    wire = guest(server, wires, "newbie", "draft/account-registration")
+    wire.write(f"REGISTER * * {PASSWORD}", "PING barrier")
+    got = wire.until("PONG")
+    assert any(" REGISTER SUCCESS " in line for line in got), got
+
+
+def test_nickserv_identify_answer_comes_before_the_pong(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    wire = guest(server, wires, "alice")
+    wire.write(f"PRIVMSG NickServ :IDENTIFY {PASSWORD}", "PING barrier")
+    assert "900" in words(wire.until("PONG"))
+
+
+def test_pass_login_welcome_comes_before_the_pong(server: ServerThread, wires: list[Wire]) -> None:
+    wire = Wire(server.port)
+    wires.append(wire)
+    wire.write(f"PASS alice:{PASSWORD}", "NICK alice", "USER a 0 * :A", "PING barrier")
+    got = words(wire.until("PONG"))
+    assert got.index("900") < got.index("001")
+
+
+def test_pipelined_sasl_plain_login_then_join_arrive_in_order(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    wire = Wire(server.port)
+    wires.append(wire)
+    blob = base64.b64encode(f"\0alice\0{PASSWORD}".encode()).decode()
+    wire.write(
+        "CAP LS 302",
+        "CAP REQ :sasl",
+        "NICK alice",
+        "USER a 0 * :A",
+        "AUTHENTICATE PLAIN",
+        f"AUTHENTICATE {blob}",
+        "CAP END",
+        "JOIN #lobby",
+        "PING barrier",
+    )
+    got = words(wire.until("PONG"))
+    assert got.index("903") < got.index("001") < got.index("JOIN") < got.index("366")
+
+
+def test_chathistory_whole_batch_comes_before_the_pong(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    caps = ("batch", "server-time", "message-tags", "draft/chathistory")
+    wire = guest(server, wires, "reader", *caps)
+    wire.write("JOIN #lobby", "PRIVMSG #lobby :one", "PRIVMSG #lobby :two", "PING said")
+    wire.until("PONG")
+    wire.write("CHATHISTORY LATEST #lobby * 10", "PING barrier")
+    got = wire.until("PONG")
+    kinds = words(got)
+    assert kinds[0] == "BATCH"
+    assert kinds[-2:] == ["BATCH", "PONG"]
+    assert sum(" PRIVMSG #lobby " in line for line in got) == 2
+
+
+def test_a_slow_history_query_does_not_delay_another_connections_pong(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    """The history writer is stuck behind a lock another process holds on history.db: the
+    asker waits for its answer, everyone else goes on."""
+    caps = ("batch", "server-time", "message-tags", "draft/chathistory")
+    slow = guest(server, wires, "slow", *caps)
+    other = guest(server, wires, "other")
+    slow.write("JOIN #lobby", "PING joined")
+    slow.until("PONG")
+    blocker = sqlite3.connect(history_db_path(server.config.data_dir), timeout=1)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # the writer's next commit waits for this
+        slow.write("PRIVMSG #lobby :stuck behind the lock", "CHATHISTORY LATEST #lobby * 5")
+        slow.write("PING barrier")
+        other.write("PING quick")
+        assert "PONG" in words(other.until("PONG", limit=3))
+        assert slow.quiet_for(0.5)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    got = slow.until("PONG")
+    assert words(got)[-2:] == ["BATCH", "PONG"]
+    assert any("stuck behind the lock" in line for line in got)
+
+
+def test_over_websocket_the_oper_answer_comes_before_the_pong(server: ServerThread) -> None:
+    async def talk() -> list[str]:
+        url = f"http://127.0.0.1:{server.http_port}/ws"
+        origin = f"http://127.0.0.1:{server.http_port}"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(url, protocols=("text.ircv3.net",), origin=origin) as ws,
+        ):
+            for line in ("NICK admin", "USER a 0 * :A"):
+                await ws.send_str(line)
+            got: list[str] = []
+            while not any(" 376 " in line for line in got):
+                got.append((await ws.receive(timeout=10)).data)
+            await ws.send_str(f"OPER admin {PASSWORD}")
+            await ws.send_str("PING barrier")
+            got = []
+            while not got or " PONG " not in got[-1]:
+                got.append((await ws.receive(timeout=10)).data)
+            return got
+
+    assert "381" in words(asyncio.run(talk()))
