@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 
 from chatroom.irc import numerics as n
@@ -151,3 +152,99 @@ def test_logging_out_drops_the_role() -> None:
     boss.cmd("PRIVMSG NickServ :LOGOUT")
     assert "o" not in boss.session.modes
     assert boss.session.oper_role is None
+
+
+def lusers_opers(client: SimClient) -> str:
+    [line] = [m for m in client.cmd("LUSERS") if m.command == n.RPL_LUSEROP]
+    return line.params[1]
+
+
+def sasl_plain_registration(h: Harness, nick: str) -> list[Message]:
+    client = h.connect()
+    blob = base64.b64encode(f"\0{nick}\0{PASSWORD}".encode()).decode()
+    client.send("CAP LS 302", "CAP REQ :sasl", f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+    client.send("AUTHENTICATE PLAIN", f"AUTHENTICATE {blob}", "CAP END")
+    return client.take()
+
+
+def test_an_operator_logging_in_with_sasl_is_told_after_the_welcome_and_counted() -> None:
+    """SASL logs in before the welcome; the operator still gets 381 and MODE +o."""
+    h = harness()
+    h.add_account("boss", PASSWORD, oper=True)
+    got = sasl_plain_registration(h, "boss")
+    kinds = [m.command for m in got]
+    assert kinds.index(n.RPL_WELCOME) < kinds.index(n.RPL_YOUREOPER)
+    [mode] = [m for m in got if m.command == "MODE"]
+    assert list(mode.params) == ["boss", "+o"]
+    watcher = h.connect("watcher")
+    assert lusers_opers(watcher) == "1"
+
+
+def test_lusers_counts_operators_as_they_come_and_go() -> None:
+    h = harness()
+    watcher = h.connect("watcher")
+    boss = logged_in(h, "boss", role="admin")
+    assert lusers_opers(watcher) == "1"
+    boss.cmd("MODE boss -o")
+    assert lusers_opers(watcher) == "0"
+    boss.cmd(f"OPER boss {PASSWORD}")
+    assert lusers_opers(watcher) == "1"
+    boss.drop()
+    assert lusers_opers(watcher) == "0"
+
+
+def test_oper_sends_one_mode_line() -> None:
+    h = harness()
+    h.add_account("boss", PASSWORD, role="admin")
+    boss = h.connect("boss")
+    got = boss.cmd(f"OPER boss {PASSWORD}")
+    assert [list(m.params) for m in got if m.command == "MODE"] == [["boss", "+o"]]
+
+
+def test_an_operator_with_the_channels_capability_sets_the_lobby_topic() -> None:
+    """#lobby has no founder and nobody holds ops in it: operators must be able to."""
+    h = harness()
+    boss = logged_in(h, "boss", role="admin")
+    guest = h.connect("guest")
+    guest.cmd("JOIN #lobby")
+    boss.cmd("JOIN #lobby")
+    assert [m.command for m in guest.cmd("TOPIC #lobby :guest topic")] == [n.ERR_CHANOPRIVSNEEDED]
+    got = boss.cmd("TOPIC #lobby :Welcome, read the rules")
+    assert [m.params for m in got if m.command == "TOPIC"] == [
+        ("#lobby", "Welcome, read the rules")
+    ]
+    assert ("boss", "channel.topic", "#lobby") in audit_actions(h)
+
+
+def test_an_operator_sets_a_topic_of_a_room_it_is_not_in() -> None:
+    h = harness()
+    boss = logged_in(h, "boss", role="admin")
+    member = h.connect("member")
+    member.cmd("JOIN #quiet")
+    member.cmd("MODE #quiet -o member")
+    boss.cmd("TOPIC #quiet :set from outside")
+    assert [m.params for m in member.take() if m.command == "TOPIC"] == [
+        ("#quiet", "set from outside")
+    ]
+
+
+def test_an_operator_without_the_channels_capability_gets_482() -> None:
+    h = harness()
+    mod = logged_in(h, "mod", role="moderator")
+    mod.cmd("JOIN #lobby")
+    assert [m.command for m in mod.cmd("TOPIC #lobby :nope")] == [n.ERR_CHANOPRIVSNEEDED]
+
+
+def test_voice_ops_and_chghost_are_in_the_audit_log() -> None:
+    h = harness()
+    boss = logged_in(h, "boss", role="admin")
+    guest = h.connect("guest")
+    boss.cmd("JOIN #lobby")
+    guest.cmd("JOIN #lobby")
+    boss.cmd("MODE #lobby +o boss")
+    boss.cmd("MODE #lobby +v guest")
+    boss.cmd("CHGHOST guest example.org")
+    actions = audit_actions(h)
+    assert ("boss", "channel.mode.+o", "#lobby boss") in actions
+    assert ("boss", "channel.mode.+v", "#lobby guest") in actions
+    assert ("boss", "user.chghost", "guest") in actions

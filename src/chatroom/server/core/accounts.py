@@ -198,7 +198,7 @@ def log_out(world: World, session: Session) -> None:
         return
     session.account = None
     session.muted = None
-    opers.revoke(session)
+    opers.revoke(world, session)
     world.reply(session, n.RPL_LOGGEDOUT, session.prefix, "You are now logged out")
     _notify_account(world, session, "*")
 

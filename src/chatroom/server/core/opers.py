@@ -40,8 +40,9 @@ def configured_role(world: World, account: Account) -> str | None:
 def grant(world: World, session: Session, account: Account) -> bool:
     """Give ``session`` the account's role and ``+o``; True if it was not an operator.
 
-    381 is sent only to a registered session: before the welcome the client has no nick
-    to receive it under, and the welcome's user modes show ``+o`` anyway.
+    A registered session is told at once (381 and ``MODE +o``); one that logged in before
+    its welcome (SASL) is told right after the welcome (``announce_after_welcome``), so an
+    operator always learns that it is one, whatever the login path.
     """
     role = configured_role(world, account)
     if role is None:
@@ -58,13 +59,29 @@ def grant(world: World, session: Session, account: Account) -> bool:
         return False
     session.modes.add("o")
     if session.registered:
-        world.reply(session, n.RPL_YOUREOPER, f"You are now an IRC operator ({role})")
+        world.oper_count += 1
+        _announce(world, session)
     return True
 
 
-def revoke(session: Session) -> None:
+def announce_after_welcome(world: World, session: Session) -> None:
+    """Registration finished: an operator since its SASL login is counted and told so."""
+    if "o" in session.modes:
+        world.oper_count += 1
+        _announce(world, session)
+
+
+def _announce(world: World, session: Session) -> None:
+    world.reply(session, n.RPL_YOUREOPER, f"You are now an IRC operator ({session.oper_role})")
+    session.send(format_line(session.prefix, "MODE", session.nick, "+o"))
+
+
+def revoke(world: World, session: Session) -> None:
     """Take ``+o`` and the role away (logout, a role removed, MODE -o)."""
-    session.modes.discard("o")
+    if "o" in session.modes:
+        session.modes.discard("o")
+        if session.registered:
+            world.oper_count -= 1
     session.oper_role = None
 
 
@@ -103,7 +120,7 @@ def follow_account(world: World, session: Session, account: Account) -> None:
         return
     role = configured_role(world, account)
     if role is None:
-        revoke(session)
+        revoke(world, session)
         if session.registered:
             session.send(format_line(world.name, "MODE", session.nick, "-o"))
     else:

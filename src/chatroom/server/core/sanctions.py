@@ -275,8 +275,9 @@ def announce_to_opers(world: World, text: str) -> None:
 def audit_mode_changes(
     world: World, session: Session, room: str, applied: Iterable[ModeChange]
 ) -> None:
-    """Room bans, quiets, exceptions and invite exceptions are moderation: log each one."""
+    """Room bans, quiets, exceptions, invite exceptions and who holds ops or voice are
+    moderation: log each one (an operator giving itself ops included)."""
     for change in applied:
-        if change.letter in "beIq" and change.arg is not None:
+        if change.letter in "beIqov" and change.arg is not None:
             action = f"channel.mode.{'+' if change.adding else '-'}{change.letter}"
             audit(world, actor_name(session), action, f"{room} {change.arg}")

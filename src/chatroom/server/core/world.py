@@ -111,6 +111,7 @@ class World:
         self.reply_cache: dict[str, list[Template]] = {}
         # Refreshed by tick (which visits every session anyway), so LUSERS costs O(1).
         self.invisible_count = 0
+        # Registered sessions with +o, kept exact by opers.grant/revoke and _remove.
         self.oper_count = 0
         self.stats = Stats()
         self.per_address: dict[str, int] = {}
@@ -283,14 +284,10 @@ class World:
         """About once a second: registration and ping timeouts, keep-alive PINGs."""
         now = self.clock()
         t = self.settings.timeouts
-        invisible = opers = 0
+        invisible = 0
         for session in list(self.sessions.values()):
             if session.closed:
                 continue
-            if "i" in session.modes:
-                invisible += 1
-            if "o" in session.modes:
-                opers += 1
             if not session.registered:
                 if now - session.connected_at >= t.registration:
                     self.close(session, "Registration timed out")
@@ -301,7 +298,9 @@ class World:
             elif now - session.last_active >= t.ping_interval:
                 session.ping_sent_at = now
                 session.send(format_line(None, "PING", self.name))
-        self.invisible_count, self.oper_count = invisible, opers
+            if "i" in session.modes and not session.closed:
+                invisible += 1
+        self.invisible_count = invisible
         accounts.expire_nick_grace(self)
         sanctions.expire(self)
         if self._pending:
@@ -558,6 +557,8 @@ class World:
         if session.registered:
             went_offline(self, session.nick)
             self.registered_count -= 1
+            if "o" in session.modes:
+                self.oper_count -= 1
             self.fanout(self.peers(session), session.prefix, "QUIT", reason)
             self.remember_whowas(session)
         for channel in list(session.channels.values()):

@@ -149,14 +149,27 @@ def topic(world: World, session: Session, msg: Message) -> None:
             raise CommandError(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         send_topic(world, session, channel)
         return
-    channel = _member_channel(world, session, name)
-    if "t" in channel.flags and not channel.is_op(session):
+    # Operators with the channels capability set the topic of any room, member or not
+    # (the permanent #lobby has no founder to do it); each such change is audited.
+    override = opers.may(world, session, "channels")
+    channel = world.find_channel(name) if override else _member_channel(world, session, name)
+    if channel is None:
+        raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+    as_op = channel.is_op(session)
+    if "t" in channel.flags and not as_op and not override:
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     channel.topic = msg.params[1][: world.settings.limits.topic_length]
     channel.topic_set_by = session.prefix
     channel.topic_set_at = world.clock()
-    world.fanout(channel.members, session.prefix, "TOPIC", channel.name, channel.topic)
+    recipients = channel.members
+    if session not in recipients:
+        recipients = {**recipients, session: ""}  # the operator sees its change too
+    world.fanout(recipients, session.prefix, "TOPIC", channel.name, channel.topic)
     chanreg.changed(world, channel)
+    if override and not as_op:
+        sanctions.audit(
+            world, sanctions.actor_name(session), "channel.topic", channel.name, channel.topic
+        )
 
 
 # ----------------------------------------------------------------------------- INVITE

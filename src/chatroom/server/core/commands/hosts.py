@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, format_line
+from chatroom.server.core import sanctions
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.session import Session
@@ -56,5 +57,6 @@ def chghost(world: World, session: Session, msg: Message) -> None:
         )
         return
     change_host(world, target, host)
+    sanctions.audit(world, sanctions.actor_name(session), "user.chghost", target.nick, host)
     if target is not session:
         world.notice(session, f"Changed the displayed host of {target.nick} to {host}")

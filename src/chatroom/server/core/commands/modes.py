@@ -262,7 +262,7 @@ def user_mode(world: World, session: Session, msg: Message) -> None:
             if letter not in session.modes:
                 continue
             if letter == "o":
-                opers.revoke(session)  # the role goes with +o, until the next OPER
+                opers.revoke(world, session)  # the role goes with +o, until the next OPER
             else:
                 session.modes.discard(letter)
         applied.append(change)

@@ -6,7 +6,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.irc.packing import pack_words
-from chatroom.server.core import sanctions, services
+from chatroom.server.core import opers, sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
     create_account,
@@ -167,6 +167,7 @@ def try_register(world: World, session: Session) -> None:
     world.stats.registrations += 1
     world.registered_count += 1
     send_welcome(world, session)
+    opers.announce_after_welcome(world, session)
     guard_nick(world, session)
     came_online(world, session)
 
