@@ -9,18 +9,23 @@ from pathlib import Path
 from chatroom import cli_admin, cli_init, logs
 from chatroom import config as cfg
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
 
 def _port(value: str) -> str:
     return value  # validated with the other layers in config.load, for one error style
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # No abbreviations: `serve --tls` must not quietly mean `--tls-port`.
     parser = argparse.ArgumentParser(
-        prog="chatroom", description="ChatRoom: a self-hosted chat server that speaks IRC."
+        prog="chatroom",
+        description="ChatRoom: a self-hosted chat server that speaks IRC.",
+        allow_abbrev=False,
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the server")
+    serve = sub.add_parser("serve", help="run the server", allow_abbrev=False)
     serve.add_argument("--config", type=Path, help="TOML config file")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, help="plain IRC port, or 'off' (default 6667)")
@@ -30,9 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-port", type=_port, help="IRC over TLS port, or 'off' (default 6697)")
     serve.add_argument("--data-dir", help="data directory (default ./chatroom-data)")
     serve.add_argument("--server-name", help="server name shown to clients")
-    serve.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    serve.add_argument(
+        "--log-level",
+        default="INFO",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        help="DEBUG, INFO, WARNING or ERROR (default INFO)",
+    )
+    serve.add_argument(
+        "--log-format",
+        default="human",
+        choices=("human", "json"),
+        help="human: readable lines (default); json: one JSON object per line",
+    )
 
-    connect = sub.add_parser("connect", help="the terminal client (Textual, or --plain)")
+    connect = sub.add_parser(
+        "connect", help="the terminal client (Textual, or --plain)", allow_abbrev=False
+    )
     from chatroom.tui.launch import add_arguments as add_connect_arguments
 
     add_connect_arguments(connect)
@@ -40,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_admin.add_parser(sub)
     cli_init.add_parser(sub)
 
-    conf = sub.add_parser("config", help="show configuration")
+    conf = sub.add_parser("config", help="show configuration", allow_abbrev=False)
     conf.add_argument("--defaults", action="store_true", help="print the documented defaults")
     conf.add_argument("--config", type=Path, help="TOML config file to check and show")
     return parser
@@ -57,17 +76,22 @@ def _serve(args: argparse.Namespace) -> int:
         "server.data_dir": args.data_dir,
         "server.name": args.server_name,
     }
-    config = cfg.load(args.config, flags=flags)
-    logs.setup(args.log_level.upper())
+    config = cfg.load(cfg.find_file(args.config), flags=flags)
+    if config.listen.port is None and config.tls.port is None and config.listen.http_port is None:
+        raise cfg.ConfigError(
+            "every listener is off (listen.port, listen.tls_port, listen.http_port): "
+            "turn at least one on, e.g. --tls-port 6697"
+        )
+    logs.setup(args.log_level, args.log_format)
     run(serve(config))
     return 0
 
 
 def _config(args: argparse.Namespace) -> int:
-    if args.defaults or args.config is None:
+    if args.defaults or cfg.find_file(args.config) is None:
         sys.stdout.write(cfg.defaults_toml())
         return 0
-    loaded = cfg.load(args.config)
+    loaded = cfg.load(cfg.find_file(args.config))
     print(loaded)
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sqlite3
 import sys
 import time
@@ -28,11 +29,13 @@ Fold = Callable[[str], str]
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("admin", help="manage accounts, operators, bans and rooms")
+    parser = sub.add_parser(
+        "admin", help="manage accounts, operators, bans and rooms", allow_abbrev=False
+    )
     commands = parser.add_subparsers(dest="admin_command", required=True)
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        p = commands.add_parser(name, help=help)
+        p = commands.add_parser(name, help=help, allow_abbrev=False)
         p.add_argument("--config", type=Path, help="TOML config file")
         p.add_argument("--data-dir", help="data directory (default ./chatroom-data)")
         return p
@@ -87,6 +90,11 @@ def _password(args: argparse.Namespace, minimum: int) -> str:
     """From stdin (one line) or an interactive prompt, asked twice; never echoed or logged."""
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        raise ValueError(
+            "no terminal to ask the password on: pipe it in with --password-stdin,"
+            " e.g. `printf '%s\\n' \"$PASSWORD\" | chatroom admin ... --password-stdin`"
+        )
     else:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Again: ") != password:
@@ -188,8 +196,33 @@ def _history_command(args: argparse.Namespace, config: cfg.Config) -> int:
     return 0
 
 
+def _missing_database(args: argparse.Namespace, config_file: Path | None, data: Path) -> str | None:
+    """Why not to work here: no database in the default data directory, which nobody named.
+
+    Run in the wrong directory, admin would otherwise make a new empty ``./chatroom-data``
+    and change accounts that no server reads. A directory named by ``--data-dir``, a config
+    file or the environment is the operator's choice, and a new database is made there.
+    """
+    named = args.data_dir is not None or config_file is not None
+    named = named or cfg.env_name("server.data_dir") in os.environ
+    if named or default_db_path(data).exists():
+        return None
+    looked = " or ".join(str(path) for path in cfg.search_paths())
+    return (
+        f"no ChatRoom database in {data.resolve()} (the default data directory; no config"
+        f" file at {looked}). Run this where `chatroom serve` runs, or name the server's"
+        " data with --config FILE or --data-dir DIR (a new database is made there if none"
+        " exists)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    config = cfg.load(args.config, flags={"server.data_dir": args.data_dir})
+    config_file = cfg.find_file(args.config)
+    config = cfg.load(config_file, flags={"server.data_dir": args.data_dir})
+    refusal = _missing_database(args, config_file, config.data_dir)
+    if refusal is not None:
+        print(f"chatroom admin: {refusal}", file=sys.stderr)
+        return 1
     if args.admin_command == "backup":
         try:
             for path in backup_data_dir(config.data_dir, args.file):

@@ -22,7 +22,9 @@ from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("init", help="answer a few questions, write a config file")
+    parser = sub.add_parser(
+        "init", help="answer a few questions, write a config file", allow_abbrev=False
+    )
     parser.add_argument("--config", type=Path, default=Path("chatroom.toml"), help="file to write")
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
 
@@ -48,6 +50,22 @@ class Asker:
             return getpass.getpass(f"{prompt}: ")
         print(f"{prompt}: ", flush=True)
         return sys.stdin.readline().rstrip("\r\n")
+
+    def password(self, minimum: int) -> str:
+        """The admin password, asked twice; asked again at once while it is too short or
+        the two differ (a script gets the error instead of a second try)."""
+        while True:
+            password = self.secret(f"Admin password (at least {minimum} characters)")
+            problem = None
+            if len(password) < minimum:
+                problem = f"use a password of at least {minimum} characters"
+            elif self.secret("Again") != password:
+                problem = "the passwords do not match"
+            if problem is None:
+                return password
+            print(f"  {problem}")
+            if not self.interactive:
+                raise ValueError(problem)
 
     def valid(self, prompt: str, default: str, check: Callable[[str], object]) -> str:
         while True:
@@ -97,13 +115,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 2
     config = cfg.load(env={}, flags=answers)
-    password = ask.secret("Admin password")
-    if ask.secret("Again") != password:
-        print("chatroom init: the passwords do not match", file=sys.stderr)
-        return 2
-    minimum = config.core.accounts.min_password_length
-    if len(password) < minimum:
-        print(f"chatroom init: use a password of at least {minimum} characters", file=sys.stderr)
+    try:
+        password = ask.password(config.core.accounts.min_password_length)
+    except ValueError as err:
+        print(f"chatroom init: {err}", file=sys.stderr)
         return 2
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqliteStore(default_db_path(config.data_dir))

@@ -7,6 +7,7 @@ dataclasses; a bad value stops start-up with a message naming the key and what i
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -264,6 +265,28 @@ def _flatten(data: Mapping[str, Any], path: str = "") -> dict[str, Any]:
     return flat
 
 
+CONFIG_NAME = "chatroom.toml"
+
+
+def search_paths() -> list[Path]:
+    """Where ``serve``, ``admin`` and ``config`` look for a config file when none is named:
+    the current directory (where ``chatroom init`` writes it), then the user config dir."""
+    import platformdirs
+
+    return [Path(CONFIG_NAME), Path(platformdirs.user_config_dir("chatroom")) / CONFIG_NAME]
+
+
+def find_file(explicit: Path | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """The config file to use: ``--config``, else ``CHATROOM_CONFIG``, else the first of
+    ``search_paths()`` that exists; None means the defaults (and environment) only."""
+    env = os.environ if env is None else env
+    if explicit is not None:
+        return explicit
+    if env.get("CHATROOM_CONFIG"):
+        return Path(env["CHATROOM_CONFIG"])
+    return next((path for path in search_paths() if path.is_file()), None)
+
+
 def read_file(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -275,10 +298,13 @@ def read_file(path: Path) -> dict[str, Any]:
     flat = _flatten(data)
     for key in flat:
         if key not in BY_KEY:
-            known = ", ".join(sorted(BY_KEY))
-            raise ConfigError(
-                f"config file {str(path)!r}: unknown key {key!r}; known keys: {known}"
+            close = difflib.get_close_matches(key, BY_KEY, n=1)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else "`chatroom config --defaults` lists every key"
             )
+            raise ConfigError(f"config file {str(path)!r}: unknown key {key!r}; {hint}")
     return flat
 
 

@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line on stderr, easy for journald and grep alike."""
+"""Logs on stderr: readable lines for people by default, one JSON object per line for
+machines (``--log-format json``, for journald and log shippers)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import time
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
 
+def _fields(record: logging.LogRecord) -> dict[str, object]:
+    return {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -20,17 +25,30 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD:
-                entry[key] = value
+        entry.update(_fields(record))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
-def setup(level: str = "INFO") -> None:
+class HumanFormatter(logging.Formatter):
+    """``19:04:05 INFO listening kind=irc host=127.0.0.1 port=6667``: time, level, message,
+    then the structured fields as key=value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        fields = " ".join(f"{key}={value}" for key, value in _fields(record).items())
+        line = f"{stamp} {record.levelname} {record.getMessage()}"
+        if fields:
+            line += " " + fields
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def setup(level: str = "INFO", fmt: str = "human") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else HumanFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

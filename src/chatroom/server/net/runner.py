@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from chatroom.config import Config
@@ -28,8 +29,16 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         elif kind == "tls":
             print(f"chatroom: listening for IRC over TLS on {host}:{port}", flush=True)
             print(f"chatroom: TLS certificate SHA-256 {shell.fingerprint}", flush=True)
+            print(f"chatroom: (the same, as clients show it) {colon_form(shell.fingerprint)}")
         else:
             print(f"chatroom: listening for IRC on {host}:{port}", flush=True)
+    if not shell.world.accounts:
+        where = "" if config.data_dir == Path("chatroom-data") else f" --data-dir {config.data_dir}"
+        print(
+            "chatroom: no accounts yet. Create the first admin in another terminal, here:"
+            f" chatroom admin create NAME --oper{where}",
+            flush=True,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -40,6 +49,12 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     await stop.wait()
     log.info("shutting down")
     await shell.shutdown()
+
+
+def colon_form(fingerprint: str | None) -> str:
+    """``52:1E:...``: how WeeChat, Irssi and openssl print a SHA-256 fingerprint."""
+    hexdigits = (fingerprint or "").replace(":", "").upper()
+    return ":".join(hexdigits[i : i + 2] for i in range(0, len(hexdigits), 2))
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:

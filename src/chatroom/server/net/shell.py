@@ -8,12 +8,15 @@ queued for one connection by many inputs leave in a single write.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import ssl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from chatroom.config import Config
+from chatroom.config import Config, ConfigError
 from chatroom.server.core.effects import Close
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
@@ -23,6 +26,21 @@ from chatroom.server.net.connection import Connection, IrcConnection
 from chatroom.server.net.http import HttpServer
 
 log = logging.getLogger("chatroom.net")
+
+
+@contextmanager
+def _port_in_use(host: str, port: int, what: str, key: str, flag: str) -> Iterator[None]:
+    """Turn "address already in use" into one line that says which port and what to do."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno != errno.EADDRINUSE:
+            raise
+        raise ConfigError(
+            f"cannot listen for {what} on {host}:{port}: another program already uses that port."
+            f" Stop it (is another `chatroom serve` running?), or pick another port with"
+            f" {flag} PORT or {key} in the config ('off' turns the listener off)"
+        ) from None
 
 
 class Shell:
@@ -97,24 +115,31 @@ class Shell:
         self.backends = Backends(self.config, self.world, self.schedule_flush)
         self.backends.start()
         if listen.port is not None:
-            server = await self._loop.create_server(
-                lambda: IrcConnection(self, secure=False), listen.host, listen.port
-            )
+            with _port_in_use(listen.host, listen.port, "plain IRC", "listen.port", "--port"):
+                server = await self._loop.create_server(
+                    lambda: IrcConnection(self, secure=False), listen.host, listen.port
+                )
             self.servers.append(server)
             for sock in server.sockets:
                 addr = sock.getsockname()
                 bound.append(("irc", addr[0], addr[1]))
                 log.info("listening", extra={"kind": "irc", "host": addr[0], "port": addr[1]})
         if self.config.tls.port is not None:
-            bound.append(await self._start_tls(listen.host, self.config.tls.port))
+            tls_port = self.config.tls.port
+            with _port_in_use(
+                listen.host, tls_port, "IRC over TLS", "listen.tls_port", "--tls-port"
+            ):
+                bound.append(await self._start_tls(listen.host, tls_port))
         if listen.http_port is not None:
             self.http = HttpServer(self, self.config.http_origins)
             # An operator's own certificate (tls.cert) also serves the web client as HTTPS.
             # The self-signed default does not: browsers would refuse it with a warning page.
             https = self.tls_context if self.config.tls.cert is not None else None
             kind = "https" if https is not None else "http"
-            for host, port in await self.http.start(listen.host, listen.http_port, https):
-                bound.append((kind, host, port))
+            http_port = listen.http_port
+            with _port_in_use(listen.host, http_port, "the web", "listen.http_port", "--http-port"):
+                for host, port in await self.http.start(listen.host, http_port, https):
+                    bound.append((kind, host, port))
         self._ticker = asyncio.create_task(self._tick_forever())
         return bound
 

@@ -1,0 +1,198 @@
+"""What a new operator meets first: one-line errors, the config found where init wrote it,
+admin commands that never work on a database nobody runs, readable start-up lines."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import select
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chatroom.cli import main
+
+
+@pytest.fixture
+def nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory with no config, and no user config dir either."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("CHATROOM_CONFIG", raising=False)
+    monkeypatch.delenv("CHATROOM_SERVER_DATA_DIR", raising=False)
+    return tmp_path
+
+
+def test_serve_does_not_take_an_abbreviated_flag(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", "--tls", "7000"])
+    assert stopped.value.code == 2
+    assert "unrecognized arguments: --tls" in capsys.readouterr().err
+
+
+def test_a_bad_log_level_is_one_line_not_a_traceback(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--log-level", "LOUD"])
+    err = capsys.readouterr().err
+    assert "argument --log-level: invalid choice: 'LOUD'" in err
+    assert "Traceback" not in err
+
+
+def test_serve_with_every_listener_off_refuses_to_start(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["serve", "--port", "off", "--tls-port", "off", "--http-port", "off"]
+    assert main(args) == 2
+    assert "every listener is off" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_named_with_what_to_do(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["serve", "--port", str(port), "--tls-port", "off", "--http-port", "off"]
+        assert main([*args, "--data-dir", str(nowhere / "data")]) == 2
+    err = capsys.readouterr().err
+    assert f"127.0.0.1:{port}" in err
+    assert "--port PORT" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_an_unknown_config_key_suggests_the_nearest_one(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (nowhere / "c.toml").write_text("[listen]\ntls_prot = 7000\n")
+    assert main(["serve", "--config", "c.toml"]) == 2
+    assert "did you mean 'listen.tls_port'?" in capsys.readouterr().err
+
+
+def test_admin_in_a_directory_without_a_server_creates_nothing_and_says_where_it_looked(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["admin", "list"]) == 1
+    err = capsys.readouterr().err
+    assert str(nowhere / "chatroom-data") in err
+    assert "chatroom.toml" in err
+    assert not (nowhere / "chatroom-data").exists()
+
+
+def test_admin_finds_the_data_directory_of_the_config_in_this_directory(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (nowhere / "chatroom.toml").write_text('[server]\ndata_dir = "./elsewhere"\n')
+    monkeypatch.setattr(sys, "stdin", io.StringIO("long-enough-pw\n"))
+    assert main(["admin", "create", "root", "--oper", "--password-stdin"]) == 0
+    assert (nowhere / "elsewhere" / "chatroom.db").exists()
+    assert main(["admin", "list"]) == 0
+    assert "root\toper" in capsys.readouterr().out
+
+
+def test_admin_create_without_a_terminal_asks_for_password_stdin(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    assert main(["admin", "create", "root", "--data-dir", "data"]) == 1
+    err = capsys.readouterr().err
+    assert "--password-stdin" in err
+    assert "Traceback" not in err
+
+
+class Terminal:
+    """The leader side of a pseudo-terminal, read up to one expected text at a time."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending = b""
+
+    def expect(self, needle: bytes, limit: float = 20.0) -> None:
+        deadline = time.monotonic() + limit
+        while needle not in self.pending:
+            left = max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self.fd], [], [], left)
+            if not ready:
+                raise AssertionError(f"never saw {needle!r}; got {self.pending[-300:]!r}")
+            self.pending += os.read(self.fd, 4096)
+        self.pending = self.pending.split(needle, 1)[1]
+
+    def type(self, text: bytes) -> None:
+        os.write(self.fd, text + b"\r")
+
+
+def test_init_on_a_terminal_asks_again_for_a_too_short_password(nowhere: Path) -> None:
+    """At a terminal, a short password is asked again at once, not refused at the end."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatroom", "init"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=nowhere,
+        start_new_session=True,
+        env={**os.environ, "XDG_CONFIG_HOME": str(nowhere / "xdg")},
+    )
+    os.close(follower)
+    tty = Terminal(leader)
+    try:
+        for _ in range(8):  # address, ports, data dir, policy, guests, admin name: defaults
+            tty.expect(b"]: ")
+            tty.type(b"")
+        tty.expect(b"Admin password")
+        tty.type(b"short")
+        tty.expect(b"at least 8 characters\r\n")
+        tty.expect(b"Admin password")
+        tty.type(b"long-enough-pw")
+        tty.expect(b"Again")
+        tty.type(b"long-enough-pw")
+        tty.expect(b"wrote chatroom.toml")
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        os.close(leader)
+    assert (nowhere / "chatroom.toml").exists()
+
+
+def test_first_start_prints_human_lines_the_first_admin_hint_and_the_colon_fingerprint(
+    nowhere: Path,
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatroom", "serve", "--port", "0", "--tls-port", "0"]
+        + ["--http-port", "off", "--data-dir", str(nowhere / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=nowhere,
+    )
+    try:
+        assert proc.stdout is not None
+        seen: list[str] = []
+        deadline = time.monotonic() + 20
+        while not any("no accounts yet" in line for line in seen):
+            assert time.monotonic() < deadline, seen
+            seen.append(proc.stdout.readline())
+        colon = next(line for line in seen if "as clients show it" in line).split()[-1]
+        assert len(colon) == 95
+        assert colon.count(":") == 31
+        assert colon == colon.upper()
+        hint = next(line for line in seen if "no accounts yet" in line)
+        assert "chatroom admin create NAME --oper" in hint
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    logged = [line for line in err.splitlines() if line.strip()]
+    assert logged
+    assert not any(line.lstrip().startswith("{") for line in logged)
+    assert any(" INFO listening " in line for line in logged)
