@@ -168,9 +168,9 @@ def test_init_on_a_terminal_asks_again_for_a_too_short_password(nowhere: Path) -
 def test_first_start_prints_human_lines_the_first_admin_hint_and_the_colon_fingerprint(
     nowhere: Path,
 ) -> None:
+    ports = ["--port", "0", "--tls-port", "0", "--http-port", "off"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chatroom", "serve", "--port", "0", "--tls-port", "0"]
-        + ["--http-port", "off", "--data-dir", str(nowhere / "data")],
+        [sys.executable, "-m", "chatroom", "serve", *ports, "--data-dir", str(nowhere / "data")],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
