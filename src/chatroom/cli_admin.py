@@ -24,6 +24,7 @@ from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.core.bans import format_time, until_text
 from chatroom.server.store.backup import backup_data_dir
 from chatroom.server.store.base import Store
+from chatroom.server.store.private import private_dir
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
 Fold = Callable[[str], str]
@@ -214,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
             _say(f"chatroom admin: {err}", file=sys.stderr)
             return 1
         return 0
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
     if args.admin_command in ("purge", "export"):
         return _history_command(args, config)
     store = SqliteStore(default_db_path(config.data_dir))

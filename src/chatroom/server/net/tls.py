@@ -35,6 +35,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from chatroom.server.store.private import FILE_MODE, private_dir
+
 __all__ = [
     "CERT_FILENAME",
     "KEY_FILENAME",
@@ -60,7 +62,7 @@ def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
     cert_path, key_path = data_dir / CERT_FILENAME, data_dir / KEY_FILENAME
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     key = ec.generate_private_key(ec.SECP256R1())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -68,8 +70,8 @@ def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
         serialization.NoEncryption(),
     )
     cert_pem = _self_signed_cert(key, hostname).public_bytes(serialization.Encoding.PEM)
-    _write_atomically(key_path, key_pem, mode=0o600)
-    _write_atomically(cert_path, cert_pem, mode=0o644)
+    _write_atomically(key_path, key_pem, mode=FILE_MODE)
+    _write_atomically(cert_path, cert_pem, mode=FILE_MODE)  # public, but 0600 like all
     return cert_path, key_path
 
 
