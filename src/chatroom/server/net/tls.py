@@ -40,6 +40,7 @@ from chatroom.server.store.private import FILE_MODE, private_dir
 __all__ = [
     "CERT_FILENAME",
     "KEY_FILENAME",
+    "TLS12_CIPHERS",
     "accepts_any_client_cert",
     "cert_fingerprint_sha256",
     "ensure_self_signed",
@@ -51,6 +52,10 @@ __all__ = [
 CERT_FILENAME = "tls-cert.pem"
 KEY_FILENAME = "tls-key.pem"
 VALIDITY = datetime.timedelta(days=3650)
+# TLS 1.2 suites: ephemeral ECDH key exchange (forward secrecy) and an AEAD cipher only
+# (AES-GCM, ChaCha20-Poly1305), with ECDSA or RSA certificates. Python's default list also
+# offers AES-CBC with HMAC (the "Lucky 13" family of padding-oracle attacks).
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL"
 
 
 def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
@@ -171,11 +176,15 @@ def server_context(
 ) -> ssl.SSLContext:
     """A TLS 1.2+ server context that requests (never requires) a client certificate.
 
+    TLS 1.2 offers only ``TLS12_CIPHERS``; TLS 1.3 suites are all AEAD with forward
+    secrecy already and are not affected by ``set_ciphers``.
+
     ``trusted_client_certs`` (PEM strings) only matter in the fallback described in the
     module docstring.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(TLS12_CIPHERS)
     context.load_cert_chain(cert_path, key_path)
     context.verify_mode = ssl.CERT_OPTIONAL
     if _install_accept_all_verify(context):
