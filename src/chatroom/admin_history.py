@@ -18,6 +18,11 @@ from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
 
 __all__ = ["export_room", "purge_room"]
 
+# json.dumps escapes C0 controls but, with ensure_ascii=False, prints DEL and the C1
+# controls raw, and a terminal obeys U+009B as CSI. They can occur only inside JSON strings,
+# where \u escapes mean the same characters: the export stays exact and is safe to show.
+_ESCAPE_C1 = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
+
 
 def _room_key(room: str, fold: Callable[[str], str]) -> str:
     if not is_channel_name(room):
@@ -56,5 +61,5 @@ def export_room(data_dir: Path, room: str, fold: Callable[[str], str], out: Text
             "text": record.text,
             "tags": dict(record.tags),
         }
-        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        out.write(json.dumps(line, ensure_ascii=False).translate(_ESCAPE_C1) + "\n")
     return len(records)

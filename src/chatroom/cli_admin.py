@@ -15,17 +15,32 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from chatroom import admin, admin_history, admin_rooms
 from chatroom import config as cfg
 from chatroom.irc.casemap import casefolder
+from chatroom.irc.formatting import terminal_safe
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.core.bans import format_time, until_text
 from chatroom.server.store.backup import backup_data_dir
 from chatroom.server.store.base import Store
+from chatroom.server.store.private import private_dir
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
 Fold = Callable[[str], str]
+
+
+def _say(text: str, file: TextIO | None = None) -> None:
+    """Print a message that may quote stored text (ban reasons, room names, audit targets
+    that users chose): formatting removed and controls made visible, as in the clients."""
+    print(terminal_safe(text), file=file or sys.stdout)
+
+
+def _row(*fields: str) -> None:
+    """One line of a listing, tab-separated; a tab or control inside a field is shown as a
+    space or a symbol, so it can neither break the columns nor act on the terminal."""
+    print("\t".join(terminal_safe(field) for field in fields))
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -114,57 +129,59 @@ def _checked_role(config: cfg.Config, role: str | None) -> str | None:
 
 def _ban(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     ban = admin.add_ban(store, args.target, args.reason, args.duration, fold)
-    print(f"banned {ban.kind}:{ban.mask} ({until_text(ban.expires_at, time.time())})")
+    _say(f"banned {ban.kind}:{ban.mask} ({until_text(ban.expires_at, time.time())})")
 
 
 def _unban(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     ban = admin.remove_ban(store, args.target, fold)
-    print(f"lifted the ban on {ban.kind}:{ban.mask}")
+    _say(f"lifted the ban on {ban.kind}:{ban.mask}")
 
 
 def _bans(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     now = time.time()
     for ban in admin.list_bans(store, now):
-        print(
-            f"{ban.id}\t{ban.kind}:{ban.mask}\t{ban.reason or '-'}\t{ban.set_by}"
-            f"\t{format_time(ban.set_at)}\t{until_text(ban.expires_at, now)}"
+        _row(
+            str(ban.id),
+            f"{ban.kind}:{ban.mask}",
+            ban.reason or "-",
+            ban.set_by,
+            format_time(ban.set_at),
+            until_text(ban.expires_at, now),
         )
 
 
 def _mute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     mute = admin.mute_account(store, args.name, args.reason, args.duration, fold)
-    print(f"muted {mute.account_name} ({until_text(mute.expires_at, time.time())})")
+    _say(f"muted {mute.account_name} ({until_text(mute.expires_at, time.time())})")
 
 
 def _unmute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
-    print(f"unmuted {admin.unmute_account(store, args.name, fold).account_name}")
+    _say(f"unmuted {admin.unmute_account(store, args.name, fold).account_name}")
 
 
 def _audit(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     since = admin.parse_since(args.since, time.time()) if args.since else None
     for entry in admin.audit_log(store, since):
-        print(
-            f"{format_time(entry.at)}\t{entry.actor}\t{entry.action}\t{entry.target}"
-            f"\t{entry.reason}".rstrip("\t")
-        )
+        fields = [format_time(entry.at), entry.actor, entry.action, entry.target]
+        _row(*fields, entry.reason) if entry.reason else _row(*fields)
 
 
 def _rooms(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     for room in admin_rooms.list_rooms(store):
-        print(f"{room.name}\t{room.founder}\t{format_time(room.registered_at)}")
+        _row(room.name, room.founder, format_time(room.registered_at))
 
 
 def _room_drop(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     room = admin_rooms.drop_room(store, args.room, fold)
-    print(f"dropped the registration of {room.name} (founder {room.founder})")
+    _say(f"dropped the registration of {room.name} (founder {room.founder})")
 
 
 def _room_founder(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     room, previous = admin_rooms.set_room_founder(store, args.room, args.account, fold)
     if previous is None:
-        print(f"{room.founder} is already the founder of {room.name}")
+        _say(f"{room.founder} is already the founder of {room.name}")
     else:
-        print(f"{room.name} now belongs to {room.founder} (was {previous})")
+        _say(f"{room.name} now belongs to {room.founder} (was {previous})")
 
 
 _MODERATION: dict[str, Callable[[Store, argparse.Namespace, Fold], None]] = {
@@ -190,9 +207,9 @@ def _history_command(args: argparse.Namespace, config: cfg.Config) -> int:
         before = admin.parse_since(args.before, time.time()) if args.before else None
         count = admin_history.purge_room(config.data_dir, args.room, fold, before)
     except (ValueError, sqlite3.Error) as err:
-        print(f"chatroom admin: {err}", file=sys.stderr)
+        _say(f"chatroom admin: {err}", file=sys.stderr)
         return 1
-    print(f"deleted {count} lines of {args.room}")
+    _say(f"deleted {count} lines of {args.room}")
     return 0
 
 
@@ -226,12 +243,12 @@ def run(args: argparse.Namespace) -> int:
     if args.admin_command == "backup":
         try:
             for path in backup_data_dir(config.data_dir, args.file):
-                print(f"wrote {path}")
+                _say(f"wrote {path}")
         except (ValueError, sqlite3.Error) as err:
-            print(f"chatroom admin: {err}", file=sys.stderr)
+            _say(f"chatroom admin: {err}", file=sys.stderr)
             return 1
         return 0
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
     if args.admin_command in ("purge", "export"):
         return _history_command(args, config)
     store = SqliteStore(default_db_path(config.data_dir))
@@ -246,29 +263,29 @@ def run(args: argparse.Namespace) -> int:
                 store, hasher, args.name, password, args.oper, fold, email=args.email, role=role
             )
             shown = f" (server operator, role {account.oper_role})" if account.oper_role else ""
-            print(f"created account {account.name}{shown}")
+            _say(f"created account {account.name}{shown}")
         elif args.admin_command == "passwd":
             account = admin.set_password(store, hasher, args.name, _password(args, minimum), fold)
-            print(f"password changed for {account.name}")
+            _say(f"password changed for {account.name}")
         elif args.admin_command == "list":
             for account in admin.list_accounts(store):
                 created = time.strftime("%Y-%m-%d", time.gmtime(account.created_at))
-                print(f"{account.name}\t{account.oper_role or 'user'}\tcreated {created}")
+                _row(account.name, account.oper_role or "user", f"created {created}")
         elif args.admin_command == "delete":
-            print(f"deleted account {admin.delete_account(store, args.name, fold).name}")
+            _say(f"deleted account {admin.delete_account(store, args.name, fold).name}")
         elif args.admin_command == "oper":
             role = _checked_role(config, args.role)
             account = admin.set_oper(store, args.name, args.state == "on", fold, role=role)
             if account.oper_role is not None:
-                print(f"{account.name} is now a server operator (role {account.oper_role})")
+                _say(f"{account.name} is now a server operator (role {account.oper_role})")
             else:
-                print(f"{account.name} is no longer a server operator")
+                _say(f"{account.name} is no longer a server operator")
         elif args.admin_command in _MODERATION:
             _MODERATION[args.admin_command](store, args, fold)
         else:
             return 1
     except ValueError as err:
-        print(f"chatroom admin: {err}", file=sys.stderr)
+        _say(f"chatroom admin: {err}", file=sys.stderr)
         return 1
     finally:
         store.close()

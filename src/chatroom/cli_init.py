@@ -18,6 +18,7 @@ from chatroom import admin
 from chatroom import config as cfg
 from chatroom.irc.casemap import CaseMapping, casefolder
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
+from chatroom.server.store.private import private_dir
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
 
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 2
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
     store = SqliteStore(default_db_path(config.data_dir))
     try:
         hasher = PasswordHasher(Argon2Params(*config.argon2))

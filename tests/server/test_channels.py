@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chatroom.irc.message import Message
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.settings import CoreSettings, Limits
 from chatroom.server.harness import Harness
-from tests.server.support import codes, first, room
+from tests.server.support import codes, first, one, room
 
 
 def names_of(msgs: list[Message]) -> list[str]:
@@ -24,6 +26,34 @@ def test_join_creates_channel_and_first_joiner_gets_ops() -> None:
     assert msgs[0].source == "alice!~alice@127.0.0.1"
     assert msgs[0].params == ("#new",)
     assert first(msgs, "353").params == ("alice", "=", "#new", "@alice")
+
+
+@pytest.mark.parametrize(
+    ("name", "code_point"),
+    [
+        ("#lob\u200bby", "U+200B"),  # zero-width space: looks exactly like #lobby
+        ("#abc\u202e", "U+202E"),  # right-to-left override: reorders what follows
+        ("#\x02bold", "U+0002"),  # IRC bold
+        ("#\x0304red", "U+0003"),  # IRC colour
+        ("#\x1b[2J", "U+001B"),  # an escape sequence for everyone's terminal
+        ("#a\u00a0b", "U+00A0"),  # no-break space
+    ],
+)
+def test_join_refuses_room_names_with_invisible_or_control_characters(
+    name: str, code_point: str
+) -> None:
+    h = Harness()
+    alice = h.connect("alice")
+    reply = one(alice.cmd(f"JOIN {name}"), "479")
+    assert reply.params[1] == name
+    assert code_point in reply.params[2]
+    assert h.world.find_channel(name) is None
+
+
+def test_join_accepts_room_names_in_any_script() -> None:
+    h = Harness()
+    alice = h.connect("alice")
+    assert codes(alice.cmd("JOIN #café-日本語")) == ["JOIN", "353", "366"]
 
 
 def test_new_channel_defaults_to_no_external_and_topic_lock() -> None:

@@ -4,6 +4,10 @@ Each stdin line is a message to the current room (the last one joined or queried
 /command; each stdout line is ``[HH:MM] <nick> text``, with the room inserted after the
 time when the line belongs to another one. Status and errors go to stderr, so a script
 reading stdout sees only the conversation. No colours, no cursor movement.
+
+Everything another party wrote (nicks, messages, topics, reasons, the server's own ERROR
+text) goes through ``terminal_safe`` before it is printed: IRC formatting is removed, and
+control characters and escape sequences are shown, never obeyed by the terminal.
 """
 
 from __future__ import annotations
@@ -17,12 +21,20 @@ from typing import TextIO
 from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient, format_fingerprint
 from chatroom.client.session import ClientSession
 from chatroom.client.state import AuthFailed, Event, LineKind, LoggedIn, Show
+from chatroom.irc.formatting import terminal_safe
 
 __all__ = ["format_plain", "run_plain"]
 
 
 def format_plain(line: Show, current: str | None) -> str:
-    """``[12:34] <alice> hi``; actions as ``* alice waves``, events as ``-- text``."""
+    """``[12:34] <alice> hi``; actions as ``* alice waves``, events as ``-- text``.
+
+    Safe to print: formatting removed, controls made visible (``terminal_safe``).
+    """
+    return terminal_safe(_layout(line, current))
+
+
+def _layout(line: Show, current: str | None) -> str:
     stamp = line.time.astimezone().strftime("%H:%M")
     where = "" if current is not None and line.buffer.lower() == current.lower() else line.buffer
     head = f"[{stamp}] " + (f"{where} " if where and where != "*" else "")
@@ -57,12 +69,12 @@ class PlainUI:
             self.out.flush()
         elif isinstance(event, AuthFailed):
             self.failed = True
-            self.err.write(f"chatroom: {event.text}\n")
+            self.err.write(f"chatroom: {terminal_safe(event.text, keep_newlines=True)}\n")
         elif isinstance(event, LoggedIn):
             what = "created account" if event.created else "logged in as"
-            self.err.write(f"chatroom: {what} {event.account}\n")
+            self.err.write(f"chatroom: {what} {terminal_safe(event.account)}\n")
         elif isinstance(event, ConnectionStatus):
-            self.err.write(f"chatroom: {event.text}\n")
+            self.err.write(f"chatroom: {terminal_safe(event.text, keep_newlines=True)}\n")
             if event.final and not event.connected and "Disconnected" not in event.text:
                 self.failed = True
         self.err.flush()

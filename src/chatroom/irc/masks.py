@@ -10,6 +10,8 @@ from __future__ import annotations
 import string
 from collections.abc import Callable
 
+from chatroom.irc.formatting import hidden_character
+
 __all__ = ["is_channel_name", "is_valid_nick", "match_mask", "normalize_mask"]
 
 _NICK_SPECIAL = "[]\\`_^{|}"
@@ -76,7 +78,10 @@ def is_valid_nick(nick: str, maxlen: int) -> bool:
 
 
 def is_channel_name(name: str, chantypes: str = "#", maxlen: int = 50) -> bool:
-    """Starts with a channel type; no space, comma or BEL (they split or beep lists)."""
+    """Starts with a channel type; no space, comma or BEL (they split or beep lists), and
+    nothing invisible: no control or formatting character, zero-width character, bidi
+    override or other space, so that no two rooms look alike and no name acts on a
+    terminal (``hidden_character``)."""
     if not name or name[0] not in chantypes or len(name) > maxlen:
         return False
-    return not any(c in name for c in _CHANNEL_FORBIDDEN)
+    return not any(c in name for c in _CHANNEL_FORBIDDEN) and hidden_character(name) is None

@@ -21,6 +21,7 @@ from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient
 from chatroom.client.servers import SavedServer, ServerStore
 from chatroom.client.session import ClientSession
 from chatroom.client.state import AuthFailed, Event, LoggedIn, Registered
+from chatroom.irc.formatting import terminal_safe
 from chatroom.tui.screens.chat import ChatScreen
 from chatroom.tui.screens.login import LoginScreen, TrustScreen
 from chatroom.tui.screens.servers import ServersScreen
@@ -152,7 +153,8 @@ class ChatApp(App[None]):
             with contextlib.suppress(NoMatches):  # the app is closing: widgets are gone
                 self.chat.handle(event)
             if isinstance(event, ConnectionStatus) and event.final:
-                self.notify(event.text, severity="error", timeout=10)
+                text = terminal_safe(event.text, keep_newlines=True)
+                self.notify(text, severity="error", timeout=10, markup=False)
             return
         login = self.screen if isinstance(self.screen, LoginScreen) else None
         if isinstance(event, Registered) and self.session is not None:

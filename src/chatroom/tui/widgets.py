@@ -2,6 +2,10 @@
 
 Data comes down as method calls from the screen (``show_rooms``, ``show_lines``...);
 what the user does goes up as Textual messages.
+
+Text from the network is never given to a widget as a string, which Textual would read as
+markup (``[link=...]``, or a ``[/]`` that stops the app): it becomes a Rich ``Text``
+through ``irc_text`` (IRC formatting drawn, controls made visible) or ``safe_text``.
 """
 
 from __future__ import annotations
@@ -9,14 +13,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Input, OptionList, RichLog
 from textual.widgets.option_list import Option
 
 from chatroom.client.state import SERVER_BUFFER, Buffer, LineKind, Show, nick_colour
+from chatroom.irc.formatting import Style as IrcStyle
+from chatroom.irc.formatting import spans, terminal_safe
 
-__all__ = ["ChatInput", "MemberList", "MessageLog", "RoomList", "render_line"]
+__all__ = [
+    "ChatInput",
+    "MemberList",
+    "MessageLog",
+    "RoomList",
+    "irc_text",
+    "render_line",
+    "safe_text",
+]
 
 _KIND_STYLE = {
     LineKind.JOIN: ("→", "green"),
@@ -31,24 +46,53 @@ _KIND_STYLE = {
 }
 
 
+_PLAIN = IrcStyle()
+
+
+def _rich_style(style: IrcStyle) -> Style:
+    return Style(
+        bold=style.bold or None,
+        italic=style.italic or None,
+        underline=style.underline or None,
+        strike=style.strike or None,
+        reverse=style.reverse or None,
+        color=style.fg,
+        bgcolor=style.bg,
+    )
+
+
+def irc_text(text: str, style: str = "") -> Text:
+    """``text`` as it was meant to look: IRC bold, colours... drawn, controls made visible."""
+    out = Text(style=style)
+    for chunk, irc_style in spans(text):
+        out.append(chunk, _rich_style(irc_style) if irc_style != _PLAIN else None)
+    return out
+
+
+def safe_text(text: str, style: str = "") -> Text:
+    """``text`` with formatting removed and controls made visible: for names and notices."""
+    return Text(terminal_safe(text, keep_newlines=True), style=style)
+
+
 def render_line(line: Show) -> Text:
     """One log line: dim time, coloured nick, text; events are marked and tinted."""
     out = Text()
     out.append(line.time.astimezone().strftime("%H:%M "), style="dim")
     colour = nick_colour(line.nick) if line.nick else "white"
+    nick = terminal_safe(line.nick)
     if line.kind in (LineKind.MESSAGE, LineKind.NOTICE):
         open_, close = ("<", ">") if line.kind is LineKind.MESSAGE else ("-", "-")
         out.append(open_, style="dim")
-        out.append(line.nick, style=f"bold {colour}")
+        out.append(nick, style=f"bold {colour}")
         out.append(close + " ", style="dim")
-        out.append(line.text, style="bold" if line.mention else "")
+        out.append_text(irc_text(line.text, "bold" if line.mention else ""))
     elif line.kind is LineKind.ACTION:
         out.append("* ", style=colour)
-        out.append(line.nick, style=f"bold {colour}")
-        out.append(" " + line.text, style="italic")
+        out.append(nick, style=f"bold {colour}")
+        out.append_text(irc_text(" " + line.text, "italic"))
     else:
         mark, style = _KIND_STYLE.get(line.kind, ("·", "dim"))
-        out.append(f"{mark} {line.text}", style=style)
+        out.append_text(irc_text(f"{mark} {line.text}", style))
     if line.mention:
         out.stylize("on #3a2a00")
     return out
@@ -64,7 +108,7 @@ class RoomList(OptionList):
             label = Text()
             name = "server" if key == SERVER_BUFFER else buf.name
             style = "" if buf.joined or key == SERVER_BUFFER or not buf.is_room else "dim strike"
-            label.append(name, style=style)
+            label.append(terminal_safe(name), style=style)
             if buf.mentions:
                 label.append(f" ({buf.mentions}!)", style="bold black on yellow")
             elif buf.unread:
@@ -84,7 +128,7 @@ class MemberList(OptionList):
         for nick, prefixes in members:
             label = Text()
             label.append(prefixes[:1] or " ", style="bold green" if prefixes else "")
-            label.append(nick, style=nick_colour(nick))
+            label.append(terminal_safe(nick), style=nick_colour(nick))
             self.add_option(Option(label, id=f"m:{nick}"))
         self.border_title = f"{len(members)} here" if members else ""
 

@@ -12,13 +12,14 @@ from typing import Any
 from chatroom.config import Config
 from chatroom.server.malloc import fix_mmap_threshold
 from chatroom.server.net.shell import Shell
+from chatroom.server.store.private import private_dir
 
 log = logging.getLogger("chatroom")
 
 
 async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     fix_mmap_threshold()  # TLS read buffers stay their own mappings (see server/malloc.py)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.data_dir)
     shell = Shell(config)
     bound = await shell.start()
     for kind, host, port in bound:

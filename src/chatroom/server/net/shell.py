@@ -24,6 +24,7 @@ from chatroom.server.net import tls
 from chatroom.server.net.backends import Backends
 from chatroom.server.net.connection import Connection, IrcConnection
 from chatroom.server.net.http import HttpServer
+from chatroom.server.store.private import private_dir, warn_loose_files
 
 log = logging.getLogger("chatroom.net")
 
@@ -111,7 +112,8 @@ class Shell:
         self._loop = asyncio.get_running_loop()
         listen = self.config.listen
         bound: list[tuple[str, str, int]] = []
-        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        warn_loose_files(self.config.data_dir)
+        private_dir(self.config.data_dir)
         self.backends = Backends(self.config, self.world, self.schedule_flush)
         self.backends.start()
         if listen.port is not None:

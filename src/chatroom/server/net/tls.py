@@ -35,9 +35,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from chatroom.server.store.private import FILE_MODE, private_dir
+
 __all__ = [
     "CERT_FILENAME",
     "KEY_FILENAME",
+    "TLS12_CIPHERS",
     "accepts_any_client_cert",
     "cert_fingerprint_sha256",
     "ensure_self_signed",
@@ -49,6 +52,10 @@ __all__ = [
 CERT_FILENAME = "tls-cert.pem"
 KEY_FILENAME = "tls-key.pem"
 VALIDITY = datetime.timedelta(days=3650)
+# TLS 1.2 suites: ephemeral ECDH key exchange (forward secrecy) and an AEAD cipher only
+# (AES-GCM, ChaCha20-Poly1305), with ECDSA or RSA certificates. Python's default list also
+# offers AES-CBC with HMAC (the "Lucky 13" family of padding-oracle attacks).
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL"
 
 
 def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
@@ -60,7 +67,7 @@ def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
     cert_path, key_path = data_dir / CERT_FILENAME, data_dir / KEY_FILENAME
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     key = ec.generate_private_key(ec.SECP256R1())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -68,8 +75,8 @@ def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
         serialization.NoEncryption(),
     )
     cert_pem = _self_signed_cert(key, hostname).public_bytes(serialization.Encoding.PEM)
-    _write_atomically(key_path, key_pem, mode=0o600)
-    _write_atomically(cert_path, cert_pem, mode=0o644)
+    _write_atomically(key_path, key_pem, mode=FILE_MODE)
+    _write_atomically(cert_path, cert_pem, mode=FILE_MODE)  # public, but 0600 like all
     return cert_path, key_path
 
 
@@ -169,11 +176,15 @@ def server_context(
 ) -> ssl.SSLContext:
     """A TLS 1.2+ server context that requests (never requires) a client certificate.
 
+    TLS 1.2 offers only ``TLS12_CIPHERS``; TLS 1.3 suites are all AEAD with forward
+    secrecy already and are not affected by ``set_ciphers``.
+
     ``trusted_client_certs`` (PEM strings) only matter in the fallback described in the
     module docstring.
     """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(TLS12_CIPHERS)
     context.load_cert_chain(cert_path, key_path)
     context.verify_mode = ssl.CERT_OPTIONAL
     if _install_accept_all_verify(context):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from chatroom.server.store.private import private_file
+
 
 def backup_database(source: Path, target: Path) -> None:
     """Copy ``source`` to ``target`` page by page; writers are not blocked for long."""
@@ -14,7 +16,7 @@ def backup_database(source: Path, target: Path) -> None:
     tmp = target.with_name(target.name + ".partial")
     tmp.unlink(missing_ok=True)
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(tmp)
+    dst = sqlite3.connect(private_file(tmp))  # a copy of the hashes: as private as they are
     try:
         src.backup(dst, pages=1024)
         (ok,) = dst.execute("PRAGMA integrity_check").fetchone()

@@ -16,6 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from chatroom.server.store.private import private_dir, private_file, tighten
+
 __all__ = ["Migration", "SchemaTooNewError", "available_migrations", "migrate"]
 
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -97,16 +99,21 @@ def open_database(
 ) -> sqlite3.Connection:
     """Open (creating its folder) a WAL-mode SQLite file and bring its schema up to date.
 
+    The folder, if made here, is 0700 and the file, with its -wal and -shm, 0600
+    (``store/private.py``), whatever the umask.
+
     Both stores open their files this way: autocommit (they issue BEGIN/COMMIT
     themselves), usable from any thread behind their own lock, waiting up to
     ``BUSY_TIMEOUT_MS`` for ``chatroom admin`` in another process. A failed migration
     closes the connection before raising.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    private_file(path)  # before SQLite creates it: its -wal and -shm files take its mode
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
         conn.execute("PRAGMA journal_mode = WAL")
+        tighten(path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         if foreign_keys:
             conn.execute("PRAGMA foreign_keys = ON")

@@ -19,7 +19,15 @@ from textual.widgets import OptionList, Static
 from chatroom.client.commands import COMMANDS
 from chatroom.client.connection import ConnectionStatus
 from chatroom.client.state import SERVER_BUFFER, Event, LineKind, Show, StateChanged
-from chatroom.tui.widgets import ChatInput, MemberList, MessageLog, RoomList, render_line
+from chatroom.tui.widgets import (
+    ChatInput,
+    MemberList,
+    MessageLog,
+    RoomList,
+    irc_text,
+    render_line,
+    safe_text,
+)
 
 if TYPE_CHECKING:
     from chatroom.client.session import ClientSession
@@ -91,12 +99,12 @@ class ChatScreen(Screen[None]):
         buf = self.session.buffers[self.session.active]
         topic = Text()
         if self.session.active == SERVER_BUFFER:
-            topic.append(f"{self.session.network}", style="bold")
-            topic.append(f" · you are {self.session.nick}", style="dim")
+            topic.append_text(safe_text(self.session.network, "bold"))
+            topic.append_text(safe_text(f" · you are {self.session.nick}", "dim"))
         else:
-            topic.append(buf.name, style="bold")
+            topic.append_text(safe_text(buf.name, "bold"))
             if buf.topic:
-                topic.append(f" — {buf.topic}")
+                topic.append_text(irc_text(f" — {buf.topic}"))
             elif buf.is_room and buf.joined:
                 topic.append(" — no topic", style="dim")
             if buf.is_room and not buf.joined:
@@ -107,7 +115,7 @@ class ChatScreen(Screen[None]):
 
     def set_status(self, text: str, connected: bool) -> None:
         status = self.query_one("#status", Static)
-        status.update(text)
+        status.update(safe_text(text))
         status.set_class(not connected, "offline")
 
     def handle(self, event: Event | ConnectionStatus) -> None:

@@ -13,6 +13,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from chatroom.client.connection import format_fingerprint
 from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.tui.widgets import safe_text
 
 if TYPE_CHECKING:
     from chatroom.tui.app import ChatApp
@@ -36,9 +37,11 @@ class TrustScreen(ModalScreen[bool]):
         with Vertical(id="trust", classes="dialog"):
             yield Label("New server certificate", classes="title")
             yield Static(
-                f"This is the first connection to {self.host}:{self.port}. Its certificate is "
-                "not signed by an authority your system knows, so check its fingerprint with "
-                "the server's operator (it is printed when the server starts):"
+                safe_text(
+                    f"This is the first connection to {self.host}:{self.port}. Its certificate "
+                    "is not signed by an authority your system knows, so check its fingerprint "
+                    "with the server's operator (it is printed when the server starts):"
+                )
             )
             yield Static(format_fingerprint(self.fingerprint), id="fingerprint")
             yield Static(
@@ -80,9 +83,9 @@ class LoginScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         s = self.server
         with Vertical(id="login", classes="dialog"):
-            yield Label(f"Log in to {s.name}", classes="title")
+            yield Label(safe_text(f"Log in to {s.name}"), classes="title")
             security = "TLS" if s.tls else "plain TCP: the password would travel unencrypted"
-            yield Static(f"{s.address} · {security}", classes="hint")
+            yield Static(safe_text(f"{s.address} · {security}"), classes="hint")
             yield Label("Nickname")
             yield Input(self.nick, placeholder="nickname", id="nick")
             yield Label("Password (empty: join as a guest)")
@@ -99,7 +102,7 @@ class LoginScreen(Screen[None]):
 
     def set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
-        status.update(text)
+        status.update(safe_text(text))
         status.set_class(error, "error")
         self.query_one("#connect", Button).disabled = not error and bool(text)
 

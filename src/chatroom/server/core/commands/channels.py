@@ -12,6 +12,7 @@ Rules (modern.ircdocs.horse, with InspIRCd/Ergo where the docs leave a choice):
 from __future__ import annotations
 
 from chatroom.irc import numerics as n
+from chatroom.irc.formatting import hidden_character
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import chanreg, opers, sanctions
@@ -64,6 +65,10 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     if not is_channel_name(name, "#", limits.channel_length):
         if name[:1] != "#":
             raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+        hidden = hidden_character(name)
+        if hidden is not None:
+            why = f"U+{ord(hidden):04X} is a control, formatting or invisible character"
+            raise CommandError(n.ERR_BADCHANNAME, name, f"Illegal channel name: {why}")
         raise CommandError(n.ERR_BADCHANNAME, name, "Illegal channel name")
     folded = world.fold(name)
     channel = world.channels.get(folded)

@@ -1,0 +1,21 @@
+"""Room names that would look like another room, or act on terminals, are refused (479)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.realserver import Client
+
+
+def test_a_room_name_with_a_zero_width_space_or_escape_code_is_refused(
+    connect: Callable[[str], Client],
+) -> None:
+    mallory = connect("mallory")
+    for name in ("#lob\u200bby", "#news\u202e", "#\x1b[2Jclear"):
+        mallory.conn.join(name)
+    mallory.conn.list()
+    mallory.wait_type("listend")
+    refused = [line for line in mallory.raw_lines() if " 479 " in line]
+    assert len(refused) == 3
+    listed = [e.arguments[0] for e in mallory.events if e.type == "list"]
+    assert listed == ["#lobby"]

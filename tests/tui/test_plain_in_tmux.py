@@ -1,0 +1,104 @@
+"""``chatroom connect --plain`` in a real terminal (tmux) with another user's hostile text.
+
+An escape sequence in a message must reach the screen as visible text, not as a command:
+the pane's title stays, and what was on the screen before is still there.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.realserver import Client, ServerThread, make_config
+from tests.tui.test_tui_in_tmux import TMUX
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerThread]:
+    running = ServerThread(make_config(tmp_path)).start()
+    yield running
+    running.stop()
+
+
+class Tmux:
+    """One private tmux server (``-L``), so the test never touches anyone's sessions."""
+
+    def __init__(self) -> None:
+        self.socket = f"chatroom-plain-{os.getpid()}"
+
+    def __call__(self, *args: str) -> str:
+        done = subprocess.run(
+            [TMUX, "-L", self.socket, *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "app")
+
+    def title(self) -> str:
+        return self("display-message", "-p", "-t", "app", "#{pane_title}").strip()
+
+    def wait_screen(self, check: Callable[[str], bool], timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if check(screen):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"the terminal never showed what we waited for:\n{screen}")
+
+    def kill(self) -> None:
+        subprocess.run([TMUX, "-L", self.socket, "kill-server"], capture_output=True, check=False)
+
+
+HOSTILE = [
+    "\x1b]0;pwned-title\x07",  # OSC 0: set the window title
+    "\x1b]2;pwned-title\x1b\\",  # OSC 2 ended by ST
+    "\x1b[2J\x1b[H",  # clear the screen, cursor home
+    "\x1b[31mred\x1b[0m \x9b2J",  # SGR colour; C1 CSI
+    "over\x08\x08\x08\x08write",  # backspaces: the rest overwrites what came before
+    "\x02bold\x02 \x0304red\x03",  # IRC formatting: removed cleanly
+]
+
+
+def test_plain_client_shows_escape_codes_from_others_instead_of_obeying_them(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    tmux = Tmux()
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} CHATROOM_PASSWORD= TERM=xterm-256color"
+    client = (
+        f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --plain --nick tina"
+    )
+    command = f"printf 'BEFORE-THE-CHAT\\n'; {env} exec {client}"
+    tmux("new-session", "-d", "-s", "app", "-x", "150", "-y", "30", command)
+    try:
+        tmux("select-pane", "-t", "app", "-T", "my-own-title")
+        assert tmux.title() == "my-own-title"
+        tmux.wait_screen(lambda s: "joined #lobby" in s)
+        bob = Client(server.port, "bob")
+        bob.wait_type("welcome")
+        bob.conn.join("#lobby")
+        bob.wait_type("join")
+        for text in HOSTILE:
+            bob.conn.privmsg("#lobby", text)
+        bob.conn.privmsg("#lobby", "the end")
+        screen = tmux.wait_screen(lambda s: "the end" in s)
+        bob.close()
+
+        assert tmux.title() == "my-own-title"
+        assert "BEFORE-THE-CHAT" in screen  # not cleared
+        assert "<bob> ␛]0;pwned-title␇" in screen
+        assert "<bob> ␛]2;pwned-title␛\\" in screen
+        assert "<bob> ␛[2J␛[H" in screen
+        assert "<bob> ␛[31mred␛[0m ␛[2J" in screen
+        assert "<bob> over␈␈␈␈write" in screen
+        assert "<bob> bold red" in screen
+    finally:
+        tmux.kill()
