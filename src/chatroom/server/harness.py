@@ -113,6 +113,11 @@ class Harness:
         self.hasher = FakeHasher()
         self.store = MemoryStore()
         self.store_fails = False
+        # With ``hold_persists`` set, Persist effects wait in ``held`` (the commit has not
+        # answered yet) until ``release_persists``: what the core says meanwhile is what a
+        # client would read before the data is on disk.
+        self.hold_persists = False
+        self.held: list[Persist] = []
         self.history = MemoryHistory()
         self.history_fails = False
         self.world.dummy_password_hash = self.hasher.hash("no such account")
@@ -156,13 +161,27 @@ class Harness:
             rows = None if self.history_fails else self.history.query(effect.query)
             world.history_loaded(effect.token, rows)
         elif isinstance(effect, Persist):
-            error = None
-            if self.store_fails:
-                error = "disk full"
+            if self.hold_persists:
+                self.held.append(effect)
             else:
-                self.store.apply(effect.changes)
-            if effect.token is not None:
-                world.persisted(effect.token, error)
+                self._commit(effect, failed=self.store_fails)
+
+    def _commit(self, effect: Persist, *, failed: bool) -> None:
+        error = None
+        if failed:
+            error = "disk full"
+        else:
+            self.store.apply(effect.changes)
+        if effect.token is not None:
+            self.world.persisted(effect.token, error)
+
+    def release_persists(self, *, fail: bool = False) -> None:
+        """Commit (or, with ``fail``, refuse) every held Persist in order, as the writer
+        thread would, and deliver what the core answers."""
+        held, self.held = self.held, []
+        for effect in held:
+            self._commit(effect, failed=fail)
+        self.pump()
 
     def connect(
         self,

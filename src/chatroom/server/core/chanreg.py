@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from chatroom.irc.modes import ModeChange, format_mode_changes
 from chatroom.server.core.channel import Channel, ListEntry
 from chatroom.server.store.base import (
+    Change,
     ChannelListEntry,
     RegisteredChannel,
     Snapshot,
@@ -55,12 +56,20 @@ def record_of(channel: Channel, registration: RegisteredChannel) -> RegisteredCh
 
 def changed(world: World, channel: Channel) -> None:
     """Save a registered room after any change; free for unregistered rooms."""
+    changes = current_state(channel)
+    if changes:
+        world.persist(changes)
+
+
+def current_state(channel: Channel) -> list[Change]:
+    """The change that saves a registered room as it is now (none for another room), for
+    a caller that commits it together with its audit entry and answers after the commit."""
     registration = channel.registration
     if registration is None:
-        return
+        return []
     record = record_of(channel, registration)
     channel.registration = record
-    world.persist([UpdateChannel(record)])
+    return [UpdateChannel(record)]
 
 
 def set_registration(world: World, channel: Channel, record: RegisteredChannel | None) -> None:
