@@ -289,3 +289,55 @@ def test_a_labeled_ban_gets_its_label_on_the_confirmation_after_the_commit() -> 
     assert answer[0].command == "BATCH"
     assert answer[0].tags["label"] == "b1"
     assert any("Banned account:bob" in m.params[-1] for m in answer if m.command == "NOTICE")
+
+
+def _modes(client: SimClient) -> list[tuple[str, ...]]:
+    return [tuple(m.params[1:]) for m in client.take() if m.command == "MODE"]
+
+
+def test_a_room_ban_in_a_registered_room_is_announced_once_it_is_saved() -> None:
+    """The MODE line is what tells the op (and the room) that +b holds; in a registered
+    room it holds across a restart only once it is written, so it comes after the commit."""
+    h = Harness()
+    alice = _founder(h)
+    watcher = h.connect("watcher")
+    watcher.cmd("JOIN #room")
+    h.hold_persists = True
+    alice.send("MODE #room +b spam!*@*")
+    assert _modes(alice) == []
+    assert _modes(watcher) == []
+    assert _room_bans(h) == ["spam!*@*"]  # in force already
+    h.release_persists()
+    assert _modes(alice) == [("+b", "spam!*@*")]
+    assert _modes(watcher) == [("+b", "spam!*@*")]
+
+
+def test_a_room_ban_in_an_unregistered_room_is_announced_at_once() -> None:
+    h = Harness()
+    alice = _room_op(h)
+    h.hold_persists = True
+    alice.send("MODE #room +b spam!*@*")
+    assert _modes(alice) == [("+b", "spam!*@*")]
+
+
+def test_a_room_change_the_store_refuses_is_announced_with_a_warning() -> None:
+    h = Harness()
+    alice = _founder(h)
+    h.hold_persists = True
+    alice.send("TOPIC #room :new topic")
+    assert not [m for m in alice.take() if m.command == "TOPIC"]
+    h.release_persists(fail=True)
+    answer = alice.take()
+    assert [m.params[-1] for m in answer if m.command == "TOPIC"] == ["new topic"]
+    assert any("could not be saved" in text for text in notices(answer))
+
+
+def test_a_topic_in_a_registered_room_is_announced_once_it_is_saved() -> None:
+    h = Harness()
+    alice = _founder(h)
+    h.hold_persists = True
+    alice.send("TOPIC #room :saved topic")
+    assert not [m for m in alice.take() if m.command == "TOPIC"]
+    h.release_persists()
+    assert [m.params[-1] for m in alice.take() if m.command == "TOPIC"] == ["saved topic"]
+    assert h.store.load().channels["#room"].topic == "saved topic"

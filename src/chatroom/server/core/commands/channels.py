@@ -155,8 +155,12 @@ def topic(world: World, session: Session, msg: Message) -> None:
     channel.topic = msg.params[1][: world.settings.limits.topic_length]
     channel.topic_set_by = session.prefix
     channel.topic_set_at = world.clock()
-    world.fanout(channel.members, session.prefix, "TOPIC", channel.name, channel.topic)
-    chanreg.changed(world, channel)
+    text = channel.topic
+
+    def announce() -> None:
+        world.fanout(channel.members, session.prefix, "TOPIC", channel.name, text)
+
+    chanreg.announce_when_saved(world, session, channel, announce)
 
 
 # ----------------------------------------------------------------------------- INVITE
