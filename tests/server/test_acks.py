@@ -10,11 +10,12 @@ and the change is not in force either).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
 from chatroom.server.harness import Harness, SimClient
+from chatroom.server.store.base import DeleteAccount, PutAccount
 from tests.server.moderation_support import PASSWORD, notices, oper, user
 
 FP = "ab" * 32
@@ -341,3 +342,26 @@ def test_a_topic_in_a_registered_room_is_announced_once_it_is_saved() -> None:
     h.release_persists()
     assert [m.params[-1] for m in alice.take() if m.command == "TOPIC"] == ["saved topic"]
     assert h.store.load().channels["#room"].topic == "saved topic"
+
+
+def test_an_operator_grant_from_the_shell_survives_a_certificate_change_before_the_reload() -> None:
+    """``chatroom admin oper alice on`` printed its confirmation; before the server reloads
+    (up to two seconds), alice adds a certificate. The server's write must not put back
+    the account as the server still holds it, without the grant."""
+    h = Harness()
+    alice = user(h, "alice")
+    account = h.world.accounts["alice"]
+    h.store.apply([PutAccount(replace(account, oper_role="oper"))])  # the shell's grant
+    alice.cmd(f"PRIVMSG NickServ :CERT ADD {FP}")
+    alice.cmd("PRIVMSG NickServ :SET PASSWORD another-long-password")
+    stored = h.store.load().accounts["alice"]
+    assert (stored.oper_role, stored.certfps) == ("oper", (FP,))
+    assert h.hasher.verify(stored.password_hash, "another-long-password")
+
+
+def test_a_deleted_account_is_not_brought_back_by_a_write_before_the_reload() -> None:
+    h = Harness()
+    alice = user(h, "alice")
+    h.store.apply([DeleteAccount("alice")])  # chatroom admin delete alice
+    alice.cmd(f"PRIVMSG NickServ :CERT ADD {FP}")
+    assert "alice" not in h.store.load().accounts

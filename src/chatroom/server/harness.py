@@ -21,7 +21,7 @@ from chatroom.server.core.effects import (
 )
 from chatroom.server.core.settings import DEFAULT_OPER_ROLE, CoreSettings, Limits
 from chatroom.server.core.world import World
-from chatroom.server.store.base import Account
+from chatroom.server.store.base import Account, PutAccount
 from chatroom.server.store.history_memory import MemoryHistory
 from chatroom.server.store.memory import MemoryStore
 
@@ -210,7 +210,8 @@ class Harness:
     def add_account(
         self, name: str, password: str, *, oper: bool = False, role: str | None = None
     ) -> Account:
-        """An account as ``chatroom admin create`` would make it, loaded into the world.
+        """An account as ``chatroom admin create`` would make it: stored, and loaded into
+        the world.
 
         ``oper=True`` gives it the default role; ``role`` names another (and implies oper).
         """
@@ -224,6 +225,7 @@ class Harness:
             oper_role=role or (DEFAULT_OPER_ROLE if oper else None),
         )
         self.world.accounts[account.key] = account
+        self.store.apply([PutAccount(account)])
         return account
 
     def tick(self, seconds: float = 0.0) -> None:
