@@ -120,16 +120,20 @@ def _register(world: World, session: Session, args: list[str]) -> None:
 @subcommand("DROP", "DROP <#room>", "Unregister a room (founder or operator).")
 def _drop(world: World, session: Session, args: list[str]) -> None:
     channel = _room(world, session, args, "DROP")
-    if channel is None or _registered(world, session, channel) is None:
-        return
-    if not _may_manage(world, session, channel):
+    record = None if channel is None else _registered(world, session, channel)
+    if channel is None or record is None or not _may_manage(world, session, channel):
         return
     key = world.fold(channel.name)
     name = channel.name
 
     def saved() -> None:
         current = world.channels.get(key)
-        if current is not None and current.registration is not None:
+        # The same registration (not one made after another DROP was saved meanwhile).
+        if (
+            current is not None
+            and current.registration is not None
+            and current.registration.registered_at == record.registered_at
+        ):
             chanreg.set_registration(world, current, None)
         _notice(world, session, f"{name} is no longer registered.")
 
