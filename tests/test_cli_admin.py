@@ -4,12 +4,14 @@ administrator types them."""
 from __future__ import annotations
 
 import io
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from chatroom import cli, cli_admin
 from chatroom.server.auth.passwords import fast_params_for_tests
+from chatroom.server.store import schema
 from chatroom.server.store.base import PutChannel, RegisteredChannel
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
@@ -297,3 +299,34 @@ def test_room_founder_to_the_founder_it_has_changes_nothing(
     backend = stored(data)
     assert len(backend.audit()) == logged
     backend.close()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [("ban", "bob"), ("mute", "bob"), ("oper", "bob", "on"), ("delete", "bob")],
+)
+def test_a_write_the_database_refuses_prints_an_error_and_no_confirmation(
+    capsys: pytest.CaptureFixture[str],
+    data: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    argv: tuple[str, ...],
+) -> None:
+    """Another process holds the write lock past the busy timeout: the command must not
+    print its confirmation (nothing was committed), nor a traceback."""
+    monkeypatch.setattr(schema, "BUSY_TIMEOUT_MS", 50)
+    capsys.readouterr()
+    store = stored(data)
+    before = store.load()
+    holder = sqlite3.connect(default_db_path(data), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        code, out, err = run(capsys, data, *argv)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert code == 1
+    assert out == ""
+    assert "nothing was changed" in err
+    assert "database is locked" in err
+    assert store.load() == before
+    store.close()

@@ -3,6 +3,10 @@ the server runs.
 
 Changes go straight to the SQLite file; a running server notices them within seconds
 (it watches the file's data version) and applies them, e.g. logs out a deleted account.
+A confirmation is printed only once its transaction has committed (synchronous=FULL), so
+what it reports survives the server or the machine dying the next instant; a write the
+database refuses (locked for longer than the busy timeout, disk full) prints an error
+and exits 1 instead.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from chatroom.irc.formatting import terminal_safe
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.core.bans import format_time, until_text
 from chatroom.server.store.backup import backup_data_dir
-from chatroom.server.store.base import Store
+from chatroom.server.store.base import Store, StoreError
 from chatroom.server.store.private import private_dir
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
@@ -251,42 +255,56 @@ def run(args: argparse.Namespace) -> int:
     private_dir(config.data_dir)
     if args.admin_command in ("purge", "export"):
         return _history_command(args, config)
-    store = SqliteStore(default_db_path(config.data_dir))
-    fold = casefolder(config.core.casemapping)
-    hasher = PasswordHasher(Argon2Params(*config.argon2))
-    minimum = config.core.accounts.min_password_length
     try:
-        if args.admin_command == "create":
-            role = _checked_role(config, args.role)
-            password = _password(args, minimum)
-            account = admin.create_account(
-                store, hasher, args.name, password, args.oper, fold, email=args.email, role=role
-            )
-            shown = f" (server operator, role {account.oper_role})" if account.oper_role else ""
-            _say(f"created account {account.name}{shown}")
-        elif args.admin_command == "passwd":
-            account = admin.set_password(store, hasher, args.name, _password(args, minimum), fold)
-            _say(f"password changed for {account.name}")
-        elif args.admin_command == "list":
-            for account in admin.list_accounts(store):
-                created = time.strftime("%Y-%m-%d", time.gmtime(account.created_at))
-                _row(account.name, account.oper_role or "user", f"created {created}")
-        elif args.admin_command == "delete":
-            _say(f"deleted account {admin.delete_account(store, args.name, fold).name}")
-        elif args.admin_command == "oper":
-            role = _checked_role(config, args.role)
-            account = admin.set_oper(store, args.name, args.state == "on", fold, role=role)
-            if account.oper_role is not None:
-                _say(f"{account.name} is now a server operator (role {account.oper_role})")
-            else:
-                _say(f"{account.name} is no longer a server operator")
-        elif args.admin_command in _MODERATION:
-            _MODERATION[args.admin_command](store, args, fold)
-        else:
-            return 1
+        store = SqliteStore(default_db_path(config.data_dir))
+    except sqlite3.Error as err:
+        print(f"chatroom admin: cannot open the database: {err}", file=sys.stderr)
+        return 1
+    try:
+        return _store_command(store, args, config)
     except ValueError as err:
         _say(f"chatroom admin: {err}", file=sys.stderr)
         return 1
+    except (StoreError, sqlite3.Error) as err:
+        # Printed instead of a confirmation: the transaction was rolled back.
+        print(f"chatroom admin: the database failed ({err}); nothing was changed", file=sys.stderr)
+        return 1
     finally:
         store.close()
+
+
+def _store_command(store: Store, args: argparse.Namespace, config: cfg.Config) -> int:
+    """Accounts, operators, bans, mutes, rooms: each confirmation is printed only after
+    its commit returned (``Store.apply``), so what it reports survives a crash."""
+    fold = casefolder(config.core.casemapping)
+    hasher = PasswordHasher(Argon2Params(*config.argon2))
+    minimum = config.core.accounts.min_password_length
+    if args.admin_command == "create":
+        role = _checked_role(config, args.role)
+        password = _password(args, minimum)
+        account = admin.create_account(
+            store, hasher, args.name, password, args.oper, fold, email=args.email, role=role
+        )
+        shown = f" (server operator, role {account.oper_role})" if account.oper_role else ""
+        _say(f"created account {account.name}{shown}")
+    elif args.admin_command == "passwd":
+        account = admin.set_password(store, hasher, args.name, _password(args, minimum), fold)
+        _say(f"password changed for {account.name}")
+    elif args.admin_command == "list":
+        for account in admin.list_accounts(store):
+            created = time.strftime("%Y-%m-%d", time.gmtime(account.created_at))
+            _row(account.name, account.oper_role or "user", f"created {created}")
+    elif args.admin_command == "delete":
+        _say(f"deleted account {admin.delete_account(store, args.name, fold).name}")
+    elif args.admin_command == "oper":
+        role = _checked_role(config, args.role)
+        account = admin.set_oper(store, args.name, args.state == "on", fold, role=role)
+        if account.oper_role is not None:
+            _say(f"{account.name} is now a server operator (role {account.oper_role})")
+        else:
+            _say(f"{account.name} is no longer a server operator")
+    elif args.admin_command in _MODERATION:
+        _MODERATION[args.admin_command](store, args, fold)
+    else:
+        return 1
     return 0

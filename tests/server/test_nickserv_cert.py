@@ -10,7 +10,7 @@ from chatroom.server.core.commands.nickserv_cert import MAX_CERTFPS, normalise_f
 from chatroom.server.core.effects import HashPassword, Persist
 from chatroom.server.core.settings import CoreSettings, Limits, OperRole
 from chatroom.server.harness import Harness, SimClient
-from chatroom.server.store.base import PutAccount
+from chatroom.server.store.base import SetAccountCertfps
 from tests.server.moderation_support import PASSWORD, audit_actions, oper, user
 
 SERVICE = "NickServ!NickServ@services."
@@ -134,7 +134,7 @@ def test_cert_add_is_answered_only_after_the_commit() -> None:
     (write,) = world.take_effects()
     assert isinstance(write, Persist)
     assert write.token is not None
-    assert any(isinstance(c, PutAccount) and c.account.certfps == (FP_A,) for c in write.changes)
+    assert SetAccountCertfps("alice", (FP_A,)) in write.changes
     assert alice.session.out == []
     world.persisted(write.token, None)
     h.pump()
@@ -151,7 +151,7 @@ def test_a_failed_save_takes_the_fingerprint_back_and_says_so() -> None:
 
 
 def test_two_adds_before_either_commit_both_survive() -> None:
-    """The shell commits later: the second PutAccount must build on the first, not replace it.
+    """The shell commits later: the second write must build on the first, not replace it.
 
     One connection's commands wait for each other (replies in order), so the second change
     comes from an operator's connection while alice's is still being written.
@@ -165,8 +165,7 @@ def test_two_adds_before_either_commit_both_survive() -> None:
     first, second = world.take_effects()
     assert isinstance(first, Persist)
     assert isinstance(second, Persist)
-    last = [c for c in second.changes if isinstance(c, PutAccount)]
-    assert last[0].account.certfps == (FP_A, FP_B)
+    assert SetAccountCertfps("alice", (FP_A, FP_B)) in second.changes
 
 
 def test_a_password_change_in_flight_keeps_a_fingerprint_added_meanwhile() -> None:

@@ -26,6 +26,8 @@ from chatroom.server.store.base import (
     PutMute,
     RegisteredChannel,
     ServerBan,
+    SetAccountCertfps,
+    SetAccountPassword,
     SetChannelFounder,
     Store,
     UpdateChannel,
@@ -104,6 +106,32 @@ def test_oper_role_is_kept_and_none_means_not_an_operator(store: Store) -> None:
     assert (accounts["mod"].oper_role, accounts["mod"].oper) == ("mod", True)
     store.apply([PutAccount(account("Mod", oper_role=None))])
     assert store.load().accounts["mod"].oper_role is None
+
+
+def test_the_servers_account_writes_change_only_their_own_fields(store: Store) -> None:
+    """A grant, an email or a name set from the shell survives the server's later
+    password or certificate write for the same account."""
+    granted = account("Alice", email="a@x.org", oper_role="oper", certfps=("ab" * 32,))
+    store.apply([PutAccount(granted)])
+    store.apply([SetAccountPassword("alice", "new-hash", "new-scram")])
+    store.apply([SetAccountCertfps("alice", ("cd" * 32, "ef" * 32))])
+    assert store.load().accounts["alice"] == dataclasses.replace(
+        granted, password_hash="new-hash", scram="new-scram", certfps=("cd" * 32, "ef" * 32)
+    )
+
+
+def test_the_servers_account_writes_never_bring_a_deleted_account_back(store: Store) -> None:
+    store.apply([PutAccount(account("Alice"))])
+    store.apply([DeleteAccount("alice")])
+    store.apply([SetAccountPassword("alice", "late", None), SetAccountCertfps("alice", ())])
+    assert store.load().accounts == {}
+
+
+def test_a_fingerprint_set_on_its_own_still_belongs_to_one_account(store: Store) -> None:
+    store.apply([PutAccount(account("Alice", certfps=("ab" * 32,))), PutAccount(account("Bob"))])
+    with pytest.raises(ConflictError):
+        store.apply([SetAccountCertfps("bob", ("ab" * 32,))])
+    assert store.load().accounts["bob"].certfps == ()
 
 
 def test_deleted_account_is_gone(store: Store) -> None:

@@ -21,7 +21,7 @@ from chatroom.server.core.effects import (
 )
 from chatroom.server.core.settings import DEFAULT_OPER_ROLE, CoreSettings, Limits
 from chatroom.server.core.world import World
-from chatroom.server.store.base import Account
+from chatroom.server.store.base import Account, PutAccount
 from chatroom.server.store.history_memory import MemoryHistory
 from chatroom.server.store.memory import MemoryStore
 
@@ -118,6 +118,11 @@ class Harness:
         self.hasher = FakeHasher()
         self.store = MemoryStore()
         self.store_fails = False
+        # With ``hold_persists`` set, Persist effects wait in ``held`` (the commit has not
+        # answered yet) until ``release_persists``: what the core says meanwhile is what a
+        # client would read before the data is on disk.
+        self.hold_persists = False
+        self.held: list[Persist] = []
         self.history = MemoryHistory()
         self.history_fails = False
         self.world.dummy_password_hash = self.hasher.hash("no such account")
@@ -177,13 +182,27 @@ class Harness:
             rows = None if self.history_fails else self.history.query(effect.query)
             world.history_loaded(effect.token, rows)
         elif isinstance(effect, Persist):
-            error = None
-            if self.store_fails:
-                error = "disk full"
+            if self.hold_persists:
+                self.held.append(effect)
             else:
-                self.store.apply(effect.changes)
-            if effect.token is not None:
-                world.persisted(effect.token, error)
+                self._commit(effect, failed=self.store_fails)
+
+    def _commit(self, effect: Persist, *, failed: bool) -> None:
+        error = None
+        if failed:
+            error = "disk full"
+        else:
+            self.store.apply(effect.changes)
+        if effect.token is not None:
+            self.world.persisted(effect.token, error)
+
+    def release_persists(self, *, fail: bool = False) -> None:
+        """Commit (or, with ``fail``, refuse) every held Persist in order, as the writer
+        thread would, and deliver what the core answers."""
+        held, self.held = self.held, []
+        for effect in held:
+            self._commit(effect, failed=fail)
+        self.pump()
 
     def connect(
         self,
@@ -212,7 +231,8 @@ class Harness:
     def add_account(
         self, name: str, password: str, *, oper: bool = False, role: str | None = None
     ) -> Account:
-        """An account as ``chatroom admin create`` would make it, loaded into the world.
+        """An account as ``chatroom admin create`` would make it: stored, and loaded into
+        the world.
 
         ``oper=True`` gives it the default role; ``role`` names another (and implies oper).
         """
@@ -226,6 +246,7 @@ class Harness:
             oper_role=role or (DEFAULT_OPER_ROLE if oper else None),
         )
         self.world.accounts[account.key] = account
+        self.store.apply([PutAccount(account)])
         return account
 
     def tick(self, seconds: float = 0.0) -> None:

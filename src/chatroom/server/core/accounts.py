@@ -22,7 +22,7 @@ from chatroom.irc.message import format_line
 from chatroom.server.core import opers, sanctions
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
-from chatroom.server.store.base import Account, PutAccount
+from chatroom.server.store.base import Account, PutAccount, SetAccountPassword
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
@@ -77,7 +77,7 @@ def password_login(
             if rehashed is not None:
                 current = replace(current, password_hash=rehashed[0], scram=rehashed[1])
                 world.accounts[key] = current
-                world.persist([PutAccount(current)])
+                world.persist([SetAccountPassword(key, *rehashed)])
             done(current, "")
             return
         world.throttle.failed(key, session.ip)
@@ -166,7 +166,7 @@ def change_password(
                 )
             done(error)
 
-        changes = [PutAccount(updated)]
+        changes = [SetAccountPassword(account.key, password_hash, scram)]
         sanctions.audit(
             world, account.name, "account.password", account.name, "", changes, committed
         )

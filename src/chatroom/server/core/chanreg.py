@@ -5,7 +5,9 @@ Rules:
   a permanent one; its founder and the accounts on its op list get +o when they join
   logged in (and nobody else gets ops just for being first);
 - its topic, modes, key, limit and +b/+e/+I/+q lists are saved whole after every change
-  (``changed``), so a restart brings the room back as it was;
+  (``changed``), so a restart brings the room back as it was; a member's MODE or TOPIC
+  is announced once it is saved (``announce_when_saved``), so what the room was told
+  survives a crash;
 - a timed entry (TBAN) carries ``expires_at``; the tick removes it when due and announces
   ``MODE -b`` from the server, as InspIRCd's timedbans module does;
 - the founder and the registration itself belong to the store once ``chatroom admin``
@@ -16,12 +18,15 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatroom.irc.modes import ModeChange, format_mode_changes
+from chatroom.server.core import labels
 from chatroom.server.core.channel import Channel, ListEntry
 from chatroom.server.store.base import (
+    Change,
     ChannelListEntry,
     RegisteredChannel,
     Snapshot,
@@ -55,12 +60,51 @@ def record_of(channel: Channel, registration: RegisteredChannel) -> RegisteredCh
 
 def changed(world: World, channel: Channel) -> None:
     """Save a registered room after any change; free for unregistered rooms."""
+    changes = current_state(channel)
+    if changes:
+        world.persist(changes)
+
+
+def announce_when_saved(
+    world: World, session: Session, channel: Channel, announce: Callable[[], None]
+) -> None:
+    """A member changed a room (MODE, TOPIC): ``announce`` tells the room, at once for an
+    unregistered room, after the commit for a registered one, whose change is durable.
+
+    The change is in force already. Should the store refuse it, the room hears of it all
+    the same (it holds until a restart, and the room's next saved change saves it too),
+    and the member who made it is told it was not saved.
+    """
+    changes = current_state(channel)
+    if not changes:
+        announce()
+        return
+    label = labels.take_label(session)
+
+    def committed(error: str | None) -> None:
+        def answer() -> None:
+            announce()
+            if error is not None and not session.closed:
+                world.notice(
+                    session,
+                    f"The change to {channel.name} is in force but could not be saved "
+                    "(the database refused the write): a restart would undo it.",
+                )
+
+        labels.answer_labeled(world, session, label, answer)
+
+    world.persist(changes, committed)
+
+
+def current_state(channel: Channel) -> list[Change]:
+    """The change that saves a registered room as it is now (none for another room), for
+    a caller that commits it together with its audit entry and answers after the commit."""
     registration = channel.registration
     if registration is None:
-        return
+        return []
     record = record_of(channel, registration)
     channel.registration = record
-    world.persist([UpdateChannel(record)])
+    return [UpdateChannel(record)]
 
 
 def set_registration(world: World, channel: Channel, record: RegisteredChannel | None) -> None:

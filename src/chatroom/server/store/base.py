@@ -33,6 +33,8 @@ __all__ = [
     "PutMute",
     "RegisteredChannel",
     "ServerBan",
+    "SetAccountCertfps",
+    "SetAccountPassword",
     "SetChannelFounder",
     "Snapshot",
     "Store",
@@ -164,6 +166,30 @@ class PutAccount:
 
 
 @dataclass(frozen=True, slots=True)
+class SetAccountPassword:
+    """Replace an account's password (argon2id hash and SCRAM verifier), if it still exists.
+
+    The server writes this (NickServ SET PASSWORD, a rehash at login), and
+    ``SetAccountCertfps`` for CERT, instead of ``PutAccount``: changing only its own field,
+    it never brings back an account ``chatroom admin delete`` removed, nor undoes a grant
+    or password set from the shell, in the seconds before the server reloads.
+    """
+
+    key: str
+    password_hash: str
+    scram: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetAccountCertfps:
+    """Replace an account's certificate fingerprints, if it still exists; the rest of the
+    account stays as stored (see ``SetAccountPassword``)."""
+
+    key: str
+    certfps: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteAccount:
     """Remove an account; deleting a missing one is a no-op so retries are harmless."""
 
@@ -259,6 +285,8 @@ class DeleteChannel:
 
 Change = (
     PutAccount
+    | SetAccountPassword
+    | SetAccountCertfps
     | DeleteAccount
     | PutBan
     | DeleteBan

@@ -28,6 +28,8 @@ from chatroom.server.store.base import (
     PutMute,
     RegisteredChannel,
     ServerBan,
+    SetAccountCertfps,
+    SetAccountPassword,
     SetChannelFounder,
     Snapshot,
     UpdateChannel,
@@ -77,6 +79,16 @@ class MemoryStore:
                     case PutAccount(account):
                         _check_fingerprints_free(accounts, account)
                         accounts[account.key] = account
+                    case SetAccountPassword(key, password_hash, scram):
+                        if (held := accounts.get(key)) is not None:
+                            accounts[key] = dataclasses.replace(
+                                held, password_hash=password_hash, scram=scram
+                            )
+                    case SetAccountCertfps(key, certfps):
+                        if (held := accounts.get(key)) is not None:
+                            updated = dataclasses.replace(held, certfps=certfps)
+                            _check_fingerprints_free(accounts, updated)
+                            accounts[key] = updated
                     case DeleteAccount(key):
                         accounts.pop(key, None)
                     case PutBan(ban):

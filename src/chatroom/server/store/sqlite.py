@@ -36,6 +36,8 @@ from chatroom.server.store.base import (
     PutMute,
     RegisteredChannel,
     ServerBan,
+    SetAccountCertfps,
+    SetAccountPassword,
     SetChannelFounder,
     Snapshot,
     UpdateChannel,
@@ -183,11 +185,15 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
                 " oper_role = excluded.oper_role",
                 (a.key, a.name, a.password_hash, a.scram, a.email, a.created_at, a.oper_role),
             )
-            conn.execute("DELETE FROM account_certfps WHERE account_key = ?", (a.key,))
-            conn.executemany(
-                "INSERT INTO account_certfps (fingerprint, account_key, position) VALUES (?, ?, ?)",
-                [(fp, a.key, i) for i, fp in enumerate(a.certfps)],
+            _put_certfps(conn, a.key, a.certfps)
+        case SetAccountPassword(key, password_hash, scram):
+            conn.execute(
+                "UPDATE accounts SET password_hash = ?, scram = ? WHERE key = ?",
+                (password_hash, scram, key),
             )
+        case SetAccountCertfps(key, certfps):
+            if conn.execute("SELECT 1 FROM accounts WHERE key = ?", (key,)).fetchone():
+                _put_certfps(conn, key, certfps)
         case DeleteAccount(key):
             conn.execute("DELETE FROM accounts WHERE key = ?", (key,))
         case PutBan(b):
@@ -239,6 +245,14 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
         case DeleteChannel(key):
             conn.execute("DELETE FROM channels WHERE key = ?", (key,))
     return None
+
+
+def _put_certfps(conn: sqlite3.Connection, key: str, certfps: tuple[str, ...]) -> None:
+    conn.execute("DELETE FROM account_certfps WHERE account_key = ?", (key,))
+    conn.executemany(
+        "INSERT INTO account_certfps (fingerprint, account_key, position) VALUES (?, ?, ?)",
+        [(fp, key, i) for i, fp in enumerate(certfps)],
+    )
 
 
 def _put_channel(conn: sqlite3.Connection, c: RegisteredChannel) -> None:

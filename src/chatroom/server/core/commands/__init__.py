@@ -11,6 +11,7 @@ from chatroom.server.core.commands import (  # noqa: F401
     moderation,
     modes,
     monitor,
+    mutes,
     nickserv,
     nickserv_cert,
     queries,

@@ -166,15 +166,17 @@ def topic(world: World, session: Session, msg: Message) -> None:
     channel.topic = msg.params[1][: world.settings.limits.topic_length]
     channel.topic_set_by = session.prefix
     channel.topic_set_at = world.clock()
-    recipients = channel.members
-    if session not in recipients:
-        recipients = {**recipients, session: ""}  # the operator sees its change too
-    world.fanout(recipients, session.prefix, "TOPIC", channel.name, channel.topic)
-    chanreg.changed(world, channel)
+    text = channel.topic
+
+    def announce() -> None:
+        recipients = channel.members
+        if session not in recipients:
+            recipients = {**recipients, session: ""}  # the operator sees its change too
+        world.fanout(recipients, session.prefix, "TOPIC", channel.name, text)
+
+    chanreg.announce_when_saved(world, session, channel, announce)
     if override and not as_op:
-        sanctions.audit(
-            world, sanctions.actor_name(session), "channel.topic", channel.name, channel.topic
-        )
+        sanctions.audit(world, sanctions.actor_name(session), "channel.topic", channel.name, text)
 
 
 # ----------------------------------------------------------------------------- INVITE

@@ -10,14 +10,15 @@ messaging.py, and this module holds only its subcommands. Rules every subcommand
   founder, who (with the accounts on the room's op list) gets +o on every join;
 - a founder manages the room's op list and may drop the registration; an operator with
   the ``channels`` capability may do whatever a founder may;
-- every change is saved and written to the audit log in one transaction.
+- every change is saved and written to the audit log in one transaction, and confirmed
+  only after the commit (``core/acks.py``); a refused write changes nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from chatroom.server.core import chanreg, opers, sanctions
+from chatroom.server.core import acks, chanreg, opers
 from chatroom.server.core.bans import format_time
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.services import Service
@@ -36,6 +37,7 @@ SERVICE.aliases("CHANSERV", "CS")
 SOURCE = SERVICE.source
 subcommand = SERVICE.subcommand
 _notice = SERVICE.notice
+NOT_SAVED = f"the change could not be saved ({acks.NOT_SAVED}). Try again."
 
 
 def _room(world: World, session: Session, args: list[str], name: str) -> Channel | None:
@@ -84,35 +86,63 @@ def _register(world: World, session: Session, args: list[str]) -> None:
     blank = RegisteredChannel(world.fold(channel.name), channel.name, session.account, now)
     record = chanreg.record_of(channel, blank)
     chanreg.set_registration(world, channel, record)
-    sanctions.audit(
-        world,
-        sanctions.actor_name(session),
-        "channel.register",
-        channel.name,
-        changes=[PutChannel(record)],
-    )
-    _notice(
+    founder = session.account
+
+    def saved() -> None:
+        _notice(
+            world,
+            session,
+            f"{channel.name} is now registered to {founder}: its topic, modes and lists "
+            "are kept, and you get ops when you join logged in.",
+        )
+
+    def failed() -> None:
+        current = channel.registration
+        if (
+            current is not None
+            and current.registered_at == record.registered_at
+            and world.fold(current.founder) == world.fold(record.founder)
+        ):
+            chanreg.set_registration(world, channel, None)
+        _notice(world, session, f"{channel.name} is not registered: {NOT_SAVED}")
+
+    acks.audit_then_answer(
         world,
         session,
-        f"{channel.name} is now registered to {session.account}: its topic, modes and lists "
-        "are kept, and you get ops when you join logged in.",
+        "channel.register",
+        channel.name,
+        [PutChannel(record)],
+        saved=saved,
+        failed=failed,
     )
 
 
 @subcommand("DROP", "DROP <#room>", "Unregister a room (founder or operator).")
 def _drop(world: World, session: Session, args: list[str]) -> None:
     channel = _room(world, session, args, "DROP")
-    if channel is None or _registered(world, session, channel) is None:
-        return
-    if not _may_manage(world, session, channel):
+    record = None if channel is None else _registered(world, session, channel)
+    if channel is None or record is None or not _may_manage(world, session, channel):
         return
     key = world.fold(channel.name)
     name = channel.name
-    chanreg.set_registration(world, channel, None)
-    sanctions.audit(
-        world, sanctions.actor_name(session), "channel.drop", name, changes=[DeleteChannel(key)]
+
+    def saved() -> None:
+        current = world.channels.get(key)
+        # The same registration (not one made after another DROP was saved meanwhile).
+        if (
+            current is not None
+            and current.registration is not None
+            and current.registration.registered_at == record.registered_at
+        ):
+            chanreg.set_registration(world, current, None)
+        _notice(world, session, f"{name} is no longer registered.")
+
+    def failed() -> None:
+        _notice(world, session, f"{name} is still registered: {NOT_SAVED}")
+
+    acks.audit_then_answer(
+        world, session, "channel.drop", name, [DeleteChannel(key)], saved=saved, failed=failed
     )
-    _notice(world, session, f"{name} is no longer registered.")
 
 
 @subcommand("INFO", "INFO <#room>", "Who founded a room, when, and its op list.")
@@ -166,14 +196,39 @@ def _access(world: World, session: Session, args: list[str]) -> None:
     updated = chanreg.record_of(channel, replace(record, ops=ops))
     channel.registration = updated
     verb = "added to" if action == "ADD" else "removed from"
-    sanctions.audit(
+
+    def saved() -> None:
+        _notice(world, session, f"{name} {verb} the op list of {channel.name}.")
+
+    def failed() -> None:
+        _undo_access(world, channel, name, added=action == "ADD")
+        _notice(world, session, f"The op list of {channel.name} is unchanged: {NOT_SAVED}")
+
+    acks.audit_then_answer(
         world,
-        sanctions.actor_name(session),
+        session,
         f"channel.access.{action.lower()}",
         f"{channel.name} {name}",
-        changes=[UpdateChannel(updated)],
+        [UpdateChannel(updated)],
+        saved=saved,
+        failed=failed,
     )
-    _notice(world, session, f"{name} {verb} the op list of {channel.name}.")
+
+
+def _undo_access(world: World, channel: Channel, name: str, *, added: bool) -> None:
+    """Take back one op list change the store refused, keeping any made since."""
+    current = channel.registration
+    if current is None:
+        return  # dropped meanwhile: no list left to correct
+    folded = world.fold(name)
+    listed = any(world.fold(op) == folded for op in current.ops)
+    if added and listed:
+        ops = tuple(op for op in current.ops if world.fold(op) != folded)
+    elif not added and not listed:
+        ops = (*current.ops, name)
+    else:
+        return
+    channel.registration = replace(current, ops=ops)
 
 
 @subcommand("OP", "OP <#room>", "Get the ops your account is entitled to, now.")

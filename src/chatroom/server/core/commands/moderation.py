@@ -1,4 +1,4 @@
-"""Server moderation: OPER, KILL, BAN/UNBAN/BANS, MUTE/UNMUTE/MUTES, and TBAN for rooms.
+"""Server moderation: OPER, KILL, BAN/UNBAN/BANS, and TBAN for rooms (mutes: mutes.py).
 
 Rules (docs/commands.md "Moderation" is the user's version):
 - every verb but OPER and TBAN needs an IRC operator whose role holds the matching
@@ -9,7 +9,8 @@ Rules (docs/commands.md "Moderation" is the user's version):
   name, else the nick mask ``word!*@*``;
 - a ban that would match the operator setting it is refused, so nobody locks themself out;
 - a new ban disconnects whoever it matches at once; a new mute applies at once;
-- each action is persisted together with its audit entry, and confirmed by a NOTICE.
+- each action is persisted together with its audit entry, and confirmed by a NOTICE only
+  after the commit (``core/acks.py``); if the store refuses it, nothing changes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name, normalize_mask
 from chatroom.irc.message import Message
-from chatroom.server.core import chanreg, opers, sanctions
+from chatroom.server.core import acks, chanreg, opers, sanctions
 from chatroom.server.core.accounts import log_in, password_login, plaintext_refused
 from chatroom.server.core.bans import (
     BanList,
@@ -26,23 +27,20 @@ from chatroom.server.core.bans import (
     parse_duration,
     until_text,
 )
-from chatroom.server.core.channel import ListEntry
+from chatroom.server.core.channel import Channel, ListEntry
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import (
     Account,
-    AccountMute,
     BanKind,
     DeleteBanTarget,
-    DeleteMute,
     PutBan,
-    PutMute,
     ServerBan,
 )
 
 
-def _duration_and_reason(params: list[str]) -> tuple[float | None, str]:
+def duration_and_reason(params: list[str]) -> tuple[float | None, str]:
     """``[<duration>] [:<reason>]``: a first word that reads as a duration is one."""
     if params and (seconds := parse_duration(params[0])) is not None:
         return seconds, " ".join(params[1:])
@@ -138,28 +136,49 @@ def ban(world: World, session: Session, msg: Message) -> None:
     nick!user@host, IP, or CIDR)"""
     opers.require(world, session, "ban")
     kind, mask = resolve(world, msg.params[0])
-    seconds, reason = _duration_and_reason(list(msg.params[1:]))
+    seconds, reason = duration_and_reason(list(msg.params[1:]))
     now = world.clock()
     expires = now + seconds if seconds is not None else None
     new = ServerBan(None, kind, mask, reason, sanctions.actor_name(session), now, expires)
     if BanList([new]).find(sanctions.who_of(session), world.fold, now) is not None:
         world.notice(session, f"Not banned: {kind}:{mask} matches you too. Use a narrower mask.")
         return
+    previous = world.sanctions.bans.by_target(kind, mask, world.fold)
     sanctions.add_ban(world, new)
+    dropped = sanctions.enforce(world)
     when = until_text(expires, now)
-    sanctions.audit(
+
+    def saved() -> None:
+        world.notice(
+            session,
+            f"Banned {kind}:{mask} ({when}); {dropped} connection(s) closed. Reason: {reason}",
+        )
+        sanctions.announce_to_opers(
+            world, f"{session.nick} banned {kind}:{mask} ({when}): {reason}"
+        )
+
+    def failed() -> None:
+        if world.sanctions.bans.by_target(kind, mask, world.fold) is new:
+            if previous is None:
+                sanctions.remove_ban(world, new)
+            else:
+                sanctions.add_ban(world, previous)
+        world.notice(
+            session,
+            f"Not banned: the ban on {kind}:{mask} could not be saved ({acks.NOT_SAVED}), "
+            "so it is not in force. Try again.",
+        )
+
+    acks.audit_then_answer(
         world,
-        new.set_by,
+        session,
         "ban.add",
         f"{kind}:{mask}",
-        f"{reason} ({when})" if reason else when,
         [PutBan(new)],
+        reason=f"{reason} ({when})" if reason else when,
+        saved=saved,
+        failed=failed,
     )
-    dropped = sanctions.enforce(world)
-    world.notice(
-        session, f"Banned {kind}:{mask} ({when}); {dropped} connection(s) closed. Reason: {reason}"
-    )
-    sanctions.announce_to_opers(world, f"{session.nick} banned {kind}:{mask} ({when}): {reason}")
 
 
 def _find_ban(world: World, text: str) -> ServerBan | None:
@@ -182,18 +201,30 @@ def unban(world: World, session: Session, msg: Message) -> None:
     if found is None:
         world.notice(session, f"No server ban on {msg.params[0]}; see BANS.")
         return
-    sanctions.remove_ban(world, found)
     target = f"{found.kind}:{found.mask}"
-    sanctions.audit(
+
+    def saved() -> None:
+        sanctions.remove_ban(world, found)  # by identity: a newer ban on it stays
+        world.notice(session, f"Lifted the server ban on {target}.")
+        sanctions.announce_to_opers(world, f"{session.nick} lifted the server ban on {target}")
+
+    def failed() -> None:
+        world.notice(
+            session,
+            f"The ban on {target} is still in force: lifting it could not be saved "
+            f"({acks.NOT_SAVED}). Try again.",
+        )
+
+    acks.audit_then_answer(
         world,
-        sanctions.actor_name(session),
+        session,
         "ban.remove",
         target,
-        found.reason,
         [DeleteBanTarget(found.kind, found.mask)],
+        reason=found.reason,
+        saved=saved,
+        failed=failed,
     )
-    world.notice(session, f"Lifted the server ban on {target}.")
-    sanctions.announce_to_opers(world, f"{session.nick} lifted the server ban on {target}")
 
 
 @command("BANS")
@@ -209,72 +240,6 @@ def bans(world: World, session: Session, msg: Message) -> None:
             f"{format_time(item.set_at)} - {until_text(item.expires_at, now)}",
         )
     world.notice(session, f"End of server ban list ({len(current)}).")
-
-
-# ----------------------------------------------------------------------------- mutes
-
-
-def _account_of(world: World, text: str) -> Account:
-    """The account a MUTE target names: an online nick's account, or an account name."""
-    online = world.find_nick(text)
-    name = online.account if online is not None and online.account else text
-    account = world.accounts.get(world.fold(name))
-    if account is None:
-        raise CommandError(
-            n.ERR_NOSUCHNICK, text, "No such account (quiet guests in rooms with +q instead)"
-        )
-    return account
-
-
-@command("MUTE", min_params=1)
-def mute(world: World, session: Session, msg: Message) -> None:
-    """MUTE <nick|account> [<duration>] [:<reason>]  (server-wide, by account)"""
-    opers.require(world, session, "mute")
-    account = _account_of(world, msg.params[0])
-    seconds, reason = _duration_and_reason(list(msg.params[1:]))
-    now = world.clock()
-    expires = now + seconds if seconds is not None else None
-    actor = sanctions.actor_name(session)
-    record = AccountMute(account.key, account.name, reason, actor, now, expires)
-    sanctions.apply_mute(world, account.key, record)
-    when = until_text(expires, now)
-    sanctions.audit(world, actor, "mute.add", account.name, f"{reason} ({when})", [PutMute(record)])
-    for target in world.sessions.values():
-        if target.muted is record:
-            world.notice(target, f"You have been muted on this server: {reason} ({when}).")
-    world.notice(session, f"Muted {account.name} ({when}). Reason: {reason}")
-
-
-@command("UNMUTE", min_params=1)
-def unmute(world: World, session: Session, msg: Message) -> None:
-    """UNMUTE <nick|account>"""
-    opers.require(world, session, "mute")
-    account = _account_of(world, msg.params[0])
-    if account.key not in world.sanctions.mutes:
-        world.notice(session, f"{account.name} is not muted.")
-        return
-    sanctions.apply_mute(world, account.key, None)
-    actor = sanctions.actor_name(session)
-    sanctions.audit(world, actor, "mute.remove", account.name, "", [DeleteMute(account.key)])
-    for target in world.sessions.values():
-        if target.account is not None and world.fold(target.account) == account.key:
-            world.notice(target, "Your server-wide mute was lifted; you may talk again.")
-    world.notice(session, f"Unmuted {account.name}.")
-
-
-@command("MUTES")
-def mutes(world: World, session: Session, msg: Message) -> None:
-    """MUTES  (list the server-wide mutes)"""
-    opers.require(world, session, "mute")
-    now = world.clock()
-    current = sorted(world.sanctions.mutes.values(), key=lambda m: m.account_key)
-    for item in current:
-        world.notice(
-            session,
-            f"{item.account_name} - {item.reason or 'no reason'} - set by {item.set_by} "
-            f"{format_time(item.set_at)} - {until_text(item.expires_at, now)}",
-        )
-    world.notice(session, f"End of mute list ({len(current)}).")
 
 
 # ----------------------------------------------------------------------------- timed room bans
@@ -301,18 +266,59 @@ def tban(world: World, session: Session, msg: Message) -> None:
     mask = normalize_mask(raw_mask)
     now = world.clock()
     expires = now + seconds
-    entry = channel.find_entry("b", mask, world.fold)
-    if entry is None:
+    found = channel.find_entry("b", mask, world.fold)
+    if found is None:
         if len(channel.lists["b"]) >= world.settings.limits.list_entries:
             raise CommandError(n.ERR_BANLISTFULL, channel.name, "b", "Channel list is full")
-        channel.lists["b"].append(ListEntry(mask, session.prefix, now, expires))
+        entry = ListEntry(mask, session.prefix, now, expires)
+        channel.lists["b"].append(entry)
         world.fanout(channel.members, session.prefix, "MODE", channel.name, "+b", mask)
     else:
-        entry.expires_at = expires
+        entry = found
+    before = entry.expires_at
+    entry.expires_at = expires
     chanreg.schedule(world, expires)
-    chanreg.changed(world, channel)
     when = until_text(expires, now)
-    sanctions.audit(
-        world, sanctions.actor_name(session), "channel.tban", f"{channel.name} {mask}", when
+
+    def saved() -> None:
+        world.notice(session, f"Timed ban on {mask} in {channel.name} ({when}).")
+
+    def failed() -> None:
+        _untimed(world, channel, entry, expires, before, created=found is None)
+        world.notice(
+            session,
+            f"No timed ban on {mask} in {channel.name}: it could not be saved "
+            f"({acks.NOT_SAVED}). Try again.",
+        )
+
+    acks.audit_then_answer(
+        world,
+        session,
+        "channel.tban",
+        f"{channel.name} {mask}",
+        chanreg.current_state(channel),
+        reason=when,
+        saved=saved,
+        failed=failed,
     )
-    world.notice(session, f"Timed ban on {mask} in {channel.name} ({when}).")
+
+
+def _untimed(
+    world: World,
+    channel: Channel,
+    entry: ListEntry,
+    expires: float,
+    before: float | None,
+    *,
+    created: bool,
+) -> None:
+    """Take back a timed ban the store refused, unless the entry changed again since: an
+    entry TBAN ``created`` is removed (and ``-b`` announced), one that was there already
+    gets back the expiry it had ``before``."""
+    if entry.expires_at != expires or not any(e is entry for e in channel.lists["b"]):
+        return
+    if not created:
+        entry.expires_at = before
+        return
+    channel.lists["b"].remove(entry)
+    world.fanout(channel.members, world.name, "MODE", channel.name, "-b", entry.mask)

@@ -96,9 +96,12 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
         world.reply(session, n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     if applied:
         modestring, args = format_mode_changes(applied)
-        world.fanout(channel.members, session.prefix, "MODE", channel.name, modestring, *args)
         sanctions.audit_mode_changes(world, session, channel.name, applied)
-        chanreg.changed(world, channel)
+
+        def announce() -> None:
+            world.fanout(channel.members, session.prefix, "MODE", channel.name, modestring, *args)
+
+        chanreg.announce_when_saved(world, session, channel, announce)
 
 
 def _takes_param(change: ModeChange) -> bool:

@@ -26,7 +26,7 @@ from chatroom.server.core import opers, sanctions
 from chatroom.server.core.commands.nickserv import SERVICE, own_account
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
-from chatroom.server.store.base import Account, PutAccount
+from chatroom.server.store.base import Account, SetAccountCertfps
 
 MAX_CERTFPS = 5
 CAPABILITY = "accounts"  # what an operator needs to manage another account's certificates
@@ -198,7 +198,12 @@ def _save(
 
     target = f"{before.name} {fingerprint}"
     sanctions.audit(
-        world, actor, f"account.cert.{verb}", target, changes=[PutAccount(after)], then=committed
+        world,
+        actor,
+        f"account.cert.{verb}",
+        target,
+        changes=[SetAccountCertfps(after.key, after.certfps)],
+        then=committed,
     )
 
 
