@@ -261,6 +261,16 @@ def test_help_on_a_command_starts_with_its_syntax() -> None:
     assert any("idle" in m.params[-1] for m in msgs)
 
 
+def test_help_on_a_command_with_a_long_syntax_shows_it_whole_without_a_gap() -> None:
+    h = Harness()
+    alice = h.connect("alice")
+    msgs = alice.cmd("HELP BAN")
+    assert msgs[0].params[2].endswith("IP, or CIDR)")
+    texts = [m.params[-1] for m in msgs[1:-1]]
+    assert texts[0] == ""
+    assert "" not in texts[1:]
+
+
 def test_help_works_for_every_registered_command() -> None:
     h = Harness()
     alice = h.connect("alice")

@@ -208,11 +208,13 @@ def help_(world: World, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_HELPNOTFOUND, shown, "No help available on this topic")
     name = spec.name
     lines = inspect.cleandoc(spec.handler.__doc__).splitlines()
-    world.reply(session, n.RPL_HELPSTART, name, lines[0])
-    world.reply(session, n.RPL_HELPTXT, name, "")
-    body = lines[1:]
+    # The syntax is the first paragraph, which a long one wraps over several lines.
+    end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    world.reply(session, n.RPL_HELPSTART, name, " ".join(line.strip() for line in lines[:end]))
+    body = lines[end:]
     while body and not body[0].strip():
         body.pop(0)
+    world.reply(session, n.RPL_HELPTXT, name, "")  # the modern docs' blank first line
     for line in body:
         world.reply(session, n.RPL_HELPTXT, name, line)
     world.reply(session, n.RPL_ENDOFHELP, name, "End of /HELP")
