@@ -172,7 +172,7 @@ def _audit(store: Store, args: argparse.Namespace, fold: Fold) -> None:
 
 def _rooms(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     for room in admin_rooms.list_rooms(store):
-        _row(room.name, room.founder, format_time(room.registered_at))
+        _row(room.name, room.founder or "(server)", format_time(room.registered_at))
 
 
 def _room_drop(store: Store, args: argparse.Namespace, fold: Fold) -> None:

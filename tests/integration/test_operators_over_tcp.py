@@ -42,3 +42,28 @@ def test_an_operator_sets_the_lobby_topic(tmp_path: Path) -> None:
         for client in clients:
             client.close()
         server.stop()
+
+
+def test_the_lobby_topic_an_operator_set_survives_a_restart(tmp_path: Path) -> None:
+    config = config_with_accounts(tmp_path)
+    server = ServerThread(config).start()
+    try:
+        admin = Client(server.port, "admin", PASSWORD, sasl_login="admin")
+        admin.wait_type("youreoper")
+        admin.conn.join("#lobby")
+        admin.wait_type("endofnames")
+        admin.conn.topic("#lobby", "Kept across restarts")
+        admin.wait_type("topic")
+        admin.close()
+    finally:
+        server.stop()
+    again = ServerThread(config).start()
+    try:
+        guest = Client(again.port, "guest")
+        guest.wait_type("welcome")
+        guest.conn.join("#lobby")
+        event = guest.wait_type("currenttopic")
+        assert event.arguments[-1] == "Kept across restarts"
+        guest.close()
+    finally:
+        again.stop()

@@ -248,3 +248,29 @@ def test_voice_ops_and_chghost_are_in_the_audit_log() -> None:
     assert ("boss", "channel.mode.+o", "#lobby boss") in actions
     assert ("boss", "channel.mode.+v", "#lobby guest") in actions
     assert ("boss", "user.chghost", "guest") in actions
+
+
+def test_the_lobbys_topic_and_modes_come_back_after_a_restart() -> None:
+    h = harness()
+    h.world.load_snapshot(h.store.load())  # the start: the permanent rooms get saved
+    h.pump()
+    boss = logged_in(h, "boss", role="admin")
+    boss.cmd("JOIN #lobby")
+    boss.cmd("TOPIC #lobby :Be kind")
+    boss.cmd("MODE #lobby +m")
+    again = Harness(h.world.settings)
+    again.store = h.store
+    again.world.load_snapshot(h.store.load())
+    lobby = again.world.find_channel("#lobby")
+    assert lobby is not None
+    assert lobby.topic == "Be kind"
+    assert "m" in lobby.flags
+
+
+def test_chanserv_says_the_lobby_is_kept_by_the_server() -> None:
+    h = harness()
+    h.world.load_snapshot(h.store.load())
+    boss = logged_in(h, "boss", role="admin")
+    assert notices(boss.cmd("PRIVMSG ChanServ :INFO #lobby"))[0] == (
+        "#lobby is registered to the server (server.channels)."
+    )

@@ -28,6 +28,7 @@ from chatroom.server.core.channel import Channel, ListEntry
 from chatroom.server.store.base import (
     Change,
     ChannelListEntry,
+    PutChannel,
     RegisteredChannel,
     Snapshot,
     UpdateChannel,
@@ -36,6 +37,10 @@ from chatroom.server.store.base import (
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
+
+
+# The founder of a room kept because the config lists it in ``server.channels``.
+SERVER_FOUNDER = ""
 
 
 def record_of(channel: Channel, registration: RegisteredChannel) -> RegisteredChannel:
@@ -148,6 +153,25 @@ def restore(world: World, snapshot: Snapshot) -> None:
                 due = entry.expires_at
     world.sanctions.channel_due = due
     world.sanctions.recompute()
+    _keep_permanent_rooms(world)
+
+
+def _keep_permanent_rooms(world: World) -> None:
+    """The rooms of ``server.channels`` are saved like registered ones, held by the server
+    (no founder), so a topic or mode an operator set on ``#lobby`` survives a restart."""
+    for name in world.settings.permanent_channels:
+        key = world.fold(name)
+        channel = world.channels.get(key)
+        if channel is None or channel.registration is not None:
+            continue
+        blank = RegisteredChannel(key, channel.name, SERVER_FOUNDER, world.clock())
+        channel.registration = record_of(channel, blank)
+        world.persist([PutChannel(channel.registration)])
+
+
+def founder_text(founder: str) -> str:
+    """Who holds a room, for people: a room of ``server.channels`` has no founder."""
+    return founder or "the server (server.channels)"
 
 
 def follow_outside_changes(world: World, snapshot: Snapshot) -> None:

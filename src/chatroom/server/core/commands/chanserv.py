@@ -76,7 +76,7 @@ def _register(world: World, session: Session, args: list[str]) -> None:
         _notice(world, session, "Log in to your account first (SASL, or /msg NickServ IDENTIFY).")
         return
     if channel.registration is not None:
-        founder = channel.registration.founder
+        founder = chanreg.founder_text(channel.registration.founder)
         _notice(world, session, f"{channel.name} is already registered to {founder}.")
         return
     if not channel.is_op(session) and not opers.may(world, session, "channels"):
@@ -153,7 +153,9 @@ def _info(world: World, session: Session, args: list[str]) -> None:
     record = _registered(world, session, channel)
     if record is None:
         return
-    _notice(world, session, f"{channel.name} is registered to {record.founder}.")
+    _notice(
+        world, session, f"{channel.name} is registered to {chanreg.founder_text(record.founder)}."
+    )
     _notice(world, session, f"Registered: {format_time(record.registered_at)}")
     _notice(world, session, f"Ops by account: {', '.join(record.ops) or '(none)'}")
 
@@ -172,7 +174,9 @@ def _access(world: World, session: Session, args: list[str]) -> None:
         return
     action = args[1].upper() if len(args) > 1 else "LIST"
     if action == "LIST":
-        _notice(world, session, f"Founder of {channel.name}: {record.founder}")
+        _notice(
+            world, session, f"Founder of {channel.name}: {chanreg.founder_text(record.founder)}"
+        )
         _notice(world, session, f"Ops by account: {', '.join(record.ops) or '(none)'}")
         return
     if action not in ("ADD", "DEL") or len(args) != 3:
