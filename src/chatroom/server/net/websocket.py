@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from aiohttp import WSMsgType, web
 
 from chatroom.irc.framing import LineBuffer
-from chatroom.server.net.connection import Connection
+from chatroom.server.net.connection import Connection, quit_reason
 
 if TYPE_CHECKING:
     from chatroom.server.net.shell import Shell
@@ -94,7 +94,8 @@ class WebSocketConnection(Connection):
                 elif msg.type is WSMsgType.BINARY:
                     self._frame_received(msg.data)
                 elif msg.type is WSMsgType.ERROR:
-                    reason = f"Read error: {msg.data}"
+                    error = msg.data if isinstance(msg.data, BaseException) else None
+                    reason = quit_reason(error) if error is not None else "Read error"
                     break
                 elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                     break

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name, normalize_mask
-from chatroom.irc.message import Message, format_line
+from chatroom.irc.message import Message
 from chatroom.server.core import chanreg, opers, sanctions
 from chatroom.server.core.accounts import log_in, password_login, plaintext_refused
 from chatroom.server.core.bans import (
@@ -83,7 +83,9 @@ def oper(world: World, session: Session, msg: Message) -> None:
         else:
             opers.grant(world, session, account)
         if "o" in session.modes and not had:
-            session.send(format_line(session.prefix, "MODE", session.nick, "+o"))
+            world.fanout(
+                [session], session.prefix, "MODE", session.nick, "+o", account=account.name
+            )
             sanctions.audit(world, account.name, "oper.up", session.nick, session.oper_role or "")
 
     password_login(world, session, name, password, done)
@@ -307,7 +309,15 @@ def tban(world: World, session: Session, msg: Message) -> None:
         if len(channel.lists["b"]) >= world.settings.limits.list_entries:
             raise CommandError(n.ERR_BANLISTFULL, channel.name, "b", "Channel list is full")
         channel.lists["b"].append(ListEntry(mask, session.prefix, now, expires))
-        world.fanout(channel.members, session.prefix, "MODE", channel.name, "+b", mask)
+        world.fanout(
+            channel.members,
+            session.prefix,
+            "MODE",
+            channel.name,
+            "+b",
+            mask,
+            account=session.account,
+        )
     else:
         entry.expires_at = expires
     chanreg.schedule(world, expires)
