@@ -376,16 +376,27 @@ def format_line(
     tags) never exceeds 512 bytes: an over-long last parameter is cut at a UTF-8 boundary,
     and in the last resort (middle parameters alone too long) the body itself is.
     """
-    line = _body(source, command, params)
+    # _body inlined: this runs for every reply and every fan-out variant.
+    if params:
+        middles = params[:-1]
+        if "" in middles:
+            middles = tuple(p or "*" for p in middles)
+        last = params[-1]
+        if not last or last[0] == ":" or " " in last:
+            last = ":" + last
+        line = f"{command} {' '.join(middles)} {last}" if middles else f"{command} {last}"
+    else:
+        line = command
+    if source is not None:
+        line = f":{source} {line}"
+    prefix = ""
     if tags:
         prefix = f"@{_format_tags(tags)} "
         line = prefix + line
-    else:
-        prefix = ""
     if "\r" in line or "\n" in line or "\0" in line:
         raise ValueError(f"CR, LF or NUL in outgoing line: {line!r}")
     data = (line + "\r\n").encode("utf-8")
-    if len(data) - _utf8_len(prefix) <= MAX_BODY:
+    if len(data) <= MAX_BODY or len(data) - _utf8_len(prefix) <= MAX_BODY:
         return data
     if params:
         params = (*params[:-1], fit_trailing(source, command, *params))
