@@ -46,8 +46,18 @@ def can_tell_replay(session: Session) -> bool:
 
 
 def left_room(world: World, session: Session, room: str) -> None:
-    """``session`` leaves room ``room`` (folded): it got every line said there so far."""
-    world.history.saw_all(reader(world, session), room)
+    """``session`` leaves room ``room`` (folded): it got every line said there so far.
+
+    Kept for every account (another of its connections may get a replay later), and for
+    a guest connection only if it could ever get one.
+    """
+    if session.account is not None or can_tell_replay(session):
+        world.history.saw_all(reader(world, session), room)
+
+
+def connection_closed(world: World, session: Session) -> None:
+    """A guest connection is gone, and its record with it (an account's stays)."""
+    world.history.forget(f"s:{session.id}")
 
 
 def unseen_lines(world: World, session: Session, channel: Channel) -> list[HistoryRecord]:

@@ -467,7 +467,7 @@ class World:
             self.remember_whowas(session)
         for channel in list(session.channels.values()):
             self.leave_channel(session, channel)
-        self.history.forget(f"s:{session.id}")  # a guest's seen lines end with it
+        replay.connection_closed(self, session)
         key = self.fold(session.nick)
         if self.nicks.get(key) is session:
             del self.nicks[key]
