@@ -75,21 +75,29 @@ def test_lines_said_before_a_restart_come_back_with_their_msgid_and_time(
     assert [t["time"] for t in got] == [t["time"] for t in echoed]
 
 
-def test_a_plain_client_gets_recent_lines_replayed_when_it_joins(tmp_path: Path) -> None:
+def test_a_client_with_batch_and_server_time_gets_missed_lines_replayed_when_it_joins(
+    tmp_path: Path,
+) -> None:
+    """Replay on join comes only inside a chathistory batch, each line with its time, so
+    the client can tell it from live traffic (a plain client gets none)."""
     server = ServerThread(make_config(tmp_path)).start()
     try:
         alice = _registered(server, "alice")
         _joined(alice)
         alice.conn.privmsg("#lobby", "you missed this")
-        carol = _registered(server, "carol")
+        carol = _registered(server, "carol", "batch server-time")
+        start = len(carol.raw_lines())
         carol.conn.join("#lobby")
-        event = carol.wait_for(lambda e: e.type == "pubmsg")
-        assert event.source.nick == "alice"
-        assert event.arguments == ["you missed this"]
+        lines = _raw_after(carol, start, "BATCH -")
         alice.close()
         carol.close()
     finally:
         server.stop()
+    opening = next(line for line in lines if " BATCH +" in line)
+    assert opening.endswith(" chathistory #lobby")
+    (said,) = [line for line in lines if " PRIVMSG #lobby " in line]
+    assert said.endswith(":alice!~alice@127.0.0.1 PRIVMSG #lobby :you missed this")
+    assert set(_tags(said)) == {"batch", "time"}
 
 
 def test_private_lines_are_kept_for_both_sides(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ from chatroom.irc import InputTooLong, Message, ParseError, format_line, format_
 from chatroom.irc.message import (
     MAX_TAGS,
     escape_tag_value,
+    fit_trailing,
     is_valid_tag_key,
+    tag_data_size,
     to_bytes,
     unescape_tag_value,
 )
@@ -93,7 +95,6 @@ def test_invalid_utf8_is_replaced_not_rejected() -> None:
         "@a=b ",
         "@a=b :src",
         ":src :PING",
-        "PRI-VMSG x",
         "PRIVMSG\0 x",
         "PRIVMSG #a :a\rb",
         "PRIVMSG #a :a\nb",
@@ -107,6 +108,16 @@ def test_bad_lines_raise_parse_error(line: str) -> None:
         parse(line)
     with pytest.raises(ParseError):
         parse(line.encode())
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [("NONEXISTENT_COMMAND", "NONEXISTENT_COMMAND"), ("foo-bar x", "FOO-BAR"), ("é", "É")],
+)
+def test_a_command_word_that_is_not_alphanumeric_still_parses(line: str, command: str) -> None:
+    """The server must answer such a word with 421, so the parser may not drop it."""
+    assert parse(line).command == command
+    assert parse(line.encode()).command == command
 
 
 def test_body_of_510_bytes_is_accepted() -> None:
@@ -288,3 +299,44 @@ def test_format_line_refuses_line_breaks(bad: str) -> None:
 def test_messages_compare_by_value() -> None:
     assert Message("PING", ("a",)) == Message("PING", ("a",), None, {})
     assert Message("PING", ("a",)) != Message("PING", ("b",))
+
+
+def _body_size(line: bytes) -> int:
+    """Bytes after the tag section, CRLF included: what the 512-byte limit counts."""
+    if line.startswith(b"@"):
+        line = line[line.index(b" ") + 1 :]
+    return len(line)
+
+
+@pytest.mark.parametrize("text", ["x" * 600, "é" * 300, "a " * 300, "😀" * 150])
+def test_format_line_cuts_the_last_parameter_to_512_bytes(text: str) -> None:
+    """No line the server writes has a body over 512 bytes (RFC 1459 2.3), tags aside."""
+    line = format_line("nick!user@host.example", "PRIVMSG", "#room", text, tags={"a": "b" * 900})
+    assert _body_size(line) <= 512
+    sent = parse(line.rstrip(b"\r\n")).params[1]
+    assert text.startswith(sent)
+    assert _body_size(line) > 508  # cut only as much as needed (a character is <= 4 bytes)
+
+
+def test_fit_trailing_keeps_text_that_fits_and_cuts_at_a_character_boundary() -> None:
+    assert fit_trailing("n!u@h", "PRIVMSG", "#a", "short") == "short"
+    cut = fit_trailing("n!u@h", "PRIVMSG", "#a", "é" * 300)
+    assert cut == "é" * len(cut)
+    assert len(format_line("n!u@h", "PRIVMSG", "#a", cut)) <= 512
+
+
+def test_format_line_cuts_even_an_over_long_middle_parameter() -> None:
+    line = format_line("irc.example", "421", "nick", "A" * 600, "Unknown command")
+    assert len(line) <= 512
+    assert parse(line.rstrip(b"\r\n")).command == "421"
+
+
+def test_format_line_writes_an_empty_middle_parameter_as_a_star() -> None:
+    """A reply never carries an empty middle parameter (``696 nick #c l  :...``)."""
+    line = format_line("irc.example", "696", "nick", "#c", "l", "", "Invalid limit")
+    assert line == b":irc.example 696 nick #c l * :Invalid limit\r\n"
+
+
+def test_tag_data_size_counts_escaped_utf8_bytes() -> None:
+    assert tag_data_size({"+a": "b c", "flag": ""}) == len(r"+a=b\sc;flag")
+    assert tag_data_size({"+é": "é"}) == len("+é=é".encode())

@@ -270,17 +270,6 @@ def test_no_replay_for_clients_that_ask_with_chathistory() -> None:
     assert not [m for m in dave.cmd("JOIN #lobby") if m.command == "PRIVMSG"]
 
 
-def test_replay_without_server_time_is_announced() -> None:
-    h = Harness()
-    alice, _ = _lobby(h)
-    _talk(h, alice, "said")
-    erin = h.connect("erin")
-    replies = erin.cmd("JOIN #lobby")
-    notice = next(m for m in replies if m.command == "NOTICE")
-    assert "Replaying" in notice.params[1]
-    assert replies[-1].params == ("#lobby", "said")
-
-
 def test_invalid_utf8_message_is_refused() -> None:
     """UTF8ONLY: ``FAIL PRIVMSG INVALID_UTF8``, and nothing reaches the room."""
     h = Harness()

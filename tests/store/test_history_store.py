@@ -124,6 +124,29 @@ def test_targets_lists_latest_time_per_visible_conversation(store: HistoryStore)
     assert [t.target for t in store.query(backwards)] == ["#lobby"]
 
 
+def test_targets_leaves_out_a_conversation_whose_latest_line_is_after_the_window(
+    store: HistoryStore,
+) -> None:
+    """draft/chathistory: TARGETS lists conversations "whose latest message falls
+    between" the two timestamps; a room that spoke in the window and again after it is
+    not one of them."""
+    store.append([_line(1), _line(2, target=DM), _line(5), _line(20, target=DM)])
+    query = HistoryQuery(
+        "TARGETS",
+        "",
+        Ref(at=T0),
+        Ref(at=T0 + 10_000),
+        10,
+        channels=("#lobby",),
+        identity="a:bob",
+    )
+    assert store.query(query) == [TargetListing("#lobby", "#Lobby", T0 + 5000)]
+    at_the_end = HistoryQuery(
+        "TARGETS", "", Ref(at=T0), Ref(at=T0 + 5000), 10, channels=("#lobby",), identity="a:bob"
+    )
+    assert store.query(at_the_end) == []  # the window's ends are outside it
+
+
 def test_recent_keeps_the_last_lines_of_each_room_only(store: HistoryStore) -> None:
     store.append([_line(n) for n in range(1, 5)] + [_line(9, target=DM)])
     assert [r.text for r in store.recent(2)] == ["line 3", "line 4"]

@@ -12,6 +12,13 @@ The rules this module enforces (modern.ircdocs.horse "Message format", ircv3.net
   client sends can smuggle a second line into what the server relays to others.
 * Only the last parameter may be empty, contain a space or start with ``:``, and then it
   must be written with a ``:`` prefix.
+* The command is any word that does not start with ``:``, not only letters and digits:
+  a server must answer ``FOO-BAR`` with 421 ERR_UNKNOWNCOMMAND, which it can only do if
+  the line parses.
+* ``format_line`` never writes a body over 512 bytes: it cuts the last parameter at a
+  UTF-8 boundary (``fit_trailing``), and writes an empty middle parameter as ``*``.
+* A client's tag data (between ``@`` and the space) is at most 4094 bytes
+  (``MAX_CLIENT_TAG_DATA``); the server measures it with ``tag_data_size``.
 
 ``parse`` and ``format_line`` are the server's hot paths: ``str.partition`` and ``split``,
 no regular expressions, no per-character Python loops on the common no-tags path.
@@ -24,15 +31,18 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "MAX_BODY",
+    "MAX_CLIENT_TAG_DATA",
     "MAX_TAGS",
     "InputTooLong",
     "Message",
     "ParseError",
     "escape_tag_value",
+    "fit_trailing",
     "format_line",
     "format_message",
     "is_valid_tag_key",
     "parse",
+    "tag_data_size",
     "to_bytes",
     "unescape_tag_value",
 ]
@@ -40,7 +50,9 @@ __all__ = [
 MAX_BODY = 512
 """Bytes of the body, CRLF included (RFC 1459 and modern docs)."""
 MAX_TAGS = 8191
-"""Bytes of a client-sent tag section, its ``@`` and trailing space included (IRCv3)."""
+"""Bytes of a whole tag section, its ``@`` and trailing space included (IRCv3)."""
+MAX_CLIENT_TAG_DATA = 4094
+"""Bytes of tag data a client may send (IRCv3 message-tags); a server refuses more with 417."""
 
 _MAX_BODY_TEXT = MAX_BODY - 2
 _UNESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
@@ -234,8 +246,8 @@ def parse(line: bytes | str) -> Message:
     if not words:
         raise ParseError("no command")
     command = words[0]
-    if not (command.isascii() and command.isalnum()):
-        raise ParseError("bad command")
+    if command[0] == ":":
+        raise ParseError("bad command")  # ":src :x": a second source, not a command
     if sep:
         words.append(trailing)
     tags: dict[str, str]
@@ -304,6 +316,55 @@ def to_bytes(msg: Message) -> bytes:
     return (format_message(msg) + "\r\n").encode("utf-8")
 
 
+def _body(source: str | None, command: str, params: tuple[str, ...]) -> str:
+    """Source, command and parameters joined; middle parameters are trusted (an empty
+    one is written ``*``), the last gets its ``:`` when it needs one."""
+    if params:
+        middles = params[:-1]
+        if "" in middles:
+            middles = tuple(p or "*" for p in middles)
+        last = params[-1]
+        if not last or last[0] == ":" or " " in last:
+            last = ":" + last
+        line = f"{command} {' '.join(middles)} {last}" if middles else f"{command} {last}"
+    else:
+        line = command
+    if source is not None:
+        line = f":{source} {line}"
+    return line
+
+
+def _cut_utf8(text: str, size: int) -> str:
+    """The longest prefix of ``text`` that is at most ``size`` bytes of UTF-8."""
+    if size <= 0:
+        return ""
+    return text.encode("utf-8")[:size].decode("utf-8", "ignore")
+
+
+def fit_trailing(source: str | None, command: str, *params: str) -> str:
+    """The last parameter, cut at a UTF-8 boundary so the line's body fits in 512 bytes.
+
+    A relayed PRIVMSG is the client's line plus the sender's ``nick!user@host``, so a
+    line a client was allowed to send can be too long to relay; the server stores and
+    delivers the cut text, so everyone (and the history) sees the same message. Returns
+    the parameter unchanged when it fits (the common case costs a few ``len`` calls).
+    """
+    if not params:
+        return ""
+    last = params[-1]
+    size = len(command) + 1 + _utf8_len(last)
+    if not last or last[0] == ":" or " " in last:
+        size += 1
+    if source is not None:
+        size += _utf8_len(source) + 2
+    for param in params[:-1]:
+        size += (_utf8_len(param) or 1) + 1
+    excess = size - _MAX_BODY_TEXT
+    if excess <= 0:
+        return last
+    return _cut_utf8(last, _utf8_len(last) - excess)
+
+
 def format_line(
     source: str | None, command: str, *params: str, tags: Mapping[str, str] | None = None
 ) -> bytes:
@@ -311,22 +372,40 @@ def format_line(
 
     The server's fast path: middle parameters are trusted, but the last one always gets
     its ``:`` when needed, and a CR, LF or NUL anywhere raises ``ValueError`` because a
-    line break there would let one message forge another.
+    line break there would let one message forge another. The body (everything after the
+    tags) never exceeds 512 bytes: an over-long last parameter is cut at a UTF-8 boundary,
+    and in the last resort (middle parameters alone too long) the body itself is.
     """
+    # _body inlined: this runs for every reply and every fan-out variant.
     if params:
+        middles = params[:-1]
+        if "" in middles:
+            middles = tuple(p or "*" for p in middles)
         last = params[-1]
         if not last or last[0] == ":" or " " in last:
             last = ":" + last
-        if len(params) == 1:
-            line = f"{command} {last}"
-        else:
-            line = f"{command} {' '.join(params[:-1])} {last}"
+        line = f"{command} {' '.join(middles)} {last}" if middles else f"{command} {last}"
     else:
         line = command
     if source is not None:
         line = f":{source} {line}"
+    prefix = ""
     if tags:
-        line = f"@{_format_tags(tags)} {line}"
+        prefix = f"@{_format_tags(tags)} "
+        line = prefix + line
     if "\r" in line or "\n" in line or "\0" in line:
         raise ValueError(f"CR, LF or NUL in outgoing line: {line!r}")
-    return (line + "\r\n").encode("utf-8")
+    data = (line + "\r\n").encode("utf-8")
+    if len(data) <= MAX_BODY or len(data) - _utf8_len(prefix) <= MAX_BODY:
+        return data
+    if params:
+        params = (*params[:-1], fit_trailing(source, command, *params))
+    body = _body(source, command, params)
+    if _utf8_len(body) > _MAX_BODY_TEXT:
+        body = _cut_utf8(body, _MAX_BODY_TEXT)
+    return f"{prefix}{body}\r\n".encode()
+
+
+def tag_data_size(tags: Mapping[str, str]) -> int:
+    """Bytes the tags take on the wire between ``@`` and the space, escaped."""
+    return _utf8_len(_format_tags(tags))

@@ -6,7 +6,9 @@ Rules (as InspIRCd and Ergo apply them):
 - a mask matches ``nick!user@host`` or ``nick!user@ip``, case-folded with the server's
   casemapping; the extban ``a:<account-glob>`` matches the session's account instead;
 - the extban ``m:<mask>`` in the ban list mutes (like +q) instead of keeping out;
-- +e excepts from +b and +q; +I lets a user past +i without an invite;
+- +e excepts from +b and +q; the mute exception ``+e m:<mask>`` excepts from +q and the
+  ``m:`` mute only (InspIRCd's muteban exception), not from a ban; +I lets a user past +i
+  without an invite;
 - an INVITE lets its holder past +i, +k, +l and +b (InspIRCd's default "invite bypass");
 - voiced and opped members are never silenced by +m, +b or +q.
 """
@@ -50,14 +52,22 @@ def is_banned(world: World, channel: Channel, session: Session) -> bool:
     return any_matches(world, lists["b"], session) and not any_matches(world, lists["e"], session)
 
 
-def is_quieted(world: World, channel: Channel, session: Session) -> bool:
-    """Matches a +q mask (or a +b ``m:`` mute extban) and no +e mask."""
-    lists = channel.lists
-    quieted = any_matches(world, lists["q"], session) or any(
+def _mutes(world: World, entries: Iterable[ListEntry], session: Session) -> bool:
+    """True if an ``m:<mask>`` entry of the list designates ``session``."""
+    return any(
         entry.mask[:2] == "m:" and mask_matches(world, normalize_mask(entry.mask[2:]), session)
-        for entry in lists["b"]
+        for entry in entries
     )
-    return quieted and not any_matches(world, lists["e"], session)
+
+
+def is_quieted(world: World, channel: Channel, session: Session) -> bool:
+    """Matches a +q mask (or a +b ``m:`` mute extban) and no +e or ``+e m:`` mask."""
+    lists = channel.lists
+    quieted = any_matches(world, lists["q"], session) or _mutes(world, lists["b"], session)
+    if not quieted:
+        return False
+    exceptions = lists["e"]
+    return not (any_matches(world, exceptions, session) or _mutes(world, exceptions, session))
 
 
 def join_refusal(

@@ -10,7 +10,9 @@ Rules of this module (pure: no I/O, no clock; callers pass times in):
   runs it directly and the SQLite store translates it to SQL, and one contract test suite
   holds both to it;
 - the core keeps the last ``replay_lines`` lines of each room in memory (``recent``) so a
-  join replays them at once, in order with live traffic, without waiting for the disk.
+  join replays them at once, in order with live traffic, without waiting for the disk;
+- it also keeps, per reader (account, or one guest connection) and room, the last line
+  that reader got there (``seen``), so a replay never repeats one (see ``core/replay.py``).
 """
 
 from __future__ import annotations
@@ -205,9 +207,10 @@ def select(rows: Sequence[HistoryRecord], query: HistoryQuery) -> list[HistoryRe
 
 
 def select_targets(rows: Iterable[HistoryRecord], query: HistoryQuery) -> list[TargetListing]:
-    """TARGETS: the conversations with messages strictly between two times, with the time
-    of the latest such message, in ascending order of that time; from the earlier end
-    when the first time is the earlier one, else from the later end."""
+    """TARGETS: the conversations whose latest message lies strictly between two times
+    (one with a later message is not listed: its latest is outside the window), with that
+    time, in ascending order of it; from the earlier end when the first time is the
+    earlier one, else from the later end."""
     if query.first is None or query.second is None:
         return []
     a, b = query.first.at or 0, query.second.at or 0
@@ -216,8 +219,6 @@ def select_targets(rows: Iterable[HistoryRecord], query: HistoryQuery) -> list[T
     me = query.identity
     latest: dict[str, HistoryRecord] = {}
     for row in rows:
-        if not low < row.at < high:
-            continue
         if row.recipient:
             if me not in (row.sender, row.recipient) or row.at < query.since:
                 continue
@@ -227,7 +228,11 @@ def select_targets(rows: Iterable[HistoryRecord], query: HistoryQuery) -> list[T
         if seen is None or row.at >= seen.at:
             latest[row.target] = row
     listings = sorted(
-        (TargetListing(row.target, listing_name(row, me), row.at) for row in latest.values()),
+        (
+            TargetListing(row.target, listing_name(row, me), row.at)
+            for row in latest.values()
+            if low < row.at < high
+        ),
         key=lambda listing: (listing.at, listing.target),
     )
     return listings[: query.limit] if a <= b else listings[-query.limit :]
@@ -253,6 +258,20 @@ class HistoryState:
     recent: dict[str, deque[HistoryRecord]] = field(default_factory=dict)
     pending: list[HistoryRecord] | None = None  # the open StoreMessages batch of this input
     in_flight: dict[int, int] = field(default_factory=dict)  # session id -> open queries
+    # reader ("a:<folded account>" or "s:<session id>") -> room key -> (at, msgid) of the
+    # last line of that room the reader received, live or replayed.
+    seen: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)
+
+    def saw_all(self, reader: str, room: str) -> None:
+        """``reader`` has every line of ``room`` so far (it was there, or got a replay)."""
+        ring = self.recent.get(room)
+        if ring:
+            last = ring[-1]
+            self.seen.setdefault(reader, {})[room] = (last.at, last.msgid)
+
+    def forget(self, reader: str) -> None:
+        """A guest connection is gone: nobody else can be that reader again."""
+        self.seen.pop(reader, None)
 
     def remember(self, record: HistoryRecord) -> None:
         """Keep the last lines of a room for replay on join (private lines are not kept)."""

@@ -21,7 +21,7 @@ def change_nick(world: World, session: Session, new: str) -> None:
     if session.registered:
         recipients = world.peers(session)
         recipients.add(session)
-        world.fanout(recipients, session.prefix, "NICK", new)
+        world.fanout(recipients, session.prefix, "NICK", new, account=session.account)
         world.remember_whowas(session)
     session.nick = new
     if session.registered and world.fold(old) != world.fold(new):

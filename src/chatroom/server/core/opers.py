@@ -73,7 +73,7 @@ def announce_after_welcome(world: World, session: Session) -> None:
 
 def _announce(world: World, session: Session) -> None:
     world.reply(session, n.RPL_YOUREOPER, f"You are now an IRC operator ({session.oper_role})")
-    session.send(format_line(session.prefix, "MODE", session.nick, "+o"))
+    world.fanout([session], session.prefix, "MODE", session.nick, "+o", account=session.account)
 
 
 def revoke(world: World, session: Session) -> None:

@@ -19,14 +19,16 @@ from typing import TYPE_CHECKING
 from chatroom.irc import numerics as n
 from chatroom.irc.casemap import casefolder
 from chatroom.irc.message import (
+    MAX_CLIENT_TAG_DATA,
     InputTooLong,
     Message,
     ParseError,
     format_line,
     parse,
+    tag_data_size,
 )
 from chatroom.server.auth.throttle import LoginThrottle
-from chatroom.server.core import accounts, admission, chanreg, labels, opers, sanctions
+from chatroom.server.core import accounts, admission, chanreg, labels, opers, replay, sanctions
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
 from chatroom.server.core.effects import (
@@ -559,10 +561,13 @@ class World:
             self.registered_count -= 1
             if "o" in session.modes:
                 self.oper_count -= 1
-            self.fanout(self.peers(session), session.prefix, "QUIT", reason)
+            self.fanout(
+                self.peers(session), session.prefix, "QUIT", reason, account=session.account
+            )
             self.remember_whowas(session)
         for channel in list(session.channels.values()):
             self.leave_channel(session, channel)
+        replay.connection_closed(self, session)
         key = self.fold(session.nick)
         if self.nicks.get(key) is session:
             del self.nicks[key]
@@ -583,16 +588,21 @@ class World:
 
     def leave_channel(self, session: Session, channel: Channel) -> None:
         """Drop membership both ways; an empty non-permanent room disappears."""
+        key = self.fold(channel.name)
         channel.members.pop(session, None)
-        session.channels.pop(self.fold(channel.name), None)
+        session.channels.pop(key, None)
+        replay.left_room(self, session, key)  # a later replay starts after what it got
         if not channel.members and not channel.permanent:
-            self.channels.pop(self.fold(channel.name), None)
+            self.channels.pop(key, None)
 
     # ----------------------------------------------------------------- dispatch
 
     def _dispatch(self, session: Session, msg: Message) -> None:
         spec = COMMANDS.get(msg.command)
         try:
+            if msg.tags and tag_data_size(msg.tags) > MAX_CLIENT_TAG_DATA:
+                # IRCv3 message-tags: refused whole, never relayed with its tags dropped.
+                raise CommandError(n.ERR_INPUTTOOLONG, "Input line was too long")
             if spec is None:
                 if session.registered:
                     raise CommandError(n.ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")

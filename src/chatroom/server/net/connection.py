@@ -8,7 +8,9 @@ connection's lines joined, once per event-loop pass (see ``Shell.flush``).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import ssl
 from collections import deque
 from typing import TYPE_CHECKING, cast
 
@@ -18,6 +20,24 @@ from chatroom.server.net import tls
 
 if TYPE_CHECKING:
     from chatroom.server.net.shell import Shell
+
+
+def quit_reason(exc: BaseException | None) -> str:
+    """What others see in the QUIT of a connection that broke: plain words, as other
+    servers write them ("Connection reset by peer"), never Python's error text with its
+    errno, class names or TLS library codes."""
+    if exc is None:
+        return "Connection closed"
+    if isinstance(exc, ssl.SSLError):
+        return "TLS error"
+    if isinstance(exc, TimeoutError):
+        return "Connection timed out"
+    if isinstance(exc, OSError) and exc.errno:
+        try:
+            return os.strerror(exc.errno)
+        except ValueError:
+            pass
+    return "Read error"
 
 
 class Connection:
@@ -131,8 +151,7 @@ class IrcConnection(Connection, asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.session is not None:
-            reason = "Connection closed" if exc is None else f"Read error: {exc}"
-            self.shell.lost(self.session, reason)
+            self.shell.lost(self.session, quit_reason(exc))
 
     def write_lines(self, lines: list[bytes]) -> int:
         """Write queued lines in one call; returns the transport's unsent byte count."""

@@ -20,10 +20,10 @@ import asyncio
 import struct
 from typing import TYPE_CHECKING
 
-from aiohttp import WSMsgType, web
+from aiohttp import WebSocketError, WSMsgType, web
 
 from chatroom.irc.framing import LineBuffer
-from chatroom.server.net.connection import Connection
+from chatroom.server.net.connection import Connection, quit_reason
 
 if TYPE_CHECKING:
     from chatroom.server.net.shell import Shell
@@ -60,6 +60,15 @@ def as_text(line: bytes) -> bytes:
     return line
 
 
+def _error_reason(error: object) -> str:
+    """The QUIT reason for a broken WebSocket: plain words, like TCP's (``quit_reason``)."""
+    if isinstance(error, WebSocketError):
+        return "WebSocket protocol error"
+    if isinstance(error, BaseException):
+        return quit_reason(error)
+    return "Read error"
+
+
 class WebSocketConnection(Connection):
     """One IRC client on a WebSocket; ``run`` reads frames until either side closes."""
 
@@ -94,7 +103,7 @@ class WebSocketConnection(Connection):
                 elif msg.type is WSMsgType.BINARY:
                     self._frame_received(msg.data)
                 elif msg.type is WSMsgType.ERROR:
-                    reason = f"Read error: {msg.data}"
+                    reason = _error_reason(msg.data)
                     break
                 elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                     break

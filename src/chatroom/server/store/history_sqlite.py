@@ -223,12 +223,17 @@ class SqliteHistory:
         a, b = q.first.at or 0, q.second.at or 0
         rooms = list(q.channels)
         in_rooms = f"target IN ({', '.join('?' * len(rooms))})" if rooms else "0"
+        # A conversation is listed only if its latest message is inside the window: one
+        # with a message at or after the window's end is left out (NOT EXISTS, on the
+        # (target, at) index), so only the rows inside the window are ever grouped.
         rows = self._conn.execute(
-            "SELECT target, MAX(at), sender, recipient, source, target_name FROM messages"
+            "SELECT target, MAX(at), sender, recipient, source, target_name FROM messages AS m"
             f" WHERE at > ? AND at < ? AND ((recipient = '' AND {in_rooms}) OR"
             " (recipient != '' AND (sender = ? OR recipient = ?) AND at >= ?))"
+            " AND NOT EXISTS (SELECT 1 FROM messages AS later"
+            " WHERE later.target = m.target AND later.at >= ?)"
             " GROUP BY target",
-            (min(a, b), max(a, b), *rooms, q.identity, q.identity, q.since),
+            (min(a, b), max(a, b), *rooms, q.identity, q.identity, q.since, max(a, b)),
         ).fetchall()
         listings = sorted(
             (

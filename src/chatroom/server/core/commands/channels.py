@@ -14,7 +14,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.formatting import hidden_character
 from chatroom.irc.masks import is_channel_name
-from chatroom.irc.message import Message, format_line
+from chatroom.irc.message import Message
 from chatroom.server.core import chanreg, opers, sanctions
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
@@ -93,7 +93,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     if session.away is not None:
         # away-notify: members learn the newcomer is away as soon as they see the join.
         watchers = [m for m in channel.members if m is not session and "away-notify" in m.caps]
-        world.fanout(watchers, session.prefix, "AWAY", session.away)
+        world.fanout(watchers, session.prefix, "AWAY", session.away, account=session.account)
     if channel.topic:
         send_topic(world, session, channel)
     send_names(world, session, channel)
@@ -122,7 +122,7 @@ def announce_join(world: World, channel: Channel, session: Session) -> None:
 
 def _part(world: World, session: Session, channel: Channel, reason: str | None) -> None:
     params = (channel.name, reason) if reason else (channel.name,)
-    world.fanout(channel.members, session.prefix, "PART", *params)
+    world.fanout(channel.members, session.prefix, "PART", *params, account=session.account)
     world.leave_channel(session, channel)
 
 
@@ -172,7 +172,9 @@ def topic(world: World, session: Session, msg: Message) -> None:
         recipients = channel.members
         if session not in recipients:
             recipients = {**recipients, session: ""}  # the operator sees its change too
-        world.fanout(recipients, session.prefix, "TOPIC", channel.name, text)
+        world.fanout(
+            recipients, session.prefix, "TOPIC", channel.name, text, account=session.account
+        )
 
     chanreg.announce_when_saved(world, session, channel, announce)
     if override and not as_op:
@@ -203,10 +205,13 @@ def invite(world: World, session: Session, msg: Message) -> None:
     if "i" in channel.flags and not channel.is_op(session):
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     target.invited.add(world.fold(channel.name))
+    account = session.account
     world.reply(session, n.RPL_INVITING, target.nick, channel.name)
     if target.away is not None:
         world.reply(session, n.RPL_AWAY, target.nick, target.away)
-    target.send(format_line(session.prefix, "INVITE", target.nick, channel.name))
+    # The invitee's copy is a message from the inviter like any other: with its
+    # account-tag, server-time and msgid for clients that asked for them.
+    world.fanout([target], session.prefix, "INVITE", target.nick, channel.name, account=account)
     # IRCv3 invite-notify: members who could have invited too are told (ops only on +i).
     watchers = [
         member
@@ -215,7 +220,7 @@ def invite(world: World, session: Session, msg: Message) -> None:
         and member is not session
         and ("i" not in channel.flags or "o" in status)
     ]
-    world.fanout(watchers, session.prefix, "INVITE", target.nick, channel.name)
+    world.fanout(watchers, session.prefix, "INVITE", target.nick, channel.name, account=account)
 
 
 # ----------------------------------------------------------------------------- KICK
@@ -223,30 +228,66 @@ def invite(world: World, session: Session, msg: Message) -> None:
 
 @command("KICK", min_params=2)
 def kick(world: World, session: Session, msg: Message) -> None:
-    """KICK <channel> <nick>{,<nick>} [:<reason>]  (room ops; server operators override)"""
-    channel = world.find_channel(msg.params[0])
-    if channel is None or not opers.may(world, session, "kick"):
-        channel = _member_channel(world, session, msg.params[0])
-        if not channel.is_op(session):
-            raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+    """KICK <channel>{,<channel>} <nick>{,<nick>} [:<reason>]
+
+    One room and several nicks kicks each from that room; as many rooms as nicks kicks
+    them in pairs (RFC 2812 3.2.8): KICK #a,#b bob,carol kicks bob from #a and carol
+    from #b. Room ops; server operators with 'kick' anywhere.
+    """
+    rooms, nicks = _each(msg.params[0]), _each(msg.params[1])
+    if len(rooms) == 1:
+        rooms = rooms * len(nicks)
+    elif len(nicks) == 1:
+        nicks = nicks * len(rooms)
+    if not rooms or len(rooms) != len(nicks):
+        raise CommandError(n.ERR_NEEDMOREPARAMS, "KICK", "Give one room, or one room per nick")
     reason = msg.params[2] if len(msg.params) > 2 and msg.params[2] else session.nick
     reason = reason[: world.settings.limits.kick_length]
-    for nick in _each(msg.params[1]):
-        target = world.find_nick(nick)
-        if target is None:
-            world.reply(session, n.ERR_NOSUCHNICK, nick, "No such nick/channel")
-        elif target not in channel.members:
-            world.reply(
-                session,
-                n.ERR_USERNOTINCHANNEL,
-                target.nick,
-                channel.name,
-                "They aren't on that channel",
-            )
-        else:
-            world.fanout(channel.members, session.prefix, "KICK", channel.name, target.nick, reason)
-            world.leave_channel(target, channel)
-            actor = sanctions.actor_name(session)
-            sanctions.audit(world, actor, "channel.kick", f"{channel.name} {target.nick}", reason)
-            if not channel.members and not channel.permanent:
-                return  # the room is gone (an op kicked themself out of it)
+    rooms_checked: dict[str, Channel | None] = {}  # one refusal per room, not per nick
+    for room, nick in zip(rooms, nicks, strict=True):
+        key = world.fold(room)
+        if key not in rooms_checked:
+            try:
+                rooms_checked[key] = _kickable_room(world, session, room)
+            except CommandError as err:
+                rooms_checked[key] = None
+                world.reply(session, err.numeric, *err.params)
+        channel = rooms_checked[key]
+        if channel is None or world.channels.get(key) is not channel:
+            continue  # refused, or gone (an op kicked themself out of it)
+        try:
+            _kick_one(world, session, channel, nick, reason)
+        except CommandError as err:
+            world.reply(session, err.numeric, *err.params)
+
+
+def _kickable_room(world: World, session: Session, room: str) -> Channel:
+    """The room, if ``session`` may kick there (403, 442 or 482 otherwise)."""
+    channel = world.find_channel(room)
+    if channel is None or not opers.may(world, session, "kick"):
+        channel = _member_channel(world, session, room)
+        if not channel.is_op(session):
+            raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+    return channel
+
+
+def _kick_one(world: World, session: Session, channel: Channel, nick: str, reason: str) -> None:
+    target = world.find_nick(nick)
+    if target is None:
+        raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+    if target not in channel.members:
+        raise CommandError(
+            n.ERR_USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel"
+        )
+    world.fanout(
+        channel.members,
+        session.prefix,
+        "KICK",
+        channel.name,
+        target.nick,
+        reason,
+        account=session.account,
+    )
+    world.leave_channel(target, channel)
+    actor = sanctions.actor_name(session)
+    sanctions.audit(world, actor, "channel.kick", f"{channel.name} {target.nick}", reason)

@@ -10,7 +10,8 @@ Rules:
   original msgid and time; the request is answered after the store has written every line
   queued before it, so what was just said is always found;
 - the request's label (labeled-response) is taken and put on the answer when it arrives;
-- clients without draft/chathistory get the room's last lines replayed when they join.
+- clients without draft/chathistory get the room's lines they have not received yet
+  replayed when they join, in a chathistory batch, if they have batch and server-time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import labels
+from chatroom.server.core import labels, replay
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import (
@@ -129,21 +130,11 @@ def _send_batch(
 
 
 def replay_on_join(world: World, session: Session, channel: Channel) -> None:
-    """The room's last lines for a client that will not ask with CHATHISTORY."""
-    if "draft/chathistory" in session.caps:
-        return
-    ring = world.history.recent.get(world.fold(channel.name))
-    if not ring:
-        return
-    days = world.settings.history.retention_days
-    oldest = world.now_ms() - days * 86_400_000 if days > 0 else 0
-    lines = [record for record in ring if record.at >= oldest]
-    if not lines:
-        return
-    if "server-time" not in session.caps:
-        note = f"Replaying the last {len(lines)} lines of {channel.name}"
-        session.send(format_line(world.name, "NOTICE", channel.name, note))
-    _send_batch(world, session, "chathistory", channel.name, lines)
+    """The room's lines this client has not received yet, if it can tell them from live
+    ones (the rules are in ``core/replay.py``)."""
+    lines = replay.unseen_lines(world, session, channel)
+    if lines:
+        _send_batch(world, session, "chathistory", channel.name, lines)
 
 
 # ----------------------------------------------------------------------------- CHATHISTORY

@@ -38,7 +38,7 @@ def change_host(world: World, target: Session, host: str) -> None:
     recipients = interested(world, target, "chghost")
     if "chghost" in target.caps:
         recipients.add(target)
-    world.fanout(recipients, old_prefix, "CHGHOST", target.user, host)
+    world.fanout(recipients, old_prefix, "CHGHOST", target.user, host, account=target.account)
     world.reply(target, n.RPL_VISIBLEHOST, host, "is now your displayed host")
 
 

@@ -3,6 +3,12 @@
 A room message is formatted once per tag variant and the same bytes are queued for every
 member (``World.fanout``); nothing here is done per recipient except choosing a variant.
 NOTICE never provokes an error reply (RFC 2812 3.3.2), so loops between bots cannot start.
+
+A text that fits in the sender's line can be too long once the server puts the sender's
+``nick!user@host`` in front of it: it is cut at a UTF-8 boundary (``fit_trailing``) before
+it is fanned out and stored, so every copy, the echo and the history hold the same text.
+A message to oneself arrives twice with echo-message: the echo (a reply, labeled) and the
+delivery (a side effect, never labeled), as the IRCv3 labeled-response spec asks.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from chatroom.irc import numerics as n
-from chatroom.irc.message import Message
+from chatroom.irc.message import Message, fit_trailing
 from chatroom.server.core import sanctions, services
 from chatroom.server.core.access import cannot_speak
 from chatroom.server.core.commands.chathistory import identity, store_message
@@ -115,6 +121,8 @@ def _to_channel(
     members: Collection[Session] = channel.members
     if verb == "TAGMSG":
         members = [m for m in channel.members if "message-tags" in m.caps]
+    else:
+        text = (fit_trailing(session.prefix, verb, channel.name, text[0]),)
     at, msgid = world.now_ms(), world.new_msgid()  # once per message, for every copy
     world.fanout(
         members,
@@ -147,26 +155,50 @@ def _to_user(
         if not quiet:
             world.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
         return
-    recipients = [recipient]
-    if verb == "TAGMSG" and "message-tags" not in recipient.caps:
-        recipients = []
-    if echo and recipient is not session:
-        recipients.append(session)
+    if text:
+        text = (fit_trailing(session.prefix, verb, recipient.nick, text[0]),)
+    delivered = verb != "TAGMSG" or "message-tags" in recipient.caps
+    to_self = recipient is session
+    recipients = [recipient] if delivered and not to_self else []
+    if echo:
+        recipients.append(session)  # to oneself too: the echo answers a labeled request
     at, msgid = world.now_ms(), world.new_msgid()  # once per message, for every copy
-    world.fanout(
-        recipients,
-        session.prefix,
-        verb,
-        recipient.nick,
-        *text,
-        client_tags=tags,
-        account=session.account,
-        msgid=msgid,
-        time_tag=format_time(at),
-    )
+    copy = (session, verb, recipient.nick, text, tags, msgid, format_time(at))
+    _relay(world, recipients, *copy)
+    if to_self and delivered:
+        capture, session.capture = session.capture, None
+        try:
+            _relay(world, [session], *copy)  # the delivery: a side effect, never labeled
+        finally:
+            session.capture = capture
     if text:
         other = identity(world, recipient)
         key = dm_key(identity(world, session), other)
         store_message(world, session, verb, key, other, recipient.nick, text[0], tags, msgid, at)
     if verb == "PRIVMSG" and recipient.away is not None:
         world.reply(session, n.RPL_AWAY, recipient.nick, recipient.away)
+
+
+def _relay(
+    world: World,
+    recipients: list[Session],
+    session: Session,
+    verb: str,
+    target: str,
+    text: tuple[str, ...],
+    tags: dict[str, str],
+    msgid: str,
+    time_tag: str,
+) -> None:
+    """One private message to some of its copies, all with the same msgid and time."""
+    world.fanout(
+        recipients,
+        session.prefix,
+        verb,
+        target,
+        *text,
+        client_tags=tags,
+        account=session.account,
+        msgid=msgid,
+        time_tag=time_tag,
+    )

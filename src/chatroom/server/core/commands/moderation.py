@@ -272,7 +272,15 @@ def tban(world: World, session: Session, msg: Message) -> None:
             raise CommandError(n.ERR_BANLISTFULL, channel.name, "b", "Channel list is full")
         entry = ListEntry(mask, session.prefix, now, expires)
         channel.lists["b"].append(entry)
-        world.fanout(channel.members, session.prefix, "MODE", channel.name, "+b", mask)
+        world.fanout(
+            channel.members,
+            session.prefix,
+            "MODE",
+            channel.name,
+            "+b",
+            mask,
+            account=session.account,
+        )
     else:
         entry = found
     before = entry.expires_at

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import normalize_mask
-from chatroom.irc.message import Message, format_line
+from chatroom.irc.message import Message
 from chatroom.irc.modes import (
     ModeChange,
     format_mode_changes,
@@ -63,7 +63,10 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
         world.reply(session, n.RPL_CHANNELMODEIS, channel.name, modestring, *args)
         world.reply(session, n.RPL_CREATIONTIME, channel.name, str(int(channel.created_at)))
         return
-    changes, unknown = parse_channel_modes(msg.params[1], msg.params[2:], CHANNEL_MODES)
+    given = msg.params[2:]
+    if given and not given[-1]:
+        given = given[:-1]  # "MODE #c +l :": an empty argument is a missing one (696 ... l *)
+    changes, unknown = parse_channel_modes(msg.params[1], given, CHANNEL_MODES)
     for letter in unknown:
         world.reply(session, n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
     is_op = channel.is_op(session) or opers.may(world, session, "channels")
@@ -99,7 +102,15 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
         sanctions.audit_mode_changes(world, session, channel.name, applied)
 
         def announce() -> None:
-            world.fanout(channel.members, session.prefix, "MODE", channel.name, modestring, *args)
+            world.fanout(
+                channel.members,
+                session.prefix,
+                "MODE",
+                channel.name,
+                modestring,
+                *args,
+                account=session.account,
+            )
 
         chanreg.announce_when_saved(world, session, channel, announce)
 
@@ -273,4 +284,6 @@ def user_mode(world: World, session: Session, msg: Message) -> None:
         world.reply(session, n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
     if applied:
         modestring, _ = format_mode_changes(applied)
-        session.send(format_line(session.prefix, "MODE", session.nick, modestring))
+        world.fanout(
+            [session], session.prefix, "MODE", session.nick, modestring, account=session.account
+        )

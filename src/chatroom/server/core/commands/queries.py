@@ -86,13 +86,13 @@ def away(world: World, session: Session, msg: Message) -> None:
         text = text[: world.settings.limits.away_length]
         session.away = text
         world.reply(session, n.RPL_NOWAWAY, "You have been marked as being away")
-        world.fanout(watchers, session.prefix, "AWAY", text)
+        world.fanout(watchers, session.prefix, "AWAY", text, account=session.account)
         return
     was_away = session.away is not None
     session.away = None
     world.reply(session, n.RPL_UNAWAY, "You are no longer marked as being away")
     if was_away:
-        world.fanout(watchers, session.prefix, "AWAY")
+        world.fanout(watchers, session.prefix, "AWAY", account=session.account)
 
 
 # ----------------------------------------------------------------- the server

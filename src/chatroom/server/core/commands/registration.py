@@ -123,13 +123,18 @@ def nick(world: World, session: Session, msg: Message) -> None:
 
 @command("USER", min_params=4, before_registration=True)
 def user(world: World, session: Session, msg: Message) -> None:
-    """USER <username> <mode> <unused> :<realname>"""
+    """USER <username> <mode> <unused> :<realname>
+
+    An empty real name is 461 (modern docs). A user name keeps its letters, digits and
+    ``-_.``; one with none of them (only emoji, say) becomes ``user`` rather than
+    leaving the client waiting for a welcome that would never come.
+    """
     if session.registered or session.user:
         raise CommandError(n.ERR_ALREADYREGISTERED, "You may not reregister")
-    limits = world.settings.limits
-    username = "".join(c for c in msg.params[0] if c.isalnum() or c in "-_.")
-    if not username:
+    if not msg.params[0] or not msg.params[3]:
         raise CommandError(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
+    limits = world.settings.limits
+    username = "".join(c for c in msg.params[0] if c.isalnum() or c in "-_.") or "user"
     # No ident lookup is done, so the username is marked as unverified with '~'.
     session.user = "~" + username[: limits.user_length - 1]
     session.realname = msg.params[3][: limits.realname_length]
@@ -242,4 +247,4 @@ def setname(world: World, session: Session, msg: Message) -> None:
     recipients = interested(world, session, "setname")
     if "setname" in session.caps:
         recipients.add(session)
-    world.fanout(recipients, session.prefix, "SETNAME", realname)
+    world.fanout(recipients, session.prefix, "SETNAME", realname, account=session.account)
