@@ -115,6 +115,8 @@ class World:
         # A real argon2id hash of a random password, set by the shell at start: unknown
         # accounts are checked against it so they cost the same time as wrong passwords.
         self.dummy_password_hash: str | None = None
+        # The shell's secret from the data directory: fake SCRAM salts of unknown names.
+        self.scram_secret: bytes | None = None
         self._msgids = itertools.count(1)
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
         self.history = HistoryState(settings.history.replay_lines)
@@ -149,9 +151,8 @@ class World:
             certfp=certfp,
         )
         self.sessions[session.id] = session
-        self.per_address[ip] = self.per_address.get(ip, 0) + 1
         self.stats.connections_opened += 1
-        refusal = admission.connection_refusal(self, ip, now)
+        refusal = admission.connection_opened(self, ip, now)
         if refusal is not None:
             self.stats.connections_refused += 1
             self.close(session, refusal)
@@ -216,11 +217,7 @@ class World:
         if not session.closed:
             self._remove(session, reason)
         if self.sessions.pop(session.id, None) is not None:
-            left = self.per_address.get(session.ip, 1) - 1
-            if left > 0:
-                self.per_address[session.ip] = left
-            else:
-                self.per_address.pop(session.ip, None)
+            admission.connection_closed(self, session.ip)
 
     def tick(self) -> None:
         """About once a second: registration and ping timeouts, keep-alive PINGs."""
