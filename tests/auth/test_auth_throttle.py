@@ -166,6 +166,22 @@ def test_a_cancelled_try_gives_its_place_back_and_trusts_nothing() -> None:
     assert throttle.retry_after("alice", "10.0.0.1") > 0.0  # not a trusted pair
 
 
+def test_a_held_request_whose_answer_fails_does_not_strand_the_others() -> None:
+    throttle, _ = make()
+    answers = Answers()
+    for _ in range(3):
+        throttle.request("alice", "10.0.0.1", answers)
+
+    def broken(attempt: LoginAttempt | None, wait: float) -> None:
+        raise RuntimeError("a bug in one login path")
+
+    throttle.request("alice", "10.0.0.1", broken)
+    throttle.request("alice", "10.0.0.1", answers)
+    for attempt in answers.attempts:
+        throttle.failed(attempt)
+    assert answers.refusals == [1.0]
+
+
 def test_ending_a_try_twice_counts_it_once() -> None:
     throttle, _ = make()
     attempt = ask(throttle, "alice", "10.0.0.1")

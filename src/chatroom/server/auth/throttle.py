@@ -29,12 +29,15 @@ Rules (the numbers are ``ThrottlePolicy``'s defaults; docs/security.md has the f
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 __all__ = ["LoginAttempt", "LoginThrottle", "ThrottlePolicy"]
+
+log = logging.getLogger("chatroom.auth")
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -298,6 +301,10 @@ class LoginThrottle:
         for key in (("address", attempt.address), ("account", attempt.account_key)):
             woken.extend(self._held.pop(key, ()))
         for held in woken:
-            if not held.woken:
-                held.woken = True
+            if held.woken:
+                continue  # held for both keys and already woken by the other
+            held.woken = True
+            try:
                 self.request(held.account_key, held.address, held.then)
+            except Exception:  # one broken continuation must not strand the others
+                log.exception("resuming a held login failed")

@@ -163,32 +163,45 @@ def _scram(world: World, session: Session, state: SaslExchange, data: bytes) -> 
     if state.scram is None:
         _scram_first(world, session, state, data)
         return
-    exchange = state.scram
-    key = world.fold(exchange.username)
     state.busy = True
+    session.auth_pending += 1  # registration waits for the answer, as for PLAIN
 
     def decided(attempt: LoginAttempt | None, wait: float) -> None:
-        """The proof is the guess: it is checked only with a try reserved for it."""
-        if session.closed or session.sasl is not state:
-            if attempt is not None:
-                world.throttle.cancel(attempt)
-            return
-        state.busy = False
-        if attempt is None:
-            _fail(world, session, throttled_reason(wait))
-            return
-        step = exchange.step(data)
-        account = world.accounts.get(key)
-        if isinstance(step, ScramSuccess) and account is not None:
-            world.throttle.succeeded(attempt)
-            state.scram_account = account
-            _send_chunked(session, step.server_final)
-            return
-        world.throttle.failed(attempt)
-        world.stats.failed_logins += 1
-        _fail(world, session)
+        session.auth_pending -= 1
+        _prove(world, session, state, data, attempt, wait)
+        try_register(world, session)
 
+    key = world.fold(state.scram.username)
     world.throttle.request(key, admission.address_group(world, session.ip), decided)
+
+
+def _prove(
+    world: World,
+    session: Session,
+    state: SaslExchange,
+    data: bytes,
+    attempt: LoginAttempt | None,
+    wait: float,
+) -> None:
+    """client-final: the proof is the guess, checked only with a try reserved for it."""
+    if session.closed or session.sasl is not state or state.scram is None:
+        if attempt is not None:
+            world.throttle.cancel(attempt)  # aborted or gone while held: nothing was guessed
+        return
+    state.busy = False
+    if attempt is None:
+        _fail(world, session, throttled_reason(wait))
+        return
+    step = state.scram.step(data)
+    account = world.accounts.get(attempt.account_key)
+    if isinstance(step, ScramSuccess) and account is not None:
+        world.throttle.succeeded(attempt)
+        state.scram_account = account
+        _send_chunked(session, step.server_final)
+        return
+    world.throttle.failed(attempt)
+    world.stats.failed_logins += 1
+    _fail(world, session)
 
 
 def _scram_first(world: World, session: Session, state: SaslExchange, data: bytes) -> None:
