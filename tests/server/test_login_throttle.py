@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 
+from chatroom import config as cfg
 from chatroom.irc import numerics as n
 from chatroom.server.core.settings import CoreSettings, Limits
 from chatroom.server.harness import Harness, SimClient
@@ -260,6 +261,12 @@ def test_the_ipv6_prefix_is_a_setting() -> None:
         sasl_plain(unregistered(h, f"g{i}", ip="2001:db8::1", secure=True), "bob", "x")
     other = unregistered(h, "g4", ip="2001:db8::2", secure=True)
     assert "Too many failed logins" not in sasl_plain(other, "carol", "x")[0].params[-1]
+
+
+def test_the_ipv6_prefix_setting_is_read_and_checked() -> None:
+    assert cfg.load(env={"CHATROOM_LIMITS_IPV6_PREFIX": "56"}).core.limits.ipv6_prefix == 56
+    with pytest.raises(cfg.ConfigError, match=r"limits\.ipv6_prefix"):
+        cfg.load(env={}, flags={"limits.ipv6_prefix": 129})
 
 
 def test_connection_limits_count_an_ipv6_64_as_one_address() -> None:
