@@ -105,6 +105,12 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("limits.connections_per_address", 16, "count", "Open connections per address."),
     _setting("limits.connects_per_address_per_minute", 30, "count", "New connections a minute."),
     _setting("limits.connections_total", 20000, "count", "Open connections in all."),
+    _setting(
+        "limits.ipv6_prefix",
+        64,
+        "ipv6_prefix",
+        "IPv6 networks of this many bits count as one address in per-address limits.",
+    ),
     _setting("timeouts.registration", 60, "seconds", "Time to finish NICK/USER."),
     _setting("history.retention_days", 0, "count0", "Drop lines older than this; 0 keeps them."),
     _setting("history.max_per_target", 10000, "count0", "Lines kept per room or chat; 0: all."),
@@ -176,6 +182,8 @@ def _check(setting: Setting, value: object) -> object:
         return _int_in(key, value, 1, 1 << 31, "a whole number")
     if kind == "count0":
         return _int_in(key, value, 0, 1 << 31, "a whole number")
+    if kind == "ipv6_prefix":
+        return _int_in(key, value, 16, 128, "a prefix length in bits")
     if kind == "seconds":
         return _int_in(key, value, 1, 86400, "a number of seconds")
     if kind in ("lines", "channels"):
@@ -342,6 +350,7 @@ def _build(v: Mapping[str, Any]) -> Config:
         connections_per_address=v["limits.connections_per_address"],
         connects_per_address_per_minute=v["limits.connects_per_address_per_minute"],
         connections_total=v["limits.connections_total"],
+        ipv6_prefix=v["limits.ipv6_prefix"],
     )
     timeouts = Timeouts(
         registration=float(v["timeouts.registration"]),

@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import replace
 
 from chatroom.irc import numerics as n
-from chatroom.irc.message import Message
-from chatroom.server.core.settings import AccountSettings, CoreSettings, Limits
-from chatroom.server.harness import Harness, SimClient
+from chatroom.server.harness import Harness
+from tests.server.login_support import b64, sasl_plain, scram_login, settings, unregistered
 from tests.server.support import codes
 
 REMOTE = "192.0.2.50"  # not loopback: plaintext passwords are refused from here
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def sasl_plain(c: SimClient, account: str, password: str) -> list[Message]:
-    c.send("AUTHENTICATE PLAIN")
-    return c.cmd("AUTHENTICATE " + b64(f"\0{account}\0{password}".encode()))
-
-
-def unregistered(h: Harness, nick: str = "alice", **kw: object) -> SimClient:
-    c = h.connect(**kw)  # type: ignore[arg-type]
-    c.send("CAP LS 302", "CAP REQ :sasl", f"NICK {nick}", f"USER {nick} 0 * :{nick}")
-    c.take()
-    return c
-
-
-def settings(**accounts: object) -> CoreSettings:
-    limits = Limits(connections_per_address=1000, connects_per_address_per_minute=1000)
-    return CoreSettings(limits=limits, accounts=AccountSettings(**accounts))  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ SASL PLAIN
@@ -184,38 +159,11 @@ def test_owner_gets_back_in_after_the_lockout_ends() -> None:
 # ------------------------------------------------------------------ SCRAM-SHA-256
 
 
-def _scram_client_final(password: str, client_first_bare: str, server_first: str) -> str:
-    """RFC 5802 client side, enough to log in."""
-    attrs = dict(part.split("=", 1) for part in server_first.split(","))
-    salted = hashlib.pbkdf2_hmac(
-        "sha256", password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"])
-    )
-    client_key = hmac.digest(salted, b"Client Key", "sha256")
-    stored_key = hashlib.sha256(client_key).digest()
-    without_proof = f"c={b64(b'n,,')},r={attrs['r']}"
-    auth = f"{client_first_bare},{server_first},{without_proof}".encode()
-    signature = hmac.digest(stored_key, auth, "sha256")
-    proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
-    return f"{without_proof},p={b64(proof)}"
-
-
-def _scram_login(c: SimClient, account: str, password: str) -> list[Message]:
-    c.send("AUTHENTICATE SCRAM-SHA-256")
-    bare = f"n={account},r=clientnonce123"
-    challenge = c.cmd("AUTHENTICATE " + b64(f"n,,{bare}".encode()))
-    assert challenge[0].command == "AUTHENTICATE"
-    server_first = base64.b64decode(challenge[0].params[0]).decode()
-    final = c.cmd("AUTHENTICATE " + b64(_scram_client_final(password, bare, server_first).encode()))
-    if final[0].command != "AUTHENTICATE":
-        return final
-    return c.cmd("AUTHENTICATE +")
-
-
 def test_scram_sha_256_login_works_without_sending_the_password() -> None:
     h = Harness(settings())
     h.add_account("alice", "correct horse")
     c = unregistered(h, ip=REMOTE)  # no TLS needed: the password never crosses the wire
-    assert codes(_scram_login(c, "alice", "correct horse")) == [
+    assert codes(scram_login(c, "alice", "correct horse")) == [
         n.RPL_LOGGEDIN,
         n.RPL_SASLSUCCESS,
     ]
@@ -224,8 +172,8 @@ def test_scram_sha_256_login_works_without_sending_the_password() -> None:
 def test_scram_with_a_wrong_password_fails_like_an_unknown_account() -> None:
     h = Harness()
     h.add_account("alice", "correct horse")
-    wrong = _scram_login(unregistered(h, "a1"), "alice", "wrong one")
-    unknown = _scram_login(unregistered(h, "a2"), "nobody", "wrong one")
+    wrong = scram_login(unregistered(h, "a1"), "alice", "wrong one")
+    unknown = scram_login(unregistered(h, "a2"), "nobody", "wrong one")
     assert codes(wrong) == codes(unknown) == [n.ERR_SASLFAIL]
 
 

@@ -34,6 +34,7 @@ from hypothesis.stateful import (
 
 from chatroom.irc.framing import LINE_TOO_LONG, LineBuffer
 from chatroom.irc.message import MAX_BODY, MAX_TAGS, parse
+from chatroom.server.core.admission import address_group
 from chatroom.server.core.world import World
 from chatroom.server.harness import Harness, SimClient
 
@@ -256,7 +257,8 @@ def check_tables(world: World) -> None:
             assert member.channels.get(key) is channel, f"{member.nick} lost {key}"
     assert world.registered_count == sum(s.registered for s in world.sessions.values())
     # Per-address counts decide who may connect: a leak here locks an address out.
-    assert world.per_address == dict(Counter(s.ip for s in world.sessions.values()))
+    groups = Counter(address_group(world, s.ip) for s in world.sessions.values())
+    assert world.per_address == dict(groups)
     # MONITOR lists of gone sessions would keep them alive and notified forever.
     for watcher, watched in world.monitor.lists.items():
         assert world.sessions.get(watcher.id) is watcher, "MONITOR list of a gone session"

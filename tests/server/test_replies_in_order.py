@@ -17,6 +17,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core.settings import CoreSettings, Limits, Timeouts
 from chatroom.server.harness import Harness, SimClient
+from tests.server.login_support import sasl_plain, settings, unregistered
 from tests.server.moderation_support import PASSWORD
 from tests.server.support import codes
 
@@ -183,3 +184,27 @@ def test_a_too_long_line_behind_a_waiting_command_is_answered_in_its_place() -> 
     h.answer()
     got = codes(jill.take())
     assert got.index(n.RPL_LOGGEDIN) < got.index(n.ERR_INPUTTOOLONG) < got.index("PONG")
+
+
+def test_a_login_the_throttle_holds_keeps_the_connections_later_lines_behind_it() -> None:
+    """Three guesses in flight use the free budget; a fourth login waits in the throttle
+    for them, and its connection's PING waits for that login's answer."""
+    h = Harness(settings())
+    h.add_account("owner", PASSWORD)
+    h.hold_password_checks = True
+    guessers = [unregistered(h, f"g{i}") for i in range(3)]
+    for guesser in guessers:
+        sasl_plain(guesser, "owner", "wrong-guess")
+    waiting = unregistered(h, "w")
+    sasl_plain(waiting, "owner", PASSWORD)
+    waiting.send("PING barrier")
+    assert "PONG" not in codes(waiting.take())
+    h.answer_password_checks()  # the guesses fail; the held login is decided and checked
+    h.answer_password_checks()
+    got = codes(waiting.take())
+    assert "PONG" in got
+    assert got.index("PONG") > max(
+        (got.index(code) for code in (n.RPL_SASLSUCCESS, n.ERR_SASLFAIL) if code in got),
+        default=-1,
+    )
+    assert n.RPL_SASLSUCCESS in got or n.ERR_SASLFAIL in got

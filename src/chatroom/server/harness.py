@@ -131,6 +131,12 @@ class Harness:
         # ``answer()``, as in the real shell, where workers and writers answer later.
         self.defer_answers = False
         self.deferred: list[Effect] = []
+        self.world.scram_secret = b"harness secret"
+        # With ``hold_password_checks`` set, checks wait in ``held_checks`` until
+        # ``answer_password_checks``: the way to have many in flight at once, as a real
+        # server has while its workers hash.
+        self.hold_password_checks = False
+        self.held_checks: list[VerifyPassword] = []
 
     def pump(self) -> None:
         """Deliver queued output and apply effects, as the asyncio shell does."""
@@ -167,11 +173,10 @@ class Harness:
                 client.closed_reason = effect.reason
                 world.disconnect(client.session, effect.reason)
         elif isinstance(effect, VerifyPassword):
-            ok = self.hasher.verify(effect.password_hash, effect.password)
-            rehashed = None
-            if ok and self.hasher.needs_rehash(effect.password_hash):  # as Backends._verify
-                rehashed = (self.hasher.hash(effect.password), scram_for(effect.password))
-            world.password_checked(effect.token, ok, rehashed)
+            if self.hold_password_checks:
+                self.held_checks.append(effect)
+            else:
+                self._verify(effect)
         elif isinstance(effect, HashPassword):
             world.password_hashed(
                 effect.token, self.hasher.hash(effect.password), scram_for(effect.password)
@@ -203,6 +208,22 @@ class Harness:
         for effect in held:
             self._commit(effect, failed=fail)
         self.pump()
+
+    def _verify(self, effect: VerifyPassword) -> None:
+        ok = self.hasher.verify(effect.password_hash, effect.password)
+        rehashed = None
+        if ok and self.hasher.needs_rehash(effect.password_hash):  # as Backends._verify
+            rehashed = (self.hasher.hash(effect.password), scram_for(effect.password))
+        self.world.password_checked(effect.token, ok, rehashed)
+
+    def answer_password_checks(self, count: int | None = None) -> int:
+        """Answer the first ``count`` held checks (all by default), in order; how many."""
+        taken = self.held_checks[:count] if count is not None else self.held_checks[:]
+        del self.held_checks[: len(taken)]
+        for effect in taken:
+            self._verify(effect)
+            self.pump()
+        return len(taken)
 
     def connect(
         self,

@@ -2,9 +2,10 @@
 
 Passwords never get checked here: the core asks the shell (``VerifyPassword`` and
 ``HashPassword`` effects, run in a worker process) and continues when the answer comes
-back. Every login path (SASL PLAIN, PASS, NickServ IDENTIFY) goes through
-``password_login`` so the throttle, the logging and the single answer for "no such
-account" and "wrong password" are the same everywhere.
+back. Every password login path (SASL PLAIN, PASS, NickServ IDENTIFY, OPER, over TCP and
+WebSocket alike) goes through ``password_login`` so the throttle, the logging and the
+single answer for "no such account" and "wrong password" are the same everywhere; SASL
+SCRAM-SHA-256 checks its proof inline through the same throttle (commands/sasl.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import format_line
-from chatroom.server.core import opers, sanctions
+from chatroom.server.auth.throttle import LoginAttempt
+from chatroom.server.core import admission, opers, sanctions
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.store.base import Account, PutAccount, SetAccountPassword
@@ -32,6 +34,7 @@ log = logging.getLogger("chatroom.auth")
 
 LoginDone = Callable[[Account | None, str], None]
 BAD_LOGIN = "Invalid account name or password"
+BUSY = "The server is busy; try again in a moment"
 NICKSERV = "NickServ"
 SERVICE_HOST = "services."
 
@@ -50,42 +53,66 @@ def plaintext_refused(world: World, session: Session) -> bool:
     return not world.settings.accounts.allow_plaintext_login
 
 
+def throttled_reason(wait: float) -> str:
+    """The one answer to a try the throttle refused, whatever the login path."""
+    return f"Too many failed logins; try again in {max(1, math.ceil(wait))} seconds"
+
+
 def password_login(
     world: World, session: Session, name: str, password: str, done: LoginDone
 ) -> None:
-    """Check ``name``/``password`` off the loop; ``done(account, "")`` or ``done(None, why)``."""
-    key = world.fold(name)
-    wait = world.throttle.retry_after(key, session.ip)
-    if wait > 0:
-        done(None, f"Too many failed logins; try again in {math.ceil(wait)} seconds")
-        return
+    """Check ``name``/``password`` off the loop; ``done(account, "")`` or ``done(None, why)``.
+
+    The throttle reserves the try before the check starts (``LoginThrottle.request``), so
+    checks in flight at once count as failures until they succeed; it may also hold the
+    try until earlier ones end. ``session.auth_pending`` covers the whole wait.
+    """
     if world.busy_checking_passwords():
-        done(None, "The server is busy; try again in a moment")
+        done(None, BUSY)
         return
-    account = world.accounts.get(key)
-    password_hash = account.password_hash if account is not None else world.dummy_password_hash
-    if password_hash is None:
-        done(None, BAD_LOGIN)
-        return
+    key = world.fold(name)
     session.auth_pending += 1
 
-    def checked(ok: bool, rehashed: tuple[str, str] | None) -> None:
+    def finish(account: Account | None, why: str) -> None:
         session.auth_pending -= 1
-        current = world.accounts.get(key)
-        if ok and account is not None and current is not None:
-            world.throttle.succeeded(key, session.ip)
-            if rehashed is not None:
-                current = replace(current, password_hash=rehashed[0], scram=rehashed[1])
-                world.accounts[key] = current
-                world.persist([SetAccountPassword(key, *rehashed)])
-            done(current, "")
-            return
-        world.throttle.failed(key, session.ip)
-        world.stats.failed_logins += 1
-        log.warning("login failed", extra={"account": name, "ip": session.ip})
-        done(None, BAD_LOGIN)
+        done(account, why)
 
-    world.verify_password(password_hash, password, checked)
+    def decided(attempt: LoginAttempt | None, wait: float) -> None:
+        if attempt is None:
+            finish(None, throttled_reason(wait))
+            return
+        if session.closed or world.busy_checking_passwords():
+            world.throttle.cancel(attempt)  # never checked: not a guess
+            finish(None, BUSY)
+            return
+        account = world.accounts.get(key)
+        password_hash = account.password_hash if account is not None else world.dummy_password_hash
+        if password_hash is None:
+            world.throttle.failed(attempt)  # no password to guess: answered as a wrong one
+            finish(None, BAD_LOGIN)
+            return
+
+        def checked(ok: bool, rehashed: tuple[str, str] | None) -> None:
+            current = world.accounts.get(key)
+            if ok and account is not None and current is not None:
+                world.throttle.succeeded(attempt)
+                if rehashed is not None:
+                    current = replace(current, password_hash=rehashed[0], scram=rehashed[1])
+                    world.accounts[key] = current
+                    world.persist([SetAccountPassword(key, *rehashed)])
+                finish(current, "")
+                return
+            world.throttle.failed(attempt)
+            world.stats.failed_logins += 1
+            log.warning("login failed", extra={"account": name, "ip": session.ip})
+            finish(None, BAD_LOGIN)
+
+        world.verify_password(password_hash, password, checked)
+
+    # The throttle may hold the try until earlier checks end: the connection waits for it
+    # as for the check itself (replies in order), and the check is asked for on its behalf.
+    answer = world.expect_answer(session, decided, on_timeout=(None, 1.0))
+    world.throttle.request(key, admission.address_group(world, session.ip), answer)
 
 
 def registration_refusal(world: World, name: str, password: str) -> tuple[str, str] | None:

@@ -3,10 +3,16 @@
 Connection limits (in all, per address, new connections per address per minute) are
 checked when a connection opens; flood control is a token bucket per session that the
 shell asks before handing over each line. Both are pure functions of the world and clock.
+
+"Per address" means per address *group*: an IPv4 address, or the IPv6 network of
+``limits.ipv6_prefix`` bits around an IPv6 address (a /64 by default), because one IPv6
+host usually holds a whole /64 and could otherwise step past every limit at will. The
+login throttle uses the same groups (``address_group``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -15,18 +21,44 @@ if TYPE_CHECKING:
     from chatroom.server.core.world import World
 
 
-def connection_refusal(world: World, ip: str, now: float) -> str | None:
-    """Why a new connection from ``ip`` is refused, if it is: totals, per address, rate."""
+def group_address(ip: str, ipv6_prefix: int) -> str:
+    """The key an address is limited under: IPv4 as is, IPv6 as its ``/ipv6_prefix`` network.
+
+    An IPv4-mapped IPv6 address (``::ffff:192.0.2.1``) counts as the IPv4 address; a string
+    that is no IP address at all (a Unix socket peer) is its own group.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    try:
+        return str(ipaddress.IPv6Network((address, ipv6_prefix), strict=False))
+    except ValueError:  # a scoped address (fe80::1%eth0) has no network form
+        return str(address)
+
+
+def address_group(world: World, ip: str) -> str:
+    return group_address(ip, world.settings.limits.ipv6_prefix)
+
+
+def connection_opened(world: World, ip: str, now: float) -> str | None:
+    """Count a new connection; why it is refused, if it is: totals, per address, rate."""
+    group = address_group(world, ip)
+    world.per_address[group] = world.per_address.get(group, 0) + 1
     limits = world.settings.limits
     if len(world.sessions) > limits.connections_total:
         return "Server is full"
-    if world.per_address[ip] > limits.connections_per_address:
+    if world.per_address[group] > limits.connections_per_address:
         return "Too many connections from your address"
-    recent = world.recent_connects.get(ip)
+    recent = world.recent_connects.get(group)
     if recent is None:
         if len(world.recent_connects) >= 4 * limits.connections_total:
             _forget_old_connects(world, now)
-        recent = world.recent_connects[ip] = deque(
+        recent = world.recent_connects[group] = deque(
             maxlen=limits.connects_per_address_per_minute + 1
         )
     while recent and now - recent[0] >= 60.0:
@@ -37,10 +69,20 @@ def connection_refusal(world: World, ip: str, now: float) -> str | None:
     return None
 
 
+def connection_closed(world: World, ip: str) -> None:
+    """Free the connection's slot in its address group."""
+    group = address_group(world, ip)
+    left = world.per_address.get(group, 1) - 1
+    if left > 0:
+        world.per_address[group] = left
+    else:
+        world.per_address.pop(group, None)
+
+
 def _forget_old_connects(world: World, now: float) -> None:
     """Keep the rate table bounded: drop addresses with no connect in the last minute."""
-    for ip in [ip for ip, q in world.recent_connects.items() if not q or now - q[-1] >= 60]:
-        del world.recent_connects[ip]
+    for group in [g for g, q in world.recent_connects.items() if not q or now - q[-1] >= 60]:
+        del world.recent_connects[group]
 
 
 def flood_wait(world: World, session: Session) -> float:

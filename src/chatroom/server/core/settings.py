@@ -38,6 +38,9 @@ class Limits:
     connections_per_address: int = 16
     connections_total: int = 20000
     connects_per_address_per_minute: int = 30
+    # Every per-address limit (connections, connect rate, login throttle) counts an IPv6
+    # address together with the rest of its network of this many bits.
+    ipv6_prefix: int = 64
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,7 @@ class World:
         # The connection whose command (or continuation) is running: what it asks the
         # shell for holds its later lines until answered.
         self._acting: Session | None = None
+        self._unheld: list[Session] = []  # freed while another command ran; see _resume
         self.accounts: dict[str, Account] = {}
         self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
@@ -131,6 +132,8 @@ class World:
         # A real argon2id hash of a random password, set by the shell at start: unknown
         # accounts are checked against it so they cost the same time as wrong passwords.
         self.dummy_password_hash: str | None = None
+        # The shell's secret from the data directory: fake SCRAM salts of unknown names.
+        self.scram_secret: bytes | None = None
         self._msgids = itertools.count(1)
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
         self.history = HistoryState(settings.history.replay_lines)
@@ -165,9 +168,8 @@ class World:
             certfp=certfp,
         )
         self.sessions[session.id] = session
-        self.per_address[ip] = self.per_address.get(ip, 0) + 1
         self.stats.connections_opened += 1
-        refusal = admission.connection_refusal(self, ip, now)
+        refusal = admission.connection_opened(self, ip, now)
         if refusal is not None:
             self.stats.connections_refused += 1
             self.close(session, refusal)
@@ -199,6 +201,7 @@ class World:
         if not line.isascii() and not _is_utf8(line):
             dispatch = self._refuse_invalid_utf8
         label = msg.tags.get("label") if msg.tags else None
+        running = self._acting
         self._acting = session
         try:
             if label is not None and "labeled-response" in session.caps:
@@ -211,7 +214,9 @@ class World:
             else:
                 dispatch(session, msg)
         finally:
-            self._acting = None
+            self._acting = running
+        if running is None:
+            self._release_later_ones()
 
     def _end_labeled(self, session: Session, label: str) -> None:
         """A labeled command ran: label its replies now, or keep them for its answer."""
@@ -276,11 +281,7 @@ class World:
         if not session.closed:
             self._remove(session, reason)
         if self.sessions.pop(session.id, None) is not None:
-            left = self.per_address.get(session.ip, 1) - 1
-            if left > 0:
-                self.per_address[session.ip] = left
-            else:
-                self.per_address.pop(session.ip, None)
+            admission.connection_closed(self, session.ip)
 
     def tick(self) -> None:
         """About once a second: registration and ping timeouts, keep-alive PINGs."""
@@ -349,15 +350,29 @@ class World:
         if held_label is not None and not session.closed:
             session.capture = held_label[1]
             session.label = held_label[0]
+        # Answered at once from inside the session's own command (the throttle decided
+        # without holding): that command is still running, and so are its held lines.
+        running = self._acting
         self._acting = session
         try:
             self._run(waiting.then, token, result)
         finally:
-            self._acting = None
+            self._acting = running
             if held_label is not None and session.capture is not None:
                 self._end_labeled(session, held_label[0])
-        if not session.waiting:
+        if session.waiting or running is session:
+            return
+        if running is None:
             self._release(session)
+            self._release_later_ones()
+        else:
+            # Another connection's command is running (its answer freed this one's login
+            # in the throttle): this connection's held lines run once that one is done.
+            self._unheld.append(session)
+
+    def _release_later_ones(self) -> None:
+        while self._unheld:
+            self._release(self._unheld.pop(0))
 
     @staticmethod
     def _run(then: Callable[..., None], token: int, result: tuple[object, ...]) -> None:
@@ -382,11 +397,24 @@ class World:
         """Too many password checks queued: refuse new logins rather than queue without end."""
         return len(self._pending) >= self.settings.accounts.max_pending_checks
 
-    def _expect(self, then: Callable[..., None], on_timeout: tuple[object, ...]) -> int:
+    def expect_answer(
+        self, session: Session, then: Callable[..., None], on_timeout: tuple[object, ...]
+    ) -> Callable[..., None]:
+        """A callback for an answer that comes from inside the core, later or at once (the
+        login throttle holding a try): ``session`` waits for it like for the shell's."""
+        token = self._expect(then, on_timeout, session)
+        return lambda *result: self._resume(token, *result)
+
+    def _expect(
+        self,
+        then: Callable[..., None],
+        on_timeout: tuple[object, ...],
+        session: Session | None = None,
+    ) -> int:
         """A token for an answer the shell will give; the connection whose command asked
         (if any) holds its later lines until ``then`` ran (replies in order)."""
         token = next(self._tokens)
-        session = self._acting
+        session = session or self._acting
         if session is not None:
             session.waiting += 1
         deadline = self.clock() + self.settings.timeouts.answer

@@ -21,6 +21,7 @@ from chatroom.server.auth.password_workers import (
     verify_password,
 )
 from chatroom.server.auth.passwords import Argon2Params
+from chatroom.server.auth.server_secret import load_server_secret
 from chatroom.server.core.effects import (
     HashPassword,
     Persist,
@@ -47,6 +48,7 @@ RELOAD_INTERVAL = 2.0
 class Backends:
     def __init__(self, config: Config, world: World, wake: Callable[[], None]) -> None:
         self.world = world
+        self.data_dir = config.data_dir
         self.wake = wake  # schedules the shell's flush after an answer reached the core
         self.store = SqliteStore(default_db_path(config.data_dir))
         self.writer = StoreWriter(self.store)
@@ -65,6 +67,7 @@ class Backends:
         self.world.load_snapshot(self.store.load())
         dummy = self.passwords.run(hash_password, secrets.token_urlsafe(24))
         self.world.dummy_password_hash = dummy[0]
+        self.world.scram_secret = load_server_secret(self.data_dir)
         replay = self.world.settings.history.replay_lines
         self.world.load_history(self.history.recent(replay))
         self._poller = asyncio.create_task(self._watch_store())

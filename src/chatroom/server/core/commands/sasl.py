@@ -3,7 +3,8 @@
 Client data arrives base64-encoded in chunks of at most 400 bytes; a chunk of exactly 400
 means more follows, ``+`` stands for an empty chunk, ``*`` aborts. PLAIN waits for the
 password check in a worker process; SCRAM needs only HMACs over the stored verifier, so
-it runs inline. Every failure, whatever its cause, gets the same 904.
+its proof is checked inline, once the login throttle has reserved a try for it (as it does
+for PLAIN). Every failure, whatever its cause, gets the same 904.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from chatroom.server.auth.scram import (
     ScramServerExchange,
     ScramSuccess,
 )
-from chatroom.server.core.accounts import log_in, password_login, plaintext_refused
+from chatroom.server.auth.throttle import LoginAttempt
+from chatroom.server.core import admission
+from chatroom.server.core.accounts import (
+    log_in,
+    password_login,
+    plaintext_refused,
+    throttled_reason,
+)
 from chatroom.server.core.commands.registration import try_register
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
@@ -153,27 +161,63 @@ def _scram(world: World, session: Session, state: SaslExchange, data: bytes) -> 
         _succeed(world, session, state.scram_account)  # the client acknowledged server-final
         return
     if state.scram is None:
-        state.scram = ScramServerExchange(_scram_lookup(world))
-    step = state.scram.step(data)
-    key = world.fold(state.scram.username) if state.scram.username else ""
-    if key and world.throttle.retry_after(key, session.ip) > 0:
-        _fail(world, session, "too many failed logins; wait and try again")
+        _scram_first(world, session, state, data)
         return
-    if isinstance(step, ScramChallenge):
-        _send_chunked(session, step.data)
-    elif isinstance(step, ScramSuccess):
-        account = world.accounts.get(world.fold(step.username))
-        if account is None:
-            _fail(world, session)
-            return
-        world.throttle.succeeded(account.key, session.ip)
+    state.busy = True
+    session.auth_pending += 1  # registration waits for the answer, as for PLAIN
+
+    def decided(attempt: LoginAttempt | None, wait: float) -> None:
+        session.auth_pending -= 1
+        _prove(world, session, state, data, attempt, wait)
+        try_register(world, session)
+
+    key = world.fold(state.scram.username)
+    answer = world.expect_answer(session, decided, on_timeout=(None, 1.0))
+    world.throttle.request(key, admission.address_group(world, session.ip), answer)
+
+
+def _prove(
+    world: World,
+    session: Session,
+    state: SaslExchange,
+    data: bytes,
+    attempt: LoginAttempt | None,
+    wait: float,
+) -> None:
+    """client-final: the proof is the guess, checked only with a try reserved for it."""
+    if session.closed or session.sasl is not state or state.scram is None:
+        if attempt is not None:
+            world.throttle.cancel(attempt)  # aborted or gone while held: nothing was guessed
+        return
+    state.busy = False
+    if attempt is None:
+        _fail(world, session, throttled_reason(wait))
+        return
+    step = state.scram.step(data)
+    account = world.accounts.get(attempt.account_key)
+    if isinstance(step, ScramSuccess) and account is not None:
+        world.throttle.succeeded(attempt)
         state.scram_account = account
         _send_chunked(session, step.server_final)
-    else:
-        if key:
-            world.throttle.failed(key, session.ip)
-        world.stats.failed_logins += 1
+        return
+    world.throttle.failed(attempt)
+    world.stats.failed_logins += 1
+    _fail(world, session)
+
+
+def _scram_first(world: World, session: Session, state: SaslExchange, data: bytes) -> None:
+    """client-first: answer with the salt, unless this name and address are throttled now."""
+    exchange = state.scram = ScramServerExchange(_scram_lookup(world), secret=world.scram_secret)
+    step = exchange.step(data)
+    if not isinstance(step, ScramChallenge):
         _fail(world, session)
+        return
+    key = world.fold(exchange.username)
+    wait = world.throttle.retry_after(key, admission.address_group(world, session.ip))
+    if wait > 0:
+        _fail(world, session, throttled_reason(wait))
+        return
+    _send_chunked(session, step.data)
 
 
 def _scram_lookup(world: World) -> Callable[[str], str | None]:
