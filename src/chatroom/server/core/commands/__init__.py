@@ -16,5 +16,6 @@ from chatroom.server.core.commands import (  # noqa: F401
     queries,
     registration,
     sasl,
+    wallops,
     whois,
 )
