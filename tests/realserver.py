@@ -8,6 +8,7 @@ wrote, so the tests check what an ordinary client sees.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import threading
 import time
@@ -131,6 +132,52 @@ class Client:
         if self.conn.is_connected():
             self.conn.disconnect()
         self.reactor.process_once(0)
+
+
+class Wire:
+    """A raw IRC connection that reads up to a PING barrier (over TLS with ``tls``)."""
+
+    def __init__(self, port: int, tls: ssl.SSLContext | None = None) -> None:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if tls is not None:
+            sock = tls.wrap_socket(sock, server_hostname="localhost")
+        self.sock = sock
+        self.buffer = b""
+
+    def write(self, *lines: str) -> None:
+        """All ``lines`` in one write, as a pipelining client sends them."""
+        self.sock.sendall("".join(line + "\r\n" for line in lines).encode())
+
+    def until(self, needle: str, limit: float = 10.0) -> list[str]:
+        """Lines up to and including the first one containing ``needle``."""
+        deadline = time.monotonic() + limit
+        while True:
+            text = self.buffer.decode(errors="replace")
+            lines = text.split("\r\n")
+            for i, line in enumerate(lines[:-1]):
+                if needle in line:
+                    self.buffer = "\r\n".join(lines[i + 1 :]).encode()
+                    return lines[: i + 1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw {needle!r}; got {lines[-10:]}")
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise AssertionError(f"closed before {needle!r}; got {lines[-10:]}")
+            self.buffer += chunk
+
+    def quiet_for(self, seconds: float) -> bool:
+        """True if nothing arrived for ``seconds``."""
+        self.sock.settimeout(seconds)
+        try:
+            chunk = self.sock.recv(65536)
+        except TimeoutError:
+            return True
+        self.buffer += chunk
+        return not chunk
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def make_config(tmp_path: Path, limits: Limits | None = None) -> cfg.Config:

@@ -51,6 +51,7 @@ def _setting(key: str, default: Any, kind: str, help: str) -> Setting:
 SETTINGS: tuple[Setting, ...] = (
     _setting("server.name", "chatroom.local", "hostname", "Server name shown to clients."),
     _setting("server.network", "ChatRoom", "word", "Network name (ISUPPORT NETWORK)."),
+    _setting("server.description", "ChatRoom IRC server", "str", "About this server (LINKS)."),
     _setting("server.data_dir", "./chatroom-data", "path", "Database, certificate and state."),
     _setting("server.motd", ["Welcome to ChatRoom. Say hello in #lobby."], "lines", "MOTD."),
     _setting("server.password", "", "str", "Server password (PASS); empty means none."),
@@ -67,6 +68,12 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("listen.tls_port", 6697, "port", "IRC over TLS port; off disables."),
     _setting("tls.cert", "", "str", "PEM certificate; empty: self-signed, made on first start."),
     _setting("tls.key", "", "str", "PEM private key for tls.cert."),
+    _setting(
+        "tls.sts_duration",
+        86400,
+        "seconds_or_off",
+        "With tls.cert set: seconds clients must keep to TLS (IRCv3 sts); off: no policy.",
+    ),
     _setting("accounts.registration", "open", "registration", "open: anyone; closed: admins."),
     _setting("accounts.guests", True, "bool", "May people without an account chat?"),
     _setting(
@@ -74,6 +81,18 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     _setting("accounts.nick_grace_seconds", 30, "seconds", "Time to identify for a nick."),
     _setting("accounts.min_password_length", 8, "count", "Shortest password accepted."),
+    _setting(
+        "accounts.registration_before_connect",
+        True,
+        "bool",
+        "May REGISTER come before the welcome (before-connect)?",
+    ),
+    _setting(
+        "accounts.require_email",
+        False,
+        "bool",
+        "Must REGISTER give an email address? It is stored, never mailed.",
+    ),
     _setting(
         "opers.capabilities",
         sorted(OPER_CAPABILITIES),
@@ -138,6 +157,9 @@ class TlsConfig:
     port: int | None
     cert: Path | None  # None: a self-signed certificate in the data directory
     key: Path | None
+    # Seconds of IRCv3 STS policy, advertised only with an operator's certificate;
+    # None: no policy. A self-signed certificate never gets one (clients cannot verify it).
+    sts_duration: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +206,10 @@ def _check(setting: Setting, value: object) -> object:
         return _int_in(key, value, 0, 1 << 31, "a whole number")
     if kind == "ipv6_prefix":
         return _int_in(key, value, 16, 128, "a prefix length in bits")
+    if kind == "seconds_or_off":
+        if isinstance(value, str) and value.strip().lower() == "off":
+            return None
+        return _int_in(key, value, 0, 1 << 31, 'a number of seconds (or "off")')
     if kind == "seconds":
         return _int_in(key, value, 1, 86400, "a number of seconds")
     if kind in ("lines", "channels"):
@@ -360,6 +386,7 @@ def _build(v: Mapping[str, Any]) -> Config:
     core = CoreSettings(
         server_name=v["server.name"],
         network_name=v["server.network"],
+        description=v["server.description"],
         motd=v["server.motd"],
         server_password=v["server.password"] or None,
         casemapping=v["server.casemapping"],
@@ -372,6 +399,8 @@ def _build(v: Mapping[str, Any]) -> Config:
             allow_plaintext_login=v["accounts.allow_plaintext_login"],
             nick_grace_seconds=float(v["accounts.nick_grace_seconds"]),
             min_password_length=v["accounts.min_password_length"],
+            registration_before_connect=v["accounts.registration_before_connect"],
+            require_email=v["accounts.require_email"],
         ),
         history=HistorySettings(
             chathistory_limit=v["history.chathistory_limit"],
@@ -388,6 +417,7 @@ def _build(v: Mapping[str, Any]) -> Config:
         port=v["listen.tls_port"],
         cert=Path(v["tls.cert"]) if v["tls.cert"] else None,
         key=Path(v["tls.key"]) if v["tls.key"] else None,
+        sts_duration=v["tls.sts_duration"],
     )
     return Config(
         core=core,

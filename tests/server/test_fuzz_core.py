@@ -52,12 +52,13 @@ CAPS = ["sasl", "echo-message", "message-tags", "server-time", "account-tag", "b
         "labeled-response", "draft/chathistory", "away-notify", "extended-join",
         "multi-prefix", "userhost-in-names", "invite-notify", "account-notify", "chghost",
         "setname", "cap-notify", "extended-monitor", "draft/account-registration",
-        "no-such-cap"]  # fmt: skip
-MODE_LETTERS = "+-ntiksmlobvIeqhaRrwZ"
+        "draft/pre-away", "no-implicit-names", "sts", "no-such-cap"]  # fmt: skip
+MODE_LETTERS = "+-ntiksmlobvIeqhaRrwZC"
 OPER_ACCOUNT, OPER_PASSWORD = "oper", "operpass1"
 PLAIN_COMMANDS = ["PING x", "PONG chatroom.local", "BANS", "MUTES", "ISON alice bob", "HELP",
                   "USERHOST alice bob", "INFO", "TIME", "ADMIN", "QUIT :bye", "NAMES", "LIST",
-                  "LIST >0", "LIST #a,#b", "LUSERS", "MOTD", "VERSION"]  # fmt: skip
+                  "LIST >0", "LIST #a,#b", "LUSERS", "MOTD", "VERSION", "LINKS", "WALLOPS :hi",
+                  "LIST C<5,!#a*,T>0,#*", "AWAY *"]  # fmt: skip
 
 nicks = st.sampled_from(NICKS)
 rooms = st.sampled_from(ROOMS)

@@ -10,7 +10,9 @@ Rules (as InspIRCd and Ergo apply them):
   ``m:`` mute only (InspIRCd's muteban exception), not from a ban; +I lets a user past +i
   without an invite;
 - an INVITE lets its holder past +i, +k, +l and +b (InspIRCd's default "invite bypass");
-- voiced and opped members are never silenced by +m, +b or +q.
+- voiced and opped members are never silenced by +m, +b or +q;
+- +C refuses CTCP (a text starting with byte 0x01) other than ACTION to everyone, ops
+  included: it is about what the room receives, not about who sends it.
 """
 
 from __future__ import annotations
@@ -104,6 +106,16 @@ def cannot_speak(world: World, channel: Channel, session: Session) -> str | None
     if is_quieted(world, channel, session):
         return "Cannot send to channel (+q)"
     return None
+
+
+def ctcp_refusal(channel: Channel, text: tuple[str, ...]) -> str | None:
+    """Text for 404 if ``text`` is a CTCP other than ACTION and the room is +C."""
+    if not text or "C" not in channel.flags or not text[0].startswith("\x01"):
+        return None
+    verb = text[0][1:].rstrip("\x01").split(" ", 1)[0]
+    if verb.upper() == "ACTION":
+        return None
+    return "Cannot send CTCP to channel (+C)"
 
 
 def nick_change_refused(world: World, session: Session, new_nick: str) -> tuple[str, str] | None:

@@ -37,6 +37,7 @@ BAD_LOGIN = "Invalid account name or password"
 BUSY = "The server is busy; try again in a moment"
 NICKSERV = "NickServ"
 SERVICE_HOST = "services."
+MAX_EMAIL_LENGTH = 254
 
 
 def is_loopback(ip: str) -> bool:
@@ -130,6 +131,23 @@ def registration_refusal(world: World, name: str, password: str) -> tuple[str, s
             "WEAK_PASSWORD",
             f"Use a password of at least {policy.min_password_length} characters",
         )
+    return None
+
+
+def valid_email(email: str) -> bool:
+    """Only a sanity check: the address is stored for the owner, never mailed to."""
+    local, at, domain = email.rpartition("@")
+    return bool(at and local and domain) and len(email) <= MAX_EMAIL_LENGTH and " " not in email
+
+
+def email_refusal(world: World, email: str | None) -> tuple[str, str] | None:
+    """(IRCv3 FAIL code, text) if ``email`` (None: none given) cannot go with a new account."""
+    if email is None:
+        if world.settings.accounts.require_email:
+            return ("NEED_EMAIL", "This server needs an email address to register an account")
+        return None
+    if not valid_email(email):
+        return ("INVALID_EMAIL", "That is not a valid email address")
     return None
 
 

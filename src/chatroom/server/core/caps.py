@@ -2,16 +2,23 @@
 
 Only what is implemented is listed: a capability is advertised by CAP LS exactly when its
 behaviour exists in the handlers. Values (``name=value``) are sent to CAP 302 clients.
+``advertised`` adds what depends on the settings and the connection: the
+account-registration flags, and ``sts`` (never requested, so never in the table).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chatroom.server.core.session import Session, TagProfile
+
+if TYPE_CHECKING:
+    from chatroom.server.core.world import World
 
 CAPABILITIES: dict[str, str | None] = {
     "account-notify": None,
     "account-tag": None,
-    "draft/account-registration": "before-connect",
+    "draft/account-registration": "before-connect",  # the value follows the settings
     "extended-join": None,
     "sasl": "PLAIN,EXTERNAL,SCRAM-SHA-256",
     "away-notify": None,
@@ -20,12 +27,15 @@ CAPABILITIES: dict[str, str | None] = {
     "chghost": None,
     "draft/chathistory": None,
     "draft/extended-monitor": None,  # the draft name of extended-monitor, for older clients
+    "draft/no-implicit-names": None,  # the draft name of no-implicit-names
+    "draft/pre-away": None,
     "echo-message": None,
     "extended-monitor": None,
     "invite-notify": None,
     "labeled-response": None,
     "message-tags": None,
     "multi-prefix": None,
+    "no-implicit-names": None,
     "server-time": None,
     "setname": None,
     "standard-replies": None,
@@ -47,6 +57,28 @@ def refresh_tag_profile(session: Session) -> None:
         if cap in session.caps:
             profile |= bit
     session.tag_profile = int(profile)
+
+
+def advertised(world: World, session: Session) -> dict[str, str | None]:
+    """What CAP LS offers ``session``: the table, with the values settings decide."""
+    caps = dict(CAPABILITIES)
+    policy = world.settings.accounts
+    flags = [
+        flag
+        for flag, on in (
+            ("before-connect", policy.registration_before_connect),
+            ("email-required", policy.require_email),
+        )
+        if on
+    ]
+    caps["draft/account-registration"] = ",".join(flags) or None
+    if world.sts_policy is not None:
+        # IRCv3 sts: a plain connection learns where TLS is (an upgrade policy), a TLS
+        # one how long to keep to it (a persistence policy).
+        port, duration = world.sts_policy
+        upgrade = "" if session.secure else f"port={port},"
+        caps["sts"] = f"{upgrade}duration={duration}"
+    return caps
 
 
 def ls_tokens(version: int, available: dict[str, str | None]) -> list[str]:

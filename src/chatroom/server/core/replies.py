@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
 
-CHANNEL_MODES = ChannelModeSpec()
+# +C (no CTCP but ACTION) joins the default flags; docs/commands.md lists what each does.
+CHANNEL_MODES = ChannelModeSpec(flags="Cimnst")
 USER_MODES = "iowB"
 
 
@@ -24,6 +25,7 @@ def isupport_tokens(world: World) -> dict[str, str | None]:
     lim = world.settings.limits
     targets = lim.targets_per_message
     return {
+        "ACCOUNTEXTBAN": "a",  # the account extban of EXTBAN (access.mask_matches)
         "AWAYLEN": str(lim.away_length),
         "BOT": "B",
         "CASEMAPPING": world.settings.casemapping.value,
@@ -32,7 +34,7 @@ def isupport_tokens(world: World) -> dict[str, str | None]:
         "CHANMODES": CHANNEL_MODES.chanmodes_token(),
         "CHANNELLEN": str(lim.channel_length),
         "CHANTYPES": "#",
-        "ELIST": "U",
+        "ELIST": "CMNTU",
         "EXCEPTS": "e",
         "EXTBAN": ",am",
         "INVEX": "I",
@@ -47,6 +49,7 @@ def isupport_tokens(world: World) -> dict[str, str | None]:
         "NICKLEN": str(lim.nick_length),
         "PREFIX": "(ov)@+",
         "SAFELIST": None,
+        "STATUSMSG": "@+",
         "TARGMAX": f"JOIN:,KICK:,LIST:,NAMES:,NOTICE:{targets},PRIVMSG:{targets},WHOIS:1,WHOWAS:",
         "TOPICLEN": str(lim.topic_length),
         "USERLEN": str(lim.user_length),

@@ -65,6 +65,10 @@ class AccountSettings:
     nick_grace_seconds: float = 30.0  # time to identify before a registered nick is taken back
     min_password_length: int = 8
     max_pending_checks: int = 64  # password checks queued at once before logins are refused
+    # REGISTER before the welcome (draft/account-registration "before-connect").
+    registration_before_connect: bool = True
+    # REGISTER needs an address ("email-required"); it is stored, never mailed.
+    require_email: bool = False
 
 
 # What an IRC operator may be allowed to do; each role (``opers.capabilities`` for the
@@ -109,6 +113,7 @@ class HistorySettings:
 class CoreSettings:
     server_name: str = "chatroom.local"
     network_name: str = "ChatRoom"
+    description: str = "ChatRoom IRC server"  # LINKS shows it as the server's info
     version: str = "chatroom-0.1.0"
     motd: tuple[str, ...] = ("Welcome to ChatRoom. Say hello in #lobby.",)
     admin_info: tuple[str, ...] = ("ChatRoom server", "Run by its operator", "admin@localhost")

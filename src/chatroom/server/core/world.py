@@ -138,6 +138,9 @@ class World:
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
         self.history = HistoryState(settings.history.replay_lines)
         self.monitor = MonitorTable()
+        # IRCv3 sts as (TLS port, duration): set by the shell once it serves TLS with the
+        # operator's own certificate; None (no policy) with the self-signed one.
+        self.sts_policy: tuple[int, int] | None = None
         for name in settings.permanent_channels:
             self.channels[self.fold(name)] = Channel(name, self.started_at, permanent=True)
 

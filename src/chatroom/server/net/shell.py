@@ -161,6 +161,10 @@ class Shell:
         )
         self.servers.append(server)
         addr = server.sockets[0].getsockname()
+        if conf.cert is not None and conf.sts_duration is not None:
+            # STS only for a certificate clients can verify: a policy pinned to the
+            # self-signed one would lock every client without a pin out of the server.
+            self.world.sts_policy = (addr[1], conf.sts_duration)
         log.info(
             "listening",
             extra={"kind": "irc+tls", "host": addr[0], "port": addr[1], "sha256": self.fingerprint},

@@ -17,5 +17,6 @@ from chatroom.server.core.commands import (  # noqa: F401
     queries,
     registration,
     sasl,
+    wallops,
     whois,
 )

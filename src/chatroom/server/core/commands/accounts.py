@@ -3,6 +3,10 @@
 NickServ offers the same for clients that only know services (commands/nickserv.py).
 A successful REGISTER is answered only after the account is committed to the store, and
 logs the client in, as the specification asks.
+
+Settings the capability value announces: ``accounts.registration_before_connect``
+("before-connect"; without it REGISTER waits for the welcome) and
+``accounts.require_email`` ("email-required"; the address is stored, never mailed).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core.accounts import (
     create_account,
+    email_refusal,
     log_in,
     plaintext_refused,
     registration_refusal,
@@ -32,6 +37,11 @@ def register(world: World, session: Session, msg: Message) -> None:
     if session.account is not None:
         _fail(world, session, "ALREADY_AUTHENTICATED", name, "You are already logged in")
         return
+    if not session.registered:
+        early = _too_early(world, session)
+        if early is not None:
+            session.send(format_line(world.name, "FAIL", "REGISTER", *early))
+            return
     if name == "*":
         name = session.nick
     if name == "*":
@@ -43,11 +53,11 @@ def register(world: World, session: Session, msg: Message) -> None:
     if plaintext_refused(world, session):
         _fail(world, session, "UNACCEPTABLE_PASSWORD", name, "Use TLS to send a password")
         return
-    refusal = registration_refusal(world, name, password)
+    registered_email = None if email == "*" else email
+    refusal = registration_refusal(world, name, password) or email_refusal(world, registered_email)
     if refusal is not None:
         _fail(world, session, refusal[0], name, refusal[1])
         return
-    registered_email = None if email == "*" else email
     session.auth_pending += 1
 
     def done(account: Account | None, why: str) -> None:
@@ -64,3 +74,18 @@ def register(world: World, session: Session, msg: Message) -> None:
         try_register(world, session)
 
     create_account(world, name, password, registered_email, done)
+
+
+def _too_early(world: World, session: Session) -> tuple[str, ...] | None:
+    """Why REGISTER must wait for the welcome, as FAIL parameters; None if it may go on.
+
+    Without "before-connect" the spec's answer is COMPLETE_CONNECTION_REQUIRED. With it, an
+    early REGISTER must still not get round the server password, which is checked only
+    when registration completes (the spec's "server considerations").
+    """
+    if not world.settings.accounts.registration_before_connect:
+        return ("COMPLETE_CONNECTION_REQUIRED", "Register your account after connecting")
+    expected = world.settings.server_password
+    if expected is not None and session.password != expected:
+        return ("TEMPORARILY_UNAVAILABLE", "*", "Send the server password (PASS) first")
+    return None

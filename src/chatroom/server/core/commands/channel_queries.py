@@ -7,13 +7,18 @@ room the asker is not in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chatroom.irc import numerics as n
+from chatroom.irc.masks import match_mask
 from chatroom.irc.message import MAX_BODY, Message
 from chatroom.irc.packing import pack_words
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
+
+ListTest = Callable[[Channel], bool]
 
 
 def send_topic(world: World, session: Session, channel: Channel) -> None:
@@ -68,39 +73,78 @@ def names(world: World, session: Session, msg: Message) -> None:
             send_names(world, session, channel)
 
 
-def _parse_list_args(text: str) -> tuple[list[str], int | None, int | None]:
-    """Channel names and the ELIST U filters: ``>n`` more than n users, ``<n`` fewer."""
-    wanted: list[str] = []
-    more_than: int | None = None
-    fewer_than: int | None = None
+def _list_conditions(world: World, text: str) -> tuple[list[str], list[ListTest]]:
+    """The LIST parameter: room masks (ELIST M; a plain name matches itself) and tests.
+
+    ELIST conditions (modern.ircdocs.horse, ELIST): ``>n``/``<n`` more/fewer than n users
+    (U), ``C<n``/``C>n`` created less/more than n minutes ago (C), ``T<n``/``T>n`` topic
+    set less/more than n minutes ago (T; rooms without a topic never match), ``!mask``
+    rooms whose name does not match (N).
+    """
+    masks: list[str] = []
+    tests: list[ListTest] = []
+    now, fold = world.clock(), world.fold
     for token in text.split(","):
-        if token[:1] in "<>" and token[1:].isdigit():
-            if token[0] == ">":
-                more_than = int(token[1:])
-            else:
-                fewer_than = int(token[1:])
+        kind = token[:1].upper()
+        if kind in ("<", ">") and token[1:].isdigit():
+            tests.append(_user_count(kind == ">", int(token[1:])))
+        elif kind in ("C", "T") and token[1:2] in ("<", ">") and token[2:].isdigit():
+            edge = now - int(token[2:]) * 60  # "less than n minutes ago" is "after edge"
+            tests.append(_age(kind == "T", token[1] == "<", edge))
+        elif kind == "!" and len(token) > 1:
+            tests.append(_name_not(token[1:], fold))
         elif token:
-            wanted.append(token)
-    return wanted, more_than, fewer_than
+            masks.append(token)
+    return masks, tests
+
+
+def _user_count(more: bool, count: int) -> ListTest:
+    def test(channel: Channel) -> bool:
+        users = len(channel.members)
+        return users > count if more else users < count
+
+    return test
+
+
+def _age(topic: bool, recent: bool, edge: float) -> ListTest:
+    def test(channel: Channel) -> bool:
+        if topic:
+            return bool(channel.topic) and (channel.topic_set_at > edge) == recent
+        return (channel.created_at > edge) == recent
+
+    return test
+
+
+def _name_not(mask: str, fold: Callable[[str], str]) -> ListTest:
+    def test(channel: Channel) -> bool:
+        return not match_mask(mask, channel.name, fold)
+
+    return test
+
+
+def _candidates(world: World, masks: list[str]) -> list[Channel]:
+    """Rooms worth testing: looked up by name when no mask has a wildcard, else all."""
+    if masks and not any("*" in mask or "?" in mask for mask in masks):
+        found = (world.find_channel(name) for name in masks)
+        return list({id(c): c for c in found if c is not None}.values())
+    return list(world.channels.values())
 
 
 @command("LIST")
 def list_(world: World, session: Session, msg: Message) -> None:
-    """LIST [<channel>{,<channel>}|<elistcond>{,<elistcond>}]"""
-    wanted, more_than, fewer_than = _parse_list_args(msg.params[0] if msg.params else "")
-    if wanted:
-        found = (world.find_channel(name) for name in wanted)
-        channels = [c for c in found if c is not None]
-    else:
-        channels = list(world.channels.values())
+    """LIST [<channel>{,<channel>}|<elistcond>{,<elistcond>}]
+
+    ELIST=CMNTU: masks (#a*), !masks, >n and <n users, C<n and C>n minutes since
+    creation, T<n and T>n minutes since the topic was set.
+    """
+    masks, tests = _list_conditions(world, msg.params[0] if msg.params else "")
+    fold = world.fold
     world.reply(session, n.RPL_LISTSTART, "Channel", "Users  Name")
-    for channel in channels:
-        count = len(channel.members)
+    for channel in _candidates(world, masks):
         if not visible(channel, session):
             continue
-        if more_than is not None and count <= more_than:
+        if masks and not any(match_mask(mask, channel.name, fold) for mask in masks):
             continue
-        if fewer_than is not None and count >= fewer_than:
-            continue
-        world.reply(session, n.RPL_LIST, channel.name, str(count), channel.topic)
+        if all(test(channel) for test in tests):
+            world.reply(session, n.RPL_LIST, channel.name, str(len(channel.members)), channel.topic)
     world.reply(session, n.RPL_LISTEND, "End of /LIST")

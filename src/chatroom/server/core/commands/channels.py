@@ -24,6 +24,9 @@ from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 
+# IRCv3 no-implicit-names (and its draft name): no NAMES burst after a JOIN.
+NO_IMPLICIT_NAMES = frozenset({"no-implicit-names", "draft/no-implicit-names"})
+
 
 def _member_channel(world: World, session: Session, name: str) -> Channel:
     """The room ``name``, which ``session`` must be in (403, 442 otherwise)."""
@@ -96,7 +99,8 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
         world.fanout(watchers, session.prefix, "AWAY", session.away, account=session.account)
     if channel.topic:
         send_topic(world, session, channel)
-    send_names(world, session, channel)
+    if not session.caps.intersection(NO_IMPLICIT_NAMES):
+        send_names(world, session, channel)
     replay_on_join(world, session, channel)
 
 

@@ -17,8 +17,8 @@ from collections.abc import Collection
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, fit_trailing
-from chatroom.server.core import sanctions, services
-from chatroom.server.core.access import cannot_speak
+from chatroom.server.core import sanctions, services, statusmsg
+from chatroom.server.core.access import cannot_speak, ctcp_refusal
 from chatroom.server.core.commands.chathistory import identity, store_message
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.history import dm_key, format_time
@@ -93,6 +93,8 @@ def _deliver(world: World, session: Session, msg: Message, verb: str) -> None:
     for target in targets:
         if target.startswith("#"):
             _to_channel(world, session, verb, target, text, tags, echo, quiet)
+        elif (status := statusmsg.split_target(target)) is not None:  # "@#room", "+#room"
+            statusmsg.deliver(world, session, verb, *status, text, tags, echo, quiet)
         else:
             _to_user(world, session, verb, target, text, tags, echo, quiet)
 
@@ -113,7 +115,7 @@ def _to_channel(
         if not quiet:
             world.reply(session, n.ERR_NOSUCHCHANNEL, target, "No such channel")
         return
-    reason = cannot_speak(world, channel, session)
+    reason = cannot_speak(world, channel, session) or ctcp_refusal(channel, text)
     if reason is not None:
         if not quiet:
             world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)

@@ -21,6 +21,7 @@ from chatroom.server.core.accounts import (
     NICKSERV,
     change_password,
     create_account,
+    email_refusal,
     guard_nick,
     guest_nick,
     log_in,
@@ -35,7 +36,6 @@ from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account, DeleteAccount
 
-MAX_EMAIL_LENGTH = 254
 PLAINTEXT = "Use a TLS connection to send a password (your password was not used)."
 
 SERVICE = Service(
@@ -58,12 +58,6 @@ def own_account(world: World, session: Session) -> Account | None:
     if account is None:
         _notice(world, session, "Your account no longer exists.")
     return account
-
-
-def _valid_email(email: str) -> bool:
-    """Only a sanity check: the address is stored for the owner, never mailed to."""
-    local, at, domain = email.rpartition("@")
-    return bool(at and local and domain) and len(email) <= MAX_EMAIL_LENGTH
 
 
 # --------------------------------------------------------------------------- subcommands
@@ -94,10 +88,7 @@ def _register(world: World, session: Session, args: list[str]) -> None:
         return
     name, password = session.nick, args[0]
     email = args[1] if len(args) > 1 else None
-    if email is not None and not _valid_email(email):
-        _notice(world, session, "That is not a valid email address.")
-        return
-    refusal = registration_refusal(world, name, password)
+    refusal = registration_refusal(world, name, password) or email_refusal(world, email)
     if refusal is not None:
         _notice(world, session, f"{refusal[1]}.")
         return

@@ -1,5 +1,5 @@
-"""Questions about users and the server: ISON, USERHOST, AWAY, VERSION, TIME, INFO, ADMIN,
-HELP, LUSERS, MOTD, USERS. WHO, WHOIS and WHOWAS live in ``whois``.
+"""Questions about users and the server: ISON, USERHOST, AWAY, VERSION, LINKS, TIME, INFO,
+ADMIN, HELP, LUSERS, MOTD, USERS. WHO, WHOIS and WHOWAS live in ``whois``.
 
 Commands that take an optional ``<target>`` server answer for this server (matched as a
 glob, or named by a user on it) and refuse anything else with 402, as the modern docs ask.
@@ -73,15 +73,20 @@ def userhost(world: World, session: Session, msg: Message) -> None:
     world.reply(session, n.RPL_USERHOST, " ".join(replies))
 
 
-@command("AWAY")
+@command("AWAY", before_registration=True)
 def away(world: World, session: Session, msg: Message) -> None:
     """AWAY [:<message>]
 
     With a message, mark yourself away; without one, come back. Peers that asked for
-    away-notify are told either way.
+    away-notify are told either way. With draft/pre-away, AWAY may come before the
+    welcome; "AWAY *" means away for no stated reason.
     """
+    if not session.registered and "draft/pre-away" not in session.caps:
+        raise CommandError(n.ERR_NOTREGISTERED, "You have not registered")
     text = msg.params[0] if msg.params else ""
-    watchers = interested(world, session, "away-notify")  # room peers, extended-monitor
+    # Before the welcome nobody can see this user yet: no room peers, and MONITOR
+    # watchers hear of the nick when it comes online (pre-away spec).
+    watchers = interested(world, session, "away-notify") if session.registered else set()
     if text:
         text = text[: world.settings.limits.away_length]
         session.away = text
@@ -108,6 +113,23 @@ def version(world: World, session: Session, msg: Message) -> None:
     s = world.settings
     world.reply(session, n.RPL_VERSION, s.version, world.name, f"{s.network_name} IRC server")
     send_isupport(world, session)
+
+
+@command("LINKS")
+def links(world: World, session: Session, msg: Message) -> None:
+    """LINKS [[<server>] <mask>]
+
+    The servers this one knows whose name matches the mask: this server alone, with its
+    description (server.description).
+    """
+    if len(msg.params) > 1:
+        _check_target(world, msg)
+    mask = msg.params[-1] if msg.params and msg.params[-1] else "*"
+    if match_mask(mask, world.name, world.fold):
+        info = f"0 {world.settings.description}"
+        world.reply(session, n.RPL_LINKS, world.name, world.name, info)
+    shown = mask if " " not in mask and not mask.startswith(":") else "*"
+    world.reply(session, n.RPL_ENDOFLINKS, shown, "End of /LINKS list")
 
 
 @command("TIME")

@@ -10,13 +10,14 @@ from chatroom.server.core import opers, sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
     create_account,
+    email_refusal,
     guard_nick,
     log_in,
     password_login,
     plaintext_refused,
     registration_refusal,
 )
-from chatroom.server.core.caps import CAPABILITIES, ls_tokens, refresh_tag_profile
+from chatroom.server.core.caps import CAPABILITIES, advertised, ls_tokens, refresh_tag_profile
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.monitor import came_online, interested
 from chatroom.server.core.nicks import change_nick
@@ -42,7 +43,7 @@ def cap(world: World, session: Session, msg: Message) -> None:
         session.cap_version = max(session.cap_version, version)
         if version >= 302:
             session.caps.add("cap-notify")  # implied by CAP LS 302
-        _send_cap_list(world, session, "LS", ls_tokens(version, CAPABILITIES))
+        _send_cap_list(world, session, "LS", ls_tokens(version, advertised(world, session)))
     elif sub == "LIST":
         _send_cap_list(world, session, "LIST", sorted(session.caps))
     elif sub == "REQ":
@@ -207,7 +208,8 @@ def _pass_login(world: World, session: Session, secret: str) -> None:
     new_account = world.fold(name) not in world.accounts and world.fold(name) == world.fold(
         session.nick
     )
-    if new_account and registration_refusal(world, name, password) is None:
+    creatable = registration_refusal(world, name, password) or email_refusal(world, None)
+    if new_account and creatable is None:
         create_account(world, name, password, None, done)
     else:
         password_login(world, session, name, password, done)

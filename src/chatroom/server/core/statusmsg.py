@@ -1,0 +1,82 @@
+"""STATUSMSG: ``PRIVMSG @#room`` reaches the room's operators, ``+#room`` its voices too.
+
+Rules (modern.ircdocs.horse "STATUSMSG", as InspIRCd and Ergo apply them):
+- the prefixes are those of PREFIX (``@+``, advertised as ``STATUSMSG=@+``); with several
+  (``@+#room``) the lowest counts, and the message goes out with that one prefix;
+- whoever may speak in the room may send one (the room's +n, +m, bans, quiets and +C all
+  apply); the sender needs no status, and sees its own line only by echo-message;
+- recipients are the members holding that status or a higher one;
+- these lines are not kept in history: a later reader could not tell that they were
+  meant for the room's staff only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatroom.irc import numerics as n
+from chatroom.server.core.access import cannot_speak, ctcp_refusal
+from chatroom.server.core.channel import PREFIX_ORDER, PREFIX_SYMBOLS
+
+if TYPE_CHECKING:
+    from chatroom.server.core.session import Session
+    from chatroom.server.core.world import World
+
+# "@" -> "o", "+" -> "v": the status letter each STATUSMSG prefix stands for.
+_LETTER_OF = {symbol: letter for letter, symbol in PREFIX_SYMBOLS.items()}
+PREFIXES = "".join(PREFIX_SYMBOLS[letter] for letter in PREFIX_ORDER)  # ISUPPORT STATUSMSG
+
+
+def split_target(target: str) -> tuple[str, str] | None:
+    """``"@+#room"`` -> ``("+", "#room")``: the lowest prefix and the room; None if
+    ``target`` is not a room name behind status prefixes."""
+    name = target.lstrip(PREFIXES)
+    if name == target or not name.startswith("#"):
+        return None
+    given = target[: len(target) - len(name)]
+    lowest = max(given, key=lambda symbol: PREFIX_ORDER.index(_LETTER_OF[symbol]))
+    return lowest, name
+
+
+def deliver(
+    world: World,
+    session: Session,
+    verb: str,
+    prefix: str,
+    name: str,
+    text: tuple[str, ...],
+    tags: dict[str, str],
+    echo: bool,
+    quiet: bool,
+) -> None:
+    """Send one PRIVMSG/NOTICE/TAGMSG to the members of ``name`` with status ``prefix``."""
+    channel = world.find_channel(name)
+    if channel is None:
+        if not quiet:
+            world.reply(session, n.ERR_NOSUCHCHANNEL, prefix + name, "No such channel")
+        return
+    reason = cannot_speak(world, channel, session) or ctcp_refusal(channel, text)
+    if reason is not None:
+        if not quiet:
+            world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
+        return
+    # The letters at or above the prefix's rank: "o" for "@", "o" and "v" for "+".
+    wanted = PREFIX_ORDER[: PREFIX_ORDER.index(_LETTER_OF[prefix]) + 1]
+    recipients = [
+        member
+        for member, status in channel.members.items()
+        if member is not session
+        and any(letter in status for letter in wanted)
+        and (verb != "TAGMSG" or "message-tags" in member.caps)
+    ]
+    if echo and (verb != "TAGMSG" or "message-tags" in session.caps):
+        recipients.append(session)
+    world.fanout(
+        recipients,
+        session.prefix,
+        verb,
+        prefix + channel.name,
+        *text,
+        client_tags=tags,
+        account=session.account,
+    )
