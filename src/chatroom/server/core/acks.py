@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from chatroom.server.core import labels, sanctions
+from chatroom.server.core import sanctions
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
@@ -52,12 +52,13 @@ def audit_then_answer(
     """Persist ``changes`` with their audit entry (actor: ``session``); after the commit
     run ``saved`` (apply what waits for the disk, confirm), or ``failed`` (take back what
     was applied early, say it was not saved)."""
-    label = labels.take_label(session)
 
     def committed(error: str | None) -> None:
+        # Run as a continuation of ``session``'s command: a labeled command gets this
+        # answer in its labeled reply (World keeps the label while the commit is pending).
         if error is not None:
             log.error("change not saved", extra={"action": action, "error": error})
-        labels.answer_labeled(world, session, label, saved if error is None else failed)
+        (saved if error is None else failed)()
 
     actor = sanctions.actor_name(session)
     sanctions.audit(world, actor, action, target, reason, changes, committed)

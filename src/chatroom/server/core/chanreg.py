@@ -23,7 +23,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatroom.irc.modes import ModeChange, format_mode_changes
-from chatroom.server.core import labels
 from chatroom.server.core.channel import Channel, ListEntry
 from chatroom.server.store.base import (
     Change,
@@ -84,19 +83,15 @@ def announce_when_saved(
     if not changes:
         announce()
         return
-    label = labels.take_label(session)
 
     def committed(error: str | None) -> None:
-        def answer() -> None:
-            announce()
-            if error is not None and not session.closed:
-                world.notice(
-                    session,
-                    f"The change to {channel.name} is in force but could not be saved "
-                    "(the database refused the write): a restart would undo it.",
-                )
-
-        labels.answer_labeled(world, session, label, answer)
+        announce()
+        if error is not None and not session.closed:
+            world.notice(
+                session,
+                f"The change to {channel.name} is in force but could not be saved "
+                "(the database refused the write): a restart would undo it.",
+            )
 
     world.persist(changes, committed)
 

@@ -257,7 +257,6 @@ class HistoryState:
     replay_lines: int
     recent: dict[str, deque[HistoryRecord]] = field(default_factory=dict)
     pending: list[HistoryRecord] | None = None  # the open StoreMessages batch of this input
-    in_flight: dict[int, int] = field(default_factory=dict)  # session id -> open queries
     # reader ("a:<folded account>" or "s:<session id>") -> room key -> (at, msgid) of the
     # last line of that room the reader received, live or replayed.
     seen: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)

@@ -2,13 +2,13 @@
 
 While a labeled command runs, the requester's output is captured (``Session.capture``);
 afterwards one reply gets the label, several come in a ``labeled-response`` batch, and none
-gets an ACK. A handler that answers later (CHATHISTORY waits for the store) takes the label
-and labels its answer itself with ``answer_labeled``.
+gets an ACK. A command that waits (a password check, a commit, CHATHISTORY's query) keeps
+its label and what it replied so far in ``Session.held_label``; ``World`` captures the
+continuation's replies with them and labels the whole answer when the last one ran.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import escape_tag_value, format_line
@@ -16,35 +16,6 @@ from chatroom.irc.message import escape_tag_value, format_line
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
-
-
-def take_label(session: Session) -> str | None:
-    """Take the current request's label, to answer it later with ``answer_labeled``."""
-    label = session.label
-    session.label = None
-    return label
-
-
-def answer_labeled(
-    world: World, session: Session, label: str | None, send: Callable[[], None]
-) -> None:
-    """Run ``send`` (which queues an answer) and label that answer as a direct reply is."""
-    if label is None or session.closed:
-        send()
-        return
-    session.capture = []
-    try:
-        send()
-    finally:
-        finish_labeled(world, session, label)
-
-
-def release_capture(session: Session) -> None:
-    """Stop capturing and send what was captured unlabeled (the label was taken)."""
-    lines = session.capture or []
-    session.capture = None
-    for line in lines:
-        session.send(line)
 
 
 def finish_labeled(world: World, session: Session, label: str) -> None:

@@ -67,9 +67,6 @@ class Session:
     flood_checked_at: float = 0.0
     out: list[bytes] = field(default_factory=list)
     capture: list[bytes] | None = None
-    # The label of the labeled-response request being handled; a handler that answers
-    # later (CHATHISTORY) takes it with ``World.take_label`` and labels its answer itself.
-    label: str | None = None
     # Replies in order: while one of this connection's commands waits (password check,
     # commit, history query), its later lines are held here and run once the answer came.
     waiting: int = 0  # continuations outstanding for this connection's commands

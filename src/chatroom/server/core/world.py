@@ -209,7 +209,6 @@ class World:
         try:
             if label is not None and "labeled-response" in session.caps:
                 session.capture = []
-                session.label = label
                 try:
                     dispatch(session, msg)
                 finally:
@@ -223,14 +222,10 @@ class World:
 
     def _end_labeled(self, session: Session, label: str) -> None:
         """A labeled command ran: label its replies now, or keep them for its answer."""
-        if session.label is None:  # taken: the handler labels its own answer later
-            labels.release_capture(session)
-        elif session.waiting:  # answered by a continuation: label everything then
+        if session.waiting:  # answered by a continuation: label everything then
             session.held_label = (label, session.capture or [])
             session.capture = None
-            session.label = None
         else:
-            session.label = None
             labels.finish_labeled(self, session, label)
 
     def _hold(self, session: Session, line: bytes | None) -> None:
@@ -352,7 +347,6 @@ class World:
         session.held_label = None
         if held_label is not None and not session.closed:
             session.capture = held_label[1]
-            session.label = held_label[0]
         # Answered at once from inside the session's own command (the throttle decided
         # without holding): that command is still running, and so are its held lines.
         running = self._acting
@@ -586,7 +580,6 @@ class World:
     def _remove(self, session: Session, reason: str) -> None:
         session.closed = True
         self.monitor.clear(session)
-        self.history.in_flight.pop(session.id, None)
         if session.registered:
             went_offline(self, session.nick)
             self.registered_count -= 1

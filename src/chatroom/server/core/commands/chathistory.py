@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import labels, replay
+from chatroom.server.core import replay
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import (
@@ -35,8 +35,6 @@ from chatroom.server.core.history import (
 )
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.world import World
-
-MAX_IN_FLIGHT = 4  # history requests one connection may have waiting on the store
 
 
 class _Refused(Exception):  # noqa: N818 (a refusal, carried to one reply)
@@ -151,27 +149,12 @@ def chathistory(world: World, session: Session, msg: Message) -> None:
     except _Refused as fail:
         session.send(format_line(world.name, "FAIL", "CHATHISTORY", fail.code, *fail.params))
         return
-    in_flight = world.history.in_flight
-    if in_flight.get(session.id, 0) >= MAX_IN_FLIGHT:
-        text = "Too many history requests at once; wait for the answers"
-        session.send(
-            format_line(world.name, "FAIL", "CHATHISTORY", "MESSAGE_ERROR", sub, name, text)
-        )
-        return
-    in_flight[session.id] = in_flight.get(session.id, 0) + 1
-    label = labels.take_label(session)
 
     def loaded(rows: Sequence[object] | None) -> None:
-        left = in_flight.get(session.id, 1) - 1
-        if left > 0:
-            in_flight[session.id] = left
-        else:
-            in_flight.pop(session.id, None)
-        if session.closed:
-            return
-        labels.answer_labeled(
-            world, session, label, lambda: _answer(world, session, query, name, rows)
-        )
+        # The connection's later lines wait for this answer (replies in order), so at most
+        # one query per connection is in flight, and a label stays with its answer.
+        if not session.closed:
+            _answer(world, session, query, name, rows)
 
     world.query_history(query, loaded)
 
