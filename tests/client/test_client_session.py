@@ -263,3 +263,15 @@ def test_reconnect_rejoins_the_rooms_that_were_joined() -> None:
 def test_unknown_command_points_to_help() -> None:
     s = welcomed()
     assert "/help" in shown(execute(s, "#lobby", "/frobnicate"))[0].text
+
+
+def test_a_text_too_long_for_one_line_is_sent_as_several_without_losing_a_word() -> None:
+    s = welcomed()
+    words = [f"word{i}" for i in range(200)]
+    execute(s, "#lobby", " ".join(words))
+    lines = sent(s)
+    assert len(lines) > 1
+    longest_prefix = f":alice!{'u' * 16}@{'h' * 63} "  # what the server puts in front
+    assert all(len(longest_prefix + line) + 2 <= 512 for line in lines)
+    got = [w for line in lines for w in parse(line).params[1].split()]
+    assert got == words

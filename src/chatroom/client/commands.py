@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from chatroom.client.session import ClientSession
 from chatroom.client.state import SERVER_BUFFER, Event, LineKind, StateChanged
+from chatroom.irc.splitting import split_text, text_budget
 
 __all__ = ["COMMANDS", "execute"]
 
@@ -49,12 +50,15 @@ def _say(s: ClientSession, target: str, text: str, action: bool = False) -> list
     if target == SERVER_BUFFER:
         return [s.info("This is the server window: /join a room or /msg someone.",
                        kind=LineKind.ERROR)]  # fmt: skip
-    body = f"\x01ACTION {text}\x01" if action else text
-    s.send("PRIVMSG", target, body)
+    # A text too long for one line goes as several (the server would cut it).
+    wrapper = len("\x01ACTION \x01") if action else 0
+    pieces = split_text(text, text_budget(s.nick, "PRIVMSG", target) - wrapper)
+    for piece in pieces:
+        s.send("PRIVMSG", target, f"\x01ACTION {piece}\x01" if action else piece)
     if "echo-message" in s.caps:
         return []  # the server echoes it back, with its own timestamp
     kind = LineKind.ACTION if action else LineKind.MESSAGE
-    return [s.show(target, kind, text, s.nick)]
+    return [s.show(target, kind, piece, s.nick) for piece in pieces]
 
 
 def say(s: ClientSession, buffer: str, text: str) -> list[Event]:

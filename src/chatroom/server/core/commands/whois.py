@@ -213,7 +213,7 @@ def whois(world: World, session: Session, msg: Message) -> None:
         session, n.RPL_WHOISUSER, tnick, target.user, middle(target.host), "*", target.realname
     )
     _whois_channels(world, session, target)
-    world.reply(session, n.RPL_WHOISSERVER, tnick, world.name, world.settings.network_name)
+    world.reply(session, n.RPL_WHOISSERVER, tnick, world.name, world.settings.description)
     if "o" in target.modes:
         role = f" ({target.oper_role})" if target.oper_role else ""
         world.reply(session, n.RPL_WHOISOPERATOR, tnick, f"is an IRC operator{role}")
