@@ -312,7 +312,12 @@ def test_whois_reports_identity_server_idle_and_end() -> None:
         "*",
         "bob real",
     )
-    assert one(msgs, n.RPL_WHOISSERVER).params == ("alice", "bob", "chatroom.local", "ChatRoom")
+    assert one(msgs, n.RPL_WHOISSERVER).params == (
+        "alice",
+        "bob",
+        "chatroom.local",
+        "ChatRoom IRC server",
+    )
     assert one(msgs, n.RPL_WHOISIDLE).params == (
         "alice",
         "bob",
