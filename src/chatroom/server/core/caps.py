@@ -19,7 +19,9 @@ CAPABILITIES: dict[str, str | None] = {
     "cap-notify": None,
     "chghost": None,
     "draft/chathistory": None,
+    "draft/event-playback": None,
     "draft/extended-monitor": None,  # the draft name of extended-monitor, for older clients
+    "draft/message-redaction": None,
     "echo-message": None,
     "extended-monitor": None,
     "invite-notify": None,

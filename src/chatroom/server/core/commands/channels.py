@@ -14,7 +14,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import chanreg, opers, sanctions
+from chatroom.server.core import chanreg, events, opers, sanctions
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.commands.channel_queries import send_names, send_topic
@@ -97,27 +97,15 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
 
 def announce_join(world: World, channel: Channel, session: Session) -> None:
     """JOIN to every member; extended-join clients also get the account and realname."""
-    extended = [m for m in channel.members if "extended-join" in m.caps]
-    plain = [m for m in channel.members if "extended-join" not in m.caps]
-    world.fanout(plain, session.prefix, "JOIN", channel.name, account=session.account)
-    if extended:
-        world.fanout(
-            extended,
-            session.prefix,
-            "JOIN",
-            channel.name,
-            session.account or "*",
-            session.realname,
-            account=session.account,
-        )
+    events.join(world, channel, session)
 
 
 # ----------------------------------------------------------------------------- PART
 
 
 def _part(world: World, session: Session, channel: Channel, reason: str | None) -> None:
-    params = (channel.name, reason) if reason else (channel.name,)
-    world.fanout(channel.members, session.prefix, "PART", *params)
+    params = (reason,) if reason else ()
+    events.announce(world, channel, session.prefix, "PART", *params, account=session.account)
     world.leave_channel(session, channel)
 
 
@@ -155,7 +143,7 @@ def topic(world: World, session: Session, msg: Message) -> None:
     channel.topic = msg.params[1][: world.settings.limits.topic_length]
     channel.topic_set_by = session.prefix
     channel.topic_set_at = world.clock()
-    world.fanout(channel.members, session.prefix, "TOPIC", channel.name, channel.topic)
+    events.announce(world, channel, session.prefix, "TOPIC", channel.topic, account=session.account)
     chanreg.changed(world, channel)
 
 
@@ -224,7 +212,9 @@ def kick(world: World, session: Session, msg: Message) -> None:
                 "They aren't on that channel",
             )
         else:
-            world.fanout(channel.members, session.prefix, "KICK", channel.name, target.nick, reason)
+            events.announce(
+                world, channel, session.prefix, "KICK", target.nick, reason, account=session.account
+            )
             world.leave_channel(target, channel)
             actor = sanctions.actor_name(session)
             sanctions.audit(world, actor, "channel.kick", f"{channel.name} {target.nick}", reason)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name, normalize_mask
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import chanreg, opers, sanctions
+from chatroom.server.core import chanreg, events, opers, sanctions
 from chatroom.server.core.accounts import log_in, password_login, plaintext_refused
 from chatroom.server.core.bans import (
     BanList,
@@ -307,7 +307,7 @@ def tban(world: World, session: Session, msg: Message) -> None:
         if len(channel.lists["b"]) >= world.settings.limits.list_entries:
             raise CommandError(n.ERR_BANLISTFULL, channel.name, "b", "Channel list is full")
         channel.lists["b"].append(ListEntry(mask, session.prefix, now, expires))
-        world.fanout(channel.members, session.prefix, "MODE", channel.name, "+b", mask)
+        events.announce(world, channel, session.prefix, "MODE", "+b", mask, account=session.account)
     else:
         entry.expires_at = expires
     chanreg.schedule(world, expires)

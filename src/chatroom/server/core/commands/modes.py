@@ -21,7 +21,7 @@ from chatroom.irc.modes import (
     parse_channel_modes,
     parse_user_modes,
 )
-from chatroom.server.core import chanreg, opers, sanctions
+from chatroom.server.core import chanreg, events, opers, sanctions
 from chatroom.server.core.channel import LIST_MODES, Channel, ListEntry
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.replies import CHANNEL_MODES, USER_MODES
@@ -96,7 +96,9 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
         world.reply(session, n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     if applied:
         modestring, args = format_mode_changes(applied)
-        world.fanout(channel.members, session.prefix, "MODE", channel.name, modestring, *args)
+        events.announce(
+            world, channel, session.prefix, "MODE", modestring, *args, account=session.account
+        )
         sanctions.audit_mode_changes(world, session, channel.name, applied)
         chanreg.changed(world, channel)
 
