@@ -47,6 +47,10 @@ def in_lobby(caps: str = CAPS, me_op: bool = False) -> ClientSession:
     return s
 
 
+def shown(events: list[Event]) -> list[Show]:
+    return [e for e in events if isinstance(e, Show)]
+
+
 def log(s: ClientSession, buffer: str = "#lobby") -> list[Show]:
     return s.logs[s.key(buffer)]
 
@@ -121,11 +125,13 @@ def test_deleting_someone_elses_message_needs_operator_status() -> None:
 
 def test_delete_explains_what_cannot_be_done() -> None:
     s = in_lobby(caps="batch message-tags server-time")
-    (line,) = execute(s, "#lobby", "/delete")
-    assert line.text == "This server cannot delete messages."
+    assert [e.text for e in shown(execute(s, "#lobby", "/delete"))] == [
+        "This server cannot delete messages."
+    ]
     s = in_lobby()
-    (line,) = execute(s, "#lobby", "/delete")
-    assert line.text == "There is no message of yours here to delete."
+    assert [e.text for e in shown(execute(s, "#lobby", "/delete"))] == [
+        "There is no message of yours here to delete."
+    ]
 
 
 def test_history_events_are_scrollback_and_change_nobody() -> None:
