@@ -137,7 +137,8 @@ def join(world: World, channel: Channel, session: Session) -> None:
 
 def quit(world: World, session: Session, reason: str) -> None:
     """QUIT to everyone who shares a room, kept in each of those rooms."""
-    _everywhere(world, session, world.peers(session), "QUIT", reason)
+    if session.channels:  # in no room, nobody is told and nothing is kept
+        _everywhere(world, session, world.peers(session), "QUIT", reason)
 
 
 def nick(world: World, session: Session, recipients: Collection[Session], new: str) -> None:

@@ -74,7 +74,7 @@ class SqliteHistory:
                 r.target_name,
                 r.text,
                 r.account,
-                json.dumps(dict(r.tags), separators=(",", ":")),
+                _tags(r) if r.tags else "{}",  # most lines have none: skip the encoder
                 _params(r),
             )
             for r in records
@@ -292,6 +292,10 @@ def _shown(q: HistoryQuery) -> list[_Cond]:
         (f"command IN ({', '.join('?' * len(commands))})", commands),
         ("redacted_at IS NULL", ()),
     ]
+
+
+def _tags(record: HistoryRecord) -> str:
+    return json.dumps(dict(record.tags), separators=(",", ":"))
 
 
 def _params(record: HistoryRecord) -> str | None:
