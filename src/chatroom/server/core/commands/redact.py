@@ -93,7 +93,7 @@ def _announce(
         if session not in audience:
             audience.append(session)  # an operator deleting from outside the room
         world.history.forget(key, msgid)
-    recipients = [m for m in audience if CAPABILITY in m.caps and not m.closed]
+    recipients = [m for m in audience if CAPABILITY in m.caps and m.registered and not m.closed]
     world.fanout(
         recipients,
         session.prefix,
