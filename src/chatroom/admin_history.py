@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from chatroom.irc.masks import is_channel_name
-from chatroom.server.core.history import format_time
+from chatroom.server.core.history import EventRecord, format_time
 from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
 
 __all__ = ["export_room", "purge_room"]
@@ -43,7 +43,8 @@ def purge_room(
 
 
 def export_room(data_dir: Path, room: str, fold: Callable[[str], str], out: TextIO) -> int:
-    """Write a room's lines to ``out`` as JSON lines, oldest first; returns the count."""
+    """Write a room's lines (messages and events) to ``out`` as JSON lines, oldest first;
+    returns the count. Deleted messages are left out; the REDACT that deleted them is in."""
     key = _room_key(room, fold)
     history = SqliteHistory(history_db_path(data_dir))
     try:
@@ -51,7 +52,7 @@ def export_room(data_dir: Path, room: str, fold: Callable[[str], str], out: Text
     finally:
         history.close()
     for record in records:
-        line = {
+        line: dict[str, object] = {
             "msgid": record.msgid,
             "time": format_time(record.at),
             "source": record.source,
@@ -61,5 +62,7 @@ def export_room(data_dir: Path, room: str, fold: Callable[[str], str], out: Text
             "text": record.text,
             "tags": dict(record.tags),
         }
+        if isinstance(record, EventRecord):  # JOIN, PART, ..., REDACT: the line's parameters
+            line["params"] = list(record.params)
         out.write(json.dumps(line, ensure_ascii=False).translate(_ESCAPE_C1) + "\n")
     return len(records)

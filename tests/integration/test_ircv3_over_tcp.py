@@ -36,8 +36,10 @@ def test_cap_ls_and_isupport_advertise_the_extensions(connect: Callable[[str], C
     for token in ("CHATHISTORY=100", "MSGREFTYPES=timestamp,msgid", "MONITOR=100", "UTF8ONLY"):
         assert token in isupport.split()
     alice.conn.send_raw("CAP LS 302")
+    # A long list comes in several lines, all but the last marked with "*".
+    alice.wait_for(lambda e: e.type == "cap" and "LS" in e.arguments and e.arguments[1] != "*")
     listed = " ".join(
-        e.arguments[-1] for e in [alice.wait_for(lambda e: e.type == "cap" and "LS" in e.arguments)]
+        e.arguments[-1] for e in alice.events if e.type == "cap" and "LS" in e.arguments
     )
     for cap in ("draft/chathistory", "chghost", "standard-replies", "extended-monitor"):
         assert cap in listed.split()

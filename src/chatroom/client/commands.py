@@ -186,6 +186,41 @@ def _kick(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Eve
     return []
 
 
+_CHAT = (LineKind.MESSAGE, LineKind.ACTION, LineKind.NOTICE)
+
+
+def _delete(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    """Delete (IRCv3 REDACT) the last message here of ours, or of NICK for operators.
+
+    The first word names whose message only if that nick said something here; otherwise
+    the whole text is the reason, given to the server as is (no default reason, as the
+    spec asks).
+    """
+    if "draft/message-redaction" not in s.caps:
+        return [s.info("This server cannot delete messages.", kind=LineKind.ERROR)]
+    if buffer == SERVER_BUFFER:
+        return [s.info("/delete works in a room or a private chat.", kind=LineKind.ERROR)]
+    log = [line for line in s.logs.get(s.key(buffer), []) if line.kind in _CHAT]
+    who, reason = s.nick, rest
+    if args and any(s.key(line.nick) == s.key(args[0]) for line in log):
+        who, reason = args[0], rest.partition(" ")[2].strip()
+    mine = s.is_me(who)
+    if not mine and not s.is_channel(buffer):
+        return [s.info("In a private chat you can delete only your own messages.",
+                       kind=LineKind.ERROR)]  # fmt: skip
+    if not mine and (err := _lacks_op(s, buffer, "delete their messages")) is not None:
+        return err
+    line = next(
+        (x for x in reversed(log) if s.key(x.nick) == s.key(who) and x.msgid and not x.deleted),
+        None,
+    )
+    if line is None:
+        whose = "yours" if mine else f"{who}'s"
+        return [s.info(f"There is no message of {whose} here to delete.", kind=LineKind.ERROR)]
+    s.send("REDACT", buffer, line.msgid, *([reason] if reason else []))
+    return []
+
+
 def _help(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
     if args and args[0].lstrip("/").lower() in COMMANDS:
         cmd = COMMANDS[args[0].lstrip("/").lower()]
@@ -225,6 +260,10 @@ COMMANDS: dict[str, Command] = {
     "voice": Command(
         "/voice NICK", "let NICK talk in a moderated room", _moderate("voice", "+v", False)
     ),
+    "delete": Command(
+        "/delete [NICK] [reason]", "delete your last message here (operators: NICK's)", _delete
+    ),
+    "redact": Command("/redact [NICK] [reason]", "the same as /delete", _delete),
     "help": Command("/help [command]", "this list", _help),
     "quit": Command("/quit [message]", "leave the server and exit", _quit),
 }

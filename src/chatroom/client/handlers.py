@@ -7,10 +7,11 @@ MODE), never by what we asked for, so the display cannot drift from the server's
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatroom.client import replies
-from chatroom.client.state import SERVER_BUFFER, Event, LineKind, StateChanged
+from chatroom.client.state import SERVER_BUFFER, Deleted, Event, LineKind, StateChanged
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.irc.modes import parse_channel_modes
@@ -18,7 +19,11 @@ from chatroom.irc.modes import parse_channel_modes
 if TYPE_CHECKING:
     from chatroom.client.session import ClientSession
 
-__all__ = ["HANDLERS", "numeric"]
+__all__ = ["HANDLERS", "ROOM_EVENTS", "history_event", "numeric"]
+
+# Lines that change a room's state live; inside a chathistory batch they are only told.
+ROOM_EVENTS = frozenset({"JOIN", "PART", "QUIT", "KICK", "NICK", "TOPIC", "MODE"})
+_CHAT = (LineKind.MESSAGE, LineKind.ACTION, LineKind.NOTICE)
 
 
 def source_nick(msg: Message) -> str:
@@ -198,6 +203,57 @@ def _invite(s: ClientSession, msg: Message) -> list[Event]:
     return [s.show(room, LineKind.INFO, f"{by} invited {who}", by, msg)]
 
 
+def history_event(s: ClientSession, msg: Message) -> list[Event]:
+    """A room event replayed from history (draft/event-playback): one line of scrollback,
+    in time order, shown once; the room's members and topic stay as they are now."""
+    room = s.history.target_of(msg.tags.get("batch", ""))
+    if room is None or not s.is_channel(room) or s.seen_msgid(msg):
+        return []
+    nick, params = source_nick(msg), msg.params
+    last = params[-1] if params else ""
+    if msg.command == "JOIN":
+        kind, text = LineKind.JOIN, f"{nick} joined"
+    elif msg.command in ("PART", "QUIT"):
+        reason = last if len(params) > (1 if msg.command == "PART" else 0) and last else ""
+        verb = "left" if msg.command == "PART" else "quit"
+        kind = LineKind.PART if msg.command == "PART" else LineKind.QUIT
+        text = f"{nick} {verb}" + (f" ({reason})" if reason else "")
+    elif msg.command == "KICK" and len(params) > 1:
+        why = f": {params[2]}" if len(params) > 2 and params[2] != params[1] else ""
+        kind, text = LineKind.KICK, f"{params[1]} was kicked by {nick}{why}"
+    elif msg.command == "NICK" and params:
+        kind, text = LineKind.NICK, f"{nick} is now {last}"
+    elif msg.command == "TOPIC" and len(params) > 1:
+        kind = LineKind.TOPIC
+        text = f"{nick} changed the topic to: {last}" if last else f"{nick} cleared the topic"
+    elif msg.command == "MODE" and len(params) > 1:
+        kind, text = LineKind.MODE, f"{nick} sets mode {' '.join(params[1:])}"
+    else:
+        return []
+    return [s.show(room, kind, text, nick, msg)]
+
+
+def _redact(s: ClientSession, msg: Message) -> list[Event]:
+    """``REDACT <target> <msgid> [:reason]``: a message we may be showing was deleted.
+
+    Its line stays where it was and says who deleted it and why (the spec asks clients to
+    keep deletions visible); a msgid we never showed is ignored, as the spec requires.
+    """
+    if len(msg.params) < 2:
+        return []
+    by, target, msgid = source_nick(msg), msg.params[0], msg.params[1]
+    reason = msg.params[2] if len(msg.params) > 2 else ""
+    other = target if s.is_channel(target) or s.is_me(by) else by
+    key = s.key(other)
+    log = s.logs.get(key, [])
+    for i, line in enumerate(log):
+        if line.msgid == msgid and line.kind in _CHAT and not line.deleted:
+            text = "message deleted" + ("" if s.key(by) == s.key(line.nick) else f" by {by}")
+            log[i] = replace(line, text=text + (f": {reason}" if reason else ""), deleted=True)
+            return [Deleted(s.buffers[key].name if key in s.buffers else other, log[i])]
+    return []
+
+
 def _batch(s: ClientSession, msg: Message) -> list[Event]:
     if not msg.params:
         return []
@@ -247,6 +303,7 @@ HANDLERS: dict[str, Callable[[ClientSession, Message], list[Event]]] = {
     "TOPIC": _topic,
     "MODE": _mode,
     "INVITE": _invite,
+    "REDACT": _redact,
     "BATCH": _batch,
     "AWAY": _away,
     "FAIL": _standard_reply,

@@ -172,11 +172,17 @@ class HistoryRequests:
 
     def count(self, msg: Message) -> None:
         """Count a line of an open history batch, before de-duplication: a page of lines
-        already shown is still a full page."""
+        already shown is still a full page. Events (draft/event-playback) count too, as
+        the server counts them against the limit."""
         page = self._pages.get(msg.tags.get("batch", ""))
-        if page is not None and msg.command in ("PRIVMSG", "NOTICE"):
+        if page is not None:
             page.lines += 1
             page.last = history_ref(msg) or page.last
+
+    def target_of(self, batch: str) -> str | None:
+        """The conversation an open history batch is about (None if it is not one)."""
+        page = self._pages.get(batch)
+        return page.target if page is not None and page.target else None
 
     def batch_started(self, ref: str, kind: str, params: tuple[str, ...]) -> None:
         if kind == "chathistory" and params:

@@ -33,6 +33,8 @@ WANTED_CAPS = frozenset(
         "batch",
         "cap-notify",
         "draft/chathistory",
+        "draft/event-playback",
+        "draft/message-redaction",
         "echo-message",
         "invite-notify",
         "message-tags",

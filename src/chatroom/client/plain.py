@@ -20,7 +20,7 @@ from typing import TextIO
 
 from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient, format_fingerprint
 from chatroom.client.session import ClientSession
-from chatroom.client.state import AuthFailed, Event, LineKind, LoggedIn, Show
+from chatroom.client.state import AuthFailed, Deleted, Event, LineKind, LoggedIn, Show
 from chatroom.irc.formatting import terminal_safe
 
 __all__ = ["format_plain", "run_plain"]
@@ -38,6 +38,8 @@ def _layout(line: Show, current: str | None) -> str:
     stamp = line.time.astimezone().strftime("%H:%M")
     where = "" if current is not None and line.buffer.lower() == current.lower() else line.buffer
     head = f"[{stamp}] " + (f"{where} " if where and where != "*" else "")
+    if line.deleted:
+        return f"{head}-- {line.nick}: {line.text}"
     if line.kind is LineKind.MESSAGE:
         return f"{head}<{line.nick}> {line.text}"
     if line.kind is LineKind.NOTICE:
@@ -66,6 +68,10 @@ class PlainUI:
                 s.set_active(event.buffer)
             current = s.buffers[s.active].name if s.active in s.buffers else None
             self.out.write(format_plain(event, current) + "\n")
+            self.out.flush()
+        elif isinstance(event, Deleted):
+            current = s.buffers[s.active].name if s.active in s.buffers else None
+            self.out.write(format_plain(event.line, current) + "\n")
             self.out.flush()
         elif isinstance(event, AuthFailed):
             self.failed = True

@@ -195,6 +195,7 @@ class ClientSession:
             mention=mention,
             own=self.is_me(nick),
             history=history,
+            msgid=msg.tags.get("msgid", "") if msg is not None else "",
         )
         if msg is not None and kind in _CHAT_KINDS:
             self.history.seen(key, line.time, msg)
@@ -247,6 +248,12 @@ class ClientSession:
     def feed(self, msg: Message) -> list[Event]:
         """Apply one server message; returns the events for the UI, in order."""
         self.history.count(msg)
+        if msg.command in handlers.ROOM_EVENTS:
+            if self.batches.get(msg.tags.get("batch", "")) == "chathistory":
+                # draft/event-playback: a JOIN from history is a line of scrollback, never
+                # a change to who is in the room now.
+                return handlers.history_event(self, msg)
+            self.seen_msgid(msg)  # so the same event from history later is not shown twice
         handler = _HANDLERS.get(msg.command)
         if handler is not None:
             return handler(self, msg)

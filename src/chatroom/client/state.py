@@ -17,6 +17,7 @@ __all__ = [
     "AuthFailed",
     "Buffer",
     "Closed",
+    "Deleted",
     "Event",
     "LineKind",
     "LoggedIn",
@@ -103,7 +104,11 @@ class Buffer:
 
 @dataclass(frozen=True, slots=True)
 class Show:
-    """A line for a buffer's log. ``history`` lines come from scrollback and count as read."""
+    """A line for a buffer's log. ``history`` lines come from scrollback and count as read.
+
+    ``msgid`` is the server's id of the line (what REDACT names); a ``deleted`` line keeps
+    its place and nick, and its text says who deleted it and why, never what it said.
+    """
 
     buffer: str
     kind: LineKind
@@ -113,6 +118,8 @@ class Show:
     mention: bool = False
     own: bool = False
     history: bool = False
+    msgid: str = ""
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +127,15 @@ class StateChanged:
     """Rooms, members or topics changed; ``buffer`` is None when the room list itself did."""
 
     buffer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """A line already in ``buffer``'s log was deleted (IRCv3 message redaction): ``line``
+    replaced it there, so a UI that drew the log draws it again."""
+
+    buffer: str
+    line: Show
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,4 +185,4 @@ class TrustNeeded:
     changed_from: str | None = None
 
 
-Event = Show | StateChanged | Registered | LoggedIn | AuthFailed | Closed
+Event = Show | Deleted | StateChanged | Registered | LoggedIn | AuthFailed | Closed

@@ -16,6 +16,7 @@ from chatroom.server.core.effects import (
     HashPassword,
     Persist,
     QueryHistory,
+    RedactHistory,
     StoreMessages,
     VerifyPassword,
 )
@@ -186,6 +187,9 @@ class Harness:
         elif isinstance(effect, QueryHistory):
             rows = None if self.history_fails else self.history.query(effect.query)
             world.history_loaded(effect.token, rows)
+        elif isinstance(effect, RedactHistory):
+            outcome = None if self.history_fails else self.history.redact(effect.redaction)
+            world.history_redacted(effect.token, outcome)
         elif isinstance(effect, Persist):
             if self.hold_persists:
                 self.held.append(effect)

@@ -80,7 +80,10 @@ def render_line(line: Show) -> Text:
     out.append(line.time.astimezone().strftime("%H:%M "), style="dim")
     colour = nick_colour(line.nick) if line.nick else "white"
     nick = terminal_safe(line.nick)
-    if line.kind in (LineKind.MESSAGE, LineKind.NOTICE):
+    if line.deleted:  # the text is gone: who said something, and who deleted it
+        out.append(nick, style=colour)
+        out.append(f" ✗ {terminal_safe(line.text)}", style="dim italic")
+    elif line.kind in (LineKind.MESSAGE, LineKind.NOTICE):
         open_, close = ("<", ">") if line.kind is LineKind.MESSAGE else ("-", "-")
         out.append(open_, style="dim")
         out.append(nick, style=f"bold {colour}")

@@ -99,6 +99,10 @@ const app = {
   refreshTyping() {
     view.renderTyping(state);
   },
+  /** A line already shown changed (a message was deleted): draw the conversation again. */
+  redrawMessages(buffer) {
+    if (buffer === state.active) view.renderMessages(state, true);
+  },
   /** FAIL CHATHISTORY: that request is over. */
   historyFailed(code, target) {
     history.failed(code, target);
@@ -370,12 +374,30 @@ function pickMember(member, anchor) {
   });
 }
 
+$("message-list").addEventListener("click", (event) => {
+  const button = event.target.closest(".msg-actions");
+  if (!button || !state.active) return;
+  const buffer = state.active;
+  const entry = buffer.messages.find((m) => m.msgid === button.dataset.msgid);
+  if (!entry) return;
+  view.openMessageMenu(entry, button, (action, chosen) => {
+    if (action === "delete") client.send("REDACT", [buffer.name, chosen.msgid]);
+  });
+});
+
 document.addEventListener("click", (event) => {
   const menu = $("member-menu");
   if (!menu.hidden && !menu.contains(event.target) && !event.target.closest(".member")) view.closeMemberMenu();
+  const actions = $("message-menu");
+  if (!actions.hidden && !actions.contains(event.target) && !event.target.closest(".msg-actions")) {
+    view.closeMessageMenu();
+  }
 });
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape") view.closeMemberMenu();
+  if (event.key === "Escape") {
+    view.closeMemberMenu();
+    view.closeMessageMenu();
+  }
 });
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && state.active) {

@@ -22,6 +22,8 @@ const WANTED = [
   "cap-notify",
   "chghost",
   "draft/chathistory",
+  "draft/event-playback",
+  "draft/message-redaction",
   "echo-message",
   "extended-join",
   "invite-notify",

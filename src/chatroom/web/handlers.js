@@ -88,8 +88,55 @@ function chat(app, msg) {
 }
 
 function event(app, buffer, text, msg) {
-  app.post(buffer, { kind: "event", text, time: messageTime(msg.tags) }, false);
+  // The msgid lets the same event, replayed from history later (draft/event-playback), show once.
+  app.post(buffer, { kind: "event", text, time: messageTime(msg.tags), msgid: msg.tags.msgid || null }, false);
 }
+
+// Room events a chathistory batch may hold for a draft/event-playback client.
+const ROOM_EVENTS = new Set(["JOIN", "PART", "QUIT", "KICK", "NICK", "TOPIC", "MODE"]);
+
+/**
+ * The entry a line of history is shown as: a message, or (draft/event-playback) a room event
+ * told as a line of text, which changes nobody's membership or the topic now; null for
+ * anything else (a REDACT is applied with ``redact`` instead).
+ */
+export function historyEntry(app, msg) {
+  if (msg.command === "PRIVMSG" || msg.command === "NOTICE") return chatEntry(app, msg);
+  if (!ROOM_EVENTS.has(msg.command)) return null;
+  const { nick } = parseSource(msg.source);
+  const p = msg.params;
+  const why = (reason) => (reason ? ` (${reason})` : "");
+  const texts = {
+    JOIN: () => `${nick} joined`,
+    PART: () => `${nick} left${why(p[1])}`,
+    QUIT: () => `${nick} left${why(p[0])}`,
+    KICK: () => `${p[1]} was kicked by ${nick}${why(p[2])}`,
+    NICK: () => `${nick} is now known as ${p[0]}`,
+    TOPIC: () => (p[1] ? `${nick} changed the topic to: ${stripFormatting(p[1])}` : `${nick} cleared the topic`),
+    MODE: () => `${nick || msg.source} sets mode ${p.slice(1).join(" ")}`,
+  };
+  return { kind: "event", text: texts[msg.command](), time: messageTime(msg.tags), msgid: msg.tags.msgid || null };
+}
+
+/**
+ * REDACT <target> <msgid> [:reason] (draft/message-redaction): a message was deleted. Its
+ * line stays where it was and says who deleted it and why; a msgid we do not show is ignored,
+ * as the spec requires. Returns the buffer that changed, or null.
+ */
+export function redact(app, msg) {
+  const { state } = app;
+  const { nick } = parseSource(msg.source);
+  const [target, msgid, reason = ""] = msg.params;
+  if (!target || !msgid) return null;
+  const buffer = state.find(state.isChannel(target) || state.isMe(nick) ? target : nick);
+  const entry = buffer && buffer.messages.find((m) => m.msgid === msgid && !m.deleted && CHAT.has(m.kind));
+  if (!entry) return null;
+  entry.deleted = { by: state.fold(nick) === state.fold(entry.nick) ? "" : nick, reason };
+  entry.text = "";
+  return buffer;
+}
+
+const CHAT = new Set(["msg", "action", "notice"]);
 
 function channelModes(app, msg) {
   const { state } = app;
@@ -134,6 +181,7 @@ const HANDLERS = {
     state.chantypes = client.isupport.get("CHANTYPES") || "#&";
     state.network = client.isupport.get("NETWORK") || state.network;
     state.historyAvailable = app.client.has("draft/chathistory");
+    state.canRedact = app.client.has("draft/message-redaction");
   },
   JOIN(app, msg) {
     const { state } = app;
@@ -261,6 +309,10 @@ const HANDLERS = {
   },
   PRIVMSG: chat,
   NOTICE: chat,
+  REDACT(app, msg) {
+    const buffer = redact(app, msg);
+    if (buffer) app.redrawMessages(buffer);
+  },
   TAGMSG(app, msg) {
     const { state } = app;
     const typing = msg.tags["+typing"];

@@ -9,7 +9,7 @@
 // wrote meanwhile; without it a user who lost the connection for a minute would silently
 // miss what was said. The terminal client does the same (chatroom/client/history.py).
 
-import { chatEntry } from "./handlers.js";
+import { historyEntry, redact } from "./handlers.js";
 import { historyRef } from "./state.js";
 import * as view from "./view.js";
 
@@ -118,19 +118,32 @@ export class History {
     this.pump();
   }
 
-  /** A chathistory batch: its lines go before what is shown; replayed lines are neither unread nor notified. */
+  /**
+   * A chathistory batch: its lines go before what is shown; replayed lines are neither unread
+   * nor notified. Every line counts toward a full page: the server counts the room events it
+   * sends a draft/event-playback client against the limit too.
+   */
   arrived(buffer, messages) {
     const asked = buffer.historyLoading;
     buffer.historyLoading = null;
-    const lines = messages.filter((m) => m.command === "PRIVMSG" || m.command === "NOTICE");
     if (asked === "AFTER") {
-      this.missedArrived(buffer, lines);
+      this.missedArrived(buffer, messages);
       return;
     }
-    const added = buffer.addOlder(lines.map((m) => chatEntry(this.app, m)).filter(Boolean));
+    const added = buffer.addOlder(this.entries(messages));
+    this.applyRedactions(messages);
     // A short page is the beginning; so is a page with nothing new, which asking again would repeat.
-    if (lines.length < this.page() || (asked === "BEFORE" && !added)) buffer.historyDone = true;
+    if (messages.length < this.page() || (asked === "BEFORE" && !added)) buffer.historyDone = true;
     if (buffer === this.state.active) view.renderMessages(this.state, true);
+  }
+
+  entries(messages) {
+    return messages.map((m) => historyEntry(this.app, m)).filter(Boolean);
+  }
+
+  /** REDACT lines in history (draft/message-redaction): deletions made while we were away. */
+  applyRedactions(messages) {
+    for (const msg of messages) if (msg.command === "REDACT") redact(this.app, msg);
   }
 
   /**
@@ -140,8 +153,9 @@ export class History {
    */
   missedArrived(buffer, lines) {
     const state = this.state;
-    const fresh = buffer.addMissed(lines.map((m) => chatEntry(this.app, m)).filter(Boolean));
-    const unseen = fresh.filter((e) => !e.self);
+    const fresh = buffer.addMissed(this.entries(lines));
+    this.applyRedactions(lines);
+    const unseen = fresh.filter((e) => !e.self && e.kind !== "event");
     if (unseen.length && (buffer !== state.active || document.hidden)) {
       buffer.unread += unseen.length;
       buffer.mention = buffer.mention || buffer.kind === "query" || unseen.some((e) => e.mention);

@@ -44,6 +44,15 @@ export function messageNode(entry, state) {
   const time = el("time", { text: clock(entry.time), attrs: { datetime: entry.time.toISOString() } });
   time.title = entry.time.toLocaleString();
   item.append(time);
+  if (entry.deleted) {
+    // The text is gone; who said something, and who deleted it and why, stay visible.
+    item.classList.add("deleted");
+    const nick = el("span", { cls: `nick c${nickColour(entry.nick, state.fold)}`, text: entry.nick });
+    const by = entry.deleted.by ? ` by ${entry.deleted.by}` : "";
+    const why = entry.deleted.reason ? `: ${entry.deleted.reason}` : "";
+    item.append(nick, el("span", { cls: "text", text: `message deleted${by}${why}` }));
+    return item;
+  }
   if (entry.kind === "msg" || entry.kind === "notice") {
     const nick = el("span", { cls: `nick c${nickColour(entry.nick, state.fold)}`, text: entry.nick });
     item.append(nick, richText(entry.text));
@@ -53,7 +62,38 @@ export function messageNode(entry, state) {
   } else {
     item.append(richText(entry.text));
   }
+  if (canDelete(state, entry)) {
+    const attrs = { type: "button", "data-msgid": entry.msgid, "aria-label": "Message actions", title: "Message actions" };
+    item.append(el("button", { cls: "msg-actions", text: "⋯", attrs }));
+  }
   return item;
+}
+
+/** Delete is offered on one's own messages, and to room operators on anyone's. */
+function canDelete(state, entry) {
+  if (!state.canRedact || !entry.msgid || entry.kind === "event" || entry.kind === "error") return false;
+  return entry.self || state.canModerate(state.active);
+}
+
+/** The message menu: "Delete message" (IRCv3 REDACT). ``act(action)`` does it. */
+export function openMessageMenu(entry, anchor, act) {
+  const menu = $("message-menu");
+  menu.replaceChildren();
+  const button = el("button", { cls: "danger", text: "Delete message", attrs: { type: "button", "data-action": "delete" } });
+  button.addEventListener("click", () => {
+    closeMessageMenu();
+    act("delete", entry);
+  });
+  menu.append(button);
+  const rect = anchor.getBoundingClientRect();
+  menu.hidden = false;
+  menu.style.top = `${Math.min(rect.bottom + 4, window.innerHeight - menu.offsetHeight - 8)}px`;
+  menu.style.left = `${Math.max(8, Math.min(rect.right - menu.offsetWidth, window.innerWidth - menu.offsetWidth - 8))}px`;
+  button.focus();
+}
+
+export function closeMessageMenu() {
+  $("message-menu").hidden = true;
 }
 
 // ------------------------------------------------------------------ room list

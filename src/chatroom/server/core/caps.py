@@ -26,9 +26,11 @@ CAPABILITIES: dict[str, str | None] = {
     "cap-notify": None,
     "chghost": None,
     "draft/chathistory": None,
+    "draft/event-playback": None,
     "draft/extended-monitor": None,  # the draft name of extended-monitor, for older clients
     "draft/no-implicit-names": None,  # the draft name of no-implicit-names
     "draft/pre-away": None,
+    "draft/message-redaction": None,
     "echo-message": None,
     "extended-monitor": None,
     "invite-notify": None,

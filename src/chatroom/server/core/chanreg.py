@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatroom.irc.modes import ModeChange, format_mode_changes
+from chatroom.server.core import events
 from chatroom.server.core.channel import Channel, ListEntry
 from chatroom.server.store.base import (
     Change,
@@ -232,6 +233,6 @@ def expire_entries(world: World) -> float | None:
                     upcoming = entry.expires_at
         if removed:
             modestring, args = format_mode_changes(removed)
-            world.fanout(channel.members, world.name, "MODE", channel.name, modestring, *args)
+            events.announce(world, channel, world.name, "MODE", modestring, *args)
             changed(world, channel)
     return upcoming

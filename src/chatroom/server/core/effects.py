@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatroom.server.core.history import HistoryQuery, HistoryRecord
+from chatroom.server.core.redaction import Redaction
 from chatroom.server.store.base import Change
 
 
@@ -77,4 +78,16 @@ class QueryHistory:
     query: HistoryQuery
 
 
-Effect = Close | VerifyPassword | HashPassword | Persist | StoreMessages | QueryHistory
+@dataclass(frozen=True, slots=True)
+class RedactHistory:
+    """Delete one stored message if ``redaction`` allows it, after every write queued
+    before it; answer ``World.history_redacted(token, outcome)`` (None if the store
+    failed), outcome being one of ``core.redaction``'s REDACTED, UNKNOWN, FORBIDDEN."""
+
+    token: int
+    redaction: Redaction
+
+
+Effect = (
+    Close | VerifyPassword | HashPassword | Persist | StoreMessages | QueryHistory | RedactHistory
+)

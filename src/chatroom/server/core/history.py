@@ -13,6 +13,12 @@ Rules of this module (pure: no I/O, no clock; callers pass times in):
   join replays them at once, in order with live traffic, without waiting for the disk;
 - it also keeps, per reader (account, or one guest connection) and room, the last line
   that reader got there (``seen``), so a replay never repeats one (see ``core/replay.py``).
+- room events (JOIN, PART, QUIT, KICK, MODE, TOPIC, NICK, REDACT) are ``EventRecord``s in
+  the same conversations, kept apart in the rings (``events``) so a burst of joins never
+  pushes messages out of the replay; a query returns them only when it names them
+  (``HistoryQuery.events``, for draft/event-playback clients);
+- a deleted (redacted) message keeps its place, so a msgid reference to it still works,
+  but it is never returned again.
 """
 
 from __future__ import annotations
@@ -20,10 +26,13 @@ from __future__ import annotations
 import calendar
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "EVENT_COMMANDS",
+    "MESSAGE_COMMANDS",
+    "EventRecord",
     "HistoryQuery",
     "HistoryRecord",
     "HistoryState",
@@ -38,6 +47,9 @@ __all__ = [
 ]
 
 SUBCOMMANDS = ("LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS")
+MESSAGE_COMMANDS = frozenset({"PRIVMSG", "NOTICE"})
+# What draft/event-playback clients get besides messages (REDACT: with message-redaction).
+EVENT_COMMANDS = ("JOIN", "PART", "QUIT", "KICK", "MODE", "TOPIC", "NICK")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +67,20 @@ class HistoryRecord:
     text: str
     account: str | None = None
     tags: tuple[tuple[str, str], ...] = ()  # client-only tags (+typing, ...) and "bot"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord(HistoryRecord):
+    """One stored room event (a JOIN, PART, QUIT, KICK, MODE, TOPIC, NICK or REDACT line).
+
+    A subclass, so a PRIVMSG's record costs exactly what it did before events existed.
+    ``text`` is empty; ``params`` are the line's parameters after the room name (after the
+    command for QUIT and NICK, which name no room; a JOIN keeps the account and realname
+    that extended-join clients see). ``sender`` is the actor's identity where one matters
+    (REDACT), else "".
+    """
+
+    params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +103,7 @@ class HistoryQuery:
     since: int = 0  # never return a private line older than this (guests: their connect)
     channels: tuple[str, ...] = ()  # TARGETS: the room keys the requester is in
     identity: str = ""  # TARGETS: whose private conversations to list
+    events: tuple[str, ...] = ()  # event commands to return besides PRIVMSG and NOTICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,18 +191,26 @@ def _side(rows: Sequence[HistoryRecord], ref: Ref) -> tuple[Side, tuple[int, int
     return (lambda _i, row: (row.at > at) - (row.at < at)), (at, -1)
 
 
-def select(rows: Sequence[HistoryRecord], query: HistoryQuery) -> list[HistoryRecord]:
+def select(
+    rows: Sequence[HistoryRecord], query: HistoryQuery, hidden: Container[str] = ()
+) -> list[HistoryRecord]:
     """The reference meaning of LATEST, BEFORE, AFTER, AROUND and BETWEEN.
 
-    ``rows`` is one conversation in the order it was stored. References are exclusive;
-    the answer is always in ascending order and never longer than ``query.limit``.
+    ``rows`` is one conversation in the order it was stored, events included; ``hidden``
+    holds the msgids of its deleted messages. References may name any row; the answer
+    holds only messages and the events the query asks for, never a hidden one, always in
+    ascending order and never longer than ``query.limit``.
     """
     if query.since:
         rows = [row for row in rows if row.at >= query.since]
+    shown = MESSAGE_COMMANDS.union(query.events)
+    picked = [
+        (i, row) for i, row in enumerate(rows) if row.command in shown and row.msgid not in hidden
+    ]
     limit = query.limit
     kind = query.kind
     if kind == "LATEST" and query.first is None:
-        return list(rows[-limit:])
+        return [row for _, row in picked[-limit:]]
     if query.first is None:
         return []
     found = _side(rows, query.first)
@@ -183,15 +218,15 @@ def select(rows: Sequence[HistoryRecord], query: HistoryQuery) -> list[HistoryRe
         return []
     side, first_at = found
     if kind == "LATEST":
-        return [row for i, row in enumerate(rows) if side(i, row) > 0][-limit:]
+        return [row for i, row in picked if side(i, row) > 0][-limit:]
     if kind == "BEFORE":
-        return [row for i, row in enumerate(rows) if side(i, row) < 0][-limit:]
+        return [row for i, row in picked if side(i, row) < 0][-limit:]
     if kind == "AFTER":
-        return [row for i, row in enumerate(rows) if side(i, row) > 0][:limit]
+        return [row for i, row in picked if side(i, row) > 0][:limit]
     if kind == "AROUND":
-        before = [row for i, row in enumerate(rows) if side(i, row) < 0]
+        before = [row for i, row in picked if side(i, row) < 0]
         before = before[len(before) - limit // 2 :] if limit // 2 else []
-        rest = [row for i, row in enumerate(rows) if side(i, row) >= 0]
+        rest = [row for i, row in picked if side(i, row) >= 0]
         return before + rest[: limit - len(before)]
     if kind == "BETWEEN" and query.second is not None:
         other = _side(rows, query.second)
@@ -199,18 +234,18 @@ def select(rows: Sequence[HistoryRecord], query: HistoryQuery) -> list[HistoryRe
             return []
         other_side, second_at = other
         if first_at <= second_at:
-            inside = [r for i, r in enumerate(rows) if side(i, r) > 0 and other_side(i, r) < 0]
+            inside = [r for i, r in picked if side(i, r) > 0 and other_side(i, r) < 0]
             return inside[:limit]
-        inside = [r for i, r in enumerate(rows) if side(i, r) < 0 and other_side(i, r) > 0]
+        inside = [r for i, r in picked if side(i, r) < 0 and other_side(i, r) > 0]
         return inside[-limit:]
     return []
 
 
 def select_targets(rows: Iterable[HistoryRecord], query: HistoryQuery) -> list[TargetListing]:
-    """TARGETS: the conversations whose latest message lies strictly between two times
-    (one with a later message is not listed: its latest is outside the window), with that
-    time, in ascending order of it; from the earlier end when the first time is the
-    earlier one, else from the later end."""
+    """TARGETS: the conversations whose latest message (events do not count) lies strictly
+    between two times (one with a later message is not listed: its latest is outside the
+    window), with that time, in ascending order of it; from the earlier end when the first
+    time is the earlier one, else from the later end."""
     if query.first is None or query.second is None:
         return []
     a, b = query.first.at or 0, query.second.at or 0
@@ -219,6 +254,8 @@ def select_targets(rows: Iterable[HistoryRecord], query: HistoryQuery) -> list[T
     me = query.identity
     latest: dict[str, HistoryRecord] = {}
     for row in rows:
+        if row.command not in MESSAGE_COMMANDS:
+            continue
         if row.recipient:
             if me not in (row.sender, row.recipient) or row.at < query.since:
                 continue
@@ -256,6 +293,8 @@ class HistoryState:
 
     replay_lines: int
     recent: dict[str, deque[HistoryRecord]] = field(default_factory=dict)
+    # The last events of each room, kept apart so they never push messages out of replay.
+    events: dict[str, deque[HistoryRecord]] = field(default_factory=dict)
     pending: list[HistoryRecord] | None = None  # the open StoreMessages batch of this input
     # reader ("a:<folded account>" or "s:<session id>") -> room key -> (at, msgid) of the
     # last line of that room the reader received, live or replayed.
@@ -268,7 +307,7 @@ class HistoryState:
             last = ring[-1]
             self.seen.setdefault(reader, {})[room] = (last.at, last.msgid)
 
-    def forget(self, reader: str) -> None:
+    def forget_reader(self, reader: str) -> None:
         """A guest connection is gone: nobody else can be that reader again."""
         self.seen.pop(reader, None)
 
@@ -281,8 +320,28 @@ class HistoryState:
             ring = self.recent[record.target] = deque(maxlen=self.replay_lines)
         ring.append(record)
 
+    def remember_event(self, record: HistoryRecord) -> None:
+        """Keep the last events of a room, for replay to draft/event-playback clients."""
+        if record.recipient or self.replay_lines <= 0:
+            return
+        ring = self.events.get(record.target)
+        if ring is None:
+            ring = self.events[record.target] = deque(maxlen=self.replay_lines)
+        ring.append(record)
+
+    def forget(self, target: str, msgid: str) -> None:
+        """A message was deleted: it must not be replayed on join any more."""
+        ring = self.recent.get(target)
+        if ring is not None and any(record.msgid == msgid for record in ring):
+            kept = [record for record in ring if record.msgid != msgid]
+            self.recent[target] = deque(kept, maxlen=self.replay_lines)
+
     def load_recent(self, records: Iterable[HistoryRecord]) -> None:
         """Replace the rings with what the store holds (at start, or after an admin purge)."""
         self.recent.clear()
+        self.events.clear()
         for record in records:
-            self.remember(record)
+            if isinstance(record, EventRecord):
+                self.remember_event(record)
+            else:
+                self.remember(record)

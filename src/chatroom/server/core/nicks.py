@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chatroom.server.core import events
 from chatroom.server.core.monitor import came_online, went_offline
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def change_nick(world: World, session: Session, new: str) -> None:
     if session.registered:
         recipients = world.peers(session)
         recipients.add(session)
-        world.fanout(recipients, session.prefix, "NICK", new, account=session.account)
+        events.nick(world, session, recipients, new)
         world.remember_whowas(session)
     session.nick = new
     if session.registered and world.fold(old) != world.fold(new):

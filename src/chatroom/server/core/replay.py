@@ -57,7 +57,7 @@ def left_room(world: World, session: Session, room: str) -> None:
 
 def connection_closed(world: World, session: Session) -> None:
     """A guest connection is gone, and its record with it (an account's stays)."""
-    world.history.forget(f"s:{session.id}")
+    world.history.forget_reader(f"s:{session.id}")
 
 
 def unseen_lines(world: World, session: Session, channel: Channel) -> list[HistoryRecord]:

@@ -28,7 +28,16 @@ from chatroom.irc.message import (
     tag_data_size,
 )
 from chatroom.server.auth.throttle import LoginThrottle
-from chatroom.server.core import accounts, admission, chanreg, labels, opers, replay, sanctions
+from chatroom.server.core import (
+    accounts,
+    admission,
+    chanreg,
+    events,
+    labels,
+    opers,
+    replay,
+    sanctions,
+)
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
 from chatroom.server.core.effects import (
@@ -37,11 +46,13 @@ from chatroom.server.core.effects import (
     HashPassword,
     Persist,
     QueryHistory,
+    RedactHistory,
     StoreMessages,
     VerifyPassword,
 )
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, HistoryState, format_time
 from chatroom.server.core.monitor import MonitorTable, went_offline
+from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.store.base import Account, Change, Snapshot
@@ -330,6 +341,10 @@ class World:
         """Answer to ``QueryHistory``: the records (or target listings); None on failure."""
         self._resume(token, rows)
 
+    def history_redacted(self, token: int, outcome: str | None) -> None:
+        """Answer to ``RedactHistory``: what the store did (None if it failed)."""
+        self._resume(token, outcome)
+
     def load_history(self, records: Iterable[HistoryRecord]) -> None:
         """The last lines of each room from the store: at start, and after an admin purge."""
         self.history.load_recent(records)
@@ -440,6 +455,20 @@ class World:
             self.effects.append(StoreMessages(pending))
         pending.append(record)
         self.history.remember(record)
+
+    def record_event(self, record: HistoryRecord) -> None:
+        """Store one room event (draft/event-playback) in this input's batch, like a message."""
+        pending = self.history.pending
+        if pending is None:
+            pending = self.history.pending = []
+            self.effects.append(StoreMessages(pending))
+        pending.append(record)
+        self.history.remember_event(record)
+
+    def redact_history(self, redaction: Redaction, then: Callable[[str | None], None]) -> None:
+        """Ask the store to delete a message; ``then(outcome)`` after every earlier write."""
+        token = self._expect(then, (None,))
+        self.effects.append(RedactHistory(token, redaction))
 
     def persist(self, changes: Iterable[Change], then: Committed | None = None) -> None:
         """Write behind, in order; ``then`` runs after the commit for durable replies."""
@@ -585,9 +614,7 @@ class World:
             self.registered_count -= 1
             if "o" in session.modes:
                 self.oper_count -= 1
-            self.fanout(
-                self.peers(session), session.prefix, "QUIT", reason, account=session.account
-            )
+            events.quit(self, session, reason)
             self.remember_whowas(session)
         for channel in list(session.channels.values()):
             self.leave_channel(session, channel)

@@ -26,6 +26,7 @@ from chatroom.server.core.effects import (
     HashPassword,
     Persist,
     QueryHistory,
+    RedactHistory,
     StoreMessages,
     VerifyPassword,
 )
@@ -73,7 +74,13 @@ class Backends:
         self._poller = asyncio.create_task(self._watch_store())
 
     def handle(
-        self, effect: VerifyPassword | HashPassword | Persist | StoreMessages | QueryHistory
+        self,
+        effect: VerifyPassword
+        | HashPassword
+        | Persist
+        | StoreMessages
+        | QueryHistory
+        | RedactHistory,
     ) -> None:
         world = self.world
         if isinstance(effect, StoreMessages):
@@ -81,6 +88,11 @@ class Backends:
         elif isinstance(effect, QueryHistory):
             token = effect.token
             self.history_writer.query(effect.query, lambda rows: self._history_answer(token, rows))
+        elif isinstance(effect, RedactHistory):
+            token = effect.token
+            self.history_writer.redact(
+                effect.redaction, lambda outcome: self._redaction_answer(token, outcome)
+            )
         elif isinstance(effect, VerifyPassword):
             token = effect.token
 
@@ -150,6 +162,10 @@ class Backends:
 
     def _history_answer(self, token: int, rows: Rows | None) -> None:
         self.world.history_loaded(token, rows)
+        self.wake()
+
+    def _redaction_answer(self, token: int, outcome: str | None) -> None:
+        self.world.history_redacted(token, outcome)
         self.wake()
 
     def _history_reloaded(self, records: list[HistoryRecord]) -> None:

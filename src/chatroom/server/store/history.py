@@ -4,9 +4,9 @@ Rules:
 - history has its own database file and its own writer thread, so a burst of chat never
   delays an account or ban commit, and its migrations are numbered on their own;
 - the event loop never waits: ``append`` and ``query`` only enqueue;
-- writes and reads share one queue, in submission order: a query runs after every append
-  submitted before it, so a line just said is always found; appends waiting together are
-  committed in one transaction;
+- writes and reads share one queue, in submission order: a query (or a deletion) runs
+  after every append submitted before it, so a line just said is always found; appends
+  waiting together are committed in one transaction;
 - retention (age, count per conversation) runs in the same thread between jobs, and the
   thread notices purges made by ``chatroom admin`` in another process;
 - ``close`` commits everything queued before it returns: what a sender saw delivered is
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, TargetListing
+from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.settings import HistorySettings
 from chatroom.server.threads import lower_priority
 
@@ -49,8 +50,12 @@ class HistoryStore(Protocol):
     def query(self, query: HistoryQuery) -> Rows:
         """Answer one CHATHISTORY request as ``chatroom.server.core.history.select`` does."""
 
+    def redact(self, redaction: Redaction) -> str:
+        """Delete one message if ``core.redaction.judge`` allows it; returns its verdict."""
+
     def recent(self, per_target: int) -> list[HistoryRecord]:
-        """The last ``per_target`` lines of every room, oldest first within each room."""
+        """The last ``per_target`` messages of every room and its last ``per_target``
+        events, oldest first within each room; deleted messages are left out."""
 
     def prune(
         self, now_ms: int, retention_days: int, max_per_target: int, targets: Iterable[str]
@@ -61,7 +66,7 @@ class HistoryStore(Protocol):
         """Drop a conversation's lines (those older than ``before_ms`` if given)."""
 
     def export(self, target: str) -> list[HistoryRecord]:
-        """Every stored line of a conversation, in order."""
+        """Every stored line (and event) of a conversation, in order; not deleted ones."""
 
     def changed_outside(self) -> bool:
         """True once after another process changed the store (an admin purge)."""
@@ -82,13 +87,20 @@ class _Query:
 
 
 @dataclass(slots=True)
+class _Redact:
+    redaction: Redaction
+    answer: Callable[[str | None], None]
+    loop: asyncio.AbstractEventLoop
+
+
+@dataclass(slots=True)
 class _Flush:
     done: Callable[[], None]
     loop: asyncio.AbstractEventLoop
 
 
 _STOP = object()
-_Job = _Append | _Query | _Flush
+_Job = _Append | _Query | _Redact | _Flush
 
 
 class HistoryWriter:
@@ -122,6 +134,11 @@ class HistoryWriter:
     def query(self, query: HistoryQuery, answer: Callable[[Rows | None], None]) -> None:
         """Run ``query`` after every queued append; ``answer(rows)`` runs on the loop."""
         self._queue.put(_Query(query, answer, asyncio.get_running_loop()))
+
+    def redact(self, redaction: Redaction, answer: Callable[[str | None], None]) -> None:
+        """Delete a message after every queued append; ``answer(outcome)`` runs on the loop
+        (None if the store failed)."""
+        self._queue.put(_Redact(redaction, answer, asyncio.get_running_loop()))
 
     async def flush(self) -> None:
         """Return once everything queued before this call is done."""
@@ -187,6 +204,14 @@ class HistoryWriter:
                     log.exception("history query failed")
                     rows = None
                 _call(job.loop, job.answer, rows)
+            elif isinstance(job, _Redact):
+                outcome: str | None
+                try:
+                    outcome = self._store.redact(job.redaction)
+                except Exception:
+                    log.exception("history redaction failed")
+                    outcome = None
+                _call(job.loop, job.answer, outcome)
             elif isinstance(job, _Flush):
                 _call(job.loop, job.done)
         self._write(waiting)

@@ -1,19 +1,24 @@
 """History kept in memory: the test double, and the reference the SQLite store must match.
 
 Queries run ``chatroom.server.core.history.select`` itself, so the contract tests that hold
-the SQLite store to this one hold it to the spec's meaning of each subcommand.
+the SQLite store to this one hold it to the spec's meaning of each subcommand. Deletions
+go through ``chatroom.server.core.redaction.judge``, as in SQLite.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from chatroom.server.core.history import (
+    MESSAGE_COMMANDS,
+    EventRecord,
     HistoryQuery,
     HistoryRecord,
     select,
     select_targets,
 )
+from chatroom.server.core.redaction import REDACTED, UNKNOWN, Redaction, judge
 from chatroom.server.store.history import Rows
 
 __all__ = ["MemoryHistory"]
@@ -23,27 +28,67 @@ class MemoryHistory:
     """``HistoryStore`` in a dict of lists; not thread-safe, which its users never need."""
 
     def __init__(self) -> None:
-        self.lines: dict[str, list[HistoryRecord]] = {}
+        self.rows: dict[str, list[HistoryRecord]] = {}  # messages and events, in order
+        self.deleted: dict[str, set[str]] = {}  # conversation key -> msgids redacted
+
+    @property
+    def lines(self) -> dict[str, list[HistoryRecord]]:
+        """The stored messages of each conversation (deleted ones blanked), without events."""
+        return {target: _messages(rows) for target, rows in self.rows.items()}
+
+    @property
+    def events(self) -> dict[str, list[EventRecord]]:
+        """The stored events of each conversation that has any."""
+        found: dict[str, list[EventRecord]] = {}
+        for target, rows in self.rows.items():
+            done = [r for r in rows if isinstance(r, EventRecord)]
+            if done:
+                found[target] = done
+        return found
 
     def append(self, records: Sequence[HistoryRecord]) -> None:
         for record in records:
-            self.lines.setdefault(record.target, []).append(record)
+            self.rows.setdefault(record.target, []).append(record)
 
     def query(self, query: HistoryQuery) -> Rows:
         if query.kind == "TARGETS":
-            every = (record for rows in self.lines.values() for record in rows)
+            deleted = self.deleted
+            every = (
+                record
+                for target, rows in self.rows.items()
+                for record in rows
+                if record.msgid not in deleted.get(target, ())
+            )
             return select_targets(every, query)
-        return select(self.lines.get(query.target, []), query)
+        hidden = self.deleted.get(query.target, set())
+        return select(self.rows.get(query.target, []), query, hidden)
+
+    def redact(self, redaction: Redaction) -> str:
+        rows = self.rows.get(redaction.target, [])
+        deleted = self.deleted.setdefault(redaction.target, set())
+        for i, row in enumerate(rows):
+            if row.msgid != redaction.msgid:
+                continue
+            outcome = judge(redaction, row.command, row.sender, row.at, row.msgid in deleted)
+            if outcome == REDACTED:
+                rows[i] = replace(row, text="", tags=())
+                deleted.add(row.msgid)
+            return outcome
+        return UNKNOWN
 
     def recent(self, per_target: int) -> list[HistoryRecord]:
         if per_target <= 0:
             return []
-        return [
-            record
-            for rows in self.lines.values()
-            if rows and not rows[0].recipient
-            for record in rows[-per_target:]
-        ]
+        found: list[HistoryRecord] = []
+        for target, rows in self.rows.items():
+            if not rows or rows[0].recipient:
+                continue
+            hidden = self.deleted.get(target, set())
+            said = [r for r in _messages(rows) if r.msgid not in hidden]
+            done = [r for r in rows if isinstance(r, EventRecord)]
+            kept = {id(r) for r in said[-per_target:] + done[-per_target:]}
+            found.extend(r for r in rows if id(r) in kept)
+        return found
 
     def prune(
         self, now_ms: int, retention_days: int, max_per_target: int, targets: Iterable[str]
@@ -51,32 +96,48 @@ class MemoryHistory:
         dropped = 0
         bounded = set(targets)
         oldest = now_ms - retention_days * 86_400_000 if retention_days > 0 else None
-        for target in list(self.lines):
-            rows = self.lines[target]
+        for target in list(self.rows):
+            rows = self.rows[target]
             kept = rows if oldest is None else [r for r in rows if r.at >= oldest]
             if max_per_target > 0 and target in bounded:
-                kept = kept[-max_per_target:]
+                kept = _last_messages(kept, max_per_target)
             dropped += len(rows) - len(kept)
             if kept:
-                self.lines[target] = kept
+                self.rows[target] = kept
             else:
-                del self.lines[target]
+                del self.rows[target]
         return dropped
 
     def purge(self, target: str, before_ms: int | None = None) -> int:
-        rows = self.lines.get(target, [])
+        rows = self.rows.get(target, [])
         kept = [] if before_ms is None else [r for r in rows if r.at >= before_ms]
         if kept:
-            self.lines[target] = kept
+            self.rows[target] = kept
         else:
-            self.lines.pop(target, None)
+            self.rows.pop(target, None)
         return len(rows) - len(kept)
 
     def export(self, target: str) -> list[HistoryRecord]:
-        return list(self.lines.get(target, []))
+        hidden = self.deleted.get(target, set())
+        return [r for r in self.rows.get(target, []) if r.msgid not in hidden]
 
     def changed_outside(self) -> bool:
         return False
 
     def close(self) -> None:
         pass
+
+
+def _messages(rows: list[HistoryRecord]) -> list[HistoryRecord]:
+    return [r for r in rows if r.command in MESSAGE_COMMANDS]
+
+
+def _last_messages(rows: list[HistoryRecord], count: int) -> list[HistoryRecord]:
+    """From the ``count``-th newest message on: older messages and events go."""
+    seen = 0
+    for i in range(len(rows) - 1, -1, -1):
+        if rows[i].command in MESSAGE_COMMANDS:
+            seen += 1
+            if seen == count:
+                return rows[i:]
+    return rows

@@ -4,6 +4,8 @@
 drop the last commits, a fair trade for chat lines written many times a second (accounts,
 in chatroom.db, keep FULL). Each query mirrors ``chatroom.server.core.history.select``:
 references are exclusive, ``id`` order is send order, answers come back ascending.
+References may name any row (an event, a deleted message); answers hold only messages and
+the events asked for, never a deleted message (``redacted_at`` set).
 """
 
 from __future__ import annotations
@@ -14,19 +16,26 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from chatroom.server.core.history import (
+    MESSAGE_COMMANDS,
+    EventRecord,
     HistoryQuery,
     HistoryRecord,
     Ref,
     TargetListing,
     listing_name,
 )
+from chatroom.server.core.redaction import REDACTED, UNKNOWN, Redaction, judge
 from chatroom.server.store.history import Rows
 from chatroom.server.store.schema import available_migrations, data_version, open_database
 
 __all__ = ["HISTORY_FILENAME", "SqliteHistory", "history_db_path"]
 
 HISTORY_FILENAME = "history.db"
-_COLUMNS = "target, msgid, at, sender, recipient, source, command, target_name, text, account, tags"
+_COLUMNS = (
+    "target, msgid, at, sender, recipient, source, command, target_name, text, account, tags,"
+    " params"
+)
+_IS_MESSAGE = "command IN ('PRIVMSG', 'NOTICE')"
 _Cond = tuple[str, tuple[object, ...]]
 
 
@@ -65,12 +74,38 @@ class SqliteHistory:
                 r.target_name,
                 r.text,
                 r.account,
-                json.dumps(dict(r.tags), separators=(",", ":")),
+                _tags(r) if r.tags else "{}",  # most lines have none: skip the encoder
+                _params(r),
             )
             for r in records
         ]
         with self._lock:
-            self._write(f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 11)})", rows)
+            self._write(f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 12)})", rows)
+
+    def redact(self, redaction: Redaction) -> str:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT id, command, sender, at, redacted_at FROM messages"
+                    " WHERE target = ? AND msgid = ? ORDER BY id LIMIT 1",
+                    (redaction.target, redaction.msgid),
+                ).fetchone()
+                outcome = UNKNOWN
+                if row is not None:
+                    deleted = row[4] is not None
+                    outcome = judge(redaction, str(row[1]), str(row[2]), int(row[3]), deleted)
+                if outcome == REDACTED:
+                    conn.execute(
+                        "UPDATE messages SET text = '', tags = '{}', redacted_at = ? WHERE id = ?",
+                        (redaction.at, row[0]),
+                    )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return outcome
 
     def prune(
         self, now_ms: int, retention_days: int, max_per_target: int, targets: Iterable[str]
@@ -84,9 +119,10 @@ class SqliteHistory:
             for target in targets:
                 statements.append(
                     (
-                        "DELETE FROM messages WHERE target = ? AND id <= (SELECT id FROM messages"
-                        " WHERE target = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
-                        (target, target, max_per_target),
+                        # Keep the last messages, and the events since the first of them.
+                        "DELETE FROM messages WHERE target = ? AND id < (SELECT id FROM messages"
+                        f" WHERE target = ? AND {_IS_MESSAGE} ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                        (target, target, max_per_target - 1),
                     )
                 )
         return self._delete(statements)
@@ -136,8 +172,9 @@ class SqliteHistory:
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER"
-                " (PARTITION BY target ORDER BY id DESC) AS age FROM messages"
-                " WHERE recipient = '') WHERE age <= ? ORDER BY target, id",
+                f" (PARTITION BY target, {_IS_MESSAGE} ORDER BY id DESC) AS age FROM messages"
+                " WHERE recipient = '' AND redacted_at IS NULL) WHERE age <= ?"
+                " ORDER BY target, id",
                 (per_target,),
             ).fetchall()
         return [_record(row) for row in rows]
@@ -145,7 +182,9 @@ class SqliteHistory:
     def export(self, target: str) -> list[HistoryRecord]:
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE target = ? ORDER BY id", (target,)
+                f"SELECT {_COLUMNS} FROM messages WHERE target = ? AND redacted_at IS NULL"
+                " ORDER BY id",
+                (target,),
             ).fetchall()
         return [_record(row) for row in rows]
 
@@ -161,13 +200,14 @@ class SqliteHistory:
             self._conn.close()
 
     def _select(self, q: HistoryQuery) -> list[HistoryRecord]:
-        base: list[_Cond] = [("target = ?", (q.target,))]
+        where: list[_Cond] = [("target = ?", (q.target,))]  # where references may point
         if q.since:
-            base.append(("at >= ?", (q.since,)))
+            where.append(("at >= ?", (q.since,)))
+        base = [*where, *_shown(q)]  # what the answer may hold
         limit = q.limit
         if q.first is None:
             return self._rows(base, "DESC", limit) if q.kind == "LATEST" else []
-        first = self._resolve(base, q.first)
+        first = self._resolve(where, q.first)
         if first is None:
             return []
         if q.kind == "LATEST":
@@ -182,7 +222,7 @@ class SqliteHistory:
             )
             return before + self._rows([*base, _cond(first, ">=")], "ASC", limit - len(before))
         if q.kind == "BETWEEN" and q.second is not None:
-            second = self._resolve(base, q.second)
+            second = self._resolve(where, q.second)
             if second is None:
                 return []
             if first <= second:
@@ -228,10 +268,12 @@ class SqliteHistory:
         # (target, at) index), so only the rows inside the window are ever grouped.
         rows = self._conn.execute(
             "SELECT target, MAX(at), sender, recipient, source, target_name FROM messages AS m"
-            f" WHERE at > ? AND at < ? AND ((recipient = '' AND {in_rooms}) OR"
+            f" WHERE at > ? AND at < ? AND {_IS_MESSAGE} AND redacted_at IS NULL"
+            f" AND ((recipient = '' AND {in_rooms}) OR"
             " (recipient != '' AND (sender = ? OR recipient = ?) AND at >= ?))"
             " AND NOT EXISTS (SELECT 1 FROM messages AS later"
-            " WHERE later.target = m.target AND later.at >= ?)"
+            " WHERE later.target = m.target AND later.at >= ?"
+            " AND later.command IN ('PRIVMSG', 'NOTICE'))"
             " GROUP BY target",
             (min(a, b), max(a, b), *rooms, q.identity, q.identity, q.since, max(a, b)),
         ).fetchall()
@@ -247,6 +289,25 @@ class SqliteHistory:
             key=lambda listing: (listing.at, listing.target),
         )
         return listings[: q.limit] if a <= b else listings[-q.limit :]
+
+
+def _shown(q: HistoryQuery) -> list[_Cond]:
+    """What an answer may hold: messages that were not deleted, and the events asked for."""
+    commands = ("PRIVMSG", "NOTICE", *q.events)
+    return [
+        (f"command IN ({', '.join('?' * len(commands))})", commands),
+        ("redacted_at IS NULL", ()),
+    ]
+
+
+def _tags(record: HistoryRecord) -> str:
+    return json.dumps(dict(record.tags), separators=(",", ":"))
+
+
+def _params(record: HistoryRecord) -> str | None:
+    if isinstance(record, EventRecord):
+        return json.dumps(record.params, separators=(",", ":"))
+    return None
 
 
 def _cond(resolved: tuple[int, int], op: str) -> _Cond:
@@ -273,6 +334,20 @@ def _listing_row(row: tuple[object, ...]) -> HistoryRecord:
 
 def _record(row: tuple[object, ...]) -> HistoryRecord:
     tags = json.loads(str(row[10])) if row[10] else {}
+    if str(row[6]) not in MESSAGE_COMMANDS:
+        return EventRecord(
+            target=str(row[0]),
+            msgid=str(row[1]),
+            at=int(str(row[2])),
+            sender=str(row[3]),
+            recipient=str(row[4]),
+            source=str(row[5]),
+            command=str(row[6]),
+            target_name=str(row[7]),
+            text=str(row[8]),
+            account=None if row[9] is None else str(row[9]),
+            params=tuple(str(p) for p in json.loads(str(row[11]) if row[11] else "[]")),
+        )
     return HistoryRecord(
         target=str(row[0]),
         msgid=str(row[1]),

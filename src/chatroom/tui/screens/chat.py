@@ -18,7 +18,7 @@ from textual.widgets import OptionList, Static
 
 from chatroom.client.commands import COMMANDS
 from chatroom.client.connection import ConnectionStatus
-from chatroom.client.state import SERVER_BUFFER, Event, LineKind, Show, StateChanged
+from chatroom.client.state import SERVER_BUFFER, Deleted, Event, LineKind, Show, StateChanged
 from chatroom.tui.widgets import (
     ChatInput,
     MemberList,
@@ -130,6 +130,9 @@ class ChatScreen(Screen[None]):
                 self._catch_up(redraw=event.history)
             else:
                 self.refresh_rooms()
+        elif isinstance(event, Deleted):
+            if self.session.key(event.buffer) == self.session.active:
+                self._catch_up(redraw=True)  # a line already drawn changed
         elif isinstance(event, StateChanged):
             if event.buffer is None:
                 self.refresh_rooms()

@@ -15,6 +15,7 @@ from chatroom.server.core.commands import (  # noqa: F401
     nickserv,
     nickserv_cert,
     queries,
+    redact,
     registration,
     sasl,
     wallops,

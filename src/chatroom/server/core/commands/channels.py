@@ -15,7 +15,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.formatting import hidden_character
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message
-from chatroom.server.core import chanreg, opers, sanctions
+from chatroom.server.core import chanreg, events, opers, sanctions
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.commands.channel_queries import send_names, send_topic
@@ -106,27 +106,15 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
 
 def announce_join(world: World, channel: Channel, session: Session) -> None:
     """JOIN to every member; extended-join clients also get the account and realname."""
-    extended = [m for m in channel.members if "extended-join" in m.caps]
-    plain = [m for m in channel.members if "extended-join" not in m.caps]
-    world.fanout(plain, session.prefix, "JOIN", channel.name, account=session.account)
-    if extended:
-        world.fanout(
-            extended,
-            session.prefix,
-            "JOIN",
-            channel.name,
-            session.account or "*",
-            session.realname,
-            account=session.account,
-        )
+    events.join(world, channel, session)
 
 
 # ----------------------------------------------------------------------------- PART
 
 
 def _part(world: World, session: Session, channel: Channel, reason: str | None) -> None:
-    params = (channel.name, reason) if reason else (channel.name,)
-    world.fanout(channel.members, session.prefix, "PART", *params, account=session.account)
+    params = (reason,) if reason else ()
+    events.announce(world, channel, session.prefix, "PART", *params, account=session.account)
     world.leave_channel(session, channel)
 
 
@@ -176,8 +164,14 @@ def topic(world: World, session: Session, msg: Message) -> None:
         recipients = channel.members
         if session not in recipients:
             recipients = {**recipients, session: ""}  # the operator sees its change too
-        world.fanout(
-            recipients, session.prefix, "TOPIC", channel.name, text, account=session.account
+        events.announce(
+            world,
+            channel,
+            session.prefix,
+            "TOPIC",
+            text,
+            account=session.account,
+            recipients=recipients,
         )
 
     chanreg.announce_when_saved(world, session, channel, announce)
@@ -283,14 +277,8 @@ def _kick_one(world: World, session: Session, channel: Channel, nick: str, reaso
         raise CommandError(
             n.ERR_USERNOTINCHANNEL, target.nick, channel.name, "They aren't on that channel"
         )
-    world.fanout(
-        channel.members,
-        session.prefix,
-        "KICK",
-        channel.name,
-        target.nick,
-        reason,
-        account=session.account,
+    events.announce(
+        world, channel, session.prefix, "KICK", target.nick, reason, account=session.account
     )
     world.leave_channel(target, channel)
     actor = sanctions.actor_name(session)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chatroom.server.core import acks, chanreg, opers
+from chatroom.server.core import acks, chanreg, events, opers
 from chatroom.server.core.bans import format_time
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.services import Service
@@ -248,7 +248,7 @@ def _op(world: World, session: Session, args: list[str]) -> None:
         return
     if not channel.is_op(session):
         channel.set_status(session, "o", True)
-        world.fanout(channel.members, SOURCE, "MODE", channel.name, "+o", session.nick)
+        events.announce(world, channel, SOURCE, "MODE", "+o", session.nick)
 
 
 @subcommand("HELP", "HELP", "This list.")

@@ -20,11 +20,12 @@ from collections.abc import Sequence
 
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import replay
+from chatroom.server.core import events, replay
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import (
     SUBCOMMANDS,
+    EventRecord,
     HistoryQuery,
     HistoryRecord,
     Ref,
@@ -51,7 +52,7 @@ def identity(world: World, session: Session) -> str:
     return "n:" + world.fold(session.nick)
 
 
-def _identity_of(world: World, nick: str) -> str:
+def identity_of(world: World, nick: str) -> str:
     """The identity behind ``nick``: online now, or an account of that name, or the nick."""
     other = world.find_nick(nick)
     if other is not None and other.registered:
@@ -109,6 +110,8 @@ def record_line(session: Session, record: HistoryRecord, batch: str | None) -> b
         tags["time"] = format_time(record.at)
     if profile & TagProfile.ACCOUNT and record.account is not None:
         tags["account"] = record.account
+    if isinstance(record, EventRecord):
+        return events.event_line(session, record, tags)
     return format_line(record.source, record.command, record.target_name, record.text, tags=tags)
 
 
@@ -129,9 +132,12 @@ def _send_batch(
 
 def replay_on_join(world: World, session: Session, channel: Channel) -> None:
     """The room's lines this client has not received yet, if it can tell them from live
-    ones (the rules are in ``core/replay.py``)."""
+    ones (the rules are in ``core/replay.py``), with the room's events for event-playback
+    clients."""
     lines = replay.unseen_lines(world, session, channel)
     if lines:
+        ring = world.history.events.get(world.fold(channel.name))
+        lines = events.with_events(session, ring, lines)
         _send_batch(world, session, "chathistory", channel.name, lines)
 
 
@@ -232,7 +238,8 @@ def _parse(
     key, since = _target_key(world, session, sub, name)
     first = _ref(sub, params[1], allow_star=sub == "LATEST")
     second = _ref(sub, params[2], allow_star=False) if sub == "BETWEEN" else None
-    return HistoryQuery(sub, key, first, second, limit, since=since), name
+    query = HistoryQuery(sub, key, first, second, limit, since=since, events=events.wanted(session))
+    return query, name
 
 
 def _limit(world: World, sub: str, text: str) -> int:
@@ -268,5 +275,5 @@ def _target_key(world: World, session: Session, sub: str, name: str) -> tuple[st
         return world.fold(channel.name), 0
     if not is_valid_nick(name, world.settings.limits.nick_length):
         raise refused
-    key = dm_key(identity(world, session), _identity_of(world, name))
+    key = dm_key(identity(world, session), identity_of(world, name))
     return key, _private_since(session)

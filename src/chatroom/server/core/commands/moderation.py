@@ -18,7 +18,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name, normalize_mask
 from chatroom.irc.message import Message
-from chatroom.server.core import acks, chanreg, opers, sanctions
+from chatroom.server.core import acks, chanreg, events, opers, sanctions
 from chatroom.server.core.accounts import log_in, password_login, plaintext_refused
 from chatroom.server.core.bans import (
     BanList,
@@ -272,15 +272,7 @@ def tban(world: World, session: Session, msg: Message) -> None:
             raise CommandError(n.ERR_BANLISTFULL, channel.name, "b", "Channel list is full")
         entry = ListEntry(mask, session.prefix, now, expires)
         channel.lists["b"].append(entry)
-        world.fanout(
-            channel.members,
-            session.prefix,
-            "MODE",
-            channel.name,
-            "+b",
-            mask,
-            account=session.account,
-        )
+        events.announce(world, channel, session.prefix, "MODE", "+b", mask, account=session.account)
     else:
         entry = found
     before = entry.expires_at

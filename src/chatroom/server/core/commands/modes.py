@@ -21,7 +21,7 @@ from chatroom.irc.modes import (
     parse_channel_modes,
     parse_user_modes,
 )
-from chatroom.server.core import chanreg, opers, sanctions
+from chatroom.server.core import chanreg, events, opers, sanctions
 from chatroom.server.core.channel import LIST_MODES, Channel, ListEntry
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.replies import CHANNEL_MODES, USER_MODES
@@ -102,14 +102,8 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
         sanctions.audit_mode_changes(world, session, channel.name, applied)
 
         def announce() -> None:
-            world.fanout(
-                channel.members,
-                session.prefix,
-                "MODE",
-                channel.name,
-                modestring,
-                *args,
-                account=session.account,
+            events.announce(
+                world, channel, session.prefix, "MODE", modestring, *args, account=session.account
             )
 
         chanreg.announce_when_saved(world, session, channel, announce)
