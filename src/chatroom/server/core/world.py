@@ -33,11 +33,11 @@ from chatroom.server.core import (
     admission,
     chanreg,
     events,
-    labels,
     opers,
     replay,
     sanctions,
 )
+from chatroom.server.core.answers import Answers
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
 from chatroom.server.core.effects import (
@@ -83,16 +83,6 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
-class _Waiting:
-    """A request to the shell that has not been answered yet."""
-
-    then: Callable[..., None]
-    session: Session | None  # whose command asked: its later lines wait for the answer
-    deadline: float
-    on_timeout: tuple[object, ...]  # what ``then`` gets if no answer comes in time
-
-
-@dataclass(frozen=True, slots=True)
 class WhowasEntry:
     nick: str
     user: str
@@ -130,12 +120,7 @@ class World:
         self.per_address: dict[str, int] = {}
         self.recent_connects: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
-        self._tokens = itertools.count(1)
-        self._pending: dict[int, _Waiting] = {}
-        # The connection whose command (or continuation) is running: what it asks the
-        # shell for holds its later lines until answered.
-        self._acting: Session | None = None
-        self._unheld: list[Session] = []  # freed while another command ran; see _resume
+        self.answers = Answers(self)
         self.accounts: dict[str, Account] = {}
         self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
@@ -200,7 +185,7 @@ class World:
         if session.closed:
             return
         if session.waiting:
-            self._hold(session, line)
+            self.answers.hold(session, line)
             return
         self.stats.lines_in += 1
         try:
@@ -215,54 +200,9 @@ class World:
         if not line.isascii() and not _is_utf8(line):
             dispatch = self._refuse_invalid_utf8
         label = msg.tags.get("label") if msg.tags else None
-        running = self._acting
-        self._acting = session
-        try:
-            if label is not None and "labeled-response" in session.caps:
-                session.capture = []
-                try:
-                    dispatch(session, msg)
-                finally:
-                    self._end_labeled(session, label)
-            else:
-                dispatch(session, msg)
-        finally:
-            self._acting = running
-        if running is None:
-            self._release_later_ones()
-
-    def _end_labeled(self, session: Session, label: str) -> None:
-        """A labeled command ran: label its replies now, or keep them for its answer."""
-        if session.waiting:  # answered by a continuation: label everything then
-            session.held_label = (label, session.capture or [])
-            session.capture = None
-        else:
-            labels.finish_labeled(self, session, label)
-
-    def _hold(self, session: Session, line: bytes | None) -> None:
-        """Keep a line of a connection whose command waits; bounded like the flood backlog."""
-        held = session.held
-        if held is None:
-            held = session.held = deque()
-        if len(held) >= self.settings.limits.flood_backlog:
-            held.clear()
-            self.stats.flood_drops += 1
-            self.close(session, "Excess Flood")
-            return
-        session.last_active = self.clock()
-        held.append(line)
-
-    def _release(self, session: Session) -> None:
-        """The connection's command has its whole answer: run the lines held behind it."""
-        held = session.held
-        while held and not session.waiting and not session.closed:
-            line = held.popleft()
-            if line is None:
-                self.receive_too_long(session)
-            else:
-                self.receive(session, line)
-        if not held:
-            session.held = None
+        if label is not None and "labeled-response" not in session.caps:
+            label = None
+        self.answers.run_command(session, dispatch, msg, label)
 
     def _refuse_invalid_utf8(self, session: Session, msg: Message) -> None:
         """UTF8ONLY: nothing that is not UTF-8 is relayed, so the command is refused whole."""
@@ -281,7 +221,7 @@ class World:
         if session.closed:
             return
         if session.waiting:
-            self._hold(session, None)
+            self.answers.hold(session, None)
             return
         self.reply(session, n.ERR_INPUTTOOLONG, "Input line was too long")
 
@@ -315,8 +255,7 @@ class World:
         self.invisible_count = invisible
         accounts.expire_nick_grace(self)
         sanctions.expire(self)
-        if self._pending:
-            self._expire_waits(now)
+        self.answers.expire(now)
 
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
@@ -327,124 +266,53 @@ class World:
 
     def password_checked(self, token: int, ok: bool, rehashed: tuple[str, str] | None) -> None:
         """Answer to ``VerifyPassword``."""
-        self._resume(token, ok, rehashed)
+        self.answers.resume(token, ok, rehashed)
 
     def password_hashed(self, token: int, password_hash: str, scram: str) -> None:
         """Answer to ``HashPassword``."""
-        self._resume(token, password_hash, scram)
+        self.answers.resume(token, password_hash, scram)
 
     def persisted(self, token: int, error: str | None) -> None:
         """Answer to a ``Persist`` with a token: the changes committed (or failed)."""
-        self._resume(token, error)
+        self.answers.resume(token, error)
 
     def history_loaded(self, token: int, rows: Sequence[object] | None) -> None:
         """Answer to ``QueryHistory``: the records (or target listings); None on failure."""
-        self._resume(token, rows)
+        self.answers.resume(token, rows)
 
     def history_redacted(self, token: int, outcome: str | None) -> None:
         """Answer to ``RedactHistory``: what the store did (None if it failed)."""
-        self._resume(token, outcome)
+        self.answers.resume(token, outcome)
 
     def load_history(self, records: Iterable[HistoryRecord]) -> None:
         """The last lines of each room from the store: at start, and after an admin purge."""
         self.history.load_recent(records)
 
-    def _resume(self, token: int, *result: object) -> None:
-        waiting = self._pending.pop(token, None)
-        if waiting is None:
-            return  # answered after its timeout, or for a connection that is gone
-        session = waiting.session
-        if session is None:
-            self._run(waiting.then, token, result)
-            return
-        session.waiting -= 1
-        held_label = session.held_label
-        session.held_label = None
-        if held_label is not None and not session.closed:
-            session.capture = held_label[1]
-        # Answered at once from inside the session's own command (the throttle decided
-        # without holding): that command is still running, and so are its held lines.
-        running = self._acting
-        self._acting = session
-        try:
-            self._run(waiting.then, token, result)
-        finally:
-            self._acting = running
-            if held_label is not None and session.capture is not None:
-                self._end_labeled(session, held_label[0])
-        if session.waiting or running is session:
-            return
-        if running is None:
-            self._release(session)
-            self._release_later_ones()
-        else:
-            # Another connection's command is running (its answer freed this one's login
-            # in the throttle): this connection's held lines run once that one is done.
-            self._unheld.append(session)
-
-    def _release_later_ones(self) -> None:
-        while self._unheld:
-            self._release(self._unheld.pop(0))
-
-    @staticmethod
-    def _run(then: Callable[..., None], token: int, result: tuple[object, ...]) -> None:
-        try:
-            then(*result)
-        except Exception:
-            log.exception("continuation failed for token %d", token)
-
-    def _expire_waits(self, now: float) -> None:
-        """Answer every request the shell left unanswered too long with its failure value,
-        so a stuck worker or store costs one command a clear error, not the connection."""
-        late = [token for token, w in self._pending.items() if w.deadline <= now]
-        for token in late:
-            waiting = self._pending.get(token)
-            if waiting is not None:
-                log.warning("no answer in time", extra={"token": token})
-                self._resume(token, *waiting.on_timeout)
-
     # ----------------------------------------------------------------- requests to the shell
 
     def busy_checking_passwords(self) -> bool:
         """Too many password checks queued: refuse new logins rather than queue without end."""
-        return len(self._pending) >= self.settings.accounts.max_pending_checks
+        return len(self.answers) >= self.settings.accounts.max_pending_checks
 
     def expect_answer(
         self, session: Session, then: Callable[..., None], on_timeout: tuple[object, ...]
     ) -> Callable[..., None]:
         """A callback for an answer that comes from inside the core, later or at once (the
         login throttle holding a try): ``session`` waits for it like for the shell's."""
-        token = self._expect(then, on_timeout, session)
-        return lambda *result: self._resume(token, *result)
-
-    def _expect(
-        self,
-        then: Callable[..., None],
-        on_timeout: tuple[object, ...],
-        session: Session | None = None,
-    ) -> int:
-        """A token for an answer the shell will give; the connection whose command asked
-        (if any) holds its later lines until ``then`` ran (replies in order)."""
-        token = next(self._tokens)
-        session = session or self._acting
-        if session is not None:
-            session.waiting += 1
-        deadline = self.clock() + self.settings.timeouts.answer
-        self._pending[token] = _Waiting(then, session, deadline, on_timeout)
-        return token
+        return self.answers.callback(session, then, on_timeout)
 
     def verify_password(self, password_hash: str, password: str, then: Checked) -> None:
-        token = self._expect(then, (False, None))
+        token = self.answers.expect(then, (False, None))
         self.effects.append(VerifyPassword(token, password_hash, password))
 
     def hash_password(self, password: str, then: Hashed) -> None:
         """``then(hash, scram)``; both empty when no hash could be made."""
-        token = self._expect(then, ("", ""))
+        token = self.answers.expect(then, ("", ""))
         self.effects.append(HashPassword(token, password))
 
     def query_history(self, query: HistoryQuery, then: Loaded) -> None:
         """Ask the store, after every write queued so far; ``then(rows)`` gets the answer."""
-        token = self._expect(then, (None,))
+        token = self.answers.expect(then, (None,))
         self.effects.append(QueryHistory(token, query))
 
     def record_message(self, record: HistoryRecord) -> None:
@@ -467,14 +335,14 @@ class World:
 
     def redact_history(self, redaction: Redaction, then: Callable[[str | None], None]) -> None:
         """Ask the store to delete a message; ``then(outcome)`` after every earlier write."""
-        token = self._expect(then, (None,))
+        token = self.answers.expect(then, (None,))
         self.effects.append(RedactHistory(token, redaction))
 
     def persist(self, changes: Iterable[Change], then: Committed | None = None) -> None:
         """Write behind, in order; ``then`` runs after the commit for durable replies."""
         token = None
         if then is not None:
-            token = self._expect(then, ("no answer from the store in time",))
+            token = self.answers.expect(then, ("no answer from the store in time",))
         self.effects.append(Persist(tuple(changes), token))
 
     # ----------------------------------------------------------------- outputs
