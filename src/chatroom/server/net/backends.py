@@ -25,6 +25,7 @@ from chatroom.server.core.effects import (
     HashPassword,
     Persist,
     QueryHistory,
+    RenameHistory,
     StoreMessages,
     VerifyPassword,
 )
@@ -70,11 +71,19 @@ class Backends:
         self._poller = asyncio.create_task(self._watch_store())
 
     def handle(
-        self, effect: VerifyPassword | HashPassword | Persist | StoreMessages | QueryHistory
+        self,
+        effect: VerifyPassword
+        | HashPassword
+        | Persist
+        | StoreMessages
+        | QueryHistory
+        | RenameHistory,
     ) -> None:
         world = self.world
         if isinstance(effect, StoreMessages):
             self.history_writer.append(effect.records)
+        elif isinstance(effect, RenameHistory):
+            self.history_writer.rename(effect.target, effect.new_target, effect.new_name)
         elif isinstance(effect, QueryHistory):
             token = effect.token
             self.history_writer.query(effect.query, lambda rows: self._history_answer(token, rows))

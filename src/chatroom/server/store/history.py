@@ -63,6 +63,9 @@ class HistoryStore(Protocol):
     def export(self, target: str) -> list[HistoryRecord]:
         """Every stored line of a conversation, in order."""
 
+    def rename(self, target: str, new_target: str, new_name: str) -> int:
+        """A room was renamed: its lines move to ``new_target`` and show ``new_name``."""
+
     def changed_outside(self) -> bool:
         """True once after another process changed the store (an admin purge)."""
 
@@ -82,13 +85,20 @@ class _Query:
 
 
 @dataclass(slots=True)
+class _Rename:
+    target: str
+    new_target: str
+    new_name: str
+
+
+@dataclass(slots=True)
 class _Flush:
     done: Callable[[], None]
     loop: asyncio.AbstractEventLoop
 
 
 _STOP = object()
-_Job = _Append | _Query | _Flush
+_Job = _Append | _Query | _Flush | _Rename
 
 
 class HistoryWriter:
@@ -122,6 +132,11 @@ class HistoryWriter:
     def query(self, query: HistoryQuery, answer: Callable[[Rows | None], None]) -> None:
         """Run ``query`` after every queued append; ``answer(rows)`` runs on the loop."""
         self._queue.put(_Query(query, answer, asyncio.get_running_loop()))
+
+    def rename(self, target: str, new_target: str, new_name: str) -> None:
+        """Move a renamed room's lines, after every queued append (later ones use the new key)."""
+        if not self._closing:
+            self._queue.put(_Rename(target, new_target, new_name))
 
     async def flush(self) -> None:
         """Return once everything queued before this call is done."""
@@ -189,6 +204,8 @@ class HistoryWriter:
                 _call(job.loop, job.answer, rows)
             elif isinstance(job, _Flush):
                 _call(job.loop, job.done)
+            elif isinstance(job, _Rename):
+                self._rename(job)
         self._write(waiting)
 
     def _write(self, records: list[HistoryRecord]) -> None:
@@ -200,6 +217,15 @@ class HistoryWriter:
             log.exception("history write failed (%d lines lost)", len(records))
             return
         self._touched.update(record.target for record in records)
+
+    def _rename(self, job: _Rename) -> None:
+        try:
+            self._store.rename(job.target, job.new_target, job.new_name)
+        except Exception:
+            log.exception("history rename failed")
+            return
+        if job.target in self._touched:
+            self._touched.add(job.new_target)
 
     def _housekeeping(self) -> None:
         if self._clock() - self._pruned_at >= PRUNE_SECONDS:

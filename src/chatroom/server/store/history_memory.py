@@ -7,6 +7,7 @@ the SQLite store to this one hold it to the spec's meaning of each subcommand.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from chatroom.server.core.history import (
     HistoryQuery,
@@ -74,6 +75,14 @@ class MemoryHistory:
 
     def export(self, target: str) -> list[HistoryRecord]:
         return list(self.lines.get(target, []))
+
+    def rename(self, target: str, new_target: str, new_name: str) -> int:
+        rows = self.lines.pop(target, [])
+        moved = [replace(row, target=new_target, target_name=new_name) for row in rows]
+        self.lines[new_target] = self.lines.get(new_target, []) + moved
+        if not self.lines[new_target]:
+            del self.lines[new_target]
+        return len(moved)
 
     def changed_outside(self) -> bool:
         return False
