@@ -335,7 +335,7 @@ def test_register_is_refused_when_registration_is_closed() -> None:
 def test_registration_cap_is_advertised_with_before_connect() -> None:
     h = Harness()
     c = h.connect()
-    caps = c.cmd("CAP LS 302")[-1].params[-1].split()
+    caps = [token for line in c.cmd("CAP LS 302") for token in line.params[-1].split()]
     assert "draft/account-registration=before-connect" in caps
     assert "sasl=PLAIN,EXTERNAL,SCRAM-SHA-256" in caps
 

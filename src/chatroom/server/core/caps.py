@@ -7,6 +7,7 @@ behaviour exists in the handlers. Values (``name=value``) are sent to CAP 302 cl
 from __future__ import annotations
 
 from chatroom.server.core.session import Session, TagProfile
+from chatroom.server.core.settings import Limits
 
 CAPABILITIES: dict[str, str | None] = {
     "account-notify": None,
@@ -18,8 +19,11 @@ CAPABILITIES: dict[str, str | None] = {
     "batch": None,
     "cap-notify": None,
     "chghost": None,
+    "draft/channel-rename": None,
     "draft/chathistory": None,
     "draft/extended-monitor": None,  # the draft name of extended-monitor, for older clients
+    "draft/metadata-2": None,  # value from the limits: see ``advertised``
+    "draft/multiline": None,  # value from the limits: see ``advertised``
     "echo-message": None,
     "extended-monitor": None,
     "invite-notify": None,
@@ -47,6 +51,19 @@ def refresh_tag_profile(session: Session) -> None:
         if cap in session.caps:
             profile |= bit
     session.tag_profile = int(profile)
+
+
+def advertised(limits: Limits) -> dict[str, str | None]:
+    """Every capability with its CAP LS value; some values are the configured limits."""
+    values = dict(CAPABILITIES)
+    values["draft/multiline"] = (
+        f"max-bytes={limits.multiline_max_bytes},max-lines={limits.multiline_max_lines}"
+    )
+    values["draft/metadata-2"] = (
+        f"before-connect,max-subs={limits.metadata_max_subs},"
+        f"max-keys={limits.metadata_max_keys},max-value-bytes={limits.metadata_max_value_bytes}"
+    )
+    return values
 
 
 def ls_tokens(version: int, available: dict[str, str | None]) -> list[str]:

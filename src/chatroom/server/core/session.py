@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
+    from chatroom.server.core.multiline import OpenBatch
     from chatroom.server.store.base import AccountMute
 
 
@@ -78,6 +79,12 @@ class Session:
     held: deque[bytes | None] | None = None
     # The label of a waiting labeled command and what it has replied so far.
     held_label: tuple[str, list[bytes]] | None = None
+    # IRCv3 draft/multiline: the batch this client has open (core/multiline.py owns it).
+    multiline: OpenBatch | None = None
+    # IRCv3 draft/metadata-2 (core/metadata.py): the keys this client subscribed to, and
+    # a guest's own metadata (a logged-in user's belongs to the account, in the world).
+    metadata_subs: set[str] | None = None
+    metadata: dict[str, str] | None = None
 
     def send(self, data: bytes) -> None:
         """Queue one formatted line; the shell writes the queue out once per loop pass."""

@@ -39,7 +39,9 @@ from chatroom.server.core.effects import (
     VerifyPassword,
 )
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, HistoryState, format_time
+from chatroom.server.core.metadata import MetadataState
 from chatroom.server.core.monitor import MonitorTable, went_offline
+from chatroom.server.core.multiline import expire as expire_batch
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.store.base import Account, Change, Snapshot
@@ -132,6 +134,9 @@ class World:
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
         self.history = HistoryState(settings.history.replay_lines)
         self.monitor = MonitorTable()
+        self.metadata = MetadataState()  # accounts' IRCv3 metadata (core/metadata.py)
+        # Renamed rooms: old folded name -> (new name, until when JOIN redirects there).
+        self.renamed: dict[str, tuple[str, float]] = {}
         for name in settings.permanent_channels:
             self.channels[self.fold(name)] = Channel(name, self.started_at, permanent=True)
 
@@ -291,6 +296,8 @@ class World:
                 invisible += 1
             if "o" in session.modes:
                 opers += 1
+            if session.multiline is not None:
+                expire_batch(self, session, now)  # draft/multiline: FAIL BATCH TIMEOUT
             if not session.registered:
                 if now - session.connected_at >= t.registration:
                     self.close(session, "Registration timed out")
@@ -310,6 +317,7 @@ class World:
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
         self.accounts = dict(snapshot.accounts)
+        self.metadata.load(snapshot)
         accounts.reconcile_sessions(self)
         chanreg.restore(self, snapshot)
         sanctions.load(self, snapshot)

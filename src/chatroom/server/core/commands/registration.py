@@ -6,7 +6,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.irc.packing import pack_words
-from chatroom.server.core import sanctions, services
+from chatroom.server.core import metadata, sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
     create_account,
@@ -16,7 +16,7 @@ from chatroom.server.core.accounts import (
     plaintext_refused,
     registration_refusal,
 )
-from chatroom.server.core.caps import CAPABILITIES, ls_tokens, refresh_tag_profile
+from chatroom.server.core.caps import CAPABILITIES, advertised, ls_tokens, refresh_tag_profile
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.monitor import came_online, interested
 from chatroom.server.core.nicks import change_nick
@@ -42,7 +42,7 @@ def cap(world: World, session: Session, msg: Message) -> None:
         session.cap_version = max(session.cap_version, version)
         if version >= 302:
             session.caps.add("cap-notify")  # implied by CAP LS 302
-        _send_cap_list(world, session, "LS", ls_tokens(version, CAPABILITIES))
+        _send_cap_list(world, session, "LS", ls_tokens(version, advertised(world.settings.limits)))
     elif sub == "LIST":
         _send_cap_list(world, session, "LIST", sorted(session.caps))
     elif sub == "REQ":
@@ -75,6 +75,7 @@ def _cap_req(world: World, session: Session, requested: str) -> None:
             session.send(format_line(world.name, "CAP", session.nick, "NAK", requested))
             return
         changes.append((name, not token.startswith("-")))
+    had_metadata = metadata.CAP in session.caps
     for name, enable in changes:
         if enable:
             session.caps.add(name)
@@ -82,6 +83,8 @@ def _cap_req(world: World, session: Session, requested: str) -> None:
             session.caps.discard(name)
     refresh_tag_profile(session)
     session.send(format_line(world.name, "CAP", session.nick, "ACK", requested))
+    if session.registered and not had_metadata:
+        metadata.send_own(world, session)  # does nothing unless the cap was just enabled
 
 
 @command("PASS", min_params=1, before_registration=True)
@@ -167,6 +170,7 @@ def try_register(world: World, session: Session) -> None:
     world.stats.registrations += 1
     world.registered_count += 1
     send_welcome(world, session)
+    metadata.send_own(world, session)
     guard_nick(world, session)
     came_online(world, session)
 
