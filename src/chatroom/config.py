@@ -28,7 +28,6 @@ from chatroom.server.core.settings import (
     valid_role_name,
 )
 
-
 MAX_METADATA_VALUE_BYTES = 300
 
 

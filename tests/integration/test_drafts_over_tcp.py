@@ -117,7 +117,8 @@ def test_rename_reaches_capable_clients_as_rename_and_others_as_part_and_join(
     alice.conn.send_raw("RENAME #coding #programming :wider")
     assert _raw(carol, " RENAME ").endswith("RENAME #coding #programming wider")
     parted = bob.wait_type("part")
-    assert parted.target == "#coding" and parted.source.nick == "bob"
+    assert parted.target == "#coding"
+    assert parted.source.nick == "bob"
     joined = bob.wait_for(lambda e: e.type == "join" and e.target == "#programming")
     assert joined.source.nick == "bob"
     names = bob.wait_for(lambda e: e.type == "namreply" and e.arguments[1] == "#programming")
