@@ -48,6 +48,11 @@ def history_ref(msg: Message) -> str:
     return ""
 
 
+def _opens_multiline(msg: Message) -> bool:
+    """A nested draft/multiline batch counts as the one message it carries."""
+    return msg.command == "BATCH" and msg.params[1:2] == ("draft/multiline",)
+
+
 def _stamp(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -174,7 +179,7 @@ class HistoryRequests:
         """Count a line of an open history batch, before de-duplication: a page of lines
         already shown is still a full page."""
         page = self._pages.get(msg.tags.get("batch", ""))
-        if page is not None and msg.command in ("PRIVMSG", "NOTICE"):
+        if page is not None and (msg.command in ("PRIVMSG", "NOTICE") or _opens_multiline(msg)):
             page.lines += 1
             page.last = history_ref(msg) or page.last
 

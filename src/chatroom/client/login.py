@@ -33,6 +33,7 @@ WANTED_CAPS = frozenset(
         "batch",
         "cap-notify",
         "draft/chathistory",
+        "draft/multiline",
         "echo-message",
         "invite-notify",
         "message-tags",

@@ -27,14 +27,20 @@ def format_plain(line: Show, current: str | None) -> str:
     where = "" if current is not None and line.buffer.lower() == current.lower() else line.buffer
     head = f"[{stamp}] " + (f"{where} " if where and where != "*" else "")
     if line.kind is LineKind.MESSAGE:
-        return f"{head}<{line.nick}> {line.text}"
+        return _indented(f"{head}<{line.nick}> ", line.text)
     if line.kind is LineKind.NOTICE:
-        return f"{head}-{line.nick}- {line.text}"
+        return _indented(f"{head}-{line.nick}- ", line.text)
     if line.kind is LineKind.ACTION:
-        return f"{head}* {line.nick} {line.text}"
+        return _indented(f"{head}* {line.nick} ", line.text)
     if line.kind is LineKind.ERROR:
         return f"{head}!! {line.text}"
     return f"{head}-- {line.text}"
+
+
+def _indented(lead: str, text: str) -> str:
+    """A multi-line message (draft/multiline) under one head: later lines are indented
+    to the text, so a script still reads one message per unindented line."""
+    return lead + text.replace("\n", "\n" + " " * len(lead))
 
 
 class PlainUI:

@@ -41,7 +41,9 @@ def render_line(line: Show) -> Text:
         out.append(open_, style="dim")
         out.append(line.nick, style=f"bold {colour}")
         out.append(close + " ", style="dim")
-        out.append(line.text, style="bold" if line.mention else "")
+        # A multi-line message (draft/multiline) is one entry: later lines under the text.
+        text = line.text.replace("\n", "\n" + " " * len(out.plain))
+        out.append(text, style="bold" if line.mention else "")
     elif line.kind is LineKind.ACTION:
         out.append("* ", style=colour)
         out.append(line.nick, style=f"bold {colour}")
