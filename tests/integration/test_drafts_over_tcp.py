@@ -60,7 +60,7 @@ def test_a_multiline_message_arrives_whole_or_line_by_line(
     assert "msgid=" in opening
     assert _raw(bob, "draft/multiline-concat").endswith("PRIVMSG #lobby half")
     # The irc library knows nothing of batches: it sees ordinary messages, blank one left out.
-    texts = []
+    texts: list[str] = []
     while len(texts) < 3:
         event = old.wait_type("pubmsg")
         old.events.remove(event)
