@@ -261,3 +261,15 @@ def test_combine_and_split_are_inverse() -> None:
     text, joins = ml.combine(lines)
     assert text == "a\nb\n\ncd"
     assert ml.split(text, joins) == lines
+
+
+def test_a_multiline_message_to_oneself_arrives_and_is_echoed() -> None:
+    """As a PRIVMSG to oneself: the delivery, then the echo (with echo-message)."""
+    h = Harness()
+    alice = h.connect("alice", caps=CAPS)
+    _send_batch(alice, "alice", "note to", "self")
+    received = alice.take()
+    assert codes(received) == ["BATCH", "PRIVMSG", "PRIVMSG", "BATCH"] * 2
+    quiet = h.connect("quiet", caps=["draft/multiline", "batch"])
+    _send_batch(quiet, "quiet", "just", "once")
+    assert codes(quiet.take()) == ["BATCH", "PRIVMSG", "PRIVMSG", "BATCH"]

@@ -202,14 +202,14 @@ def _deliver(world: World, session: Session, open_batch: ml.OpenBatch) -> None:
             return
         recipient_id = identity(world, recipient)
         key, shown = dm_key(identity(world, session), recipient_id), recipient.nick
-        audience = [recipient, session] if recipient is not session else [recipient]
+        audience = [recipient]
         away = recipient.away if verb == "PRIVMSG" else None
     lines = ml.fit(open_batch.lines, ml.line_budget(session.prefix, verb, shown))
     at, msgid = world.now_ms(), world.new_msgid()
     message = ml.Message(
         session.prefix, verb, shown, lines, msgid, at, session.account, open_batch.tags
     )
-    _send(world, session, message, audience, echo, open_batch.label)
+    _send(world, session, message, audience, target.startswith("#"), echo, open_batch.label)
     text, joins = ml.combine(lines)
     tags = {**open_batch.tags, ml.HISTORY_TAG: ml.joins_value(joins)}
     store_message(world, session, verb, key, recipient_id, shown, text, tags, msgid, at)
@@ -222,29 +222,43 @@ def _send(
     session: Session,
     message: ml.Message,
     audience: Collection[Session],
+    room: bool,
     echo: bool,
     label: str | None,
 ) -> None:
-    """Each variant (batch or lines, per tag profile) is formatted once and shared."""
+    """Each variant (batch or lines, per tag profile) is formatted once and shared.
+
+    The sender gets its echo (with echo-message) after the others, labeled; a message to
+    oneself therefore arrives twice with echo-message, as a PRIVMSG to oneself does.
+    """
     ref = "M" + message.msgid
     variants: dict[tuple[bool, int], list[bytes]] = {}
-    delivered = 0
-    for member in audience:
-        if member is session and not echo:
-            continue
+
+    def lines_for(member: Session) -> list[bytes]:
         form = (ml.supports(member), member.tag_profile)
         lines = variants.get(form)
         if lines is None:
-            if form[0]:
-                lines = ml.batch_form(message, form[1], ref)
-            else:
-                lines = ml.fallback_form(message, form[1])
-            variants[form] = lines
-        if member is session and label is not None:
-            lines = [labels.add_tag(lines[0], "label", label), *lines[1:]]
-        for line in lines:
+            lines = variants[form] = (
+                ml.batch_form(message, form[1], ref)
+                if form[0]
+                else ml.fallback_form(message, form[1])
+            )
+        return lines
+
+    delivered = 0
+    for member in audience:
+        if member is session and room:
+            continue  # a room's sender hears it only as its echo
+        for line in lines_for(member):
             member.send(line)
         delivered += 1
-    world.stats.deliveries += delivered
-    if label is not None and not echo:
+    if echo:
+        lines = lines_for(session)
+        if label is not None:
+            lines = [labels.add_tag(lines[0], "label", label), *lines[1:]]
+        for line in lines:
+            session.send(line)
+        delivered += 1
+    elif label is not None:
         session.send(format_line(world.name, "ACK", tags={"label": label}))
+    world.stats.deliveries += delivered
