@@ -84,6 +84,8 @@ def test_chathistory_serves_a_multiline_message_back_as_a_nested_batch(
         "BATCH -h",
     ):
         alice.conn.send_raw(line)
+    alice.conn.ping("stored")  # answered after the batch: the message is in history
+    alice.wait_type("pong")
     reader = connect("reader")
     _request(reader, "draft/multiline batch draft/chathistory server-time message-tags")
     _join(reader)
