@@ -29,6 +29,8 @@ from chatroom.server.core.settings import (
     valid_role_name,
 )
 
+MAX_METADATA_VALUE_BYTES = 300
+
 
 class ConfigError(ValueError):
     """A setting is wrong; the message names the key and what would be accepted."""
@@ -129,6 +131,13 @@ SETTINGS: tuple[Setting, ...] = (
         64,
         "ipv6_prefix",
         "IPv6 networks of this many bits count as one address in per-address limits.",
+    ),
+    _setting("limits.multiline_max_bytes", 4096, "count", "Bytes in one multi-line message."),
+    _setting("limits.multiline_max_lines", 100, "count", "Lines in one multi-line message."),
+    _setting("limits.metadata_max_keys", 20, "count", "METADATA keys per user or room."),
+    _setting("limits.metadata_max_subs", 50, "count", "METADATA keys one client may follow."),
+    _setting(
+        "limits.metadata_max_value_bytes", 300, "count", "Longest METADATA value (300 at most)."
     ),
     _setting("timeouts.registration", 60, "seconds", "Time to finish NICK/USER."),
     _setting("history.retention_days", 0, "count0", "Drop lines older than this; 0 keeps them."),
@@ -377,7 +386,17 @@ def _build(v: Mapping[str, Any]) -> Config:
         connects_per_address_per_minute=v["limits.connects_per_address_per_minute"],
         connections_total=v["limits.connections_total"],
         ipv6_prefix=v["limits.ipv6_prefix"],
+        multiline_max_bytes=v["limits.multiline_max_bytes"],
+        multiline_max_lines=v["limits.multiline_max_lines"],
+        metadata_max_keys=v["limits.metadata_max_keys"],
+        metadata_max_subs=v["limits.metadata_max_subs"],
+        metadata_max_value_bytes=v["limits.metadata_max_value_bytes"],
     )
+    if limits.metadata_max_value_bytes > MAX_METADATA_VALUE_BYTES:
+        raise ConfigError(
+            f"config key 'limits.metadata_max_value_bytes': at most {MAX_METADATA_VALUE_BYTES},"
+            " so that a value and its reply fit one 512-byte line"
+        )
     timeouts = Timeouts(
         registration=float(v["timeouts.registration"]),
         ping_interval=float(v["timeouts.ping_interval"]),

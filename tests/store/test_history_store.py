@@ -170,6 +170,32 @@ def test_purge_a_room_whole_or_before_a_time(store: HistoryStore) -> None:
     assert store.export("#lobby") == []
 
 
+def test_rename_moves_a_rooms_lines_to_its_new_name(store: HistoryStore) -> None:
+    """RENAME: the room's history follows it, and its lines name the new room."""
+    store.append([_line(1), _line(2), _line(3, target="#other")])
+    assert store.rename("#lobby", "#hall", "#Hall") == 2
+    assert store.export("#lobby") == []
+    moved = store.export("#hall")
+    assert [(r.text, r.target_name) for r in moved] == [("line 1", "#Hall"), ("line 2", "#Hall")]
+    assert [r.text for r in store.export("#other")] == ["line 3"]
+
+
+def test_writer_renames_after_the_appends_queued_before_it(tmp_path: Path) -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        store = SqliteHistory(tmp_path / "history.db")
+        writer = HistoryWriter(store, HistorySettings())
+        writer.append([_line(1)])
+        writer.rename("#lobby", "#hall", "#hall")
+        writer.append([_line(2, target="#hall")])
+        await writer.close()
+        try:
+            return _texts(store.export("#lobby")), _texts(store.export("#hall"))
+        finally:
+            store.close()
+
+    assert asyncio.run(scenario()) == ([], ["line 1", "line 2"])
+
+
 def test_sqlite_history_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "history.db"
     first = SqliteHistory(path)

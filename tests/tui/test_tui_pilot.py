@@ -22,6 +22,7 @@ from chatroom.tui.screens.login import LoginScreen, TrustScreen
 from chatroom.tui.screens.servers import ServerForm, ServersScreen
 from chatroom.tui.widgets import MessageLog
 from tests.realserver import Client, ServerThread, make_config
+from tests.web.web_support import LineClient
 
 PASSWORD = "correct-horse-battery"
 
@@ -228,3 +229,43 @@ def test_after_a_dropped_connection_the_room_shows_what_was_said_meanwhile_in_or
         asyncio.run(scenario())
     finally:
         server.stop()
+
+
+def test_a_multiline_message_is_shown_as_one_message(server: ServerThread, tmp_path: Path) -> None:
+    """Someone pastes three lines as one draft/multiline message: the app shows one entry,
+    the nick once and the later lines under the first."""
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "erin"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(110, 32)) as pilot:
+            await log_in(pilot, "erin", "", create=False)
+            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
+            session = app.session
+            assert session is not None
+            await until(pilot, lambda: session.buffers["#lobby"].joined)
+            assert "draft/multiline" in session.caps
+            paster = LineClient(server.port, "paster", caps="draft/multiline batch")
+            paster.send("JOIN #lobby")
+            paster.wait_for(lambda line: " 366 paster #lobby " in line)
+            paster.send(
+                "BATCH +p draft/multiline #lobby",
+                "@batch=p PRIVMSG #lobby :def main():",
+                "@batch=p PRIVMSG #lobby :    return 42",
+                "@batch=p PRIVMSG #lobby :# the end",
+                "BATCH -p",
+            )
+            await until(pilot, lambda: "# the end" in log_text(app))
+            entries = [s for s in session.logs["#lobby"] if s.nick == "paster" and s.text]
+            assert [s.text for s in entries if "main" in s.text] == [
+                "def main():\n    return 42\n# the end"
+            ]
+            lines = log_text(app).splitlines()
+            first = next(i for i, line in enumerate(lines) if "def main():" in line)
+            assert "<paster>" in lines[first]
+            assert lines[first + 1].strip() == "return 42"
+            assert "<paster>" not in lines[first + 1] + lines[first + 2]
+            assert lines[first + 2].index("# the end") == lines[first].index("def main():")
+            paster.close()
+
+    asyncio.run(scenario())

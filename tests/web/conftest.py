@@ -25,11 +25,11 @@ def web_server(tmp_path: Path) -> Iterator[ServerThread]:
 
 
 @pytest.fixture
-def tcp_client(web_server: ServerThread) -> Iterator[Callable[[str], LineClient]]:
+def tcp_client(web_server: ServerThread) -> Iterator[Callable[..., LineClient]]:
     clients: list[LineClient] = []
 
-    def make(nick: str) -> LineClient:
-        client = LineClient(web_server.port, nick)
+    def make(nick: str, caps: str = "") -> LineClient:
+        client = LineClient(web_server.port, nick, caps)
         clients.append(client)
         return client
 

@@ -68,12 +68,16 @@ def http_url(server: ServerThread) -> str:
 class LineClient:
     """A bare TCP IRC client: what any terminal client would send and see."""
 
-    def __init__(self, port: int, nick: str) -> None:
+    def __init__(self, port: int, nick: str, caps: str = "") -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.buffer = b""
         self.lines: list[str] = []
         self.nick = nick
+        if caps:  # the capabilities are taken as granted: ask only for ones the server has
+            self.send(f"CAP REQ :{caps}")
         self.send(f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+        if caps:
+            self.send("CAP END")
         self.wait_for(lambda line: f" 001 {nick} " in line)
 
     def send(self, *lines: str) -> None:

@@ -19,11 +19,13 @@ from chatroom.irc.modes import parse_channel_modes
 if TYPE_CHECKING:
     from chatroom.client.session import ClientSession
 
-__all__ = ["HANDLERS", "ROOM_EVENTS", "history_event", "numeric"]
+__all__ = ["HANDLERS", "ROOM_EVENTS", "combine_multiline", "history_event", "numeric"]
 
 # Lines that change a room's state live; inside a chathistory batch they are only told.
 ROOM_EVENTS = frozenset({"JOIN", "PART", "QUIT", "KICK", "NICK", "TOPIC", "MODE"})
 _CHAT = (LineKind.MESSAGE, LineKind.ACTION, LineKind.NOTICE)
+MULTILINE = "draft/multiline"
+CONCAT = "draft/multiline-concat"
 
 
 def source_nick(msg: Message) -> str:
@@ -36,6 +38,10 @@ def _ping(s: ClientSession, msg: Message) -> list[Event]:
 
 
 def _privmsg(s: ClientSession, msg: Message) -> list[Event]:
+    collecting = s.multiline.get(msg.tags.get("batch", ""))
+    if collecting is not None:
+        collecting[1].append(msg)  # a line of a draft/multiline message: shown when complete
+        return []
     if len(msg.params) < 2 or s.seen_msgid(msg):
         return []
     nick = source_nick(msg)
@@ -261,10 +267,34 @@ def _batch(s: ClientSession, msg: Message) -> list[Event]:
     if ref.startswith("+") and len(msg.params) > 1:
         s.batches[ref[1:]] = msg.params[1]
         s.history.batch_started(ref[1:], msg.params[1], msg.params[2:])
+        if msg.params[1] == MULTILINE:
+            s.multiline[ref[1:]] = (msg, [])
     elif ref.startswith("-"):
         s.batches.pop(ref[1:], None)
         s.history.batch_ended(ref[1:])
+        collected = s.multiline.pop(ref[1:], None)
+        if collected is not None:
+            combined = combine_multiline(*collected)
+            return _privmsg(s, combined) if combined is not None else []
     return []
+
+
+def combine_multiline(opening: Message, lines: list[Message]) -> Message | None:
+    """A draft/multiline batch as the one message it is: its lines joined by line feeds,
+    or directly where a line continues the one before (``draft/multiline-concat``).
+
+    The message takes the opening line's tags (msgid, time, account, and the outer
+    ``batch`` when it came inside a chathistory batch), so it is shown, de-duplicated and
+    paged like any other message.
+    """
+    if not lines or len(opening.params) < 3:
+        return None
+    text = ""
+    for i, line in enumerate(lines):
+        if i and CONCAT not in line.tags:
+            text += "\n"
+        text += line.params[1] if len(line.params) > 1 else ""
+    return Message(lines[0].command, (opening.params[2], text), opening.source, dict(opening.tags))
 
 
 def _away(s: ClientSession, msg: Message) -> list[Event]:

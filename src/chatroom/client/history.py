@@ -48,6 +48,11 @@ def history_ref(msg: Message) -> str:
     return ""
 
 
+def _opens_multiline(msg: Message) -> bool:
+    """A nested draft/multiline batch counts as the one message it carries."""
+    return msg.command == "BATCH" and msg.params[1:2] == ("draft/multiline",)
+
+
 def _stamp(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -175,7 +180,8 @@ class HistoryRequests:
         already shown is still a full page. Events (draft/event-playback) count too, as
         the server counts them against the limit."""
         page = self._pages.get(msg.tags.get("batch", ""))
-        if page is not None:
+        # One message or event per line; a multi-line message is one (its opening BATCH).
+        if page is not None and (msg.command != "BATCH" or _opens_multiline(msg)):
             page.lines += 1
             page.last = history_ref(msg) or page.last
 

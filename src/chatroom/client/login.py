@@ -35,6 +35,7 @@ WANTED_CAPS = frozenset(
         "draft/chathistory",
         "draft/event-playback",
         "draft/message-redaction",
+        "draft/multiline",
         "echo-message",
         "invite-notify",
         "message-tags",

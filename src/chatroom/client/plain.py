@@ -31,7 +31,7 @@ def format_plain(line: Show, current: str | None) -> str:
 
     Safe to print: formatting removed, controls made visible (``terminal_safe``).
     """
-    return terminal_safe(_layout(line, current))
+    return terminal_safe(_layout(line, current), keep_newlines=True)  # multiline messages
 
 
 def _layout(line: Show, current: str | None) -> str:
@@ -41,14 +41,20 @@ def _layout(line: Show, current: str | None) -> str:
     if line.deleted:
         return f"{head}-- {line.nick}: {line.text}"
     if line.kind is LineKind.MESSAGE:
-        return f"{head}<{line.nick}> {line.text}"
+        return _indented(f"{head}<{line.nick}> ", line.text)
     if line.kind is LineKind.NOTICE:
-        return f"{head}-{line.nick}- {line.text}"
+        return _indented(f"{head}-{line.nick}- ", line.text)
     if line.kind is LineKind.ACTION:
-        return f"{head}* {line.nick} {line.text}"
+        return _indented(f"{head}* {line.nick} ", line.text)
     if line.kind is LineKind.ERROR:
         return f"{head}!! {line.text}"
     return f"{head}-- {line.text}"
+
+
+def _indented(lead: str, text: str) -> str:
+    """A multi-line message (draft/multiline) under one head: later lines are indented
+    to the text, so a script still reads one message per unindented line."""
+    return lead + text.replace("\n", "\n" + " " * len(lead))
 
 
 class PlainUI:

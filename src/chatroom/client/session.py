@@ -77,6 +77,8 @@ class ClientSession:
         """Lines ever added per buffer: a UI compares it with what it drew, even after
         old lines were trimmed from the log."""
         self.batches: dict[str, str] = {}
+        # draft/multiline batches being received: their opening line and lines so far.
+        self.multiline: dict[str, tuple[Message, list[Message]]] = {}
         self.quitting = False
         self._out: list[bytes] = []
         self._names_fresh: set[str] = set()
@@ -120,6 +122,7 @@ class ClientSession:
         self.registered = False
         self.quitting = False
         self.batches.clear()
+        self.multiline.clear()
         self._out.clear()
 
     @property

@@ -17,6 +17,7 @@ from chatroom.server.core.effects import (
     Persist,
     QueryHistory,
     RedactHistory,
+    RenameHistory,
     StoreMessages,
     VerifyPassword,
 )
@@ -184,6 +185,8 @@ class Harness:
             )
         elif isinstance(effect, StoreMessages):
             self.history.append(effect.records)
+        elif isinstance(effect, RenameHistory):
+            self.history.rename(effect.target, effect.new_target, effect.new_name)
         elif isinstance(effect, QueryHistory):
             rows = None if self.history_fails else self.history.query(effect.query)
             world.history_loaded(effect.token, rows)

@@ -88,7 +88,12 @@ def render_line(line: Show) -> Text:
         out.append(open_, style="dim")
         out.append(nick, style=f"bold {colour}")
         out.append(close + " ", style="dim")
-        out.append_text(irc_text(line.text, "bold" if line.mention else ""))
+        # A multi-line message (draft/multiline) is one entry: later lines under the text.
+        indent = " " * len(out.plain)
+        for i, part in enumerate(line.text.split("\n")):
+            if i:
+                out.append("\n" + indent)
+            out.append_text(irc_text(part, "bold" if line.mention else ""))
     elif line.kind is LineKind.ACTION:
         out.append("* ", style=colour)
         out.append(nick, style=f"bold {colour}")

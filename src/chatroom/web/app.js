@@ -99,9 +99,10 @@ const app = {
   refreshTyping() {
     view.renderTyping(state);
   },
-  /** A line already shown changed (a message was deleted): draw the conversation again. */
+  /** A line already shown changed (a message was deleted in ``buffer``), or something
+   * shown beside every message did (a display-name: no buffer): draw them again. */
   redrawMessages(buffer) {
-    if (buffer === state.active) view.renderMessages(state, true);
+    if (buffer === undefined || buffer === state.active) view.renderMessages(state, true);
   },
   /** FAIL CHATHISTORY: that request is over. */
   historyFailed(code, target) {
@@ -151,6 +152,8 @@ client.addEventListener("registered", () => {
   view.showBanner("");
   const rooms = [...state.buffers.values()].filter((b) => b.kind === "channel").map((b) => b.name);
   const join = rooms.length ? rooms : store.get("rooms", ["#lobby"]);
+  // draft/metadata-2: follow display-names before joining, so the joins bring them along.
+  if (client.has("draft/metadata-2")) client.send("METADATA", ["*", "SUB", "display-name"]);
   for (const room of join.length ? join : ["#lobby"]) client.send("JOIN", [room]);
   history.signedOn();
   redraw();
@@ -242,16 +245,25 @@ $("login-form").addEventListener("submit", (event) => {
 // ------------------------------------------------------------------ chat screen
 
 function say(target, text) {
-  for (const line of text.split(/\r?\n/)) {
-    for (const piece of splitBytes(line, MAX_TEXT)) {
-      if (!piece) continue;
-      client.send("PRIVMSG", [target, piece]);
-      if (!client.has("echo-message")) {
-        handleMessage(app, { tags: {}, source: `${state.me}!me@local`, command: "PRIVMSG", params: [target, piece] });
-      }
-    }
+  const lines = text.replace(/\r\n?/g, "\n").replace(/^\n+|\n+$/g, "").split("\n");
+  // A pasted block of several lines is one message where the server can take one
+  // (draft/multiline); long lines continue on the next piece instead of breaking.
+  const pieces = lines.flatMap((line) => splitBytes(line, MAX_TEXT).map((piece, i) => [piece, i > 0]));
+  if (lines.length > 1 && client.sendMultiline(target, pieces)) {
+    if (!client.has("echo-message")) echoLocally(target, lines.join("\n"));
+    lastTyping = 0;
+    return;
+  }
+  for (const [piece] of pieces) {
+    if (!piece) continue;
+    client.send("PRIVMSG", [target, piece]);
+    if (!client.has("echo-message")) echoLocally(target, piece);
   }
   lastTyping = 0;
+}
+
+function echoLocally(target, text) {
+  handleMessage(app, { tags: {}, source: `${state.me}!me@local`, command: "PRIVMSG", params: [target, text] });
 }
 
 /** Split text into pieces of at most ``limit`` UTF-8 bytes, never inside a character. */
@@ -303,10 +315,26 @@ $("compose").addEventListener("submit", (event) => {
   const line = input.value;
   if (!line.trim()) return;
   input.value = "";
+  fitInput();
   runInput(commandContext(), line);
 });
 
+// Enter sends; Shift+Enter starts a new line; a pasted block keeps its lines.
+$("input").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("compose").requestSubmit();
+  }
+});
+
+/** The message box grows with its lines, up to a few, then scrolls. */
+function fitInput() {
+  const input = $("input");
+  input.rows = Math.min(6, Math.max(1, input.value.split("\n").length));
+}
+
 $("input").addEventListener("input", () => {
+  fitInput();
   const text = $("input").value;
   const now = Date.now();
   if (!text || text.startsWith("/")) {

@@ -8,7 +8,8 @@
 //   status     {state: "connecting"|"online"|"reconnecting"|"offline", delay?, reason?}
 //   registered {nick}                 welcome received, the session can be used
 //   loginerror {text}                 login or account creation failed; no reconnect
-//   message    {msg}                  every parsed line outside a batch
+//   message    {msg}                  every parsed line outside a batch; a draft/multiline
+//                                     batch arrives as one message, its lines joined by "\n"
 //   batch      {type, params, messages}  a finished BATCH (chathistory, netsplit, ...)
 
 import { authenticateChunks, formatLine, parseLine, saslPlain, splitList } from "./irc.js";
@@ -24,6 +25,8 @@ const WANTED = [
   "draft/chathistory",
   "draft/event-playback",
   "draft/message-redaction",
+  "draft/metadata-2",
+  "draft/multiline",
   "echo-message",
   "extended-join",
   "invite-notify",
@@ -151,6 +154,10 @@ export class IrcClient extends EventTarget {
   }
 
   receive(msg) {
+    if (msg.command === "BATCH") {
+      this.batchLine(msg);
+      return;
+    }
     const batchRef = msg.tags.batch;
     if (batchRef && this.batches.has(batchRef)) {
       this.batches.get(batchRef).messages.push(msg);
@@ -162,7 +169,63 @@ export class IrcClient extends EventTarget {
       this.fail(LOGIN_FAILED[msg.command]);
       return;
     }
-    if (msg.command !== "BATCH") this.emit("message", { msg });
+    this.emit("message", { msg });
+  }
+
+  /** BATCH +ref / -ref, nested ones included (a draft/multiline batch inside chathistory). */
+  batchLine(msg) {
+    const ref = msg.params[0] || "";
+    if (ref.startsWith("+")) {
+      this.batches.set(ref.slice(1), { type: msg.params[1], params: msg.params.slice(2), messages: [], opening: msg });
+      return;
+    }
+    if (!ref.startsWith("-")) return;
+    const batch = this.batches.get(ref.slice(1));
+    this.batches.delete(ref.slice(1));
+    if (!batch) return;
+    if (batch.type === "draft/multiline") {
+      const combined = combineMultiline(batch);
+      if (combined) this.receive(combined); // into its outer batch, or shown as it is
+      return;
+    }
+    const outer = batch.opening.tags.batch;
+    if (outer && this.batches.has(outer)) this.batches.get(outer).messages.push(...batch.messages);
+    else this.emit("batch", batch);
+  }
+
+  /** The draft/multiline limits the server advertised (max-bytes, max-lines). */
+  multilineLimits() {
+    const limits = { bytes: 4096, lines: 100 };
+    for (const token of splitList(this.available.get("draft/multiline"))) {
+      const [key, value] = token.split("=");
+      if (key === "max-bytes") limits.bytes = Number(value) || limits.bytes;
+      if (key === "max-lines") limits.lines = Number(value) || limits.lines;
+    }
+    return limits;
+  }
+
+  /**
+   * Send ``pieces`` ([text, continues-previous] pairs) as one draft/multiline message;
+   * false when the server cannot take it as one (no capability, over its limits).
+   */
+  sendMultiline(target, pieces) {
+    if (!this.has("draft/multiline") || !this.has("batch")) return false;
+    const limits = this.multilineLimits();
+    const encoder = new TextEncoder();
+    let bytes = 0;
+    pieces.forEach(([text, concat], i) => {
+      bytes += encoder.encode(text).length + (i && !concat ? 1 : 0);
+    });
+    if (pieces.length > limits.lines || bytes > limits.bytes) return false;
+    this.batchCount = (this.batchCount || 0) + 1;
+    const ref = `ml${this.batchCount}`;
+    this.send("BATCH", [`+${ref}`, "draft/multiline", target]);
+    for (const [text, concat] of pieces) {
+      const tags = concat ? { batch: ref, "draft/multiline-concat": "" } : { batch: ref };
+      this.send("PRIVMSG", [target, text], tags);
+    }
+    this.send("BATCH", [`-${ref}`]);
+    return true;
   }
 
   // ------------------------------------------------------------ registration and login
@@ -313,15 +376,22 @@ export class IrcClient extends EventTarget {
       const old = (msg.source || "").split("!")[0];
       if (old === this.nick) this.nick = msg.params[0];
     },
-    BATCH(msg) {
-      const ref = msg.params[0] || "";
-      if (ref.startsWith("+")) {
-        this.batches.set(ref.slice(1), { type: msg.params[1], params: msg.params.slice(2), messages: [] });
-      } else if (ref.startsWith("-")) {
-        const batch = this.batches.get(ref.slice(1));
-        this.batches.delete(ref.slice(1));
-        if (batch) this.emit("batch", batch);
-      }
-    },
   };
+}
+
+/**
+ * A finished draft/multiline batch as the one PRIVMSG/NOTICE it carries: lines joined by
+ * "\n", or directly where a line continues the one before (draft/multiline-concat). The
+ * opening line's tags (msgid, time, account, an outer batch) become the message's.
+ */
+export function combineMultiline(batch) {
+  const lines = batch.messages.filter((m) => m.command === "PRIVMSG" || m.command === "NOTICE");
+  if (!lines.length) return null;
+  let text = "";
+  lines.forEach((line, i) => {
+    if (i && !("draft/multiline-concat" in line.tags)) text += "\n";
+    text += line.params[1] || "";
+  });
+  const target = batch.params[0] || lines[0].params[0];
+  return { tags: { ...batch.opening.tags }, source: batch.opening.source, command: lines[0].command, params: [target, text] };
 }

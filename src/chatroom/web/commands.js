@@ -15,6 +15,7 @@ export const HELP = [
   "/kick nick [reason], /ban nick, /unban mask, /mute nick, /unmute nick",
   "/op nick, /deop nick, /voice nick, /devoice nick",
   "/away [message] — mark yourself away (no message: back)",
+  "/displayname [name] — the name shown beside your nick (none: remove it)",
   "/quote LINE — send a raw IRC line",
   "/quit [reason] — log out",
 ];
@@ -92,6 +93,9 @@ const COMMANDS = {
   devoice: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "-v", who]),
   away(ctx, args, rest) {
     ctx.send("AWAY", rest ? [rest] : []);
+  },
+  displayname(ctx, args, rest) {
+    ctx.send("METADATA", rest ? ["*", "SET", "display-name", rest] : ["*", "SET", "display-name"]);
   },
   quote(ctx, args, rest) {
     if (!rest) return ctx.note("Usage: /quote LINE");

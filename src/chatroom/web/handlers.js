@@ -12,7 +12,7 @@ const SERVER_TEXT = new Set(["001", "002", "003", "004", "251", "252", "253", "2
 // Commands that change who is in a room: the member list is redrawn after them.
 const MEMBERSHIP = new Set(["JOIN", "PART", "QUIT", "KICK"]);
 // Numerics the UI consumes silently.
-const QUIET = new Set(["005", "324", "329", "331", "333", "353", "366", "900", "901", "903", "908", "433"]);
+const QUIET = new Set(["005", "324", "329", "331", "333", "353", "366", "900", "901", "903", "908", "433", "770", "771", "772", "774"]);
 
 export function handleMessage(app, msg) {
   const handler = HANDLERS[msg.command];
@@ -85,6 +85,15 @@ function chat(app, msg) {
   const personal = buffer.kind === "query" && !entry.self;
   app.post(buffer, entry, entry.mention || personal);
   if (entry.mention || personal) app.notify(buffer, entry);
+}
+
+function displayName(app, target, key, value) {
+  const { state } = app;
+  if (key !== "display-name" || !target || state.isChannel(target)) return;
+  if (value) state.displayNames.set(state.fold(target), stripFormatting(value));
+  else state.displayNames.delete(state.fold(target));
+  app.refresh();
+  if (state.active) app.redrawMessages();
 }
 
 function event(app, buffer, text, msg) {
@@ -245,6 +254,11 @@ const HANDLERS = {
     const { nick } = parseSource(msg.source);
     const now = msg.params[0];
     const wasMe = state.isMe(nick);
+    const shown = state.displayNames.get(state.fold(nick));
+    if (shown !== undefined) {
+      state.displayNames.delete(state.fold(nick));
+      state.displayNames.set(state.fold(now), shown);
+    }
     if (wasMe) state.me = now;
     for (const buffer of state.buffers.values()) {
       const member = buffer.kind === "channel" ? state.member(buffer, nick) : null;
@@ -339,6 +353,17 @@ const HANDLERS = {
   },
   NOTE(app, msg) {
     app.note(msg.params[msg.params.length - 1]);
+  },
+  METADATA(app, msg) {
+    // METADATA <target> <key> <visibility> [value]: only display-name is shown, for people.
+    displayName(app, msg.params[0], msg.params[1], msg.params[3]);
+  },
+  "761"(app, msg) {
+    // RPL_KEYVALUE <me> <target> <key> <visibility> [value]: our own change, or a GET.
+    displayName(app, msg.params[1], msg.params[2], msg.params[4]);
+  },
+  "766"(app, msg) {
+    displayName(app, msg.params[1], msg.params[2], undefined); // RPL_KEYNOTSET
   },
   REGISTER(app, msg) {
     if (msg.params[0] === "SUCCESS") {

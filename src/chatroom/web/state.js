@@ -87,6 +87,13 @@ export class ChatState {
     this.me = "";
     this.network = "ChatRoom";
     this.server = this.ensure("*server*", "server");
+    this.displayNames = new Map(); // folded nick -> display-name (IRCv3 draft/metadata-2)
+  }
+
+  /** The display-name someone chose, when it says more than their nick; else "". */
+  displayName(nick) {
+    const name = this.displayNames.get(this.fold(nick)) || "";
+    return name && this.fold(name) !== this.fold(nick) ? name : "";
   }
 
   isChannel(name) {

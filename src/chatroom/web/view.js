@@ -54,11 +54,9 @@ export function messageNode(entry, state) {
     return item;
   }
   if (entry.kind === "msg" || entry.kind === "notice") {
-    const nick = el("span", { cls: `nick c${nickColour(entry.nick, state.fold)}`, text: entry.nick });
-    item.append(nick, richText(entry.text));
+    item.append(author(entry.nick, state), richText(entry.text));
   } else if (entry.kind === "action") {
-    const nick = el("span", { cls: `nick c${nickColour(entry.nick, state.fold)}`, text: entry.nick });
-    item.append(el("span", { cls: "star", text: "*" }), nick, richText(entry.text));
+    item.append(el("span", { cls: "star", text: "*" }), author(entry.nick, state), richText(entry.text));
   } else {
     item.append(richText(entry.text));
   }
@@ -94,6 +92,14 @@ export function openMessageMenu(entry, anchor, act) {
 
 export function closeMessageMenu() {
   $("message-menu").hidden = true;
+}
+
+/** Who said it: the nick, with the display-name they chose (draft/metadata-2) before it. */
+function author(nickText, state) {
+  const nick = el("span", { cls: `nick c${nickColour(nickText, state.fold)}`, text: nickText });
+  const shown = state.displayName(nickText);
+  if (!shown) return nick;
+  return el("span", { cls: "who" }, [el("span", { cls: "display-name", text: shown }), nick]);
 }
 
 // ------------------------------------------------------------------ room list
@@ -190,6 +196,8 @@ export function renderMembers(state, onPick) {
     const button = el("button", { cls: "member", attrs: { type: "button", "data-nick": member.nick } });
     button.append(el("span", { cls: "prefix", text: symbol }));
     button.append(el("span", { cls: `nick c${nickColour(member.nick, state.fold)}`, text: member.nick }));
+    const shown = state.displayName(member.nick);
+    if (shown) button.append(el("span", { cls: "display-name", text: shown }));
     if (state.isMe(member.nick)) button.classList.add("self");
     button.addEventListener("click", () => onPick(member, button));
     list.append(el("li", {}, [button]));

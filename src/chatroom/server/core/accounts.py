@@ -21,7 +21,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import format_line
 from chatroom.server.auth.throttle import LoginAttempt
-from chatroom.server.core import admission, opers, sanctions
+from chatroom.server.core import admission, metadata, opers, sanctions
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.store.base import Account, PutAccount, SetAccountPassword
@@ -227,6 +227,7 @@ def log_in(world: World, session: Session, account: Account) -> None:
     if not sanctions.admit_account(world, session, account.key, account.name):
         return
     session.account = account.name
+    metadata.logged_in(world, session)
     mask = session.prefix if session.nick != "*" else "*"
     world.reply(
         session, n.RPL_LOGGEDIN, mask, account.name, f"You are now logged in as {account.name}"
@@ -241,6 +242,7 @@ def log_in(world: World, session: Session, account: Account) -> None:
 def log_out(world: World, session: Session) -> None:
     if session.account is None:
         return
+    metadata.logged_out(world, session)
     session.account = None
     session.muted = None
     opers.revoke(world, session)

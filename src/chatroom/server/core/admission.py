@@ -16,6 +16,8 @@ import ipaddress
 from collections import deque
 from typing import TYPE_CHECKING
 
+from chatroom.server.core.multiline import flood_cost
+
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
@@ -98,8 +100,10 @@ def flood_wait(world: World, session: Session) -> float:
     tokens = session.flood_tokens + (now - session.flood_checked_at) * limits.flood_per_second
     tokens = min(float(limits.flood_burst), tokens)
     session.flood_checked_at = now
-    if tokens >= 1.0:
-        session.flood_tokens = tokens - 1.0
+    # The lines of an open draft/multiline batch are one message: they cost a fraction.
+    cost = 1.0 if session.multiline is None else flood_cost(session)
+    if tokens >= cost:
+        session.flood_tokens = tokens - cost
         return 0.0
     session.flood_tokens = tokens
-    return (1.0 - tokens) / limits.flood_per_second
+    return (cost - tokens) / limits.flood_per_second

@@ -93,6 +93,7 @@ class Answers:
                 dispatch(session, msg)
             else:
                 session.capture = []
+                session.label = label
                 try:
                     dispatch(session, msg)
                 finally:
@@ -131,6 +132,7 @@ class Answers:
         session.held_label = None
         if held_label is not None and not session.closed:
             session.capture = held_label[1]
+            session.label = held_label[0]
         # Answered at once from inside the session's own command (the throttle decided
         # without holding): that command is still running, and so are its held lines.
         running = self._acting
@@ -167,7 +169,11 @@ class Answers:
 
     def _end_labeled(self, session: Session, label: str) -> None:
         """A labeled command ran: label its replies now, or keep them for its answer."""
-        if session.waiting:
+        taken = session.label is None
+        session.label = None
+        if taken:  # it answers with a later line of its own (labels.take_label)
+            labels.release_capture(session)
+        elif session.waiting:
             session.held_label = (label, session.capture or [])
             session.capture = None
         else:

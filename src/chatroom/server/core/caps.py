@@ -25,12 +25,15 @@ CAPABILITIES: dict[str, str | None] = {
     "batch": None,
     "cap-notify": None,
     "chghost": None,
+    "draft/channel-rename": None,
     "draft/chathistory": None,
     "draft/event-playback": None,
     "draft/extended-monitor": None,  # the draft name of extended-monitor, for older clients
     "draft/no-implicit-names": None,  # the draft name of no-implicit-names
     "draft/pre-away": None,
     "draft/message-redaction": None,
+    "draft/metadata-2": None,  # value from the limits: see ``advertised``
+    "draft/multiline": None,  # value from the limits: see ``advertised``
     "echo-message": None,
     "extended-monitor": None,
     "invite-notify": None,
@@ -74,6 +77,14 @@ def advertised(world: World, session: Session) -> dict[str, str | None]:
         if on
     ]
     caps["draft/account-registration"] = ",".join(flags) or None
+    limits = world.settings.limits
+    caps["draft/multiline"] = (
+        f"max-bytes={limits.multiline_max_bytes},max-lines={limits.multiline_max_lines}"
+    )
+    caps["draft/metadata-2"] = (
+        f"before-connect,max-subs={limits.metadata_max_subs},"
+        f"max-keys={limits.metadata_max_keys},max-value-bytes={limits.metadata_max_value_bytes}"
+    )
     if world.sts_policy is not None:
         # IRCv3 sts: a plain connection learns where TLS is (an upgrade policy), a TLS
         # one how long to keep to it (a persistence policy).

@@ -45,6 +45,10 @@ class Channel:
     # Set while the room is registered (ChanServ): founder and ops by account; the rest
     # of the record is refreshed from this object whenever it is saved (core/chanreg.py).
     registration: RegisteredChannel | None = None
+    # IRCv3 draft/metadata-2 keys set on the room by its ops; kept in memory only.
+    metadata: dict[str, str] | None = None
+    # When the room was last renamed (RENAME), for the cooldown between renames.
+    renamed_at: float = 0.0
 
     @property
     def secret(self) -> bool:

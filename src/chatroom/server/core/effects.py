@@ -88,6 +88,23 @@ class RedactHistory:
     redaction: Redaction
 
 
+@dataclass(frozen=True, slots=True)
+class RenameHistory:
+    """A room was renamed: move its stored lines to the new key and name, after every
+    line stored before (lines stored after already use the new key)."""
+
+    target: str
+    new_target: str
+    new_name: str
+
+
 Effect = (
-    Close | VerifyPassword | HashPassword | Persist | StoreMessages | QueryHistory | RedactHistory
+    Close
+    | VerifyPassword
+    | HashPassword
+    | Persist
+    | StoreMessages
+    | QueryHistory
+    | RedactHistory
+    | RenameHistory
 )

@@ -18,6 +18,21 @@ if TYPE_CHECKING:
     from chatroom.server.core.world import World
 
 
+def take_label(session: Session) -> str | None:
+    """Take the running command's label: its answer comes later, with another line."""
+    label = session.label
+    session.label = None
+    return label
+
+
+def release_capture(session: Session) -> None:
+    """Stop capturing and send what was captured unlabeled (the label was taken)."""
+    lines = session.capture or []
+    session.capture = None
+    for line in lines:
+        session.send(line)
+
+
 def finish_labeled(world: World, session: Session, label: str) -> None:
     """Tag the single reply, batch several, ACK none."""
     lines = session.capture or []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
+    from chatroom.server.core.multiline import OpenBatch
     from chatroom.server.store.base import AccountMute
 
 
@@ -67,6 +68,9 @@ class Session:
     flood_checked_at: float = 0.0
     out: list[bytes] = field(default_factory=list)
     capture: list[bytes] | None = None
+    # The label of the labeled command running now; a command whose answer comes with a
+    # later line (a draft/multiline batch answers at its closing BATCH) takes it.
+    label: str | None = None
     # Replies in order: while one of this connection's commands waits (password check,
     # commit, history query), its later lines are held here and run once the answer came.
     waiting: int = 0  # continuations outstanding for this connection's commands
@@ -75,6 +79,12 @@ class Session:
     held: deque[bytes | None] | None = None
     # The label of a waiting labeled command and what it has replied so far.
     held_label: tuple[str, list[bytes]] | None = None
+    # IRCv3 draft/multiline: the batch this client has open (core/multiline.py owns it).
+    multiline: OpenBatch | None = None
+    # IRCv3 draft/metadata-2 (core/metadata.py): the keys this client subscribed to, and
+    # a guest's own metadata (a logged-in user's belongs to the account, in the world).
+    metadata_subs: set[str] | None = None
+    metadata: dict[str, str] | None = None
 
     def send(self, data: bytes) -> None:
         """Queue one formatted line; the shell writes the queue out once per loop pass."""

@@ -34,6 +34,15 @@ class Limits:
     flood_burst: int = 20
     flood_per_second: float = 4.0
     flood_backlog: int = 64
+    # IRCv3 draft/multiline: the most one multi-line message may carry (CAP value
+    # max-bytes, max-lines); each relayed copy costs about lines * 100 bytes more.
+    multiline_max_bytes: int = 4096
+    multiline_max_lines: int = 100
+    # IRCv3 draft/metadata-2 (CAP value max-subs, max-keys, max-value-bytes): a value
+    # longer than 300 bytes would not fit its 761 reply in 512 bytes.
+    metadata_max_subs: int = 50
+    metadata_max_keys: int = 20
+    metadata_max_value_bytes: int = 300
     # Connection limits, checked when a connection opens.
     connections_per_address: int = 16
     connections_total: int = 20000

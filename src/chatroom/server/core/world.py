@@ -51,7 +51,9 @@ from chatroom.server.core.effects import (
     VerifyPassword,
 )
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, HistoryState, format_time
+from chatroom.server.core.metadata import MetadataState
 from chatroom.server.core.monitor import MonitorTable, went_offline
+from chatroom.server.core.multiline import expire as expire_batch
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
@@ -137,6 +139,9 @@ class World:
         # IRCv3 sts as (TLS port, duration): set by the shell once it serves TLS with the
         # operator's own certificate; None (no policy) with the self-signed one.
         self.sts_policy: tuple[int, int] | None = None
+        self.metadata = MetadataState()  # accounts' IRCv3 metadata (core/metadata.py)
+        # Renamed rooms: old folded name -> (new name, until when JOIN redirects there).
+        self.renamed: dict[str, tuple[str, float]] = {}
         for name in settings.permanent_channels:
             self.channels[self.fold(name)] = Channel(name, self.started_at, permanent=True)
 
@@ -240,6 +245,8 @@ class World:
         for session in list(self.sessions.values()):
             if session.closed:
                 continue
+            if session.multiline is not None:
+                expire_batch(self, session, now)  # draft/multiline: FAIL BATCH TIMEOUT
             if not session.registered:
                 if now - session.connected_at >= t.registration:
                     self.close(session, "Registration timed out")
@@ -260,6 +267,7 @@ class World:
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
         self.accounts = dict(snapshot.accounts)
+        self.metadata.load(snapshot)
         accounts.reconcile_sessions(self)
         chanreg.restore(self, snapshot)
         sanctions.load(self, snapshot)

@@ -27,6 +27,7 @@ from chatroom.server.core.effects import (
     Persist,
     QueryHistory,
     RedactHistory,
+    RenameHistory,
     StoreMessages,
     VerifyPassword,
 )
@@ -80,11 +81,14 @@ class Backends:
         | Persist
         | StoreMessages
         | QueryHistory
-        | RedactHistory,
+        | RedactHistory
+        | RenameHistory,
     ) -> None:
         world = self.world
         if isinstance(effect, StoreMessages):
             self.history_writer.append(effect.records)
+        elif isinstance(effect, RenameHistory):
+            self.history_writer.rename(effect.target, effect.new_target, effect.new_name)
         elif isinstance(effect, QueryHistory):
             token = effect.token
             self.history_writer.query(effect.query, lambda rows: self._history_answer(token, rows))

@@ -26,12 +26,15 @@ __all__ = [
     "DeleteBan",
     "DeleteBanTarget",
     "DeleteChannel",
+    "DeleteMetadata",
     "DeleteMute",
     "PutAccount",
     "PutBan",
     "PutChannel",
+    "PutMetadata",
     "PutMute",
     "RegisteredChannel",
+    "RenameChannel",
     "ServerBan",
     "SetAccountCertfps",
     "SetAccountPassword",
@@ -156,6 +159,8 @@ class Snapshot:
     version: int = 0
     mutes: dict[str, AccountMute] = field(default_factory=dict)
     channels: dict[str, RegisteredChannel] = field(default_factory=dict)
+    # IRCv3 metadata of accounts: account key -> {metadata key: value}.
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +288,34 @@ class DeleteChannel:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class RenameChannel:
+    """A registered room was renamed (``RENAME``): it moves to ``new_key`` with its ops
+    and lists. A room that is no longer registered stays so, as with ``UpdateChannel``."""
+
+    key: str
+    new_key: str
+    new_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PutMetadata:
+    """Set one metadata key (IRCv3 ``draft/metadata-2``) of an existing account."""
+
+    account_key: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteMetadata:
+    """Remove one metadata key of an account, or every key when ``key`` is None; removing
+    what is not there is a no-op. Deleting the account removes its metadata too."""
+
+    account_key: str
+    key: str | None = None
+
+
 Change = (
     PutAccount
     | SetAccountPassword
@@ -298,6 +331,9 @@ Change = (
     | UpdateChannel
     | SetChannelFounder
     | DeleteChannel
+    | RenameChannel
+    | PutMetadata
+    | DeleteMetadata
 )
 
 

@@ -68,6 +68,9 @@ class HistoryStore(Protocol):
     def export(self, target: str) -> list[HistoryRecord]:
         """Every stored line (and event) of a conversation, in order; not deleted ones."""
 
+    def rename(self, target: str, new_target: str, new_name: str) -> int:
+        """A room was renamed: its lines move to ``new_target`` and show ``new_name``."""
+
     def changed_outside(self) -> bool:
         """True once after another process changed the store (an admin purge)."""
 
@@ -94,13 +97,20 @@ class _Redact:
 
 
 @dataclass(slots=True)
+class _Rename:
+    target: str
+    new_target: str
+    new_name: str
+
+
+@dataclass(slots=True)
 class _Flush:
     done: Callable[[], None]
     loop: asyncio.AbstractEventLoop
 
 
 _STOP = object()
-_Job = _Append | _Query | _Redact | _Flush
+_Job = _Append | _Query | _Redact | _Flush | _Rename
 
 
 class HistoryWriter:
@@ -139,6 +149,11 @@ class HistoryWriter:
         """Delete a message after every queued append; ``answer(outcome)`` runs on the loop
         (None if the store failed)."""
         self._queue.put(_Redact(redaction, answer, asyncio.get_running_loop()))
+
+    def rename(self, target: str, new_target: str, new_name: str) -> None:
+        """Move a renamed room's lines, after every queued append (later ones use the new key)."""
+        if not self._closing:
+            self._queue.put(_Rename(target, new_target, new_name))
 
     async def flush(self) -> None:
         """Return once everything queued before this call is done."""
@@ -214,6 +229,8 @@ class HistoryWriter:
                 _call(job.loop, job.answer, outcome)
             elif isinstance(job, _Flush):
                 _call(job.loop, job.done)
+            elif isinstance(job, _Rename):
+                self._rename(job)
         self._write(waiting)
 
     def _write(self, records: list[HistoryRecord]) -> None:
@@ -225,6 +242,15 @@ class HistoryWriter:
             log.exception("history write failed (%d lines lost)", len(records))
             return
         self._touched.update(record.target for record in records)
+
+    def _rename(self, job: _Rename) -> None:
+        try:
+            self._store.rename(job.target, job.new_target, job.new_name)
+        except Exception:
+            log.exception("history rename failed")
+            return
+        if job.target in self._touched:
+            self._touched.add(job.new_target)
 
     def _housekeeping(self) -> None:
         if self._clock() - self._pruned_at >= PRUNE_SECONDS:

@@ -121,6 +121,16 @@ class MemoryHistory:
         hidden = self.deleted.get(target, set())
         return [r for r in self.rows.get(target, []) if r.msgid not in hidden]
 
+    def rename(self, target: str, new_target: str, new_name: str) -> int:
+        rows = self.rows.pop(target, [])
+        moved = [replace(row, target=new_target, target_name=new_name) for row in rows]
+        if moved:
+            self.rows[new_target] = self.rows.get(new_target, []) + moved
+        hidden = self.deleted.pop(target, None)
+        if hidden:
+            self.deleted.setdefault(new_target, set()).update(hidden)
+        return len(moved)
+
     def changed_outside(self) -> bool:
         return False
 

@@ -134,6 +134,23 @@ class SqliteHistory:
             [("DELETE FROM messages WHERE target = ? AND at < ?", (target, before_ms))]
         )
 
+    def rename(self, target: str, new_target: str, new_name: str) -> int:
+        """A renamed room's lines move to its new key and show its new name; lines a room
+        of that name had before join them, in send order (``id``)."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                moved = conn.execute(
+                    "UPDATE messages SET target = ?, target_name = ? WHERE target = ?",
+                    (new_target, new_name, target),
+                ).rowcount
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        return int(moved)
+
     def _write(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")

@@ -21,12 +21,15 @@ from chatroom.server.store.base import (
     DeleteBan,
     DeleteBanTarget,
     DeleteChannel,
+    DeleteMetadata,
     DeleteMute,
     PutAccount,
     PutBan,
     PutChannel,
+    PutMetadata,
     PutMute,
     RegisteredChannel,
+    RenameChannel,
     ServerBan,
     SetAccountCertfps,
     SetAccountPassword,
@@ -49,6 +52,7 @@ class MemoryStore:
         self._audit: list[AuditEntry] = []
         self._mutes: dict[str, AccountMute] = {}
         self._channels: dict[str, RegisteredChannel] = {}
+        self._metadata: dict[str, dict[str, str]] = {}
         self._next_ban_id = 1
         self._version = 0
         self._closed = False
@@ -62,6 +66,7 @@ class MemoryStore:
                 version=self._version,
                 mutes=dict(self._mutes),
                 channels=dict(self._channels),
+                metadata={key: dict(values) for key, values in self._metadata.items()},
             )
 
     def apply(self, changes: Sequence[Change]) -> list[int]:
@@ -72,6 +77,7 @@ class MemoryStore:
             audit = list(self._audit)
             mutes = dict(self._mutes)
             channels = dict(self._channels)
+            metadata = {key: dict(values) for key, values in self._metadata.items()}
             next_ban_id = self._next_ban_id
             ban_ids: list[int] = []
             for change in changes:
@@ -91,6 +97,7 @@ class MemoryStore:
                             accounts[key] = updated
                     case DeleteAccount(key):
                         accounts.pop(key, None)
+                        metadata.pop(key, None)
                     case PutBan(ban):
                         ban_id = _place_ban(bans, ban, next_ban_id)
                         next_ban_id = max(next_ban_id, ban_id + 1)
@@ -122,8 +129,22 @@ class MemoryStore:
                             channels[key] = dataclasses.replace(stored, founder=founder)
                     case DeleteChannel(key):
                         channels.pop(key, None)
+                    case RenameChannel(key, new_key, new_name):
+                        _rename_channel(channels, key, new_key, new_name)
+                    case PutMetadata(account_key, key, value):
+                        if account_key not in accounts:
+                            raise ConflictError(f"no account {account_key!r} for its metadata")
+                        metadata.setdefault(account_key, {})[key] = value
+                    case DeleteMetadata(account_key, key):
+                        values = metadata.get(account_key, {})
+                        if key is None:
+                            values.clear()
+                        else:
+                            values.pop(key, None)
+                        if not values:
+                            metadata.pop(account_key, None)
             self._accounts, self._bans, self._audit = accounts, bans, audit
-            self._mutes, self._channels = mutes, channels
+            self._mutes, self._channels, self._metadata = mutes, channels, metadata
             self._next_ban_id = next_ban_id
             self._version += 1
             return ban_ids
@@ -153,6 +174,20 @@ def _check_fingerprints_free(accounts: dict[str, Account], account: Account) -> 
     for other in accounts.values():
         if other.key != account.key and wanted.intersection(other.certfps):
             raise ConflictError(f"certificate fingerprint already belongs to {other.name!r}")
+
+
+def _rename_channel(
+    channels: dict[str, RegisteredChannel], key: str, new_key: str, new_name: str
+) -> None:
+    """Move a registered room to its new name; the new key must be free (as SQLite's
+    primary key demands) unless only the case changed."""
+    stored = channels.get(key)
+    if stored is None:
+        return
+    if new_key != key and new_key in channels:
+        raise ConflictError(f"a room {new_name!r} is already registered")
+    del channels[key]
+    channels[new_key] = dataclasses.replace(stored, key=new_key, name=new_name)
 
 
 def _place_ban(bans: dict[int, ServerBan], ban: ServerBan, next_id: int) -> int:

@@ -29,12 +29,15 @@ from chatroom.server.store.base import (
     DeleteBan,
     DeleteBanTarget,
     DeleteChannel,
+    DeleteMetadata,
     DeleteMute,
     PutAccount,
     PutBan,
     PutChannel,
+    PutMetadata,
     PutMute,
     RegisteredChannel,
+    RenameChannel,
     ServerBan,
     SetAccountCertfps,
     SetAccountPassword,
@@ -122,10 +125,20 @@ class SqliteStore:
                     )
                 }
                 channels = _load_channels(conn)
+                metadata: dict[str, dict[str, str]] = {}
+                for key, name, value in conn.execute(
+                    "SELECT account_key, key, value FROM account_metadata"
+                ):
+                    metadata.setdefault(key, {})[name] = value
             finally:
                 conn.execute("COMMIT")
         return Snapshot(
-            accounts=accounts, bans=bans, version=version, mutes=mutes, channels=channels
+            accounts=accounts,
+            bans=bans,
+            version=version,
+            mutes=mutes,
+            channels=channels,
+            metadata=metadata,
         )
 
     def apply(self, changes: Sequence[Change]) -> list[int]:
@@ -244,6 +257,21 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
             conn.execute("UPDATE channels SET founder = ? WHERE key = ?", (founder, key))
         case DeleteChannel(key):
             conn.execute("DELETE FROM channels WHERE key = ?", (key,))
+        case RenameChannel(key, new_key, new_name):
+            _rename_channel(conn, key, new_key, new_name)
+        case PutMetadata(account_key, key, value):
+            conn.execute(
+                "INSERT INTO account_metadata (account_key, key, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (account_key, key) DO UPDATE SET value = excluded.value",
+                (account_key, key, value),
+            )
+        case DeleteMetadata(account_key, None):
+            conn.execute("DELETE FROM account_metadata WHERE account_key = ?", (account_key,))
+        case DeleteMetadata(account_key, key):
+            conn.execute(
+                "DELETE FROM account_metadata WHERE account_key = ? AND key = ?",
+                (account_key, key),
+            )
     return None
 
 
@@ -253,6 +281,23 @@ def _put_certfps(conn: sqlite3.Connection, key: str, certfps: tuple[str, ...]) -
         "INSERT INTO account_certfps (fingerprint, account_key, position) VALUES (?, ?, ?)",
         [(fp, key, i) for i, fp in enumerate(certfps)],
     )
+
+
+def _rename_channel(conn: sqlite3.Connection, key: str, new_key: str, new_name: str) -> None:
+    """Move a room row and its ops and list entries to the new key, in this transaction.
+
+    The child tables reference the key without ON UPDATE CASCADE, so the foreign-key
+    check waits for the commit, by which time parent and children agree again.
+    """
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+    moved = conn.execute(
+        "UPDATE channels SET key = ?, name = ? WHERE key = ?", (new_key, new_name, key)
+    )
+    if moved.rowcount and new_key != key:
+        for table in ("channel_ops", "channel_list_entries"):
+            conn.execute(
+                f"UPDATE {table} SET channel_key = ? WHERE channel_key = ?", (new_key, key)
+            )
 
 
 def _put_channel(conn: sqlite3.Connection, c: RegisteredChannel) -> None:

@@ -15,9 +15,10 @@ from chatroom.irc import numerics as n
 from chatroom.irc.formatting import hidden_character
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message
-from chatroom.server.core import chanreg, events, opers, sanctions
+from chatroom.server.core import chanreg, events, metadata, opers, sanctions
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.commands import rename
 from chatroom.server.core.commands.channel_queries import send_names, send_topic
 from chatroom.server.core.commands.chathistory import replay_on_join
 from chatroom.server.core.dispatch import CommandError, command
@@ -80,6 +81,10 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     if len(session.channels) >= limits.channels_per_user:
         raise CommandError(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
     status = ""
+    if channel is None and (moved := rename.redirected(world, folded)) is not None:
+        if not rename.refuse_old_name(world, session, name, moved):
+            join_channel(world, session, moved, key)  # 470 sent: follow the room
+        return
     if channel is None:
         channel = Channel(name, world.clock())
         world.channels[folded] = channel
@@ -102,6 +107,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     if not session.caps.intersection(NO_IMPLICIT_NAMES):
         send_names(world, session, channel)
     replay_on_join(world, session, channel)
+    metadata.joined(world, session, channel)
 
 
 def announce_join(world: World, channel: Channel, session: Session) -> None:

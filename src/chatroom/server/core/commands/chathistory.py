@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import events, replay
+from chatroom.server.core import events, multiline, replay
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import (
@@ -122,7 +122,13 @@ def _send_batch(
     if batch is not None:
         session.send(format_line(world.name, "BATCH", "+" + batch, kind, name))
     for record in lines:
-        session.send(record_line(session, record, batch))
+        composed = multiline.history_lines_of(record)
+        if composed is None:
+            session.send(record_line(session, record, batch))
+        else:  # a draft/multiline message: a nested batch, or its lines one by one
+            ref = "M" + world.new_msgid()
+            for line in multiline.history_form(session, record, composed, batch, ref):
+                session.send(line)
     if batch is not None:
         session.send(format_line(world.name, "BATCH", "-" + batch))
 

@@ -19,6 +19,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, fit_trailing
 from chatroom.server.core import sanctions, services, statusmsg
 from chatroom.server.core.access import cannot_speak, ctcp_refusal
+from chatroom.server.core.commands import multiline
 from chatroom.server.core.commands.chathistory import identity, store_message
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.history import dm_key, format_time
@@ -29,12 +30,18 @@ from chatroom.server.core.world import World
 @command("PRIVMSG")
 def privmsg(world: World, session: Session, msg: Message) -> None:
     """PRIVMSG <target>{,<target>} :<text>"""
+    if msg.tags and "batch" in msg.tags:
+        multiline.add_line(world, session, msg, "PRIVMSG")  # a line of a draft/multiline batch
+        return
     _deliver(world, session, msg, "PRIVMSG")
 
 
 @command("NOTICE")
 def notice(world: World, session: Session, msg: Message) -> None:
     """NOTICE <target>{,<target>} :<text>"""
+    if msg.tags and "batch" in msg.tags:
+        multiline.add_line(world, session, msg, "NOTICE")
+        return
     _deliver(world, session, msg, "NOTICE")
 
 

@@ -6,7 +6,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.irc.packing import pack_words
-from chatroom.server.core import opers, sanctions, services
+from chatroom.server.core import metadata, opers, sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
     create_account,
@@ -76,6 +76,7 @@ def _cap_req(world: World, session: Session, requested: str) -> None:
             session.send(format_line(world.name, "CAP", session.nick, "NAK", requested))
             return
         changes.append((name, not token.startswith("-")))
+    had_metadata = metadata.CAP in session.caps
     for name, enable in changes:
         if enable:
             session.caps.add(name)
@@ -83,6 +84,8 @@ def _cap_req(world: World, session: Session, requested: str) -> None:
             session.caps.discard(name)
     refresh_tag_profile(session)
     session.send(format_line(world.name, "CAP", session.nick, "ACK", requested))
+    if session.registered and not had_metadata:
+        metadata.send_own(world, session)  # does nothing unless the cap was just enabled
 
 
 @command("PASS", min_params=1, before_registration=True)
@@ -174,6 +177,7 @@ def try_register(world: World, session: Session) -> None:
     world.registered_count += 1
     send_welcome(world, session)
     opers.announce_after_welcome(world, session)
+    metadata.send_own(world, session)
     guard_nick(world, session)
     came_online(world, session)
 

@@ -1,0 +1,182 @@
+"""RENAME (IRCv3 ``draft/channel-rename``): a room changes its name and keeps everything else.
+
+Rules (ircv3.net "Channel Renaming"):
+- ``RENAME <#old> <#new> [:<reason>]`` by the room's ops, or operators with the
+  ``channels`` capability; members, modes, topic, lists, metadata, the registration
+  (ChanServ, in the store) and the history all follow the new name;
+- members with the capability see ``RENAME <#old> <#new> :<reason>``; the others see
+  themselves PART the old name and JOIN the new one, with the topic and NAMES as after
+  any join, except when only the case of the name changed;
+- refused: a name in use (``FAIL RENAME CHANNEL_NAME_IN_USE``), an invalid name, a room
+  from the server's configuration, or a second rename within ``COOLDOWN`` seconds (not
+  for operators) (``FAIL RENAME CANNOT_RENAME``);
+- for ``REDIRECT_SECONDS`` a JOIN of the old name is redirected: clients with the cap get
+  ``FAIL JOIN CHANNEL_RENAMED <#old> <#new>``, others ``470`` and are joined to the new
+  room; at most ``REDIRECTS`` redirections are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chatroom.irc import numerics as n
+from chatroom.irc.masks import is_channel_name
+from chatroom.irc.message import Message, format_line
+from chatroom.server.core import opers, sanctions
+from chatroom.server.core.channel import Channel
+from chatroom.server.core.commands.channel_queries import send_names, send_topic
+from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.effects import RenameHistory
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+from chatroom.server.store.base import RenameChannel
+
+CAP = "draft/channel-rename"
+COOLDOWN = 60.0
+REDIRECT_SECONDS = 3600.0
+REDIRECTS = 1000
+
+
+class _Refused(Exception):  # noqa: N818 (a refusal, carried to one FAIL reply)
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.text = text
+
+
+@command("RENAME", min_params=2)
+def rename(world: World, session: Session, msg: Message) -> None:
+    """RENAME <#old> <#new> [:<reason>]"""
+    old, new = msg.params[0], msg.params[1]
+    reason = msg.params[2] if len(msg.params) > 2 else ""
+    channel = world.find_channel(old)
+    if channel is None:
+        raise CommandError(n.ERR_NOSUCHCHANNEL, old, "No such channel")
+    override = opers.may(world, session, "channels")
+    if not override:
+        if session not in channel.members:
+            raise CommandError(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
+        if not channel.is_op(session):
+            raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+    try:
+        _check(world, channel, new, override)
+    except _Refused as refused:
+        session.send(
+            format_line(world.name, "FAIL", "RENAME", refused.code, old, new, refused.text)
+        )
+        return
+    reason = reason[: world.settings.limits.kick_length]
+    rename_channel(world, session, channel, new, reason)
+
+
+def _check(world: World, channel: Channel, new: str, override: bool) -> None:
+    limits = world.settings.limits
+    if not is_channel_name(new, "#", limits.channel_length):
+        raise _Refused("CANNOT_RENAME", "That is not a valid room name")
+    folded = world.fold(new)
+    if folded != world.fold(channel.name) and folded in world.channels:
+        raise _Refused("CHANNEL_NAME_IN_USE", "The channel name is already taken")
+    if new == channel.name:
+        raise _Refused("CANNOT_RENAME", "That is already the room's name")
+    configured = {world.fold(name) for name in world.settings.permanent_channels}
+    if world.fold(channel.name) in configured:
+        raise _Refused("CANNOT_RENAME", "Rooms from the server's configuration keep their name")
+    if not override and world.clock() - channel.renamed_at < COOLDOWN:
+        raise _Refused("CANNOT_RENAME", "This channel has been renamed recently")
+
+
+def rename_channel(world: World, session: Session, channel: Channel, new: str, reason: str) -> None:
+    """Move the room to its new name everywhere the old one was a key, then announce it."""
+    old, old_key, new_key = channel.name, world.fold(channel.name), world.fold(new)
+    channel.name = new
+    channel.renamed_at = world.clock()
+    if new_key != old_key:
+        world.channels[new_key] = world.channels.pop(old_key)
+        for member in channel.members:
+            member.channels[new_key] = member.channels.pop(old_key)
+        for other in world.sessions.values():
+            if old_key in other.invited:
+                other.invited.discard(old_key)
+                other.invited.add(new_key)
+        recent = world.history.recent.pop(old_key, None)
+        if recent is not None:
+            world.history.recent[new_key] = recent
+        _remember_redirect(world, old_key, new)
+    ring = world.history.recent.get(new_key)
+    if ring:  # the lines replayed on join name the room as it is now called
+        moved = [replace(record, target=new_key, target_name=new) for record in ring]
+        ring.clear()
+        ring.extend(moved)
+    world.effects.append(RenameHistory(old_key, new_key, new))
+    changes = []
+    if channel.registration is not None:
+        channel.registration = replace(channel.registration, key=new_key, name=new)
+        changes.append(RenameChannel(old_key, new_key, new))
+    actor = sanctions.actor_name(session)
+    sanctions.audit(world, actor, "channel.rename", f"{old} {new}", reason, changes)
+    _announce(world, session, channel, old, reason, case_only=new_key == old_key)
+
+
+def _announce(
+    world: World, session: Session, channel: Channel, old: str, reason: str, case_only: bool
+) -> None:
+    aware = [m for m in channel.members if CAP in m.caps]
+    if session not in channel.members:  # an operator from outside hears of it too
+        if CAP in session.caps:
+            aware.append(session)
+        else:
+            world.notice(session, f"{old} is now called {channel.name}")
+    world.fanout(aware, session.prefix, "RENAME", old, channel.name, reason)
+    if case_only:
+        return  # the fallback is not used when only the case changed
+    for member in channel.members:
+        if CAP in member.caps:
+            continue
+        part = (old, reason) if reason else (old,)
+        world.fanout([member], member.prefix, "PART", *part)
+        joined: tuple[str, ...]
+        if "extended-join" in member.caps:
+            joined = (channel.name, member.account or "*", member.realname)
+        else:
+            joined = (channel.name,)
+        world.fanout([member], member.prefix, "JOIN", *joined, account=member.account)
+        if channel.topic:
+            send_topic(world, member, channel)
+        send_names(world, member, channel)
+
+
+# ----------------------------------------------------------------------------- redirects
+
+
+def _remember_redirect(world: World, old_key: str, new: str) -> None:
+    now = world.clock()
+    redirects = world.renamed
+    for key in [k for k, (_, until) in redirects.items() if until <= now]:
+        del redirects[key]
+    while len(redirects) >= REDIRECTS:
+        del redirects[next(iter(redirects))]
+    redirects.pop(world.fold(new), None)  # the new name is a room again, not a redirect
+    redirects[old_key] = (new, now + REDIRECT_SECONDS)
+
+
+def redirected(world: World, folded: str) -> str | None:
+    """The room a recently renamed name now belongs to, if the name is not in use again."""
+    found = world.renamed.get(folded)
+    if found is None:
+        return None
+    new, until = found
+    if until <= world.clock() or world.find_channel(new) is None:
+        del world.renamed[folded]
+        return None
+    return new
+
+
+def refuse_old_name(world: World, session: Session, old: str, new: str) -> bool:
+    """A JOIN of a renamed room's old name: FAIL for clients with the capability (True),
+    else 470 (False: the caller joins them to the new name)."""
+    if CAP in session.caps:
+        text = "The channel has been renamed"
+        session.send(format_line(world.name, "FAIL", "JOIN", "CHANNEL_RENAMED", old, new, text))
+        return True
+    world.reply(session, n.ERR_LINKCHANNEL, old, new, "The channel has been renamed")
+    return False
