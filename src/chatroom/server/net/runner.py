@@ -30,6 +30,8 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             print(f"chatroom: TLS certificate SHA-256 {shell.fingerprint}", flush=True)
         else:
             print(f"chatroom: listening for IRC on {host}:{port}", flush=True)
+    for notice in shell.notices:
+        print(f"chatroom: {notice}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
