@@ -14,9 +14,10 @@ import aiohttp
 import pytest
 
 from chatroom import admin
+from chatroom.server.net.http import host_allowed
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 from tests.realserver import ServerThread
-from tests.web.web_support import LineClient, http_url, run_async, web_config
+from tests.web.web_support import LineClient, People, http_url, run_async, web_config
 
 
 async def _sign_on(url: str, nick: str, headers: dict[str, str]) -> list[str]:
@@ -237,3 +238,61 @@ def test_an_irc_session_over_websocket_outlives_the_request_timeout(
             return lines
 
     assert any("PONG" in line for line in run_async(stay()))
+
+
+@pytest.mark.parametrize(
+    ("host", "ok"),
+    [("127.0.0.1:8080", True), ("[::1]:8080", True), ("[::1]", True), ("localhost", True),
+     ("app.localhost:80", True), ("chat.example.org", True), ("CHAT.example.org.:443", True),
+     ("evil.example:8080", False), ("[evil]:8080", False), ("127.0.0.1.nip.io", False),
+     ("chat.example.org.evil.example", False)],
+)  # fmt: skip
+def test_host_rule(host: str, ok: bool) -> None:
+    assert host_allowed(host, frozenset({"chat.example.org"})) is ok
+
+
+# ------------------------------------------------------------------ many people, one address
+
+
+def test_three_browsers_behind_one_address_all_get_in(people: People) -> None:
+    """Chromium keeps six connections open after loading the page, plus the WebSocket:
+    with 16 places per address, the third person needs the first two's idle ones."""
+    for nick in ("ann", "ben", "cat"):
+        people.join_as(nick)
+    shell = people.server.shell
+    assert shell is not None
+    assert shell.world.per_address["127.0.0.1"] <= 16
+
+
+@pytest.fixture
+def two_per_address(tmp_path: Path) -> Iterator[ServerThread]:
+    server = ServerThread(web_config(tmp_path, {"limits.connections_per_address": 2})).start()
+    yield server
+    server.stop()
+
+
+def _answered(port: int) -> socket.socket:
+    """A kept-alive connection that has been answered once and now sits idle."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    return sock
+
+
+def test_an_idle_kept_alive_connection_makes_room_but_a_silent_one_does_not(
+    two_per_address: ServerThread,
+) -> None:
+    port = two_per_address.http_port
+    first, second = _answered(port), _answered(port)
+    third = _answered(port)  # the address is full: the oldest idle one is closed for it
+    assert _closed_within(first, 5)
+    assert not _closed_within(second, 0.2)
+    for sock in (first, second, third):
+        sock.close()
+    # Two silent connections take the places (closing idle ones if the server has not
+    # yet seen them go); a third finds no idle connection to close.
+    silent = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(2)]
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as refused:
+        assert refused.recv(65536).startswith(b"HTTP/1.1 503")
+    for sock in silent:
+        sock.close()

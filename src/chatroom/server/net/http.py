@@ -25,6 +25,7 @@ Connections are admitted and timed by ``http_gate`` before aiohttp sees them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import ssl
@@ -75,12 +76,13 @@ def host_allowed(host: str | None, names: frozenset[str]) -> bool:
     if host is None or "*" in names:
         return True  # HTTP/1.0 without Host: no browser sends that
     host = host.strip().lower()
-    if host.startswith("["):
-        return host.find("]") > 1  # an IPv6 literal, with or without a port
-    name, _, port = host.rpartition(":")
-    if not name or not port.isdigit():
-        name = host
-    name = name.rstrip(".")
+    if host.startswith("["):  # an IPv6 literal, with or without a port
+        name = host[1 : host.find("]")] if "]" in host else ""
+    else:
+        name, _, port = host.rpartition(":")
+        if not name or not port.isdigit():
+            name = host
+        name = name.rstrip(".")
     try:
         ip_address(name)
     except ValueError:
@@ -167,10 +169,23 @@ class HttpServer:
         request: web.Request,
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
-        """A whole request head arrived (the gate's deadline ends); its Host must be ours."""
+        """A whole request head arrived (the gate's deadline ends); its Host must be ours.
+
+        aiohttp runs each request in a task of its own that ends once the response is
+        written: then the connection is idle again (and may be closed to make room).
+        """
         protocol = request.protocol
-        if isinstance(protocol, GatedRequestHandler):
-            protocol.place.request_started()
+        task = asyncio.current_task()
+        if isinstance(protocol, GatedRequestHandler) and task is not None:
+            protocol.request_started()
+            task.add_done_callback(lambda _: protocol.request_finished())
+        return await self._checked(request, handler)
+
+    async def _checked(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
         host = request.headers.get("Host")
         if not host_allowed(host, self.hostnames):
             log.info("unknown Host refused", extra={"host": host})
@@ -215,7 +230,7 @@ class HttpServer:
         secure = request.secure if client.https is None else client.https
         protocol = request.protocol
         if isinstance(protocol, GatedRequestHandler):
-            protocol.place.release()  # the IRC session counts itself from here on
+            protocol.release()  # the IRC session counts itself from here on
         conn = WebSocketConnection(self.shell, ws, transport, secure=secure)
         await conn.run(client.ip)
         return ws

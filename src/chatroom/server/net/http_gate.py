@@ -15,6 +15,11 @@ gate accepts the connections itself and hands aiohttp only those it admits:
    request (or only half of one).
 3. When a WebSocket becomes an IRC session, the session takes over the place (it counts
    itself in the world); a closed connection gives its place back.
+4. A browser keeps several connections open after loading the page (Chromium six, plus
+   the WebSocket). So that two people behind one address can both load it, a connection
+   that finds its address (or the server) full first closes the oldest *idle* kept-alive
+   connection there: answered, waiting for a next request it may never send. A silent or
+   half-sent connection is never idle in this sense, so the flood above cannot use it.
 
 Accepting here rather than in ``loop.create_server`` is what makes (1) possible for TLS:
 there the protocol learns of a connection only after its handshake, however long that
@@ -57,55 +62,92 @@ def refusal_response(reason: str) -> bytes:
     return head.encode() + body
 
 
-class Place:
-    """One admitted connection's place in the limits, and its deadline for a request."""
+class GatedRequestHandler(RequestHandler):
+    """aiohttp's HTTP protocol for one admitted connection: its place in the limits, its
+    deadline for a first request, and whether it sits idle between requests.
 
-    __slots__ = ("_deadline", "_world", "ip", "released", "transport")
+    An idle kept-alive connection (it has been answered and waits for more) is the one
+    thing that may be closed to make room: a browser keeps several open after loading a
+    page, and simply opens a new one when it needs it again.
+    """
 
-    def __init__(self, world: World, ip: str | None, timeout: float) -> None:
-        self._world = world
+    def __init__(
+        self, manager: web.Server, listener: GatedListener, ip: str | None, **kwargs: Any
+    ) -> None:
+        super().__init__(manager, **kwargs)
+        self.listener = listener
         self.ip = ip  # None: a trusted proxy, counted in the total only
-        self.transport: asyncio.Transport | None = None  # once the handshake is done
         self.released = False
+        self.busy = False
         loop = asyncio.get_running_loop()
-        self._deadline: asyncio.TimerHandle | None = loop.call_later(timeout, self._expired)
+        self._deadline: asyncio.TimerHandle | None = loop.call_later(
+            listener.timeout, self._expired
+        )
 
     def request_started(self) -> None:
         """A complete request head arrived: from now on aiohttp's keep-alive timer rules."""
+        self._cancel_deadline()
+        self.busy = True
+        self.listener.idle.discard(self)
+
+    def request_finished(self) -> None:
+        """The response is written: idle until the next request."""
+        self.busy = False
+        if not self.released and self.transport is not None:
+            self.listener.idle.add(self)
+
+    def release(self) -> None:
+        """Give the place back (closed, or now an IRC session); safe to call twice."""
+        self._cancel_deadline()
+        self.listener.idle.discard(self)
+        if not self.released:
+            self.released = True
+            admission.release(self.listener.world, self.ip)
+
+    def evict(self) -> None:
+        """Close an idle connection to make room (its place is free at once)."""
+        self.force_close()
+        self.release()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.release()
+        super().connection_lost(exc)
+
+    def _cancel_deadline(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
 
-    def release(self) -> None:
-        """Give the place back (closed, or now an IRC session); safe to call twice."""
-        self.request_started()
-        if not self.released:
-            self.released = True
-            admission.release(self._world, self.ip)
-
     def _expired(self) -> None:
-        # During a TLS handshake there is no transport yet; its own timeout (the same
-        # seconds, started at the same moment) ends it.
+        # During a TLS handshake there is no transport yet; the handshake's own timeout
+        # (the same seconds, started at the same moment) ends it.
         self._deadline = None
         if self.transport is not None:
-            self.transport.abort()  # connection_lost releases the place
+            self.force_close()  # connection_lost releases the place
 
 
-class GatedRequestHandler(RequestHandler):
-    """aiohttp's HTTP protocol, holding a ``Place`` that it gives back when it closes."""
+class IdleConnections:
+    """Idle kept-alive connections, oldest first, by address and in all."""
 
-    def __init__(self, manager: web.Server, place: Place, **kwargs: Any) -> None:
-        super().__init__(manager, **kwargs)
-        self.place = place
+    def __init__(self) -> None:
+        self.all: dict[GatedRequestHandler, None] = {}
+        self.by_ip: dict[str | None, dict[GatedRequestHandler, None]] = {}
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports have the Transport methods without subclassing it.
-        self.place.transport = transport  # type: ignore[assignment]
-        super().connection_made(transport)
+    def add(self, handler: GatedRequestHandler) -> None:
+        self.all[handler] = None
+        self.by_ip.setdefault(handler.ip, {})[handler] = None
 
-    def connection_lost(self, exc: BaseException | None) -> None:
-        self.place.release()
-        super().connection_lost(exc)
+    def discard(self, handler: GatedRequestHandler) -> None:
+        if handler in self.all:
+            del self.all[handler]
+            of_ip = self.by_ip[handler.ip]
+            del of_ip[handler]
+            if not of_ip:
+                del self.by_ip[handler.ip]
+
+    def oldest(self, ip: str | None, anywhere: bool) -> GatedRequestHandler | None:
+        pool = self.all if anywhere else self.by_ip.get(ip, {})
+        return next(iter(pool), None)
 
 
 class GatedListener:
@@ -128,6 +170,7 @@ class GatedListener:
         self.clock = time.time
         self.sockets: list[socket.socket] = []
         self.starting: set[asyncio.Task[None]] = set()
+        self.idle = IdleConnections()
         self.handler_args: dict[str, Any] = {"keepalive_timeout": timeout, "access_log": None}
 
     async def start(self, host: str, port: int) -> list[tuple[str, int]]:
@@ -195,21 +238,27 @@ class GatedListener:
         counted = None if forwarded.trusted(ip, self.proxies) else ip
         refusal = admission.hold(self.world, counted, self.clock())
         if refusal is not None:
+            # Make room by closing an idle kept-alive connection: of this address when the
+            # address is at its quota, of anyone when the server is.
+            idle = self.idle.oldest(counted, anywhere=refusal != admission.TOO_MANY)
+            if idle is not None:
+                idle.evict()
+                refusal = admission.hold(self.world, counted, self.clock())
+        if refusal is not None:
             if self.ssl_context is None:
                 with contextlib.suppress(OSError):  # best effort: it is closed either way
                     sock.send(refusal_response(refusal))
             sock.close()
             return
-        place = Place(self.world, counted, self.timeout)
-        task = asyncio.ensure_future(self._connect(sock, place))
+        handler = GatedRequestHandler(self.manager, self, counted, **self.handler_args)
+        task = asyncio.ensure_future(self._connect(sock, handler))
         if not task.done():
             self.starting.add(task)
             task.add_done_callback(self.starting.discard)
 
-    async def _connect(self, sock: socket.socket, place: Place) -> None:
+    async def _connect(self, sock: socket.socket, handler: GatedRequestHandler) -> None:
         """TLS handshake (if any), then aiohttp takes the connection."""
         loop = asyncio.get_running_loop()
-        handler = GatedRequestHandler(self.manager, place, **self.handler_args)
         try:
             if self.ssl_context is None:
                 await loop.connect_accepted_socket(lambda: handler, sock)
@@ -223,8 +272,8 @@ class GatedListener:
         except OSError as err:  # handshake failed or timed out, peer gone (SSLError too)
             log.debug("connection failed before HTTP", extra={"error": str(err)})
             sock.close()
-            place.release()
+            handler.release()
         except asyncio.CancelledError:
             sock.close()
-            place.release()
+            handler.release()
             raise
