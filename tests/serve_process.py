@@ -71,6 +71,15 @@ class ServeProcess:
     def stdout(self) -> str:
         return self.out_path.read_text(errors="replace")
 
+    def said(self, text: str, timeout: float = 10.0) -> bool:
+        """Whether ``text`` appears on stdout within ``timeout`` (it prints as it starts)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.stdout():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return True
+
     def stderr(self) -> str:
         return self.err_path.read_text(errors="replace")
 

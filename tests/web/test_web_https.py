@@ -45,8 +45,7 @@ def test_off_loopback_the_web_client_is_https_with_the_servers_own_certificate(
     server = ServeProcess(tmp_path, args=("--host", "0.0.0.0"))
     try:
         assert server.web_scheme == "https"
-        out = server.stdout()
-        assert "the web client uses HTTPS with the self-signed certificate" in out
+        assert server.said("the web client uses HTTPS with the self-signed certificate")
         cert = tmp_path / "data" / "tls-cert.pem"
         assert _healthz(server.web_port, _pinned(cert))["status"] == "ok"
     finally:
@@ -59,7 +58,7 @@ def test_plain_http_off_loopback_only_when_the_operator_says_so_and_with_a_warni
     server = ServeProcess(tmp_path, env={"CHATROOM_HTTP_TLS": "off"}, args=("--host", "0.0.0.0"))
     try:
         assert server.web_scheme == "http"
-        assert "warning: the web client is plain HTTP off loopback" in server.stdout()
+        assert server.said("warning: the web client is plain HTTP off loopback")
     finally:
         server.stop()
 

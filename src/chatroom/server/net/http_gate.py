@@ -34,7 +34,6 @@ import errno
 import logging
 import socket
 import ssl
-import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -167,7 +166,6 @@ class GatedListener:
         self.ssl_context = ssl_context
         self.timeout = timeout
         self.proxies = proxies
-        self.clock = time.time
         self.sockets: list[socket.socket] = []
         self.starting: set[asyncio.Task[None]] = set()
         self.idle = IdleConnections()
@@ -236,14 +234,14 @@ class GatedListener:
     def _admit(self, sock: socket.socket, ip: str) -> None:
         sock.setblocking(False)
         counted = None if forwarded.trusted(ip, self.proxies) else ip
-        refusal = admission.hold(self.world, counted, self.clock())
+        refusal = admission.hold(self.world, counted, self.world.clock())
         if refusal is not None:
             # Make room by closing an idle kept-alive connection: of this address when the
             # address is at its quota, of anyone when the server is.
             idle = self.idle.oldest(counted, anywhere=refusal != admission.TOO_MANY)
             if idle is not None:
                 idle.evict()
-                refusal = admission.hold(self.world, counted, self.clock())
+                refusal = admission.hold(self.world, counted, self.world.clock())
         if refusal is not None:
             if self.ssl_context is None:
                 with contextlib.suppress(OSError):  # best effort: it is closed either way
@@ -252,9 +250,8 @@ class GatedListener:
             return
         handler = GatedRequestHandler(self.manager, self, counted, **self.handler_args)
         task = asyncio.ensure_future(self._connect(sock, handler))
-        if not task.done():
-            self.starting.add(task)
-            task.add_done_callback(self.starting.discard)
+        self.starting.add(task)
+        task.add_done_callback(self.starting.discard)
 
     async def _connect(self, sock: socket.socket, handler: GatedRequestHandler) -> None:
         """TLS handshake (if any), then aiohttp takes the connection."""
