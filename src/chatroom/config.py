@@ -12,6 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,41 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     _setting(
         "http.origins", [], "lines", "Extra web origins allowed on /ws; empty: same origin only."
+    ),
+    _setting(
+        "http.hostnames",
+        [],
+        "lines",
+        "Names the web port is reached at (besides IP addresses, localhost, server.name and"
+        ' listen.host); other Host headers get 421, against DNS rebinding. "*": any.',
+    ),
+    _setting(
+        "http.trusted_proxies",
+        [],
+        "networks",
+        "Reverse proxies (CIDRs) whose client address header is believed, for limits, bans,"
+        " throttling and WHOIS; everyone else's is ignored.",
+    ),
+    _setting(
+        "http.proxy_header",
+        "x-forwarded-for",
+        "proxy_header",
+        "Header the trusted proxies set: x-forwarded-for (with X-Forwarded-Proto) or"
+        " forwarded (RFC 7239).",
+    ),
+    _setting(
+        "http.tls",
+        "auto",
+        "http_tls",
+        "auto: HTTPS when listening off loopback or when tls.cert is set (self-signed"
+        " without it); on: always HTTPS; off: plain HTTP even off loopback (behind a proxy).",
+    ),
+    _setting(
+        "http.request_timeout",
+        10,
+        "seconds",
+        "Seconds a web connection has to send a complete request (from connecting, TLS"
+        " included, or from its previous response) before it is closed.",
     ),
     _setting("listen.tls_port", 6697, "port", "IRC over TLS port; off disables."),
     _setting("tls.cert", "", "str", "PEM certificate; empty: self-signed, made on first start."),
@@ -172,12 +208,22 @@ class TlsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpConfig:
+    origins: tuple[str, ...] = ()
+    hostnames: tuple[str, ...] = ()
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    proxy_header: str = "x-forwarded-for"  # or "forwarded"
+    tls: str = "auto"  # "auto", "on" or "off"
+    request_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     core: CoreSettings
     listen: ListenConfig
     data_dir: Path
     sendq_bytes: int
-    http_origins: tuple[str, ...] = ()
+    http: HttpConfig = HttpConfig()
     tls: TlsConfig = TlsConfig(None, None, None)
     argon2: tuple[int, int, int] = (19456, 2, 1)  # memory KiB, time cost, parallelism
 
@@ -236,6 +282,12 @@ def _check(setting: Setting, value: object) -> object:
         return frozenset(items)
     if kind == "roles":
         return _roles(key, value)
+    if kind == "networks":
+        return _networks(key, value)
+    if kind in _CHOICES:
+        if isinstance(value, str) and value.strip().lower() in _CHOICES[kind]:
+            return value.strip().lower()
+        raise _fail(key, value, "expected one of " + ", ".join(_CHOICES[kind]))
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -261,6 +313,20 @@ def _check(setting: Setting, value: object) -> object:
     if kind == "hostname" and "." not in value:
         raise _fail(key, value, "expected a name with at least one dot, like chat.example.org")
     return value
+
+
+_CHOICES = {"proxy_header": ("x-forwarded-for", "forwarded"), "http_tls": ("auto", "on", "off")}
+
+
+def _networks(key: str, value: object) -> tuple[IPv4Network | IPv6Network, ...]:
+    """CIDRs (``10.0.0.0/8``, ``::1/128``) or single addresses."""
+    networks = []
+    for item in _as_list(key, value):
+        try:
+            networks.append(ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise _fail(key, item, "expected addresses or networks like 10.0.0.0/8") from None
+    return tuple(networks)
 
 
 def _roles(key: str, value: object) -> tuple[OperRole, ...]:
@@ -445,7 +511,14 @@ def _build(v: Mapping[str, Any]) -> Config:
         ),
         data_dir=Path(v["server.data_dir"]),
         sendq_bytes=v["limits.sendq_bytes"],
-        http_origins=v["http.origins"],
+        http=HttpConfig(
+            origins=v["http.origins"],
+            hostnames=v["http.hostnames"],
+            trusted_proxies=v["http.trusted_proxies"],
+            proxy_header=v["http.proxy_header"],
+            tls=v["http.tls"],
+            request_timeout=float(v["http.request_timeout"]),
+        ),
         tls=tls,
         argon2=(v["argon2.memory_kib"], v["argon2.time_cost"], v["argon2.parallelism"]),
     )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
+from chatroom.server.core import admission
 from chatroom.server.core.settings import CoreSettings, Limits
 from chatroom.server.harness import Harness
 
@@ -75,3 +80,46 @@ def test_server_full_refuses_new_connections() -> None:
     h.connect(ip="192.0.2.1")
     h.connect(ip="192.0.2.2")
     assert h.connect(ip="192.0.2.3").closed_reason == "Server is full"
+
+
+def test_held_http_connections_fill_the_same_per_address_quota_as_irc() -> None:
+    """An address holding its quota of web connections gets no IRC connection either."""
+    h = Harness(CoreSettings(limits=Limits(connections_per_address=2)))
+    now = h.clock()
+    assert admission.hold(h.world, "192.0.2.1", now) is None
+    assert admission.hold(h.world, "192.0.2.1", now) is None
+    assert admission.hold(h.world, "192.0.2.1", now) == "Too many connections from your address"
+    assert h.connect(ip="192.0.2.1").closed_reason == "Too many connections from your address"
+    assert h.connect("other", ip="192.0.2.2").closed_reason is None
+    admission.release(h.world, "192.0.2.1")
+    assert h.connect("again", ip="192.0.2.1").closed_reason is None
+
+
+def test_held_http_connections_count_in_the_total() -> None:
+    h = Harness(CoreSettings(limits=Limits(connections_total=3)))
+    now = h.clock()
+    h.connect("alice", ip="192.0.2.1")
+    assert admission.hold(h.world, None, now) is None  # a trusted proxy: total only
+    assert admission.hold(h.world, "192.0.2.2", now) is None
+    assert admission.hold(h.world, "192.0.2.3", now) == "Server is full"
+    assert h.connect("bob", ip="192.0.2.4").closed_reason == "Server is full"
+    admission.release(h.world, None)
+    admission.release(h.world, "192.0.2.2")
+    assert h.world.occupancy.held == 0
+    assert "192.0.2.2" not in h.world.per_address
+
+
+def test_the_file_descriptor_capacity_caps_the_total_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    h = Harness(CoreSettings(limits=Limits(connections_total=1000)))
+    h.world.occupancy.fd_capacity = 2
+    h.connect("alice", ip="192.0.2.1")
+    assert admission.hold(h.world, "192.0.2.2", h.clock()) is None
+    with caplog.at_level(logging.WARNING, logger="chatroom.limits"):
+        assert h.connect("bob", ip="192.0.2.3").closed_reason == "Server is full"
+        assert admission.hold(h.world, "192.0.2.4", h.clock()) == "Server is full"
+    # Logged once a minute, not once per refusal: a flood must not flood the log.
+    assert [r.getMessage() for r in caplog.records] == [
+        "file descriptor reserve reached; refusing connections"
+    ]

@@ -45,6 +45,21 @@ const LOGIN_FAILED = {
   908: "This server does not accept password logins of this kind.",
 };
 
+/**
+ * What to tell the user about a failed login. The server gives the same bare answer for a
+ * wrong name and a wrong password; any other refusal (a password over an unencrypted
+ * link, too many attempts, a busy server) comes with its reason after a colon, and that
+ * reason is what the user needs to hear, not "wrong password".
+ */
+export function loginFailure(msg) {
+  const text = msg.params[msg.params.length - 1] || "";
+  const colon = text.indexOf(": ");
+  if (msg.command === "904" && colon >= 0 && text.slice(colon + 2).trim()) {
+    return `The server refused the login: ${text.slice(colon + 2).trim()}`;
+  }
+  return LOGIN_FAILED[msg.command];
+}
+
 export class IrcClient extends EventTarget {
   constructor(url) {
     super();
@@ -166,7 +181,7 @@ export class IrcClient extends EventTarget {
     const handler = this.handlers[msg.command];
     if (handler) handler.call(this, msg);
     if (!this.registered && LOGIN_FAILED[msg.command]) {
-      this.fail(LOGIN_FAILED[msg.command]);
+      this.fail(loginFailure(msg));
       return;
     }
     this.emit("message", { msg });

@@ -8,12 +8,21 @@ shell asks before handing over each line. Both are pure functions of the world a
 ``limits.ipv6_prefix`` bits around an IPv6 address (a /64 by default), because one IPv6
 host usually holds a whole /64 and could otherwise step past every limit at will. The
 login throttle uses the same groups (``address_group``).
+
+The limits count every socket, not only sessions: an HTTP connection is *held* (``hold``)
+from the moment it is accepted until it closes or its WebSocket becomes a session, so
+silent or half-sent requests on the web port fill the same per-address and total quotas
+as IRC connections do. ``Occupancy.fd_capacity``, set by the shell from the process's
+open-file limit, keeps the total below what the kernel allows, so that the server, not
+``accept()``, refuses the excess.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatroom.server.core.multiline import flood_cost
@@ -21,6 +30,53 @@ from chatroom.server.core.multiline import flood_cost
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
+
+log = logging.getLogger("chatroom.limits")
+
+FULL = "Server is full"
+TOO_MANY = "Too many connections from your address"
+
+
+@dataclass(slots=True)
+class Occupancy:
+    """Sockets counted besides sessions, and the ceiling the open-file limit allows."""
+
+    held: int = 0  # accepted HTTP connections that are not (yet) sessions
+    fd_capacity: int | None = None  # most connections at once; None: no file limit known
+    reserve_refusals: int = 0  # refused at fd_capacity since the last log line
+    reserve_logged_at: float = float("-inf")
+
+
+def _over_limits(world: World, group: str | None, now: float) -> str | None:
+    """The limit a just-counted connection exceeds, if any (``group``: its address group;
+    None: not counted per address)."""
+    limits = world.settings.limits
+    occupancy = world.occupancy
+    total = len(world.sessions) + occupancy.held
+    if occupancy.fd_capacity is not None and total > occupancy.fd_capacity:
+        _reserve_reached(occupancy, total, now)
+        return FULL
+    if total > limits.connections_total:
+        return FULL
+    if group is not None and world.per_address.get(group, 0) > limits.connections_per_address:
+        return TOO_MANY
+    return None
+
+
+def _reserve_reached(occupancy: Occupancy, total: int, now: float) -> None:
+    """Log (at most once a minute) that connections are refused to keep descriptors free."""
+    occupancy.reserve_refusals += 1
+    if now - occupancy.reserve_logged_at >= 60.0:
+        log.warning(
+            "file descriptor reserve reached; refusing connections",
+            extra={
+                "connections": total - 1,
+                "capacity": occupancy.fd_capacity,
+                "refused": occupancy.reserve_refusals,
+            },
+        )
+        occupancy.reserve_logged_at = now
+        occupancy.reserve_refusals = 0
 
 
 def group_address(ip: str, ipv6_prefix: int) -> str:
@@ -47,15 +103,50 @@ def address_group(world: World, ip: str) -> str:
     return group_address(ip, world.settings.limits.ipv6_prefix)
 
 
-def connection_opened(world: World, ip: str, now: float) -> str | None:
-    """Count a new connection; why it is refused, if it is: totals, per address, rate."""
-    group = address_group(world, ip)
+def _count(world: World, group: str) -> None:
     world.per_address[group] = world.per_address.get(group, 0) + 1
+
+
+def _uncount(world: World, group: str) -> None:
+    left = world.per_address.get(group, 1) - 1
+    if left > 0:
+        world.per_address[group] = left
+    else:
+        world.per_address.pop(group, None)
+
+
+def hold(world: World, ip: str | None, now: float) -> str | None:
+    """Count an accepted HTTP connection from ``ip``; the reason if it must be refused.
+
+    ``ip`` is None for a trusted reverse proxy, whose connections carry many people and
+    count only in the total. Until ``release``, the connection uses a place like a session.
+    """
+    world.occupancy.held += 1
+    group = None if ip is None else address_group(world, ip)
+    if group is not None:
+        _count(world, group)
+    refusal = _over_limits(world, group, now)
+    if refusal is not None:
+        release(world, ip)
+    return refusal
+
+
+def release(world: World, ip: str | None) -> None:
+    """A held HTTP connection closed, or became a session (which counts itself)."""
+    world.occupancy.held -= 1
+    if ip is not None:
+        _uncount(world, address_group(world, ip))
+
+
+def connection_opened(world: World, ip: str, now: float) -> str | None:
+    """Count a new session's connection; why it is refused, if it is: totals, per address
+    group, rate."""
+    group = address_group(world, ip)
+    _count(world, group)
+    refusal = _over_limits(world, group, now)
+    if refusal is not None:
+        return refusal
     limits = world.settings.limits
-    if len(world.sessions) > limits.connections_total:
-        return "Server is full"
-    if world.per_address[group] > limits.connections_per_address:
-        return "Too many connections from your address"
     recent = world.recent_connects.get(group)
     if recent is None:
         if len(world.recent_connects) >= 4 * limits.connections_total:
@@ -73,12 +164,7 @@ def connection_opened(world: World, ip: str, now: float) -> str | None:
 
 def connection_closed(world: World, ip: str) -> None:
     """Free the connection's slot in its address group."""
-    group = address_group(world, ip)
-    left = world.per_address.get(group, 1) - 1
-    if left > 0:
-        world.per_address[group] = left
-    else:
-        world.per_address.pop(group, None)
+    _uncount(world, address_group(world, ip))
 
 
 def _forget_old_connects(world: World, now: float) -> None:

@@ -121,6 +121,7 @@ class World:
         self.stats = Stats()
         self.per_address: dict[str, int] = {}
         self.recent_connects: dict[str, deque[float]] = {}
+        self.occupancy = admission.Occupancy()  # held HTTP sockets, fd ceiling
         self._ids = itertools.count(1)
         self.answers = Answers(self)
         self.accounts: dict[str, Account] = {}

@@ -13,21 +13,33 @@ Browsers send cookies and credentials with cross-site WebSocket handshakes, and 
 another site could otherwise drive a visitor's session, so ``/ws`` accepts an ``Origin``
 only when it is this server's own or listed in ``http.origins``. Clients that send no
 Origin (anything but a browser) are not affected.
+
+"This server's own" needs a ``Host`` that really is this server: with DNS rebinding a
+page at ``evil.example`` is made to resolve to this server, and its requests then carry
+``Host: evil.example`` and a matching Origin. So every request must name the server the
+way it is configured to be reached (``host_allowed``), or it gets 421; an IP address
+cannot be rebound and is always accepted.
+
+Connections are admitted and timed by ``http_gate`` before aiohttp sees them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
+from ipaddress import ip_address
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from chatroom.server.net import metrics
+from chatroom.config import HttpConfig
+from chatroom.server.net import forwarded, metrics
+from chatroom.server.net.http_gate import GatedListener, GatedRequestHandler
 from chatroom.server.net.websocket import MAX_FRAME, SUBPROTOCOLS, WebSocketConnection
 
 if TYPE_CHECKING:
@@ -59,6 +71,27 @@ def origin_allowed(origin: str | None, host: str, allowed: tuple[str, ...]) -> b
     return parts.scheme in ("http", "https") and parts.netloc == host.lower()
 
 
+def host_allowed(host: str | None, names: frozenset[str]) -> bool:
+    """``Host`` is an IP address, a loopback name, or one of ``names`` ("*": any)."""
+    if host is None or "*" in names:
+        return True  # HTTP/1.0 without Host: no browser sends that
+    host = host.strip().lower()
+    if host.startswith("["):  # an IPv6 literal, with or without a port
+        name = host[1 : host.find("]")] if "]" in host else ""
+    else:
+        name, _, port = host.rpartition(":")
+        if not name or not port.isdigit():
+            name = host
+        name = name.rstrip(".")
+    try:
+        ip_address(name)
+    except ValueError:
+        pass
+    else:
+        return True
+    return name == "localhost" or name.endswith(".localhost") or name in names
+
+
 @web.middleware
 async def _headers(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -78,14 +111,20 @@ async def _headers(
 class HttpServer:
     """The aiohttp application and its listener, started and stopped by the shell."""
 
-    def __init__(self, shell: Shell, origins: tuple[str, ...] = ()) -> None:
+    def __init__(self, shell: Shell, conf: HttpConfig | None = None) -> None:
+        conf = conf or HttpConfig()
         self.shell = shell
-        self.origins = origins
+        self.conf = conf
+        self.origins = conf.origins
+        core = shell.config.core
+        names = {core.server_name, shell.config.listen.host, *conf.hostnames}
+        self.hostnames = frozenset(n.lower().rstrip(".") for n in names)
         self.registry = metrics.registry_for(shell.world)
         self.runner: web.AppRunner | None = None
+        self.listener: GatedListener | None = None
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[_headers])
+        app = web.Application(middlewares=[self._admitted, _headers])
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._health)
@@ -101,19 +140,60 @@ class HttpServer:
             self.app(), access_log=None, handle_signals=False, shutdown_timeout=1
         )
         await self.runner.setup()
-        site = web.TCPSite(self.runner, host, port, ssl_context=ssl_context)
-        await site.start()
-        bound = [(str(a[0]), int(a[1])) for a in self.runner.addresses]
+        assert self.runner.server is not None
+        self.listener = GatedListener(
+            self.runner.server,
+            self.shell.world,
+            ssl_context=ssl_context,
+            timeout=self.conf.request_timeout,
+            proxies=self.conf.trusted_proxies,
+        )
+        bound = await self.listener.start(host, port)
         for addr in bound:
             log.info("listening", extra={"kind": "http", "host": addr[0], "port": addr[1]})
         return bound
 
     async def stop(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+            self.listener = None
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
 
     # --------------------------------------------------------------- handlers
+
+    @web.middleware
+    async def _admitted(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        """A whole request head arrived (the gate's deadline ends); its Host must be ours.
+
+        aiohttp runs each request in a task of its own that ends once the response is
+        written: then the connection is idle again (and may be closed to make room).
+        """
+        protocol = request.protocol
+        task = asyncio.current_task()
+        if isinstance(protocol, GatedRequestHandler) and task is not None:
+            protocol.request_started()
+            task.add_done_callback(lambda _: protocol.request_finished())
+        return await self._checked(request, handler)
+
+    async def _checked(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        host = request.headers.get("Host")
+        if not host_allowed(host, self.hostnames):
+            log.info("unknown Host refused", extra={"host": host})
+            raise web.HTTPMisdirectedRequest(
+                text="this server is not configured to be reached at that name;"
+                " see http.hostnames in the config\n"
+            )
+        return await handler(request)
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(WEB_DIR / "index.html")
@@ -140,6 +220,17 @@ class HttpServer:
         transport = request.transport
         if transport is None:  # the peer left during the handshake
             return ws
-        conn = WebSocketConnection(self.shell, ws, transport, secure=request.secure)
-        await conn.run(request.remote or "unknown")
+        peer = request.remote or "unknown"
+        client = forwarded.client_of(
+            peer,
+            lambda name: request.headers.getall(name, []),
+            self.conf.trusted_proxies,
+            self.conf.proxy_header,
+        )
+        secure = request.secure if client.https is None else client.https
+        protocol = request.protocol
+        if isinstance(protocol, GatedRequestHandler):
+            protocol.release()  # the IRC session counts itself from here on
+        conn = WebSocketConnection(self.shell, ws, transport, secure=secure)
+        await conn.run(client.ip)
         return ws

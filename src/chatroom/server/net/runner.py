@@ -33,6 +33,8 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             print(f"chatroom: (the same, as clients show it) {colon_form(shell.fingerprint)}")
         else:
             print(f"chatroom: listening for IRC on {host}:{port}", flush=True)
+    for notice in shell.notices:
+        print(f"chatroom: {notice}", flush=True)
     if not shell.world.accounts:
         where = "" if config.data_dir == Path("chatroom-data") else f" --data-dir {config.data_dir}"
         print(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import ssl
 import time
@@ -20,7 +21,7 @@ from chatroom.config import Config, ConfigError
 from chatroom.server.core.effects import Close
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
-from chatroom.server.net import tls
+from chatroom.server.net import fdlimit, tls
 from chatroom.server.net.backends import Backends
 from chatroom.server.net.connection import Connection, IrcConnection
 from chatroom.server.net.http import HttpServer
@@ -44,6 +45,16 @@ def _port_in_use(host: str, port: int, what: str, key: str, flag: str) -> Iterat
         ) from None
 
 
+def is_loopback_host(host: str) -> bool:
+    """A listen address reachable only from this machine (``0.0.0.0`` is every address)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class Shell:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -57,6 +68,7 @@ class Shell:
         self.backends: Backends | None = None
         self.tls_context: ssl.SSLContext | None = None
         self.tls_files: tuple[Path, Path] | None = None
+        self.notices: list[str] = []  # what an operator must know, printed at start
 
     # --------------------------------------------------------------- connection events
 
@@ -112,6 +124,7 @@ class Shell:
         self._loop = asyncio.get_running_loop()
         listen = self.config.listen
         bound: list[tuple[str, str, int]] = []
+        file_limit = fdlimit.raise_open_file_limit()
         warn_loose_files(self.config.data_dir)
         private_dir(self.config.data_dir)
         self.backends = Backends(self.config, self.world, self.schedule_flush)
@@ -133,34 +146,74 @@ class Shell:
             ):
                 bound.append(await self._start_tls(listen.host, tls_port))
         if listen.http_port is not None:
-            self.http = HttpServer(self, self.config.http_origins)
-            # An operator's own certificate (tls.cert) also serves the web client as HTTPS.
-            # The self-signed default does not: browsers would refuse it with a warning page.
-            https = self.tls_context if self.config.tls.cert is not None else None
+            self.http = HttpServer(self, self.config.http)
+            https = self._web_tls_context()
             kind = "https" if https is not None else "http"
             http_port = listen.http_port
             with _port_in_use(listen.host, http_port, "the web", "listen.http_port", "--http-port"):
                 for host, port in await self.http.start(listen.host, http_port, https):
                     bound.append((kind, host, port))
         self._ticker = asyncio.create_task(self._tick_forever())
+        # Measured last, when everything that stays open is open.
+        capacity = fdlimit.connection_capacity(file_limit)
+        self.world.occupancy.fd_capacity = capacity
+        log.info("open file limit", extra={"limit": file_limit, "connection_capacity": capacity})
         return bound
 
-    async def _start_tls(self, host: str, port: int) -> tuple[str, str, int]:
-        """IRC over TLS; without a configured certificate, a self-signed one is made once."""
-        conf = self.config.tls
-        if conf.cert is not None and conf.key is not None:
-            self.tls_files = (conf.cert, conf.key)
-        else:
-            self.tls_files = tls.ensure_self_signed(
-                self.config.data_dir, self.config.core.server_name
+    def _web_tls_context(self) -> ssl.SSLContext | None:
+        """HTTPS for the web client whenever passwords would otherwise cross a network.
+
+        Off loopback the web client is served over HTTPS (``http.tls = "auto"``): with the
+        operator's certificate (tls.cert) if there is one, else with the server's own
+        self-signed one, which browsers accept once the user confirms it. Plain HTTP off
+        loopback only if the operator says so (``http.tls = "off"``, e.g. behind a TLS
+        proxy); logins over it are then refused unless a trusted proxy says "https".
+        """
+        mode = self.config.http.tls
+        loopback = is_loopback_host(self.config.listen.host)
+        own_cert = self.config.tls.cert is not None
+        if mode == "off" or (mode == "auto" and loopback and not own_cert):
+            if not loopback:
+                self.notices.append(
+                    "warning: the web client is plain HTTP off loopback (http.tls = off);"
+                    " passwords are refused on it unless a proxy in http.trusted_proxies"
+                    " says the link is https"
+                )
+                log.warning("web client over plain HTTP off loopback")
+            return None
+        context = self._ensure_tls_context()
+        if not own_cert:
+            self.notices.append(
+                "the web client uses HTTPS with the self-signed certificate"
+                f" (SHA-256 {self.fingerprint}); browsers warn until it is accepted."
+                " Set tls.cert and tls.key for a trusted one"
             )
-        self.tls_context = tls.server_context(*self.tls_files)
+        return context
+
+    def _ensure_tls_context(self) -> ssl.SSLContext:
+        """The server's TLS context; without a configured certificate, a self-signed one
+        is made once (for IRC over TLS and HTTPS alike)."""
+        if self.tls_context is None:
+            conf = self.config.tls
+            if conf.cert is not None and conf.key is not None:
+                self.tls_files = (conf.cert, conf.key)
+            else:
+                self.tls_files = tls.ensure_self_signed(
+                    self.config.data_dir, self.config.core.server_name
+                )
+            self.tls_context = tls.server_context(*self.tls_files)
+        return self.tls_context
+
+    async def _start_tls(self, host: str, port: int) -> tuple[str, str, int]:
+        """IRC over TLS."""
+        context = self._ensure_tls_context()
         assert self._loop is not None
         server = await self._loop.create_server(
-            lambda: IrcConnection(self, secure=True), host, port, ssl=self.tls_context
+            lambda: IrcConnection(self, secure=True), host, port, ssl=context
         )
         self.servers.append(server)
         addr = server.sockets[0].getsockname()
+        conf = self.config.tls
         if conf.cert is not None and conf.sts_duration is not None:
             # STS only for a certificate clients can verify: a policy pinned to the
             # self-signed one would lock every client without a pin out of the server.
