@@ -22,6 +22,7 @@ const WANTED = [
   "cap-notify",
   "chghost",
   "draft/chathistory",
+  "draft/multiline",
   "echo-message",
   "extended-join",
   "invite-notify",
@@ -103,7 +104,10 @@ export class IrcClient extends EventTarget {
     this.emit("status", { state: "connecting" });
     const ws = new WebSocket(this.url, ["text.ircv3.net"]);
     this.ws = ws;
+    this.lastError = "";
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.send("CAP", ["LS", "302"]);
       this.send("NICK", [this.nick]);
       this.send("USER", [this.nick.replace(/[^A-Za-z0-9]/g, "") || "web", "0", "*", this.nick]);
@@ -117,7 +121,7 @@ export class IrcClient extends EventTarget {
     ws.onclose = (event) => {
       if (ws !== this.ws) return;
       this.ws = null;
-      this.closed(event.reason || this.lastError || "Connection closed");
+      this.closed(event.reason || this.lastError || (opened ? "Connection closed" : "The server cannot be reached"));
     };
   }
 
@@ -212,7 +216,10 @@ export class IrcClient extends EventTarget {
       this.send("PONG", msg.params.slice(0, 1));
     },
     ERROR(msg) {
-      this.lastError = msg.params[0] || "";
+      // "Closing Link: host (Server shutting down)": the words in brackets are the reason.
+      const text = msg.params[0] || "";
+      const reason = /^Closing Link: \S+ \((.*)\)$/.exec(text);
+      this.lastError = reason ? reason[1] : text;
     },
     CAP(msg) {
       const sub = (msg.params[1] || "").toUpperCase();

@@ -3,6 +3,7 @@
 // HTML. Links are built as elements whose href is checked to be http(s).
 
 import { nickColour } from "./state.js";
+import { separatorsBefore, timelineNodes } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -48,8 +49,10 @@ export function messageNode(entry, state) {
     const nick = el("span", { cls: `nick c${nickColour(entry.nick, state.fold)}`, text: entry.nick });
     item.append(nick, richText(entry.text));
   } else if (entry.kind === "action") {
+    // One flowing cell, so a narrow screen wraps the sentence, not a word per line.
     const nick = el("span", { cls: `nick c${nickColour(entry.nick, state.fold)}`, text: entry.nick });
-    item.append(el("span", { cls: "star", text: "*" }), nick, richText(entry.text));
+    const star = el("span", { cls: "star", text: "* " });
+    item.append(el("span", { cls: "action-body" }, [star, nick, document.createTextNode(" "), richText(entry.text)]));
   } else {
     item.append(richText(entry.text));
   }
@@ -87,7 +90,7 @@ export function renderMessages(state, keepPlace = false) {
   const box = $("messages");
   const fromEnd = box.scrollHeight - box.scrollTop;
   const buffer = state.active;
-  $("message-list").replaceChildren(...buffer.messages.map((entry) => messageNode(entry, state)));
+  $("message-list").replaceChildren(...timelineNodes(buffer, (entry) => messageNode(entry, state)));
   const inRoom = buffer.kind !== "channel" || buffer.joined;
   $("load-older").hidden = !(state.historyAvailable && buffer.kind !== "server" && inRoom && !buffer.historyDone);
   if (keepPlace) box.scrollTop = box.scrollHeight - fromEnd;
@@ -96,7 +99,9 @@ export function renderMessages(state, keepPlace = false) {
 
 export function appendMessage(entry, state) {
   const near = isNearEnd();
-  $("message-list").append(messageNode(entry, state));
+  const messages = state.active.messages;
+  const previous = messages.length > 1 ? messages[messages.length - 2] : null;
+  $("message-list").append(...separatorsBefore(state.active, previous, entry), messageNode(entry, state));
   if (near || entry.self) scrollToEnd();
 }
 
@@ -123,6 +128,7 @@ export function renderHeader(state) {
   $("edit-topic").hidden = !canEdit || !buffer.joined;
   $("input").placeholder = buffer.kind === "server" ? "Type /help for commands" : `Message ${title}`;
   $("me").textContent = state.me;
+  $("me").title = state.me;
   document.title = `${title} · ChatRoom`;
 }
 
