@@ -3,16 +3,20 @@
 // drawing (view.js). Loaded as an ES module; no build step, nothing from a CDN.
 
 import { IrcClient } from "./client.js";
-import { nickMask, runInput } from "./commands.js";
+import { COMMAND_NAMES, nickMask, runInput } from "./commands.js";
+import { completionSources } from "./complete.js";
+import { Compose } from "./compose.js";
 import { handleMessage } from "./handlers.js";
 import { History } from "./history.js";
 import { parseLine } from "./irc.js";
+import { Outgoing } from "./outgoing.js";
 import { ChatState } from "./state.js";
+import { markUnread } from "./timeline.js";
 import * as view from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const TYPING_EVERY_MS = 3000; // +typing=active at most this often while typing
-const MAX_TEXT = 400; // bytes of text per PRIVMSG, leaving room for the prefix
+const RETURNING_MS = 60000; // after a reconnect, room-mates rejoining this soon get no "joined" line
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 const client = new IrcClient(wsUrl);
@@ -92,6 +96,7 @@ const app = {
     view.renderBuffers(state, select);
     view.renderHeader(state);
     view.renderMembers(state, pickMember);
+    view.renderTyping(state); // someone who left or quit is no longer typing
   },
   accountCreated() {
     setMode(false); // next time this person logs in rather than creating an account
@@ -121,6 +126,7 @@ function redraw() {
 
 function select(buffer) {
   state.active = buffer;
+  markUnread(buffer);
   buffer.unread = 0;
   buffer.mention = false;
   $("chat-screen").classList.remove("show-sidebar", "show-members");
@@ -167,6 +173,8 @@ client.addEventListener("status", (event) => {
     history.connectionLost();
     for (const buffer of state.buffers.values()) {
       if (buffer.kind === "channel") {
+        // Those here before the drop (a server restart drops everyone) come back quietly.
+        if (buffer.joined) buffer.returning = new Set([...buffer.members.keys()]);
         buffer.joined = false;
         buffer.typing.clear();
       }
@@ -178,6 +186,9 @@ client.addEventListener("status", (event) => {
     view.showBanner("Reconnecting…");
   } else if (phase === "online") {
     view.showBanner("");
+    setTimeout(() => {
+      for (const buffer of state.buffers.values()) buffer.returning = null;
+    }, RETURNING_MS);
   }
 });
 
@@ -244,42 +255,15 @@ $("login-form").addEventListener("submit", (event) => {
 
 // ------------------------------------------------------------------ chat screen
 
+const outgoing = new Outgoing(client, {
+  echo: (target, text) => handleMessage(app, { tags: {}, source: `${state.me}!me@local`, command: "PRIVMSG", params: [target, text] }),
+  note: (text) => app.note(text, "error"),
+  bar: $("outbox"),
+});
+
 function say(target, text) {
-  const lines = text.replace(/\r\n?/g, "\n").replace(/^\n+|\n+$/g, "").split("\n");
-  // A pasted block of several lines is one message where the server can take one
-  // (draft/multiline); long lines continue on the next piece instead of breaking.
-  const pieces = lines.flatMap((line) => splitBytes(line, MAX_TEXT).map((piece, i) => [piece, i > 0]));
-  if (lines.length > 1 && client.sendMultiline(target, pieces)) {
-    if (!client.has("echo-message")) echoLocally(target, lines.join("\n"));
-    lastTyping = 0;
-    return;
-  }
-  for (const [piece] of pieces) {
-    if (!piece) continue;
-    client.send("PRIVMSG", [target, piece]);
-    if (!client.has("echo-message")) echoLocally(target, piece);
-  }
+  outgoing.say(target, text);
   lastTyping = 0;
-}
-
-function echoLocally(target, text) {
-  handleMessage(app, { tags: {}, source: `${state.me}!me@local`, command: "PRIVMSG", params: [target, text] });
-}
-
-/** Split text into pieces of at most ``limit`` UTF-8 bytes, never inside a character. */
-function splitBytes(text, limit) {
-  const pieces = [];
-  const encoder = new TextEncoder();
-  let current = "";
-  for (const ch of text) {
-    if (encoder.encode(current + ch).length > limit) {
-      pieces.push(current);
-      current = "";
-    }
-    current += ch;
-  }
-  pieces.push(current);
-  return pieces;
 }
 
 function commandContext() {
@@ -309,14 +293,17 @@ function sendTyping(status) {
   client.send("TAGMSG", [buffer.name], { "+typing": status });
 }
 
+const compose = new Compose($("input"), () => completionSources(state, state.active, COMMAND_NAMES));
+
 $("compose").addEventListener("submit", (event) => {
   event.preventDefault();
-  const input = $("input");
-  const line = input.value;
-  if (!line.trim()) return;
-  input.value = "";
-  fitInput();
-  runInput(commandContext(), line);
+  const text = compose.take();
+  if (text === null) return;
+  const ctx = commandContext();
+  // A block of lines (a paste) is a message, even where a line starts with "/".
+  if (!text.includes("\n")) runInput(ctx, text);
+  else if (ctx.target) ctx.say(ctx.target, text);
+  else ctx.note("Pick a room first, or type /help.");
 });
 
 // Enter sends; Shift+Enter starts a new line; a pasted block keeps its lines.
@@ -355,9 +342,8 @@ $("join-form").addEventListener("submit", (event) => {
 });
 
 $("edit-topic").addEventListener("click", () => {
-  const input = $("input");
-  input.value = `/topic ${state.active.topic || ""}`;
-  input.focus();
+  compose.set(`/topic ${state.active.topic || ""}`);
+  $("input").focus();
 });
 
 $("load-older").addEventListener("click", () => history.request(state.active, "BEFORE"));
@@ -429,6 +415,7 @@ document.addEventListener("keydown", (event) => {
 });
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden && state.active) {
+    markUnread(state.active);
     state.active.unread = 0;
     state.active.mention = false;
     redraw();

@@ -123,7 +123,10 @@ export class IrcClient extends EventTarget {
     this.emit("status", { state: "connecting" });
     const ws = new WebSocket(this.url, ["text.ircv3.net"]);
     this.ws = ws;
+    this.lastError = "";
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.send("CAP", ["LS", "302"]);
       this.send("NICK", [this.nick]);
       this.send("USER", [this.nick.replace(/[^A-Za-z0-9]/g, "") || "web", "0", "*", this.nick]);
@@ -137,7 +140,7 @@ export class IrcClient extends EventTarget {
     ws.onclose = (event) => {
       if (ws !== this.ws) return;
       this.ws = null;
-      this.closed(event.reason || this.lastError || "Connection closed");
+      this.closed(event.reason || this.lastError || (opened ? "Connection closed" : "The server cannot be reached"));
     };
   }
 
@@ -208,41 +211,6 @@ export class IrcClient extends EventTarget {
     else this.emit("batch", batch);
   }
 
-  /** The draft/multiline limits the server advertised (max-bytes, max-lines). */
-  multilineLimits() {
-    const limits = { bytes: 4096, lines: 100 };
-    for (const token of splitList(this.available.get("draft/multiline"))) {
-      const [key, value] = token.split("=");
-      if (key === "max-bytes") limits.bytes = Number(value) || limits.bytes;
-      if (key === "max-lines") limits.lines = Number(value) || limits.lines;
-    }
-    return limits;
-  }
-
-  /**
-   * Send ``pieces`` ([text, continues-previous] pairs) as one draft/multiline message;
-   * false when the server cannot take it as one (no capability, over its limits).
-   */
-  sendMultiline(target, pieces) {
-    if (!this.has("draft/multiline") || !this.has("batch")) return false;
-    const limits = this.multilineLimits();
-    const encoder = new TextEncoder();
-    let bytes = 0;
-    pieces.forEach(([text, concat], i) => {
-      bytes += encoder.encode(text).length + (i && !concat ? 1 : 0);
-    });
-    if (pieces.length > limits.lines || bytes > limits.bytes) return false;
-    this.batchCount = (this.batchCount || 0) + 1;
-    const ref = `ml${this.batchCount}`;
-    this.send("BATCH", [`+${ref}`, "draft/multiline", target]);
-    for (const [text, concat] of pieces) {
-      const tags = concat ? { batch: ref, "draft/multiline-concat": "" } : { batch: ref };
-      this.send("PRIVMSG", [target, text], tags);
-    }
-    this.send("BATCH", [`-${ref}`]);
-    return true;
-  }
-
   // ------------------------------------------------------------ registration and login
 
   afterCaps() {
@@ -292,7 +260,10 @@ export class IrcClient extends EventTarget {
       this.send("PONG", msg.params.slice(0, 1));
     },
     ERROR(msg) {
-      this.lastError = msg.params[0] || "";
+      // "Closing Link: host (Server shutting down)": the words in brackets are the reason.
+      const text = msg.params[0] || "";
+      const reason = /^Closing Link: \S+ \((.*)\)$/.exec(text);
+      this.lastError = reason ? reason[1] : text;
     },
     CAP(msg) {
       const sub = (msg.params[1] || "").toUpperCase();

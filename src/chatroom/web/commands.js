@@ -112,6 +112,11 @@ COMMANDS.j = COMMANDS.join;
 COMMANDS.leave = COMMANDS.part;
 COMMANDS.raw = COMMANDS.quote;
 
+/** The command names Tab completes (one-letter aliases left out: "/j" would shadow "/join"). */
+export const COMMAND_NAMES = Object.keys(COMMANDS)
+  .filter((name) => name.length > 1)
+  .sort();
+
 /** Run one typed line. A leading "//" sends a message that starts with "/". */
 export function runInput(ctx, line) {
   if (!line.startsWith("/") || line.startsWith("//")) {

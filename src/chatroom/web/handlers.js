@@ -2,13 +2,12 @@
 // state and the client and knows how to show things (post, refresh, notify).
 
 import { actionText, makeFolder, messageTime, parsePrefix, parseSource, stripFormatting } from "./irc.js";
+import { SERVER_INFO, serverInfoText } from "./serverinfo.js";
 import { mentions } from "./state.js";
 
 const TYPING_ACTIVE_MS = 6000; // the +typing spec: "active" lapses after 6 s, "paused" 30 s
 const TYPING_PAUSED_MS = 30000;
 
-// Numerics shown only as a line of text in the server buffer (MOTD, welcome, LUSERS...).
-const SERVER_TEXT = new Set(["001", "002", "003", "004", "251", "252", "253", "254", "255", "265", "266", "372", "375", "376", "422"]);
 // Commands that change who is in a room: the member list is redrawn after them.
 const MEMBERSHIP = new Set(["JOIN", "PART", "QUIT", "KICK"]);
 // Numerics the UI consumes silently.
@@ -28,8 +27,9 @@ function numeric(app, msg) {
   const { state } = app;
   const text = msg.params[msg.params.length - 1] || "";
   if (QUIET.has(msg.command)) return;
-  if (SERVER_TEXT.has(msg.command)) {
-    app.post(state.server, { kind: "event", text, time: messageTime(msg.tags) }, false);
+  if (SERVER_INFO.has(msg.command)) {
+    const line = serverInfoText(msg, state);
+    if (line) app.post(state.server, { kind: "event", text: line, time: messageTime(msg.tags) }, false);
     return;
   }
   // A server that advertises draft/chathistory but refuses a query: no history, no noise.
@@ -113,6 +113,12 @@ export function historyEntry(app, msg) {
   if (msg.command === "PRIVMSG" || msg.command === "NOTICE") return chatEntry(app, msg);
   if (!ROOM_EVENTS.has(msg.command)) return null;
   const { nick } = parseSource(msg.source);
+  if (msg.command === "JOIN") {
+    // Back after a server restart: the rejoins (ours, and room-mates' who came back with
+    // us) are told neither live nor when the catch-up brings them from history.
+    const back = app.state.find(msg.params[0])?.returning;
+    if (back && (app.state.isMe(nick) || back.has(app.state.fold(nick)))) return null;
+  }
   const p = msg.params;
   const why = (reason) => (reason ? ` (${reason})` : "");
   const texts = {
@@ -182,6 +188,7 @@ function channelModes(app, msg) {
 const HANDLERS = {
   "001"(app, msg) {
     app.state.me = msg.params[0];
+    numeric(app, msg);
   },
   "005"(app) {
     const { state, client } = app;
@@ -203,6 +210,8 @@ const HANDLERS = {
       app.joined(buffer);
     } else {
       state.setMember(buffer, nick);
+      // Back after a server restart like us: they never really left, so no "joined" line.
+      if (buffer.returning && buffer.returning.delete(state.fold(nick))) return;
       event(app, buffer, `${nick} joined`, msg);
     }
   },
@@ -231,6 +240,8 @@ const HANDLERS = {
         event(app, buffer, `${nick} left${reason}`, msg);
       }
     }
+    // Whoever has gone types no more, in a private conversation either.
+    for (const buffer of state.buffers.values()) buffer.typing.delete(nick);
   },
   KICK(app, msg) {
     const { state } = app;
@@ -268,6 +279,7 @@ const HANDLERS = {
         event(app, buffer, wasMe ? `You are now known as ${now}` : `${nick} is now known as ${now}`, msg);
       }
     }
+    for (const buffer of state.buffers.values()) buffer.typing.delete(nick);
     const query = state.find(nick);
     if (query && query.kind === "query" && !wasMe) {
       state.buffers.delete(state.fold(nick));
@@ -371,7 +383,8 @@ const HANDLERS = {
       app.accountCreated();
     }
   },
-  ERROR(app, msg) {
-    app.note(msg.params[0] || "The server closed the connection.", "error");
+  ERROR() {
+    // The server is closing the connection: the banner says why and that we reconnect
+    // (client.js keeps the reason), so no red "Closing Link" line in the conversation.
   },
 };

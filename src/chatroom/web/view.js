@@ -3,6 +3,7 @@
 // HTML. Links are built as elements whose href is checked to be http(s).
 
 import { nickColour } from "./state.js";
+import { separatorsBefore, timelineNodes } from "./timeline.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,7 +57,10 @@ export function messageNode(entry, state) {
   if (entry.kind === "msg" || entry.kind === "notice") {
     item.append(author(entry.nick, state), richText(entry.text));
   } else if (entry.kind === "action") {
-    item.append(el("span", { cls: "star", text: "*" }), author(entry.nick, state), richText(entry.text));
+    // One flowing cell, so a narrow screen wraps the sentence, not a word per line.
+    const star = el("span", { cls: "star", text: "* " });
+    const who = author(entry.nick, state);
+    item.append(el("span", { cls: "action-body" }, [star, who, document.createTextNode(" "), richText(entry.text)]));
   } else {
     item.append(richText(entry.text));
   }
@@ -133,7 +137,7 @@ export function renderMessages(state, keepPlace = false) {
   const box = $("messages");
   const fromEnd = box.scrollHeight - box.scrollTop;
   const buffer = state.active;
-  $("message-list").replaceChildren(...buffer.messages.map((entry) => messageNode(entry, state)));
+  $("message-list").replaceChildren(...timelineNodes(buffer, (entry) => messageNode(entry, state)));
   const inRoom = buffer.kind !== "channel" || buffer.joined;
   $("load-older").hidden = !(state.historyAvailable && buffer.kind !== "server" && inRoom && !buffer.historyDone);
   if (keepPlace) box.scrollTop = box.scrollHeight - fromEnd;
@@ -142,7 +146,9 @@ export function renderMessages(state, keepPlace = false) {
 
 export function appendMessage(entry, state) {
   const near = isNearEnd();
-  $("message-list").append(messageNode(entry, state));
+  const messages = state.active.messages;
+  const previous = messages.length > 1 ? messages[messages.length - 2] : null;
+  $("message-list").append(...separatorsBefore(state.active, previous, entry), messageNode(entry, state));
   if (near || entry.self) scrollToEnd();
 }
 
@@ -169,6 +175,7 @@ export function renderHeader(state) {
   $("edit-topic").hidden = !canEdit || !buffer.joined;
   $("input").placeholder = buffer.kind === "server" ? "Type /help for commands" : `Message ${title}`;
   $("me").textContent = state.me;
+  $("me").title = state.me;
   document.title = `${title} · ChatRoom`;
 }
 

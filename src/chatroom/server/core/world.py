@@ -483,6 +483,20 @@ class World:
         session.send(format_line(None, "ERROR", f"Closing Link: {session.host} ({reason})"))
         self._remove(session, reason)
 
+    def close_all(self, reason: str) -> None:
+        """Shutdown: tell every connection why and close it, but nobody that the others quit.
+
+        They all go at once, so a QUIT per room-mate would only fill every room with
+        "left (Server shutting down)" lines above the one line that matters (a client shows
+        a "reconnecting" banner for it). Leaving the rooms first leaves no one to tell.
+        """
+        sessions = [session for session in self.sessions.values() if not session.closed]
+        for session in sessions:
+            for channel in list(session.channels.values()):
+                self.leave_channel(session, channel)
+        for session in sessions:
+            self.close(session, reason)
+
     def _remove(self, session: Session, reason: str) -> None:
         session.closed = True
         self.monitor.clear(session)

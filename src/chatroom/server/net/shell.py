@@ -254,8 +254,7 @@ class Shell:
             server.close()
         if self._ticker is not None:
             self._ticker.cancel()
-        for session in list(self.world.sessions.values()):
-            self.world.close(session, reason)
+        self.world.close_all(reason)
         self.flush()
         deadline = time.monotonic() + 2.0
         while self.connections and time.monotonic() < deadline:

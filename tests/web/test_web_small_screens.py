@@ -1,0 +1,141 @@
+"""What went wrong first on a phone (and some of it on a desktop too): actions wrapped a
+word per line, the own nick was cut to "wen…", "is typing…" stayed after the person left,
+the server tab spoke IRC jargon, and the icon buttons were empty boxes without an emoji
+font (this machine has none: the icons are SVG shipped with the page)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.web.web_support import LineClient, People
+
+WIDTHS = [1280, 390]
+
+
+def _open(people: People, nick: str, width: int) -> Page:
+    page = people.open(width=width, height=800)
+    people.login(page, nick)
+    expect(page.locator("#buffer-name")).to_have_text("#lobby")
+    return page
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_web_an_action_wraps_as_a_sentence(
+    people: People, tcp_client: Callable[[str], LineClient], width: int
+) -> None:
+    page = _open(people, "wendy", width)
+    tess = tcp_client("tess")
+    text = "waves at everyone in the room and goes to get a coffee"
+    tess.send("JOIN #lobby", f"PRIVMSG #lobby :\x01ACTION {text}\x01")
+    line = page.locator(".msg-action").last
+    expect(line).to_contain_text(text)
+    expect(line).to_contain_text("tess")
+    nick = line.locator(".nick").bounding_box()
+    whole = line.bounding_box()
+    assert nick is not None
+    assert whole is not None
+    # At 390 px the sentence takes two lines; a word per line took a dozen.
+    assert whole["height"] <= 3 * nick["height"], (whole, nick)
+    words = line.locator(".text").bounding_box()
+    assert words is not None
+    assert words["x"] + words["width"] <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("nick", ["wendy", "wendy_walker"])
+def test_web_signed_in_as_shows_the_whole_nick(people: People, width: int, nick: str) -> None:
+    page = _open(people, nick, width)
+    if width < 820:
+        page.click("#toggle-sidebar")
+    me = page.locator("#me")
+    expect(me).to_be_in_viewport()
+    expect(me).to_have_text(nick)
+    cut = me.evaluate("node => node.scrollWidth > node.clientWidth")
+    assert not cut, f"{nick} does not fit in the sidebar at {width} px"
+    logout = page.locator("#logout").bounding_box()
+    sidebar = page.locator("#sidebar").bounding_box()
+    assert logout is not None
+    assert sidebar is not None
+    assert logout["x"] + logout["width"] <= sidebar["x"] + sidebar["width"]
+
+
+@pytest.mark.parametrize("leaves", ["QUIT :gone", "PART #lobby"])
+def test_web_typing_line_goes_when_the_typist_leaves(
+    people: People, tcp_client: Callable[[str], LineClient], leaves: str
+) -> None:
+    """``paused`` typing lasts 30 s by the spec, longer than this test waits: only the
+    departure can clear the line."""
+    page = _open(people, "wendy", 390)
+    tess = tcp_client("tess")
+    tess.send("CAP REQ :message-tags", "JOIN #lobby")
+    tess.wait_for(lambda line: " 366 tess #lobby " in line)
+    tess.send("@+typing=paused TAGMSG #lobby")
+    expect(page.locator("#typing")).to_have_text("tess is typing…")
+    tess.send(leaves)
+    expect(page.locator("#message-list")).to_contain_text("tess left")
+    expect(page.locator("#typing")).to_have_text("")
+
+
+def test_web_typing_line_goes_in_a_private_conversation_when_the_typist_quits_the_server(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """Her QUIT comes through the room both are in; it ends her typing everywhere."""
+    page = _open(people, "wendy", 1280)
+    tess = tcp_client("tess")
+    tess.send("CAP REQ :message-tags", "JOIN #lobby", "PRIVMSG wendy :hello")
+    page.locator('#buffers .buffer[data-name="tess"]').click()
+    tess.send("@+typing=paused TAGMSG wendy")
+    expect(page.locator("#typing")).to_have_text("tess is typing…")
+    tess.send("QUIT :gone")
+    expect(page.locator("#typing")).to_have_text("")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_web_server_tab_speaks_plainly(people: People, width: int) -> None:
+    page = _open(people, "wendy", width)
+    if width < 820:
+        page.click("#toggle-sidebar")
+    page.locator("#buffers .buffer").first.click()
+    expect(page.locator("#buffer-name")).to_have_text("ChatRoom")
+    lines = page.locator("#message-list .msg")
+    expect(lines.first.locator(".text")).to_have_text("Welcome to ChatRoom, wendy.")
+    shown = page.locator("#message-list").inner_text()
+    assert "1 person online, 1 room." in shown
+    assert "Welcome to ChatRoom. Say hello in #lobby." in shown  # the MOTD itself stays
+    for jargon in [
+        "clients",
+        "servers",
+        "invisible",
+        "/MOTD",
+        "Your host",
+        "unknown connection",
+        "Message of the day -",
+        "beI",
+    ]:
+        assert jargon not in shown, jargon
+
+
+def test_web_icon_buttons_are_drawn_without_an_emoji_font(people: People) -> None:
+    page = _open(people, "wendy", 390)
+    for button in ["#toggle-sidebar", "#toggle-members"]:
+        icon = page.locator(f"{button} svg")
+        expect(icon).to_be_visible()
+        box = icon.bounding_box()
+        assert box is not None
+        assert box["width"] >= 16
+        assert box["height"] >= 16
+        assert page.locator(button).inner_text().strip() == ""
+        assert page.locator(button).get_attribute("aria-label")
+    # No character of the page's own interface needs an emoji font.
+    needs_emoji = page.evaluate(
+        """() => {
+            const emoji = /\\p{Extended_Pictographic}/u;
+            return [...document.querySelectorAll("#chat-screen *")].some(node =>
+                [...node.childNodes].some(c => c.nodeType === 3 && emoji.test(c.textContent))
+                || emoji.test(getComputedStyle(node, "::before").content));
+        }"""
+    )
+    assert not needs_emoji
