@@ -89,6 +89,11 @@ class Buffer:
     joined: bool = False
     unread: int = 0
     mentions: int = 0
+    read_until: datetime | None = None
+    """The time of the newest line when the user last left this buffer."""
+    new_since: datetime | None = None
+    """Where the "new messages" line goes while it is shown: set when the user comes
+    back to a buffer with unread lines, None when there is nothing new."""
 
     def sorted_members(self, prefix_order: str) -> list[tuple[str, str]]:
         """Members by rank (ops, voices, others), then by name, as IRC clients list them."""
@@ -103,7 +108,9 @@ class Buffer:
 
 @dataclass(frozen=True, slots=True)
 class Show:
-    """A line for a buffer's log. ``history`` lines come from scrollback and count as read."""
+    """A line for a buffer's log. ``history`` lines come from scrollback and count as read;
+    ``earlier`` ones were said before this session saw the room (scrollback, or a replay on
+    join) and are drawn apart from live lines."""
 
     buffer: str
     kind: LineKind
@@ -113,6 +120,7 @@ class Show:
     mention: bool = False
     own: bool = False
     history: bool = False
+    earlier: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,8 @@ class NetEvent(Message):
 class ChatApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "ChatRoom"
+    # Textual's command palette would take Ctrl+P, which is "previous room" here.
+    ENABLE_COMMAND_PALETTE = False
 
     def __init__(
         self,
@@ -100,6 +102,8 @@ class ChatApp(App[None]):
         if not server.tls:
             security = "plain TCP, not encrypted"
         who = f"logged in as {session.account}" if session.account else "guest"
+        if not session.account and not session.registered and session.login.password:
+            who = "logging in…"
         return f"{server.address} · {security} · {session.nick} ({who}) · /help for commands"
 
     def _post_event(self, event: Event | ConnectionStatus) -> None:
