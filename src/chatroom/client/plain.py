@@ -228,11 +228,18 @@ async def run_plain(
     return 1 if ui.failed else 0
 
 
-def password_from_env_or_prompt() -> str | None:
-    """CHATROOM_PASSWORD, else a prompt on the terminal; empty means guest."""
+def password_from_env_or_prompt(
+    saved: Callable[[], str | None] = lambda: None, err: TextIO | None = None
+) -> str | None:
+    """CHATROOM_PASSWORD, else the one saved in the system keyring (``saved``), else a
+    prompt on the terminal; empty means guest."""
     env = os.environ.get("CHATROOM_PASSWORD")
     if env is not None:
         return env or None
+    found = saved()
+    if found:
+        (err or sys.stderr).write("chatroom: using the password saved in the system keyring\n")
+        return found
     if not sys.stdin.isatty():
         return None
     import getpass
