@@ -91,7 +91,7 @@ class MessageLog(ScrollView, can_focus=False):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._entries: list[RenderableType] = []
+        self._entries: list[Entry] = []
         self._strips: list[Strip] = []
         self._width = 0
         self._timeline = Timeline(None, datetime.now().astimezone().date())
@@ -121,19 +121,21 @@ class MessageLog(ScrollView, can_focus=False):
 
     def _append(self, entries: Iterable[Entry]) -> None:
         follow = self._at_end()
-        renderables = [_renderable(entry) for entry in entries]
-        self._entries.extend(renderables)
+        added = list(entries)
+        self._entries.extend(added)
         if self._width:
-            for renderable in renderables:
-                self._strips.extend(self._strips_of(renderable))
+            for entry in added:
+                self._strips.extend(self._strips_of(entry))
         self._resized(follow)
 
     # ------------------------------------------------------------------ drawing
 
-    def _strips_of(self, renderable: RenderableType) -> list[Strip]:
+    def _strips_of(self, entry: Entry) -> list[Strip]:
+        # A fresh renderable each time: Rich may shorten a Text it draws in place, and a
+        # title cut at one width must not stay cut at the next.
         console = self.app.console
         options = console.options.update(width=self._width, highlight=False)
-        segments = console.render(renderable, options)
+        segments = console.render(_renderable(entry), options)
         rows = Segment.split_and_crop_lines(segments, self._width, include_new_lines=False)
         return [Strip(row, self._width) for row in rows]
 
