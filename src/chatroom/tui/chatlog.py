@@ -66,10 +66,13 @@ class HangingLine:
         head, body = self.text.divide([indent]) if indent else (Text(), self.text.copy())
         pad = cell_len(head.plain)
         rows = body.wrap(console, max(1, width - pad), overflow="fold")
+        indent_segment = Segment(" " * pad)
         for i, row in enumerate(rows):
-            first = head.copy() if i == 0 else Text(" " * pad)
-            first.append_text(row)
-            yield from first.render(console)
+            if i == 0:
+                yield from head.render(console)
+            elif pad:
+                yield indent_segment
+            yield from row.render(console)
             yield Segment.line()
 
 
@@ -124,20 +127,23 @@ class MessageLog(ScrollView, can_focus=False):
         added = list(entries)
         self._entries.extend(added)
         if self._width:
-            for entry in added:
-                self._strips.extend(self._strips_of(entry))
+            self._strips.extend(self._strips_of(added))
         self._resized(follow)
 
     # ------------------------------------------------------------------ drawing
 
-    def _strips_of(self, entry: Entry) -> list[Strip]:
+    def _strips_of(self, entries: Iterable[Entry]) -> list[Strip]:
         # A fresh renderable each time: Rich may shorten a Text it draws in place, and a
-        # title cut at one width must not stay cut at the next.
-        console = self.app.console
-        options = console.options.update(width=self._width, highlight=False)
-        segments = console.render(_renderable(entry), options)
-        rows = Segment.split_and_crop_lines(segments, self._width, include_new_lines=False)
-        return [Strip(row, self._width) for row in rows]
+        # title cut at one width must not stay cut at the next. The options are made
+        # once: each ``console.options`` asks the terminal for its size.
+        console, width = self.app.console, self._width
+        options = console.options.update(width=width, highlight=False)
+        strips: list[Strip] = []
+        for entry in entries:
+            segments = console.render(_renderable(entry), options)
+            rows = Segment.split_and_crop_lines(segments, width, include_new_lines=False)
+            strips.extend(Strip(row, width) for row in rows)
+        return strips
 
     def _at_end(self) -> bool:
         return self.scroll_y >= self.max_scroll_y
@@ -155,7 +161,7 @@ class MessageLog(ScrollView, can_focus=False):
             return
         follow = self._at_end() or not self._width
         self._width = width
-        self._strips = [strip for entry in self._entries for strip in self._strips_of(entry)]
+        self._strips = self._strips_of(self._entries)
         self._resized(follow)
 
     def render_line(self, y: int) -> Strip:
