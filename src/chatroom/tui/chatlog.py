@@ -111,19 +111,27 @@ class MessageLog(ScrollView, can_focus=False):
 
     # ------------------------------------------------------------------ content
 
-    def show_lines(self, lines: Iterable[Show], new_since: datetime | None = None) -> None:
-        """Draw ``lines`` from scratch; ``new_since`` places the "new messages" line."""
+    def show_lines(
+        self, lines: Iterable[Show], new_since: datetime | None = None, *, to_end: bool = False
+    ) -> None:
+        """Draw ``lines`` from scratch; ``new_since`` places the "new messages" line.
+
+        The view stays where the user had scrolled (older lines fetched with Page Up
+        appear at the top) unless it was at the newest line, or ``to_end`` asks for it
+        (another conversation is shown).
+        """
+        follow = to_end or self._at_end()
         self._timeline = Timeline(new_since, datetime.now().astimezone().date())
         self._entries = []
         self._strips = []
-        self._append(entry for line in lines for entry in self._timeline.feed(line))
+        self._append((entry for line in lines for entry in self._timeline.feed(line)), follow)
 
     def add_lines(self, lines: Sequence[Show]) -> None:
         """Append lines said after those already drawn."""
-        self._append(entry for line in lines for entry in self._timeline.feed(line))
+        entries = (entry for line in lines for entry in self._timeline.feed(line))
+        self._append(entries, self._at_end())
 
-    def _append(self, entries: Iterable[Entry]) -> None:
-        follow = self._at_end()
+    def _append(self, entries: Iterable[Entry], follow: bool) -> None:
         added = list(entries)
         self._entries.extend(added)
         if self._width:

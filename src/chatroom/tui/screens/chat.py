@@ -94,7 +94,8 @@ class ChatScreen(Screen[None]):
         self.session.set_active(name)
         key = self.session.active
         buf = self.session.buffers[key]
-        self.query_one("#log", MessageLog).show_lines(self.session.logs.get(key, []), buf.new_since)
+        log = self.query_one("#log", MessageLog)
+        log.show_lines(self.session.logs.get(key, []), buf.new_since, to_end=True)
         self._drawn = self.session.appended.get(key, 0)
         self.refresh_rooms()
         self.refresh_room_details()
