@@ -102,3 +102,44 @@ def test_plain_client_shows_escape_codes_from_others_instead_of_obeying_them(
         assert "<bob> bold red" in screen
     finally:
         tmux.kill()
+
+
+def test_plain_client_reads_the_certificate_answer_and_the_chat_from_one_reader(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """The certificate question and the chat read the same terminal. The ``y`` typed at the
+    question accepts the certificate (it used to become a chat message while the question
+    waited for another line), an answer that is neither yes nor no is asked again, and what
+    is typed afterwards goes to the chat, not to the question."""
+    tmux = Tmux()
+    cfg_dir = tmp_path / "cfg"
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={cfg_dir} CHATROOM_PASSWORD= TERM=xterm-256color"
+    client = f"{sys.executable} -m chatroom connect 127.0.0.1:{server.tls_port} --plain --nick tina"
+    tmux("new-session", "-d", "-s", "app", "-x", "150", "-y", "40", f"{env} exec {client}")
+    bob = Client(server.port, "bob")
+    try:
+        bob.wait_type("welcome")
+        bob.conn.join("#den")
+        bob.wait_type("join")
+        tmux.wait_screen(lambda s: "[y/N]" in s)
+        tmux("send-keys", "-t", "app", "-l", "/join #den")
+        tmux("send-keys", "-t", "app", "Enter")
+        tmux.wait_screen(lambda s: "Please type y" in s)
+        tmux("send-keys", "-t", "app", "y", "Enter")
+        tmux.wait_screen(lambda s: "joined #lobby" in s)
+        tmux("send-keys", "-t", "app", "-l", "/join #den")
+        tmux("send-keys", "-t", "app", "Enter")
+        tmux.wait_screen(lambda s: "joined #den" in s)
+        tmux("send-keys", "-t", "app", "-l", "hello den")
+        tmux("send-keys", "-t", "app", "Enter")
+        bob.wait_for(lambda e: e.type == "pubmsg" and e.arguments == ["hello den"])
+        screen = tmux.screen()
+        assert "This is the server window" not in screen  # the "y" was not taken as chat
+        said = [e.arguments[0] for e in bob.events if e.type == "pubmsg"]
+        assert said == ["hello den"]
+        pinned = (cfg_dir / "servers.toml").read_text(encoding="utf-8")
+        assert 'fingerprint = "' in pinned
+        assert 'fingerprint = ""' not in pinned
+    finally:
+        bob.close()
+        tmux.kill()

@@ -16,11 +16,12 @@ import asyncio
 import os
 import sys
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient, format_fingerprint
 from chatroom.client.session import ClientSession
-from chatroom.client.state import AuthFailed, Deleted, Event, LineKind, LoggedIn, Show
+from chatroom.client.state import AuthFailed, Deleted, Event, LineKind, LoggedIn, Registered, Show
 from chatroom.irc.formatting import terminal_safe
 
 __all__ = ["format_plain", "run_plain"]
@@ -65,10 +66,15 @@ class PlainUI:
         self.session: ClientSession | None = None
         self.failed = False
         self.pinned = ""
+        self.lines: TerminalLines | None = None
+        self.talking = asyncio.Event()
+        """Set once typed lines may go to the server (see ``ready_to_talk``)."""
 
     def on_event(self, event: Event | ConnectionStatus) -> None:
         s = self.session
         assert s is not None
+        if not self.talking.is_set() and self.ready_to_talk(event):
+            self.talking.set()
         if isinstance(event, Show):
             if event.kind is LineKind.JOIN and event.own:
                 s.set_active(event.buffer)
@@ -99,6 +105,9 @@ class PlainUI:
         if self.accept_new_cert:
             self.err.write("chatroom: accepted (--insecure-accept-new-cert) and pinned\n")
             return True
+        if self.lines is not None and self.lines.interactive:
+            # stdin is the terminal: its one reader hands us the next line typed.
+            return await self._ask_on(self.lines.answer)
         try:
             tty = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 (closed below)
         except OSError:
@@ -107,12 +116,80 @@ class PlainUI:
                 "with --insecure-accept-new-cert (or from a terminal) to pin it.\n"
             )
             return False
-        # Ask on the terminal itself: stdin carries the messages to send.
-        self.err.write("Accept and remember it? [y/N] ")
-        self.err.flush()
+        # stdin carries a script's messages: ask on the terminal itself, which nobody else
+        # reads.
         with tty:
-            answer = await asyncio.to_thread(tty.readline)
-        return answer.strip().lower() in ("y", "yes")
+            return await self._ask_on(lambda: asyncio.to_thread(tty.readline))
+
+    async def _ask_on(self, read: Callable[[], Awaitable[str]]) -> bool:
+        """Ask until the answer is yes or no; an empty answer or the end of input is no."""
+        prompt = "Accept and remember it? [y/N] "
+        while True:
+            self.err.write(prompt)
+            self.err.flush()
+            answer = (await read()).strip().lower()
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("", "n", "no"):
+                return False
+            prompt = "Please type y (accept and pin it) or n (disconnect): "
+
+    def ready_to_talk(self, event: Event | ConnectionStatus) -> bool:
+        """Whether what the user types can go to the server now: in a room, or the server
+        said something went wrong, or it closed. Until then typed lines wait, so neither
+        a certificate answer nor a first message reaches the wrong place."""
+        s = self.session
+        if isinstance(event, Show):
+            return (event.kind is LineKind.JOIN and event.own) or event.kind is LineKind.ERROR
+        if isinstance(event, Registered):
+            return s is not None and not s.autojoin
+        return isinstance(event, AuthFailed) or (
+            isinstance(event, ConnectionStatus) and event.final
+        )
+
+
+class TerminalLines:
+    """The one reader of stdin. Chat lines and the certificate answer both come from here,
+    so a ``y`` meant for the question can never become a message, nor a message the
+    answer.
+
+    A daemon thread reads, not ``asyncio.to_thread``: a readline blocked on a terminal must
+    not keep the process alive after the server has closed the connection.
+    """
+
+    def __init__(self, source: TextIO, loop: asyncio.AbstractEventLoop) -> None:
+        self.interactive = _isatty(source)
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._typed_before: list[str] = []
+
+        def read() -> None:
+            for line in iter(source.readline, ""):
+                loop.call_soon_threadsafe(self._queue.put_nowait, line)
+            loop.call_soon_threadsafe(self._queue.put_nowait, "")
+
+        threading.Thread(target=read, name="stdin", daemon=True).start()
+
+    async def next_line(self) -> str:
+        """The next chat line ("" at the end of input)."""
+        if self._typed_before:
+            return self._typed_before.pop(0)
+        return await self._queue.get()
+
+    async def answer(self) -> str:
+        """The first line typed after the question was asked; lines typed before it were
+        meant for the chat and are kept for it."""
+        while not self._queue.empty():
+            self._typed_before.append(self._queue.get_nowait())
+        if self._typed_before and self._typed_before[-1] == "":
+            return ""  # the input had already ended
+        return await self._queue.get()
+
+
+def _isatty(source: TextIO) -> bool:
+    try:
+        return source.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 async def run_plain(
@@ -128,6 +205,7 @@ async def run_plain(
     """Run until stdin ends or the server closes; 1 when login or connecting failed."""
     ui = PlainUI(stdout or sys.stdout, stderr or sys.stderr, accept_new_cert)
     ui.session = session
+    ui.lines = lines = TerminalLines(stdin or sys.stdin, asyncio.get_running_loop())
     client = IrcClient(
         session,
         endpoint,
@@ -136,23 +214,11 @@ async def run_plain(
         on_pin if callable(on_pin) else (lambda fp: None),
     )
     runner = asyncio.create_task(client.run())
-    source = stdin or sys.stdin
-
-    lines: asyncio.Queue[str] = asyncio.Queue()
-    loop = asyncio.get_running_loop()
-
-    def read_stdin() -> None:
-        # A daemon thread, not asyncio.to_thread: a readline blocked on a terminal must not
-        # keep the process alive after the server has closed the connection.
-        for line in iter(source.readline, ""):
-            loop.call_soon_threadsafe(lines.put_nowait, line)
-        loop.call_soon_threadsafe(lines.put_nowait, "")
-
-    threading.Thread(target=read_stdin, name="stdin", daemon=True).start()
 
     async def pump() -> None:
+        await ui.talking.wait()
         while True:
-            line = await lines.get()
+            line = await lines.next_line()
             if not line:
                 await client.quit("end of input")
                 return
@@ -174,11 +240,18 @@ async def run_plain(
     return 1 if ui.failed else 0
 
 
-def password_from_env_or_prompt() -> str | None:
-    """CHATROOM_PASSWORD, else a prompt on the terminal; empty means guest."""
+def password_from_env_or_prompt(
+    saved: Callable[[], str | None] = lambda: None, err: TextIO | None = None
+) -> str | None:
+    """CHATROOM_PASSWORD, else the one saved in the system keyring (``saved``), else a
+    prompt on the terminal; empty means guest."""
     env = os.environ.get("CHATROOM_PASSWORD")
     if env is not None:
         return env or None
+    found = saved()
+    if found:
+        (err or sys.stderr).write("chatroom: using the password saved in the system keyring\n")
+        return found
     if not sys.stdin.isatty():
         return None
     import getpass

@@ -2,7 +2,8 @@
 
 The file is ``servers.toml`` in ``platformdirs.user_config_dir("chatroom")``, or in
 ``$CHATROOM_CLIENT_CONFIG_DIR`` (tests and portable installs). It holds no passwords:
-a pin is public, a password in a dotfile is a leak waiting for a backup.
+a pin is public, a password in a dotfile is a leak waiting for a backup (remembered
+passwords go to the system keyring, ``vault.py``).
 
 Writes go to a temporary file renamed over the old one, so a crash never leaves half a
 file and loses every pin (which would make the next connection ask the TOFU question

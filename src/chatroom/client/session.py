@@ -12,6 +12,7 @@ each conversation up after the drop.
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from collections.abc import Callable
@@ -84,6 +85,8 @@ class ClientSession:
         self._names_fresh: set[str] = set()
         self._names_asked: set[str] = set()
         self._seen_msgids: dict[str, None] = {}
+        self._newest_stamp: dict[str, datetime] = {}
+        """Per buffer, the newest server time seen: a line stamped before it is a replay."""
         self._mention: re.Pattern[str] | None = None
         self.history = HistoryRequests(self)
 
@@ -116,6 +119,9 @@ class ClientSession:
         for buf in self.buffers.values():
             buf.joined = False
             buf.members.clear()
+        active, log = self.buffers.get(self.active), self.logs.get(self.active)
+        if active is not None and active.new_since is None and log:
+            active.new_since = log[-1].time  # what is said while we are away is new
         self.history.connection_lost()
         old = self.login
         self.login = Login(self._send, self.nick, old.password, False, None)
@@ -153,12 +159,28 @@ class ClientSession:
         return found
 
     def set_active(self, name: str) -> None:
-        """The UI shows ``name`` now: its unread and mention counts are read."""
+        """The UI shows ``name`` now: its unread and mention counts are read.
+
+        Leaving a buffer remembers how far it was read; coming back to one with unread
+        lines sets where its "new messages" line goes (``Buffer.new_since``).
+        """
         buf = self.buffer(name, create=False)
+        if buf is None:
+            return
+        key = self.key(name)
+        if key != self.active:
+            self._leave(self.active)
+            buf.new_since = buf.read_until if buf.unread else None
+        self.active = key
+        buf.unread = 0
+        buf.mentions = 0
+
+    def _leave(self, key: str) -> None:
+        buf, log = self.buffers.get(key), self.logs.get(key)
         if buf is not None:
-            self.active = self.key(name)
-            buf.unread = 0
-            buf.mentions = 0
+            buf.new_since = None
+            if log:
+                buf.read_until = log[-1].time
 
     def close_buffer(self, name: str) -> None:
         key = self.key(name)
@@ -189,29 +211,41 @@ class ClientSession:
         assert buf is not None
         key = self.key(buf.name)
         history = msg is not None and self.batches.get(msg.tags.get("batch", "")) == "chathistory"
+        when = self.message_time(msg)
+        # A server-stamped line older than one already shown is a replay (a server or
+        # bouncer replaying a room on join, outside any chathistory batch): it goes in its
+        # place by time, as scrollback, not under the newer lines as if just said.
+        stamped = msg is not None and bool(msg.tags.get("time"))
+        newest = self._newest_stamp.get(key)
+        late = stamped and not history and newest is not None and when < newest
+        if stamped and (newest is None or when > newest):
+            self._newest_stamp[key] = when
+        catching_up = self.history.is_catching_up(key)
         line = Show(
             buf.name,
             kind,
             nick,
             text,
-            self.message_time(msg),
+            when,
             mention=mention,
             own=self.is_me(nick),
-            history=history,
+            history=history or late,
+            earlier=(history and not catching_up) or late,
             msgid=msg.tags.get("msgid", "") if msg is not None else "",
         )
         if msg is not None and kind in _CHAT_KINDS:
             self.history.seen(key, line.time, msg)
         log = self.logs.setdefault(key, [])
-        log.append(line)
+        if line.history:
+            bisect.insort(log, line, key=lambda s: s.time)
+        else:
+            log.append(line)
         self.appended[key] = self.appended.get(key, 0) + 1
-        if history:
-            log.sort(key=lambda s: s.time)
         if len(log) > LOG_LIMIT:
             del log[: len(log) - LOG_LIMIT]
         counted = kind in _CHAT_KINDS
         # Lines missed while disconnected are news; older scrollback is not.
-        news = not history or self.history.is_catching_up(key)
+        news = not line.history or catching_up
         if key != self.active and counted and news and not line.own:
             buf.unread += 1
             buf.mentions += int(mention or not buf.is_room)

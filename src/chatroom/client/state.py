@@ -90,6 +90,11 @@ class Buffer:
     joined: bool = False
     unread: int = 0
     mentions: int = 0
+    read_until: datetime | None = None
+    """The time of the newest line when the user last left this buffer."""
+    new_since: datetime | None = None
+    """Where the "new messages" line goes while it is shown: set when the user comes
+    back to a buffer with unread lines, None when there is nothing new."""
 
     def sorted_members(self, prefix_order: str) -> list[tuple[str, str]]:
         """Members by rank (ops, voices, others), then by name, as IRC clients list them."""
@@ -104,7 +109,9 @@ class Buffer:
 
 @dataclass(frozen=True, slots=True)
 class Show:
-    """A line for a buffer's log. ``history`` lines come from scrollback and count as read.
+    """A line for a buffer's log. ``history`` lines come from scrollback and count as read;
+    ``earlier`` ones were said before this session saw the room (scrollback, or a replay on
+    join) and are drawn apart from live lines.
 
     ``msgid`` is the server's id of the line (what REDACT names); a ``deleted`` line keeps
     its place and nick, and its text says who deleted it and why, never what it said.
@@ -118,8 +125,9 @@ class Show:
     mention: bool = False
     own: bool = False
     history: bool = False
-    msgid: str = ""
     deleted: bool = False
+    earlier: bool = False
+    msgid: str = ""
 
 
 @dataclass(frozen=True, slots=True)

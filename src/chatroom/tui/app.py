@@ -21,6 +21,7 @@ from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient
 from chatroom.client.servers import SavedServer, ServerStore
 from chatroom.client.session import ClientSession
 from chatroom.client.state import AuthFailed, Event, LoggedIn, Registered
+from chatroom.client.vault import PasswordVault
 from chatroom.irc.formatting import terminal_safe
 from chatroom.tui.screens.chat import ChatScreen
 from chatroom.tui.screens.login import LoginScreen, TrustScreen
@@ -40,6 +41,8 @@ class NetEvent(Message):
 class ChatApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "ChatRoom"
+    # Textual's command palette would take Ctrl+P, which is "previous room" here.
+    ENABLE_COMMAND_PALETTE = False
 
     def __init__(
         self,
@@ -48,12 +51,16 @@ class ChatApp(App[None]):
         nick: str = "",
         *,
         accept_new_cert: bool = False,
+        vault: PasswordVault | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.initial_server = server
         self.initial_nick = nick
         self.accept_new_cert = accept_new_cert
+        self.vault = vault or PasswordVault()
+        self.remember_as: str | None = None
+        """The nickname whose password goes to the keyring once the login succeeds."""
         self.server: SavedServer | None = None
         self.session: ClientSession | None = None
         self.client: IrcClient | None = None
@@ -62,9 +69,28 @@ class ChatApp(App[None]):
 
     def on_mount(self) -> None:
         if self.initial_server is not None:
-            self.push_screen(LoginScreen(self.store, self.initial_server, self.initial_nick))
+            login = LoginScreen(
+                self.store, self.initial_server, self.initial_nick, self.vault, auto_connect=True
+            )
+            self.push_screen(login)
         else:
-            self.push_screen(ServersScreen(self.store))
+            self.push_screen(ServersScreen(self.store, self.vault))
+
+    def on_login_screen_connect(self, message: LoginScreen.Connect) -> None:
+        self.start_session(message.server, message.nick, message.password, message.create)
+        self.remember_as = message.nick if message.remember and message.password else None
+        if not message.remember:
+            self.vault.forget(message.server, message.nick)
+
+    def on_login_screen_back(self, message: LoginScreen.Back) -> None:
+        self.stop_session()
+
+    def _save_password(self) -> None:
+        """Logged in: the password is right, so it may be remembered (if asked)."""
+        session, server, nick = self.session, self.server, self.remember_as
+        if nick and session is not None and server is not None and session.login.password:
+            self.vault.put(server, nick, session.login.password)
+            self.remember_as = None  # saved once; reconnects need not save it again
 
     # ------------------------------------------------------------------ the session
 
@@ -100,6 +126,8 @@ class ChatApp(App[None]):
         if not server.tls:
             security = "plain TCP, not encrypted"
         who = f"logged in as {session.account}" if session.account else "guest"
+        if not session.account and not session.registered and session.login.password:
+            who = "logging in…"
         return f"{server.address} · {security} · {session.nick} ({who}) · /help for commands"
 
     def _post_event(self, event: Event | ConnectionStatus) -> None:
@@ -149,6 +177,8 @@ class ChatApp(App[None]):
 
     def on_net_event(self, message: NetEvent) -> None:
         event = message.event
+        if isinstance(event, LoggedIn):
+            self._save_password()
         if self.chat is not None:
             with contextlib.suppress(NoMatches):  # the app is closing: widgets are gone
                 self.chat.handle(event)

@@ -70,7 +70,9 @@ def _plain(store: ServerStore, server: SavedServer, args: argparse.Namespace) ->
     if not nick:
         print("chatroom: --plain needs --nick (or a saved nickname)", file=sys.stderr)
         return 2
-    password = password_from_env_or_prompt()
+    from chatroom.client.vault import PasswordVault
+
+    password = password_from_env_or_prompt(lambda: PasswordVault().get(server, nick))
     if args.create_account and not password:
         print("chatroom: --create-account needs a password (CHATROOM_PASSWORD)", file=sys.stderr)
         return 2

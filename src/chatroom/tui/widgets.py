@@ -16,12 +16,13 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import Input, OptionList, RichLog
+from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from chatroom.client.state import SERVER_BUFFER, Buffer, LineKind, Show, nick_colour
 from chatroom.irc.formatting import Style as IrcStyle
 from chatroom.irc.formatting import spans, terminal_safe
+from chatroom.tui.chatlog import MessageLog
 
 __all__ = [
     "ChatInput",
@@ -88,11 +89,11 @@ def render_line(line: Show) -> Text:
         out.append(open_, style="dim")
         out.append(nick, style=f"bold {colour}")
         out.append(close + " ", style="dim")
-        # A multi-line message (draft/multiline) is one entry: later lines under the text.
-        indent = " " * len(out.plain)
+        # A multi-line message (draft/multiline) is one entry; the log puts its later
+        # lines under the text, as it does for wrapped ones.
         for i, part in enumerate(line.text.split("\n")):
             if i:
-                out.append("\n" + indent)
+                out.append("\n")
             out.append_text(irc_text(part, "bold" if line.mention else ""))
     elif line.kind is LineKind.ACTION:
         out.append("* ", style=colour)
@@ -139,15 +140,6 @@ class MemberList(OptionList):
             label.append(terminal_safe(nick), style=nick_colour(nick))
             self.add_option(Option(label, id=f"m:{nick}"))
         self.border_title = f"{len(members)} here" if members else ""
-
-
-class MessageLog(RichLog):
-    """The current buffer's lines; replaced as a whole when the user switches buffer."""
-
-    def show_lines(self, lines: Iterable[Show]) -> None:
-        self.clear()
-        for line in lines:
-            self.write(render_line(line))
 
 
 class ChatInput(Input):

@@ -18,16 +18,19 @@ from textual.widgets import OptionList, Static
 
 from chatroom.client.commands import COMMANDS
 from chatroom.client.connection import ConnectionStatus
-from chatroom.client.state import SERVER_BUFFER, Deleted, Event, LineKind, Show, StateChanged
-from chatroom.tui.widgets import (
-    ChatInput,
-    MemberList,
-    MessageLog,
-    RoomList,
-    irc_text,
-    render_line,
-    safe_text,
+from chatroom.client.state import (
+    SERVER_BUFFER,
+    Deleted,
+    Event,
+    LineKind,
+    LoggedIn,
+    Registered,
+    Show,
+    StateChanged,
 )
+from chatroom.tui.activity import ActivityHint
+from chatroom.tui.chatlog import MessageLog
+from chatroom.tui.widgets import ChatInput, MemberList, RoomList, irc_text, safe_text
 
 if TYPE_CHECKING:
     from chatroom.client.session import ClientSession
@@ -41,8 +44,12 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+n", "next_room(1)", "Next room"),
         Binding("ctrl+p", "next_room(-1)", "Prev room"),
         Binding("pageup", "older", "Older messages", show=False),
+        Binding("f2", "toggle_panels", "Rooms"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
+    # The side panels fold away on narrow terminals, so the conversation keeps most of
+    # the width (app.tcss); F2 brings them back (or hides them on a wide one).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-medium"), (100, "-wide")]
 
     def __init__(self, session: ClientSession) -> None:
         super().__init__()
@@ -62,8 +69,10 @@ class ChatScreen(Screen[None]):
         with Horizontal(id="main"):
             yield RoomList(id="rooms")
             with Vertical(id="centre"):
-                yield Static("", id="topic")
-                yield MessageLog(id="log", wrap=True, markup=False, min_width=20)
+                with Horizontal(id="heading"):
+                    yield Static("", id="topic")
+                    yield ActivityHint(id="activity")
+                yield MessageLog(id="log")
                 yield ChatInput(self._completions, id="input", placeholder="Type a message…")
             yield MemberList(id="members")
         yield Static("", id="status")
@@ -85,7 +94,9 @@ class ChatScreen(Screen[None]):
     def switch_to(self, name: str) -> None:
         self.session.set_active(name)
         key = self.session.active
-        self.query_one("#log", MessageLog).show_lines(self.session.logs.get(key, []))
+        buf = self.session.buffers[key]
+        log = self.query_one("#log", MessageLog)
+        log.show_lines(self.session.logs.get(key, []), buf.new_since, to_end=True)
         self._drawn = self.session.appended.get(key, 0)
         self.refresh_rooms()
         self.refresh_room_details()
@@ -94,6 +105,9 @@ class ChatScreen(Screen[None]):
         rooms = self.query_one("#rooms", RoomList)
         rooms.border_title = self.session.network
         rooms.show_rooms(self.session.buffers.items(), self.session.active)
+        self.query_one("#activity", ActivityHint).show_activity(
+            self.session.buffers.items(), self.session.active
+        )
 
     def refresh_room_details(self) -> None:
         buf = self.session.buffers[self.session.active]
@@ -127,7 +141,7 @@ class ChatScreen(Screen[None]):
                 self.switch_to(event.buffer)
                 return
             if self.session.key(event.buffer) == self.session.active:
-                self._catch_up(redraw=event.history)
+                self._catch_up(redraw=event.history or event.earlier)
             else:
                 self.refresh_rooms()
         elif isinstance(event, Deleted):
@@ -141,6 +155,9 @@ class ChatScreen(Screen[None]):
         elif isinstance(event, ConnectionStatus):
             text = self.chat_app.describe_connection() if event.connected else event.text
             self.set_status(text, event.connected)
+        elif isinstance(event, (LoggedIn, Registered)):
+            # After a reconnect the login finishes after "Connected": say who we are now.
+            self.set_status(self.chat_app.describe_connection(), connected=True)
 
     def _catch_up(self, redraw: bool) -> None:
         """Draw the active buffer's lines not drawn yet (history lines are inserted in
@@ -150,11 +167,11 @@ class ChatScreen(Screen[None]):
         total = self.session.appended.get(key, 0)
         log = self.query_one("#log", MessageLog)
         new = total - self._drawn
-        if redraw or new > len(lines):
-            log.show_lines(lines)
+        new_since = self.session.buffers[key].new_since
+        if redraw or new > len(lines) or new_since != log.new_since:
+            log.show_lines(lines, new_since)
         elif new > 0:
-            for line in lines[-new:]:
-                log.write(render_line(line))
+            log.add_lines(lines[-new:])
         self._drawn = total
 
     def _follow_join(self) -> bool:
@@ -189,12 +206,16 @@ class ChatScreen(Screen[None]):
     def pick_room(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is not None and event.option.id in self.session.buffers:
             self.switch_to(self.session.buffers[event.option.id].name)
+            self.remove_class("panels-toggled")
             self.query_one("#input", ChatInput).focus()
 
     def action_next_room(self, step: int) -> None:
         keys = list(self.session.buffers)
         i = keys.index(self.session.active) if self.session.active in keys else 0
         self.switch_to(self.session.buffers[keys[(i + step) % len(keys)]].name)
+
+    def action_toggle_panels(self) -> None:
+        self.toggle_class("panels-toggled")
 
     def action_older(self) -> None:
         """Page Up at the top of the log asks the server for older lines (CHATHISTORY)."""

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
 from chatroom.client.connection import format_fingerprint
 from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.client.vault import PasswordVault
 from chatroom.tui.widgets import safe_text
-
-if TYPE_CHECKING:
-    from chatroom.tui.app import ChatApp
 
 __all__ = ["LoginScreen", "TrustScreen"]
 
@@ -63,22 +60,48 @@ class TrustScreen(ModalScreen[bool]):
 
 
 class LoginScreen(Screen[None]):
-    """Log in, create an account, or come in as a guest (empty password)."""
+    """Log in, create an account, or come in as a guest (empty password).
+
+    With a password saved in the system keyring the form comes filled in, and with
+    ``auto_connect`` (a server named on the command line) it connects at once: nothing
+    to type. The app does the connecting; this screen only asks for it (``Connect``).
+    """
 
     BINDINGS = [Binding("escape", "back", "Servers")]
 
-    def __init__(self, store: ServerStore, server: SavedServer, nick: str = "") -> None:
+    class Connect(Message):
+        """The user asks to connect with these details."""
+
+        def __init__(
+            self,
+            server: SavedServer,
+            nick: str,
+            password: str | None,
+            create: bool,
+            remember: bool,
+        ) -> None:
+            super().__init__()
+            self.server, self.nick, self.password = server, nick, password
+            self.create, self.remember = create, remember
+
+    class Back(Message):
+        """The user leaves the login: any connection attempt stops."""
+
+    def __init__(
+        self,
+        store: ServerStore,
+        server: SavedServer,
+        nick: str = "",
+        vault: PasswordVault | None = None,
+        *,
+        auto_connect: bool = False,
+    ) -> None:
         super().__init__()
         self.store = store
         self.server = server
         self.nick = nick or server.nick
-
-    @property
-    def chat_app(self) -> ChatApp:
-        from chatroom.tui.app import ChatApp
-
-        assert isinstance(self.app, ChatApp)
-        return self.app
+        self.vault = vault or PasswordVault()
+        self.auto_connect = auto_connect
 
     def compose(self) -> ComposeResult:
         s = self.server
@@ -91,6 +114,11 @@ class LoginScreen(Screen[None]):
             yield Label("Password (empty: join as a guest)")
             yield Input(placeholder="password", password=True, id="password")
             yield Checkbox("Create a new account with this nickname", id="create")
+            yield Checkbox(
+                "Remember the password (system keyring)",
+                id="remember",
+                disabled=not self.vault.available(),
+            )
             yield Static("", id="status")
             with Horizontal(classes="buttons"):
                 yield Button("Connect", variant="primary", id="connect")
@@ -98,7 +126,21 @@ class LoginScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#password" if self.nick else "#nick", Input).focus()
+        remember = self.query_one("#remember", Checkbox)
+        if remember.disabled:
+            remember.tooltip = "No system keyring is available on this machine."
+        saved = self.vault.get(self.server, self.nick) if self.nick else None
+        if saved is None:
+            self.query_one("#password" if self.nick else "#nick", Input).focus()
+            return
+        self.query_one("#password", Input).value = saved
+        remember.value = True
+        self.query_one("#connect", Button).focus()
+        if self.auto_connect:
+            self.connect()
+        else:
+            self.set_status("The saved password is filled in: press Enter to connect.")
+            self.query_one("#connect", Button).disabled = False
 
     def set_status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
@@ -118,15 +160,16 @@ class LoginScreen(Screen[None]):
         if create and not password:
             self.set_status("A new account needs a password.", error=True)
             return
+        remember = self.query_one("#remember", Checkbox).value
         self.set_status(f"Connecting to {self.server.address}…")
-        self.chat_app.start_session(self.server, nick, password or None, create)
+        self.post_message(self.Connect(self.server, nick, password or None, create, remember))
 
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:
-        self.chat_app.stop_session()
+        self.app.post_message(self.Back())  # this screen goes away: tell the app directly
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:
             from chatroom.tui.screens.servers import ServersScreen
 
-            self.app.switch_screen(ServersScreen(self.store))
+            self.app.switch_screen(ServersScreen(self.store, self.vault))

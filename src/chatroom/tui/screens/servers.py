@@ -19,6 +19,7 @@ from chatroom.client.servers import (
     SavedServer,
     ServerStore,
 )
+from chatroom.client.vault import PasswordVault
 
 __all__ = ["ServerForm", "ServersScreen"]
 
@@ -90,9 +91,10 @@ class ServersScreen(Screen[None]):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, store: ServerStore) -> None:
+    def __init__(self, store: ServerStore, vault: PasswordVault | None = None) -> None:
         super().__init__()
         self.store = store
+        self.vault = vault or PasswordVault()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="start", classes="dialog"):
@@ -142,7 +144,7 @@ class ServersScreen(Screen[None]):
         if server is not None:
             from chatroom.tui.screens.login import LoginScreen
 
-            self.app.push_screen(LoginScreen(self.store, server))
+            self.app.push_screen(LoginScreen(self.store, server, vault=self.vault))
 
     @on(Button.Pressed, "#add")
     def action_add(self) -> None:
@@ -172,4 +174,5 @@ class ServersScreen(Screen[None]):
         current = self._selected()
         if current is not None:
             self.store.remove(current.name)
+            self.vault.forget(current, current.nick)  # its saved password goes with it
             self.refresh_list()

@@ -1,0 +1,52 @@
+"""The status line tells the truth about the login after an automatic reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.widgets import Static
+
+from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.tui.app import ChatApp
+from chatroom.tui.screens.chat import ChatScreen
+from tests.realserver import ServerThread, make_config
+from tests.tui.test_tui_pilot import PASSWORD, log_in, until
+
+
+def test_status_says_logged_in_again_after_an_automatic_reconnect(tmp_path: Path) -> None:
+    """The server drops the connection; the app reconnects and logs in again with SASL.
+    The status line said "(guest)" from then on, because it was drawn when the connection
+    opened, before the server confirmed the login."""
+    server = ServerThread(make_config(tmp_path)).start()
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "wendy"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await log_in(pilot, "wendy", PASSWORD, create=True)
+            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
+            status = app.screen.query_one("#status", Static)
+
+            def shown() -> str:
+                return str(status.render())
+
+            await until(pilot, lambda: "logged in as wendy" in shown())
+            session = app.session
+            assert session is not None
+
+            shell, loop = server.shell, server.loop
+            assert shell is not None
+            assert loop is not None
+            for conn in list(shell.connections.values()):
+                loop.call_soon_threadsafe(conn.abort)
+            await until(pilot, lambda: not session.registered, timeout=5)
+            await until(pilot, lambda: session.registered and session.account == "wendy", 15)
+            await until(pilot, lambda: "logged in as wendy" in shown())
+            assert "guest" not in shown()
+            assert not status.has_class("offline")
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()

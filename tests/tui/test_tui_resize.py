@@ -1,0 +1,135 @@
+"""The terminal app when the terminal changes size: lines re-wrap, panels fold away.
+
+Driven by Textual's Pilot against a real ChatRoom server, with a real IRC client talking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.tui.app import ChatApp
+from chatroom.tui.chatlog import MessageLog
+from chatroom.tui.screens.chat import ChatScreen
+from tests.realserver import Client, ServerThread, make_config
+from tests.tui.test_tui_pilot import log_in, until
+
+LONG = (
+    "FIRSTWORD this message is long enough to need several lines on a narrow terminal "
+    "and it keeps MIDDLEWORD in its middle so that nothing may be lost when it wraps "
+    "again and again until the very LASTWORD"
+)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerThread]:
+    running = ServerThread(make_config(tmp_path)).start()
+    yield running
+    running.stop()
+
+
+def rows(app: ChatApp) -> list[str]:
+    log = app.screen.query_one("#log", MessageLog)
+    return ["".join(seg.text for seg in strip).rstrip() for strip in log.lines]
+
+
+def long_line_rows(app: ChatApp) -> list[str]:
+    """The screen rows of bob's long message: its first row and the indented ones after."""
+    lines = rows(app)
+    first = next(i for i, row in enumerate(lines) if "FIRSTWORD" in row)
+    end = next(i for i, row in enumerate(lines) if "LASTWORD" in row)
+    return lines[first : end + 1]
+
+
+async def chatting(pilot: Pilot[None], server: ServerThread) -> Client:
+    await log_in(pilot, "tina", "", create=False)
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    await until(pilot, lambda: isinstance(app.screen, ChatScreen))
+    session = app.session
+    assert session is not None
+    await until(pilot, lambda: session.buffers["#lobby"].joined)
+    bob = Client(server.port, "bob")
+    bob.wait_type("welcome")
+    bob.conn.join("#lobby")
+    bob.wait_type("join")
+    bob.conn.privmsg("#lobby", LONG)
+    bob.conn.privmsg("#lobby", "short one")
+    await until(pilot, lambda: any("short one" in row for row in rows(app)))
+    return bob
+
+
+def test_lines_rewrap_whole_when_the_terminal_shrinks_and_grows(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Shrunk from 120 columns to 50, bob's message re-wraps into more rows with every
+    word kept (it used to be cut at the old width, or lose its middle), each row within
+    the log's width and indented under the text; grown back, it is as it was."""
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 30)) as pilot:
+            bob = await chatting(pilot, server)
+            wide = long_line_rows(app)
+
+            await pilot.resize_terminal(50, 30)
+            await until(pilot, lambda: len(long_line_rows(app)) > len(wide))
+            log = app.screen.query_one("#log", MessageLog)
+            narrow = long_line_rows(app)
+            assert " ".join(" ".join(narrow).split()) == f"{narrow[0][:12]}{LONG}"
+            text_column = len("12:34 <bob> ")
+            assert all(row.startswith(" " * text_column) for row in narrow[1:])
+            assert all(not row[text_column].isspace() for row in narrow[1:])
+            assert max(len(row) for row in rows(app)) <= log.scrollable_content_region.width
+
+            await pilot.resize_terminal(120, 30)
+            await until(pilot, lambda: long_line_rows(app) == wide)
+            bob.close()
+
+    asyncio.run(scenario())
+
+
+def test_at_50_columns_the_side_panels_fold_away_and_the_chat_gets_the_width(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """At 50 columns the room and member lists are hidden (the chat had 6 columns left),
+    a hint names rooms with unread lines, and F2 shows the room list when wanted."""
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(50, 30)) as pilot:
+            bob = await chatting(pilot, server)
+            screen = app.screen
+            log = screen.query_one("#log", MessageLog)
+            assert log.scrollable_content_region.width >= 45
+            assert not screen.query_one("#rooms").display
+            assert not screen.query_one("#members").display
+            assert "FIRSTWORD" in "".join(rows(app))
+            assert "LASTWORD" in "".join(rows(app))
+
+            session = app.session
+            assert session is not None
+            bob.conn.privmsg("tina", "psst")
+            activity = screen.query_one("#activity")
+            await until(pilot, lambda: "bob 1" in str(activity.render()))
+
+            await pilot.press("f2")
+            await pilot.pause()
+            assert screen.query_one("#rooms").display
+            assert screen.query_one("#rooms").region.width > 0
+
+            await pilot.resize_terminal(120, 30)
+            await pilot.press("f2")
+            await pilot.pause()
+            assert screen.query_one("#rooms").display
+            assert screen.query_one("#members").display
+            bob.close()
+
+    asyncio.run(scenario())
