@@ -33,6 +33,7 @@ def test_web_an_action_wraps_as_a_sentence(
     line = page.locator(".msg-action").last
     expect(line).to_contain_text(text)
     expect(line).to_contain_text("tess")
+    expect(line.locator(".nick")).to_be_visible()  # drawn, not being redrawn
     nick = line.locator(".nick").bounding_box()
     whole = line.bounding_box()
     assert nick is not None
