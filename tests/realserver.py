@@ -180,6 +180,18 @@ class Wire:
         self.sock.close()
 
 
+def guest_wire(port: int, wires: list[Wire], nick: str, *caps: str) -> Wire:
+    """A registered guest on a raw connection (``caps`` requested first), kept in ``wires``
+    so the test's ``wires`` fixture closes it."""
+    wire = Wire(port)
+    wires.append(wire)
+    if caps:
+        wire.write("CAP LS 302", f"CAP REQ :{' '.join(caps)}", "CAP END")
+    wire.write(f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+    wire.until(" 376 ")
+    return wire
+
+
 def make_config(tmp_path: Path, limits: Limits | None = None) -> cfg.Config:
     """Defaults, an ephemeral port and a fresh data dir; ``limits`` replaces the core's."""
     flags = {

@@ -21,7 +21,7 @@ from chatroom.irc.message import parse
 from chatroom.server.core.settings import AccountSettings
 from tests.certs import make_self_signed
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
-from tests.realserver import Client, ServerThread, Wire, make_config
+from tests.realserver import Client, ServerThread, Wire, guest_wire, make_config
 
 
 @pytest.fixture
@@ -33,22 +33,8 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
     running.stop()
 
 
-@pytest.fixture
-def wires() -> Iterator[list[Wire]]:
-    made: list[Wire] = []
-    yield made
-    for wire in made:
-        wire.close()
-
-
 def _guest(server: ServerThread, wires: list[Wire], nick: str, *caps: str) -> Wire:
-    wire = Wire(server.port)
-    wires.append(wire)
-    if caps:
-        wire.write("CAP LS 302", f"CAP REQ :{' '.join(caps)}", "CAP END")
-    wire.write(f"NICK {nick}", f"USER {nick} 0 * :{nick}")
-    wire.until(" 376 ")
-    return wire
+    return guest_wire(server.port, wires, nick, *caps)
 
 
 def _ask(wire: Wire, *lines: str) -> list[str]:

@@ -5,11 +5,9 @@ without either capability, and SQLite across a restart."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.realserver import Client, ServerThread, Wire, make_config
 
@@ -22,15 +20,6 @@ def _tags(line: str) -> dict[str, str]:
         return {}
     section = line[1:].split(" ", 1)[0]
     return {key: value for key, _, value in (item.partition("=") for item in section.split(";"))}
-
-
-@pytest.fixture
-def wires() -> Iterator[list[Wire]]:
-    """Raw connections a test opens; every one is closed at the end."""
-    made: list[Wire] = []
-    yield made
-    for wire in made:
-        wire.close()
 
 
 def _wire(

@@ -19,7 +19,7 @@ import pytest
 
 from chatroom.server.store.history_sqlite import history_db_path
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
-from tests.realserver import ServerThread, Wire
+from tests.realserver import ServerThread, Wire, guest_wire
 
 
 @pytest.fixture
@@ -29,22 +29,8 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
     running.stop()
 
 
-@pytest.fixture
-def wires(server: ServerThread) -> Iterator[list[Wire]]:
-    made: list[Wire] = []
-    yield made
-    for wire in made:
-        wire.close()
-
-
 def guest(server: ServerThread, wires: list[Wire], nick: str, *caps: str) -> Wire:
-    wire = Wire(server.port)
-    wires.append(wire)
-    if caps:
-        wire.write("CAP LS 302", f"CAP REQ :{' '.join(caps)}", "CAP END")
-    wire.write(f"NICK {nick}", f"USER {nick} 0 * :{nick}")
-    wire.until(" 376 ")
-    return wire
+    return guest_wire(server.port, wires, nick, *caps)
 
 
 def words(lines: list[str]) -> list[str]:
