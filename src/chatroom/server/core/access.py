@@ -118,6 +118,29 @@ def ctcp_refusal(channel: Channel, text: tuple[str, ...]) -> str | None:
     return "Cannot send CTCP to channel (+C)"
 
 
+def room_to_speak_in(
+    world: World,
+    session: Session,
+    channel: Channel | None,
+    shown: str,
+    text: tuple[str, ...],
+    quiet: bool,
+) -> Channel | None:
+    """``channel`` if ``session`` may send ``text`` there; else None, after saying why
+    (403 no such room, 404 and the reason), except to a NOTICE (``quiet``), which never
+    provokes an error reply."""
+    if channel is None:
+        if not quiet:
+            world.reply(session, n.ERR_NOSUCHCHANNEL, shown, "No such channel")
+        return None
+    reason = cannot_speak(world, channel, session) or ctcp_refusal(channel, text)
+    if reason is not None:
+        if not quiet:
+            world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
+        return None
+    return channel
+
+
 def nick_change_refused(world: World, session: Session, new_nick: str) -> tuple[str, str] | None:
     """``(channel name, text)`` for 435 ERR_BANONCHAN if a ban pins the current nick.
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chatroom.irc import numerics as n
-from chatroom.server.core.access import cannot_speak, ctcp_refusal
+from chatroom.server.core.access import room_to_speak_in
 from chatroom.server.core.channel import PREFIX_ORDER, PREFIX_SYMBOLS
 
 if TYPE_CHECKING:
@@ -50,15 +49,9 @@ def deliver(
     quiet: bool,
 ) -> None:
     """Send one PRIVMSG/NOTICE/TAGMSG to the members of ``name`` with status ``prefix``."""
-    channel = world.find_channel(name)
+    shown = prefix + name
+    channel = room_to_speak_in(world, session, world.find_channel(name), shown, text, quiet)
     if channel is None:
-        if not quiet:
-            world.reply(session, n.ERR_NOSUCHCHANNEL, prefix + name, "No such channel")
-        return
-    reason = cannot_speak(world, channel, session) or ctcp_refusal(channel, text)
-    if reason is not None:
-        if not quiet:
-            world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
         return
     # The letters at or above the prefix's rank: "o" for "@", "o" and "v" for "+".
     wanted = PREFIX_ORDER[: PREFIX_ORDER.index(_LETTER_OF[prefix]) + 1]

@@ -18,7 +18,7 @@ from collections.abc import Collection
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, fit_trailing
 from chatroom.server.core import sanctions, services, statusmsg
-from chatroom.server.core.access import cannot_speak, ctcp_refusal
+from chatroom.server.core.access import room_to_speak_in
 from chatroom.server.core.commands import multiline
 from chatroom.server.core.commands.chathistory import identity, store_message
 from chatroom.server.core.dispatch import CommandError, command
@@ -117,15 +117,8 @@ def _to_channel(
     quiet: bool,
 ) -> None:
     key = world.fold(target)  # once: it finds the room and files the line in history
-    channel = world.channels.get(key)
+    channel = room_to_speak_in(world, session, world.channels.get(key), target, text, quiet)
     if channel is None:
-        if not quiet:
-            world.reply(session, n.ERR_NOSUCHCHANNEL, target, "No such channel")
-        return
-    reason = cannot_speak(world, channel, session) or ctcp_refusal(channel, text)
-    if reason is not None:
-        if not quiet:
-            world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
         return
     members: Collection[Session] = channel.members
     if verb == "TAGMSG":
