@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from chatroom.server.core import labels, sanctions
+from chatroom.server.store.base import AlreadyExistsText
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
@@ -48,16 +49,22 @@ def audit_then_answer(
     reason: str = "",
     saved: Callable[[], None],
     failed: Callable[[], None],
+    exists: Callable[[], None] | None = None,
 ) -> None:
     """Persist ``changes`` with their audit entry (actor: ``session``); after the commit
     run ``saved`` (apply what waits for the disk, confirm), or ``failed`` (take back what
-    was applied early, say it was not saved)."""
+    was applied early, say it was not saved), or ``exists`` if given and the store refused
+    an insert because its key was taken meanwhile (``AlreadyExistsError``)."""
     label = labels.take_label(session)
 
     def committed(error: str | None) -> None:
-        if error is not None:
+        answer = saved
+        if isinstance(error, AlreadyExistsText) and exists is not None:
+            answer = exists
+        elif error is not None:
             log.error("change not saved", extra={"action": action, "error": error})
-        labels.answer_labeled(world, session, label, saved if error is None else failed)
+            answer = failed
+        labels.answer_labeled(world, session, label, answer)
 
     actor = sanctions.actor_name(session)
     sanctions.audit(world, actor, action, target, reason, changes, committed)
