@@ -180,13 +180,15 @@ class Wire:
         self.sock.close()
 
 
-def make_config(tmp_path: Path, limits: Limits | None = None) -> cfg.Config:
-    """Defaults, an ephemeral port and a fresh data dir; ``limits`` replaces the core's."""
+def make_config(tmp_path: Path, limits: Limits | None = None, store_url: str = "") -> cfg.Config:
+    """Defaults, an ephemeral port and a fresh data dir; ``limits`` replaces the core's;
+    ``store_url`` puts the store elsewhere (PostgreSQL)."""
     flags = {
         "listen.port": 0,
         "listen.http_port": 0,
         "listen.tls_port": 0,
         "server.data_dir": str(tmp_path / "data"),
+        "store.url": store_url,
     }
     config = cfg.load(env={}, flags=flags)
     if limits is not None:

@@ -31,7 +31,13 @@ from chatroom.server.core.effects import (
 )
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.world import World
-from chatroom.server.store.base import Snapshot, StoreDelta, Touched, commit_error
+from chatroom.server.store.base import (
+    AlreadyExistsError,
+    Snapshot,
+    StoreDelta,
+    Touched,
+    commit_error,
+)
 from chatroom.server.store.factory import open_history, open_store
 from chatroom.server.store.history import HistoryWriter, Rows
 from chatroom.server.store.writer import StoreWriter, load_when_quiet
@@ -152,7 +158,7 @@ class Backends:
         future.add_done_callback(lambda f: loop.call_soon_threadsafe(finished, f))
 
     def _committed(self, token: int, error: BaseException | None) -> None:
-        if error is not None:
+        if error is not None and not isinstance(error, AlreadyExistsError):
             log.error("store write failed", extra={"error": repr(error)})
         self.world.persisted(token, None if error is None else commit_error(error))
         self.wake()
