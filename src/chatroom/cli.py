@@ -96,7 +96,10 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         run(serve(config))
     except cli_admin.database_errors() as err:
-        print(f"chatroom: the store at {config.store} failed: {err}", file=sys.stderr)
+        print(
+            f"chatroom: the store at {config.store} failed: {cli_admin.one_line(err)}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -223,7 +223,7 @@ def _history_command(args: argparse.Namespace, config: cfg.Config) -> int:
         before = admin.parse_since(args.before, time.time()) if args.before else None
         count = admin_history.purge_room(config.store, args.room, fold, before)
     except value_or_database_errors() as err:
-        _say(f"chatroom admin: {err}", file=sys.stderr)
+        _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
         return 1
     _say(f"deleted {count} lines of {args.room}")
     return 0
@@ -260,6 +260,11 @@ def database_errors() -> tuple[type[Exception], ...]:
     return (*errors, psycopg.Error)
 
 
+def one_line(error: BaseException) -> str:
+    """An error as one line: libpq's messages span several (a hint on its own line)."""
+    return " ".join(str(error).split())
+
+
 def value_or_database_errors() -> tuple[type[Exception], ...]:
     """A bad argument or a database failure: both are reported in one line."""
     return (ValueError, *database_errors())
@@ -271,7 +276,7 @@ def _migrate(args: argparse.Namespace, config: cfg.Config) -> int:
         target = parse_store_url(args.target, config.data_dir)
         counts = migrate(source, target, report=_say)
     except value_or_database_errors() as err:  # a mismatch is a StoreError
-        _say(f"chatroom admin: {err}", file=sys.stderr)
+        _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
         return 1
     shown = ", ".join(f"{table} {count}" for table, count in counts.items())
     _say(f"migrated {source} to {target}; verified: {shown}")
@@ -293,7 +298,7 @@ def run(args: argparse.Namespace) -> int:
             for path in backup_store(config.store, args.file, report=_say):
                 _say(f"wrote {path}")
         except value_or_database_errors() as err:
-            _say(f"chatroom admin: {err}", file=sys.stderr)
+            _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
             return 1
         return 0
     private_dir(config.data_dir)
@@ -302,16 +307,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = open_store(config.store)
     except database_errors() as err:
-        print(f"chatroom admin: cannot open the database: {err}", file=sys.stderr)
+        print(f"chatroom admin: cannot open the database: {one_line(err)}", file=sys.stderr)
         return 1
     try:
         return _store_command(store, args, config)
     except ValueError as err:
-        _say(f"chatroom admin: {err}", file=sys.stderr)
+        _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
         return 1
     except database_errors() as err:
         # Printed instead of a confirmation: the transaction was rolled back.
-        print(f"chatroom admin: the database failed ({err}); nothing was changed", file=sys.stderr)
+        print(
+            f"chatroom admin: the database failed ({one_line(err)}); nothing was changed",
+            file=sys.stderr,
+        )
         return 1
     finally:
         store.close()

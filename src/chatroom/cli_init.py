@@ -133,7 +133,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = open_store(config.store)
     except cli_admin.database_errors() as err:
-        print(f"chatroom init: cannot open the store {config.store}: {err}", file=sys.stderr)
+        print(
+            f"chatroom init: cannot open the store {config.store}: {cli_admin.one_line(err)}",
+            file=sys.stderr,
+        )
         return 1
     try:
         hasher = PasswordHasher(Argon2Params(*config.argon2))

@@ -58,9 +58,9 @@ SETTINGS: tuple[Setting, ...] = (
         "store.url",
         "",
         "store_url",
-        "Accounts, bans, rooms and history: empty for the SQLite files in server.data_dir,"
-        " sqlite:///DIR, or postgresql://USER@HOST:PORT/DB (a Unix socket:"
-        " postgresql:///DB?host=/run/postgresql).",
+        "Where accounts, bans, rooms and history live: empty = SQLite files in"
+        " server.data_dir; sqlite:///DIR; postgresql://USER@HOST:PORT/DB"
+        " (Unix socket: postgresql:///DB?host=/run/postgresql).",
     ),
     _setting("server.motd", ["Welcome to ChatRoom. Say hello in #lobby."], "lines", "MOTD."),
     _setting("server.password", "", "str", "Server password (PASS); empty means none."),

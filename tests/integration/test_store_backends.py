@@ -43,7 +43,7 @@ def admin(store_url: str, tmp_path: Path, *args: str, stdin: str = "") -> str:
             store_url,
             "--data-dir",
             str(tmp_path / "data"),
-        ],  # fmt: skip
+        ],
         input=stdin,
         capture_output=True,
         text=True,
@@ -118,7 +118,8 @@ def test_register_racing_a_cli_create_is_refused_and_overwrites_nothing(
             answer = client.until(lambda m: m.command in ("REGISTER", "FAIL"))[-1]
     finally:
         client.close()
-    assert answer.command == "FAIL" and tuple(answer.params[:2]) == ("REGISTER", "ACCOUNT_EXISTS")
+    assert answer.command == "FAIL"
+    assert tuple(answer.params[:2]) == ("REGISTER", "ACCOUNT_EXISTS")
     store = open_store(parse_store_url(store_url, tmp_path / "data"))
     try:
         assert store.load().accounts["dave"].password_hash == "the-other-process"

@@ -18,8 +18,8 @@ from chatroom.server.store.base import (
     DeleteAccount,
     PutBan,
     PutMute,
-    RegisteredChannel,
     RegisterChannel,
+    RegisteredChannel,
     ServerBan,
     StoreDelta,
     Touched,
@@ -73,7 +73,8 @@ def test_chanserv_register_of_a_room_registered_meanwhile_keeps_the_stored_found
     assert h.world.channels["#room"].registration is None  # ours taken back
     _apply_outside(h, Touched(channels=frozenset({"#room"})))
     registration = h.world.channels["#room"].registration
-    assert registration is not None and registration.founder == "mallory"
+    assert registration is not None
+    assert registration.founder == "mallory"
 
 
 def test_an_account_deleted_elsewhere_is_logged_out_when_its_key_arrives() -> None:
@@ -95,7 +96,8 @@ def test_a_ban_and_a_mute_set_elsewhere_take_effect_by_key() -> None:
     _apply_outside(
         h, Touched(bans=frozenset({ban_key("account", "carol")}), mutes=frozenset({"dave"}))
     )
-    assert carol.closed_reason is not None and "from elsewhere" in carol.closed_reason
+    assert carol.closed_reason is not None
+    assert "from elsewhere" in carol.closed_reason
     assert dave.session.muted == mute
 
 

@@ -54,9 +54,11 @@ def test_two_writer_processes_create_each_name_exactly_once(store_url: str) -> N
     for process in writers:
         process.start()
     start.set()
-    outcomes = {}
+    outcomes: dict[str, tuple[set[str], set[str]]] = {}
     for _ in writers:
-        writer, created, refused = results.get(timeout=120)  # type: ignore[misc]
+        answer = results.get(timeout=120)
+        assert isinstance(answer, tuple)
+        writer, created, refused = answer
         outcomes[writer] = (set(created), set(refused))
     for process in writers:
         process.join(timeout=60)
@@ -64,7 +66,8 @@ def test_two_writer_processes_create_each_name_exactly_once(store_url: str) -> N
     (made_a, refused_a), (made_b, refused_b) = outcomes["first"], outcomes["second"]
     assert made_a | made_b == set(NAMES)
     assert not made_a & made_b, "a name was created twice"
-    assert refused_a == made_b and refused_b == made_a
+    assert refused_a == made_b
+    assert refused_b == made_a
 
     store = open_store(parse_store_url(store_url, Path("/nonexistent")))
     try:

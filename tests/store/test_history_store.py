@@ -13,9 +13,9 @@ import pytest
 from chatroom.cli import main
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, Ref, TargetListing, dm_key
 from chatroom.server.core.settings import HistorySettings
+from chatroom.server.store.factory import open_history
 from chatroom.server.store.history import HistoryStore, HistoryWriter, Rows
 from chatroom.server.store.history_memory import MemoryHistory
-from chatroom.server.store.factory import open_history
 from chatroom.server.store.history_sqlite import SqliteHistory
 from chatroom.server.store.url import StoreLocation, parse_store_url
 

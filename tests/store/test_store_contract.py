@@ -408,7 +408,8 @@ def test_touched_rows_are_read_back_by_key_and_missing_ones_as_none(store: Store
     assert isinstance(delta, StoreDelta)
     assert delta.accounts == {"alice": store.load().accounts["alice"], "gone": None}
     found = delta.bans[ban_key("address", "192.0.2.1")]
-    assert found is not None and found.mask == "192.0.2.1"
+    assert found is not None
+    assert found.mask == "192.0.2.1"
     assert delta.bans[ban_key("address", "192.0.2.9")] is None
     assert delta.mutes["alice"] == store.load().mutes["alice"]
     assert delta.channels == {"#room": room, "#none": None}

@@ -106,7 +106,7 @@ def test_another_writers_commit_arrives_with_its_keys_and_own_commits_do_not(
         admin.apply([AppendAudit(AuditEntry(None, 1.0, "a", "b", "c", "d"))])  # no rows
         admin.apply([DeleteBan(ban_id)])  # by id: the key is found by the store
         seen.append(await _next(changes))
-        await changes.aclose()
+        await changes.aclose()  # type: ignore[attr-defined]
         return seen
 
     try:
@@ -132,7 +132,7 @@ def test_a_commit_touching_more_than_a_notification_holds_says_reload_all(
         await _next(changes)
         admin.apply([PutAccount(_account(f"user{i:04d}")) for i in range(1000)])
         found = await _next(changes)
-        await changes.aclose()
+        await changes.aclose()  # type: ignore[attr-defined]
         return found
 
     try:

@@ -60,7 +60,7 @@ class Backends:
         self.data_dir = config.data_dir
         self.wake = wake  # schedules the shell's flush after an answer reached the core
         location = config.store  # one factory opens both, from store.url
-        log.info("opening the store", extra={"store": str(location)})
+        log.debug("opening the store", extra={"store": str(location)})
         self.store = open_store(location)
         try:
             self.history = open_history(location)
