@@ -8,6 +8,8 @@ wrote, so the tests check what an ordinary client sees.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
 import socket
 import ssl
 import threading
@@ -23,6 +25,7 @@ from chatroom import config as cfg
 from chatroom.server.core.settings import Limits
 from chatroom.server.net.runner import run
 from chatroom.server.net.shell import Shell
+from tests.postgres_server import TempPostgres
 
 
 class ServerThread:
@@ -188,9 +191,24 @@ def make_config(tmp_path: Path, limits: Limits | None = None, store_url: str = "
         "listen.http_port": 0,
         "listen.tls_port": 0,
         "server.data_dir": str(tmp_path / "data"),
-        "store.url": store_url,
+        "store.url": store_url or _store_for_every_test(),
     }
     config = cfg.load(env={}, flags=flags)
     if limits is not None:
         config = replace(config, core=replace(config.core, limits=limits))
     return config
+
+
+_cluster: list[TempPostgres] = []
+
+
+def _store_for_every_test() -> str:
+    """``CHATROOM_TEST_STORE=postgres`` runs every server the tests start on PostgreSQL (a
+    new database each, in one throwaway cluster): the whole integration suite on the other
+    backend. Unset, they use the SQLite files in their data directory."""
+    if os.environ.get("CHATROOM_TEST_STORE", "sqlite") != "postgres":
+        return ""
+    if not _cluster:
+        _cluster.append(TempPostgres())
+        atexit.register(_cluster[0].stop)
+    return _cluster[0].new_database()

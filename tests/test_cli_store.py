@@ -257,3 +257,24 @@ def test_psycopg_is_not_imported_for_sqlite(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
     assert psycopg  # imported here only to run against PostgreSQL in the tests above
+
+
+def test_init_with_a_store_url_creates_the_admin_there_and_writes_the_url(
+    tmp_path: Path,
+    postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+
+    monkeypatch.chdir(tmp_path)
+    answers = ["", "7000", "off", "0", "./data", "closed", "false", "root"]
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO("\n".join([*answers, "supersecret1", "supersecret1", ""]))
+    )
+    assert main(["init", "--store", postgres_url]) == 0
+    loaded = cfg.load(tmp_path / "chatroom.toml", env={})
+    assert loaded.store == PostgresLocation(postgres_url)
+    assert main(["admin", "list", "--config", "chatroom.toml"]) == 0
+    assert "root\toper" in capsys.readouterr().out
+    assert not (tmp_path / "data" / "chatroom.db").exists()  # nothing went to SQLite

@@ -8,6 +8,7 @@ writer thread, and both report back on the loop, where the core continues.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -244,7 +245,9 @@ class Backends:
     async def close(self) -> None:
         """Flush every pending write (acknowledged data must survive a clean shutdown)."""
         if self._poller is not None:
-            self._poller.cancel()
+            self._poller.cancel()  # closes the watch's own connection (PostgreSQL LISTEN)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
         await self.writer.close()
         await self.history_writer.close()  # every line delivered so far is written first
         self.passwords.shutdown()
