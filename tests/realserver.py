@@ -191,7 +191,7 @@ def make_config(tmp_path: Path, limits: Limits | None = None, store_url: str = "
         "listen.http_port": 0,
         "listen.tls_port": 0,
         "server.data_dir": str(tmp_path / "data"),
-        "store.url": store_url or _store_for_every_test(),
+        "store.url": store_url or _store_for_every_test(tmp_path),
     }
     config = cfg.load(env={}, flags=flags)
     if limits is not None:
@@ -200,15 +200,19 @@ def make_config(tmp_path: Path, limits: Limits | None = None, store_url: str = "
 
 
 _cluster: list[TempPostgres] = []
+_databases: dict[Path, str] = {}
 
 
-def _store_for_every_test() -> str:
+def _store_for_every_test(tmp_path: Path) -> str:
     """``CHATROOM_TEST_STORE=postgres`` runs every server the tests start on PostgreSQL (a
-    new database each, in one throwaway cluster): the whole integration suite on the other
-    backend. Unset, they use the SQLite files in their data directory."""
+    database per test directory, so a restart finds its data, in one throwaway cluster):
+    the integration suite on the other backend. Unset, the SQLite files in the data dir.
+    Tests that open the SQLite files themselves (to inspect or lock them) fail there."""
     if os.environ.get("CHATROOM_TEST_STORE", "sqlite") != "postgres":
         return ""
     if not _cluster:
         _cluster.append(TempPostgres())
         atexit.register(_cluster[0].stop)
-    return _cluster[0].new_database()
+    if tmp_path not in _databases:
+        _databases[tmp_path] = _cluster[0].new_database()
+    return _databases[tmp_path]
