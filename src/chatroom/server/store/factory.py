@@ -13,12 +13,7 @@ from typing import Protocol
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.store.base import Store
 from chatroom.server.store.history import HistoryStore
-from chatroom.server.store.url import (
-    PostgresLocation,
-    SqliteLocation,
-    StoreLocation,
-    parse_store_url,
-)
+from chatroom.server.store.url import PostgresLocation, StoreLocation, parse_store_url
 
 __all__ = [
     "CopyableHistory",
@@ -68,7 +63,3 @@ def open_history(location: StoreLocation) -> CopyableHistory:
     from chatroom.server.store.history_sqlite import SqliteHistory
 
     return SqliteHistory(location.history_path)
-
-
-def is_sqlite(location: StoreLocation) -> bool:
-    return isinstance(location, SqliteLocation)
