@@ -25,7 +25,7 @@ from chatroom.server.store.base import (
     ban_key,
 )
 from chatroom.server.store.postgres.history import PostgresHistory
-from chatroom.server.store.postgres.schema import STORE, migrate
+from chatroom.server.store.postgres.schema import STORE, connect, migrate
 from chatroom.server.store.postgres.store import PostgresStore
 from chatroom.server.store.schema import Migration, SchemaTooNewError, available_migrations
 
@@ -201,3 +201,15 @@ def test_history_queries_use_the_indexes(postgres_url: str) -> None:
 def test_an_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(psycopg.OperationalError):
         PostgresStore(f"postgresql://nobody@/none?host={tmp_path}&connect_timeout=2")
+
+
+def test_options_in_the_url_are_kept_beside_chatrooms_own(postgres_url: str) -> None:
+    """A URL's own libpq ``options`` and ``application_name`` win over nothing: ChatRoom
+    adds its lock timeout to them instead of replacing them."""
+    url = postgres_url + "&options=-c%20statement_timeout%3D12345&application_name=mine"
+    with connect(url) as conn:
+        shown = [conn.execute(f"SHOW {name}").fetchone() for name in _SHOWN]
+    assert shown == [("12345ms",), ("5s",), ("mine",)]
+
+
+_SHOWN = ("statement_timeout", "lock_timeout", "application_name")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from chatroom.server.store.schema import Migration, SchemaTooNewError, available_migrations
 
@@ -32,16 +33,19 @@ LOCK_TIMEOUT_MS = 5000
 
 def connect(conninfo: str, **settings: str) -> psycopg.Connection[Any]:
     """An autocommit connection (transactions are explicit) with ChatRoom's settings."""
-    return psycopg.connect(conninfo, autocommit=True, **connect_kwargs(**settings))
+    return psycopg.connect(conninfo, autocommit=True, **connect_kwargs(conninfo, **settings))
 
 
-def connect_kwargs(**settings: str) -> dict[str, Any]:
-    """Connection arguments: a name in ``pg_stat_activity``, the lock timeout, ``settings``."""
+def connect_kwargs(conninfo: str, **settings: str) -> dict[str, Any]:
+    """Connection arguments: the lock timeout and ``settings`` added to any ``options`` the
+    URL has; a name in ``pg_stat_activity`` and a connect timeout unless the URL sets them."""
+    given = conninfo_to_dict(conninfo)
     options = {"lock_timeout": str(LOCK_TIMEOUT_MS), **settings}
+    ours = " ".join(f"-c {name}={value}" for name, value in options.items())
     return {
-        "connect_timeout": CONNECT_TIMEOUT,
-        "application_name": "chatroom",
-        "options": " ".join(f"-c {name}={value}" for name, value in options.items()),
+        "connect_timeout": given.get("connect_timeout", CONNECT_TIMEOUT),
+        "application_name": given.get("application_name", "chatroom"),
+        "options": f"{given['options']} {ours}" if given.get("options") else ours,
     }
 
 

@@ -88,7 +88,7 @@ class PostgresStore:
             conninfo,
             min_size=1,
             max_size=4,
-            kwargs={"autocommit": True, **connect_kwargs()},
+            kwargs={"autocommit": True, **connect_kwargs(conninfo)},
             name="chatroom-store",
             open=False,
         )
@@ -179,7 +179,7 @@ class PostgresStore:
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True, **connect_kwargs()
+                    self.conninfo, autocommit=True, **connect_kwargs(self.conninfo)
                 )
             except psycopg.Error as exc:
                 log.warning("cannot listen for store changes; retrying", extra={"error": str(exc)})
