@@ -11,7 +11,8 @@ import pytest
 
 from chatroom import config as cfg
 from chatroom.cli import main
-from chatroom.server.core.history import HistoryRecord
+from chatroom.server.core.history import EventRecord, HistoryRecord
+from chatroom.server.core.redaction import REDACTED, Redaction
 from chatroom.server.store.base import (
     Account,
     AccountMute,
@@ -22,6 +23,7 @@ from chatroom.server.store.base import (
     PutAccount,
     PutBan,
     PutChannel,
+    PutMetadata,
     PutMute,
     RegisteredChannel,
     ServerBan,
@@ -34,6 +36,8 @@ from chatroom.server.store.url import (
     parse_store_url,
     redacted,
 )
+
+T0 = 1_900_000_000_000
 
 
 def _where(url: str) -> StoreLocation:
@@ -79,6 +83,8 @@ def _fill(url: str) -> None:
                         (ChannelListEntry("b", "x!*@*", "Alice", 9.0, 50.0),),
                     )
                 ),
+                PutMetadata("alice", "display-name", "Alice A."),
+                PutMetadata("alice", "avatar", "https://example.org/a.png"),
             ]
         )
         [first] = store.apply([PutBan(ServerBan(None, "account", "gone", "", "op", 1, None))])
@@ -98,7 +104,7 @@ def _fill(url: str) -> None:
                 HistoryRecord(
                     f"#r{i % 3}",
                     f"m{i}",
-                    1_900_000_000_000 + i,
+                    T0 + i,
                     "a:alice",
                     "",
                     "Alice!a@h",
@@ -111,6 +117,15 @@ def _fill(url: str) -> None:
                 for i in range(12_000)
             ]
         )
+        history.append(
+            [
+                EventRecord("#r0", "e1", T0 + 20_000, "", "", "Bob!b@h", "JOIN", "#R0", "",
+                            "bob", params=("bob", "Bob B.")),
+                HistoryRecord("#r0", "gone", T0 + 20_001, "a:bob", "", "Bob!b@h", "PRIVMSG",
+                              "#R0", "oops", "bob"),
+            ]
+        )  # fmt: skip
+        assert history.redact(Redaction("#r0", "gone", "a:bob", T0 + 20_002)) == REDACTED
     finally:
         history.close()
 
@@ -122,7 +137,10 @@ def _everything(url: str) -> tuple[object, ...]:
         snapshot = dataclasses.replace(store.load(), version=0)
         audit = [dataclasses.replace(entry, id=None) for entry in store.audit()]
         lines = [r for target in ("#r0", "#r1", "#r2") for r in history.export(target)]
-        return snapshot, audit, lines
+        # The deleted message is copied as deleted: its row is kept (counted), not shown,
+        # and it cannot be deleted again.
+        gone = history.redact(Redaction("#r0", "gone", None, T0 + 30_000))
+        return snapshot, audit, lines, history.count(), gone
     finally:
         history.close()
         store.close()
@@ -138,7 +156,8 @@ def test_migrate_copies_everything_to_postgres_and_back(
     assert main(["admin", "migrate", "--from", source, "--to", postgres_url, *data]) == 0
     out = capsys.readouterr().out
     assert "verified: accounts 2, account_certfps 2, server_bans 3" in out
-    assert "messages 12000" in out
+    assert "account_metadata 2" in out
+    assert "messages 12002" in out
     assert main(["admin", "migrate", "--to", back, "--store", postgres_url, *data]) == 0
     original = _everything(source)
     assert _everything(postgres_url) == original

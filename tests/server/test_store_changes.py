@@ -4,8 +4,8 @@
   refused by the insert, and the core answers "already exists" (REGISTER, NickServ
   REGISTER, ChanServ REGISTER), never overwriting the stored record;
 - rows another process changed, applied by key (``World.load_changes``), have the same
-  effects as a full reload: a deleted account is logged out, a ban disconnects, a mute
-  mutes, a dropped room loses its registration.
+  effects as a full reload: a deleted account is logged out (its metadata gone), a ban
+  disconnects, a mute mutes, a dropped room loses its registration.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from chatroom.server.store.base import (
     CreateAccount,
     DeleteAccount,
     PutBan,
+    PutMetadata,
     PutMute,
     RegisterChannel,
     RegisteredChannel,
@@ -24,6 +25,7 @@ from chatroom.server.store.base import (
     StoreDelta,
     Touched,
     ban_key,
+    touched_by,
 )
 from tests.server.moderation_support import notices, user
 
@@ -112,3 +114,16 @@ def test_a_ban_lifted_elsewhere_is_lifted_by_kind_and_mask() -> None:
     assert len(h.world.sanctions.bans) == 1
     h.world.load_changes(StoreDelta(bans={"address:192.0.2.1": None}))
     assert len(h.world.sanctions.bans) == 0
+
+
+def test_metadata_changed_elsewhere_arrives_with_its_account_key() -> None:
+    """Another server set (then an admin dropped) an account's metadata: the key named in
+    the notification brings the account's keys as stored, or takes them away."""
+    h = Harness()
+    user(h, "frank")
+    h.store.apply([PutMetadata("frank", "display-name", "Frank F.")])
+    _apply_outside(h, touched_by([PutMetadata("frank", "display-name", "")]))
+    assert h.world.metadata.accounts["frank"] == {"display-name": "Frank F."}
+    h.store.apply([DeleteAccount("frank")])
+    _apply_outside(h, Touched(accounts=frozenset({"frank"})))
+    assert "frank" not in h.world.metadata.accounts

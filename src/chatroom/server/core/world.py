@@ -281,6 +281,8 @@ class World:
                 self.accounts.pop(key, None)
             else:
                 self.accounts[key] = account
+        for key in delta.accounts:
+            self.metadata.replace(key, delta.metadata.get(key, {}))
         if delta.accounts:
             accounts.reconcile_sessions(self)
         if delta.channels:

@@ -450,14 +450,20 @@ def touched_by(changes: Sequence[Change]) -> Touched:
                 channels.add(c.key)
             case SetChannelFounder(key, _) | DeleteChannel(key):
                 channels.add(key)
+            case RenameChannel(key, new_key, _):
+                channels.update((key, new_key))
+            case PutMetadata(account_key, _, _) | DeleteMetadata(account_key, _):
+                accounts.add(account_key)  # an account's metadata travels with it
     return Touched(frozenset(accounts), frozenset(bans), frozenset(mutes), frozenset(channels))
 
 
 @dataclass(frozen=True, slots=True)
 class StoreDelta:
-    """The rows ``Touched`` named, as stored now; None where the row no longer exists."""
+    """The rows ``Touched`` named, as stored now; None where the row no longer exists.
+    ``metadata`` holds the metadata of every account named (empty: none, or no account)."""
 
     accounts: dict[str, Account | None] = field(default_factory=dict)
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     bans: dict[str, ServerBan | None] = field(default_factory=dict)
     mutes: dict[str, AccountMute | None] = field(default_factory=dict)
     channels: dict[str, RegisteredChannel | None] = field(default_factory=dict)

@@ -25,11 +25,14 @@ __all__ = [
 
 
 class CopyableHistory(HistoryStore, Protocol):
-    """A history backend that can be read whole, page by page (``admin migrate``)."""
+    """A history backend that can be read whole, page by page, deleted rows marked as
+    such (``admin migrate``)."""
 
     def count(self) -> int: ...
 
-    def records_after(self, after: int, limit: int) -> list[tuple[int, HistoryRecord]]: ...
+    def records_after(
+        self, after: int, limit: int
+    ) -> list[tuple[int, HistoryRecord, int | None]]: ...
 
 
 class CopyableStore(Store, Protocol):

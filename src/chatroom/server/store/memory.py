@@ -184,6 +184,7 @@ class MemoryStore:
             by_key = {ban_key(b.kind, b.mask): b for b in self._bans.values()}
             return StoreDelta(
                 accounts={key: self._accounts.get(key) for key in touched.accounts},
+                metadata={key: dict(self._metadata.get(key, {})) for key in touched.accounts},
                 bans={key: by_key.get(key) for key in touched.bans},
                 mutes={key: self._mutes.get(key) for key in touched.mutes},
                 channels={key: self._channels.get(key) for key in touched.channels},

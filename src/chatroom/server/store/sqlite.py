@@ -71,6 +71,7 @@ COUNTED_TABLES = (
     "channels",
     "channel_ops",
     "channel_list_entries",
+    "account_metadata",
     "audit_log",
 )
 
@@ -190,6 +191,7 @@ class SqliteStore:
         bans = {ban_key(b.kind, b.mask): b for b in snapshot.bans}
         return StoreDelta(
             accounts={key: snapshot.accounts.get(key) for key in touched.accounts},
+            metadata={key: snapshot.metadata.get(key, {}) for key in touched.accounts},
             bans={key: bans.get(key) for key in touched.bans},
             mutes={key: snapshot.mutes.get(key) for key in touched.mutes},
             channels={key: snapshot.channels.get(key) for key in touched.channels},

@@ -1,10 +1,11 @@
 """``chatroom admin migrate``: copy every record from one store URL to another, verified.
 
-Accounts go with their argon2id hashes, SCRAM verifiers and certificate fingerprints,
-bans keep their ids, then mutes, registered rooms (ops and lists), the audit log in its
-order, and the message history in send order. The copy is refused unless the target is
-empty (a merge of two servers' data is not a copy), and is verified afterwards: every
-table must hold as many rows in the target as in the source, else it raises.
+Accounts go with their argon2id hashes, SCRAM verifiers, certificate fingerprints and
+IRCv3 metadata, bans keep their ids, then mutes, registered rooms (ops and lists), the
+audit log in its order, and the message history (events too) in send order, deleted
+messages still marked deleted. The copy is refused unless the target is empty (a merge of
+two servers' data is not a copy), and is verified afterwards: every table must hold as
+many rows in the target as in the source, else it raises.
 
 Records travel as the store's own changes (``PutAccount``, ``PutBan`` with its id, ...),
 so the copy needs nothing from a backend beyond what the server itself uses, and works
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from chatroom.server.core.redaction import Redaction
 from chatroom.server.store.base import (
     AppendAudit,
     Change,
     PutAccount,
     PutBan,
     PutChannel,
+    PutMetadata,
     PutMute,
     StoreError,
 )
@@ -77,6 +80,11 @@ def copy_all(
         raise ValueError(f"the target already holds data ({shown}); migrate into an empty store")
     snapshot = from_store.load()
     changes: list[Change] = [PutAccount(a) for _, a in sorted(snapshot.accounts.items())]
+    changes += [
+        PutMetadata(account_key, key, value)
+        for account_key, values in sorted(snapshot.metadata.items())
+        for key, value in sorted(values.items())
+    ]
     changes += [PutBan(ban) for ban in snapshot.bans]
     changes += [PutMute(mute) for _, mute in sorted(snapshot.mutes.items())]
     changes += [PutChannel(room) for _, room in sorted(snapshot.channels.items())]
@@ -86,7 +94,12 @@ def copy_all(
     report(f"copied {len(changes)} store records")
     after, lines = 0, 0
     while page := from_history.records_after(after, HISTORY_PAGE):
-        to_history.append([record for _, record in page])
+        to_history.append([record for _, record, _ in page])
+        # A deleted message keeps its row (references to it still work), blanked: delete
+        # the copy the same way, at the same time.
+        for _, record, redacted_at in page:
+            if redacted_at is not None:
+                to_history.redact(Redaction(record.target, record.msgid, None, redacted_at))
         after = page[-1][0]
         lines += len(page)
     report(f"copied {lines} history lines")

@@ -2,7 +2,10 @@
 
 Each query mirrors ``chatroom.server.core.history.select`` exactly as ``SqliteHistory``
 does (references exclusive, ``id`` order is send order, answers ascending); the contract
-suite in ``tests/store/test_history_store.py`` holds both to the same cases.
+suites in ``tests/store/test_history_store.py`` and ``test_history_events.py`` hold both
+to the same cases. Room events (draft/event-playback) share the table; references may
+name any row (an event, a deleted message), answers hold only messages and the events
+asked for, never a deleted message (``redacted_at`` set, text and tags blanked).
 
 ``synchronous_commit = off`` on this connection is PostgreSQL's form of SQLite's
 ``synchronous = NORMAL`` for history.db: a killed ChatRoom loses nothing (the server has
@@ -24,19 +27,26 @@ from typing import Any
 import psycopg
 
 from chatroom.server.core.history import (
+    MESSAGE_COMMANDS,
+    EventRecord,
     HistoryQuery,
     HistoryRecord,
     Ref,
     TargetListing,
     listing_name,
 )
+from chatroom.server.core.redaction import REDACTED, UNKNOWN, Redaction, judge
 from chatroom.server.store.history import Rows
 from chatroom.server.store.postgres.schema import HISTORY, connect, migrate
 
 __all__ = ["CHANNEL", "PostgresHistory"]
 
 CHANNEL = "chatroom_history"
-_COLUMNS = "target, msgid, at, sender, recipient, source, command, target_name, text, account, tags"
+_COLUMNS = (
+    "target, msgid, at, sender, recipient, source, command, target_name, text, account, tags,"
+    " params"
+)
+_IS_MESSAGE = "command IN ('PRIVMSG', 'NOTICE')"
 _Cond = tuple[str, tuple[object, ...]]
 
 
@@ -63,8 +73,36 @@ class PostgresHistory:
         rows = [_row(r) for r in records]
         with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
             cur.executemany(
-                f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join(['%s'] * 11)})", rows
+                f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join(['%s'] * 12)})", rows
             )
+
+    def redact(self, redaction: Redaction) -> str:
+        with self._lock, self._conn.transaction():
+            row = self._conn.execute(
+                "SELECT id, command, sender, at, redacted_at FROM messages"
+                " WHERE target = %s AND msgid = %s ORDER BY id LIMIT 1 FOR UPDATE",
+                (redaction.target, redaction.msgid),
+            ).fetchone()
+            outcome = UNKNOWN
+            if row is not None:
+                deleted = row[4] is not None
+                outcome = judge(redaction, str(row[1]), str(row[2]), int(row[3]), deleted)
+            if row is not None and outcome == REDACTED:
+                self._conn.execute(
+                    "UPDATE messages SET text = '', tags = '{}', redacted_at = %s WHERE id = %s",
+                    (redaction.at, row[0]),
+                )
+        return outcome
+
+    def rename(self, target: str, new_target: str, new_name: str) -> int:
+        """A renamed room's lines move to its new key and show its new name; lines a room
+        of that name had before join them, in send order (``id``)."""
+        with self._lock, self._conn.transaction():
+            moved = self._conn.execute(
+                "UPDATE messages SET target = %s, target_name = %s WHERE target = %s",
+                (new_target, new_name, target),
+            ).rowcount
+        return int(moved)
 
     def prune(
         self, now_ms: int, retention_days: int, max_per_target: int, targets: Iterable[str]
@@ -78,9 +116,11 @@ class PostgresHistory:
             for target in targets:
                 statements.append(
                     (
-                        "DELETE FROM messages WHERE target = %s AND id <= (SELECT id FROM"
-                        " messages WHERE target = %s ORDER BY id DESC LIMIT 1 OFFSET %s)",
-                        (target, target, max_per_target),
+                        # Keep the last messages, and the events since the first of them.
+                        "DELETE FROM messages WHERE target = %s AND id < (SELECT id FROM"
+                        f" messages WHERE target = %s AND {_IS_MESSAGE}"
+                        " ORDER BY id DESC LIMIT 1 OFFSET %s)",
+                        (target, target, max_per_target - 1),
                     )
                 )
         return self._delete(statements)
@@ -117,8 +157,9 @@ class PostgresHistory:
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER"
-                " (PARTITION BY target ORDER BY id DESC) AS age FROM messages"
-                " WHERE recipient = '') AS ranked WHERE age <= %s ORDER BY target, id",
+                f" (PARTITION BY target, {_IS_MESSAGE} ORDER BY id DESC) AS age FROM messages"
+                " WHERE recipient = '' AND redacted_at IS NULL) AS ranked WHERE age <= %s"
+                " ORDER BY target, id",
                 (per_target,),
             ).fetchall()
         return [_record(row) for row in rows]
@@ -126,7 +167,9 @@ class PostgresHistory:
     def export(self, target: str) -> list[HistoryRecord]:
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE target = %s ORDER BY id", (target,)
+                f"SELECT {_COLUMNS} FROM messages WHERE target = %s AND redacted_at IS NULL"
+                " ORDER BY id",
+                (target,),
             ).fetchall()
         return [_record(row) for row in rows]
 
@@ -135,14 +178,18 @@ class PostgresHistory:
             row = self._conn.execute("SELECT count(*) FROM messages").fetchone()
         return int(row[0]) if row else 0
 
-    def records_after(self, after: int, limit: int) -> list[tuple[int, HistoryRecord]]:
-        """Every stored line in send order, a page at a time (``chatroom admin migrate``)."""
+    def records_after(self, after: int, limit: int) -> list[tuple[int, HistoryRecord, int | None]]:
+        """Every stored line in send order, a page at a time (``chatroom admin migrate``):
+        its id, the record, and when it was deleted (None if it was not)."""
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT id, {_COLUMNS} FROM messages WHERE id > %s ORDER BY id LIMIT %s",
+                f"SELECT id, redacted_at, {_COLUMNS} FROM messages WHERE id > %s"
+                " ORDER BY id LIMIT %s",
                 (after, limit),
             ).fetchall()
-        return [(int(row[0]), _record(row[1:])) for row in rows]
+        return [
+            (int(row[0]), _record(row[2:]), None if row[1] is None else int(row[1])) for row in rows
+        ]
 
     def changed_outside(self) -> bool:
         listener = self._listener
@@ -161,13 +208,14 @@ class PostgresHistory:
     # ------------------------------------------------------------------ query building
 
     def _select(self, q: HistoryQuery) -> list[HistoryRecord]:
-        base: list[_Cond] = [("target = %s", (q.target,))]
+        where: list[_Cond] = [("target = %s", (q.target,))]  # where references may point
         if q.since:
-            base.append(("at >= %s", (q.since,)))
+            where.append(("at >= %s", (q.since,)))
+        base = [*where, *_shown(q)]  # what the answer may hold
         limit = q.limit
         if q.first is None:
             return self._rows(base, "DESC", limit) if q.kind == "LATEST" else []
-        first = self._resolve(base, q.first)
+        first = self._resolve(where, q.first)
         if first is None:
             return []
         if q.kind == "LATEST":
@@ -181,7 +229,7 @@ class PostgresHistory:
             before = self._rows([*base, _cond(first, "<")], "DESC", half) if half else []
             return before + self._rows([*base, _cond(first, ">=")], "ASC", limit - len(before))
         if q.kind == "BETWEEN" and q.second is not None:
-            second = self._resolve(base, q.second)
+            second = self._resolve(where, q.second)
             if second is None:
                 return []
             if first <= second:
@@ -224,10 +272,12 @@ class PostgresHistory:
         rows = self._conn.execute(
             "SELECT DISTINCT ON (target) target, at, sender, recipient, source, target_name"
             " FROM messages AS m"
-            " WHERE at > %s AND at < %s AND ((recipient = '' AND target = ANY(%s)) OR"
+            f" WHERE at > %s AND at < %s AND {_IS_MESSAGE} AND redacted_at IS NULL"
+            " AND ((recipient = '' AND target = ANY(%s)) OR"
             " (recipient <> '' AND (sender = %s OR recipient = %s) AND at >= %s))"
             " AND NOT EXISTS (SELECT 1 FROM messages AS later"
-            " WHERE later.target = m.target AND later.at >= %s)"
+            " WHERE later.target = m.target AND later.at >= %s"
+            " AND later.command IN ('PRIVMSG', 'NOTICE'))"
             " ORDER BY target, at DESC, id DESC",
             (low, high, list(q.channels), q.identity, q.identity, q.since, high),
         ).fetchall()
@@ -239,6 +289,14 @@ class PostgresHistory:
             key=lambda listing: (listing.at, listing.target),
         )
         return listings[: q.limit] if a <= b else listings[-q.limit :]
+
+
+def _shown(q: HistoryQuery) -> list[_Cond]:
+    """What an answer may hold: messages that were not deleted, and the events asked for."""
+    return [
+        ("command = ANY(%s)", (["PRIVMSG", "NOTICE", *q.events],)),
+        ("redacted_at IS NULL", ()),
+    ]
 
 
 def _join(conds: list[_Cond]) -> tuple[str, tuple[object, ...]]:
@@ -255,8 +313,9 @@ def _cond(resolved: tuple[int, int], op: str) -> _Cond:
 
 def _row(r: HistoryRecord) -> tuple[object, ...]:
     tags = json.dumps(dict(r.tags), separators=(",", ":"))
+    params = json.dumps(r.params, separators=(",", ":")) if isinstance(r, EventRecord) else None
     return (r.target, r.msgid, r.at, r.sender, r.recipient, r.source, r.command,
-            r.target_name, r.text, r.account, tags)  # fmt: skip
+            r.target_name, r.text, r.account, tags, params)  # fmt: skip
 
 
 def _listing_row(row: Sequence[object]) -> HistoryRecord:
@@ -274,6 +333,20 @@ def _listing_row(row: Sequence[object]) -> HistoryRecord:
 
 
 def _record(row: Sequence[object]) -> HistoryRecord:
+    if str(row[6]) not in MESSAGE_COMMANDS:
+        return EventRecord(
+            target=str(row[0]),
+            msgid=str(row[1]),
+            at=int(str(row[2])),
+            sender=str(row[3]),
+            recipient=str(row[4]),
+            source=str(row[5]),
+            command=str(row[6]),
+            target_name=str(row[7]),
+            text=str(row[8]),
+            account=None if row[9] is None else str(row[9]),
+            params=tuple(str(p) for p in json.loads(str(row[11]) if row[11] else "[]")),
+        )
     tags = json.loads(str(row[10])) if row[10] else {}
     return HistoryRecord(
         target=str(row[0]),

@@ -42,13 +42,16 @@ from chatroom.server.store.base import (
     DeleteBan,
     DeleteBanTarget,
     DeleteChannel,
+    DeleteMetadata,
     DeleteMute,
     PutAccount,
     PutBan,
     PutChannel,
+    PutMetadata,
     PutMute,
     RegisterChannel,
     RegisteredChannel,
+    RenameChannel,
     ServerBan,
     SetAccountCertfps,
     SetAccountOperRole,
@@ -105,6 +108,7 @@ class PostgresStore:
                 version=int(generation[0]) if generation else 0,
                 mutes=_mutes(conn, None),
                 channels=_channels(conn, None),
+                metadata=_metadata(conn, None),
             )
 
     def read_touched(self, touched: Touched) -> StoreDelta:
@@ -113,8 +117,10 @@ class PostgresStore:
             bans = _bans(conn, sorted(touched.bans))
             mutes = _mutes(conn, sorted(touched.mutes))
             channels = _channels(conn, sorted(touched.channels))
+            metadata = _metadata(conn, sorted(touched.accounts))
         return StoreDelta(
             accounts={key: accounts.get(key) for key in touched.accounts},
+            metadata={key: metadata.get(key, {}) for key in touched.accounts},
             bans={key: bans.get(key) for key in touched.bans},
             mutes={key: mutes.get(key) for key in touched.mutes},
             channels={key: channels.get(key) for key in touched.channels},
@@ -348,7 +354,48 @@ def _apply_one(conn: Conn, change: Change, bans: set[str]) -> int | None:
             conn.execute("UPDATE channels SET founder = %s WHERE key = %s", (founder, key))
         case DeleteChannel(key):
             conn.execute("DELETE FROM channels WHERE key = %s", (key,))
+        case RenameChannel(key, new_key, new_name):
+            _rename_channel(conn, key, new_key, new_name)
+        case PutMetadata(account_key, key, value):
+            # The account must exist: the foreign key refuses it (ConflictError) otherwise.
+            conn.execute(
+                "INSERT INTO account_metadata (account_key, key, value) VALUES (%s, %s, %s)"
+                " ON CONFLICT (account_key, key) DO UPDATE SET value = excluded.value",
+                (account_key, key, value),
+            )
+        case DeleteMetadata(account_key, None):
+            conn.execute("DELETE FROM account_metadata WHERE account_key = %s", (account_key,))
+        case DeleteMetadata(account_key, key):
+            conn.execute(
+                "DELETE FROM account_metadata WHERE account_key = %s AND key = %s",
+                (account_key, key),
+            )
     return None
+
+
+def _rename_channel(conn: Conn, key: str, new_key: str, new_name: str) -> None:
+    """Move a room row and its ops and list entries to the new key, in this transaction.
+
+    The child tables reference the key without ON UPDATE CASCADE, so the row is copied
+    under its new key first, the children follow, and the old row goes last; a new key
+    already registered is refused by the primary key (ConflictError), the whole change
+    rolled back.
+    """
+    if new_key == key:
+        conn.execute("UPDATE channels SET name = %s WHERE key = %s", (new_name, key))
+        return
+    copied = conn.execute(
+        "INSERT INTO channels (key, name, founder, registered_at, topic, topic_set_by,"
+        " topic_set_at, modes, channel_key, user_limit)"
+        " SELECT %s, %s, founder, registered_at, topic, topic_set_by, topic_set_at, modes,"
+        " channel_key, user_limit FROM channels WHERE key = %s",
+        (new_key, new_name, key),
+    )
+    if not copied.rowcount:
+        return  # not registered: nothing to move
+    for table in ("channel_ops", "channel_list_entries"):
+        conn.execute(f"UPDATE {table} SET channel_key = %s WHERE channel_key = %s", (new_key, key))
+    conn.execute("DELETE FROM channels WHERE key = %s", (key,))
 
 
 def _put_ban(conn: Conn, b: ServerBan, bans: set[str]) -> int:
@@ -562,6 +609,18 @@ def _channels(conn: Conn, keys: list[str] | None) -> dict[str, RegisteredChannel
             params,
         )
     }
+
+
+def _metadata(conn: Conn, keys: list[str] | None) -> dict[str, dict[str, str]]:
+    if keys == []:
+        return {}
+    where, params = _where("account_key", keys)
+    metadata: dict[str, dict[str, str]] = {}
+    for account_key, key, value in conn.execute(
+        f"SELECT account_key, key, value FROM account_metadata{where}", params
+    ):
+        metadata.setdefault(account_key, {})[key] = value
+    return metadata
 
 
 def _ban_kind(value: str) -> BanKind:
