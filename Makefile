@@ -15,13 +15,16 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/chatroom serve
 
-# The browser tests drive Debian's chromium (Playwright never downloads a browser here) and
-# one terminal test drives tmux; both come from Debian's packages.
-SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/tmux
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here),
+# one terminal test drives tmux, and the store tests start a throwaway PostgreSQL 15
+# (initdb and pg_ctl from postgresql-15, tests/postgres_server.py); all three come from
+# Debian's packages. `make serve` needs none of them: SQLite is built in.
+PG_BIN := /usr/lib/postgresql/15/bin
+SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/tmux $(PG_BIN)/initdb
 
 $(SYSTEM_TOOLS):
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux postgresql-15
 
 test: $(STAMP) $(SYSTEM_TOOLS)
 	$(BIN)/pytest

@@ -174,13 +174,13 @@ def create_accounts(conf: Path, count: int) -> None:
     from chatroom import config as cfg
     from chatroom.irc.casemap import casefolder
     from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
-    from chatroom.server.store.sqlite import SqliteStore, default_db_path
+    from chatroom.server.store.factory import open_store
 
     config = cfg.load(conf, env={})
     config.data_dir.mkdir(parents=True, exist_ok=True)
     hasher = PasswordHasher(Argon2Params(*config.argon2))
     fold = casefolder(config.core.casemapping)
-    store = SqliteStore(default_db_path(config.data_dir))
+    store = open_store(config.store)
     try:
         for i in range(count):
             name = f"{LOGIN_ACCOUNT_PREFIX}{i}"

@@ -8,6 +8,8 @@ wrote, so the tests check what an ordinary client sees.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import os
 import socket
 import ssl
 import threading
@@ -23,6 +25,7 @@ from chatroom import config as cfg
 from chatroom.server.core.settings import Limits
 from chatroom.server.net.runner import run
 from chatroom.server.net.shell import Shell
+from tests.postgres_server import TempPostgres
 
 
 class ServerThread:
@@ -192,15 +195,36 @@ def guest_wire(port: int, wires: list[Wire], nick: str, *caps: str) -> Wire:
     return wire
 
 
-def make_config(tmp_path: Path, limits: Limits | None = None) -> cfg.Config:
-    """Defaults, an ephemeral port and a fresh data dir; ``limits`` replaces the core's."""
+def make_config(tmp_path: Path, limits: Limits | None = None, store_url: str = "") -> cfg.Config:
+    """Defaults, an ephemeral port and a fresh data dir; ``limits`` replaces the core's;
+    ``store_url`` puts the store elsewhere (PostgreSQL)."""
     flags = {
         "listen.port": 0,
         "listen.http_port": 0,
         "listen.tls_port": 0,
         "server.data_dir": str(tmp_path / "data"),
+        "store.url": store_url or _store_for_every_test(tmp_path),
     }
     config = cfg.load(env={}, flags=flags)
     if limits is not None:
         config = replace(config, core=replace(config.core, limits=limits))
     return config
+
+
+_cluster: list[TempPostgres] = []
+_databases: dict[Path, str] = {}
+
+
+def _store_for_every_test(tmp_path: Path) -> str:
+    """``CHATROOM_TEST_STORE=postgres`` runs every server the tests start on PostgreSQL (a
+    database per test directory, so a restart finds its data, in one throwaway cluster):
+    the integration suite on the other backend. Unset, the SQLite files in the data dir.
+    Tests that open the SQLite files themselves (to inspect or lock them) fail there."""
+    if os.environ.get("CHATROOM_TEST_STORE", "sqlite") != "postgres":
+        return ""
+    if not _cluster:
+        _cluster.append(TempPostgres())
+        atexit.register(_cluster[0].stop)
+    if tmp_path not in _databases:
+        _databases[tmp_path] = _cluster[0].new_database()
+    return _databases[tmp_path]

@@ -1,8 +1,11 @@
 """Account administration from the shell (``chatroom admin ...``).
 
 Each function is one transaction: the change and its audit entry commit together, so the
-log never claims an action that did not happen, nor misses one that did. The running
-server notices the write through ``Store.changed_since_load`` and reloads.
+log never claims an action that did not happen, nor misses one that did. A running
+server learns of the write from ``Store.watch`` (PostgreSQL: a notification naming the
+keys; SQLite: the file's data version) and applies it. Each write changes only what the
+command is about (``SetAccountPassword``, ``SetAccountOperRole``), so it cannot undo a
+change the server made to the same account a moment before.
 """
 
 from __future__ import annotations
@@ -21,17 +24,20 @@ from chatroom.server.core.settings import DEFAULT_OPER_ROLE, valid_role_name
 from chatroom.server.store.base import (
     Account,
     AccountMute,
+    AlreadyExistsError,
     AppendAudit,
     AuditEntry,
     BanKind,
     Change,
+    CreateAccount,
     DeleteAccount,
     DeleteBanTarget,
     DeleteMute,
-    PutAccount,
     PutBan,
     PutMute,
     ServerBan,
+    SetAccountOperRole,
+    SetAccountPassword,
     Store,
 )
 
@@ -110,7 +116,11 @@ def create_account(
         oper_role=oper_role,
     )
     action = "account.create.oper" if oper_role is not None else "account.create"
-    commit_with_audit(store, PutAccount(account), now, action, name, oper_role or "")
+    try:
+        commit_with_audit(store, CreateAccount(account), now, action, name, oper_role or "")
+    except AlreadyExistsError:
+        # Taken since we looked (a REGISTER on the running server): the insert refused it.
+        raise ValueError(f"account {name!r} already exists") from None
     return account
 
 
@@ -129,7 +139,8 @@ def set_password(
     updated = dataclasses.replace(
         account, password_hash=hasher.hash(password), scram=make_scram_verifier(password)
     )
-    commit_with_audit(store, PutAccount(updated), clock(), "account.password", account.name)
+    change = SetAccountPassword(account.key, updated.password_hash, updated.scram)
+    commit_with_audit(store, change, clock(), "account.password", account.name)
     return updated
 
 
@@ -171,7 +182,8 @@ def set_oper(
     oper_role = (_role(role) if role is not None else DEFAULT_OPER_ROLE) if oper else None
     updated = dataclasses.replace(account, oper_role=oper_role)
     action = "account.oper.grant" if oper else "account.oper.revoke"
-    commit_with_audit(store, PutAccount(updated), clock(), action, account.name, oper_role or "")
+    change = SetAccountOperRole(account.key, oper_role)
+    commit_with_audit(store, change, clock(), action, account.name, oper_role or "")
     return updated
 
 

@@ -1,20 +1,21 @@
 """``chatroom admin purge`` and ``chatroom admin export``: a room's history from the shell.
 
-Both open ``history.db`` directly, so they work whether or not the server runs; a running
-server notices a purge within seconds (the file's data version changes) and drops the
-purged lines from what it replays on join too.
+Both open the history store directly (``store.url``: history.db, or PostgreSQL), so they
+work whether or not the server runs; a running server notices a purge within seconds
+(SQLite: the file's data version; PostgreSQL: a notification) and drops the purged lines
+from what it replays on join too.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TextIO
 
 from chatroom.irc.masks import is_channel_name
 from chatroom.server.core.history import EventRecord, format_time
-from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
+from chatroom.server.store.factory import open_history
+from chatroom.server.store.url import StoreLocation
 
 __all__ = ["export_room", "purge_room"]
 
@@ -31,22 +32,22 @@ def _room_key(room: str, fold: Callable[[str], str]) -> str:
 
 
 def purge_room(
-    data_dir: Path, room: str, fold: Callable[[str], str], before: float | None = None
+    location: StoreLocation, room: str, fold: Callable[[str], str], before: float | None = None
 ) -> int:
     """Delete a room's stored lines (those sent before ``before``, if given); the count."""
     key = _room_key(room, fold)
-    history = SqliteHistory(history_db_path(data_dir))
+    history = open_history(location)
     try:
         return history.purge(key, None if before is None else int(before * 1000))
     finally:
         history.close()
 
 
-def export_room(data_dir: Path, room: str, fold: Callable[[str], str], out: TextIO) -> int:
+def export_room(location: StoreLocation, room: str, fold: Callable[[str], str], out: TextIO) -> int:
     """Write a room's lines (messages and events) to ``out`` as JSON lines, oldest first;
     returns the count. Deleted messages are left out; the REDACT that deleted them is in."""
     key = _room_key(room, fold)
-    history = SqliteHistory(history_db_path(data_dir))
+    history = open_history(location)
     try:
         records = history.export(key)
     finally:

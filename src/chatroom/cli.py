@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--tls-port", type=_port, help="IRC over TLS port, or 'off' (default 6697)")
     serve.add_argument("--data-dir", help="data directory (default ./chatroom-data)")
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        help="store.url: sqlite:///DIR or postgresql://USER@HOST:PORT/DB (default: SQLite"
+        " files in the data directory)",
+    )
     serve.add_argument("--server-name", help="server name shown to clients")
     serve.add_argument(
         "--log-level",
@@ -78,6 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
         "listen.tls_port": args.tls_port,
         "server.data_dir": args.data_dir,
         "server.name": args.server_name,
+        "store.url": args.store,
     }
     config = cfg.load(cfg.find_file(args.config), flags=flags)
     if config.listen.port is None and config.tls.port is None and config.listen.http_port is None:
@@ -86,7 +93,14 @@ def _serve(args: argparse.Namespace) -> int:
             "turn at least one on, e.g. --tls-port 6697"
         )
     logs.setup(args.log_level, args.log_format)
-    run(serve(config))
+    try:
+        run(serve(config))
+    except cli_admin.database_errors() as err:
+        print(
+            f"chatroom: the store at {config.store} failed: {cli_admin.one_line(err)}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -1,12 +1,14 @@
 """``chatroom admin ...``: manage accounts, bans and rooms from the shell, whether or not
 the server runs.
 
-Changes go straight to the SQLite file; a running server notices them within seconds
-(it watches the file's data version) and applies them, e.g. logs out a deleted account.
-A confirmation is printed only once its transaction has committed (synchronous=FULL), so
-what it reports survives the server or the machine dying the next instant; a write the
-database refuses (locked for longer than the busy timeout, disk full) prints an error
-and exits 1 instead.
+Changes go straight to the store that ``store.url`` names (``--store``; by default the
+SQLite files in the data directory), opened by the one factory the server uses. A running
+server applies them within a second (PostgreSQL notifies it of the keys changed; with
+SQLite it watches the file's data version), e.g. logs out a deleted account. A
+confirmation is printed only once its transaction has committed, so what it reports
+survives the server or the machine dying the next instant; a write the database refuses
+(locked for longer than the lock timeout, disk full, a name taken meanwhile) prints an
+error and exits 1 instead.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from chatroom.irc.casemap import casefolder
 from chatroom.irc.formatting import terminal_safe
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.core.bans import format_time, until_text
-from chatroom.server.store.backup import backup_data_dir
+from chatroom.server.store.backup import backup_store
 from chatroom.server.store.base import Store, StoreError
+from chatroom.server.store.factory import open_store
 from chatroom.server.store.private import private_dir
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.transfer import migrate
+from chatroom.server.store.url import SqliteLocation, parse_store_url
 
 Fold = Callable[[str], str]
 
@@ -57,6 +61,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         p = commands.add_parser(name, help=help, allow_abbrev=False)
         p.add_argument("--config", type=Path, help="TOML config file")
         p.add_argument("--data-dir", help="data directory (default ./chatroom-data)")
+        p.add_argument("--store", metavar="URL", help="store.url: sqlite:///DIR or postgresql://…")
         return p
 
     create = command("create", "create an account (the password is asked for)")
@@ -96,8 +101,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     room_founder.add_argument("account", help="an existing account")
     audit = command("audit", "show the audit log of moderation and admin actions")
     audit.add_argument("--since", help="a duration back from now (2h, 7d) or a UTC date")
-    backup = command("backup", "copy the databases while the server runs (SQLite online backup)")
+    backup = command(
+        "backup",
+        "copy the databases while the server runs (SQLite online backup; PostgreSQL: pg_dump,"
+        " or SQLite files in a new directory without it)",
+    )
     backup.add_argument("file", type=Path)
+    move = command("migrate", "copy everything from one store to another (empty) one, verified")
+    move.add_argument("--from", dest="source", metavar="URL", help="default: the store in use")
+    move.add_argument("--to", dest="target", metavar="URL", required=True)
     purge = command("purge", "delete a room's message history")
     purge.add_argument("room")
     purge.add_argument("--before", help="only lines older than this: a UTC date or a duration")
@@ -206,12 +218,12 @@ def _history_command(args: argparse.Namespace, config: cfg.Config) -> int:
     fold = casefolder(config.core.casemapping)
     try:
         if args.admin_command == "export":
-            admin_history.export_room(config.data_dir, args.room, fold, sys.stdout)
+            admin_history.export_room(config.store, args.room, fold, sys.stdout)
             return 0
         before = admin.parse_since(args.before, time.time()) if args.before else None
-        count = admin_history.purge_room(config.data_dir, args.room, fold, before)
-    except (ValueError, sqlite3.Error) as err:
-        _say(f"chatroom admin: {err}", file=sys.stderr)
+        count = admin_history.purge_room(config.store, args.room, fold, before)
+    except value_or_database_errors() as err:
+        _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
         return 1
     _say(f"deleted {count} lines of {args.room}")
     return 0
@@ -224,9 +236,10 @@ def _missing_database(args: argparse.Namespace, config_file: Path | None, data: 
     and change accounts that no server reads. A directory named by ``--data-dir``, a config
     file or the environment is the operator's choice, and a new database is made there.
     """
-    named = args.data_dir is not None or config_file is not None
-    named = named or cfg.env_name("server.data_dir") in os.environ
-    if named or default_db_path(data).exists():
+    named = args.data_dir is not None or config_file is not None or bool(args.store)
+    named = named or any(cfg.env_name(k) in os.environ for k in ("server.data_dir", "store.url"))
+    location = parse_store_url("", data)
+    if named or (isinstance(location, SqliteLocation) and location.store_path.exists()):
         return None
     looked = " or ".join(str(path) for path in cfg.search_paths())
     return (
@@ -237,37 +250,76 @@ def _missing_database(args: argparse.Namespace, config_file: Path | None, data: 
     )
 
 
+def database_errors() -> tuple[type[Exception], ...]:
+    """What a database may raise besides ``StoreError``: reported, never a traceback."""
+    errors: tuple[type[Exception], ...] = (sqlite3.Error, StoreError)
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return errors
+    return (*errors, psycopg.Error)
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line: libpq's messages span several (a hint on its own line)."""
+    return " ".join(str(error).split())
+
+
+def value_or_database_errors() -> tuple[type[Exception], ...]:
+    """A bad argument or a database failure: both are reported in one line."""
+    return (ValueError, *database_errors())
+
+
+def _migrate(args: argparse.Namespace, config: cfg.Config) -> int:
+    try:
+        source = parse_store_url(args.source, config.data_dir) if args.source else config.store
+        target = parse_store_url(args.target, config.data_dir)
+        counts = migrate(source, target, report=_say)
+    except value_or_database_errors() as err:  # a mismatch is a StoreError
+        _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
+        return 1
+    shown = ", ".join(f"{table} {count}" for table, count in counts.items())
+    _say(f"migrated {source} to {target}; verified: {shown}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     config_file = cfg.find_file(args.config)
-    config = cfg.load(config_file, flags={"server.data_dir": args.data_dir})
+    flags = {"server.data_dir": args.data_dir, "store.url": args.store}
+    config = cfg.load(config_file, flags=flags)
+    if args.admin_command == "migrate":
+        return _migrate(args, config)
     refusal = _missing_database(args, config_file, config.data_dir)
     if refusal is not None:
         print(f"chatroom admin: {refusal}", file=sys.stderr)
         return 1
     if args.admin_command == "backup":
         try:
-            for path in backup_data_dir(config.data_dir, args.file):
+            for path in backup_store(config.store, args.file, report=_say):
                 _say(f"wrote {path}")
-        except (ValueError, sqlite3.Error) as err:
-            _say(f"chatroom admin: {err}", file=sys.stderr)
+        except value_or_database_errors() as err:
+            _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
             return 1
         return 0
     private_dir(config.data_dir)
     if args.admin_command in ("purge", "export"):
         return _history_command(args, config)
     try:
-        store = SqliteStore(default_db_path(config.data_dir))
-    except sqlite3.Error as err:
-        print(f"chatroom admin: cannot open the database: {err}", file=sys.stderr)
+        store = open_store(config.store)
+    except database_errors() as err:
+        print(f"chatroom admin: cannot open the database: {one_line(err)}", file=sys.stderr)
         return 1
     try:
         return _store_command(store, args, config)
     except ValueError as err:
-        _say(f"chatroom admin: {err}", file=sys.stderr)
+        _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
         return 1
-    except (StoreError, sqlite3.Error) as err:
+    except database_errors() as err:
         # Printed instead of a confirmation: the transaction was rolled back.
-        print(f"chatroom admin: the database failed ({err}); nothing was changed", file=sys.stderr)
+        print(
+            f"chatroom admin: the database failed ({one_line(err)}); nothing was changed",
+            file=sys.stderr,
+        )
         return 1
     finally:
         store.close()

@@ -14,12 +14,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from chatroom import admin
+from chatroom import admin, cli_admin
 from chatroom import config as cfg
 from chatroom.irc.casemap import CaseMapping, casefolder
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
+from chatroom.server.store.factory import open_store
 from chatroom.server.store.private import private_dir
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +28,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     parser.add_argument("--config", type=Path, default=Path("chatroom.toml"), help="file to write")
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="store.url to write and create the admin in (default: SQLite in the data dir)",
+    )
 
 
 class Asker:
@@ -112,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
             ),
         }
         admin_name = ask.valid("Admin account name", "admin", admin.validate_nick)
+        if args.store:
+            _check("store.url")(args.store)
+            answers["store.url"] = args.store
     except (ValueError, cfg.ConfigError) as err:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 2
@@ -122,7 +130,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 2
     private_dir(config.data_dir)
-    store = SqliteStore(default_db_path(config.data_dir))
+    try:
+        store = open_store(config.store)
+    except cli_admin.database_errors() as err:
+        print(
+            f"chatroom init: cannot open the store {config.store}: {cli_admin.one_line(err)}",
+            file=sys.stderr,
+        )
+        return 1
     try:
         hasher = PasswordHasher(Argon2Params(*config.argon2))
         fold = casefolder(CaseMapping(config.core.casemapping))

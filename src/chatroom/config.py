@@ -29,6 +29,7 @@ from chatroom.server.core.settings import (
     Timeouts,
     valid_role_name,
 )
+from chatroom.server.store.url import StoreLocation, parse_store_url
 
 MAX_METADATA_VALUE_BYTES = 300
 
@@ -56,6 +57,14 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("server.network", "ChatRoom", "word", "Network name (ISUPPORT NETWORK)."),
     _setting("server.description", "ChatRoom IRC server", "str", "About this server (LINKS)."),
     _setting("server.data_dir", "./chatroom-data", "path", "Database, certificate and state."),
+    _setting(
+        "store.url",
+        "",
+        "store_url",
+        "Where accounts, bans, rooms and history live: empty = SQLite files in"
+        " server.data_dir; sqlite:///DIR; postgresql://USER@HOST:PORT/DB"
+        " (Unix socket: postgresql:///DB?host=/run/postgresql).",
+    ),
     _setting("server.motd", ["Welcome to ChatRoom. Say hello in #lobby."], "lines", "MOTD."),
     _setting("server.password", "", "str", "Server password (PASS); empty means none."),
     _setting("server.casemapping", "rfc1459", "casemapping", "rfc1459 or ascii."),
@@ -226,6 +235,12 @@ class Config:
     http: HttpConfig = HttpConfig()
     tls: TlsConfig = TlsConfig(None, None, None)
     argon2: tuple[int, int, int] = (19456, 2, 1)  # memory KiB, time cost, parallelism
+    store_url: str = ""  # empty: the SQLite files in data_dir (see store/url.py)
+
+    @property
+    def store(self) -> StoreLocation:
+        """Where the store and the history live (``store.url``, else the data directory)."""
+        return parse_store_url(self.store_url, self.data_dir)
 
 
 def _fail(key: str, value: object, allowed: str) -> ConfigError:
@@ -301,6 +316,12 @@ def _check(setting: Setting, value: object) -> object:
         if value in ("open", "closed"):
             return value
         raise _fail(key, value, 'expected "open" or "closed"')
+    if kind == "store_url":
+        try:
+            parse_store_url(str(value), Path("."))
+        except ValueError as err:
+            raise _fail(key, value, str(err).split(": ", 1)[-1]) from None
+        return str(value).strip()
     if kind == "casemapping":
         try:
             return CaseMapping(str(value).lower())
@@ -521,6 +542,7 @@ def _build(v: Mapping[str, Any]) -> Config:
         ),
         tls=tls,
         argon2=(v["argon2.memory_kib"], v["argon2.time_cost"], v["argon2.parallelism"]),
+        store_url=v["store.url"],
     )
 
 

@@ -76,3 +76,22 @@ def test_loadgen_fanout_over_tls_counts_every_delivery(server: ServerThread) -> 
     )  # fmt: skip
     assert result["sent"]
     assert result["loss"] == 0.0
+
+
+def test_store_backends_measures_both_backends_side_by_side(postgres_url: str) -> None:
+    result = run_tool(
+        str(BENCH / "store_backends.py"), "--lines", "300", "--queries", "3",
+        "--postgres", postgres_url,
+    )  # fmt: skip
+    for backend in ("sqlite", "postgresql"):
+        measured = result[backend]
+        assert isinstance(measured, dict)
+        assert measured["lines_stored"] == 300 + 300 // 8 + 500
+        assert measured["append_batch_64_lines_per_s"] > 0
+        assert set(measured["chathistory"]) == {
+            "LATEST * 50",
+            "BEFORE msgid 50",
+            "AROUND msgid 50",
+            "BETWEEN times 50",
+            "TARGETS 20 rooms",
+        }

@@ -34,14 +34,15 @@ SERVE = [sys.executable, "-m", "chatroom", "serve", "--port", "0", "--tls-port",
 class Server:
     """One ``chatroom serve`` subprocess; its output goes to files, so no pipe can fill."""
 
-    def __init__(self, data_dir: Path, logs: Path) -> None:
+    def __init__(self, data_dir: Path, logs: Path, store_url: str = "") -> None:
         self.data_dir = data_dir
+        self.store_url = store_url or f"sqlite://{data_dir.resolve()}"
         logs.mkdir(parents=True, exist_ok=True)
         self._out_path = logs / f"stdout-{time.monotonic_ns()}.txt"
         self._out = self._out_path.open("wb")
         self._err = (logs / f"stderr-{time.monotonic_ns()}.txt").open("wb")
         self.proc = subprocess.Popen(
-            [*SERVE, "--data-dir", str(data_dir)],
+            [*SERVE, "--data-dir", str(data_dir), "--store", self.store_url],
             stdout=self._out,
             stderr=self._err,
             env={**os.environ, **SERVE_ENV},
@@ -68,18 +69,21 @@ class Server:
 
 
 @contextmanager
-def serving(data_dir: Path, logs: Path) -> Iterator[Server]:
-    server = Server(data_dir, logs)
+def serving(data_dir: Path, logs: Path, store_url: str = "") -> Iterator[Server]:
+    server = Server(data_dir, logs, store_url)
     try:
         yield server
     finally:
         server.reap()
 
 
-def admin(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def admin(
+    data_dir: Path, *args: str, stdin: str = "", store_url: str = ""
+) -> subprocess.CompletedProcess[str]:
     """``chatroom admin ...`` in its own process, with the server's cheap argon2."""
+    store = ["--store", store_url] if store_url else []
     return subprocess.run(
-        [sys.executable, "-m", "chatroom", "admin", *args, "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "chatroom", "admin", *args, "--data-dir", str(data_dir), *store],
         input=stdin,
         capture_output=True,
         text=True,

@@ -8,7 +8,7 @@ from chatroom import admin
 from chatroom.config import Config
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.core.settings import Limits
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.factory import open_store
 from tests.realserver import make_config
 
 PASSWORD = "s3cret-enough"
@@ -19,7 +19,7 @@ def config_with_accounts(tmp_path: Path, *users: str) -> Config:
     ``PASSWORD``, made as the CLI makes them."""
     config = make_config(tmp_path, Limits(flood_per_second=0))
     hasher = PasswordHasher(Argon2Params(*config.argon2))
-    store = SqliteStore(default_db_path(config.data_dir))
+    store = open_store(config.store)
     admin.create_account(store, hasher, "admin", PASSWORD, oper=True)
     for nick in users:
         admin.create_account(store, hasher, nick, PASSWORD)

@@ -7,7 +7,8 @@ confirmed change must still hold there: the ban refuses the user, the mute mutes
 room is registered with its op list, the unban lets the user back in.
 
 To make "before the commit" observable, the test holds the database's write lock
-(``BEGIN IMMEDIATE`` from another connection) while the commands go in. Nothing can be
+(SQLite: ``BEGIN IMMEDIATE`` from another connection; PostgreSQL: the row every ChatRoom
+transaction updates first, ``FOR UPDATE``) while the commands go in. Nothing can be
 committed meanwhile, so a server that confirms before its commit confirms while the lock
 is held, and is killed right then, with the lock still held: whatever it confirmed is
 then certainly lost, and the checks after the restart fail. A server that waits for its
@@ -19,12 +20,10 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from tests.integration.crash_support import (
     serving,
     welcomed,
 )
+from tests.store_locks import write_lock
 
 PASSWORD = "acks-survive-password"
 NEW_PASSWORD = "changed-and-saved-password"
@@ -134,18 +134,6 @@ def opered(port: int, nick: str) -> str:
 # ----------------------------------------------------------------------------- the kill
 
 
-@contextmanager
-def write_lock(data: Path) -> Iterator[sqlite3.Connection]:
-    holder = sqlite3.connect(data / "chatroom.db", isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        yield holder
-    finally:
-        if holder.in_transaction:
-            holder.execute("ROLLBACK")
-        holder.close()
-
-
 def _read_confirmations(steps: list[Step], seconds: float) -> list[str]:
     """Read each client's answers for up to ``seconds``; the lines confirmed so far."""
     deadline = time.monotonic() + seconds
@@ -166,7 +154,7 @@ def confirmed_then_killed(
     """Send every step (and run ``chatroom admin``) while the write lock is held, then
     SIGKILL the server the moment the last confirmation is read. Returns the lines that
     were confirmed while nothing could be committed: each of them is a lie."""
-    with write_lock(server.data_dir) as lock:
+    with write_lock(server.store_url) as lock:
         for step in steps:
             step.client.send(step.line)
         shell = [
@@ -181,7 +169,7 @@ def confirmed_then_killed(
         ]
         early = _read_confirmations(steps, HOLD_SECONDS)
         if not early:
-            lock.execute("ROLLBACK")
+            lock.rollback()
             _read_confirmations(steps, 20.0)
             for args, process in zip(admin_commands, shell, strict=True):
                 out, err = process.communicate(timeout=30)
@@ -205,19 +193,22 @@ def confirmed_then_killed(
 # ----------------------------------------------------------------------------- the test
 
 
-def test_every_confirmed_durable_change_survives_sigkill(tmp_path: Path) -> None:
+def test_every_confirmed_durable_change_survives_sigkill(tmp_path: Path, store_url: str) -> None:
     """Three rounds of changes, each ended by SIGKILL right after its confirmations and
     checked on a restarted server: what is set, then what is lifted, then what is taken
-    off a list."""
+    off a list. On SQLite and on PostgreSQL."""
     data = tmp_path / "data"
     logs = tmp_path / "logs"
     for name in ACCOUNTS:
-        made = admin(data, "create", name, "--password-stdin", stdin=PASSWORD + "\n")
+        made = admin(
+            data, "create", name, "--password-stdin", stdin=PASSWORD + "\n", store_url=store_url
+        )
         assert made.returncode == 0, made.stderr
-    assert admin(data, "oper", "op", "on").returncode == 0
+    assert admin(data, "oper", "op", "on", store_url=store_url).returncode == 0
+    store = ["--data-dir", str(data), "--store", store_url]
 
     # Round 1: bans, mutes, registrations, account changes, an operator grant.
-    with serving(data, logs) as server:
+    with serving(data, logs, store_url) as server:
         port = server.port
         op = login(port, "op")
         alice = login(port, "alice")
@@ -241,9 +232,9 @@ def test_every_confirmed_durable_change_survives_sigkill(tmp_path: Path) -> None
             ),
         ]
         shell = [["oper", "harry", "on"], ["mute", "ivan"]]
-        early = confirmed_then_killed(server, steps, [[*a, "--data-dir", str(data)] for a in shell])
+        early = confirmed_then_killed(server, steps, [[*a, *store] for a in shell])
 
-    with serving(data, logs) as server:
+    with serving(data, logs, store_url) as server:
         port = server.port
         assert "465" in login_refused(port, "bob"), f"bob's ban lost; confirmed early: {early}"
         assert not talks(port, "dave"), "dave's mute lost"
@@ -275,9 +266,9 @@ def test_every_confirmed_durable_change_survives_sigkill(tmp_path: Path) -> None
             Step(alice, "TOPIC #room :kept across kill -9", lambda m: m.command == "TOPIC"),
             Step(gina, "PRIVMSG NickServ :DROP gina", notice_with("has been dropped")),
         ]
-        early = confirmed_then_killed(server, steps, [["unmute", "ivan", "--data-dir", str(data)]])
+        early = confirmed_then_killed(server, steps, [["unmute", "ivan", *store]])
 
-    with serving(data, logs) as server:
+    with serving(data, logs, store_url) as server:
         port = server.port
         login(port, "bob").close()  # the unban held
         assert talks(port, "dave"), f"dave's unmute lost; confirmed early: {early}"
@@ -295,11 +286,9 @@ def test_every_confirmed_durable_change_survives_sigkill(tmp_path: Path) -> None
         steps = [
             Step(alice, "PRIVMSG ChanServ :ACCESS #room DEL carol", notice_with("carol removed")),
         ]
-        early = confirmed_then_killed(
-            server, steps, [["oper", "harry", "off", "--data-dir", str(data)]]
-        )
+        early = confirmed_then_killed(server, steps, [["oper", "harry", "off", *store]])
 
-    with serving(data, logs) as server:
+    with serving(data, logs, store_url) as server:
         port = server.port
         alice = login(port, "alice")
         listed = chanserv(alice, "ACCESS #room LIST", "Ops by")

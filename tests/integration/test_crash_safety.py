@@ -5,7 +5,8 @@ only after its commit, so an account a client was told about is on disk even if 
 process is killed the next instant; ``chatroom admin ban`` confirms only after its commit;
 on a clean shutdown every chat line that was delivered (echoed back with its msgid) is in
 history. These tests run the real ``chatroom serve`` in a subprocess, because only a real
-process can be SIGKILLed, and check the databases it leaves behind.
+process can be SIGKILLed, and check the databases it leaves behind: SQLite files, or a
+PostgreSQL database (``store_url`` runs each test on both).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import time
 from pathlib import Path
 
 from chatroom.irc.message import Message
+from chatroom.server.store.factory import open_history, open_store
+from chatroom.server.store.url import SqliteLocation, parse_store_url
 from tests.integration.crash_support import LineClient, admin, serving, welcomed
 
 PASSWORD = "crash-safe-password"
@@ -64,12 +67,22 @@ def _register_accounts(port: int, prefix: str, acked: list[str], stop: threading
             client.close()
 
 
-def _integrity(path: Path) -> str:
-    db = sqlite3.connect(path)
-    try:
-        return str(db.execute("PRAGMA integrity_check").fetchone()[0])
-    finally:
-        db.close()
+def _integrity(store_url: str) -> list[str]:
+    """SQLite's integrity_check of both files ("ok" each); PostgreSQL keeps its own
+    consistency across a client's death, so there the check is that both stores open."""
+    location = parse_store_url(store_url, Path("/nonexistent"))
+    if not isinstance(location, SqliteLocation):
+        open_store(location).close()
+        open_history(location).close()
+        return ["ok", "ok"]
+    found = []
+    for path in (location.store_path, location.history_path):
+        db = sqlite3.connect(path)
+        try:
+            found.append(str(db.execute("PRAGMA integrity_check").fetchone()[0]))
+        finally:
+            db.close()
+    return found
 
 
 def _sasl_login(port: int, account: str) -> list[Message]:
@@ -89,7 +102,9 @@ def _sasl_login(port: int, account: str) -> list[Message]:
         client.close()
 
 
-def test_acknowledged_accounts_and_bans_survive_sigkill_under_load(tmp_path: Path) -> None:
+def test_acknowledged_accounts_and_bans_survive_sigkill_under_load(
+    tmp_path: Path, store_url: str
+) -> None:
     """Several clients register accounts and chat while ``chatroom admin ban`` runs; the
     server is SIGKILLed mid-load. Every REGISTER SUCCESS a client read and every ban the CLI
     confirmed is still there, both databases pass integrity_check, and the restarted
@@ -99,7 +114,7 @@ def test_acknowledged_accounts_and_bans_survive_sigkill_under_load(tmp_path: Pat
     banned: list[str] = []
     stop = threading.Event()
     workers: list[threading.Thread] = []
-    with serving(data, tmp_path / "logs") as server:
+    with serving(data, tmp_path / "logs", store_url) as server:
         try:
             for w in range(WORKERS):
                 worker = threading.Thread(
@@ -112,7 +127,14 @@ def test_acknowledged_accounts_and_bans_survive_sigkill_under_load(tmp_path: Pat
                 time.sleep(0.02)
             assert acked, "no account was registered under load"
             for b in range(BANS):  # the CLI writes to the same database, concurrently
-                done = admin(data, "ban", f"203.0.113.{b + 1}", "--reason", "crash test")
+                done = admin(
+                    data,
+                    "ban",
+                    f"203.0.113.{b + 1}",
+                    "--reason",
+                    "crash test",
+                    store_url=store_url,
+                )
                 assert done.returncode == 0, done.stderr
                 if done.stdout.startswith("banned "):
                     banned.append(done.stdout.split()[1])
@@ -126,18 +148,17 @@ def test_acknowledged_accounts_and_bans_survive_sigkill_under_load(tmp_path: Pat
     assert not any(w.is_alive() for w in workers)
     assert len(banned) == BANS
 
-    for name in ("chatroom.db", "history.db"):
-        assert _integrity(data / name) == "ok", name
-    listed = admin(data, "list")
+    assert _integrity(store_url) == ["ok", "ok"]
+    listed = admin(data, "list", store_url=store_url)
     assert listed.returncode == 0, listed.stderr
     accounts = {line.split("\t")[0] for line in listed.stdout.splitlines()}
     assert set(acked) <= accounts, sorted(set(acked) - accounts)
-    bans = admin(data, "bans")
+    bans = admin(data, "bans", store_url=store_url)
     assert bans.returncode == 0, bans.stderr
     kept = {line.split("\t")[1] for line in bans.stdout.splitlines()}
     assert set(banned) <= kept, sorted(set(banned) - kept)
 
-    with serving(data, tmp_path / "logs") as again:
+    with serving(data, tmp_path / "logs", store_url) as again:
         for account in acked[:: max(1, len(acked) // 4)][:4]:
             replies = _sasl_login(again.port, account)
             assert any(m.command == "903" for m in replies), (account, replies[-4:])
@@ -211,14 +232,16 @@ def _history_msgids(port: int) -> set[str]:
         client.close()
 
 
-def test_echoed_lines_are_all_in_history_after_sigterm_and_restart(tmp_path: Path) -> None:
+def test_echoed_lines_are_all_in_history_after_sigterm_and_restart(
+    tmp_path: Path, store_url: str
+) -> None:
     """Clients talk in a room with echo-message; SIGTERM arrives while they do. Every line
     that came back with a msgid (was delivered) is in CHATHISTORY after a restart."""
     data = tmp_path / "data"
     acked: list[str] = []
     started = threading.Barrier(CHAT_CLIENTS + 1)
     talkers: list[threading.Thread] = []
-    with serving(data, tmp_path / "logs") as server:
+    with serving(data, tmp_path / "logs", store_url) as server:
         try:
             for c in range(CHAT_CLIENTS):
                 talker = threading.Thread(
@@ -239,9 +262,8 @@ def test_echoed_lines_are_all_in_history_after_sigterm_and_restart(tmp_path: Pat
     assert len(acked) >= 50
     assert len(set(acked)) == len(acked), "a msgid was given twice"
 
-    for name in ("chatroom.db", "history.db"):
-        assert _integrity(data / name) == "ok", name
-    with serving(data, tmp_path / "logs") as again:
+    assert _integrity(store_url) == ["ok", "ok"]
+    with serving(data, tmp_path / "logs", store_url) as again:
         stored = _history_msgids(again.port)
     missing = set(acked) - stored
     assert not missing, f"{len(missing)} of {len(acked)} delivered lines lost"

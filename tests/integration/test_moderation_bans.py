@@ -14,7 +14,7 @@ import pytest
 
 from chatroom import admin
 from chatroom.config import Config
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.factory import open_store
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import Client, ServerThread
 
@@ -44,7 +44,7 @@ def refused(server: ServerThread, clients: list[Client], nick: str) -> str:
 
 
 def audit_actions(config: Config) -> list[tuple[str, str, str]]:
-    store = SqliteStore(default_db_path(config.data_dir))
+    store = open_store(config.store)
     try:
         return [(e.actor, e.action, e.target) for e in store.audit()]
     finally:
@@ -119,7 +119,7 @@ def test_chatroom_admin_ban_disconnects_a_running_servers_user(
     server = ServerThread(config).start()
     try:
         bob = login(server, clients, "bob")
-        store = SqliteStore(default_db_path(config.data_dir))
+        store = open_store(config.store)
         admin.add_ban(store, "bob", "from the shell", "1h")
         store.close()
         bob.wait_type("disconnect", timeout=10)

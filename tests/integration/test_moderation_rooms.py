@@ -10,7 +10,7 @@ import pytest
 
 from chatroom import cli
 from chatroom.config import Config
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.factory import open_store
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import Client, ServerThread
 
@@ -121,7 +121,7 @@ def until_chanserv_says(client: Client, text: str, wanted: str, timeout: float =
 
 
 def registered_rooms(config: Config) -> list[str]:
-    store = SqliteStore(default_db_path(config.data_dir))
+    store = open_store(config.store)
     try:
         return list(store.load().channels)
     finally:
@@ -134,7 +134,8 @@ def shell(config: Config, *argv: str) -> None:
     while "#club" not in registered_rooms(config):
         assert time.monotonic() < deadline, "the server never saved #club"
         time.sleep(0.05)
-    assert cli.main(["admin", *argv, "--data-dir", str(config.data_dir)]) == 0
+    named = ["--data-dir", str(config.data_dir), "--store", config.store_url]
+    assert cli.main(["admin", *argv, *named]) == 0
 
 
 def test_chatroom_admin_room_founder_moves_chanserv_rights_on_a_running_server(

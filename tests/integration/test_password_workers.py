@@ -20,7 +20,7 @@ import pytest
 from chatroom import admin
 from chatroom.server.auth.passwords import PasswordHasher, fast_params_for_tests
 from chatroom.server.core.settings import Limits
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.factory import open_store
 from tests.realserver import Client, ServerThread, make_config
 
 PASSWORD = "tr0ub4dor&3-long"
@@ -30,7 +30,7 @@ PASSWORD = "tr0ub4dor&3-long"
 def server(tmp_path: Path) -> Iterator[ServerThread]:
     config = make_config(tmp_path, Limits(flood_per_second=0))
     config.data_dir.mkdir(parents=True)
-    store = SqliteStore(default_db_path(config.data_dir))
+    store = open_store(config.store)
     admin.create_account(store, PasswordHasher(fast_params_for_tests()), "alice", PASSWORD)
     store.close()
     running = ServerThread(config).start()

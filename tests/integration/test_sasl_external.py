@@ -19,7 +19,7 @@ from chatroom import admin
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.core.settings import Limits
 from chatroom.server.net.tls import accepts_any_client_cert
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.factory import open_store
 from tests.certs import make_self_signed
 from tests.realserver import ServerThread, make_config
 
@@ -36,7 +36,7 @@ def server_with_accounts(tmp_path: Path) -> Iterator[ServerThread]:
     """The operator ``admin`` and the users ``alice`` and ``bob`` exist before it starts."""
     config = make_config(tmp_path, Limits(flood_per_second=0))
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(default_db_path(config.data_dir))
+    store = open_store(config.store)
     hasher = PasswordHasher(Argon2Params(*config.argon2))
     admin.create_account(store, hasher, "admin", PASSWORD, oper=True)
     admin.create_account(store, hasher, "alice", PASSWORD)

@@ -1,5 +1,5 @@
 """The history store contract for room events (draft/event-playback) and deleted messages
-(draft/message-redaction), run against the in-memory and the SQLite backends."""
+(draft/message-redaction), run against the in-memory, SQLite and PostgreSQL backends."""
 
 from __future__ import annotations
 
@@ -22,10 +22,15 @@ from chatroom.server.core.history import (
 )
 from chatroom.server.core.redaction import FORBIDDEN, REDACTED, UNKNOWN, Redaction
 from chatroom.server.core.settings import HistorySettings
+from chatroom.server.store.factory import open_history
 from chatroom.server.store.history import HistoryStore, HistoryWriter
 from chatroom.server.store.history_memory import MemoryHistory
 from chatroom.server.store.history_sqlite import SqliteHistory
+from chatroom.server.store.postgres.schema import HISTORY
+from chatroom.server.store.postgres.schema import connect as pg_connect
+from chatroom.server.store.postgres.schema import migrate as pg_migrate
 from chatroom.server.store.schema import available_migrations, open_database
+from chatroom.server.store.url import StoreLocation, parse_store_url
 
 T0 = 1_900_000_000_000
 ALL_EVENTS = (*EVENT_COMMANDS, "REDACT")
@@ -75,14 +80,22 @@ ROOM: list[HistoryRecord] = [
 ]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
-    backend: HistoryStore = (
-        MemoryHistory() if request.param == "memory" else SqliteHistory(tmp_path / "history.db")
-    )
+    backend: HistoryStore
+    if request.param == "memory":
+        backend = MemoryHistory()
+    elif request.param == "sqlite":
+        backend = SqliteHistory(tmp_path / "history.db")
+    else:
+        backend = open_history(where(request.getfixturevalue("postgres_url")))
     backend.append(ROOM)
     yield backend
     backend.close()
+
+
+def where(url: str) -> StoreLocation:
+    return parse_store_url(url, Path("/nonexistent"))
 
 
 def _q(
@@ -256,6 +269,33 @@ def test_sqlite_migrates_an_existing_history_keeping_every_line(tmp_path: Path) 
     )
     conn.close()
     store = SqliteHistory(path)
+    try:
+        assert store.query(_q("LATEST", None)) == [_said(2), _said(4)]
+        store.append([_event(5, "PART", "bye now"), _said(6)])
+        assert _ids(store.query(_q("LATEST", None, events=EVENT_COMMANDS))) == [
+            "m2",
+            "m4",
+            "e5",
+            "m6",
+        ]
+        assert store.redact(Redaction("#lobby", "m2", "a:alice", T0)) == REDACTED
+    finally:
+        store.close()
+
+
+def test_postgres_migrates_an_existing_history_keeping_every_line(postgres_url: str) -> None:
+    """A PostgreSQL history written before events existed: same lines, ids and order."""
+    first = available_migrations("postgres/history_migrations")[:1]
+    with pg_connect(postgres_url) as conn:
+        pg_migrate(conn, HISTORY, first)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO messages (target, msgid, at, sender, recipient, source, command,"
+                " target_name, text, account, tags)"
+                " VALUES (%s, %s, %s, %s, '', %s, 'PRIVMSG', %s, %s, %s, %s)",
+                [_old_row(r) for r in (_said(2), _said(4))],
+            )
+    store = open_history(where(postgres_url))
     try:
         assert store.query(_q("LATEST", None)) == [_said(2), _said(4)]
         store.append([_event(5, "PART", "bye now"), _said(6)])

@@ -1,10 +1,11 @@
-"""The history store contract, run against the in-memory and the SQLite backends."""
+"""The history store contract, run against the in-memory, SQLite and PostgreSQL backends."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ import pytest
 from chatroom.cli import main
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, Ref, TargetListing, dm_key
 from chatroom.server.core.settings import HistorySettings
+from chatroom.server.store.factory import open_history
 from chatroom.server.store.history import HistoryStore, HistoryWriter, Rows
 from chatroom.server.store.history_memory import MemoryHistory
 from chatroom.server.store.history_sqlite import SqliteHistory
+from chatroom.server.store.url import StoreLocation, parse_store_url
 
 T0 = 1_900_000_000_000
 DM = dm_key("a:alice", "a:bob")
@@ -37,13 +40,21 @@ def _line(n: int, *, target: str = "#lobby", at: int | None = None) -> HistoryRe
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
-    backend: HistoryStore = (
-        MemoryHistory() if request.param == "memory" else SqliteHistory(tmp_path / "history.db")
-    )
+    backend: HistoryStore
+    if request.param == "memory":
+        backend = MemoryHistory()
+    elif request.param == "sqlite":
+        backend = SqliteHistory(tmp_path / "history.db")
+    else:
+        backend = open_history(where(request.getfixturevalue("postgres_url")))
     yield backend
     backend.close()
+
+
+def where(url: str) -> StoreLocation:
+    return parse_store_url(url, Path("/nonexistent"))
 
 
 def _texts(rows: object) -> list[str]:
@@ -180,9 +191,9 @@ def test_rename_moves_a_rooms_lines_to_its_new_name(store: HistoryStore) -> None
     assert [r.text for r in store.export("#other")] == ["line 3"]
 
 
-def test_writer_renames_after_the_appends_queued_before_it(tmp_path: Path) -> None:
+def test_writer_renames_after_the_appends_queued_before_it(store_url: str) -> None:
     async def scenario() -> tuple[list[str], list[str]]:
-        store = SqliteHistory(tmp_path / "history.db")
+        store = open_history(where(store_url))
         writer = HistoryWriter(store, HistorySettings())
         writer.append([_line(1)])
         writer.rename("#lobby", "#hall", "#hall")
@@ -196,38 +207,56 @@ def test_writer_renames_after_the_appends_queued_before_it(tmp_path: Path) -> No
     assert asyncio.run(scenario()) == ([], ["line 1", "line 2"])
 
 
-def test_sqlite_history_survives_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "history.db"
-    first = SqliteHistory(path)
+def test_history_survives_reopening(store_url: str) -> None:
+    first = open_history(where(store_url))
     first.append([_line(1), _line(2)])
     first.close()
-    again = SqliteHistory(path)
+    again = open_history(where(store_url))
     try:
         assert again.query(_q("LATEST", None)) == [_line(1), _line(2)]
     finally:
         again.close()
 
 
-def test_sqlite_notices_a_purge_by_another_process(tmp_path: Path) -> None:
-    path = tmp_path / "history.db"
-    server = SqliteHistory(path)
-    admin = SqliteHistory(path)
+def test_a_purge_by_another_process_is_noticed_once(store_url: str) -> None:
+    server = open_history(where(store_url))
+    admin = open_history(where(store_url))
     try:
         server.append([_line(1)])
         assert not server.changed_outside()
         admin.purge("#lobby")
-        assert server.changed_outside()
+        assert _eventually(server.changed_outside)
         assert not server.changed_outside()
     finally:
         admin.close()
         server.close()
 
 
-def test_writer_answers_a_query_after_the_appends_queued_before_it(tmp_path: Path) -> None:
+def test_own_purge_and_appends_are_not_outside_changes(store_url: str) -> None:
+    server = open_history(where(store_url))
+    try:
+        server.append([_line(1), _line(2)])
+        server.purge("#lobby", before_ms=T0 + 1500)
+        assert not server.changed_outside()
+    finally:
+        server.close()
+
+
+def _eventually(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    """A notification travels through the database server: give it a moment."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_writer_answers_a_query_after_the_appends_queued_before_it(store_url: str) -> None:
     """Reads share the writers' queue: a line just said is always found."""
 
     async def scenario() -> list[str]:
-        store = SqliteHistory(tmp_path / "history.db")
+        store = open_history(where(store_url))
         writer = HistoryWriter(store, HistorySettings())
         answer: asyncio.Future[Rows | None] = asyncio.get_running_loop().create_future()
         writer.append([_line(1)])
@@ -237,7 +266,7 @@ def test_writer_answers_a_query_after_the_appends_queued_before_it(tmp_path: Pat
         writer.append([_line(3)])
         await writer.close()  # close writes what is queued
         store.close()
-        reopened = SqliteHistory(tmp_path / "history.db")
+        reopened = open_history(where(store_url))
         try:
             return _texts(rows) + _texts(reopened.export("#lobby"))
         finally:
@@ -247,17 +276,28 @@ def test_writer_answers_a_query_after_the_appends_queued_before_it(tmp_path: Pat
 
 
 def test_admin_export_and_purge_from_the_command_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = tmp_path / "data"
-    store = SqliteHistory(data / "history.db")
+    store = open_history(where(store_url))
     store.append([_line(1), _line(2)])
     store.close()
-    assert main(["admin", "export", "#LOBBY", "--data-dir", str(data)]) == 0
+    named = ["--store", store_url, "--data-dir", str(tmp_path / "data")]
+    assert main(["admin", "export", "#LOBBY", *named]) == 0
     exported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["text"] for row in exported] == ["line 1", "line 2"]
     assert exported[0]["msgid"] == "m1"
     assert exported[0]["tags"] == {"+draft/react": "x", "bot": ""}
-    assert main(["admin", "purge", "#lobby", "--data-dir", str(data)]) == 0
+    assert main(["admin", "purge", "#lobby", *named]) == 0
     assert "deleted 2 lines" in capsys.readouterr().out
-    assert main(["admin", "purge", "lobby", "--data-dir", str(data)]) == 1
+    assert main(["admin", "purge", "lobby", *named]) == 1
+
+
+def test_admin_export_reads_the_data_directory_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    store = SqliteHistory(data / "history.db")
+    store.append([_line(1)])
+    store.close()
+    assert main(["admin", "export", "#lobby", "--data-dir", str(data)]) == 0
+    assert "line 1" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The behaviour every ``Store`` backend promises; run against memory and SQLite."""
+"""The behaviour every ``Store`` backend promises; run against memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import pytest
 from chatroom.server.store.base import (
     Account,
     AccountMute,
+    AlreadyExistsError,
     AppendAudit,
     AuditEntry,
     ChannelListEntry,
     ConflictError,
+    CreateAccount,
     DeleteAccount,
     DeleteBan,
     DeleteBanTarget,
@@ -24,23 +26,35 @@ from chatroom.server.store.base import (
     PutBan,
     PutChannel,
     PutMute,
+    RegisterChannel,
     RegisteredChannel,
     ServerBan,
     SetAccountCertfps,
+    SetAccountOperRole,
     SetAccountPassword,
     SetChannelFounder,
     Store,
+    StoreDelta,
+    Touched,
     UpdateChannel,
+    ban_key,
 )
+from chatroom.server.store.factory import open_store
 from chatroom.server.store.memory import MemoryStore
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.url import parse_store_url
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    backend: Store = (
-        MemoryStore() if request.param == "memory" else SqliteStore(default_db_path(tmp_path))
-    )
+    backend: Store
+    if request.param == "memory":
+        backend = MemoryStore()
+    elif request.param == "sqlite":
+        backend = SqliteStore(default_db_path(tmp_path))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        backend = open_store(parse_store_url(url, tmp_path))
     yield backend
     backend.close()
 
@@ -322,3 +336,81 @@ def test_updating_or_refounding_a_dropped_room_does_not_bring_it_back(store: Sto
     store.apply([DeleteChannel("#r")])
     store.apply([UpdateChannel(room("#r", topic="late write")), SetChannelFounder("#r", "bob")])
     assert store.load().channels == {}
+
+
+# ----------------------------------------------------------------------------- uniqueness
+
+
+def test_creating_an_account_whose_name_is_taken_fails_and_overwrites_nothing(
+    store: Store,
+) -> None:
+    """A registration racing another process's: the insert refuses, the first one stays."""
+    store.apply([CreateAccount(account("Bob", password_hash="first"))])
+    with pytest.raises(AlreadyExistsError):
+        store.apply(
+            [
+                CreateAccount(account("BOB", key="bob", password_hash="second")),
+                AppendAudit(audit_entry(1.0, "account.create")),
+            ]
+        )
+    assert store.load().accounts["bob"].password_hash == "first"
+    assert store.audit() == []  # the whole transaction was refused, its audit entry too
+
+
+def test_a_created_account_comes_back_with_its_fingerprints(store: Store) -> None:
+    store.apply([CreateAccount(account("carol", certfps=("aa" * 32,)))])
+    assert store.load().accounts["carol"].certfps == ("aa" * 32,)
+
+
+def test_registering_a_room_that_is_registered_fails_and_keeps_the_founder(
+    store: Store,
+) -> None:
+    first = RegisteredChannel("#room", "#Room", "alice", 1.0, ops=("carol",))
+    store.apply([RegisterChannel(first)])
+    with pytest.raises(AlreadyExistsError):
+        store.apply([RegisterChannel(dataclasses.replace(first, founder="mallory", ops=()))])
+    assert store.load().channels["#room"] == first
+
+
+def test_setting_an_oper_role_changes_only_the_role(store: Store) -> None:
+    store.apply([PutAccount(account("dave", password_hash="h1", certfps=("bb" * 32,)))])
+    store.apply([SetAccountOperRole("dave", "moderator"), SetAccountOperRole("nobody", "x")])
+    dave = store.load().accounts["dave"]
+    assert (dave.oper_role, dave.password_hash, dave.certfps) == ("moderator", "h1", ("bb" * 32,))
+    assert "nobody" not in store.load().accounts
+    store.apply([SetAccountOperRole("dave", None)])
+    assert not store.load().accounts["dave"].oper
+
+
+# ----------------------------------------------------------------------------- by key
+
+
+def test_touched_rows_are_read_back_by_key_and_missing_ones_as_none(store: Store) -> None:
+    room = RegisteredChannel(
+        "#room", "#Room", "alice", 1.0, lists=(ChannelListEntry("b", "x!*@*", "op", 2.0),)
+    )
+    store.apply(
+        [
+            PutAccount(account("alice")),
+            PutAccount(account("zed")),
+            PutBan(ban("192.0.2.1")),
+            PutMute(AccountMute("alice", "alice", "r", "op", 1.0, None)),
+            PutChannel(room),
+        ]
+    )
+    touched = Touched(
+        accounts=frozenset({"alice", "gone"}),
+        bans=frozenset({ban_key("address", "192.0.2.1"), ban_key("address", "192.0.2.9")}),
+        mutes=frozenset({"alice"}),
+        channels=frozenset({"#room", "#none"}),
+    )
+    delta = store.read_touched(touched)
+    assert isinstance(delta, StoreDelta)
+    assert delta.accounts == {"alice": store.load().accounts["alice"], "gone": None}
+    found = delta.bans[ban_key("address", "192.0.2.1")]
+    assert found is not None
+    assert found.mask == "192.0.2.1"
+    assert delta.bans[ban_key("address", "192.0.2.9")] is None
+    assert delta.mutes["alice"] == store.load().mutes["alice"]
+    assert delta.channels == {"#room": room, "#none": None}
+    assert store.read_touched(Touched()) == StoreDelta()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from chatroom.server.store.base import (
+    Change,
     ChannelListEntry,
     ConflictError,
     DeleteAccount,
@@ -19,17 +20,26 @@ from chatroom.server.store.base import (
     RegisteredChannel,
     RenameChannel,
     Store,
+    Touched,
+    touched_by,
 )
+from chatroom.server.store.factory import open_store
 from chatroom.server.store.memory import MemoryStore
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.url import parse_store_url
 from tests.store.test_store_contract import account
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    backend: Store = (
-        MemoryStore() if request.param == "memory" else SqliteStore(default_db_path(tmp_path))
-    )
+    backend: Store
+    if request.param == "memory":
+        backend = MemoryStore()
+    elif request.param == "sqlite":
+        backend = SqliteStore(default_db_path(tmp_path))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        backend = open_store(parse_store_url(url, tmp_path))
     yield backend
     backend.close()
 
@@ -43,12 +53,11 @@ def test_metadata_of_an_account_is_kept_and_replaced_per_key(store: Store) -> No
     assert store.load().metadata == {"alice": {"display-name": "Alice B.", "avatar": "x"}}
 
 
-def test_metadata_survives_reopening_the_database(tmp_path: Path) -> None:
-    path = default_db_path(tmp_path)
-    first = SqliteStore(path)
+def test_metadata_survives_reopening_the_database(store_url: str, tmp_path: Path) -> None:
+    first = open_store(parse_store_url(store_url, tmp_path))
     first.apply([PutAccount(account("alice")), PutMetadata("alice", "avatar", "https://a/b.png")])
     first.close()
-    again = SqliteStore(path)
+    again = open_store(parse_store_url(store_url, tmp_path))
     assert again.load().metadata == {"alice": {"avatar": "https://a/b.png"}}
     again.close()
 
@@ -125,3 +134,28 @@ def test_renaming_onto_another_registered_room_is_refused(store: Store) -> None:
     with pytest.raises(ConflictError):
         store.apply([RenameChannel("#a", "#b", "#b")])
     assert set(store.load().channels) == {"#a", "#b"}
+
+
+def test_metadata_and_renames_travel_by_key_to_other_processes(store: Store) -> None:
+    """What another server learns from a notification: the account whose metadata changed
+    (with all its keys as stored now), and both names of a renamed room."""
+    store.apply([PutAccount(account("alice")), PutChannel(_room("#old", "#Old"))])
+    changes: list[Change] = [
+        PutMetadata("alice", "avatar", "a"),
+        RenameChannel("#old", "#new", "#New"),
+    ]
+    touched = touched_by(changes)
+    assert touched == Touched(accounts=frozenset({"alice"}), channels=frozenset({"#old", "#new"}))
+    store.apply(changes)
+    delta = store.read_touched(touched)
+    assert delta.metadata == {"alice": {"avatar": "a"}}
+    assert delta.channels["#old"] is None
+    moved = delta.channels["#new"]
+    assert moved is not None
+    assert moved.name == "#New"
+    store.apply([DeleteMetadata("alice")])
+    assert store.read_touched(touch_by_key("alice")).metadata == {"alice": {}}
+
+
+def touch_by_key(account_key: str) -> Touched:
+    return touched_by([DeleteMetadata(account_key)])

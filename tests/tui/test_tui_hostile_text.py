@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from chatroom import admin
 from chatroom.client.servers import SavedServer, ServerStore
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
+from chatroom.server.store.factory import open_store
 from chatroom.tui.app import ChatApp
 from chatroom.tui.screens.chat import ChatScreen
 from chatroom.tui.screens.login import LoginScreen
@@ -115,7 +115,7 @@ def test_a_ban_reason_with_markup_and_escapes_is_shown_literally_at_login(
     """The server's ERROR text (here a ban reason an operator typed) reaches the login
     screen's status line: it must be shown as it is, and must not crash the app."""
     config = make_config(tmp_path)
-    db = SqliteStore(default_db_path(config.data_dir))
+    db = open_store(config.store)
     admin.add_ban(db, "eve", f"{MARKUP} {ESCAPES}")
     db.close()
     server = ServerThread(config).start()

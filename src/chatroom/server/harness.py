@@ -23,7 +23,7 @@ from chatroom.server.core.effects import (
 )
 from chatroom.server.core.settings import DEFAULT_OPER_ROLE, CoreSettings, Limits
 from chatroom.server.core.world import World
-from chatroom.server.store.base import Account, PutAccount
+from chatroom.server.store.base import Account, PutAccount, StoreError, commit_error
 from chatroom.server.store.history_memory import MemoryHistory
 from chatroom.server.store.memory import MemoryStore
 
@@ -204,7 +204,10 @@ class Harness:
         if failed:
             error = "disk full"
         else:
-            self.store.apply(effect.changes)
+            try:
+                self.store.apply(effect.changes)
+            except StoreError as exc:  # as the shell reports it (Backends._committed)
+                error = commit_error(exc)
         if effect.token is not None:
             self.world.persisted(effect.token, error)
 

@@ -24,7 +24,12 @@ from chatroom.server.auth.throttle import LoginAttempt
 from chatroom.server.core import admission, metadata, opers, sanctions
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
-from chatroom.server.store.base import Account, PutAccount, SetAccountPassword
+from chatroom.server.store.base import (
+    Account,
+    AlreadyExistsText,
+    CreateAccount,
+    SetAccountPassword,
+)
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
@@ -35,6 +40,7 @@ log = logging.getLogger("chatroom.auth")
 LoginDone = Callable[[Account | None, str], None]
 BAD_LOGIN = "Invalid account name or password"
 BUSY = "The server is busy; try again in a moment"
+ACCOUNT_EXISTS = "That account already exists"
 NICKSERV = "NickServ"
 SERVICE_HOST = "services."
 MAX_EMAIL_LENGTH = 254
@@ -125,7 +131,7 @@ def registration_refusal(world: World, name: str, password: str) -> tuple[str, s
         return ("BAD_ACCOUNT_NAME", "That is not a valid account name")
     key = world.fold(name)
     if key in world.accounts or key in world.reserved_accounts:
-        return ("ACCOUNT_EXISTS", "That account already exists")
+        return ("ACCOUNT_EXISTS", ACCOUNT_EXISTS)
     if len(password) < policy.min_password_length:
         return (
             "WEAK_PASSWORD",
@@ -154,7 +160,12 @@ def email_refusal(world: World, email: str | None) -> tuple[str, str] | None:
 def create_account(
     world: World, name: str, password: str, email: str | None, done: LoginDone
 ) -> None:
-    """Hash, then persist; ``done`` runs only after the commit (the reply promises it is saved)."""
+    """Hash, then persist; ``done`` runs only after the commit (the reply promises it is saved).
+
+    The write is an insert (``CreateAccount``): if another process (``chatroom admin
+    create``, another server) took the name since ``registration_refusal`` looked, the
+    database refuses it and ``done(None, ACCOUNT_EXISTS)`` says so; nothing is overwritten.
+    """
     key = world.fold(name)
     world.reserved_accounts.add(key)
 
@@ -168,6 +179,10 @@ def create_account(
 
         def committed(error: str | None) -> None:
             world.reserved_accounts.discard(key)
+            if isinstance(error, AlreadyExistsText):
+                log.info("account taken meanwhile", extra={"account": name})
+                done(None, ACCOUNT_EXISTS)
+                return
             if error is not None:
                 log.error("account not saved", extra={"account": name, "error": error})
                 done(None, "The account could not be saved; try again later")
@@ -175,7 +190,7 @@ def create_account(
             world.accounts[key] = account
             done(account, "")
 
-        changes = [PutAccount(account)]
+        changes = [CreateAccount(account)]
         sanctions.audit(world, name, "account.register", name, "", changes, committed)
 
     world.hash_password(password, hashed)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from chatroom.server.core import sanctions
+from chatroom.server.store.base import AlreadyExistsText
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
@@ -48,14 +49,19 @@ def audit_then_answer(
     reason: str = "",
     saved: Callable[[], None],
     failed: Callable[[], None],
+    exists: Callable[[], None] | None = None,
 ) -> None:
     """Persist ``changes`` with their audit entry (actor: ``session``); after the commit
     run ``saved`` (apply what waits for the disk, confirm), or ``failed`` (take back what
-    was applied early, say it was not saved)."""
+    was applied early, say it was not saved), or ``exists`` if given and the store refused
+    an insert because its key was taken meanwhile (``AlreadyExistsError``)."""
 
     def committed(error: str | None) -> None:
         # Run as a continuation of ``session``'s command: a labeled command gets this
         # answer in its labeled reply (World keeps the label while the commit is pending).
+        if isinstance(error, AlreadyExistsText) and exists is not None:
+            exists()
+            return
         if error is not None:
             log.error("change not saved", extra={"action": action, "error": error})
         (saved if error is None else failed)()

@@ -18,7 +18,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -124,32 +124,57 @@ def restore(world: World, snapshot: Snapshot) -> None:
     """Bring back registered rooms that this process does not hold yet (start-up), and
     follow ``chatroom admin room-drop``/``room-founder`` (a reload while running)."""
     follow_outside_changes(world, snapshot)
-    due = world.sanctions.channel_due
     for key, record in snapshot.channels.items():
         channel = world.channels.get(key)
         if channel is not None and channel.registration is not None:
             continue  # the running server's copy of topic, modes and lists is the newer one
-        if channel is None:
-            channel = Channel(record.name, record.registered_at)
-            world.channels[key] = channel
-        channel.registration = record
-        channel.permanent = True
-        channel.topic = record.topic
-        channel.topic_set_by = record.topic_set_by
-        channel.topic_set_at = record.topic_set_at
-        channel.flags = set(record.modes)
-        channel.key = record.channel_key
-        channel.limit = record.limit
-        channel.lists = {"b": [], "e": [], "I": [], "q": []}
-        for entry in record.lists:
-            channel.lists[entry.letter].append(
-                ListEntry(entry.mask, entry.set_by, entry.set_at, entry.expires_at)
-            )
-            if entry.expires_at is not None and (due is None or entry.expires_at < due):
-                due = entry.expires_at
-    world.sanctions.channel_due = due
+        _adopt(world, key, record)
     world.sanctions.recompute()
     _keep_permanent_rooms(world)
+
+
+def load_changes(world: World, rooms: Mapping[str, RegisteredChannel | None]) -> None:
+    """Rooms another process changed (PostgreSQL told which), applied by key with the
+    rules of ``restore``: a drop is followed, a new founder taken, a room registered
+    elsewhere adopted; a room registered here keeps its own newer state."""
+    for key, stored in rooms.items():
+        channel = world.channels.get(key)
+        registration = channel.registration if channel is not None else None
+        if stored is None:
+            if channel is not None and registration is not None:
+                set_registration(world, channel, None)
+        elif channel is not None and registration is not None:
+            if world.fold(stored.founder) != world.fold(registration.founder):
+                channel.registration = replace(registration, founder=stored.founder)
+        else:
+            _adopt(world, key, stored)
+    world.sanctions.recompute()
+    _keep_permanent_rooms(world)
+
+
+def _adopt(world: World, key: str, record: RegisteredChannel) -> None:
+    """Make ``record`` the room's state (creating the room), scheduling its timed entries."""
+    channel = world.channels.get(key)
+    if channel is None:
+        channel = Channel(record.name, record.registered_at)
+        world.channels[key] = channel
+    channel.registration = record
+    channel.permanent = True
+    channel.topic = record.topic
+    channel.topic_set_by = record.topic_set_by
+    channel.topic_set_at = record.topic_set_at
+    channel.flags = set(record.modes)
+    channel.key = record.channel_key
+    channel.limit = record.limit
+    channel.lists = {"b": [], "e": [], "I": [], "q": []}
+    due = world.sanctions.channel_due
+    for entry in record.lists:
+        channel.lists[entry.letter].append(
+            ListEntry(entry.mask, entry.set_by, entry.set_at, entry.expires_at)
+        )
+        if entry.expires_at is not None and (due is None or entry.expires_at < due):
+            due = entry.expires_at
+    world.sanctions.channel_due = due
 
 
 def _keep_permanent_rooms(world: World) -> None:

@@ -51,6 +51,13 @@ class MetadataState:
     def load(self, snapshot: Snapshot) -> None:
         self.accounts = {key: dict(values) for key, values in snapshot.metadata.items()}
 
+    def replace(self, account_key: str, values: dict[str, str]) -> None:
+        """One account's keys as another process left them (empty: none, or no account)."""
+        if values:
+            self.accounts[account_key] = dict(values)
+        else:
+            self.accounts.pop(account_key, None)
+
 
 def valid_key(key: str) -> bool:
     return len(key) <= KEY_LENGTH and _KEY.fullmatch(key) is not None

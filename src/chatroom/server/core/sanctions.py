@@ -18,7 +18,7 @@ Rules of this module:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -232,6 +232,29 @@ def load(world: World, snapshot: Snapshot) -> None:
         if session.account is not None:
             session.muted = sanctions.mutes.get(world.fold(session.account))
     enforce(world)
+
+
+def load_changes(
+    world: World,
+    bans: Mapping[str, ServerBan | None],
+    mutes: Mapping[str, AccountMute | None],
+) -> None:
+    """Bans and mutes another process changed (PostgreSQL told which), applied by key:
+    a ban is replaced or lifted by ``kind:mask``, a mute by account; new bans are
+    enforced at once, as after a full ``load``."""
+    if bans:
+        named = {(kind, world.fold(mask)) for kind, _, mask in map(_split_key, bans)}
+        kept = [b for b in world.sanctions.bans.bans if (b.kind, world.fold(b.mask)) not in named]
+        world.sanctions.bans = BanList([*kept, *(b for b in bans.values() if b is not None)])
+    for key, mute in mutes.items():
+        apply_mute(world, key, mute)
+    world.sanctions.recompute()
+    if bans:
+        enforce(world)
+
+
+def _split_key(key: str) -> tuple[str, str, str]:
+    return key.partition(":")
 
 
 def expire(world: World) -> None:

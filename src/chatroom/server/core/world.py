@@ -57,7 +57,7 @@ from chatroom.server.core.multiline import expire as expire_batch
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
-from chatroom.server.store.base import Account, Change, Snapshot
+from chatroom.server.store.base import Account, Change, Snapshot, StoreDelta
 
 if TYPE_CHECKING:
     from chatroom.server.core.replies import Template
@@ -272,6 +272,23 @@ class World:
         accounts.reconcile_sessions(self)
         chanreg.restore(self, snapshot)
         sanctions.load(self, snapshot)
+
+    def load_changes(self, delta: StoreDelta) -> None:
+        """Rows another process changed, applied by key (PostgreSQL names them): the
+        same rules as ``load_snapshot``, without reading or revisiting everything."""
+        for key, account in delta.accounts.items():
+            if account is None:
+                self.accounts.pop(key, None)
+            else:
+                self.accounts[key] = account
+        for key in delta.accounts:
+            self.metadata.replace(key, delta.metadata.get(key, {}))
+        if delta.accounts:
+            accounts.reconcile_sessions(self)
+        if delta.channels:
+            chanreg.load_changes(self, delta.channels)
+        if delta.bans or delta.mutes:
+            sanctions.load_changes(self, delta.bans, delta.mutes)
 
     def password_checked(self, token: int, ok: bool, rehashed: tuple[str, str] | None) -> None:
         """Answer to ``VerifyPassword``."""

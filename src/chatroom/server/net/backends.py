@@ -8,6 +8,7 @@ writer thread, and both report back on the loop, where the core continues.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -33,18 +34,27 @@ from chatroom.server.core.effects import (
 )
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.world import World
-from chatroom.server.store.base import Snapshot
+from chatroom.server.store.base import (
+    AlreadyExistsError,
+    Snapshot,
+    StoreDelta,
+    Touched,
+    commit_error,
+)
+from chatroom.server.store.factory import open_history, open_store
 from chatroom.server.store.history import HistoryWriter, Rows
-from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
 from chatroom.server.store.writer import StoreWriter, load_when_quiet
 
 log = logging.getLogger("chatroom.store")
 
 T = TypeVar("T")
 
-# How often the server looks for changes made by `chatroom admin` in another process.
-RELOAD_INTERVAL = 2.0
+# How long to wait before reading again when the loop kept writing during a read.
+RETRY_SECONDS = 0.2
+
+
+class _NotQuietError(Exception):
+    """The writer kept writing while the store was read: read again a moment later."""
 
 
 class Backends:
@@ -52,14 +62,20 @@ class Backends:
         self.world = world
         self.data_dir = config.data_dir
         self.wake = wake  # schedules the shell's flush after an answer reached the core
-        self.store = SqliteStore(default_db_path(config.data_dir))
+        location = config.store  # one factory opens both, from store.url
+        log.debug("opening the store", extra={"store": str(location)})
+        self.store = open_store(location)
+        try:
+            self.history = open_history(location)
+        except BaseException:
+            self.store.close()
+            raise
         self.writer = StoreWriter(self.store)
         # Two workers: one per core; argon2id is CPU- and memory-bound by design.
         self.passwords = PasswordWorkers(Argon2Params(*config.argon2), workers=2)
         self._poller: asyncio.Task[None] | None = None
         self._loop = asyncio.get_running_loop()  # answers from threads come back here
-        # History has its own file and thread: chat bursts never delay an account commit.
-        self.history = SqliteHistory(history_db_path(config.data_dir))
+        # History has its own writer thread: chat bursts never delay an account commit.
         self.history_writer = HistoryWriter(
             self.history, config.core.history, on_outside_change=self._history_reloaded
         )
@@ -159,9 +175,9 @@ class Backends:
         future.add_done_callback(lambda f: loop.call_soon_threadsafe(finished, f))
 
     def _committed(self, token: int, error: BaseException | None) -> None:
-        if error is not None:
+        if error is not None and not isinstance(error, AlreadyExistsError):
             log.error("store write failed", extra={"error": repr(error)})
-        self.world.persisted(token, None if error is None else repr(error))
+        self.world.persisted(token, None if error is None else commit_error(error))
         self.wake()
 
     def _history_answer(self, token: int, rows: Rows | None) -> None:
@@ -182,33 +198,76 @@ class Backends:
             log.error("store write failed", extra={"error": repr(error)})
 
     async def _watch_store(self) -> None:
-        """Pick up accounts and bans written by ``chatroom admin`` while the server runs."""
+        """Follow changes made by other processes (``chatroom admin``, another server).
+
+        The store says what changed: PostgreSQL names the keys (they are read back row by
+        row and applied by key), SQLite only that something changed (everything is read
+        again). Either read waits for a quiet moment of the writer (``load_when_quiet``),
+        so it never undoes a change this process made meanwhile; what could not be read
+        yet is kept and read on the next try.
+        """
         loop = asyncio.get_running_loop()
-        owed = False  # a change was seen but no quiet moment to read it came yet
-
-        async def load() -> Snapshot:
-            return await loop.run_in_executor(None, self.store.load)
-
+        changes = self.store.watch()
+        pending: Touched | None = None
+        owed = False  # ``pending`` was seen but not applied yet
         while True:
-            await asyncio.sleep(RELOAD_INTERVAL)
             try:
-                if not owed and not await loop.run_in_executor(None, self.store.changed_since_load):
-                    continue
-                snapshot = await load_when_quiet(self.writer, load)
+                if owed:
+                    await asyncio.sleep(RETRY_SECONDS)
+                else:
+                    pending = await anext(changes)
+                    owed = True
+                await self._apply_outside(loop, pending)
+                owed = False
+            except _NotQuietError:
+                continue
+            except StopAsyncIteration:
+                return
             except Exception:
-                log.exception("reloading the store failed")
-                continue
-            owed = snapshot is None
+                log.exception("reading changes from the store failed")
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _apply_outside(
+        self, loop: asyncio.AbstractEventLoop, touched: Touched | None
+    ) -> None:
+        store = self.store
+        if touched is None:
+
+            async def load() -> Snapshot:
+                return await loop.run_in_executor(None, store.load)
+
+            snapshot = await load_when_quiet(self.writer, load)
             if snapshot is None:
-                continue
+                raise _NotQuietError
             log.info("store changed outside the server; reloaded")
             self.world.load_snapshot(snapshot)
-            self.wake()
+        else:
+            wanted = touched
+
+            async def read() -> StoreDelta:
+                return await loop.run_in_executor(None, store.read_touched, wanted)
+
+            delta = await load_when_quiet(self.writer, read)
+            if delta is None:
+                raise _NotQuietError
+            log.info(
+                "store changed outside the server; applied by key",
+                extra={
+                    "accounts": len(delta.accounts),
+                    "bans": len(delta.bans),
+                    "mutes": len(delta.mutes),
+                    "rooms": len(delta.channels),
+                },
+            )
+            self.world.load_changes(delta)
+        self.wake()
 
     async def close(self) -> None:
         """Flush every pending write (acknowledged data must survive a clean shutdown)."""
         if self._poller is not None:
-            self._poller.cancel()
+            self._poller.cancel()  # closes the watch's own connection (PostgreSQL LISTEN)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
         await self.writer.close()
         await self.history_writer.close()  # every line delivered so far is written first
         self.passwords.shutdown()

@@ -1,11 +1,22 @@
-"""Online backups: SQLite's backup API copies a consistent snapshot while the server runs."""
+"""Online backups while the server runs.
+
+- SQLite: the backup API copies a consistent snapshot of each database file.
+- PostgreSQL: ``pg_dump --format=custom`` (restore with ``pg_restore``) when the client
+  tools are installed; without them, the documented equivalent: a ``chatroom admin
+  migrate`` of everything into SQLite files in a new directory, which is itself a store
+  a server can run on, or be migrated back from (``--from sqlite:///DIR``).
+"""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
-from chatroom.server.store.private import private_file
+from chatroom.server.store.private import private_dir, private_file
+from chatroom.server.store.url import PostgresLocation, SqliteLocation, StoreLocation
 
 
 def backup_database(source: Path, target: Path) -> None:
@@ -38,3 +49,50 @@ def backup_data_dir(data_dir: Path, target: Path) -> list[Path]:
     if not written:
         raise ValueError(f"no databases in {data_dir}")
     return written
+
+
+def backup_store(
+    location: StoreLocation, target: Path, report: Callable[[str], None] = print
+) -> list[Path]:
+    """Back up whatever ``location`` names to ``target``; the paths written."""
+    if isinstance(location, SqliteLocation):
+        return backup_data_dir(location.directory, target)
+    return backup_postgres(location, target, report)
+
+
+def backup_postgres(
+    location: PostgresLocation, target: Path, report: Callable[[str], None] = print
+) -> list[Path]:
+    """``pg_dump`` into ``target`` (custom format); without it, SQLite files in the
+    directory ``target`` (see the module docstring)."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        from chatroom.server.store.transfer import migrate
+
+        if target.exists() and any(target.iterdir() if target.is_dir() else [target]):
+            raise ValueError(f"{target} exists: without pg_dump the backup is a new directory")
+        private_dir(target)
+        report("pg_dump not found: copying into SQLite files instead (chatroom admin migrate)")
+        migrate(location, SqliteLocation(target), report)
+        return [target / "chatroom.db", target / "history.db"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = private_file(target.with_name(target.name + ".partial"))
+    done = subprocess.run(
+        [
+            pg_dump,
+            "--format=custom",
+            "--no-owner",
+            "--file",
+            str(partial),
+            "--dbname",
+            location.conninfo,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise ValueError(f"pg_dump failed: {done.stderr.strip() or done.returncode}")
+    partial.replace(target)  # only a complete dump ever has the final name
+    return [target]

@@ -8,7 +8,7 @@ state and effects already queued for the writer thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args
 
@@ -16,12 +16,15 @@ __all__ = [
     "BAN_KINDS",
     "Account",
     "AccountMute",
+    "AlreadyExistsError",
+    "AlreadyExistsText",
     "AppendAudit",
     "AuditEntry",
     "BanKind",
     "Change",
     "ChannelListEntry",
     "ConflictError",
+    "CreateAccount",
     "DeleteAccount",
     "DeleteBan",
     "DeleteBanTarget",
@@ -33,16 +36,23 @@ __all__ = [
     "PutChannel",
     "PutMetadata",
     "PutMute",
+    "RegisterChannel",
     "RegisteredChannel",
     "RenameChannel",
     "ServerBan",
     "SetAccountCertfps",
+    "SetAccountOperRole",
     "SetAccountPassword",
     "SetChannelFounder",
     "Snapshot",
     "Store",
+    "StoreDelta",
     "StoreError",
+    "Touched",
     "UpdateChannel",
+    "ban_key",
+    "commit_error",
+    "touched_by",
 ]
 
 BanKind = Literal["account", "nick", "address", "cidr"]
@@ -55,6 +65,24 @@ class StoreError(Exception):
 
 class ConflictError(StoreError):
     """A change broke a uniqueness rule (a certificate fingerprint or ban mask reused)."""
+
+
+class AlreadyExistsError(ConflictError):
+    """An insert found its key taken: the account or room was created by someone else
+    (another connection, ``chatroom admin``, another server) since the caller looked."""
+
+
+class AlreadyExistsText(str):
+    """The error text of a commit refused by ``AlreadyExistsError``, as the core receives it
+    (``World.persisted(token, error)``): still a plain string for every caller that only
+    logs it, while the account and room paths answer "already exists" from its type."""
+
+
+def commit_error(error: BaseException) -> str:
+    """How the shell reports a failed commit to the core."""
+    if isinstance(error, AlreadyExistsError):
+        return AlreadyExistsText(str(error))
+    return repr(error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +193,28 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class PutAccount:
-    """Create or replace the account with ``account.key``."""
+    """Create or replace the account with ``account.key`` (restores and migrations)."""
 
     account: Account
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAccount:
+    """Insert a new account; ``AlreadyExistsError`` if its key is taken, never a replace.
+
+    Registration (REGISTER, NickServ, ``chatroom admin create``) writes this: a name taken
+    meanwhile by another process is refused by the database, not silently overwritten.
+    """
+
+    account: Account
+
+
+@dataclass(frozen=True, slots=True)
+class SetAccountOperRole:
+    """Grant (a role name) or revoke (None) operator rights, if the account still exists."""
+
+    key: str
+    oper_role: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +308,13 @@ class PutChannel:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterChannel:
+    """Insert a new registered room; ``AlreadyExistsError`` if it is registered already."""
+
+    channel: RegisteredChannel
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateChannel:
     """Save a registered room's state (topic, modes, key, limit, ops, lists), if it still
     is registered; its founder and registration time stay as stored.
@@ -318,6 +372,8 @@ class DeleteMetadata:
 
 Change = (
     PutAccount
+    | CreateAccount
+    | SetAccountOperRole
     | SetAccountPassword
     | SetAccountCertfps
     | DeleteAccount
@@ -328,6 +384,7 @@ Change = (
     | PutMute
     | DeleteMute
     | PutChannel
+    | RegisterChannel
     | UpdateChannel
     | SetChannelFounder
     | DeleteChannel
@@ -337,26 +394,104 @@ Change = (
 )
 
 
+def ban_key(kind: str, mask: str) -> str:
+    """What identifies a ban across processes: ``(kind, mask)`` is unique, and unlike the
+    id it is known to the server for the bans it set itself."""
+    return f"{kind}:{mask}"
+
+
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """The rows a commit changed, by key: what a notification to other processes carries."""
+
+    accounts: frozenset[str] = frozenset()
+    bans: frozenset[str] = frozenset()  # ``ban_key(kind, mask)``
+    mutes: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
+
+    def __or__(self, other: Touched) -> Touched:
+        return Touched(
+            self.accounts | other.accounts,
+            self.bans | other.bans,
+            self.mutes | other.mutes,
+            self.channels | other.channels,
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.accounts or self.bans or self.mutes or self.channels)
+
+
+def touched_by(changes: Sequence[Change]) -> Touched:
+    """The keys ``changes`` touch, except bans named by id (the backend adds those)."""
+    accounts: set[str] = set()
+    bans: set[str] = set()
+    mutes: set[str] = set()
+    channels: set[str] = set()
+    for change in changes:
+        match change:
+            case PutAccount(a) | CreateAccount(a):
+                accounts.add(a.key)
+            case (
+                SetAccountOperRole(key, _)
+                | SetAccountPassword(key, _, _)
+                | SetAccountCertfps(key, _)
+                | DeleteAccount(key)
+            ):
+                accounts.add(key)
+            case PutBan(b):
+                bans.add(ban_key(b.kind, b.mask))
+            case DeleteBanTarget(kind, mask):
+                bans.add(ban_key(kind, mask))
+            case PutMute(m):
+                mutes.add(m.account_key)
+            case DeleteMute(key):
+                mutes.add(key)
+            case PutChannel(c) | RegisterChannel(c) | UpdateChannel(c):
+                channels.add(c.key)
+            case SetChannelFounder(key, _) | DeleteChannel(key):
+                channels.add(key)
+            case RenameChannel(key, new_key, _):
+                channels.update((key, new_key))
+            case PutMetadata(account_key, _, _) | DeleteMetadata(account_key, _):
+                accounts.add(account_key)  # an account's metadata travels with it
+    return Touched(frozenset(accounts), frozenset(bans), frozenset(mutes), frozenset(channels))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreDelta:
+    """The rows ``Touched`` named, as stored now; None where the row no longer exists.
+    ``metadata`` holds the metadata of every account named (empty: none, or no account)."""
+
+    accounts: dict[str, Account | None] = field(default_factory=dict)
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    bans: dict[str, ServerBan | None] = field(default_factory=dict)
+    mutes: dict[str, AccountMute | None] = field(default_factory=dict)
+    channels: dict[str, RegisteredChannel | None] = field(default_factory=dict)
+
+
 class Store(Protocol):
     """Durable state behind one interface, so backends are interchangeable."""
 
     def load(self) -> Snapshot:
-        """Read everything; also marks the point ``changed_since_load`` compares with."""
+        """Read everything (and, in SQLite, mark the point ``watch`` compares with)."""
         ...
 
     def apply(self, changes: Sequence[Change]) -> list[int]:
         """Commit ``changes`` as one transaction, all or nothing.
 
         Returns the id of the ban each ``PutBan`` wrote, in order, so a caller that let the
-        store choose (the admin CLI) learns it.
+        store choose (the admin CLI) learns it. A ``CreateAccount`` or ``RegisterChannel``
+        whose key is taken raises ``AlreadyExistsError`` (and nothing is written).
         """
         ...
 
-    def changed_since_load(self) -> bool:
-        """True when someone else (another process) committed since the last ``load``.
+    def watch(self) -> AsyncIterator[Touched | None]:
+        """Yield once per outside commit (another process) while the server runs: the keys
+        it changed, or None when only "something changed" is known (then reload all)."""
+        ...
 
-        Must be cheap: the server polls it on a timer to pick up ``chatroom admin`` edits.
-        """
+    def read_touched(self, touched: Touched) -> StoreDelta:
+        """The current rows of the keys in ``touched`` (for a change applied by key)."""
         ...
 
     def audit(self, since: float | None = None) -> list[AuditEntry]:

@@ -205,6 +205,23 @@ class SqliteHistory:
             ).fetchall()
         return [_record(row) for row in rows]
 
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+    def records_after(self, after: int, limit: int) -> list[tuple[int, HistoryRecord, int | None]]:
+        """Every stored line in send order, a page at a time (``chatroom admin migrate``):
+        its id, the record, and when it was deleted (None if it was not)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT id, redacted_at, {_COLUMNS} FROM messages WHERE id > ?"
+                " ORDER BY id LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        return [
+            (int(row[0]), _record(row[2:]), None if row[1] is None else int(row[1])) for row in rows
+        ]
+
     def changed_outside(self) -> bool:
         with self._lock:
             version = data_version(self._conn)

@@ -6,17 +6,20 @@ all-or-nothing transactions) so that the contract tests hold for both.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from chatroom.server.store.base import (
     Account,
     AccountMute,
+    AlreadyExistsError,
     AppendAudit,
     AuditEntry,
     Change,
     ConflictError,
+    CreateAccount,
     DeleteAccount,
     DeleteBan,
     DeleteBanTarget,
@@ -28,14 +31,19 @@ from chatroom.server.store.base import (
     PutChannel,
     PutMetadata,
     PutMute,
+    RegisterChannel,
     RegisteredChannel,
     RenameChannel,
     ServerBan,
     SetAccountCertfps,
+    SetAccountOperRole,
     SetAccountPassword,
     SetChannelFounder,
     Snapshot,
+    StoreDelta,
+    Touched,
     UpdateChannel,
+    ban_key,
 )
 
 __all__ = ["MemoryStore"]
@@ -85,6 +93,14 @@ class MemoryStore:
                     case PutAccount(account):
                         _check_fingerprints_free(accounts, account)
                         accounts[account.key] = account
+                    case CreateAccount(account):
+                        if account.key in accounts:
+                            raise AlreadyExistsError(f"account {account.key!r} already exists")
+                        _check_fingerprints_free(accounts, account)
+                        accounts[account.key] = account
+                    case SetAccountOperRole(key, oper_role):
+                        if (held := accounts.get(key)) is not None:
+                            accounts[key] = dataclasses.replace(held, oper_role=oper_role)
                     case SetAccountPassword(key, password_hash, scram):
                         if (held := accounts.get(key)) is not None:
                             accounts[key] = dataclasses.replace(
@@ -116,6 +132,10 @@ class MemoryStore:
                     case DeleteMute(key):
                         mutes.pop(key, None)
                     case PutChannel(channel):
+                        channels[channel.key] = channel
+                    case RegisterChannel(channel):
+                        if channel.key in channels:
+                            raise AlreadyExistsError(f"room {channel.key!r} is already registered")
                         channels[channel.key] = channel
                     case UpdateChannel(channel):
                         stored = channels.get(channel.key)
@@ -152,6 +172,23 @@ class MemoryStore:
     def changed_since_load(self) -> bool:
         # Nobody outside this process can write to it.
         return False
+
+    async def watch(self) -> AsyncIterator[Touched | None]:
+        # Nothing outside this process changes it: wait for ever (until cancelled).
+        await asyncio.Event().wait()
+        yield None  # pragma: no cover - never reached; makes this an async generator
+
+    def read_touched(self, touched: Touched) -> StoreDelta:
+        with self._lock:
+            self._check_open()
+            by_key = {ban_key(b.kind, b.mask): b for b in self._bans.values()}
+            return StoreDelta(
+                accounts={key: self._accounts.get(key) for key in touched.accounts},
+                metadata={key: dict(self._metadata.get(key, {})) for key in touched.accounts},
+                bans={key: by_key.get(key) for key in touched.bans},
+                mutes={key: self._mutes.get(key) for key in touched.mutes},
+                channels={key: self._channels.get(key) for key in touched.channels},
+            )
 
     def audit(self, since: float | None = None) -> list[AuditEntry]:
         with self._lock:

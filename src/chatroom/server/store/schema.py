@@ -38,9 +38,10 @@ def available_migrations(directory: str = "migrations") -> list[Migration]:
     """Every shipped migration in order; raises if the numbering has a gap or a repeat.
 
     ``directory`` names a folder of this package: each database file has its own
-    (``history_migrations`` for history.db), numbered independently.
+    (``history_migrations`` for history.db), numbered independently, and PostgreSQL has
+    its twins under ``postgres/`` (same numbers, same meaning, its own SQL dialect).
     """
-    folder = resources.files("chatroom.server.store").joinpath(directory)
+    folder = resources.files("chatroom.server.store").joinpath(*directory.split("/"))
     found: list[Migration] = []
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)

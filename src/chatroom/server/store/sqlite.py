@@ -8,9 +8,10 @@ look like outside edits, while a ``chatroom admin`` command in another process d
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import cast
@@ -19,12 +20,14 @@ from chatroom.server.store.base import (
     BAN_KINDS,
     Account,
     AccountMute,
+    AlreadyExistsError,
     AppendAudit,
     AuditEntry,
     BanKind,
     Change,
     ChannelListEntry,
     ConflictError,
+    CreateAccount,
     DeleteAccount,
     DeleteBan,
     DeleteBanTarget,
@@ -36,20 +39,41 @@ from chatroom.server.store.base import (
     PutChannel,
     PutMetadata,
     PutMute,
+    RegisterChannel,
     RegisteredChannel,
     RenameChannel,
     ServerBan,
     SetAccountCertfps,
+    SetAccountOperRole,
     SetAccountPassword,
     SetChannelFounder,
     Snapshot,
+    StoreDelta,
+    Touched,
     UpdateChannel,
+    ban_key,
 )
 from chatroom.server.store.schema import data_version, open_database
 
 __all__ = ["DB_FILENAME", "SqliteStore", "default_db_path"]
 
 DB_FILENAME = "chatroom.db"
+# How often a running server asks SQLite whether another process committed: a
+# ``PRAGMA data_version`` costs microseconds, so a change from ``chatroom admin`` is seen
+# well within a second.
+WATCH_SECONDS = 0.25
+# What ``counts`` reports: every table that holds records (not the bookkeeping).
+COUNTED_TABLES = (
+    "accounts",
+    "account_certfps",
+    "server_bans",
+    "account_mutes",
+    "channels",
+    "channel_ops",
+    "channel_list_entries",
+    "account_metadata",
+    "audit_log",
+)
 
 
 def default_db_path(data_dir: Path) -> Path:
@@ -153,6 +177,26 @@ class SqliteStore:
         with self._lock:
             return data_version(self._conn) != self._seen_data_version
 
+    async def watch(self) -> AsyncIterator[Touched | None]:
+        """SQLite cannot say what changed, only that something did: yield None then."""
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            if await asyncio.to_thread(self.changed_since_load):
+                yield None
+
+    def read_touched(self, touched: Touched) -> StoreDelta:
+        # The server never asks SQLite for keys (``watch`` names none); this serves the
+        # contract, and ``chatroom admin migrate``, by filtering a whole load.
+        snapshot = self.load()
+        bans = {ban_key(b.kind, b.mask): b for b in snapshot.bans}
+        return StoreDelta(
+            accounts={key: snapshot.accounts.get(key) for key in touched.accounts},
+            metadata={key: snapshot.metadata.get(key, {}) for key in touched.accounts},
+            bans={key: bans.get(key) for key in touched.bans},
+            mutes={key: snapshot.mutes.get(key) for key in touched.mutes},
+            channels={key: snapshot.channels.get(key) for key in touched.channels},
+        )
+
     def audit(self, since: float | None = None) -> list[AuditEntry]:
         query = "SELECT id, at, actor, action, target, reason FROM audit_log"
         params: tuple[float, ...] = ()
@@ -162,6 +206,14 @@ class SqliteStore:
         with self._lock:
             rows = self._conn.execute(query + " ORDER BY id", params).fetchall()
         return [AuditEntry(*row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table, for ``chatroom admin migrate`` to verify a copy."""
+        with self._lock:
+            return {
+                table: int(self._conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                for table in COUNTED_TABLES
+            }
 
     def close(self) -> None:
         with self._lock:
@@ -199,6 +251,21 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
                 (a.key, a.name, a.password_hash, a.scram, a.email, a.created_at, a.oper_role),
             )
             _put_certfps(conn, a.key, a.certfps)
+        case CreateAccount(a):
+            try:
+                conn.execute(
+                    "INSERT INTO accounts"
+                    " (key, name, password_hash, scram, email, created_at, oper_role)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (a.key, a.name, a.password_hash, a.scram, a.email, a.created_at, a.oper_role),
+                )
+            except sqlite3.IntegrityError as exc:
+                if "UNIQUE" not in str(exc):
+                    raise  # a CHECK: a malformed record, not a taken name
+                raise AlreadyExistsError(f"account {a.key!r} already exists") from exc
+            _put_certfps(conn, a.key, a.certfps)
+        case SetAccountOperRole(key, oper_role):
+            conn.execute("UPDATE accounts SET oper_role = ? WHERE key = ?", (oper_role, key))
         case SetAccountPassword(key, password_hash, scram):
             conn.execute(
                 "UPDATE accounts SET password_hash = ?, scram = ? WHERE key = ?",
@@ -250,6 +317,10 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
         case DeleteMute(key):
             conn.execute("DELETE FROM account_mutes WHERE account_key = ?", (key,))
         case PutChannel(c):
+            _put_channel(conn, c)
+        case RegisterChannel(c):
+            if conn.execute("SELECT 1 FROM channels WHERE key = ?", (c.key,)).fetchone():
+                raise AlreadyExistsError(f"room {c.key!r} is already registered")
             _put_channel(conn, c)
         case UpdateChannel(c):
             _update_channel(conn, c)

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from chatroom.server.store.base import Change, Store
+from chatroom.server.store.base import AlreadyExistsError, Change, Store
 
 __all__ = ["DoneCallback", "StoreWriter", "load_when_quiet"]
 
@@ -123,6 +123,9 @@ class StoreWriter:
             return None
         try:
             self._store.apply(changes)
+        except AlreadyExistsError as exc:  # an answer for the core, not a failure
+            log.info("store refused an insert: %s", exc)
+            return exc
         except Exception as exc:
             log.exception("store transaction failed (%d changes)", len(changes))
             return exc

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core.accounts import (
+    ACCOUNT_EXISTS,
     create_account,
     email_refusal,
     log_in,
@@ -65,7 +66,8 @@ def register(world: World, session: Session, msg: Message) -> None:
         if session.closed:
             return
         if account is None:
-            _fail(world, session, "TEMPORARILY_UNAVAILABLE", name, why)
+            code = "ACCOUNT_EXISTS" if why == ACCOUNT_EXISTS else "TEMPORARILY_UNAVAILABLE"
+            _fail(world, session, code, name, why)
         else:
             session.send(
                 format_line(world.name, "REGISTER", "SUCCESS", account.name, "Account created")

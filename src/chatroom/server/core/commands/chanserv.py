@@ -26,7 +26,7 @@ from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import (
     DeleteChannel,
-    PutChannel,
+    RegisterChannel,
     RegisteredChannel,
     UpdateChannel,
 )
@@ -96,7 +96,7 @@ def _register(world: World, session: Session, args: list[str]) -> None:
             "are kept, and you get ops when you join logged in.",
         )
 
-    def failed() -> None:
+    def take_back() -> None:
         current = channel.registration
         if (
             current is not None
@@ -104,16 +104,26 @@ def _register(world: World, session: Session, args: list[str]) -> None:
             and world.fold(current.founder) == world.fold(record.founder)
         ):
             chanreg.set_registration(world, channel, None)
+
+    def failed() -> None:
+        take_back()
         _notice(world, session, f"{channel.name} is not registered: {NOT_SAVED}")
+
+    def exists() -> None:
+        # Registered meanwhile by another server sharing the database: its registration
+        # stands (it reaches this one as an outside change), never overwritten by ours.
+        take_back()
+        _notice(world, session, f"{channel.name} is already registered.")
 
     acks.audit_then_answer(
         world,
         session,
         "channel.register",
         channel.name,
-        [PutChannel(record)],
+        [RegisterChannel(record)],
         saved=saved,
         failed=failed,
+        exists=exists,
     )
 
 
