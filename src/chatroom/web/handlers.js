@@ -211,7 +211,8 @@ const HANDLERS = {
     } else {
       state.setMember(buffer, nick);
       // Back after a server restart like us: they never really left, so no "joined" line.
-      if (buffer.returning && buffer.returning.delete(state.fold(nick))) return;
+      // Kept for the whole window: the catch-up may bring the same JOIN from history.
+      if (buffer.returning && buffer.returning.has(state.fold(nick))) return;
       event(app, buffer, `${nick} joined`, msg);
     }
   },
