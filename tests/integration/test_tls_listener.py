@@ -91,3 +91,20 @@ def test_web_client_is_served_over_https_with_the_operators_certificate(tmp_path
         assert _peer_fingerprint(server.http_port) == cert_fingerprint_sha256(cert)
     finally:
         server.stop()
+
+
+def test_a_silent_tls_handshake_is_closed_after_the_handshake_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections are counted once their session exists, after the handshake: one that
+    never starts it must not hold its socket for asyncio's default 60 seconds."""
+    from chatroom.server.net import tls
+
+    monkeypatch.setattr(tls, "HANDSHAKE_SECONDS", 0.5)
+    server = ServerThread(make_config(tmp_path)).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.tls_port), timeout=10) as silent:
+            silent.settimeout(10)  # far more than the handshake timeout: the server ends it
+            assert silent.recv(1) == b""
+    finally:
+        server.stop()

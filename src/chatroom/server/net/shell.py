@@ -209,7 +209,11 @@ class Shell:
         context = self._ensure_tls_context()
         assert self._loop is not None
         server = await self._loop.create_server(
-            lambda: IrcConnection(self, secure=True), host, port, ssl=context
+            lambda: IrcConnection(self, secure=True),
+            host,
+            port,
+            ssl=context,
+            ssl_handshake_timeout=tls.HANDSHAKE_SECONDS,
         )
         self.servers.append(server)
         addr = server.sockets[0].getsockname()

@@ -52,6 +52,10 @@ __all__ = [
 CERT_FILENAME = "tls-cert.pem"
 KEY_FILENAME = "tls-key.pem"
 VALIDITY = datetime.timedelta(days=3650)
+# A TLS handshake on the IRC port must finish within this many seconds (asyncio's default
+# is 60): a connection is counted in the limits only once its session exists, after the
+# handshake, so a silent handshake must not hold a socket for long.
+HANDSHAKE_SECONDS = 10.0
 # TLS 1.2 suites: ephemeral ECDH key exchange (forward secrecy) and an AEAD cipher only
 # (AES-GCM, ChaCha20-Poly1305), with ECDSA or RSA certificates. Python's default list also
 # offers AES-CBC with HMAC (the "Lucky 13" family of padding-oracle attacks).
