@@ -205,6 +205,8 @@ class World:
         dispatch = self._dispatch
         if not line.isascii() and not _is_utf8(line):
             dispatch = self._refuse_invalid_utf8
+        elif len(line) > MAX_CLIENT_TAG_DATA and msg.tags and _too_many_tags(msg):
+            dispatch = self._refuse_too_many_tags
         label = msg.tags.get("label") if msg.tags else None
         if label is not None and "labeled-response" not in session.caps:
             label = None
@@ -221,6 +223,11 @@ class World:
                 "Message rejected, your IRC software MUST use UTF-8 encoding on this network",
             )
         )
+
+    def _refuse_too_many_tags(self, session: Session, msg: Message) -> None:
+        """IRCv3 message-tags: over 4094 bytes of tag data is refused whole (417), never
+        relayed with its tags dropped."""
+        self.reply(session, n.ERR_INPUTTOOLONG, "Input line was too long")
 
     def receive_too_long(self, session: Session) -> None:
         """The framer dropped a line that exceeded every limit."""
@@ -343,21 +350,20 @@ class World:
 
     def record_message(self, record: HistoryRecord) -> None:
         """Store one message: appended to this input's single ``StoreMessages`` batch."""
-        pending = self.history.pending
-        if pending is None:
-            pending = self.history.pending = []
-            self.effects.append(StoreMessages(pending))
-        pending.append(record)
+        self._batch_record(record)
         self.history.remember(record)
 
     def record_event(self, record: HistoryRecord) -> None:
         """Store one room event (draft/event-playback) in this input's batch, like a message."""
+        self._batch_record(record)
+        self.history.remember_event(record)
+
+    def _batch_record(self, record: HistoryRecord) -> None:
         pending = self.history.pending
         if pending is None:
             pending = self.history.pending = []
             self.effects.append(StoreMessages(pending))
         pending.append(record)
-        self.history.remember_event(record)
 
     def redact_history(self, redaction: Redaction, then: Callable[[str | None], None]) -> None:
         """Ask the store to delete a message; ``then(outcome)`` after every earlier write."""
@@ -559,9 +565,6 @@ class World:
     def _dispatch(self, session: Session, msg: Message) -> None:
         spec = COMMANDS.get(msg.command)
         try:
-            if msg.tags and tag_data_size(msg.tags) > MAX_CLIENT_TAG_DATA:
-                # IRCv3 message-tags: refused whole, never relayed with its tags dropped.
-                raise CommandError(n.ERR_INPUTTOOLONG, "Input line was too long")
             if spec is None:
                 if session.registered:
                     raise CommandError(n.ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
@@ -580,6 +583,12 @@ class World:
             self.reply(
                 session, n.ERR_UNKNOWNERROR, msg.command, "Internal error; nothing was changed"
             )
+
+
+def _too_many_tags(msg: Message) -> bool:
+    """Asked only of lines longer than the tag budget, so the tags are measured (formatted
+    again) only when they could exceed it, never on the common short line."""
+    return tag_data_size(msg.tags) > MAX_CLIENT_TAG_DATA
 
 
 def _is_utf8(line: bytes) -> bool:
