@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from chatroom.server.core.history import (
-    MESSAGE_COMMANDS,
     EventRecord,
     HistoryQuery,
     HistoryRecord,
@@ -26,16 +25,17 @@ from chatroom.server.core.history import (
 )
 from chatroom.server.core.redaction import REDACTED, UNKNOWN, Redaction, judge
 from chatroom.server.store.history import Rows
+from chatroom.server.store.history_rows import (
+    COLUMNS,
+    IS_MESSAGE,
+    listing_record,
+    record_from_row,
+)
 from chatroom.server.store.schema import available_migrations, data_version, open_database
 
 __all__ = ["HISTORY_FILENAME", "SqliteHistory", "history_db_path"]
 
 HISTORY_FILENAME = "history.db"
-_COLUMNS = (
-    "target, msgid, at, sender, recipient, source, command, target_name, text, account, tags,"
-    " params"
-)
-_IS_MESSAGE = "command IN ('PRIVMSG', 'NOTICE')"
 _Cond = tuple[str, tuple[object, ...]]
 
 
@@ -80,7 +80,7 @@ class SqliteHistory:
             for r in records
         ]
         with self._lock:
-            self._write(f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join('?' * 12)})", rows)
+            self._write(f"INSERT INTO messages ({COLUMNS}) VALUES ({', '.join('?' * 12)})", rows)
 
     def redact(self, redaction: Redaction) -> str:
         with self._lock:
@@ -121,7 +121,7 @@ class SqliteHistory:
                     (
                         # Keep the last messages, and the events since the first of them.
                         "DELETE FROM messages WHERE target = ? AND id < (SELECT id FROM messages"
-                        f" WHERE target = ? AND {_IS_MESSAGE} ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                        f" WHERE target = ? AND {IS_MESSAGE} ORDER BY id DESC LIMIT 1 OFFSET ?)",
                         (target, target, max_per_target - 1),
                     )
                 )
@@ -188,22 +188,22 @@ class SqliteHistory:
             return []
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER"
-                f" (PARTITION BY target, {_IS_MESSAGE} ORDER BY id DESC) AS age FROM messages"
+                f"SELECT {COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER"
+                f" (PARTITION BY target, {IS_MESSAGE} ORDER BY id DESC) AS age FROM messages"
                 " WHERE recipient = '' AND redacted_at IS NULL) WHERE age <= ?"
                 " ORDER BY target, id",
                 (per_target,),
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     def export(self, target: str) -> list[HistoryRecord]:
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE target = ? AND redacted_at IS NULL"
+                f"SELECT {COLUMNS} FROM messages WHERE target = ? AND redacted_at IS NULL"
                 " ORDER BY id",
                 (target,),
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     def count(self) -> int:
         with self._lock:
@@ -214,12 +214,12 @@ class SqliteHistory:
         its id, the record, and when it was deleted (None if it was not)."""
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT id, redacted_at, {_COLUMNS} FROM messages WHERE id > ?"
-                " ORDER BY id LIMIT ?",
+                f"SELECT id, redacted_at, {COLUMNS} FROM messages WHERE id > ? ORDER BY id LIMIT ?",
                 (after, limit),
             ).fetchall()
         return [
-            (int(row[0]), _record(row[2:]), None if row[1] is None else int(row[1])) for row in rows
+            (int(row[0]), record_from_row(row[2:]), None if row[1] is None else int(row[1]))
+            for row in rows
         ]
 
     def changed_outside(self) -> bool:
@@ -284,12 +284,12 @@ class SqliteHistory:
         where = " AND ".join(sql for sql, _ in conds)
         params = tuple(p for _, ps in conds for p in ps)
         rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE {where} ORDER BY id {order} LIMIT ?",
+            f"SELECT {COLUMNS} FROM messages WHERE {where} ORDER BY id {order} LIMIT ?",
             (*params, limit),
         ).fetchall()
         if order == "DESC":
             rows.reverse()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     def _targets(self, q: HistoryQuery) -> list[TargetListing]:
         if q.first is None or q.second is None:
@@ -302,7 +302,7 @@ class SqliteHistory:
         # (target, at) index), so only the rows inside the window are ever grouped.
         rows = self._conn.execute(
             "SELECT target, MAX(at), sender, recipient, source, target_name FROM messages AS m"
-            f" WHERE at > ? AND at < ? AND {_IS_MESSAGE} AND redacted_at IS NULL"
+            f" WHERE at > ? AND at < ? AND {IS_MESSAGE} AND redacted_at IS NULL"
             f" AND ((recipient = '' AND {in_rooms}) OR"
             " (recipient != '' AND (sender = ? OR recipient = ?) AND at >= ?))"
             " AND NOT EXISTS (SELECT 1 FROM messages AS later"
@@ -315,7 +315,7 @@ class SqliteHistory:
             (
                 TargetListing(
                     row[0],
-                    listing_name(_listing_row(row), q.identity),
+                    listing_name(listing_record(row), q.identity),
                     int(row[1]),
                 )
                 for row in rows
@@ -350,48 +350,3 @@ def _cond(resolved: tuple[int, int], op: str) -> _Cond:
     if row_id >= 0:
         return f"id {op} ?", (row_id,)
     return f"at {op} ?", (at,)
-
-
-def _listing_row(row: tuple[object, ...]) -> HistoryRecord:
-    return HistoryRecord(
-        target=str(row[0]),
-        msgid="",
-        at=int(str(row[1])),
-        sender=str(row[2]),
-        recipient=str(row[3]),
-        source=str(row[4]),
-        command="PRIVMSG",
-        target_name=str(row[5]),
-        text="",
-    )
-
-
-def _record(row: tuple[object, ...]) -> HistoryRecord:
-    tags = json.loads(str(row[10])) if row[10] else {}
-    if str(row[6]) not in MESSAGE_COMMANDS:
-        return EventRecord(
-            target=str(row[0]),
-            msgid=str(row[1]),
-            at=int(str(row[2])),
-            sender=str(row[3]),
-            recipient=str(row[4]),
-            source=str(row[5]),
-            command=str(row[6]),
-            target_name=str(row[7]),
-            text=str(row[8]),
-            account=None if row[9] is None else str(row[9]),
-            params=tuple(str(p) for p in json.loads(str(row[11]) if row[11] else "[]")),
-        )
-    return HistoryRecord(
-        target=str(row[0]),
-        msgid=str(row[1]),
-        at=int(str(row[2])),
-        sender=str(row[3]),
-        recipient=str(row[4]),
-        source=str(row[5]),
-        command=str(row[6]),
-        target_name=str(row[7]),
-        text=str(row[8]),
-        account=None if row[9] is None else str(row[9]),
-        tags=tuple((str(k), str(v)) for k, v in tags.items()),
-    )

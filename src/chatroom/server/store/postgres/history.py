@@ -27,7 +27,6 @@ from typing import Any
 import psycopg
 
 from chatroom.server.core.history import (
-    MESSAGE_COMMANDS,
     EventRecord,
     HistoryQuery,
     HistoryRecord,
@@ -37,16 +36,17 @@ from chatroom.server.core.history import (
 )
 from chatroom.server.core.redaction import REDACTED, UNKNOWN, Redaction, judge
 from chatroom.server.store.history import Rows
+from chatroom.server.store.history_rows import (
+    COLUMNS,
+    IS_MESSAGE,
+    listing_record,
+    record_from_row,
+)
 from chatroom.server.store.postgres.schema import HISTORY, connect, migrate
 
 __all__ = ["CHANNEL", "PostgresHistory"]
 
 CHANNEL = "chatroom_history"
-_COLUMNS = (
-    "target, msgid, at, sender, recipient, source, command, target_name, text, account, tags,"
-    " params"
-)
-_IS_MESSAGE = "command IN ('PRIVMSG', 'NOTICE')"
 _Cond = tuple[str, tuple[object, ...]]
 
 
@@ -73,7 +73,7 @@ class PostgresHistory:
         rows = [_row(r) for r in records]
         with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
             cur.executemany(
-                f"INSERT INTO messages ({_COLUMNS}) VALUES ({', '.join(['%s'] * 12)})", rows
+                f"INSERT INTO messages ({COLUMNS}) VALUES ({', '.join(['%s'] * 12)})", rows
             )
 
     def redact(self, redaction: Redaction) -> str:
@@ -118,7 +118,7 @@ class PostgresHistory:
                     (
                         # Keep the last messages, and the events since the first of them.
                         "DELETE FROM messages WHERE target = %s AND id < (SELECT id FROM"
-                        f" messages WHERE target = %s AND {_IS_MESSAGE}"
+                        f" messages WHERE target = %s AND {IS_MESSAGE}"
                         " ORDER BY id DESC LIMIT 1 OFFSET %s)",
                         (target, target, max_per_target - 1),
                     )
@@ -156,22 +156,22 @@ class PostgresHistory:
             return []
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER"
-                f" (PARTITION BY target, {_IS_MESSAGE} ORDER BY id DESC) AS age FROM messages"
+                f"SELECT {COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER"
+                f" (PARTITION BY target, {IS_MESSAGE} ORDER BY id DESC) AS age FROM messages"
                 " WHERE recipient = '' AND redacted_at IS NULL) AS ranked WHERE age <= %s"
                 " ORDER BY target, id",
                 (per_target,),
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     def export(self, target: str) -> list[HistoryRecord]:
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE target = %s AND redacted_at IS NULL"
+                f"SELECT {COLUMNS} FROM messages WHERE target = %s AND redacted_at IS NULL"
                 " ORDER BY id",
                 (target,),
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     def count(self) -> int:
         with self._lock:
@@ -183,12 +183,13 @@ class PostgresHistory:
         its id, the record, and when it was deleted (None if it was not)."""
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT id, redacted_at, {_COLUMNS} FROM messages WHERE id > %s"
+                f"SELECT id, redacted_at, {COLUMNS} FROM messages WHERE id > %s"
                 " ORDER BY id LIMIT %s",
                 (after, limit),
             ).fetchall()
         return [
-            (int(row[0]), _record(row[2:]), None if row[1] is None else int(row[1])) for row in rows
+            (int(row[0]), record_from_row(row[2:]), None if row[1] is None else int(row[1]))
+            for row in rows
         ]
 
     def changed_outside(self) -> bool:
@@ -255,12 +256,12 @@ class PostgresHistory:
             return []
         where, params = _join(conds)
         rows = self._conn.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE {where} ORDER BY id {order} LIMIT %s",
+            f"SELECT {COLUMNS} FROM messages WHERE {where} ORDER BY id {order} LIMIT %s",
             (*params, limit),
         ).fetchall()
         if order == "DESC":
             rows.reverse()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     def _targets(self, q: HistoryQuery) -> list[TargetListing]:
         if q.first is None or q.second is None:
@@ -272,7 +273,7 @@ class PostgresHistory:
         rows = self._conn.execute(
             "SELECT DISTINCT ON (target) target, at, sender, recipient, source, target_name"
             " FROM messages AS m"
-            f" WHERE at > %s AND at < %s AND {_IS_MESSAGE} AND redacted_at IS NULL"
+            f" WHERE at > %s AND at < %s AND {IS_MESSAGE} AND redacted_at IS NULL"
             " AND ((recipient = '' AND target = ANY(%s)) OR"
             " (recipient <> '' AND (sender = %s OR recipient = %s) AND at >= %s))"
             " AND NOT EXISTS (SELECT 1 FROM messages AS later"
@@ -283,7 +284,7 @@ class PostgresHistory:
         ).fetchall()
         listings = sorted(
             (
-                TargetListing(row[0], listing_name(_listing_row(row), q.identity), int(row[1]))
+                TargetListing(row[0], listing_name(listing_record(row), q.identity), int(row[1]))
                 for row in rows
             ),
             key=lambda listing: (listing.at, listing.target),
@@ -316,48 +317,3 @@ def _row(r: HistoryRecord) -> tuple[object, ...]:
     params = json.dumps(r.params, separators=(",", ":")) if isinstance(r, EventRecord) else None
     return (r.target, r.msgid, r.at, r.sender, r.recipient, r.source, r.command,
             r.target_name, r.text, r.account, tags, params)  # fmt: skip
-
-
-def _listing_row(row: Sequence[object]) -> HistoryRecord:
-    return HistoryRecord(
-        target=str(row[0]),
-        msgid="",
-        at=int(str(row[1])),
-        sender=str(row[2]),
-        recipient=str(row[3]),
-        source=str(row[4]),
-        command="PRIVMSG",
-        target_name=str(row[5]),
-        text="",
-    )
-
-
-def _record(row: Sequence[object]) -> HistoryRecord:
-    if str(row[6]) not in MESSAGE_COMMANDS:
-        return EventRecord(
-            target=str(row[0]),
-            msgid=str(row[1]),
-            at=int(str(row[2])),
-            sender=str(row[3]),
-            recipient=str(row[4]),
-            source=str(row[5]),
-            command=str(row[6]),
-            target_name=str(row[7]),
-            text=str(row[8]),
-            account=None if row[9] is None else str(row[9]),
-            params=tuple(str(p) for p in json.loads(str(row[11]) if row[11] else "[]")),
-        )
-    tags = json.loads(str(row[10])) if row[10] else {}
-    return HistoryRecord(
-        target=str(row[0]),
-        msgid=str(row[1]),
-        at=int(str(row[2])),
-        sender=str(row[3]),
-        recipient=str(row[4]),
-        source=str(row[5]),
-        command=str(row[6]),
-        target_name=str(row[7]),
-        text=str(row[8]),
-        account=None if row[9] is None else str(row[9]),
-        tags=tuple((str(k), str(v)) for k, v in tags.items()),
-    )
