@@ -78,6 +78,18 @@ class AccountSettings:
     registration_before_connect: bool = True
     # REGISTER needs an address ("email-required"); it is stored, never mailed.
     require_email: bool = False
+    # One person, many devices: a connection that logs in to an account already online
+    # attaches to the same user (NickServ SET MULTICLIENT overrides it per account).
+    multiclient: bool = True
+    # Always-on users stay in their rooms with no connection: "disabled", "opt-in"
+    # (NickServ SET ALWAYS-ON ON) or "opt-out" (on unless the account turns it off).
+    always_on: str = "opt-in"
+    # Lines a connection without draft/chathistory gets replayed of what its user missed
+    # (always-on rooms and private messages), oldest first; 0 replays nothing.
+    missed_replay_lines: int = 200
+    # Private messages kept for an account that has no connection, before the sender gets
+    # "mailbox full" instead of "stored"; guests never get offline messages.
+    offline_messages: int = 100
 
 
 # What an IRC operator may be allowed to do; each role (``opers.capabilities`` for the

@@ -31,11 +31,16 @@ __all__ = [
     "DeleteChannel",
     "DeleteMetadata",
     "DeleteMute",
+    "DeletePresence",
+    "Presence",
     "PutAccount",
+    "PutAccountOption",
     "PutBan",
     "PutChannel",
     "PutMetadata",
     "PutMute",
+    "PutPresence",
+    "PutReadMarker",
     "RegisterChannel",
     "RegisteredChannel",
     "RenameChannel",
@@ -189,6 +194,25 @@ class Snapshot:
     channels: dict[str, RegisteredChannel] = field(default_factory=dict)
     # IRCv3 metadata of accounts: account key -> {metadata key: value}.
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Per-account choices (NickServ SET): account key -> {option name: value}.
+    options: dict[str, dict[str, str]] = field(default_factory=dict)
+    # IRCv3 draft/read-marker: account key -> {folded target: unix time of the marker}.
+    read_markers: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Always-on users kept while no connection is attached: account key -> presence.
+    presence: dict[str, Presence] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """What an always-on user keeps across a restart while none of its connections is
+    attached: its nick, its rooms (names as shown) and since when it has been missing
+    lines (``last_seen``, unix time; what it missed starts there)."""
+
+    account_key: str
+    nick: str
+    channels: tuple[str, ...]
+    away: str | None
+    last_seen: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +267,8 @@ class SetAccountCertfps:
 
 @dataclass(frozen=True, slots=True)
 class DeleteAccount:
-    """Remove an account; deleting a missing one is a no-op so retries are harmless."""
+    """Remove an account with its metadata, options, read markers and kept presence;
+    deleting a missing one is a no-op so retries are harmless."""
 
     key: str
 
@@ -370,6 +395,40 @@ class DeleteMetadata:
     key: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PutAccountOption:
+    """Set (or, with ``value`` None, clear) one per-account option of an existing account:
+    ``multiclient`` and ``always-on`` ("on"/"off"); cleared means the server's default."""
+
+    account_key: str
+    name: str
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PutReadMarker:
+    """Move the account's read marker on ``target`` (a folded nick or room name) to
+    ``at`` (unix time, millisecond precision). The core only ever moves it forward."""
+
+    account_key: str
+    target: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PutPresence:
+    """Create or replace the kept presence of an always-on account."""
+
+    presence: Presence
+
+
+@dataclass(frozen=True, slots=True)
+class DeletePresence:
+    """Forget the kept presence of an account (no-op when there is none)."""
+
+    account_key: str
+
+
 Change = (
     PutAccount
     | CreateAccount
@@ -391,6 +450,10 @@ Change = (
     | RenameChannel
     | PutMetadata
     | DeleteMetadata
+    | PutAccountOption
+    | PutReadMarker
+    | PutPresence
+    | DeletePresence
 )
 
 
@@ -452,18 +515,26 @@ def touched_by(changes: Sequence[Change]) -> Touched:
                 channels.add(key)
             case RenameChannel(key, new_key, _):
                 channels.update((key, new_key))
-            case PutMetadata(account_key, _, _) | DeleteMetadata(account_key, _):
-                accounts.add(account_key)  # an account's metadata travels with it
+            case (
+                PutMetadata(account_key, _, _)
+                | DeleteMetadata(account_key, _)
+                | PutAccountOption(account_key, _, _)
+            ):
+                accounts.add(account_key)  # an account's metadata and options travel with it
+            case PutReadMarker() | PutPresence() | DeletePresence():
+                pass  # written only by the server that keeps them in memory
     return Touched(frozenset(accounts), frozenset(bans), frozenset(mutes), frozenset(channels))
 
 
 @dataclass(frozen=True, slots=True)
 class StoreDelta:
     """The rows ``Touched`` named, as stored now; None where the row no longer exists.
-    ``metadata`` holds the metadata of every account named (empty: none, or no account)."""
+    ``metadata`` and ``options`` hold those of every account named (empty: none, or no
+    account)."""
 
     accounts: dict[str, Account | None] = field(default_factory=dict)
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    options: dict[str, dict[str, str]] = field(default_factory=dict)
     bans: dict[str, ServerBan | None] = field(default_factory=dict)
     mutes: dict[str, AccountMute | None] = field(default_factory=dict)
     channels: dict[str, RegisteredChannel | None] = field(default_factory=dict)

@@ -26,11 +26,16 @@ from chatroom.server.store.base import (
     DeleteChannel,
     DeleteMetadata,
     DeleteMute,
+    DeletePresence,
+    Presence,
     PutAccount,
+    PutAccountOption,
     PutBan,
     PutChannel,
     PutMetadata,
     PutMute,
+    PutPresence,
+    PutReadMarker,
     RegisterChannel,
     RegisteredChannel,
     RenameChannel,
@@ -61,6 +66,9 @@ class MemoryStore:
         self._mutes: dict[str, AccountMute] = {}
         self._channels: dict[str, RegisteredChannel] = {}
         self._metadata: dict[str, dict[str, str]] = {}
+        self._options: dict[str, dict[str, str]] = {}
+        self._markers: dict[str, dict[str, float]] = {}
+        self._presence: dict[str, Presence] = {}
         self._next_ban_id = 1
         self._version = 0
         self._closed = False
@@ -75,6 +83,9 @@ class MemoryStore:
                 mutes=dict(self._mutes),
                 channels=dict(self._channels),
                 metadata={key: dict(values) for key, values in self._metadata.items()},
+                options={key: dict(values) for key, values in self._options.items()},
+                read_markers={key: dict(values) for key, values in self._markers.items()},
+                presence=dict(self._presence),
             )
 
     def apply(self, changes: Sequence[Change]) -> list[int]:
@@ -86,6 +97,9 @@ class MemoryStore:
             mutes = dict(self._mutes)
             channels = dict(self._channels)
             metadata = {key: dict(values) for key, values in self._metadata.items()}
+            options = {key: dict(values) for key, values in self._options.items()}
+            markers = {key: dict(values) for key, values in self._markers.items()}
+            presence = dict(self._presence)
             next_ban_id = self._next_ban_id
             ban_ids: list[int] = []
             for change in changes:
@@ -114,6 +128,9 @@ class MemoryStore:
                     case DeleteAccount(key):
                         accounts.pop(key, None)
                         metadata.pop(key, None)
+                        options.pop(key, None)
+                        markers.pop(key, None)
+                        presence.pop(key, None)
                     case PutBan(ban):
                         ban_id = _place_ban(bans, ban, next_ban_id)
                         next_ban_id = max(next_ban_id, ban_id + 1)
@@ -163,8 +180,29 @@ class MemoryStore:
                             values.pop(key, None)
                         if not values:
                             metadata.pop(account_key, None)
+                    case PutAccountOption(account_key, name, value):
+                        if account_key not in accounts:
+                            raise ConflictError(f"no account {account_key!r} for its option")
+                        chosen = options.setdefault(account_key, {})
+                        if value is None:
+                            chosen.pop(name, None)
+                        else:
+                            chosen[name] = value
+                        if not chosen:
+                            options.pop(account_key, None)
+                    case PutReadMarker(account_key, target, at):
+                        if account_key not in accounts:
+                            raise ConflictError(f"no account {account_key!r} for its marker")
+                        markers.setdefault(account_key, {})[target] = at
+                    case PutPresence(kept):
+                        if kept.account_key not in accounts:
+                            raise ConflictError(f"no account {kept.account_key!r} to keep")
+                        presence[kept.account_key] = kept
+                    case DeletePresence(account_key):
+                        presence.pop(account_key, None)
             self._accounts, self._bans, self._audit = accounts, bans, audit
             self._mutes, self._channels, self._metadata = mutes, channels, metadata
+            self._options, self._markers, self._presence = options, markers, presence
             self._next_ban_id = next_ban_id
             self._version += 1
             return ban_ids
@@ -185,6 +223,7 @@ class MemoryStore:
             return StoreDelta(
                 accounts={key: self._accounts.get(key) for key in touched.accounts},
                 metadata={key: dict(self._metadata.get(key, {})) for key in touched.accounts},
+                options={key: dict(self._options.get(key, {})) for key in touched.accounts},
                 bans={key: by_key.get(key) for key in touched.bans},
                 mutes={key: self._mutes.get(key) for key in touched.mutes},
                 channels={key: self._channels.get(key) for key in touched.channels},
