@@ -199,7 +199,7 @@ def test_ban_matches_the_ip_when_the_host_differs() -> None:
     (alice,) = room(h, "alice")
     alice.cmd("MODE #room +b *!*@10.0.0.9")
     bob = h.connect("bob", ip="10.0.0.9")
-    bob.session.host = "bob.example"
+    bob.session.owner.host = "bob.example"
     assert codes(bob.cmd("JOIN #room")) == ["474"]
 
 

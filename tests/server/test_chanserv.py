@@ -80,9 +80,9 @@ def test_registered_room_outlives_its_members_and_founder_gets_ops_on_join() -> 
     b.cmd("JOIN #room")
     channel = h.world.find_channel("#room")
     assert channel is not None
-    assert not channel.is_op(b.session)
+    assert not channel.is_op(b.session.owner)
     joined = a.cmd("JOIN #room")
-    assert channel.is_op(a.session)
+    assert channel.is_op(a.session.owner)
     names = [m for m in joined if m.command == n.RPL_NAMREPLY]
     assert "@alice" in names[0].params[-1].split()
 
@@ -115,7 +115,7 @@ def test_ops_by_account_get_ops_on_join_after_a_restart() -> None:
     b.cmd("JOIN #room")
     channel = fresh.world.find_channel("#room")
     assert channel is not None
-    assert channel.is_op(b.session)
+    assert channel.is_op(b.session.owner)
     assert ("alice", "channel.access.add", "#room bob") in audit_actions(h)
 
 
@@ -148,9 +148,9 @@ def test_op_gives_ops_now_to_a_founder_who_joined_before_logging_in() -> None:
     a.cmd("PRIVMSG NickServ :IDENTIFY correct-horse")
     channel = h.world.find_channel("#room")
     assert channel is not None
-    assert not channel.is_op(a.session)
+    assert not channel.is_op(a.session.owner)
     got = a.cmd("PRIVMSG ChanServ :OP #room")
-    assert channel.is_op(a.session)
+    assert channel.is_op(a.session.owner)
     assert [m.params for m in got if m.command == "MODE"] == [("#room", "+o", "alice")]
 
 
@@ -222,7 +222,7 @@ def test_a_founder_set_from_the_shell_takes_over_chanserv_on_reload() -> None:
     c.cmd("JOIN #room")
     channel = h.world.find_channel("#room")
     assert channel is not None
-    assert channel.is_op(c.session)  # the founder gets ops on join
+    assert channel.is_op(c.session.owner)  # the founder gets ops on join
 
 
 def test_saves_before_the_reload_do_not_undo_a_founder_set_from_the_shell() -> None:

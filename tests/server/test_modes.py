@@ -144,7 +144,7 @@ def test_op_and_voice_are_granted_and_shown_in_names() -> None:
     assert mode_line(alice.cmd("MODE #room +v bob")) == ("#room", "+v", "bob")
     assert first(bob.take(), "MODE").params == ("#room", "+v", "bob")
     alice.cmd("MODE #room +o bob")
-    assert h.world.channels["#room"].status(bob.session) == "ov"
+    assert h.world.channels["#room"].status(bob.session.owner) == "ov"
 
 
 def test_status_target_uses_canonical_nick() -> None:

@@ -79,9 +79,9 @@ def test_chghost_needs_the_admin_capability() -> None:
     boss = logged_in(h, "boss", "admin")
     bob = logged_in(h, "bob")
     assert "'admin'" in denial(mod.cmd("CHGHOST bob staff.example"))
-    assert bob.session.host != "staff.example"
+    assert bob.session.owner.host != "staff.example"
     assert n.ERR_NOPRIVILEGES not in numerics(boss.cmd("CHGHOST bob staff.example"))
-    assert bob.session.host == "staff.example"
+    assert bob.session.owner.host == "staff.example"
 
 
 def test_whois_names_the_role_of_an_operator() -> None:

@@ -195,7 +195,7 @@ def test_nick_change_is_seen_by_self() -> None:
     assert reply[0].params == ("alicia",)
     assert reply[0].source == "alice!~alice@127.0.0.1"
     assert h.world.find_nick("alice") is None
-    assert h.world.find_nick("alicia") is c.session
+    assert h.world.find_nick("alicia") is c.session.owner
 
 
 def test_labeled_command_with_one_reply_gets_the_label() -> None:

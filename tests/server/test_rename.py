@@ -50,7 +50,7 @@ def test_members_with_the_cap_see_rename_and_the_others_part_and_join() -> None:
     assert channel is not None
     assert h.world.find_channel("#coding") is None
     assert channel.topic == "All about code"
-    assert channel.is_op(alice.session)
+    assert channel.is_op(alice.session.owner)
     assert set(alice.session.channels) == {"#programming"}
     bob.cmd("PRIVMSG #programming :still here")
     assert [m.params for m in alice.take()] == [("#programming", "still here")]

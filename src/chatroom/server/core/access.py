@@ -94,7 +94,7 @@ def join_refusal(
 
 def cannot_speak(world: World, channel: Channel, session: Session) -> str | None:
     """Why ``session`` may not send to ``channel`` (text for 404), or None if it may."""
-    status = channel.members.get(session)
+    status = channel.members.get(session.owner)
     if status is None and "n" in channel.flags:
         return "Cannot send to channel (no external messages)"
     if status:
@@ -149,7 +149,7 @@ def nick_change_refused(world: World, session: Session, new_nick: str) -> tuple[
     ``435 <nick> <new_nick> <channel> :<text>``.
     """
     for channel in session.channels.values():
-        if channel.members.get(session):
+        if channel.members.get(session.owner):
             continue
         if is_banned(world, channel, session) or is_quieted(world, channel, session):
             return channel.name, f"Cannot change nickname while on {channel.name} (you're banned)"

@@ -249,6 +249,7 @@ def log_in(world: World, session: Session, account: Account) -> None:
     )
     if session.registered:
         _notify_account(world, session, account.name)
+        world.users_by_account.setdefault(account.key, session.owner)
     if world.fold(session.nick) == account.key:
         session.nick_deadline = None
     opers.grant(world, session, account)
@@ -258,6 +259,8 @@ def log_out(world: World, session: Session) -> None:
     if session.account is None:
         return
     metadata.logged_out(world, session)
+    if world.users_by_account.get(world.fold(session.account)) is session.owner:
+        del world.users_by_account[world.fold(session.account)]
     session.account = None
     session.muted = None
     opers.revoke(world, session)

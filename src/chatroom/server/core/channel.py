@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chatroom.server.core.session import Session
+from chatroom.server.core.users import User
 from chatroom.server.store.base import RegisteredChannel
 
 PREFIX_ORDER = "ov"
@@ -32,7 +33,11 @@ class Channel:
     name: str
     created_at: float
     permanent: bool = False
-    members: dict[Session, str] = field(default_factory=dict)
+    # Members are users (with their status letters); ``sessions`` holds their attached
+    # connections, kept in step by ``add``/``remove``/``attach``/``detach``, so that the
+    # fan-out walks one flat collection however many devices a member has.
+    members: dict[User, str] = field(default_factory=dict)
+    sessions: dict[Session, None] = field(default_factory=dict)
     topic: str = ""
     topic_set_by: str = ""
     topic_set_at: float = 0.0
@@ -67,27 +72,45 @@ class Channel:
                 return entry
         return None
 
-    def status(self, session: Session) -> str:
-        return self.members.get(session, "")
+    def add(self, user: User, status: str) -> None:
+        """Make ``user`` a member, with every connection it has."""
+        self.members[user] = status
+        for conn in user.conns:
+            self.sessions[conn] = None
 
-    def is_op(self, session: Session) -> bool:
-        return "o" in self.members.get(session, "")
+    def remove(self, user: User) -> None:
+        self.members.pop(user, None)
+        for conn in user.conns:
+            self.sessions.pop(conn, None)
 
-    def can_speak_moderated(self, session: Session) -> bool:
-        return bool(self.members.get(session, ""))
+    def attach(self, conn: Session) -> None:
+        """A connection joined a member user (multiclient, always-on): it hears the room."""
+        self.sessions[conn] = None
 
-    def set_status(self, session: Session, letter: str, on: bool) -> None:
-        current = self.members[session]
+    def detach(self, conn: Session) -> None:
+        self.sessions.pop(conn, None)
+
+    def status(self, user: User) -> str:
+        return self.members.get(user, "")
+
+    def is_op(self, user: User) -> bool:
+        return "o" in self.members.get(user, "")
+
+    def can_speak_moderated(self, user: User) -> bool:
+        return bool(self.members.get(user, ""))
+
+    def set_status(self, user: User, letter: str, on: bool) -> None:
+        current = self.members[user]
         letters = set(current)
         if on:
             letters.add(letter)
         else:
             letters.discard(letter)
-        self.members[session] = "".join(c for c in PREFIX_ORDER if c in letters)
+        self.members[user] = "".join(c for c in PREFIX_ORDER if c in letters)
 
-    def prefix_of(self, session: Session, all_prefixes: bool) -> str:
+    def prefix_of(self, user: User, all_prefixes: bool) -> str:
         """ "@" for an op, "@+" with multi-prefix, "" for a plain member."""
-        status = self.members.get(session, "")
+        status = self.members.get(user, "")
         if not status:
             return ""
         if all_prefixes:

@@ -36,6 +36,7 @@ from chatroom.server.store.base import (
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
+    from chatroom.server.core.users import User
     from chatroom.server.core.world import World
 
 
@@ -213,7 +214,7 @@ def follow_outside_changes(world: World, snapshot: Snapshot) -> None:
             channel.registration = replace(registration, founder=stored.founder)
 
 
-def join_status(world: World, channel: Channel, session: Session) -> str:
+def join_status(world: World, channel: Channel, session: Session | User) -> str:
     """ "o" for the founder and listed ops of a registered room when logged in, else ""."""
     registration = channel.registration
     if registration is None or session.account is None:

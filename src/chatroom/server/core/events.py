@@ -29,6 +29,7 @@ from chatroom.server.core.history import EVENT_COMMANDS, EventRecord, HistoryRec
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
     from chatroom.server.core.session import Session
+    from chatroom.server.core.users import User
     from chatroom.server.core.world import World
 
 __all__ = [
@@ -102,7 +103,7 @@ def announce(
     changing a room from outside sees it too) and keep it: PART, KICK, TOPIC, MODE."""
     at, msgid = world.now_ms(), world.new_msgid()
     world.fanout(
-        channel.members if recipients is None else recipients,
+        channel.sessions if recipients is None else recipients,
         source,
         command,
         channel.name,
@@ -119,8 +120,8 @@ def join(world: World, channel: Channel, session: Session) -> None:
     at, msgid = world.now_ms(), world.new_msgid()
     time_tag = format_time(at)
     extra = (session.account or "*", session.realname)
-    plain = [m for m in channel.members if "extended-join" not in m.caps]
-    extended = [m for m in channel.members if "extended-join" in m.caps]
+    plain = [m for m in channel.sessions if "extended-join" not in m.caps]
+    extended = [m for m in channel.sessions if "extended-join" in m.caps]
     for members, params in ((plain, ()), (extended, extra)):
         if members:
             world.fanout(
@@ -136,19 +137,19 @@ def join(world: World, channel: Channel, session: Session) -> None:
     keep(world, world.fold(channel.name), channel.name, session.prefix, "JOIN", extra, at, msgid)
 
 
-def quit(world: World, session: Session, reason: str) -> None:
+def quit(world: World, session: Session | User, reason: str) -> None:
     """QUIT to everyone who shares a room, kept in each of those rooms."""
     if session.channels:  # in no room, nobody is told and nothing is kept
         _everywhere(world, session, world.peers(session), "QUIT", reason)
 
 
-def nick(world: World, session: Session, recipients: Collection[Session], new: str) -> None:
+def nick(world: World, session: Session | User, recipients: Collection[Session], new: str) -> None:
     """NICK to ``recipients`` (the user too), kept in each of the user's rooms."""
     _everywhere(world, session, recipients, "NICK", new)
 
 
 def _everywhere(
-    world: World, session: Session, recipients: Collection[Session], command: str, param: str
+    world: World, session: Session | User, recipients: Collection[Session], command: str, param: str
 ) -> None:
     at, msgid = world.now_ms(), world.new_msgid()
     source = session.prefix

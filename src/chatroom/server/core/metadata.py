@@ -32,6 +32,7 @@ from chatroom.server.store.base import Change, DeleteMetadata, PutMetadata, Snap
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
     from chatroom.server.core.session import Session
+    from chatroom.server.core.users import User
     from chatroom.server.core.world import World
 
 CAP = "draft/metadata-2"
@@ -63,11 +64,11 @@ def valid_key(key: str) -> bool:
     return len(key) <= KEY_LENGTH and _KEY.fullmatch(key) is not None
 
 
-def user_values(world: World, session: Session) -> dict[str, str]:
-    """What ``session``'s user has set (read only: callers must not change it)."""
-    if session.account is not None:
-        return world.metadata.accounts.get(world.fold(session.account), {})
-    return session.metadata or {}
+def user_values(world: World, who: Session | User) -> dict[str, str]:
+    """What the user has set (read only: callers must not change it)."""
+    if who.account is not None:
+        return world.metadata.accounts.get(world.fold(who.account), {})
+    return who.metadata or {}
 
 
 def channel_values(channel: Channel) -> dict[str, str]:
@@ -193,7 +194,7 @@ def notify_user(
 def notify_channel(
     world: World, channel: Channel, key: str, value: str | None, origin: Session | None
 ) -> None:
-    _tell(world, channel.members, channel.name, key, value, origin)
+    _tell(world, channel.sessions, channel.name, key, value, origin)
 
 
 def _tell(
@@ -268,7 +269,7 @@ def sync_channel(
         return
     send_values(world, session, channel.name, channel_values(channel), wanted, batch)
     for member in channel.members:
-        if member is not session:
+        if member is not session.owner:
             send_values(world, session, member.nick, user_values(world, member), wanted, batch)
 
 
@@ -282,8 +283,8 @@ def joined(world: World, session: Session, channel: Channel) -> None:
     values = user_values(world, session)
     if not values:
         return
-    for member in channel.members:
-        if member is not session and subscribed_any(member):
+    for member in channel.sessions:
+        if member.owner is not session.owner and subscribed_any(member):
             send_values(world, member, session.nick, values, member.metadata_subs)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import format_line
+from chatroom.server.core.users import User
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
@@ -52,7 +53,7 @@ class MonitorTable:
         return self.lists.get(session, {})
 
 
-def came_online(world: World, session: Session) -> None:
+def came_online(world: World, session: Session | User) -> None:
     """730 to everyone watching ``session``'s nick (it registered or took the nick)."""
     for watcher in world.monitor.watchers.get(world.fold(session.nick), ()):
         if watcher is not session and not watcher.closed:
@@ -66,13 +67,16 @@ def went_offline(world: World, nick: str) -> None:
             watcher.send(format_line(world.name, n.RPL_MONOFFLINE, watcher.nick, nick))
 
 
-def interested(world: World, session: Session, cap: str) -> set[Session]:
-    """Who should hear of a change to ``session`` that ``cap`` announces (away-notify,
-    account-notify, chghost, setname): room peers with the cap, and extended-monitor
-    watchers with it. ``session`` itself is not included."""
-    found = {peer for peer in world.peers(session) if cap in peer.caps}
-    for watcher in world.monitor.watchers.get(world.fold(session.nick), ()):
+def interested(world: World, who: Session | User, cap: str) -> set[Session]:
+    """Who should hear of a change to a user that ``cap`` announces (away-notify,
+    account-notify, chghost, setname): room peers with the cap, extended-monitor watchers
+    with it, and the user's own devices with it, except the connection ``who`` itself."""
+    user = who if isinstance(who, User) else who.owner
+    found = {peer for peer in world.peers(user) if cap in peer.caps}
+    for watcher in world.monitor.watchers.get(world.fold(user.nick), ()):
         if cap in watcher.caps and not watcher.closed and any(e in watcher.caps for e in EXTENDED):
             found.add(watcher)
-    found.discard(session)
+    found.update(conn for conn in user.conns if cap in conn.caps)
+    if not isinstance(who, User):
+        found.discard(who)
     return found

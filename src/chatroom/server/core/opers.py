@@ -60,7 +60,7 @@ def grant(world: World, session: Session, account: Account) -> bool:
     session.modes.add("o")
     if session.registered:
         world.oper_count += 1
-        _announce(world, session)
+        tell(world, session)
     return True
 
 
@@ -68,10 +68,11 @@ def announce_after_welcome(world: World, session: Session) -> None:
     """Registration finished: an operator since its SASL login is counted and told so."""
     if "o" in session.modes:
         world.oper_count += 1
-        _announce(world, session)
+        tell(world, session)
 
 
-def _announce(world: World, session: Session) -> None:
+def tell(world: World, session: Session) -> None:
+    """381 and ``MODE +o`` to one connection (a newly attached device of an operator too)."""
     world.reply(session, n.RPL_YOUREOPER, f"You are now an IRC operator ({session.oper_role})")
     world.fanout([session], session.prefix, "MODE", session.nick, "+o", account=session.account)
 

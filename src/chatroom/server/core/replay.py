@@ -24,7 +24,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from chatroom.server.core.history import HistoryRecord
+from chatroom.irc.message import format_line
+from chatroom.server.core import events, multiline
+from chatroom.server.core.history import EventRecord, HistoryRecord, format_time
+from chatroom.server.core.session import TagProfile
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
@@ -72,7 +75,8 @@ def unseen_lines(world: World, session: Session, channel: Channel) -> list[Histo
     me = reader(world, session)
     lines: Sequence[HistoryRecord] = ring
     if session.account is not None and any(
-        member.account == session.account and member is not session for member in channel.members
+        member.account == session.account and member is not session.owner
+        for member in channel.members
     ):
         lines = []  # another connection of the account is here: it has seen everything
     else:
@@ -96,3 +100,40 @@ def _after(ring: Sequence[HistoryRecord], seen: tuple[int, str]) -> list[History
         if records[index].msgid == msgid:
             return records[index + 1 :]
     return [record for record in records if record.at > at]
+
+
+def record_line(session: Session, record: HistoryRecord, batch: str | None) -> bytes:
+    """A stored line as ``session`` would have seen it live, plus its batch tag."""
+    tags: dict[str, str] = {}
+    if batch is not None:
+        tags["batch"] = batch
+    profile = session.tag_profile
+    if profile & TagProfile.MESSAGE_TAGS:
+        tags.update(record.tags)
+        tags["msgid"] = record.msgid
+    if profile & TagProfile.SERVER_TIME:
+        tags["time"] = format_time(record.at)
+    if profile & TagProfile.ACCOUNT and record.account is not None:
+        tags["account"] = record.account
+    if isinstance(record, EventRecord):
+        return events.event_line(session, record, tags)
+    return format_line(record.source, record.command, record.target_name, record.text, tags=tags)
+
+
+def send_batch(
+    world: World, session: Session, kind: str, name: str, lines: Sequence[HistoryRecord]
+) -> None:
+    """Stored lines in one ``kind`` batch (when the client has batch), as first sent."""
+    batch = world.new_msgid() if "batch" in session.caps else None
+    if batch is not None:
+        session.send(format_line(world.name, "BATCH", "+" + batch, kind, name))
+    for record in lines:
+        composed = multiline.history_lines_of(record)
+        if composed is None:
+            session.send(record_line(session, record, batch))
+        else:  # a draft/multiline message: a nested batch, or its lines one by one
+            ref = "M" + world.new_msgid()
+            for line in multiline.history_form(session, record, composed, batch, ref):
+                session.send(line)
+    if batch is not None:
+        session.send(format_line(world.name, "BATCH", "-" + batch))

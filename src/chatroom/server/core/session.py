@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import IntFlag
 from typing import TYPE_CHECKING
 
+from chatroom.server.core.users import User
+
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
     from chatroom.server.core.multiline import OpenBatch
@@ -38,31 +40,18 @@ class Session:
     connected_at: float
     _ready: list[Session] = field(repr=False)
 
-    nick: str = "*"
-    user: str = ""
-    realname: str = ""
-    registered: bool = False
     closed: bool = False
-    account: str | None = None
     certfp: str | None = None
     auth_pending: int = 0
     sasl: object | None = None  # the SASL exchange in progress (commands/sasl.py owns it)
-    nick_deadline: float | None = None
     password: str | None = None
     cap_negotiating: bool = False
     cap_version: int = 0
     caps: set[str] = field(default_factory=set)
     tag_profile: int = 0  # TagProfile bits as a plain int: hashed and tested per recipient
-    modes: set[str] = field(default_factory=set)
-    # The operator role behind +o (core/opers.py sets both); None for everyone else.
-    oper_role: str | None = None
-    away: str | None = None
-    # The account's server-wide mute, if any: one field so PRIVMSG checks it in O(1).
-    muted: AccountMute | None = None
-    channels: dict[str, Channel] = field(default_factory=dict)
-    invited: set[str] = field(default_factory=set)
+    # This connection's own AWAY message; the user is away only when all of them are.
+    away_message: str | None = None
     last_active: float = 0.0
-    last_message: float = 0.0
     ping_sent_at: float | None = None
     flood_tokens: float = 0.0
     flood_checked_at: float = 0.0
@@ -81,10 +70,14 @@ class Session:
     held_label: tuple[str, list[bytes]] | None = None
     # IRCv3 draft/multiline: the batch this client has open (core/multiline.py owns it).
     multiline: OpenBatch | None = None
-    # IRCv3 draft/metadata-2 (core/metadata.py): the keys this client subscribed to, and
-    # a guest's own metadata (a logged-in user's belongs to the account, in the world).
+    # IRCv3 draft/metadata-2 (core/metadata.py): the keys this client subscribed to.
     metadata_subs: set[str] | None = None
-    metadata: dict[str, str] | None = None
+    # The user this connection is attached to: its own from the start, or, once logged in
+    # to an account whose user is online (multiclient), that one (core/presence.py).
+    owner: User = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.owner = User(self.host, [self])
 
     def send(self, data: bytes) -> None:
         """Queue one formatted line; the shell writes the queue out once per loop pass."""
@@ -106,7 +99,106 @@ class Session:
     @property
     def prefix(self) -> str:
         """The ``nick!user@host`` source used on messages this client originates."""
-        return f"{self.nick}!{self.user}@{self.host}"
+        return self.owner.prefix
 
     def has(self, cap: str) -> bool:
         return cap in self.caps
+
+    # What the user is, seen through one of its connections: handlers answer "the
+    # requester's nick" or "the requester's rooms" without caring which device asked.
+
+    @property
+    def nick(self) -> str:
+        return self.owner.nick
+
+    @nick.setter
+    def nick(self, value: str) -> None:
+        self.owner.nick = value
+
+    @property
+    def user(self) -> str:
+        return self.owner.user
+
+    @user.setter
+    def user(self, value: str) -> None:
+        self.owner.user = value
+
+    @property
+    def realname(self) -> str:
+        return self.owner.realname
+
+    @realname.setter
+    def realname(self, value: str) -> None:
+        self.owner.realname = value
+
+    @property
+    def registered(self) -> bool:
+        return self.owner.registered
+
+    @registered.setter
+    def registered(self, value: bool) -> None:
+        self.owner.registered = value
+
+    @property
+    def account(self) -> str | None:
+        return self.owner.account
+
+    @account.setter
+    def account(self, value: str | None) -> None:
+        self.owner.account = value
+
+    @property
+    def nick_deadline(self) -> float | None:
+        return self.owner.nick_deadline
+
+    @nick_deadline.setter
+    def nick_deadline(self, value: float | None) -> None:
+        self.owner.nick_deadline = value
+
+    @property
+    def modes(self) -> set[str]:
+        return self.owner.modes
+
+    @property
+    def oper_role(self) -> str | None:
+        return self.owner.oper_role
+
+    @oper_role.setter
+    def oper_role(self, value: str | None) -> None:
+        self.owner.oper_role = value
+
+    @property
+    def away(self) -> str | None:
+        return self.owner.away
+
+    @property
+    def muted(self) -> AccountMute | None:
+        return self.owner.muted
+
+    @muted.setter
+    def muted(self, value: AccountMute | None) -> None:
+        self.owner.muted = value
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        return self.owner.channels
+
+    @property
+    def invited(self) -> set[str]:
+        return self.owner.invited
+
+    @property
+    def last_message(self) -> float:
+        return self.owner.last_message
+
+    @last_message.setter
+    def last_message(self, value: float) -> None:
+        self.owner.last_message = value
+
+    @property
+    def metadata(self) -> dict[str, str] | None:
+        return self.owner.metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, str] | None) -> None:
+        self.owner.metadata = value

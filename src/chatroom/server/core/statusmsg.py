@@ -57,10 +57,10 @@ def deliver(
     wanted = PREFIX_ORDER[: PREFIX_ORDER.index(_LETTER_OF[prefix]) + 1]
     recipients = [
         member
-        for member, status in channel.members.items()
-        if member is not session
-        and any(letter in status for letter in wanted)
-        and (verb != "TAGMSG" or "message-tags" in member.caps)
+        for user, status in channel.members.items()
+        if any(letter in status for letter in wanted)
+        for member in user.conns
+        if member is not session and (verb != "TAGMSG" or "message-tags" in member.caps)
     ]
     if echo and (verb != "TAGMSG" or "message-tags" in session.caps):
         recipients.append(session)

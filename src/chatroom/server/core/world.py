@@ -34,6 +34,7 @@ from chatroom.server.core import (
     chanreg,
     events,
     opers,
+    presence,
     replay,
     sanctions,
 )
@@ -57,7 +58,8 @@ from chatroom.server.core.multiline import expire as expire_batch
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
-from chatroom.server.store.base import Account, Change, Snapshot, StoreDelta
+from chatroom.server.core.users import User
+from chatroom.server.store.base import Account, Change, Presence, Snapshot, StoreDelta
 
 if TYPE_CHECKING:
     from chatroom.server.core.replies import Template
@@ -105,7 +107,10 @@ class World:
         self.fold = casefolder(settings.casemapping)
         self.started_at = clock()
         self.sessions: dict[int, Session] = {}
-        self.nicks: dict[str, Session] = {}
+        self.nicks: dict[str, User] = {}  # folded nick -> user (registered or claiming)
+        # Users logged in to an account, by account key: where a new connection of the
+        # same account attaches (multiclient) and where always-on users are kept.
+        self.users_by_account: dict[str, User] = {}
         self.channels: dict[str, Channel] = {}
         self.whowas: deque[WhowasEntry] = deque(maxlen=settings.limits.whowas_entries)
         self.effects: list[Effect] = []
@@ -125,6 +130,12 @@ class World:
         self._ids = itertools.count(1)
         self.answers = Answers(self)
         self.accounts: dict[str, Account] = {}
+        # NickServ SET choices by account key (core/presence.py reads them).
+        self.account_options: dict[str, dict[str, str]] = {}
+        # What each account was in when its last connection left (core/presence.py).
+        self.presence: dict[str, Presence] = {}
+        # Private messages kept for offline accounts since they were last seen, by key.
+        self.offline_counts: dict[str, int] = {}
         self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
         self.sanctions = sanctions.Sanctions()
@@ -265,8 +276,8 @@ class World:
             elif now - session.last_active >= t.ping_interval:
                 session.ping_sent_at = now
                 session.send(format_line(None, "PING", self.name))
-            if "i" in session.modes and not session.closed:
-                invisible += 1
+            if "i" in session.modes and not session.closed and session is session.owner.conns[0]:
+                invisible += 1  # a user once, however many devices it has
         self.invisible_count = invisible
         accounts.expire_nick_grace(self)
         sanctions.expire(self)
@@ -275,10 +286,13 @@ class World:
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
         self.accounts = dict(snapshot.accounts)
+        self.account_options = {key: dict(chosen) for key, chosen in snapshot.options.items()}
+        self.presence = dict(snapshot.presence)
         self.metadata.load(snapshot)
         accounts.reconcile_sessions(self)
         chanreg.restore(self, snapshot)
         sanctions.load(self, snapshot)
+        presence.restore(self)
 
     def load_changes(self, delta: StoreDelta) -> None:
         """Rows another process changed, applied by key (PostgreSQL names them): the
@@ -290,6 +304,11 @@ class World:
                 self.accounts[key] = account
         for key in delta.accounts:
             self.metadata.replace(key, delta.metadata.get(key, {}))
+            chosen = delta.options.get(key)
+            if chosen:
+                self.account_options[key] = dict(chosen)
+            else:
+                self.account_options.pop(key, None)
         if delta.accounts:
             accounts.reconcile_sessions(self)
         if delta.channels:
@@ -393,14 +412,15 @@ class World:
 
     # ----------------------------------------------------------------- helpers for handlers
 
-    def reply(self, session: Session, numeric: str, *params: str) -> None:
-        """Send a numeric from the server to ``session``, addressed to its nick."""
-        session.send(format_line(self.name, numeric, session.nick, *params))
+    def reply(self, to: Session | User, numeric: str, *params: str) -> None:
+        """Send a numeric from the server to one connection (the requester) or to every
+        connection of a user, addressed to its nick."""
+        to.send(format_line(self.name, numeric, to.nick, *params))
 
-    def notice(self, session: Session, text: str) -> None:
-        session.send(format_line(self.name, "NOTICE", session.nick, text))
+    def notice(self, to: Session | User, text: str) -> None:
+        to.send(format_line(self.name, "NOTICE", to.nick, text))
 
-    def find_nick(self, nick: str) -> Session | None:
+    def find_nick(self, nick: str) -> User | None:
         return self.nicks.get(self.fold(nick))
 
     def find_channel(self, name: str) -> Channel | None:
@@ -417,12 +437,14 @@ class World:
     def new_msgid(self) -> str:
         return f"{self._msgid_prefix}-{next(self._msgids):x}"
 
-    def peers(self, session: Session) -> set[Session]:
-        """Everyone who shares at least one room with ``session`` (not itself)."""
+    def peers(self, who: Session | User) -> set[Session]:
+        """The connections of everyone who shares at least one room with the user (none
+        of the user's own connections)."""
+        user = who.owner if isinstance(who, Session) else who
         seen: set[Session] = set()
-        for channel in session.channels.values():
-            seen.update(channel.members)
-        seen.discard(session)
+        for channel in user.channels.values():
+            seen.update(channel.sessions)
+        seen.difference_update(user.conns)
         return seen
 
     def fanout(
@@ -514,31 +536,61 @@ class World:
         a "reconnecting" banner for it). Leaving the rooms first leaves no one to tell.
         """
         sessions = [session for session in self.sessions.values() if not session.closed]
+        for user in {session.owner for session in sessions} | set(self.users_by_account.values()):
+            if user.registered and user.account is not None:
+                presence.keep(self, user)  # rooms to rejoin (always-on: to be in) after
         for session in sessions:
             for channel in list(session.channels.values()):
                 self.leave_channel(session, channel)
         for session in sessions:
             self.close(session, reason)
 
+    def close_user(self, user: User, reason: str) -> None:
+        """End a user with every connection it has (KILL, a ban): always-on or not."""
+        user.always_on = False
+        if not user.conns:
+            if user.registered:
+                self._quit_user(user, reason)
+            return
+        for conn in list(user.conns):
+            self.close(conn, reason)
+
     def _remove(self, session: Session, reason: str) -> None:
         session.closed = True
         self.monitor.clear(session)
-        if session.registered:
-            went_offline(self, session.nick)
-            self.registered_count -= 1
-            if "o" in session.modes:
-                self.oper_count -= 1
-            events.quit(self, session, reason)
-            self.remember_whowas(session)
-        for channel in list(session.channels.values()):
-            self.leave_channel(session, channel)
         replay.connection_closed(self, session)
-        key = self.fold(session.nick)
-        if self.nicks.get(key) is session:
-            del self.nicks[key]
+        if presence.stays(self, session):
+            presence.detach(self, session)  # another device, or always-on: no QUIT
+        elif session.registered:
+            self._quit_user(session.owner, reason)
+        else:
+            self._release_nick(session.owner)
         self.effects.append(Close(session.id, reason))
 
-    def remember_whowas(self, session: Session) -> None:
+    def _quit_user(self, user: User, reason: str) -> None:
+        """The user leaves the network: QUIT to its rooms, its nick and rooms freed."""
+        went_offline(self, user.nick)
+        self.registered_count -= 1
+        if "o" in user.modes:
+            self.oper_count -= 1
+        events.quit(self, user, reason)
+        self.remember_whowas(user)
+        presence.keep(self, user)  # an account's rooms, rejoined at its next login
+        for channel in list(user.channels.values()):
+            self.leave_channel(user, channel)
+        self._release_nick(user)
+        user.registered = False
+
+    def _release_nick(self, user: User) -> None:
+        key = self.fold(user.nick)
+        if self.nicks.get(key) is user:
+            del self.nicks[key]
+        if user.account is not None:
+            account_key = self.fold(user.account)
+            if self.users_by_account.get(account_key) is user:
+                del self.users_by_account[account_key]
+
+    def remember_whowas(self, session: Session | User) -> None:
         """Record the identity a nick had, for WHOWAS, when it quits or is changed."""
         self.whowas.appendleft(
             WhowasEntry(
@@ -551,12 +603,14 @@ class World:
             )
         )
 
-    def leave_channel(self, session: Session, channel: Channel) -> None:
+    def leave_channel(self, who: Session | User, channel: Channel) -> None:
         """Drop membership both ways; an empty non-permanent room disappears."""
+        user = who.owner if isinstance(who, Session) else who
         key = self.fold(channel.name)
-        channel.members.pop(session, None)
-        session.channels.pop(key, None)
-        replay.left_room(self, session, key)  # a later replay starts after what it got
+        channel.remove(user)
+        user.channels.pop(key, None)
+        for conn in user.conns:
+            replay.left_room(self, conn, key)  # a later replay starts after what it got
         if not channel.members and not channel.permanent:
             self.channels.pop(key, None)
 

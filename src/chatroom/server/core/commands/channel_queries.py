@@ -11,50 +11,14 @@ from collections.abc import Callable
 
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import match_mask
-from chatroom.irc.message import MAX_BODY, Message
-from chatroom.irc.packing import pack_words
+from chatroom.irc.message import Message
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import command
+from chatroom.server.core.roomviews import send_names, visible
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 
 ListTest = Callable[[Channel], bool]
-
-
-def send_topic(world: World, session: Session, channel: Channel) -> None:
-    """332 + 333 when a topic is set, else 331."""
-    if not channel.topic:
-        world.reply(session, n.RPL_NOTOPIC, channel.name, "No topic is set")
-        return
-    world.reply(session, n.RPL_TOPIC, channel.name, channel.topic)
-    world.reply(
-        session,
-        n.RPL_TOPICWHOTIME,
-        channel.name,
-        channel.topic_set_by,
-        str(int(channel.topic_set_at)),
-    )
-
-
-def send_names(world: World, session: Session, channel: Channel) -> None:
-    """353 lines (each under 512 bytes) then 366, for a room ``session`` may see."""
-    member = session in channel.members
-    multi = "multi-prefix" in session.caps
-    userhost = "userhost-in-names" in session.caps
-    entries: list[str] = []
-    for other, _status in channel.members.items():
-        if not member and "i" in other.modes:
-            continue
-        who = other.prefix if userhost else other.nick
-        entries.append(channel.prefix_of(other, multi) + who)
-    head = f":{world.name} {n.RPL_NAMREPLY} {session.nick} {channel.symbol} {channel.name} :"
-    for line in pack_words(entries, MAX_BODY - 2 - len(head.encode())):
-        world.reply(session, n.RPL_NAMREPLY, channel.symbol, channel.name, line)
-    world.reply(session, n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
-
-
-def visible(channel: Channel, session: Session) -> bool:
-    return not channel.secret or session in channel.members
 
 
 @command("NAMES")

@@ -11,6 +11,8 @@ Rules (modern.ircdocs.horse, with InspIRCd/Ergo where the docs leave a choice):
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from chatroom.irc import numerics as n
 from chatroom.irc.formatting import hidden_character
 from chatroom.irc.masks import is_channel_name
@@ -19,9 +21,9 @@ from chatroom.server.core import chanreg, events, metadata, opers, sanctions
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.commands import rename
-from chatroom.server.core.commands.channel_queries import send_names, send_topic
 from chatroom.server.core.commands.chathistory import replay_on_join
 from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.roomviews import send_names, send_topic
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 
@@ -34,7 +36,7 @@ def _member_channel(world: World, session: Session, name: str) -> Channel:
     channel = world.find_channel(name)
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
-    if session not in channel.members:
+    if session.owner not in channel.members:
         raise CommandError(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
     return channel
 
@@ -76,7 +78,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
         raise CommandError(n.ERR_BADCHANNAME, name, "Illegal channel name")
     folded = world.fold(name)
     channel = world.channels.get(folded)
-    if channel is not None and session in channel.members:
+    if channel is not None and session.owner in channel.members:
         return  # already there: nothing to say
     if len(session.channels) >= limits.channels_per_user:
         raise CommandError(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
@@ -94,18 +96,21 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
         if refusal is not None:
             raise CommandError(refusal[0], channel.name, refusal[1])
         status = chanreg.join_status(world, channel, session)  # founder and ops by account
-    channel.members[session] = status
+    channel.add(session.owner, status)
     session.channels[folded] = channel
     session.invited.discard(folded)
     announce_join(world, channel, session)
     if session.away is not None:
         # away-notify: members learn the newcomer is away as soon as they see the join.
-        watchers = [m for m in channel.members if m is not session and "away-notify" in m.caps]
+        watchers = [
+            m for m in channel.sessions if m.owner is not session.owner and "away-notify" in m.caps
+        ]
         world.fanout(watchers, session.prefix, "AWAY", session.away, account=session.account)
-    if channel.topic:
-        send_topic(world, session, channel)
-    if not session.caps.intersection(NO_IMPLICIT_NAMES):
-        send_names(world, session, channel)
+    for device in session.owner.conns:  # the user's other devices saw the JOIN too
+        if channel.topic:
+            send_topic(world, device, channel)
+        if not device.caps.intersection(NO_IMPLICIT_NAMES):
+            send_names(world, device, channel)
     replay_on_join(world, session, channel)
     metadata.joined(world, session, channel)
 
@@ -148,7 +153,7 @@ def topic(world: World, session: Session, msg: Message) -> None:
         channel = world.find_channel(name)
         if channel is None:
             raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
-        if channel.secret and session not in channel.members:
+        if channel.secret and session.owner not in channel.members:
             raise CommandError(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         send_topic(world, session, channel)
         return
@@ -158,7 +163,7 @@ def topic(world: World, session: Session, msg: Message) -> None:
     channel = world.find_channel(name) if override else _member_channel(world, session, name)
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
-    as_op = channel.is_op(session)
+    as_op = channel.is_op(session.owner)
     if "t" in channel.flags and not as_op and not override:
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     channel.topic = msg.params[1][: world.settings.limits.topic_length]
@@ -167,9 +172,9 @@ def topic(world: World, session: Session, msg: Message) -> None:
     text = channel.topic
 
     def announce() -> None:
-        recipients = channel.members
+        recipients: Collection[Session] = channel.sessions
         if session not in recipients:
-            recipients = {**recipients, session: ""}  # the operator sees its change too
+            recipients = {**channel.sessions, session: None}  # the operator sees it too
         events.announce(
             world,
             channel,
@@ -206,7 +211,7 @@ def invite(world: World, session: Session, msg: Message) -> None:
     channel = _member_channel(world, session, name)
     if target in channel.members:
         raise CommandError(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
-    if "i" in channel.flags and not channel.is_op(session):
+    if "i" in channel.flags and not channel.is_op(session.owner):
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     target.invited.add(world.fold(channel.name))
     account = session.account
@@ -215,14 +220,14 @@ def invite(world: World, session: Session, msg: Message) -> None:
         world.reply(session, n.RPL_AWAY, target.nick, target.away)
     # The invitee's copy is a message from the inviter like any other: with its
     # account-tag, server-time and msgid for clients that asked for them.
-    world.fanout([target], session.prefix, "INVITE", target.nick, channel.name, account=account)
+    world.fanout(target.conns, session.prefix, "INVITE", target.nick, channel.name, account=account)
     # IRCv3 invite-notify: members who could have invited too are told (ops only on +i).
     watchers = [
-        member
+        conn
         for member, status in channel.members.items()
-        if "invite-notify" in member.caps
-        and member is not session
-        and ("i" not in channel.flags or "o" in status)
+        if "i" not in channel.flags or "o" in status
+        for conn in member.conns
+        if "invite-notify" in conn.caps and conn is not session
     ]
     world.fanout(watchers, session.prefix, "INVITE", target.nick, channel.name, account=account)
 
@@ -270,7 +275,7 @@ def _kickable_room(world: World, session: Session, room: str) -> Channel:
     channel = world.find_channel(room)
     if channel is None or not opers.may(world, session, "kick"):
         channel = _member_channel(world, session, room)
-        if not channel.is_op(session):
+        if not channel.is_op(session.owner):
             raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     return channel
 

@@ -79,7 +79,7 @@ def _register(world: World, session: Session, args: list[str]) -> None:
         founder = chanreg.founder_text(channel.registration.founder)
         _notice(world, session, f"{channel.name} is already registered to {founder}.")
         return
-    if not channel.is_op(session) and not opers.may(world, session, "channels"):
+    if not channel.is_op(session.owner) and not opers.may(world, session, "channels"):
         _notice(world, session, f"You must be an op in {channel.name} to register it.")
         return
     now = world.clock()
@@ -250,14 +250,14 @@ def _op(world: World, session: Session, args: list[str]) -> None:
     channel = _room(world, session, args, "OP")
     if channel is None or _registered(world, session, channel) is None:
         return
-    if session not in channel.members:
+    if session.owner not in channel.members:
         _notice(world, session, f"Join {channel.name} first.")
         return
     if not chanreg.join_status(world, channel, session):
         _notice(world, session, f"Your account has no ops in {channel.name}.")
         return
-    if not channel.is_op(session):
-        channel.set_status(session, "o", True)
+    if not channel.is_op(session.owner):
+        channel.set_status(session.owner, "o", True)
         events.announce(world, channel, SOURCE, "MODE", "+o", session.nick)
 
 

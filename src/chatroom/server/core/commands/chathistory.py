@@ -20,12 +20,12 @@ from collections.abc import Sequence
 
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import events, multiline, replay
+from chatroom.server.core import events, replay
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.conversations import identity, identity_of
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import (
     SUBCOMMANDS,
-    EventRecord,
     HistoryQuery,
     HistoryRecord,
     Ref,
@@ -34,7 +34,7 @@ from chatroom.server.core.history import (
     format_time,
     parse_ref,
 )
-from chatroom.server.core.session import Session, TagProfile
+from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 
 
@@ -43,94 +43,6 @@ class _Refused(Exception):  # noqa: N818 (a refusal, carried to one reply)
         super().__init__(code)
         self.code = code
         self.params = params
-
-
-def identity(world: World, session: Session) -> str:
-    """Who a private line belongs to: the account when logged in, else the nickname."""
-    if session.account is not None:
-        return "a:" + world.fold(session.account)
-    return "n:" + world.fold(session.nick)
-
-
-def identity_of(world: World, nick: str) -> str:
-    """The identity behind ``nick``: online now, or an account of that name, or the nick."""
-    other = world.find_nick(nick)
-    if other is not None and other.registered:
-        return identity(world, other)
-    folded = world.fold(nick)
-    return ("a:" if folded in world.accounts else "n:") + folded
-
-
-# ----------------------------------------------------------------------------- storing
-
-
-def store_message(
-    world: World,
-    session: Session,
-    verb: str,
-    target: str,
-    recipient: str,
-    target_name: str,
-    text: str,
-    tags: dict[str, str],
-    msgid: str,
-    at: int,
-) -> None:
-    """Record one delivered PRIVMSG/NOTICE (CTCP requests and replies, except ACTION, are
-    machine traffic and are not kept)."""
-    if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
-        return
-    world.record_message(
-        HistoryRecord(
-            target=target,
-            msgid=msgid,
-            at=at,
-            sender=identity(world, session),
-            recipient=recipient,
-            source=session.prefix,
-            command=verb,
-            target_name=target_name,
-            text=text,
-            account=session.account,
-            tags=tuple(tags.items()),
-        )
-    )
-
-
-def record_line(session: Session, record: HistoryRecord, batch: str | None) -> bytes:
-    """A stored line as ``session`` would have seen it live, plus its batch tag."""
-    tags: dict[str, str] = {}
-    if batch is not None:
-        tags["batch"] = batch
-    profile = session.tag_profile
-    if profile & TagProfile.MESSAGE_TAGS:
-        tags.update(record.tags)
-        tags["msgid"] = record.msgid
-    if profile & TagProfile.SERVER_TIME:
-        tags["time"] = format_time(record.at)
-    if profile & TagProfile.ACCOUNT and record.account is not None:
-        tags["account"] = record.account
-    if isinstance(record, EventRecord):
-        return events.event_line(session, record, tags)
-    return format_line(record.source, record.command, record.target_name, record.text, tags=tags)
-
-
-def _send_batch(
-    world: World, session: Session, kind: str, name: str, lines: Sequence[HistoryRecord]
-) -> None:
-    batch = world.new_msgid() if "batch" in session.caps else None
-    if batch is not None:
-        session.send(format_line(world.name, "BATCH", "+" + batch, kind, name))
-    for record in lines:
-        composed = multiline.history_lines_of(record)
-        if composed is None:
-            session.send(record_line(session, record, batch))
-        else:  # a draft/multiline message: a nested batch, or its lines one by one
-            ref = "M" + world.new_msgid()
-            for line in multiline.history_form(session, record, composed, batch, ref):
-                session.send(line)
-    if batch is not None:
-        session.send(format_line(world.name, "BATCH", "-" + batch))
 
 
 # ----------------------------------------------------------------------------- replay
@@ -144,7 +56,7 @@ def replay_on_join(world: World, session: Session, channel: Channel) -> None:
     if lines:
         ring = world.history.events.get(world.fold(channel.name))
         lines = events.with_events(session, ring, lines)
-        _send_batch(world, session, "chathistory", channel.name, lines)
+        replay.send_batch(world, session, "chathistory", channel.name, lines)
 
 
 # ----------------------------------------------------------------------------- CHATHISTORY
@@ -193,7 +105,7 @@ def _answer(
         return
     if query.kind != "TARGETS":
         records = [row for row in rows if isinstance(row, HistoryRecord)]
-        _send_batch(world, session, "chathistory", name, records)
+        replay.send_batch(world, session, "chathistory", name, records)
         return
     batch = world.new_msgid() if "batch" in session.caps else None
     tags = {"batch": batch} if batch is not None else None
@@ -276,7 +188,7 @@ def _target_key(world: World, session: Session, sub: str, name: str) -> tuple[st
     refused = _Refused("INVALID_TARGET", sub, name, "Messages could not be retrieved")
     if name.startswith("#"):
         channel = world.find_channel(name)
-        if channel is None or session not in channel.members:
+        if channel is None or session.owner not in channel.members:
             raise refused
         return world.fold(channel.name), 0
     if not is_valid_nick(name, world.settings.limits.nick_length):

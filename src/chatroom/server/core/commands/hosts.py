@@ -16,6 +16,7 @@ from chatroom.server.core import sanctions
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.session import Session
+from chatroom.server.core.users import User
 from chatroom.server.core.world import World
 
 MAX_HOST_LENGTH = 63
@@ -31,13 +32,12 @@ def valid_host(host: str) -> bool:
     )
 
 
-def change_host(world: World, target: Session, host: str) -> None:
-    """Give ``target`` a new displayed host and tell everyone who tracks it."""
+def change_host(world: World, target: User, host: str) -> None:
+    """Give ``target`` a new displayed host and tell everyone who tracks it (its own
+    devices with the cap too)."""
     old_prefix = target.prefix
     target.host = host
     recipients = interested(world, target, "chghost")
-    if "chghost" in target.caps:
-        recipients.add(target)
     world.fanout(recipients, old_prefix, "CHGHOST", target.user, host, account=target.account)
     world.reply(target, n.RPL_VISIBLEHOST, host, "is now your displayed host")
 
@@ -58,5 +58,5 @@ def chghost(world: World, session: Session, msg: Message) -> None:
         return
     change_host(world, target, host)
     sanctions.audit(world, sanctions.actor_name(session), "user.chghost", target.nick, host)
-    if target is not session:
+    if target is not session.owner:
         world.notice(session, f"Changed the displayed host of {target.nick} to {host}")

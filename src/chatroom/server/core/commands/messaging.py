@@ -17,13 +17,14 @@ from collections.abc import Collection
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, fit_trailing
-from chatroom.server.core import sanctions, services, statusmsg
+from chatroom.server.core import offline, sanctions, services, statusmsg
 from chatroom.server.core.access import room_to_speak_in
 from chatroom.server.core.commands import multiline
-from chatroom.server.core.commands.chathistory import identity, store_message
+from chatroom.server.core.conversations import identity, store_message
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.history import dm_key, format_time
 from chatroom.server.core.session import Session
+from chatroom.server.core.users import User
 from chatroom.server.core.world import World
 
 
@@ -120,9 +121,9 @@ def _to_channel(
     channel = room_to_speak_in(world, session, world.channels.get(key), target, text, quiet)
     if channel is None:
         return
-    members: Collection[Session] = channel.members
+    members: Collection[Session] = channel.sessions
     if verb == "TAGMSG":
-        members = [m for m in channel.members if "message-tags" in m.caps]
+        members = [m for m in channel.sessions if "message-tags" in m.caps]
     else:
         text = (fit_trailing(session.prefix, verb, channel.name, text[0]),)
     at, msgid = world.now_ms(), world.new_msgid()  # once per message, for every copy
@@ -154,20 +155,26 @@ def _to_user(
 ) -> None:
     recipient = world.find_nick(target)
     if recipient is None or not recipient.registered:
+        if text and offline.store_for_account(world, session, verb, target, text[0], tags):
+            return  # kept for an account that is offline; the sender was told
         if not quiet:
             world.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
         return
     if text:
         text = (fit_trailing(session.prefix, verb, recipient.nick, text[0]),)
-    delivered = verb != "TAGMSG" or "message-tags" in recipient.caps
-    to_self = recipient is session
-    recipients = [recipient] if delivered and not to_self else []
+    # Every connection of the recipient, and the sender's other connections (so each
+    # device of a person shows what another one said); the sender itself only as echo.
+    recipients = [
+        conn
+        for conn in _devices(recipient, session.owner)
+        if conn is not session and (verb != "TAGMSG" or "message-tags" in conn.caps)
+    ]
     if echo:
         recipients.append(session)  # to oneself too: the echo answers a labeled request
     at, msgid = world.now_ms(), world.new_msgid()  # once per message, for every copy
     copy = (session, verb, recipient.nick, text, tags, msgid, format_time(at))
     _relay(world, recipients, *copy)
-    if to_self and delivered:
+    if recipient is session.owner and (verb != "TAGMSG" or "message-tags" in session.caps):
         capture, session.capture = session.capture, None
         try:
             _relay(world, [session], *copy)  # the delivery: a side effect, never labeled
@@ -179,6 +186,13 @@ def _to_user(
         store_message(world, session, verb, key, other, recipient.nick, text[0], tags, msgid, at)
     if verb == "PRIVMSG" and recipient.away is not None:
         world.reply(session, n.RPL_AWAY, recipient.nick, recipient.away)
+
+
+def _devices(recipient: User, sender: User) -> list[Session]:
+    """The connections a private message goes to: the recipient's and the sender's."""
+    if recipient is sender:
+        return list(recipient.conns)
+    return recipient.conns + sender.conns
 
 
 def _relay(

@@ -23,6 +23,7 @@ from chatroom.server.core import opers
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
+from chatroom.server.core.users import User
 from chatroom.server.core.world import World
 
 _KEYS_BUDGET = 400  # bytes of keys in one 770/771/772 line
@@ -77,35 +78,35 @@ def metadata(world: World, session: Session, msg: Message) -> None:
 # ----------------------------------------------------------------------------- targets
 
 
-def _resolve(world: World, session: Session, name: str) -> Session | Channel:
+def _resolve(world: World, session: Session, name: str) -> User | Channel:
     """``*`` is oneself; a room must be one the requester is in; a nick must be online."""
     if name == "*":
-        return session
+        return session.owner
     if name.startswith("#"):
         channel = world.find_channel(name)
-        if channel is not None and session in channel.members:
+        if channel is not None and session.owner in channel.members:
             return channel
         raise _Fail("INVALID_TARGET", name)
     other = world.find_nick(name)
-    if other is session or (other is not None and other.registered):
+    if other is session.owner or (other is not None and other.registered):
         return other
     raise _Fail("INVALID_TARGET", name)
 
 
-def _name(target: Session | Channel) -> str:
+def _name(target: User | Channel) -> str:
     return target.name if isinstance(target, Channel) else target.nick
 
 
-def _values(world: World, target: Session | Channel) -> dict[str, str]:
+def _values(world: World, target: User | Channel) -> dict[str, str]:
     if isinstance(target, Channel):
         return md.channel_values(target)
     return md.user_values(world, target)
 
 
-def _may_edit(world: World, session: Session, target: Session | Channel) -> bool:
+def _may_edit(world: World, session: Session, target: User | Channel) -> bool:
     if isinstance(target, Channel):
-        return target.is_op(session) or opers.may(world, session, "channels")
-    return target is session
+        return target.is_op(session.owner) or opers.may(world, session, "channels")
+    return target is session.owner
 
 
 def _keys(params: list[str]) -> list[str]:

@@ -100,7 +100,7 @@ def kill(world: World, session: Session, msg: Message) -> None:
     if target is None or not target.registered:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     reason = msg.params[1] if len(msg.params) > 1 and msg.params[1] else "No reason given"
-    world.close(target, f"Killed ({session.nick} ({reason}))")
+    world.close_user(target, f"Killed ({session.nick} ({reason}))")  # every device
     sanctions.audit(world, sanctions.actor_name(session), "kill", target.nick, reason)
     world.notice(session, f"Killed {target.nick}: {reason}")
     sanctions.announce_to_opers(world, f"{session.nick} killed {target.nick}: {reason}")
@@ -121,8 +121,9 @@ def resolve(world: World, text: str) -> tuple[BanKind, str]:
         online = world.find_nick(text)
         if online is not None and online.registered and online.account:
             kind, mask = "account", online.account
-        elif online is not None and online.registered:
-            kind, mask = classify_target(online.ip) or ("address", online.ip)
+        elif online is not None and online.registered and online.conns:
+            ip = online.conns[0].ip
+            kind, mask = classify_target(ip) or ("address", ip)
         elif world.fold(text) in world.accounts:
             kind, mask = "account", text
         else:
@@ -252,7 +253,7 @@ def tban(world: World, session: Session, msg: Message) -> None:
     channel = world.find_channel(name) if is_channel_name(name) else None
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
-    if not channel.is_op(session) and not opers.may(world, session, "channels"):
+    if not channel.is_op(session.owner) and not opers.may(world, session, "channels"):
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     seconds = parse_duration(duration)
     if seconds is None:
@@ -321,4 +322,4 @@ def _untimed(
         entry.expires_at = before
         return
     channel.lists["b"].remove(entry)
-    world.fanout(channel.members, world.name, "MODE", channel.name, "-b", entry.mask)
+    world.fanout(channel.sessions, world.name, "MODE", channel.name, "-b", entry.mask)

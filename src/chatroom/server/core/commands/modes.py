@@ -59,7 +59,7 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
     if len(msg.params) == 1 or not msg.params[1]:
-        modestring, args = channel.mode_string(show_key=session in channel.members)
+        modestring, args = channel.mode_string(show_key=session.owner in channel.members)
         world.reply(session, n.RPL_CHANNELMODEIS, channel.name, modestring, *args)
         world.reply(session, n.RPL_CREATIONTIME, channel.name, str(int(channel.created_at)))
         return
@@ -69,7 +69,7 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
     changes, unknown = parse_channel_modes(msg.params[1], given, CHANNEL_MODES)
     for letter in unknown:
         world.reply(session, n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
-    is_op = channel.is_op(session) or opers.may(world, session, "channels")
+    is_op = channel.is_op(session.owner) or opers.may(world, session, "channels")
     budget = world.settings.limits.modes_per_command
     applied: list[ModeChange] = []
     listed: set[str] = set()
@@ -253,7 +253,7 @@ def user_mode(world: World, session: Session, msg: Message) -> None:
     target = world.find_nick(nick)
     if target is None:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
-    if target is not session:
+    if target is not session.owner:
         raise CommandError(n.ERR_USERSDONTMATCH, "Can't change mode for other users")
     if len(msg.params) == 1:
         world.reply(session, n.RPL_UMODEIS, "+" + "".join(sorted(session.modes)))

@@ -34,7 +34,7 @@ def _send_status(world: World, session: Session, nicks: Iterable[str]) -> None:
     offline: list[str] = []
     for nick in nicks:
         other = world.find_nick(nick)
-        if other is not None and other.registered and not other.closed:
+        if other is not None and other.registered:
             online.append(other.prefix)
         else:
             offline.append(nick)

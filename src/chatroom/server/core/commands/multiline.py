@@ -27,7 +27,7 @@ from chatroom.irc.message import Message, format_line
 from chatroom.server.core import labels, sanctions, services
 from chatroom.server.core import multiline as ml
 from chatroom.server.core.access import cannot_speak
-from chatroom.server.core.commands.chathistory import identity, store_message
+from chatroom.server.core.conversations import identity, store_message
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import dm_key
 from chatroom.server.core.session import Session
@@ -192,7 +192,7 @@ def _deliver(world: World, session: Session, open_batch: ml.OpenBatch) -> None:
                 world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
             return
         key, recipient_id, shown = world.fold(channel.name), "", channel.name
-        audience: Collection[Session] = channel.members
+        audience: Collection[Session] = channel.sessions
         away = None
     else:
         recipient = world.find_nick(target)
@@ -202,7 +202,9 @@ def _deliver(world: World, session: Session, open_batch: ml.OpenBatch) -> None:
             return
         recipient_id = identity(world, recipient)
         key, shown = dm_key(identity(world, session), recipient_id), recipient.nick
-        audience = [recipient]
+        audience = list(recipient.conns)
+        if recipient is not session.owner:  # the sender's other devices see it too
+            audience += [conn for conn in session.owner.conns if conn is not session]
         away = recipient.away if verb == "PRIVMSG" else None
     lines = ml.fit(open_batch.lines, ml.line_budget(session.prefix, verb, shown))
     at, msgid = world.now_ms(), world.new_msgid()

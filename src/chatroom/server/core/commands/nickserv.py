@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from chatroom.server.core import sanctions
+from chatroom.server.core import presence, sanctions
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
     NICKSERV,
@@ -133,12 +133,19 @@ def _identify(world: World, session: Session, args: list[str]) -> None:
 
 @subcommand(
     "SET",
-    "SET PASSWORD <new password>",
+    "SET PASSWORD <new password> | SET MULTICLIENT ON|OFF | SET ALWAYS-ON ON|OFF",
     "Change a setting of your account.",
     "SET PASSWORD <new password> replaces your password; you must be logged in.",
+    "SET MULTICLIENT ON|OFF: whether your devices share one nick and your rooms.",
+    "SET ALWAYS-ON ON|OFF: whether you stay in your rooms, away, with no device connected;",
+    "what you miss is kept for your next login.",
 )
 def _set(world: World, session: Session, args: list[str]) -> None:
-    if len(args) != 2 or args[0].upper() != "PASSWORD":
+    name = args[0].upper() if args else ""
+    if len(args) == 2 and name in ("MULTICLIENT", "ALWAYS-ON"):
+        _set_option(world, session, name, args[1].upper())
+        return
+    if len(args) != 2 or name != "PASSWORD":
         _usage(world, session, "SET")
         return
     account = own_account(world, session)
@@ -159,6 +166,32 @@ def _set(world: World, session: Session, args: list[str]) -> None:
             _notice(world, session, "Your password has been changed.")
 
     change_password(world, account, args[1], done)
+
+
+def _set_option(world: World, session: Session, name: str, value: str) -> None:
+    """SET MULTICLIENT / ALWAYS-ON: answered once the choice is saved."""
+    if value not in ("ON", "OFF"):
+        _usage(world, session, "SET")
+        return
+    account = own_account(world, session)
+    if account is None:
+        return
+    option = name.lower()
+    if option == presence.ALWAYS_ON and world.settings.accounts.always_on == "disabled":
+        _notice(world, session, "Always-on is disabled on this server.")
+        return
+    if option == presence.MULTICLIENT and not world.settings.accounts.multiclient:
+        _notice(world, session, "Multiclient is disabled on this server.")
+        return
+    change = presence.set_option(world, account.key, option, value == "ON")
+
+    def saved(error: str | None) -> None:
+        if error is not None:
+            _notice(world, session, f"{name} could not be saved; try again later.")
+        else:
+            _notice(world, session, f"{name} is now {value} for your account.")
+
+    world.persist([change], saved)
 
 
 @subcommand(
@@ -263,7 +296,7 @@ def _reclaim(world: World, session: Session, args: list[str], name: str, *, take
         _notice(world, session, f"You can only reclaim your account's nickname, {account.name}.")
         return
     holder = world.find_nick(nick)
-    if holder is session:
+    if holder is session.owner:
         _notice(world, session, f"You already have the nickname {session.nick}.")
         return
     if take:
@@ -280,7 +313,8 @@ def _reclaim(world: World, session: Session, args: list[str], name: str, *, take
             _notice(world, session, f"{holder.nick} is logged in to your account; it stays.")
             return
         guest = guest_nick(world)
-        _notice(world, holder, f"Your nickname was reclaimed by its owner; you are now {guest}.")
+        for device in holder.conns:
+            _notice(world, device, f"Your nickname was reclaimed by its owner; now {guest}.")
         holder.nick_deadline = None
         change_nick(world, holder, guest)
         if not take:

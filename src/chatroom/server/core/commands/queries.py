@@ -13,8 +13,8 @@ import time
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import match_mask
 from chatroom.irc.message import Message
+from chatroom.server.core import presence
 from chatroom.server.core.dispatch import COMMANDS, CommandError, command
-from chatroom.server.core.monitor import interested
 from chatroom.server.core.replies import send_isupport, send_lusers, send_motd
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
@@ -86,18 +86,13 @@ def away(world: World, session: Session, msg: Message) -> None:
     text = msg.params[0] if msg.params else ""
     # Before the welcome nobody can see this user yet: no room peers, and MONITOR
     # watchers hear of the nick when it comes online (pre-away spec).
-    watchers = interested(world, session, "away-notify") if session.registered else set()
+    # With several devices, the user is away only when every one of them is.
     if text:
-        text = text[: world.settings.limits.away_length]
-        session.away = text
+        presence.set_away(world, session, text[: world.settings.limits.away_length])
         world.reply(session, n.RPL_NOWAWAY, "You have been marked as being away")
-        world.fanout(watchers, session.prefix, "AWAY", text, account=session.account)
         return
-    was_away = session.away is not None
-    session.away = None
+    presence.set_away(world, session, None)
     world.reply(session, n.RPL_UNAWAY, "You are no longer marked as being away")
-    if was_away:
-        world.fanout(watchers, session.prefix, "AWAY", account=session.account)
 
 
 # ----------------------------------------------------------------- the server

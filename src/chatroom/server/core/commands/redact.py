@@ -25,7 +25,7 @@ from __future__ import annotations
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import events, opers
-from chatroom.server.core.commands.chathistory import identity, identity_of
+from chatroom.server.core.conversations import identity, identity_of
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import dm_key, format_time
 from chatroom.server.core.redaction import FORBIDDEN, REDACTED, UNKNOWN, Redaction
@@ -45,11 +45,11 @@ def redact(world: World, session: Session, msg: Message) -> None:
     if name.startswith("#"):
         channel = world.find_channel(name)
         oper = opers.may(world, session, "channels")
-        if channel is None or (session not in channel.members and not oper):
+        if channel is None or (session.owner not in channel.members and not oper):
             _fail(world, session, "INVALID_TARGET", name, f"You cannot delete messages from {name}")
             return
         key, other = world.fold(channel.name), ""
-        moderator = oper or channel.is_op(session)
+        moderator = oper or channel.is_op(session.owner)
         author, since = (None, 0) if moderator else (mine, own_since)
     elif is_valid_nick(name, world.settings.limits.nick_length):
         other = identity_of(world, name)
@@ -85,11 +85,13 @@ def _announce(
     if other:  # a private conversation: the other party, if online, and the requester
         peer = world.find_nick(name)
         shown = peer.nick if peer is not None else name
-        audience = [session] if peer is None or peer is session else [peer, session]
+        audience = list(session.owner.conns)
+        if peer is not None and peer is not session.owner:
+            audience += peer.conns
     else:
         channel = world.channels.get(key)
         shown = channel.name if channel is not None else name
-        audience = list(channel.members) if channel is not None else []
+        audience = list(channel.sessions) if channel is not None else []
         if session not in audience:
             audience.append(session)  # an operator deleting from outside the room
         world.history.forget(key, msgid)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.irc.packing import pack_words
-from chatroom.server.core import metadata, opers, sanctions, services
+from chatroom.server.core import metadata, missed, opers, presence, sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
     create_account,
@@ -18,11 +20,13 @@ from chatroom.server.core.accounts import (
     registration_refusal,
 )
 from chatroom.server.core.caps import CAPABILITIES, advertised, ls_tokens, refresh_tag_profile
+from chatroom.server.core.commands.channels import join_channel
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.monitor import came_online, interested
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.core.replies import send_welcome
 from chatroom.server.core.session import Session
+from chatroom.server.core.users import User
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account
 
@@ -107,7 +111,13 @@ def nick(world: World, session: Session, msg: Message) -> None:
     if services.is_service_nick(world, new):
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Reserved nickname")
     owner = world.find_nick(new)
-    if owner is not None and owner is not session:
+    if owner is not None and owner is not session.owner:
+        pending_login = session.cap_negotiating or session.password is not None
+        if pending_login and not session.registered and owner.account is not None:
+            # Maybe another device of the same person, about to log in with SASL: decided
+            # when registration ends (it attaches, or hears 433 then).
+            session.nick = new
+            return
         raise CommandError(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
     if new == session.nick:
         return
@@ -171,8 +181,19 @@ def try_register(world: World, session: Session) -> None:
         return
     if not sanctions.check_session(world, session):
         return  # a server ban on the nick mask, account or address: 465 and ERROR sent
+    user = presence.attachable(world, session)
+    if user is not None:
+        _attach(world, session, user)
+        return
+    holder = world.find_nick(session.nick)
+    if holder is not None and holder is not session.owner:
+        world.reply(session, n.ERR_NICKNAMEINUSE, session.nick, "Nickname is already in use")
+        session.nick = "*"
+        return
+    world.nicks[world.fold(session.nick)] = session.owner
     session.registered = True
     session.password = None
+    session.owner.signed_on = session.connected_at
     world.stats.registrations += 1
     world.registered_count += 1
     send_welcome(world, session)
@@ -180,6 +201,38 @@ def try_register(world: World, session: Session) -> None:
     metadata.send_own(world, session)
     guard_nick(world, session)
     came_online(world, session)
+    if session.account is not None:
+        _account_online(world, session)
+
+
+def _attach(world: World, session: Session, user: User) -> None:
+    """Another device of an online user: same nick and rooms; nobody else sees it come."""
+    session.password = None
+    missing_since = presence.attach(world, session, user)
+    world.stats.registrations += 1
+    send_welcome(world, session)
+    metadata.send_own(world, session)
+    presence.burst(world, session)
+    if missing_since is not None:
+        missed.replay_missed(world, session, missing_since, rooms=True)
+
+
+def _account_online(world: World, session: Session) -> None:
+    """The first device of an account: it rejoins the rooms it was in last time and gets
+    the private messages it missed (if it will not ask for them itself)."""
+    key = world.fold(session.account or "")
+    world.users_by_account.setdefault(key, session.owner)
+    session.owner.always_on = presence.option(world, key, presence.ALWAYS_ON)
+    world.offline_counts.pop(key, None)
+    kept = world.presence.get(key)
+    if kept is not None:
+        for name in kept.channels[: world.settings.limits.channels_per_user]:
+            with contextlib.suppress(CommandError):  # banned, +i or keyed since: stays out
+                join_channel(world, session, name)
+    account = world.accounts.get(key)
+    since = kept.last_seen if kept is not None else account.created_at if account else None
+    if since is not None:
+        missed.replay_missed(world, session, since, rooms=False)
 
 
 def _pass_login(world: World, session: Session, secret: str) -> None:

@@ -24,9 +24,9 @@ from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import opers, sanctions
 from chatroom.server.core.channel import Channel
-from chatroom.server.core.commands.channel_queries import send_names, send_topic
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.effects import RenameHistory
+from chatroom.server.core.roomviews import send_names, send_topic
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import RenameChannel
@@ -54,9 +54,9 @@ def rename(world: World, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, old, "No such channel")
     override = opers.may(world, session, "channels")
     if not override:
-        if session not in channel.members:
+        if session.owner not in channel.members:
             raise CommandError(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
-        if not channel.is_op(session):
+        if not channel.is_op(session.owner):
             raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     try:
         _check(world, channel, new, override)
@@ -120,8 +120,8 @@ def rename_channel(world: World, session: Session, channel: Channel, new: str, r
 def _announce(
     world: World, session: Session, channel: Channel, old: str, reason: str, case_only: bool
 ) -> None:
-    aware = [m for m in channel.members if CAP in m.caps]
-    if session not in channel.members:  # an operator from outside hears of it too
+    aware = [m for m in channel.sessions if CAP in m.caps]
+    if session.owner not in channel.members:  # an operator from outside hears of it too
         if CAP in session.caps:
             aware.append(session)
         else:
@@ -129,7 +129,7 @@ def _announce(
     world.fanout(aware, session.prefix, "RENAME", old, channel.name, reason)
     if case_only:
         return  # the fallback is not used when only the case changed
-    for member in channel.members:
+    for member in list(channel.sessions):
         if CAP in member.caps:
             continue
         part = (old, reason) if reason else (old,)

@@ -17,6 +17,7 @@ from chatroom.irc.packing import pack_words
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
+from chatroom.server.core.users import User
 from chatroom.server.core.world import World
 
 # WHOX fields in the one order the spec allows in RPL_WHOSPCRPL (ircv3.net WHOX).
@@ -31,14 +32,14 @@ def middle(value: str) -> str:
     return "0" + value if value.startswith(":") else value
 
 
-def idle_seconds(world: World, target: Session) -> int:
+def idle_seconds(world: World, target: User) -> int:
     """Seconds since the target last spoke, or since it connected if it never has."""
-    since = target.last_message or target.connected_at
+    since = target.last_message or target.signed_on
     return max(0, int(world.clock() - since))
 
 
-def shares_channel(asker: Session, target: Session) -> bool:
-    if asker is target:
+def shares_channel(asker: Session, target: User) -> bool:
+    if asker.owner is target:
         return True
     mine = asker.channels
     return any(key in mine for key in target.channels)
@@ -46,10 +47,10 @@ def shares_channel(asker: Session, target: Session) -> bool:
 
 def can_see_channel(asker: Session, channel: Channel) -> bool:
     """A secret room is visible to its members and to operators only."""
-    return "s" not in channel.flags or asker in channel.members or "o" in asker.modes
+    return "s" not in channel.flags or asker.owner in channel.members or "o" in asker.modes
 
 
-def who_flags(target: Session, channel: Channel | None, all_prefixes: bool) -> str:
+def who_flags(target: User, channel: Channel | None, all_prefixes: bool) -> str:
     """``H``/``G`` (here/gone), ``*`` for an operator, the room prefix, ``B`` for a bot."""
     flags = "G" if target.away is not None else "H"
     if "o" in target.modes:
@@ -91,7 +92,7 @@ def who(world: World, session: Session, msg: Message) -> None:
     if mask.startswith("#"):
         channel = world.find_channel(mask)
         if channel is not None and can_see_channel(session, channel):
-            joined = session in channel.members
+            joined = session.owner in channel.members
             for member in list(channel.members):
                 if joined or is_oper or "i" not in member.modes:
                     _who_line(world, session, query, member, channel)
@@ -101,16 +102,16 @@ def who(world: World, session: Session, msg: Message) -> None:
     world.reply(session, n.RPL_ENDOFWHO, query.mask, "End of WHO list")
 
 
-def _who_matches(world: World, session: Session, mask: str) -> list[Session]:
+def _who_matches(world: World, session: Session, mask: str) -> list[User]:
     exact = world.find_nick(mask)
     if exact is not None:
         return [exact] if exact.registered else []
     fold = world.fold
     is_oper = "o" in session.modes
     by_prefix = "!" in mask or "@" in mask
-    found: list[Session] = []
+    found: list[User] = []
     for target in world.nicks.values():
-        if not target.registered or target.closed:
+        if not target.registered:
             continue
         if "i" in target.modes and not is_oper and not shares_channel(session, target):
             continue
@@ -126,7 +127,7 @@ def _who_matches(world: World, session: Session, mask: str) -> list[Session]:
     return found
 
 
-def _some_channel(asker: Session, target: Session) -> Channel | None:
+def _some_channel(asker: Session, target: User) -> Channel | None:
     """The room shown for a mask WHO: one both share, else one the asker may see."""
     fallback = None
     for key, channel in target.channels.items():
@@ -138,7 +139,7 @@ def _some_channel(asker: Session, target: Session) -> Channel | None:
 
 
 def _who_line(
-    world: World, session: Session, query: WhoQuery, target: Session, channel: Channel | None
+    world: World, session: Session, query: WhoQuery, target: User, channel: Channel | None
 ) -> None:
     if query.opers_only and "o" not in target.modes:
         return
@@ -168,8 +169,8 @@ def _who_line(
         elif field == "u":
             values.append(target.user)
         elif field == "i":
-            shown = session is target or "o" in session.modes
-            values.append(middle(target.ip) if shown else HIDDEN_IP)
+            shown = (session.owner is target or "o" in session.modes) and target.conns
+            values.append(middle(target.conns[0].ip) if shown else HIDDEN_IP)
         elif field == "h":
             values.append(middle(target.host))
         elif field == "s":
@@ -223,30 +224,50 @@ def whois(world: World, session: Session, msg: Message) -> None:
         world.reply(session, n.RPL_WHOISBOT, tnick, f"is a bot on {world.settings.network_name}")
     if target.account is not None:
         world.reply(session, n.RPL_WHOISACCOUNT, tnick, target.account, "is logged in as")
-    if target.secure:
+    if target.conns and all(conn.secure for conn in target.conns):
         world.reply(session, n.RPL_WHOISSECURE, tnick, "is using a secure connection")
-    if target.certfp is not None and (target is session or "o" in session.modes):
-        # Only the owner and operators: the fingerprint tracks one person across networks.
-        fingerprint = f"has client certificate fingerprint {target.certfp}"
-        world.reply(session, n.RPL_WHOISCERTFP, tnick, fingerprint)
+    if target is session.owner or "o" in session.modes:
+        # Only the owner and operators: the fingerprint tracks one person across networks,
+        # and the devices' addresses are private.
+        _whois_devices(world, session, target)
     world.reply(
         session,
         n.RPL_WHOISIDLE,
         tnick,
         str(idle_seconds(world, target)),
-        str(int(target.connected_at)),
+        str(int(target.signed_on)),
         "seconds idle, signon time",
     )
     world.reply(session, n.RPL_ENDOFWHOIS, tnick, "End of /WHOIS list")
 
 
-def _whois_channels(world: World, session: Session, target: Session) -> None:
+def _whois_devices(world: World, session: Session, target: User) -> None:
+    """Each connection of the user (multiclient), with its address and certificate."""
+    for conn in target.conns:
+        if conn.certfp is not None:
+            fingerprint = f"has client certificate fingerprint {conn.certfp}"
+            world.reply(session, n.RPL_WHOISCERTFP, target.nick, fingerprint)
+    if len(target.conns) > 1 or not target.conns:
+        for conn in target.conns:
+            world.reply(
+                session,
+                n.RPL_WHOISACTUALLY,
+                target.nick,
+                middle(conn.ip),
+                f"is connected from {conn.ip}{' (TLS)' if conn.secure else ''}",
+            )
+        count = len(target.conns)
+        text = f"has {count} connections" if count else "is always-on, with no connection"
+        world.reply(session, n.RPL_WHOISSPECIAL, target.nick, text)
+
+
+def _whois_channels(world: World, session: Session, target: User) -> None:
     """RPL_WHOISCHANNELS, split over lines; secret rooms only to those who may see them."""
     all_prefixes = "multi-prefix" in session.caps
     names = [
         channel.prefix_of(target, all_prefixes) + channel.name
         for channel in target.channels.values()
-        if session is target or can_see_channel(session, channel)
+        if session.owner is target or can_see_channel(session, channel)
     ]
     for line in pack_words(names, _CHANNELS_BUDGET):
         world.reply(session, n.RPL_WHOISCHANNELS, target.nick, line)

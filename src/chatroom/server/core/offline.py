@@ -1,0 +1,75 @@
+"""Private messages to someone offline: kept for a registered account, refused otherwise.
+
+A PRIVMSG or NOTICE to the nick of a registered account that nobody is using is stored as
+an ordinary private line of history (the same conversation key as if the account were
+online), and the sender is told it was kept. At the account's next login, a client with
+draft/chathistory finds it there; any other client gets it replayed (core/missed.py).
+
+Bounds: only a sender logged in to an account may leave messages (a guest gets 401, as
+before, so nobody can fill a mailbox anonymously), and at most
+``accounts.offline_messages`` are kept per recipient between two of its logins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatroom.irc.message import fit_trailing, format_line
+from chatroom.server.core.conversations import identity, store_message
+from chatroom.server.core.history import dm_key, format_time
+
+if TYPE_CHECKING:
+    from chatroom.server.core.session import Session
+    from chatroom.server.core.world import World
+
+
+def store_for_account(
+    world: World, session: Session, verb: str, nick: str, text: str, tags: dict[str, str]
+) -> bool:
+    """Keep a message to ``nick`` if it names an account with no user online; True if
+    the sender was answered (kept, or the mailbox is full), False for a plain 401."""
+    key = world.fold(nick)
+    account = world.accounts.get(key)
+    if account is None or session.account is None or verb not in ("PRIVMSG", "NOTICE"):
+        return False
+    kept = world.offline_counts.get(key, 0)
+    quiet = verb == "NOTICE"  # NOTICE never provokes an answer (RFC 2812 3.3.2)
+    if kept >= world.settings.accounts.offline_messages:
+        if not quiet:
+            world.notice(
+                session, f"{account.name} is offline and has too many messages waiting; not kept"
+            )
+        return True
+    world.offline_counts[key] = kept + 1
+    text = fit_trailing(session.prefix, verb, account.name, text)
+    at, msgid = world.now_ms(), world.new_msgid()
+    recipient = "a:" + key
+    conversation = dm_key(identity(world, session), recipient)
+    store_message(
+        world, session, verb, conversation, recipient, account.name, text, tags, msgid, at
+    )
+    copies = [conn for conn in session.owner.conns if conn is not session]
+    if "echo-message" in session.caps:
+        copies.append(session)  # the echo, labeled like any other
+    world.fanout(
+        copies,
+        session.prefix,
+        verb,
+        account.name,
+        text,
+        client_tags=tags,
+        account=session.account,
+        msgid=msgid,
+        time_tag=format_time(at),
+    )
+    if not quiet:
+        session.send(
+            format_line(
+                world.name,
+                "NOTICE",
+                session.nick,
+                f"{account.name} is offline; your message was kept and will be delivered "
+                "when they log in",
+            )
+        )
+    return True

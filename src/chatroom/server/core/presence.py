@@ -1,0 +1,236 @@
+"""One person, many devices: attaching connections to users, always-on, rejoining rooms.
+
+Rules (docs/architecture.md, "Users and connections"):
+- a connection that finishes registration logged in to an account whose user is online
+  attaches to that user (multiclient, unless the server or the account turned it off): it
+  gets the user's nick and the JOIN/topic/NAMES burst of every room the user is in, and
+  nobody else sees anything;
+- a connection that closes while its user has others just detaches; the user quits only
+  with its last connection, unless it is always-on: then it stays in its rooms, away, with
+  its nick, and its presence is saved so that it survives a restart;
+- whenever an account's last connection leaves, what it was in (``Presence``) is kept:
+  its next first connection rejoins those rooms and gets what it missed (private
+  messages, and the rooms' lines for an always-on user) replayed if it cannot ask for
+  history itself;
+- AWAY is per connection; others see the user away only when every connection is (or
+  none is left).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chatroom.irc.message import format_line
+from chatroom.server.core import chanreg, opers
+from chatroom.server.core.channel import Channel
+from chatroom.server.core.monitor import interested
+from chatroom.server.core.roomviews import send_names, send_topic
+from chatroom.server.core.users import User
+from chatroom.server.store.base import DeletePresence, Presence, PutAccountOption, PutPresence
+
+if TYPE_CHECKING:
+    from chatroom.server.core.session import Session
+    from chatroom.server.core.world import World
+
+MULTICLIENT = "multiclient"
+ALWAYS_ON = "always-on"
+OPTIONS = (MULTICLIENT, ALWAYS_ON)
+# What others see of an always-on user whose last connection left without an AWAY.
+DISCONNECTED_AWAY = "Not connected"
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def option(world: World, account_key: str, name: str) -> bool:
+    """The account's choice for ``name`` ("multiclient", "always-on"), or the server's."""
+    chosen = world.account_options.get(account_key, {}).get(name)
+    accounts = world.settings.accounts
+    if name == MULTICLIENT:
+        if not accounts.multiclient:
+            return False
+        return chosen != "off"
+    if accounts.always_on == "disabled":
+        return False
+    if accounts.always_on == "opt-out":
+        return chosen != "off"
+    return chosen == "on"
+
+
+def set_option(world: World, account_key: str, name: str, on: bool) -> PutAccountOption:
+    """Record the account's choice in memory; the caller persists the returned change."""
+    value = "on" if on else "off"
+    world.account_options.setdefault(account_key, {})[name] = value
+    user = world.users_by_account.get(account_key)
+    if name == ALWAYS_ON and user is not None:
+        user.always_on = option(world, account_key, ALWAYS_ON)
+    return PutAccountOption(account_key, name, value)
+
+
+# ----------------------------------------------------------------------------- attaching
+
+
+def attachable(world: World, session: Session) -> User | None:
+    """At registration: the online user of the session's account to attach to, if any."""
+    if session.account is None:
+        return None
+    key = world.fold(session.account)
+    user = world.users_by_account.get(key)
+    if user is None or user is session.owner or not user.registered:
+        return None
+    return user if option(world, key, MULTICLIENT) else None
+
+
+def attach(world: World, session: Session, user: User) -> float | None:
+    """Make ``session`` a device of ``user``; returns since when the user had been missing
+    lines (it had no connection), else None. The caller sends the welcome and ``burst``."""
+    own = session.owner
+    key = world.fold(own.nick)
+    if world.nicks.get(key) is own:
+        del world.nicks[key]  # the nick the device asked for is not used
+    session.owner = user
+    user.conns.append(session)
+    for channel in user.channels.values():
+        channel.attach(session)
+    missed = user.missing_since
+    user.missing_since = None
+    refresh_away(world, user)
+    return missed
+
+
+def burst(world: World, session: Session) -> None:
+    """What a newly attached device must learn: operator status and every room it is in."""
+    user = session.owner
+    if "o" in user.modes:
+        opers.tell(world, session)
+    for channel in user.channels.values():
+        tags = None
+        if "extended-join" in session.caps:
+            params: tuple[str, ...] = (channel.name, user.account or "*", user.realname)
+        else:
+            params = (channel.name,)
+        session.send(format_line(user.prefix, "JOIN", *params, tags=tags))
+        if channel.topic:
+            send_topic(world, session, channel)
+        send_names(world, session, channel)
+
+
+# ----------------------------------------------------------------------------- leaving
+
+
+def stays(world: World, session: Session) -> bool:
+    """Whether the user outlives this connection closing (another device, always-on)."""
+    user = session.owner
+    if not user.registered or session not in user.conns:
+        return False
+    return len(user.conns) > 1 or user.always_on
+
+
+def detach(world: World, session: Session) -> None:
+    """The connection closed but its user stays: drop it from the user and its rooms."""
+    user = session.owner
+    user.conns.remove(session)
+    for channel in user.channels.values():
+        channel.detach(session)
+    if not user.conns:
+        user.missing_since = world.clock()
+        keep(world, user)
+    refresh_away(world, user)
+
+
+def keep(world: World, user: User) -> None:
+    """Save what the user is in, for its next login (and a restart, if always-on)."""
+    if user.account is None:
+        return
+    key = world.fold(user.account)
+    if key not in world.accounts:
+        return
+    kept = Presence(
+        account_key=key,
+        nick=user.nick,
+        channels=tuple(channel.name for channel in user.channels.values()),
+        away=_own_away(user),
+        last_seen=world.clock(),
+    )
+    world.presence[key] = kept
+    world.persist([PutPresence(kept)])
+
+
+def forget(world: World, account_key: str) -> None:
+    if world.presence.pop(account_key, None) is not None:
+        world.persist([DeletePresence(account_key)])
+
+
+# ----------------------------------------------------------------------------- away
+
+
+def set_away(world: World, session: Session, text: str | None) -> None:
+    """One device's AWAY; what others see follows ``refresh_away``."""
+    session.away_message = text
+    refresh_away(world, session.owner)
+
+
+def refresh_away(world: World, user: User) -> None:
+    """Away when every connection is away (the latest message), or when none is left; tell
+    away-notify watchers when that changed."""
+    if user.conns:
+        messages = [conn.away_message for conn in user.conns]
+        away = None if None in messages else messages[-1]
+    else:
+        away = user.away or DISCONNECTED_AWAY
+    if away == user.away:
+        return
+    user.away = away
+    if not user.registered:
+        return
+    watchers = interested(world, user, "away-notify")
+    if away is None:
+        world.fanout(watchers, user.prefix, "AWAY", account=user.account)
+    else:
+        world.fanout(watchers, user.prefix, "AWAY", away, account=user.account)
+
+
+def _own_away(user: User) -> str | None:
+    return None if user.away == DISCONNECTED_AWAY else user.away
+
+
+# ----------------------------------------------------------------------------- restart
+
+
+def restore(world: World) -> None:
+    """At start: always-on users come back, connection-less, in their rooms."""
+    for key, kept in list(world.presence.items()):
+        account = world.accounts.get(key)
+        if account is None or key in world.users_by_account:
+            continue
+        if not option(world, key, ALWAYS_ON):
+            continue
+        if world.find_nick(kept.nick) is not None:
+            continue
+        user = User(host="always-on.invalid", nick=kept.nick, registered=True)
+        user.user = "~" + account.key[: world.settings.limits.user_length - 1]
+        user.realname = account.name
+        user.account = account.name
+        user.always_on = True
+        user.missing_since = kept.last_seen
+        user.away = kept.away or DISCONNECTED_AWAY
+        world.nicks[world.fold(kept.nick)] = user
+        world.users_by_account[key] = user
+        world.registered_count += 1
+        for name in kept.channels[: world.settings.limits.channels_per_user]:
+            _enter(world, user, name)
+
+
+def _enter(world: World, user: User, name: str) -> None:
+    """Put a restored user back in a room, silently: nobody is connected yet to see it."""
+    folded = world.fold(name)
+    channel = world.channels.get(folded)
+    if channel is None:
+        if not name.startswith("#"):
+            return
+        channel = world.channels[folded] = Channel(name, world.clock())
+        status = "o"
+    else:
+        status = chanreg.join_status(world, channel, user)
+    channel.add(user, status)
+    user.channels[folded] = channel

@@ -1,0 +1,266 @@
+"""One person, many devices, in the core: multiclient, always-on, offline messages."""
+
+from __future__ import annotations
+
+from chatroom.irc import numerics as n
+from chatroom.irc.message import Message
+from chatroom.server.core.settings import AccountSettings, CoreSettings
+from chatroom.server.harness import Harness, SimClient
+
+PASSWORD = "correct-horse-battery"
+
+
+def device(h: Harness, account: str, nick: str | None = None, caps: str = "") -> SimClient:
+    """A connection that logs in to ``account`` with PASS while it registers."""
+    client = h.connect()
+    if caps:
+        client.send("CAP LS 302", f"CAP REQ :{caps}")
+    client.send(f"PASS {account}:{PASSWORD}", f"NICK {nick or account}", "USER u 0 * :real")
+    if caps:
+        client.send("CAP END")
+    h.pump()
+    return client
+
+
+def commands(messages: list[Message]) -> list[str]:
+    return [m.command for m in messages]
+
+
+def setup(settings: CoreSettings | None = None) -> tuple[Harness, SimClient, SimClient]:
+    """alice (an account) and bob (a guest) together in #room."""
+    h = Harness(settings)
+    h.add_account("alice", PASSWORD)
+    alice = device(h, "alice")
+    alice.cmd("JOIN #room")
+    bob = h.connect("bob")
+    bob.cmd("JOIN #room")
+    alice.take()
+    return h, alice, bob
+
+
+def test_second_device_shares_the_nick_and_gets_the_rooms_while_others_see_nothing() -> None:
+    h, alice, bob = setup()
+    phone = device(h, "alice", nick="alice_phone")
+    got = phone.take()
+    welcome = [m for m in got if m.command == n.RPL_WELCOME]
+    assert welcome and welcome[0].params[0] == "alice"
+    joins = [m for m in got if m.command == "JOIN"]
+    assert [m.params[0] for m in joins] == ["#room"]
+    assert joins[0].source is not None and joins[0].source.startswith("alice!")
+    names = [m for m in got if m.command == n.RPL_NAMREPLY]
+    assert "bob" in names[0].params[-1].split() and "@alice" in names[0].params[-1].split()
+    assert bob.take() == []  # no JOIN, no NICK, no QUIT
+    assert phone.session.owner is alice.session.owner
+    assert h.world.registered_count == 2  # alice once, bob
+
+
+def test_what_one_device_says_appears_on_the_other() -> None:
+    h, alice, bob = setup()
+    phone = device(h, "alice")
+    phone.take()
+    alice.cmd("PRIVMSG #room :from the laptop")
+    seen = phone.take()
+    assert [(m.command, m.params[-1]) for m in seen] == [("PRIVMSG", "from the laptop")]
+    assert [m.params[-1] for m in bob.take()] == ["from the laptop"]
+    alice.cmd("PRIVMSG bob :psst")
+    copy = phone.take()
+    assert [(m.command, m.params[0], m.params[-1]) for m in copy] == [("PRIVMSG", "bob", "psst")]
+
+
+def test_a_message_to_the_user_reaches_every_device() -> None:
+    h, alice, bob = setup()
+    phone = device(h, "alice")
+    phone.take()
+    bob.cmd("PRIVMSG alice :hello both")
+    assert [m.params[-1] for m in alice.take()] == ["hello both"]
+    assert [m.params[-1] for m in phone.take()] == ["hello both"]
+
+
+def test_closing_one_device_leaves_the_user_in_its_rooms() -> None:
+    h, alice, bob = setup()
+    phone = device(h, "alice")
+    phone.take()
+    alice.drop()
+    h.pump()
+    assert "QUIT" not in commands(bob.take())
+    room = h.world.find_channel("#room")
+    assert room is not None and phone.session.owner in room.members
+    bob.cmd("PRIVMSG #room :still there?")
+    assert [m.params[-1] for m in phone.take()] == ["still there?"]
+    phone.drop()
+    h.pump()
+    assert "QUIT" in commands(bob.take())
+    assert h.world.find_nick("alice") is None
+
+
+def test_join_part_and_nick_by_one_device_apply_to_the_user() -> None:
+    h, alice, bob = setup()
+    phone = device(h, "alice")
+    phone.take()
+    alice.cmd("JOIN #other")
+    got = phone.take()
+    assert ("JOIN", "#other") in [(m.command, m.params[0]) for m in got if m.params]
+    assert n.RPL_ENDOFNAMES in commands(got)  # the other device knows who is there too
+    phone.cmd("PART #room")
+    assert ("PART", "#room") in [(m.command, m.params[0]) for m in alice.take()]
+    assert "#room" not in phone.session.channels
+    alice.cmd("NICK alicia")
+    assert [(m.command, m.params[0]) for m in phone.take()] == [("NICK", "alicia")]
+    assert phone.session.nick == "alicia"
+
+
+def test_the_user_is_away_only_when_every_device_is() -> None:
+    h, alice, bob = setup()
+    bob.cmd("CAP REQ away-notify")
+    phone = device(h, "alice")
+    phone.take()
+    alice.cmd("AWAY :laptop closed")
+    assert alice.session.owner.away is None
+    assert "AWAY" not in commands(bob.take())
+    phone.cmd("AWAY :phone in pocket")
+    assert alice.session.owner.away == "phone in pocket"
+    assert [(m.command, m.params) for m in bob.take()] == [("AWAY", ("phone in pocket",))]
+    alice.cmd("AWAY")
+    assert alice.session.owner.away is None
+    assert [(m.command, m.params) for m in bob.take()] == [("AWAY", ())]
+
+
+def test_kill_ends_every_device() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("root", PASSWORD, oper=True)
+    alice = device(h, "alice")
+    phone = device(h, "alice")
+    root = device(h, "root")
+    root.cmd("KILL alice :enough")
+    h.pump()
+    assert alice.session.closed and phone.session.closed
+    assert h.world.find_nick("alice") is None
+
+
+def test_whois_shows_the_user_once_and_its_devices_to_operators() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("root", PASSWORD, oper=True)
+    device(h, "alice")
+    device(h, "alice")
+    root = device(h, "root")
+    got = root.cmd("WHOIS alice")
+    assert commands(got).count(n.RPL_WHOISUSER) == 1
+    assert commands(got).count(n.RPL_WHOISACTUALLY) == 2
+    guest = h.connect("guest")
+    assert n.RPL_WHOISACTUALLY not in commands(guest.cmd("WHOIS alice"))
+
+
+def test_multiclient_can_be_turned_off_per_account() -> None:
+    h, alice, bob = setup()
+    alice.cmd("PRIVMSG NickServ :SET MULTICLIENT OFF")
+    second = device(h, "alice")
+    got = second.take()
+    assert n.ERR_NICKNAMEINUSE in commands(got)
+    assert n.RPL_WELCOME not in commands(got)
+    second.cmd("NICK alice2")
+    assert second.session.registered and second.session.owner is not alice.session.owner
+
+
+def test_multiclient_off_on_the_server_keeps_devices_apart() -> None:
+    settings = CoreSettings(accounts=AccountSettings(multiclient=False))
+    h, alice, bob = setup(settings)
+    second = device(h, "alice", nick="alice2")
+    assert second.session.registered
+    assert second.session.owner is not alice.session.owner
+
+
+def test_guests_with_the_same_nick_still_collide() -> None:
+    h = Harness()
+    h.connect("carol")
+    other = h.connect()
+    got = other.cmd("NICK carol")
+    assert n.ERR_NICKNAMEINUSE in commands(got)
+
+
+def test_always_on_user_stays_away_in_its_rooms_and_gets_what_it_missed() -> None:
+    h, alice, bob = setup()
+    bob.cmd("CAP REQ away-notify")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.drop()
+    h.pump()
+    left = bob.take()
+    assert "QUIT" not in commands(left)
+    assert "AWAY" in commands(left)
+    room = h.world.find_channel("#room")
+    user = h.world.find_nick("alice")
+    assert user is not None and room is not None and user in room.members and not user.conns
+    bob.cmd("PRIVMSG #room :you missed this")
+    assert n.RPL_AWAY in commands(bob.cmd("PRIVMSG alice :and this"))
+    back = device(h, "alice", caps="batch server-time")
+    got = back.take()
+    texts = [m.params[-1] for m in got if m.command == "PRIVMSG"]
+    assert texts == ["you missed this", "and this"]
+    assert all("time" in m.tags for m in got if m.command == "PRIVMSG")
+    assert any(m.command == "BATCH" and "chathistory" in m.params for m in got)
+    assert user.away is None
+
+
+def test_always_on_can_be_disabled_by_the_server() -> None:
+    settings = CoreSettings(accounts=AccountSettings(always_on="disabled"))
+    h, alice, bob = setup(settings)
+    got = alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    assert "disabled" in got[-1].params[-1]
+    alice.drop()
+    h.pump()
+    assert "QUIT" in commands(bob.take())
+
+
+def test_opt_out_makes_every_account_always_on() -> None:
+    settings = CoreSettings(accounts=AccountSettings(always_on="opt-out"))
+    h, alice, bob = setup(settings)
+    alice.drop()
+    h.pump()
+    assert "QUIT" not in commands(bob.take())
+    assert h.world.find_nick("alice") is not None
+
+
+def test_message_to_an_offline_account_is_kept_and_delivered_at_login() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    got = carol.cmd("PRIVMSG alice :call me")
+    assert n.ERR_NOSUCHNICK not in commands(got)
+    assert "kept" in got[-1].params[-1]
+    alice = device(h, "alice", caps="batch server-time")
+    texts = [(m.source, m.params[-1]) for m in alice.take() if m.command == "PRIVMSG"]
+    assert [text for _, text in texts] == ["call me"]
+    assert texts[0][0] is not None and texts[0][0].startswith("carol!")
+
+
+def test_guests_cannot_leave_offline_messages_and_unknown_nicks_still_get_401() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    guest = h.connect("guest")
+    assert n.ERR_NOSUCHNICK in commands(guest.cmd("PRIVMSG alice :hi"))
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    assert n.ERR_NOSUCHNICK in commands(carol.cmd("PRIVMSG nobody :hi"))
+
+
+def test_offline_mailbox_is_bounded() -> None:
+    settings = CoreSettings(accounts=AccountSettings(offline_messages=2))
+    h = Harness(settings)
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    carol.cmd("PRIVMSG alice :one")
+    carol.cmd("PRIVMSG alice :two")
+    got = carol.cmd("PRIVMSG alice :three")
+    assert "too many" in got[-1].params[-1]
+
+
+def test_an_account_rejoins_its_rooms_at_its_next_login() -> None:
+    h, alice, bob = setup()
+    alice.drop()
+    h.pump()
+    back = device(h, "alice")
+    joined = [m.params[0] for m in back.take() if m.command == "JOIN"]
+    assert joined == ["#room"]
