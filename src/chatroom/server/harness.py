@@ -114,6 +114,10 @@ _HARNESS_SETTINGS = CoreSettings(
 
 
 class Harness:
+    """The core with simulated clients, and the test ``EffectHandler``: it carries out
+    each effect at once, or holds it back (``defer_answers``, ``hold_persists``,
+    ``hold_password_checks``) until the test says, as workers and writers answer later."""
+
     def __init__(self, settings: CoreSettings | None = None) -> None:
         self.clock = FakeClock()
         self.world = World(settings or _HARNESS_SETTINGS, self.clock)
