@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from chatroom.irc.message import Message, parse
 from chatroom.server.auth.passwords import make_scram_verifier
+from chatroom.server.core.effect_dispatch import dispatch_effect
 from chatroom.server.core.effects import (
     Close,
     Effect,
@@ -113,6 +114,10 @@ _HARNESS_SETTINGS = CoreSettings(
 
 
 class Harness:
+    """The core with simulated clients, and the test ``EffectHandler``: it carries out
+    each effect at once, or holds it back (``defer_answers``, ``hold_persists``,
+    ``hold_password_checks``) until the test says, as workers and writers answer later."""
+
     def __init__(self, settings: CoreSettings | None = None) -> None:
         self.clock = FakeClock()
         self.world = World(settings or _HARNESS_SETTINGS, self.clock)
@@ -165,39 +170,49 @@ class Harness:
 
     def _apply(self, effect: Effect, deferring: bool = True) -> None:
         """Carry out one effect at once (the real shell does it in threads and a writer)."""
-        world = self.world
         if deferring and self.defer_answers and _done_later(effect):
             self.deferred.append(effect)
             return
-        if isinstance(effect, Close):
-            client = self.clients.get(effect.session_id)
-            if client is not None and client.closed_reason is None:
-                client.closed_reason = effect.reason
-                world.disconnect(client.session, effect.reason)
-        elif isinstance(effect, VerifyPassword):
-            if self.hold_password_checks:
-                self.held_checks.append(effect)
-            else:
-                self._verify(effect)
-        elif isinstance(effect, HashPassword):
-            world.password_hashed(
-                effect.token, self.hasher.hash(effect.password), scram_for(effect.password)
-            )
-        elif isinstance(effect, StoreMessages):
-            self.history.append(effect.records)
-        elif isinstance(effect, RenameHistory):
-            self.history.rename(effect.target, effect.new_target, effect.new_name)
-        elif isinstance(effect, QueryHistory):
-            rows = None if self.history_fails else self.history.query(effect.query)
-            world.history_loaded(effect.token, rows)
-        elif isinstance(effect, RedactHistory):
-            outcome = None if self.history_fails else self.history.redact(effect.redaction)
-            world.history_redacted(effect.token, outcome)
-        elif isinstance(effect, Persist):
-            if self.hold_persists:
-                self.held.append(effect)
-            else:
-                self._commit(effect, failed=self.store_fails)
+        dispatch_effect(effect, self)
+
+    # ------------------------------------------------------- effects (EffectHandler)
+
+    def on_close(self, effect: Close) -> None:
+        client = self.clients.get(effect.session_id)
+        if client is not None and client.closed_reason is None:
+            client.closed_reason = effect.reason
+            self.world.disconnect(client.session, effect.reason)
+
+    def on_verify_password(self, effect: VerifyPassword) -> None:
+        if self.hold_password_checks:
+            self.held_checks.append(effect)
+        else:
+            self._verify(effect)
+
+    def on_hash_password(self, effect: HashPassword) -> None:
+        self.world.password_hashed(
+            effect.token, self.hasher.hash(effect.password), scram_for(effect.password)
+        )
+
+    def on_store_messages(self, effect: StoreMessages) -> None:
+        self.history.append(effect.records)
+
+    def on_rename_history(self, effect: RenameHistory) -> None:
+        self.history.rename(effect.target, effect.new_target, effect.new_name)
+
+    def on_query_history(self, effect: QueryHistory) -> None:
+        rows = None if self.history_fails else self.history.query(effect.query)
+        self.world.history_loaded(effect.token, rows)
+
+    def on_redact_history(self, effect: RedactHistory) -> None:
+        outcome = None if self.history_fails else self.history.redact(effect.redaction)
+        self.world.history_redacted(effect.token, outcome)
+
+    def on_persist(self, effect: Persist) -> None:
+        if self.hold_persists:
+            self.held.append(effect)
+        else:
+            self._commit(effect, failed=self.store_fails)
 
     def _commit(self, effect: Persist, *, failed: bool) -> None:
         error = None

@@ -3,9 +3,10 @@
 Lines to send are not effect objects: they sit in each ``Session.out`` (see session.py), so
 the hot fan-out path allocates nothing per recipient. Everything else the core wants done,
 closing a connection, hashing a password, writing to the store, is an effect here, collected
-in ``World.effects`` and carried out by the shell in order. Effects that need an answer
-carry a ``token``; the shell answers through the matching ``World`` input
-(``password_checked``, ``password_hashed``, ``persisted``).
+in ``World.effects`` and carried out in order by the shell and the test harness, both
+through ``effect_dispatch.dispatch_effect`` (a new type here needs a case there, and mypy
+says so). Effects that need an answer carry a ``token``; the shell answers through the
+matching ``World`` input (``password_checked``, ``password_hashed``, ``persisted``).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from chatroom.server.auth.password_workers import (
 from chatroom.server.auth.passwords import Argon2Params
 from chatroom.server.auth.server_secret import load_server_secret
 from chatroom.server.core.effects import (
+    Close,
     HashPassword,
     Persist,
     QueryHistory,
@@ -58,10 +59,23 @@ class _NotQuietError(Exception):
 
 
 class Backends:
-    def __init__(self, config: Config, world: World, wake: Callable[[], None]) -> None:
+    """The production ``EffectHandler``: the shell hands it every effect it takes.
+
+    Everything but ``Close`` is done off the event loop; ``Close`` goes back to the shell
+    (``close_connection``), which owns the sockets.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        world: World,
+        wake: Callable[[], None],
+        close_connection: Callable[[int], None],
+    ) -> None:
         self.world = world
         self.data_dir = config.data_dir
         self.wake = wake  # schedules the shell's flush after an answer reached the core
+        self.close_connection = close_connection  # by session id
         location = config.store  # one factory opens both, from store.url
         log.debug("opening the store", extra={"store": str(location)})
         self.store = open_store(location)
@@ -90,50 +104,51 @@ class Backends:
         self.world.load_history(self.history.recent(replay))
         self._poller = asyncio.create_task(self._watch_store())
 
-    def handle(
-        self,
-        effect: VerifyPassword
-        | HashPassword
-        | Persist
-        | StoreMessages
-        | QueryHistory
-        | RedactHistory
-        | RenameHistory,
-    ) -> None:
+    # ------------------------------------------------------- effects (EffectHandler)
+
+    def on_close(self, effect: Close) -> None:
+        self.close_connection(effect.session_id)  # the shell's: it owns the sockets
+
+    def on_store_messages(self, effect: StoreMessages) -> None:
+        self.history_writer.append(effect.records)
+
+    def on_rename_history(self, effect: RenameHistory) -> None:
+        self.history_writer.rename(effect.target, effect.new_target, effect.new_name)
+
+    def on_query_history(self, effect: QueryHistory) -> None:
+        token = effect.token
+        self.history_writer.query(effect.query, lambda rows: self._history_answer(token, rows))
+
+    def on_redact_history(self, effect: RedactHistory) -> None:
+        token = effect.token
+        self.history_writer.redact(
+            effect.redaction, lambda outcome: self._redaction_answer(token, outcome)
+        )
+
+    def on_verify_password(self, effect: VerifyPassword) -> None:
         world = self.world
-        if isinstance(effect, StoreMessages):
-            self.history_writer.append(effect.records)
-        elif isinstance(effect, RenameHistory):
-            self.history_writer.rename(effect.target, effect.new_target, effect.new_name)
-        elif isinstance(effect, QueryHistory):
-            token = effect.token
-            self.history_writer.query(effect.query, lambda rows: self._history_answer(token, rows))
-        elif isinstance(effect, RedactHistory):
-            token = effect.token
-            self.history_writer.redact(
-                effect.redaction, lambda outcome: self._redaction_answer(token, outcome)
-            )
-        elif isinstance(effect, VerifyPassword):
-            token = effect.token
+        token = effect.token
 
-            def refuse() -> None:
-                world.password_checked(token, False, None)
+        def refuse() -> None:
+            world.password_checked(token, False, None)
 
-            verify = self._submit(refuse, verify_password, effect.password_hash, effect.password)
-            if verify is not None:
-                self._when_done(
-                    verify, lambda result: world.password_checked(token, *result), refuse
-                )
-        elif isinstance(effect, HashPassword):
-            token = effect.token
+        verify = self._submit(refuse, verify_password, effect.password_hash, effect.password)
+        if verify is not None:
+            self._when_done(verify, lambda result: world.password_checked(token, *result), refuse)
 
-            def no_hash() -> None:
-                world.password_hashed(token, "", "")
+    def on_hash_password(self, effect: HashPassword) -> None:
+        world = self.world
+        token = effect.token
 
-            make = self._submit(no_hash, hash_password, effect.password)
-            if make is not None:
-                self._when_done(make, lambda result: world.password_hashed(token, *result), no_hash)
-        elif effect.token is None:
+        def no_hash() -> None:
+            world.password_hashed(token, "", "")
+
+        make = self._submit(no_hash, hash_password, effect.password)
+        if make is not None:
+            self._when_done(make, lambda result: world.password_hashed(token, *result), no_hash)
+
+    def on_persist(self, effect: Persist) -> None:
+        if effect.token is None:
             self.writer.submit(effect.changes, self._log_failure)
         else:
             token = effect.token

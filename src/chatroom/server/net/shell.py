@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from chatroom.config import Config, ConfigError
-from chatroom.server.core.effects import Close
+from chatroom.server.core.effect_dispatch import dispatch_effect
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.net import fdlimit, tls
@@ -106,13 +106,18 @@ class Shell:
                     world.stats.sendq_drops += 1
                     world.disconnect(session, "SendQ exceeded")
                     conn.abort()
+            # Until start() makes the backends no connection exists, so no effect has
+            # anything to act on yet (they were always dropped then).
+            backends = self.backends
             for effect in world.take_effects():
-                if isinstance(effect, Close):
-                    conn = self.connections.get(effect.session_id)
-                    if conn is not None:
-                        conn.close()
-                elif self.backends is not None:
-                    self.backends.handle(effect)
+                if backends is not None:
+                    dispatch_effect(effect, backends)
+
+    def close_connection(self, session_id: int) -> None:
+        """The core's ``Close``: flush what is queued for the connection, then close it."""
+        conn = self.connections.get(session_id)
+        if conn is not None:
+            conn.close()
 
     # --------------------------------------------------------------- lifecycle
 
@@ -127,7 +132,9 @@ class Shell:
         file_limit = fdlimit.raise_open_file_limit()
         warn_loose_files(self.config.data_dir)
         private_dir(self.config.data_dir)
-        self.backends = Backends(self.config, self.world, self.schedule_flush)
+        self.backends = Backends(
+            self.config, self.world, self.schedule_flush, self.close_connection
+        )
         self.backends.start()
         if listen.port is not None:
             with _port_in_use(listen.host, listen.port, "plain IRC", "listen.port", "--port"):
