@@ -12,6 +12,7 @@ import pytest
 
 from chatroom.cli import main
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, Ref, TargetListing, dm_key
+from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.settings import HistorySettings
 from chatroom.server.store.factory import open_history
 from chatroom.server.store.history import HistoryStore, HistoryWriter, Rows
@@ -273,6 +274,29 @@ def test_writer_answers_a_query_after_the_appends_queued_before_it(store_url: st
             reopened.close()
 
     assert asyncio.run(scenario()) == ["line 1", "line 2", "line 1", "line 2", "line 3"]
+
+
+def test_a_writer_closed_at_shutdown_answers_late_queries_with_a_failure() -> None:
+    """A CHATHISTORY that reaches the writer after it closed gets an answer (None: the
+    store failed) instead of waiting for ever; late lines are dropped, never half-written."""
+
+    async def scenario() -> tuple[Rows | None, str | None, list[HistoryRecord]]:
+        store = MemoryHistory()
+        writer = HistoryWriter(store, HistorySettings())
+        writer.append([_line(1)])
+        await writer.close()
+        writer.append([_line(2)])
+        loop = asyncio.get_running_loop()
+        rows: asyncio.Future[Rows | None] = loop.create_future()
+        outcome: asyncio.Future[str | None] = loop.create_future()
+        writer.query(_q("LATEST", None), rows.set_result)
+        writer.redact(Redaction("#lobby", "m1", None, T0 + 9), outcome.set_result)
+        answers = await asyncio.wait_for(asyncio.gather(rows, outcome), 5)
+        return answers[0], answers[1], store.export("#lobby")
+
+    rows, outcome, kept = asyncio.run(scenario())
+    assert (rows, outcome) == (None, None)
+    assert _texts(kept) == ["line 1"]
 
 
 def test_admin_export_and_purge_from_the_command_line(

@@ -15,11 +15,7 @@ Rules:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +24,7 @@ from typing import Protocol
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, TargetListing
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.settings import HistorySettings
+from chatroom.server.store.worker_thread import WorkerThread
 from chatroom.server.threads import lower_priority
 
 __all__ = ["HistoryStore", "HistoryWriter", "Rows"]
@@ -86,14 +83,12 @@ class _Append:
 class _Query:
     query: HistoryQuery
     answer: Callable[[Rows | None], None]
-    loop: asyncio.AbstractEventLoop
 
 
 @dataclass(slots=True)
 class _Redact:
     redaction: Redaction
     answer: Callable[[str | None], None]
-    loop: asyncio.AbstractEventLoop
 
 
 @dataclass(slots=True)
@@ -103,18 +98,12 @@ class _Rename:
     new_name: str
 
 
-@dataclass(slots=True)
-class _Flush:
-    done: Callable[[], None]
-    loop: asyncio.AbstractEventLoop
-
-
-_STOP = object()
-_Job = _Append | _Query | _Redact | _Flush | _Rename
+_Job = _Append | _Query | _Redact | _Rename
 
 
 class HistoryWriter:
-    """Owns the only thread that touches ``store`` while the server runs."""
+    """Owns the only thread that touches ``store`` while the server runs (a
+    ``WorkerThread``); create it on the event loop."""
 
     def __init__(
         self,
@@ -127,82 +116,57 @@ class HistoryWriter:
         self._store = store
         self._settings = settings
         self._clock = clock
-        self._loop = asyncio.get_running_loop()
         self._on_outside_change = on_outside_change
-        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._touched: set[str] = set()
         self._pruned_at = 0.0
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name="history-writer", daemon=True)
-        self._thread.start()
+        self._worker: WorkerThread[_Job] = WorkerThread(
+            self._process,
+            name="history-writer",
+            max_batch=MAX_BATCH,
+            coalesce=_coalesce,
+            idle=self._housekeeping,
+            idle_seconds=HOUSEKEEPING_SECONDS,
+            on_start=lower_priority,
+            on_stop=self._prune,
+        )
 
     def append(self, records: Sequence[HistoryRecord]) -> None:
         """Queue records for writing; must be called from the event loop."""
-        if records and not self._closing:
-            self._queue.put(_Append(records))
+        if records and not self._worker.closing:
+            self._worker.submit(_Append(records))
 
     def query(self, query: HistoryQuery, answer: Callable[[Rows | None], None]) -> None:
-        """Run ``query`` after every queued append; ``answer(rows)`` runs on the loop."""
-        self._queue.put(_Query(query, answer, asyncio.get_running_loop()))
+        """Run ``query`` after every queued append; ``answer(rows)`` runs on the loop
+        (None if the store failed, or the writer is closed)."""
+        if self._worker.closing:
+            self._worker.call_on_loop(answer, None)
+        else:
+            self._worker.submit(_Query(query, answer))
 
     def redact(self, redaction: Redaction, answer: Callable[[str | None], None]) -> None:
         """Delete a message after every queued append; ``answer(outcome)`` runs on the loop
-        (None if the store failed)."""
-        self._queue.put(_Redact(redaction, answer, asyncio.get_running_loop()))
+        (None if the store failed, or the writer is closed)."""
+        if self._worker.closing:
+            self._worker.call_on_loop(answer, None)
+        else:
+            self._worker.submit(_Redact(redaction, answer))
 
     def rename(self, target: str, new_target: str, new_name: str) -> None:
         """Move a renamed room's lines, after every queued append (later ones use the new key)."""
-        if not self._closing:
-            self._queue.put(_Rename(target, new_target, new_name))
+        if not self._worker.closing:
+            self._worker.submit(_Rename(target, new_target, new_name))
 
     async def flush(self) -> None:
         """Return once everything queued before this call is done."""
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def finished() -> None:
-            if not done.done():
-                done.set_result(None)
-
-        self._queue.put(_Flush(finished, loop))
-        await done
+        await self._worker.flush()
 
     async def close(self) -> None:
-        """Write what is queued, then stop the thread."""
-        if self._closing:
-            return
-        self._closing = True
-        self._queue.put(_STOP)
-        await asyncio.to_thread(self._thread.join)
+        """Write what is queued (and apply retention once more), then stop the thread."""
+        await self._worker.close()
 
     # ------------------------------------------------------------------ the thread
 
-    def _run(self) -> None:
-        lower_priority()
-        while True:
-            try:
-                first = self._queue.get(timeout=HOUSEKEEPING_SECONDS)
-            except queue.Empty:
-                self._housekeeping()
-                continue
-            if isinstance(first, _Append):
-                # Written behind: let a busy room's lines gather into one transaction
-                # instead of waking (and committing) once per message.
-                time.sleep(COALESCE_SECONDS)
-            jobs = [first]
-            while len(jobs) < MAX_BATCH and jobs[-1] is not _STOP:
-                try:
-                    jobs.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            stop = jobs[-1] is _STOP
-            self._process([job for job in jobs if job is not _STOP])
-            if stop:
-                self._prune()
-                return
-            self._housekeeping()
-
-    def _process(self, jobs: list[object]) -> None:
+    def _process(self, jobs: list[_Job]) -> None:
         """Run jobs in order, committing each run of adjacent appends as one transaction."""
         waiting: list[HistoryRecord] = []
         for job in jobs:
@@ -218,7 +182,7 @@ class HistoryWriter:
                 except Exception:
                     log.exception("history query failed")
                     rows = None
-                _call(job.loop, job.answer, rows)
+                self._worker.call_on_loop(job.answer, rows)
             elif isinstance(job, _Redact):
                 outcome: str | None
                 try:
@@ -226,10 +190,8 @@ class HistoryWriter:
                 except Exception:
                     log.exception("history redaction failed")
                     outcome = None
-                _call(job.loop, job.answer, outcome)
-            elif isinstance(job, _Flush):
-                _call(job.loop, job.done)
-            elif isinstance(job, _Rename):
+                self._worker.call_on_loop(job.answer, outcome)
+            else:
                 self._rename(job)
         self._write(waiting)
 
@@ -263,7 +225,7 @@ class HistoryWriter:
             return
         if recent is not None and self._on_outside_change is not None:
             log.info("history changed outside the server; reloaded recent lines")
-            _call(self._loop, self._on_outside_change, recent)
+            self._worker.call_on_loop(self._on_outside_change, recent)
 
     def _prune(self) -> None:
         s = self._settings
@@ -282,7 +244,7 @@ class HistoryWriter:
             log.info("history retention dropped old lines", extra={"lines": dropped})
 
 
-def _call(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: object) -> None:
-    # RuntimeError: the loop has closed (shutdown); nobody is left to tell.
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(fn, *args)
+def _coalesce(job: _Job) -> float:
+    """Appends are written behind: let a busy room's lines gather into one transaction
+    instead of waking (and committing) once per message."""
+    return COALESCE_SECONDS if isinstance(job, _Append) else 0.0

@@ -13,16 +13,13 @@ Rules:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import queue
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 from chatroom.server.store.base import AlreadyExistsError, Change, Store
+from chatroom.server.store.worker_thread import WorkerThread
 
 __all__ = ["DoneCallback", "StoreWriter", "load_when_quiet"]
 
@@ -38,85 +35,54 @@ MAX_BATCH = 256
 class _Job:
     changes: Sequence[Change]
     on_done: DoneCallback | None
-    loop: asyncio.AbstractEventLoop
-
-
-_STOP = object()
 
 
 class StoreWriter:
-    """Owns the only thread that writes to ``store`` while the server runs."""
+    """Owns the only thread that writes to ``store`` while the server runs (a
+    ``WorkerThread``); create it on the event loop."""
 
     def __init__(self, store: Store, *, name: str = "store-writer") -> None:
         self._store = store
-        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
-        self._closing = False
         # Non-empty submissions so far: a reader of the store can tell whether the loop
         # changed something while it read (see ``load_when_quiet``).
         self.submitted = 0
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._worker = WorkerThread(self._commit, name=name, max_batch=MAX_BATCH)
 
     def submit(self, changes: Sequence[Change], on_done: DoneCallback | None = None) -> None:
-        """Queue ``changes``; ``on_done(None | exc)`` runs on this loop after the commit.
+        """Queue ``changes``; ``on_done(None | exc)`` runs on the loop after the commit.
 
         Must be called from the event loop thread.
         """
-        if self._closing:
+        if self._worker.closing:
             raise RuntimeError("store writer is closed")
         if changes:
             self.submitted += 1
-        self._queue.put(_Job(tuple(changes), on_done, asyncio.get_running_loop()))
+        self._worker.submit(_Job(tuple(changes), on_done))
 
     async def flush(self) -> None:
         """Return once everything submitted before this call has been committed (or failed)."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def finished(_error: BaseException | None) -> None:
-            if not done.done():
-                done.set_result(None)
-
-        self.submit((), finished)
-        await done
+        await self._worker.flush()
 
     async def close(self) -> None:
-        """Commit what is queued, then stop the thread. Further ``submit`` calls raise."""
-        if self._closing:
-            return
-        await self.flush()
-        self._closing = True
-        self._queue.put(_STOP)
-        await asyncio.to_thread(self._thread.join)
+        """Commit what is queued, then stop the thread. Further ``submit`` calls raise.
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch = [first]
-            stop_after = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop_after = True
-                    break
-                batch.append(item)
-            self._commit([job for job in batch if isinstance(job, _Job)])
-            if stop_after:
-                return
+        Submissions made while the queue drains (a callback that writes again) are still
+        taken: the writer refuses new ones only once everything before is committed.
+        """
+        if self._worker.closing:
+            return
+        await self._worker.flush()
+        await self._worker.close()
 
     def _commit(self, jobs: list[_Job]) -> None:
         changes = [change for job in jobs for change in job.changes]
         error = self._apply(changes)
         if error is None or len([job for job in jobs if job.changes]) <= 1:
             for job in jobs:
-                _notify(job, error if job.changes else None)
+                self._notify(job, error if job.changes else None)
             return
         for job in jobs:
-            _notify(job, self._apply(job.changes))
+            self._notify(job, self._apply(job.changes))
 
     def _apply(self, changes: Sequence[Change]) -> BaseException | None:
         if not changes:
@@ -131,13 +97,9 @@ class StoreWriter:
             return exc
         return None
 
-
-def _notify(job: _Job, error: BaseException | None) -> None:
-    if job.on_done is None:
-        return
-    # RuntimeError: the loop has closed (shutdown); nobody is left to tell.
-    with contextlib.suppress(RuntimeError):
-        job.loop.call_soon_threadsafe(job.on_done, error)
+    def _notify(self, job: _Job, error: BaseException | None) -> None:
+        if job.on_done is not None:
+            self._worker.call_on_loop(job.on_done, error)
 
 
 async def load_when_quiet(
