@@ -47,7 +47,8 @@ def _names(wire: Wire, room: str) -> list[str]:
     found: list[str] = []
     for line in lines:
         if " 353 " in line:
-            found += [name.lstrip("@+") for name in line.split(" :", 1)[1].split()]
+            listed = line.split(" :", 1)[1] if " :" in line else line.rsplit(" ", 1)[1]
+            found += [name.lstrip("@+") for name in listed.split()]
     return found
 
 

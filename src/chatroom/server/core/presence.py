@@ -150,7 +150,8 @@ def keep(world: World, user: User) -> None:
         nick=user.nick,
         channels=tuple(channel.name for channel in user.channels.values()),
         away=_own_away(user),
-        last_seen=world.clock(),
+        # A user with no device has been missing lines since its last one left.
+        last_seen=world.clock() if user.missing_since is None else user.missing_since,
     )
     world.presence[key] = kept
     world.persist([PutPresence(kept)])
