@@ -43,12 +43,15 @@ def test_second_device_shares_the_nick_and_gets_the_rooms_while_others_see_nothi
     phone = device(h, "alice", nick="alice_phone")
     got = phone.take()
     welcome = [m for m in got if m.command == n.RPL_WELCOME]
-    assert welcome and welcome[0].params[0] == "alice"
+    assert welcome
+    assert welcome[0].params[0] == "alice"
     joins = [m for m in got if m.command == "JOIN"]
     assert [m.params[0] for m in joins] == ["#room"]
-    assert joins[0].source is not None and joins[0].source.startswith("alice!")
+    assert joins[0].source is not None
+    assert joins[0].source.startswith("alice!")
     names = [m for m in got if m.command == n.RPL_NAMREPLY]
-    assert "bob" in names[0].params[-1].split() and "@alice" in names[0].params[-1].split()
+    assert "bob" in names[0].params[-1].split()
+    assert "@alice" in names[0].params[-1].split()
     assert bob.take() == []  # no JOIN, no NICK, no QUIT
     assert phone.session.owner is alice.session.owner
     assert h.world.registered_count == 2  # alice once, bob
@@ -84,7 +87,8 @@ def test_closing_one_device_leaves_the_user_in_its_rooms() -> None:
     h.pump()
     assert "QUIT" not in commands(bob.take())
     room = h.world.find_channel("#room")
-    assert room is not None and phone.session.owner in room.members
+    assert room is not None
+    assert phone.session.owner in room.members
     bob.cmd("PRIVMSG #room :still there?")
     assert [m.params[-1] for m in phone.take()] == ["still there?"]
     phone.drop()
@@ -94,7 +98,7 @@ def test_closing_one_device_leaves_the_user_in_its_rooms() -> None:
 
 
 def test_join_part_and_nick_by_one_device_apply_to_the_user() -> None:
-    h, alice, bob = setup()
+    h, alice, _bob = setup()
     phone = device(h, "alice")
     phone.take()
     alice.cmd("JOIN #other")
@@ -134,7 +138,8 @@ def test_kill_ends_every_device() -> None:
     root = device(h, "root")
     root.cmd("KILL alice :enough")
     h.pump()
-    assert alice.session.closed and phone.session.closed
+    assert alice.session.closed
+    assert phone.session.closed
     assert h.world.find_nick("alice") is None
 
 
@@ -153,19 +158,20 @@ def test_whois_shows_the_user_once_and_its_devices_to_operators() -> None:
 
 
 def test_multiclient_can_be_turned_off_per_account() -> None:
-    h, alice, bob = setup()
+    h, alice, _bob = setup()
     alice.cmd("PRIVMSG NickServ :SET MULTICLIENT OFF")
     second = device(h, "alice")
     got = second.take()
     assert n.ERR_NICKNAMEINUSE in commands(got)
     assert n.RPL_WELCOME not in commands(got)
     second.cmd("NICK alice2")
-    assert second.session.registered and second.session.owner is not alice.session.owner
+    assert second.session.registered
+    assert second.session.owner is not alice.session.owner
 
 
 def test_multiclient_off_on_the_server_keeps_devices_apart() -> None:
     settings = CoreSettings(accounts=AccountSettings(multiclient=False))
-    h, alice, bob = setup(settings)
+    h, alice, _bob = setup(settings)
     second = device(h, "alice", nick="alice2")
     assert second.session.registered
     assert second.session.owner is not alice.session.owner
@@ -190,7 +196,10 @@ def test_always_on_user_stays_away_in_its_rooms_and_gets_what_it_missed() -> Non
     assert "AWAY" in commands(left)
     room = h.world.find_channel("#room")
     user = h.world.find_nick("alice")
-    assert user is not None and room is not None and user in room.members and not user.conns
+    assert user is not None
+    assert room is not None
+    assert user in room.members
+    assert not user.conns
     bob.cmd("PRIVMSG #room :you missed this")
     assert n.RPL_AWAY in commands(bob.cmd("PRIVMSG alice :and this"))
     back = device(h, "alice", caps="batch server-time")
@@ -232,7 +241,8 @@ def test_message_to_an_offline_account_is_kept_and_delivered_at_login() -> None:
     alice = device(h, "alice", caps="batch server-time")
     texts = [(m.source, m.params[-1]) for m in alice.take() if m.command == "PRIVMSG"]
     assert [text for _, text in texts] == ["call me"]
-    assert texts[0][0] is not None and texts[0][0].startswith("carol!")
+    assert texts[0][0] is not None
+    assert texts[0][0].startswith("carol!")
 
 
 def test_guests_cannot_leave_offline_messages_and_unknown_nicks_still_get_401() -> None:
@@ -258,7 +268,7 @@ def test_offline_mailbox_is_bounded() -> None:
 
 
 def test_an_account_rejoins_its_rooms_at_its_next_login() -> None:
-    h, alice, bob = setup()
+    h, alice, _bob = setup()
     alice.drop()
     h.pump()
     back = device(h, "alice")

@@ -366,7 +366,9 @@ def test_set_password_that_fails_to_commit_keeps_the_old_one() -> None:
 def test_set_with_an_unknown_option_shows_the_syntax() -> None:
     h = Harness()
     a = h.connect("alice")
-    assert ns(a, "SET COLOUR blue") == ["Syntax: SET PASSWORD <new password>"]
+    assert ns(a, "SET COLOUR blue") == [
+        "Syntax: SET PASSWORD <new password> | SET MULTICLIENT ON|OFF | SET ALWAYS-ON ON|OFF"
+    ]
 
 
 # ----------------------------------------------------------------------------- DROP

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
-from chatroom.server.core import chanreg, opers
+from chatroom.server.core import chanreg, opers, readmarkers
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.roomviews import send_names, send_topic
@@ -112,6 +112,7 @@ def burst(world: World, session: Session) -> None:
         session.send(format_line(user.prefix, "JOIN", *params, tags=tags))
         if channel.topic:
             send_topic(world, session, channel)
+        readmarkers.joined(world, session, channel)  # draft/read-marker: before NAMES ends
         send_names(world, session, channel)
 
 

@@ -17,7 +17,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.formatting import hidden_character
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message
-from chatroom.server.core import chanreg, events, metadata, opers, sanctions
+from chatroom.server.core import chanreg, events, metadata, opers, readmarkers, sanctions
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.commands import rename
@@ -109,6 +109,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
     for device in session.owner.conns:  # the user's other devices saw the JOIN too
         if channel.topic:
             send_topic(world, device, channel)
+        readmarkers.joined(world, device, channel)  # draft/read-marker: before NAMES ends
         if not device.caps.intersection(NO_IMPLICIT_NAMES):
             send_names(world, device, channel)
     replay_on_join(world, session, channel)

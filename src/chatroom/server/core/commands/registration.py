@@ -6,7 +6,7 @@ import contextlib
 
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
-from chatroom.irc.message import Message, format_line
+from chatroom.irc.message import MAX_BODY, Message, format_line
 from chatroom.irc.packing import pack_words
 from chatroom.server.core import metadata, missed, opers, presence, sanctions, services
 from chatroom.server.core.access import nick_change_refused
@@ -63,8 +63,16 @@ def cap(world: World, session: Session, msg: Message) -> None:
 
 
 def _send_cap_list(world: World, session: Session, sub: str, tokens: list[str]) -> None:
-    """Split long lists over several lines; '*' marks continuation for CAP 302 clients."""
-    lines = pack_words(tokens, _CAP_LINE_BUDGET) or [""]  # no caps: one empty list
+    """Split long lists over several lines; '*' marks continuation for CAP 302 clients.
+
+    A client before CAP 302 cannot tell that more lines follow (the ``irc`` library reads
+    only the first to look for ``sasl``), so it gets one line whenever the list fits in
+    512 bytes."""
+    budget = _CAP_LINE_BUDGET
+    if session.cap_version < 302:
+        head = f":{world.name} CAP {session.nick} {sub} :"
+        budget = max(budget, MAX_BODY - 2 - len(head.encode()))
+    lines = pack_words(tokens, budget) or [""]  # no caps: one empty list
     for i, line in enumerate(lines):
         more = i < len(lines) - 1 and session.cap_version >= 302
         params = (session.nick, sub, "*", line) if more else (session.nick, sub, line)
@@ -223,16 +231,16 @@ def _account_online(world: World, session: Session) -> None:
     key = world.fold(session.account or "")
     world.users_by_account.setdefault(key, session.owner)
     session.owner.always_on = presence.option(world, key, presence.ALWAYS_ON)
-    world.offline_counts.pop(key, None)
+    waiting = world.offline_counts.pop(key, 0)
     kept = world.presence.get(key)
     if kept is not None:
         for name in kept.channels[: world.settings.limits.channels_per_user]:
             with contextlib.suppress(CommandError):  # banned, +i or keyed since: stays out
                 join_channel(world, session, name)
-    account = world.accounts.get(key)
-    since = kept.last_seen if kept is not None else account.created_at if account else None
-    if since is not None:
-        missed.replay_missed(world, session, since, rooms=False)
+    if kept is not None:
+        missed.replay_missed(world, session, kept.last_seen, rooms=False)
+    elif waiting and (account := world.accounts.get(key)) is not None:
+        missed.replay_missed(world, session, account.created_at, rooms=False)  # first login
 
 
 def _pass_login(world: World, session: Session, secret: str) -> None:
