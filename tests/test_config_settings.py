@@ -63,6 +63,12 @@ def _at(config: cfg.Config, path: str) -> object:
     return value
 
 
+def _field_names(made: type) -> list[str]:
+    if dataclasses.is_dataclass(made):
+        return [field.name for field in dataclasses.fields(made)]
+    return list(made._fields)  # type: ignore[attr-defined]  # a NamedTuple
+
+
 def _other_value(setting: cfg.Setting) -> object:
     assert setting.kind in OTHER_VALUES, f"add values of kind {setting.kind!r} to OTHER_VALUES"
     default = check(setting.key, setting.kind, setting.default)
@@ -91,8 +97,7 @@ def test_each_setting_lands_on_its_own_field_of_a_known_object() -> None:
         assert setting.kind in KINDS, setting.key
         owner, _, name = setting.lands_in.rpartition(".")
         made = cfg.OBJECTS[owner]
-        names = getattr(made, "_fields", None) or [f.name for f in dataclasses.fields(made)]
-        assert name in names, f"{setting.key}: {made.__name__} has no field {name!r}"
+        assert name in _field_names(made), f"{setting.key}: {made.__name__} has no field {name!r}"
 
 
 def test_the_declared_defaults_are_the_core_and_web_defaults() -> None:
@@ -120,7 +125,7 @@ def test_the_docs_name_only_settings_that_exist() -> None:
             if key in cfg.BY_KEY or key in NOT_SETTINGS:
                 continue
             made = cfg.OBJECTS[cfg.LANDS_IN[section]]
-            assert key.split(".", 1)[1] in {f.name for f in dataclasses.fields(made)}, (
+            assert key.split(".", 1)[1] in _field_names(made), (
                 f"{document.name} names {key!r}, which is no setting"
             )
             found.add(key)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
@@ -93,7 +93,7 @@ class Config:
 # The objects settings land in, by their attribute path in ``Config``. Each is built from
 # the settings that land on its fields; a field no setting names keeps the object's own
 # default (``Limits.user_length``, ``CoreSettings.version``...).
-OBJECTS: dict[str, Callable[..., Any]] = {
+OBJECTS: dict[str, type[Any]] = {
     "": Config,
     "core": CoreSettings,
     "core.limits": Limits,
