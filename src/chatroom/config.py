@@ -303,8 +303,8 @@ SETTINGS: tuple[Setting, ...] = (
         "accounts.offline_messages",
         100,
         "count",
-        "Private messages kept for an account with no connection, then the sender hears it is"
-        " full.",
+        "Private messages stored for an account with no connection; beyond that, senders hear"
+        " it is full.",
     ),
     Setting(
         "opers.capabilities",
