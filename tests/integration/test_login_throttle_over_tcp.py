@@ -20,6 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from chatroom.config import Argon2Config
 from chatroom.server.auth.throttle import LoginThrottle
 from chatroom.server.harness import FakeClock
 from tests.realserver import ServerThread, make_config
@@ -114,7 +115,7 @@ def start_server(tmp_path: Path, cheap_hashing: bool) -> tuple[ServerThread, Fak
     limits = replace(config.core.limits, flood_burst=1000, flood_per_second=1000.0)
     config = replace(config, core=replace(config.core, limits=limits))
     if cheap_hashing:  # this test is about counting checks, not about argon2's cost
-        config = replace(config, argon2=(1024, 1, 1))
+        config = replace(config, argon2=Argon2Config(1024, 1, 1))
     server = ServerThread(config).start()
     assert server.shell is not None
     clock = FakeClock(time.time())
