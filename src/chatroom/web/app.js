@@ -60,7 +60,7 @@ const app = {
       buffer.recount();
       if (buffer === state.active) markers.seen();
       if (buffer.unread) view.renderBuffers(state, select);
-    } else if ((buffer !== state.active || document.hidden) && entry.kind !== "event") {
+    } else if ((buffer !== state.active || document.hidden) && entry.kind !== "event" && !entry.self) {
       buffer.unread += 1;
       buffer.mention = buffer.mention || important;
       view.renderBuffers(state, select);
@@ -164,6 +164,7 @@ function redraw() {
 }
 
 function select(buffer) {
+  if (buffer !== state.active) markers.flush(); // leaving a conversation: where we stopped is known now
   state.active = buffer;
   markUnread(buffer);
   if (!buffer.readMarker) {

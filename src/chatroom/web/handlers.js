@@ -373,7 +373,8 @@ const HANDLERS = {
   FAIL(app, msg) {
     // FAIL CHATHISTORY <code> <subcommand> <target> <text>: that conversation's history stops.
     if (msg.params[0] === "CHATHISTORY") app.historyFailed(msg.params[1], msg.params[3]);
-    else if (msg.params[0] !== "REGISTER") app.note(msg.params[msg.params.length - 1], "error");
+    // A read marker that could not be moved stays moved here; nothing the user can do about it.
+    else if (msg.params[0] !== "REGISTER" && msg.params[0] !== "MARKREAD") app.note(msg.params[msg.params.length - 1], "error");
   },
   WARN(app, msg) {
     app.note(msg.params[msg.params.length - 1]);

@@ -52,8 +52,13 @@ export class ReadMarkers {
    * it (another device read those lines).
    */
   received(target, value) {
-    if (!target || !value || !value.startsWith("timestamp=")) return; // "*": never read there
-    const buffer = this.state.setMarker(target, new Date(value.slice("timestamp=".length)));
+    if (!target || !value) return;
+    let time = null;
+    if (value.startsWith("timestamp=")) time = new Date(value.slice("timestamp=".length));
+    // "*": never read there. A private conversation nobody has read is all unread (a
+    // message kept for us while we were away); a room is not (history from before we came).
+    else if (value === "*" && !this.state.isChannel(target)) time = new Date(0);
+    const buffer = this.state.setMarker(target, time);
     if (!buffer) return;
     buffer.recount();
     if (!this.reading(buffer)) {

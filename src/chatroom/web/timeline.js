@@ -20,7 +20,7 @@ export function markUnread(buffer) {
   let left = buffer.unread;
   for (let i = buffer.messages.length - 1; i >= 0 && left > 0; i--) {
     const entry = buffer.messages[i];
-    if (entry.kind === "event" || entry.self) continue; // what app.post counts
+    if (entry.kind === "event" || entry.self) continue; // what app.post does not count
     buffer.newFrom = buffer.messages[i];
     left -= 1;
   }
