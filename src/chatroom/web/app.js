@@ -10,6 +10,7 @@ import { handleMessage } from "./handlers.js";
 import { History } from "./history.js";
 import { parseLine } from "./irc.js";
 import { Outgoing } from "./outgoing.js";
+import { ReadMarkers } from "./readmarker.js";
 import { ChatState } from "./state.js";
 import { markUnread } from "./timeline.js";
 import * as view from "./view.js";
@@ -17,6 +18,7 @@ import * as view from "./view.js";
 const $ = (id) => document.getElementById(id);
 const TYPING_EVERY_MS = 3000; // +typing=active at most this often while typing
 const RETURNING_MS = 60000; // after a reconnect, room-mates rejoining this soon get no "joined" line
+const ROOMS_KNOWN = "chatroom-rooms"; // PING token: the server's JOINs at login came before its PONG
 
 const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
 const client = new IrcClient(wsUrl);
@@ -53,11 +55,36 @@ const app = {
   post(buffer, entry, important) {
     if (!buffer.add(entry)) return;
     if (buffer === state.active) view.appendMessage(entry, state);
-    if ((buffer !== state.active || document.hidden) && entry.kind !== "event") {
+    if (buffer.readMarker) {
+      // Counted from the read marker; a line the user is looking at is read at once.
+      buffer.recount();
+      if (buffer === state.active) markers.seen();
+      if (buffer.unread) view.renderBuffers(state, select);
+    } else if ((buffer !== state.active || document.hidden) && entry.kind !== "event" && !entry.self) {
       buffer.unread += 1;
       buffer.mention = buffer.mention || important;
       view.renderBuffers(state, select);
+    } else if (buffer === state.active) {
+      markers.seen();
     }
+  },
+  /** Lines from history came into ``buffer``: counted from its read marker, the "new
+   * messages" line put at it when not there yet, and read when shown. */
+  historyShown(buffer) {
+    if (!buffer.readMarker) return;
+    buffer.recount();
+    if (!buffer.newFrom) markUnread(buffer);
+    if (buffer === state.active) {
+      view.renderMessages(state, true);
+      markers.seen();
+    }
+    view.renderBuffers(state, select);
+  },
+  /** The answer to our PING after signing on to an account: the server has joined us to
+   * the account's rooms by now; with none, the first login lands in #lobby. */
+  pong(token) {
+    if (token !== ROOMS_KNOWN) return;
+    if (!state.firstChannel()) client.send("JOIN", ["#lobby"]);
   },
   note(text, kind = "event") {
     app.post(state.active || state.server, { kind, text, time: new Date() }, false);
@@ -82,6 +109,7 @@ const app = {
     else if (!buffer.historyStarted) history.request(buffer);
     saveRooms();
     redraw();
+    markers.seen();
   },
   left(buffer, kicked = false) {
     saveRooms();
@@ -116,6 +144,17 @@ const app = {
 };
 
 const history = new History(app, select);
+const markers = new ReadMarkers(app, looking, select);
+app.markers = markers;
+
+/** Is the open conversation in front of the user: the page shown and focused, scrolled to
+ * its end, and (on a phone) not covered by the room or member list? */
+function looking() {
+  const screen = $("chat-screen");
+  if (document.hidden || !document.hasFocus() || screen.hidden) return false;
+  if (screen.classList.contains("show-sidebar") || screen.classList.contains("show-members")) return false;
+  return view.isNearEnd();
+}
 
 function redraw() {
   if (!state.active) state.active = state.server;
@@ -125,13 +164,17 @@ function redraw() {
 }
 
 function select(buffer) {
+  if (buffer !== state.active) markers.flush(); // leaving a conversation: where we stopped is known now
   state.active = buffer;
   markUnread(buffer);
-  buffer.unread = 0;
-  buffer.mention = false;
+  if (!buffer.readMarker) {
+    buffer.unread = 0;
+    buffer.mention = false;
+  }
   $("chat-screen").classList.remove("show-sidebar", "show-members");
   view.closeMemberMenu();
   redraw();
+  markers.seen(); // with a read marker, what is shown now is read (and the count follows)
   // A private conversation's history is read when it is first opened (a room's on joining).
   if (buffer.kind === "query" && !buffer.historyStarted) history.request(buffer);
   $("input").focus();
@@ -157,10 +200,21 @@ client.addEventListener("registered", () => {
   $("chat-screen").hidden = false;
   view.showBanner("");
   const rooms = [...state.buffers.values()].filter((b) => b.kind === "channel").map((b) => b.name);
-  const join = rooms.length ? rooms : store.get("rooms", ["#lobby"]);
   // draft/metadata-2: follow display-names before joining, so the joins bring them along.
   if (client.has("draft/metadata-2")) client.send("METADATA", ["*", "SUB", "display-name"]);
-  for (const room of join.length ? join : ["#lobby"]) client.send("JOIN", [room]);
+  if (rooms.length) {
+    for (const room of rooms) client.send("JOIN", [room]); // back after a dropped connection
+  } else if (client.account) {
+    // Signing on to an account: its rooms are the ones the server joins us to, and its
+    // private conversations the recent ones the server knows (CHATHISTORY TARGETS), on
+    // every device alike; this browser's saved list is not asked.
+    client.send("PING", [ROOMS_KNOWN]);
+    history.reopen();
+  } else {
+    const saved = store.get("rooms", ["#lobby"]);
+    for (const room of saved.length ? saved : ["#lobby"]) client.send("JOIN", [room]);
+  }
+  markers.signedOn();
   history.signedOn();
   redraw();
   $("input").focus();
@@ -249,7 +303,9 @@ $("login-form").addEventListener("submit", (event) => {
   }
   state = new ChatState();
   state.me = nick;
+  state.onNewBuffer = (buffer) => markers.opened(buffer);
   history.reset();
+  markers.reset();
   client.start({ nick, password, email, create: createMode });
 });
 
@@ -354,16 +410,26 @@ $("messages").addEventListener(
     const box = $("messages");
     const atTop = box.scrollTop < 40 && box.scrollHeight > box.clientHeight;
     if (atTop && state.active) history.request(state.active, "BEFORE");
+    markers.seen(); // scrolled back down to the newest lines: read
   },
   { passive: true },
 );
 
-$("toggle-sidebar").addEventListener("click", () => $("chat-screen").classList.toggle("show-sidebar"));
-$("toggle-members").addEventListener("click", () => $("chat-screen").classList.toggle("show-members"));
+// On a phone the lists cover the chat: closing them shows it again, and so reads it.
+$("toggle-sidebar").addEventListener("click", () => {
+  $("chat-screen").classList.toggle("show-sidebar");
+  markers.seen();
+});
+$("toggle-members").addEventListener("click", () => {
+  $("chat-screen").classList.toggle("show-members");
+  markers.seen();
+});
 $("logout").addEventListener("click", () => logout("Leaving"));
 $("main").addEventListener("click", (event) => {
   // On a phone the room and member lists slide over the chat; a tap beside them closes them.
-  if (!event.target.closest("#topbar")) $("chat-screen").classList.remove("show-sidebar", "show-members");
+  if (event.target.closest("#topbar")) return;
+  $("chat-screen").classList.remove("show-sidebar", "show-members");
+  markers.seen();
 });
 
 function logout(reason) {
@@ -414,13 +480,18 @@ document.addEventListener("keydown", (event) => {
   }
 });
 document.addEventListener("visibilitychange", () => {
-  if (!document.hidden && state.active) {
+  if (document.hidden) markers.flush(); // the user has stopped reading: say so now
+  else if (state.active) {
     markUnread(state.active);
-    state.active.unread = 0;
-    state.active.mention = false;
+    if (!state.active.readMarker) {
+      state.active.unread = 0;
+      state.active.mention = false;
+    }
     redraw();
+    markers.seen();
   }
 });
+window.addEventListener("focus", () => markers.seen());
 setInterval(() => {
   if (state.active && state.active.typing.size) view.renderTyping(state);
 }, 1000);

@@ -27,6 +27,7 @@ const WANTED = [
   "draft/message-redaction",
   "draft/metadata-2",
   "draft/multiline",
+  "draft/read-marker",
   "echo-message",
   "extended-join",
   "invite-notify",

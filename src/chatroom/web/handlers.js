@@ -41,27 +41,39 @@ function numeric(app, msg) {
   else app.note(line);
 }
 
+/**
+ * Said by this person: by our nick, or by our account from another device (account-tag),
+ * which may hold another nick. One's own lines are never unread.
+ */
+function fromMe(app, msg, nick) {
+  const { state } = app;
+  const account = app.client.account;
+  return state.isMe(nick) || (!!account && !!msg.tags.account && state.fold(msg.tags.account) === state.fold(account));
+}
+
 function entryFor(app, msg, kind, nick, text) {
   const { state } = app;
   const action = kind === "msg" ? actionText(text) : null;
   const clean = stripFormatting(action ?? text);
+  const self = fromMe(app, msg, nick);
   return {
     kind: action !== null ? "action" : kind,
     nick,
     text: clean,
     time: messageTime(msg.tags),
+    stamp: msg.tags.time || null, // the server's time, as it wrote it: what a read marker names
     msgid: msg.tags.msgid || null,
-    self: state.isMe(nick),
-    mention: !state.isMe(nick) && mentions(clean, state.me),
+    self,
+    mention: !self && mentions(clean, state.me),
   };
 }
 
 /** Which buffer a PRIVMSG/NOTICE belongs in, or null for the server buffer. */
-function bufferFor(app, msg, nick, target) {
+function bufferFor(app, msg, nick, target, self) {
   const { state } = app;
   if (state.isChannel(target)) return state.ensure(target, "channel");
   if (!nick || !msg.source.includes("!")) return null; // from the server itself
-  const other = state.isMe(nick) ? target : nick;
+  const other = self && !state.isMe(target) ? target : nick;
   if (msg.command === "NOTICE" && !state.find(other)) return null;
   return state.ensure(other, "query");
 }
@@ -80,7 +92,7 @@ function chat(app, msg) {
   const { nick } = parseSource(msg.source);
   const entry = chatEntry(app, msg);
   if (!entry) return; // other CTCP
-  const buffer = bufferFor(app, msg, nick, msg.params[0]) || state.server;
+  const buffer = bufferFor(app, msg, nick, msg.params[0], entry.self) || state.server;
   buffer.typing.delete(nick);
   const personal = buffer.kind === "query" && !entry.self;
   app.post(buffer, entry, entry.mention || personal);
@@ -98,7 +110,8 @@ function displayName(app, target, key, value) {
 
 function event(app, buffer, text, msg) {
   // The msgid lets the same event, replayed from history later (draft/event-playback), show once.
-  app.post(buffer, { kind: "event", text, time: messageTime(msg.tags), msgid: msg.tags.msgid || null }, false);
+  const stamp = msg.tags.time || null;
+  app.post(buffer, { kind: "event", text, time: messageTime(msg.tags), stamp, msgid: msg.tags.msgid || null }, false);
 }
 
 // Room events a chathistory batch may hold for a draft/event-playback client.
@@ -130,7 +143,8 @@ export function historyEntry(app, msg) {
     TOPIC: () => (p[1] ? `${nick} changed the topic to: ${stripFormatting(p[1])}` : `${nick} cleared the topic`),
     MODE: () => `${nick || msg.source} sets mode ${p.slice(1).join(" ")}`,
   };
-  return { kind: "event", text: texts[msg.command](), time: messageTime(msg.tags), msgid: msg.tags.msgid || null };
+  const stamp = msg.tags.time || null;
+  return { kind: "event", text: texts[msg.command](), time: messageTime(msg.tags), stamp, msgid: msg.tags.msgid || null };
 }
 
 /**
@@ -359,7 +373,8 @@ const HANDLERS = {
   FAIL(app, msg) {
     // FAIL CHATHISTORY <code> <subcommand> <target> <text>: that conversation's history stops.
     if (msg.params[0] === "CHATHISTORY") app.historyFailed(msg.params[1], msg.params[3]);
-    else if (msg.params[0] !== "REGISTER") app.note(msg.params[msg.params.length - 1], "error");
+    // A read marker that could not be moved stays moved here; nothing the user can do about it.
+    else if (msg.params[0] !== "REGISTER" && msg.params[0] !== "MARKREAD") app.note(msg.params[msg.params.length - 1], "error");
   },
   WARN(app, msg) {
     app.note(msg.params[msg.params.length - 1]);
@@ -383,6 +398,13 @@ const HANDLERS = {
       app.note(`Account ${msg.params[1]} created. You are logged in.`);
       app.accountCreated();
     }
+  },
+  MARKREAD(app, msg) {
+    // MARKREAD <target> timestamp=<time>|* (draft/read-marker): where this account stopped reading.
+    app.markers.received(msg.params[0], msg.params[1]);
+  },
+  PONG(app, msg) {
+    app.pong(msg.params[msg.params.length - 1]);
   },
   ERROR() {
     // The server is closing the connection: the banner says why and that we reconnect

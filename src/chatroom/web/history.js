@@ -24,7 +24,7 @@ export class History {
     this.queue = []; // buffers (or a TARGETS request) waiting for an earlier answer
     this.busy = 0; // requests sent and not yet answered
     this.awaySince = null; // when the connection dropped, until the conversations caught up
-    this.targetsSince = null; // the start of the CHATHISTORY TARGETS request in flight
+    this.targetsAsked = null; // the CHATHISTORY TARGETS request in flight
   }
 
   get client() {
@@ -63,10 +63,11 @@ export class History {
     while (this.busy < AT_ONCE && this.queue.length) {
       const item = this.queue.shift();
       if (item.targetsFrom) {
-        const params = ["TARGETS", `timestamp=${item.targetsFrom.toISOString()}`, `timestamp=${new Date().toISOString()}`];
+        const to = item.targetsTo || new Date();
+        const params = ["TARGETS", `timestamp=${item.targetsFrom.toISOString()}`, `timestamp=${to.toISOString()}`];
         if (client.send("CHATHISTORY", [...params, String(this.page())])) {
           this.busy += 1;
-          this.targetsSince = item.targetsFrom;
+          this.targetsAsked = item;
         }
         continue;
       }
@@ -135,6 +136,7 @@ export class History {
     // A short page is the beginning; so is a page with nothing new, which asking again would repeat.
     if (messages.length < this.page() || (asked === "BEFORE" && !added)) buffer.historyDone = true;
     if (buffer === this.state.active) view.renderMessages(this.state, true);
+    this.app.historyShown(buffer);
   }
 
   entries(messages) {
@@ -156,7 +158,7 @@ export class History {
     const fresh = buffer.addMissed(this.entries(lines));
     this.applyRedactions(lines);
     const unseen = fresh.filter((e) => !e.self && e.kind !== "event");
-    if (unseen.length && (buffer !== state.active || document.hidden)) {
+    if (!buffer.readMarker && unseen.length && (buffer !== state.active || document.hidden)) {
       buffer.unread += unseen.length;
       buffer.mention = buffer.mention || buffer.kind === "query" || unseen.some((e) => e.mention);
     }
@@ -168,6 +170,7 @@ export class History {
     buffer.catchUp = more ? next : null;
     if (buffer === state.active) view.renderMessages(state, true);
     view.renderBuffers(state, this.select);
+    this.app.historyShown(buffer);
     if (more) this.request(buffer, "AFTER");
   }
 
@@ -212,17 +215,36 @@ export class History {
     }
   }
 
+  /**
+   * Signed on to an account: its recent private conversations (the newest first, a page of
+   * them) are opened from CHATHISTORY TARGETS, with their latest lines, as on its other
+   * devices. Rooms come from the server's JOINs.
+   */
+  reopen() {
+    if (!this.client.has("draft/chathistory") || !this.client.has("batch")) return;
+    // From a day ahead (a browser clock running behind must not hide the newest) back to 2000.
+    const ahead = new Date(Date.now() + 86400000);
+    this.queue.push({ targetsFrom: ahead, targetsTo: new Date("2000-01-01T00:00:00.000Z"), reopen: true });
+    this.pump();
+  }
+
   /** CHATHISTORY TARGETS: people who wrote while we were away and whose conversation was
-   * not open get one, filled with the lines said since we left. */
+   * not open get one, filled with the lines said since we left; at login (``reopen``),
+   * each recent conversation is opened with its latest lines. */
   targetsArrived(messages) {
     const state = this.state;
-    const since = this.targetsSince;
-    this.targetsSince = null;
-    if (!since) return;
+    const asked = this.targetsAsked;
+    this.targetsAsked = null;
+    if (!asked) return;
     for (const msg of messages) {
       if (msg.command !== "CHATHISTORY" || msg.params[0] !== "TARGETS") continue;
       const name = msg.params[1] || "";
       if (!name || state.isChannel(name) || state.isMe(name)) continue;
+      if (asked.reopen) {
+        this.request(state.ensure(name, "query"));
+        continue;
+      }
+      const since = asked.targetsFrom;
       const existing = state.find(name);
       if (existing && (existing.messages.length || existing.historyLoading)) continue; // caught up on its own
       const buffer = existing || state.ensure(name, "query");
@@ -241,7 +263,7 @@ export class History {
   forgetRequests() {
     this.queue = [];
     this.busy = 0;
-    this.targetsSince = null;
+    this.targetsAsked = null;
     for (const buffer of this.state.buffers.values()) buffer.historyLoading = null;
   }
 }

@@ -5,6 +5,11 @@
 const MAX_MESSAGES = 1000; // per buffer: a long-open tab must not grow without bound
 const CHAT_KINDS = new Set(["msg", "action", "notice"]); // entries a server stores as history
 
+/** Counted as unread: everything but join/part/mode events, notes and one's own lines. */
+export function countsAsNew(entry) {
+  return CHAT_KINDS.has(entry.kind) && !entry.self;
+}
+
 export class Buffer {
   constructor(name, kind) {
     this.name = name; // as the server spells it
@@ -25,6 +30,32 @@ export class Buffer {
     // Catching up after a reconnect: AFTER this reference ("msgid=..." or "timestamp=..."),
     // page by page, until a short page says nothing more was missed.
     this.catchUp = null;
+    // draft/read-marker: the server time up to which this account has read here, on any
+    // of its devices (null: unknown, or never read). While it is known, the unread count
+    // is worked out from it instead of being counted line by line.
+    this.readMarker = null;
+  }
+
+  /** Move the read marker forward (never back); true when it moved. */
+  markRead(time) {
+    if (!time || Number.isNaN(time.getTime()) || (this.readMarker && time <= this.readMarker)) return false;
+    this.readMarker = time;
+    return true;
+  }
+
+  /** The unread count and mention flag from the read marker: the lines said after it,
+   * other than one's own. Does nothing while no marker is known. */
+  recount() {
+    if (!this.readMarker) return;
+    const unseen = this.messages.filter((m) => countsAsNew(m) && m.time > this.readMarker);
+    this.unread = unseen.length;
+    this.mention = unseen.length > 0 && (this.kind === "query" || unseen.some((m) => m.mention));
+  }
+
+  /** The newest line that carries the server's time (a read marker must name one). */
+  newestStamped() {
+    for (let i = this.messages.length - 1; i >= 0; i--) if (this.messages[i].stamp) return this.messages[i];
+    return null;
   }
 
   /** Add a message; returns it, or null when the same msgid is already here. */
@@ -86,8 +117,23 @@ export class ChatState {
     this.active = null;
     this.me = "";
     this.network = "ChatRoom";
+    this.pendingMarkers = new Map(); // folded target -> read marker, for a buffer not open yet
+    this.onNewBuffer = null; // called with each buffer created (a query asks for its read marker)
     this.server = this.ensure("*server*", "server");
     this.displayNames = new Map(); // folded nick -> display-name (IRCv3 draft/metadata-2)
+  }
+
+  /**
+   * The server told us the read marker of ``name``: the buffer's marker moves forward, or
+   * it waits for the buffer to be opened. Returns the buffer when its marker moved.
+   */
+  setMarker(name, time) {
+    if (!time || Number.isNaN(time.getTime())) return null;
+    const buffer = this.find(name);
+    if (buffer) return buffer.markRead(time) ? buffer : null;
+    const known = this.pendingMarkers.get(this.fold(name));
+    if (!known || time > known) this.pendingMarkers.set(this.fold(name), time);
+    return null;
   }
 
   /** The display-name someone chose, when it says more than their nick; else "". */
@@ -110,6 +156,9 @@ export class ChatState {
     if (!buffer) {
       buffer = new Buffer(name, kind || (this.isChannel(name) ? "channel" : "query"));
       this.buffers.set(key, buffer);
+      buffer.markRead(this.pendingMarkers.get(key) || null);
+      this.pendingMarkers.delete(key);
+      if (this.onNewBuffer) this.onNewBuffer(buffer);
     }
     return buffer;
   }

@@ -1,21 +1,26 @@
 // What is drawn between messages: a line with the day where the date changes, and a
-// "New messages" line above the first message that arrived while the user was not looking.
+// "New messages" line above the first message the user has not read.
 //
-// The "new messages" line follows the unread count (the badge in the room list): when a
-// conversation with N unread messages is opened, or the tab comes back into view, the line
-// goes above the last N of them and stays until the conversation is opened again.
+// Where the user has read up to: with a read marker (draft/read-marker, an account on a
+// server that keeps one), the first line after it that is not the user's own, so every
+// device of the account draws the line in the same place. Without one, the line follows the
+// unread count (the badge in the room list): it goes above the last N messages. Either way
+// it is placed when the conversation is opened (or the tab comes back into view, or lines
+// arrive from history) and stays until the conversation is opened again.
 
-/** Counted as unread by app.post: everything but join/part/mode events and one's own lines. */
-function countsAsNew(entry) {
-  return entry.kind !== "event" && !entry.self;
-}
+import { countsAsNew } from "./state.js";
 
-/** Put the "new messages" line above the ``buffer.unread`` newest messages (none if 0). */
+/** Put the "new messages" line above the first unread message of ``buffer`` (none if all are read). */
 export function markUnread(buffer) {
   buffer.newFrom = null;
+  if (buffer.readMarker) {
+    buffer.newFrom = buffer.messages.find((m) => countsAsNew(m) && m.time > buffer.readMarker) || null;
+    return;
+  }
   let left = buffer.unread;
   for (let i = buffer.messages.length - 1; i >= 0 && left > 0; i--) {
-    if (!countsAsNew(buffer.messages[i])) continue;
+    const entry = buffer.messages[i];
+    if (entry.kind === "event" || entry.self) continue; // what app.post does not count
     buffer.newFrom = buffer.messages[i];
     left -= 1;
   }

@@ -152,7 +152,8 @@ export function appendMessage(entry, state) {
   if (near || entry.self) scrollToEnd();
 }
 
-function isNearEnd() {
+/** Is the message list scrolled to (nearly) its newest line? */
+export function isNearEnd() {
   const box = $("messages");
   return box.scrollHeight - box.scrollTop - box.clientHeight < 80;
 }
