@@ -14,6 +14,7 @@ import contextlib
 from datetime import datetime
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.message import Message
@@ -193,6 +194,14 @@ class ChatApp(App[None]):
         self.store.put(self.server)
 
     # ------------------------------------------------------------------ events
+
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        if self.chat is not None:
+            self.chat.set_viewing(True)  # what arrived meanwhile is read now
+
+    def on_app_blur(self, event: events.AppBlur) -> None:
+        if self.chat is not None:
+            self.chat.set_viewing(False)  # in the background: new lines stay unread
 
     def on_net_event(self, message: NetEvent) -> None:
         event = message.event

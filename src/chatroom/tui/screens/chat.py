@@ -27,6 +27,7 @@ from chatroom.client.state import (
     Deleted,
     Event,
     LineKind,
+    ReadMoved,
     Show,
     StateChanged,
 )
@@ -136,6 +137,14 @@ class ChatScreen(Screen[None]):
         members = buf.sorted_members(self.session.prefix_symbols) if buf.is_room else []
         self.query_one("#members", MemberList).show_members(members)
 
+    def set_viewing(self, viewing: bool) -> None:
+        """The terminal window lost or got the focus (the app tells us): lines said while
+        it was in the background stay unread, under a "new messages" line."""
+        self.session.set_viewing(viewing)
+        if self._ready:
+            self.refresh_rooms()
+            self._catch_up(redraw=False)
+
     def set_status(self, text: str, connected: bool) -> None:
         """The app's word on the connection, for the bottom line (kept until mounted)."""
         self._status = (text, connected)
@@ -157,6 +166,11 @@ class ChatScreen(Screen[None]):
                 self._catch_up(redraw=event.history or event.earlier)
             else:
                 self.refresh_rooms()
+        elif isinstance(event, ReadMoved):
+            # Read on another device: counts change, and the "new messages" line moves.
+            self.refresh_rooms()
+            if self.session.key(event.buffer) == self.session.active:
+                self._catch_up(redraw=False)
         elif isinstance(event, Deleted):
             if self.session.key(event.buffer) == self.session.active:
                 self._catch_up(redraw=True)  # a line already drawn changed
