@@ -20,11 +20,15 @@ from chatroom.server.store.base import (
     AuditEntry,
     ChannelListEntry,
     DeleteBan,
+    Presence,
     PutAccount,
+    PutAccountOption,
     PutBan,
     PutChannel,
     PutMetadata,
     PutMute,
+    PutPresence,
+    PutReadMarker,
     RegisteredChannel,
     ServerBan,
 )
@@ -85,6 +89,11 @@ def _fill(url: str) -> None:
                 ),
                 PutMetadata("alice", "display-name", "Alice A."),
                 PutMetadata("alice", "avatar", "https://example.org/a.png"),
+                PutAccountOption("alice", "always-on", "on"),
+                PutAccountOption("bob", "multiclient", "off"),
+                PutReadMarker("alice", "#room", 11.125),
+                PutReadMarker("alice", "bob", 12.5),
+                PutPresence(Presence("alice", "Alice", ("#Room", "#other"), "away", 13.0)),
             ]
         )
         [first] = store.apply([PutBan(ServerBan(None, "account", "gone", "", "op", 1, None))])
@@ -156,7 +165,8 @@ def test_migrate_copies_everything_to_postgres_and_back(
     assert main(["admin", "migrate", "--from", source, "--to", postgres_url, *data]) == 0
     out = capsys.readouterr().out
     assert "verified: accounts 2, account_certfps 2, server_bans 3" in out
-    assert "account_metadata 2" in out
+    assert "account_metadata 2, account_options 2, read_markers 2" in out
+    assert "account_presence 1, presence_channels 2" in out
     assert "messages 12002" in out
     assert main(["admin", "migrate", "--to", back, "--store", postgres_url, *data]) == 0
     original = _everything(source)

@@ -113,6 +113,16 @@ def test_cap_ls_302_implies_cap_notify() -> None:
     assert "cap-notify" in listed[0].params[-1].split()
 
 
+def test_cap_ls_before_302_comes_in_one_line_when_it_fits() -> None:
+    """A CAP 3.1 client cannot know that more lines follow (the irc library looks for
+    sasl in the first one only), so the whole list comes in one line of at most 512."""
+    c = Harness().connect()
+    c.send("CAP LS")
+    [line] = c.inbox
+    assert len(line) <= 512
+    assert {b"sasl", b"draft/read-marker"} <= set(line.rstrip(b"\r\n").split())
+
+
 def test_invalid_cap_subcommand_gets_410() -> None:
     h = Harness()
     c = h.connect()

@@ -31,6 +31,7 @@ CAPABILITIES: dict[str, str | None] = {
     "draft/extended-monitor": None,  # the draft name of extended-monitor, for older clients
     "draft/no-implicit-names": None,  # the draft name of no-implicit-names
     "draft/pre-away": None,
+    "draft/read-marker": None,
     "draft/message-redaction": None,
     "draft/metadata-2": None,  # value from the limits: see ``advertised``
     "draft/multiline": None,  # value from the limits: see ``advertised``

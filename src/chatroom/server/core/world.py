@@ -54,6 +54,7 @@ from chatroom.server.core.history import HistoryQuery, HistoryRecord, HistorySta
 from chatroom.server.core.metadata import MetadataState
 from chatroom.server.core.monitor import MonitorTable, went_offline
 from chatroom.server.core.multiline import expire as expire_batch
+from chatroom.server.core.readmarkers import ReadMarkers
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
@@ -141,6 +142,7 @@ class World:
         # operator's own certificate; None (no policy) with the self-signed one.
         self.sts_policy: tuple[int, int] | None = None
         self.metadata = MetadataState()  # accounts' IRCv3 metadata (core/metadata.py)
+        self.read_markers = ReadMarkers()  # accounts' draft/read-marker (core/readmarkers.py)
         # Renamed rooms: old folded name -> (new name, until when JOIN redirects there).
         self.renamed: dict[str, tuple[str, float]] = {}
         for name in settings.permanent_channels:
@@ -276,6 +278,7 @@ class World:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
         self.accounts = dict(snapshot.accounts)
         self.metadata.load(snapshot)
+        self.read_markers.load(snapshot.read_markers, self.accounts)
         accounts.reconcile_sessions(self)
         chanreg.restore(self, snapshot)
         sanctions.load(self, snapshot)
@@ -286,6 +289,7 @@ class World:
         for key, account in delta.accounts.items():
             if account is None:
                 self.accounts.pop(key, None)
+                self.read_markers.forget(key)
             else:
                 self.accounts[key] = account
         for key in delta.accounts:

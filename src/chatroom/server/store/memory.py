@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import threading
 from collections.abc import AsyncIterator, Sequence
+from typing import assert_never
 
 from chatroom.server.store.base import (
     Account,
@@ -200,6 +201,8 @@ class MemoryStore:
                         presence[kept.account_key] = kept
                     case DeletePresence(account_key):
                         presence.pop(account_key, None)
+                    case _:
+                        assert_never(change)
             self._accounts, self._bans, self._audit = accounts, bans, audit
             self._mutes, self._channels, self._metadata = mutes, channels, metadata
             self._options, self._markers, self._presence = options, markers, presence

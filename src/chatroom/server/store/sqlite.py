@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, assert_never, cast
 
 from chatroom.server.store.base import (
     BAN_KINDS,
@@ -34,11 +34,16 @@ from chatroom.server.store.base import (
     DeleteChannel,
     DeleteMetadata,
     DeleteMute,
+    DeletePresence,
+    Presence,
     PutAccount,
+    PutAccountOption,
     PutBan,
     PutChannel,
     PutMetadata,
     PutMute,
+    PutPresence,
+    PutReadMarker,
     RegisterChannel,
     RegisteredChannel,
     RenameChannel,
@@ -72,6 +77,10 @@ COUNTED_TABLES = (
     "channel_ops",
     "channel_list_entries",
     "account_metadata",
+    "account_options",
+    "read_markers",
+    "account_presence",
+    "presence_channels",
     "audit_log",
 )
 
@@ -149,11 +158,22 @@ class SqliteStore:
                     )
                 }
                 channels = _load_channels(conn)
-                metadata: dict[str, dict[str, str]] = {}
-                for key, name, value in conn.execute(
-                    "SELECT account_key, key, value FROM account_metadata"
-                ):
-                    metadata.setdefault(key, {})[name] = value
+                metadata: dict[str, dict[str, str]] = nested(
+                    conn.execute("SELECT account_key, key, value FROM account_metadata")
+                )
+                options: dict[str, dict[str, str]] = nested(
+                    conn.execute("SELECT account_key, name, value FROM account_options")
+                )
+                markers: dict[str, dict[str, float]] = nested(
+                    conn.execute("SELECT account_key, target, at FROM read_markers")
+                )
+                presence = presences(
+                    conn.execute("SELECT account_key, nick, away, last_seen FROM account_presence"),
+                    conn.execute(
+                        "SELECT account_key, channel FROM presence_channels"
+                        " ORDER BY account_key, position"
+                    ),
+                )
             finally:
                 conn.execute("COMMIT")
         return Snapshot(
@@ -163,6 +183,9 @@ class SqliteStore:
             mutes=mutes,
             channels=channels,
             metadata=metadata,
+            options=options,
+            read_markers=markers,
+            presence=presence,
         )
 
     def apply(self, changes: Sequence[Change]) -> list[int]:
@@ -192,6 +215,7 @@ class SqliteStore:
         return StoreDelta(
             accounts={key: snapshot.accounts.get(key) for key in touched.accounts},
             metadata={key: snapshot.metadata.get(key, {}) for key in touched.accounts},
+            options={key: snapshot.options.get(key, {}) for key in touched.accounts},
             bans={key: bans.get(key) for key in touched.bans},
             mutes={key: snapshot.mutes.get(key) for key in touched.mutes},
             channels={key: snapshot.channels.get(key) for key in touched.channels},
@@ -343,7 +367,66 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
                 "DELETE FROM account_metadata WHERE account_key = ? AND key = ?",
                 (account_key, key),
             )
+        case PutAccountOption(account_key, name, None):
+            if not conn.execute("SELECT 1 FROM accounts WHERE key = ?", (account_key,)).fetchone():
+                raise ConflictError(f"no account {account_key!r} for its option")
+            conn.execute(
+                "DELETE FROM account_options WHERE account_key = ? AND name = ?",
+                (account_key, name),
+            )
+        case PutAccountOption(account_key, name, value):
+            # A missing account: the foreign key refuses it (ConflictError), as below.
+            conn.execute(
+                "INSERT INTO account_options (account_key, name, value) VALUES (?, ?, ?)"
+                " ON CONFLICT (account_key, name) DO UPDATE SET value = excluded.value",
+                (account_key, name, value),
+            )
+        case PutReadMarker(account_key, target, at):
+            conn.execute(
+                "INSERT INTO read_markers (account_key, target, at) VALUES (?, ?, ?)"
+                " ON CONFLICT (account_key, target) DO UPDATE SET at = excluded.at",
+                (account_key, target, at),
+            )
+        case PutPresence(p):
+            conn.execute(
+                "INSERT INTO account_presence (account_key, nick, away, last_seen)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (account_key) DO UPDATE SET"
+                " nick = excluded.nick, away = excluded.away, last_seen = excluded.last_seen",
+                (p.account_key, p.nick, p.away, p.last_seen),
+            )
+            conn.execute("DELETE FROM presence_channels WHERE account_key = ?", (p.account_key,))
+            conn.executemany(
+                "INSERT INTO presence_channels (account_key, position, channel) VALUES (?, ?, ?)",
+                [(p.account_key, i, name) for i, name in enumerate(p.channels)],
+            )
+        case DeletePresence(account_key):
+            conn.execute("DELETE FROM account_presence WHERE account_key = ?", (account_key,))
+        case _:
+            assert_never(change)
     return None
+
+
+def nested(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, Any]]:
+    """``(account key, name, value)`` rows as {account key: {name: value}}; both stores
+    read metadata, options and read markers this way."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for account_key, name, value in rows:
+        grouped.setdefault(account_key, {})[name] = value
+    return grouped
+
+
+def presences(
+    rows: Iterable[Sequence[Any]], channel_rows: Iterable[Sequence[Any]]
+) -> dict[str, Presence]:
+    """Kept presences from ``(account key, nick, away, last seen)`` rows and their rooms,
+    ``(account key, channel)`` rows in position order; shared by both stores."""
+    channels: dict[str, list[str]] = {}
+    for account_key, channel in channel_rows:
+        channels.setdefault(account_key, []).append(channel)
+    return {
+        key: Presence(key, nick, tuple(channels.get(key, ())), away, last_seen)
+        for key, nick, away, last_seen in rows
+    }
 
 
 def _put_certfps(conn: sqlite3.Connection, key: str, certfps: tuple[str, ...]) -> None:

@@ -1,7 +1,8 @@
 """``chatroom admin migrate``: copy every record from one store URL to another, verified.
 
 Accounts go with their argon2id hashes, SCRAM verifiers, certificate fingerprints and
-IRCv3 metadata, bans keep their ids, then mutes, registered rooms (ops and lists), the
+IRCv3 metadata, per-account options, read markers and the kept presence of always-on
+users, bans keep their ids, then mutes, registered rooms (ops and lists), the
 audit log in its order, and the message history (events too) in send order, deleted
 messages still marked deleted. The copy is refused unless the target is empty (a merge of
 two servers' data is not a copy), and is verified afterwards: every table must hold as
@@ -21,10 +22,13 @@ from chatroom.server.store.base import (
     AppendAudit,
     Change,
     PutAccount,
+    PutAccountOption,
     PutBan,
     PutChannel,
     PutMetadata,
     PutMute,
+    PutPresence,
+    PutReadMarker,
     StoreError,
 )
 from chatroom.server.store.factory import CopyableHistory, CopyableStore, open_history, open_store
@@ -85,6 +89,17 @@ def copy_all(
         for account_key, values in sorted(snapshot.metadata.items())
         for key, value in sorted(values.items())
     ]
+    changes += [
+        PutAccountOption(account_key, name, value)
+        for account_key, values in sorted(snapshot.options.items())
+        for name, value in sorted(values.items())
+    ]
+    changes += [
+        PutReadMarker(account_key, target, at)
+        for account_key, markers in sorted(snapshot.read_markers.items())
+        for target, at in sorted(markers.items())
+    ]
+    changes += [PutPresence(kept) for _, kept in sorted(snapshot.presence.items())]
     changes += [PutBan(ban) for ban in snapshot.bans]
     changes += [PutMute(mute) for _, mute in sorted(snapshot.mutes.items())]
     changes += [PutChannel(room) for _, room in sorted(snapshot.channels.items())]

@@ -17,6 +17,7 @@ from chatroom.server.core.commands import (  # noqa: F401
     nickserv,
     nickserv_cert,
     queries,
+    readmarker,
     redact,
     registration,
     rename,

@@ -15,7 +15,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.formatting import hidden_character
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message
-from chatroom.server.core import chanreg, events, metadata, opers, sanctions
+from chatroom.server.core import chanreg, events, metadata, opers, readmarkers, sanctions
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.commands import rename
@@ -104,6 +104,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
         world.fanout(watchers, session.prefix, "AWAY", session.away, account=session.account)
     if channel.topic:
         send_topic(world, session, channel)
+    readmarkers.joined(world, session, channel)  # draft/read-marker: before NAMES ends
     if not session.caps.intersection(NO_IMPLICIT_NAMES):
         send_names(world, session, channel)
     replay_on_join(world, session, channel)

@@ -183,6 +183,7 @@ def _drop(world: World, session: Session, args: list[str]) -> None:
             _notice(world, session, "The account could not be dropped; try again later.")
             return
         world.accounts.pop(account.key, None)
+        world.read_markers.forget(account.key)
         _notice(world, session, f"Account {account.name} has been dropped.")
         for other in world.sessions.values():
             if other.account is not None and world.fold(other.account) == account.key:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
-from chatroom.irc.message import Message, format_line
+from chatroom.irc.message import MAX_BODY, Message, format_line
 from chatroom.irc.packing import pack_words
 from chatroom.server.core import metadata, opers, sanctions, services
 from chatroom.server.core.access import nick_change_refused
@@ -59,8 +59,16 @@ def cap(world: World, session: Session, msg: Message) -> None:
 
 
 def _send_cap_list(world: World, session: Session, sub: str, tokens: list[str]) -> None:
-    """Split long lists over several lines; '*' marks continuation for CAP 302 clients."""
-    lines = pack_words(tokens, _CAP_LINE_BUDGET) or [""]  # no caps: one empty list
+    """Split long lists over several lines; '*' marks continuation for CAP 302 clients.
+
+    A client before CAP 302 cannot tell that more lines follow (the ``irc`` library reads
+    only the first to look for ``sasl``), so it gets one line whenever the list fits in
+    512 bytes."""
+    budget = _CAP_LINE_BUDGET
+    if session.cap_version < 302:
+        head = f":{world.name} CAP {session.nick} {sub} :"
+        budget = max(budget, MAX_BODY - 2 - len(head.encode()))
+    lines = pack_words(tokens, budget) or [""]  # no caps: one empty list
     for i, line in enumerate(lines):
         more = i < len(lines) - 1 and session.cap_version >= 302
         params = (session.nick, sub, "*", line) if more else (session.nick, sub, line)

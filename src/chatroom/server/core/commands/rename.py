@@ -22,7 +22,7 @@ from dataclasses import replace
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import opers, sanctions
+from chatroom.server.core import opers, readmarkers, sanctions
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.commands.channel_queries import send_names, send_topic
 from chatroom.server.core.dispatch import CommandError, command
@@ -142,6 +142,7 @@ def _announce(
         world.fanout([member], member.prefix, "JOIN", *joined, account=member.account)
         if channel.topic:
             send_topic(world, member, channel)
+        readmarkers.joined(world, member, channel)
         send_names(world, member, channel)
 
 

@@ -20,7 +20,7 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, cast
+from typing import Any, assert_never, cast
 
 import psycopg
 from psycopg import errors
@@ -44,11 +44,16 @@ from chatroom.server.store.base import (
     DeleteChannel,
     DeleteMetadata,
     DeleteMute,
+    DeletePresence,
+    Presence,
     PutAccount,
+    PutAccountOption,
     PutBan,
     PutChannel,
     PutMetadata,
     PutMute,
+    PutPresence,
+    PutReadMarker,
     RegisterChannel,
     RegisteredChannel,
     RenameChannel,
@@ -66,7 +71,7 @@ from chatroom.server.store.base import (
     touched_by,
 )
 from chatroom.server.store.postgres.schema import STORE, connect, connect_kwargs, migrate
-from chatroom.server.store.sqlite import COUNTED_TABLES
+from chatroom.server.store.sqlite import COUNTED_TABLES, nested, presences
 
 __all__ = ["CHANNEL", "PostgresStore"]
 
@@ -108,7 +113,10 @@ class PostgresStore:
                 version=int(generation[0]) if generation else 0,
                 mutes=_mutes(conn, None),
                 channels=_channels(conn, None),
-                metadata=_metadata(conn, None),
+                metadata=_per_account(conn, "account_metadata", "key, value", None),
+                options=_per_account(conn, "account_options", "name, value", None),
+                read_markers=_per_account(conn, "read_markers", "target, at", None),
+                presence=_presence(conn),
             )
 
     def read_touched(self, touched: Touched) -> StoreDelta:
@@ -117,10 +125,13 @@ class PostgresStore:
             bans = _bans(conn, sorted(touched.bans))
             mutes = _mutes(conn, sorted(touched.mutes))
             channels = _channels(conn, sorted(touched.channels))
-            metadata = _metadata(conn, sorted(touched.accounts))
+            keys = sorted(touched.accounts)
+            metadata = _per_account(conn, "account_metadata", "key, value", keys)
+            options = _per_account(conn, "account_options", "name, value", keys)
         return StoreDelta(
             accounts={key: accounts.get(key) for key in touched.accounts},
             metadata={key: metadata.get(key, {}) for key in touched.accounts},
+            options={key: options.get(key, {}) for key in touched.accounts},
             bans={key: bans.get(key) for key in touched.bans},
             mutes={key: mutes.get(key) for key in touched.mutes},
             channels={key: channels.get(key) for key in touched.channels},
@@ -370,7 +381,51 @@ def _apply_one(conn: Conn, change: Change, bans: set[str]) -> int | None:
                 "DELETE FROM account_metadata WHERE account_key = %s AND key = %s",
                 (account_key, key),
             )
+        case PutAccountOption(account_key, name, None):
+            if not conn.execute("SELECT 1 FROM accounts WHERE key = %s", (account_key,)).fetchone():
+                raise ConflictError(f"no account {account_key!r} for its option")
+            conn.execute(
+                "DELETE FROM account_options WHERE account_key = %s AND name = %s",
+                (account_key, name),
+            )
+        case PutAccountOption(account_key, name, value):
+            # A missing account: the foreign key refuses it (ConflictError), as below.
+            conn.execute(
+                "INSERT INTO account_options (account_key, name, value) VALUES (%s, %s, %s)"
+                " ON CONFLICT (account_key, name) DO UPDATE SET value = excluded.value",
+                (account_key, name, value),
+            )
+        case PutReadMarker(account_key, target, at):
+            conn.execute(
+                "INSERT INTO read_markers (account_key, target, at) VALUES (%s, %s, %s)"
+                " ON CONFLICT (account_key, target) DO UPDATE SET at = excluded.at",
+                (account_key, target, at),
+            )
+        case PutPresence(p):
+            _put_presence(conn, p)
+        case DeletePresence(account_key):
+            conn.execute("DELETE FROM account_presence WHERE account_key = %s", (account_key,))
+        case _:
+            assert_never(change)
     return None
+
+
+def _put_presence(conn: Conn, p: Presence) -> None:
+    """Replace an always-on user's kept presence whole: its row, then its rooms in order."""
+    conn.execute(
+        "INSERT INTO account_presence (account_key, nick, away, last_seen)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (account_key) DO UPDATE SET"
+        " nick = excluded.nick, away = excluded.away, last_seen = excluded.last_seen",
+        (p.account_key, p.nick, p.away, p.last_seen),
+    )
+    conn.execute("DELETE FROM presence_channels WHERE account_key = %s", (p.account_key,))
+    if p.channels:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO presence_channels (account_key, position, channel)"
+                " VALUES (%s, %s, %s)",
+                [(p.account_key, i, name) for i, name in enumerate(p.channels)],
+            )
 
 
 def _rename_channel(conn: Conn, key: str, new_key: str, new_name: str) -> None:
@@ -611,16 +666,23 @@ def _channels(conn: Conn, keys: list[str] | None) -> dict[str, RegisteredChannel
     }
 
 
-def _metadata(conn: Conn, keys: list[str] | None) -> dict[str, dict[str, str]]:
+def _per_account(
+    conn: Conn, table: str, columns: str, keys: list[str] | None
+) -> dict[str, dict[str, Any]]:
+    """Metadata, options or read markers: ``columns`` names the (name, value) pair."""
     if keys == []:
         return {}
     where, params = _where("account_key", keys)
-    metadata: dict[str, dict[str, str]] = {}
-    for account_key, key, value in conn.execute(
-        f"SELECT account_key, key, value FROM account_metadata{where}", params
-    ):
-        metadata.setdefault(account_key, {})[key] = value
-    return metadata
+    return nested(conn.execute(f"SELECT account_key, {columns} FROM {table}{where}", params))
+
+
+def _presence(conn: Conn) -> dict[str, Presence]:
+    return presences(
+        conn.execute("SELECT account_key, nick, away, last_seen FROM account_presence"),
+        conn.execute(
+            "SELECT account_key, channel FROM presence_channels ORDER BY account_key, position"
+        ),
+    )
 
 
 def _ban_kind(value: str) -> BanKind:
