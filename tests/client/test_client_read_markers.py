@@ -45,13 +45,22 @@ def sign_on(s: ClientSession, caps: str = CAPS) -> None:
 
 
 def in_two_rooms(caps: str = CAPS) -> ClientSession:
-    """alice (a guest here) in #lobby, shown, and #den, not shown."""
+    """alice, identified to her account, in #lobby, shown, and #den, not shown."""
     s = ClientSession("alice")
     sign_on(s, caps)
+    feed(s, ":srv 900 alice alice!u@h alice :You are now logged in as alice")
     feed(s, f"@time={at(0)} :alice!u@h JOIN #lobby", f"@time={at(0)} :alice!u@h JOIN #den")
     s.set_active("#lobby")
     sent(s)
     return s
+
+
+def test_stamps_round_trip_in_the_server_time_form() -> None:
+    when = datetime(2024, 1, 1, 0, 0, 5, 123000, tzinfo=UTC)
+    assert format_stamp(when) == "timestamp=2024-01-01T00:00:05.123Z"
+    assert parse_stamp(format_stamp(when)) == when
+    assert parse_stamp("*") is None
+    assert parse_stamp("timestamp=yesterday") is None
 
 
 def test_the_client_asks_for_the_read_marker_capability() -> None:
@@ -93,7 +102,7 @@ def test_reading_sends_one_markread_for_a_burst_of_lines_with_the_newest_time() 
         feed(s, line(f"m{i}", i, f"line {i}"))
     assert not any(out.startswith("MARKREAD") for out in sent(s))  # not one per line
     s.markers.send_due()
-    assert sent(s) == [f"MARKREAD #den {format_stamp(parse_stamp('timestamp=' + at(5)))}"]
+    assert sent(s) == [f"MARKREAD #den timestamp={at(5)}"]
     s.markers.send_due()
     assert sent(s) == []  # nothing new read
     feed(s, f":srv MARKREAD #den timestamp={at(5)}")  # the server confirms
@@ -153,6 +162,29 @@ def test_without_the_capability_nothing_is_sent_and_counts_stay_local() -> None:
     s.set_active("#lobby")
     feed(s, line("m2", 3, "again"))
     assert s.buffers["#den"].unread == 1  # only the line said after reading it
+
+
+def test_a_guest_sends_no_markread_the_server_would_refuse() -> None:
+    s = ClientSession("alice")
+    sign_on(s)
+    feed(s, f"@time={at(0)} :alice!u@h JOIN #den", line("m1", 1, "hi"))
+    s.set_active("#den")
+    s.markers.send_due()
+    feed(s, line("p1", 2, "psst", target="alice"))
+    assert not any(out.startswith("MARKREAD") for out in sent(s))
+
+
+def test_a_malformed_markread_from_the_server_is_ignored() -> None:
+    s = in_two_rooms()
+    assert (
+        feed(s, ":srv MARKREAD", ":srv MARKREAD #den timestamp=soon", ":srv MARKREAD #den 5") == []
+    )
+    assert s.buffers["#den"].read_until is None
+
+
+def test_a_refused_markread_troubles_nobody() -> None:
+    s = in_two_rooms()
+    assert feed(s, ":srv FAIL MARKREAD INTERNAL_ERROR #den TOO_MANY_TARGETS :At most") == []
 
 
 def log_in(s: ClientSession, caps: str = "sasl " + CAPS) -> list[str]:

@@ -67,7 +67,10 @@ class ReadMarkers:
         """Private conversations whose marker was asked for on this connection."""
 
     def enabled(self) -> bool:
-        return MARKER_CAP in self.session.caps and self.session.registered
+        """The server keeps markers for us: the capability, and an account (a guest's
+        MARKREAD is refused)."""
+        s = self.session
+        return MARKER_CAP in s.caps and s.registered and s.account is not None
 
     # ------------------------------------------------------------------ reading here
 
