@@ -143,6 +143,20 @@ def test_a_marker_moved_elsewhere_moves_the_new_messages_line_of_the_buffer_show
     assert sent(s) == [f"MARKREAD #den timestamp={at(5)}"]
 
 
+def test_the_room_shown_at_login_marks_where_the_history_becomes_new() -> None:
+    s = in_two_rooms()
+    feed(s, f"@time={at(0)} :alice!u@h JOIN #garden")
+    s.set_active("#garden")
+    feed(s, f":srv MARKREAD #garden timestamp={at(2)}")
+    assert s.buffers["#garden"].new_since == parse_stamp(f"timestamp={at(2)}")
+    feed(s, ":srv BATCH +h chathistory #garden")
+    for body in (line("g1", 1, "read", "#garden"), line("g2", 3, "unread", "#garden")):
+        feed(s, f"@batch=h;{body[1:]}")
+    feed(s, ":srv BATCH -h")
+    s.markers.send_due()
+    assert f"MARKREAD #garden timestamp={at(3)}" in sent(s)
+
+
 def test_a_private_chat_asks_for_its_marker_and_one_never_read_is_all_new() -> None:
     s = in_two_rooms()
     feed(s, line("p1", 1, "are you there?", target="alice"))

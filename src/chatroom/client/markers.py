@@ -173,9 +173,11 @@ class ReadMarkers:
             self._server[key] = when
         if buf is None or (buf.read_until is not None and when <= buf.read_until):
             return []
-        buf.read_until = when
+        first, buf.read_until = buf.read_until is None, when
         self._due.discard(key)
         self.recount(key)
         if key == s.active and buf.new_since is not None:
             buf.new_since = when if self.has_news(key, when) else None
+        elif key == s.active and first:
+            buf.new_since = when  # just joined, shown: the history to come is new below it
         return [ReadMoved(buf.name)]
