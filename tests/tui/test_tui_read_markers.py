@@ -103,3 +103,36 @@ def test_reading_a_room_on_one_device_clears_its_count_and_moves_its_line_on_the
             bob.close()
 
     asyncio.run(scenario())
+
+
+def test_a_private_chat_opens_again_at_the_next_login_from_the_servers_list(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """bob writes to alice; she quits. Logging in again (nothing kept on this machine but
+    the server entry), her conversation with bob is back, with his message in it."""
+    local = SavedServer("local", "127.0.0.1", server.port, False, "alice")
+
+    async def session(check_reopened: bool) -> None:
+        app = ChatApp(ServerStore(tmp_path / "laptop"), local)
+        async with app.run_test(size=(110, 32)) as pilot:
+            await log_in(pilot, "alice", PASSWORD, create=False)
+            await until(pilot, lambda: "You joined #lobby" in log_text(app))
+            session = app.session
+            assert session is not None
+            if check_reopened:
+                await until(pilot, lambda: "bob" in session.buffers)
+                await until(pilot, lambda: "bob (1" in rooms_text(app))
+                for _ in range(3):  # to the next conversation until it is bob's
+                    if session.active != "bob":
+                        await pilot.press("ctrl+n")
+                await until(pilot, lambda: "are you there?" in log_text(app))
+                return
+            bob = Client(server.port, "bob")
+            bob.wait_type("welcome")
+            bob.conn.privmsg("alice", "are you there?")
+            await until(pilot, lambda: "bob" in session.buffers)
+            bob.close()
+            await pilot.press(*"/quit", "enter")
+
+    asyncio.run(session(check_reopened=False))
+    asyncio.run(session(check_reopened=True))
