@@ -72,3 +72,30 @@ def test_clients_never_import_the_server(package: str) -> None:
     for path, names in _imports(SRC / package).items():
         for name in names:
             assert not name.startswith("chatroom.server"), f"{path.name} imports {name}"
+
+
+def _names_imported(path: Path) -> set[str]:
+    """Every module ``path`` imports, anywhere (in functions, under TYPE_CHECKING), with
+    ``from package import module`` counted as ``package.module``."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add("." * node.level + (node.module or ""))
+    return names
+
+
+def test_textual_screens_never_import_the_app() -> None:
+    """Screens post messages up to the app and get attributes and calls down from it; a
+    screen that imported the app would make the import cycle this rule removed."""
+    screens = sorted((SRC / "tui" / "screens").glob("*.py"))
+    assert len(screens) >= 3
+    for path in screens:
+        for name in _names_imported(path):
+            assert not name.startswith("."), f"{path.name}: relative import {name}"
+            assert name != "chatroom.tui.app", f"{path.name} imports the app"
+            assert not name.startswith("chatroom.tui.app."), f"{path.name} imports {name}"

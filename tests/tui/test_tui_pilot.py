@@ -45,7 +45,11 @@ async def until(pilot: Pilot[None], check: Callable[[], object], timeout: float 
 
 
 def log_text(app: ChatApp) -> str:
-    log = app.screen.query_one("#log", MessageLog)
+    """The text of the log shown ("" while the chat screen is still being put together)."""
+    logs = app.screen.query("#log").results(MessageLog)
+    log = next(logs, None)
+    if log is None:
+        return ""
     return "\n".join("".join(seg.text for seg in strip) for strip in log.lines)
 
 

@@ -42,6 +42,9 @@ __all__ = [
 AskTrust = Callable[[str, int, str], Awaitable[bool]]
 CONNECT_TIMEOUT = 15.0
 MAX_BACKOFF = 60.0
+MARK_EVERY = 1.0
+"""Seconds between sends of the read markers that moved (draft/read-marker): reading a
+burst of lines costs one MARKREAD per conversation, not one per line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +270,7 @@ class IrcClient:
         self.session.start()
         self.flush()
         framer = LineBuffer()
+        marking = asyncio.create_task(self._send_read_markers())
         try:
             while True:
                 data = await reader.read(1 << 16)
@@ -281,10 +285,17 @@ class IrcClient:
                         continue
                     self._emit(self.session.feed(msg))
         finally:
+            marking.cancel()
             self.writer = None
             await _close(writer)
         if not self.quitting and not self._stop_retrying:
             raise ConnectionResetError("the server closed the connection")
+
+    async def _send_read_markers(self) -> None:
+        while True:
+            await asyncio.sleep(MARK_EVERY)
+            self.session.markers.send_due()
+            self.flush()
 
     async def quit(self, message: str = "Leaving") -> None:
         self.quitting = True

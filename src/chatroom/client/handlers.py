@@ -308,6 +308,8 @@ def _standard_reply(s: ClientSession, msg: Message) -> list[Event]:
     if msg.command == "FAIL" and msg.params[:1] == ("CHATHISTORY",):
         s.history.failed(msg)
         return []  # no scrollback for this room; nothing to trouble the user with
+    if msg.command == "FAIL" and msg.params[:1] == ("MARKREAD",):
+        return []  # the read place is kept here all the same; nothing for the user to do
     kind = LineKind.ERROR if msg.command == "FAIL" else LineKind.INFO
     return [s.info(msg.params[-1] if msg.params else msg.command, kind=kind)]
 

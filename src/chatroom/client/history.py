@@ -15,7 +15,7 @@ Pure like the session: it only queues lines through the session's ``send``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chatroom.client.state import Event, StateChanged
@@ -28,6 +28,8 @@ __all__ = ["AT_ONCE", "LINES", "HistoryRequests", "history_ref"]
 
 LINES = 50
 AT_ONCE = 2
+RECENT = timedelta(days=30)
+"""At login, the private conversations with a message this recent are opened again."""
 
 
 @dataclass(slots=True)
@@ -72,6 +74,8 @@ class HistoryRequests:
         self._catch_up: dict[str, str] = {}
         self._away_since: datetime | None = None
         self._targets_since: datetime | None = None
+        self._reopening = False
+        """A TARGETS answer is listing the recent private conversations to open at login."""
 
     # ------------------------------------------------------------------ asking
 
@@ -165,12 +169,21 @@ class HistoryRequests:
                 del self._catch_up[key]
             elif not buf.is_room:
                 self._ask("AFTER", buf.name, ref)
-        if since is not None and self.supported() and "batch" in s.caps:
-            now = datetime.fromtimestamp(s.clock(), UTC)
+        if not self.supported() or "batch" not in s.caps:
+            return
+        now = datetime.fromtimestamp(s.clock(), UTC)
+        if since is not None:
             self._queue.append(
                 ("TARGETS", f"timestamp={_stamp(since)}", f"timestamp={_stamp(now)}")
             )
             self._targets_since = since
+            self._pump()
+        elif s.account:
+            # Logged in to an account: its recent private conversations open again, from
+            # the server's list (the same on every device), newest first.
+            start, end = f"timestamp={_stamp(now)}", f"timestamp={_stamp(now - RECENT)}"
+            self._queue.append(("TARGETS", start, end))
+            self._reopening = True
             self._pump()
 
     # ------------------------------------------------------------------ answers
@@ -205,6 +218,7 @@ class HistoryRequests:
         self._busy = max(0, self._busy - 1)
         if not page.target:
             self._targets_since = None
+            self._reopening = False
         else:
             key = self.session.key(page.target)
             kind = self._pending.pop(key, None)
@@ -227,17 +241,23 @@ class HistoryRequests:
         self._pump()
 
     def on_targets(self, msg: Message) -> list[Event]:
-        """``CHATHISTORY TARGETS <name> <time>``: someone wrote to us while we were away.
-        A conversation not open yet is opened with the lines said since we left."""
+        """``CHATHISTORY TARGETS <name> <time>``: someone wrote to us while we were away
+        (a conversation not open yet is opened with the lines said since we left), or, at
+        login, a recent private conversation (opened with its latest lines)."""
         s = self.session
         since = self._targets_since
-        if since is None or len(msg.params) < 2 or msg.params[0] != "TARGETS":
+        if (since is None and not self._reopening) or msg.params[:1] != ("TARGETS",):
+            return []
+        if len(msg.params) < 2:
             return []
         name = msg.params[1]
         key = s.key(name)
         if s.is_channel(name) or s.is_me(name) or s.logs.get(key):
             return []  # rooms catch up on rejoining, open conversations on their own
         s.buffer(name)
+        if since is None:
+            self.request(name)
+            return [StateChanged(None)]
         self._catch_up[key] = f"timestamp={_stamp(since)}"
         self._ask("AFTER", name, self._catch_up[key])
         return [StateChanged(None)]

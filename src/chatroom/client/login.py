@@ -36,6 +36,7 @@ WANTED_CAPS = frozenset(
         "draft/event-playback",
         "draft/message-redaction",
         "draft/multiline",
+        "draft/read-marker",
         "echo-message",
         "invite-notify",
         "message-tags",

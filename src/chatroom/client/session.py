@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from chatroom.client import handlers
 from chatroom.client.history import HistoryRequests
 from chatroom.client.login import Login
+from chatroom.client.markers import ReadMarkers
 from chatroom.client.state import (
     SERVER_BUFFER,
     Buffer,
@@ -41,6 +42,9 @@ __all__ = ["DEFAULT_ROOM", "ClientSession"]
 
 DEFAULT_ROOM = "#lobby"
 LOG_LIMIT = 2000
+ROOMS_FENCE = "chatroom-rooms"
+"""The PING token after the welcome of an account: its PONG comes after every JOIN the
+server made for us at login, so by then we know whether it put us in any room."""
 _CHAT_KINDS = (LineKind.MESSAGE, LineKind.ACTION, LineKind.NOTICE)
 
 
@@ -89,6 +93,10 @@ class ClientSession:
         """Per buffer, the newest server time seen: a line stamped before it is a replay."""
         self._mention: re.Pattern[str] | None = None
         self.history = HistoryRequests(self)
+        self.markers = ReadMarkers(self)
+        self.viewing = True
+        """The UI is showing the active buffer to the user (False while the terminal
+        window is in the background): only then do its lines count as read."""
 
     # ------------------------------------------------------------------ plumbing
 
@@ -156,13 +164,15 @@ class ClientSession:
         if found is None and create:
             found = self.buffers[key] = Buffer(name, is_room=self.is_channel(name))
             self.logs[key] = []
+            if not found.is_room and key != SERVER_BUFFER:
+                self.markers.opened(name)
         return found
 
     def set_active(self, name: str) -> None:
-        """The UI shows ``name`` now: its unread and mention counts are read.
+        """The UI shows ``name`` now: it is read up to its newest line.
 
-        Leaving a buffer remembers how far it was read; coming back to one with unread
-        lines sets where its "new messages" line goes (``Buffer.new_since``).
+        Coming to a buffer with unread lines sets where its "new messages" line goes
+        (``Buffer.new_since``: the read marker); it stays there while the buffer is shown.
         """
         buf = self.buffer(name, create=False)
         if buf is None:
@@ -172,15 +182,37 @@ class ClientSession:
             self._leave(self.active)
             buf.new_since = buf.read_until if buf.unread else None
         self.active = key
-        buf.unread = 0
-        buf.mentions = 0
+        self._read_active()
+
+    def set_viewing(self, viewing: bool) -> None:
+        """The terminal window lost or got the focus. Lines said meanwhile in the shown
+        buffer stay unread, and on return its "new messages" line marks them."""
+        self.viewing = viewing
+        buf = self.buffers.get(self.active)
+        if buf is not None and not viewing and buf.new_since is None:
+            buf.new_since = buf.read_until
+        if viewing:
+            self._read_active()
+
+    def _read_active(self) -> None:
+        key = self.active
+        buf = self.buffers[key]
+        if self.viewing:
+            newest = self._newest_chat(key)
+            if newest is not None:
+                self.markers.read(key, newest)
+            buf.unread = buf.mentions = 0
+
+    def _newest_chat(self, key: str) -> datetime | None:
+        for line in reversed(self.logs.get(key, [])):
+            if line.kind in _CHAT_KINDS:
+                return line.time
+        return None
 
     def _leave(self, key: str) -> None:
-        buf, log = self.buffers.get(key), self.logs.get(key)
+        buf = self.buffers.get(key)
         if buf is not None:
             buf.new_since = None
-            if log:
-                buf.read_until = log[-1].time
 
     def close_buffer(self, name: str) -> None:
         key = self.key(name)
@@ -243,12 +275,18 @@ class ClientSession:
         self.appended[key] = self.appended.get(key, 0) + 1
         if len(log) > LOG_LIMIT:
             del log[: len(log) - LOG_LIMIT]
-        counted = kind in _CHAT_KINDS
-        # Lines missed while disconnected are news; older scrollback is not.
-        news = not line.history or catching_up
-        if key != self.active and counted and news and not line.own:
-            buf.unread += 1
-            buf.mentions += int(mention or not buf.is_room)
+        if kind not in _CHAT_KINDS:
+            return line
+        if key == self.active and self.viewing:
+            self.markers.read(key, line.time)  # shown as it arrives: read
+        elif not line.own:
+            if buf.read_until is not None:
+                news = line.time > buf.read_until  # newer than the read marker
+            else:  # no marker yet: lines missed while disconnected are news, scrollback not
+                news = not line.history or catching_up
+            if news:
+                buf.unread += 1
+                buf.mentions += int(mention or not buf.is_room)
         return line
 
     def info(self, text: str, buffer: str | None = None, kind: LineKind = LineKind.INFO) -> Show:
@@ -304,9 +342,14 @@ class ClientSession:
             self.nick = msg.params[0]
         events: list[Event] = [Registered(self.nick, self.network)]
         events.extend(self.login.after_welcome())
-        if self.autojoin:
+        if self.account:
+            # An account's rooms are the server's to say (it rejoins them at login, the
+            # same on every device); ours are only the fallback, once its JOINs are in.
+            self._send("PING", ROOMS_FENCE)
+        elif self.autojoin:
             self._send("JOIN", ",".join(self.autojoin))
         self.history.signed_on()
+        self.markers.signed_on()
         text = msg.params[-1] if msg.params else "Welcome"
         events.append(self.show(SERVER_BUFFER, LineKind.INFO, text, msg=msg))
         return events
@@ -339,6 +382,14 @@ class ClientSession:
         )
         return []
 
+    def on_pong(self, msg: Message) -> list[Event]:
+        """The PONG of ``ROOMS_FENCE``: the server has joined us to all the rooms it will.
+        In none (a new account, or a server that does not rejoin)? Then join ours."""
+        in_a_room = any(buf.joined for buf in self.buffers.values() if buf.is_room)
+        if msg.params[-1:] == (ROOMS_FENCE,) and self.autojoin and not in_a_room:
+            self._send("JOIN", ",".join(self.autojoin))
+        return []
+
     def on_error(self, msg: Message) -> list[Event]:
         """ERROR: the server is closing us. Bans and kills are not retried."""
         text = msg.params[-1] if msg.params else "Connection closed"
@@ -361,6 +412,8 @@ _HANDLERS: dict[str, Callable[[ClientSession, Message], list[Event]]] = {
     "001": ClientSession.on_welcome,
     "005": ClientSession.on_isupport,
     "ERROR": ClientSession.on_error,
+    "PONG": ClientSession.on_pong,
+    "MARKREAD": lambda s, m: s.markers.on_markread(m),
     "CAP": lambda s, m: s.login.on_cap(m),
     "AUTHENTICATE": lambda s, m: s.login.on_authenticate(m),
     n.RPL_LOGGEDIN: lambda s, m: s.login.on_logged_in(m),

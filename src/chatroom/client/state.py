@@ -21,6 +21,7 @@ __all__ = [
     "Event",
     "LineKind",
     "LoggedIn",
+    "ReadMoved",
     "Registered",
     "Show",
     "StateChanged",
@@ -91,7 +92,8 @@ class Buffer:
     unread: int = 0
     mentions: int = 0
     read_until: datetime | None = None
-    """The time of the newest line when the user last left this buffer."""
+    """The read marker: the time of the newest line the user has read here, on this
+    device or (draft/read-marker) on another of the account. None until known."""
     new_since: datetime | None = None
     """Where the "new messages" line goes while it is shown: set when the user comes
     back to a buffer with unread lines, None when there is nothing new."""
@@ -147,6 +149,14 @@ class Deleted:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadMoved:
+    """``buffer``'s read marker moved (read on another device): its unread count changed,
+    and so may the place of its "new messages" line."""
+
+    buffer: str
+
+
+@dataclass(frozen=True, slots=True)
 class Registered:
     """The server welcomed us (001): the login screen can make way for the chat."""
 
@@ -193,4 +203,4 @@ class TrustNeeded:
     changed_from: str | None = None
 
 
-Event = Show | Deleted | StateChanged | Registered | LoggedIn | AuthFailed | Closed
+Event = Show | Deleted | StateChanged | ReadMoved | Registered | LoggedIn | AuthFailed | Closed

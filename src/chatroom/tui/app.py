@@ -1,8 +1,10 @@
 """``chatroom connect``: the Textual app. Servers → login → chat.
 
 The network client runs as a Textual worker on the app's event loop and posts each event
-as a ``NetEvent`` message; the app hands it to whichever screen is showing. Screens call
-``start_session``/``submit`` on the app, never the network directly.
+as a ``NetEvent`` message; the app hands it to whichever screen is showing. Attributes go
+down, messages come up: screens post what the user asks for (``ServersScreen.Picked``,
+``LoginScreen.Connect``, ``ChatScreen.Submit``...) and the app, the only one that knows the
+network and the screen stack, does it. No screen imports this module.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 from datetime import datetime
 from pathlib import Path
 
+from textual import events
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.message import Message
@@ -84,6 +87,23 @@ class ChatApp(App[None]):
 
     def on_login_screen_back(self, message: LoginScreen.Back) -> None:
         self.stop_session()
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+        else:  # started straight at the login (a server named on the command line)
+            self.switch_screen(ServersScreen(self.store, self.vault))
+
+    def on_servers_screen_picked(self, message: ServersScreen.Picked) -> None:
+        self.push_screen(LoginScreen(self.store, message.server, vault=self.vault))
+
+    def on_chat_screen_submit(self, message: ChatScreen.Submit) -> None:
+        chat, session = self.chat, self.session
+        before = session.active if session is not None else None
+        self.submit(message.buffer, message.text)
+        if chat is not None and session is not None and session.active != before:
+            chat.switch_to(session.buffers[session.active].name)  # /query opened a window
+
+    def on_chat_screen_older_wanted(self, message: ChatScreen.OlderWanted) -> None:
+        self.request_older(message.room, message.before)
 
     def _save_password(self) -> None:
         """Logged in: the password is right, so it may be remembered (if asked)."""
@@ -175,6 +195,14 @@ class ChatApp(App[None]):
 
     # ------------------------------------------------------------------ events
 
+    def on_app_focus(self, event: events.AppFocus) -> None:
+        if self.chat is not None:
+            self.chat.set_viewing(True)  # what arrived meanwhile is read now
+
+    def on_app_blur(self, event: events.AppBlur) -> None:
+        if self.chat is not None:
+            self.chat.set_viewing(False)  # in the background: new lines stay unread
+
     def on_net_event(self, message: NetEvent) -> None:
         event = message.event
         if isinstance(event, LoggedIn):
@@ -182,13 +210,19 @@ class ChatApp(App[None]):
         if self.chat is not None:
             with contextlib.suppress(NoMatches):  # the app is closing: widgets are gone
                 self.chat.handle(event)
+                if isinstance(event, ConnectionStatus):
+                    text = self.describe_connection() if event.connected else event.text
+                    self.chat.set_status(text, event.connected)
+                elif isinstance(event, (LoggedIn, Registered)):
+                    # After a reconnect the login ends after "Connected": say who we are now.
+                    self.chat.set_status(self.describe_connection(), connected=True)
             if isinstance(event, ConnectionStatus) and event.final:
                 text = terminal_safe(event.text, keep_newlines=True)
                 self.notify(text, severity="error", timeout=10, markup=False)
             return
         login = self.screen if isinstance(self.screen, LoginScreen) else None
         if isinstance(event, Registered) and self.session is not None:
-            self.chat = ChatScreen(self.session)
+            self.chat = ChatScreen(self.session, self.describe_connection())
             self.switch_screen(self.chat)
         elif isinstance(event, AuthFailed) and login is not None:
             login.set_status(event.text, error=True)

@@ -1,11 +1,14 @@
 """The chat: rooms on the left, the conversation in the middle, members on the right.
 
 The screen reads the session's state and redraws the parts an event touched; it never
-changes that state itself except through the client (``submit``) and ``set_active``.
+changes that state itself except through ``set_active``. What the user asks of the network
+goes up to the app as messages (``Submit``, ``OlderWanted``); the app hands events and the
+status line down by calling ``handle`` and ``set_status``. The screen never imports the app.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -13,6 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 
@@ -23,8 +27,7 @@ from chatroom.client.state import (
     Deleted,
     Event,
     LineKind,
-    LoggedIn,
-    Registered,
+    ReadMoved,
     Show,
     StateChanged,
 )
@@ -34,7 +37,6 @@ from chatroom.tui.widgets import ChatInput, MemberList, RoomList, irc_text, safe
 
 if TYPE_CHECKING:
     from chatroom.client.session import ClientSession
-    from chatroom.tui.app import ChatApp
 
 __all__ = ["ChatScreen"]
 
@@ -51,19 +53,27 @@ class ChatScreen(Screen[None]):
     # the width (app.tcss); F2 brings them back (or hides them on a wide one).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (70, "-medium"), (100, "-wide")]
 
-    def __init__(self, session: ClientSession) -> None:
+    class Submit(Message):
+        """The user typed ``text`` (a message or a /command) in ``buffer``."""
+
+        def __init__(self, buffer: str, text: str) -> None:
+            super().__init__()
+            self.buffer, self.text = buffer, text
+
+    class OlderWanted(Message):
+        """The user scrolled past the top of ``room``: ask for the lines before ``before``."""
+
+        def __init__(self, room: str, before: datetime) -> None:
+            super().__init__()
+            self.room, self.before = room, before
+
+    def __init__(self, session: ClientSession, status: str = "") -> None:
         super().__init__()
         self.session = session
         self._join_requested = False
         self._ready = False
         self._drawn = 0
-
-    @property
-    def chat_app(self) -> ChatApp:
-        from chatroom.tui.app import ChatApp
-
-        assert isinstance(self.app, ChatApp)
-        return self.app
+        self._status = (status, True)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -82,8 +92,8 @@ class ChatScreen(Screen[None]):
         first_room = next((b.name for b in self.session.buffers.values() if b.is_room), None)
         self.switch_to(first_room or SERVER_BUFFER)
         self.query_one("#input", ChatInput).focus()
-        self.set_status(self.chat_app.describe_connection(), connected=True)
         self._ready = True
+        self.set_status(*self._status)
 
     # ------------------------------------------------------------------ drawing
 
@@ -127,7 +137,19 @@ class ChatScreen(Screen[None]):
         members = buf.sorted_members(self.session.prefix_symbols) if buf.is_room else []
         self.query_one("#members", MemberList).show_members(members)
 
+    def set_viewing(self, viewing: bool) -> None:
+        """The terminal window lost or got the focus (the app tells us): lines said while
+        it was in the background stay unread, under a "new messages" line."""
+        self.session.set_viewing(viewing)
+        if self._ready:
+            self.refresh_rooms()
+            self._catch_up(redraw=False)
+
     def set_status(self, text: str, connected: bool) -> None:
+        """The app's word on the connection, for the bottom line (kept until mounted)."""
+        self._status = (text, connected)
+        if not self._ready:
+            return
         status = self.query_one("#status", Static)
         status.update(safe_text(text))
         status.set_class(not connected, "offline")
@@ -144,6 +166,11 @@ class ChatScreen(Screen[None]):
                 self._catch_up(redraw=event.history or event.earlier)
             else:
                 self.refresh_rooms()
+        elif isinstance(event, ReadMoved):
+            # Read on another device: counts change, and the "new messages" line moves.
+            self.refresh_rooms()
+            if self.session.key(event.buffer) == self.session.active:
+                self._catch_up(redraw=False)
         elif isinstance(event, Deleted):
             if self.session.key(event.buffer) == self.session.active:
                 self._catch_up(redraw=True)  # a line already drawn changed
@@ -152,12 +179,6 @@ class ChatScreen(Screen[None]):
                 self.refresh_rooms()
             if event.buffer is None or self.session.key(event.buffer) == self.session.active:
                 self.refresh_room_details()
-        elif isinstance(event, ConnectionStatus):
-            text = self.chat_app.describe_connection() if event.connected else event.text
-            self.set_status(text, event.connected)
-        elif isinstance(event, (LoggedIn, Registered)):
-            # After a reconnect the login finishes after "Connected": say who we are now.
-            self.set_status(self.chat_app.describe_connection(), connected=True)
 
     def _catch_up(self, redraw: bool) -> None:
         """Draw the active buffer's lines not drawn yet (history lines are inserted in
@@ -197,10 +218,7 @@ class ChatScreen(Screen[None]):
             return
         self.query_one("#input", ChatInput).remember(text)
         self._join_requested = text.lower().startswith(("/join ", "/j "))
-        active_before = self.session.active
-        self.chat_app.submit(self.active_name, text)
-        if self.session.active != active_before:  # /query switched window
-            self.switch_to(self.active_name)
+        self.post_message(self.Submit(self.active_name, text))
 
     @on(OptionList.OptionSelected, "#rooms")
     def pick_room(self, event: OptionList.OptionSelected) -> None:
@@ -222,8 +240,8 @@ class ChatScreen(Screen[None]):
         log = self.query_one("#log", MessageLog)
         lines = self.session.logs.get(self.session.active, [])
         if log.scroll_y <= 0 and lines and self.session.buffers[self.session.active].is_room:
-            self.chat_app.request_older(self.active_name, lines[0].time)
+            self.post_message(self.OlderWanted(self.active_name, lines[0].time))
         log.scroll_page_up()
 
     def action_quit(self) -> None:
-        self.chat_app.submit(self.active_name, "/quit")
+        self.post_message(self.Submit(self.active_name, "/quit"))

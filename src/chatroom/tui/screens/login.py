@@ -85,7 +85,7 @@ class LoginScreen(Screen[None]):
             self.create, self.remember = create, remember
 
     class Back(Message):
-        """The user leaves the login: any connection attempt stops."""
+        """The user leaves the login: any connection attempt stops, the servers show."""
 
     def __init__(
         self,
@@ -166,10 +166,4 @@ class LoginScreen(Screen[None]):
 
     @on(Button.Pressed, "#back")
     def action_back(self) -> None:
-        self.app.post_message(self.Back())  # this screen goes away: tell the app directly
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
-        else:
-            from chatroom.tui.screens.servers import ServersScreen
-
-            self.app.switch_screen(ServersScreen(self.store, self.vault))
+        self.post_message(self.Back())  # the app stops connecting and shows the servers

@@ -9,6 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -82,7 +83,7 @@ class ServerForm(ModalScreen[SavedServer | None]):
 
 
 class ServersScreen(Screen[None]):
-    """Pick a server; Enter connects."""
+    """Pick a server; Enter connects (the app shows the login for it: ``Picked``)."""
 
     BINDINGS = [
         Binding("a", "add", "Add"),
@@ -90,6 +91,13 @@ class ServersScreen(Screen[None]):
         Binding("d", "remove", "Remove"),
         Binding("q", "app.quit", "Quit"),
     ]
+
+    class Picked(Message):
+        """The user wants to connect to ``server``."""
+
+        def __init__(self, server: SavedServer) -> None:
+            super().__init__()
+            self.server = server
 
     def __init__(self, store: ServerStore, vault: PasswordVault | None = None) -> None:
         super().__init__()
@@ -142,9 +150,7 @@ class ServersScreen(Screen[None]):
     def action_connect(self) -> None:
         server = self._selected()
         if server is not None:
-            from chatroom.tui.screens.login import LoginScreen
-
-            self.app.push_screen(LoginScreen(self.store, server, vault=self.vault))
+            self.post_message(self.Picked(server))
 
     @on(Button.Pressed, "#add")
     def action_add(self) -> None:
