@@ -1,10 +1,11 @@
 """Read markers across two devices, with Textual's Pilot and a real ``chatroom serve``.
 
 alice has the app open on her laptop and on her phone (two apps, two devices of the user
-``alice``: the phone logs in to the account and shares the laptop's nick and rooms). bob writes in #den: both show one unread line there. She reads #den on
-the laptop: the phone's count goes to zero without her touching it, and when bob writes
-again and she opens #den on the phone, its "new messages" line sits under what she already
-read on the laptop, not above it.
+``alice``: the phone logs in to the account and shares the laptop's nick and rooms). bob
+writes in #den: both show one unread line there. She reads #den on the laptop: the
+phone's count goes to zero without her touching it, and when bob writes again and she
+opens #den on the phone, its "new messages" line sits under what she already read on the
+laptop, not above it.
 """
 
 from __future__ import annotations
