@@ -89,11 +89,12 @@ def test_always_on_user_survives_a_restart_and_gets_exactly_what_it_missed(
         alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
         alice.conn.privmsg("NickServ", "SET ALWAYS-ON ON")
         alice.wait_for(lambda e: e.type == "privnotice" and "ALWAYS-ON is now ON" in str(e))
-        bob = guest_wire(first.port, wires, "bob")
+        bob = guest_wire(first.port, wires, "bob", "away-notify")
         bob.write("JOIN #garden", "PRIVMSG #garden :before she left")
         bob.until(" 366 ")
         _said(alice, "before she left")
         alice.close()
+        bob.until(" AWAY ")  # the server saw her go: she stays, away, with no device
         bob.write("PRIVMSG #garden :missed one", "PING stored")
         bob.until("PONG")
     finally:

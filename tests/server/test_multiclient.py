@@ -191,6 +191,7 @@ def test_always_on_user_stays_away_in_its_rooms_and_gets_what_it_missed() -> Non
     alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
     alice.drop()
     h.pump()
+    h.clock.advance(1)  # what is said from now on, she misses
     left = bob.take()
     assert "QUIT" not in commands(left)
     assert "AWAY" in commands(left)
@@ -234,6 +235,7 @@ def test_message_to_an_offline_account_is_kept_and_delivered_at_login() -> None:
     h = Harness()
     h.add_account("alice", PASSWORD)
     h.add_account("carol", PASSWORD)
+    h.clock.advance(1)
     carol = device(h, "carol")
     got = carol.cmd("PRIVMSG alice :call me")
     assert n.ERR_NOSUCHNICK not in commands(got)

@@ -31,7 +31,9 @@ def replay_missed(world: World, session: Session, since: float, rooms: bool) -> 
     if limit <= 0 or session.account is None or "draft/chathistory" in session.caps:
         return
     key = world.fold(session.account)
-    start = int(since * 1000) - 1  # from the very millisecond it left (bounds are strict)
+    # Lines strictly after the millisecond it left: one said in that same millisecond
+    # may have reached it live, and a line is better missed there than shown twice.
+    start = round(since * 1000)
     channels = tuple(session.channels) if rooms else ()
     listing = HistoryQuery(
         kind="TARGETS",

@@ -134,7 +134,7 @@ def detach(world: World, session: Session) -> None:
     for channel in user.channels.values():
         channel.detach(session)
     if not user.conns:
-        user.missing_since = world.clock()
+        user.missing_since = seen_until(world)
         keep(world, user)
     refresh_away(world, user)
 
@@ -152,10 +152,18 @@ def keep(world: World, user: User) -> None:
         channels=tuple(channel.name for channel in user.channels.values()),
         away=_own_away(user),
         # A user with no device has been missing lines since its last one left.
-        last_seen=world.clock() if user.missing_since is None else user.missing_since,
+        last_seen=seen_until(world) if user.missing_since is None else user.missing_since,
     )
     world.presence[key] = kept
     world.persist([PutPresence(kept)])
+
+
+def seen_until(world: World) -> float:
+    """Now, as the last moment a user saw live: every line from here on is stamped in a
+    later millisecond (``World.ms_floor``), so a replay from here repeats nothing."""
+    now = world.now_ms()
+    world.ms_floor = now + 1
+    return now / 1000
 
 
 def forget(world: World, account_key: str) -> None:

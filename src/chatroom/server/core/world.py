@@ -137,6 +137,7 @@ class World:
         self.presence: dict[str, Presence] = {}
         # Private messages kept for offline accounts since they were last seen, by key.
         self.offline_counts: dict[str, int] = {}
+        self.ms_floor = 0  # see now_ms
         self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
         self.sanctions = sanctions.Sanctions()
@@ -435,8 +436,13 @@ class World:
         return format_time(self.now_ms())
 
     def now_ms(self) -> int:
-        """The clock in whole milliseconds: the precision of server-time and of history."""
-        return int(self.clock() * 1000)
+        """The clock in whole milliseconds: the precision of server-time and of history.
+
+        Never below ``ms_floor``: once a user has been marked as missing lines from some
+        millisecond on, every later line is stamped after it, so "what it missed" is
+        exactly the lines stamped after that millisecond (core/presence.py)."""
+        now = int(self.clock() * 1000)
+        return now if now >= self.ms_floor else self.ms_floor
 
     def new_msgid(self) -> str:
         return f"{self._msgid_prefix}-{next(self._msgids):x}"
