@@ -3,6 +3,9 @@
 - ``chatroom.irc`` is the pure IRC language: standard library only.
 - ``chatroom.server.core`` is sans-I/O: no asyncio, sockets, TLS, SQLite or threads.
 - clients (``chatroom.client``, ``chatroom.tui``) never import the server.
+- command modules (``chatroom.server.core.commands``) never import each other: what two
+  of them share lives in a core module both import. Only the package's ``__init__``
+  imports them all, which is what registers the handlers.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ CORE_MAY_IMPORT = (
     "chatroom.server.auth.throttle",
     "chatroom.server.auth.passwords",
 )
+COMMANDS = "chatroom.server.core.commands"
 IO_MODULES = {"asyncio", "socket", "ssl", "sqlite3", "threading", "selectors", "subprocess"}
 
 
@@ -99,3 +103,67 @@ def test_textual_screens_never_import_the_app() -> None:
             assert not name.startswith("."), f"{path.name}: relative import {name}"
             assert name != "chatroom.tui.app", f"{path.name} imports the app"
             assert not name.startswith("chatroom.tui.app."), f"{path.name} imports {name}"
+
+
+def _modules_named(source: str, package: str) -> set[str]:
+    """Every module an import in ``source`` may load, relative imports resolved from
+    ``package``. ``from a import b`` counts as ``a`` and ``a.b``: ``b`` may be a module."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # from . / from .. : counted from the importing module's package
+                parts = package.split(".")
+                anchor = ".".join(parts[: len(parts) - node.level + 1])
+                base = f"{anchor}.{base}" if base else anchor
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _command_modules_imported(source: str, package: str = COMMANDS) -> list[str]:
+    """The command modules (or the commands package) that ``source`` imports."""
+    return sorted(
+        name
+        for name in _modules_named(source, package)
+        if name == COMMANDS or name.startswith(COMMANDS + ".")
+    )
+
+
+def test_command_modules_never_import_each_other() -> None:
+    package = SRC / "server" / "core" / "commands"
+    modules = [path for path in sorted(package.glob("*.py")) if path.name != "__init__.py"]
+    assert len(modules) > 10, "the command modules are not where this test looks"
+    for path in modules:
+        imported = _command_modules_imported(path.read_text())
+        assert not imported, (
+            f"commands/{path.name} imports {imported}: move what they share to a core module"
+        )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from chatroom.server.core.commands.registration import try_register",
+        "from chatroom.server.core.commands import rename",
+        "from chatroom.server.core import commands",
+        "import chatroom.server.core.commands.channels",
+        "from . import multiline",
+        "from .nickserv import SERVICE",
+        "from ..commands.moderation import duration_and_reason",
+    ],
+)
+def test_the_command_import_check_sees_every_form_of_import(line: str) -> None:
+    assert _command_modules_imported(line), line
+
+
+def test_the_command_import_check_allows_core_modules() -> None:
+    source = (
+        "from chatroom.server.core import replay, redirects\n"
+        "from chatroom.server.core.joining import join_channel\n"
+        "from ..welcome import try_register\n"
+        "from chatroom.server.core.nickserv_service import SERVICE\n"
+    )
+    assert _command_modules_imported(source) == []

@@ -50,6 +50,16 @@ def parse_duration(text: str) -> float | None:
     return float(seconds) if seconds > 0 else None
 
 
+def duration_and_reason(params: list[str]) -> tuple[float | None, str]:
+    """``[<duration>] [:<reason>]``: a first word that reads as a duration is one.
+
+    The parameters of BAN and MUTE, which both take an optional duration first.
+    """
+    if params and (seconds := parse_duration(params[0])) is not None:
+        return seconds, " ".join(params[1:])
+    return None, " ".join(params)
+
+
 def format_duration(seconds: float) -> str:
     """``2h30m``-style text for replies; at most two units, rounded up to whole seconds."""
     left = max(1, int(seconds + 0.999))

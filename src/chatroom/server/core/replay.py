@@ -92,6 +92,16 @@ def unseen_lines(world: World, session: Session, channel: Channel) -> list[Histo
     return [record for record in lines if record.at >= oldest]
 
 
+def replay_on_join(world: World, session: Session, channel: Channel) -> None:
+    """The room's lines this client has not received yet, if it can tell them from live
+    ones (the rules above), with the room's events for event-playback clients."""
+    lines = unseen_lines(world, session, channel)
+    if lines:
+        ring = world.history.events.get(world.fold(channel.name))
+        lines = events.with_events(session, ring, lines)
+        send_batch(world, session, "chathistory", channel.name, lines)
+
+
 def _after(ring: Sequence[HistoryRecord], seen: tuple[int, str]) -> list[HistoryRecord]:
     """The records after the seen one; if it has left the ring, those later than it."""
     at, msgid = seen

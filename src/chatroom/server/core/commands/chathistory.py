@@ -1,4 +1,4 @@
-"""CHATHISTORY (IRCv3 draft/chathistory), replay on join, and storing what is said.
+"""CHATHISTORY (IRCv3 draft/chathistory): reading what was said.
 
 Rules:
 - only rooms the requester is in, and its own private conversations, can be read; anything
@@ -11,7 +11,7 @@ Rules:
   queued before it, so what was just said is always found;
 - the request's label (labeled-response) is taken and put on the answer when it arrives;
 - clients without draft/chathistory get the room's lines they have not received yet
-  replayed when they join, in a chathistory batch, if they have batch and server-time.
+  replayed when they join instead (``replay.replay_on_join``, called by JOIN).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import events, replay
-from chatroom.server.core.channel import Channel
 from chatroom.server.core.conversations import identity, identity_of
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import (
@@ -43,20 +42,6 @@ class _Refused(Exception):  # noqa: N818 (a refusal, carried to one reply)
         super().__init__(code)
         self.code = code
         self.params = params
-
-
-# ----------------------------------------------------------------------------- replay
-
-
-def replay_on_join(world: World, session: Session, channel: Channel) -> None:
-    """The room's lines this client has not received yet, if it can tell them from live
-    ones (the rules are in ``core/replay.py``), with the room's events for event-playback
-    clients."""
-    lines = replay.unseen_lines(world, session, channel)
-    if lines:
-        ring = world.history.events.get(world.fold(channel.name))
-        lines = events.with_events(session, ring, lines)
-        replay.send_batch(world, session, "chathistory", channel.name, lines)
 
 
 # ----------------------------------------------------------------------------- CHATHISTORY

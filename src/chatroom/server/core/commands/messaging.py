@@ -17,9 +17,8 @@ from collections.abc import Collection
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, fit_trailing
-from chatroom.server.core import offline, sanctions, services, statusmsg
+from chatroom.server.core import multiline_batch, offline, sanctions, services, statusmsg
 from chatroom.server.core.access import room_to_speak_in
-from chatroom.server.core.commands import multiline
 from chatroom.server.core.conversations import identity, store_message
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.history import dm_key, format_time
@@ -32,7 +31,7 @@ from chatroom.server.core.world import World
 def privmsg(world: World, session: Session, msg: Message) -> None:
     """PRIVMSG <target>{,<target>} :<text>"""
     if msg.tags and "batch" in msg.tags:
-        multiline.add_line(world, session, msg, "PRIVMSG")  # a line of a draft/multiline batch
+        multiline_batch.add_line(world, session, msg, "PRIVMSG")  # a line of a multiline batch
         return
     _deliver(world, session, msg, "PRIVMSG")
 
@@ -41,7 +40,7 @@ def privmsg(world: World, session: Session, msg: Message) -> None:
 def notice(world: World, session: Session, msg: Message) -> None:
     """NOTICE <target>{,<target>} :<text>"""
     if msg.tags and "batch" in msg.tags:
-        multiline.add_line(world, session, msg, "NOTICE")
+        multiline_batch.add_line(world, session, msg, "NOTICE")
         return
     _deliver(world, session, msg, "NOTICE")
 

@@ -23,6 +23,7 @@ from chatroom.server.core.accounts import log_in, password_login, plaintext_refu
 from chatroom.server.core.bans import (
     BanList,
     classify_target,
+    duration_and_reason,
     format_time,
     parse_duration,
     until_text,
@@ -38,14 +39,6 @@ from chatroom.server.store.base import (
     PutBan,
     ServerBan,
 )
-
-
-def duration_and_reason(params: list[str]) -> tuple[float | None, str]:
-    """``[<duration>] [:<reason>]``: a first word that reads as a duration is one."""
-    if params and (seconds := parse_duration(params[0])) is not None:
-        return seconds, " ".join(params[1:])
-    return None, " ".join(params)
-
 
 # ----------------------------------------------------------------------------- OPER
 

@@ -30,22 +30,9 @@ from chatroom.server.core.access import cannot_speak
 from chatroom.server.core.conversations import identity, store_message
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import dm_key
+from chatroom.server.core.multiline_batch import fail
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
-
-
-class _Invalid(Exception):  # noqa: N818 (a refusal, carried to one FAIL BATCH)
-    def __init__(self, code: str, *params: str) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-
-def _fail(
-    world: World, session: Session, code: str, *params: str, label: str | None = None
-) -> None:
-    tags = {"label": label} if label is not None else None
-    session.send(format_line(world.name, "FAIL", "BATCH", code, *params, tags=tags))
 
 
 @command("BATCH", min_params=1)
@@ -57,20 +44,20 @@ def batch(world: World, session: Session, msg: Message) -> None:
     elif ref[:1] == "-" and len(ref) > 1:
         _close(world, session, ref[1:])
     else:
-        _fail(world, session, "MULTILINE_INVALID", "Invalid batch reference")
+        fail(world, session, "MULTILINE_INVALID", "Invalid batch reference")
 
 
 def _open(world: World, session: Session, ref: str, msg: Message) -> None:
     params = msg.params
     if ml.CAP not in session.caps:
-        _fail(world, session, "MULTILINE_INVALID", "Negotiate draft/multiline to send a batch")
+        fail(world, session, "MULTILINE_INVALID", "Negotiate draft/multiline to send a batch")
         return
     if len(params) < 3 or params[1] != ml.BATCH_TYPE or not params[2] or "," in params[2]:
-        _fail(world, session, "MULTILINE_INVALID", "Use BATCH +<ref> draft/multiline <target>")
+        fail(world, session, "MULTILINE_INVALID", "Use BATCH +<ref> draft/multiline <target>")
         return
     if session.multiline is not None and not session.multiline.failed:
         # Batches do not nest: the one left open is dropped, the new one ignored.
-        _fail(world, session, "MULTILINE_INVALID", "A multiline batch is already open")
+        fail(world, session, "MULTILINE_INVALID", "A multiline batch is already open")
         session.multiline.ref, session.multiline.failed = ref, True
         return
     tags = {k: v for k, v in msg.tags.items() if k.startswith("+")} if msg.tags else {}
@@ -86,70 +73,19 @@ def _open(world: World, session: Session, ref: str, msg: Message) -> None:
     )
 
 
-def add_line(world: World, session: Session, msg: Message, verb: str) -> None:
-    """A PRIVMSG/NOTICE carrying ``@batch=<ref>``: one more line of the open batch."""
-    labels.take_label(session)  # lines inside a batch get no ACK of their own
-    open_batch = session.multiline
-    ref = msg.tags.get("batch", "")
-    if open_batch is None or open_batch.ref != ref:
-        _fail(world, session, "MULTILINE_INVALID", f"No multiline batch {ref} is open")
-        return
-    if open_batch.failed:
-        return
-    try:
-        _append(world, open_batch, msg, verb)
-    except _Invalid as invalid:
-        open_batch.failed = True
-        _fail(world, session, invalid.code, *invalid.params, label=open_batch.label)
-
-
-def _append(world: World, open_batch: ml.OpenBatch, msg: Message, verb: str) -> None:
-    limits = world.settings.limits
-    if open_batch.command is None:
-        open_batch.command = verb
-    elif open_batch.command != verb:
-        raise _Invalid("MULTILINE_INVALID", "A multiline batch mixes PRIVMSG and NOTICE")
-    target = msg.params[0] if msg.params else ""
-    if world.fold(target) != world.fold(open_batch.target):
-        raise _Invalid(
-            "MULTILINE_INVALID_TARGET", open_batch.target, target or "*", "Invalid multiline target"
-        )
-    text = msg.params[1] if len(msg.params) > 1 else ""
-    concat = ml.CONCAT in msg.tags and bool(open_batch.lines)
-    if ml.CONCAT in msg.tags and not text:
-        raise _Invalid("MULTILINE_INVALID", "Invalid multiline batch with concatenated blank line")
-    if len(open_batch.lines) >= limits.multiline_max_lines:
-        raise _Invalid(
-            "MULTILINE_MAX_LINES",
-            str(limits.multiline_max_lines),
-            "Multiline batch max-lines exceeded",
-        )
-    size = open_batch.size + len(text.encode()) + (1 if open_batch.lines and not concat else 0)
-    if size > limits.multiline_max_bytes:
-        raise _Invalid(
-            "MULTILINE_MAX_BYTES",
-            str(limits.multiline_max_bytes),
-            "Multiline batch max-bytes exceeded",
-        )
-    open_batch.size = size
-    open_batch.lines.append((text, concat))
-
-
 def _close(world: World, session: Session, ref: str) -> None:
     open_batch = session.multiline
     if open_batch is None or open_batch.ref != ref:
-        _fail(world, session, "MULTILINE_INVALID", f"No multiline batch {ref} is open")
+        fail(world, session, "MULTILINE_INVALID", f"No multiline batch {ref} is open")
         return
     session.multiline = None
     if open_batch.failed:
         return  # its error was reported when it happened
     if not open_batch.lines or open_batch.command is None:
-        _fail(
-            world, session, "MULTILINE_INVALID", "Invalid multiline batch", label=open_batch.label
-        )
+        fail(world, session, "MULTILINE_INVALID", "Invalid multiline batch", label=open_batch.label)
         return
     if not any(text for text, _ in open_batch.lines):
-        _fail(
+        fail(
             world,
             session,
             "MULTILINE_INVALID",
@@ -168,7 +104,7 @@ def _deliver(world: World, session: Session, open_batch: ml.OpenBatch) -> None:
     quiet = verb == "NOTICE"
     target = open_batch.target
     if services.find(world, target) is not None:
-        _fail(
+        fail(
             world,
             session,
             "MULTILINE_INVALID",

@@ -10,8 +10,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core import acks, opers, sanctions
-from chatroom.server.core.bans import format_time, until_text
-from chatroom.server.core.commands.moderation import duration_and_reason
+from chatroom.server.core.bans import duration_and_reason, format_time, until_text
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World

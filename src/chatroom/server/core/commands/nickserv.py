@@ -1,7 +1,9 @@
 """NickServ: accounts for clients that only know services (``/msg NickServ ...``, ``/NS``).
 
 The machinery (dispatch, aliases, HELP, answering as a NOTICE) is the shared ``Service``
-in core/services.py; this module holds the subcommands. Rules every subcommand keeps:
+in core/services.py; the NickServ object is in core/nickserv_service.py, so that this
+module and nickserv_cert.py both add subcommands to it. This module holds the account
+subcommands. Rules every subcommand keeps:
 
 - every answer is a NOTICE from ``NickServ!NickServ@services.``, and no answer quotes a
   word that could be a password (not even an unknown command, which may be a password
@@ -18,7 +20,6 @@ import time
 from chatroom.server.core import presence, sanctions
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import (
-    NICKSERV,
     change_password,
     create_account,
     email_refusal,
@@ -31,33 +32,16 @@ from chatroom.server.core.accounts import (
     registration_refusal,
 )
 from chatroom.server.core.nicks import change_nick
-from chatroom.server.core.services import Service
+from chatroom.server.core.nickserv_service import SERVICE, own_account
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account, DeleteAccount
 
 PLAINTEXT = "Use a TLS connection to send a password (your password was not used)."
 
-SERVICE = Service(
-    NICKSERV,
-    about=f"{NICKSERV} keeps nicknames registered as accounts.",
-    prompt=f"Send /msg {NICKSERV} HELP for a list of commands.",
-)
-SERVICE.aliases("NICKSERV", "NS")
 subcommand = SERVICE.subcommand
 _notice = SERVICE.notice
 _usage = SERVICE.usage
-
-
-def own_account(world: World, session: Session) -> Account | None:
-    """The caller's account, or None after telling them they must be logged in."""
-    if session.account is None:
-        _notice(world, session, "You are not logged in.")
-        return None
-    account = world.accounts.get(world.fold(session.account))
-    if account is None:
-        _notice(world, session, "Your account no longer exists.")
-    return account
 
 
 # --------------------------------------------------------------------------- subcommands

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chatroom.server.core import opers, sanctions
-from chatroom.server.core.commands.nickserv import SERVICE, own_account
+from chatroom.server.core.nickserv_service import SERVICE, own_account
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account, SetAccountCertfps

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import MAX_BODY, Message, format_line
 from chatroom.irc.packing import pack_words
-from chatroom.server.core import metadata, missed, opers, presence, sanctions, services
+from chatroom.server.core import metadata, sanctions, services
 from chatroom.server.core.access import nick_change_refused
-from chatroom.server.core.accounts import (
-    create_account,
-    email_refusal,
-    guard_nick,
-    log_in,
-    password_login,
-    plaintext_refused,
-    registration_refusal,
-)
+from chatroom.server.core.accounts import guard_nick
 from chatroom.server.core.caps import CAPABILITIES, advertised, ls_tokens, refresh_tag_profile
-from chatroom.server.core.commands.channels import join_channel
 from chatroom.server.core.dispatch import CommandError, command
-from chatroom.server.core.monitor import came_online, interested
+from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
-from chatroom.server.core.replies import send_welcome
 from chatroom.server.core.session import Session
-from chatroom.server.core.users import User
+from chatroom.server.core.welcome import try_register
 from chatroom.server.core.world import World
-from chatroom.server.store.base import Account
 
 # CAP LS lines stay well under 512 bytes even with a long nick and server name.
 _CAP_LINE_BUDGET = 400
@@ -161,123 +148,6 @@ def user(world: World, session: Session, msg: Message) -> None:
     session.user = "~" + username[: limits.user_length - 1]
     session.realname = msg.params[3][: limits.realname_length]
     try_register(world, session)
-
-
-def try_register(world: World, session: Session) -> None:
-    """Finish registration once NICK and USER are in, CAP negotiation is over and any
-    login in flight has its answer."""
-    if session.registered or session.closed or session.auth_pending:
-        return
-    if session.nick == "*" or not session.user or session.cap_negotiating:
-        return
-    expected = world.settings.server_password
-    if expected is not None:
-        if session.password != expected:
-            world.reply(session, n.ERR_PASSWDMISMATCH, "Password incorrect")
-            world.close(session, "Bad password")
-            return
-        session.password = None
-    elif session.password is not None and session.account is None:
-        _pass_login(world, session, session.password)
-        return
-    if session.account is None and not world.settings.accounts.guests:
-        world.close(
-            session,
-            "This server needs an account: log in with SASL or PASS account:password, "
-            "or create one with REGISTER",
-        )
-        return
-    if not sanctions.check_session(world, session):
-        return  # a server ban on the nick mask, account or address: 465 and ERROR sent
-    user = presence.attachable(world, session)
-    if user is not None:
-        _attach(world, session, user)
-        return
-    holder = world.find_nick(session.nick)
-    if holder is not None and holder is not session.owner:
-        world.reply(session, n.ERR_NICKNAMEINUSE, session.nick, "Nickname is already in use")
-        session.nick = "*"
-        return
-    world.nicks[world.fold(session.nick)] = session.owner
-    session.registered = True
-    session.password = None
-    session.owner.signed_on = session.connected_at
-    world.stats.registrations += 1
-    world.registered_count += 1
-    send_welcome(world, session)
-    opers.announce_after_welcome(world, session)
-    metadata.send_own(world, session)
-    guard_nick(world, session)
-    came_online(world, session)
-    if session.account is not None:
-        _account_online(world, session)
-
-
-def _attach(world: World, session: Session, user: User) -> None:
-    """Another device of an online user: same nick and rooms; nobody else sees it come."""
-    session.password = None
-    missing_since = presence.attach(world, session, user)
-    world.stats.registrations += 1
-    send_welcome(world, session)
-    metadata.send_own(world, session)
-    presence.burst(world, session)
-    if missing_since is not None:
-        missed.replay_missed(world, session, missing_since, rooms=True)
-
-
-def _account_online(world: World, session: Session) -> None:
-    """The first device of an account: it rejoins the rooms it was in last time and gets
-    the private messages it missed (if it will not ask for them itself)."""
-    key = world.fold(session.account or "")
-    world.users_by_account.setdefault(key, session.owner)
-    session.owner.always_on = presence.option(world, key, presence.ALWAYS_ON)
-    waiting = world.offline_counts.pop(key, 0)
-    kept = world.presence.get(key)
-    if kept is not None:
-        for name in kept.channels[: world.settings.limits.channels_per_user]:
-            with contextlib.suppress(CommandError):  # banned, +i or keyed since: stays out
-                join_channel(world, session, name)
-    if kept is not None:
-        missed.replay_missed(world, session, kept.last_seen, rooms=False)
-    elif waiting and (account := world.accounts.get(key)) is not None:
-        missed.replay_missed(world, session, account.created_at, rooms=False)  # first login
-
-
-def _pass_login(world: World, session: Session, secret: str) -> None:
-    """``PASS account:password`` (or ``PASS password`` for the nick's own account).
-
-    With open registration a new nickname plus a password creates the account, as in the
-    original chat room. Registration resumes when the check (or the commit) is done.
-    """
-    session.password = None
-    name, sep, password = secret.partition(":")
-    if not sep:
-        name, password = session.nick, secret
-    if plaintext_refused(world, session):
-        world.reply(session, n.ERR_PASSWDMISMATCH, "Use TLS to send a password")
-        world.close(session, "Password sent without TLS")
-        return
-
-    def done(account: Account | None, why: str) -> None:
-        session.auth_pending -= 1
-        if session.closed:
-            return
-        if account is None:
-            world.reply(session, n.ERR_PASSWDMISMATCH, why)
-            world.close(session, why)
-            return
-        log_in(world, session, account)
-        try_register(world, session)
-
-    session.auth_pending += 1
-    new_account = world.fold(name) not in world.accounts and world.fold(name) == world.fold(
-        session.nick
-    )
-    creatable = registration_refusal(world, name, password) or email_refusal(world, None)
-    if new_account and creatable is None:
-        create_account(world, name, password, None, done)
-    else:
-        password_login(world, session, name, password, done)
 
 
 @command("PING", before_registration=True)

@@ -10,9 +10,7 @@ Rules (ircv3.net "Channel Renaming"):
 - refused: a name in use (``FAIL RENAME CHANNEL_NAME_IN_USE``), an invalid name, a room
   from the server's configuration, or a second rename within ``COOLDOWN`` seconds (not
   for operators) (``FAIL RENAME CANNOT_RENAME``);
-- for ``REDIRECT_SECONDS`` a JOIN of the old name is redirected: clients with the cap get
-  ``FAIL JOIN CHANNEL_RENAMED <#old> <#new>``, others ``470`` and are joined to the new
-  room; at most ``REDIRECTS`` redirections are kept.
+- for an hour a JOIN of the old name is redirected to the new one (core/redirects.py).
 """
 
 from __future__ import annotations
@@ -22,19 +20,17 @@ from dataclasses import replace
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import opers, readmarkers, sanctions
+from chatroom.server.core import opers, readmarkers, redirects, sanctions
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.effects import RenameHistory
+from chatroom.server.core.redirects import CAP
 from chatroom.server.core.roomviews import send_names, send_topic
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.store.base import RenameChannel
 
-CAP = "draft/channel-rename"
 COOLDOWN = 60.0
-REDIRECT_SECONDS = 3600.0
-REDIRECTS = 1000
 
 
 class _Refused(Exception):  # noqa: N818 (a refusal, carried to one FAIL reply)
@@ -101,7 +97,7 @@ def rename_channel(world: World, session: Session, channel: Channel, new: str, r
         recent = world.history.recent.pop(old_key, None)
         if recent is not None:
             world.history.recent[new_key] = recent
-        _remember_redirect(world, old_key, new)
+        redirects.remember(world, old_key, new)
     ring = world.history.recent.get(new_key)
     if ring:  # the lines replayed on join name the room as it is now called
         moved = [replace(record, target=new_key, target_name=new) for record in ring]
@@ -144,40 +140,3 @@ def _announce(
             send_topic(world, member, channel)
         readmarkers.joined(world, member, channel)
         send_names(world, member, channel)
-
-
-# ----------------------------------------------------------------------------- redirects
-
-
-def _remember_redirect(world: World, old_key: str, new: str) -> None:
-    now = world.clock()
-    redirects = world.renamed
-    for key in [k for k, (_, until) in redirects.items() if until <= now]:
-        del redirects[key]
-    while len(redirects) >= REDIRECTS:
-        del redirects[next(iter(redirects))]
-    redirects.pop(world.fold(new), None)  # the new name is a room again, not a redirect
-    redirects[old_key] = (new, now + REDIRECT_SECONDS)
-
-
-def redirected(world: World, folded: str) -> str | None:
-    """The room a recently renamed name now belongs to, if the name is not in use again."""
-    found = world.renamed.get(folded)
-    if found is None:
-        return None
-    new, until = found
-    if until <= world.clock() or world.find_channel(new) is None:
-        del world.renamed[folded]
-        return None
-    return new
-
-
-def refuse_old_name(world: World, session: Session, old: str, new: str) -> bool:
-    """A JOIN of a renamed room's old name: FAIL for clients with the capability (True),
-    else 470 (False: the caller joins them to the new name)."""
-    if CAP in session.caps:
-        text = "The channel has been renamed"
-        session.send(format_line(world.name, "FAIL", "JOIN", "CHANNEL_RENAMED", old, new, text))
-        return True
-    world.reply(session, n.ERR_LINKCHANNEL, old, new, "The channel has been renamed")
-    return False

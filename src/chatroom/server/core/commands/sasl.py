@@ -29,9 +29,9 @@ from chatroom.server.core.accounts import (
     plaintext_refused,
     throttled_reason,
 )
-from chatroom.server.core.commands.registration import try_register
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
+from chatroom.server.core.welcome import try_register
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account
 
