@@ -61,9 +61,9 @@ def test_two_devices_share_nick_and_rooms_and_nobody_sees_them_come_or_go(
     bob = guest_wire(server.port, wires, "bob")
     bob.write("JOIN #garden")
     bob.until(" 366 ")
-    phone = _device(server.port, "alice", "alicephone", clients)
+    phone = _device(server.port, "alice", "alice", clients)  # the nick in use: it attaches
     welcome = phone.wait_type("welcome")
-    assert welcome.target == "alice"  # the user's nick, not the one the phone asked for
+    assert welcome.target == "alice"
     phone.wait_for(lambda e: e.type == "join" and e.target == "#garden")
     laptop.conn.privmsg("#garden", "typed on the laptop")
     _said(phone, "typed on the laptop")

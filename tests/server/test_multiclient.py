@@ -40,7 +40,7 @@ def setup(settings: CoreSettings | None = None) -> tuple[Harness, SimClient, Sim
 
 def test_second_device_shares_the_nick_and_gets_the_rooms_while_others_see_nothing() -> None:
     h, alice, bob = setup()
-    phone = device(h, "alice", nick="alice_phone")
+    phone = device(h, "alice")
     got = phone.take()
     welcome = [m for m in got if m.command == n.RPL_WELCOME]
     assert welcome
@@ -167,6 +167,16 @@ def test_multiclient_can_be_turned_off_per_account() -> None:
     second.cmd("NICK alice2")
     assert second.session.registered
     assert second.session.owner is not alice.session.owner
+
+
+def test_a_device_that_asks_for_another_nick_is_a_separate_user_of_the_account() -> None:
+    h, alice, bob = setup()
+    bot = device(h, "alice", nick="alicebot")
+    assert bot.session.registered
+    assert bot.session.nick == "alicebot"
+    assert bot.session.owner is not alice.session.owner
+    assert bot.session.account == "alice"
+    assert [m.command for m in bob.take()] == []  # in no room: nobody sees it
 
 
 def test_multiclient_off_on_the_server_keeps_devices_apart() -> None:

@@ -1,8 +1,8 @@
 """One person, many devices: attaching connections to users, always-on, rejoining rooms.
 
 Rules (docs/architecture.md, "Users and connections"):
-- a connection that finishes registration logged in to an account whose user is online
-  attaches to that user (multiclient, unless the server or the account turned it off): it
+- a connection that finishes registration logged in to an account whose user is online,
+  asking for that user's nick, attaches to that user (multiclient, unless the server or the account turned it off): it
   gets the user's nick and the JOIN/topic/NAMES burst of every room the user is in, and
   nobody else sees anything;
 - a connection that closes while its user has others just detaches; the user quits only
@@ -71,12 +71,18 @@ def set_option(world: World, account_key: str, name: str, on: bool) -> PutAccoun
 
 
 def attachable(world: World, session: Session) -> User | None:
-    """At registration: the online user of the session's account to attach to, if any."""
+    """At registration: the online user of the session's account to attach to, if any.
+
+    As in Ergo, the device must ask for the user's nick (clients connect with the nick
+    they always use): one that asks for another nick is a separate user of the account,
+    e.g. a bot or a second identity that logged in to it."""
     if session.account is None:
         return None
     key = world.fold(session.account)
     user = world.users_by_account.get(key)
     if user is None or user is session.owner or not user.registered:
+        return None
+    if world.fold(session.nick) != world.fold(user.nick):
         return None
     return user if option(world, key, MULTICLIENT) else None
 
