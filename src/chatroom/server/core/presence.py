@@ -2,9 +2,9 @@
 
 Rules (docs/architecture.md, "Users and connections"):
 - a connection that finishes registration logged in to an account whose user is online,
-  asking for that user's nick, attaches to that user (multiclient, unless the server or the account turned it off): it
-  gets the user's nick and the JOIN/topic/NAMES burst of every room the user is in, and
-  nobody else sees anything;
+  asking for that user's nick, attaches to that user (multiclient, unless the server or
+  the account turned it off): it gets the JOIN/topic/NAMES burst of every room the user
+  is in, and nobody else sees anything;
 - a connection that closes while its user has others just detaches; the user quits only
   with its last connection, unless it is always-on: then it stays in its rooms, away, with
   its nick, and its presence is saved so that it survives a restart;
