@@ -35,7 +35,7 @@ def test_tokens_refill_with_time_up_to_the_burst() -> None:
 def test_operators_are_exempt_from_flood_control() -> None:
     h = Harness(CoreSettings(limits=Limits(flood_burst=1, flood_per_second=1.0)))
     c = h.connect("alice")
-    c.session.modes.add("o")
+    c.session.owner.set_mode("o", True)
     assert all(h.world.flood_wait(c.session) == 0.0 for _ in range(50))
 
 

@@ -321,7 +321,7 @@ def test_user_cannot_make_themself_oper() -> None:
 def test_oper_may_deoper() -> None:
     h = Harness()
     alice = h.connect("alice")
-    alice.session.modes.add("o")
+    alice.session.owner.set_mode("o", True)
     assert first(alice.cmd("MODE alice -o"), "MODE").params == ("alice", "-o")
     assert "o" not in alice.session.modes
 

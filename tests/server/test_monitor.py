@@ -127,7 +127,7 @@ def test_chghost_needs_an_operator_and_a_valid_host() -> None:
     h.connect("bob")
     alice = h.connect("alice")
     assert alice.cmd("CHGHOST bob x.y")[0].command == n.ERR_NOPRIVILEGES
-    alice.session.modes.add("o")
+    alice.session.owner.set_mode("o", True)
     alice.session.oper_role = "oper"
     fail = alice.cmd("CHGHOST bob bad@host")[0]
     assert fail.params[:2] == ("CHGHOST", "INVALID_HOST")

@@ -54,7 +54,7 @@ def test_userhost_reports_oper_star_and_away_minus() -> None:
     """RPL_USERHOST reply: nickname [ "*" ] "=" ( "+" / "-" ) hostname."""
     h = Harness()
     alice, bob = h.connect("alice"), h.connect("bob")
-    bob.session.modes.add("o")
+    bob.session.owner.set_mode("o", True)
     bob.send("AWAY :out")
     msgs = alice.cmd("USERHOST alice bob ghost")
     assert msgs[0].command == n.RPL_USERHOST

@@ -19,7 +19,7 @@ def join(*clients: SimClient, room: str = "#room") -> None:
 
 
 def make_oper(client: SimClient) -> None:
-    client.session.modes.add("o")
+    client.session.owner.set_mode("o", True)
 
 
 def whox_about_bob(fields: str, *, bob_ip: str = "127.0.0.1") -> tuple[str, ...]:
@@ -95,7 +95,7 @@ def test_who_flags_mark_bots_with_the_bot_mode_letter() -> None:
     """bot-mode: the BOT ISUPPORT character is returned in the WHO flags of a bot."""
     h = Harness()
     alice, robo = h.connect("alice"), h.connect("robo")
-    robo.session.modes.add("B")
+    robo.session.owner.set_mode("B", True)
     join(robo, alice)
     flags = {m.params[5]: m.params[6] for m in only(alice.cmd("WHO #room"), n.RPL_WHOREPLY)}
     assert flags["robo"] == "H@B"
@@ -104,7 +104,7 @@ def test_who_flags_mark_bots_with_the_bot_mode_letter() -> None:
 def test_who_channel_hides_invisible_members_from_outsiders() -> None:
     h = Harness()
     alice, ghost, outsider = h.connect("alice"), h.connect("ghost"), h.connect("outsider")
-    ghost.session.modes.add("i")
+    ghost.session.owner.set_mode("i", True)
     join(alice, ghost)
     nicks = [m.params[5] for m in only(outsider.cmd("WHO #room"), n.RPL_WHOREPLY)]
     assert nicks == ["alice"]
@@ -113,7 +113,7 @@ def test_who_channel_hides_invisible_members_from_outsiders() -> None:
 def test_who_channel_shows_invisible_members_to_fellow_members() -> None:
     h = Harness()
     alice, ghost = h.connect("alice"), h.connect("ghost")
-    ghost.session.modes.add("i")
+    ghost.session.owner.set_mode("i", True)
     join(alice, ghost)
     nicks = sorted(m.params[5] for m in only(alice.cmd("WHO #room"), n.RPL_WHOREPLY))
     assert nicks == ["alice", "ghost"]
@@ -172,7 +172,7 @@ def test_who_mask_skips_invisible_users_sharing_no_channel() -> None:
     """Visible users are users who either aren't invisible or have a common channel."""
     h = Harness()
     alice, ghost = h.connect("alice"), h.connect("ghost")
-    ghost.session.modes.add("i")
+    ghost.session.owner.set_mode("i", True)
     assert [m.params[5] for m in only(alice.cmd("WHO *"), n.RPL_WHOREPLY)] == ["alice"]
     join(alice, ghost)
     assert sorted(m.params[5] for m in only(alice.cmd("WHO *"), n.RPL_WHOREPLY)) == [
@@ -185,7 +185,7 @@ def test_who_exact_nick_answers_for_an_invisible_user() -> None:
     """An exact nickname is answered as WHOIS would be; +i hides from searches only."""
     h = Harness()
     alice, ghost = h.connect("alice"), h.connect("ghost")
-    ghost.session.modes.add("i")
+    ghost.session.owner.set_mode("i", True)
     assert one(alice.cmd("WHO GHOST"), n.RPL_WHOREPLY).params[5] == "ghost"
 
 
@@ -469,7 +469,7 @@ def test_whois_marks_bots() -> None:
     """bot-mode: RPL_WHOISBOT (335) is returned as part of a bot's WHOIS reply."""
     h = Harness()
     alice, robo = h.connect("alice"), h.connect("robo")
-    robo.session.modes.add("B")
+    robo.session.owner.set_mode("B", True)
     assert one(alice.cmd("WHOIS robo"), n.RPL_WHOISBOT).params[:2] == ("alice", "robo")
 
 

@@ -60,7 +60,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
         status = chanreg.join_status(world, channel, session)  # founder and ops by account
     channel.add(session.owner, status)
     session.channels[folded] = channel
-    session.invited.discard(folded)
+    session.owner.uninvite(folded)
     announce_join(world, channel, session)
     if session.away is not None:
         # away-notify: members learn the newcomer is away as soon as they see the join.

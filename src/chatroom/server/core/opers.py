@@ -57,7 +57,7 @@ def grant(world: World, session: Session, account: Account) -> bool:
     session.oper_role = role
     if "o" in session.modes:
         return False
-    session.modes.add("o")
+    session.owner.set_mode("o", True)
     if session.registered:
         world.oper_count += 1
         tell(world, session)
@@ -80,7 +80,7 @@ def tell(world: World, session: Session) -> None:
 def revoke(world: World, session: Session) -> None:
     """Take ``+o`` and the role away (logout, a role removed, MODE -o)."""
     if "o" in session.modes:
-        session.modes.discard("o")
+        session.owner.set_mode("o", False)
         if session.registered:
             world.oper_count -= 1
     session.oper_role = None

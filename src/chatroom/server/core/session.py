@@ -8,6 +8,7 @@ one system call per event-loop pass (write coalescing).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Set
 from dataclasses import dataclass, field
 from enum import IntFlag
 from typing import TYPE_CHECKING
@@ -156,7 +157,7 @@ class Session:
         self.owner.nick_deadline = value
 
     @property
-    def modes(self) -> set[str]:
+    def modes(self) -> Set[str]:
         return self.owner.modes
 
     @property
@@ -184,7 +185,7 @@ class Session:
         return self.owner.channels
 
     @property
-    def invited(self) -> set[str]:
+    def invited(self) -> Set[str]:
         return self.owner.invited
 
     @property

@@ -151,7 +151,7 @@ def invite(world: World, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
     if "i" in channel.flags and not channel.is_op(session.owner):
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
-    target.invited.add(world.fold(channel.name))
+    target.invite(world.fold(channel.name))
     account = session.account
     world.reply(session, n.RPL_INVITING, target.nick, channel.name)
     if target.away is not None:

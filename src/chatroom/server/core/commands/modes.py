@@ -265,14 +265,14 @@ def user_mode(world: World, session: Session, msg: Message) -> None:
         if change.adding:
             if letter == "o" or letter in session.modes:
                 continue  # +o comes only from OPER
-            session.modes.add(letter)
+            session.owner.set_mode(letter, True)
         else:
             if letter not in session.modes:
                 continue
             if letter == "o":
                 opers.revoke(world, session)  # the role goes with +o, until the next OPER
             else:
-                session.modes.discard(letter)
+                session.owner.set_mode(letter, False)
         applied.append(change)
     if unknown:
         world.reply(session, n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")

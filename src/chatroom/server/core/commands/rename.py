@@ -90,10 +90,10 @@ def rename_channel(world: World, session: Session, channel: Channel, new: str, r
         world.channels[new_key] = world.channels.pop(old_key)
         for member in channel.members:
             member.channels[new_key] = member.channels.pop(old_key)
-        for other in world.sessions.values():
+        for other in {session.owner for session in world.sessions.values()}:
             if old_key in other.invited:
-                other.invited.discard(old_key)
-                other.invited.add(new_key)
+                other.uninvite(old_key)
+                other.invite(new_key)
         recent = world.history.recent.pop(old_key, None)
         if recent is not None:
             world.history.recent[new_key] = recent
