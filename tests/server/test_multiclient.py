@@ -286,3 +286,32 @@ def test_an_account_rejoins_its_rooms_at_its_next_login() -> None:
     back = device(h, "alice")
     joined = [m.params[0] for m in back.take() if m.command == "JOIN"]
     assert joined == ["#room"]
+
+
+def test_a_ban_ends_an_always_on_user_with_every_device_and_without_any() -> None:
+    h, alice, bob = setup()
+    h.add_account("root", PASSWORD, oper=True)
+    root = device(h, "root")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    phone = device(h, "alice")
+    root.cmd("BAN alice :spam")
+    h.answer()
+    h.pump()
+    assert alice.session.closed
+    assert phone.session.closed
+    assert "QUIT" in commands(bob.take())
+    assert h.world.find_nick("alice") is None
+
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    carol.cmd("JOIN #room")
+    carol.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    carol.drop()
+    h.pump()
+    assert h.world.find_nick("carol") is not None  # away, with no device
+    bob.take()
+    root.cmd("BAN account:carol :spam")
+    h.answer()
+    h.pump()
+    assert "QUIT" in commands(bob.take())
+    assert h.world.find_nick("carol") is None

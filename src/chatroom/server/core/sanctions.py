@@ -102,10 +102,16 @@ def who_of(session: Session) -> Who:
 
 
 def refuse(world: World, session: Session, ban: ServerBan) -> None:
-    """465 with the reason and the end, then ERROR and close: the "clear answer"."""
+    """465 with the reason and the end, then ERROR and close: the "clear answer". A
+    registered user goes with every device, always-on or not."""
     text = ban_refusal(ban, world.clock())
-    world.reply(session, n.ERR_YOUREBANNEDCREEP, text)
-    world.close(session, text)
+    if not session.registered:
+        world.reply(session, n.ERR_YOUREBANNEDCREEP, text)
+        world.close(session, text)
+        return
+    user = session.owner
+    user.send(format_line(world.name, n.ERR_YOUREBANNEDCREEP, user.nick, text))
+    world.close_user(user, text)
 
 
 def check_session(world: World, session: Session) -> bool:
@@ -162,6 +168,15 @@ def enforce(world: World) -> int:
     dropped = 0
     for session in list(world.sessions.values()):
         if not session.closed and not check_session(world, session):
+            dropped += 1
+    now = world.clock()
+    for user in list(world.users_by_account.values()):
+        if user.conns or not user.registered:
+            continue  # with a device, it was judged above
+        who = Who("", user.host, user.nick, user.user, user.account)
+        ban = world.sanctions.bans.find(who, world.fold, now)
+        if ban is not None:  # an always-on user with no device: it leaves too
+            world.close_user(user, ban_refusal(ban, now))
             dropped += 1
     return dropped
 
