@@ -6,6 +6,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core.settings import AccountSettings, CoreSettings
 from chatroom.server.harness import Harness, SimClient
+from chatroom.server.store.base import DeleteAccount
 
 PASSWORD = "correct-horse-battery"
 
@@ -315,3 +316,37 @@ def test_a_ban_ends_an_always_on_user_with_every_device_and_without_any() -> Non
     h.pump()
     assert "QUIT" in commands(bob.take())
     assert h.world.find_nick("carol") is None
+
+
+def test_a_shutdown_keeps_the_rooms_of_every_account_for_after_the_restart() -> None:
+    h, alice, bob = setup()
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    carol.cmd("JOIN #room")
+    h.world.close_all("Server shutting down")
+    h.pump()
+    kept = h.store.load().presence
+    assert kept["alice"].channels == ("#room",)
+    assert kept["carol"].channels == ("#room",)
+    again = Harness()
+    again.store = h.store
+    again.world.load_snapshot(h.store.load())
+    user = again.world.find_nick("alice")
+    assert user is not None
+    assert user.always_on
+    assert "#room" in user.channels
+    assert again.world.find_nick("carol") is None  # not always-on: back at its next login
+
+
+def test_an_always_on_user_with_no_device_leaves_when_its_account_is_deleted() -> None:
+    h, alice, bob = setup()
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.drop()
+    h.pump()
+    bob.take()
+    h.store.apply([DeleteAccount("alice")])
+    h.world.load_snapshot(h.store.load())
+    h.pump()
+    assert "QUIT" in commands(bob.take())
+    assert h.world.find_nick("alice") is None

@@ -261,6 +261,7 @@ def log_out(world: World, session: Session) -> None:
     metadata.logged_out(world, session)
     if world.users_by_account.get(world.fold(session.account)) is session.owner:
         del world.users_by_account[world.fold(session.account)]
+    session.owner.always_on = False  # only an account stays without a device
     session.account = None
     session.muted = None
     opers.revoke(world, session)
@@ -322,7 +323,11 @@ def guest_nick(world: World) -> str:
 
 
 def reconcile_sessions(world: World) -> None:
-    """After a reload: sessions of deleted accounts are logged out, oper roles follow."""
+    """After a reload: sessions of deleted accounts are logged out, oper roles follow,
+    and an always-on user with no device whose account is gone leaves."""
+    for key, user in list(world.users_by_account.items()):
+        if key not in world.accounts and not user.conns:
+            world.close_user(user, "Account deleted")
     for session in world.sessions.values():
         if session.account is None:
             continue

@@ -147,7 +147,7 @@ def detach(world: World, session: Session) -> None:
 
 def keep(world: World, user: User) -> None:
     """Save what the user is in, for its next login (and a restart, if always-on)."""
-    if user.account is None:
+    if user.account is None or world.closing:
         return
     key = world.fold(user.account)
     if key not in world.accounts:

@@ -138,6 +138,7 @@ class World:
         # Private messages kept for offline accounts since they were last seen, by key.
         self.offline_counts: dict[str, int] = {}
         self.ms_floor = 0  # see now_ms
+        self.closing = False  # set by close_all: the server is shutting down
         self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
         self.sanctions = sanctions.Sanctions()
@@ -549,6 +550,7 @@ class World:
         for user in {session.owner for session in sessions} | set(self.users_by_account.values()):
             if user.registered and user.account is not None:
                 presence.keep(self, user)  # rooms to rejoin (always-on: to be in) after
+        self.closing = True  # what was just kept stays kept while everyone leaves
         for session in sessions:
             for channel in list(session.channels.values()):
                 self.leave_channel(session, channel)
