@@ -319,7 +319,7 @@ def test_a_ban_ends_an_always_on_user_with_every_device_and_without_any() -> Non
 
 
 def test_a_shutdown_keeps_the_rooms_of_every_account_for_after_the_restart() -> None:
-    h, alice, bob = setup()
+    h, alice, _bob = setup()
     alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
     h.add_account("carol", PASSWORD)
     carol = device(h, "carol")
