@@ -330,7 +330,8 @@ class Server:
 
     def _start(self) -> None:
         pin = ["taskset", "-c", SERVER_CPU]
-        log = self.log = open(self.tmp / "server.log", "wb")
+        # Closed in __exit__, which also runs when starting fails.
+        log = self.log = open(self.tmp / "server.log", "wb")  # noqa: SIM115
         if self.name == "chatroom":
             conf = self.tmp / "chatroom.toml"
             tls_port = "0" if self.tls else '"off"'
@@ -398,7 +399,7 @@ def fanout_senders(members: int, a: argparse.Namespace) -> int:
 def fanout_window(members: int, a: argparse.Namespace) -> int:
     """``--window``, or the window that keeps about ``--in-flight`` deliveries in flight.
 
-    A fixed window per sender puts senders × window × (members − 1) deliveries in flight:
+    A fixed window per sender puts senders * window * (members - 1) deliveries in flight:
     right for a small room, seconds of backlog in a big one (the 1 s stall timeout then
     fires and latency measures the queue). 49,000 gives the issue's window 200 in the
     50-member room (5 senders), 10 at 500 members and 2 at 2,000.
@@ -406,12 +407,12 @@ def fanout_window(members: int, a: argparse.Namespace) -> int:
     if a.window:
         return int(a.window)
     per_line = fanout_senders(members, a) * (members - 1)
-    return max(2, round(a.in_flight / per_line))
+    return max(2, round(int(a.in_flight) / per_line))
 
 
 def generator_procs(a: argparse.Namespace) -> int:
     """At least one fan-out generator process per generator CPU, so each core is used."""
-    return max(a.procs, len(a.generator_cpus.split(",")))
+    return max(int(a.procs), len(a.generator_cpus.split(",")))
 
 
 def loadgen_args(scenario: str, a: argparse.Namespace, members: int = 0) -> list[str]:

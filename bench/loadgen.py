@@ -613,9 +613,9 @@ async def send_loop(
     """Send until ``t_end``: a fixed share of ``--rate``, or closed-loop within a window.
 
     Closed loop (no ``--rate``): at most ``window`` messages of this sender are unseen by
-    the watcher (the member that receives lines last) at any time. That finds the server's maximum throughput without piling an
-    unbounded backlog into its send queues (which would end in "SendQ exceeded", a
-    measurement of the queue limit rather than of fan-out speed).
+    the watcher (the member that receives lines last) at any time. That finds the server's
+    maximum throughput without piling an unbounded backlog into its send queues (which
+    would end in "SendQ exceeded", a measurement of the queue limit, not of fan-out speed).
     """
     pad = b"x" * max(0, spec.size)
     delay = t0 - time.monotonic()
