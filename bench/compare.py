@@ -7,12 +7,19 @@ compared. Ratios are given against InspIRCd, the fastest widely deployed peer he
 How it keeps the measurement honest:
 
 - Each server is started fresh for each scenario (clean memory baseline for ``idle``),
-  pinned to CPU 0 with ``taskset -c 0``; the generator runs on CPU 1. The generator also
-  reports its own CPU use: near 100 % of its core means the numbers are a floor.
+  pinned to CPU 0 with ``taskset -c 0``; the generator runs on CPU 1 (``--generator-cpus``).
+  The generator also reports its own CPU use: near 100 % of its core means the numbers
+  are a floor.
 - Each server gets a generated minimal config in a temp dir, on a loopback port, with its
   flood and connection limits lifted where it allows that (see ``peer_command`` and
-  ``CHATROOM_CONF``). ChatRoom runs as shipped: ``python -m chatroom serve --config ...``
-  (uvloop, as ``chatroom serve`` picks it), with only the ``limits.*`` keys changed.
+  ``CHATROOM_CONF``). ircd-hybrid, which looks up every client's reverse DNS whatever its
+  config says, runs in a private mount namespace whose resolv.conf names a loopback
+  responder answering NXDOMAIN at once (``bench/nxdns.py``, see ``hybrid_command``).
+- Fan-out runs one row per room size (``--fanout-sizes``), with about the same number of
+  deliveries in flight in each (``fanout_window``); a cell whose generator passed 85 % of
+  its cores is marked "generator-bound".
+- ChatRoom runs as shipped: ``python -m chatroom serve --config ...`` (uvloop, as
+  ``chatroom serve`` picks it), with only the ``limits.*`` keys changed.
 - The ``login`` scenario (ChatRoom only: the peers have no SASL accounts set up) needs
   accounts before the server starts; they are created in its fresh data dir with
   ``chatroom.admin.create_account`` and the argon2 parameters of the same config file, so
