@@ -702,6 +702,7 @@ class Room:
     workers: list[Any]  # fork-context processes
     watch: int = 0  # the watcher member (closed loop)
     watch_last_share: float | None = None  # of the probes, the share it received last
+    pipe: tuple[int, ...] = ()  # the watcher's wake pipe, closed with the room
 
     def close(self) -> None:
         for p in self.workers:
@@ -709,6 +710,10 @@ class Room:
             if p.is_alive():
                 p.kill()
                 p.join(timeout=5)
+        for fd in self.pipe:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.pipe = ()
 
 
 def start_room(args: argparse.Namespace) -> Room:
@@ -736,6 +741,7 @@ def start_room(args: argparse.Namespace) -> Room:
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
+    room.pipe = (wake_r, wake_w)
     t_setup = time.monotonic()
     for w, (first, count) in enumerate(share):
         parent_end, child_end = ctx.Pipe()
