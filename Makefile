@@ -45,18 +45,29 @@ check: lint typecheck test
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
 
-# Side-by-side load test against ngIRCd, InspIRCd and miniircd (see docs/benchmarks.md);
+# Side-by-side load test against ngIRCd, InspIRCd, ircd-hybrid and miniircd (see
+# docs/benchmarks.md);
 # ChatRoom runs as `chatroom serve` with a generated config (limits.* lifted), plus a SASL
 # login scenario of its own. Peers: Debian packages, plus a separate venv (bench/.peers)
 # for miniircd and py-spy, so nothing lands in the project venv. Moderate defaults: a few
 # minutes on 2 cores. `make bench-profile` samples ChatRoom with py-spy during fan-out.
 PEERS := bench/.peers
+# ircd-hybrid: Debian's package, but ngircd's package conflicts with it (both provide
+# "ircd"), so its .deb is unpacked into bench/.peers/hybrid instead of installed; its
+# libraries are installed. compare.py runs it from there (modules path in its config), in a
+# private mount namespace whose resolv.conf points at bench/nxdns.py (see docs/benchmarks.md).
+HYBRID := $(PEERS)/hybrid/usr/sbin/ircd-hybrid
 BENCH_ARGS ?= --seconds 5 --idle-connections 5000 --out bench/results/latest.json
 
 .PHONY: bench-peers bench-profile
 bench-peers:
-	@command -v ngircd >/dev/null && command -v inspircd >/dev/null || \
-		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ngircd inspircd)
+	@command -v ngircd >/dev/null && command -v inspircd >/dev/null && \
+		test -e /usr/lib/x86_64-linux-gnu/libltdl.so.7 -o -e /usr/lib/aarch64-linux-gnu/libltdl.so.7 || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+			ngircd inspircd libltdl7 libgnutls30 libcrypt1)
+	@test -x $(HYBRID) || (mkdir -p $(PEERS)/hybrid && cd $(PEERS) && \
+		rm -f ircd-hybrid_*.deb && apt-get download ircd-hybrid && \
+		dpkg-deb -x ircd-hybrid_*.deb hybrid && rm -f ircd-hybrid_*.deb)
 	@test -x $(PEERS)/bin/miniircd && test -x $(PEERS)/bin/py-spy || \
 		($(PYTHON) -m venv $(PEERS) && $(PEERS)/bin/pip install --quiet miniircd py-spy)
 

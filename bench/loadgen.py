@@ -15,6 +15,16 @@ Why it is built this way:
   coordinates through pipes. Each worker reports its own CPU time, so the result says
   whether the generator came close to saturating its core (``generator_cpu``): a generator
   near 100 % of a core under-reports the server.
+- The closed loop waits on the member that receives each line **last**. Servers write a
+  line to the members in their own order (join order, reverse join order, pointer order),
+  so a watcher picked by join order may see each line first on one server and last on
+  another, and the window (lines in flight) would differ between servers. Before the
+  measured window a few probe lines find the member that is last most often; it is the
+  watcher, wherever it lives, and tells the senders' process through shared memory and a
+  pipe (``--watch first`` keeps the old join-order watcher, to compare).
+- The generator must not be the bottleneck: above ``GENERATOR_BUSY_LIMIT`` (85 %) of its
+  cores the result says ``generator_limited`` and the numbers are a floor for the server.
+  The cheap counting path reads each chunk once (no copy to join it with the previous one).
 - Every loop is bounded in count and time, every connection goes to the host given on the
   command line (meant to be 127.0.0.1), and every worker exits on its own after a deadline.
 
@@ -53,6 +63,11 @@ PRIVMSG = b" PRIVMSG "
 SASL_NUMERICS = (b"903", b"902", b"904", b"905", b"906", b"907")
 # Bound on every waiting step, so a server that stops answering cannot hang a run.
 STEP_TIMEOUT = 30.0
+# Above this share of its cores the generator may be what limits the numbers (target 6).
+GENERATOR_BUSY_LIMIT = 0.85
+# Probe lines that pick the closed loop's watcher (the member receiving lines last).
+PROBES = 12
+PROBE_GAP_S = 0.02
 
 Parsed = tuple[bytes, bytes, list[bytes]]
 
@@ -132,6 +147,26 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def generator_load(cpu_per_proc: list[float], wall_s: float) -> dict[str, Any]:
+    """The generator's own CPU: total (in cores), per process, and how busy its cores were.
+
+    Processes share the CPUs this process may run on (``taskset``), so the busiest-core
+    estimate is the total over min(processes, CPUs). Above ``GENERATOR_BUSY_LIMIT`` the
+    result is flagged: the server may have had spare capacity the generator could not use.
+    """
+    wall_s = max(1e-9, wall_s)
+    cores = len(os.sched_getaffinity(0))
+    total = sum(cpu_per_proc) / wall_s
+    busy = total / max(1, min(len(cpu_per_proc), cores))
+    return {
+        "generator_cpu": round(total, 3),
+        "generator_cpu_per_proc": [round(c / wall_s, 3) for c in cpu_per_proc],
+        "generator_cores": cores,
+        "generator_busy": round(busy, 3),
+        "generator_limited": busy > GENERATOR_BUSY_LIMIT,
+    }
+
+
 def percentile(sorted_values: list[int], fraction: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -169,6 +204,7 @@ class Client(asyncio.Protocol):
         self.received = 0
         self.last_rx_ns = 0
         self.latencies = array.array("q")
+        self.probe_rx: list[int] = []  # "probe" mode: receive time of each line
         self.on_message = on_message
         loop = asyncio.get_running_loop()
         self.welcomed: asyncio.Future[None] = loop.create_future()
@@ -196,20 +232,21 @@ class Client(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         mode = self.mode
         if mode == "count":
-            # A pattern split across two reads is caught by keeping len(pattern)-1 bytes.
-            chunk = self.tail + data
-            self.received += chunk.count(PRIVMSG)
-            self.tail = chunk[-8:]
+            # A pattern split across two reads starts in the previous read's last 8 bytes
+            # (len(pattern)-1) and ends in this one's first 8: only those 16 bytes are
+            # joined, so the chunk itself is never copied.
+            self.received += data.count(PRIVMSG) + (self.tail + data[:8]).count(PRIVMSG)
+            self.tail = data[-8:] if len(data) >= 8 else (self.tail + data)[-8:]
             self.last_rx_ns = time.monotonic_ns()
             if b"PING " in data:
-                self._answer_pings(chunk)
+                self._answer_pings(data)
             return
         self.buf += data
         if b"\n" not in data:
             return
         lines = self.buf.split(b"\n")
         self.buf = lines.pop()
-        if mode == "sample":
+        if mode == "sample" or mode == "probe":
             self._sample(lines)
         else:
             for line in lines:
@@ -246,12 +283,16 @@ class Client(asyncio.Protocol):
     def _sample(self, lines: list[bytes]) -> None:
         now = time.monotonic_ns()
         n = 0
+        probing = self.mode == "probe"
         for line in lines:
             if PRIVMSG not in line:
                 if line.startswith(b"PING"):
                     self.send(b"PONG" + line[4:].rstrip(b"\r") + b"\r\n")
                 continue
             n += 1
+            if probing:
+                self.probe_rx.append(now)
+                continue
             # Text is "<sent_ns> <sender> <seq> <padding>"; the prefix holds no " :".
             text = line[line.index(b" :", 1) + 2 :]
             sent_ns, sender, seq, _ = text.split(b" ", 3)
@@ -401,36 +442,78 @@ class FanoutSpec:
     size: int
     prefix: str
     pace: float
+    # Shared by every worker (made before the fork): the watcher's highest sequence number
+    # seen per sender, and a pipe on which the watcher's worker wakes the senders' worker.
+    seen: Any  # multiprocessing RawArray of int64, one per sender (index 0 unused)
+    wake_r: int
+    wake_w: int
 
 
 @dataclass
 class WorkerState:
     clients: list[Client] = field(default_factory=list)
     sent: list[int] = field(default_factory=list)
-    seen: list[int] = field(default_factory=list)
     wake: list[asyncio.Event] = field(default_factory=list)
     stalls: int = 0
+    watch: int = -1  # index of the watcher member, in whichever worker holds it
+    wake_pending: bool = False
+
+
+def watch_member(spec: FanoutSpec, st: WorkerState, c: Client) -> None:
+    """Make ``c`` the watcher: record each sender's progress, wake the senders once a batch.
+
+    Runs in the worker holding ``c``. The senders all live in worker 0: there, setting the
+    events is enough; elsewhere one byte on the wake pipe per read batch tells worker 0 to
+    look at the shared ``seen`` again.
+    """
+    seen = spec.seen
+    loop = asyncio.get_running_loop()
+    local = spec.worker == 0
+
+    def flush() -> None:
+        st.wake_pending = False
+        if local:
+            for event in st.wake:
+                event.set()
+        else:
+            with contextlib.suppress(BlockingIOError):
+                os.write(spec.wake_w, b"!")
+
+    def watched(sender: int, seq: int) -> None:
+        if seq > seen[sender]:
+            seen[sender] = seq
+            if not st.wake_pending:
+                st.wake_pending = True
+                loop.call_soon(flush)
+
+    c.on_message = watched
+
+
+async def send_probes(c: Client, count: int) -> None:
+    """Lines (sender 1, sequence 0: never counted) spaced so each fans out on its own."""
+    for _ in range(count):
+        c.send(f"PRIVMSG {CHANNEL} :{time.monotonic_ns()} 1 0 probe\r\n".encode())
+        await asyncio.sleep(PROBE_GAP_S)
 
 
 async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Connection) -> None:
     """Register and join this worker's share, then follow the parent's go/poll/stop orders."""
     st = WorkerState()
     st.sent = [0] * (spec.senders + 1)
-    st.seen = [0] * (spec.senders + 1)
     st.wake = [asyncio.Event() for _ in range(spec.senders + 1)]
+    loop = asyncio.get_running_loop()
+    if spec.worker == 0:
 
-    def watched(sender: int, seq: int) -> None:
-        # The watcher (member 0) sees every sender's messages; senders pace on it.
-        if seq > st.seen[sender]:
-            st.seen[sender] = seq
-            st.wake[sender].set()
+        def woken() -> None:
+            with contextlib.suppress(BlockingIOError):
+                os.read(spec.wake_r, 4096)
+            for event in st.wake:
+                event.set()
+
+        loop.add_reader(spec.wake_r, woken)
 
     nicks = [f"{spec.prefix}{base36(spec.first + i)}" for i in range(spec.count)]
     clients = await open_registered(spec.host, spec.port, nicks, 50, spec.pace)
-    for i, c in enumerate(clients):
-        index = spec.first + i
-        if index == 0:
-            c.on_message = watched
     st.clients = clients
     # Join at a bounded pace too: one JOIN makes the server tell every member.
     for i in range(0, len(clients), 25):
@@ -438,7 +521,6 @@ async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Conne
     ctrl.send({"joined": len(clients)})
 
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    loop = asyncio.get_running_loop()
     loop.add_reader(ctrl.fileno(), lambda: inbox.put_nowait(ctrl.recv()))
     senders: list[asyncio.Task[None]] = []
     cpu0 = 0.0
@@ -450,6 +532,22 @@ async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Conne
         if "members" in order:
             n = await clients[0].count_members(CHANNEL) if spec.worker == 0 else -1
             ctrl.send({"members": n})
+        elif "probe_mode" in order:
+            for c in clients:
+                c.mode, c.probe_rx = "probe", []
+            ctrl.send({"probing": True})
+        elif "probe_send" in order:
+            await send_probes(clients[1], order["probe_send"])  # worker 0 holds member 1
+            ctrl.send({"probes_sent": True})
+        elif "probed" in order:
+            ctrl.send({"rx": {spec.first + i: c.probe_rx for i, c in enumerate(clients)}})
+        elif "watch" in order:
+            for c in clients:
+                c.mode, c.probe_rx = "setup", []
+            st.watch = order["watch"]
+            if spec.first <= st.watch < spec.first + len(clients):
+                watch_member(spec, st, clients[st.watch - spec.first])
+            ctrl.send({"watching": st.watch})
         elif "go" in order:
             # A new measured window: counters and samples start from zero. Samples are
             # spread evenly over the join order: a server writes to members in about that
@@ -460,7 +558,8 @@ async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Conne
                 c.received = 0
                 c.last_rx_ns = 0
                 c.latencies = array.array("q")
-                c.mode = "sample" if index % step == 0 else "count"
+                sample = index % step == 0 or index == st.watch
+                c.mode = "sample" if sample else "count"
             st.stalls = 0
             sent0 = sum(st.sent)
             cpu0 = own_cpu_seconds()
@@ -502,6 +601,7 @@ async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Conne
             loop.add_reader(ctrl.fileno(), lambda: inbox.put_nowait(ctrl.recv()))
     with contextlib.suppress(ValueError, OSError):
         loop.remove_reader(ctrl.fileno())
+        loop.remove_reader(spec.wake_r)
     for c in clients:
         c.mode = "setup"
     await close_all(clients)
@@ -513,9 +613,9 @@ async def send_loop(
     """Send until ``t_end``: a fixed share of ``--rate``, or closed-loop within a window.
 
     Closed loop (no ``--rate``): at most ``window`` messages of this sender are unseen by
-    the watcher at any time. That finds the server's maximum throughput without piling an
-    unbounded backlog into its send queues (which would end in "SendQ exceeded", a
-    measurement of the queue limit rather than of fan-out speed).
+    the watcher (the member that receives lines last) at any time. That finds the server's
+    maximum throughput without piling an unbounded backlog into its send queues (which
+    would end in "SendQ exceeded", a measurement of the queue limit, not of fan-out speed).
     """
     pad = b"x" * max(0, spec.size)
     delay = t0 - time.monotonic()
@@ -538,7 +638,8 @@ async def send_loop(
                 await asyncio.sleep(min(max(0.0, next_at - now), t_end - now))
                 continue
         else:
-            due = spec.window - (st.sent[sender] - st.seen[sender])
+            seen = spec.seen
+            due = spec.window - (st.sent[sender] - seen[sender])
             if due <= 0:
                 wake.clear()
                 try:
@@ -547,7 +648,7 @@ async def send_loop(
                     if time.monotonic() < t_end:
                         # A message never reached the watcher: count it, reopen the window.
                         st.stalls += 1
-                        st.seen[sender] = st.sent[sender]
+                        seen[sender] = st.sent[sender]
                 continue
         await c.can_write.wait()
         parts = []
@@ -599,6 +700,9 @@ class Room:
     joined: int
     conns: list[multiprocessing.connection.Connection]
     workers: list[Any]  # fork-context processes
+    watch: int = 0  # the watcher member (closed loop)
+    watch_last_share: float | None = None  # of the probes, the share it received last
+    pipe: tuple[int, ...] = ()  # the watcher's wake pipe, closed with the room
 
     def close(self) -> None:
         for p in self.workers:
@@ -606,6 +710,10 @@ class Room:
             if p.is_alive():
                 p.kill()
                 p.join(timeout=5)
+        for fd in self.pipe:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.pipe = ()
 
 
 def start_room(args: argparse.Namespace) -> Room:
@@ -629,6 +737,11 @@ def start_room(args: argparse.Namespace) -> Room:
         share = [(0, n)]
     ctx = multiprocessing.get_context("fork")
     room = Room(n, s, procs, 0.0, 0, [], [])
+    seen = ctx.RawArray("q", s + 1)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    room.pipe = (wake_r, wake_w)
     t_setup = time.monotonic()
     for w, (first, count) in enumerate(share):
         parent_end, child_end = ctx.Pipe()
@@ -647,6 +760,9 @@ def start_room(args: argparse.Namespace) -> Room:
             size=args.size,
             prefix=prefix,
             pace=args.pace / procs,
+            seen=seen,
+            wake_r=wake_r,
+            wake_w=wake_w,
         )
         p = ctx.Process(target=fanout_entry, args=(spec, child_end), daemon=True)
         p.start()
@@ -663,11 +779,51 @@ def start_room(args: argparse.Namespace) -> Room:
             time.sleep(0.25)
         if members < n:
             raise RuntimeError(f"only {members} of {n} members in {CHANNEL}")
+        if not args.rate and args.watch == "last":
+            room.watch, room.watch_last_share = find_last_receiver(room, s)
+        for conn in room.conns:
+            conn.send({"watch": room.watch})
+        collect(room.conns, "watch")
     except BaseException:
         room.close()
         raise
     room.setup_s = round(time.monotonic() - t_setup, 2)
     return room
+
+
+def find_last_receiver(room: Room, senders: int) -> tuple[int, float]:
+    """Send probe lines and return the member that received them last most often.
+
+    Only members that send nothing can watch (a sender never receives its own lines).
+    Returns the member's index and the share of probes it was last for; ties go to the
+    member that was later on average.
+    """
+    for conn in room.conns:
+        conn.send({"probe_mode": True})
+    collect(room.conns, "probe_mode")
+    room.conns[0].send({"probe_send": PROBES})
+    collect(room.conns[:1], "probe_send")
+    rx: dict[int, list[int]] = {}
+    for _ in range(int(STEP_TIMEOUT / 0.1)):  # bounded: wait for the last probe to land
+        time.sleep(0.1)
+        for conn in room.conns:
+            conn.send({"probed": True})
+        rx = {}
+        for reply in collect(room.conns, "probed"):
+            rx.update(reply["rx"])
+        if all(len(v) >= PROBES for i, v in rx.items() if i == 0 or i > senders):
+            break
+    candidates = {i: v[:PROBES] for i, v in rx.items() if (i == 0 or i > senders) and v}
+    if not candidates:
+        return 0, 0.0
+    probes = min(len(v) for v in candidates.values())
+    last_count = dict.fromkeys(candidates, 0)
+    for j in range(probes):
+        last_count[max(candidates, key=lambda i: candidates[i][j])] += 1
+    firsts = [min(v[j] for v in candidates.values()) for j in range(probes)]
+    lateness = {i: sum(v[j] - firsts[j] for j in range(probes)) for i, v in candidates.items()}
+    watch = max(candidates, key=lambda i: (last_count[i], lateness[i]))
+    return watch, round(last_count[watch] / max(1, probes), 3)
 
 
 def measure_window(
@@ -711,7 +867,6 @@ def measure_window(
     for r in finals:
         lat.frombytes(r["latencies"])
     ordered = sorted(lat)
-    gen_cpu = sum(r["cpu"] for r in finals)
     result: dict[str, Any] = {
         "scenario": "fanout",
         "clients": n,
@@ -734,7 +889,9 @@ def measure_window(
         "max_ms": round(ordered[-1] / 1e6, 3) if ordered else None,
         "stalls": sum(r["stalls"] for r in finals),
         "lost_connections": sum(r["lost_connections"] for r in finals),
-        "generator_cpu": round(gen_cpu / span_s, 3),
+        "watch": room.watch,
+        "watch_last_share": room.watch_last_share,
+        **generator_load([r["cpu"] for r in finals], span_s),
     }
     if cpu_server is not None:
         result["server_cpu"] = round(cpu_server / span_s, 3)
@@ -824,7 +981,7 @@ async def connect_async(args: argparse.Namespace) -> dict[str, Any]:
         "registrations_per_s": round(done / wall, 1),
         "register_p50_ms": round(percentile(ordered, 0.5) / 1e6, 3),
         "register_p99_ms": round(percentile(ordered, 0.99) / 1e6, 3),
-        "generator_cpu": round((own_cpu_seconds() - cpu0) / wall, 3),
+        **generator_load([own_cpu_seconds() - cpu0], wall),
     }
     if args.pid:
         result["server_cpu"] = round((proc_cpu_seconds(args.pid) - cpu_pid0) / wall, 3)
@@ -1007,6 +1164,7 @@ def run_login(args: argparse.Namespace) -> dict[str, Any]:
         "server_cpu_baseline": baseline.get("server_cpu"),
         "server_cpu_during": during.get("server_cpu"),
         "generator_cpu": during["generator_cpu"],
+        "generator_limited": during["generator_limited"],
         "baseline": baseline,
         "during": during,
     }
@@ -1023,8 +1181,15 @@ def human(result: dict[str, Any]) -> str:
             f"fanout: {result['clients']} members, {result['senders']} senders, "
             f"{result['sent_per_s']} msg/s sent -> {result['deliveries_per_s']:,} deliveries/s, "
             f"loss {result['loss']}, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-            f"generator CPU {result['generator_cpu']:.0%}"
+            f"generator CPU {result['generator_cpu']:.0%} over {result['procs']} process(es)"
+            + (" (LIMITED: the server may be faster)" if result["generator_limited"] else "")
             + (f", server CPU {result['server_cpu']:.0%}" if "server_cpu" in result else "")
+            + (
+                f", {result['server_ns_per_delivery']} ns server CPU per delivery"
+                if result.get("server_ns_per_delivery")
+                else ""
+            )
+            + (f", watcher member {result['watch']}" if result["window"] else "")
         )
     if sc == "idle":
         return (
@@ -1069,6 +1234,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--size", type=int, default=40, help="padding bytes per message text")
         sp.add_argument("--procs", type=int, default=1, help="generator processes")
         sp.add_argument("--drain", type=float, default=10.0, help="max s to wait for stragglers")
+        sp.add_argument(
+            "--watch",
+            choices=("last", "first"),
+            default="last",
+            help="closed loop: pace on the member receiving lines last (probed) or member 0",
+        )
 
     f = sub.add_parser("fanout", help="one room, S senders, everybody receives")
     common(f)

@@ -78,8 +78,9 @@ def main() -> int:
         else:
             gen += ["--concurrency", str(a.concurrency)]
         loadgen = subprocess.Popen(gen, stdout=subprocess.PIPE, text=True)
-        # Fan-out registers and joins first; sample only the measured window.
-        time.sleep(2.0 + a.clients / 250 if a.scenario == "fanout" else 0.5)
+        # Fan-out registers, joins and probes for its watcher first; sample only the
+        # measured window.
+        time.sleep(3.0 + a.clients / 250 if a.scenario == "fanout" else 0.5)
         spy = ["taskset", "-c", "1", str(pyspy), "record", "--pid", str(server.pid)]
         spy += ["--duration", str(int(a.seconds) - 1), "--rate", "200", "--nonblocking"]
         spy += ["--native"] if a.native else []
