@@ -244,7 +244,9 @@ class SqliteHistory:
     def reclaim(self, pages: int) -> int:
         with self._lock:
             conn = self._conn
-            conn.execute(f"PRAGMA incremental_vacuum({int(pages):d})").fetchall()
+            # Each step of this pragma frees one page and returns an empty row, which
+            # ``execute`` takes for the end; ``executescript`` steps it to completion.
+            conn.executescript(f"PRAGMA incremental_vacuum({int(pages):d})")
             return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
 
     def close(self) -> None:
