@@ -364,7 +364,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("history.max_per_target", 10000, "count0", "Lines kept per room or chat; 0: all."),
     Setting(
         "history.queue_limit",
-        10000,
+        4096,
         "count",
         "Lines waiting to be written before the senders' connections are paused.",
     ),

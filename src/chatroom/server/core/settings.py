@@ -130,7 +130,7 @@ class HistorySettings:
     max_per_target: int = 10000  # lines kept per room or private conversation; 0: no bound
     # Records waiting for the history writer before the shell stops reading the
     # connections that produce them (net/backpressure.py); the core does not use it.
-    queue_limit: int = 10000
+    queue_limit: int = 4096
 
 
 @dataclass(frozen=True, slots=True)
