@@ -5,7 +5,9 @@ used to grow the writer's queue (and RSS) without bound, and history.db with it.
 script runs ``python -m chatroom serve`` (pinned to one core, the generator on the other,
 flood limits lifted as in ``bench/compare.py``), opens ``--senders`` connections that send
 PRIVMSG to ``--rooms`` rooms as fast as the server reads them (each room also has one
-member that reads and discards), for ``--seconds``, then stays idle for ``--after``.
+member that reads and discards; by default each sender has a room of its own, so senders
+receive nothing and are never dropped as slow readers), for ``--seconds``, then stays
+idle for ``--after``.
 
 It samples, once a second, the server's RSS (``/proc/PID/status``) and how far the stored
 rows trail what was sent (``sqlite_sequence`` of history.db counts every row ever
@@ -83,12 +85,14 @@ class Peer(asyncio.Protocol):
         self.writable = asyncio.Event()
         self.writable.set()
         self.privmsgs = 0  # PRIVMSG lines received (a reader's count is what the server did)
+        self.tail = b""  # the last bytes of the previous read: a word split between reads
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        self.privmsgs += data.count(b" PRIVMSG ")
+        self.privmsgs += (self.tail + data).count(b" PRIVMSG ")
+        self.tail = data[-8:]  # shorter than the word: never counted twice
         if b"PING :" in data and b"PONG" not in data:
             for line in data.split(b"\r\n"):
                 if line.startswith(b"PING "):
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--after", type=float, default=15.0, help="idle seconds before 'after'")
     p.add_argument("--senders", type=int, default=8)
-    p.add_argument("--rooms", type=int, default=4)
+    p.add_argument("--rooms", type=int, default=8, help="senders share rooms if fewer")
     p.add_argument("--text", type=int, default=100, help="characters per message")
     p.add_argument("--drain", type=float, default=120.0, help="limit for the catch-up")
     p.add_argument("--src", type=Path, default=ROOT / "src", help="the server's source tree")

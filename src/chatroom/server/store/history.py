@@ -131,6 +131,7 @@ class HistoryWriter:
         self._on_outside_change = on_outside_change
         # Target -> lines written since its last trim (retention by count).
         self._touched: dict[str, int] = {}
+        self._full: list[str] = []  # those that reached max_per_target since their trim
         self._pruned_at = 0.0
         self._reclaiming = False
         # Records handed to ``append`` and records the thread is done with; each counter
@@ -246,9 +247,12 @@ class HistoryWriter:
             self._finished(len(records))
             return
         touched = self._touched
+        keep = self._settings.max_per_target
         for record in records:
             target = record.target
-            touched[target] = touched.get(target, 0) + 1
+            count = touched[target] = touched.get(target, 0) + 1
+            if count == keep:
+                self._full.append(target)
         self._finished(len(records))
 
     def _finished(self, count: int) -> None:
@@ -292,6 +296,7 @@ class HistoryWriter:
         s = self._settings
         self._pruned_at = self._clock()
         targets, self._touched = self._touched, {}
+        self._full = []
         self._apply_retention(s.retention_days, list(targets))
         self._reclaiming = True
 
@@ -299,12 +304,9 @@ class HistoryWriter:
         """Between minutes: trim each conversation that got ``max_per_target`` new lines,
         so a flood keeps at most about twice the retention (and the file stays that size:
         SQLite reuses the freed pages for the next rows)."""
-        keep = self._settings.max_per_target
-        if keep <= 0 or not self._touched:
-            return
-        full = [target for target, count in self._touched.items() if count >= keep]
+        full, self._full = self._full, []
         for target in full:
-            del self._touched[target]
+            self._touched.pop(target, None)
         if full:
             self._apply_retention(0, full)
 
