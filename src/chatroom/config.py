@@ -362,6 +362,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timeouts.registration", 60, "seconds", "Time to finish NICK/USER."),
     Setting("history.retention_days", 0, "count0", "Drop lines older than this; 0 keeps them."),
     Setting("history.max_per_target", 10000, "count0", "Lines kept per room or chat; 0: all."),
+    Setting(
+        "history.queue_limit",
+        4096,
+        "count",
+        "Lines waiting to be written before the senders' connections are paused.",
+    ),
     Setting("history.replay_lines", 10, "count0", "Lines replayed on join without CHATHISTORY."),
     Setting("history.chathistory_limit", 100, "count", "Most lines one CHATHISTORY returns."),
     Setting("timeouts.ping_interval", 120, "seconds", "Idle time before the server PINGs."),

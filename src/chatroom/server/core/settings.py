@@ -128,6 +128,9 @@ class HistorySettings:
     replay_lines: int = 10  # lines replayed on join to clients without draft/chathistory
     retention_days: int = 0  # drop lines older than this; 0 keeps them until max_per_target
     max_per_target: int = 10000  # lines kept per room or private conversation; 0: no bound
+    # Records waiting for the history writer before the shell stops reading the
+    # connections that produce them (net/backpressure.py); the core does not use it.
+    queue_limit: int = 4096
 
 
 @dataclass(frozen=True, slots=True)

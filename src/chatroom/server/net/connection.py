@@ -51,7 +51,8 @@ class Connection:
         self.shell = shell
         self.session: Session | None = None
         self.backlog: deque[bytes | LineTooLong] = deque()
-        self.paused = False
+        self.paused = False  # by flood control, until its timer
+        self.held = False  # by the history writer's backpressure (net/backpressure.py)
 
     def _pause_reading(self) -> None:
         raise NotImplementedError
@@ -77,14 +78,21 @@ class Connection:
 
         When the core says wait, reading pauses (the kernel's buffers push back on the
         client) and resumes after the wait; a backlog past the limit is "Excess Flood".
+        An input that adds history records while the writer's queue is full holds the
+        connection (``HistoryBackpressure``) until the writer caught up.
         """
         session = self.session
         assert session is not None
-        world = self.shell.world
+        shell = self.shell
+        world = shell.world
+        history = world.history
+        gate = shell.history_backpressure
         backlog = self.backlog
         while backlog:
             if session.closed:
                 backlog.clear()
+                break
+            if self.held:
                 break
             wait = world.flood_wait(session)
             if wait > 0.0:
@@ -98,16 +106,42 @@ class Connection:
                     asyncio.get_running_loop().call_later(wait, self._resume)
                 break
             line = backlog.popleft()
+            pending = history.pending
+            before = 0 if pending is None else len(pending)
             if isinstance(line, LineTooLong):
                 world.receive_too_long(session)
             else:
                 world.receive(session, line)
-        self.shell.schedule_flush()
+            pending = history.pending
+            if (
+                gate is not None
+                and pending is not None
+                and len(pending) > before
+                and gate.full(len(pending))
+            ):
+                gate.hold(self)
+                break
+        shell.schedule_flush()
 
     def _resume(self) -> None:
         self.paused = False
-        if self._resume_reading():
+        if not self.held and self._resume_reading():
             self._drain()
+
+    def hold_reading(self) -> None:
+        """Stop reading until ``release_reading`` (history backpressure); what was read
+        stays in the backlog."""
+        if not self.held:
+            self.held = True
+            if not self.paused:
+                self._pause_reading()
+
+    def release_reading(self) -> None:
+        """Read again (unless flood control still waits), starting with the backlog."""
+        if self.held:
+            self.held = False
+            if not self.paused and self._resume_reading():
+                self._drain()
 
 
 class IrcConnection(Connection, asyncio.Protocol):

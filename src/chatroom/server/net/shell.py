@@ -23,6 +23,7 @@ from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.net import fdlimit, tls
 from chatroom.server.net.backends import Backends
+from chatroom.server.net.backpressure import HistoryBackpressure
 from chatroom.server.net.connection import Connection, IrcConnection
 from chatroom.server.net.http import HttpServer
 from chatroom.server.store.private import private_dir, warn_loose_files
@@ -66,6 +67,7 @@ class Shell:
         self._ticker: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.backends: Backends | None = None
+        self.history_backpressure: HistoryBackpressure | None = None
         self.tls_context: ssl.SSLContext | None = None
         self.tls_files: tuple[Path, Path] | None = None
         self.notices: list[str] = []  # what an operator must know, printed at start
@@ -80,7 +82,9 @@ class Shell:
 
     def lost(self, session: Session, reason: str) -> None:
         self.world.disconnect(session, reason)
-        self.connections.pop(session.id, None)
+        conn = self.connections.pop(session.id, None)
+        if conn is not None and self.history_backpressure is not None:
+            self.history_backpressure.forget(conn)
         self.schedule_flush()
 
     # --------------------------------------------------------------- output
@@ -112,6 +116,8 @@ class Shell:
             for effect in world.take_effects():
                 if backends is not None:
                     dispatch_effect(effect, backends)
+        if self.history_backpressure is not None:
+            self.history_backpressure.after_flush()
 
     def close_connection(self, session_id: int) -> None:
         """The core's ``Close``: flush what is queued for the connection, then close it."""
@@ -136,6 +142,9 @@ class Shell:
             self.config, self.world, self.schedule_flush, self.close_connection
         )
         self.backends.start()
+        self.history_backpressure = HistoryBackpressure(
+            self.backends.history_writer, self.config.core.history.queue_limit
+        )
         if listen.port is not None:
             with _port_in_use(listen.host, listen.port, "plain IRC", "listen.port", "--port"):
                 server = await self._loop.create_server(

@@ -8,7 +8,14 @@ Rules:
   after every append submitted before it, so a line just said is always found; appends
   waiting together are committed in one transaction;
 - retention (age, count per conversation) runs in the same thread between jobs, and the
-  thread notices purges made by ``chatroom admin`` in another process;
+  thread notices purges made by ``chatroom admin`` in another process; a conversation
+  that got ``max_per_target`` new lines is trimmed after the batch that filled it, not a
+  minute later, so a flood never holds more than about twice the retention on disk, and
+  the space retention frees is handed back to the file system (``reclaim``) once a minute;
+- the queue is bounded by the caller, not here: ``backlog`` counts the records not yet
+  written, and ``when_below`` calls back (on the loop) once it fell to a mark, so the
+  shell can stop reading the connections that produce records and resume them later
+  (``net/backpressure.py``). Nothing is ever dropped and the loop never waits;
 - ``close`` commits everything queued before it returns: what a sender saw delivered is
   not lost by a clean shutdown.
 """
@@ -36,6 +43,7 @@ MAX_BATCH = 512
 COALESCE_SECONDS = 0.02  # how long appends may wait to share one transaction
 HOUSEKEEPING_SECONDS = 2.0  # how often the idle thread looks for outside changes
 PRUNE_SECONDS = 60.0
+RECLAIM_PAGES = 2048  # free pages returned per housekeeping pass (8 MiB at 4 KiB pages)
 
 
 class HistoryStore(Protocol):
@@ -70,6 +78,10 @@ class HistoryStore(Protocol):
 
     def changed_outside(self) -> bool:
         """True once after another process changed the store (an admin purge)."""
+
+    def reclaim(self, pages: int) -> int:
+        """Give up to ``pages`` free pages back to the file system (the space deleted rows
+        left); returns how many free pages remain (0 where the database does it itself)."""
 
     def close(self) -> None: ...
 
@@ -117,8 +129,17 @@ class HistoryWriter:
         self._settings = settings
         self._clock = clock
         self._on_outside_change = on_outside_change
-        self._touched: set[str] = set()
+        # Target -> lines written since its last trim (retention by count).
+        self._touched: dict[str, int] = {}
+        self._full: list[str] = []  # those that reached max_per_target since their trim
         self._pruned_at = 0.0
+        self._reclaiming = False
+        # Records handed to ``append`` and records the thread is done with; each counter
+        # has one writer (the loop, the thread), so their difference needs no lock.
+        self._queued = 0
+        self._done = 0
+        self.peak_backlog = 0  # the most records ever waiting at once (tests, metrics)
+        self._below: tuple[int, Callable[[], None]] | None = None
         self._worker: WorkerThread[_Job] = WorkerThread(
             self._process,
             name="history-writer",
@@ -127,13 +148,34 @@ class HistoryWriter:
             idle=self._housekeeping,
             idle_seconds=HOUSEKEEPING_SECONDS,
             on_start=lower_priority,
-            on_stop=self._prune,
+            on_stop=self._final_prune,
         )
 
     def append(self, records: Sequence[HistoryRecord]) -> None:
         """Queue records for writing; must be called from the event loop."""
         if records and not self._worker.closing:
+            self._queued += len(records)
+            backlog = self._queued - self._done
+            if backlog > self.peak_backlog:
+                self.peak_backlog = backlog
             self._worker.submit(_Append(records))
+
+    @property
+    def backlog(self) -> int:
+        """Records queued and not yet written (or failed): what the queue holds."""
+        return self._queued - self._done
+
+    def when_below(self, mark: int, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` on the loop once the backlog is at or below ``mark`` (soon,
+        if it already is), always as a callback of its own; a later call replaces an
+        earlier one. From the loop."""
+        self._below = (mark, callback)
+        # Armed first, then checked: if the thread finished its last batch before it saw
+        # the arming, this read sees what it wrote, so the call is never missed (it may
+        # come twice; callers do not mind).
+        if self._queued - self._done <= mark:
+            self._below = None
+            self._worker.loop.call_soon(callback)
 
     def query(self, query: HistoryQuery, answer: Callable[[Rows | None], None]) -> None:
         """Run ``query`` after every queued append; ``answer(rows)`` runs on the loop
@@ -202,8 +244,24 @@ class HistoryWriter:
             self._store.append(records)
         except Exception:
             log.exception("history write failed (%d lines lost)", len(records))
+            self._finished(len(records))
             return
-        self._touched.update(record.target for record in records)
+        touched = self._touched
+        keep = self._settings.max_per_target
+        for record in records:
+            target = record.target
+            count = touched[target] = touched.get(target, 0) + 1
+            if count == keep:
+                self._full.append(target)
+        self._finished(len(records))
+
+    def _finished(self, count: int) -> None:
+        """``count`` records left the queue: wake the loop if it waits for room."""
+        self._done += count
+        below = self._below
+        if below is not None and self._queued - self._done <= below[0]:
+            self._below = None
+            self._worker.call_on_loop(below[1])
 
     def _rename(self, job: _Rename) -> None:
         try:
@@ -211,12 +269,17 @@ class HistoryWriter:
         except Exception:
             log.exception("history rename failed")
             return
-        if job.target in self._touched:
-            self._touched.add(job.new_target)
+        written = self._touched.pop(job.target, 0)
+        if written:
+            self._touched[job.new_target] = self._touched.get(job.new_target, 0) + written
 
     def _housekeeping(self) -> None:
         if self._clock() - self._pruned_at >= PRUNE_SECONDS:
             self._prune()
+        else:
+            self._trim_full()
+        if self._reclaiming:
+            self._reclaim()
         try:
             changed = self._store.changed_outside()
             recent = self._store.recent(self._settings.replay_lines) if changed else None
@@ -228,20 +291,50 @@ class HistoryWriter:
             self._worker.call_on_loop(self._on_outside_change, recent)
 
     def _prune(self) -> None:
+        """Retention by age everywhere and by count where lines were added; then start
+        handing the freed space back."""
         s = self._settings
         self._pruned_at = self._clock()
-        targets, self._touched = self._touched, set()
-        if s.retention_days <= 0 and (s.max_per_target <= 0 or not targets):
+        targets, self._touched = self._touched, {}
+        self._full = []
+        self._apply_retention(s.retention_days, list(targets))
+        self._reclaiming = True
+
+    def _trim_full(self) -> None:
+        """Between minutes: trim each conversation that got ``max_per_target`` new lines,
+        so a flood keeps at most about twice the retention (and the file stays that size:
+        SQLite reuses the freed pages for the next rows)."""
+        full, self._full = self._full, []
+        for target in full:
+            self._touched.pop(target, None)
+        if full:
+            self._apply_retention(0, full)
+
+    def _apply_retention(self, retention_days: int, targets: list[str]) -> None:
+        keep = self._settings.max_per_target
+        if retention_days <= 0 and (keep <= 0 or not targets):
             return
         try:
-            dropped = self._store.prune(
-                int(self._pruned_at * 1000), s.retention_days, s.max_per_target, targets
-            )
+            dropped = self._store.prune(int(self._clock() * 1000), retention_days, keep, targets)
         except Exception:
             log.exception("history retention failed")
             return
         if dropped:
-            log.info("history retention dropped old lines", extra={"lines": dropped})
+            log.debug("history retention dropped old lines", extra={"lines": dropped})
+
+    def _reclaim(self) -> None:
+        """Shrink the file by what retention freed, a bounded step per pass so a write
+        never waits long behind it; passes continue while free pages remain."""
+        try:
+            remaining = self._store.reclaim(RECLAIM_PAGES)
+        except Exception:
+            log.exception("history reclaim failed")
+            remaining = 0
+        self._reclaiming = remaining > 0
+
+    def _final_prune(self) -> None:
+        self._prune()
+        self._reclaim()
 
 
 def _coalesce(job: _Job) -> float:

@@ -2,15 +2,20 @@
 
 ``synchronous = NORMAL``: in WAL mode that survives a killed process; only a power cut can
 drop the last commits, a fair trade for chat lines written many times a second (accounts,
-in chatroom.db, keep FULL). Each query mirrors ``chatroom.server.core.history.select``:
-references are exclusive, ``id`` order is send order, answers come back ascending.
-References may name any row (an event, a deleted message); answers hold only messages and
-the events asked for, never a deleted message (``redacted_at`` set).
+in chatroom.db, keep FULL). The file shrinks again after retention deletes rows:
+``auto_vacuum = INCREMENTAL`` (switched on once for a file made before it, see
+``_incremental_vacuum``) lets ``reclaim`` hand free pages back a step at a time, and the
+WAL file is cut back to ``WAL_LIMIT_BYTES`` after each checkpoint. Each query mirrors
+``chatroom.server.core.history.select``: references are exclusive, ``id`` order is send
+order, answers come back ascending. References may name any row (an event, a deleted
+message); answers hold only messages and the events asked for, never a deleted message
+(``redacted_at`` set).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,6 +41,8 @@ from chatroom.server.store.schema import available_migrations, data_version, ope
 __all__ = ["HISTORY_FILENAME", "SqliteHistory", "history_db_path"]
 
 HISTORY_FILENAME = "history.db"
+WAL_LIMIT_BYTES = 8 * 1024 * 1024  # what the -wal file is truncated to after a checkpoint
+_INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 _Cond = tuple[str, tuple[object, ...]]
 
 
@@ -57,6 +64,11 @@ class SqliteHistory:
             synchronous="NORMAL",
             migrations=available_migrations("history_migrations"),
         )
+        try:
+            _incremental_vacuum(self._conn)
+        except BaseException:
+            self._conn.close()
+            raise
         self._seen_version = data_version(self._conn)
 
     # ------------------------------------------------------------------ writes
@@ -229,6 +241,14 @@ class SqliteHistory:
             self._seen_version = version
         return changed
 
+    def reclaim(self, pages: int) -> int:
+        with self._lock:
+            conn = self._conn
+            # Each step of this pragma frees one page and returns an empty row, which
+            # ``execute`` takes for the end; ``executescript`` steps it to completion.
+            conn.executescript(f"PRAGMA incremental_vacuum({int(pages):d})")
+            return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -323,6 +343,20 @@ class SqliteHistory:
             key=lambda listing: (listing.at, listing.target),
         )
         return listings[: q.limit] if a <= b else listings[-q.limit :]
+
+
+def _incremental_vacuum(conn: sqlite3.Connection) -> None:
+    """Let the file shrink when rows go (``reclaim``), and keep the -wal file small.
+
+    SQLite takes a new ``auto_vacuum`` mode only in an empty file or through a full
+    VACUUM, which cannot run inside a migration's transaction; so this runs at open, and
+    rewrites the file only the first time, for a history made before the mode was set.
+    """
+    conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES:d}")
+    if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) == _INCREMENTAL:
+        return
+    conn.execute(f"PRAGMA auto_vacuum = {_INCREMENTAL:d}")
+    conn.execute("VACUUM")
 
 
 def _shown(q: HistoryQuery) -> list[_Cond]:
