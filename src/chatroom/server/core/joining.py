@@ -19,12 +19,9 @@ from chatroom.server.core import chanreg, events, metadata, readmarkers, redirec
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import CommandError
-from chatroom.server.core.roomviews import send_names, send_topic
+from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
-
-# IRCv3 no-implicit-names (and its draft name): no NAMES burst after a JOIN.
-NO_IMPLICIT_NAMES = frozenset({"no-implicit-names", "draft/no-implicit-names"})
 
 
 def join_channel(world: World, session: Session, name: str, key: str | None = None) -> None:

@@ -24,7 +24,7 @@ from chatroom.irc.message import format_line
 from chatroom.server.core import chanreg, opers, readmarkers
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.monitor import interested
-from chatroom.server.core.roomviews import send_names, send_topic
+from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.users import User
 from chatroom.server.store.base import DeletePresence, Presence, PutAccountOption, PutPresence
 
@@ -93,7 +93,7 @@ def attach(world: World, session: Session, user: User) -> float | None:
     own = session.owner
     key = world.fold(own.nick)
     if world.nicks.get(key) is own:
-        del world.nicks[key]  # the nick the device asked for is not used
+        del world.nicks[key]  # a nick the device claimed on the way is not kept
     session.owner = user
     user.conns.append(session)
     for channel in user.channels.values():
@@ -109,17 +109,18 @@ def burst(world: World, session: Session) -> None:
     user = session.owner
     if "o" in user.modes:
         opers.tell(world, session)
+    names = not session.caps.intersection(NO_IMPLICIT_NAMES)
     for channel in user.channels.values():
-        tags = None
         if "extended-join" in session.caps:
             params: tuple[str, ...] = (channel.name, user.account or "*", user.realname)
         else:
             params = (channel.name,)
-        session.send(format_line(user.prefix, "JOIN", *params, tags=tags))
+        session.send(format_line(user.prefix, "JOIN", *params))
         if channel.topic:
             send_topic(world, session, channel)
         readmarkers.joined(world, session, channel)  # draft/read-marker: before NAMES ends
-        send_names(world, session, channel)
+        if names:
+            send_names(world, session, channel)
 
 
 # ----------------------------------------------------------------------------- leaving

@@ -9,6 +9,9 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import MAX_BODY
 from chatroom.irc.packing import pack_words
 
+# IRCv3 no-implicit-names (and its draft name): no NAMES burst after a JOIN.
+NO_IMPLICIT_NAMES = frozenset({"no-implicit-names", "draft/no-implicit-names"})
+
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
     from chatroom.server.core.session import Session
