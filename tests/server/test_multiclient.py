@@ -350,3 +350,25 @@ def test_an_always_on_user_with_no_device_leaves_when_its_account_is_deleted() -
     h.pump()
     assert "QUIT" in commands(bob.take())
     assert h.world.find_nick("alice") is None
+
+
+def test_an_always_on_user_keeps_its_user_modes_and_operator_status_over_a_restart() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD, oper=True)
+    alice = device(h, "alice")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.cmd("JOIN #room")
+    alice.cmd("MODE alice +iB")
+    h.world.close_all("Server shutting down")
+    h.pump()
+    assert h.store.load().presence["alice"].modes == "Bi"
+    again = Harness()
+    again.store = h.store
+    again.world.load_snapshot(h.store.load())
+    user = again.world.find_nick("alice")
+    assert user is not None
+    assert set(user.modes) == {"B", "i", "o"}
+    assert again.world.oper_count == 1
+    back = device(again, "alice")
+    got = back.take()
+    assert n.RPL_YOUREOPER in commands(got)

@@ -52,18 +52,19 @@ def store_message(
     machine traffic and are not kept)."""
     if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
         return
+    user = session.owner
     world.record_message(
         HistoryRecord(
             target=target,
             msgid=msgid,
             at=at,
-            sender=identity(world, session),
+            sender=identity(world, user),
             recipient=recipient,
-            source=session.prefix,
+            source=user.prefix,
             command=verb,
             target_name=target_name,
             text=text,
-            account=session.account,
+            account=user.account,
             tags=tuple(tags.items()),
         )
     )

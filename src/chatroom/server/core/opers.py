@@ -23,6 +23,7 @@ from chatroom.server.core.dispatch import CommandError
 
 if TYPE_CHECKING:
     from chatroom.server.core.session import Session
+    from chatroom.server.core.users import User
     from chatroom.server.core.world import World
     from chatroom.server.store.base import Account
 
@@ -62,6 +63,17 @@ def grant(world: World, session: Session, account: Account) -> bool:
         world.oper_count += 1
         tell(world, session)
     return True
+
+
+def grant_quietly(world: World, user: User, account: Account) -> None:
+    """An operator's always-on user brought back at start: ``+o`` and its role, counted,
+    with nobody to tell yet (a device that attaches is told then)."""
+    role = configured_role(world, account)
+    if role is None or "o" in user.modes:
+        return
+    user.oper_role = role
+    user.set_mode("o", True)
+    world.oper_count += 1
 
 
 def announce_after_welcome(world: World, session: Session) -> None:

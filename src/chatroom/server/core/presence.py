@@ -160,6 +160,7 @@ def keep(world: World, user: User) -> None:
         away=_own_away(user),
         # A user with no device has been missing lines since its last one left.
         last_seen=seen_until(world) if user.missing_since is None else user.missing_since,
+        modes="".join(sorted(set(user.modes) - {"o"})),
     )
     world.presence[key] = kept
     world.persist([PutPresence(kept)])
@@ -231,6 +232,10 @@ def restore(world: World) -> None:
         user.always_on = True
         user.missing_since = kept.last_seen
         user.away = kept.away or DISCONNECTED_AWAY
+        for letter in kept.modes:
+            user.set_mode(letter, True)
+        if account.oper_role is not None:
+            opers.grant_quietly(world, user, account)
         world.nicks[world.fold(kept.nick)] = user
         world.users_by_account[key] = user
         world.registered_count += 1

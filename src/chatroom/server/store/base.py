@@ -205,14 +205,16 @@ class Snapshot:
 @dataclass(frozen=True, slots=True)
 class Presence:
     """What an always-on user keeps across a restart while none of its connections is
-    attached: its nick, its rooms (names as shown) and since when it has been missing
-    lines (``last_seen``, unix time; what it missed starts there)."""
+    attached: its nick, its rooms (names as shown), since when it has been missing lines
+    (``last_seen``, unix time; what it missed starts there) and its user modes (letters,
+    ``+o`` excepted: that follows the account's operator role)."""
 
     account_key: str
     nick: str
     channels: tuple[str, ...]
     away: str | None
     last_seen: float
+    modes: str = ""
 
 
 @dataclass(frozen=True, slots=True)

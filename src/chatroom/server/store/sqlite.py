@@ -168,7 +168,9 @@ class SqliteStore:
                     conn.execute("SELECT account_key, target, at FROM read_markers")
                 )
                 presence = presences(
-                    conn.execute("SELECT account_key, nick, away, last_seen FROM account_presence"),
+                    conn.execute(
+                        "SELECT account_key, nick, away, last_seen, modes FROM account_presence"
+                    ),
                     conn.execute(
                         "SELECT account_key, channel FROM presence_channels"
                         " ORDER BY account_key, position"
@@ -389,10 +391,11 @@ def _apply_one(conn: sqlite3.Connection, change: Change) -> int | None:
             )
         case PutPresence(p):
             conn.execute(
-                "INSERT INTO account_presence (account_key, nick, away, last_seen)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (account_key) DO UPDATE SET"
-                " nick = excluded.nick, away = excluded.away, last_seen = excluded.last_seen",
-                (p.account_key, p.nick, p.away, p.last_seen),
+                "INSERT INTO account_presence (account_key, nick, away, last_seen, modes)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_key) DO UPDATE SET"
+                " nick = excluded.nick, away = excluded.away, last_seen = excluded.last_seen,"
+                " modes = excluded.modes",
+                (p.account_key, p.nick, p.away, p.last_seen, p.modes),
             )
             conn.execute("DELETE FROM presence_channels WHERE account_key = ?", (p.account_key,))
             conn.executemany(
@@ -418,14 +421,14 @@ def nested(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, Any]]:
 def presences(
     rows: Iterable[Sequence[Any]], channel_rows: Iterable[Sequence[Any]]
 ) -> dict[str, Presence]:
-    """Kept presences from ``(account key, nick, away, last seen)`` rows and their rooms,
-    ``(account key, channel)`` rows in position order; shared by both stores."""
+    """Kept presences from ``(account key, nick, away, last seen, modes)`` rows and their
+    rooms, ``(account key, channel)`` rows in position order; shared by both stores."""
     channels: dict[str, list[str]] = {}
     for account_key, channel in channel_rows:
         channels.setdefault(account_key, []).append(channel)
     return {
-        key: Presence(key, nick, tuple(channels.get(key, ())), away, last_seen)
-        for key, nick, away, last_seen in rows
+        key: Presence(key, nick, tuple(channels.get(key, ())), away, last_seen, modes)
+        for key, nick, away, last_seen, modes in rows
     }
 
 

@@ -1,6 +1,7 @@
 -- One person, many devices: per-account options (NickServ SET MULTICLIENT / ALWAYS-ON),
 -- IRCv3 read markers per account and target, and the presence an always-on user keeps
--- while none of its connections is attached (its nick, away text and rooms, in order).
+-- while none of its connections is attached (its nick, away text, user modes and rooms,
+-- in order).
 -- All of it belongs to an account: a dropped account takes it along.
 
 CREATE TABLE account_options (
@@ -21,6 +22,7 @@ CREATE TABLE account_presence (
     account_key TEXT PRIMARY KEY REFERENCES accounts (key) ON DELETE CASCADE,
     nick TEXT NOT NULL,
     away TEXT,
+    modes TEXT NOT NULL DEFAULT '',
     last_seen REAL NOT NULL
 );
 

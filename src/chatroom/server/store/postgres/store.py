@@ -413,10 +413,11 @@ def _apply_one(conn: Conn, change: Change, bans: set[str]) -> int | None:
 def _put_presence(conn: Conn, p: Presence) -> None:
     """Replace an always-on user's kept presence whole: its row, then its rooms in order."""
     conn.execute(
-        "INSERT INTO account_presence (account_key, nick, away, last_seen)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT (account_key) DO UPDATE SET"
-        " nick = excluded.nick, away = excluded.away, last_seen = excluded.last_seen",
-        (p.account_key, p.nick, p.away, p.last_seen),
+        "INSERT INTO account_presence (account_key, nick, away, last_seen, modes)"
+        " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (account_key) DO UPDATE SET"
+        " nick = excluded.nick, away = excluded.away, last_seen = excluded.last_seen,"
+        " modes = excluded.modes",
+        (p.account_key, p.nick, p.away, p.last_seen, p.modes),
     )
     conn.execute("DELETE FROM presence_channels WHERE account_key = %s", (p.account_key,))
     if p.channels:
@@ -678,7 +679,7 @@ def _per_account(
 
 def _presence(conn: Conn) -> dict[str, Presence]:
     return presences(
-        conn.execute("SELECT account_key, nick, away, last_seen FROM account_presence"),
+        conn.execute("SELECT account_key, nick, away, last_seen, modes FROM account_presence"),
         conn.execute(
             "SELECT account_key, channel FROM presence_channels ORDER BY account_key, position"
         ),

@@ -19,6 +19,7 @@ CREATE TABLE account_presence (
     account_key TEXT PRIMARY KEY REFERENCES accounts (key) ON DELETE CASCADE,
     nick TEXT NOT NULL,
     away TEXT,
+    modes TEXT NOT NULL DEFAULT '',
     last_seen DOUBLE PRECISION NOT NULL
 );
 
