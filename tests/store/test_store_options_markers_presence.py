@@ -168,3 +168,12 @@ def test_options_travel_by_account_key_to_other_processes(store: Store) -> None:
     store.apply([PutAccountOption("alice", "multiclient", None)])
     store.apply([PutAccountOption("alice", "always-on", None)])
     assert store.read_touched(touched).options == {"alice": {}}
+
+
+def test_a_presence_keeps_the_user_modes(store: Store) -> None:
+    store.apply([PutAccount(account("alice"))])
+    kept = Presence("alice", "Alice", ("#room",), None, 1_900_000_000.5, modes="Bi")
+    store.apply([PutPresence(kept)])
+    assert store.load().presence["alice"].modes == "Bi"
+    store.apply([PutPresence(Presence("alice", "Alice", (), None, 1_900_000_001.0))])
+    assert store.load().presence["alice"].modes == ""
