@@ -6,7 +6,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core.settings import AccountSettings, CoreSettings
 from chatroom.server.harness import Harness, SimClient
-from chatroom.server.store.base import DeleteAccount
+from chatroom.server.store.base import DeleteAccount, PutBan, ServerBan
 
 PASSWORD = "correct-horse-battery"
 
@@ -372,3 +372,36 @@ def test_an_always_on_user_keeps_its_user_modes_and_operator_status_over_a_resta
     back = device(again, "alice")
     got = back.take()
     assert n.RPL_YOUREOPER in commands(got)
+
+
+def test_a_killed_always_on_user_stays_gone_after_a_reload_and_a_restart() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("root", PASSWORD, oper=True)
+    alice = device(h, "alice")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.cmd("JOIN #room")
+    alice.drop()
+    h.pump()
+    root = device(h, "root")
+    root.cmd("KILL alice :gone")
+    h.pump()
+    assert h.world.find_nick("alice") is None
+    h.world.load_snapshot(h.store.load())  # chatroom admin wrote something
+    assert h.world.find_nick("alice") is None
+    again = Harness()
+    again.store = h.store
+    again.world.load_snapshot(h.store.load())
+    assert again.world.find_nick("alice") is None
+
+
+def test_an_always_on_user_banned_while_the_server_was_down_is_not_brought_back() -> None:
+    h, alice, _bob = setup()
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    h.world.close_all("Server shutting down")
+    h.pump()
+    h.store.apply([PutBan(ServerBan(None, "account", "alice", "spam", "admin", h.clock(), None))])
+    again = Harness()
+    again.store = h.store
+    again.world.load_snapshot(h.store.load())
+    assert again.world.find_nick("alice") is None

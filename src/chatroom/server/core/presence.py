@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
 from chatroom.server.core import chanreg, opers, readmarkers
+from chatroom.server.core.bans import Who
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
@@ -225,6 +226,9 @@ def restore(world: World) -> None:
             continue
         if world.find_nick(kept.nick) is not None:
             continue
+        who = Who("", "always-on.invalid", kept.nick, "~" + key, account.name)
+        if world.sanctions.bans.find(who, world.fold, world.clock()) is not None:
+            continue  # banned since it was kept
         user = User(host="always-on.invalid", nick=kept.nick, registered=True)
         user.user = "~" + account.key[: world.settings.limits.user_length - 1]
         user.realname = account.name

@@ -139,6 +139,7 @@ class World:
         self.offline_counts: dict[str, int] = {}
         self.ms_floor = 0  # see now_ms
         self.closing = False  # set by close_all: the server is shutting down
+        self.restored = False  # always-on users brought back (first load_snapshot)
         self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
         self.sanctions = sanctions.Sanctions()
@@ -297,7 +298,9 @@ class World:
         accounts.reconcile_sessions(self)
         chanreg.restore(self, snapshot)
         sanctions.load(self, snapshot)
-        presence.restore(self)
+        if not self.restored:  # at start only: a reload must not bring back who left
+            self.restored = True
+            presence.restore(self)
 
     def load_changes(self, delta: StoreDelta) -> None:
         """Rows another process changed, applied by key (PostgreSQL names them): the
@@ -558,14 +561,17 @@ class World:
             self.close(session, reason)
 
     def close_user(self, user: User, reason: str) -> None:
-        """End a user with every connection it has (KILL, a ban): always-on or not."""
+        """End a user with every connection it has (KILL, a ban): always-on or not, and
+        for good: it is not brought back after a restart nor rejoined to its rooms."""
         user.always_on = False
         if not user.conns:
             if user.registered:
                 self._quit_user(user, reason)
-            return
-        for conn in list(user.conns):
-            self.close(conn, reason)
+        else:
+            for conn in list(user.conns):
+                self.close(conn, reason)
+        if user.account is not None:
+            presence.forget(self, self.fold(user.account))
 
     def _remove(self, session: Session, reason: str) -> None:
         session.closed = True
