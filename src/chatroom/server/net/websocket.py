@@ -116,8 +116,7 @@ class WebSocketConnection(Connection):
         if self.session is None:
             return
         # The trailing LF ends the frame's line, so the framer never carries bytes over.
-        self.backlog.extend(self.framer.feed(data + b"\n"))
-        self._drain()
+        self._lines_read(self.framer.feed(data + b"\n"))
 
     def _pause_reading(self) -> None:
         # aiohttp stops reading the socket once its own small queue is full.
