@@ -45,7 +45,10 @@ class Connection:
 
     TCP and WebSocket connections differ only in how they stop and restart reading
     (``_pause_reading``, ``_resume_reading``); the backlog and flood rules are shared.
+    Slots, not a ``__dict__``: one of these lives as long as each connection.
     """
+
+    __slots__ = ("backlog", "held", "paused", "session", "shell")
 
     def __init__(self, shell: Shell) -> None:
         self.shell = shell
@@ -160,6 +163,8 @@ class Connection:
 
 
 class IrcConnection(Connection, asyncio.Protocol):
+    __slots__ = ("framer", "secure", "transport")
+
     def __init__(self, shell: Shell, secure: bool) -> None:
         super().__init__(shell)
         self.secure = secure

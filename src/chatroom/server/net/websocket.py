@@ -72,6 +72,8 @@ def _error_reason(error: object) -> str:
 class WebSocketConnection(Connection):
     """One IRC client on a WebSocket; ``run`` reads frames until either side closes."""
 
+    __slots__ = ("_closing", "_readable", "binary", "framer", "secure", "transport", "ws")
+
     def __init__(
         self,
         shell: Shell,
