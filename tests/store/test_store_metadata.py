@@ -3,7 +3,6 @@ backend promises, run against memory and SQLite like the rest of the contract.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,24 +23,8 @@ from chatroom.server.store.base import (
     touched_by,
 )
 from chatroom.server.store.factory import open_store
-from chatroom.server.store.memory import MemoryStore
-from chatroom.server.store.sqlite import SqliteStore, default_db_path
 from chatroom.server.store.url import parse_store_url
 from tests.store.test_store_contract import account
-
-
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    backend: Store
-    if request.param == "memory":
-        backend = MemoryStore()
-    elif request.param == "sqlite":
-        backend = SqliteStore(default_db_path(tmp_path))
-    else:
-        url = request.getfixturevalue("postgres_url")
-        backend = open_store(parse_store_url(url, tmp_path))
-    yield backend
-    backend.close()
 
 
 def test_metadata_of_an_account_is_kept_and_replaced_per_key(store: Store) -> None:

@@ -316,24 +316,6 @@ def to_bytes(msg: Message) -> bytes:
     return (format_message(msg) + "\r\n").encode("utf-8")
 
 
-def _body(source: str | None, command: str, params: tuple[str, ...]) -> str:
-    """Source, command and parameters joined; middle parameters are trusted (an empty
-    one is written ``*``), the last gets its ``:`` when it needs one."""
-    if params:
-        middles = params[:-1]
-        if "" in middles:
-            middles = tuple(p or "*" for p in middles)
-        last = params[-1]
-        if not last or last[0] == ":" or " " in last:
-            last = ":" + last
-        line = f"{command} {' '.join(middles)} {last}" if middles else f"{command} {last}"
-    else:
-        line = command
-    if source is not None:
-        line = f":{source} {line}"
-    return line
-
-
 def _cut_utf8(text: str, size: int) -> str:
     """The longest prefix of ``text`` that is at most ``size`` bytes of UTF-8."""
     if size <= 0:
@@ -376,7 +358,7 @@ def format_line(
     tags) never exceeds 512 bytes: an over-long last parameter is cut at a UTF-8 boundary,
     and in the last resort (middle parameters alone too long) the body itself is.
     """
-    # _body inlined: this runs for every reply and every fan-out variant.
+    # Written out here, not in a helper: this runs for every reply and fan-out variant.
     if params:
         middles = params[:-1]
         if "" in middles:
@@ -399,11 +381,11 @@ def format_line(
     if len(data) <= MAX_BODY or len(data) - _utf8_len(prefix) <= MAX_BODY:
         return data
     if params:
-        params = (*params[:-1], fit_trailing(source, command, *params))
-    body = _body(source, command, params)
-    if _utf8_len(body) > _MAX_BODY_TEXT:
-        body = _cut_utf8(body, _MAX_BODY_TEXT)
-    return f"{prefix}{body}\r\n".encode()
+        fitted = fit_trailing(source, command, *params)
+        if fitted != params[-1]:  # once more with the cut text: it fits now, or the
+            return format_line(source, command, *params[:-1], fitted, tags=tags)
+    body = line[len(prefix) :]  # last resort: the middle parameters alone are too long
+    return f"{prefix}{_cut_utf8(body, _MAX_BODY_TEXT)}\r\n".encode()
 
 
 def tag_data_size(tags: Mapping[str, str]) -> int:

@@ -82,12 +82,3 @@ class User:
     def prefix(self) -> str:
         """The ``nick!user@host`` source used on messages this user originates."""
         return f"{self.nick}!{self.user}@{self.host}"
-
-    @property
-    def connected(self) -> bool:
-        """Whether any connection is attached (an always-on user may have none)."""
-        return bool(self.conns)
-
-    def any_has(self, cap: str) -> bool:
-        """Whether at least one connection negotiated ``cap``."""
-        return any(cap in conn.caps for conn in self.conns)
