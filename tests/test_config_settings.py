@@ -39,6 +39,8 @@ OTHER_VALUES: dict[str, list[object]] = {
     "http_tls": ["on", "off"],
     "always_on": ["opt-out", "disabled"],
     "store_url": ["sqlite:///elsewhere"],
+    "cluster_url": ["redis://127.0.0.1:6379/0"],
+    "node_name": ["other-node", "another-node"],
     "casemapping": ["ascii", "rfc1459"],
     "str": ["other", "another"],
     "str_or_none": ["other"],
@@ -53,6 +55,7 @@ OTHER_VALUES: dict[str, list[object]] = {
 COMPANIONS: dict[str, dict[str, object]] = {
     "tls.cert": {"tls.key": "/key.pem"},
     "tls.key": {"tls.cert": "/cert.pem"},
+    "cluster.url": {"store.url": "postgresql://chatroom@db.example/chatroom"},
 }
 
 

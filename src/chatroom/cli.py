@@ -43,6 +43,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="store.url: sqlite:///DIR or postgresql://USER@HOST:PORT/DB (default: SQLite"
         " files in the data directory)",
     )
+    serve.add_argument(
+        "--cluster",
+        metavar="URL",
+        help="cluster.url: run as one node of a network sharing this Redis"
+        " (redis://HOST:PORT/DB; needs a postgresql:// --store; see docs/cluster.md)",
+    )
+    serve.add_argument("--node", help="cluster.node: this node's name (default: the host name)")
     serve.add_argument("--server-name", help="server name shown to clients")
     serve.add_argument(
         "--log-level",
@@ -85,6 +92,8 @@ def _serve(args: argparse.Namespace) -> int:
         "server.data_dir": args.data_dir,
         "server.name": args.server_name,
         "store.url": args.store,
+        "cluster.url": args.cluster,
+        "cluster.node": args.node,
     }
     config = cfg.load(cfg.find_file(args.config), flags=flags)
     if config.listen.port is None and config.tls.port is None and config.listen.http_port is None:

@@ -115,6 +115,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     purge.add_argument("--before", help="only lines older than this: a UTC date or a duration")
     export = command("export", "print a room's message history as JSON lines")
     export.add_argument("room")
+    nodes = command("nodes", "list the live nodes of a network (cluster.url) and their users")
+    nodes.add_argument("--cluster", metavar="URL", help="cluster.url: redis://HOST:PORT/DB")
 
 
 def _password(args: argparse.Namespace, minimum: int) -> str:
@@ -283,10 +285,36 @@ def _migrate(args: argparse.Namespace, config: cfg.Config) -> int:
     return 0
 
 
+def _nodes(url: str) -> int:
+    """One line per live node: its name, its users (connections it holds), since when."""
+    if not url:
+        print("chatroom admin: no network: give --cluster redis://HOST:PORT/DB", file=sys.stderr)
+        return 1
+    import asyncio
+
+    from redis.exceptions import RedisError
+
+    from chatroom.server.cluster.node import list_nodes
+
+    try:
+        found = asyncio.run(list_nodes(url))
+    except (RedisError, OSError) as err:
+        print(f"chatroom admin: cannot reach Redis at {url}: {one_line(err)}", file=sys.stderr)
+        return 1
+    if not found:
+        _say("no live nodes")
+    for name, incarnation, info in found:
+        since = format_time(float(info.get("since", 0)))
+        _row(name, f"users={info.get('users', 0)}", f"since {since}", incarnation)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     config_file = cfg.find_file(args.config)
     flags = {"server.data_dir": args.data_dir, "store.url": args.store}
     config = cfg.load(config_file, flags=flags)
+    if args.admin_command == "nodes":
+        return _nodes(args.cluster or config.cluster_url)
     if args.admin_command == "migrate":
         return _migrate(args, config)
     refusal = _missing_database(args, config_file, config.data_dir)

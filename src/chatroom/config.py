@@ -83,6 +83,8 @@ class Config:
     tls: TlsConfig
     argon2: Argon2Config
     store_url: str  # empty: the SQLite files in data_dir (see store/url.py)
+    cluster_url: str  # empty: a single server; redis://...: a node of a network
+    node: str  # this node's name in the network (default: the host's name)
 
     @property
     def store(self) -> StoreLocation:
@@ -112,6 +114,7 @@ OBJECTS: dict[str, type[Any]] = {
 LANDS_IN = {
     "server": "core",
     "store": "",
+    "cluster": "",
     "listen": "listen",
     "http": "http",
     "tls": "tls",
@@ -178,6 +181,21 @@ SETTINGS: tuple[Setting, ...] = (
         " sqlite:///DIR; postgresql://USER@HOST:PORT/DB (Unix socket:"
         " postgresql:///DB?host=/run/postgresql).",
         to="store_url",
+    ),
+    Setting(
+        "cluster.url",
+        "",
+        "cluster_url",
+        "Several nodes as one network (docs/cluster.md): redis://HOST:PORT/DB of the Redis"
+        " they share; needs a postgresql:// store.url. Empty = one server, no Redis.",
+        to="cluster_url",
+    ),
+    Setting(
+        "cluster.node",
+        "",
+        "node_name",
+        "This node's name in the network (letters, digits, '.', '-', '_'); empty = host name.",
+        to="node",
     ),
     Setting("server.motd", ["Welcome to ChatRoom. Say hello in #lobby."], "lines", "MOTD."),
     Setting(
@@ -448,6 +466,11 @@ def load(
         if value is not None:
             raw[key] = value
     values = {key: check(key, BY_KEY[key].kind, value) for key, value in raw.items()}
+    if values["cluster.url"] and not str(values["store.url"]).startswith("postgres"):
+        raise ConfigError(
+            "config key 'cluster.url': the nodes of a network share one PostgreSQL store;"
+            " set store.url (or --store) to postgresql://USER@HOST:PORT/DB"
+        )
     if bool(values["tls.cert"]) != bool(values["tls.key"]):
         raise ConfigError("config keys 'tls.cert' and 'tls.key': set both, or neither")
     return _build(values)

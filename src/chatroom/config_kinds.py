@@ -7,6 +7,8 @@ be accepted. The environment only has strings, so every kind also takes its stri
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -202,6 +204,25 @@ def _store_url(key: str, value: object) -> str:
     return str(value).strip()
 
 
+def _cluster_url(key: str, value: object) -> str:
+    text = _str(key, value).strip()
+    if text and not text.startswith(("redis://", "rediss://", "unix://")):
+        raise fail(key, value, "expected redis://HOST:PORT/DB, rediss://... or unix:///PATH")
+    return text
+
+
+_NODE_NAME = re.compile(r"[A-Za-z0-9._-]{1,40}")
+
+
+def _node_name(key: str, value: object) -> str:
+    text = _str(key, value).strip()
+    if not text:
+        return socket.gethostname().split(".")[0][:40] or "node"
+    if not _NODE_NAME.fullmatch(text):
+        raise fail(key, value, "expected up to 40 letters, digits, '.', '-' or '_'")
+    return text
+
+
 def _casemapping(key: str, value: object) -> CaseMapping:
     try:
         return CaseMapping(str(value).lower())
@@ -264,6 +285,8 @@ KINDS: dict[str, Callable[[str, object], object]] = {
     "http_tls": _one_of("auto", "on", "off"),
     "always_on": _one_of("disabled", "opt-in", "opt-out"),
     "store_url": _store_url,
+    "cluster_url": _cluster_url,
+    "node_name": _node_name,
     "casemapping": _casemapping,
     "str": _str,
     "str_or_none": _str_or_none,

@@ -27,6 +27,7 @@ from chatroom.irc.message import (
     parse,
     tag_data_size,
 )
+from chatroom.server.auth.scram import default_nonce
 from chatroom.server.auth.throttle import LoginThrottle
 from chatroom.server.core import (
     accounts,
@@ -150,6 +151,9 @@ class World:
         self.scram_secret: bytes | None = None
         self._msgids = itertools.count(1)
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
+        # Where SCRAM server nonces come from; a cluster node swaps in one seeded by the
+        # log entry, so every node computes the same exchange (server/cluster/replica.py).
+        self.nonce_factory: Callable[[], str] = default_nonce
         self.history = HistoryState(settings.history.replay_lines)
         self.monitor = MonitorTable()
         # IRCv3 sts as (TLS port, duration): set by the shell once it serves TLS with the
@@ -287,6 +291,15 @@ class World:
         accounts.expire_nick_grace(self)
         sanctions.expire(self)
         self.answers.expire(now)
+
+    def adopt_network_start(self, started_at: float) -> None:
+        """A cluster node takes the network's start instead of its own: msgids and the
+        permanent rooms' creation times are then the same on every node."""
+        self.started_at = started_at
+        self._msgid_prefix = f"{int(started_at * 1000):x}"
+        for channel in self.channels.values():
+            if channel.permanent:
+                channel.created_at = started_at
 
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""

@@ -35,6 +35,7 @@ from chatroom.server.core.effects import (
 )
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.world import World
+from chatroom.server.net.inputs import Inputs
 from chatroom.server.store.base import (
     AlreadyExistsError,
     Snapshot,
@@ -71,8 +72,11 @@ class Backends:
         world: World,
         wake: Callable[[], None],
         close_connection: Callable[[int], None],
+        inputs: Inputs | None = None,
     ) -> None:
         self.world = world
+        # Where answers go: the world itself, or a cluster node's log (net/inputs.py).
+        self.inputs: Inputs = world if inputs is None else inputs
         self.data_dir = config.data_dir
         self.wake = wake  # schedules the shell's flush after an answer reached the core
         self.close_connection = close_connection  # by session id
@@ -94,14 +98,17 @@ class Backends:
             self.history, config.core.history, on_outside_change=self._history_reloaded
         )
 
-    def start(self) -> None:
-        """Load durable state into the core and start watching for outside changes."""
-        self.world.load_snapshot(self.store.load())
+    def start(self, load_state: bool = True) -> None:
+        """Load durable state into the core and start watching for outside changes.
+
+        A cluster node (``load_state=False``) has its state from the network's log."""
+        if load_state:
+            self.world.load_snapshot(self.store.load())
+            self.world.scram_secret = load_server_secret(self.data_dir)
+            replay = self.world.settings.history.replay_lines
+            self.world.load_history(self.history.recent(replay))
         dummy = self.passwords.run(hash_password, secrets.token_urlsafe(24))
         self.world.dummy_password_hash = dummy[0]
-        self.world.scram_secret = load_server_secret(self.data_dir)
-        replay = self.world.settings.history.replay_lines
-        self.world.load_history(self.history.recent(replay))
         self._poller = asyncio.create_task(self._watch_store())
 
     # ------------------------------------------------------- effects (EffectHandler)
@@ -126,26 +133,26 @@ class Backends:
         )
 
     def on_verify_password(self, effect: VerifyPassword) -> None:
-        world = self.world
+        inputs = self.inputs
         token = effect.token
 
         def refuse() -> None:
-            world.password_checked(token, False, None)
+            inputs.password_checked(token, False, None)
 
         verify = self._submit(refuse, verify_password, effect.password_hash, effect.password)
         if verify is not None:
-            self._when_done(verify, lambda result: world.password_checked(token, *result), refuse)
+            self._when_done(verify, lambda result: inputs.password_checked(token, *result), refuse)
 
     def on_hash_password(self, effect: HashPassword) -> None:
-        world = self.world
+        inputs = self.inputs
         token = effect.token
 
         def no_hash() -> None:
-            world.password_hashed(token, "", "")
+            inputs.password_hashed(token, "", "")
 
         make = self._submit(no_hash, hash_password, effect.password)
         if make is not None:
-            self._when_done(make, lambda result: world.password_hashed(token, *result), no_hash)
+            self._when_done(make, lambda result: inputs.password_hashed(token, *result), no_hash)
 
     def on_persist(self, effect: Persist) -> None:
         if effect.token is None:
@@ -192,20 +199,20 @@ class Backends:
     def _committed(self, token: int, error: BaseException | None) -> None:
         if error is not None and not isinstance(error, AlreadyExistsError):
             log.error("store write failed", extra={"error": repr(error)})
-        self.world.persisted(token, None if error is None else commit_error(error))
+        self.inputs.persisted(token, None if error is None else commit_error(error))
         self.wake()
 
     def _history_answer(self, token: int, rows: Rows | None) -> None:
-        self.world.history_loaded(token, rows)
+        self.inputs.history_loaded(token, rows)
         self.wake()
 
     def _redaction_answer(self, token: int, outcome: str | None) -> None:
-        self.world.history_redacted(token, outcome)
+        self.inputs.history_redacted(token, outcome)
         self.wake()
 
     def _history_reloaded(self, records: list[HistoryRecord]) -> None:
         """``chatroom admin purge`` ran: forget purged lines in the replay rings too."""
-        self.world.load_history(records)
+        self.inputs.load_history(records)
 
     @staticmethod
     def _log_failure(error: BaseException | None) -> None:
@@ -255,7 +262,7 @@ class Backends:
             if snapshot is None:
                 raise _NotQuietError
             log.info("store changed outside the server; reloaded")
-            self.world.load_snapshot(snapshot)
+            self.inputs.load_snapshot(snapshot)
         else:
             wanted = touched
 
@@ -274,7 +281,7 @@ class Backends:
                     "rooms": len(delta.channels),
                 },
             )
-            self.world.load_changes(delta)
+            self.inputs.load_changes(delta)
         self.wake()
 
     async def close(self) -> None:

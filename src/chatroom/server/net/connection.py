@@ -96,14 +96,15 @@ class Connection:
         connection (``HistoryBackpressure``) until the writer caught up.
         """
         session = self.session
-        assert session is not None
+        backlog = self.backlog
+        if session is None or backlog is None:
+            return  # a cluster node attaches the session once the network knows it
         shell = self.shell
         world = shell.world
+        inputs = shell.inputs
         history = world.history
         gate = shell.history_backpressure
-        backlog = self.backlog
-        if backlog is None:
-            return
+        cluster = shell.cluster
         while backlog:
             if session.closed:
                 backlog.clear()
@@ -115,7 +116,7 @@ class Connection:
                 if len(backlog) > world.settings.limits.flood_backlog:
                     backlog.clear()
                     world.stats.flood_drops += 1
-                    world.close(session, "Excess Flood")
+                    inputs.close(session, "Excess Flood")
                 elif not self.paused:
                     self.paused = True
                     self._pause_reading()
@@ -125,9 +126,12 @@ class Connection:
             pending = history.pending
             before = 0 if pending is None else len(pending)
             if isinstance(line, LineTooLong):
-                world.receive_too_long(session)
+                inputs.receive_too_long(session)
             else:
-                world.receive(session, line)
+                inputs.receive(session, line)
+            if cluster is not None and cluster.full():
+                cluster.hold(self)  # Redis is behind: wait for the outbox to drain
+                break
             pending = history.pending
             if (
                 gate is not None
@@ -140,6 +144,11 @@ class Connection:
         if not backlog:
             self.backlog = None
         shell.schedule_flush()
+
+    def attach(self, session: Session) -> None:
+        """A cluster node learnt this connection's session: run what was read meanwhile."""
+        self.session = session
+        self._drain()
 
     def _resume(self) -> None:
         self.paused = False
@@ -184,8 +193,6 @@ class IrcConnection(Connection, asyncio.Protocol):
         self.session = self.shell.opened(self, ip, self.secure, certfp)
 
     def data_received(self, data: bytes) -> None:
-        if self.session is None:
-            return
         self._lines_read(self.framer.feed(data))
 
     def _pause_reading(self) -> None:
@@ -203,8 +210,7 @@ class IrcConnection(Connection, asyncio.Protocol):
         return False  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.session is not None:
-            self.shell.lost(self.session, quit_reason(exc))
+        self.shell.lost(self, quit_reason(exc))
 
     def write_lines(self, lines: list[bytes]) -> int:
         """Write queued lines in one call; returns the transport's unsent byte count."""

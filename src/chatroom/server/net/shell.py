@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatroom.config import Config, ConfigError
 from chatroom.server.core.effect_dispatch import dispatch_effect
@@ -26,7 +27,11 @@ from chatroom.server.net.backends import Backends
 from chatroom.server.net.backpressure import HistoryBackpressure
 from chatroom.server.net.connection import Connection, IrcConnection
 from chatroom.server.net.http import HttpServer
+from chatroom.server.net.inputs import Inputs
 from chatroom.server.store.private import private_dir, warn_loose_files
+
+if TYPE_CHECKING:
+    from chatroom.server.cluster.node import ClusterNode
 
 log = logging.getLogger("chatroom.net")
 
@@ -59,7 +64,18 @@ def is_loopback_host(host: str) -> bool:
 class Shell:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.world = World(config.core, time.time)
+        # On a cluster node every input goes through the network's log (server/cluster).
+        self.cluster: ClusterNode | None = None
+        if config.cluster_url:
+            from chatroom.server.cluster.node import ClusterNode
+            from chatroom.server.cluster.replica import NetworkClock
+
+            clock = NetworkClock()
+            self.world = World(config.core, clock)
+            self.cluster = ClusterNode(self, self.world, clock, config.cluster_url, config.node)
+        else:
+            self.world = World(config.core, time.time)
+        self.inputs: Inputs = self.cluster if self.cluster is not None else self.world
         self.connections: dict[int, Connection] = {}
         self.servers: list[asyncio.Server] = []
         self.http: HttpServer | None = None
@@ -74,16 +90,28 @@ class Shell:
 
     # --------------------------------------------------------------- connection events
 
-    def opened(self, conn: Connection, ip: str, secure: bool, certfp: str | None = None) -> Session:
+    def opened(
+        self, conn: Connection, ip: str, secure: bool, certfp: str | None = None
+    ) -> Session | None:
+        """A socket was accepted; its session, or None on a cluster node, which attaches
+        the session (``Connection.attach``) once the network has applied the connect."""
+        if self.cluster is not None:
+            self.cluster.connect(conn, ip, secure, certfp)
+            return None
         session = self.world.connect(ip, secure=secure, certfp=certfp)
         self.connections[session.id] = conn
         self.schedule_flush()
         return session
 
-    def lost(self, session: Session, reason: str) -> None:
-        self.world.disconnect(session, reason)
-        conn = self.connections.pop(session.id, None)
-        if conn is not None and self.history_backpressure is not None:
+    def lost(self, conn: Connection, reason: str) -> None:
+        session = conn.session
+        if session is None:
+            if self.cluster is not None:
+                self.cluster.forget(conn)
+            return
+        self.inputs.disconnect(session, reason)
+        self.connections.pop(session.id, None)
+        if self.history_backpressure is not None:
             self.history_backpressure.forget(conn)
         self.schedule_flush()
 
@@ -108,7 +136,7 @@ class Shell:
                 if conn.write_lines(lines) > limit:
                     log.info("sendq exceeded", extra={"session": session.id})
                     world.stats.sendq_drops += 1
-                    world.disconnect(session, "SendQ exceeded")
+                    self.inputs.disconnect(session, "SendQ exceeded")
                     conn.abort()
             # Until start() makes the backends no connection exists, so no effect has
             # anything to act on yet (they were always dropped then).
@@ -139,9 +167,12 @@ class Shell:
         warn_loose_files(self.config.data_dir)
         private_dir(self.config.data_dir)
         self.backends = Backends(
-            self.config, self.world, self.schedule_flush, self.close_connection
+            self.config, self.world, self.schedule_flush, self.close_connection, self.inputs
         )
-        self.backends.start()
+        if self.cluster is None:
+            self.backends.start()
+        else:
+            await self._join_network(self.cluster, self.backends)
         self.history_backpressure = HistoryBackpressure(
             self.backends.history_writer, self.config.core.history.queue_limit
         )
@@ -175,6 +206,15 @@ class Shell:
         self.world.occupancy.fd_capacity = capacity
         log.info("open file limit", extra={"limit": file_limit, "connection_capacity": capacity})
         return bound
+
+    async def _join_network(self, cluster: ClusterNode, backends: Backends) -> None:
+        """Found or join the network; its log, not the store, gives this node its state."""
+        loop = asyncio.get_running_loop()
+        replay = self.world.settings.history.replay_lines
+        snapshot = await loop.run_in_executor(None, backends.store.load)
+        recent = await loop.run_in_executor(None, backends.history.recent, replay)
+        await cluster.start(snapshot, recent)
+        backends.start(load_state=False)
 
     def _web_tls_context(self) -> ssl.SSLContext | None:
         """HTTPS for the web client whenever passwords would otherwise cross a network.
@@ -263,6 +303,8 @@ class Shell:
         log.info("TLS certificate reloaded", extra={"sha256": self.fingerprint})
 
     async def _tick_forever(self) -> None:
+        if self.cluster is not None:
+            return  # the network's ticks come through its log, from the lease holder
         while True:
             await asyncio.sleep(1.0)
             self.world.tick()
@@ -274,7 +316,10 @@ class Shell:
             server.close()
         if self._ticker is not None:
             self._ticker.cancel()
-        self.world.close_all(reason)
+        if self.cluster is not None:
+            await self.cluster.leave(reason)  # our users quit for the rest of the network
+        else:
+            self.world.close_all(reason)
         self.flush()
         deadline = time.monotonic() + 2.0
         while self.connections and time.monotonic() < deadline:

@@ -92,7 +92,7 @@ class WebSocketConnection(Connection):
         self._closing: asyncio.Task[bool] | None = None
 
     async def run(self, ip: str) -> None:
-        session = self.session = self.shell.opened(self, ip, self.secure)
+        self.session = self.shell.opened(self, ip, self.secure)
         reason = "Connection closed"
         try:
             while True:
@@ -112,11 +112,9 @@ class WebSocketConnection(Connection):
             if self._closing is not None:
                 await self._closing
         finally:
-            self.shell.lost(session, reason)
+            self.shell.lost(self, reason)
 
     def _frame_received(self, data: bytes) -> None:
-        if self.session is None:
-            return
         # The trailing LF ends the frame's line, so the framer never carries bytes over.
         self._lines_read(self.framer.feed(data + b"\n"))
 

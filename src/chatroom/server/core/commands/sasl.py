@@ -207,7 +207,9 @@ def _prove(
 
 def _scram_first(world: World, session: Session, state: SaslExchange, data: bytes) -> None:
     """client-first: answer with the salt, unless this name and address are throttled now."""
-    exchange = state.scram = ScramServerExchange(_scram_lookup(world), secret=world.scram_secret)
+    exchange = state.scram = ScramServerExchange(
+        _scram_lookup(world), world.nonce_factory, secret=world.scram_secret
+    )
     step = exchange.step(data)
     if not isinstance(step, ScramChallenge):
         _fail(world, session)

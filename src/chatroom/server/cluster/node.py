@@ -1,0 +1,411 @@
+"""This process as one node of a network: the log in Redis, heartbeats, the lease.
+
+What each Redis key is for (all under ``chatroom:``):
+
+- ``log``: the network's log, a Redis Stream. Every input of every node is one entry,
+  published by the node that has it (``publish``) and applied by every node in stream
+  order (``_follow`` -> ``Replica.apply``). Redis gives the total order, so two nodes
+  racing for one nick are decided by which entry comes first, the same way everywhere.
+  The first entry (id ``0-1``, "genesis") holds the durable state read from PostgreSQL
+  when the network started; a node that joins later replays the log from there.
+- ``nodes``: a sorted set of live incarnations (a node's name plus a random suffix per
+  process), scored by when their heartbeat expires; ``node-info`` holds what ``chatroom
+  admin nodes`` shows. The first node to find no live incarnation founds a new log.
+- ``lease``: held by one node at a time (``SET NX PX``, renewed each second). The holder
+  publishes the network's ticks (timeouts, expiries: once per network, not per node),
+  declares incarnations whose heartbeat stopped lost (their users QUIT, "node lost"),
+  and forwards changes other processes made to the store (LISTEN/NOTIFY) into the log.
+
+If Redis goes away, publishing and following retry every 0.2 s; lines read meanwhile wait
+in the outbox (bounded: connections are held while it is full). Entries carry a sequence
+number per incarnation, so a publish that is retried after Redis already stored it is
+applied once. Redis must keep its data across restarts (``appendonly yes``): the log is
+the network's memory (docs/cluster.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from chatroom.server.cluster.codec import encode
+from chatroom.server.cluster.replica import NetworkClock, Replica
+from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
+from chatroom.server.core.history import HistoryRecord
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+from chatroom.server.store.base import Snapshot, StoreDelta
+
+if TYPE_CHECKING:
+    from chatroom.server.net.connection import Connection
+
+__all__ = ["ClusterError", "ClusterNode", "list_nodes"]
+
+log = logging.getLogger("chatroom.cluster")
+
+LOG = "chatroom:log"
+NODES = "chatroom:nodes"
+INFO = "chatroom:node-info"
+LEASE = "chatroom:lease"
+HEARTBEAT_SECONDS = 1.0
+NODE_TTL_MS = 6_000  # a node silent this long is lost (noticed within ~7 s)
+LEASE_TTL_MS = 3_000
+RETRY_SECONDS = 0.2
+READ_BATCH = 512
+OUTBOX_LIMIT = 20_000  # entries waiting for Redis before connections are held
+
+# Found the network if no incarnation is alive, and register this one, atomically: two
+# nodes starting together cannot both found a log.
+_JOIN = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local founded = 0
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+  redis.call('XADD', KEYS[2], '0-1', 'e', ARGV[3])
+  founded = 1
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[2])
+return founded
+"""
+
+# Keep the lease if it is ours, or take it if nobody has it.
+_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+return 0
+"""
+
+
+class ClusterError(Exception):
+    """The network cannot be joined (Redis unreachable, its log lost)."""
+
+
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def _entries(reply: Any) -> Entries:
+    """The entries of an XREAD reply for our one stream (redis-py types it loosely)."""
+    return cast(Entries, reply[0][1]) if reply else []
+
+
+def _names(members: Any) -> list[str]:
+    return [member.decode() if isinstance(member, bytes) else str(member) for member in members]
+
+
+async def _redis_ms(client: aioredis.Redis) -> int:
+    """Redis's clock in ms: one clock for every node's heartbeat scores."""
+    seconds, micros = await client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+class ClusterNode:
+    """The shell's ``Inputs`` on a cluster node, and the tasks that keep it in the network.
+
+    ``shell`` is duck-typed (connections, flush, backends) to keep this module free of
+    the shell's imports; ``server/net/shell.py`` builds one when ``cluster.url`` is set.
+    """
+
+    def __init__(self, shell: Any, world: World, clock: NetworkClock, url: str, name: str) -> None:
+        self.shell = shell
+        self.world = world
+        self.url = url
+        self.name = name
+        self.me = f"{name}~{secrets.token_hex(4)}"
+        self.replica = Replica(world, clock, self.me)
+        self.started_at = time.time()
+        self.lease_held = False
+        self.waiting: dict[int, Connection] = {}  # connect token -> connection to attach
+        self._tokens = itertools.count(1)
+        self._seq = itertools.count(2)  # 1 is the genesis this node may have written
+        self._outbox: list[bytes] = []
+        self._wake = asyncio.Event()
+        self._declared: set[str] = set()  # lost incarnations announced, not yet applied
+        self._tasks: list[asyncio.Task[None]] = []
+        self._client: aioredis.Redis | None = None
+        self._reader: aioredis.Redis | None = None
+        self._held: set[Connection] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, snapshot: Snapshot, recent: list[HistoryRecord]) -> None:
+        """Join (or found) the network and catch up with its log before serving anyone."""
+        client = self._client = aioredis.Redis.from_url(self.url)
+        self._reader = aioredis.Redis.from_url(self.url)
+        try:
+            now = await _redis_ms(client)
+        except (RedisError, OSError) as err:
+            raise ClusterError(f"cannot reach Redis at cluster.url {self.url}: {err}") from None
+        genesis = encode(
+            (
+                "genesis",
+                self.me,
+                1,
+                time.time(),
+                {"snapshot": snapshot, "recent": recent, "scram_secret": secrets.token_bytes(32)},
+            )
+        )
+        join = client.register_script(_JOIN)
+        founded = await join(keys=[NODES, LOG], args=[now, self.me, genesis, NODE_TTL_MS])
+        await self._heartbeat(client)
+        log.info(
+            "joined the network" if not founded else "founded the network",
+            extra={"node": self.name, "incarnation": self.me},
+        )
+        await self._catch_up()
+        if not self.replica.founded:
+            raise ClusterError(
+                "the network's log in Redis has no start (was Redis restarted without"
+                " appendonly?): stop every node, then start them again to found a new one"
+            )
+        self._tasks = [
+            asyncio.create_task(self._follow()),
+            asyncio.create_task(self._publish_forever()),
+            asyncio.create_task(self._keep_alive()),
+        ]
+
+    async def _catch_up(self) -> None:
+        """Apply the log up to its end as it is now (a joining node replays it all)."""
+        assert self._reader is not None
+        last = await self._reader.xrevrange(LOG, count=1)
+        if not last:
+            return
+        end = last[0][0]
+        while self.replica.last_id != end:
+            entries = _entries(
+                await self._reader.xread({LOG: self.replica.last_id}, count=READ_BATCH)
+            )
+            if not entries:
+                break
+            self._apply(entries)
+
+    async def leave(self, reason: str) -> None:
+        """A clean stop: our users quit for everyone (with ``reason``), then we go."""
+        if not self._tasks:
+            return
+        self.publish("lost", self.me, reason)
+        deadline = time.monotonic() + 3.0
+        while self.me not in self.replica.dead and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await client.zrem(NODES, self.me)
+                await client.hdel(INFO, self.me)
+                if self.lease_held and await client.get(LEASE) == self.me.encode():
+                    await client.delete(LEASE)
+        for conn in (self._client, self._reader):
+            if conn is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await conn.aclose()
+
+    # ------------------------------------------------------------------ publishing
+
+    def publish(self, kind: str, *args: object) -> None:
+        """Queue one entry for the log (in order); it takes effect when it comes back."""
+        self._outbox.append(encode((kind, self.me, next(self._seq), *args)))
+        self._wake.set()
+
+    def full(self) -> bool:
+        """Too many entries wait for Redis: the connection that added one must pause."""
+        return len(self._outbox) >= OUTBOX_LIMIT
+
+    def hold(self, conn: Connection) -> None:
+        self._held.add(conn)
+        conn.hold_reading()
+
+    async def _publish_forever(self) -> None:
+        client = self._client
+        assert client is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._outbox = self._outbox, []
+            while batch:
+                try:
+                    pipe = client.pipeline(transaction=False)
+                    for data in batch:
+                        pipe.xadd(LOG, {"e": data})
+                    await pipe.execute()
+                    batch = []
+                except (RedisError, OSError) as err:
+                    log.warning("publishing to Redis failed; retrying", extra={"error": str(err)})
+                    await asyncio.sleep(RETRY_SECONDS)
+            if self._held and not self.full():
+                held, self._held = self._held, set()
+                for conn in held:
+                    conn.release_reading()
+
+    # ------------------------------------------------------------------ following
+
+    async def _follow(self) -> None:
+        reader = self._reader
+        assert reader is not None
+        while True:
+            try:
+                reply = await reader.xread(
+                    {LOG: self.replica.last_id}, count=READ_BATCH, block=1000
+                )
+                entries = _entries(reply)
+            except (RedisError, OSError) as err:
+                log.warning("reading the log failed; retrying", extra={"error": str(err)})
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if entries:
+                self._apply(entries)
+                self.shell.flush()
+
+    def _apply(self, entries: Entries) -> None:
+        replica = self.replica
+        backends: EffectHandler | None = self.shell.backends
+        for entry_id, fields in entries:
+            effects = replica.apply(entry_id, fields.get(b"e", b""))
+            if replica.bound:
+                self._attach_bound()
+            if backends is not None:
+                for effect in effects:
+                    dispatch_effect(effect, backends)
+
+    def _attach_bound(self) -> None:
+        """Our connections whose connect entry was just applied get their session."""
+        for token, session in self.replica.bound:
+            conn = self.waiting.pop(token, None)
+            if conn is None:  # it closed before the network knew it
+                self.publish("gone", session.id, "Connection closed")
+                continue
+            self.shell.connections[session.id] = conn
+            conn.attach(session)
+        self.replica.bound.clear()
+
+    # ------------------------------------------------------------------ heartbeat, lease
+
+    async def _keep_alive(self) -> None:
+        client = self._client
+        assert client is not None
+        lease = client.register_script(_LEASE)
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await self._heartbeat(client)
+                self.lease_held = bool(await lease(keys=[LEASE], args=[self.me, LEASE_TTL_MS]))
+                if self.lease_held:
+                    self.publish("tick")
+                    await self._declare_lost(client)
+            except (RedisError, OSError) as err:
+                log.warning("heartbeat to Redis failed", extra={"error": str(err)})
+
+    async def _heartbeat(self, client: aioredis.Redis) -> None:
+        now = await _redis_ms(client)
+        info = {"name": self.name, "users": len(self.shell.connections), "since": self.started_at}
+        pipe = client.pipeline(transaction=False)
+        pipe.zadd(NODES, {self.me: now + NODE_TTL_MS})
+        pipe.hset(INFO, self.me, json.dumps(info))
+        await pipe.execute()
+
+    async def _declare_lost(self, client: aioredis.Redis) -> None:
+        """Incarnations that hold sessions but stopped beating: their users quit."""
+        now = await _redis_ms(client)
+        live = set(_names(await client.zrangebyscore(NODES, now, "+inf")))
+        self._declared &= self.replica.incarnations()
+        for incarnation in self.replica.incarnations() - live - self._declared:
+            log.warning("node lost", extra={"incarnation": incarnation})
+            self._declared.add(incarnation)
+            self.publish("lost", incarnation, "node lost")
+        gone = await client.zrangebyscore(NODES, "-inf", now)
+        if gone:
+            await client.zremrangebyscore(NODES, "-inf", now)
+            await client.hdel(INFO, *gone)
+
+    # ------------------------------------------------------------------ Inputs
+
+    def connect(self, conn: Connection, ip: str, secure: bool, certfp: str | None) -> None:
+        token = next(self._tokens)
+        self.waiting[token] = conn
+        self.publish("connect", token, ip, secure, certfp)
+
+    def forget(self, conn: Connection) -> None:
+        """A connection closed before it was attached: ``_attach_bound`` says it is gone."""
+        for token, waiting in list(self.waiting.items()):
+            if waiting is conn:
+                del self.waiting[token]
+
+    def receive(self, session: Session, line: bytes) -> None:
+        seed = secrets.token_bytes(16) if b"AUTHENTICATE" in line else None
+        self.publish("line", session.id, line, seed)
+
+    def receive_too_long(self, session: Session) -> None:
+        self.publish("long", session.id)
+
+    def close(self, session: Session, reason: str) -> None:
+        self.publish("close", session.id, reason)
+
+    def disconnect(self, session: Session, reason: str = "Connection closed") -> None:
+        self.publish("gone", session.id, reason)
+
+    def _answer(self, method: str, *args: object) -> None:
+        self.publish("answer", method, args)
+
+    def password_checked(self, token: int, ok: bool, rehashed: tuple[str, str] | None) -> None:
+        self._answer("password_checked", token, ok, rehashed)
+
+    def password_hashed(self, token: int, password_hash: str, scram: str) -> None:
+        self._answer("password_hashed", token, password_hash, scram)
+
+    def persisted(self, token: int, error: str | None) -> None:
+        self._answer("persisted", token, error)
+
+    def history_loaded(self, token: int, rows: Sequence[object] | None) -> None:
+        self._answer("history_loaded", token, None if rows is None else list(rows))
+
+    def history_redacted(self, token: int, outcome: str | None) -> None:
+        self._answer("history_redacted", token, outcome)
+
+    def load_snapshot(self, snapshot: Snapshot) -> None:
+        """Only PostgreSQL stores serve a network, and they report changes by key."""
+        log.warning("whole-store reload ignored on a cluster node")
+
+    def load_changes(self, delta: StoreDelta) -> None:
+        """Another process changed the store: one node (the lease holder) says so in the log."""
+        if self.lease_held:
+            self._answer("load_changes", delta)
+
+    def load_history(self, records: Iterable[HistoryRecord]) -> None:
+        if self.lease_held:
+            self._answer("load_history", list(records))
+
+
+async def list_nodes(url: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, incarnation, info) of every live node, for ``chatroom admin nodes``."""
+    client = aioredis.Redis.from_url(url)
+    try:
+        now = await _redis_ms(client)
+        live = _names(await client.zrangebyscore(NODES, now, "+inf"))
+        found = []
+        for incarnation in sorted(live):
+            raw = await client.hget(INFO, incarnation)
+            info = json.loads(raw) if raw else {}
+            found.append((str(info.get("name", incarnation)), incarnation, info))
+        return found
+    finally:
+        await client.aclose()

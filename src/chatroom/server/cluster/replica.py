@@ -1,0 +1,222 @@
+"""One node's copy of the network: the network's log applied to a ``World``, in log order.
+
+Every node holds the whole network's state (every user, room, account) in its own
+``World`` and changes it only by applying the log, the same entries in the same order on
+every node. The core is deterministic given its inputs, so every node computes the same
+state and the same replies; what differs is what each node does with them:
+
+- lines for a connection are written only by the node that holds its socket (the shell
+  drops the output of sessions it has no connection for);
+- effects (store writes, password checks, history queries) are carried out only by the
+  node whose entry caused them ("the origin"), so every change is written once and every
+  answer is computed once; the answer then goes through the log like any input;
+- ``Close`` is the exception: it is harmless everywhere (a node closes only its own
+  sockets), and a "node lost" entry applied by another node must still close ours.
+
+What must be the same on every node comes from the entry, never from the node: the time
+(the entry id's milliseconds, which Redis keeps increasing), SCRAM nonces (a seed the
+origin puts in the entry), session ids, answer tokens and msgids (counters advanced by
+the same entries in the same order, msgids prefixed with the network's start).
+
+No I/O here: ``server/cluster/node.py`` reads and writes Redis and calls ``apply``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import logging
+import pickle
+import time
+from collections.abc import Callable
+from typing import Any
+
+from chatroom.server.auth.scram import default_nonce
+from chatroom.server.cluster.codec import decode
+from chatroom.server.core.effects import Close, Effect
+from chatroom.server.core.session import Session
+from chatroom.server.core.world import World
+
+__all__ = ["ANSWERS", "NetworkClock", "Replica", "seeded_nonces"]
+
+log = logging.getLogger("chatroom.cluster")
+
+# The World inputs an "answer" entry may call: the answers to effects, and store news.
+ANSWERS = frozenset(
+    {
+        "password_checked",
+        "password_hashed",
+        "persisted",
+        "history_loaded",
+        "history_redacted",
+        "load_changes",
+        "load_history",
+    }
+)
+
+
+class NetworkClock:
+    """The core's clock on a cluster node: the entry's time while an entry is applied
+    (the same on every node), the wall clock otherwise (flood control, which only the
+    origin runs, and the web gate)."""
+
+    __slots__ = ("now",)
+
+    def __init__(self) -> None:
+        self.now: float | None = None
+
+    def __call__(self) -> float:
+        now = self.now
+        return time.time() if now is None else now
+
+
+def entry_time(entry_id: bytes) -> float:
+    """Seconds from a stream id ``<ms>-<n>``: the same number on every node; ``n``
+    orders entries within one millisecond by microseconds (at most 999 of them)."""
+    ms, _, n = entry_id.partition(b"-")
+    return int(ms) / 1000 + min(int(n or 0), 999) / 1_000_000
+
+
+def seeded_nonces(seed: bytes) -> Callable[[], str]:
+    """SCRAM nonces every node derives alike from the origin's random ``seed``."""
+    counter = itertools.count()
+
+    def nonce() -> str:
+        digest = hashlib.sha256(seed + next(counter).to_bytes(4, "big")).digest()
+        return base64.b64encode(digest[:24]).decode("ascii")
+
+    return nonce
+
+
+class Replica:
+    """Applies log entries to ``world``; ``me`` is this process's incarnation id."""
+
+    def __init__(self, world: World, clock: NetworkClock, me: str) -> None:
+        self.world = world
+        self.clock = clock
+        self.me = me
+        self.founded = False  # the genesis entry was applied
+        self.owners: dict[int, str] = {}  # session id -> incarnation holding its socket
+        self.last_seq: dict[str, int] = {}  # per incarnation: entries applied (retries skip)
+        self.dead: set[str] = set()  # incarnations declared lost: their late entries are void
+        self.bound: list[tuple[int, Session]] = []  # our connects, applied: (token, session)
+        self.last_id = b"0-0"
+        self.applied = 0
+        self._handlers: dict[str, Callable[..., None]] = {
+            "genesis": self._genesis,
+            "connect": self._connect,
+            "line": self._line,
+            "long": self._long,
+            "close": self._close,
+            "gone": self._gone,
+            "tick": self._tick,
+            "answer": self._answer,
+            "lost": self._lost,
+        }
+
+    def incarnations(self) -> set[str]:
+        """Incarnations that hold at least one session (the lease holder checks they live)."""
+        return set(self.owners.values())
+
+    def sessions_of(self, incarnation: str) -> int:
+        return sum(1 for owner in self.owners.values() if owner == incarnation)
+
+    def apply(self, entry_id: bytes, data: bytes) -> list[Effect]:
+        """Apply one entry; returns the effects this node must carry out."""
+        self.last_id = entry_id
+        try:
+            entry = decode(data)
+            kind, origin, seq = entry[0], entry[1], entry[2]
+            handler = self._handlers[kind]
+        except (pickle.UnpicklingError, ValueError, EOFError, KeyError, IndexError) as err:
+            log.error("unreadable log entry skipped", extra={"id": entry_id, "error": repr(err)})
+            return []
+        if not self.founded and kind != "genesis":
+            return []  # nothing counts before the network's start
+        if origin in self.dead or seq <= self.last_seq.get(origin, 0):
+            return []  # a node declared lost, or a publish that was retried
+        self.last_seq[origin] = seq
+        self.applied += 1
+        world = self.world
+        self.clock.now = entry_time(entry_id)
+        try:
+            handler(origin, *entry[3:])
+        except Exception:
+            # The core never raises on input; if it did, every node raised alike.
+            log.exception("log entry failed", extra={"id": entry_id, "kind": kind})
+        finally:
+            self.clock.now = None
+            world.nonce_factory = default_nonce
+        effects = world.take_effects()
+        if origin == self.me:
+            return effects
+        return [effect for effect in effects if isinstance(effect, Close)]
+
+    # ------------------------------------------------------------------ entry kinds
+
+    def _genesis(self, origin: str, started_at: float, state: dict[str, Any]) -> None:
+        if self.founded:
+            return
+        self.founded = True
+        world = self.world
+        world.adopt_network_start(started_at)
+        world.scram_secret = state["scram_secret"]
+        world.load_snapshot(state["snapshot"])
+        world.load_history(state["recent"])
+
+    def _connect(self, origin: str, token: int, ip: str, secure: bool, certfp: str | None) -> None:
+        session = self.world.connect(ip, secure=secure, certfp=certfp)
+        self.owners[session.id] = origin
+        if origin == self.me:
+            self.bound.append((token, session))
+
+    def _session(self, origin: str, session_id: int) -> Session | None:
+        """The session, if ``origin`` holds it (a node speaks only for its own sockets)."""
+        if self.owners.get(session_id) != origin:
+            return None
+        return self.world.sessions.get(session_id)
+
+    def _line(self, origin: str, session_id: int, line: bytes, seed: bytes | None) -> None:
+        session = self._session(origin, session_id)
+        if session is not None:
+            if seed is not None:
+                self.world.nonce_factory = seeded_nonces(seed)
+            self.world.receive(session, line)
+
+    def _long(self, origin: str, session_id: int) -> None:
+        session = self._session(origin, session_id)
+        if session is not None:
+            self.world.receive_too_long(session)
+
+    def _close(self, origin: str, session_id: int, reason: str) -> None:
+        session = self._session(origin, session_id)
+        if session is not None:
+            self.world.close(session, reason)
+
+    def _gone(self, origin: str, session_id: int, reason: str) -> None:
+        session = self._session(origin, session_id)
+        if session is not None:
+            self.world.disconnect(session, reason)
+            del self.owners[session_id]
+
+    def _tick(self, origin: str) -> None:
+        self.world.tick()
+
+    def _answer(self, origin: str, method: str, args: tuple[Any, ...]) -> None:
+        if method in ANSWERS:
+            getattr(self.world, method)(*args)
+
+    def _lost(self, origin: str, incarnation: str, reason: str) -> None:
+        """A node died (or left): its users quit for everyone, as if each had."""
+        self.dead.add(incarnation)
+        self.last_seq.pop(incarnation, None)
+        world = self.world
+        for session_id, owner in list(self.owners.items()):
+            if owner != incarnation:
+                continue
+            del self.owners[session_id]
+            session = world.sessions.get(session_id)
+            if session is not None:
+                world.close(session, reason)
+                world.disconnect(session, reason)

@@ -1,0 +1,229 @@
+"""The network's log applied on several nodes: the same state everywhere, effects once.
+
+Fast core tests with no Redis: a list stands in for the stream, ids are made the way
+Redis makes them (``<ms>-<n>``). The real thing, three ``chatroom serve`` nodes on a real
+Redis and PostgreSQL, is tested in tests/cluster/.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import pytest
+
+from chatroom.irc.message import parse
+from chatroom.server.cluster.codec import ForbiddenClassError, decode, encode
+from chatroom.server.cluster.replica import NetworkClock, Replica, seeded_nonces
+from chatroom.server.core.effects import Close, Effect, StoreMessages
+from chatroom.server.core.settings import CoreSettings
+from chatroom.server.core.world import World
+from chatroom.server.store.base import Snapshot
+
+
+class Node:
+    def __init__(self, me: str) -> None:
+        self.clock = NetworkClock()
+        self.world = World(CoreSettings(), self.clock)
+        self.replica = Replica(self.world, self.clock, me)
+        self.effects: list[Effect] = []
+        self.sessions: dict[int, int] = {}  # connect token -> session id (ours only)
+
+    def apply(self, entry_id: bytes, data: bytes) -> None:
+        self.effects.extend(self.replica.apply(entry_id, data))
+        for token, session in self.replica.bound:
+            self.sessions[token] = session.id
+        self.replica.bound.clear()
+
+    def lines(self, token: int) -> list[str]:
+        """What this node would write to its connection ``token`` (and forget it)."""
+        session = self.world.sessions.get(self.sessions[token])
+        if session is None:
+            return []
+        return [line.decode().rstrip("\r\n") for line in session.take_output()]
+
+
+class Network:
+    """A log and the nodes that follow it; ``publish`` appends and every node applies."""
+
+    def __init__(self, *names: str) -> None:
+        self.log: list[tuple[bytes, bytes]] = []
+        self.nodes = {name: Node(name) for name in names}
+        self.seqs = dict.fromkeys(names, 1)
+        self.tokens = 0
+        self.ms = 1_800_000_000_000
+        self._append(
+            encode(("genesis", names[0], 1, 1_800_000_000.0, _state())), *self.nodes.values()
+        )
+
+    def _append(self, data: bytes, *nodes: Node) -> None:
+        self.ms += 5
+        entry_id = f"{self.ms}-0".encode()
+        self.log.append((entry_id, data))
+        for node in nodes:
+            node.apply(entry_id, data)
+
+    def publish(self, origin: str, kind: str, *args: object, seq: int | None = None) -> None:
+        if seq is None:
+            self.seqs[origin] += 1
+            seq = self.seqs[origin]
+        self._append(encode((kind, origin, seq, *args)), *self.nodes.values())
+
+    def connect(self, origin: str, nick: str | None = None) -> int:
+        self.tokens += 1
+        self.publish(origin, "connect", self.tokens, "127.0.0.1", False, None)
+        if nick is not None:
+            self.say(origin, self.tokens, f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+        return self.tokens
+
+    def say(self, origin: str, token: int, *lines: str) -> None:
+        session_id = self.nodes[origin].sessions[token]
+        for line in lines:
+            self.publish(origin, "line", session_id, line.encode(), None)
+
+    def join_late(self, name: str) -> Node:
+        node = self.nodes[name] = Node(name)
+        self.seqs[name] = 1
+        for entry_id, data in self.log:
+            node.apply(entry_id, data)
+        return node
+
+
+def _state() -> dict[str, object]:
+    return {"snapshot": Snapshot(), "recent": [], "scram_secret": b"s" * 32}
+
+
+def _commands(lines: list[str]) -> list[str]:
+    return [parse(line.encode()).command for line in lines]
+
+
+def _shape(world: World) -> tuple[object, ...]:
+    """What every node must agree on: users, rooms with members and modes, sessions."""
+    rooms = {
+        key: (channel.name, sorted((u.nick, p) for u, p in channel.members.items()))
+        for key, channel in world.channels.items()
+    }
+    return (sorted(world.nicks), rooms, sorted(world.sessions), world.new_msgid())
+
+
+def test_users_on_two_nodes_share_a_room_and_see_the_same_lines() -> None:
+    net = Network("a", "b")
+    alice = net.connect("a", "alice")
+    bob = net.connect("b", "bob")
+    net.say("a", alice, "JOIN #x")
+    net.say("b", bob, "JOIN #x")
+    net.say("b", bob, "@label=1 PRIVMSG #x :hello")
+    net.nodes["a"].lines(alice)
+    net.nodes["b"].lines(bob)
+    net.say("b", bob, "PRIVMSG #x :again")
+    seen_by_alice = net.nodes["a"].lines(alice)
+    assert seen_by_alice == [":bob!~bob@127.0.0.1 PRIVMSG #x again"]
+    # Node b computed alice's copy too, the same bytes (its shell drops them: it holds
+    # no socket for her).
+    copy = net.nodes["b"].world.sessions[net.nodes["a"].sessions[alice]].take_output()
+    assert copy[-1].decode().rstrip("\r\n") == seen_by_alice[-1]
+    assert _shape(net.nodes["a"].world) == _shape(net.nodes["b"].world)
+
+
+def test_a_nick_race_across_nodes_has_exactly_one_winner_on_every_node() -> None:
+    net = Network("a", "b")
+    first = net.connect("a")
+    second = net.connect("b")
+    net.say("b", second, "NICK prize", "USER x 0 * :x")
+    net.say("a", first, "NICK prize", "USER y 0 * :y")
+    assert "001" in _commands(net.nodes["b"].lines(second))
+    assert _commands(net.nodes["a"].lines(first)) == ["433"]
+    for node in net.nodes.values():
+        assert [u.nick for u in node.world.nicks.values()] == ["prize"]
+
+
+def test_only_the_node_whose_entry_it_was_stores_the_message() -> None:
+    net = Network("a", "b")
+    alice = net.connect("a", "alice")
+    net.connect("b", "bob")
+    net.say("a", alice, "JOIN #x")
+    for node in net.nodes.values():
+        node.effects.clear()
+    net.say("a", alice, "PRIVMSG #x :kept once")
+    assert any(isinstance(e, StoreMessages) for e in net.nodes["a"].effects)
+    assert not any(isinstance(e, StoreMessages) for e in net.nodes["b"].effects)
+
+
+def test_a_publish_retried_after_redis_stored_it_is_applied_once() -> None:
+    net = Network("a", "b")
+    alice = net.connect("a", "alice")
+    net.say("a", alice, "JOIN #x")
+    net.nodes["a"].lines(alice)
+    session_id = net.nodes["a"].sessions[alice]
+    seq = net.seqs["a"] + 1
+    net.publish("a", "line", session_id, b"PRIVMSG #x :once", None, seq=seq)
+    net.publish("a", "line", session_id, b"PRIVMSG #x :once", None, seq=seq)
+    stored = [e for e in net.nodes["a"].effects if isinstance(e, StoreMessages)]
+    assert [r.text for e in stored for r in e.records if r.text == "once"] == ["once"]
+
+
+def test_a_lost_node_s_users_quit_for_everyone_and_its_late_entries_are_void() -> None:
+    net = Network("a", "b", "c")
+    alice = net.connect("a", "alice")
+    bob = net.connect("b", "bob")
+    net.say("a", alice, "JOIN #x")
+    net.say("b", bob, "JOIN #x")
+    net.nodes["a"].lines(alice)
+    net.publish("c", "lost", "b", "node lost")
+    assert net.nodes["a"].lines(alice) == [":bob!~bob@127.0.0.1 QUIT :node lost"]
+    net.say("b", bob, "NICK zombie")  # the lost node did not know yet
+    for node in net.nodes.values():
+        assert sorted(node.world.nicks) == ["alice"]
+    # The lost node itself closes the socket it still holds.
+    assert any(isinstance(e, Close) for e in net.nodes["b"].effects)
+
+
+def test_a_node_that_joins_later_replays_the_log_to_the_same_state() -> None:
+    net = Network("a", "b")
+    alice = net.connect("a", "alice")
+    bob = net.connect("b", "bob")
+    net.say("a", alice, "JOIN #x", "TOPIC #x :what we do", "MODE #x +m")
+    net.say("b", bob, "JOIN #x", "NICK robert", "PART #x")
+    late = net.join_late("c")
+    assert _shape(late.world) == _shape(net.nodes["a"].world)
+    assert late.world.channels["#x"].topic == "what we do"
+    assert late.effects == []  # nothing of the past is done again
+
+
+def test_entries_before_the_network_s_start_are_ignored() -> None:
+    clock = NetworkClock()
+    world = World(CoreSettings(), clock)
+    replica = Replica(world, clock, "a")
+    assert replica.apply(b"1-0", encode(("connect", "x", 1, 1, "127.0.0.1", False, None))) == []
+    assert world.sessions == {}
+
+
+def test_an_entry_naming_a_callable_is_refused_and_skipped() -> None:
+    class Evil:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (print, ("ran",))
+
+    forged = pickle.dumps(("answer", "x", 1, "persisted", (Evil(),)))
+    with pytest.raises(ForbiddenClassError):
+        decode(forged)
+    net = Network("a")
+    node = net.nodes["a"]
+    before = node.replica.applied
+    node.apply(b"9999999999999-0", forged)
+    node.apply(b"9999999999999-1", b"not a pickle")
+    assert node.replica.applied == before
+
+
+def test_store_records_survive_the_codec() -> None:
+    snapshot = Snapshot(options={"alice": {"multiclient": "on"}})
+    entry = ("answer", "a", 2, "load_changes", (snapshot,))
+    assert decode(encode(entry)) == entry
+    assert decode(io.BytesIO(encode(entry)).read()) == entry
+
+
+def test_scram_nonces_are_the_same_on_every_node_and_differ_per_seed() -> None:
+    one, same, other = seeded_nonces(b"a" * 16), seeded_nonces(b"a" * 16), seeded_nonces(b"b" * 16)
+    first = one()
+    assert first == same()
+    assert first != other()
+    assert one() != first
