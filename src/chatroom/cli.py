@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         " (redis://HOST:PORT/DB; needs a postgresql:// --store; see docs/cluster.md)",
     )
     serve.add_argument("--node", help="cluster.node: this node's name (default: the host name)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N nodes of the network on this machine, sharing the ports (needs --cluster)",
+    )
     serve.add_argument("--server-name", help="server name shown to clients")
     serve.add_argument(
         "--log-level",
@@ -101,9 +108,20 @@ def _serve(args: argparse.Namespace) -> int:
             "every listener is off (listen.port, listen.tls_port, listen.http_port): "
             "turn at least one on, e.g. --tls-port 6697"
         )
+    if args.workers < 1:
+        raise cfg.ConfigError("--workers: give a number of nodes, 1 or more")
+    if args.workers > 1:
+        from chatroom.cli_workers import run_workers
+
+        log_args = ["--log-level", args.log_level, "--log-format", args.log_format]
+        found = cfg.find_file(args.config)
+        return run_workers(config, None if found is None else str(found), args.workers, log_args)
     logs.setup(args.log_level, args.log_format)
     try:
         run(serve(config))
+    except _cluster_errors(config) as err:
+        print(f"chatroom: the network at {config.cluster_url}: {err}", file=sys.stderr)
+        return 1
     except cli_admin.database_errors() as err:
         print(
             f"chatroom: the store at {config.store} failed: {cli_admin.one_line(err)}",
@@ -111,6 +129,15 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def _cluster_errors(config: cfg.Config) -> tuple[type[Exception], ...]:
+    """Joining a network can fail in ways a single server cannot: reported in one line."""
+    if not config.cluster_url:
+        return ()
+    from chatroom.server.cluster.node import ClusterError
+
+    return (ClusterError,)
 
 
 def _config(args: argparse.Namespace) -> int:

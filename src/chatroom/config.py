@@ -41,6 +41,7 @@ class ListenConfig:
     host: str
     port: int | None
     http_port: int | None
+    reuse_port: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +221,13 @@ SETTINGS: tuple[Setting, ...] = (
         8080,
         "port",
         "Web client, IRC over WebSocket, /metrics; off disables.",
+    ),
+    Setting(
+        "listen.reuse_port",
+        False,
+        "bool",
+        "Share the ports with other nodes on this machine (SO_REUSEPORT; serve --workers"
+        " sets it); a second server on the same port is then not refused.",
     ),
     Setting(
         "http.origins",

@@ -14,7 +14,7 @@ import pytest
 
 from chatroom.irc.message import parse
 from chatroom.server.cluster.codec import ForbiddenClassError, decode, encode
-from chatroom.server.cluster.replica import NetworkClock, Replica, seeded_nonces
+from chatroom.server.cluster.replica import NetworkClock, Replica, seeded_nonces, settings_digest
 from chatroom.server.core.effects import Close, Effect, StoreMessages
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.core.world import World
@@ -227,3 +227,15 @@ def test_scram_nonces_are_the_same_on_every_node_and_differ_per_seed() -> None:
     assert first == same()
     assert first != other()
     assert one() != first
+
+
+def test_a_node_with_other_settings_than_the_network_s_founder_is_named() -> None:
+    founder = Node("a")
+    state = {**_state(), "settings": settings_digest(founder.world.settings)}
+    genesis = encode(("genesis", "a", 1, 1_800_000_000.0, state))
+    same, other = Node("b"), Node("c")
+    other.world.settings = CoreSettings(server_name="other.example")
+    for node in (same, other):
+        node.apply(b"1-0", genesis)
+    assert same.replica.settings_differ() == []
+    assert other.replica.settings_differ() == ["server_name"]

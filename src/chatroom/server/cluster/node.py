@@ -39,7 +39,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chatroom.server.cluster.codec import encode
-from chatroom.server.cluster.replica import NetworkClock, Replica
+from chatroom.server.cluster.replica import NetworkClock, Replica, settings_digest
 from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.session import Session
@@ -157,7 +157,12 @@ class ClusterNode:
                 self.me,
                 1,
                 time.time(),
-                {"snapshot": snapshot, "recent": recent, "scram_secret": secrets.token_bytes(32)},
+                {
+                    "snapshot": snapshot,
+                    "recent": recent,
+                    "scram_secret": secrets.token_bytes(32),
+                    "settings": settings_digest(self.world.settings),
+                },
             )
         )
         join = client.register_script(_JOIN)
@@ -172,6 +177,14 @@ class ClusterNode:
             raise ClusterError(
                 "the network's log in Redis has no start (was Redis restarted without"
                 " appendonly?): stop every node, then start them again to found a new one"
+            )
+        differ = self.replica.settings_differ()
+        if differ:
+            await client.zrem(NODES, self.me)
+            raise ClusterError(
+                "this node's settings differ from the network's in "
+                + ", ".join(differ)
+                + ": every node of a network needs the same server settings (docs/cluster.md)"
             )
         self._tasks = [
             asyncio.create_task(self._follow()),
@@ -382,8 +395,10 @@ class ClusterNode:
         self._answer("history_redacted", token, outcome)
 
     def load_snapshot(self, snapshot: Snapshot) -> None:
-        """Only PostgreSQL stores serve a network, and they report changes by key."""
-        log.warning("whole-store reload ignored on a cluster node")
+        """The store's watch restarted and cannot say what changed meanwhile: the lease
+        holder puts the whole durable state in the log (rare: PostgreSQL names keys)."""
+        if self.lease_held:
+            self._answer("load_snapshot", snapshot)
 
     def load_changes(self, delta: StoreDelta) -> None:
         """Another process changed the store: one node (the lease holder) says so in the log."""

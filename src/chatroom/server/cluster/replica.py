@@ -24,6 +24,7 @@ No I/O here: ``server/cluster/node.py`` reads and writes Redis and calls ``apply
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import itertools
 import logging
@@ -36,9 +37,10 @@ from chatroom.server.auth.scram import default_nonce
 from chatroom.server.cluster.codec import decode
 from chatroom.server.core.effects import Close, Effect
 from chatroom.server.core.session import Session
+from chatroom.server.core.settings import CoreSettings
 from chatroom.server.core.world import World
 
-__all__ = ["ANSWERS", "NetworkClock", "Replica", "seeded_nonces"]
+__all__ = ["ANSWERS", "NetworkClock", "Replica", "seeded_nonces", "settings_digest"]
 
 log = logging.getLogger("chatroom.cluster")
 
@@ -51,6 +53,7 @@ ANSWERS = frozenset(
         "history_loaded",
         "history_redacted",
         "load_changes",
+        "load_snapshot",
         "load_history",
     }
 )
@@ -78,6 +81,30 @@ def entry_time(entry_id: bytes) -> float:
     return int(ms) / 1000 + min(int(n or 0), 999) / 1_000_000
 
 
+def _canonical(value: object) -> str:
+    """A text for ``value`` that is the same in every process (sets sorted: their order
+    follows string hashing, which differs per process)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return (
+            "(" + ",".join(f"{f.name}={_canonical(getattr(value, f.name))}" for f in fields) + ")"
+        )
+    if isinstance(value, (set, frozenset)):
+        return "{" + ",".join(sorted(_canonical(item) for item in value)) + "}"
+    if isinstance(value, (tuple, list)):
+        return "[" + ",".join(_canonical(item) for item in value) + "]"
+    return repr(value)
+
+
+def settings_digest(settings: CoreSettings) -> dict[str, str]:
+    """Per core setting group, a digest every node of one network must share: the nodes
+    take the same decisions only if they run on the same settings."""
+    return {
+        field.name: hashlib.sha256(_canonical(getattr(settings, field.name)).encode()).hexdigest()
+        for field in dataclasses.fields(settings)
+    }
+
+
 def seeded_nonces(seed: bytes) -> Callable[[], str]:
     """SCRAM nonces every node derives alike from the origin's random ``seed``."""
     counter = itertools.count()
@@ -97,6 +124,7 @@ class Replica:
         self.clock = clock
         self.me = me
         self.founded = False  # the genesis entry was applied
+        self.network_settings: dict[str, str] = {}  # settings_digest of the founder
         self.owners: dict[int, str] = {}  # session id -> incarnation holding its socket
         self.last_seq: dict[str, int] = {}  # per incarnation: entries applied (retries skip)
         self.dead: set[str] = set()  # incarnations declared lost: their late entries are void
@@ -114,6 +142,12 @@ class Replica:
             "answer": self._answer,
             "lost": self._lost,
         }
+
+    def settings_differ(self) -> list[str]:
+        """The setting groups where this node differs from the network's founder."""
+        ours = settings_digest(self.world.settings)
+        theirs = self.network_settings
+        return [name for name, digest in ours.items() if theirs.get(name, digest) != digest]
 
     def incarnations(self) -> set[str]:
         """Incarnations that hold at least one session (the lease holder checks they live)."""
@@ -160,6 +194,7 @@ class Replica:
             return
         self.founded = True
         world = self.world
+        self.network_settings = state.get("settings", {})
         world.adopt_network_start(started_at)
         world.scram_secret = state["scram_secret"]
         world.load_snapshot(state["snapshot"])

@@ -133,7 +133,11 @@ class HttpServer:
         return app
 
     async def start(
-        self, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+        self,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None = None,
+        reuse_port: bool = False,
     ) -> list[tuple[str, int]]:
         """Listen; returns the bound addresses (port 0 picks a free one)."""
         self.runner = web.AppRunner(
@@ -148,7 +152,7 @@ class HttpServer:
             timeout=self.conf.request_timeout,
             proxies=self.conf.trusted_proxies,
         )
-        bound = await self.listener.start(host, port)
+        bound = await self.listener.start(host, port, reuse_port)
         for addr in bound:
             log.info("listening", extra={"kind": "http", "host": addr[0], "port": addr[1]})
         return bound

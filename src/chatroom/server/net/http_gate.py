@@ -171,7 +171,7 @@ class GatedListener:
         self.idle = IdleConnections()
         self.handler_args: dict[str, Any] = {"keepalive_timeout": timeout, "access_log": None}
 
-    async def start(self, host: str, port: int) -> list[tuple[str, int]]:
+    async def start(self, host: str, port: int, reuse_port: bool = False) -> list[tuple[str, int]]:
         """Bind every address ``host`` resolves to; returns them (port 0 picks one)."""
         loop = asyncio.get_running_loop()
         self.handler_args["loop"] = loop
@@ -186,6 +186,8 @@ class GatedListener:
             sock = socket.socket(family, kind, proto)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if reuse_port:  # several nodes on one machine (serve --workers)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 if family == socket.AF_INET6:
                     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
                 sock.bind(address)

@@ -179,7 +179,10 @@ class Shell:
         if listen.port is not None:
             with _port_in_use(listen.host, listen.port, "plain IRC", "listen.port", "--port"):
                 server = await self._loop.create_server(
-                    lambda: IrcConnection(self, secure=False), listen.host, listen.port
+                    lambda: IrcConnection(self, secure=False),
+                    listen.host,
+                    listen.port,
+                    reuse_port=listen.reuse_port or None,
                 )
             self.servers.append(server)
             for sock in server.sockets:
@@ -198,7 +201,9 @@ class Shell:
             kind = "https" if https is not None else "http"
             http_port = listen.http_port
             with _port_in_use(listen.host, http_port, "the web", "listen.http_port", "--http-port"):
-                for host, port in await self.http.start(listen.host, http_port, https):
+                for host, port in await self.http.start(
+                    listen.host, http_port, https, listen.reuse_port
+                ):
                     bound.append((kind, host, port))
         self._ticker = asyncio.create_task(self._tick_forever())
         # Measured last, when everything that stays open is open.
@@ -270,6 +275,7 @@ class Shell:
             port,
             ssl=context,
             ssl_handshake_timeout=tls.HANDSHAKE_SECONDS,
+            reuse_port=self.config.listen.reuse_port or None,
         )
         self.servers.append(server)
         addr = server.sockets[0].getsockname()
