@@ -240,6 +240,10 @@ class ClusterNode:
         self._outbox.append(encode((kind, self.me, next(self._seq), *args)))
         self._wake.set()
 
+    @property
+    def outbox_length(self) -> int:
+        return len(self._outbox)
+
     def full(self) -> bool:
         """Too many entries wait for Redis: the connection that added one must pause."""
         return len(self._outbox) >= OUTBOX_LIMIT

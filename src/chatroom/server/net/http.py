@@ -119,7 +119,7 @@ class HttpServer:
         core = shell.config.core
         names = {core.server_name, shell.config.listen.host, *conf.hostnames}
         self.hostnames = frozenset(n.lower().rstrip(".") for n in names)
-        self.registry = metrics.registry_for(shell.world)
+        self.registry = metrics.registry_for(shell.world, shell.cluster, shell.connections)
         self.runner: web.AppRunner | None = None
         self.listener: GatedListener | None = None
 

@@ -12,13 +12,14 @@ Any integer that a later change adds to ``Stats`` is exported too, as
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 if TYPE_CHECKING:
+    from chatroom.server.cluster.node import ClusterNode
     from chatroom.server.core.world import World
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -74,9 +75,37 @@ def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, text, value=value)
 
 
-def registry_for(world: World) -> CollectorRegistry:
+class NodeCollector:
+    """On a cluster node the world's figures are the whole network's (every node applies
+    every entry); these are this node's own share and its link to the network."""
+
+    def __init__(self, node: ClusterNode, connections: Sized) -> None:
+        self.node = node
+        self.connections = connections
+
+    def collect(self) -> Iterator[Metric]:
+        node = self.node
+        yield _gauge(
+            "chatroom_node_connections", "Client sockets this node holds.", len(self.connections)
+        )
+        yield _gauge(
+            "chatroom_node_outbox", "Log entries waiting to reach Redis.", node.outbox_length
+        )
+        yield _gauge("chatroom_node_lease", "1 if this node holds the lease.", node.lease_held)
+        yield CounterMetricFamily(
+            "chatroom_node_log_entries_applied",
+            "Entries of the network's log this node applied.",
+            value=node.replica.applied,
+        )
+
+
+def registry_for(
+    world: World, node: ClusterNode | None = None, connections: Sized = ()
+) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(WorldCollector(world))
+    if node is not None:
+        registry.register(NodeCollector(node, connections))
     return registry
 
 
