@@ -41,6 +41,7 @@ from redis.exceptions import RedisError
 from chatroom.server.cluster.codec import encode
 from chatroom.server.cluster.replica import NetworkClock, Replica, settings_digest
 from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
+from chatroom.server.core.effects import Effect
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
@@ -291,18 +292,22 @@ class ClusterNode:
                 continue
             if entries:
                 self._apply(entries)
-                self.shell.flush()
 
     def _apply(self, entries: Entries) -> None:
+        """Apply a batch, write what it queued for our sockets, then do its effects: in
+        that order, as a single server's flush does, so a ``Close`` never cuts off the
+        ERROR line queued before it."""
         replica = self.replica
-        backends: EffectHandler | None = self.shell.backends
+        effects: list[Effect] = []
         for entry_id, fields in entries:
-            effects = replica.apply(entry_id, fields.get(b"e", b""))
+            effects += replica.apply(entry_id, fields.get(b"e", b""))
             if replica.bound:
                 self._attach_bound()
-            if backends is not None:
-                for effect in effects:
-                    dispatch_effect(effect, backends)
+        self.shell.flush()
+        backends: EffectHandler | None = self.shell.backends
+        if backends is not None:
+            for effect in effects:
+                dispatch_effect(effect, backends)
 
     def _attach_bound(self) -> None:
         """Our connections whose connect entry was just applied get their session."""
