@@ -55,7 +55,10 @@ OTHER_VALUES: dict[str, list[object]] = {
 COMPANIONS: dict[str, dict[str, object]] = {
     "tls.cert": {"tls.key": "/key.pem"},
     "tls.key": {"tls.cert": "/cert.pem"},
-    "cluster.url": {"store.url": "postgresql://chatroom@db.example/chatroom"},
+    "cluster.url": {
+        "store.url": "postgresql://chatroom@db.example/chatroom",
+        "cluster.secret": "s" * 32,
+    },
 }
 
 
@@ -210,3 +213,20 @@ def test_the_example_config_documents_the_account_settings_of_many_devices() -> 
     for key in ("multiclient", "always_on", "missed_replay_lines", "offline_messages"):
         assert f"\n{key} = " in example
         assert f"CHATROOM_ACCOUNTS_{key.upper()}" in example
+
+
+def test_a_network_node_needs_postgresql_and_a_long_enough_secret() -> None:
+    url = {"cluster.url": "redis://127.0.0.1:6379/0"}
+    pg = {"store.url": "postgresql://chatroom@db.example/chatroom"}
+    with pytest.raises(cfg.ConfigError, match="'cluster.url'.*postgresql"):
+        cfg.load(env={}, flags={**url, "cluster.secret": "s" * 32})
+    with pytest.raises(cfg.ConfigError, match="'cluster.secret'.*openssl rand -hex 32"):
+        cfg.load(env={}, flags={**url, **pg, "cluster.secret": "short"})
+    config = cfg.load(env={}, flags={**url, **pg, "cluster.secret": "s" * 32})
+    assert config.cluster_url == "redis://127.0.0.1:6379/0"
+    assert config.node  # the host's name when none is given
+
+
+def test_a_cluster_url_that_is_not_redis_names_the_key() -> None:
+    with pytest.raises(cfg.ConfigError, match="cluster.url.*redis://"):
+        cfg.load(env={}, flags={"cluster.url": "http://example.org"})

@@ -86,6 +86,8 @@ class Config:
     store_url: str  # empty: the SQLite files in data_dir (see store/url.py)
     cluster_url: str  # empty: a single server; redis://...: a node of a network
     node: str  # this node's name in the network (default: the host's name)
+    cluster_secret: str  # signs the network's log (server/cluster/codec.py)
+    snapshot_every: int  # log entries between snapshots (then the log is trimmed)
 
     @property
     def store(self) -> StoreLocation:
@@ -190,6 +192,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Several nodes as one network (docs/cluster.md): redis://HOST:PORT/DB of the Redis"
         " they share; needs a postgresql:// store.url. Empty = one server, no Redis.",
         to="cluster_url",
+    ),
+    Setting(
+        "cluster.secret",
+        "",
+        "str",
+        "Signs the network's log, the same on every node and never in Redis: at least 32"
+        " characters, e.g. `openssl rand -hex 32`. Required with cluster.url.",
+        to="cluster_secret",
+    ),
+    Setting(
+        "cluster.snapshot_every",
+        50000,
+        "count",
+        "Log entries between snapshots of the network's state; joining nodes start from the"
+        " newest one and the log before it is trimmed.",
+        to="snapshot_every",
     ),
     Setting(
         "cluster.node",
@@ -478,6 +496,12 @@ def load(
         raise ConfigError(
             "config key 'cluster.url': the nodes of a network share one PostgreSQL store;"
             " set store.url (or --store) to postgresql://USER@HOST:PORT/DB"
+        )
+    if values["cluster.url"] and len(str(values["cluster.secret"])) < 32:
+        raise ConfigError(
+            "config key 'cluster.secret': a network's nodes sign their log with a shared"
+            " secret of at least 32 characters that Redis never sees; make one with"
+            " `openssl rand -hex 32` and give every node the same (CHATROOM_CLUSTER_SECRET)"
         )
     if bool(values["tls.cert"]) != bool(values["tls.key"]):
         raise ConfigError("config keys 'tls.cert' and 'tls.key': set both, or neither")

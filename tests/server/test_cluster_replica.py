@@ -7,25 +7,32 @@ Redis and PostgreSQL, is tested in tests/cluster/.
 
 from __future__ import annotations
 
-import io
 import pickle
 
 import pytest
 
 from chatroom.irc.message import parse
-from chatroom.server.cluster.codec import ForbiddenClassError, decode, encode
+from chatroom.server.cluster.codec import (
+    BadSignatureError,
+    ForbiddenClassError,
+    decode,
+    encode,
+    mac_key,
+)
 from chatroom.server.cluster.replica import NetworkClock, Replica, seeded_nonces, settings_digest
 from chatroom.server.core.effects import Close, Effect, StoreMessages
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Snapshot
 
+KEY = mac_key("x" * 32)
+
 
 class Node:
     def __init__(self, me: str) -> None:
         self.clock = NetworkClock()
         self.world = World(CoreSettings(), self.clock)
-        self.replica = Replica(self.world, self.clock, me)
+        self.replica = Replica(self.world, self.clock, me, KEY)
         self.effects: list[Effect] = []
         self.sessions: dict[int, int] = {}  # connect token -> session id (ours only)
 
@@ -53,7 +60,7 @@ class Network:
         self.tokens = 0
         self.ms = 1_800_000_000_000
         self._append(
-            encode(("genesis", names[0], 1, 1_800_000_000.0, _state())), *self.nodes.values()
+            encode(("genesis", names[0], 1, 1_800_000_000.0, _state()), KEY), *self.nodes.values()
         )
 
     def _append(self, data: bytes, *nodes: Node) -> None:
@@ -67,7 +74,7 @@ class Network:
         if seq is None:
             self.seqs[origin] += 1
             seq = self.seqs[origin]
-        self._append(encode((kind, origin, seq, *args)), *self.nodes.values())
+        self._append(encode((kind, origin, seq, *args), KEY), *self.nodes.values())
 
     def connect(self, origin: str, nick: str | None = None) -> int:
         self.tokens += 1
@@ -193,32 +200,81 @@ def test_a_node_that_joins_later_replays_the_log_to_the_same_state() -> None:
 def test_entries_before_the_network_s_start_are_ignored() -> None:
     clock = NetworkClock()
     world = World(CoreSettings(), clock)
-    replica = Replica(world, clock, "a")
-    assert replica.apply(b"1-0", encode(("connect", "x", 1, 1, "127.0.0.1", False, None))) == []
+    replica = Replica(world, clock, "a", KEY)
+    assert (
+        replica.apply(b"1-0", encode(("connect", "x", 1, 1, "127.0.0.1", False, None), KEY)) == []
+    )
     assert world.sessions == {}
 
 
-def test_an_entry_naming_a_callable_is_refused_and_skipped() -> None:
+def test_an_entry_not_signed_with_the_network_s_secret_is_refused_and_skipped() -> None:
+    net = Network("a")
+    node = net.nodes["a"]
+    alice = net.connect("a", "alice")
+    session_id = node.sessions[alice]
+    forged = encode(("line", "a", 99, session_id, b"NICK mallory", None), mac_key("y" * 32))
+    with pytest.raises(BadSignatureError):
+        decode(forged, KEY)
+    before = node.replica.applied
+    node.apply(b"9999999999999-0", forged)
+    node.apply(b"9999999999999-1", b"not even a signature")
+    assert node.replica.applied == before
+    assert sorted(node.world.nicks) == ["alice"]
+
+
+def test_even_a_signed_entry_cannot_name_a_callable() -> None:
     class Evil:
         def __reduce__(self) -> tuple[object, ...]:
             return (print, ("ran",))
 
-    forged = pickle.dumps(("answer", "x", 1, "persisted", (Evil(),)))
+    signed = encode(("answer", "x", 1, "persisted", (Evil(),)), KEY)
     with pytest.raises(ForbiddenClassError):
-        decode(forged)
-    net = Network("a")
-    node = net.nodes["a"]
-    before = node.replica.applied
-    node.apply(b"9999999999999-0", forged)
-    node.apply(b"9999999999999-1", b"not a pickle")
-    assert node.replica.applied == before
+        decode(signed, KEY)
 
 
 def test_store_records_survive_the_codec() -> None:
     snapshot = Snapshot(options={"alice": {"multiclient": "on"}})
     entry = ("answer", "a", 2, "load_changes", (snapshot,))
-    assert decode(encode(entry)) == entry
-    assert decode(io.BytesIO(encode(entry)).read()) == entry
+    assert decode(encode(entry, KEY), KEY) == entry
+
+
+def test_a_node_started_from_a_snapshot_continues_like_the_others() -> None:
+    net = Network("a", "b")
+    alice = net.connect("a", "alice")
+    bob = net.connect("b", "bob")
+    net.say("a", alice, "JOIN #x", "TOPIC #x :snapshotted")
+    net.say("b", bob, "JOIN #x")
+    data = net.nodes["a"].replica.snapshot()
+    assert data is not None
+    fresh = Node("c")
+    fresh.replica.restore(data)
+    net.nodes["c"] = fresh
+    net.seqs["c"] = 1
+    assert fresh.replica.last_id == net.log[-1][0]
+    net.say("b", bob, "PRIVMSG #x :after", "NICK robert")
+    carol = net.connect("c", "carol")
+    net.say("c", carol, "JOIN #x")
+    assert _shape(fresh.world) == _shape(net.nodes["a"].world)
+    assert fresh.world.channels["#x"].topic == "snapshotted"
+    # The restored world runs on this node's own clock, not a copy of the writer's.
+    assert fresh.world.throttle._clock is fresh.clock
+
+
+def test_a_snapshot_signed_with_another_secret_is_refused() -> None:
+    net = Network("a")
+    data = net.nodes["a"].replica.snapshot()
+    assert data is not None
+    stranger = Node("b")
+    stranger.replica.key = mac_key("z" * 32)
+    with pytest.raises(pickle.UnpicklingError):
+        stranger.replica.restore(data)
+
+
+def test_no_snapshot_while_an_answer_is_pending() -> None:
+    net = Network("a")
+    guest = net.connect("a")
+    net.say("a", guest, "NICK vera", "USER v 0 * :v", "REGISTER * * :a-long-password-1")
+    assert net.nodes["a"].replica.snapshot() is None
 
 
 def test_scram_nonces_are_the_same_on_every_node_and_differ_per_seed() -> None:
@@ -232,7 +288,7 @@ def test_scram_nonces_are_the_same_on_every_node_and_differ_per_seed() -> None:
 def test_a_node_with_other_settings_than_the_network_s_founder_is_named() -> None:
     founder = Node("a")
     state = {**_state(), "settings": settings_digest(founder.world.settings)}
-    genesis = encode(("genesis", "a", 1, 1_800_000_000.0, state))
+    genesis = encode(("genesis", "a", 1, 1_800_000_000.0, state), KEY)
     same, other = Node("b"), Node("c")
     other.world.settings = CoreSettings(server_name="other.example")
     for node in (same, other):

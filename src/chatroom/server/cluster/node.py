@@ -30,6 +30,7 @@ import contextlib
 import itertools
 import json
 import logging
+import pickle
 import secrets
 import time
 from collections.abc import Iterable, Sequence
@@ -38,7 +39,8 @@ from typing import TYPE_CHECKING, Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from chatroom.server.cluster.codec import encode
+from chatroom.config import Config
+from chatroom.server.cluster.codec import encode, mac_key
 from chatroom.server.cluster.replica import NetworkClock, Replica, settings_digest
 from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
 from chatroom.server.core.effects import Effect
@@ -58,6 +60,7 @@ LOG = "chatroom:log"
 NODES = "chatroom:nodes"
 INFO = "chatroom:node-info"
 LEASE = "chatroom:lease"
+SNAPSHOT = "chatroom:snapshot"
 HEARTBEAT_SECONDS = 1.0
 NODE_TTL_MS = 6_000  # a node silent this long is lost (noticed within ~7 s)
 LEASE_TTL_MS = 3_000
@@ -72,7 +75,7 @@ local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local founded = 0
 if redis.call('ZCARD', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
   redis.call('XADD', KEYS[2], '0-1', 'e', ARGV[3])
   founded = 1
 end
@@ -109,6 +112,11 @@ def _names(members: Any) -> list[str]:
     return [member.decode() if isinstance(member, bytes) else str(member) for member in members]
 
 
+def _stream_order(entry_id: bytes) -> tuple[int, int]:
+    ms, _, n = entry_id.partition(b"-")
+    return int(ms), int(n or 0)
+
+
 async def _redis_ms(client: aioredis.Redis) -> int:
     """Redis's clock in ms: one clock for every node's heartbeat scores."""
     seconds, micros = await client.time()
@@ -122,13 +130,16 @@ class ClusterNode:
     the shell's imports; ``server/net/shell.py`` builds one when ``cluster.url`` is set.
     """
 
-    def __init__(self, shell: Any, world: World, clock: NetworkClock, url: str, name: str) -> None:
+    def __init__(self, shell: Any, world: World, clock: NetworkClock, config: Config) -> None:
         self.shell = shell
         self.world = world
-        self.url = url
-        self.name = name
-        self.me = f"{name}~{secrets.token_hex(4)}"
-        self.replica = Replica(world, clock, self.me)
+        self.url = config.cluster_url
+        self.name = config.node
+        self.me = f"{self.name}~{secrets.token_hex(4)}"
+        self.key = mac_key(config.cluster_secret)
+        self.snapshot_every = config.snapshot_every
+        self._snapshot_at = 0  # replica.applied when the last snapshot was written
+        self.replica = Replica(world, clock, self.me, self.key)
         self.started_at = time.time()
         self.lease_held = False
         self.waiting: dict[int, Connection] = {}  # connect token -> connection to attach
@@ -164,15 +175,18 @@ class ClusterNode:
                     "scram_secret": secrets.token_bytes(32),
                     "settings": settings_digest(self.world.settings),
                 },
-            )
+            ),
+            self.key,
         )
         join = client.register_script(_JOIN)
-        founded = await join(keys=[NODES, LOG], args=[now, self.me, genesis, NODE_TTL_MS])
+        founded = await join(keys=[NODES, LOG, SNAPSHOT], args=[now, self.me, genesis, NODE_TTL_MS])
         await self._heartbeat(client)
         log.info(
             "joined the network" if not founded else "founded the network",
             extra={"node": self.name, "incarnation": self.me},
         )
+        if not founded:
+            await self._start_from_snapshot(client)
         await self._catch_up()
         if not self.replica.founded:
             raise ClusterError(
@@ -192,6 +206,22 @@ class ClusterNode:
             asyncio.create_task(self._publish_forever()),
             asyncio.create_task(self._keep_alive()),
         ]
+
+    async def _start_from_snapshot(self, client: aioredis.Redis) -> None:
+        """A joining node starts from the newest snapshot, if there is one (the log
+        before it may be trimmed already)."""
+        data = await client.get(SNAPSHOT)
+        if not isinstance(data, bytes) or not data:
+            return
+        try:
+            self.replica.restore(data)
+        except (pickle.UnpicklingError, ValueError, EOFError, KeyError) as err:
+            raise ClusterError(
+                f"the network's snapshot cannot be read ({err}); is cluster.secret the same"
+                " on every node?"
+            ) from None
+        self._snapshot_at = self.replica.applied
+        log.info("started from a snapshot", extra={"at": self.replica.last_id.decode()})
 
     async def _catch_up(self) -> None:
         """Apply the log up to its end as it is now (a joining node replays it all)."""
@@ -238,7 +268,7 @@ class ClusterNode:
 
     def publish(self, kind: str, *args: object) -> None:
         """Queue one entry for the log (in order); it takes effect when it comes back."""
-        self._outbox.append(encode((kind, self.me, next(self._seq), *args)))
+        self._outbox.append(encode((kind, self.me, next(self._seq), *args), self.key))
         self._wake.set()
 
     @property
@@ -334,12 +364,42 @@ class ClusterNode:
                 if self.lease_held:
                     self.publish("tick")
                     await self._declare_lost(client)
+                    await self._snapshot_and_trim(client)
             except (RedisError, OSError) as err:
                 log.warning("heartbeat to Redis failed", extra={"error": str(err)})
 
+    async def _snapshot_and_trim(self, client: aioredis.Redis) -> None:
+        """Every ``snapshot_every`` entries, the lease holder writes the network's state at
+        its log position; the log before what every live node has applied is trimmed."""
+        if self.replica.applied - self._snapshot_at < self.snapshot_every:
+            return
+        data = self.replica.snapshot()
+        if data is None:
+            return  # an answer is pending; next second
+        at = self.replica.last_id
+        await client.set(SNAPSHOT, data)
+        self._snapshot_at = self.replica.applied
+        now = await _redis_ms(client)
+        behind = at
+        for raw in await client.hvals(INFO):
+            info = json.loads(raw)
+            if info.get("expires", now) >= now and info.get("at"):
+                behind = min(behind, info["at"].encode(), key=_stream_order)
+        trimmed = await client.xtrim(LOG, minid=behind.decode(), approximate=False)
+        log.info(
+            "snapshot written, log trimmed",
+            extra={"at": at.decode(), "bytes": len(data), "trimmed": trimmed},
+        )
+
     async def _heartbeat(self, client: aioredis.Redis) -> None:
         now = await _redis_ms(client)
-        info = {"name": self.name, "users": len(self.shell.connections), "since": self.started_at}
+        info = {
+            "name": self.name,
+            "users": len(self.shell.connections),
+            "since": self.started_at,
+            "at": self.replica.last_id.decode(),  # how far it applied: trimming waits for it
+            "expires": now + NODE_TTL_MS,
+        }
         pipe = client.pipeline(transaction=False)
         pipe.zadd(NODES, {self.me: now + NODE_TTL_MS})
         pipe.hset(INFO, self.me, json.dumps(info))

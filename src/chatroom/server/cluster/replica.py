@@ -34,7 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chatroom.server.auth.scram import default_nonce
-from chatroom.server.cluster.codec import decode
+from chatroom.server.cluster.codec import decode, dump_state, load_state
 from chatroom.server.core.effects import Close, Effect
 from chatroom.server.core.session import Session
 from chatroom.server.core.settings import CoreSettings
@@ -55,6 +55,23 @@ ANSWERS = frozenset(
         "load_changes",
         "load_snapshot",
         "load_history",
+    }
+)
+
+
+# World attributes that belong to this process, never taken from a snapshot: the clock the
+# replica drives, the node's own settings (checked equal to the network's), its sockets'
+# occupancy and TLS policy, its dummy hash, and what it has not handed out yet.
+LOCAL_ATTRIBUTES = frozenset(
+    {
+        "clock",
+        "settings",
+        "occupancy",
+        "sts_policy",
+        "dummy_password_hash",
+        "effects",
+        "reply_cache",
+        "nonce_factory",
     }
 )
 
@@ -119,10 +136,11 @@ def seeded_nonces(seed: bytes) -> Callable[[], str]:
 class Replica:
     """Applies log entries to ``world``; ``me`` is this process's incarnation id."""
 
-    def __init__(self, world: World, clock: NetworkClock, me: str) -> None:
+    def __init__(self, world: World, clock: NetworkClock, me: str, key: bytes) -> None:
         self.world = world
         self.clock = clock
         self.me = me
+        self.key = key  # signs and checks entries and snapshots (codec.mac_key)
         self.founded = False  # the genesis entry was applied
         self.network_settings: dict[str, str] = {}  # settings_digest of the founder
         self.owners: dict[int, str] = {}  # session id -> incarnation holding its socket
@@ -160,7 +178,7 @@ class Replica:
         """Apply one entry; returns the effects this node must carry out."""
         self.last_id = entry_id
         try:
-            entry = decode(data)
+            entry = decode(data, self.key)
             kind, origin, seq = entry[0], entry[1], entry[2]
             handler = self._handlers[kind]
         except (pickle.UnpicklingError, ValueError, EOFError, KeyError, IndexError) as err:
@@ -186,6 +204,45 @@ class Replica:
         if origin == self.me:
             return effects
         return [effect for effect in effects if isinstance(effect, Close)]
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> bytes | None:
+        """The whole state at ``last_id``, signed; None while an answer is pending (its
+        callback is code, which a snapshot does not carry): the next try comes soon."""
+        world = self.world
+        if len(world.answers) or world.effects:
+            return None
+        state = {
+            "world": {k: v for k, v in vars(world).items() if k not in LOCAL_ATTRIBUTES},
+            "replica": {
+                "owners": self.owners,
+                "last_seq": self.last_seq,
+                "dead": self.dead,
+                "settings": self.network_settings,
+                "last_id": self.last_id,
+                "applied": self.applied,
+            },
+        }
+        try:
+            return dump_state(state, {"world": world, "clock": self.clock}, self.key)
+        except (pickle.PicklingError, TypeError, AttributeError) as err:
+            log.info("no snapshot this time", extra={"error": repr(err)})
+            return None
+
+    def restore(self, data: bytes) -> None:
+        """Start from a snapshot instead of the log's beginning (``last_id`` is where to
+        read on). Raises ``pickle.UnpicklingError`` if it is not this network's."""
+        state = load_state(data, {"world": self.world, "clock": self.clock}, self.key)
+        vars(self.world).update(state["world"])
+        replica = state["replica"]
+        self.owners = replica["owners"]
+        self.last_seq = replica["last_seq"]
+        self.dead = replica["dead"]
+        self.network_settings = replica["settings"]
+        self.last_id = replica["last_id"]
+        self.applied = replica["applied"]
+        self.founded = True
 
     # ------------------------------------------------------------------ entry kinds
 

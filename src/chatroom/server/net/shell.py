@@ -72,7 +72,7 @@ class Shell:
 
             clock = NetworkClock()
             self.world = World(config.core, clock)
-            self.cluster = ClusterNode(self, self.world, clock, config.cluster_url, config.node)
+            self.cluster = ClusterNode(self, self.world, clock, config)
         else:
             self.world = World(config.core, time.time)
         self.inputs: Inputs = self.cluster if self.cluster is not None else self.world
