@@ -218,9 +218,9 @@ def test_the_example_config_documents_the_account_settings_of_many_devices() -> 
 def test_a_network_node_needs_postgresql_and_a_long_enough_secret() -> None:
     url = {"cluster.url": "redis://127.0.0.1:6379/0"}
     pg = {"store.url": "postgresql://chatroom@db.example/chatroom"}
-    with pytest.raises(cfg.ConfigError, match="'cluster.url'.*postgresql"):
+    with pytest.raises(cfg.ConfigError, match=r"'cluster\.url'.*postgresql"):
         cfg.load(env={}, flags={**url, "cluster.secret": "s" * 32})
-    with pytest.raises(cfg.ConfigError, match="'cluster.secret'.*openssl rand -hex 32"):
+    with pytest.raises(cfg.ConfigError, match=r"'cluster\.secret'.*openssl rand -hex 32"):
         cfg.load(env={}, flags={**url, **pg, "cluster.secret": "short"})
     config = cfg.load(env={}, flags={**url, **pg, "cluster.secret": "s" * 32})
     assert config.cluster_url == "redis://127.0.0.1:6379/0"
@@ -228,5 +228,5 @@ def test_a_network_node_needs_postgresql_and_a_long_enough_secret() -> None:
 
 
 def test_a_cluster_url_that_is_not_redis_names_the_key() -> None:
-    with pytest.raises(cfg.ConfigError, match="cluster.url.*redis://"):
+    with pytest.raises(cfg.ConfigError, match=r"cluster\.url.*redis://"):
         cfg.load(env={}, flags={"cluster.url": "http://example.org"})
