@@ -295,3 +295,13 @@ def test_a_node_with_other_settings_than_the_network_s_founder_is_named() -> Non
         node.apply(b"1-0", genesis)
     assert same.replica.settings_differ() == []
     assert other.replica.settings_differ() == ["server_name"]
+
+
+def test_one_node_s_own_sockets_never_sway_the_network_s_admission() -> None:
+    net = Network("a", "b")
+    crowded = net.nodes["a"].world.occupancy
+    crowded.fd_capacity = 0  # node a could not take one more socket itself
+    crowded.held_per_address["127.0.0.1"] = 50  # and holds web sockets from the address
+    net.connect("b", "bob")
+    for node in net.nodes.values():
+        assert sorted(node.world.nicks) == ["bob"]

@@ -40,8 +40,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chatroom.config import Config
+from chatroom.irc.message import format_line
 from chatroom.server.cluster.codec import encode, mac_key
 from chatroom.server.cluster.replica import NetworkClock, Replica, settings_digest
+from chatroom.server.core import admission
 from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
 from chatroom.server.core.effects import Effect
 from chatroom.server.core.history import HistoryRecord
@@ -422,6 +424,11 @@ class ClusterNode:
     # ------------------------------------------------------------------ Inputs
 
     def connect(self, conn: Connection, ip: str, secure: bool, certfp: str | None) -> None:
+        refusal = admission.local_refusal(self.world, ip, len(self.shell.connections))
+        if refusal is not None:  # this process's limits: the network never hears of it
+            conn.write_lines([format_line(None, "ERROR", f"Closing Link: {ip} ({refusal})")])
+            conn.close()
+            return
         token = next(self._tokens)
         self.waiting[token] = conn
         self.publish("connect", token, ip, secure, certfp)

@@ -35,6 +35,7 @@ from typing import Any
 
 from chatroom.server.auth.scram import default_nonce
 from chatroom.server.cluster.codec import decode, dump_state, load_state
+from chatroom.server.core.admission import Occupancy
 from chatroom.server.core.effects import Close, Effect
 from chatroom.server.core.session import Session
 from chatroom.server.core.settings import CoreSettings
@@ -258,7 +259,14 @@ class Replica:
         world.load_history(state["recent"])
 
     def _connect(self, origin: str, token: int, ip: str, secure: bool, certfp: str | None) -> None:
-        session = self.world.connect(ip, secure=secure, certfp=certfp)
+        # Admission with what every node knows alike: no node's own sockets in it (the
+        # origin checked those before publishing: admission.local_refusal).
+        world = self.world
+        own, world.occupancy = world.occupancy, Occupancy()
+        try:
+            session = world.connect(ip, secure=secure, certfp=certfp)
+        finally:
+            world.occupancy = own
         self.owners[session.id] = origin
         if origin == self.me:
             self.bound.append((token, session))

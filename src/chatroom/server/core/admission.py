@@ -22,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chatroom.server.core.multiline import flood_cost
@@ -42,6 +42,9 @@ class Occupancy:
     """Sockets counted besides sessions, and the ceiling the open-file limit allows."""
 
     held: int = 0  # accepted HTTP connections that are not (yet) sessions
+    # The same, per address group. Kept apart from ``World.per_address`` (sessions only):
+    # held sockets belong to this process, sessions to the whole network on a cluster.
+    held_per_address: dict[str, int] = field(default_factory=dict)
     fd_capacity: int | None = None  # most connections at once; None: no file limit known
     reserve_refusals: int = 0  # refused at fd_capacity since the last log line
     reserve_logged_at: float = float("-inf")
@@ -58,7 +61,32 @@ def _over_limits(world: World, group: str | None, now: float) -> str | None:
         return FULL
     if total > limits.connections_total:
         return FULL
-    if group is not None and world.per_address.get(group, 0) > limits.connections_per_address:
+    if group is not None:
+        count = world.per_address.get(group, 0) + occupancy.held_per_address.get(group, 0)
+        if count > limits.connections_per_address:
+            return TOO_MANY
+    return None
+
+
+def local_refusal(world: World, ip: str, sockets: int) -> str | None:
+    """A cluster node's own check before it tells the network of a new connection: the
+    limits that depend on this process (its file descriptors, its held HTTP sockets).
+
+    The network then checks the rest with what every node knows alike (sessions per
+    address, in all, new ones per minute), with no node's occupancy in it, so that every
+    node takes the same decision (server/cluster/replica.py)."""
+    occupancy = world.occupancy
+    total = sockets + occupancy.held + 1
+    if occupancy.fd_capacity is not None and total > occupancy.fd_capacity:
+        _reserve_reached(occupancy, total, world.clock())
+        return FULL
+    group = address_group(world, ip)
+    held = occupancy.held_per_address.get(group, 0)
+    if (
+        held
+        and world.per_address.get(group, 0) + held + 1
+        > world.settings.limits.connections_per_address
+    ):
         return TOO_MANY
     return None
 
@@ -121,10 +149,11 @@ def hold(world: World, ip: str | None, now: float) -> str | None:
     ``ip`` is None for a trusted reverse proxy, whose connections carry many people and
     count only in the total. Until ``release``, the connection uses a place like a session.
     """
-    world.occupancy.held += 1
+    occupancy = world.occupancy
+    occupancy.held += 1
     group = None if ip is None else address_group(world, ip)
     if group is not None:
-        _count(world, group)
+        occupancy.held_per_address[group] = occupancy.held_per_address.get(group, 0) + 1
     refusal = _over_limits(world, group, now)
     if refusal is not None:
         release(world, ip)
@@ -133,9 +162,15 @@ def hold(world: World, ip: str | None, now: float) -> str | None:
 
 def release(world: World, ip: str | None) -> None:
     """A held HTTP connection closed, or became a session (which counts itself)."""
-    world.occupancy.held -= 1
+    occupancy = world.occupancy
+    occupancy.held -= 1
     if ip is not None:
-        _uncount(world, address_group(world, ip))
+        group = address_group(world, ip)
+        left = occupancy.held_per_address.get(group, 1) - 1
+        if left > 0:
+            occupancy.held_per_address[group] = left
+        else:
+            occupancy.held_per_address.pop(group, None)
 
 
 def connection_opened(world: World, ip: str, now: float) -> str | None:
