@@ -85,7 +85,7 @@ class Network:
         self.redis = redis
         self.store_url = store_url
         self.cluster = cluster
-        self.env = {**NODE_ENV, **(env or {})}
+        self.env = {**NODE_ENV, "PYTHONPATH": _absolute_python_path(), **(env or {})}
         self.nodes: dict[str, Node] = {}
 
     @property
@@ -126,7 +126,7 @@ class Network:
             text=True,
             timeout=60,
             cwd=self.root,
-            env={**os.environ, **self.env, "PYTHONPATH": _absolute_python_path()},
+            env={**os.environ, **self.env},
             check=False,
         )
         if done.returncode != 0:
