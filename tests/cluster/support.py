@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -85,7 +86,12 @@ class Network:
         self.redis = redis
         self.store_url = store_url
         self.cluster = cluster
-        self.env = {**NODE_ENV, "PYTHONPATH": _absolute_python_path(), **(env or {})}
+        self.env = {
+            **NODE_ENV,
+            "CHATROOM_CLUSTER_SECRET": secrets.token_hex(32),  # one network, one secret
+            "PYTHONPATH": _absolute_python_path(),
+            **(env or {}),
+        }
         self.nodes: dict[str, Node] = {}
 
     @property
