@@ -151,20 +151,25 @@ class Wire:
         """All ``lines`` in one write, as a pipelining client sends them."""
         self.sock.sendall("".join(line + "\r\n" for line in lines).encode())
 
-    def until(self, needle: str, limit: float = 10.0) -> list[str]:
-        """Lines up to and including the first one containing ``needle``."""
+    def until(self, needle: str | tuple[str, ...], limit: float = 10.0) -> list[str]:
+        """Lines up to and including the first one containing ``needle`` (or any of a
+        tuple of them: a reply that may be one numeric or another)."""
+        needles = (needle,) if isinstance(needle, str) else needle
         deadline = time.monotonic() + limit
         while True:
             text = self.buffer.decode(errors="replace")
             lines = text.split("\r\n")
             for i, line in enumerate(lines[:-1]):
-                if needle in line:
+                if any(each in line for each in needles):
                     self.buffer = "\r\n".join(lines[i + 1 :]).encode()
                     return lines[: i + 1]
             if time.monotonic() > deadline:
                 raise AssertionError(f"never saw {needle!r}; got {lines[-10:]}")
             self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            chunk = self.sock.recv(65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                continue  # the deadline check above fails with what did arrive
             if not chunk:
                 raise AssertionError(f"closed before {needle!r}; got {lines[-10:]}")
             self.buffer += chunk

@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 
 _WEB = re.compile(r"web client on (https?)://\S+:(\d+)/")
+# Password hashing as cheap as argon2 allows: these tests are not about its cost. Whatever
+# makes accounts for such a server (``chatroom admin create``) runs with the same.
+CHEAP_ARGON2 = {"CHATROOM_ARGON2_MEMORY_KIB": "1024", "CHATROOM_ARGON2_TIME_COST": "1"}
 
 
 class ServeProcess:
@@ -28,7 +31,11 @@ class ServeProcess:
         env: dict[str, str] | None = None,
         nofile: tuple[int, int] | None = None,
         args: tuple[str, ...] = (),
+        *,
+        wait: bool = True,
     ) -> None:
+        """Starts it and, with ``wait``, waits until it says where it listens; without,
+        call ``ready()`` later (several servers then start side by side)."""
         tmp_path.mkdir(parents=True, exist_ok=True)
         self.out_path = tmp_path / "serve-stdout.txt"
         self.err_path = tmp_path / "serve-stderr.txt"
@@ -38,10 +45,6 @@ class ServeProcess:
             *(sys.executable, "-m", "chatroom", "serve", "--port", "0", "--http-port", "0"),
             *("--tls-port", "off", "--data-dir", str(tmp_path / "data"), *args),
         ]
-        limits = {
-            "CHATROOM_ARGON2_MEMORY_KIB": "1024",  # these tests are not about argon2's cost
-            "CHATROOM_ARGON2_TIME_COST": "1",
-        }
 
         def lower_limit() -> None:
             if nofile is not None:
@@ -51,10 +54,21 @@ class ServeProcess:
             command,
             stdout=self._out,
             stderr=self._err,
-            env={**os.environ, **limits, **(env or {})},
-            preexec_fn=lower_limit,
+            env={**os.environ, **CHEAP_ARGON2, **(env or {})},
+            preexec_fn=lower_limit if nofile is not None else None,
         )
-        self.irc_port, self.web_scheme, self.web_port = self._wait_for_ports()
+        self.irc_port, self.web_scheme, self.web_port = 0, "", 0
+        if wait:
+            self.ready()
+
+    def ready(self) -> ServeProcess:
+        """Wait until it says where it listens; one that never does is stopped."""
+        try:
+            self.irc_port, self.web_scheme, self.web_port = self._wait_for_ports()
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def _wait_for_ports(self) -> tuple[int, str, int]:
         deadline = time.monotonic() + 30

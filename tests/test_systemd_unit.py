@@ -1,18 +1,40 @@
-"""The example systemd unit keeps the data directory private even before the server runs."""
+"""The example systemd units keep the data directory private even before the server runs:
+the single server's, and each node's of the template unit for a network."""
 
 from __future__ import annotations
 
 import configparser
 from pathlib import Path
 
-UNIT = Path(__file__).parent.parent / "contrib" / "chatroom.service"
+CONTRIB = Path(__file__).parent.parent / "contrib"
+UNIT = CONTRIB / "chatroom.service"
+TEMPLATE = CONTRIB / "systemd" / "chatroom@.service"
+
+
+def _read(path: Path) -> configparser.ConfigParser:
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
+    assert unit.read(path), f"no {path}"
+    return unit
 
 
 def test_the_unit_runs_the_server_with_umask_0077_and_a_0700_state_directory() -> None:
-    unit = configparser.ConfigParser(interpolation=None, strict=False)
-    unit.optionxform = str  # type: ignore[assignment,method-assign]  # keys are case-sensitive
-    unit.read(UNIT)
-    service = unit["Service"]
+    service = _read(UNIT)["Service"]
     assert service["UMask"] == "0077"
     assert service["StateDirectoryMode"] == "0700"
     assert service["StateDirectory"] == "chatroom"
+
+
+def test_the_template_runs_one_node_per_instance_with_its_own_private_state_directory() -> None:
+    unit = _read(TEMPLATE)
+    service = unit["Service"]
+    command = service["ExecStart"].split()
+    assert command[0].endswith("/chatroom")
+    assert command[1:] == ["serve", "--config", "/etc/chatroom/%i.toml", "--node", "%i"]
+    assert service["UMask"] == "0077"
+    assert service["StateDirectoryMode"] == "0700"
+    assert service["StateDirectory"] == "chatroom/%i"  # a data directory per node
+    assert service["Environment"] == "CHATROOM_SERVER_DATA_DIR=/var/lib/chatroom/%i"
+    assert service["ReadWritePaths"] == "/var/lib/chatroom/%i"
+    assert service["KillSignal"] == "SIGTERM"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
