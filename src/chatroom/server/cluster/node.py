@@ -141,6 +141,7 @@ class ClusterNode:
         self.key = mac_key(config.cluster_secret)
         self.snapshot_every = config.snapshot_every
         self._snapshot_at = 0  # replica.applied when the last snapshot was written
+        self._snapshot_id: bytes | None = None  # the log position of the one we wrote
         self.replica = Replica(world, clock, self.me, self.key)
         self.started_at = time.time()
         self.lease_held = False
@@ -372,26 +373,27 @@ class ClusterNode:
 
     async def _snapshot_and_trim(self, client: aioredis.Redis) -> None:
         """Every ``snapshot_every`` entries, the lease holder writes the network's state at
-        its log position; the log before what every live node has applied is trimmed."""
-        if self.replica.applied - self._snapshot_at < self.snapshot_every:
+        its log position; then (each second) the log before both that position and what
+        every live node has applied is trimmed."""
+        if self.replica.applied - self._snapshot_at >= self.snapshot_every:
+            data = self.replica.snapshot()  # None while an answer is pending: next second
+            if data is not None:
+                await client.set(SNAPSHOT, data)
+                self._snapshot_at = self.replica.applied
+                self._snapshot_id = self.replica.last_id
+                log.info(
+                    "snapshot written",
+                    extra={"at": self._snapshot_id.decode(), "bytes": len(data)},
+                )
+        if self._snapshot_id is None:
             return
-        data = self.replica.snapshot()
-        if data is None:
-            return  # an answer is pending; next second
-        at = self.replica.last_id
-        await client.set(SNAPSHOT, data)
-        self._snapshot_at = self.replica.applied
         now = await _redis_ms(client)
-        behind = at
+        behind = self._snapshot_id
         for raw in await client.hvals(INFO):
             info = json.loads(raw)
             if info.get("expires", now) >= now and info.get("at"):
                 behind = min(behind, info["at"].encode(), key=_stream_order)
-        trimmed = await client.xtrim(LOG, minid=behind.decode(), approximate=False)
-        log.info(
-            "snapshot written, log trimmed",
-            extra={"at": at.decode(), "bytes": len(data), "trimmed": trimmed},
-        )
+        await client.xtrim(LOG, minid=behind.decode(), approximate=False)
 
     async def _heartbeat(self, client: aioredis.Redis) -> None:
         now = await _redis_ms(client)

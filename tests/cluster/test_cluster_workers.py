@@ -1,0 +1,82 @@
+"""``chatroom serve --workers N``: N nodes of one network on one machine sharing one port
+(SO_REUSEPORT), so clients that land on different workers still share rooms; the parent
+stops them all on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cluster.support import Network, eventually, guest, heard, join
+from tests.realserver import Wire
+
+NODES = ()  # this module starts its own workers instead of the network's nodes
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def workers(network: Network, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = _free_port()
+    command = [
+        *(sys.executable, "-m", "chatroom", "serve", "--workers", "2", "--node", "w"),
+        *("--port", str(port), "--http-port", "off", "--tls-port", "off"),
+        *("--data-dir", str(tmp_path / "data"), "--store", network.store_url),
+        *("--cluster", network.redis_url),
+    ]
+    out = (tmp_path / "workers.txt").open("wb")
+    parent = subprocess.Popen(
+        command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **network.env}
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while set(network.listed_nodes()) != {"w-1", "w-2"}:
+            assert parent.poll() is None, (tmp_path / "workers.txt").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "workers.txt").read_text()
+            time.sleep(0.2)
+        yield parent, port
+        said = (tmp_path / "workers.txt").read_text()
+        assert "exited" not in said, said  # a worker that could not share the port dies
+        assert said.count(f"listening for IRC on 127.0.0.1:{port}") == 2, said
+    finally:
+        if parent.poll() is None:
+            parent.send_signal(signal.SIGTERM)
+            parent.wait(timeout=30)
+        out.close()
+
+
+def test_workers_share_one_port_and_their_clients_share_rooms(
+    network: Network, workers: tuple[subprocess.Popen[bytes], int], wires: list[Wire]
+) -> None:
+    parent, port = workers
+    people = [guest(port, wires, f"worker{i}") for i in range(6)]
+    for person in people:
+        join(person, "#workers")
+    for i in range(1, 6):
+        heard(people[0], f"worker{i}", " JOIN #workers")
+    people[-1].write("PRIVMSG #workers :heard by every worker's clients")
+    for person in people[:-1]:
+        heard(person, "worker5", "heard by every worker's clients")
+    eventually(lambda: _held(network) == 6, "the workers hold the 6 clients between them")
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 0
+    assert not {"w-1", "w-2"} & set(network.listed_nodes())
+
+
+def _held(network: Network) -> int:
+    listed = network.listed_nodes()
+    return sum(
+        int(line.split("users=")[1].split()[0]) for line in listed.values() if "users=" in line
+    )
