@@ -299,7 +299,7 @@ def test_guest_on_a_registered_nick_is_renamed_after_the_grace_period() -> None:
     assert c.nick == "alice"
     h.tick(2)
     assert c.nick.startswith("Guest")
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
 
 
 def test_guest_is_warned_when_taking_a_registered_nick() -> None:

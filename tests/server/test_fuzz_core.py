@@ -242,7 +242,7 @@ def check_tables(world: World) -> None:
         assert not session.closed, f"closed session {session_id} still in the table"
         assert session in session.owner.conns, f"session {session_id} not on its user"
         if session.registered:
-            assert world.nicks.get(fold(session.nick)) is session.owner, session.nick
+            assert world.nicks.find(session.nick) is session.owner, session.nick
         for key, channel in session.channels.items():
             assert key == fold(channel.name)
             assert world.channels.get(key) is channel, f"{session.nick} in a gone {key}"

@@ -318,7 +318,7 @@ def guest_nick(world: World) -> str:
     while True:
         number += 1
         nick = f"Guest{number}"
-        if world.find_nick(nick) is None:
+        if world.nicks.find(nick) is None:
             return nick
 
 

@@ -26,7 +26,7 @@ def identity(world: World, session: Session | User) -> str:
 
 def identity_of(world: World, nick: str) -> str:
     """The identity behind ``nick``: online now, or an account of that name, or the nick."""
-    other = world.find_nick(nick)
+    other = world.nicks.find(nick)
     if other is not None and other.registered:
         return identity(world, other)
     folded = world.fold(nick)

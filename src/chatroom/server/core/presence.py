@@ -91,10 +91,7 @@ def attachable(world: World, session: Session) -> User | None:
 def attach(world: World, session: Session, user: User) -> float | None:
     """Make ``session`` a device of ``user``; returns since when the user had been missing
     lines (it had no connection), else None. The caller sends the welcome and ``burst``."""
-    own = session.owner
-    key = world.fold(own.nick)
-    if world.nicks.get(key) is own:
-        del world.nicks[key]  # a nick the device claimed on the way is not kept
+    world.nicks.release(session.owner)  # a nick the device claimed on the way is not kept
     session.owner = user
     user.conns.append(session)
     for channel in user.channels.values():
@@ -224,7 +221,7 @@ def restore(world: World) -> None:
             continue
         if not option(world, key, ALWAYS_ON):
             continue
-        if world.find_nick(kept.nick) is not None:
+        if world.nicks.find(kept.nick) is not None:
             continue
         who = Who("", "always-on.invalid", kept.nick, "~" + key, account.name)
         if world.sanctions.bans.find(who, world.fold, world.clock()) is not None:
@@ -240,7 +237,7 @@ def restore(world: World) -> None:
             user.set_mode(letter, True)
         if account.oper_role is not None:
             opers.grant_quietly(world, user, account)
-        world.nicks[world.fold(kept.nick)] = user
+        world.nicks.claim(user, kept.nick)
         world.users_by_account[key] = user
         world.registered_count += 1
         for name in kept.channels[: world.settings.limits.channels_per_user]:

@@ -224,7 +224,7 @@ def unmuted_targets(world: World, session: Session, targets: list[str]) -> list[
         return targets
     allowed: list[str] = []
     for target in targets:
-        recipient = None if target.startswith("#") else world.find_nick(target)
+        recipient = None if target.startswith("#") else world.nicks.find(target)
         if recipient is not None and "o" in recipient.modes:
             allowed.append(target)
         else:

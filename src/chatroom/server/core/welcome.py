@@ -66,12 +66,12 @@ def try_register(world: World, session: Session) -> None:
     if user is not None:
         _attach(world, session, user)
         return
-    holder = world.find_nick(session.nick)
+    holder = world.nicks.find(session.nick)
     if holder is not None and holder is not session.owner:
         world.reply(session, n.ERR_NICKNAMEINUSE, session.nick, "Nickname is already in use")
         session.nick = "*"
         return
-    world.nicks[world.fold(session.nick)] = session.owner
+    world.nicks.claim(session.owner, session.nick)
     session.registered = True
     session.password = None
     session.owner.signed_on = session.connected_at

@@ -55,6 +55,7 @@ from chatroom.server.core.history import HistoryQuery, HistoryRecord, HistorySta
 from chatroom.server.core.metadata import MetadataState
 from chatroom.server.core.monitor import MonitorTable, went_offline
 from chatroom.server.core.multiline import expire as expire_batch
+from chatroom.server.core.nicks import NickRegistry
 from chatroom.server.core.readmarkers import ReadMarkers
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.session import Session, TagProfile
@@ -108,7 +109,7 @@ class World:
         self.fold = casefolder(settings.casemapping)
         self.started_at = clock()
         self.sessions: dict[int, Session] = {}
-        self.nicks: dict[str, User] = {}  # folded nick -> user (registered or claiming)
+        self.nicks = NickRegistry(self.fold)
         # Users logged in to an account, by account key: where a new connection of the
         # same account attaches (multiclient) and where always-on users are kept.
         self.users_by_account: dict[str, User] = {}
@@ -429,9 +430,6 @@ class World:
     def notice(self, to: Session | User, text: str) -> None:
         to.send(format_line(self.name, "NOTICE", to.nick, text))
 
-    def find_nick(self, nick: str) -> User | None:
-        return self.nicks.get(self.fold(nick))
-
     def find_channel(self, name: str) -> Channel | None:
         return self.channels.get(self.fold(name))
 
@@ -600,9 +598,7 @@ class World:
         user.registered = False
 
     def _release_nick(self, user: User) -> None:
-        key = self.fold(user.nick)
-        if self.nicks.get(key) is user:
-            del self.nicks[key]
+        self.nicks.release(user)
         if user.account is not None:
             account_key = self.fold(user.account)
             if self.users_by_account.get(account_key) is user:

@@ -143,7 +143,7 @@ def invite(world: World, session: Session, msg: Message) -> None:
     if len(msg.params) < 2:
         raise CommandError(n.ERR_NEEDMOREPARAMS, "INVITE", "Not enough parameters")
     nick, name = msg.params[0], msg.params[1]
-    target = world.find_nick(nick)
+    target = world.nicks.find(nick)
     if target is None or not target.registered:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     channel = _member_channel(world, session, name)
@@ -219,7 +219,7 @@ def _kickable_room(world: World, session: Session, room: str) -> Channel:
 
 
 def _kick_one(world: World, session: Session, channel: Channel, nick: str, reason: str) -> None:
-    target = world.find_nick(nick)
+    target = world.nicks.find(nick)
     if target is None:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     if target not in channel.members:

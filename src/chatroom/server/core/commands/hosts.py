@@ -46,7 +46,7 @@ def change_host(world: World, target: User, host: str) -> None:
 def chghost(world: World, session: Session, msg: Message) -> None:
     """CHGHOST <nick> <host>  (server operators with the admin capability)"""
     nick, host = msg.params[0], msg.params[1]
-    target = world.find_nick(nick)
+    target = world.nicks.find(nick)
     if target is None or not target.registered:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     if not valid_host(host):

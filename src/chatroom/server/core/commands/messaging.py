@@ -154,7 +154,7 @@ def _to_user(
     echo: bool,
     quiet: bool,
 ) -> None:
-    recipient = world.find_nick(target)
+    recipient = world.nicks.find(target)
     if recipient is None or not recipient.registered:
         if text and offline.store_for_account(world, session, verb, target, text[0], tags):
             return  # kept for an account that is offline; the sender was told

@@ -87,7 +87,7 @@ def _resolve(world: World, session: Session, name: str) -> User | Channel:
         if channel is not None and session.owner in channel.members:
             return channel
         raise _Fail("INVALID_TARGET", name)
-    other = world.find_nick(name)
+    other = world.nicks.find(name)
     if other is session.owner or (other is not None and other.registered):
         return other
     raise _Fail("INVALID_TARGET", name)

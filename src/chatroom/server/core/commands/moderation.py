@@ -89,7 +89,7 @@ def kill(world: World, session: Session, msg: Message) -> None:
     nick = msg.params[0]
     if world.fold(nick) == world.fold(world.name):
         raise CommandError(n.ERR_CANTKILLSERVER, "You cannot kill a server")
-    target = world.find_nick(nick)
+    target = world.nicks.find(nick)
     if target is None or not target.registered:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     reason = msg.params[1] if len(msg.params) > 1 and msg.params[1] else "No reason given"
@@ -111,7 +111,7 @@ def resolve(world: World, text: str) -> tuple[BanKind, str]:
     if classified is not None:
         kind, mask = classified
     else:
-        online = world.find_nick(text)
+        online = world.nicks.find(text)
         if online is not None and online.registered and online.account:
             kind, mask = "account", online.account
         elif online is not None and online.registered and online.conns:

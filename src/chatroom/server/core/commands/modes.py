@@ -213,7 +213,7 @@ def _apply_limit(channel: Channel, adding: bool, arg: str | None) -> ModeChange 
 def _apply_status(
     world: World, channel: Channel, letter: str, adding: bool, nick: str
 ) -> ModeChange | None:
-    target = world.find_nick(nick)
+    target = world.nicks.find(nick)
     if target is None:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     if target not in channel.members:
@@ -250,7 +250,7 @@ def _apply_list(
 
 def user_mode(world: World, session: Session, msg: Message) -> None:
     nick = msg.params[0]
-    target = world.find_nick(nick)
+    target = world.nicks.find(nick)
     if target is None:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     if target is not session.owner:

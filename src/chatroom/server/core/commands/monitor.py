@@ -33,7 +33,7 @@ def _send_status(world: World, session: Session, nicks: Iterable[str]) -> None:
     online: list[str] = []
     offline: list[str] = []
     for nick in nicks:
-        other = world.find_nick(nick)
+        other = world.nicks.find(nick)
         if other is not None and other.registered:
             online.append(other.prefix)
         else:

@@ -131,7 +131,7 @@ def _deliver(world: World, session: Session, open_batch: ml.OpenBatch) -> None:
         audience: Collection[Session] = channel.sessions
         away = None
     else:
-        recipient = world.find_nick(target)
+        recipient = world.nicks.find(target)
         if recipient is None or not recipient.registered:
             if not quiet:
                 world.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")

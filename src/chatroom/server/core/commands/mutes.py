@@ -19,7 +19,7 @@ from chatroom.server.store.base import Account, AccountMute, DeleteMute, PutMute
 
 def _account_of(world: World, text: str) -> Account:
     """The account a MUTE target names: an online nick's account, or an account name."""
-    online = world.find_nick(text)
+    online = world.nicks.find(text)
     name = online.account if online is not None and online.account else text
     account = world.accounts.get(world.fold(name))
     if account is None:

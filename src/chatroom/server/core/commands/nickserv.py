@@ -280,7 +280,7 @@ def _reclaim(world: World, session: Session, args: list[str], name: str, *, take
     if world.fold(nick) != account.key:
         _notice(world, session, f"You can only reclaim your account's nickname, {account.name}.")
         return
-    holder = world.find_nick(nick)
+    holder = world.nicks.find(nick)
     if holder is session.owner:
         _notice(world, session, f"You already have the nickname {session.nick}.")
         return

@@ -29,7 +29,7 @@ def _check_target(world: World, msg: Message) -> None:
     if not msg.params or not msg.params[0]:
         return
     target = msg.params[0]
-    if match_mask(target, world.name, world.fold) or world.find_nick(target) is not None:
+    if match_mask(target, world.name, world.fold) or world.nicks.find(target) is not None:
         return
     raise CommandError(n.ERR_NOSUCHSERVER, target, "No such server")
 
@@ -50,7 +50,7 @@ def ison(world: World, session: Session, msg: Message) -> None:
     """
     online: list[str] = []
     for nick in _words(msg):
-        target = world.find_nick(nick)
+        target = world.nicks.find(nick)
         if target is not None and target.registered:
             online.append(target.nick)
     world.reply(session, n.RPL_ISON, " ".join(online))
@@ -64,7 +64,7 @@ def userhost(world: World, session: Session, msg: Message) -> None:
     """
     replies: list[str] = []
     for nick in _words(msg)[:USERHOST_MAX]:
-        target = world.find_nick(nick)
+        target = world.nicks.find(nick)
         if target is None or not target.registered:
             continue
         oper = "*" if "o" in target.modes else ""

@@ -83,7 +83,7 @@ def _announce(
     at, event_id = world.now_ms(), world.new_msgid()
     params = (msgid, reason) if reason else (msgid,)
     if other:  # a private conversation: the other party, if online, and the requester
-        peer = world.find_nick(name)
+        peer = world.nicks.find(name)
         shown = peer.nick if peer is not None else name
         audience = list(session.owner.conns)
         if peer is not None and peer is not session.owner:

@@ -105,7 +105,7 @@ def nick(world: World, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
     if services.is_service_nick(world, new):
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Reserved nickname")
-    owner = world.find_nick(new)
+    owner = world.nicks.find(new)
     if owner is not None and owner is not session.owner:
         pending_login = session.cap_negotiating or session.password is not None
         if pending_login and not session.registered and owner.account is not None:

@@ -103,14 +103,14 @@ def who(world: World, session: Session, msg: Message) -> None:
 
 
 def _who_matches(world: World, session: Session, mask: str) -> list[User]:
-    exact = world.find_nick(mask)
+    exact = world.nicks.find(mask)
     if exact is not None:
         return [exact] if exact.registered else []
     fold = world.fold
     is_oper = "o" in session.modes
     by_prefix = "!" in mask or "@" in mask
     found: list[User] = []
-    for target in world.nicks.values():
+    for target in world.nicks:
         if not target.registered:
             continue
         if "i" in target.modes and not is_oper and not shares_channel(session, target):
@@ -204,7 +204,7 @@ def whois(world: World, session: Session, msg: Message) -> None:
     # With two parameters the first names a server; there is only this one to ask.
     wanted = params[-1]
     nick = wanted.split(",", 1)[0]  # TARGMAX WHOIS:1
-    target = world.find_nick(nick)
+    target = world.nicks.find(nick)
     if target is None or not target.registered:
         world.reply(session, n.ERR_NOSUCHNICK, nick, "No such nick/channel")
         world.reply(session, n.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
