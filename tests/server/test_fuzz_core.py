@@ -245,14 +245,14 @@ def check_tables(world: World) -> None:
             assert world.nicks.find(session.nick) is session.owner, session.nick
         for key, channel in session.channels.items():
             assert key == fold(channel.name)
-            assert world.channels.get(key) is channel, f"{session.nick} in a gone {key}"
+            assert world.rooms.get(key) is channel, f"{session.nick} in a gone {key}"
             assert session.owner in channel.members
             assert session in channel.sessions
     for key, user in world.nicks.items():
         assert key == fold(user.nick), (key, user.nick)
         for conn in user.conns:
             assert world.sessions.get(conn.id) is conn, f"nick {key} of a gone session"
-    for key, channel in world.channels.items():
+    for key, channel in world.rooms.items():
         assert key == fold(channel.name)
         assert channel.members or channel.permanent, f"empty room {channel.name} kept"
         for member in channel.members:

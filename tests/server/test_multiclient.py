@@ -87,7 +87,7 @@ def test_closing_one_device_leaves_the_user_in_its_rooms() -> None:
     alice.drop()
     h.pump()
     assert "QUIT" not in commands(bob.take())
-    room = h.world.find_channel("#room")
+    room = h.world.rooms.find("#room")
     assert room is not None
     assert phone.session.owner in room.members
     bob.cmd("PRIVMSG #room :still there?")
@@ -206,7 +206,7 @@ def test_always_on_user_stays_away_in_its_rooms_and_gets_what_it_missed() -> Non
     left = bob.take()
     assert "QUIT" not in commands(left)
     assert "AWAY" in commands(left)
-    room = h.world.find_channel("#room")
+    room = h.world.rooms.find("#room")
     user = h.world.nicks.find("alice")
     assert user is not None
     assert room is not None

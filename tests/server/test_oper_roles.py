@@ -261,7 +261,7 @@ def test_the_lobbys_topic_and_modes_come_back_after_a_restart() -> None:
     again = Harness(h.world.settings)
     again.store = h.store
     again.world.load_snapshot(h.store.load())
-    lobby = again.world.find_channel("#lobby")
+    lobby = again.world.rooms.find("#lobby")
     assert lobby is not None
     assert lobby.topic == "Be kind"
     assert "m" in lobby.flags

@@ -117,8 +117,7 @@ def set_registration(world: World, channel: Channel, record: RegisteredChannel |
         return
     folded = world.fold(channel.name)
     channel.permanent = any(world.fold(n) == folded for n in world.settings.permanent_channels)
-    if not channel.members and not channel.permanent:
-        world.channels.pop(folded, None)
+    world.rooms.discard_if_empty(channel)
 
 
 def restore(world: World, snapshot: Snapshot) -> None:
@@ -126,7 +125,7 @@ def restore(world: World, snapshot: Snapshot) -> None:
     follow ``chatroom admin room-drop``/``room-founder`` (a reload while running)."""
     follow_outside_changes(world, snapshot)
     for key, record in snapshot.channels.items():
-        channel = world.channels.get(key)
+        channel = world.rooms.get(key)
         if channel is not None and channel.registration is not None:
             continue  # the running server's copy of topic, modes and lists is the newer one
         _adopt(world, key, record)
@@ -139,7 +138,7 @@ def load_changes(world: World, rooms: Mapping[str, RegisteredChannel | None]) ->
     rules of ``restore``: a drop is followed, a new founder taken, a room registered
     elsewhere adopted; a room registered here keeps its own newer state."""
     for key, stored in rooms.items():
-        channel = world.channels.get(key)
+        channel = world.rooms.get(key)
         registration = channel.registration if channel is not None else None
         if stored is None:
             if channel is not None and registration is not None:
@@ -155,10 +154,9 @@ def load_changes(world: World, rooms: Mapping[str, RegisteredChannel | None]) ->
 
 def _adopt(world: World, key: str, record: RegisteredChannel) -> None:
     """Make ``record`` the room's state (creating the room), scheduling its timed entries."""
-    channel = world.channels.get(key)
+    channel = world.rooms.get(key)
     if channel is None:
-        channel = Channel(record.name, record.registered_at)
-        world.channels[key] = channel
+        channel = world.rooms.create(record.name, record.registered_at)
     channel.registration = record
     channel.permanent = True
     channel.topic = record.topic
@@ -183,7 +181,7 @@ def _keep_permanent_rooms(world: World) -> None:
     (no founder), so a topic or mode an operator set on ``#lobby`` survives a restart."""
     for name in world.settings.permanent_channels:
         key = world.fold(name)
-        channel = world.channels.get(key)
+        channel = world.rooms.get(key)
         if channel is None or channel.registration is not None:
             continue
         blank = RegisteredChannel(key, channel.name, SERVER_FOUNDER, world.clock())
@@ -203,7 +201,7 @@ def follow_outside_changes(world: World, snapshot: Snapshot) -> None:
     process, which therefore holds the newer copy. The writer is flushed before a reload,
     so a room missing from the snapshot was dropped by someone else.
     """
-    for key, channel in list(world.channels.items()):
+    for key, channel in list(world.rooms.items()):
         registration = channel.registration
         if registration is None:
             continue
@@ -246,7 +244,7 @@ def expire_entries(world: World) -> float | None:
     """Remove due timed entries everywhere, announce them; return the next expiry."""
     now = world.clock()
     upcoming: float | None = None
-    for channel in list(world.channels.values()):
+    for channel in list(world.rooms):
         removed: list[ModeChange] = []
         for letter, entries in channel.lists.items():
             for entry in list(entries):

@@ -36,7 +36,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
             raise CommandError(n.ERR_BADCHANNAME, name, f"Illegal channel name: {why}")
         raise CommandError(n.ERR_BADCHANNAME, name, "Illegal channel name")
     folded = world.fold(name)
-    channel = world.channels.get(folded)
+    channel = world.rooms.get(folded)
     if channel is not None and session.owner in channel.members:
         return  # already there: nothing to say
     if len(session.channels) >= limits.channels_per_user:
@@ -47,8 +47,7 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
             join_channel(world, session, moved, key)  # 470 sent: follow the room
         return
     if channel is None:
-        channel = Channel(name, world.clock())
-        world.channels[folded] = channel
+        channel = world.rooms.create(name, world.clock())
         status = "o"
     else:
         refusal = join_refusal(world, channel, session, key)

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from chatroom.irc.message import format_line
 from chatroom.server.core import chanreg, opers, readmarkers
 from chatroom.server.core.bans import Who
-from chatroom.server.core.channel import Channel
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.users import User
@@ -247,11 +246,11 @@ def restore(world: World) -> None:
 def _enter(world: World, user: User, name: str) -> None:
     """Put a restored user back in a room, silently: nobody is connected yet to see it."""
     folded = world.fold(name)
-    channel = world.channels.get(folded)
+    channel = world.rooms.get(folded)
     if channel is None:
         if not name.startswith("#"):
             return
-        channel = world.channels[folded] = Channel(name, world.clock())
+        channel = world.rooms.create(name, world.clock())
         status = "o"
     else:
         status = chanreg.join_status(world, channel, user)

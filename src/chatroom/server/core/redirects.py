@@ -26,7 +26,7 @@ REDIRECTS = 1000
 def remember(world: World, old_key: str, new: str) -> None:
     """Room ``old_key`` (folded) is now called ``new``: a JOIN of the old name follows it."""
     now = world.clock()
-    redirects = world.renamed
+    redirects = world.rooms.redirects
     for key in [k for k, (_, until) in redirects.items() if until <= now]:
         del redirects[key]
     while len(redirects) >= REDIRECTS:
@@ -37,12 +37,12 @@ def remember(world: World, old_key: str, new: str) -> None:
 
 def redirected(world: World, folded: str) -> str | None:
     """The room a recently renamed name now belongs to, if the name is not in use again."""
-    found = world.renamed.get(folded)
+    found = world.rooms.redirects.get(folded)
     if found is None:
         return None
     new, until = found
-    if until <= world.clock() or world.find_channel(new) is None:
-        del world.renamed[folded]
+    if until <= world.clock() or world.rooms.find(new) is None:
+        del world.rooms.redirects[folded]
         return None
     return new
 

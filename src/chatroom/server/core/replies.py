@@ -154,7 +154,7 @@ def send_lusers(world: World, session: Session) -> None:
     )
     world.reply(session, n.RPL_LUSEROP, str(opers), "operator(s) online")
     world.reply(session, n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-    world.reply(session, n.RPL_LUSERCHANNELS, str(len(world.channels)), "channels formed")
+    world.reply(session, n.RPL_LUSERCHANNELS, str(len(world.rooms)), "channels formed")
     world.reply(session, n.RPL_LUSERME, f"I have {users} clients and 0 servers")
     world.reply(
         session,

@@ -50,7 +50,7 @@ def deliver(
 ) -> None:
     """Send one PRIVMSG/NOTICE/TAGMSG to the members of ``name`` with status ``prefix``."""
     shown = prefix + name
-    channel = room_to_speak_in(world, session, world.find_channel(name), shown, text, quiet)
+    channel = room_to_speak_in(world, session, world.rooms.find(name), shown, text, quiet)
     if channel is None:
         return
     # The letters at or above the prefix's rank: "o" for "@", "o" and "v" for "+".

@@ -58,6 +58,7 @@ from chatroom.server.core.multiline import expire as expire_batch
 from chatroom.server.core.nicks import NickRegistry
 from chatroom.server.core.readmarkers import ReadMarkers
 from chatroom.server.core.redaction import Redaction
+from chatroom.server.core.rooms import Rooms
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.core.users import User
@@ -113,7 +114,7 @@ class World:
         # Users logged in to an account, by account key: where a new connection of the
         # same account attaches (multiclient) and where always-on users are kept.
         self.users_by_account: dict[str, User] = {}
-        self.channels: dict[str, Channel] = {}
+        self.rooms = Rooms(self.fold)
         self.whowas: deque[WhowasEntry] = deque(maxlen=settings.limits.whowas_entries)
         self.effects: list[Effect] = []
         self.ready: list[Session] = []
@@ -158,10 +159,13 @@ class World:
         self.sts_policy: tuple[int, int] | None = None
         self.metadata = MetadataState()  # accounts' IRCv3 metadata (core/metadata.py)
         self.read_markers = ReadMarkers()  # accounts' draft/read-marker (core/readmarkers.py)
-        # Renamed rooms: old folded name -> (new name, until when JOIN redirects there).
-        self.renamed: dict[str, tuple[str, float]] = {}
         for name in settings.permanent_channels:
-            self.channels[self.fold(name)] = Channel(name, self.started_at, permanent=True)
+            self.rooms.create(name, self.started_at, permanent=True)
+
+    @property
+    def channels(self) -> Rooms:
+        """The rooms, by the name the shell's metrics (net/metrics.py) still read them."""
+        return self.rooms
 
     # ----------------------------------------------------------------- inputs
 
@@ -430,9 +434,6 @@ class World:
     def notice(self, to: Session | User, text: str) -> None:
         to.send(format_line(self.name, "NOTICE", to.nick, text))
 
-    def find_channel(self, name: str) -> Channel | None:
-        return self.channels.get(self.fold(name))
-
     def now_tag(self) -> str:
         """An IRCv3 server-time value (ISO 8601, UTC, milliseconds)."""
         return format_time(self.now_ms())
@@ -625,8 +626,7 @@ class World:
         user.channels.pop(key, None)
         for conn in user.conns:
             replay.left_room(self, conn, key)  # a later replay starts after what it got
-        if not channel.members and not channel.permanent:
-            self.channels.pop(key, None)
+        self.rooms.discard_if_empty(channel)
 
     # ----------------------------------------------------------------- dispatch
 

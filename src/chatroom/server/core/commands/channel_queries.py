@@ -30,7 +30,7 @@ def names(world: World, session: Session, msg: Message) -> None:
     for name in msg.params[0].split(","):
         if not name:
             continue
-        channel = world.find_channel(name)
+        channel = world.rooms.find(name)
         if channel is None or not visible(channel, session):
             world.reply(session, n.RPL_ENDOFNAMES, name, "End of /NAMES list")
         else:
@@ -89,9 +89,9 @@ def _name_not(mask: str, fold: Callable[[str], str]) -> ListTest:
 def _candidates(world: World, masks: list[str]) -> list[Channel]:
     """Rooms worth testing: looked up by name when no mask has a wildcard, else all."""
     if masks and not any("*" in mask or "?" in mask for mask in masks):
-        found = (world.find_channel(name) for name in masks)
+        found = (world.rooms.find(name) for name in masks)
         return list({id(c): c for c in found if c is not None}.values())
-    return list(world.channels.values())
+    return list(world.rooms)
 
 
 @command("LIST")

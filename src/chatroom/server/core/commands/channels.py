@@ -26,7 +26,7 @@ from chatroom.server.core.world import World
 
 def _member_channel(world: World, session: Session, name: str) -> Channel:
     """The room ``name``, which ``session`` must be in (403, 442 otherwise)."""
-    channel = world.find_channel(name)
+    channel = world.rooms.find(name)
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
     if session.owner not in channel.members:
@@ -88,7 +88,7 @@ def topic(world: World, session: Session, msg: Message) -> None:
     """TOPIC <channel> [:<topic>]"""
     name = msg.params[0]
     if len(msg.params) == 1:
-        channel = world.find_channel(name)
+        channel = world.rooms.find(name)
         if channel is None:
             raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
         if channel.secret and session.owner not in channel.members:
@@ -98,7 +98,7 @@ def topic(world: World, session: Session, msg: Message) -> None:
     # Operators with the channels capability set the topic of any room, member or not
     # (the permanent #lobby has no founder to do it); each such change is audited.
     override = opers.may(world, session, "channels")
-    channel = world.find_channel(name) if override else _member_channel(world, session, name)
+    channel = world.rooms.find(name) if override else _member_channel(world, session, name)
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
     as_op = channel.is_op(session.owner)
@@ -136,7 +136,7 @@ def invite(world: World, session: Session, msg: Message) -> None:
     """INVITE <nick> <channel>  |  INVITE (list my pending invitations)"""
     if not msg.params:
         for folded in sorted(session.invited):
-            channel = world.channels.get(folded)
+            channel = world.rooms.get(folded)
             world.reply(session, n.RPL_INVITELIST, channel.name if channel else folded)
         world.reply(session, n.RPL_ENDOFINVITELIST, "End of /INVITE list")
         return
@@ -200,7 +200,7 @@ def kick(world: World, session: Session, msg: Message) -> None:
                 rooms_checked[key] = None
                 world.reply(session, err.numeric, *err.params)
         channel = rooms_checked[key]
-        if channel is None or world.channels.get(key) is not channel:
+        if channel is None or world.rooms.get(key) is not channel:
             continue  # refused, or gone (an op kicked themself out of it)
         try:
             _kick_one(world, session, channel, nick, reason)
@@ -210,7 +210,7 @@ def kick(world: World, session: Session, msg: Message) -> None:
 
 def _kickable_room(world: World, session: Session, room: str) -> Channel:
     """The room, if ``session`` may kick there (403, 442 or 482 otherwise)."""
-    channel = world.find_channel(room)
+    channel = world.rooms.find(room)
     if channel is None or not opers.may(world, session, "kick"):
         channel = _member_channel(world, session, room)
         if not channel.is_op(session.owner):

@@ -45,7 +45,7 @@ def _room(world: World, session: Session, args: list[str], name: str) -> Channel
     if not args or not args[0].startswith("#"):
         SERVICE.usage(world, session, name)
         return None
-    channel = world.find_channel(args[0])
+    channel = world.rooms.find(args[0])
     if channel is None:
         _notice(world, session, f"{args[0]} does not exist.")
     return channel
@@ -137,7 +137,7 @@ def _drop(world: World, session: Session, args: list[str]) -> None:
     name = channel.name
 
     def saved() -> None:
-        current = world.channels.get(key)
+        current = world.rooms.get(key)
         # The same registration (not one made after another DROP was saved meanwhile).
         if (
             current is not None

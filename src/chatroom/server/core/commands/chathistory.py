@@ -172,7 +172,7 @@ def _target_key(world: World, session: Session, sub: str, name: str) -> tuple[st
     """The conversation key of a room the requester is in, or of a private conversation."""
     refused = _Refused("INVALID_TARGET", sub, name, "Messages could not be retrieved")
     if name.startswith("#"):
-        channel = world.find_channel(name)
+        channel = world.rooms.find(name)
         if channel is None or session.owner not in channel.members:
             raise refused
         return world.fold(channel.name), 0

@@ -118,7 +118,7 @@ def _to_channel(
     quiet: bool,
 ) -> None:
     key = world.fold(target)  # once: it finds the room and files the line in history
-    channel = room_to_speak_in(world, session, world.channels.get(key), target, text, quiet)
+    channel = room_to_speak_in(world, session, world.rooms.get(key), target, text, quiet)
     if channel is None:
         return
     members: Collection[Session] = channel.sessions

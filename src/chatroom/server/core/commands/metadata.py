@@ -83,7 +83,7 @@ def _resolve(world: World, session: Session, name: str) -> User | Channel:
     if name == "*":
         return session.owner
     if name.startswith("#"):
-        channel = world.find_channel(name)
+        channel = world.rooms.find(name)
         if channel is not None and session.owner in channel.members:
             return channel
         raise _Fail("INVALID_TARGET", name)

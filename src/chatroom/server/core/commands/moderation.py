@@ -243,7 +243,7 @@ def bans(world: World, session: Session, msg: Message) -> None:
 def tban(world: World, session: Session, msg: Message) -> None:
     """TBAN <#room> <duration> <mask>  (InspIRCd's timed ban: +b that lifts itself)"""
     name, duration, raw_mask = msg.params[0], msg.params[1], msg.params[2]
-    channel = world.find_channel(name) if is_channel_name(name) else None
+    channel = world.rooms.find(name) if is_channel_name(name) else None
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
     if not channel.is_op(session.owner) and not opers.may(world, session, "channels"):

@@ -55,7 +55,7 @@ def mode(world: World, session: Session, msg: Message) -> None:
 
 def channel_mode(world: World, session: Session, msg: Message) -> None:
     name = msg.params[0]
-    channel = world.find_channel(name)
+    channel = world.rooms.find(name)
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
     if len(msg.params) == 1 or not msg.params[1]:

@@ -117,7 +117,7 @@ def _deliver(world: World, session: Session, open_batch: ml.OpenBatch) -> None:
     session.last_message = world.clock()
     echo = "echo-message" in session.caps
     if target.startswith("#"):
-        channel = world.find_channel(target)
+        channel = world.rooms.find(target)
         if channel is None:
             if not quiet:
                 world.reply(session, n.ERR_NOSUCHCHANNEL, target, "No such channel")

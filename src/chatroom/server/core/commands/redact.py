@@ -43,7 +43,7 @@ def redact(world: World, session: Session, msg: Message) -> None:
     mine = identity(world, session)
     own_since = 0 if session.account is not None else int(session.connected_at * 1000)
     if name.startswith("#"):
-        channel = world.find_channel(name)
+        channel = world.rooms.find(name)
         oper = opers.may(world, session, "channels")
         if channel is None or (session.owner not in channel.members and not oper):
             _fail(world, session, "INVALID_TARGET", name, f"You cannot delete messages from {name}")
@@ -89,7 +89,7 @@ def _announce(
         if peer is not None and peer is not session.owner:
             audience += peer.conns
     else:
-        channel = world.channels.get(key)
+        channel = world.rooms.get(key)
         shown = channel.name if channel is not None else name
         audience = list(channel.sessions) if channel is not None else []
         if session not in audience:

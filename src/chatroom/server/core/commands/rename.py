@@ -45,7 +45,7 @@ def rename(world: World, session: Session, msg: Message) -> None:
     """RENAME <#old> <#new> [:<reason>]"""
     old, new = msg.params[0], msg.params[1]
     reason = msg.params[2] if len(msg.params) > 2 else ""
-    channel = world.find_channel(old)
+    channel = world.rooms.find(old)
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, old, "No such channel")
     override = opers.may(world, session, "channels")
@@ -70,7 +70,7 @@ def _check(world: World, channel: Channel, new: str, override: bool) -> None:
     if not is_channel_name(new, "#", limits.channel_length):
         raise _Refused("CANNOT_RENAME", "That is not a valid room name")
     folded = world.fold(new)
-    if folded != world.fold(channel.name) and folded in world.channels:
+    if folded != world.fold(channel.name) and world.rooms.get(folded) is not None:
         raise _Refused("CHANNEL_NAME_IN_USE", "The channel name is already taken")
     if new == channel.name:
         raise _Refused("CANNOT_RENAME", "That is already the room's name")
@@ -84,10 +84,9 @@ def _check(world: World, channel: Channel, new: str, override: bool) -> None:
 def rename_channel(world: World, session: Session, channel: Channel, new: str, reason: str) -> None:
     """Move the room to its new name everywhere the old one was a key, then announce it."""
     old, old_key, new_key = channel.name, world.fold(channel.name), world.fold(new)
-    channel.name = new
+    world.rooms.rename(channel, new)
     channel.renamed_at = world.clock()
     if new_key != old_key:
-        world.channels[new_key] = world.channels.pop(old_key)
         for member in channel.members:
             member.channels[new_key] = member.channels.pop(old_key)
         for other in {session.owner for session in world.sessions.values()}:

@@ -90,7 +90,7 @@ def who(world: World, session: Session, msg: Message) -> None:
         mask = "*"
     is_oper = "o" in session.modes
     if mask.startswith("#"):
-        channel = world.find_channel(mask)
+        channel = world.rooms.find(mask)
         if channel is not None and can_see_channel(session, channel):
             joined = session.owner in channel.members
             for member in list(channel.members):
