@@ -32,7 +32,7 @@ def restarted(h: Harness) -> Harness:
     fresh = Harness()
     fresh.store = h.store
     for account in h.world.accounts.values():
-        fresh.world.accounts[account.key] = account
+        fresh.world.accounts.put(account)
     fresh.world.load_snapshot(h.store.load())
     return fresh
 

@@ -105,7 +105,7 @@ def password_login(
                 world.throttle.succeeded(attempt)
                 if rehashed is not None:
                     current = replace(current, password_hash=rehashed[0], scram=rehashed[1])
-                    world.accounts[key] = current
+                    world.accounts.put(current)
                     world.persist([SetAccountPassword(key, *rehashed)])
                 finish(current, "")
                 return
@@ -130,7 +130,7 @@ def registration_refusal(world: World, name: str, password: str) -> tuple[str, s
     if not is_valid_nick(name, world.settings.limits.nick_length) or world.fold(name) == "nickserv":
         return ("BAD_ACCOUNT_NAME", "That is not a valid account name")
     key = world.fold(name)
-    if key in world.accounts or key in world.reserved_accounts:
+    if world.accounts.taken(key):
         return ("ACCOUNT_EXISTS", ACCOUNT_EXISTS)
     if len(password) < policy.min_password_length:
         return (
@@ -167,18 +167,18 @@ def create_account(
     database refuses it and ``done(None, ACCOUNT_EXISTS)`` says so; nothing is overwritten.
     """
     key = world.fold(name)
-    world.reserved_accounts.add(key)
+    world.accounts.reserve(key)
 
     def hashed(password_hash: str, scram: str) -> None:
         if not password_hash:
-            world.reserved_accounts.discard(key)
+            world.accounts.unreserve(key)
             done(None, "The account could not be saved; try again later")
             return
         now = world.clock()
         account = Account(name, key, password_hash, scram, email, now)
 
         def committed(error: str | None) -> None:
-            world.reserved_accounts.discard(key)
+            world.accounts.unreserve(key)
             if isinstance(error, AlreadyExistsText):
                 log.info("account taken meanwhile", extra={"account": name})
                 done(None, ACCOUNT_EXISTS)
@@ -187,7 +187,7 @@ def create_account(
                 log.error("account not saved", extra={"account": name, "error": error})
                 done(None, "The account could not be saved; try again later")
                 return
-            world.accounts[key] = account
+            world.accounts.put(account)
             done(account, "")
 
         changes = [CreateAccount(account)]
@@ -216,13 +216,13 @@ def change_password(
             done("the account no longer exists")
             return
         updated = replace(current, password_hash=password_hash, scram=scram)
-        world.accounts[account.key] = updated
+        world.accounts.put(updated)
 
         def committed(error: str | None) -> None:
             latest = world.accounts.get(account.key)
             if error is not None and latest is not None and latest.password_hash == password_hash:
-                world.accounts[account.key] = replace(
-                    latest, password_hash=current.password_hash, scram=current.scram
+                world.accounts.put(
+                    replace(latest, password_hash=current.password_hash, scram=current.scram)
                 )
             done(error)
 
@@ -249,7 +249,7 @@ def log_in(world: World, session: Session, account: Account) -> None:
     )
     if session.registered:
         _notify_account(world, session, account.name)
-        world.users_by_account.setdefault(account.key, session.owner)
+        world.accounts.set_online(account.key, session.owner)
     if world.fold(session.nick) == account.key:
         session.nick_deadline = None
     opers.grant(world, session, account)
@@ -259,8 +259,7 @@ def log_out(world: World, session: Session) -> None:
     if session.account is None:
         return
     metadata.logged_out(world, session)
-    if world.users_by_account.get(world.fold(session.account)) is session.owner:
-        del world.users_by_account[world.fold(session.account)]
+    world.accounts.set_offline(world.fold(session.account), session.owner)
     session.owner.always_on = False  # only an account stays without a device
     session.account = None
     session.muted = None
@@ -325,8 +324,8 @@ def guest_nick(world: World) -> str:
 def reconcile_sessions(world: World) -> None:
     """After a reload: sessions of deleted accounts are logged out, oper roles follow,
     and an always-on user with no device whose account is gone leaves."""
-    for key, user in list(world.users_by_account.items()):
-        if key not in world.accounts and not user.conns:
+    for user in world.accounts.online_users():
+        if world.fold(user.account or "") not in world.accounts and not user.conns:
             world.close_user(user, "Account deleted")
     for session in world.sessions.values():
         if session.account is None:

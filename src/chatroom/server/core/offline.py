@@ -32,7 +32,7 @@ def store_for_account(
     account = world.accounts.get(key)
     if account is None or session.account is None or verb not in ("PRIVMSG", "NOTICE"):
         return False
-    kept = world.offline_counts.get(key, 0)
+    kept = world.accounts.waiting(key)
     quiet = verb == "NOTICE"  # NOTICE never provokes an answer (RFC 2812 3.3.2)
     if kept >= world.settings.accounts.offline_messages:
         if not quiet:
@@ -40,7 +40,7 @@ def store_for_account(
                 session, f"{account.name} is offline and has too many messages waiting; not kept"
             )
         return True
-    world.offline_counts[key] = kept + 1
+    world.accounts.add_waiting(key)
     text = fit_trailing(session.prefix, verb, account.name, text)
     at, msgid = world.now_ms(), world.new_msgid()
     recipient = "a:" + key

@@ -44,7 +44,7 @@ DISCONNECTED_AWAY = "Not connected"
 
 def option(world: World, account_key: str, name: str) -> bool:
     """The account's choice for ``name`` ("multiclient", "always-on"), or the server's."""
-    chosen = world.account_options.get(account_key, {}).get(name)
+    chosen = world.accounts.option(account_key, name)
     accounts = world.settings.accounts
     if name == MULTICLIENT:
         if not accounts.multiclient:
@@ -60,8 +60,8 @@ def option(world: World, account_key: str, name: str) -> bool:
 def set_option(world: World, account_key: str, name: str, on: bool) -> PutAccountOption:
     """Record the account's choice in memory; the caller persists the returned change."""
     value = "on" if on else "off"
-    world.account_options.setdefault(account_key, {})[name] = value
-    user = world.users_by_account.get(account_key)
+    world.accounts.choose(account_key, name, value)
+    user = world.accounts.online(account_key)
     if name == ALWAYS_ON and user is not None:
         user.always_on = option(world, account_key, ALWAYS_ON)
     return PutAccountOption(account_key, name, value)
@@ -79,7 +79,7 @@ def attachable(world: World, session: Session) -> User | None:
     if session.account is None:
         return None
     key = world.fold(session.account)
-    user = world.users_by_account.get(key)
+    user = world.accounts.online(key)
     if user is None or user is session.owner or not user.registered:
         return None
     if world.fold(session.nick) != world.fold(user.nick):
@@ -159,7 +159,7 @@ def keep(world: World, user: User) -> None:
         last_seen=seen_until(world) if user.missing_since is None else user.missing_since,
         modes="".join(sorted(set(user.modes) - {"o"})),
     )
-    world.presence[key] = kept
+    world.accounts.keep(kept)
     world.persist([PutPresence(kept)])
 
 
@@ -172,7 +172,7 @@ def seen_until(world: World) -> float:
 
 
 def forget(world: World, account_key: str) -> None:
-    if world.presence.pop(account_key, None) is not None:
+    if world.accounts.forget_kept(account_key):
         world.persist([DeletePresence(account_key)])
 
 
@@ -214,9 +214,10 @@ def _own_away(user: User) -> str | None:
 
 def restore(world: World) -> None:
     """At start: always-on users come back, connection-less, in their rooms."""
-    for key, kept in list(world.presence.items()):
+    for kept in world.accounts.all_kept():
+        key = kept.account_key
         account = world.accounts.get(key)
-        if account is None or key in world.users_by_account:
+        if account is None or world.accounts.online(key) is not None:
             continue
         if not option(world, key, ALWAYS_ON):
             continue
@@ -237,7 +238,7 @@ def restore(world: World) -> None:
         if account.oper_role is not None:
             opers.grant_quietly(world, user, account)
         world.nicks.claim(user, kept.nick)
-        world.users_by_account[key] = user
+        world.accounts.set_online(key, user)
         world.registered_count += 1
         for name in kept.channels[: world.settings.limits.channels_per_user]:
             _enter(world, user, name)

@@ -170,7 +170,7 @@ def enforce(world: World) -> int:
         if not session.closed and not check_session(world, session):
             dropped += 1
     now = world.clock()
-    for user in list(world.users_by_account.values()):
+    for user in world.accounts.online_users():
         if user.conns or not user.registered:
             continue  # with a device, it was judged above
         who = Who("", user.host, user.nick, user.user, user.account)

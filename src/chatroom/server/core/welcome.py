@@ -102,10 +102,10 @@ def _account_online(world: World, session: Session) -> None:
     """The first device of an account: it rejoins the rooms it was in last time and gets
     the private messages it missed (if it will not ask for them itself)."""
     key = world.fold(session.account or "")
-    world.users_by_account.setdefault(key, session.owner)
+    world.accounts.set_online(key, session.owner)
     session.owner.always_on = presence.option(world, key, presence.ALWAYS_ON)
-    waiting = world.offline_counts.pop(key, 0)
-    kept = world.presence.get(key)
+    waiting = world.accounts.take_waiting(key)
+    kept = world.accounts.kept(key)
     if kept is not None:
         for name in kept.channels[: world.settings.limits.channels_per_user]:
             with contextlib.suppress(CommandError):  # banned, +i or keyed since: stays out

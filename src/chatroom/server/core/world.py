@@ -38,6 +38,7 @@ from chatroom.server.core import (
     replay,
     sanctions,
 )
+from chatroom.server.core.accountbook import AccountBook
 from chatroom.server.core.answers import Answers
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
@@ -62,7 +63,7 @@ from chatroom.server.core.rooms import Rooms
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.core.users import User
-from chatroom.server.store.base import Account, Change, Presence, Snapshot, StoreDelta
+from chatroom.server.store.base import Change, Snapshot, StoreDelta
 
 if TYPE_CHECKING:
     from chatroom.server.core.replies import Template
@@ -111,9 +112,6 @@ class World:
         self.started_at = clock()
         self.sessions: dict[int, Session] = {}
         self.nicks = NickRegistry(self.fold)
-        # Users logged in to an account, by account key: where a new connection of the
-        # same account attaches (multiclient) and where always-on users are kept.
-        self.users_by_account: dict[str, User] = {}
         self.rooms = Rooms(self.fold)
         self.whowas: deque[WhowasEntry] = deque(maxlen=settings.limits.whowas_entries)
         self.effects: list[Effect] = []
@@ -132,17 +130,10 @@ class World:
         self.occupancy = admission.Occupancy()  # held HTTP sockets, fd ceiling
         self._ids = itertools.count(1)
         self.answers = Answers(self)
-        self.accounts: dict[str, Account] = {}
-        # NickServ SET choices by account key (core/presence.py reads them).
-        self.account_options: dict[str, dict[str, str]] = {}
-        # What each account was in when its last connection left (core/presence.py).
-        self.presence: dict[str, Presence] = {}
-        # Private messages kept for offline accounts since they were last seen, by key.
-        self.offline_counts: dict[str, int] = {}
+        self.accounts = AccountBook()
         self.ms_floor = 0  # see now_ms
         self.closing = False  # set by close_all: the server is shutting down
         self.restored = False  # always-on users brought back (first load_snapshot)
-        self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
         self.sanctions = sanctions.Sanctions()
         # A real argon2id hash of a random password, set by the shell at start: unknown
@@ -295,11 +286,9 @@ class World:
 
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
-        self.accounts = dict(snapshot.accounts)
-        self.account_options = {key: dict(chosen) for key, chosen in snapshot.options.items()}
-        self.presence = dict(snapshot.presence)
+        self.accounts.load(snapshot.accounts, snapshot.options, snapshot.presence)
         self.metadata.load(snapshot)
-        self.read_markers.load(snapshot.read_markers, self.accounts)
+        self.read_markers.load(snapshot.read_markers, snapshot.accounts)
         accounts.reconcile_sessions(self)
         chanreg.restore(self, snapshot)
         sanctions.load(self, snapshot)
@@ -311,18 +300,10 @@ class World:
         """Rows another process changed, applied by key (PostgreSQL names them): the
         same rules as ``load_snapshot``, without reading or revisiting everything."""
         for key, account in delta.accounts.items():
+            self.accounts.load_one(key, account, delta.options.get(key, {}))
             if account is None:
-                self.accounts.pop(key, None)
                 self.read_markers.forget(key)
-            else:
-                self.accounts[key] = account
-        for key in delta.accounts:
             self.metadata.replace(key, delta.metadata.get(key, {}))
-            chosen = delta.options.get(key)
-            if chosen:
-                self.account_options[key] = dict(chosen)
-            else:
-                self.account_options.pop(key, None)
         if delta.accounts:
             accounts.reconcile_sessions(self)
         if delta.channels:
@@ -549,7 +530,9 @@ class World:
         a "reconnecting" banner for it). Leaving the rooms first leaves no one to tell.
         """
         sessions = [session for session in self.sessions.values() if not session.closed]
-        for user in {session.owner for session in sessions} | set(self.users_by_account.values()):
+        users = {session.owner for session in sessions}
+        users.update(self.accounts.online_users())  # always-on users with no connection
+        for user in users:
             if user.registered and user.account is not None:
                 presence.keep(self, user)  # rooms to rejoin (always-on: to be in) after
         self.closing = True  # what was just kept stays kept while everyone leaves
@@ -601,9 +584,7 @@ class World:
     def _release_nick(self, user: User) -> None:
         self.nicks.release(user)
         if user.account is not None:
-            account_key = self.fold(user.account)
-            if self.users_by_account.get(account_key) is user:
-                del self.users_by_account[account_key]
+            self.accounts.set_offline(self.fold(user.account), user)
 
     def remember_whowas(self, session: Session | User) -> None:
         """Record the identity a nick had, for WHOWAS, when it quits or is changed."""

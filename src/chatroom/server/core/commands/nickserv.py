@@ -199,7 +199,7 @@ def _drop(world: World, session: Session, args: list[str]) -> None:
         if error is not None:
             _notice(world, session, "The account could not be dropped; try again later.")
             return
-        world.accounts.pop(account.key, None)
+        world.accounts.drop(account.key)
         world.read_markers.forget(account.key)
         _notice(world, session, f"Account {account.name} has been dropped.")
         for other in world.sessions.values():

@@ -180,7 +180,7 @@ def _save(
     world: World, session: Session, before: Account, after: Account, verb: str, fingerprint: str
 ) -> None:
     """Apply now, persist with an audit entry, answer after the commit (or undo)."""
-    world.accounts[after.key] = after
+    world.accounts.put(after)
     actor = sanctions.actor_name(session)
     by_other = not _is_own(world, session, before)
 
@@ -227,4 +227,4 @@ def _undo(world: World, key: str, verb: str, fingerprint: str) -> None:
         kept = (*current.certfps, fingerprint)
     else:
         return
-    world.accounts[key] = replace(current, certfps=kept)
+    world.accounts.put(replace(current, certfps=kept))
