@@ -260,7 +260,7 @@ def check_tables(world: World) -> None:
             assert member.channels.get(key) is channel, f"{member.nick} lost {key}"
         expected = {conn for member in channel.members for conn in member.conns}
         assert set(channel.sessions) == expected, f"{key}: connections out of step"
-    assert world.registered_count == sum(s.registered for s in world.sessions.values())
+    assert world.census.registered == sum(s.registered for s in world.sessions.values())
     # Per-address counts decide who may connect: a leak here locks an address out.
     groups = Counter(address_group(world, s.ip) for s in world.sessions.values())
     assert world.per_address == dict(groups)

@@ -55,7 +55,7 @@ def test_second_device_shares_the_nick_and_gets_the_rooms_while_others_see_nothi
     assert "@alice" in names[0].params[-1].split()
     assert bob.take() == []  # no JOIN, no NICK, no QUIT
     assert phone.session.owner is alice.session.owner
-    assert h.world.registered_count == 2  # alice once, bob
+    assert h.world.census.registered == 2  # alice once, bob
 
 
 def test_what_one_device_says_appears_on_the_other() -> None:
@@ -368,7 +368,7 @@ def test_an_always_on_user_keeps_its_user_modes_and_operator_status_over_a_resta
     user = again.world.nicks.find("alice")
     assert user is not None
     assert set(user.modes) == {"B", "i", "o"}
-    assert again.world.oper_count == 1
+    assert again.world.census.opers == 1
     back = device(again, "alice")
     got = back.take()
     assert n.RPL_YOUREOPER in commands(got)

@@ -60,7 +60,7 @@ def grant(world: World, session: Session, account: Account) -> bool:
         return False
     session.owner.set_mode("o", True)
     if session.registered:
-        world.oper_count += 1
+        world.census.opers += 1
         tell(world, session)
     return True
 
@@ -73,13 +73,13 @@ def grant_quietly(world: World, user: User, account: Account) -> None:
         return
     user.oper_role = role
     user.set_mode("o", True)
-    world.oper_count += 1
+    world.census.opers += 1
 
 
 def announce_after_welcome(world: World, session: Session) -> None:
     """Registration finished: an operator since its SASL login is counted and told so."""
     if "o" in session.modes:
-        world.oper_count += 1
+        world.census.opers += 1
         tell(world, session)
 
 
@@ -94,7 +94,7 @@ def revoke(world: World, session: Session) -> None:
     if "o" in session.modes:
         session.owner.set_mode("o", False)
         if session.registered:
-            world.oper_count -= 1
+            world.census.opers -= 1
     session.oper_role = None
 
 

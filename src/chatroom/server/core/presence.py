@@ -239,7 +239,7 @@ def restore(world: World) -> None:
             opers.grant_quietly(world, user, account)
         world.nicks.claim(user, kept.nick)
         world.accounts.set_online(key, user)
-        world.registered_count += 1
+        world.census.registered += 1
         for name in kept.channels[: world.settings.limits.channels_per_user]:
             _enter(world, user, name)
 

@@ -142,11 +142,12 @@ def send_welcome(world: World, session: Session) -> None:
 
 def send_lusers(world: World, session: Session) -> None:
     """O(1): counts are kept by the world, not recounted for every new connection."""
-    users = world.registered_count
-    invisible = min(world.invisible_count, users)
-    opers = world.oper_count
+    census = world.census
+    users = census.registered
+    invisible = min(census.invisible, users)
+    opers = census.opers
     unknown = len(world.sessions) - users
-    world.max_users = max(world.max_users, users)
+    census.most = most = max(census.most, users)
     world.reply(
         session,
         n.RPL_LUSERCLIENT,
@@ -160,15 +161,15 @@ def send_lusers(world: World, session: Session) -> None:
         session,
         n.RPL_LOCALUSERS,
         str(users),
-        str(world.max_users),
-        f"Current local users {users}, max {world.max_users}",
+        str(most),
+        f"Current local users {users}, max {most}",
     )
     world.reply(
         session,
         n.RPL_GLOBALUSERS,
         str(users),
-        str(world.max_users),
-        f"Current global users {users}, max {world.max_users}",
+        str(most),
+        f"Current global users {users}, max {most}",
     )
 
 

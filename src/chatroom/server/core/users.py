@@ -82,3 +82,13 @@ class User:
     def prefix(self) -> str:
         """The ``nick!user@host`` source used on messages this user originates."""
         return f"{self.nick}!{self.user}@{self.host}"
+
+
+@dataclass(slots=True)
+class Census:
+    """How many users are here, kept exact as they change, so LUSERS costs O(1)."""
+
+    registered: int = 0  # registered users: a user once, however many devices it has
+    invisible: int = 0  # of them with +i; refreshed by tick, which visits every session
+    opers: int = 0  # with +o; kept by opers.grant/revoke and by the user leaving
+    most: int = 0  # the most registered users LUSERS has seen at once

@@ -76,7 +76,7 @@ def try_register(world: World, session: Session) -> None:
     session.password = None
     session.owner.signed_on = session.connected_at
     world.stats.registrations += 1
-    world.registered_count += 1
+    world.census.registered += 1
     send_welcome(world, session)
     opers.announce_after_welcome(world, session)
     metadata.send_own(world, session)

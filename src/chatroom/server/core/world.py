@@ -62,7 +62,7 @@ from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.rooms import Rooms
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
-from chatroom.server.core.users import User
+from chatroom.server.core.users import Census, User
 from chatroom.server.store.base import Change, Snapshot, StoreDelta
 
 if TYPE_CHECKING:
@@ -116,14 +116,9 @@ class World:
         self.whowas: deque[WhowasEntry] = deque(maxlen=settings.limits.whowas_entries)
         self.effects: list[Effect] = []
         self.ready: list[Session] = []
-        self.max_users = 0
-        self.registered_count = 0  # exact, kept as sessions register and leave
+        self.census = Census()
         # Reply templates fixed by the settings (welcome burst, MOTD), built on first use.
         self.reply_cache: dict[str, list[Template]] = {}
-        # Refreshed by tick (which visits every session anyway), so LUSERS costs O(1).
-        self.invisible_count = 0
-        # Registered sessions with +o, kept exact by opers.grant/revoke and _remove.
-        self.oper_count = 0
         self.stats = Stats()
         self.per_address: dict[str, int] = {}
         self.recent_connects: dict[str, deque[float]] = {}
@@ -279,7 +274,7 @@ class World:
                 session.send(format_line(None, "PING", self.name))
             if "i" in session.modes and not session.closed and session is session.owner.conns[0]:
                 invisible += 1  # a user once, however many devices it has
-        self.invisible_count = invisible
+        self.census.invisible = invisible
         accounts.expire_nick_grace(self)
         sanctions.expire(self)
         self.answers.expire(now)
@@ -570,9 +565,9 @@ class World:
     def _quit_user(self, user: User, reason: str) -> None:
         """The user leaves the network: QUIT to its rooms, its nick and rooms freed."""
         went_offline(self, user.nick)
-        self.registered_count -= 1
+        self.census.registered -= 1
         if "o" in user.modes:
-            self.oper_count -= 1
+            self.census.opers -= 1
         events.quit(self, user, reason)
         self.remember_whowas(user)
         presence.keep(self, user)  # an account's rooms, rejoined at its next login
