@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from chatroom.server.core.multiline import flood_cost
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
 
@@ -99,8 +100,8 @@ def group_address(ip: str, ipv6_prefix: int) -> str:
         return str(address)
 
 
-def address_group(world: World, ip: str) -> str:
-    return group_address(ip, world.settings.limits.ipv6_prefix)
+def address_group(ctx: Context, ip: str) -> str:
+    return group_address(ip, ctx.settings.limits.ipv6_prefix)
 
 
 def _count(world: World, group: str) -> None:

@@ -16,8 +16,8 @@ from chatroom.server.core.monitor import came_online, went_offline
 from chatroom.server.core.users import User
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 
 class NickRegistry:
@@ -67,16 +67,16 @@ class NickRegistry:
         return self._holders.items()
 
 
-def change_nick(world: World, who: Session | User, new: str) -> None:
+def change_nick(ctx: Context, who: Session | User, new: str) -> None:
     """Rename a user and tell it (every device) and everyone who shares a room with it."""
     user = who if isinstance(who, User) else who.owner
     old = user.nick
     if user.registered:
-        recipients = world.peers(user)
+        recipients = ctx.peers(user)
         recipients.update(user.conns)
-        events.nick(world, user, recipients, new)
-        world.remember_whowas(user)
-    world.nicks.rename(user, new)
-    if user.registered and world.fold(old) != world.fold(new):
-        went_offline(world, old)  # MONITOR: the old nick is free, the new one is taken
-        came_online(world, user)
+        events.nick(ctx, user, recipients, new)
+        ctx.remember_whowas(user)
+    ctx.nicks.rename(user, new)
+    if user.registered and ctx.fold(old) != ctx.fold(new):
+        went_offline(ctx, old)  # MONITOR: the old nick is free, the new one is taken
+        came_online(ctx, user)

@@ -84,11 +84,13 @@ class User:
         return f"{self.nick}!{self.user}@{self.host}"
 
 
-@dataclass(slots=True)
-class Census:
-    """How many users are here, kept exact as they change, so LUSERS costs O(1)."""
+@dataclass(frozen=True, slots=True)
+class WhowasEntry:
+    """The identity a nick had when it quit or was changed (WHOWAS)."""
 
-    registered: int = 0  # registered users: a user once, however many devices it has
-    invisible: int = 0  # of them with +i; refreshed by tick, which visits every session
-    opers: int = 0  # with +o; kept by opers.grant/revoke and by the user leaving
-    most: int = 0  # the most registered users LUSERS has seen at once
+    nick: str
+    user: str
+    host: str
+    realname: str
+    account: str | None
+    left_at: float

@@ -13,7 +13,6 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatroom.irc import numerics as n
@@ -40,7 +39,9 @@ from chatroom.server.core import (
 )
 from chatroom.server.core.accountbook import AccountBook
 from chatroom.server.core.answers import Answers
+from chatroom.server.core.census import Census, Stats
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.context import Checked, Committed, Hashed, Loaded
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
 from chatroom.server.core.effects import (
     Close,
@@ -49,6 +50,7 @@ from chatroom.server.core.effects import (
     Persist,
     QueryHistory,
     RedactHistory,
+    RenameHistory,
     StoreMessages,
     VerifyPassword,
 )
@@ -62,7 +64,7 @@ from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.rooms import Rooms
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
-from chatroom.server.core.users import Census, User
+from chatroom.server.core.users import User, WhowasEntry
 from chatroom.server.store.base import Change, Snapshot, StoreDelta
 
 if TYPE_CHECKING:
@@ -70,38 +72,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatroom.core")
 
-Checked = Callable[[bool, tuple[str, str] | None], None]
-Hashed = Callable[[str, str], None]
-Committed = Callable[[str | None], None]
-Loaded = Callable[[Sequence[object] | None], None]
-
-
-@dataclass(slots=True)
-class Stats:
-    """Counters for /metrics, read at scrape time; plain ints so the hot path stays cheap."""
-
-    lines_in: int = 0
-    deliveries: int = 0
-    connections_opened: int = 0
-    connections_refused: int = 0
-    registrations: int = 0
-    failed_logins: int = 0
-    sendq_drops: int = 0
-    flood_drops: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class WhowasEntry:
-    nick: str
-    user: str
-    host: str
-    realname: str
-    account: str | None
-    left_at: float
-
 
 class World:
-    """Everything the server knows, and the only way to change it."""
+    """Everything the server knows, and the only way to change it.
+
+    The state itself lives in owners (``nicks``, ``rooms``, ``accounts``, ...); command
+    handlers see the world only as a ``Context`` (core/context.py), which it satisfies."""
 
     def __init__(self, settings: CoreSettings, clock: Callable[[], float]) -> None:
         load_commands()
@@ -378,6 +354,10 @@ class World:
         """Ask the store to delete a message; ``then(outcome)`` after every earlier write."""
         token = self.answers.expect(then, (None,))
         self.effects.append(RedactHistory(token, redaction))
+
+    def rename_history(self, old_key: str, new_key: str, new_name: str) -> None:
+        """A renamed room's stored lines follow it, after every line stored before."""
+        self.effects.append(RenameHistory(old_key, new_key, new_name))
 
     def persist(self, changes: Iterable[Change], then: Committed | None = None) -> None:
         """Write behind, in order; ``then`` runs after the commit for durable replies."""
