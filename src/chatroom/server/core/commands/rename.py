@@ -90,15 +90,8 @@ def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, r
             if old_key in other.invited:
                 other.uninvite(old_key)
                 other.invite(new_key)
-        recent = ctx.history.recent.pop(old_key, None)
-        if recent is not None:
-            ctx.history.recent[new_key] = recent
         redirects.remember(ctx, old_key, new)
-    ring = ctx.history.recent.get(new_key)
-    if ring:  # the lines replayed on join name the room as it is now called
-        moved = [replace(record, target=new_key, target_name=new) for record in ring]
-        ring.clear()
-        ring.extend(moved)
+    ctx.history.rename_room(old_key, new_key, new)
     ctx.rename_history(old_key, new_key, new)
     changes = []
     if channel.registration is not None:
