@@ -15,6 +15,10 @@ silent or half-sent requests on the web port fill the same per-address and total
 as IRC connections do. ``Occupancy.fd_capacity``, set by the shell from the process's
 open-file limit, keeps the total below what the kernel allows, so that the server, not
 ``accept()``, refuses the excess.
+
+The tables counted here are the world's own (handlers never see them), so these functions
+take the ``World``; only ``address_group``, which the login throttle needs too, takes a
+``Context``.
 """
 
 from __future__ import annotations

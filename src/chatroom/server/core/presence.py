@@ -133,7 +133,11 @@ def stays(ctx: Context, session: Session) -> bool:
 
 
 def detach(world: World, session: Session) -> None:
-    """The connection closed but its user stays: drop it from the user and its rooms."""
+    """The connection closed but its user stays: drop it from the user and its rooms.
+
+    This and ``keep`` take the ``World``, not a ``Context``: only the world's own inputs
+    (a connection closing, a user quitting, shutdown) call them, and they read its
+    shutdown flag and move its millisecond floor."""
     user = session.owner
     user.conns.remove(session)
     for channel in user.channels.values():
