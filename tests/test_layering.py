@@ -6,6 +6,8 @@
 - command modules (``chatroom.server.core.commands``) never import each other: what two
   of them share lives in a core module both import. Only the package's ``__init__``
   imports them all, which is what registers the handlers.
+- command modules never import ``World`` (``chatroom.server.core.world``): a handler gets
+  a ``Context`` (core/context.py), and mypy holds it to what the context offers.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ CORE_MAY_IMPORT = (
     "chatroom.server.auth.passwords",
 )
 COMMANDS = "chatroom.server.core.commands"
+WORLD = "chatroom.server.core.world"
 IO_MODULES = {"asyncio", "socket", "ssl", "sqlite3", "threading", "selectors", "subprocess"}
 
 
@@ -167,3 +170,56 @@ def test_the_command_import_check_allows_core_modules() -> None:
         "from chatroom.server.core.nickserv_service import SERVICE\n"
     )
     assert _command_modules_imported(source) == []
+
+
+def _world_imports(source: str, package: str = COMMANDS) -> list[str]:
+    """The imports in ``source`` that reach ``World``: its module (in any form), or any
+    name ``World`` brought in from anywhere (a re-export would be the same hole)."""
+    found = sorted(
+        name
+        for name in _modules_named(source, package)
+        if name == WORLD or name.startswith(WORLD + ".")
+    )
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            found.extend(f"{node.module or '.'}.World" for a in node.names if a.name == "World")
+    return found
+
+
+def test_command_modules_never_import_the_world() -> None:
+    """Handlers see the core through ``Context``; ``World`` (its inputs, queues, pending
+    answers and admission tables) is not theirs to reach, even for a type annotation."""
+    package = SRC / "server" / "core" / "commands"
+    modules = sorted(package.glob("*.py"))
+    assert len(modules) > 10, "the command modules are not where this test looks"
+    for path in modules:
+        imported = _world_imports(path.read_text())
+        assert not imported, f"commands/{path.name} imports {imported}: take a Context instead"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from chatroom.server.core.world import World",
+        "from chatroom.server.core.world import Stats",
+        "from chatroom.server.core import world",
+        "import chatroom.server.core.world",
+        "import chatroom.server.core.world as w",
+        "from ..world import World",
+        "from .. import world",
+        "from chatroom.server.core.somewhere import World",
+        "if TYPE_CHECKING:\n    from chatroom.server.core.world import World",
+        "def f() -> None:\n    from chatroom.server.core.world import World",
+    ],
+)
+def test_the_world_import_check_sees_every_form_of_import(line: str) -> None:
+    assert _world_imports(line), line
+
+
+def test_the_world_import_check_allows_the_context() -> None:
+    source = (
+        "from chatroom.server.core.context import Context\n"
+        "from chatroom.server.core import worldwide, rooms\n"
+        "from chatroom.server.core.nicks import NickRegistry\n"
+    )
+    assert _world_imports(source) == []

@@ -85,7 +85,7 @@ def test_client_that_stops_reading_is_dropped_and_others_go_on(tmp_path: Path) -
         assert server.shell is not None
         payload = b"PRIVMSG #lobby :" + b"x" * 400 + b"\r\n"
         deadline = time.monotonic() + 10
-        while server.shell.world.find_nick("slow") is not None:
+        while server.shell.world.nicks.find("slow") is not None:
             assert time.monotonic() < deadline, "slow reader was never dropped"
             talker.sendall(payload * 20)
             time.sleep(0.01)

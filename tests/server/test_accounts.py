@@ -52,7 +52,7 @@ def test_login_rehashes_a_password_stored_with_outdated_parameters() -> None:
     """Raising the argon2 costs takes effect for each account at its next login."""
     h = Harness()
     account = h.add_account("alice", "correct horse")
-    h.world.accounts[account.key] = replace(account, password_hash="old$correct horse")
+    h.world.accounts.put(replace(account, password_hash="old$correct horse"))
     c = unregistered(h)
     assert n.RPL_SASLSUCCESS in codes(sasl_plain(c, "alice", "correct horse"))
     stored = h.store.load().accounts["alice"]
@@ -183,7 +183,7 @@ def test_scram_with_a_wrong_password_fails_like_an_unknown_account() -> None:
 def test_sasl_external_logs_in_with_a_registered_certificate() -> None:
     h = Harness()
     account = h.add_account("alice", "correct horse")
-    h.world.accounts[account.key] = replace(account, certfps=("ab" * 32,))
+    h.world.accounts.put(replace(account, certfps=("ab" * 32,)))
     c = h.connect(secure=True)
     c.session.certfp = "ab" * 32
     c.send("CAP LS 302", "CAP REQ :sasl", "NICK alice", "USER a 0 * :A", "AUTHENTICATE EXTERNAL")
@@ -299,7 +299,7 @@ def test_guest_on_a_registered_nick_is_renamed_after_the_grace_period() -> None:
     assert c.nick == "alice"
     h.tick(2)
     assert c.nick.startswith("Guest")
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
 
 
 def test_guest_is_warned_when_taking_a_registered_nick() -> None:

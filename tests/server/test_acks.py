@@ -73,19 +73,19 @@ def _bob_client(h: Harness) -> SimClient:
 
 
 def _room_registered(h: Harness) -> bool:
-    room = h.world.find_channel("#room")
+    room = h.world.rooms.find("#room")
     return room is not None and room.registration is not None
 
 
 def _room_ops(h: Harness) -> tuple[str, ...]:
-    room = h.world.find_channel("#room")
+    room = h.world.rooms.find("#room")
     assert room is not None
     assert room.registration is not None
     return room.registration.ops
 
 
 def _room_bans(h: Harness) -> list[str]:
-    room = h.world.find_channel("#room")
+    room = h.world.rooms.find("#room")
     return [] if room is None else [e.mask for e in room.lists["b"]]
 
 

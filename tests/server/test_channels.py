@@ -47,7 +47,7 @@ def test_join_refuses_room_names_with_invisible_or_control_characters(
     reply = one(alice.cmd(f"JOIN {name}"), "479")
     assert reply.params[1] == name
     assert code_point in reply.params[2]
-    assert h.world.find_channel(name) is None
+    assert h.world.rooms.find(name) is None
 
 
 def test_join_accepts_room_names_in_any_script() -> None:
@@ -82,14 +82,14 @@ def test_permanent_channel_never_gives_ops_and_never_vanishes() -> None:
     alice = h.connect("alice")
     assert first(alice.cmd("JOIN #lobby"), "353").params[-1] == "alice"
     alice.cmd("PART #lobby")
-    assert h.world.find_channel("#lobby") is not None
+    assert h.world.rooms.find("#lobby") is not None
 
 
 def test_empty_channel_disappears_after_last_part() -> None:
     h = Harness()
     (alice,) = room(h, "alice")
     alice.cmd("PART #room")
-    assert h.world.find_channel("#room") is None
+    assert h.world.rooms.find("#room") is None
 
 
 def test_join_several_channels_with_keys() -> None:

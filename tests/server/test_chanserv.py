@@ -32,7 +32,7 @@ def restarted(h: Harness) -> Harness:
     fresh = Harness()
     fresh.store = h.store
     for account in h.world.accounts.values():
-        fresh.world.accounts[account.key] = account
+        fresh.world.accounts.put(account)
     fresh.world.load_snapshot(h.store.load())
     return fresh
 
@@ -75,10 +75,10 @@ def test_registered_room_outlives_its_members_and_founder_gets_ops_on_join() -> 
     h = Harness()
     a = founded(h)
     a.cmd("PART #room")
-    assert h.world.find_channel("#room") is not None
+    assert h.world.rooms.find("#room") is not None
     b = user(h, "bob")
     b.cmd("JOIN #room")
-    channel = h.world.find_channel("#room")
+    channel = h.world.rooms.find("#room")
     assert channel is not None
     assert not channel.is_op(b.session.owner)
     joined = a.cmd("JOIN #room")
@@ -94,7 +94,7 @@ def test_topic_modes_and_bans_come_back_after_a_restart() -> None:
     a.cmd("MODE #room +ib troll!*@*")
     a.cmd("TBAN #room 1h spam*")
     fresh = restarted(h)
-    channel = fresh.world.find_channel("#room")
+    channel = fresh.world.rooms.find("#room")
     assert channel is not None
     assert channel.registration is not None
     assert channel.topic == "Welcome, be nice"
@@ -113,7 +113,7 @@ def test_ops_by_account_get_ops_on_join_after_a_restart() -> None:
     fresh = restarted(h)
     b = user(fresh, "bob")
     b.cmd("JOIN #room")
-    channel = fresh.world.find_channel("#room")
+    channel = fresh.world.rooms.find("#room")
     assert channel is not None
     assert channel.is_op(b.session.owner)
     assert ("alice", "channel.access.add", "#room bob") in audit_actions(h)
@@ -146,7 +146,7 @@ def test_op_gives_ops_now_to_a_founder_who_joined_before_logging_in() -> None:
     a = h.connect("alice")
     a.cmd("JOIN #room")
     a.cmd("PRIVMSG NickServ :IDENTIFY correct-horse")
-    channel = h.world.find_channel("#room")
+    channel = h.world.rooms.find("#room")
     assert channel is not None
     assert not channel.is_op(a.session.owner)
     got = a.cmd("PRIVMSG ChanServ :OP #room")
@@ -161,7 +161,7 @@ def test_drop_unregisters_and_an_empty_room_then_vanishes() -> None:
     assert "Only the founder" in cs(b, "DROP #room")[0]
     a.cmd("PART #room")
     assert "no longer registered" in cs(a, "DROP #room")[0]
-    assert h.world.find_channel("#room") is None
+    assert h.world.rooms.find("#room") is None
     assert h.store.load().channels == {}
     assert ("alice", "channel.drop", "#room") in audit_actions(h)
 
@@ -174,7 +174,7 @@ def test_operator_registers_a_permanent_room_and_dropping_it_keeps_the_room() ->
     assert "now registered to admin" in cs(admin, "REGISTER #lobby")[0]
     admin.cmd("PART #lobby")
     assert "no longer registered" in cs(admin, "DROP #lobby")[0]
-    channel = h.world.find_channel("#lobby")
+    channel = h.world.rooms.find("#lobby")
     assert channel is not None
     assert channel.permanent
 
@@ -199,12 +199,12 @@ def test_a_room_dropped_from_the_shell_is_unregistered_on_reload() -> None:
     a = founded(h)
     admin_rooms.drop_room(h.store, "#ROOM", h.world.fold)
     reloaded(h)
-    channel = h.world.find_channel("#room")
+    channel = h.world.rooms.find("#room")
     assert channel is not None
     assert channel.registration is None
     assert "not registered" in cs(a, "INFO #room")[0]
     a.cmd("PART #room")
-    assert h.world.find_channel("#room") is None  # no longer kept open when empty
+    assert h.world.rooms.find("#room") is None  # no longer kept open when empty
 
 
 def test_a_founder_set_from_the_shell_takes_over_chanserv_on_reload() -> None:
@@ -220,7 +220,7 @@ def test_a_founder_set_from_the_shell_takes_over_chanserv_on_reload() -> None:
     assert "Only the founder" in cs(a, "ACCESS #room DEL bob")[0]
     assert "Only the founder" in cs(a, "DROP #room")[0]
     c.cmd("JOIN #room")
-    channel = h.world.find_channel("#room")
+    channel = h.world.rooms.find("#room")
     assert channel is not None
     assert channel.is_op(c.session.owner)  # the founder gets ops on join
 
@@ -237,7 +237,7 @@ def test_saves_before_the_reload_do_not_undo_a_founder_set_from_the_shell() -> N
     record = h.store.load().channels["#room"]
     assert (record.founder, record.topic) == ("carol", "changed before the server noticed")
     reloaded(h)
-    channel = h.world.find_channel("#room")
+    channel = h.world.rooms.find("#room")
     assert channel is not None
     assert channel.registration is not None
     assert channel.registration.founder == "carol"
@@ -251,6 +251,6 @@ def test_saves_before_the_reload_do_not_bring_back_a_room_dropped_from_the_shell
     a.cmd("TOPIC #room :changed before the server noticed")
     assert h.store.load().channels == {}
     reloaded(h)
-    channel = h.world.find_channel("#room")
+    channel = h.world.rooms.find("#room")
     assert channel is not None
     assert channel.registration is None

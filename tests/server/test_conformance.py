@@ -172,7 +172,7 @@ def test_ban_with_an_empty_mask_lists_the_bans_and_bans_nobody() -> None:
     alice, bob = room(h, "alice", "bob")
     got = alice.cmd("MODE #room +b :")
     assert codes(got) == [n.RPL_ENDOFBANLIST]
-    assert not h.world.find_channel("#room").lists["b"]  # type: ignore[union-attr]
+    assert not h.world.rooms.find("#room").lists["b"]  # type: ignore[union-attr]
     assert bob.cmd("PRIVMSG #room :still here") == []
 
 

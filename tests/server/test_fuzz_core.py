@@ -242,17 +242,17 @@ def check_tables(world: World) -> None:
         assert not session.closed, f"closed session {session_id} still in the table"
         assert session in session.owner.conns, f"session {session_id} not on its user"
         if session.registered:
-            assert world.nicks.get(fold(session.nick)) is session.owner, session.nick
+            assert world.nicks.find(session.nick) is session.owner, session.nick
         for key, channel in session.channels.items():
             assert key == fold(channel.name)
-            assert world.channels.get(key) is channel, f"{session.nick} in a gone {key}"
+            assert world.rooms.get(key) is channel, f"{session.nick} in a gone {key}"
             assert session.owner in channel.members
             assert session in channel.sessions
     for key, user in world.nicks.items():
         assert key == fold(user.nick), (key, user.nick)
         for conn in user.conns:
             assert world.sessions.get(conn.id) is conn, f"nick {key} of a gone session"
-    for key, channel in world.channels.items():
+    for key, channel in world.rooms.items():
         assert key == fold(channel.name)
         assert channel.members or channel.permanent, f"empty room {channel.name} kept"
         for member in channel.members:
@@ -260,7 +260,7 @@ def check_tables(world: World) -> None:
             assert member.channels.get(key) is channel, f"{member.nick} lost {key}"
         expected = {conn for member in channel.members for conn in member.conns}
         assert set(channel.sessions) == expected, f"{key}: connections out of step"
-    assert world.registered_count == sum(s.registered for s in world.sessions.values())
+    assert world.census.registered == sum(s.registered for s in world.sessions.values())
     # Per-address counts decide who may connect: a leak here locks an address out.
     groups = Counter(address_group(world, s.ip) for s in world.sessions.values())
     assert world.per_address == dict(groups)

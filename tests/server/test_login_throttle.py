@@ -226,7 +226,7 @@ def test_the_owner_gets_in_from_a_new_address_when_the_reserve_comes_back() -> N
 def test_the_owner_gets_in_with_a_certificate_whatever_the_throttle_says() -> None:
     h = harness()
     account = h.world.accounts["alice"]
-    h.world.accounts["alice"] = replace(account, certfps=("ab" * 32,))
+    h.world.accounts.put(replace(account, certfps=("ab" * 32,)))
     lock_alice(h)
     c = unregistered(h, "o", ip="10.0.1.1", secure=True)
     c.session.certfp = "ab" * 32

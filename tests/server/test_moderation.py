@@ -83,7 +83,7 @@ def test_server_operator_may_kick_from_a_room_without_being_op_there() -> None:
     b.cmd("JOIN #lobby")
     got = admin.cmd("KICK #lobby bob :spamming")
     assert not numerics(got)
-    assert b.session.owner not in h.world.find_channel("#lobby").members  # type: ignore[union-attr]
+    assert b.session.owner not in h.world.rooms.find("#lobby").members  # type: ignore[union-attr]
     assert [m.params for m in b.take() if m.command == "KICK"] == [("#lobby", "bob", "spamming")]
 
 
@@ -218,7 +218,7 @@ def test_m_extban_in_the_ban_list_mutes_without_keeping_out() -> None:
     a.cmd("JOIN #room")
     a.cmd("MODE #room +b m:carol")
     c.cmd("JOIN #room")
-    assert c.session.owner in h.world.find_channel("#room").members  # type: ignore[union-attr]
+    assert c.session.owner in h.world.rooms.find("#room").members  # type: ignore[union-attr]
     assert numerics(c.cmd("PRIVMSG #room :hi")) == [n.ERR_CANNOTSENDTOCHAN]
 
 
@@ -238,7 +238,7 @@ def test_timed_ban_is_set_announced_and_lifted_by_itself() -> None:
     assert [m.params for m in lifted] == [("#room", "-b", "bob!*@*")]
     assert lifted[0].source == h.world.name
     b.cmd("JOIN #room")
-    assert b.session.owner in h.world.find_channel("#room").members  # type: ignore[union-attr]
+    assert b.session.owner in h.world.rooms.find("#room").members  # type: ignore[union-attr]
     assert ("alice", "channel.tban", "#room bob!*@*") in audit_actions(h)
 
 
@@ -257,5 +257,5 @@ def test_tban_on_an_existing_ban_only_moves_its_end() -> None:
     a.cmd("MODE #room +b bob")
     got = a.cmd("TBAN #room 1h bob")
     assert not [m for m in got if m.command == "MODE"]
-    [entry] = h.world.find_channel("#room").lists["b"]  # type: ignore[union-attr]
+    [entry] = h.world.rooms.find("#room").lists["b"]  # type: ignore[union-attr]
     assert entry.expires_at == h.clock() + 3600

@@ -14,7 +14,7 @@ def mode_line(msgs: list[Message]) -> tuple[str, ...]:
 
 
 def speak_refusal(h: Harness, client: SimClient, chan: str = "#room") -> str | None:
-    channel = h.world.find_channel(chan)
+    channel = h.world.rooms.find(chan)
     assert channel is not None
     return cannot_speak(h.world, channel, client.session)
 
@@ -100,7 +100,9 @@ def test_key_set_and_removed() -> None:
     (alice,) = room(h, "alice")
     assert mode_line(alice.cmd("MODE #room +k sesame")) == ("#room", "+k", "sesame")
     assert mode_line(alice.cmd("MODE #room -k")) == ("#room", "-k", "*")
-    assert h.world.channels["#room"].key is None
+    channel = h.world.rooms.find("#room")
+    assert channel is not None
+    assert channel.key is None
 
 
 def test_key_with_space_is_525() -> None:
@@ -144,7 +146,9 @@ def test_op_and_voice_are_granted_and_shown_in_names() -> None:
     assert mode_line(alice.cmd("MODE #room +v bob")) == ("#room", "+v", "bob")
     assert first(bob.take(), "MODE").params == ("#room", "+v", "bob")
     alice.cmd("MODE #room +o bob")
-    assert h.world.channels["#room"].status(bob.session.owner) == "ov"
+    channel = h.world.rooms.find("#room")
+    assert channel is not None
+    assert channel.status(bob.session.owner) == "ov"
 
 
 def test_status_target_uses_canonical_nick() -> None:

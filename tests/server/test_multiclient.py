@@ -55,7 +55,7 @@ def test_second_device_shares_the_nick_and_gets_the_rooms_while_others_see_nothi
     assert "@alice" in names[0].params[-1].split()
     assert bob.take() == []  # no JOIN, no NICK, no QUIT
     assert phone.session.owner is alice.session.owner
-    assert h.world.registered_count == 2  # alice once, bob
+    assert h.world.census.registered == 2  # alice once, bob
 
 
 def test_what_one_device_says_appears_on_the_other() -> None:
@@ -87,7 +87,7 @@ def test_closing_one_device_leaves_the_user_in_its_rooms() -> None:
     alice.drop()
     h.pump()
     assert "QUIT" not in commands(bob.take())
-    room = h.world.find_channel("#room")
+    room = h.world.rooms.find("#room")
     assert room is not None
     assert phone.session.owner in room.members
     bob.cmd("PRIVMSG #room :still there?")
@@ -95,7 +95,7 @@ def test_closing_one_device_leaves_the_user_in_its_rooms() -> None:
     phone.drop()
     h.pump()
     assert "QUIT" in commands(bob.take())
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
 
 
 def test_join_part_and_nick_by_one_device_apply_to_the_user() -> None:
@@ -141,7 +141,7 @@ def test_kill_ends_every_device() -> None:
     h.pump()
     assert alice.session.closed
     assert phone.session.closed
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
 
 
 def test_whois_shows_the_user_once_and_its_devices_to_operators() -> None:
@@ -206,8 +206,8 @@ def test_always_on_user_stays_away_in_its_rooms_and_gets_what_it_missed() -> Non
     left = bob.take()
     assert "QUIT" not in commands(left)
     assert "AWAY" in commands(left)
-    room = h.world.find_channel("#room")
-    user = h.world.find_nick("alice")
+    room = h.world.rooms.find("#room")
+    user = h.world.nicks.find("alice")
     assert user is not None
     assert room is not None
     assert user in room.members
@@ -239,7 +239,7 @@ def test_opt_out_makes_every_account_always_on() -> None:
     alice.drop()
     h.pump()
     assert "QUIT" not in commands(bob.take())
-    assert h.world.find_nick("alice") is not None
+    assert h.world.nicks.find("alice") is not None
 
 
 def test_message_to_an_offline_account_is_kept_and_delivered_at_login() -> None:
@@ -301,7 +301,7 @@ def test_a_ban_ends_an_always_on_user_with_every_device_and_without_any() -> Non
     assert alice.session.closed
     assert phone.session.closed
     assert "QUIT" in commands(bob.take())
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
 
     h.add_account("carol", PASSWORD)
     carol = device(h, "carol")
@@ -309,13 +309,13 @@ def test_a_ban_ends_an_always_on_user_with_every_device_and_without_any() -> Non
     carol.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
     carol.drop()
     h.pump()
-    assert h.world.find_nick("carol") is not None  # away, with no device
+    assert h.world.nicks.find("carol") is not None  # away, with no device
     bob.take()
     root.cmd("BAN account:carol :spam")
     h.answer()
     h.pump()
     assert "QUIT" in commands(bob.take())
-    assert h.world.find_nick("carol") is None
+    assert h.world.nicks.find("carol") is None
 
 
 def test_a_shutdown_keeps_the_rooms_of_every_account_for_after_the_restart() -> None:
@@ -332,11 +332,11 @@ def test_a_shutdown_keeps_the_rooms_of_every_account_for_after_the_restart() -> 
     again = Harness()
     again.store = h.store
     again.world.load_snapshot(h.store.load())
-    user = again.world.find_nick("alice")
+    user = again.world.nicks.find("alice")
     assert user is not None
     assert user.always_on
     assert "#room" in user.channels
-    assert again.world.find_nick("carol") is None  # not always-on: back at its next login
+    assert again.world.nicks.find("carol") is None  # not always-on: back at its next login
 
 
 def test_an_always_on_user_with_no_device_leaves_when_its_account_is_deleted() -> None:
@@ -349,7 +349,7 @@ def test_an_always_on_user_with_no_device_leaves_when_its_account_is_deleted() -
     h.world.load_snapshot(h.store.load())
     h.pump()
     assert "QUIT" in commands(bob.take())
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
 
 
 def test_an_always_on_user_keeps_its_user_modes_and_operator_status_over_a_restart() -> None:
@@ -365,10 +365,10 @@ def test_an_always_on_user_keeps_its_user_modes_and_operator_status_over_a_resta
     again = Harness()
     again.store = h.store
     again.world.load_snapshot(h.store.load())
-    user = again.world.find_nick("alice")
+    user = again.world.nicks.find("alice")
     assert user is not None
     assert set(user.modes) == {"B", "i", "o"}
-    assert again.world.oper_count == 1
+    assert again.world.census.opers == 1
     back = device(again, "alice")
     got = back.take()
     assert n.RPL_YOUREOPER in commands(got)
@@ -386,13 +386,13 @@ def test_a_killed_always_on_user_stays_gone_after_a_reload_and_a_restart() -> No
     root = device(h, "root")
     root.cmd("KILL alice :gone")
     h.pump()
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
     h.world.load_snapshot(h.store.load())  # chatroom admin wrote something
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
     again = Harness()
     again.store = h.store
     again.world.load_snapshot(h.store.load())
-    assert again.world.find_nick("alice") is None
+    assert again.world.nicks.find("alice") is None
 
 
 def test_an_always_on_user_banned_while_the_server_was_down_is_not_brought_back() -> None:
@@ -404,4 +404,4 @@ def test_an_always_on_user_banned_while_the_server_was_down_is_not_brought_back(
     again = Harness()
     again.store = h.store
     again.world.load_snapshot(h.store.load())
-    assert again.world.find_nick("alice") is None
+    assert again.world.nicks.find("alice") is None

@@ -486,7 +486,7 @@ def test_ghost_renames_an_unidentified_holder_of_your_nick_to_a_guest() -> None:
     assert squatter.nick.startswith("Guest")
     assert any("reclaimed" in line for line in said(squatter.take()))
     assert owner.nick == "laptop"
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
 
 
 def test_ghost_only_works_on_your_own_accounts_nick() -> None:

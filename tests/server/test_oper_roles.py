@@ -55,7 +55,7 @@ def test_a_role_may_use_its_capabilities_and_no_others() -> None:
         text = denial(mod.cmd(line))
         assert f"'{capability}'" in text
         assert "(moderator)" in text
-    assert h.world.find_nick("bob") is not None
+    assert h.world.nicks.find("bob") is not None
 
 
 def test_non_operators_are_told_they_are_not_operators() -> None:
@@ -70,7 +70,7 @@ def test_the_default_role_has_the_opers_capabilities_setting() -> None:
     logged_in(h, "bob")
     assert "'mute'" in denial(root.cmd("MUTE bob"))
     root.cmd("KILL bob :bye")
-    assert h.world.find_nick("bob") is None
+    assert h.world.nicks.find("bob") is None
 
 
 def test_chghost_needs_the_admin_capability() -> None:
@@ -261,7 +261,7 @@ def test_the_lobbys_topic_and_modes_come_back_after_a_restart() -> None:
     again = Harness(h.world.settings)
     again.store = h.store
     again.world.load_snapshot(h.store.load())
-    lobby = again.world.find_channel("#lobby")
+    lobby = again.world.rooms.find("#lobby")
     assert lobby is not None
     assert lobby.topic == "Be kind"
     assert "m" in lobby.flags

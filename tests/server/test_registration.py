@@ -165,7 +165,7 @@ def test_registration_times_out() -> None:
     assert c.closed_reason is None
     h.tick(2)
     assert c.closed_reason == "Registration timed out"
-    assert h.world.find_nick("slow") is None
+    assert h.world.nicks.find("slow") is None
 
 
 def test_idle_client_is_pinged_then_dropped_when_silent() -> None:
@@ -194,7 +194,7 @@ def test_quit_sends_error_and_frees_the_nick() -> None:
     reply = c.cmd("QUIT :gone fishing")
     assert reply[-1].command == "ERROR"
     assert c.closed_reason == "Quit: gone fishing"
-    assert h.world.find_nick("alice") is None
+    assert h.world.nicks.find("alice") is None
 
 
 def test_nick_change_is_seen_by_self() -> None:
@@ -204,8 +204,8 @@ def test_nick_change_is_seen_by_self() -> None:
     assert reply[0].command == "NICK"
     assert reply[0].params == ("alicia",)
     assert reply[0].source == "alice!~alice@127.0.0.1"
-    assert h.world.find_nick("alice") is None
-    assert h.world.find_nick("alicia") is c.session.owner
+    assert h.world.nicks.find("alice") is None
+    assert h.world.nicks.find("alicia") is c.session.owner
 
 
 def test_labeled_command_with_one_reply_gets_the_label() -> None:

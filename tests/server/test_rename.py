@@ -46,9 +46,9 @@ def test_members_with_the_cap_see_rename_and_the_others_part_and_join() -> None:
     assert codes(seen[2:]) == [n.RPL_TOPIC, n.RPL_TOPICWHOTIME, n.RPL_NAMREPLY, n.RPL_ENDOFNAMES]
     assert seen[4].params[-1].split() == ["@alice", "bob"]
     # The room lives on under its new name, members, topic and ops included.
-    channel = h.world.find_channel("#programming")
+    channel = h.world.rooms.find("#programming")
     assert channel is not None
-    assert h.world.find_channel("#coding") is None
+    assert h.world.rooms.find("#coding") is None
     assert channel.topic == "All about code"
     assert channel.is_op(alice.session.owner)
     assert set(alice.session.channels) == {"#programming"}
@@ -82,7 +82,7 @@ def test_only_room_ops_and_operators_may_rename() -> None:
     admin = oper(h)
     assert "#a is now called #b" in admin.cmd("RENAME #a #b :tidy up")[0].params[-1]
     assert codes(alice.take())[:2] == ["PART", "JOIN"]
-    assert h.world.find_channel("#b") is not None
+    assert h.world.rooms.find("#b") is not None
 
 
 def test_names_in_use_invalid_or_from_the_config_are_refused() -> None:
@@ -116,7 +116,7 @@ def test_changing_only_the_case_is_allowed_and_has_no_fallback() -> None:
     join_all([alice, bob], "#room")
     assert codes(alice.cmd("RENAME #room #Room")) == ["RENAME"]
     assert bob.take() == []
-    channel = h.world.find_channel("#room")
+    channel = h.world.rooms.find("#room")
     assert channel is not None
     assert channel.name == "#Room"
 
@@ -175,7 +175,7 @@ def test_a_registered_room_keeps_its_registration_under_the_new_name() -> None:
     assert "alice" in " ".join(cs(founder, "INFO #new"))
     assert ("alice", "channel.rename", "#old #new") in audit_actions(h)
     fresh = restarted(h)
-    channel = fresh.world.find_channel("#new")
+    channel = fresh.world.rooms.find("#new")
     assert channel is not None
     assert channel.registration is not None
-    assert fresh.world.find_channel("#old") is None
+    assert fresh.world.rooms.find("#old") is None

@@ -26,4 +26,4 @@ def test_shutdown_leaves_a_permanent_room_in_place() -> None:
     room(h, "alice", "bob", chan="#lobby")
     h.world.close_all("Server shutting down")
     h.pump()
-    assert h.world.find_channel("#lobby") is not None
+    assert h.world.rooms.find("#lobby") is not None

@@ -72,9 +72,11 @@ def test_chanserv_register_of_a_room_registered_meanwhile_keeps_the_stored_found
     said = notices(alice.cmd("PRIVMSG ChanServ :REGISTER #room"))
     assert said == ["#room is already registered."]
     assert h.store.load().channels["#room"].founder == "mallory"
-    assert h.world.channels["#room"].registration is None  # ours taken back
+    room = h.world.rooms.find("#room")
+    assert room is not None
+    assert room.registration is None
     _apply_outside(h, Touched(channels=frozenset({"#room"})))
-    registration = h.world.channels["#room"].registration
+    registration = room.registration
     assert registration is not None
     assert registration.founder == "mallory"
 

@@ -291,7 +291,7 @@ class Harness:
             self.clock(),
             oper_role=role or (DEFAULT_OPER_ROLE if oper else None),
         )
-        self.world.accounts[account.key] = account
+        self.world.accounts.put(account)
         self.store.apply([PutAccount(account)])
         return account
 

@@ -26,73 +26,73 @@ from chatroom.server.core.channel import Channel, ListEntry
 from chatroom.server.core.session import Session
 
 if TYPE_CHECKING:
-    from chatroom.server.core.world import World
+    from chatroom.server.core.context import Context
 
 # Not (yet) in chatroom.irc.numerics; InspIRCd's numbers.
 
 
-def mask_matches(world: World, mask: str, session: Session) -> bool:
+def mask_matches(ctx: Context, mask: str, session: Session) -> bool:
     """True if one stored mask (or extban) designates ``session``."""
     if len(mask) >= 2 and mask[1] == ":":
         if mask[0] == "a":
-            return session.account is not None and match_mask(mask[2:], session.account, world.fold)
+            return session.account is not None and match_mask(mask[2:], session.account, ctx.fold)
         return False  # an extban type we do not know matches nobody
-    fold = world.fold
+    fold = ctx.fold
     ident = f"{session.nick}!{session.user}@"
     if match_mask(mask, ident + session.host, fold):
         return True
     return session.ip != session.host and match_mask(mask, ident + session.ip, fold)
 
 
-def any_matches(world: World, entries: Iterable[ListEntry], session: Session) -> bool:
-    return any(mask_matches(world, entry.mask, session) for entry in entries)
+def any_matches(ctx: Context, entries: Iterable[ListEntry], session: Session) -> bool:
+    return any(mask_matches(ctx, entry.mask, session) for entry in entries)
 
 
-def is_banned(world: World, channel: Channel, session: Session) -> bool:
+def is_banned(ctx: Context, channel: Channel, session: Session) -> bool:
     """Matches a +b mask and no +e mask."""
     lists = channel.lists
-    return any_matches(world, lists["b"], session) and not any_matches(world, lists["e"], session)
+    return any_matches(ctx, lists["b"], session) and not any_matches(ctx, lists["e"], session)
 
 
-def _mutes(world: World, entries: Iterable[ListEntry], session: Session) -> bool:
+def _mutes(ctx: Context, entries: Iterable[ListEntry], session: Session) -> bool:
     """True if an ``m:<mask>`` entry of the list designates ``session``."""
     return any(
-        entry.mask[:2] == "m:" and mask_matches(world, normalize_mask(entry.mask[2:]), session)
+        entry.mask[:2] == "m:" and mask_matches(ctx, normalize_mask(entry.mask[2:]), session)
         for entry in entries
     )
 
 
-def is_quieted(world: World, channel: Channel, session: Session) -> bool:
+def is_quieted(ctx: Context, channel: Channel, session: Session) -> bool:
     """Matches a +q mask (or a +b ``m:`` mute extban) and no +e or ``+e m:`` mask."""
     lists = channel.lists
-    quieted = any_matches(world, lists["q"], session) or _mutes(world, lists["b"], session)
+    quieted = any_matches(ctx, lists["q"], session) or _mutes(ctx, lists["b"], session)
     if not quieted:
         return False
     exceptions = lists["e"]
-    return not (any_matches(world, exceptions, session) or _mutes(world, exceptions, session))
+    return not (any_matches(ctx, exceptions, session) or _mutes(ctx, exceptions, session))
 
 
 def join_refusal(
-    world: World, channel: Channel, session: Session, key: str | None
+    ctx: Context, channel: Channel, session: Session, key: str | None
 ) -> tuple[str, str] | None:
     """Why ``session`` may not join ``channel`` as ``(numeric, text)``, or None if it may.
 
     Checked in InspIRCd's order: key, invite-only, limit, bans.
     """
-    if world.fold(channel.name) in session.invited:
+    if ctx.fold(channel.name) in session.invited:
         return None
     if channel.key is not None and key != channel.key:
         return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
-    if "i" in channel.flags and not any_matches(world, channel.lists["I"], session):
+    if "i" in channel.flags and not any_matches(ctx, channel.lists["I"], session):
         return n.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
     if channel.limit is not None and len(channel.members) >= channel.limit:
         return n.ERR_CHANNELISFULL, "Cannot join channel (+l)"
-    if is_banned(world, channel, session):
+    if is_banned(ctx, channel, session):
         return n.ERR_BANNEDFROMCHAN, "Cannot join channel (+b)"
     return None
 
 
-def cannot_speak(world: World, channel: Channel, session: Session) -> str | None:
+def cannot_speak(ctx: Context, channel: Channel, session: Session) -> str | None:
     """Why ``session`` may not send to ``channel`` (text for 404), or None if it may."""
     status = channel.members.get(session.owner)
     if status is None and "n" in channel.flags:
@@ -101,9 +101,9 @@ def cannot_speak(world: World, channel: Channel, session: Session) -> str | None
         return None  # voice or ops: above +m, +b and +q
     if "m" in channel.flags:
         return "Cannot send to channel (+m)"
-    if is_banned(world, channel, session):
+    if is_banned(ctx, channel, session):
         return "Cannot send to channel (you're banned)"
-    if is_quieted(world, channel, session):
+    if is_quieted(ctx, channel, session):
         return "Cannot send to channel (+q)"
     return None
 
@@ -119,7 +119,7 @@ def ctcp_refusal(channel: Channel, text: tuple[str, ...]) -> str | None:
 
 
 def room_to_speak_in(
-    world: World,
+    ctx: Context,
     session: Session,
     channel: Channel | None,
     shown: str,
@@ -131,17 +131,17 @@ def room_to_speak_in(
     provokes an error reply."""
     if channel is None:
         if not quiet:
-            world.reply(session, n.ERR_NOSUCHCHANNEL, shown, "No such channel")
+            ctx.reply(session, n.ERR_NOSUCHCHANNEL, shown, "No such channel")
         return None
-    reason = cannot_speak(world, channel, session) or ctcp_refusal(channel, text)
+    reason = cannot_speak(ctx, channel, session) or ctcp_refusal(channel, text)
     if reason is not None:
         if not quiet:
-            world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
+            ctx.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
         return None
     return channel
 
 
-def nick_change_refused(world: World, session: Session, new_nick: str) -> tuple[str, str] | None:
+def nick_change_refused(ctx: Context, session: Session, new_nick: str) -> tuple[str, str] | None:
     """``(channel name, text)`` for 435 ERR_BANONCHAN if a ban pins the current nick.
 
     InspIRCd refuses a nick change to a member who is banned (and not excepted, voiced or
@@ -151,6 +151,6 @@ def nick_change_refused(world: World, session: Session, new_nick: str) -> tuple[
     for channel in session.channels.values():
         if channel.members.get(session.owner):
             continue
-        if is_banned(world, channel, session) or is_quieted(world, channel, session):
+        if is_banned(ctx, channel, session) or is_quieted(ctx, channel, session):
             return channel.name, f"Cannot change nickname while on {channel.name} (you're banned)"
     return None

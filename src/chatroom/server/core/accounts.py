@@ -32,8 +32,8 @@ from chatroom.server.store.base import (
 )
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 log = logging.getLogger("chatroom.auth")
 
@@ -53,11 +53,11 @@ def is_loopback(ip: str) -> bool:
         return False
 
 
-def plaintext_refused(world: World, session: Session) -> bool:
+def plaintext_refused(ctx: Context, session: Session) -> bool:
     """A password must not cross an unencrypted link from off this machine (unless allowed)."""
     if session.secure or is_loopback(session.ip):
         return False
-    return not world.settings.accounts.allow_plaintext_login
+    return not ctx.settings.accounts.allow_plaintext_login
 
 
 def throttled_reason(wait: float) -> str:
@@ -66,7 +66,7 @@ def throttled_reason(wait: float) -> str:
 
 
 def password_login(
-    world: World, session: Session, name: str, password: str, done: LoginDone
+    ctx: Context, session: Session, name: str, password: str, done: LoginDone
 ) -> None:
     """Check ``name``/``password`` off the loop; ``done(account, "")`` or ``done(None, why)``.
 
@@ -74,10 +74,10 @@ def password_login(
     checks in flight at once count as failures until they succeed; it may also hold the
     try until earlier ones end. ``session.auth_pending`` covers the whole wait.
     """
-    if world.busy_checking_passwords():
+    if ctx.busy_checking_passwords():
         done(None, BUSY)
         return
-    key = world.fold(name)
+    key = ctx.fold(name)
     session.auth_pending += 1
 
     def finish(account: Account | None, why: str) -> None:
@@ -88,49 +88,49 @@ def password_login(
         if attempt is None:
             finish(None, throttled_reason(wait))
             return
-        if session.closed or world.busy_checking_passwords():
-            world.throttle.cancel(attempt)  # never checked: not a guess
+        if session.closed or ctx.busy_checking_passwords():
+            ctx.throttle.cancel(attempt)  # never checked: not a guess
             finish(None, BUSY)
             return
-        account = world.accounts.get(key)
-        password_hash = account.password_hash if account is not None else world.dummy_password_hash
+        account = ctx.accounts.get(key)
+        password_hash = account.password_hash if account is not None else ctx.dummy_password_hash
         if password_hash is None:
-            world.throttle.failed(attempt)  # no password to guess: answered as a wrong one
+            ctx.throttle.failed(attempt)  # no password to guess: answered as a wrong one
             finish(None, BAD_LOGIN)
             return
 
         def checked(ok: bool, rehashed: tuple[str, str] | None) -> None:
-            current = world.accounts.get(key)
+            current = ctx.accounts.get(key)
             if ok and account is not None and current is not None:
-                world.throttle.succeeded(attempt)
+                ctx.throttle.succeeded(attempt)
                 if rehashed is not None:
                     current = replace(current, password_hash=rehashed[0], scram=rehashed[1])
-                    world.accounts[key] = current
-                    world.persist([SetAccountPassword(key, *rehashed)])
+                    ctx.accounts.put(current)
+                    ctx.persist([SetAccountPassword(key, *rehashed)])
                 finish(current, "")
                 return
-            world.throttle.failed(attempt)
-            world.stats.failed_logins += 1
+            ctx.throttle.failed(attempt)
+            ctx.stats.failed_logins += 1
             log.warning("login failed", extra={"account": name, "ip": session.ip})
             finish(None, BAD_LOGIN)
 
-        world.verify_password(password_hash, password, checked)
+        ctx.verify_password(password_hash, password, checked)
 
     # The throttle may hold the try until earlier checks end: the connection waits for it
     # as for the check itself (replies in order), and the check is asked for on its behalf.
-    answer = world.expect_answer(session, decided, on_timeout=(None, 1.0))
-    world.throttle.request(key, admission.address_group(world, session.ip), answer)
+    answer = ctx.expect_answer(session, decided, on_timeout=(None, 1.0))
+    ctx.throttle.request(key, admission.address_group(ctx, session.ip), answer)
 
 
-def registration_refusal(world: World, name: str, password: str) -> tuple[str, str] | None:
+def registration_refusal(ctx: Context, name: str, password: str) -> tuple[str, str] | None:
     """(IRCv3 FAIL code, text) if ``name``/``password`` cannot become an account."""
-    policy = world.settings.accounts
+    policy = ctx.settings.accounts
     if policy.registration != "open":
         return ("TEMPORARILY_UNAVAILABLE", "Registration is closed; ask an administrator")
-    if not is_valid_nick(name, world.settings.limits.nick_length) or world.fold(name) == "nickserv":
+    if not is_valid_nick(name, ctx.settings.limits.nick_length) or ctx.fold(name) == "nickserv":
         return ("BAD_ACCOUNT_NAME", "That is not a valid account name")
-    key = world.fold(name)
-    if key in world.accounts or key in world.reserved_accounts:
+    key = ctx.fold(name)
+    if ctx.accounts.taken(key):
         return ("ACCOUNT_EXISTS", ACCOUNT_EXISTS)
     if len(password) < policy.min_password_length:
         return (
@@ -146,10 +146,10 @@ def valid_email(email: str) -> bool:
     return bool(at and local and domain) and len(email) <= MAX_EMAIL_LENGTH and " " not in email
 
 
-def email_refusal(world: World, email: str | None) -> tuple[str, str] | None:
+def email_refusal(ctx: Context, email: str | None) -> tuple[str, str] | None:
     """(IRCv3 FAIL code, text) if ``email`` (None: none given) cannot go with a new account."""
     if email is None:
-        if world.settings.accounts.require_email:
+        if ctx.settings.accounts.require_email:
             return ("NEED_EMAIL", "This server needs an email address to register an account")
         return None
     if not valid_email(email):
@@ -158,7 +158,7 @@ def email_refusal(world: World, email: str | None) -> tuple[str, str] | None:
 
 
 def create_account(
-    world: World, name: str, password: str, email: str | None, done: LoginDone
+    ctx: Context, name: str, password: str, email: str | None, done: LoginDone
 ) -> None:
     """Hash, then persist; ``done`` runs only after the commit (the reply promises it is saved).
 
@@ -166,19 +166,19 @@ def create_account(
     create``, another server) took the name since ``registration_refusal`` looked, the
     database refuses it and ``done(None, ACCOUNT_EXISTS)`` says so; nothing is overwritten.
     """
-    key = world.fold(name)
-    world.reserved_accounts.add(key)
+    key = ctx.fold(name)
+    ctx.accounts.reserve(key)
 
     def hashed(password_hash: str, scram: str) -> None:
         if not password_hash:
-            world.reserved_accounts.discard(key)
+            ctx.accounts.unreserve(key)
             done(None, "The account could not be saved; try again later")
             return
-        now = world.clock()
+        now = ctx.clock()
         account = Account(name, key, password_hash, scram, email, now)
 
         def committed(error: str | None) -> None:
-            world.reserved_accounts.discard(key)
+            ctx.accounts.unreserve(key)
             if isinstance(error, AlreadyExistsText):
                 log.info("account taken meanwhile", extra={"account": name})
                 done(None, ACCOUNT_EXISTS)
@@ -187,17 +187,17 @@ def create_account(
                 log.error("account not saved", extra={"account": name, "error": error})
                 done(None, "The account could not be saved; try again later")
                 return
-            world.accounts[key] = account
+            ctx.accounts.put(account)
             done(account, "")
 
         changes = [CreateAccount(account)]
-        sanctions.audit(world, name, "account.register", name, "", changes, committed)
+        sanctions.audit(ctx, name, "account.register", name, "", changes, committed)
 
-    world.hash_password(password, hashed)
+    ctx.hash_password(password, hashed)
 
 
 def change_password(
-    world: World, account: Account, password: str, done: Callable[[str | None], None]
+    ctx: Context, account: Account, password: str, done: Callable[[str | None], None]
 ) -> None:
     """Hash, then apply and persist; ``done(error)`` after the commit.
 
@@ -211,128 +211,125 @@ def change_password(
         if not password_hash:
             done("the password could not be hashed")
             return
-        current = world.accounts.get(account.key)
+        current = ctx.accounts.get(account.key)
         if current is None:
             done("the account no longer exists")
             return
         updated = replace(current, password_hash=password_hash, scram=scram)
-        world.accounts[account.key] = updated
+        ctx.accounts.put(updated)
 
         def committed(error: str | None) -> None:
-            latest = world.accounts.get(account.key)
+            latest = ctx.accounts.get(account.key)
             if error is not None and latest is not None and latest.password_hash == password_hash:
-                world.accounts[account.key] = replace(
-                    latest, password_hash=current.password_hash, scram=current.scram
+                ctx.accounts.put(
+                    replace(latest, password_hash=current.password_hash, scram=current.scram)
                 )
             done(error)
 
         changes = [SetAccountPassword(account.key, password_hash, scram)]
-        sanctions.audit(
-            world, account.name, "account.password", account.name, "", changes, committed
-        )
+        sanctions.audit(ctx, account.name, "account.password", account.name, "", changes, committed)
 
-    world.hash_password(password, hashed)
+    ctx.hash_password(password, hashed)
 
 
-def log_in(world: World, session: Session, account: Account) -> None:
+def log_in(ctx: Context, session: Session, account: Account) -> None:
     """Mark the session as ``account``: 900, account-notify, and oper powers if granted.
 
     A server-banned account is refused here (465, ERROR), whatever the login path.
     """
-    if not sanctions.admit_account(world, session, account.key, account.name):
+    if not sanctions.admit_account(ctx, session, account.key, account.name):
         return
     session.account = account.name
-    metadata.logged_in(world, session)
+    metadata.logged_in(ctx, session)
     mask = session.prefix if session.nick != "*" else "*"
-    world.reply(
+    ctx.reply(
         session, n.RPL_LOGGEDIN, mask, account.name, f"You are now logged in as {account.name}"
     )
     if session.registered:
-        _notify_account(world, session, account.name)
-        world.users_by_account.setdefault(account.key, session.owner)
-    if world.fold(session.nick) == account.key:
+        _notify_account(ctx, session, account.name)
+        ctx.accounts.set_online(account.key, session.owner)
+    if ctx.fold(session.nick) == account.key:
         session.nick_deadline = None
-    opers.grant(world, session, account)
+    opers.grant(ctx, session, account)
 
 
-def log_out(world: World, session: Session) -> None:
+def log_out(ctx: Context, session: Session) -> None:
     if session.account is None:
         return
-    metadata.logged_out(world, session)
-    if world.users_by_account.get(world.fold(session.account)) is session.owner:
-        del world.users_by_account[world.fold(session.account)]
+    metadata.logged_out(ctx, session)
+    ctx.accounts.set_offline(ctx.fold(session.account), session.owner)
     session.owner.always_on = False  # only an account stays without a device
     session.account = None
     session.muted = None
-    opers.revoke(world, session)
-    world.reply(session, n.RPL_LOGGEDOUT, session.prefix, "You are now logged out")
-    _notify_account(world, session, "*")
+    opers.revoke(ctx, session)
+    ctx.reply(session, n.RPL_LOGGEDOUT, session.prefix, "You are now logged out")
+    _notify_account(ctx, session, "*")
 
 
-def _notify_account(world: World, session: Session, name: str) -> None:
+def _notify_account(ctx: Context, session: Session, name: str) -> None:
     """IRCv3 account-notify: peers (and the session) with the cap see the change."""
-    watchers = interested(world, session, "account-notify")  # room peers, extended-monitor
+    watchers = interested(ctx, session, "account-notify")  # room peers, extended-monitor
     if "account-notify" in session.caps:
         watchers.add(session)
-    world.fanout(watchers, session.prefix, "ACCOUNT", name)
+    ctx.fanout(watchers, session.prefix, "ACCOUNT", name)
 
 
-def service_notice(world: World, session: Session, text: str) -> None:
+def service_notice(ctx: Context, session: Session, text: str) -> None:
     source = f"{NICKSERV}!{NICKSERV}@{SERVICE_HOST}"
     session.send(format_line(source, "NOTICE", session.nick, text))
 
 
-def guard_nick(world: World, session: Session) -> None:
+def guard_nick(ctx: Context, session: Session) -> None:
     """After a nick change: someone else's registered nick must be identified for in time."""
-    key = world.fold(session.nick)
-    account = world.accounts.get(key)
-    if account is None or (session.account is not None and world.fold(session.account) == key):
+    key = ctx.fold(session.nick)
+    account = ctx.accounts.get(key)
+    if account is None or (session.account is not None and ctx.fold(session.account) == key):
         session.nick_deadline = None
         return
-    grace = world.settings.accounts.nick_grace_seconds
-    session.nick_deadline = world.clock() + grace
+    grace = ctx.settings.accounts.nick_grace_seconds
+    session.nick_deadline = ctx.clock() + grace
     service_notice(
-        world,
+        ctx,
         session,
         f"This nickname is registered. Identify with /msg {NICKSERV} IDENTIFY <password> "
         f"within {int(grace)} seconds, or you will be renamed.",
     )
 
 
-def expire_nick_grace(world: World) -> None:
+def expire_nick_grace(ctx: Context) -> None:
     """Called by tick: rename sessions that kept a registered nick without identifying."""
-    now = world.clock()
-    for session in list(world.sessions.values()):
+    now = ctx.clock()
+    for session in list(ctx.sessions.values()):
         deadline = session.nick_deadline
         if deadline is None or now < deadline or session.closed:
             continue
         session.nick_deadline = None
-        guest = guest_nick(world)
-        service_notice(world, session, f"You did not identify in time; your nick is now {guest}.")
-        change_nick(world, session, guest)
+        guest = guest_nick(ctx)
+        service_notice(ctx, session, f"You did not identify in time; your nick is now {guest}.")
+        change_nick(ctx, session, guest)
 
 
-def guest_nick(world: World) -> str:
+def guest_nick(ctx: Context) -> str:
     """A free ``Guest`` nick; deterministic (the session counter) so tests are repeatable."""
-    number = len(world.sessions)
+    number = len(ctx.sessions)
     while True:
         number += 1
         nick = f"Guest{number}"
-        if world.find_nick(nick) is None:
+        if ctx.nicks.find(nick) is None:
             return nick
 
 
-def reconcile_sessions(world: World) -> None:
+def reconcile_sessions(ctx: Context) -> None:
     """After a reload: sessions of deleted accounts are logged out, oper roles follow,
     and an always-on user with no device whose account is gone leaves."""
-    for key, user in list(world.users_by_account.items()):
-        if key not in world.accounts and not user.conns:
-            world.close_user(user, "Account deleted")
-    for session in world.sessions.values():
+    for user in ctx.accounts.online_users():
+        if ctx.fold(user.account or "") not in ctx.accounts and not user.conns:
+            ctx.close_user(user, "Account deleted")
+    for session in ctx.sessions.values():
         if session.account is None:
             continue
-        account = world.accounts.get(world.fold(session.account))
+        account = ctx.accounts.get(ctx.fold(session.account))
         if account is None:
-            log_out(world, session)
+            log_out(ctx, session)
         else:
-            opers.follow_account(world, session, account)
+            opers.follow_account(ctx, session, account)

@@ -30,8 +30,8 @@ from chatroom.server.core import sanctions
 from chatroom.server.store.base import AlreadyExistsText
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
     from chatroom.server.store.base import Change
 
 log = logging.getLogger("chatroom.core")
@@ -40,7 +40,7 @@ NOT_SAVED = "the database refused the write"
 
 
 def audit_then_answer(
-    world: World,
+    ctx: Context,
     session: Session,
     action: str,
     target: str,
@@ -67,4 +67,4 @@ def audit_then_answer(
         (saved if error is None else failed)()
 
     actor = sanctions.actor_name(session)
-    sanctions.audit(world, actor, action, target, reason, changes, committed)
+    sanctions.audit(ctx, actor, action, target, reason, changes, committed)

@@ -15,6 +15,10 @@ silent or half-sent requests on the web port fill the same per-address and total
 as IRC connections do. ``Occupancy.fd_capacity``, set by the shell from the process's
 open-file limit, keeps the total below what the kernel allows, so that the server, not
 ``accept()``, refuses the excess.
+
+The tables counted here are the world's own (handlers never see them), so these functions
+take the ``World``; only ``address_group``, which the login throttle needs too, takes a
+``Context``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING
 from chatroom.server.core.multiline import flood_cost
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
 
@@ -127,8 +132,8 @@ def group_address(ip: str, ipv6_prefix: int) -> str:
         return str(address)
 
 
-def address_group(world: World, ip: str) -> str:
-    return group_address(ip, world.settings.limits.ipv6_prefix)
+def address_group(ctx: Context, ip: str) -> str:
+    return group_address(ip, ctx.settings.limits.ipv6_prefix)
 
 
 def _count(world: World, group: str) -> None:

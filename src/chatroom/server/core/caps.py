@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from chatroom.server.core.session import Session, TagProfile
 
 if TYPE_CHECKING:
-    from chatroom.server.core.world import World
+    from chatroom.server.core.context import Context
 
 CAPABILITIES: dict[str, str | None] = {
     "account-notify": None,
@@ -65,10 +65,10 @@ def refresh_tag_profile(session: Session) -> None:
     session.tag_profile = int(profile)
 
 
-def advertised(world: World, session: Session) -> dict[str, str | None]:
+def advertised(ctx: Context, session: Session) -> dict[str, str | None]:
     """What CAP LS offers ``session``: the table, with the values settings decide."""
     caps = dict(CAPABILITIES)
-    policy = world.settings.accounts
+    policy = ctx.settings.accounts
     flags = [
         flag
         for flag, on in (
@@ -78,7 +78,7 @@ def advertised(world: World, session: Session) -> dict[str, str | None]:
         if on
     ]
     caps["draft/account-registration"] = ",".join(flags) or None
-    limits = world.settings.limits
+    limits = ctx.settings.limits
     caps["draft/multiline"] = (
         f"max-bytes={limits.multiline_max_bytes},max-lines={limits.multiline_max_lines}"
     )
@@ -86,10 +86,10 @@ def advertised(world: World, session: Session) -> dict[str, str | None]:
         f"before-connect,max-subs={limits.metadata_max_subs},"
         f"max-keys={limits.metadata_max_keys},max-value-bytes={limits.metadata_max_value_bytes}"
     )
-    if world.sts_policy is not None:
+    if ctx.sts_policy is not None:
         # IRCv3 sts: a plain connection learns where TLS is (an upgrade policy), a TLS
         # one how long to keep to it (a persistence policy).
-        port, duration = world.sts_policy
+        port, duration = ctx.sts_policy
         upgrade = "" if session.secure else f"port={port},"
         caps["sts"] = f"{upgrade}duration={duration}"
     return caps

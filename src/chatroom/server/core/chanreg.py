@@ -35,9 +35,9 @@ from chatroom.server.store.base import (
 )
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
     from chatroom.server.core.users import User
-    from chatroom.server.core.world import World
 
 
 # The founder of a room kept because the config lists it in ``server.channels``.
@@ -64,15 +64,15 @@ def record_of(channel: Channel, registration: RegisteredChannel) -> RegisteredCh
     )
 
 
-def changed(world: World, channel: Channel) -> None:
+def changed(ctx: Context, channel: Channel) -> None:
     """Save a registered room after any change; free for unregistered rooms."""
     changes = current_state(channel)
     if changes:
-        world.persist(changes)
+        ctx.persist(changes)
 
 
 def announce_when_saved(
-    world: World, session: Session, channel: Channel, announce: Callable[[], None]
+    ctx: Context, session: Session, channel: Channel, announce: Callable[[], None]
 ) -> None:
     """A member changed a room (MODE, TOPIC): ``announce`` tells the room, at once for an
     unregistered room, after the commit for a registered one, whose change is durable.
@@ -89,13 +89,13 @@ def announce_when_saved(
     def committed(error: str | None) -> None:
         announce()
         if error is not None and not session.closed:
-            world.notice(
+            ctx.notice(
                 session,
                 f"The change to {channel.name} is in force but could not be saved "
                 "(the database refused the write): a restart would undo it.",
             )
 
-    world.persist(changes, committed)
+    ctx.persist(changes, committed)
 
 
 def current_state(channel: Channel) -> list[Change]:
@@ -109,56 +109,54 @@ def current_state(channel: Channel) -> list[Change]:
     return [UpdateChannel(record)]
 
 
-def set_registration(world: World, channel: Channel, record: RegisteredChannel | None) -> None:
+def set_registration(ctx: Context, channel: Channel, record: RegisteredChannel | None) -> None:
     """Register (record) or drop (None) a room; the caller persists and audits."""
     channel.registration = record
     if record is not None:
         channel.permanent = True
         return
-    folded = world.fold(channel.name)
-    channel.permanent = any(world.fold(n) == folded for n in world.settings.permanent_channels)
-    if not channel.members and not channel.permanent:
-        world.channels.pop(folded, None)
+    folded = ctx.fold(channel.name)
+    channel.permanent = any(ctx.fold(n) == folded for n in ctx.settings.permanent_channels)
+    ctx.rooms.discard_if_empty(channel)
 
 
-def restore(world: World, snapshot: Snapshot) -> None:
+def restore(ctx: Context, snapshot: Snapshot) -> None:
     """Bring back registered rooms that this process does not hold yet (start-up), and
     follow ``chatroom admin room-drop``/``room-founder`` (a reload while running)."""
-    follow_outside_changes(world, snapshot)
+    follow_outside_changes(ctx, snapshot)
     for key, record in snapshot.channels.items():
-        channel = world.channels.get(key)
+        channel = ctx.rooms.get(key)
         if channel is not None and channel.registration is not None:
             continue  # the running server's copy of topic, modes and lists is the newer one
-        _adopt(world, key, record)
-    world.sanctions.recompute()
-    _keep_permanent_rooms(world)
+        _adopt(ctx, key, record)
+    ctx.sanctions.recompute()
+    _keep_permanent_rooms(ctx)
 
 
-def load_changes(world: World, rooms: Mapping[str, RegisteredChannel | None]) -> None:
+def load_changes(ctx: Context, rooms: Mapping[str, RegisteredChannel | None]) -> None:
     """Rooms another process changed (PostgreSQL told which), applied by key with the
     rules of ``restore``: a drop is followed, a new founder taken, a room registered
     elsewhere adopted; a room registered here keeps its own newer state."""
     for key, stored in rooms.items():
-        channel = world.channels.get(key)
+        channel = ctx.rooms.get(key)
         registration = channel.registration if channel is not None else None
         if stored is None:
             if channel is not None and registration is not None:
-                set_registration(world, channel, None)
+                set_registration(ctx, channel, None)
         elif channel is not None and registration is not None:
-            if world.fold(stored.founder) != world.fold(registration.founder):
+            if ctx.fold(stored.founder) != ctx.fold(registration.founder):
                 channel.registration = replace(registration, founder=stored.founder)
         else:
-            _adopt(world, key, stored)
-    world.sanctions.recompute()
-    _keep_permanent_rooms(world)
+            _adopt(ctx, key, stored)
+    ctx.sanctions.recompute()
+    _keep_permanent_rooms(ctx)
 
 
-def _adopt(world: World, key: str, record: RegisteredChannel) -> None:
+def _adopt(ctx: Context, key: str, record: RegisteredChannel) -> None:
     """Make ``record`` the room's state (creating the room), scheduling its timed entries."""
-    channel = world.channels.get(key)
+    channel = ctx.rooms.get(key)
     if channel is None:
-        channel = Channel(record.name, record.registered_at)
-        world.channels[key] = channel
+        channel = ctx.rooms.create(record.name, record.registered_at)
     channel.registration = record
     channel.permanent = True
     channel.topic = record.topic
@@ -168,27 +166,27 @@ def _adopt(world: World, key: str, record: RegisteredChannel) -> None:
     channel.key = record.channel_key
     channel.limit = record.limit
     channel.lists = {"b": [], "e": [], "I": [], "q": []}
-    due = world.sanctions.channel_due
+    due = ctx.sanctions.channel_due
     for entry in record.lists:
         channel.lists[entry.letter].append(
             ListEntry(entry.mask, entry.set_by, entry.set_at, entry.expires_at)
         )
         if entry.expires_at is not None and (due is None or entry.expires_at < due):
             due = entry.expires_at
-    world.sanctions.channel_due = due
+    ctx.sanctions.channel_due = due
 
 
-def _keep_permanent_rooms(world: World) -> None:
+def _keep_permanent_rooms(ctx: Context) -> None:
     """The rooms of ``server.channels`` are saved like registered ones, held by the server
     (no founder), so a topic or mode an operator set on ``#lobby`` survives a restart."""
-    for name in world.settings.permanent_channels:
-        key = world.fold(name)
-        channel = world.channels.get(key)
+    for name in ctx.settings.permanent_channels:
+        key = ctx.fold(name)
+        channel = ctx.rooms.get(key)
         if channel is None or channel.registration is not None:
             continue
-        blank = RegisteredChannel(key, channel.name, SERVER_FOUNDER, world.clock())
+        blank = RegisteredChannel(key, channel.name, SERVER_FOUNDER, ctx.clock())
         channel.registration = record_of(channel, blank)
-        world.persist([PutChannel(channel.registration)])
+        ctx.persist([PutChannel(channel.registration)])
 
 
 def founder_text(founder: str) -> str:
@@ -196,57 +194,57 @@ def founder_text(founder: str) -> str:
     return founder or "the server (server.channels)"
 
 
-def follow_outside_changes(world: World, snapshot: Snapshot) -> None:
+def follow_outside_changes(ctx: Context, snapshot: Snapshot) -> None:
     """Drop registrations the store no longer has; take the store's founder.
 
     Only the founder is taken: topic, modes, ops and lists are written behind by this
     process, which therefore holds the newer copy. The writer is flushed before a reload,
     so a room missing from the snapshot was dropped by someone else.
     """
-    for key, channel in list(world.channels.items()):
+    for key, channel in list(ctx.rooms.items()):
         registration = channel.registration
         if registration is None:
             continue
         stored = snapshot.channels.get(key)
         if stored is None:
-            set_registration(world, channel, None)
-        elif world.fold(stored.founder) != world.fold(registration.founder):
+            set_registration(ctx, channel, None)
+        elif ctx.fold(stored.founder) != ctx.fold(registration.founder):
             channel.registration = replace(registration, founder=stored.founder)
 
 
-def join_status(world: World, channel: Channel, session: Session | User) -> str:
+def join_status(ctx: Context, channel: Channel, session: Session | User) -> str:
     """ "o" for the founder and listed ops of a registered room when logged in, else ""."""
     registration = channel.registration
     if registration is None or session.account is None:
         return ""
-    account = world.fold(session.account)
-    if account == world.fold(registration.founder):
+    account = ctx.fold(session.account)
+    if account == ctx.fold(registration.founder):
         return "o"
-    return "o" if any(world.fold(name) == account for name in registration.ops) else ""
+    return "o" if any(ctx.fold(name) == account for name in registration.ops) else ""
 
 
-def is_founder(world: World, channel: Channel, session: Session) -> bool:
+def is_founder(ctx: Context, channel: Channel, session: Session) -> bool:
     registration = channel.registration
     return (
         registration is not None
         and session.account is not None
-        and world.fold(session.account) == world.fold(registration.founder)
+        and ctx.fold(session.account) == ctx.fold(registration.founder)
     )
 
 
-def schedule(world: World, expires_at: float) -> None:
+def schedule(ctx: Context, expires_at: float) -> None:
     """A timed entry was set: make sure the tick comes back for it."""
-    sanctions = world.sanctions
+    sanctions = ctx.sanctions
     if sanctions.channel_due is None or expires_at < sanctions.channel_due:
         sanctions.channel_due = expires_at
     sanctions.due(expires_at)
 
 
-def expire_entries(world: World) -> float | None:
+def expire_entries(ctx: Context) -> float | None:
     """Remove due timed entries everywhere, announce them; return the next expiry."""
-    now = world.clock()
+    now = ctx.clock()
     upcoming: float | None = None
-    for channel in list(world.channels.values()):
+    for channel in list(ctx.rooms):
         removed: list[ModeChange] = []
         for letter, entries in channel.lists.items():
             for entry in list(entries):
@@ -259,6 +257,6 @@ def expire_entries(world: World) -> float | None:
                     upcoming = entry.expires_at
         if removed:
             modestring, args = format_mode_changes(removed)
-            events.announce(world, channel, world.name, "MODE", modestring, *args)
-            changed(world, channel)
+            events.announce(ctx, channel, ctx.name, "MODE", modestring, *args)
+            changed(ctx, channel)
     return upcoming

@@ -12,32 +12,32 @@ from typing import TYPE_CHECKING
 from chatroom.server.core.history import HistoryRecord
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
     from chatroom.server.core.users import User
-    from chatroom.server.core.world import World
 
 
-def identity(world: World, session: Session | User) -> str:
+def identity(ctx: Context, session: Session | User) -> str:
     """Who a private line belongs to: the account when logged in, else the nickname."""
     if session.account is not None:
-        return "a:" + world.fold(session.account)
-    return "n:" + world.fold(session.nick)
+        return "a:" + ctx.fold(session.account)
+    return "n:" + ctx.fold(session.nick)
 
 
-def identity_of(world: World, nick: str) -> str:
+def identity_of(ctx: Context, nick: str) -> str:
     """The identity behind ``nick``: online now, or an account of that name, or the nick."""
-    other = world.find_nick(nick)
+    other = ctx.nicks.find(nick)
     if other is not None and other.registered:
-        return identity(world, other)
-    folded = world.fold(nick)
-    return ("a:" if folded in world.accounts else "n:") + folded
+        return identity(ctx, other)
+    folded = ctx.fold(nick)
+    return ("a:" if folded in ctx.accounts else "n:") + folded
 
 
 # ----------------------------------------------------------------------------- storing
 
 
 def store_message(
-    world: World,
+    ctx: Context,
     session: Session,
     verb: str,
     target: str,
@@ -53,12 +53,12 @@ def store_message(
     if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
         return
     user = session.owner
-    world.record_message(
+    ctx.record_message(
         HistoryRecord(
             target=target,
             msgid=msgid,
             at=at,
-            sender=identity(world, user),
+            sender=identity(ctx, user),
             recipient=recipient,
             source=user.prefix,
             command=verb,

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from chatroom.irc.message import Message
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
-Handler = Callable[["World", "Session", Message], None]
+Handler = Callable[["Context", "Session", Message], None]
 
 
 class CommandError(Exception):

@@ -28,9 +28,9 @@ from chatroom.server.core.history import EVENT_COMMANDS, EventRecord, HistoryRec
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
     from chatroom.server.core.users import User
-    from chatroom.server.core.world import World
 
 __all__ = [
     "EVENT_PLAYBACK",
@@ -59,7 +59,7 @@ def wanted(session: Session) -> tuple[str, ...]:
 
 
 def keep(
-    world: World,
+    ctx: Context,
     key: str,
     room: str,
     source: str,
@@ -73,7 +73,7 @@ def keep(
     recipient: str = "",
 ) -> None:
     """File one event in conversation ``key`` (a folded room name, or a private key)."""
-    world.record_event(
+    ctx.record_event(
         EventRecord(
             target=key,
             msgid=msgid,
@@ -91,7 +91,7 @@ def keep(
 
 
 def announce(
-    world: World,
+    ctx: Context,
     channel: Channel,
     source: str,
     command: str,
@@ -101,8 +101,8 @@ def announce(
 ) -> None:
     """Send ``command <room> params...`` to every member (or ``recipients``: an operator
     changing a room from outside sees it too) and keep it: PART, KICK, TOPIC, MODE."""
-    at, msgid = world.now_ms(), world.new_msgid()
-    world.fanout(
+    at, msgid = ctx.now_ms(), ctx.new_msgid()
+    ctx.fanout(
         channel.sessions if recipients is None else recipients,
         source,
         command,
@@ -112,19 +112,19 @@ def announce(
         msgid=msgid,
         time_tag=format_time(at),
     )
-    keep(world, world.fold(channel.name), channel.name, source, command, params, at, msgid)
+    keep(ctx, ctx.fold(channel.name), channel.name, source, command, params, at, msgid)
 
 
-def join(world: World, channel: Channel, session: Session) -> None:
+def join(ctx: Context, channel: Channel, session: Session) -> None:
     """JOIN to every member (extended-join clients also get the account and realname)."""
-    at, msgid = world.now_ms(), world.new_msgid()
+    at, msgid = ctx.now_ms(), ctx.new_msgid()
     time_tag = format_time(at)
     extra = (session.account or "*", session.realname)
     plain = [m for m in channel.sessions if "extended-join" not in m.caps]
     extended = [m for m in channel.sessions if "extended-join" in m.caps]
     for members, params in ((plain, ()), (extended, extra)):
         if members:
-            world.fanout(
+            ctx.fanout(
                 members,
                 session.prefix,
                 "JOIN",
@@ -134,26 +134,26 @@ def join(world: World, channel: Channel, session: Session) -> None:
                 msgid=msgid,
                 time_tag=time_tag,
             )
-    keep(world, world.fold(channel.name), channel.name, session.prefix, "JOIN", extra, at, msgid)
+    keep(ctx, ctx.fold(channel.name), channel.name, session.prefix, "JOIN", extra, at, msgid)
 
 
-def quit(world: World, session: Session | User, reason: str) -> None:
+def quit(ctx: Context, session: Session | User, reason: str) -> None:
     """QUIT to everyone who shares a room, kept in each of those rooms."""
     if session.channels:  # in no room, nobody is told and nothing is kept
-        _everywhere(world, session, world.peers(session), "QUIT", reason)
+        _everywhere(ctx, session, ctx.peers(session), "QUIT", reason)
 
 
-def nick(world: World, session: Session | User, recipients: Collection[Session], new: str) -> None:
+def nick(ctx: Context, session: Session | User, recipients: Collection[Session], new: str) -> None:
     """NICK to ``recipients`` (the user too), kept in each of the user's rooms."""
-    _everywhere(world, session, recipients, "NICK", new)
+    _everywhere(ctx, session, recipients, "NICK", new)
 
 
 def _everywhere(
-    world: World, session: Session | User, recipients: Collection[Session], command: str, param: str
+    ctx: Context, session: Session | User, recipients: Collection[Session], command: str, param: str
 ) -> None:
-    at, msgid = world.now_ms(), world.new_msgid()
+    at, msgid = ctx.now_ms(), ctx.new_msgid()
     source = session.prefix
-    world.fanout(
+    ctx.fanout(
         recipients,
         source,
         command,
@@ -163,7 +163,7 @@ def _everywhere(
         time_tag=format_time(at),
     )
     for key, channel in session.channels.items():
-        keep(world, key, channel.name, source, command, (param,), at, msgid)
+        keep(ctx, key, channel.name, source, command, (param,), at, msgid)
 
 
 # ----------------------------------------------------------------------------- playback

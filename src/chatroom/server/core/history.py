@@ -27,7 +27,7 @@ import calendar
 import time
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = [
     "EVENT_COMMANDS",
@@ -335,6 +335,14 @@ class HistoryState:
         if ring is not None and any(record.msgid == msgid for record in ring):
             kept = [record for record in ring if record.msgid != msgid]
             self.recent[target] = deque(kept, maxlen=self.replay_lines)
+
+    def rename_room(self, old_key: str, new_key: str, new_name: str) -> None:
+        """A room was renamed: its replay ring follows it, and the lines in it name the
+        room as it is now called."""
+        ring = self.recent.pop(old_key, None)
+        if ring:
+            moved = [replace(record, target=new_key, target_name=new_name) for record in ring]
+            self.recent[new_key] = deque(moved, maxlen=ring.maxlen)
 
     def load_recent(self, records: Iterable[HistoryRecord]) -> None:
         """Replace the rings with what the store holds (at start, or after an admin purge)."""

@@ -18,15 +18,15 @@ from chatroom.irc.masks import is_channel_name
 from chatroom.server.core import chanreg, events, metadata, readmarkers, redirects, replay
 from chatroom.server.core.access import join_refusal
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError
 from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 
 
-def join_channel(world: World, session: Session, name: str, key: str | None = None) -> None:
+def join_channel(ctx: Context, session: Session, name: str, key: str | None = None) -> None:
     """Put ``session`` in room ``name``, creating it, or raise the refusal."""
-    limits = world.settings.limits
+    limits = ctx.settings.limits
     if not is_channel_name(name, "#", limits.channel_length):
         if name[:1] != "#":
             raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
@@ -35,46 +35,45 @@ def join_channel(world: World, session: Session, name: str, key: str | None = No
             why = f"U+{ord(hidden):04X} is a control, formatting or invisible character"
             raise CommandError(n.ERR_BADCHANNAME, name, f"Illegal channel name: {why}")
         raise CommandError(n.ERR_BADCHANNAME, name, "Illegal channel name")
-    folded = world.fold(name)
-    channel = world.channels.get(folded)
+    folded = ctx.fold(name)
+    channel = ctx.rooms.get(folded)
     if channel is not None and session.owner in channel.members:
         return  # already there: nothing to say
     if len(session.channels) >= limits.channels_per_user:
         raise CommandError(n.ERR_TOOMANYCHANNELS, name, "You have joined too many channels")
     status = ""
-    if channel is None and (moved := redirects.redirected(world, folded)) is not None:
-        if not redirects.refuse_old_name(world, session, name, moved):
-            join_channel(world, session, moved, key)  # 470 sent: follow the room
+    if channel is None and (moved := redirects.redirected(ctx, folded)) is not None:
+        if not redirects.refuse_old_name(ctx, session, name, moved):
+            join_channel(ctx, session, moved, key)  # 470 sent: follow the room
         return
     if channel is None:
-        channel = Channel(name, world.clock())
-        world.channels[folded] = channel
+        channel = ctx.rooms.create(name, ctx.clock())
         status = "o"
     else:
-        refusal = join_refusal(world, channel, session, key)
+        refusal = join_refusal(ctx, channel, session, key)
         if refusal is not None:
             raise CommandError(refusal[0], channel.name, refusal[1])
-        status = chanreg.join_status(world, channel, session)  # founder and ops by account
+        status = chanreg.join_status(ctx, channel, session)  # founder and ops by account
     channel.add(session.owner, status)
     session.channels[folded] = channel
     session.owner.uninvite(folded)
-    announce_join(world, channel, session)
+    announce_join(ctx, channel, session)
     if session.away is not None:
         # away-notify: members learn the newcomer is away as soon as they see the join.
         watchers = [
             m for m in channel.sessions if m.owner is not session.owner and "away-notify" in m.caps
         ]
-        world.fanout(watchers, session.prefix, "AWAY", session.away, account=session.account)
+        ctx.fanout(watchers, session.prefix, "AWAY", session.away, account=session.account)
     for device in session.owner.conns:  # the user's other devices saw the JOIN too
         if channel.topic:
-            send_topic(world, device, channel)
-        readmarkers.joined(world, device, channel)  # draft/read-marker: before NAMES ends
+            send_topic(ctx, device, channel)
+        readmarkers.joined(ctx, device, channel)  # draft/read-marker: before NAMES ends
         if not device.caps.intersection(NO_IMPLICIT_NAMES):
-            send_names(world, device, channel)
-    replay.replay_on_join(world, session, channel)
-    metadata.joined(world, session, channel)
+            send_names(ctx, device, channel)
+    replay.replay_on_join(ctx, session, channel)
+    metadata.joined(ctx, session, channel)
 
 
-def announce_join(world: World, channel: Channel, session: Session) -> None:
+def announce_join(ctx: Context, channel: Channel, session: Session) -> None:
     """JOIN to every member; extended-join clients also get the account and realname."""
-    events.join(world, channel, session)
+    events.join(ctx, channel, session)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from chatroom.irc.message import escape_tag_value, format_line
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 
 def take_label(session: Session) -> str | None:
@@ -33,23 +33,23 @@ def release_capture(session: Session) -> None:
         session.send(line)
 
 
-def finish_labeled(world: World, session: Session, label: str) -> None:
+def finish_labeled(ctx: Context, session: Session, label: str) -> None:
     """Tag the single reply, batch several, ACK none."""
     lines = session.capture or []
     session.capture = None
     if not lines:
-        session.send(format_line(world.name, "ACK", tags={"label": label}))
+        session.send(format_line(ctx.name, "ACK", tags={"label": label}))
     elif len(lines) == 1:
         session.send(add_tag(lines[0], "label", label))
     elif "batch" in session.caps:
-        ref = "L" + world.new_msgid()
+        ref = "L" + ctx.new_msgid()
         session.send(
-            format_line(world.name, "BATCH", "+" + ref, "labeled-response", tags={"label": label})
+            format_line(ctx.name, "BATCH", "+" + ref, "labeled-response", tags={"label": label})
         )
         for line in lines:
             # A line already inside a nested batch (chathistory) keeps only that tag.
             session.send(line if _in_batch(line) else add_tag(line, "batch", ref))
-        session.send(format_line(world.name, "BATCH", "-" + ref))
+        session.send(format_line(ctx.name, "BATCH", "-" + ref))
     else:
         for line in lines:
             session.send(line)

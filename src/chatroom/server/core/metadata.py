@@ -31,9 +31,9 @@ from chatroom.server.store.base import Change, DeleteMetadata, PutMetadata, Snap
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
     from chatroom.server.core.users import User
-    from chatroom.server.core.world import World
 
 CAP = "draft/metadata-2"
 KEY_LENGTH = 50
@@ -64,10 +64,10 @@ def valid_key(key: str) -> bool:
     return len(key) <= KEY_LENGTH and _KEY.fullmatch(key) is not None
 
 
-def user_values(world: World, who: Session | User) -> dict[str, str]:
+def user_values(ctx: Context, who: Session | User) -> dict[str, str]:
     """What the user has set (read only: callers must not change it)."""
     if who.account is not None:
-        return world.metadata.accounts.get(world.fold(who.account), {})
+        return ctx.metadata.accounts.get(ctx.fold(who.account), {})
     return who.metadata or {}
 
 
@@ -76,26 +76,26 @@ def channel_values(channel: Channel) -> dict[str, str]:
 
 
 def saves_for(
-    world: World, session: Session, changes: list[tuple[str, str | None]]
+    ctx: Context, session: Session, changes: list[tuple[str, str | None]]
 ) -> list[Change]:
     """What the store must save for these changes of a user's keys (nothing for a guest)."""
     if session.account is None:
         return []
-    account = world.fold(session.account)
+    account = ctx.fold(session.account)
     return [
         PutMetadata(account, key, value) if value is not None else DeleteMetadata(account, key)
         for key, value in changes
     ]
 
 
-def store_user_value(world: World, session: Session, key: str, value: str | None) -> None:
+def store_user_value(ctx: Context, session: Session, key: str, value: str | None) -> None:
     """Set (or with None remove) one key of a user, in memory."""
     if session.account is not None:
-        account = world.fold(session.account)
-        values = world.metadata.accounts.setdefault(account, {})
+        account = ctx.fold(session.account)
+        values = ctx.metadata.accounts.setdefault(account, {})
         _put(values, key, value)
         if not values:
-            del world.metadata.accounts[account]
+            del ctx.metadata.accounts[account]
         return
     if session.metadata is None:
         session.metadata = {}
@@ -122,16 +122,16 @@ def _put(values: dict[str, str], key: str, value: str | None) -> None:
 # ----------------------------------------------------------------------------- accounts
 
 
-def logged_in(world: World, session: Session) -> None:
+def logged_in(ctx: Context, session: Session) -> None:
     """A guest became an account's: what it set as a guest (before connecting, say) is
     added to the account's metadata and saved; everyone subscribed hears what changed."""
     assert session.account is not None
-    account = world.fold(session.account)
+    account = ctx.fold(session.account)
     before = dict(session.metadata or {})
     session.metadata = None
-    values = world.metadata.accounts.setdefault(account, {})
+    values = ctx.metadata.accounts.setdefault(account, {})
     changes: list[Change] = []
-    room = world.settings.limits.metadata_max_keys
+    room = ctx.settings.limits.metadata_max_keys
     for key, value in before.items():
         if key not in values and len(values) >= room:
             continue
@@ -139,24 +139,24 @@ def logged_in(world: World, session: Session) -> None:
             values[key] = value
             changes.append(PutMetadata(account, key, value))
     if not values:
-        del world.metadata.accounts[account]
-    if changes and account in world.accounts:
-        world.persist(changes)
+        del ctx.metadata.accounts[account]
+    if changes and account in ctx.accounts:
+        ctx.persist(changes)
     for key in set(before) | set(values):
         if before.get(key) != values.get(key):
-            notify_user(world, session, key, values.get(key), origin=None)
+            notify_user(ctx, session, key, values.get(key), origin=None)
 
 
-def logged_out(world: World, session: Session) -> None:
+def logged_out(ctx: Context, session: Session) -> None:
     """The session keeps showing what its account had set, now as a guest's values; the
     metadata of an account that no longer exists (dropped) is forgotten."""
     if session.account is None:
         return
-    account = world.fold(session.account)
-    values = world.metadata.accounts.get(account, {})
+    account = ctx.fold(session.account)
+    values = ctx.metadata.accounts.get(account, {})
     session.metadata = dict(values) or None
-    if account not in world.accounts:
-        world.metadata.accounts.pop(account, None)
+    if account not in ctx.accounts:
+        ctx.metadata.accounts.pop(account, None)
 
 
 # ----------------------------------------------------------------------------- telling
@@ -167,16 +167,16 @@ def subscribed(session: Session, key: str) -> bool:
     return subs is not None and key in subs and CAP in session.caps
 
 
-def metadata_line(world: World, target: str, key: str, value: str | None) -> bytes:
+def metadata_line(ctx: Context, target: str, key: str, value: str | None) -> bytes:
     if value is None:
-        return format_line(world.name, "METADATA", target, key, VISIBILITY)
-    return format_line(world.name, "METADATA", target, key, VISIBILITY, value)
+        return format_line(ctx.name, "METADATA", target, key, VISIBILITY)
+    return format_line(ctx.name, "METADATA", target, key, VISIBILITY, value)
 
 
-def user_audience(world: World, session: Session) -> set[Session]:
+def user_audience(ctx: Context, session: Session) -> set[Session]:
     """Who follows ``session``'s metadata: room peers and MONITOR watchers with the cap."""
-    found = {peer for peer in world.peers(session) if CAP in peer.caps}
-    for watcher in world.monitor.watchers.get(world.fold(session.nick), ()):
+    found = {peer for peer in ctx.peers(session) if CAP in peer.caps}
+    for watcher in ctx.monitor.watchers.get(ctx.fold(session.nick), ()):
         if CAP in watcher.caps and not watcher.closed:
             found.add(watcher)
     found.discard(session)
@@ -184,21 +184,21 @@ def user_audience(world: World, session: Session) -> set[Session]:
 
 
 def notify_user(
-    world: World, session: Session, key: str, value: str | None, origin: Session | None
+    ctx: Context, session: Session, key: str, value: str | None, origin: Session | None
 ) -> None:
     if not session.registered:
         return  # nobody can see a user who has not connected yet
-    _tell(world, user_audience(world, session), session.nick, key, value, origin)
+    _tell(ctx, user_audience(ctx, session), session.nick, key, value, origin)
 
 
 def notify_channel(
-    world: World, channel: Channel, key: str, value: str | None, origin: Session | None
+    ctx: Context, channel: Channel, key: str, value: str | None, origin: Session | None
 ) -> None:
-    _tell(world, channel.sessions, channel.name, key, value, origin)
+    _tell(ctx, channel.sessions, channel.name, key, value, origin)
 
 
 def _tell(
-    world: World,
+    ctx: Context,
     audience: Iterable[Session],
     target: str,
     key: str,
@@ -210,29 +210,29 @@ def _tell(
         if member is origin or not subscribed(member, key):
             continue
         if line is None:
-            line = metadata_line(world, target, key, value)
+            line = metadata_line(ctx, target, key, value)
         member.send(line)
 
 
 # ----------------------------------------------------------------------------- syncing
 
 
-def open_batch(world: World, session: Session, kind: str, *params: str) -> str | None:
+def open_batch(ctx: Context, session: Session, kind: str, *params: str) -> str | None:
     """Start a batch for ``session`` when it negotiated ``batch``; returns its reference."""
     if "batch" not in session.caps:
         return None
-    ref = world.new_msgid()
-    session.send(format_line(world.name, "BATCH", "+" + ref, kind, *params))
+    ref = ctx.new_msgid()
+    session.send(format_line(ctx.name, "BATCH", "+" + ref, kind, *params))
     return ref
 
 
-def close_batch(world: World, session: Session, ref: str | None) -> None:
+def close_batch(ctx: Context, session: Session, ref: str | None) -> None:
     if ref is not None:
-        session.send(format_line(world.name, "BATCH", "-" + ref))
+        session.send(format_line(ctx.name, "BATCH", "-" + ref))
 
 
 def send_values(
-    world: World,
+    ctx: Context,
     session: Session,
     target: str,
     values: dict[str, str],
@@ -243,21 +243,21 @@ def send_values(
     tags = {"batch": batch} if batch is not None else None
     wanted = set(values) if keys is None else set(keys) & set(values)
     for key in sorted(wanted):
-        line = format_line(world.name, "METADATA", target, key, VISIBILITY, values[key], tags=tags)
+        line = format_line(ctx.name, "METADATA", target, key, VISIBILITY, values[key], tags=tags)
         session.send(line)
 
 
-def send_own(world: World, session: Session) -> None:
+def send_own(ctx: Context, session: Session) -> None:
     """On connecting, or on asking for the capability later: one's own metadata, batched."""
     if CAP not in session.caps:
         return
-    ref = open_batch(world, session, "metadata", session.nick)
-    send_values(world, session, session.nick, user_values(world, session), None, ref)
-    close_batch(world, session, ref)
+    ref = open_batch(ctx, session, "metadata", session.nick)
+    send_values(ctx, session, session.nick, user_values(ctx, session), None, ref)
+    close_batch(ctx, session, ref)
 
 
 def sync_channel(
-    world: World,
+    ctx: Context,
     session: Session,
     channel: Channel,
     keys: Iterable[str] | None,
@@ -267,25 +267,25 @@ def sync_channel(
     wanted = set(session.metadata_subs or ()) if keys is None else set(keys)
     if not wanted:
         return
-    send_values(world, session, channel.name, channel_values(channel), wanted, batch)
+    send_values(ctx, session, channel.name, channel_values(channel), wanted, batch)
     for member in channel.members:
         if member is not session.owner:
-            send_values(world, session, member.nick, user_values(world, member), wanted, batch)
+            send_values(ctx, session, member.nick, user_values(ctx, member), wanted, batch)
 
 
-def joined(world: World, session: Session, channel: Channel) -> None:
+def joined(ctx: Context, session: Session, channel: Channel) -> None:
     """A join: the newcomer learns the room's and members' values, members the newcomer's."""
     if subscribed_any(session):
         if len(channel.members) > SYNC_INLINE:
-            world.reply(session, n.RPL_METADATASYNCLATER, channel.name, "1")
+            ctx.reply(session, n.RPL_METADATASYNCLATER, channel.name, "1")
         else:
-            sync_channel(world, session, channel, None)
-    values = user_values(world, session)
+            sync_channel(ctx, session, channel, None)
+    values = user_values(ctx, session)
     if not values:
         return
     for member in channel.sessions:
         if member.owner is not session.owner and subscribed_any(member):
-            send_values(world, member, session.nick, values, member.metadata_subs)
+            send_values(ctx, member, session.nick, values, member.metadata_subs)
 
 
 def subscribed_any(session: Session) -> bool:

@@ -20,17 +20,17 @@ from chatroom.server.core import replay
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, Ref, TargetListing
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 
-def replay_missed(world: World, session: Session, since: float, rooms: bool) -> None:
+def replay_missed(ctx: Context, session: Session, since: float, rooms: bool) -> None:
     """Replay to ``session`` what its account received after ``since`` (unix seconds):
     private messages, and the user's rooms' lines too when ``rooms``."""
-    limit = world.settings.accounts.missed_replay_lines
+    limit = ctx.settings.accounts.missed_replay_lines
     if limit <= 0 or session.account is None or "draft/chathistory" in session.caps:
         return
-    key = world.fold(session.account)
+    key = ctx.fold(session.account)
     # Lines strictly after the millisecond it left: one said in that same millisecond
     # may have reached it live, and a line is better missed there than shown twice.
     start = round(since * 1000)
@@ -39,8 +39,8 @@ def replay_missed(world: World, session: Session, since: float, rooms: bool) -> 
         kind="TARGETS",
         target="",
         first=Ref(at=start),
-        second=Ref(at=world.now_ms() + 1),
-        limit=world.settings.history.chathistory_limit,
+        second=Ref(at=ctx.now_ms() + 1),
+        limit=ctx.settings.history.chathistory_limit,
         channels=channels,
         identity="a:" + key,
     )
@@ -48,13 +48,13 @@ def replay_missed(world: World, session: Session, since: float, rooms: bool) -> 
     def listed(rows: Sequence[object] | None) -> None:
         targets = [row.target for row in rows or () if isinstance(row, TargetListing)]
         if targets and not session.closed:
-            _fetch(world, session, targets, start, limit, [])
+            _fetch(ctx, session, targets, start, limit, [])
 
-    world.query_history(listing, listed)
+    ctx.query_history(listing, listed)
 
 
 def _fetch(
-    world: World,
+    ctx: Context,
     session: Session,
     targets: list[str],
     start: int,
@@ -70,20 +70,20 @@ def _fetch(
             return
         found.extend(row for row in rows or () if type(row) is HistoryRecord)
         if rest:
-            _fetch(world, session, rest, start, limit, found)
+            _fetch(ctx, session, rest, start, limit, found)
         else:
-            _send(world, session, found, limit)
+            _send(ctx, session, found, limit)
 
-    world.query_history(query, loaded)
+    ctx.query_history(query, loaded)
 
 
-def _send(world: World, session: Session, records: list[HistoryRecord], limit: int) -> None:
+def _send(ctx: Context, session: Session, records: list[HistoryRecord], limit: int) -> None:
     records.sort(key=lambda record: (record.at, record.msgid))
     records = records[-limit:]
     if not records:
         return
-    world.notice(session, f"While you were away: {len(records)} message(s)")
-    me = "a:" + world.fold(session.account or "")
+    ctx.notice(session, f"While you were away: {len(records)} message(s)")
+    me = "a:" + ctx.fold(session.account or "")
     if replay.can_tell_replay(session):
         # One batch per conversation (a chathistory batch names one target), in order.
         groups: dict[str, list[HistoryRecord]] = {}
@@ -93,11 +93,11 @@ def _send(world: World, session: Session, records: list[HistoryRecord], limit: i
             name = lines[0].target_name
             if key.startswith("dm:") and lines[0].sender != me:
                 name = _nick(lines[0].source)  # the other party, as in a live message
-            replay.send_batch(world, session, "chathistory", name, lines)
+            replay.send_batch(ctx, session, "chathistory", name, lines)
         return
     for record in records:
         text = f"[{_clock(record.at)}] {record.target_name} <{_nick(record.source)}> {record.text}"
-        session.send(format_line(world.name, "NOTICE", session.nick, text))
+        session.send(format_line(ctx.name, "NOTICE", session.nick, text))
 
 
 def _nick(source: str) -> str:

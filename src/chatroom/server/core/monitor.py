@@ -18,8 +18,8 @@ from chatroom.irc.message import format_line
 from chatroom.server.core.users import User
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 EXTENDED = ("extended-monitor", "draft/extended-monitor")
 
@@ -53,27 +53,27 @@ class MonitorTable:
         return self.lists.get(session, {})
 
 
-def came_online(world: World, session: Session | User) -> None:
+def came_online(ctx: Context, session: Session | User) -> None:
     """730 to everyone watching ``session``'s nick (it registered or took the nick)."""
-    for watcher in world.monitor.watchers.get(world.fold(session.nick), ()):
+    for watcher in ctx.monitor.watchers.get(ctx.fold(session.nick), ()):
         if watcher is not session and not watcher.closed:
-            watcher.send(format_line(world.name, n.RPL_MONONLINE, watcher.nick, session.prefix))
+            watcher.send(format_line(ctx.name, n.RPL_MONONLINE, watcher.nick, session.prefix))
 
 
-def went_offline(world: World, nick: str) -> None:
+def went_offline(ctx: Context, nick: str) -> None:
     """731 to everyone watching ``nick`` (its owner quit or changed nick)."""
-    for watcher in world.monitor.watchers.get(world.fold(nick), ()):
+    for watcher in ctx.monitor.watchers.get(ctx.fold(nick), ()):
         if not watcher.closed:
-            watcher.send(format_line(world.name, n.RPL_MONOFFLINE, watcher.nick, nick))
+            watcher.send(format_line(ctx.name, n.RPL_MONOFFLINE, watcher.nick, nick))
 
 
-def interested(world: World, who: Session | User, cap: str) -> set[Session]:
+def interested(ctx: Context, who: Session | User, cap: str) -> set[Session]:
     """Who should hear of a change to a user that ``cap`` announces (away-notify,
     account-notify, chghost, setname): room peers with the cap, extended-monitor watchers
     with it, and the user's own devices with it, except the connection ``who`` itself."""
     user = who if isinstance(who, User) else who.owner
-    found = {peer for peer in world.peers(user) if cap in peer.caps}
-    for watcher in world.monitor.watchers.get(world.fold(user.nick), ()):
+    found = {peer for peer in ctx.peers(user) if cap in peer.caps}
+    for watcher in ctx.monitor.watchers.get(ctx.fold(user.nick), ()):
         if cap in watcher.caps and not watcher.closed and any(e in watcher.caps for e in EXTENDED):
             found.add(watcher)
     found.update(conn for conn in user.conns if cap in conn.caps)

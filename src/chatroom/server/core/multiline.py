@@ -26,8 +26,8 @@ from chatroom.server.core.history import HistoryRecord, format_time
 from chatroom.server.core.session import TagProfile
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 CAP = "draft/multiline"
 BATCH_TYPE = "draft/multiline"
@@ -64,7 +64,7 @@ def flood_cost(session: Session) -> float:
     return CHEAP_COST
 
 
-def expire(world: World, session: Session, now: float) -> None:
+def expire(ctx: Context, session: Session, now: float) -> None:
     """From the tick: a batch left open too long is dropped (client-batch TIMEOUT); what
     the client still sends for it is ignored until it closes it."""
     open_batch = session.multiline
@@ -72,7 +72,7 @@ def expire(world: World, session: Session, now: float) -> None:
         return
     open_batch.failed = True
     text = "Multiline batch timed out"
-    session.send(format_line(world.name, "FAIL", "BATCH", "TIMEOUT", open_batch.ref, text))
+    session.send(format_line(ctx.name, "FAIL", "BATCH", "TIMEOUT", open_batch.ref, text))
 
 
 def supports(session: Session) -> bool:

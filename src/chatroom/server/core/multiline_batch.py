@@ -12,8 +12,8 @@ from __future__ import annotations
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import labels
 from chatroom.server.core import multiline as ml
+from chatroom.server.core.context import Context
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 
 
 class _Invalid(Exception):  # noqa: N818 (a refusal, carried to one FAIL BATCH)
@@ -23,37 +23,37 @@ class _Invalid(Exception):  # noqa: N818 (a refusal, carried to one FAIL BATCH)
         self.params = params
 
 
-def fail(world: World, session: Session, code: str, *params: str, label: str | None = None) -> None:
+def fail(ctx: Context, session: Session, code: str, *params: str, label: str | None = None) -> None:
     """``FAIL BATCH <code> ...``, with the batch's label when it carried one."""
     tags = {"label": label} if label is not None else None
-    session.send(format_line(world.name, "FAIL", "BATCH", code, *params, tags=tags))
+    session.send(format_line(ctx.name, "FAIL", "BATCH", code, *params, tags=tags))
 
 
-def add_line(world: World, session: Session, msg: Message, verb: str) -> None:
+def add_line(ctx: Context, session: Session, msg: Message, verb: str) -> None:
     """A PRIVMSG/NOTICE carrying ``@batch=<ref>``: one more line of the open batch."""
     labels.take_label(session)  # lines inside a batch get no ACK of their own
     open_batch = session.multiline
     ref = msg.tags.get("batch", "")
     if open_batch is None or open_batch.ref != ref:
-        fail(world, session, "MULTILINE_INVALID", f"No multiline batch {ref} is open")
+        fail(ctx, session, "MULTILINE_INVALID", f"No multiline batch {ref} is open")
         return
     if open_batch.failed:
         return
     try:
-        _append(world, open_batch, msg, verb)
+        _append(ctx, open_batch, msg, verb)
     except _Invalid as invalid:
         open_batch.failed = True
-        fail(world, session, invalid.code, *invalid.params, label=open_batch.label)
+        fail(ctx, session, invalid.code, *invalid.params, label=open_batch.label)
 
 
-def _append(world: World, open_batch: ml.OpenBatch, msg: Message, verb: str) -> None:
-    limits = world.settings.limits
+def _append(ctx: Context, open_batch: ml.OpenBatch, msg: Message, verb: str) -> None:
+    limits = ctx.settings.limits
     if open_batch.command is None:
         open_batch.command = verb
     elif open_batch.command != verb:
         raise _Invalid("MULTILINE_INVALID", "A multiline batch mixes PRIVMSG and NOTICE")
     target = msg.params[0] if msg.params else ""
-    if world.fold(target) != world.fold(open_batch.target):
+    if ctx.fold(target) != ctx.fold(open_batch.target):
         raise _Invalid(
             "MULTILINE_INVALID_TARGET", open_batch.target, target or "*", "Invalid multiline target"
         )

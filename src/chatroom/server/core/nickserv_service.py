@@ -8,9 +8,9 @@ imports the other. ``own_account`` is the check most of those subcommands start 
 from __future__ import annotations
 
 from chatroom.server.core.accounts import NICKSERV
+from chatroom.server.core.context import Context
 from chatroom.server.core.services import Service
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 from chatroom.server.store.base import Account
 
 SERVICE = Service(
@@ -21,12 +21,12 @@ SERVICE = Service(
 SERVICE.aliases("NICKSERV", "NS")
 
 
-def own_account(world: World, session: Session) -> Account | None:
+def own_account(ctx: Context, session: Session) -> Account | None:
     """The caller's account, or None after telling them they must be logged in."""
     if session.account is None:
-        SERVICE.notice(world, session, "You are not logged in.")
+        SERVICE.notice(ctx, session, "You are not logged in.")
         return None
-    account = world.accounts.get(world.fold(session.account))
+    account = ctx.accounts.get(ctx.fold(session.account))
     if account is None:
-        SERVICE.notice(world, session, "Your account no longer exists.")
+        SERVICE.notice(ctx, session, "Your account no longer exists.")
     return account

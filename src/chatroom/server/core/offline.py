@@ -19,39 +19,37 @@ from chatroom.server.core.conversations import identity, store_message
 from chatroom.server.core.history import dm_key, format_time
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 
 def store_for_account(
-    world: World, session: Session, verb: str, nick: str, text: str, tags: dict[str, str]
+    ctx: Context, session: Session, verb: str, nick: str, text: str, tags: dict[str, str]
 ) -> bool:
     """Keep a message to ``nick`` if it names an account with no user online; True if
     the sender was answered (kept, or the mailbox is full), False for a plain 401."""
-    key = world.fold(nick)
-    account = world.accounts.get(key)
+    key = ctx.fold(nick)
+    account = ctx.accounts.get(key)
     if account is None or session.account is None or verb not in ("PRIVMSG", "NOTICE"):
         return False
-    kept = world.offline_counts.get(key, 0)
+    kept = ctx.accounts.waiting(key)
     quiet = verb == "NOTICE"  # NOTICE never provokes an answer (RFC 2812 3.3.2)
-    if kept >= world.settings.accounts.offline_messages:
+    if kept >= ctx.settings.accounts.offline_messages:
         if not quiet:
-            world.notice(
+            ctx.notice(
                 session, f"{account.name} is offline and has too many messages waiting; not kept"
             )
         return True
-    world.offline_counts[key] = kept + 1
+    ctx.accounts.add_waiting(key)
     text = fit_trailing(session.prefix, verb, account.name, text)
-    at, msgid = world.now_ms(), world.new_msgid()
+    at, msgid = ctx.now_ms(), ctx.new_msgid()
     recipient = "a:" + key
-    conversation = dm_key(identity(world, session), recipient)
-    store_message(
-        world, session, verb, conversation, recipient, account.name, text, tags, msgid, at
-    )
+    conversation = dm_key(identity(ctx, session), recipient)
+    store_message(ctx, session, verb, conversation, recipient, account.name, text, tags, msgid, at)
     copies = [conn for conn in session.owner.conns if conn is not session]
     if "echo-message" in session.caps:
         copies.append(session)  # the echo, labeled like any other
-    world.fanout(
+    ctx.fanout(
         copies,
         session.prefix,
         verb,
@@ -65,7 +63,7 @@ def store_for_account(
     if not quiet:
         session.send(
             format_line(
-                world.name,
+                ctx.name,
                 "NOTICE",
                 session.nick,
                 f"{account.name} is offline; your message was kept and will be delivered "

@@ -22,9 +22,9 @@ from chatroom.irc.message import format_line
 from chatroom.server.core.dispatch import CommandError
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
     from chatroom.server.core.users import User
-    from chatroom.server.core.world import World
     from chatroom.server.store.base import Account
 
 log = logging.getLogger("chatroom.auth")
@@ -32,20 +32,20 @@ log = logging.getLogger("chatroom.auth")
 NOT_AN_OPERATOR = "Permission Denied- You're not an IRC operator"
 
 
-def configured_role(world: World, account: Account) -> str | None:
+def configured_role(ctx: Context, account: Account) -> str | None:
     """The account's role if the config defines it; None for no role or an unknown one."""
     role = account.oper_role
-    return role if world.settings.role_capabilities(role) is not None else None
+    return role if ctx.settings.role_capabilities(role) is not None else None
 
 
-def grant(world: World, session: Session, account: Account) -> bool:
+def grant(ctx: Context, session: Session, account: Account) -> bool:
     """Give ``session`` the account's role and ``+o``; True if it was not an operator.
 
     A registered session is told at once (381 and ``MODE +o``); one that logged in before
     its welcome (SASL) is told right after the welcome (``announce_after_welcome``), so an
     operator always learns that it is one, whatever the login path.
     """
-    role = configured_role(world, account)
+    role = configured_role(ctx, account)
     if role is None:
         if account.oper_role is not None:
             # Said once per login, where the server's operator reads logs: the account
@@ -60,59 +60,59 @@ def grant(world: World, session: Session, account: Account) -> bool:
         return False
     session.owner.set_mode("o", True)
     if session.registered:
-        world.oper_count += 1
-        tell(world, session)
+        ctx.census.opers += 1
+        tell(ctx, session)
     return True
 
 
-def grant_quietly(world: World, user: User, account: Account) -> None:
+def grant_quietly(ctx: Context, user: User, account: Account) -> None:
     """An operator's always-on user brought back at start: ``+o`` and its role, counted,
     with nobody to tell yet (a device that attaches is told then)."""
-    role = configured_role(world, account)
+    role = configured_role(ctx, account)
     if role is None or "o" in user.modes:
         return
     user.oper_role = role
     user.set_mode("o", True)
-    world.oper_count += 1
+    ctx.census.opers += 1
 
 
-def announce_after_welcome(world: World, session: Session) -> None:
+def announce_after_welcome(ctx: Context, session: Session) -> None:
     """Registration finished: an operator since its SASL login is counted and told so."""
     if "o" in session.modes:
-        world.oper_count += 1
-        tell(world, session)
+        ctx.census.opers += 1
+        tell(ctx, session)
 
 
-def tell(world: World, session: Session) -> None:
+def tell(ctx: Context, session: Session) -> None:
     """381 and ``MODE +o`` to one connection (a newly attached device of an operator too)."""
-    world.reply(session, n.RPL_YOUREOPER, f"You are now an IRC operator ({session.oper_role})")
-    world.fanout([session], session.prefix, "MODE", session.nick, "+o", account=session.account)
+    ctx.reply(session, n.RPL_YOUREOPER, f"You are now an IRC operator ({session.oper_role})")
+    ctx.fanout([session], session.prefix, "MODE", session.nick, "+o", account=session.account)
 
 
-def revoke(world: World, session: Session) -> None:
+def revoke(ctx: Context, session: Session) -> None:
     """Take ``+o`` and the role away (logout, a role removed, MODE -o)."""
     if "o" in session.modes:
         session.owner.set_mode("o", False)
         if session.registered:
-            world.oper_count -= 1
+            ctx.census.opers -= 1
     session.oper_role = None
 
 
-def capabilities(world: World, session: Session) -> frozenset[str]:
+def capabilities(ctx: Context, session: Session) -> frozenset[str]:
     """What ``session`` may do as an operator; empty for everyone else."""
     if "o" not in session.modes:
         return frozenset()
-    return world.settings.role_capabilities(session.oper_role) or frozenset()
+    return ctx.settings.role_capabilities(session.oper_role) or frozenset()
 
 
-def may(world: World, session: Session, capability: str) -> bool:
+def may(ctx: Context, session: Session, capability: str) -> bool:
     """Whether ``session`` is an IRC operator whose role holds ``capability``."""
-    return capability in capabilities(world, session)
+    return capability in capabilities(ctx, session)
 
 
-def require(world: World, session: Session, capability: str) -> None:
+def require(ctx: Context, session: Session, capability: str) -> None:
     """Raise 481 unless ``session`` may use ``capability``; the text says what is missing."""
-    if may(world, session, capability):
+    if may(ctx, session, capability):
         return
     if "o" not in session.modes:
         raise CommandError(n.ERR_NOPRIVILEGES, NOT_AN_OPERATOR)
@@ -123,7 +123,7 @@ def require(world: World, session: Session, capability: str) -> None:
     )
 
 
-def follow_account(world: World, session: Session, account: Account) -> None:
+def follow_account(ctx: Context, session: Session, account: Account) -> None:
     """After a reload: an operator session follows its account's new role (or loses +o).
 
     Only sessions that are operators already change: a role granted from the shell takes
@@ -131,10 +131,10 @@ def follow_account(world: World, session: Session, account: Account) -> None:
     """
     if "o" not in session.modes:
         return
-    role = configured_role(world, account)
+    role = configured_role(ctx, account)
     if role is None:
-        revoke(world, session)
+        revoke(ctx, session)
         if session.registered:
-            session.send(format_line(world.name, "MODE", session.nick, "-o"))
+            session.send(format_line(ctx.name, "MODE", session.nick, "-o"))
     else:
         session.oper_role = role

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 from chatroom.irc.message import format_line
 from chatroom.server.core import chanreg, opers, readmarkers
 from chatroom.server.core.bans import Who
-from chatroom.server.core.channel import Channel
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.users import User
 from chatroom.server.store.base import DeletePresence, Presence, PutAccountOption, PutPresence
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
 
@@ -43,10 +43,10 @@ DISCONNECTED_AWAY = "Not connected"
 # ----------------------------------------------------------------------------- options
 
 
-def option(world: World, account_key: str, name: str) -> bool:
+def option(ctx: Context, account_key: str, name: str) -> bool:
     """The account's choice for ``name`` ("multiclient", "always-on"), or the server's."""
-    chosen = world.account_options.get(account_key, {}).get(name)
-    accounts = world.settings.accounts
+    chosen = ctx.accounts.option(account_key, name)
+    accounts = ctx.settings.accounts
     if name == MULTICLIENT:
         if not accounts.multiclient:
             return False
@@ -58,20 +58,20 @@ def option(world: World, account_key: str, name: str) -> bool:
     return chosen == "on"
 
 
-def set_option(world: World, account_key: str, name: str, on: bool) -> PutAccountOption:
+def set_option(ctx: Context, account_key: str, name: str, on: bool) -> PutAccountOption:
     """Record the account's choice in memory; the caller persists the returned change."""
     value = "on" if on else "off"
-    world.account_options.setdefault(account_key, {})[name] = value
-    user = world.users_by_account.get(account_key)
+    ctx.accounts.choose(account_key, name, value)
+    user = ctx.accounts.online(account_key)
     if name == ALWAYS_ON and user is not None:
-        user.always_on = option(world, account_key, ALWAYS_ON)
+        user.always_on = option(ctx, account_key, ALWAYS_ON)
     return PutAccountOption(account_key, name, value)
 
 
 # ----------------------------------------------------------------------------- attaching
 
 
-def attachable(world: World, session: Session) -> User | None:
+def attachable(ctx: Context, session: Session) -> User | None:
     """At registration: the online user of the session's account to attach to, if any.
 
     As in Ergo, the device must ask for the user's nick (clients connect with the nick
@@ -79,37 +79,34 @@ def attachable(world: World, session: Session) -> User | None:
     e.g. a bot or a second identity that logged in to it."""
     if session.account is None:
         return None
-    key = world.fold(session.account)
-    user = world.users_by_account.get(key)
+    key = ctx.fold(session.account)
+    user = ctx.accounts.online(key)
     if user is None or user is session.owner or not user.registered:
         return None
-    if world.fold(session.nick) != world.fold(user.nick):
+    if ctx.fold(session.nick) != ctx.fold(user.nick):
         return None
-    return user if option(world, key, MULTICLIENT) else None
+    return user if option(ctx, key, MULTICLIENT) else None
 
 
-def attach(world: World, session: Session, user: User) -> float | None:
+def attach(ctx: Context, session: Session, user: User) -> float | None:
     """Make ``session`` a device of ``user``; returns since when the user had been missing
     lines (it had no connection), else None. The caller sends the welcome and ``burst``."""
-    own = session.owner
-    key = world.fold(own.nick)
-    if world.nicks.get(key) is own:
-        del world.nicks[key]  # a nick the device claimed on the way is not kept
+    ctx.nicks.release(session.owner)  # a nick the device claimed on the way is not kept
     session.owner = user
     user.conns.append(session)
     for channel in user.channels.values():
         channel.attach(session)
     missed = user.missing_since
     user.missing_since = None
-    refresh_away(world, user)
+    refresh_away(ctx, user)
     return missed
 
 
-def burst(world: World, session: Session) -> None:
+def burst(ctx: Context, session: Session) -> None:
     """What a newly attached device must learn: operator status and every room it is in."""
     user = session.owner
     if "o" in user.modes:
-        opers.tell(world, session)
+        opers.tell(ctx, session)
     names = not session.caps.intersection(NO_IMPLICIT_NAMES)
     for channel in user.channels.values():
         if "extended-join" in session.caps:
@@ -118,16 +115,16 @@ def burst(world: World, session: Session) -> None:
             params = (channel.name,)
         session.send(format_line(user.prefix, "JOIN", *params))
         if channel.topic:
-            send_topic(world, session, channel)
-        readmarkers.joined(world, session, channel)  # draft/read-marker: before NAMES ends
+            send_topic(ctx, session, channel)
+        readmarkers.joined(ctx, session, channel)  # draft/read-marker: before NAMES ends
         if names:
-            send_names(world, session, channel)
+            send_names(ctx, session, channel)
 
 
 # ----------------------------------------------------------------------------- leaving
 
 
-def stays(world: World, session: Session) -> bool:
+def stays(ctx: Context, session: Session) -> bool:
     """Whether the user outlives this connection closing (another device, always-on)."""
     user = session.owner
     if not user.registered or session not in user.conns:
@@ -136,7 +133,11 @@ def stays(world: World, session: Session) -> bool:
 
 
 def detach(world: World, session: Session) -> None:
-    """The connection closed but its user stays: drop it from the user and its rooms."""
+    """The connection closed but its user stays: drop it from the user and its rooms.
+
+    This and ``keep`` take the ``World``, not a ``Context``: only the world's own inputs
+    (a connection closing, a user quitting, shutdown) call them, and they read its
+    shutdown flag and move its millisecond floor."""
     user = session.owner
     user.conns.remove(session)
     for channel in user.channels.values():
@@ -163,7 +164,7 @@ def keep(world: World, user: User) -> None:
         last_seen=seen_until(world) if user.missing_since is None else user.missing_since,
         modes="".join(sorted(set(user.modes) - {"o"})),
     )
-    world.presence[key] = kept
+    world.accounts.keep(kept)
     world.persist([PutPresence(kept)])
 
 
@@ -175,21 +176,21 @@ def seen_until(world: World) -> float:
     return now / 1000
 
 
-def forget(world: World, account_key: str) -> None:
-    if world.presence.pop(account_key, None) is not None:
-        world.persist([DeletePresence(account_key)])
+def forget(ctx: Context, account_key: str) -> None:
+    if ctx.accounts.forget_kept(account_key):
+        ctx.persist([DeletePresence(account_key)])
 
 
 # ----------------------------------------------------------------------------- away
 
 
-def set_away(world: World, session: Session, text: str | None) -> None:
+def set_away(ctx: Context, session: Session, text: str | None) -> None:
     """One device's AWAY; what others see follows ``refresh_away``."""
     session.away_message = text
-    refresh_away(world, session.owner)
+    refresh_away(ctx, session.owner)
 
 
-def refresh_away(world: World, user: User) -> None:
+def refresh_away(ctx: Context, user: User) -> None:
     """Away when every connection is away (the latest message), or when none is left; tell
     away-notify watchers when that changed."""
     if user.conns:
@@ -202,11 +203,11 @@ def refresh_away(world: World, user: User) -> None:
     user.away = away
     if not user.registered:
         return
-    watchers = interested(world, user, "away-notify")
+    watchers = interested(ctx, user, "away-notify")
     if away is None:
-        world.fanout(watchers, user.prefix, "AWAY", account=user.account)
+        ctx.fanout(watchers, user.prefix, "AWAY", account=user.account)
     else:
-        world.fanout(watchers, user.prefix, "AWAY", away, account=user.account)
+        ctx.fanout(watchers, user.prefix, "AWAY", away, account=user.account)
 
 
 def _own_away(user: User) -> str | None:
@@ -216,21 +217,22 @@ def _own_away(user: User) -> str | None:
 # ----------------------------------------------------------------------------- restart
 
 
-def restore(world: World) -> None:
+def restore(ctx: Context) -> None:
     """At start: always-on users come back, connection-less, in their rooms."""
-    for key, kept in list(world.presence.items()):
-        account = world.accounts.get(key)
-        if account is None or key in world.users_by_account:
+    for kept in ctx.accounts.all_kept():
+        key = kept.account_key
+        account = ctx.accounts.get(key)
+        if account is None or ctx.accounts.online(key) is not None:
             continue
-        if not option(world, key, ALWAYS_ON):
+        if not option(ctx, key, ALWAYS_ON):
             continue
-        if world.find_nick(kept.nick) is not None:
+        if ctx.nicks.find(kept.nick) is not None:
             continue
         who = Who("", "always-on.invalid", kept.nick, "~" + key, account.name)
-        if world.sanctions.bans.find(who, world.fold, world.clock()) is not None:
+        if ctx.sanctions.bans.find(who, ctx.fold, ctx.clock()) is not None:
             continue  # banned since it was kept
         user = User(host="always-on.invalid", nick=kept.nick, registered=True)
-        user.user = "~" + account.key[: world.settings.limits.user_length - 1]
+        user.user = "~" + account.key[: ctx.settings.limits.user_length - 1]
         user.realname = account.name
         user.account = account.name
         user.always_on = True
@@ -239,24 +241,24 @@ def restore(world: World) -> None:
         for letter in kept.modes:
             user.set_mode(letter, True)
         if account.oper_role is not None:
-            opers.grant_quietly(world, user, account)
-        world.nicks[world.fold(kept.nick)] = user
-        world.users_by_account[key] = user
-        world.registered_count += 1
-        for name in kept.channels[: world.settings.limits.channels_per_user]:
-            _enter(world, user, name)
+            opers.grant_quietly(ctx, user, account)
+        ctx.nicks.claim(user, kept.nick)
+        ctx.accounts.set_online(key, user)
+        ctx.census.registered += 1
+        for name in kept.channels[: ctx.settings.limits.channels_per_user]:
+            _enter(ctx, user, name)
 
 
-def _enter(world: World, user: User, name: str) -> None:
+def _enter(ctx: Context, user: User, name: str) -> None:
     """Put a restored user back in a room, silently: nobody is connected yet to see it."""
-    folded = world.fold(name)
-    channel = world.channels.get(folded)
+    folded = ctx.fold(name)
+    channel = ctx.rooms.get(folded)
     if channel is None:
         if not name.startswith("#"):
             return
-        channel = world.channels[folded] = Channel(name, world.clock())
+        channel = ctx.rooms.create(name, ctx.clock())
         status = "o"
     else:
-        status = chanreg.join_status(world, channel, user)
+        status = chanreg.join_status(ctx, channel, user)
     channel.add(user, status)
     user.channels[folded] = channel

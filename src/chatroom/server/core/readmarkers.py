@@ -26,8 +26,8 @@ from chatroom.server.core.history import format_time
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 CAP = "draft/read-marker"
 MAX_TARGETS = 1000  # targets with a marker per account (docs/security.md, "Abuse limits")
@@ -80,14 +80,14 @@ class ReadMarkers:
             del self.accounts[account_key]
 
 
-def connections_of(world: World, account_key: str) -> list[Session]:
+def connections_of(ctx: Context, account_key: str) -> list[Session]:
     """Every open connection logged in to the account: the devices of its user, and any
     other user logged in to it (multiclient off, or an IDENTIFY after the welcome). A scan,
     but a MARKREAD comes at the pace a person reads."""
-    fold = world.fold
+    fold = ctx.fold
     return [
         session
-        for session in world.sessions.values()
+        for session in ctx.sessions.values()
         if session.account is not None
         and not session.closed
         and session.registered
@@ -100,26 +100,26 @@ def param(at: int | None) -> str:
     return "*" if at is None else f"timestamp={format_time(at)}"
 
 
-def send(world: World, session: Session, target: str, at: int | None) -> None:
-    session.send(format_line(world.name, "MARKREAD", target, param(at)))
+def send(ctx: Context, session: Session, target: str, at: int | None) -> None:
+    session.send(format_line(ctx.name, "MARKREAD", target, param(at)))
 
 
-def joined(world: World, session: Session, channel: Channel) -> None:
+def joined(ctx: Context, session: Session, channel: Channel) -> None:
     """After the JOIN a connection was sent, before its NAMES end: the room's marker."""
     if CAP not in session.caps:
         return
     at = None
     if session.account is not None:
-        at = world.read_markers.get(world.fold(session.account), world.fold(channel.name))
-    send(world, session, channel.name, at)
+        at = ctx.read_markers.get(ctx.fold(session.account), ctx.fold(channel.name))
+    send(ctx, session, channel.name, at)
 
 
-def announce(world: World, account_key: str, target: str, mover: Session) -> None:
+def announce(ctx: Context, account_key: str, target: str, mover: Session) -> None:
     """The marker moved: the mover gets the marker as stored (its answer, with or without
     the capability), every other connection of the account with the capability too."""
-    at = world.read_markers.get(account_key, world.fold(target))
+    at = ctx.read_markers.get(account_key, ctx.fold(target))
     if not mover.closed:
-        send(world, mover, target, at)
-    for session in connections_of(world, account_key):
+        send(ctx, mover, target, at)
+    for session in connections_of(ctx, account_key):
         if session is not mover and CAP in session.caps:
-            send(world, session, target, at)
+            send(ctx, session, target, at)

@@ -15,44 +15,44 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import format_line
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 CAP = "draft/channel-rename"
 REDIRECT_SECONDS = 3600.0
 REDIRECTS = 1000
 
 
-def remember(world: World, old_key: str, new: str) -> None:
+def remember(ctx: Context, old_key: str, new: str) -> None:
     """Room ``old_key`` (folded) is now called ``new``: a JOIN of the old name follows it."""
-    now = world.clock()
-    redirects = world.renamed
+    now = ctx.clock()
+    redirects = ctx.rooms.redirects
     for key in [k for k, (_, until) in redirects.items() if until <= now]:
         del redirects[key]
     while len(redirects) >= REDIRECTS:
         del redirects[next(iter(redirects))]
-    redirects.pop(world.fold(new), None)  # the new name is a room again, not a redirect
+    redirects.pop(ctx.fold(new), None)  # the new name is a room again, not a redirect
     redirects[old_key] = (new, now + REDIRECT_SECONDS)
 
 
-def redirected(world: World, folded: str) -> str | None:
+def redirected(ctx: Context, folded: str) -> str | None:
     """The room a recently renamed name now belongs to, if the name is not in use again."""
-    found = world.renamed.get(folded)
+    found = ctx.rooms.redirects.get(folded)
     if found is None:
         return None
     new, until = found
-    if until <= world.clock() or world.find_channel(new) is None:
-        del world.renamed[folded]
+    if until <= ctx.clock() or ctx.rooms.find(new) is None:
+        del ctx.rooms.redirects[folded]
         return None
     return new
 
 
-def refuse_old_name(world: World, session: Session, old: str, new: str) -> bool:
+def refuse_old_name(ctx: Context, session: Session, old: str, new: str) -> bool:
     """A JOIN of a renamed room's old name: FAIL for clients with the capability (True),
     else 470 (False: the caller joins them to the new name)."""
     if CAP in session.caps:
         text = "The channel has been renamed"
-        session.send(format_line(world.name, "FAIL", "JOIN", "CHANNEL_RENAMED", old, new, text))
+        session.send(format_line(ctx.name, "FAIL", "JOIN", "CHANNEL_RENAMED", old, new, text))
         return True
-    world.reply(session, n.ERR_LINKCHANNEL, old, new, "The channel has been renamed")
+    ctx.reply(session, n.ERR_LINKCHANNEL, old, new, "The channel has been renamed")
     return False

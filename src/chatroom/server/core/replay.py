@@ -31,14 +31,14 @@ from chatroom.server.core.session import TagProfile
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 
-def reader(world: World, session: Session) -> str:
+def reader(ctx: Context, session: Session) -> str:
     """Whose record of seen lines a session reads and writes."""
     if session.account is not None:
-        return "a:" + world.fold(session.account)
+        return "a:" + ctx.fold(session.account)
     return f"s:{session.id}"
 
 
@@ -48,31 +48,31 @@ def can_tell_replay(session: Session) -> bool:
     return "batch" in caps and "server-time" in caps and "draft/chathistory" not in caps
 
 
-def left_room(world: World, session: Session, room: str) -> None:
+def left_room(ctx: Context, session: Session, room: str) -> None:
     """``session`` leaves room ``room`` (folded): it got every line said there so far.
 
     Kept for every account (another of its connections may get a replay later), and for
     a guest connection only if it could ever get one.
     """
     if session.account is not None or can_tell_replay(session):
-        world.history.saw_all(reader(world, session), room)
+        ctx.history.saw_all(reader(ctx, session), room)
 
 
-def connection_closed(world: World, session: Session) -> None:
+def connection_closed(ctx: Context, session: Session) -> None:
     """A guest connection is gone, and its record with it (an account's stays)."""
-    world.history.forget_reader(f"s:{session.id}")
+    ctx.history.forget_reader(f"s:{session.id}")
 
 
-def unseen_lines(world: World, session: Session, channel: Channel) -> list[HistoryRecord]:
+def unseen_lines(ctx: Context, session: Session, channel: Channel) -> list[HistoryRecord]:
     """The lines of ``channel`` to replay to ``session`` now, oldest first (maybe none).
 
     Marks them seen: the caller sends them.
     """
-    room = world.fold(channel.name)
-    ring = world.history.recent.get(room)
+    room = ctx.fold(channel.name)
+    ring = ctx.history.recent.get(room)
     if not ring or not can_tell_replay(session):
         return []
-    me = reader(world, session)
+    me = reader(ctx, session)
     lines: Sequence[HistoryRecord] = ring
     if session.account is not None and any(
         member.account == session.account and member is not session.owner
@@ -80,26 +80,26 @@ def unseen_lines(world: World, session: Session, channel: Channel) -> list[Histo
     ):
         lines = []  # another connection of the account is here: it has seen everything
     else:
-        seen = world.history.seen.get(me, {}).get(room)
+        seen = ctx.history.seen.get(me, {}).get(room)
         if seen is not None:
             lines = _after(ring, seen)
         elif session.account is not None:
-            started = int(world.started_at * 1000)
+            started = int(ctx.started_at * 1000)
             lines = [record for record in ring if record.at >= started]
-    world.history.saw_all(me, room)
-    days = world.settings.history.retention_days
-    oldest = world.now_ms() - days * 86_400_000 if days > 0 else 0
+    ctx.history.saw_all(me, room)
+    days = ctx.settings.history.retention_days
+    oldest = ctx.now_ms() - days * 86_400_000 if days > 0 else 0
     return [record for record in lines if record.at >= oldest]
 
 
-def replay_on_join(world: World, session: Session, channel: Channel) -> None:
+def replay_on_join(ctx: Context, session: Session, channel: Channel) -> None:
     """The room's lines this client has not received yet, if it can tell them from live
     ones (the rules above), with the room's events for event-playback clients."""
-    lines = unseen_lines(world, session, channel)
+    lines = unseen_lines(ctx, session, channel)
     if lines:
-        ring = world.history.events.get(world.fold(channel.name))
+        ring = ctx.history.events.get(ctx.fold(channel.name))
         lines = events.with_events(session, ring, lines)
-        send_batch(world, session, "chathistory", channel.name, lines)
+        send_batch(ctx, session, "chathistory", channel.name, lines)
 
 
 def _after(ring: Sequence[HistoryRecord], seen: tuple[int, str]) -> list[HistoryRecord]:
@@ -131,19 +131,19 @@ def record_line(session: Session, record: HistoryRecord, batch: str | None) -> b
 
 
 def send_batch(
-    world: World, session: Session, kind: str, name: str, lines: Sequence[HistoryRecord]
+    ctx: Context, session: Session, kind: str, name: str, lines: Sequence[HistoryRecord]
 ) -> None:
     """Stored lines in one ``kind`` batch (when the client has batch), as first sent."""
-    batch = world.new_msgid() if "batch" in session.caps else None
+    batch = ctx.new_msgid() if "batch" in session.caps else None
     if batch is not None:
-        session.send(format_line(world.name, "BATCH", "+" + batch, kind, name))
+        session.send(format_line(ctx.name, "BATCH", "+" + batch, kind, name))
     for record in lines:
         composed = multiline.history_lines_of(record)
         if composed is None:
             session.send(record_line(session, record, batch))
         else:  # a draft/multiline message: a nested batch, or its lines one by one
-            ref = "M" + world.new_msgid()
+            ref = "M" + ctx.new_msgid()
             for line in multiline.history_form(session, record, composed, batch, ref):
                 session.send(line)
     if batch is not None:
-        session.send(format_line(world.name, "BATCH", "-" + batch))
+        session.send(format_line(ctx.name, "BATCH", "-" + batch))

@@ -12,24 +12,24 @@ from chatroom.irc.message import format_line
 from chatroom.irc.modes import ChannelModeSpec
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 # +C (no CTCP but ACTION) joins the default flags; docs/commands.md lists what each does.
 CHANNEL_MODES = ChannelModeSpec(flags="Cimnst")
 USER_MODES = "iowB"
 
 
-def isupport_tokens(world: World) -> dict[str, str | None]:
+def isupport_tokens(ctx: Context) -> dict[str, str | None]:
     """The ISUPPORT (005) tokens; every value comes from the settings that enforce it."""
-    lim = world.settings.limits
+    lim = ctx.settings.limits
     targets = lim.targets_per_message
     return {
         "ACCOUNTEXTBAN": "a",  # the account extban of EXTBAN (access.mask_matches)
         "AWAYLEN": str(lim.away_length),
         "BOT": "B",
-        "CASEMAPPING": world.settings.casemapping.value,
-        "CHATHISTORY": str(world.settings.history.chathistory_limit),
+        "CASEMAPPING": ctx.settings.casemapping.value,
+        "CHATHISTORY": str(ctx.settings.history.chathistory_limit),
         "CHANLIMIT": f"#:{lim.channels_per_user}",
         "CHANMODES": CHANNEL_MODES.chanmodes_token(),
         "CHANNELLEN": str(lim.channel_length),
@@ -45,7 +45,7 @@ def isupport_tokens(world: World) -> dict[str, str | None]:
         "MODES": str(lim.modes_per_command),
         "MONITOR": str(lim.monitor_entries),
         "MSGREFTYPES": "timestamp,msgid",
-        "NETWORK": world.settings.network_name,
+        "NETWORK": ctx.settings.network_name,
         "NICKLEN": str(lim.nick_length),
         "PREFIX": "(ov)@+",
         "SAFELIST": None,
@@ -76,35 +76,33 @@ class Template:
         session.send(self.head + session.nick.encode() + self.tail)
 
 
-def _templates(world: World, key: str, build: Callable[[], list[Template]]) -> list[Template]:
-    cached = world.reply_cache.get(key)
+def _templates(ctx: Context, key: str, build: Callable[[], list[Template]]) -> list[Template]:
+    cached = ctx.reply_cache.get(key)
     if cached is None:
-        cached = world.reply_cache[key] = build()
+        cached = ctx.reply_cache[key] = build()
     return cached
 
 
-def _isupport_templates(world: World) -> list[Template]:
-    lines = isupport_lines(isupport_tokens(world))
+def _isupport_templates(ctx: Context) -> list[Template]:
+    lines = isupport_lines(isupport_tokens(ctx))
     return [
-        Template(world.name, n.RPL_ISUPPORT, *tokens, "are supported by this server")
+        Template(ctx.name, n.RPL_ISUPPORT, *tokens, "are supported by this server")
         for tokens in lines
     ]
 
 
-def _greeting_templates(world: World) -> list[Template]:
+def _greeting_templates(ctx: Context) -> list[Template]:
     """002-004: who we are, fixed for the life of the process."""
-    s = world.settings
-    created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(world.started_at))
+    s = ctx.settings
+    created = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ctx.started_at))
     spec = CHANNEL_MODES
     return [
+        Template(ctx.name, n.RPL_YOURHOST, f"Your host is {ctx.name}, running version {s.version}"),
+        Template(ctx.name, n.RPL_CREATED, f"This server was created {created}"),
         Template(
-            world.name, n.RPL_YOURHOST, f"Your host is {world.name}, running version {s.version}"
-        ),
-        Template(world.name, n.RPL_CREATED, f"This server was created {created}"),
-        Template(
-            world.name,
+            ctx.name,
             n.RPL_MYINFO,
-            world.name,
+            ctx.name,
             s.version,
             USER_MODES,
             spec.lists + spec.always_arg + spec.set_arg + spec.flags + spec.prefixes,
@@ -113,65 +111,66 @@ def _greeting_templates(world: World) -> list[Template]:
     ]
 
 
-def _motd_templates(world: World) -> list[Template]:
-    motd = world.settings.motd
+def _motd_templates(ctx: Context) -> list[Template]:
+    motd = ctx.settings.motd
     if not motd:
-        return [Template(world.name, n.ERR_NOMOTD, "MOTD File is missing")]
+        return [Template(ctx.name, n.ERR_NOMOTD, "MOTD File is missing")]
     return [
-        Template(world.name, n.RPL_MOTDSTART, f"- {world.name} Message of the day - "),
-        *(Template(world.name, n.RPL_MOTD, f"- {line}") for line in motd),
-        Template(world.name, n.RPL_ENDOFMOTD, "End of /MOTD command."),
+        Template(ctx.name, n.RPL_MOTDSTART, f"- {ctx.name} Message of the day - "),
+        *(Template(ctx.name, n.RPL_MOTD, f"- {line}") for line in motd),
+        Template(ctx.name, n.RPL_ENDOFMOTD, "End of /MOTD command."),
     ]
 
 
-def send_isupport(world: World, session: Session) -> None:
-    for template in _templates(world, "isupport", lambda: _isupport_templates(world)):
+def send_isupport(ctx: Context, session: Session) -> None:
+    for template in _templates(ctx, "isupport", lambda: _isupport_templates(ctx)):
         template.send(session)
 
 
-def send_welcome(world: World, session: Session) -> None:
+def send_welcome(ctx: Context, session: Session) -> None:
     """001-005, then LUSERS and MOTD, as every client expects right after registering."""
-    network = world.settings.network_name
-    world.reply(session, n.RPL_WELCOME, f"Welcome to the {network} IRC Network {session.prefix}")
-    for template in _templates(world, "greeting", lambda: _greeting_templates(world)):
+    network = ctx.settings.network_name
+    ctx.reply(session, n.RPL_WELCOME, f"Welcome to the {network} IRC Network {session.prefix}")
+    for template in _templates(ctx, "greeting", lambda: _greeting_templates(ctx)):
         template.send(session)
-    send_isupport(world, session)
-    send_lusers(world, session)
-    send_motd(world, session)
+    send_isupport(ctx, session)
+    send_lusers(ctx, session)
+    send_motd(ctx, session)
 
 
-def send_lusers(world: World, session: Session) -> None:
-    """O(1): counts are kept by the world, not recounted for every new connection."""
-    users = world.registered_count
-    invisible = min(world.invisible_count, users)
-    opers = world.oper_count
-    unknown = len(world.sessions) - users
-    world.max_users = max(world.max_users, users)
-    world.reply(
+def send_lusers(ctx: Context, session: Session) -> None:
+    """O(1): the counts are kept as users come and go (``Census``), never recounted."""
+    census = ctx.census
+    users = census.registered
+    invisible = min(census.invisible, users)
+    opers = census.opers
+    unknown = len(ctx.sessions) - users
+    census.most = most = max(census.most, users)
+    ctx.reply(
         session,
         n.RPL_LUSERCLIENT,
         f"There are {users - invisible} users and {invisible} invisible on 1 servers",
     )
-    world.reply(session, n.RPL_LUSEROP, str(opers), "operator(s) online")
-    world.reply(session, n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-    world.reply(session, n.RPL_LUSERCHANNELS, str(len(world.channels)), "channels formed")
-    world.reply(session, n.RPL_LUSERME, f"I have {users} clients and 0 servers")
-    world.reply(
+    ctx.reply(session, n.RPL_LUSEROP, str(opers), "operator(s) online")
+    ctx.reply(session, n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
+    ctx.reply(session, n.RPL_LUSERCHANNELS, str(len(ctx.rooms)), "channels formed")
+    ctx.reply(session, n.RPL_LUSERME, f"I have {users} clients and 0 servers")
+    ctx.reply(
         session,
         n.RPL_LOCALUSERS,
         str(users),
-        str(world.max_users),
-        f"Current local users {users}, max {world.max_users}",
+        str(most),
+        f"Current local users {users}, max {most}",
     )
-    world.reply(
+    ctx.reply(
         session,
         n.RPL_GLOBALUSERS,
         str(users),
-        str(world.max_users),
-        f"Current global users {users}, max {world.max_users}",
+        str(most),
+        f"Current global users {users}, max {most}",
     )
 
 
-def send_motd(world: World, session: Session) -> None:
-    for template in _templates(world, "motd", lambda: _motd_templates(world)):
+def send_motd(ctx: Context, session: Session) -> None:
+    for template in _templates(ctx, "motd", lambda: _motd_templates(ctx)):
         template.send(session)

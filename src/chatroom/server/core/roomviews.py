@@ -14,17 +14,17 @@ NO_IMPLICIT_NAMES = frozenset({"no-implicit-names", "draft/no-implicit-names"})
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 
-def send_topic(world: World, session: Session, channel: Channel) -> None:
+def send_topic(ctx: Context, session: Session, channel: Channel) -> None:
     """332 + 333 when a topic is set, else 331."""
     if not channel.topic:
-        world.reply(session, n.RPL_NOTOPIC, channel.name, "No topic is set")
+        ctx.reply(session, n.RPL_NOTOPIC, channel.name, "No topic is set")
         return
-    world.reply(session, n.RPL_TOPIC, channel.name, channel.topic)
-    world.reply(
+    ctx.reply(session, n.RPL_TOPIC, channel.name, channel.topic)
+    ctx.reply(
         session,
         n.RPL_TOPICWHOTIME,
         channel.name,
@@ -33,7 +33,7 @@ def send_topic(world: World, session: Session, channel: Channel) -> None:
     )
 
 
-def send_names(world: World, session: Session, channel: Channel) -> None:
+def send_names(ctx: Context, session: Session, channel: Channel) -> None:
     """353 lines (each under 512 bytes) then 366, for a room ``session`` may see."""
     member = session.owner in channel.members
     multi = "multi-prefix" in session.caps
@@ -44,10 +44,10 @@ def send_names(world: World, session: Session, channel: Channel) -> None:
             continue
         who = other.prefix if userhost else other.nick
         entries.append(channel.prefix_of(other, multi) + who)
-    head = f":{world.name} {n.RPL_NAMREPLY} {session.nick} {channel.symbol} {channel.name} :"
+    head = f":{ctx.name} {n.RPL_NAMREPLY} {session.nick} {channel.symbol} {channel.name} :"
     for line in pack_words(entries, MAX_BODY - 2 - len(head.encode())):
-        world.reply(session, n.RPL_NAMREPLY, channel.symbol, channel.name, line)
-    world.reply(session, n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
+        ctx.reply(session, n.RPL_NAMREPLY, channel.symbol, channel.name, line)
+    ctx.reply(session, n.RPL_ENDOFNAMES, channel.name, "End of /NAMES list")
 
 
 def visible(channel: Channel, session: Session) -> bool:

@@ -45,8 +45,8 @@ from chatroom.server.store.base import (
 )
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 SERVER_ACTOR = "server"
 
@@ -80,7 +80,7 @@ def actor_name(session: Session) -> str:
 
 
 def audit(
-    world: World,
+    ctx: Context,
     actor: str,
     action: str,
     target: str,
@@ -90,8 +90,8 @@ def audit(
 ) -> None:
     """Persist ``changes`` and their audit entry in one transaction; ``then(error)`` runs
     after the commit, for replies that promise the change is saved."""
-    entry = AuditEntry(None, world.clock(), actor, action, target, reason)
-    world.persist([*changes, AppendAudit(entry)], then)
+    entry = AuditEntry(None, ctx.clock(), actor, action, target, reason)
+    ctx.persist([*changes, AppendAudit(entry)], then)
 
 
 # ----------------------------------------------------------------------------- bans
@@ -101,44 +101,44 @@ def who_of(session: Session) -> Who:
     return Who(session.ip, session.host, session.nick, session.user, session.account)
 
 
-def refuse(world: World, session: Session, ban: ServerBan) -> None:
+def refuse(ctx: Context, session: Session, ban: ServerBan) -> None:
     """465 with the reason and the end, then ERROR and close: the "clear answer". A
     registered user goes with every device, always-on or not."""
-    text = ban_refusal(ban, world.clock())
+    text = ban_refusal(ban, ctx.clock())
     if not session.registered:
-        world.reply(session, n.ERR_YOUREBANNEDCREEP, text)
-        world.close(session, text)
+        ctx.reply(session, n.ERR_YOUREBANNEDCREEP, text)
+        ctx.close(session, text)
         return
     user = session.owner
-    user.send(format_line(world.name, n.ERR_YOUREBANNEDCREEP, user.nick, text))
-    world.close_user(user, text)
+    user.send(format_line(ctx.name, n.ERR_YOUREBANNEDCREEP, user.nick, text))
+    ctx.close_user(user, text)
 
 
-def check_session(world: World, session: Session) -> bool:
+def check_session(ctx: Context, session: Session) -> bool:
     """True if ``session`` may stay; otherwise it has been refused and closed."""
-    ban = world.sanctions.bans.find(who_of(session), world.fold, world.clock())
+    ban = ctx.sanctions.bans.find(who_of(session), ctx.fold, ctx.clock())
     if ban is None:
         return True
-    refuse(world, session, ban)
+    refuse(ctx, session, ban)
     return False
 
 
-def nick_ban(world: World, session: Session, nick: str) -> ServerBan | None:
+def nick_ban(ctx: Context, session: Session, nick: str) -> ServerBan | None:
     """The nick-mask ban ``session`` would fall under as ``nick``, if any.
 
     Only ``nick`` bans: every other kind ignores the nick, and a session it matches has
     been disconnected already.
     """
-    bans = world.sanctions.bans.bans
+    bans = ctx.sanctions.bans.bans
     if not bans:
         return None
     who = Who(session.ip, session.host, nick, session.user, session.account)
-    now = world.clock()
+    now = ctx.clock()
     return next(
         (
             ban
             for ban in bans
-            if ban.kind == "nick" and is_active(ban, now) and ban_matches(ban, who, world.fold)
+            if ban.kind == "nick" and is_active(ban, now) and ban_matches(ban, who, ctx.fold)
         ),
         None,
     )
@@ -149,67 +149,67 @@ def nick_ban_text(ban: ServerBan) -> str:
     return f"Erroneous nickname: {ban.reason or 'banned on this server'}"
 
 
-def admit_account(world: World, session: Session, account_key: str, name: str) -> bool:
+def admit_account(ctx: Context, session: Session, account_key: str, name: str) -> bool:
     """At login: refuse a banned account; otherwise pick up its mute (if any)."""
     who = Who(session.ip, session.host, session.nick, session.user, name)
-    ban = world.sanctions.bans.find(who, world.fold, world.clock())
+    ban = ctx.sanctions.bans.find(who, ctx.fold, ctx.clock())
     if ban is not None:
-        refuse(world, session, ban)
+        refuse(ctx, session, ban)
         return False
-    mute = world.sanctions.mutes.get(account_key)
-    session.muted = mute if mute is not None and is_active(mute, world.clock()) else None
+    mute = ctx.sanctions.mutes.get(account_key)
+    session.muted = mute if mute is not None and is_active(mute, ctx.clock()) else None
     return True
 
 
-def enforce(world: World) -> int:
+def enforce(ctx: Context) -> int:
     """Disconnect every session a current ban matches; returns how many."""
-    if not len(world.sanctions.bans):
+    if not len(ctx.sanctions.bans):
         return 0
     dropped = 0
-    for session in list(world.sessions.values()):
-        if not session.closed and not check_session(world, session):
+    for session in list(ctx.sessions.values()):
+        if not session.closed and not check_session(ctx, session):
             dropped += 1
-    now = world.clock()
-    for user in list(world.users_by_account.values()):
+    now = ctx.clock()
+    for user in ctx.accounts.online_users():
         if user.conns or not user.registered:
             continue  # with a device, it was judged above
         who = Who("", user.host, user.nick, user.user, user.account)
-        ban = world.sanctions.bans.find(who, world.fold, now)
+        ban = ctx.sanctions.bans.find(who, ctx.fold, now)
         if ban is not None:  # an always-on user with no device: it leaves too
-            world.close_user(user, ban_refusal(ban, now))
+            ctx.close_user(user, ban_refusal(ban, now))
             dropped += 1
     return dropped
 
 
-def add_ban(world: World, ban: ServerBan) -> None:
+def add_ban(ctx: Context, ban: ServerBan) -> None:
     """Put ``ban`` in force (replacing one on the same target) without persisting it."""
-    bans = world.sanctions.bans.bans
-    kept = [b for b in bans if (b.kind, world.fold(b.mask)) != (ban.kind, world.fold(ban.mask))]
-    world.sanctions.bans = BanList([*kept, ban])
-    world.sanctions.recompute()
+    bans = ctx.sanctions.bans.bans
+    kept = [b for b in bans if (b.kind, ctx.fold(b.mask)) != (ban.kind, ctx.fold(ban.mask))]
+    ctx.sanctions.bans = BanList([*kept, ban])
+    ctx.sanctions.recompute()
 
 
-def remove_ban(world: World, ban: ServerBan) -> None:
-    world.sanctions.bans = BanList(b for b in world.sanctions.bans.bans if b is not ban)
-    world.sanctions.recompute()
+def remove_ban(ctx: Context, ban: ServerBan) -> None:
+    ctx.sanctions.bans = BanList(b for b in ctx.sanctions.bans.bans if b is not ban)
+    ctx.sanctions.recompute()
 
 
 # ----------------------------------------------------------------------------- mutes
 
 
-def apply_mute(world: World, account_key: str, mute: AccountMute | None) -> None:
+def apply_mute(ctx: Context, account_key: str, mute: AccountMute | None) -> None:
     """Record or lift a mute and update every session logged in to that account."""
     if mute is None:
-        world.sanctions.mutes.pop(account_key, None)
+        ctx.sanctions.mutes.pop(account_key, None)
     else:
-        world.sanctions.mutes[account_key] = mute
-    world.sanctions.recompute()
-    for session in world.sessions.values():
-        if session.account is not None and world.fold(session.account) == account_key:
+        ctx.sanctions.mutes[account_key] = mute
+    ctx.sanctions.recompute()
+    for session in ctx.sessions.values():
+        if session.account is not None and ctx.fold(session.account) == account_key:
             session.muted = mute
 
 
-def unmuted_targets(world: World, session: Session, targets: list[str]) -> list[str]:
+def unmuted_targets(ctx: Context, session: Session, targets: list[str]) -> list[str]:
     """For a muted session: the targets it may still reach (operators), 404 for the rest.
 
     Called only when ``session.muted`` is set, so unmuted senders pay nothing for it.
@@ -219,38 +219,38 @@ def unmuted_targets(world: World, session: Session, targets: list[str]) -> list[
     mute = session.muted
     if mute is None:
         return targets
-    if not is_active(mute, world.clock()):
+    if not is_active(mute, ctx.clock()):
         session.muted = None
         return targets
     allowed: list[str] = []
     for target in targets:
-        recipient = None if target.startswith("#") else world.find_nick(target)
+        recipient = None if target.startswith("#") else ctx.nicks.find(target)
         if recipient is not None and "o" in recipient.modes:
             allowed.append(target)
         else:
             name = recipient.nick if recipient is not None else target
-            world.reply(session, n.ERR_CANNOTSENDTOCHAN, name, mute_refusal(mute, world.clock()))
+            ctx.reply(session, n.ERR_CANNOTSENDTOCHAN, name, mute_refusal(mute, ctx.clock()))
     return allowed
 
 
 # ----------------------------------------------------------------------------- reload, expiry
 
 
-def load(world: World, snapshot: Snapshot) -> None:
+def load(ctx: Context, snapshot: Snapshot) -> None:
     """Take bans and mutes from the store (start, or a ``chatroom admin`` write) and apply
     them at once: matching sessions are dropped, mutes follow their accounts."""
-    sanctions = world.sanctions
+    sanctions = ctx.sanctions
     sanctions.bans = BanList(snapshot.bans)
     sanctions.mutes = dict(snapshot.mutes)
     sanctions.recompute()
-    for session in world.sessions.values():
+    for session in ctx.sessions.values():
         if session.account is not None:
-            session.muted = sanctions.mutes.get(world.fold(session.account))
-    enforce(world)
+            session.muted = sanctions.mutes.get(ctx.fold(session.account))
+    enforce(ctx)
 
 
 def load_changes(
-    world: World,
+    ctx: Context,
     bans: Mapping[str, ServerBan | None],
     mutes: Mapping[str, AccountMute | None],
 ) -> None:
@@ -258,30 +258,30 @@ def load_changes(
     a ban is replaced or lifted by ``kind:mask``, a mute by account; new bans are
     enforced at once, as after a full ``load``."""
     if bans:
-        named = {(kind, world.fold(mask)) for kind, _, mask in map(_split_key, bans)}
-        kept = [b for b in world.sanctions.bans.bans if (b.kind, world.fold(b.mask)) not in named]
-        world.sanctions.bans = BanList([*kept, *(b for b in bans.values() if b is not None)])
+        named = {(kind, ctx.fold(mask)) for kind, _, mask in map(_split_key, bans)}
+        kept = [b for b in ctx.sanctions.bans.bans if (b.kind, ctx.fold(b.mask)) not in named]
+        ctx.sanctions.bans = BanList([*kept, *(b for b in bans.values() if b is not None)])
     for key, mute in mutes.items():
-        apply_mute(world, key, mute)
-    world.sanctions.recompute()
+        apply_mute(ctx, key, mute)
+    ctx.sanctions.recompute()
     if bans:
-        enforce(world)
+        enforce(ctx)
 
 
 def _split_key(key: str) -> tuple[str, str, str]:
     return key.partition(":")
 
 
-def expire(world: World) -> None:
+def expire(ctx: Context) -> None:
     """Called by tick: lift whatever has run out, tell who it concerns, log it."""
-    sanctions = world.sanctions
-    now = world.clock()
+    sanctions = ctx.sanctions
+    now = ctx.clock()
     if sanctions.next_due is None or now < sanctions.next_due:
         return
     for ban in [b for b in sanctions.bans.bans if not is_active(b, now)]:
-        remove_ban(world, ban)
+        remove_ban(ctx, ban)
         audit(
-            world,
+            ctx,
             SERVER_ACTOR,
             "ban.expire",
             f"{ban.kind}:{ban.mask}",
@@ -289,33 +289,33 @@ def expire(world: World) -> None:
             [DeleteBanTarget(ban.kind, ban.mask)],
         )
     for key, mute in [(k, m) for k, m in sanctions.mutes.items() if not is_active(m, now)]:
-        apply_mute(world, key, None)
-        audit(world, SERVER_ACTOR, "mute.expire", mute.account_name, mute.reason, [DeleteMute(key)])
-        for session in world.sessions.values():
-            if session.account is not None and world.fold(session.account) == key:
-                world.notice(session, "Your server-wide mute has ended; you may talk again.")
+        apply_mute(ctx, key, None)
+        audit(ctx, SERVER_ACTOR, "mute.expire", mute.account_name, mute.reason, [DeleteMute(key)])
+        for session in ctx.sessions.values():
+            if session.account is not None and ctx.fold(session.account) == key:
+                ctx.notice(session, "Your server-wide mute has ended; you may talk again.")
     if sanctions.channel_due is not None and now >= sanctions.channel_due:
         from chatroom.server.core.chanreg import expire_entries
 
-        sanctions.channel_due = expire_entries(world)
+        sanctions.channel_due = expire_entries(ctx)
     sanctions.recompute()
 
 
-def announce_to_opers(world: World, text: str) -> None:
+def announce_to_opers(ctx: Context, text: str) -> None:
     """A server notice to every operator online (who else is moderating right now)."""
     line = None
-    for session in world.sessions.values():
+    for session in ctx.sessions.values():
         if "o" in session.modes and session.registered and not session.closed:
-            line = line or format_line(world.name, "NOTICE", "*", f"*** {text}")
+            line = line or format_line(ctx.name, "NOTICE", "*", f"*** {text}")
             session.send(line)
 
 
 def audit_mode_changes(
-    world: World, session: Session, room: str, applied: Iterable[ModeChange]
+    ctx: Context, session: Session, room: str, applied: Iterable[ModeChange]
 ) -> None:
     """Room bans, quiets, exceptions, invite exceptions and who holds ops or voice are
     moderation: log each one (an operator giving itself ops included)."""
     for change in applied:
         if change.letter in "beIqov" and change.arg is not None:
             action = f"channel.mode.{'+' if change.adding else '-'}{change.letter}"
-            audit(world, actor_name(session), action, f"{room} {change.arg}")
+            audit(ctx, actor_name(session), action, f"{room} {change.arg}")

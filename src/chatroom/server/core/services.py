@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core.accounts import SERVICE_HOST
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import Handler, command
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 
-SubHandler = Callable[[World, Session, list[str]], None]
+SubHandler = Callable[[Context, Session, list[str]], None]
 
 SERVICES: dict[str, Service] = {}
 """Every service by folded nickname; service names are ASCII letters, so any casemapping
@@ -87,68 +87,66 @@ class Service:
         It gets a docstring because the HELP verb shows a handler's first line as its syntax.
         """
 
-        def forward(world: World, session: Session, msg: Message) -> None:
-            self.message(world, session, " ".join(msg.params))
+        def forward(ctx: Context, session: Session, msg: Message) -> None:
+            self.message(ctx, session, " ".join(msg.params))
 
         forward.__doc__ = doc
         return forward
 
-    def message(self, world: World, session: Session, text: str, *, quiet: bool = False) -> None:
+    def message(self, ctx: Context, session: Session, text: str, *, quiet: bool = False) -> None:
         """A PRIVMSG (or, with ``quiet``, a NOTICE) sent to the service."""
         words = text.split()
         if not words:
             if not quiet:
-                self.notice(world, session, self.prompt)
+                self.notice(ctx, session, self.prompt)
             return
         sub = self.subcommands.get(words[0].upper())
         if sub is None:
             if not quiet:
-                self.notice(world, session, self.unknown)
+                self.notice(ctx, session, self.unknown)
             return
-        sub.handler(world, session, words[1:])
+        sub.handler(ctx, session, words[1:])
 
-    def notice(self, world: World, session: Session, text: str) -> None:
+    def notice(self, ctx: Context, session: Session, text: str) -> None:
         """Answer as the service; an answer that arrives after the client left is dropped."""
         if not session.closed:
             session.send(format_line(self.source, "NOTICE", session.nick, text))
 
-    def usage(self, world: World, session: Session, name: str) -> None:
-        self.notice(world, session, f"Syntax: {self.subcommands[name].syntax}")
+    def usage(self, ctx: Context, session: Session, name: str) -> None:
+        self.notice(ctx, session, f"Syntax: {self.subcommands[name].syntax}")
 
-    def help(self, world: World, session: Session, args: list[str]) -> None:
+    def help(self, ctx: Context, session: Session, args: list[str]) -> None:
         """HELP [command]: the sorted list, or one command's syntax and details."""
         if args:
             sub = self.subcommands.get(args[0].upper())
             if sub is None:
                 self.notice(
-                    world, session, f"No such command. Send /msg {self.name} HELP for a list."
+                    ctx, session, f"No such command. Send /msg {self.name} HELP for a list."
                 )
                 return
-            self.notice(world, session, f"Syntax: {sub.syntax}")
-            self.notice(world, session, sub.summary)
+            self.notice(ctx, session, f"Syntax: {sub.syntax}")
+            self.notice(ctx, session, sub.summary)
             for line in sub.details:
-                self.notice(world, session, line)
+                self.notice(ctx, session, line)
             return
-        self.notice(world, session, f"{self.about} Commands:")
+        self.notice(ctx, session, f"{self.about} Commands:")
         width = max(len(name) for name in self.subcommands)
         for name in sorted(self.subcommands):
-            self.notice(world, session, f"  {name.ljust(width)}  {self.subcommands[name].summary}")
-        self.notice(
-            world, session, f"Send /msg {self.name} HELP <command> for more on one command."
-        )
+            self.notice(ctx, session, f"  {name.ljust(width)}  {self.subcommands[name].summary}")
+        self.notice(ctx, session, f"Send /msg {self.name} HELP <command> for more on one command.")
 
 
-def find(world: World, target: str) -> Service | None:
+def find(ctx: Context, target: str) -> Service | None:
     """The service a message target means (``NickServ``, ``nickserv@services.``), if any.
 
     The first-letter test comes first because this runs for every message on the hot path.
     """
     if target[:1] not in _INITIALS:
         return None
-    name, _, host = world.fold(target).partition("@")
+    name, _, host = ctx.fold(target).partition("@")
     return SERVICES.get(name) if host in _HOSTS else None
 
 
-def is_service_nick(world: World, nick: str) -> bool:
+def is_service_nick(ctx: Context, nick: str) -> bool:
     """Service nicknames are reserved: no client may take one."""
-    return world.fold(nick) in SERVICES
+    return ctx.fold(nick) in SERVICES

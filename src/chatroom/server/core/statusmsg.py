@@ -18,8 +18,8 @@ from chatroom.server.core.access import room_to_speak_in
 from chatroom.server.core.channel import PREFIX_ORDER, PREFIX_SYMBOLS
 
 if TYPE_CHECKING:
+    from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.world import World
 
 # "@" -> "o", "+" -> "v": the status letter each STATUSMSG prefix stands for.
 _LETTER_OF = {symbol: letter for letter, symbol in PREFIX_SYMBOLS.items()}
@@ -38,7 +38,7 @@ def split_target(target: str) -> tuple[str, str] | None:
 
 
 def deliver(
-    world: World,
+    ctx: Context,
     session: Session,
     verb: str,
     prefix: str,
@@ -50,7 +50,7 @@ def deliver(
 ) -> None:
     """Send one PRIVMSG/NOTICE/TAGMSG to the members of ``name`` with status ``prefix``."""
     shown = prefix + name
-    channel = room_to_speak_in(world, session, world.find_channel(name), shown, text, quiet)
+    channel = room_to_speak_in(ctx, session, ctx.rooms.find(name), shown, text, quiet)
     if channel is None:
         return
     # The letters at or above the prefix's rank: "o" for "@", "o" and "v" for "+".
@@ -64,7 +64,7 @@ def deliver(
     ]
     if echo and (verb != "TAGMSG" or "message-tags" in session.caps):
         recipients.append(session)
-    world.fanout(
+    ctx.fanout(
         recipients,
         session.prefix,
         verb,

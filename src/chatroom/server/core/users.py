@@ -6,9 +6,9 @@ it is always-on (it stays in its rooms, away, and what it misses is replayed or 
 history when a connection attaches again). Rooms, the nick registry, WHOIS and everything
 another user can observe deal in users; only the wire deals in connections.
 
-"Deliver to a user" (``User.send``, ``World.deliver``) is therefore separate from "queue
-bytes on a socket" (``Session.send``): a user whose connections live elsewhere (another
-node, later) is just a user whose ``conns`` are not here.
+"Deliver to a user" (``User.send``, a fan-out over ``User.conns``) is therefore separate
+from "queue bytes on a socket" (``Session.send``): a user whose connections live elsewhere
+(another node, later) is just a user whose ``conns`` are not here.
 """
 
 from __future__ import annotations
@@ -82,3 +82,15 @@ class User:
     def prefix(self) -> str:
         """The ``nick!user@host`` source used on messages this user originates."""
         return f"{self.nick}!{self.user}@{self.host}"
+
+
+@dataclass(frozen=True, slots=True)
+class WhowasEntry:
+    """The identity a nick had when it quit or was changed (WHOWAS)."""
+
+    nick: str
+    user: str
+    host: str
+    realname: str
+    account: str | None
+    left_at: float

@@ -26,97 +26,97 @@ from chatroom.server.core.accounts import (
     plaintext_refused,
     registration_refusal,
 )
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError
 from chatroom.server.core.joining import join_channel
 from chatroom.server.core.monitor import came_online
 from chatroom.server.core.replies import send_welcome
 from chatroom.server.core.session import Session
 from chatroom.server.core.users import User
-from chatroom.server.core.world import World
 from chatroom.server.store.base import Account
 
 
-def try_register(world: World, session: Session) -> None:
+def try_register(ctx: Context, session: Session) -> None:
     """Finish registration once NICK and USER are in, CAP negotiation is over and any
     login in flight has its answer."""
     if session.registered or session.closed or session.auth_pending:
         return
     if session.nick == "*" or not session.user or session.cap_negotiating:
         return
-    expected = world.settings.server_password
+    expected = ctx.settings.server_password
     if expected is not None:
         if session.password != expected:
-            world.reply(session, n.ERR_PASSWDMISMATCH, "Password incorrect")
-            world.close(session, "Bad password")
+            ctx.reply(session, n.ERR_PASSWDMISMATCH, "Password incorrect")
+            ctx.close(session, "Bad password")
             return
         session.password = None
     elif session.password is not None and session.account is None:
-        _pass_login(world, session, session.password)
+        _pass_login(ctx, session, session.password)
         return
-    if session.account is None and not world.settings.accounts.guests:
-        world.close(
+    if session.account is None and not ctx.settings.accounts.guests:
+        ctx.close(
             session,
             "This server needs an account: log in with SASL or PASS account:password, "
             "or create one with REGISTER",
         )
         return
-    if not sanctions.check_session(world, session):
+    if not sanctions.check_session(ctx, session):
         return  # a server ban on the nick mask, account or address: 465 and ERROR sent
-    user = presence.attachable(world, session)
+    user = presence.attachable(ctx, session)
     if user is not None:
-        _attach(world, session, user)
+        _attach(ctx, session, user)
         return
-    holder = world.find_nick(session.nick)
+    holder = ctx.nicks.find(session.nick)
     if holder is not None and holder is not session.owner:
-        world.reply(session, n.ERR_NICKNAMEINUSE, session.nick, "Nickname is already in use")
+        ctx.reply(session, n.ERR_NICKNAMEINUSE, session.nick, "Nickname is already in use")
         session.nick = "*"
         return
-    world.nicks[world.fold(session.nick)] = session.owner
+    ctx.nicks.claim(session.owner, session.nick)
     session.registered = True
     session.password = None
     session.owner.signed_on = session.connected_at
-    world.stats.registrations += 1
-    world.registered_count += 1
-    send_welcome(world, session)
-    opers.announce_after_welcome(world, session)
-    metadata.send_own(world, session)
-    guard_nick(world, session)
-    came_online(world, session)
+    ctx.stats.registrations += 1
+    ctx.census.registered += 1
+    send_welcome(ctx, session)
+    opers.announce_after_welcome(ctx, session)
+    metadata.send_own(ctx, session)
+    guard_nick(ctx, session)
+    came_online(ctx, session)
     if session.account is not None:
-        _account_online(world, session)
+        _account_online(ctx, session)
 
 
-def _attach(world: World, session: Session, user: User) -> None:
+def _attach(ctx: Context, session: Session, user: User) -> None:
     """Another device of an online user: same nick and rooms; nobody else sees it come."""
     session.password = None
-    missing_since = presence.attach(world, session, user)
-    world.stats.registrations += 1
-    send_welcome(world, session)
-    metadata.send_own(world, session)
-    presence.burst(world, session)
+    missing_since = presence.attach(ctx, session, user)
+    ctx.stats.registrations += 1
+    send_welcome(ctx, session)
+    metadata.send_own(ctx, session)
+    presence.burst(ctx, session)
     if missing_since is not None:
-        missed.replay_missed(world, session, missing_since, rooms=True)
+        missed.replay_missed(ctx, session, missing_since, rooms=True)
 
 
-def _account_online(world: World, session: Session) -> None:
+def _account_online(ctx: Context, session: Session) -> None:
     """The first device of an account: it rejoins the rooms it was in last time and gets
     the private messages it missed (if it will not ask for them itself)."""
-    key = world.fold(session.account or "")
-    world.users_by_account.setdefault(key, session.owner)
-    session.owner.always_on = presence.option(world, key, presence.ALWAYS_ON)
-    waiting = world.offline_counts.pop(key, 0)
-    kept = world.presence.get(key)
+    key = ctx.fold(session.account or "")
+    ctx.accounts.set_online(key, session.owner)
+    session.owner.always_on = presence.option(ctx, key, presence.ALWAYS_ON)
+    waiting = ctx.accounts.take_waiting(key)
+    kept = ctx.accounts.kept(key)
     if kept is not None:
-        for name in kept.channels[: world.settings.limits.channels_per_user]:
+        for name in kept.channels[: ctx.settings.limits.channels_per_user]:
             with contextlib.suppress(CommandError):  # banned, +i or keyed since: stays out
-                join_channel(world, session, name)
+                join_channel(ctx, session, name)
     if kept is not None:
-        missed.replay_missed(world, session, kept.last_seen, rooms=False)
-    elif waiting and (account := world.accounts.get(key)) is not None:
-        missed.replay_missed(world, session, account.created_at, rooms=False)  # first login
+        missed.replay_missed(ctx, session, kept.last_seen, rooms=False)
+    elif waiting and (account := ctx.accounts.get(key)) is not None:
+        missed.replay_missed(ctx, session, account.created_at, rooms=False)  # first login
 
 
-def _pass_login(world: World, session: Session, secret: str) -> None:
+def _pass_login(ctx: Context, session: Session, secret: str) -> None:
     """``PASS account:password`` (or ``PASS password`` for the nick's own account).
 
     With open registration a new nickname plus a password creates the account, as in the
@@ -126,9 +126,9 @@ def _pass_login(world: World, session: Session, secret: str) -> None:
     name, sep, password = secret.partition(":")
     if not sep:
         name, password = session.nick, secret
-    if plaintext_refused(world, session):
-        world.reply(session, n.ERR_PASSWDMISMATCH, "Use TLS to send a password")
-        world.close(session, "Password sent without TLS")
+    if plaintext_refused(ctx, session):
+        ctx.reply(session, n.ERR_PASSWDMISMATCH, "Use TLS to send a password")
+        ctx.close(session, "Password sent without TLS")
         return
 
     def done(account: Account | None, why: str) -> None:
@@ -136,18 +136,16 @@ def _pass_login(world: World, session: Session, secret: str) -> None:
         if session.closed:
             return
         if account is None:
-            world.reply(session, n.ERR_PASSWDMISMATCH, why)
-            world.close(session, why)
+            ctx.reply(session, n.ERR_PASSWDMISMATCH, why)
+            ctx.close(session, why)
             return
-        log_in(world, session, account)
-        try_register(world, session)
+        log_in(ctx, session, account)
+        try_register(ctx, session)
 
     session.auth_pending += 1
-    new_account = world.fold(name) not in world.accounts and world.fold(name) == world.fold(
-        session.nick
-    )
-    creatable = registration_refusal(world, name, password) or email_refusal(world, None)
+    new_account = ctx.fold(name) not in ctx.accounts and ctx.fold(name) == ctx.fold(session.nick)
+    creatable = registration_refusal(ctx, name, password) or email_refusal(ctx, None)
     if new_account and creatable is None:
-        create_account(world, name, password, None, done)
+        create_account(ctx, name, password, None, done)
     else:
-        password_login(world, session, name, password, done)
+        password_login(ctx, session, name, password, done)

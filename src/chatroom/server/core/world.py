@@ -13,7 +13,6 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatroom.irc import numerics as n
@@ -39,8 +38,11 @@ from chatroom.server.core import (
     replay,
     sanctions,
 )
+from chatroom.server.core.accountbook import AccountBook
 from chatroom.server.core.answers import Answers
+from chatroom.server.core.census import Census, Stats
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.context import Checked, Committed, Hashed, Loaded
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
 from chatroom.server.core.effects import (
     Close,
@@ -49,6 +51,7 @@ from chatroom.server.core.effects import (
     Persist,
     QueryHistory,
     RedactHistory,
+    RenameHistory,
     StoreMessages,
     VerifyPassword,
 )
@@ -56,50 +59,26 @@ from chatroom.server.core.history import HistoryQuery, HistoryRecord, HistorySta
 from chatroom.server.core.metadata import MetadataState
 from chatroom.server.core.monitor import MonitorTable, went_offline
 from chatroom.server.core.multiline import expire as expire_batch
+from chatroom.server.core.nicks import NickRegistry
 from chatroom.server.core.readmarkers import ReadMarkers
 from chatroom.server.core.redaction import Redaction
+from chatroom.server.core.rooms import Rooms
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
-from chatroom.server.core.users import User
-from chatroom.server.store.base import Account, Change, Presence, Snapshot, StoreDelta
+from chatroom.server.core.users import User, WhowasEntry
+from chatroom.server.store.base import Change, Snapshot, StoreDelta
 
 if TYPE_CHECKING:
     from chatroom.server.core.replies import Template
 
 log = logging.getLogger("chatroom.core")
 
-Checked = Callable[[bool, tuple[str, str] | None], None]
-Hashed = Callable[[str, str], None]
-Committed = Callable[[str | None], None]
-Loaded = Callable[[Sequence[object] | None], None]
-
-
-@dataclass(slots=True)
-class Stats:
-    """Counters for /metrics, read at scrape time; plain ints so the hot path stays cheap."""
-
-    lines_in: int = 0
-    deliveries: int = 0
-    connections_opened: int = 0
-    connections_refused: int = 0
-    registrations: int = 0
-    failed_logins: int = 0
-    sendq_drops: int = 0
-    flood_drops: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class WhowasEntry:
-    nick: str
-    user: str
-    host: str
-    realname: str
-    account: str | None
-    left_at: float
-
 
 class World:
-    """Everything the server knows, and the only way to change it."""
+    """Everything the server knows, and the only way to change it.
+
+    The state itself lives in owners (``nicks``, ``rooms``, ``accounts``, ...); command
+    handlers see the world only as a ``Context`` (core/context.py), which it satisfies."""
 
     def __init__(self, settings: CoreSettings, clock: Callable[[], float]) -> None:
         load_commands()
@@ -109,39 +88,24 @@ class World:
         self.fold = casefolder(settings.casemapping)
         self.started_at = clock()
         self.sessions: dict[int, Session] = {}
-        self.nicks: dict[str, User] = {}  # folded nick -> user (registered or claiming)
-        # Users logged in to an account, by account key: where a new connection of the
-        # same account attaches (multiclient) and where always-on users are kept.
-        self.users_by_account: dict[str, User] = {}
-        self.channels: dict[str, Channel] = {}
+        self.nicks = NickRegistry(self.fold)
+        self.rooms = Rooms(self.fold)
         self.whowas: deque[WhowasEntry] = deque(maxlen=settings.limits.whowas_entries)
         self.effects: list[Effect] = []
         self.ready: list[Session] = []
-        self.max_users = 0
-        self.registered_count = 0  # exact, kept as sessions register and leave
+        self.census = Census()
         # Reply templates fixed by the settings (welcome burst, MOTD), built on first use.
         self.reply_cache: dict[str, list[Template]] = {}
-        # Refreshed by tick (which visits every session anyway), so LUSERS costs O(1).
-        self.invisible_count = 0
-        # Registered sessions with +o, kept exact by opers.grant/revoke and _remove.
-        self.oper_count = 0
         self.stats = Stats()
         self.per_address: dict[str, int] = {}
         self.recent_connects: dict[str, deque[float]] = {}
         self.occupancy = admission.Occupancy()  # held HTTP sockets, fd ceiling
         self._ids = itertools.count(1)
         self.answers = Answers(self)
-        self.accounts: dict[str, Account] = {}
-        # NickServ SET choices by account key (core/presence.py reads them).
-        self.account_options: dict[str, dict[str, str]] = {}
-        # What each account was in when its last connection left (core/presence.py).
-        self.presence: dict[str, Presence] = {}
-        # Private messages kept for offline accounts since they were last seen, by key.
-        self.offline_counts: dict[str, int] = {}
+        self.accounts = AccountBook()
         self.ms_floor = 0  # see now_ms
         self.closing = False  # set by close_all: the server is shutting down
         self.restored = False  # always-on users brought back (first load_snapshot)
-        self.reserved_accounts: set[str] = set()
         self.throttle = LoginThrottle(clock)
         self.sanctions = sanctions.Sanctions()
         # A real argon2id hash of a random password, set by the shell at start: unknown
@@ -161,10 +125,8 @@ class World:
         self.sts_policy: tuple[int, int] | None = None
         self.metadata = MetadataState()  # accounts' IRCv3 metadata (core/metadata.py)
         self.read_markers = ReadMarkers()  # accounts' draft/read-marker (core/readmarkers.py)
-        # Renamed rooms: old folded name -> (new name, until when JOIN redirects there).
-        self.renamed: dict[str, tuple[str, float]] = {}
         for name in settings.permanent_channels:
-            self.channels[self.fold(name)] = Channel(name, self.started_at, permanent=True)
+            self.rooms.create(name, self.started_at, permanent=True)
 
     # ----------------------------------------------------------------- inputs
 
@@ -287,7 +249,7 @@ class World:
                 session.send(format_line(None, "PING", self.name))
             if "i" in session.modes and not session.closed and session is session.owner.conns[0]:
                 invisible += 1  # a user once, however many devices it has
-        self.invisible_count = invisible
+        self.census.invisible = invisible
         accounts.expire_nick_grace(self)
         sanctions.expire(self)
         self.answers.expire(now)
@@ -297,17 +259,15 @@ class World:
         permanent rooms' creation times are then the same on every node."""
         self.started_at = started_at
         self._msgid_prefix = f"{int(started_at * 1000):x}"
-        for channel in self.channels.values():
+        for channel in self.rooms:
             if channel.permanent:
                 channel.created_at = started_at
 
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
-        self.accounts = dict(snapshot.accounts)
-        self.account_options = {key: dict(chosen) for key, chosen in snapshot.options.items()}
-        self.presence = dict(snapshot.presence)
+        self.accounts.load(snapshot.accounts, snapshot.options, snapshot.presence)
         self.metadata.load(snapshot)
-        self.read_markers.load(snapshot.read_markers, self.accounts)
+        self.read_markers.load(snapshot.read_markers, snapshot.accounts)
         accounts.reconcile_sessions(self)
         chanreg.restore(self, snapshot)
         sanctions.load(self, snapshot)
@@ -319,18 +279,10 @@ class World:
         """Rows another process changed, applied by key (PostgreSQL names them): the
         same rules as ``load_snapshot``, without reading or revisiting everything."""
         for key, account in delta.accounts.items():
+            self.accounts.load_one(key, account, delta.options.get(key, {}))
             if account is None:
-                self.accounts.pop(key, None)
                 self.read_markers.forget(key)
-            else:
-                self.accounts[key] = account
-        for key in delta.accounts:
             self.metadata.replace(key, delta.metadata.get(key, {}))
-            chosen = delta.options.get(key)
-            if chosen:
-                self.account_options[key] = dict(chosen)
-            else:
-                self.account_options.pop(key, None)
         if delta.accounts:
             accounts.reconcile_sessions(self)
         if delta.channels:
@@ -411,6 +363,10 @@ class World:
         token = self.answers.expect(then, (None,))
         self.effects.append(RedactHistory(token, redaction))
 
+    def rename_history(self, old_key: str, new_key: str, new_name: str) -> None:
+        """A renamed room's stored lines follow it, after every line stored before."""
+        self.effects.append(RenameHistory(old_key, new_key, new_name))
+
     def persist(self, changes: Iterable[Change], then: Committed | None = None) -> None:
         """Write behind, in order; ``then`` runs after the commit for durable replies."""
         token = None
@@ -441,12 +397,6 @@ class World:
 
     def notice(self, to: Session | User, text: str) -> None:
         to.send(format_line(self.name, "NOTICE", to.nick, text))
-
-    def find_nick(self, nick: str) -> User | None:
-        return self.nicks.get(self.fold(nick))
-
-    def find_channel(self, name: str) -> Channel | None:
-        return self.channels.get(self.fold(name))
 
     def now_tag(self) -> str:
         """An IRCv3 server-time value (ISO 8601, UTC, milliseconds)."""
@@ -563,7 +513,9 @@ class World:
         a "reconnecting" banner for it). Leaving the rooms first leaves no one to tell.
         """
         sessions = [session for session in self.sessions.values() if not session.closed]
-        for user in {session.owner for session in sessions} | set(self.users_by_account.values()):
+        users = {session.owner for session in sessions}
+        users.update(self.accounts.online_users())  # always-on users with no connection
+        for user in users:
             if user.registered and user.account is not None:
                 presence.keep(self, user)  # rooms to rejoin (always-on: to be in) after
         self.closing = True  # what was just kept stays kept while everyone leaves
@@ -601,9 +553,9 @@ class World:
     def _quit_user(self, user: User, reason: str) -> None:
         """The user leaves the network: QUIT to its rooms, its nick and rooms freed."""
         went_offline(self, user.nick)
-        self.registered_count -= 1
+        self.census.registered -= 1
         if "o" in user.modes:
-            self.oper_count -= 1
+            self.census.opers -= 1
         events.quit(self, user, reason)
         self.remember_whowas(user)
         presence.keep(self, user)  # an account's rooms, rejoined at its next login
@@ -613,13 +565,9 @@ class World:
         user.registered = False
 
     def _release_nick(self, user: User) -> None:
-        key = self.fold(user.nick)
-        if self.nicks.get(key) is user:
-            del self.nicks[key]
+        self.nicks.release(user)
         if user.account is not None:
-            account_key = self.fold(user.account)
-            if self.users_by_account.get(account_key) is user:
-                del self.users_by_account[account_key]
+            self.accounts.set_offline(self.fold(user.account), user)
 
     def remember_whowas(self, session: Session | User) -> None:
         """Record the identity a nick had, for WHOWAS, when it quits or is changed."""
@@ -642,8 +590,7 @@ class World:
         user.channels.pop(key, None)
         for conn in user.conns:
             replay.left_room(self, conn, key)  # a later replay starts after what it got
-        if not channel.members and not channel.permanent:
-            self.channels.pop(key, None)
+        self.rooms.discard_if_empty(channel)
 
     # ----------------------------------------------------------------- dispatch
 

@@ -51,13 +51,11 @@ class WorldCollector:
         yield _gauge("chatroom_users", "Connected clients that completed registration.", users)
         identified = sum(1 for s in sessions if s.registered and s.account)
         yield _gauge("chatroom_users_logged_in", "Connected clients logged in.", identified)
-        accounts = getattr(world, "accounts", None)
-        if isinstance(accounts, dict):
-            yield _gauge("chatroom_accounts", "Registered accounts.", len(accounts))
-        yield _gauge("chatroom_channels", "Rooms that exist now.", len(world.channels))
-        bans = sum(len(c.lists.get("b", ())) for c in world.channels.values())
+        yield _gauge("chatroom_accounts", "Registered accounts.", len(world.accounts))
+        yield _gauge("chatroom_channels", "Rooms that exist now.", len(world.rooms))
+        bans = sum(len(c.lists.get("b", ())) for c in world.rooms)
         yield _gauge("chatroom_channel_bans", "Ban entries (+b) over all rooms.", bans)
-        quiets = sum(len(c.lists.get("q", ())) for c in world.channels.values())
+        quiets = sum(len(c.lists.get("q", ())) for c in world.rooms)
         yield _gauge("chatroom_channel_mutes", "Mute entries (+q) over all rooms.", quiets)
         uptime = world.clock() - world.started_at
         yield _gauge("chatroom_uptime_seconds", "Seconds since the server started.", uptime)

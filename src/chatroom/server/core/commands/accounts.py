@@ -20,44 +20,44 @@ from chatroom.server.core.accounts import (
     plaintext_refused,
     registration_refusal,
 )
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.session import Session
 from chatroom.server.core.welcome import try_register
-from chatroom.server.core.world import World
 from chatroom.server.store.base import Account
 
 
-def _fail(world: World, session: Session, code: str, account: str, text: str) -> None:
-    session.send(format_line(world.name, "FAIL", "REGISTER", code, account, text))
+def _fail(ctx: Context, session: Session, code: str, account: str, text: str) -> None:
+    session.send(format_line(ctx.name, "FAIL", "REGISTER", code, account, text))
 
 
 @command("REGISTER", min_params=3, before_registration=True)
-def register(world: World, session: Session, msg: Message) -> None:
+def register(ctx: Context, session: Session, msg: Message) -> None:
     """REGISTER <account> <email|*> <password>"""
     name, email, password = msg.params[:3]
     if session.account is not None:
-        _fail(world, session, "ALREADY_AUTHENTICATED", name, "You are already logged in")
+        _fail(ctx, session, "ALREADY_AUTHENTICATED", name, "You are already logged in")
         return
     if not session.registered:
-        early = _too_early(world, session)
+        early = _too_early(ctx, session)
         if early is not None:
-            session.send(format_line(world.name, "FAIL", "REGISTER", *early))
+            session.send(format_line(ctx.name, "FAIL", "REGISTER", *early))
             return
     if name == "*":
         name = session.nick
     if name == "*":
-        _fail(world, session, "NEED_NICK", name, "Send NICK before REGISTER")
+        _fail(ctx, session, "NEED_NICK", name, "Send NICK before REGISTER")
         return
-    if world.fold(name) != world.fold(session.nick):
-        _fail(world, session, "ACCOUNT_NAME_MUST_BE_NICK", name, "Register your current nick")
+    if ctx.fold(name) != ctx.fold(session.nick):
+        _fail(ctx, session, "ACCOUNT_NAME_MUST_BE_NICK", name, "Register your current nick")
         return
-    if plaintext_refused(world, session):
-        _fail(world, session, "UNACCEPTABLE_PASSWORD", name, "Use TLS to send a password")
+    if plaintext_refused(ctx, session):
+        _fail(ctx, session, "UNACCEPTABLE_PASSWORD", name, "Use TLS to send a password")
         return
     registered_email = None if email == "*" else email
-    refusal = registration_refusal(world, name, password) or email_refusal(world, registered_email)
+    refusal = registration_refusal(ctx, name, password) or email_refusal(ctx, registered_email)
     if refusal is not None:
-        _fail(world, session, refusal[0], name, refusal[1])
+        _fail(ctx, session, refusal[0], name, refusal[1])
         return
     session.auth_pending += 1
 
@@ -67,27 +67,27 @@ def register(world: World, session: Session, msg: Message) -> None:
             return
         if account is None:
             code = "ACCOUNT_EXISTS" if why == ACCOUNT_EXISTS else "TEMPORARILY_UNAVAILABLE"
-            _fail(world, session, code, name, why)
+            _fail(ctx, session, code, name, why)
         else:
             session.send(
-                format_line(world.name, "REGISTER", "SUCCESS", account.name, "Account created")
+                format_line(ctx.name, "REGISTER", "SUCCESS", account.name, "Account created")
             )
-            log_in(world, session, account)
-        try_register(world, session)
+            log_in(ctx, session, account)
+        try_register(ctx, session)
 
-    create_account(world, name, password, registered_email, done)
+    create_account(ctx, name, password, registered_email, done)
 
 
-def _too_early(world: World, session: Session) -> tuple[str, ...] | None:
+def _too_early(ctx: Context, session: Session) -> tuple[str, ...] | None:
     """Why REGISTER must wait for the welcome, as FAIL parameters; None if it may go on.
 
     Without "before-connect" the spec's answer is COMPLETE_CONNECTION_REQUIRED. With it, an
     early REGISTER must still not get round the server password, which is checked only
     when registration completes (the spec's "server considerations").
     """
-    if not world.settings.accounts.registration_before_connect:
+    if not ctx.settings.accounts.registration_before_connect:
         return ("COMPLETE_CONNECTION_REQUIRED", "Register your account after connecting")
-    expected = world.settings.server_password
+    expected = ctx.settings.server_password
     if expected is not None and session.password != expected:
         return ("TEMPORARILY_UNAVAILABLE", "*", "Send the server password (PASS) first")
     return None

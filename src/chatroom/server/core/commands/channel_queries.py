@@ -13,31 +13,31 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import match_mask
 from chatroom.irc.message import Message
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.roomviews import send_names, visible
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 
 ListTest = Callable[[Channel], bool]
 
 
 @command("NAMES")
-def names(world: World, session: Session, msg: Message) -> None:
+def names(ctx: Context, session: Session, msg: Message) -> None:
     """NAMES [<channel>{,<channel>}]"""
     if not msg.params or not msg.params[0]:
-        world.reply(session, n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
+        ctx.reply(session, n.RPL_ENDOFNAMES, "*", "End of /NAMES list")
         return
     for name in msg.params[0].split(","):
         if not name:
             continue
-        channel = world.find_channel(name)
+        channel = ctx.rooms.find(name)
         if channel is None or not visible(channel, session):
-            world.reply(session, n.RPL_ENDOFNAMES, name, "End of /NAMES list")
+            ctx.reply(session, n.RPL_ENDOFNAMES, name, "End of /NAMES list")
         else:
-            send_names(world, session, channel)
+            send_names(ctx, session, channel)
 
 
-def _list_conditions(world: World, text: str) -> tuple[list[str], list[ListTest]]:
+def _list_conditions(ctx: Context, text: str) -> tuple[list[str], list[ListTest]]:
     """The LIST parameter: room masks (ELIST M; a plain name matches itself) and tests.
 
     ELIST conditions (modern.ircdocs.horse, ELIST): ``>n``/``<n`` more/fewer than n users
@@ -47,7 +47,7 @@ def _list_conditions(world: World, text: str) -> tuple[list[str], list[ListTest]
     """
     masks: list[str] = []
     tests: list[ListTest] = []
-    now, fold = world.clock(), world.fold
+    now, fold = ctx.clock(), ctx.fold
     for token in text.split(","):
         kind = token[:1].upper()
         if kind in ("<", ">") and token[1:].isdigit():
@@ -86,29 +86,29 @@ def _name_not(mask: str, fold: Callable[[str], str]) -> ListTest:
     return test
 
 
-def _candidates(world: World, masks: list[str]) -> list[Channel]:
+def _candidates(ctx: Context, masks: list[str]) -> list[Channel]:
     """Rooms worth testing: looked up by name when no mask has a wildcard, else all."""
     if masks and not any("*" in mask or "?" in mask for mask in masks):
-        found = (world.find_channel(name) for name in masks)
+        found = (ctx.rooms.find(name) for name in masks)
         return list({id(c): c for c in found if c is not None}.values())
-    return list(world.channels.values())
+    return list(ctx.rooms)
 
 
 @command("LIST")
-def list_(world: World, session: Session, msg: Message) -> None:
+def list_(ctx: Context, session: Session, msg: Message) -> None:
     """LIST [<channel>{,<channel>}|<elistcond>{,<elistcond>}]
 
     ELIST=CMNTU: masks (#a*), !masks, >n and <n users, C<n and C>n minutes since
     creation, T<n and T>n minutes since the topic was set.
     """
-    masks, tests = _list_conditions(world, msg.params[0] if msg.params else "")
-    fold = world.fold
-    world.reply(session, n.RPL_LISTSTART, "Channel", "Users  Name")
-    for channel in _candidates(world, masks):
+    masks, tests = _list_conditions(ctx, msg.params[0] if msg.params else "")
+    fold = ctx.fold
+    ctx.reply(session, n.RPL_LISTSTART, "Channel", "Users  Name")
+    for channel in _candidates(ctx, masks):
         if not visible(channel, session):
             continue
         if masks and not any(match_mask(mask, channel.name, fold) for mask in masks):
             continue
         if all(test(channel) for test in tests):
-            world.reply(session, n.RPL_LIST, channel.name, str(len(channel.members)), channel.topic)
-    world.reply(session, n.RPL_LISTEND, "End of /LIST")
+            ctx.reply(session, n.RPL_LIST, channel.name, str(len(channel.members)), channel.topic)
+    ctx.reply(session, n.RPL_LISTEND, "End of /LIST")

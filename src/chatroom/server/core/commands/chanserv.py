@@ -21,9 +21,9 @@ from dataclasses import replace
 from chatroom.server.core import acks, chanreg, events, opers
 from chatroom.server.core.bans import format_time
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.context import Context
 from chatroom.server.core.services import Service
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 from chatroom.server.store.base import (
     DeleteChannel,
     RegisterChannel,
@@ -40,27 +40,27 @@ _notice = SERVICE.notice
 NOT_SAVED = f"the change could not be saved ({acks.NOT_SAVED}). Try again."
 
 
-def _room(world: World, session: Session, args: list[str], name: str) -> Channel | None:
+def _room(ctx: Context, session: Session, args: list[str], name: str) -> Channel | None:
     """The room named by the first argument, after checking the argument count."""
     if not args or not args[0].startswith("#"):
-        SERVICE.usage(world, session, name)
+        SERVICE.usage(ctx, session, name)
         return None
-    channel = world.find_channel(args[0])
+    channel = ctx.rooms.find(args[0])
     if channel is None:
-        _notice(world, session, f"{args[0]} does not exist.")
+        _notice(ctx, session, f"{args[0]} does not exist.")
     return channel
 
 
-def _registered(world: World, session: Session, channel: Channel) -> RegisteredChannel | None:
+def _registered(ctx: Context, session: Session, channel: Channel) -> RegisteredChannel | None:
     if channel.registration is None:
-        _notice(world, session, f"{channel.name} is not registered.")
+        _notice(ctx, session, f"{channel.name} is not registered.")
     return channel.registration
 
 
-def _may_manage(world: World, session: Session, channel: Channel) -> bool:
-    if chanreg.is_founder(world, channel, session) or opers.may(world, session, "channels"):
+def _may_manage(ctx: Context, session: Session, channel: Channel) -> bool:
+    if chanreg.is_founder(ctx, channel, session) or opers.may(ctx, session, "channels"):
         return True
-    _notice(world, session, f"Only the founder of {channel.name} may do that.")
+    _notice(ctx, session, f"Only the founder of {channel.name} may do that.")
     return False
 
 
@@ -68,29 +68,29 @@ def _may_manage(world: World, session: Session, channel: Channel) -> bool:
 
 
 @subcommand("REGISTER", "REGISTER <#room>", "Register a room you are op in to your account.")
-def _register(world: World, session: Session, args: list[str]) -> None:
-    channel = _room(world, session, args, "REGISTER")
+def _register(ctx: Context, session: Session, args: list[str]) -> None:
+    channel = _room(ctx, session, args, "REGISTER")
     if channel is None:
         return
     if session.account is None:
-        _notice(world, session, "Log in to your account first (SASL, or /msg NickServ IDENTIFY).")
+        _notice(ctx, session, "Log in to your account first (SASL, or /msg NickServ IDENTIFY).")
         return
     if channel.registration is not None:
         founder = chanreg.founder_text(channel.registration.founder)
-        _notice(world, session, f"{channel.name} is already registered to {founder}.")
+        _notice(ctx, session, f"{channel.name} is already registered to {founder}.")
         return
-    if not channel.is_op(session.owner) and not opers.may(world, session, "channels"):
-        _notice(world, session, f"You must be an op in {channel.name} to register it.")
+    if not channel.is_op(session.owner) and not opers.may(ctx, session, "channels"):
+        _notice(ctx, session, f"You must be an op in {channel.name} to register it.")
         return
-    now = world.clock()
-    blank = RegisteredChannel(world.fold(channel.name), channel.name, session.account, now)
+    now = ctx.clock()
+    blank = RegisteredChannel(ctx.fold(channel.name), channel.name, session.account, now)
     record = chanreg.record_of(channel, blank)
-    chanreg.set_registration(world, channel, record)
+    chanreg.set_registration(ctx, channel, record)
     founder = session.account
 
     def saved() -> None:
         _notice(
-            world,
+            ctx,
             session,
             f"{channel.name} is now registered to {founder}: its topic, modes and lists "
             "are kept, and you get ops when you join logged in.",
@@ -101,22 +101,22 @@ def _register(world: World, session: Session, args: list[str]) -> None:
         if (
             current is not None
             and current.registered_at == record.registered_at
-            and world.fold(current.founder) == world.fold(record.founder)
+            and ctx.fold(current.founder) == ctx.fold(record.founder)
         ):
-            chanreg.set_registration(world, channel, None)
+            chanreg.set_registration(ctx, channel, None)
 
     def failed() -> None:
         take_back()
-        _notice(world, session, f"{channel.name} is not registered: {NOT_SAVED}")
+        _notice(ctx, session, f"{channel.name} is not registered: {NOT_SAVED}")
 
     def exists() -> None:
         # Registered meanwhile by another server sharing the database: its registration
         # stands (it reaches this one as an outside change), never overwritten by ours.
         take_back()
-        _notice(world, session, f"{channel.name} is already registered.")
+        _notice(ctx, session, f"{channel.name} is already registered.")
 
     acks.audit_then_answer(
-        world,
+        ctx,
         session,
         "channel.register",
         channel.name,
@@ -128,46 +128,46 @@ def _register(world: World, session: Session, args: list[str]) -> None:
 
 
 @subcommand("DROP", "DROP <#room>", "Unregister a room (founder or operator).")
-def _drop(world: World, session: Session, args: list[str]) -> None:
-    channel = _room(world, session, args, "DROP")
-    record = None if channel is None else _registered(world, session, channel)
-    if channel is None or record is None or not _may_manage(world, session, channel):
+def _drop(ctx: Context, session: Session, args: list[str]) -> None:
+    channel = _room(ctx, session, args, "DROP")
+    record = None if channel is None else _registered(ctx, session, channel)
+    if channel is None or record is None or not _may_manage(ctx, session, channel):
         return
-    key = world.fold(channel.name)
+    key = ctx.fold(channel.name)
     name = channel.name
 
     def saved() -> None:
-        current = world.channels.get(key)
+        current = ctx.rooms.get(key)
         # The same registration (not one made after another DROP was saved meanwhile).
         if (
             current is not None
             and current.registration is not None
             and current.registration.registered_at == record.registered_at
         ):
-            chanreg.set_registration(world, current, None)
-        _notice(world, session, f"{name} is no longer registered.")
+            chanreg.set_registration(ctx, current, None)
+        _notice(ctx, session, f"{name} is no longer registered.")
 
     def failed() -> None:
-        _notice(world, session, f"{name} is still registered: {NOT_SAVED}")
+        _notice(ctx, session, f"{name} is still registered: {NOT_SAVED}")
 
     acks.audit_then_answer(
-        world, session, "channel.drop", name, [DeleteChannel(key)], saved=saved, failed=failed
+        ctx, session, "channel.drop", name, [DeleteChannel(key)], saved=saved, failed=failed
     )
 
 
 @subcommand("INFO", "INFO <#room>", "Who founded a room, when, and its op list.")
-def _info(world: World, session: Session, args: list[str]) -> None:
-    channel = _room(world, session, args, "INFO")
+def _info(ctx: Context, session: Session, args: list[str]) -> None:
+    channel = _room(ctx, session, args, "INFO")
     if channel is None:
         return
-    record = _registered(world, session, channel)
+    record = _registered(ctx, session, channel)
     if record is None:
         return
     _notice(
-        world, session, f"{channel.name} is registered to {chanreg.founder_text(record.founder)}."
+        ctx, session, f"{channel.name} is registered to {chanreg.founder_text(record.founder)}."
     )
-    _notice(world, session, f"Registered: {format_time(record.registered_at)}")
-    _notice(world, session, f"Ops by account: {', '.join(record.ops) or '(none)'}")
+    _notice(ctx, session, f"Registered: {format_time(record.registered_at)}")
+    _notice(ctx, session, f"Ops by account: {', '.join(record.ops) or '(none)'}")
 
 
 @subcommand(
@@ -175,36 +175,34 @@ def _info(world: World, session: Session, args: list[str]) -> None:
     "ACCESS <#room> LIST | ADD <account> | DEL <account>",
     "Show or change the accounts that get ops in a registered room.",
 )
-def _access(world: World, session: Session, args: list[str]) -> None:
-    channel = _room(world, session, args, "ACCESS")
+def _access(ctx: Context, session: Session, args: list[str]) -> None:
+    channel = _room(ctx, session, args, "ACCESS")
     if channel is None:
         return
-    record = _registered(world, session, channel)
+    record = _registered(ctx, session, channel)
     if record is None:
         return
     action = args[1].upper() if len(args) > 1 else "LIST"
     if action == "LIST":
-        _notice(
-            world, session, f"Founder of {channel.name}: {chanreg.founder_text(record.founder)}"
-        )
-        _notice(world, session, f"Ops by account: {', '.join(record.ops) or '(none)'}")
+        _notice(ctx, session, f"Founder of {channel.name}: {chanreg.founder_text(record.founder)}")
+        _notice(ctx, session, f"Ops by account: {', '.join(record.ops) or '(none)'}")
         return
     if action not in ("ADD", "DEL") or len(args) != 3:
-        SERVICE.usage(world, session, "ACCESS")
+        SERVICE.usage(ctx, session, "ACCESS")
         return
-    if not _may_manage(world, session, channel):
+    if not _may_manage(ctx, session, channel):
         return
-    account = world.accounts.get(world.fold(args[2]))
+    account = ctx.accounts.get(ctx.fold(args[2]))
     name = account.name if account is not None else args[2]
-    others = tuple(op for op in record.ops if world.fold(op) != world.fold(name))
+    others = tuple(op for op in record.ops if ctx.fold(op) != ctx.fold(name))
     if action == "ADD":
         if account is None:
-            _notice(world, session, f"There is no account named {args[2]}.")
+            _notice(ctx, session, f"There is no account named {args[2]}.")
             return
         ops = (*others, name)
     else:
         if len(others) == len(record.ops):
-            _notice(world, session, f"{name} is not on the op list of {channel.name}.")
+            _notice(ctx, session, f"{name} is not on the op list of {channel.name}.")
             return
         ops = others
     updated = chanreg.record_of(channel, replace(record, ops=ops))
@@ -212,14 +210,14 @@ def _access(world: World, session: Session, args: list[str]) -> None:
     verb = "added to" if action == "ADD" else "removed from"
 
     def saved() -> None:
-        _notice(world, session, f"{name} {verb} the op list of {channel.name}.")
+        _notice(ctx, session, f"{name} {verb} the op list of {channel.name}.")
 
     def failed() -> None:
-        _undo_access(world, channel, name, added=action == "ADD")
-        _notice(world, session, f"The op list of {channel.name} is unchanged: {NOT_SAVED}")
+        _undo_access(ctx, channel, name, added=action == "ADD")
+        _notice(ctx, session, f"The op list of {channel.name} is unchanged: {NOT_SAVED}")
 
     acks.audit_then_answer(
-        world,
+        ctx,
         session,
         f"channel.access.{action.lower()}",
         f"{channel.name} {name}",
@@ -229,15 +227,15 @@ def _access(world: World, session: Session, args: list[str]) -> None:
     )
 
 
-def _undo_access(world: World, channel: Channel, name: str, *, added: bool) -> None:
+def _undo_access(ctx: Context, channel: Channel, name: str, *, added: bool) -> None:
     """Take back one op list change the store refused, keeping any made since."""
     current = channel.registration
     if current is None:
         return  # dropped meanwhile: no list left to correct
-    folded = world.fold(name)
-    listed = any(world.fold(op) == folded for op in current.ops)
+    folded = ctx.fold(name)
+    listed = any(ctx.fold(op) == folded for op in current.ops)
     if added and listed:
-        ops = tuple(op for op in current.ops if world.fold(op) != folded)
+        ops = tuple(op for op in current.ops if ctx.fold(op) != folded)
     elif not added and not listed:
         ops = (*current.ops, name)
     else:
@@ -246,24 +244,24 @@ def _undo_access(world: World, channel: Channel, name: str, *, added: bool) -> N
 
 
 @subcommand("OP", "OP <#room>", "Get the ops your account is entitled to, now.")
-def _op(world: World, session: Session, args: list[str]) -> None:
-    channel = _room(world, session, args, "OP")
-    if channel is None or _registered(world, session, channel) is None:
+def _op(ctx: Context, session: Session, args: list[str]) -> None:
+    channel = _room(ctx, session, args, "OP")
+    if channel is None or _registered(ctx, session, channel) is None:
         return
     if session.owner not in channel.members:
-        _notice(world, session, f"Join {channel.name} first.")
+        _notice(ctx, session, f"Join {channel.name} first.")
         return
-    if not chanreg.join_status(world, channel, session):
-        _notice(world, session, f"Your account has no ops in {channel.name}.")
+    if not chanreg.join_status(ctx, channel, session):
+        _notice(ctx, session, f"Your account has no ops in {channel.name}.")
         return
     if not channel.is_op(session.owner):
         channel.set_status(session.owner, "o", True)
-        events.announce(world, channel, SOURCE, "MODE", "+o", session.nick)
+        events.announce(ctx, channel, SOURCE, "MODE", "+o", session.nick)
 
 
 @subcommand("HELP", "HELP", "This list.")
-def _help(world: World, session: Session, args: list[str]) -> None:
+def _help(ctx: Context, session: Session, args: list[str]) -> None:
     """ChanServ's list keeps its registration order and shows every syntax in full."""
-    _notice(world, session, f"{SERVICE.about} Commands:")
+    _notice(ctx, session, f"{SERVICE.about} Commands:")
     for sub in SERVICE.subcommands.values():
-        _notice(world, session, f"  {sub.syntax} - {sub.summary}")
+        _notice(ctx, session, f"  {sub.syntax} - {sub.summary}")

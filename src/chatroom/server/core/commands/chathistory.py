@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import events, replay
+from chatroom.server.core.context import Context
 from chatroom.server.core.conversations import identity, identity_of
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import (
@@ -34,7 +35,6 @@ from chatroom.server.core.history import (
     parse_ref,
 )
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 
 
 class _Refused(Exception):  # noqa: N818 (a refusal, carried to one reply)
@@ -48,28 +48,28 @@ class _Refused(Exception):  # noqa: N818 (a refusal, carried to one reply)
 
 
 @command("CHATHISTORY", min_params=1)
-def chathistory(world: World, session: Session, msg: Message) -> None:
+def chathistory(ctx: Context, session: Session, msg: Message) -> None:
     """CHATHISTORY <LATEST|BEFORE|AFTER|AROUND> <target> <ref|*> <limit>
     | CHATHISTORY BETWEEN <target> <ref> <ref> <limit>
     | CHATHISTORY TARGETS <timestamp> <timestamp> <limit>"""
     sub = msg.params[0].upper()
     try:
-        query, name = _parse(world, session, sub, msg.params[1:])
+        query, name = _parse(ctx, session, sub, msg.params[1:])
     except _Refused as fail:
-        session.send(format_line(world.name, "FAIL", "CHATHISTORY", fail.code, *fail.params))
+        session.send(format_line(ctx.name, "FAIL", "CHATHISTORY", fail.code, *fail.params))
         return
 
     def loaded(rows: Sequence[object] | None) -> None:
         # The connection's later lines wait for this answer (replies in order), so at most
         # one query per connection is in flight, and a label stays with its answer.
         if not session.closed:
-            _answer(world, session, query, name, rows)
+            _answer(ctx, session, query, name, rows)
 
-    world.query_history(query, loaded)
+    ctx.query_history(query, loaded)
 
 
 def _answer(
-    world: World,
+    ctx: Context,
     session: Session,
     query: HistoryQuery,
     name: str,
@@ -78,7 +78,7 @@ def _answer(
     if rows is None:
         session.send(
             format_line(
-                world.name,
+                ctx.name,
                 "FAIL",
                 "CHATHISTORY",
                 "MESSAGE_ERROR",
@@ -90,12 +90,12 @@ def _answer(
         return
     if query.kind != "TARGETS":
         records = [row for row in rows if isinstance(row, HistoryRecord)]
-        replay.send_batch(world, session, "chathistory", name, records)
+        replay.send_batch(ctx, session, "chathistory", name, records)
         return
-    batch = world.new_msgid() if "batch" in session.caps else None
+    batch = ctx.new_msgid() if "batch" in session.caps else None
     tags = {"batch": batch} if batch is not None else None
     if batch is not None:
-        session.send(format_line(world.name, "BATCH", "+" + batch, "draft/chathistory-targets"))
+        session.send(format_line(ctx.name, "BATCH", "+" + batch, "draft/chathistory-targets"))
     for row in rows:
         if isinstance(row, TargetListing):
             shown = row.name
@@ -104,15 +104,15 @@ def _answer(
                 shown = channel.name
             session.send(
                 format_line(
-                    world.name, "CHATHISTORY", "TARGETS", shown, format_time(row.at), tags=tags
+                    ctx.name, "CHATHISTORY", "TARGETS", shown, format_time(row.at), tags=tags
                 )
             )
     if batch is not None:
-        session.send(format_line(world.name, "BATCH", "-" + batch))
+        session.send(format_line(ctx.name, "BATCH", "-" + batch))
 
 
 def _parse(
-    world: World, session: Session, sub: str, params: Sequence[str]
+    ctx: Context, session: Session, sub: str, params: Sequence[str]
 ) -> tuple[HistoryQuery, str]:
     """Check a request and resolve its target; raises ``_Refused`` with the reply code."""
     if sub not in SUBCOMMANDS:
@@ -120,12 +120,12 @@ def _parse(
     needed = 4 if sub == "BETWEEN" else 3
     if len(params) < needed:
         raise _Refused("NEED_MORE_PARAMS", sub, "Not enough parameters")
-    limit = _limit(world, sub, params[needed - 1])
+    limit = _limit(ctx, sub, params[needed - 1])
     if sub == "TARGETS":
         first, second = parse_ref(params[0]), parse_ref(params[1])
         if first is None or second is None or first.at is None or second.at is None:
             raise _Refused("INVALID_PARAMS", sub, "TARGETS takes two timestamp= references")
-        me = identity(world, session)
+        me = identity(ctx, session)
         query = HistoryQuery(
             kind=sub,
             target="",
@@ -138,18 +138,18 @@ def _parse(
         )
         return query, "*"
     name = params[0]
-    key, since = _target_key(world, session, sub, name)
+    key, since = _target_key(ctx, session, sub, name)
     first = _ref(sub, params[1], allow_star=sub == "LATEST")
     second = _ref(sub, params[2], allow_star=False) if sub == "BETWEEN" else None
     query = HistoryQuery(sub, key, first, second, limit, since=since, events=events.wanted(session))
     return query, name
 
 
-def _limit(world: World, sub: str, text: str) -> int:
+def _limit(ctx: Context, sub: str, text: str) -> int:
     """The requested count, capped at the advertised CHATHISTORY limit (0 asks for it)."""
     if not (text.isascii() and text.isdigit()):
         raise _Refused("INVALID_PARAMS", sub, text, "The limit must be a whole number")
-    most = world.settings.history.chathistory_limit
+    most = ctx.settings.history.chathistory_limit
     limit = int(text)
     return most if limit == 0 or limit > most else limit
 
@@ -168,15 +168,15 @@ def _private_since(session: Session) -> int:
     return 0 if session.account is not None else int(session.connected_at * 1000)
 
 
-def _target_key(world: World, session: Session, sub: str, name: str) -> tuple[str, int]:
+def _target_key(ctx: Context, session: Session, sub: str, name: str) -> tuple[str, int]:
     """The conversation key of a room the requester is in, or of a private conversation."""
     refused = _Refused("INVALID_TARGET", sub, name, "Messages could not be retrieved")
     if name.startswith("#"):
-        channel = world.find_channel(name)
+        channel = ctx.rooms.find(name)
         if channel is None or session.owner not in channel.members:
             raise refused
-        return world.fold(channel.name), 0
-    if not is_valid_nick(name, world.settings.limits.nick_length):
+        return ctx.fold(channel.name), 0
+    if not is_valid_nick(name, ctx.settings.limits.nick_length):
         raise refused
-    key = dm_key(identity(world, session), identity_of(world, name))
+    key = dm_key(identity(ctx, session), identity_of(ctx, name))
     return key, _private_since(session)

@@ -13,11 +13,11 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import sanctions
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.session import Session
 from chatroom.server.core.users import User
-from chatroom.server.core.world import World
 
 MAX_HOST_LENGTH = 63
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:/")
@@ -32,31 +32,29 @@ def valid_host(host: str) -> bool:
     )
 
 
-def change_host(world: World, target: User, host: str) -> None:
+def change_host(ctx: Context, target: User, host: str) -> None:
     """Give ``target`` a new displayed host and tell everyone who tracks it (its own
     devices with the cap too)."""
     old_prefix = target.prefix
     target.host = host
-    recipients = interested(world, target, "chghost")
-    world.fanout(recipients, old_prefix, "CHGHOST", target.user, host, account=target.account)
-    world.reply(target, n.RPL_VISIBLEHOST, host, "is now your displayed host")
+    recipients = interested(ctx, target, "chghost")
+    ctx.fanout(recipients, old_prefix, "CHGHOST", target.user, host, account=target.account)
+    ctx.reply(target, n.RPL_VISIBLEHOST, host, "is now your displayed host")
 
 
 @command("CHGHOST", min_params=2, oper_capability="admin")
-def chghost(world: World, session: Session, msg: Message) -> None:
+def chghost(ctx: Context, session: Session, msg: Message) -> None:
     """CHGHOST <nick> <host>  (server operators with the admin capability)"""
     nick, host = msg.params[0], msg.params[1]
-    target = world.find_nick(nick)
+    target = ctx.nicks.find(nick)
     if target is None or not target.registered:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     if not valid_host(host):
         session.send(
-            format_line(
-                world.name, "FAIL", "CHGHOST", "INVALID_HOST", host, "That host is not valid"
-            )
+            format_line(ctx.name, "FAIL", "CHGHOST", "INVALID_HOST", host, "That host is not valid")
         )
         return
-    change_host(world, target, host)
-    sanctions.audit(world, sanctions.actor_name(session), "user.chghost", target.nick, host)
+    change_host(ctx, target, host)
+    sanctions.audit(ctx, sanctions.actor_name(session), "user.chghost", target.nick, host)
     if target is not session.owner:
-        world.notice(session, f"Changed the displayed host of {target.nick} to {host}")
+        ctx.notice(session, f"Changed the displayed host of {target.nick} to {host}")

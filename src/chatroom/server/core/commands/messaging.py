@@ -1,7 +1,7 @@
 """PRIVMSG, NOTICE and TAGMSG: the hot path of the whole server.
 
 A room message is formatted once per tag variant and the same bytes are queued for every
-member (``World.fanout``); nothing here is done per recipient except choosing a variant.
+member (``Context.fanout``); nothing here is done per recipient except choosing a variant.
 NOTICE never provokes an error reply (RFC 2812 3.3.2), so loops between bots cannot start.
 
 A text that fits in the sender's line can be too long once the server puts the sender's
@@ -19,39 +19,39 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, fit_trailing
 from chatroom.server.core import multiline_batch, offline, sanctions, services, statusmsg
 from chatroom.server.core.access import room_to_speak_in
+from chatroom.server.core.context import Context
 from chatroom.server.core.conversations import identity, store_message
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.history import dm_key, format_time
 from chatroom.server.core.session import Session
 from chatroom.server.core.users import User
-from chatroom.server.core.world import World
 
 
 @command("PRIVMSG")
-def privmsg(world: World, session: Session, msg: Message) -> None:
+def privmsg(ctx: Context, session: Session, msg: Message) -> None:
     """PRIVMSG <target>{,<target>} :<text>"""
     if msg.tags and "batch" in msg.tags:
-        multiline_batch.add_line(world, session, msg, "PRIVMSG")  # a line of a multiline batch
+        multiline_batch.add_line(ctx, session, msg, "PRIVMSG")  # a line of a multiline batch
         return
-    _deliver(world, session, msg, "PRIVMSG")
+    _deliver(ctx, session, msg, "PRIVMSG")
 
 
 @command("NOTICE")
-def notice(world: World, session: Session, msg: Message) -> None:
+def notice(ctx: Context, session: Session, msg: Message) -> None:
     """NOTICE <target>{,<target>} :<text>"""
     if msg.tags and "batch" in msg.tags:
-        multiline_batch.add_line(world, session, msg, "NOTICE")
+        multiline_batch.add_line(ctx, session, msg, "NOTICE")
         return
-    _deliver(world, session, msg, "NOTICE")
+    _deliver(ctx, session, msg, "NOTICE")
 
 
 @command("TAGMSG", min_params=1)
-def tagmsg(world: World, session: Session, msg: Message) -> None:
+def tagmsg(ctx: Context, session: Session, msg: Message) -> None:
     """TAGMSG <target>{,<target>}  (IRCv3 message-tags: tags only, e.g. +typing)"""
-    _deliver(world, session, msg, "TAGMSG")
+    _deliver(ctx, session, msg, "TAGMSG")
 
 
-def _client_tags(world: World, session: Session, msg: Message) -> dict[str, str]:
+def _client_tags(ctx: Context, session: Session, msg: Message) -> dict[str, str]:
     """Client-only tags (``+name``) are relayed; server tags from clients are dropped."""
     tags = {k: v for k, v in msg.tags.items() if k.startswith("+")} if msg.tags else {}
     if "B" in session.owner.modes:
@@ -59,7 +59,7 @@ def _client_tags(world: World, session: Session, msg: Message) -> dict[str, str]
     return tags
 
 
-def _deliver(world: World, session: Session, msg: Message, verb: str) -> None:
+def _deliver(ctx: Context, session: Session, msg: Message, verb: str) -> None:
     quiet = verb == "NOTICE"
     params = msg.params
     if not params or not params[0]:
@@ -75,13 +75,13 @@ def _deliver(world: World, session: Session, msg: Message, verb: str) -> None:
     else:
         text = (params[1],)
     targets = params[0].split(",")
-    if len(targets) > world.settings.limits.targets_per_message:
+    if len(targets) > ctx.settings.limits.targets_per_message:
         if quiet:
             return
         raise CommandError(n.ERR_TOOMANYTARGETS, params[0], "Too many targets")
     if verb != "TAGMSG":
         for target in targets:
-            service = services.find(world, target)
+            service = services.find(ctx, target)
             if service is not None:
                 # Service text may carry passwords: it goes to the service alone, never
                 # relayed or echoed.
@@ -90,25 +90,25 @@ def _deliver(world: World, session: Session, msg: Message, verb: str) -> None:
                         name = service.name
                         raise CommandError(n.ERR_TOOMANYTARGETS, name, f"Message {name} alone")
                     return
-                service.message(world, session, text[0], quiet=quiet)
+                service.message(ctx, session, text[0], quiet=quiet)
                 return
     user = session.owner  # read once: the hot path pays no property per field
     if user.muted is not None:  # one field check: unmuted senders pay nothing more
-        targets = sanctions.unmuted_targets(world, session, targets)
-    tags = _client_tags(world, session, msg)
-    user.last_message = world.clock()
+        targets = sanctions.unmuted_targets(ctx, session, targets)
+    tags = _client_tags(ctx, session, msg)
+    user.last_message = ctx.clock()
     echo = "echo-message" in session.caps
     for target in targets:
         if target.startswith("#"):
-            _to_channel(world, session, verb, target, text, tags, echo, quiet)
+            _to_channel(ctx, session, verb, target, text, tags, echo, quiet)
         elif (status := statusmsg.split_target(target)) is not None:  # "@#room", "+#room"
-            statusmsg.deliver(world, session, verb, *status, text, tags, echo, quiet)
+            statusmsg.deliver(ctx, session, verb, *status, text, tags, echo, quiet)
         else:
-            _to_user(world, session, verb, target, text, tags, echo, quiet)
+            _to_user(ctx, session, verb, target, text, tags, echo, quiet)
 
 
 def _to_channel(
-    world: World,
+    ctx: Context,
     session: Session,
     verb: str,
     target: str,
@@ -117,8 +117,8 @@ def _to_channel(
     echo: bool,
     quiet: bool,
 ) -> None:
-    key = world.fold(target)  # once: it finds the room and files the line in history
-    channel = room_to_speak_in(world, session, world.channels.get(key), target, text, quiet)
+    key = ctx.fold(target)  # once: it finds the room and files the line in history
+    channel = room_to_speak_in(ctx, session, ctx.rooms.get(key), target, text, quiet)
     if channel is None:
         return
     members: Collection[Session] = channel.sessions
@@ -127,8 +127,8 @@ def _to_channel(
         members = [m for m in channel.sessions if "message-tags" in m.caps]
     else:
         text = (fit_trailing(prefix, verb, channel.name, text[0]),)
-    at, msgid = world.now_ms(), world.new_msgid()  # once per message, for every copy
-    world.fanout(
+    at, msgid = ctx.now_ms(), ctx.new_msgid()  # once per message, for every copy
+    ctx.fanout(
         members,
         prefix,
         verb,
@@ -141,11 +141,11 @@ def _to_channel(
         time_tag=format_time(at),
     )
     if text:
-        store_message(world, session, verb, key, "", channel.name, text[0], tags, msgid, at)
+        store_message(ctx, session, verb, key, "", channel.name, text[0], tags, msgid, at)
 
 
 def _to_user(
-    world: World,
+    ctx: Context,
     session: Session,
     verb: str,
     target: str,
@@ -154,12 +154,12 @@ def _to_user(
     echo: bool,
     quiet: bool,
 ) -> None:
-    recipient = world.find_nick(target)
+    recipient = ctx.nicks.find(target)
     if recipient is None or not recipient.registered:
-        if text and offline.store_for_account(world, session, verb, target, text[0], tags):
+        if text and offline.store_for_account(ctx, session, verb, target, text[0], tags):
             return  # kept for an account that is offline; the sender was told
         if not quiet:
-            world.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
+            ctx.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
         return
     if text:
         text = (fit_trailing(session.prefix, verb, recipient.nick, text[0]),)
@@ -172,21 +172,21 @@ def _to_user(
     ]
     if echo:
         recipients.append(session)  # to oneself too: the echo answers a labeled request
-    at, msgid = world.now_ms(), world.new_msgid()  # once per message, for every copy
+    at, msgid = ctx.now_ms(), ctx.new_msgid()  # once per message, for every copy
     copy = (session, verb, recipient.nick, text, tags, msgid, format_time(at))
-    _relay(world, recipients, *copy)
+    _relay(ctx, recipients, *copy)
     if recipient is session.owner and (verb != "TAGMSG" or "message-tags" in session.caps):
         capture, session.capture = session.capture, None
         try:
-            _relay(world, [session], *copy)  # the delivery: a side effect, never labeled
+            _relay(ctx, [session], *copy)  # the delivery: a side effect, never labeled
         finally:
             session.capture = capture
     if text:
-        other = identity(world, recipient)
-        key = dm_key(identity(world, session), other)
-        store_message(world, session, verb, key, other, recipient.nick, text[0], tags, msgid, at)
+        other = identity(ctx, recipient)
+        key = dm_key(identity(ctx, session), other)
+        store_message(ctx, session, verb, key, other, recipient.nick, text[0], tags, msgid, at)
     if verb == "PRIVMSG" and recipient.away is not None:
-        world.reply(session, n.RPL_AWAY, recipient.nick, recipient.away)
+        ctx.reply(session, n.RPL_AWAY, recipient.nick, recipient.away)
 
 
 def _devices(recipient: User, sender: User) -> list[Session]:
@@ -197,7 +197,7 @@ def _devices(recipient: User, sender: User) -> list[Session]:
 
 
 def _relay(
-    world: World,
+    ctx: Context,
     recipients: list[Session],
     session: Session,
     verb: str,
@@ -208,7 +208,7 @@ def _relay(
     time_tag: str,
 ) -> None:
     """One private message to some of its copies, all with the same msgid and time."""
-    world.fanout(
+    ctx.fanout(
         recipients,
         session.prefix,
         verb,

@@ -21,10 +21,10 @@ from chatroom.irc.packing import pack_words
 from chatroom.server.core import metadata as md
 from chatroom.server.core import opers
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
 from chatroom.server.core.users import User
-from chatroom.server.core.world import World
 
 _KEYS_BUDGET = 400  # bytes of keys in one 770/771/772 line
 
@@ -37,9 +37,9 @@ class _Fail(Exception):  # noqa: N818 (a refusal, carried to one FAIL reply)
 
 
 def _fail(
-    world: World, session: Session, code: str, *params: str, tags: dict[str, str] | None = None
+    ctx: Context, session: Session, code: str, *params: str, tags: dict[str, str] | None = None
 ) -> None:
-    session.send(format_line(world.name, "FAIL", "METADATA", code, *params, tags=tags))
+    session.send(format_line(ctx.name, "FAIL", "METADATA", code, *params, tags=tags))
 
 
 _DESCRIPTIONS = {
@@ -56,7 +56,7 @@ _DESCRIPTIONS = {
 
 
 @command("METADATA", min_params=2, before_registration=True)
-def metadata(world: World, session: Session, msg: Message) -> None:
+def metadata(ctx: Context, session: Session, msg: Message) -> None:
     """METADATA <target> <GET|LIST|SET|CLEAR|SUB|UNSUB|SUBS|SYNC> [<key>...] [:<value>]"""
     sub = msg.params[1].upper()
     handler = _SUBCOMMANDS.get(sub)
@@ -64,30 +64,30 @@ def metadata(world: World, session: Session, msg: Message) -> None:
         if md.CAP not in session.caps:
             raise CommandError(n.ERR_NOTREGISTERED, "You have not registered")
         if msg.params[0] != "*" and sub not in ("SUB", "UNSUB", "SUBS"):
-            _fail(world, session, "INVALID_TARGET", msg.params[0], "Only * before connecting")
+            _fail(ctx, session, "INVALID_TARGET", msg.params[0], "Only * before connecting")
             return
     if handler is None:
-        _fail(world, session, "SUBCOMMAND_INVALID", sub, _DESCRIPTIONS["SUBCOMMAND_INVALID"])
+        _fail(ctx, session, "SUBCOMMAND_INVALID", sub, _DESCRIPTIONS["SUBCOMMAND_INVALID"])
         return
     try:
-        handler(world, session, msg.params[0], list(msg.params[2:]))
+        handler(ctx, session, msg.params[0], list(msg.params[2:]))
     except _Fail as fail:
-        _fail(world, session, fail.code, *fail.params, _DESCRIPTIONS[fail.code])
+        _fail(ctx, session, fail.code, *fail.params, _DESCRIPTIONS[fail.code])
 
 
 # ----------------------------------------------------------------------------- targets
 
 
-def _resolve(world: World, session: Session, name: str) -> User | Channel:
+def _resolve(ctx: Context, session: Session, name: str) -> User | Channel:
     """``*`` is oneself; a room must be one the requester is in; a nick must be online."""
     if name == "*":
         return session.owner
     if name.startswith("#"):
-        channel = world.find_channel(name)
+        channel = ctx.rooms.find(name)
         if channel is not None and session.owner in channel.members:
             return channel
         raise _Fail("INVALID_TARGET", name)
-    other = world.find_nick(name)
+    other = ctx.nicks.find(name)
     if other is session.owner or (other is not None and other.registered):
         return other
     raise _Fail("INVALID_TARGET", name)
@@ -97,15 +97,15 @@ def _name(target: User | Channel) -> str:
     return target.name if isinstance(target, Channel) else target.nick
 
 
-def _values(world: World, target: User | Channel) -> dict[str, str]:
+def _values(ctx: Context, target: User | Channel) -> dict[str, str]:
     if isinstance(target, Channel):
         return md.channel_values(target)
-    return md.user_values(world, target)
+    return md.user_values(ctx, target)
 
 
-def _may_edit(world: World, session: Session, target: User | Channel) -> bool:
+def _may_edit(ctx: Context, session: Session, target: User | Channel) -> bool:
     if isinstance(target, Channel):
-        return target.is_op(session.owner) or opers.may(world, session, "channels")
+        return target.is_op(session.owner) or opers.may(ctx, session, "channels")
     return target is session.owner
 
 
@@ -118,20 +118,20 @@ def _keys(params: list[str]) -> list[str]:
 # ----------------------------------------------------------------------------- reading
 
 
-def _get(world: World, session: Session, name: str, params: list[str]) -> None:
+def _get(ctx: Context, session: Session, name: str, params: list[str]) -> None:
     """METADATA <target> GET <key> [<key>...]"""
     keys = _keys(params)
-    target = _resolve(world, session, name)
+    target = _resolve(ctx, session, name)
     shown = _name(target)
-    values = _values(world, target)
-    ref = md.open_batch(world, session, "metadata", shown)
+    values = _values(ctx, target)
+    ref = md.open_batch(ctx, session, "metadata", shown)
     tags = {"batch": ref} if ref is not None else None
     for key in keys:
         if not md.valid_key(key):
-            _fail(world, session, "KEY_INVALID", key, _DESCRIPTIONS["KEY_INVALID"], tags=tags)
+            _fail(ctx, session, "KEY_INVALID", key, _DESCRIPTIONS["KEY_INVALID"], tags=tags)
         elif key in values:
             line = format_line(
-                world.name,
+                ctx.name,
                 n.RPL_KEYVALUE,
                 session.nick,
                 shown,
@@ -143,23 +143,23 @@ def _get(world: World, session: Session, name: str, params: list[str]) -> None:
             session.send(line)
         else:
             line = format_line(
-                world.name, n.RPL_KEYNOTSET, session.nick, shown, key, "Key not set", tags=tags
+                ctx.name, n.RPL_KEYNOTSET, session.nick, shown, key, "Key not set", tags=tags
             )
             session.send(line)
-    md.close_batch(world, session, ref)
+    md.close_batch(ctx, session, ref)
 
 
-def _list(world: World, session: Session, name: str, params: list[str]) -> None:
+def _list(ctx: Context, session: Session, name: str, params: list[str]) -> None:
     """METADATA <target> LIST"""
-    target = _resolve(world, session, name)
+    target = _resolve(ctx, session, name)
     shown = _name(target)
-    values = _values(world, target)
-    ref = md.open_batch(world, session, "metadata", shown)
+    values = _values(ctx, target)
+    ref = md.open_batch(ctx, session, "metadata", shown)
     tags = {"batch": ref} if ref is not None else None
     for key in sorted(values):
         session.send(
             format_line(
-                world.name,
+                ctx.name,
                 n.RPL_KEYVALUE,
                 session.nick,
                 shown,
@@ -169,36 +169,36 @@ def _list(world: World, session: Session, name: str, params: list[str]) -> None:
                 tags=tags,
             )
         )
-    md.close_batch(world, session, ref)
+    md.close_batch(ctx, session, ref)
 
 
-def _sync(world: World, session: Session, name: str, params: list[str]) -> None:
+def _sync(ctx: Context, session: Session, name: str, params: list[str]) -> None:
     """METADATA <target> SYNC: the subscribed keys of the target (and of a room's members)."""
-    target = _resolve(world, session, name)
-    ref = md.open_batch(world, session, "metadata", _name(target))
+    target = _resolve(ctx, session, name)
+    ref = md.open_batch(ctx, session, "metadata", _name(target))
     if isinstance(target, Channel):
-        md.sync_channel(world, session, target, None, ref)
+        md.sync_channel(ctx, session, target, None, ref)
     elif session.metadata_subs:
-        values = md.user_values(world, target)
-        md.send_values(world, session, target.nick, values, session.metadata_subs, ref)
-    md.close_batch(world, session, ref)
+        values = md.user_values(ctx, target)
+        md.send_values(ctx, session, target.nick, values, session.metadata_subs, ref)
+    md.close_batch(ctx, session, ref)
 
 
 # ----------------------------------------------------------------------------- writing
 
 
-def _set(world: World, session: Session, name: str, params: list[str]) -> None:
+def _set(ctx: Context, session: Session, name: str, params: list[str]) -> None:
     """METADATA <target> SET <key> [:<value>]  (no value removes the key)"""
     key = _keys(params)[0]
     value = params[1] if len(params) > 1 else None
-    target = _resolve(world, session, name)
+    target = _resolve(ctx, session, name)
     shown = _name(target)
     if not md.valid_key(key):
         raise _Fail("KEY_INVALID", key)
-    if not _may_edit(world, session, target):
+    if not _may_edit(ctx, session, target):
         raise _Fail("KEY_NO_PERMISSION", shown, key)
-    values = _values(world, target)
-    limits = world.settings.limits
+    values = _values(ctx, target)
+    limits = ctx.settings.limits
     if value is None:
         if key not in values:
             raise _Fail("KEY_NOT_SET", shown, key)
@@ -207,50 +207,50 @@ def _set(world: World, session: Session, name: str, params: list[str]) -> None:
     elif key not in values and len(values) >= limits.metadata_max_keys:
         raise _Fail("LIMIT_REACHED", shown)
     if value is None:
-        answer = format_line(world.name, n.RPL_KEYNOTSET, session.nick, shown, key, "Key not set")
+        answer = format_line(ctx.name, n.RPL_KEYNOTSET, session.nick, shown, key, "Key not set")
     else:
         answer = format_line(
-            world.name, n.RPL_KEYVALUE, session.nick, shown, key, md.VISIBILITY, value
+            ctx.name, n.RPL_KEYVALUE, session.nick, shown, key, md.VISIBILITY, value
         )
     unchanged = values.get(key) == value
     if isinstance(target, Channel):
         md.store_channel_value(target, key, value)
         if not unchanged:
-            md.notify_channel(world, target, key, value, origin=session)
+            md.notify_channel(ctx, target, key, value, origin=session)
         session.send(answer)
         return
-    _change_user(world, session, [(key, value)], unchanged, lambda: session.send(answer))
+    _change_user(ctx, session, [(key, value)], unchanged, lambda: session.send(answer))
 
 
-def _clear(world: World, session: Session, name: str, params: list[str]) -> None:
+def _clear(ctx: Context, session: Session, name: str, params: list[str]) -> None:
     """METADATA <target> CLEAR: every key removed; one 761 without value per key."""
-    target = _resolve(world, session, name)
+    target = _resolve(ctx, session, name)
     shown = _name(target)
-    if not _may_edit(world, session, target):
+    if not _may_edit(ctx, session, target):
         raise _Fail("KEY_NO_PERMISSION", shown, "*")
-    keys = sorted(_values(world, target))
+    keys = sorted(_values(ctx, target))
 
     def answer() -> None:
-        ref = md.open_batch(world, session, "metadata", shown)
+        ref = md.open_batch(ctx, session, "metadata", shown)
         tags = {"batch": ref} if ref is not None else None
         for key in keys:
             line = format_line(
-                world.name, n.RPL_KEYVALUE, session.nick, shown, key, md.VISIBILITY, tags=tags
+                ctx.name, n.RPL_KEYVALUE, session.nick, shown, key, md.VISIBILITY, tags=tags
             )
             session.send(line)
-        md.close_batch(world, session, ref)
+        md.close_batch(ctx, session, ref)
 
     if isinstance(target, Channel):
         for key in keys:
             md.store_channel_value(target, key, None)
-            md.notify_channel(world, target, key, None, origin=session)
+            md.notify_channel(ctx, target, key, None, origin=session)
         answer()
         return
-    _change_user(world, session, [(key, None) for key in keys], not keys, answer)
+    _change_user(ctx, session, [(key, None) for key in keys], not keys, answer)
 
 
 def _change_user(
-    world: World,
+    ctx: Context,
     session: Session,
     changes: list[tuple[str, str | None]],
     unchanged: bool,
@@ -264,11 +264,11 @@ def _change_user(
 
     def apply() -> None:
         for key, value in changes:
-            md.store_user_value(world, session, key, value)
-            md.notify_user(world, session, key, value, origin=session)
+            md.store_user_value(ctx, session, key, value)
+            md.notify_user(ctx, session, key, value, origin=session)
         answer()
 
-    saves = md.saves_for(world, session, changes)
+    saves = md.saves_for(ctx, session, changes)
     if not saves:
         apply()
         return
@@ -277,81 +277,81 @@ def _change_user(
         if error is None:
             apply()  # also when the session is gone meanwhile: memory follows the store
         elif not session.closed:
-            _fail(world, session, "INTERNAL_ERROR", _DESCRIPTIONS["INTERNAL_ERROR"])
+            _fail(ctx, session, "INTERNAL_ERROR", _DESCRIPTIONS["INTERNAL_ERROR"])
 
-    world.persist(saves, committed)
+    ctx.persist(saves, committed)
 
 
 # ----------------------------------------------------------------------------- subscriptions
 
 
-def _sub(world: World, session: Session, name: str, params: list[str]) -> None:
+def _sub(ctx: Context, session: Session, name: str, params: list[str]) -> None:
     """METADATA * SUB <key> [<key>...]: processed in order; stops at the limit."""
     keys = _keys(params)
     subs = session.metadata_subs
     if subs is None:
         subs = session.metadata_subs = set()
-    most = world.settings.limits.metadata_max_subs
+    most = ctx.settings.limits.metadata_max_subs
     done: list[str] = []
     added: list[str] = []
     for key in keys:
         if not md.valid_key(key):
-            _fail(world, session, "KEY_INVALID", key, _DESCRIPTIONS["KEY_INVALID"])
+            _fail(ctx, session, "KEY_INVALID", key, _DESCRIPTIONS["KEY_INVALID"])
             continue
         if key not in subs:
             if len(subs) >= most:
-                _fail(world, session, "TOO_MANY_SUBS", key, _DESCRIPTIONS["TOO_MANY_SUBS"])
+                _fail(ctx, session, "TOO_MANY_SUBS", key, _DESCRIPTIONS["TOO_MANY_SUBS"])
                 break
             subs.add(key)
             added.append(key)
         if key not in done:
             done.append(key)
-    _send_keys(world, session, n.RPL_METADATASUBOK, done)
+    _send_keys(ctx, session, n.RPL_METADATASUBOK, done)
     if added and session.registered:
         # The current values of the new keys, for the rooms one is in (large rooms: later).
         for channel in session.channels.values():
             if len(channel.members) > md.SYNC_INLINE:
-                world.reply(session, n.RPL_METADATASYNCLATER, channel.name, "1")
+                ctx.reply(session, n.RPL_METADATASYNCLATER, channel.name, "1")
             else:
-                md.sync_channel(world, session, channel, added)
+                md.sync_channel(ctx, session, channel, added)
 
 
-def _unsub(world: World, session: Session, name: str, params: list[str]) -> None:
+def _unsub(ctx: Context, session: Session, name: str, params: list[str]) -> None:
     """METADATA * UNSUB <key> [<key>...]"""
     keys = _keys(params)
     subs = session.metadata_subs or set()
     done: list[str] = []
     for key in keys:
         if not md.valid_key(key):
-            _fail(world, session, "KEY_INVALID", key, _DESCRIPTIONS["KEY_INVALID"])
+            _fail(ctx, session, "KEY_INVALID", key, _DESCRIPTIONS["KEY_INVALID"])
             continue
         subs.discard(key)
         if key not in done:
             done.append(key)
     session.metadata_subs = subs or None
-    _send_keys(world, session, n.RPL_METADATAUNSUBOK, done)
+    _send_keys(ctx, session, n.RPL_METADATAUNSUBOK, done)
 
 
-def _subs(world: World, session: Session, name: str, params: list[str]) -> None:
+def _subs(ctx: Context, session: Session, name: str, params: list[str]) -> None:
     """METADATA * SUBS: the subscribed keys, in a metadata-subs batch."""
-    ref = md.open_batch(world, session, "metadata-subs")
+    ref = md.open_batch(ctx, session, "metadata-subs")
     tags = {"batch": ref} if ref is not None else None
-    _send_keys(world, session, n.RPL_METADATASUBS, sorted(session.metadata_subs or ()), tags)
-    md.close_batch(world, session, ref)
+    _send_keys(ctx, session, n.RPL_METADATASUBS, sorted(session.metadata_subs or ()), tags)
+    md.close_batch(ctx, session, ref)
 
 
 def _send_keys(
-    world: World,
+    ctx: Context,
     session: Session,
     numeric: str,
     keys: list[str],
     tags: dict[str, str] | None = None,
 ) -> None:
     for line in pack_words(keys, _KEYS_BUDGET):
-        session.send(format_line(world.name, numeric, session.nick, line, tags=tags))
+        session.send(format_line(ctx.name, numeric, session.nick, line, tags=tags))
 
 
-_SUBCOMMANDS: dict[str, Callable[[World, Session, str, list[str]], None]] = {
+_SUBCOMMANDS: dict[str, Callable[[Context, Session, str, list[str]], None]] = {
     "GET": _get,
     "LIST": _list,
     "SET": _set,

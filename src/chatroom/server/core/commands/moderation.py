@@ -29,9 +29,9 @@ from chatroom.server.core.bans import (
     until_text,
 )
 from chatroom.server.core.channel import Channel, ListEntry
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 from chatroom.server.store.base import (
     Account,
     BanKind,
@@ -44,25 +44,25 @@ from chatroom.server.store.base import (
 
 
 @command("OPER", min_params=2)
-def oper(world: World, session: Session, msg: Message) -> None:
+def oper(ctx: Context, session: Session, msg: Message) -> None:
     """OPER <account> <password>  (the account must have an operator role)"""
     name, password = msg.params[0], msg.params[1]
-    if plaintext_refused(world, session):
+    if plaintext_refused(ctx, session):
         raise CommandError(n.ERR_PASSWDMISMATCH, "Use TLS to send a password")
-    if session.account is not None and world.fold(session.account) != world.fold(name):
+    if session.account is not None and ctx.fold(session.account) != ctx.fold(name):
         raise CommandError(n.ERR_NOOPERHOST, "You are logged in as another account")
 
     def done(account: Account | None, why: str) -> None:
         if session.closed:
             return
         if account is None:
-            world.reply(session, n.ERR_PASSWDMISMATCH, why)
+            ctx.reply(session, n.ERR_PASSWDMISMATCH, why)
             return
         if account.oper_role is None:
-            world.reply(session, n.ERR_NOOPERHOST, "Your account is not a server operator")
+            ctx.reply(session, n.ERR_NOOPERHOST, "Your account is not a server operator")
             return
-        if opers.configured_role(world, account) is None:
-            world.reply(
+        if opers.configured_role(ctx, account) is None:
+            ctx.reply(
                 session,
                 n.ERR_NOOPERHOST,
                 f"Your operator role ({account.oper_role}) is not configured on this server",
@@ -70,39 +70,39 @@ def oper(world: World, session: Session, msg: Message) -> None:
             return
         had = "o" in session.modes
         if session.account is None:
-            log_in(world, session, account)  # grants the role, +o and 381
+            log_in(ctx, session, account)  # grants the role, +o and 381
         else:
-            opers.grant(world, session, account)
+            opers.grant(ctx, session, account)
         if "o" in session.modes and not had:
-            sanctions.audit(world, account.name, "oper.up", session.nick, session.oper_role or "")
+            sanctions.audit(ctx, account.name, "oper.up", session.nick, session.oper_role or "")
 
-    password_login(world, session, name, password, done)
+    password_login(ctx, session, name, password, done)
 
 
 # ----------------------------------------------------------------------------- KILL
 
 
 @command("KILL", min_params=1)
-def kill(world: World, session: Session, msg: Message) -> None:
+def kill(ctx: Context, session: Session, msg: Message) -> None:
     """KILL <nick> [:<reason>]"""
-    opers.require(world, session, "kill")
+    opers.require(ctx, session, "kill")
     nick = msg.params[0]
-    if world.fold(nick) == world.fold(world.name):
+    if ctx.fold(nick) == ctx.fold(ctx.name):
         raise CommandError(n.ERR_CANTKILLSERVER, "You cannot kill a server")
-    target = world.find_nick(nick)
+    target = ctx.nicks.find(nick)
     if target is None or not target.registered:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     reason = msg.params[1] if len(msg.params) > 1 and msg.params[1] else "No reason given"
-    world.close_user(target, f"Killed ({session.nick} ({reason}))")  # every device
-    sanctions.audit(world, sanctions.actor_name(session), "kill", target.nick, reason)
-    world.notice(session, f"Killed {target.nick}: {reason}")
-    sanctions.announce_to_opers(world, f"{session.nick} killed {target.nick}: {reason}")
+    ctx.close_user(target, f"Killed ({session.nick} ({reason}))")  # every device
+    sanctions.audit(ctx, sanctions.actor_name(session), "kill", target.nick, reason)
+    ctx.notice(session, f"Killed {target.nick}: {reason}")
+    sanctions.announce_to_opers(ctx, f"{session.nick} killed {target.nick}: {reason}")
 
 
 # ----------------------------------------------------------------------------- server bans
 
 
-def resolve(world: World, text: str) -> tuple[BanKind, str]:
+def resolve(ctx: Context, text: str) -> tuple[BanKind, str]:
     """The ``(kind, mask)`` a BAN/UNBAN target means (see the module rules)."""
     try:
         classified = classify_target(text)
@@ -111,60 +111,58 @@ def resolve(world: World, text: str) -> tuple[BanKind, str]:
     if classified is not None:
         kind, mask = classified
     else:
-        online = world.find_nick(text)
+        online = ctx.nicks.find(text)
         if online is not None and online.registered and online.account:
             kind, mask = "account", online.account
         elif online is not None and online.registered and online.conns:
             ip = online.conns[0].ip
             kind, mask = classify_target(ip) or ("address", ip)
-        elif world.fold(text) in world.accounts:
+        elif ctx.fold(text) in ctx.accounts:
             kind, mask = "account", text
         else:
             kind, mask = "nick", normalize_mask(text)
-    return kind, world.fold(mask) if kind in ("account", "nick") else mask
+    return kind, ctx.fold(mask) if kind in ("account", "nick") else mask
 
 
 @command("BAN", min_params=1)
-def ban(world: World, session: Session, msg: Message) -> None:
+def ban(ctx: Context, session: Session, msg: Message) -> None:
     """BAN <target> [<duration>] [:<reason>]  (server-wide; target: nick, a:account,
     nick!user@host, IP, or CIDR)"""
-    opers.require(world, session, "ban")
-    kind, mask = resolve(world, msg.params[0])
+    opers.require(ctx, session, "ban")
+    kind, mask = resolve(ctx, msg.params[0])
     seconds, reason = duration_and_reason(list(msg.params[1:]))
-    now = world.clock()
+    now = ctx.clock()
     expires = now + seconds if seconds is not None else None
     new = ServerBan(None, kind, mask, reason, sanctions.actor_name(session), now, expires)
-    if BanList([new]).find(sanctions.who_of(session), world.fold, now) is not None:
-        world.notice(session, f"Not banned: {kind}:{mask} matches you too. Use a narrower mask.")
+    if BanList([new]).find(sanctions.who_of(session), ctx.fold, now) is not None:
+        ctx.notice(session, f"Not banned: {kind}:{mask} matches you too. Use a narrower mask.")
         return
-    previous = world.sanctions.bans.by_target(kind, mask, world.fold)
-    sanctions.add_ban(world, new)
-    dropped = sanctions.enforce(world)
+    previous = ctx.sanctions.bans.by_target(kind, mask, ctx.fold)
+    sanctions.add_ban(ctx, new)
+    dropped = sanctions.enforce(ctx)
     when = until_text(expires, now)
 
     def saved() -> None:
-        world.notice(
+        ctx.notice(
             session,
             f"Banned {kind}:{mask} ({when}); {dropped} connection(s) closed. Reason: {reason}",
         )
-        sanctions.announce_to_opers(
-            world, f"{session.nick} banned {kind}:{mask} ({when}): {reason}"
-        )
+        sanctions.announce_to_opers(ctx, f"{session.nick} banned {kind}:{mask} ({when}): {reason}")
 
     def failed() -> None:
-        if world.sanctions.bans.by_target(kind, mask, world.fold) is new:
+        if ctx.sanctions.bans.by_target(kind, mask, ctx.fold) is new:
             if previous is None:
-                sanctions.remove_ban(world, new)
+                sanctions.remove_ban(ctx, new)
             else:
-                sanctions.add_ban(world, previous)
-        world.notice(
+                sanctions.add_ban(ctx, previous)
+        ctx.notice(
             session,
             f"Not banned: the ban on {kind}:{mask} could not be saved ({acks.NOT_SAVED}), "
             "so it is not in force. Try again.",
         )
 
     acks.audit_then_answer(
-        world,
+        ctx,
         session,
         "ban.add",
         f"{kind}:{mask}",
@@ -175,42 +173,42 @@ def ban(world: World, session: Session, msg: Message) -> None:
     )
 
 
-def _find_ban(world: World, text: str) -> ServerBan | None:
-    bans = world.sanctions.bans
-    kind, mask = resolve(world, text)
-    found = bans.by_target(kind, mask, world.fold)
+def _find_ban(ctx: Context, text: str) -> ServerBan | None:
+    bans = ctx.sanctions.bans
+    kind, mask = resolve(ctx, text)
+    found = bans.by_target(kind, mask, ctx.fold)
     if found is None and classify_target(text) is None:
         # A bare word: it may name an account ban or a nick ban whichever way it was set.
-        found = bans.by_target("account", text, world.fold) or bans.by_target(
-            "nick", normalize_mask(text), world.fold
+        found = bans.by_target("account", text, ctx.fold) or bans.by_target(
+            "nick", normalize_mask(text), ctx.fold
         )
     return found
 
 
 @command("UNBAN", min_params=1)
-def unban(world: World, session: Session, msg: Message) -> None:
+def unban(ctx: Context, session: Session, msg: Message) -> None:
     """UNBAN <target>  (as shown by BANS, or as given to BAN)"""
-    opers.require(world, session, "ban")
-    found = _find_ban(world, msg.params[0])
+    opers.require(ctx, session, "ban")
+    found = _find_ban(ctx, msg.params[0])
     if found is None:
-        world.notice(session, f"No server ban on {msg.params[0]}; see BANS.")
+        ctx.notice(session, f"No server ban on {msg.params[0]}; see BANS.")
         return
     target = f"{found.kind}:{found.mask}"
 
     def saved() -> None:
-        sanctions.remove_ban(world, found)  # by identity: a newer ban on it stays
-        world.notice(session, f"Lifted the server ban on {target}.")
-        sanctions.announce_to_opers(world, f"{session.nick} lifted the server ban on {target}")
+        sanctions.remove_ban(ctx, found)  # by identity: a newer ban on it stays
+        ctx.notice(session, f"Lifted the server ban on {target}.")
+        sanctions.announce_to_opers(ctx, f"{session.nick} lifted the server ban on {target}")
 
     def failed() -> None:
-        world.notice(
+        ctx.notice(
             session,
             f"The ban on {target} is still in force: lifting it could not be saved "
             f"({acks.NOT_SAVED}). Try again.",
         )
 
     acks.audit_then_answer(
-        world,
+        ctx,
         session,
         "ban.remove",
         target,
@@ -222,31 +220,31 @@ def unban(world: World, session: Session, msg: Message) -> None:
 
 
 @command("BANS")
-def bans(world: World, session: Session, msg: Message) -> None:
+def bans(ctx: Context, session: Session, msg: Message) -> None:
     """BANS  (list the server bans)"""
-    opers.require(world, session, "ban")
-    now = world.clock()
-    current = world.sanctions.bans.bans
+    opers.require(ctx, session, "ban")
+    now = ctx.clock()
+    current = ctx.sanctions.bans.bans
     for item in current:
-        world.notice(
+        ctx.notice(
             session,
             f"{item.kind}:{item.mask} - {item.reason or 'no reason'} - set by {item.set_by} "
             f"{format_time(item.set_at)} - {until_text(item.expires_at, now)}",
         )
-    world.notice(session, f"End of server ban list ({len(current)}).")
+    ctx.notice(session, f"End of server ban list ({len(current)}).")
 
 
 # ----------------------------------------------------------------------------- timed room bans
 
 
 @command("TBAN", min_params=3)
-def tban(world: World, session: Session, msg: Message) -> None:
+def tban(ctx: Context, session: Session, msg: Message) -> None:
     """TBAN <#room> <duration> <mask>  (InspIRCd's timed ban: +b that lifts itself)"""
     name, duration, raw_mask = msg.params[0], msg.params[1], msg.params[2]
-    channel = world.find_channel(name) if is_channel_name(name) else None
+    channel = ctx.rooms.find(name) if is_channel_name(name) else None
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
-    if not channel.is_op(session.owner) and not opers.may(world, session, "channels"):
+    if not channel.is_op(session.owner) and not opers.may(ctx, session, "channels"):
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     seconds = parse_duration(duration)
     if seconds is None:
@@ -258,35 +256,35 @@ def tban(world: World, session: Session, msg: Message) -> None:
             "Invalid duration (try 10m, 2h, 1d)",
         )
     mask = normalize_mask(raw_mask)
-    now = world.clock()
+    now = ctx.clock()
     expires = now + seconds
-    found = channel.find_entry("b", mask, world.fold)
+    found = channel.find_entry("b", mask, ctx.fold)
     if found is None:
-        if len(channel.lists["b"]) >= world.settings.limits.list_entries:
+        if len(channel.lists["b"]) >= ctx.settings.limits.list_entries:
             raise CommandError(n.ERR_BANLISTFULL, channel.name, "b", "Channel list is full")
         entry = ListEntry(mask, session.prefix, now, expires)
         channel.lists["b"].append(entry)
-        events.announce(world, channel, session.prefix, "MODE", "+b", mask, account=session.account)
+        events.announce(ctx, channel, session.prefix, "MODE", "+b", mask, account=session.account)
     else:
         entry = found
     before = entry.expires_at
     entry.expires_at = expires
-    chanreg.schedule(world, expires)
+    chanreg.schedule(ctx, expires)
     when = until_text(expires, now)
 
     def saved() -> None:
-        world.notice(session, f"Timed ban on {mask} in {channel.name} ({when}).")
+        ctx.notice(session, f"Timed ban on {mask} in {channel.name} ({when}).")
 
     def failed() -> None:
-        _untimed(world, channel, entry, expires, before, created=found is None)
-        world.notice(
+        _untimed(ctx, channel, entry, expires, before, created=found is None)
+        ctx.notice(
             session,
             f"No timed ban on {mask} in {channel.name}: it could not be saved "
             f"({acks.NOT_SAVED}). Try again.",
         )
 
     acks.audit_then_answer(
-        world,
+        ctx,
         session,
         "channel.tban",
         f"{channel.name} {mask}",
@@ -298,7 +296,7 @@ def tban(world: World, session: Session, msg: Message) -> None:
 
 
 def _untimed(
-    world: World,
+    ctx: Context,
     channel: Channel,
     entry: ListEntry,
     expires: float,
@@ -315,4 +313,4 @@ def _untimed(
         entry.expires_at = before
         return
     channel.lists["b"].remove(entry)
-    world.fanout(channel.sessions, world.name, "MODE", channel.name, "-b", entry.mask)
+    ctx.fanout(channel.sessions, ctx.name, "MODE", channel.name, "-b", entry.mask)

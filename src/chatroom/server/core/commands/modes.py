@@ -23,11 +23,11 @@ from chatroom.irc.modes import (
 )
 from chatroom.server.core import chanreg, events, opers, sanctions
 from chatroom.server.core.channel import LIST_MODES, Channel, ListEntry
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.replies import CHANNEL_MODES, USER_MODES
 from chatroom.server.core.session import Session
 from chatroom.server.core.settings import Limits
-from chatroom.server.core.world import World
 
 KEY_LENGTH = Limits().key_length  # advertised as KEYLEN; longer keys are cut, like InspIRCd
 
@@ -42,35 +42,35 @@ _MODE_NAMES = {"k": "key", "l": "limit", "o": "op", "v": "voice"}
 
 
 @command("MODE", min_params=1)
-def mode(world: World, session: Session, msg: Message) -> None:
+def mode(ctx: Context, session: Session, msg: Message) -> None:
     """MODE <target> [<modestring> [<mode arguments>...]]"""
     if msg.params[0][:1] == "#":
-        channel_mode(world, session, msg)
+        channel_mode(ctx, session, msg)
     else:
-        user_mode(world, session, msg)
+        user_mode(ctx, session, msg)
 
 
 # ----------------------------------------------------------------------------- rooms
 
 
-def channel_mode(world: World, session: Session, msg: Message) -> None:
+def channel_mode(ctx: Context, session: Session, msg: Message) -> None:
     name = msg.params[0]
-    channel = world.find_channel(name)
+    channel = ctx.rooms.find(name)
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
     if len(msg.params) == 1 or not msg.params[1]:
         modestring, args = channel.mode_string(show_key=session.owner in channel.members)
-        world.reply(session, n.RPL_CHANNELMODEIS, channel.name, modestring, *args)
-        world.reply(session, n.RPL_CREATIONTIME, channel.name, str(int(channel.created_at)))
+        ctx.reply(session, n.RPL_CHANNELMODEIS, channel.name, modestring, *args)
+        ctx.reply(session, n.RPL_CREATIONTIME, channel.name, str(int(channel.created_at)))
         return
     given = msg.params[2:]
     if given and not given[-1]:
         given = given[:-1]  # "MODE #c +l :": an empty argument is a missing one (696 ... l *)
     changes, unknown = parse_channel_modes(msg.params[1], given, CHANNEL_MODES)
     for letter in unknown:
-        world.reply(session, n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
-    is_op = channel.is_op(session.owner) or opers.may(world, session, "channels")
-    budget = world.settings.limits.modes_per_command
+        ctx.reply(session, n.ERR_UNKNOWNMODE, letter, "is unknown mode char to me")
+    is_op = channel.is_op(session.owner) or opers.may(ctx, session, "channels")
+    budget = ctx.settings.limits.modes_per_command
     applied: list[ModeChange] = []
     listed: set[str] = set()
     denied = False
@@ -79,7 +79,7 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
         if letter in LIST_MODES and change.arg is None:
             if letter not in listed:
                 listed.add(letter)
-                send_list(world, session, channel, letter)
+                send_list(ctx, session, channel, letter)
             continue
         if not is_op:
             denied = True
@@ -89,24 +89,24 @@ def channel_mode(world: World, session: Session, msg: Message) -> None:
             if budget < 0:
                 continue
         try:
-            done = _apply(world, session, channel, change)
+            done = _apply(ctx, session, channel, change)
         except CommandError as err:
-            world.reply(session, err.numeric, *err.params)
+            ctx.reply(session, err.numeric, *err.params)
             continue
         if done is not None:
             applied.append(done)
     if denied:
-        world.reply(session, n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+        ctx.reply(session, n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     if applied:
         modestring, args = format_mode_changes(applied)
-        sanctions.audit_mode_changes(world, session, channel.name, applied)
+        sanctions.audit_mode_changes(ctx, session, channel.name, applied)
 
         def announce() -> None:
             events.announce(
-                world, channel, session.prefix, "MODE", modestring, *args, account=session.account
+                ctx, channel, session.prefix, "MODE", modestring, *args, account=session.account
             )
 
-        chanreg.announce_when_saved(world, session, channel, announce)
+        chanreg.announce_when_saved(ctx, session, channel, announce)
 
 
 def _takes_param(change: ModeChange) -> bool:
@@ -117,12 +117,12 @@ def _takes_param(change: ModeChange) -> bool:
     return change.adding and letter in spec.set_arg
 
 
-def send_list(world: World, session: Session, channel: Channel, letter: str) -> None:
+def send_list(ctx: Context, session: Session, channel: Channel, letter: str) -> None:
     """367/368, 348/349, 346/347 or 728/729 (with the Solanum/InspIRCd "q" parameter)."""
     entry_numeric, end_numeric, end_text = _LIST_REPLIES[letter]
     extra = ("q",) if letter == "q" else ()
     for entry in channel.lists[letter]:
-        world.reply(
+        ctx.reply(
             session,
             entry_numeric,
             channel.name,
@@ -131,7 +131,7 @@ def send_list(world: World, session: Session, channel: Channel, letter: str) -> 
             entry.set_by,
             str(int(entry.set_at)),
         )
-    world.reply(session, end_numeric, channel.name, *extra, end_text)
+    ctx.reply(session, end_numeric, channel.name, *extra, end_text)
 
 
 def _missing(channel: Channel, letter: str) -> CommandError:
@@ -146,7 +146,7 @@ def _missing(channel: Channel, letter: str) -> CommandError:
 
 
 def _apply(
-    world: World, session: Session, channel: Channel, change: ModeChange
+    ctx: Context, session: Session, channel: Channel, change: ModeChange
 ) -> ModeChange | None:
     """Make one change; return what to announce, or None if nothing changed."""
     letter, adding, arg = change.letter, change.adding, change.arg
@@ -165,8 +165,8 @@ def _apply(
     if arg is None:
         raise _missing(channel, letter)
     if letter in CHANNEL_MODES.prefixes:
-        return _apply_status(world, channel, letter, adding, arg)
-    return _apply_list(world, session, channel, letter, adding, arg)
+        return _apply_status(ctx, channel, letter, adding, arg)
+    return _apply_list(ctx, session, channel, letter, adding, arg)
 
 
 def _apply_key(channel: Channel, adding: bool, arg: str | None) -> ModeChange | None:
@@ -211,9 +211,9 @@ def _apply_limit(channel: Channel, adding: bool, arg: str | None) -> ModeChange 
 
 
 def _apply_status(
-    world: World, channel: Channel, letter: str, adding: bool, nick: str
+    ctx: Context, channel: Channel, letter: str, adding: bool, nick: str
 ) -> ModeChange | None:
-    target = world.find_nick(nick)
+    target = ctx.nicks.find(nick)
     if target is None:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     if target not in channel.members:
@@ -227,10 +227,10 @@ def _apply_status(
 
 
 def _apply_list(
-    world: World, session: Session, channel: Channel, letter: str, adding: bool, arg: str
+    ctx: Context, session: Session, channel: Channel, letter: str, adding: bool, arg: str
 ) -> ModeChange | None:
     mask = normalize_mask(arg)
-    entry = channel.find_entry(letter, mask, world.fold)
+    entry = channel.find_entry(letter, mask, ctx.fold)
     entries = channel.lists[letter]
     if not adding:
         if entry is None:
@@ -239,24 +239,24 @@ def _apply_list(
         return ModeChange(False, letter, entry.mask)
     if entry is not None:
         return None
-    if len(entries) >= world.settings.limits.list_entries:
+    if len(entries) >= ctx.settings.limits.list_entries:
         raise CommandError(n.ERR_BANLISTFULL, channel.name, letter, "Channel list is full")
-    entries.append(ListEntry(mask, set_by=session.prefix, set_at=world.clock()))
+    entries.append(ListEntry(mask, set_by=session.prefix, set_at=ctx.clock()))
     return ModeChange(True, letter, mask)
 
 
 # ----------------------------------------------------------------------------- users
 
 
-def user_mode(world: World, session: Session, msg: Message) -> None:
+def user_mode(ctx: Context, session: Session, msg: Message) -> None:
     nick = msg.params[0]
-    target = world.find_nick(nick)
+    target = ctx.nicks.find(nick)
     if target is None:
         raise CommandError(n.ERR_NOSUCHNICK, nick, "No such nick/channel")
     if target is not session.owner:
         raise CommandError(n.ERR_USERSDONTMATCH, "Can't change mode for other users")
     if len(msg.params) == 1:
-        world.reply(session, n.RPL_UMODEIS, "+" + "".join(sorted(session.modes)))
+        ctx.reply(session, n.RPL_UMODEIS, "+" + "".join(sorted(session.modes)))
         return
     changes, unknown = parse_user_modes(msg.params[1], USER_MODES)
     applied: list[ModeChange] = []
@@ -270,14 +270,14 @@ def user_mode(world: World, session: Session, msg: Message) -> None:
             if letter not in session.modes:
                 continue
             if letter == "o":
-                opers.revoke(world, session)  # the role goes with +o, until the next OPER
+                opers.revoke(ctx, session)  # the role goes with +o, until the next OPER
             else:
                 session.owner.set_mode(letter, False)
         applied.append(change)
     if unknown:
-        world.reply(session, n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
+        ctx.reply(session, n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
     if applied:
         modestring, _ = format_mode_changes(applied)
-        world.fanout(
+        ctx.fanout(
             [session], session.prefix, "MODE", session.nick, modestring, account=session.account
         )

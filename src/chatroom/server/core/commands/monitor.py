@@ -17,9 +17,9 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.irc.packing import pack_words
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 
 _LIST_BUDGET = 400  # bytes of comma-joined nicks per line, well inside 512 with the prefix
 
@@ -28,66 +28,66 @@ def _chunks(items: Iterable[str]) -> list[str]:
     return pack_words(items, _LIST_BUDGET, sep=",")
 
 
-def _send_status(world: World, session: Session, nicks: Iterable[str]) -> None:
+def _send_status(ctx: Context, session: Session, nicks: Iterable[str]) -> None:
     """730 for those online (as nick!user@host), 731 for the rest."""
     online: list[str] = []
     offline: list[str] = []
     for nick in nicks:
-        other = world.find_nick(nick)
+        other = ctx.nicks.find(nick)
         if other is not None and other.registered:
             online.append(other.prefix)
         else:
             offline.append(nick)
     for line in _chunks(online):
-        world.reply(session, n.RPL_MONONLINE, line)
+        ctx.reply(session, n.RPL_MONONLINE, line)
     for line in _chunks(offline):
-        world.reply(session, n.RPL_MONOFFLINE, line)
+        ctx.reply(session, n.RPL_MONOFFLINE, line)
 
 
 @command("MONITOR", min_params=1)
-def monitor(world: World, session: Session, msg: Message) -> None:
+def monitor(ctx: Context, session: Session, msg: Message) -> None:
     """MONITOR <+|-> <nick>{,<nick>}  |  MONITOR <C|L|S>"""
     sub = msg.params[0]
-    table = world.monitor
+    table = ctx.monitor
     if sub in ("+", "-"):
         if len(msg.params) < 2:
             raise CommandError(n.ERR_NEEDMOREPARAMS, "MONITOR", "Not enough parameters")
         nicks = [nick for nick in msg.params[1].split(",") if nick]
         if sub == "-":
             for nick in nicks:
-                table.remove(session, world.fold(nick))
+                table.remove(session, ctx.fold(nick))
             return
-        _add(world, session, nicks)
+        _add(ctx, session, nicks)
     elif sub.upper() == "C":
         table.clear(session)
     elif sub.upper() == "L":
         for line in _chunks(table.watched(session).values()):
-            world.reply(session, n.RPL_MONLIST, line)
-        world.reply(session, n.RPL_ENDOFMONLIST, "End of MONITOR list")
+            ctx.reply(session, n.RPL_MONLIST, line)
+        ctx.reply(session, n.RPL_ENDOFMONLIST, "End of MONITOR list")
     elif sub.upper() == "S":
-        _send_status(world, session, table.watched(session).values())
+        _send_status(ctx, session, table.watched(session).values())
     else:
         session.send(
-            format_line(world.name, "FAIL", "MONITOR", "INVALID_PARAMS", sub, "Use +, -, C, L or S")
+            format_line(ctx.name, "FAIL", "MONITOR", "INVALID_PARAMS", sub, "Use +, -, C, L or S")
         )
 
 
-def _add(world: World, session: Session, nicks: list[str]) -> None:
-    table = world.monitor
-    limit = world.settings.limits.monitor_entries
-    length = world.settings.limits.nick_length
+def _add(ctx: Context, session: Session, nicks: list[str]) -> None:
+    table = ctx.monitor
+    limit = ctx.settings.limits.monitor_entries
+    length = ctx.settings.limits.nick_length
     added: list[str] = []
     for index, nick in enumerate(nicks):
         if not is_valid_nick(nick, length):
             continue
-        folded = world.fold(nick)
+        folded = ctx.fold(nick)
         watched = table.watched(session)
         if folded not in watched and len(watched) >= limit:
             rest = ",".join(nicks[index:])
-            _send_status(world, session, added)
-            world.reply(session, n.ERR_MONLISTFULL, str(limit), rest, "Monitor list is full")
+            _send_status(ctx, session, added)
+            ctx.reply(session, n.ERR_MONLISTFULL, str(limit), rest, "Monitor list is full")
             return
         if folded not in watched:
             table.add(session, folded, nick)
         added.append(nick)
-    _send_status(world, session, added)
+    _send_status(ctx, session, added)

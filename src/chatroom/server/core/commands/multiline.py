@@ -27,37 +27,37 @@ from chatroom.irc.message import Message, format_line
 from chatroom.server.core import labels, sanctions, services
 from chatroom.server.core import multiline as ml
 from chatroom.server.core.access import cannot_speak
+from chatroom.server.core.context import Context
 from chatroom.server.core.conversations import identity, store_message
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import dm_key
 from chatroom.server.core.multiline_batch import fail
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 
 
 @command("BATCH", min_params=1)
-def batch(world: World, session: Session, msg: Message) -> None:
+def batch(ctx: Context, session: Session, msg: Message) -> None:
     """BATCH +<ref> draft/multiline <target>  |  BATCH -<ref>"""
     ref = msg.params[0]
     if ref[:1] == "+" and len(ref) > 1:
-        _open(world, session, ref[1:], msg)
+        _open(ctx, session, ref[1:], msg)
     elif ref[:1] == "-" and len(ref) > 1:
-        _close(world, session, ref[1:])
+        _close(ctx, session, ref[1:])
     else:
-        fail(world, session, "MULTILINE_INVALID", "Invalid batch reference")
+        fail(ctx, session, "MULTILINE_INVALID", "Invalid batch reference")
 
 
-def _open(world: World, session: Session, ref: str, msg: Message) -> None:
+def _open(ctx: Context, session: Session, ref: str, msg: Message) -> None:
     params = msg.params
     if ml.CAP not in session.caps:
-        fail(world, session, "MULTILINE_INVALID", "Negotiate draft/multiline to send a batch")
+        fail(ctx, session, "MULTILINE_INVALID", "Negotiate draft/multiline to send a batch")
         return
     if len(params) < 3 or params[1] != ml.BATCH_TYPE or not params[2] or "," in params[2]:
-        fail(world, session, "MULTILINE_INVALID", "Use BATCH +<ref> draft/multiline <target>")
+        fail(ctx, session, "MULTILINE_INVALID", "Use BATCH +<ref> draft/multiline <target>")
         return
     if session.multiline is not None and not session.multiline.failed:
         # Batches do not nest: the one left open is dropped, the new one ignored.
-        fail(world, session, "MULTILINE_INVALID", "A multiline batch is already open")
+        fail(ctx, session, "MULTILINE_INVALID", "A multiline batch is already open")
         session.multiline.ref, session.multiline.failed = ref, True
         return
     tags = {k: v for k, v in msg.tags.items() if k.startswith("+")} if msg.tags else {}
@@ -66,97 +66,97 @@ def _open(world: World, session: Session, ref: str, msg: Message) -> None:
     session.multiline = ml.OpenBatch(
         ref=ref,
         target=params[2],
-        opened_at=world.clock(),
+        opened_at=ctx.clock(),
         tags=tags,
         label=labels.take_label(session),
-        cheap=world.settings.limits.multiline_max_lines + 1,
+        cheap=ctx.settings.limits.multiline_max_lines + 1,
     )
 
 
-def _close(world: World, session: Session, ref: str) -> None:
+def _close(ctx: Context, session: Session, ref: str) -> None:
     open_batch = session.multiline
     if open_batch is None or open_batch.ref != ref:
-        fail(world, session, "MULTILINE_INVALID", f"No multiline batch {ref} is open")
+        fail(ctx, session, "MULTILINE_INVALID", f"No multiline batch {ref} is open")
         return
     session.multiline = None
     if open_batch.failed:
         return  # its error was reported when it happened
     if not open_batch.lines or open_batch.command is None:
-        fail(world, session, "MULTILINE_INVALID", "Invalid multiline batch", label=open_batch.label)
+        fail(ctx, session, "MULTILINE_INVALID", "Invalid multiline batch", label=open_batch.label)
         return
     if not any(text for text, _ in open_batch.lines):
         fail(
-            world,
+            ctx,
             session,
             "MULTILINE_INVALID",
             "Invalid multiline batch with blank lines only",
             label=open_batch.label,
         )
         return
-    _deliver(world, session, open_batch)
+    _deliver(ctx, session, open_batch)
 
 
 # ----------------------------------------------------------------------------- delivery
 
 
-def _deliver(world: World, session: Session, open_batch: ml.OpenBatch) -> None:
+def _deliver(ctx: Context, session: Session, open_batch: ml.OpenBatch) -> None:
     verb = open_batch.command or "PRIVMSG"
     quiet = verb == "NOTICE"
     target = open_batch.target
-    if services.find(world, target) is not None:
+    if services.find(ctx, target) is not None:
         fail(
-            world,
+            ctx,
             session,
             "MULTILINE_INVALID",
             "Services take one line at a time",
             label=open_batch.label,
         )
         return
-    if session.muted is not None and not sanctions.unmuted_targets(world, session, [target]):
+    if session.muted is not None and not sanctions.unmuted_targets(ctx, session, [target]):
         return
-    session.last_message = world.clock()
+    session.last_message = ctx.clock()
     echo = "echo-message" in session.caps
     if target.startswith("#"):
-        channel = world.find_channel(target)
+        channel = ctx.rooms.find(target)
         if channel is None:
             if not quiet:
-                world.reply(session, n.ERR_NOSUCHCHANNEL, target, "No such channel")
+                ctx.reply(session, n.ERR_NOSUCHCHANNEL, target, "No such channel")
             return
-        reason = cannot_speak(world, channel, session)
+        reason = cannot_speak(ctx, channel, session)
         if reason is not None:
             if not quiet:
-                world.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
+                ctx.reply(session, n.ERR_CANNOTSENDTOCHAN, channel.name, reason)
             return
-        key, recipient_id, shown = world.fold(channel.name), "", channel.name
+        key, recipient_id, shown = ctx.fold(channel.name), "", channel.name
         audience: Collection[Session] = channel.sessions
         away = None
     else:
-        recipient = world.find_nick(target)
+        recipient = ctx.nicks.find(target)
         if recipient is None or not recipient.registered:
             if not quiet:
-                world.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
+                ctx.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
             return
-        recipient_id = identity(world, recipient)
-        key, shown = dm_key(identity(world, session), recipient_id), recipient.nick
+        recipient_id = identity(ctx, recipient)
+        key, shown = dm_key(identity(ctx, session), recipient_id), recipient.nick
         audience = list(recipient.conns)
         if recipient is not session.owner:  # the sender's other devices see it too
             audience += [conn for conn in session.owner.conns if conn is not session]
         away = recipient.away if verb == "PRIVMSG" else None
     lines = ml.fit(open_batch.lines, ml.line_budget(session.prefix, verb, shown))
-    at, msgid = world.now_ms(), world.new_msgid()
+    at, msgid = ctx.now_ms(), ctx.new_msgid()
     message = ml.Message(
         session.prefix, verb, shown, lines, msgid, at, session.account, open_batch.tags
     )
-    _send(world, session, message, audience, target.startswith("#"), echo, open_batch.label)
+    _send(ctx, session, message, audience, target.startswith("#"), echo, open_batch.label)
     text, joins = ml.combine(lines)
     tags = {**open_batch.tags, ml.HISTORY_TAG: ml.joins_value(joins)}
-    store_message(world, session, verb, key, recipient_id, shown, text, tags, msgid, at)
+    store_message(ctx, session, verb, key, recipient_id, shown, text, tags, msgid, at)
     if away is not None:
-        world.reply(session, n.RPL_AWAY, shown, away)
+        ctx.reply(session, n.RPL_AWAY, shown, away)
 
 
 def _send(
-    world: World,
+    ctx: Context,
     session: Session,
     message: ml.Message,
     audience: Collection[Session],
@@ -198,5 +198,5 @@ def _send(
             session.send(line)
         delivered += 1
     elif label is not None:
-        session.send(format_line(world.name, "ACK", tags={"label": label}))
-    world.stats.deliveries += delivered
+        session.send(format_line(ctx.name, "ACK", tags={"label": label}))
+    ctx.stats.deliveries += delivered

@@ -11,17 +11,17 @@ from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core import acks, opers, sanctions
 from chatroom.server.core.bans import duration_and_reason, format_time, until_text
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 from chatroom.server.store.base import Account, AccountMute, DeleteMute, PutMute
 
 
-def _account_of(world: World, text: str) -> Account:
+def _account_of(ctx: Context, text: str) -> Account:
     """The account a MUTE target names: an online nick's account, or an account name."""
-    online = world.find_nick(text)
+    online = ctx.nicks.find(text)
     name = online.account if online is not None and online.account else text
-    account = world.accounts.get(world.fold(name))
+    account = ctx.accounts.get(ctx.fold(name))
     if account is None:
         raise CommandError(
             n.ERR_NOSUCHNICK, text, "No such account (quiet guests in rooms with +q instead)"
@@ -30,35 +30,35 @@ def _account_of(world: World, text: str) -> Account:
 
 
 @command("MUTE", min_params=1)
-def mute(world: World, session: Session, msg: Message) -> None:
+def mute(ctx: Context, session: Session, msg: Message) -> None:
     """MUTE <nick|account> [<duration>] [:<reason>]  (server-wide, by account)"""
-    opers.require(world, session, "mute")
-    account = _account_of(world, msg.params[0])
+    opers.require(ctx, session, "mute")
+    account = _account_of(ctx, msg.params[0])
     seconds, reason = duration_and_reason(list(msg.params[1:]))
-    now = world.clock()
+    now = ctx.clock()
     expires = now + seconds if seconds is not None else None
     actor = sanctions.actor_name(session)
     record = AccountMute(account.key, account.name, reason, actor, now, expires)
-    previous = world.sanctions.mutes.get(account.key)
-    sanctions.apply_mute(world, account.key, record)
+    previous = ctx.sanctions.mutes.get(account.key)
+    sanctions.apply_mute(ctx, account.key, record)
     when = until_text(expires, now)
 
     def saved() -> None:
-        for target in world.sessions.values():
+        for target in ctx.sessions.values():
             if target.muted is record:
-                world.notice(target, f"You have been muted on this server: {reason} ({when}).")
-        world.notice(session, f"Muted {account.name} ({when}). Reason: {reason}")
+                ctx.notice(target, f"You have been muted on this server: {reason} ({when}).")
+        ctx.notice(session, f"Muted {account.name} ({when}). Reason: {reason}")
 
     def failed() -> None:
-        if world.sanctions.mutes.get(account.key) is record:
-            sanctions.apply_mute(world, account.key, previous)
-        world.notice(
+        if ctx.sanctions.mutes.get(account.key) is record:
+            sanctions.apply_mute(ctx, account.key, previous)
+        ctx.notice(
             session,
             f"Not muted: muting {account.name} could not be saved ({acks.NOT_SAVED}). Try again.",
         )
 
     acks.audit_then_answer(
-        world,
+        ctx,
         session,
         "mute.add",
         account.name,
@@ -70,32 +70,32 @@ def mute(world: World, session: Session, msg: Message) -> None:
 
 
 @command("UNMUTE", min_params=1)
-def unmute(world: World, session: Session, msg: Message) -> None:
+def unmute(ctx: Context, session: Session, msg: Message) -> None:
     """UNMUTE <nick|account>"""
-    opers.require(world, session, "mute")
-    account = _account_of(world, msg.params[0])
-    if account.key not in world.sanctions.mutes:
-        world.notice(session, f"{account.name} is not muted.")
+    opers.require(ctx, session, "mute")
+    account = _account_of(ctx, msg.params[0])
+    if account.key not in ctx.sanctions.mutes:
+        ctx.notice(session, f"{account.name} is not muted.")
         return
-    lifted = world.sanctions.mutes[account.key]
+    lifted = ctx.sanctions.mutes[account.key]
 
     def saved() -> None:
-        if world.sanctions.mutes.get(account.key) is lifted:  # not replaced meanwhile
-            sanctions.apply_mute(world, account.key, None)
-            for target in world.sessions.values():
-                if target.account is not None and world.fold(target.account) == account.key:
-                    world.notice(target, "Your server-wide mute was lifted; you may talk again.")
-        world.notice(session, f"Unmuted {account.name}.")
+        if ctx.sanctions.mutes.get(account.key) is lifted:  # not replaced meanwhile
+            sanctions.apply_mute(ctx, account.key, None)
+            for target in ctx.sessions.values():
+                if target.account is not None and ctx.fold(target.account) == account.key:
+                    ctx.notice(target, "Your server-wide mute was lifted; you may talk again.")
+        ctx.notice(session, f"Unmuted {account.name}.")
 
     def failed() -> None:
-        world.notice(
+        ctx.notice(
             session,
             f"{account.name} is still muted: lifting the mute could not be saved "
             f"({acks.NOT_SAVED}). Try again.",
         )
 
     acks.audit_then_answer(
-        world,
+        ctx,
         session,
         "mute.remove",
         account.name,
@@ -106,15 +106,15 @@ def unmute(world: World, session: Session, msg: Message) -> None:
 
 
 @command("MUTES")
-def mutes(world: World, session: Session, msg: Message) -> None:
+def mutes(ctx: Context, session: Session, msg: Message) -> None:
     """MUTES  (list the server-wide mutes)"""
-    opers.require(world, session, "mute")
-    now = world.clock()
-    current = sorted(world.sanctions.mutes.values(), key=lambda m: m.account_key)
+    opers.require(ctx, session, "mute")
+    now = ctx.clock()
+    current = sorted(ctx.sanctions.mutes.values(), key=lambda m: m.account_key)
     for item in current:
-        world.notice(
+        ctx.notice(
             session,
             f"{item.account_name} - {item.reason or 'no reason'} - set by {item.set_by} "
             f"{format_time(item.set_at)} - {until_text(item.expires_at, now)}",
         )
-    world.notice(session, f"End of mute list ({len(current)}).")
+    ctx.notice(session, f"End of mute list ({len(current)}).")

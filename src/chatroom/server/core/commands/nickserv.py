@@ -31,10 +31,10 @@ from chatroom.server.core.accounts import (
     plaintext_refused,
     registration_refusal,
 )
+from chatroom.server.core.context import Context
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.core.nickserv_service import SERVICE, own_account
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 from chatroom.server.store.base import Account, DeleteAccount
 
 PLAINTEXT = "Use a TLS connection to send a password (your password was not used)."
@@ -47,14 +47,14 @@ _usage = SERVICE.usage
 # --------------------------------------------------------------------------- subcommands
 
 
-def _cannot_log_in(world: World, session: Session, args: list[str], name: str) -> bool:
+def _cannot_log_in(ctx: Context, session: Session, args: list[str], name: str) -> bool:
     """The checks REGISTER and IDENTIFY share; True (after saying why) if they refuse."""
     if not args or len(args) > 2:
-        _usage(world, session, name)
+        _usage(ctx, session, name)
     elif session.account is not None:
-        _notice(world, session, f"You are already logged in as {session.account}.")
-    elif plaintext_refused(world, session):
-        _notice(world, session, PLAINTEXT)
+        _notice(ctx, session, f"You are already logged in as {session.account}.")
+    elif plaintext_refused(ctx, session):
+        _notice(ctx, session, PLAINTEXT)
     else:
         return False
     return True
@@ -67,27 +67,27 @@ def _cannot_log_in(world: World, session: Session, args: list[str], name: str) -
     "Your current nickname becomes the account name, and you are logged in at once.",
     "Later, log in with IDENTIFY <password> or with SASL.",
 )
-def _register(world: World, session: Session, args: list[str]) -> None:
-    if _cannot_log_in(world, session, args, "REGISTER"):
+def _register(ctx: Context, session: Session, args: list[str]) -> None:
+    if _cannot_log_in(ctx, session, args, "REGISTER"):
         return
     name, password = session.nick, args[0]
     email = args[1] if len(args) > 1 else None
-    refusal = registration_refusal(world, name, password) or email_refusal(world, email)
+    refusal = registration_refusal(ctx, name, password) or email_refusal(ctx, email)
     if refusal is not None:
-        _notice(world, session, f"{refusal[1]}.")
+        _notice(ctx, session, f"{refusal[1]}.")
         return
 
     def done(account: Account | None, why: str) -> None:
         if session.closed:
             return
         if account is None:
-            _notice(world, session, f"{why}.")
+            _notice(ctx, session, f"{why}.")
             return
-        _notice(world, session, f"Nickname {account.name} is now registered to you.")
+        _notice(ctx, session, f"Nickname {account.name} is now registered to you.")
         if session.account is None:
-            log_in(world, session, account)
+            log_in(ctx, session, account)
 
-    create_account(world, name, password, email, done)
+    create_account(ctx, name, password, email, done)
 
 
 @subcommand(
@@ -96,8 +96,8 @@ def _register(world: World, session: Session, args: list[str]) -> None:
     "Log in to your account.",
     "Without an account name, the account of your current nickname is used.",
 )
-def _identify(world: World, session: Session, args: list[str]) -> None:
-    if _cannot_log_in(world, session, args, "IDENTIFY"):
+def _identify(ctx: Context, session: Session, args: list[str]) -> None:
+    if _cannot_log_in(ctx, session, args, "IDENTIFY"):
         return
     name, password = (session.nick, args[0]) if len(args) == 1 else (args[0], args[1])
 
@@ -105,14 +105,14 @@ def _identify(world: World, session: Session, args: list[str]) -> None:
         if session.closed:
             return
         if account is None:
-            _notice(world, session, f"{why}.")
+            _notice(ctx, session, f"{why}.")
             return
         if session.account is not None:
             return  # another login finished first; keep it
-        _notice(world, session, f"You are now identified for {account.name}.")
-        log_in(world, session, account)
+        _notice(ctx, session, f"You are now identified for {account.name}.")
+        log_in(ctx, session, account)
 
-    password_login(world, session, name, password, done)
+    password_login(ctx, session, name, password, done)
 
 
 @subcommand(
@@ -124,58 +124,58 @@ def _identify(world: World, session: Session, args: list[str]) -> None:
     "SET ALWAYS-ON ON|OFF: whether you stay in your rooms, away, with no device connected;",
     "what you miss is kept for your next login.",
 )
-def _set(world: World, session: Session, args: list[str]) -> None:
+def _set(ctx: Context, session: Session, args: list[str]) -> None:
     name = args[0].upper() if args else ""
     if len(args) == 2 and name in ("MULTICLIENT", "ALWAYS-ON"):
-        _set_option(world, session, name, args[1].upper())
+        _set_option(ctx, session, name, args[1].upper())
         return
     if len(args) != 2 or name != "PASSWORD":
-        _usage(world, session, "SET")
+        _usage(ctx, session, "SET")
         return
-    account = own_account(world, session)
+    account = own_account(ctx, session)
     if account is None:
         return
-    if plaintext_refused(world, session):
-        _notice(world, session, PLAINTEXT)
+    if plaintext_refused(ctx, session):
+        _notice(ctx, session, PLAINTEXT)
         return
-    minimum = world.settings.accounts.min_password_length
+    minimum = ctx.settings.accounts.min_password_length
     if len(args[1]) < minimum:
-        _notice(world, session, f"Use a password of at least {minimum} characters.")
+        _notice(ctx, session, f"Use a password of at least {minimum} characters.")
         return
 
     def done(error: str | None) -> None:
         if error is not None:
-            _notice(world, session, "The password could not be saved; try again later.")
+            _notice(ctx, session, "The password could not be saved; try again later.")
         else:
-            _notice(world, session, "Your password has been changed.")
+            _notice(ctx, session, "Your password has been changed.")
 
-    change_password(world, account, args[1], done)
+    change_password(ctx, account, args[1], done)
 
 
-def _set_option(world: World, session: Session, name: str, value: str) -> None:
+def _set_option(ctx: Context, session: Session, name: str, value: str) -> None:
     """SET MULTICLIENT / ALWAYS-ON: answered once the choice is saved."""
     if value not in ("ON", "OFF"):
-        _usage(world, session, "SET")
+        _usage(ctx, session, "SET")
         return
-    account = own_account(world, session)
+    account = own_account(ctx, session)
     if account is None:
         return
     option = name.lower()
-    if option == presence.ALWAYS_ON and world.settings.accounts.always_on == "disabled":
-        _notice(world, session, "Always-on is disabled on this server.")
+    if option == presence.ALWAYS_ON and ctx.settings.accounts.always_on == "disabled":
+        _notice(ctx, session, "Always-on is disabled on this server.")
         return
-    if option == presence.MULTICLIENT and not world.settings.accounts.multiclient:
-        _notice(world, session, "Multiclient is disabled on this server.")
+    if option == presence.MULTICLIENT and not ctx.settings.accounts.multiclient:
+        _notice(ctx, session, "Multiclient is disabled on this server.")
         return
-    change = presence.set_option(world, account.key, option, value == "ON")
+    change = presence.set_option(ctx, account.key, option, value == "ON")
 
     def saved(error: str | None) -> None:
         if error is not None:
-            _notice(world, session, f"{name} could not be saved; try again later.")
+            _notice(ctx, session, f"{name} could not be saved; try again later.")
         else:
-            _notice(world, session, f"{name} is now {value} for your account.")
+            _notice(ctx, session, f"{name} is now {value} for your account.")
 
-    world.persist([change], saved)
+    ctx.persist([change], saved)
 
 
 @subcommand(
@@ -184,32 +184,32 @@ def _set_option(world: World, session: Session, name: str, value: str) -> None:
     "Delete your account for good.",
     "Name your account to confirm; every connection logged in to it is logged out.",
 )
-def _drop(world: World, session: Session, args: list[str]) -> None:
+def _drop(ctx: Context, session: Session, args: list[str]) -> None:
     if len(args) != 1:
-        _usage(world, session, "DROP")
+        _usage(ctx, session, "DROP")
         return
-    account = own_account(world, session)
+    account = own_account(ctx, session)
     if account is None:
         return
-    if world.fold(args[0]) != account.key:
-        _notice(world, session, f"To confirm, name your own account: DROP {account.name}")
+    if ctx.fold(args[0]) != account.key:
+        _notice(ctx, session, f"To confirm, name your own account: DROP {account.name}")
         return
 
     def committed(error: str | None) -> None:
         if error is not None:
-            _notice(world, session, "The account could not be dropped; try again later.")
+            _notice(ctx, session, "The account could not be dropped; try again later.")
             return
-        world.accounts.pop(account.key, None)
-        world.read_markers.forget(account.key)
-        _notice(world, session, f"Account {account.name} has been dropped.")
-        for other in world.sessions.values():
-            if other.account is not None and world.fold(other.account) == account.key:
-                log_out(world, other)
-            if world.fold(other.nick) == account.key:
+        ctx.accounts.drop(account.key)
+        ctx.read_markers.forget(account.key)
+        _notice(ctx, session, f"Account {account.name} has been dropped.")
+        for other in ctx.sessions.values():
+            if other.account is not None and ctx.fold(other.account) == account.key:
+                log_out(ctx, other)
+            if ctx.fold(other.nick) == account.key:
                 other.nick_deadline = None  # nobody owns the nick any more
 
     changes = [DeleteAccount(account.key)]
-    sanctions.audit(world, account.name, "account.drop", account.name, "", changes, committed)
+    sanctions.audit(ctx, account.name, "account.drop", account.name, "", changes, committed)
 
 
 @subcommand(
@@ -219,33 +219,33 @@ def _drop(world: World, session: Session, args: list[str]) -> None:
     "Without a name, your own account (or your nickname's) is shown.",
     "The email address is shown only to the account's owner.",
 )
-def _info(world: World, session: Session, args: list[str]) -> None:
+def _info(ctx: Context, session: Session, args: list[str]) -> None:
     if len(args) > 1:
-        _usage(world, session, "INFO")
+        _usage(ctx, session, "INFO")
         return
     name = args[0] if args else (session.account or session.nick)
-    account = world.accounts.get(world.fold(name))
+    account = ctx.accounts.get(ctx.fold(name))
     if account is None:
-        _notice(world, session, f"{name} is not a registered account.")
+        _notice(ctx, session, f"{name} is not a registered account.")
         return
     registered = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(account.created_at))
-    _notice(world, session, f"Information on {account.name}:")
-    _notice(world, session, f"Registered: {registered}")
+    _notice(ctx, session, f"Information on {account.name}:")
+    _notice(ctx, session, f"Registered: {registered}")
     role = f"yes ({account.oper_role})" if account.oper_role else "no"
-    _notice(world, session, f"Operator account: {role}")
-    owner = session.account is not None and world.fold(session.account) == account.key
+    _notice(ctx, session, f"Operator account: {role}")
+    owner = session.account is not None and ctx.fold(session.account) == account.key
     if owner:
-        _notice(world, session, f"Email: {account.email or '(none)'}")
+        _notice(ctx, session, f"Email: {account.email or '(none)'}")
 
 
 @subcommand("LOGOUT", "LOGOUT", "Log out of your account.")
-def _logout(world: World, session: Session, args: list[str]) -> None:
+def _logout(ctx: Context, session: Session, args: list[str]) -> None:
     if session.account is None:
-        _notice(world, session, "You are not logged in.")
+        _notice(ctx, session, "You are not logged in.")
         return
     name = session.account
-    log_out(world, session)
-    _notice(world, session, f"You are no longer identified for {name}.")
+    log_out(ctx, session)
+    _notice(ctx, session, f"You are no longer identified for {name}.")
 
 
 @subcommand(
@@ -254,8 +254,8 @@ def _logout(world: World, session: Session, args: list[str]) -> None:
     "Free your account's nickname from a connection that is not logged in to it.",
     "That connection is renamed to a guest nickname. The nick defaults to your account's.",
 )
-def _ghost(world: World, session: Session, args: list[str]) -> None:
-    _reclaim(world, session, args, "GHOST", take=False)
+def _ghost(ctx: Context, session: Session, args: list[str]) -> None:
+    _reclaim(ctx, session, args, "GHOST", take=False)
 
 
 @subcommand(
@@ -264,53 +264,53 @@ def _ghost(world: World, session: Session, args: list[str]) -> None:
     "Take back your account's nickname.",
     "Like GHOST, and then your nickname is changed to it.",
 )
-def _regain(world: World, session: Session, args: list[str]) -> None:
-    _reclaim(world, session, args, "REGAIN", take=True)
+def _regain(ctx: Context, session: Session, args: list[str]) -> None:
+    _reclaim(ctx, session, args, "REGAIN", take=True)
 
 
-def _reclaim(world: World, session: Session, args: list[str], name: str, *, take: bool) -> None:
+def _reclaim(ctx: Context, session: Session, args: list[str], name: str, *, take: bool) -> None:
     """GHOST and REGAIN: only the account's own nick, only from a session not logged in to it."""
     if len(args) > 1:
-        _usage(world, session, name)
+        _usage(ctx, session, name)
         return
-    account = own_account(world, session)
+    account = own_account(ctx, session)
     if account is None:
         return
     nick = args[0] if args else account.name
-    if world.fold(nick) != account.key:
-        _notice(world, session, f"You can only reclaim your account's nickname, {account.name}.")
+    if ctx.fold(nick) != account.key:
+        _notice(ctx, session, f"You can only reclaim your account's nickname, {account.name}.")
         return
-    holder = world.find_nick(nick)
+    holder = ctx.nicks.find(nick)
     if holder is session.owner:
-        _notice(world, session, f"You already have the nickname {session.nick}.")
+        _notice(ctx, session, f"You already have the nickname {session.nick}.")
         return
     if take:
-        banned = sanctions.nick_ban(world, session, account.name)
+        banned = sanctions.nick_ban(ctx, session, account.name)
         if banned is not None:
-            _notice(world, session, f"{sanctions.nick_ban_text(banned)}.")
+            _notice(ctx, session, f"{sanctions.nick_ban_text(banned)}.")
             return
-        refused = nick_change_refused(world, session, account.name)
+        refused = nick_change_refused(ctx, session, account.name)
         if refused is not None:
-            _notice(world, session, f"{refused[1]}.")
+            _notice(ctx, session, f"{refused[1]}.")
             return
     if holder is not None:
-        if holder.account is not None and world.fold(holder.account) == account.key:
-            _notice(world, session, f"{holder.nick} is logged in to your account; it stays.")
+        if holder.account is not None and ctx.fold(holder.account) == account.key:
+            _notice(ctx, session, f"{holder.nick} is logged in to your account; it stays.")
             return
-        guest = guest_nick(world)
+        guest = guest_nick(ctx)
         for device in holder.conns:
-            _notice(world, device, f"Your nickname was reclaimed by its owner; now {guest}.")
+            _notice(ctx, device, f"Your nickname was reclaimed by its owner; now {guest}.")
         holder.nick_deadline = None
-        change_nick(world, holder, guest)
+        change_nick(ctx, holder, guest)
         if not take:
-            _notice(world, session, f"{nick} has been freed.")
+            _notice(ctx, session, f"{nick} has been freed.")
     elif not take:
-        _notice(world, session, f"{nick} is not in use.")
+        _notice(ctx, session, f"{nick} is not in use.")
         return
     if take:
-        change_nick(world, session, account.name)
-        guard_nick(world, session)
-        _notice(world, session, f"You have regained the nickname {account.name}.")
+        change_nick(ctx, session, account.name)
+        guard_nick(ctx, session)
+        _notice(ctx, session, f"You have regained the nickname {account.name}.")
 
 
 subcommand("HELP", "HELP [command]", "Show this list, or how to use one command.")(SERVICE.help)

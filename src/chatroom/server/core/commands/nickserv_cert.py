@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chatroom.server.core import opers, sanctions
+from chatroom.server.core.context import Context
 from chatroom.server.core.nickserv_service import SERVICE, own_account
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 from chatroom.server.store.base import Account, SetAccountCertfps
 
 MAX_CERTFPS = 5
@@ -49,9 +49,9 @@ def normalise_fingerprint(text: str) -> str | None:
     return fingerprint
 
 
-def fingerprint_owner(world: World, fingerprint: str) -> Account | None:
+def fingerprint_owner(ctx: Context, fingerprint: str) -> Account | None:
     """The account a fingerprint logs in to, if any."""
-    for account in world.accounts.values():
+    for account in ctx.accounts.values():
         if fingerprint in account.certfps:
             return account
     return None
@@ -68,46 +68,46 @@ def fingerprint_owner(world: World, fingerprint: str) -> Account | None:
     f"Operators with the '{CAPABILITY}' capability may name another account first:"
     " CERT LIST <account>, CERT ADD <account> <fingerprint>, CERT DEL <account> <fingerprint>.",
 )
-def _cert(world: World, session: Session, args: list[str]) -> None:
+def _cert(ctx: Context, session: Session, args: list[str]) -> None:
     action = args[0].upper() if args else "LIST"
     rest = args[1:]
     most = _MOST_ARGS.get(action)
     if most is None or len(rest) > most or (action == "DEL" and not rest):
-        SERVICE.usage(world, session, "CERT")
+        SERVICE.usage(ctx, session, "CERT")
         return
     named = rest.pop(0) if rest and len(rest) == most else None
-    account = own_account(world, session) if named is None else _named(world, session, named)
+    account = own_account(ctx, session) if named is None else _named(ctx, session, named)
     if account is None:
         return
     if action == "LIST":
-        _list(world, session, account)
+        _list(ctx, session, account)
         return
     given = rest[0] if rest else session.certfp
     if given is None:
         SERVICE.notice(
-            world,
+            ctx,
             session,
             "You are not connected with a client certificate; name one: CERT ADD <fingerprint>",
         )
         return
     fingerprint = normalise_fingerprint(given)
     if fingerprint is None:
-        SERVICE.notice(world, session, "That is not a SHA-256 fingerprint (64 hex digits).")
+        SERVICE.notice(ctx, session, "That is not a SHA-256 fingerprint (64 hex digits).")
     elif action == "ADD":
-        _add(world, session, account, fingerprint)
+        _add(ctx, session, account, fingerprint)
     else:
-        _delete(world, session, account, fingerprint)
+        _delete(ctx, session, account, fingerprint)
 
 
-def _named(world: World, session: Session, name: str) -> Account | None:
+def _named(ctx: Context, session: Session, name: str) -> Account | None:
     """The account an operator named, or None after saying why not.
 
     Naming your own account is the same as naming none. The capability is checked before
     the account is looked up, so a refusal does not tell whether the account exists.
     """
-    if session.account is not None and world.fold(name) == world.fold(session.account):
-        return own_account(world, session)
-    if not opers.may(world, session, CAPABILITY):
+    if session.account is not None and ctx.fold(name) == ctx.fold(session.account):
+        return own_account(ctx, session)
+    if not opers.may(ctx, session, CAPABILITY):
         if "o" in session.modes:
             refusal = (
                 f"Your operator role ({session.oper_role}) lacks the '{CAPABILITY}'"
@@ -118,87 +118,85 @@ def _named(world: World, session: Session, name: str) -> Account | None:
                 "Only operators may manage another account's certificates;"
                 " leave the account name out to manage your own."
             )
-        SERVICE.notice(world, session, refusal)
+        SERVICE.notice(ctx, session, refusal)
         return None
-    account = world.accounts.get(world.fold(name))
+    account = ctx.accounts.get(ctx.fold(name))
     if account is None:
         # Not quoted back: NickServ never echoes a word that could be a mistyped password.
-        SERVICE.notice(world, session, "There is no account of that name.")
+        SERVICE.notice(ctx, session, "There is no account of that name.")
     return account
 
 
-def _is_own(world: World, session: Session, account: Account) -> bool:
-    return session.account is not None and world.fold(session.account) == account.key
+def _is_own(ctx: Context, session: Session, account: Account) -> bool:
+    return session.account is not None and ctx.fold(session.account) == account.key
 
 
-def _whose(world: World, session: Session, account: Account) -> str:
-    return "your account" if _is_own(world, session, account) else account.name
+def _whose(ctx: Context, session: Session, account: Account) -> str:
+    return "your account" if _is_own(ctx, session, account) else account.name
 
 
-def _list(world: World, session: Session, account: Account) -> None:
+def _list(ctx: Context, session: Session, account: Account) -> None:
     if not account.certfps:
-        SERVICE.notice(world, session, f"No certificate fingerprints are on {account.name}.")
+        SERVICE.notice(ctx, session, f"No certificate fingerprints are on {account.name}.")
         return
-    SERVICE.notice(world, session, f"Certificate fingerprints on {account.name}:")
+    SERVICE.notice(ctx, session, f"Certificate fingerprints on {account.name}:")
     for fingerprint in account.certfps:
-        SERVICE.notice(world, session, f"  {fingerprint}")
+        SERVICE.notice(ctx, session, f"  {fingerprint}")
 
 
-def _add(world: World, session: Session, account: Account, fingerprint: str) -> None:
-    whose = _whose(world, session, account)
+def _add(ctx: Context, session: Session, account: Account, fingerprint: str) -> None:
+    whose = _whose(ctx, session, account)
     if fingerprint in account.certfps:
-        SERVICE.notice(world, session, f"{fingerprint} is already on {whose}.")
+        SERVICE.notice(ctx, session, f"{fingerprint} is already on {whose}.")
         return
-    owner = fingerprint_owner(world, fingerprint)
+    owner = fingerprint_owner(ctx, fingerprint)
     if owner is not None:
         # Its owner is named only to an operator, who may see it in WHOIS anyway.
-        other = "another account" if _is_own(world, session, account) else owner.name
-        SERVICE.notice(world, session, f"That certificate already logs in to {other}.")
+        other = "another account" if _is_own(ctx, session, account) else owner.name
+        SERVICE.notice(ctx, session, f"That certificate already logs in to {other}.")
         return
     if len(account.certfps) >= MAX_CERTFPS:
         full = f"has {MAX_CERTFPS} fingerprints already; remove one with CERT DEL"
-        if _is_own(world, session, account):
-            SERVICE.notice(world, session, f"Your account {full}.")
+        if _is_own(ctx, session, account):
+            SERVICE.notice(ctx, session, f"Your account {full}.")
         else:
-            SERVICE.notice(world, session, f"{account.name} {full} {account.name} <fingerprint>.")
+            SERVICE.notice(ctx, session, f"{account.name} {full} {account.name} <fingerprint>.")
         return
     updated = replace(account, certfps=(*account.certfps, fingerprint))
-    _save(world, session, account, updated, "add", fingerprint)
+    _save(ctx, session, account, updated, "add", fingerprint)
 
 
-def _delete(world: World, session: Session, account: Account, fingerprint: str) -> None:
+def _delete(ctx: Context, session: Session, account: Account, fingerprint: str) -> None:
     if fingerprint not in account.certfps:
-        SERVICE.notice(
-            world, session, f"{fingerprint} is not on {_whose(world, session, account)}."
-        )
+        SERVICE.notice(ctx, session, f"{fingerprint} is not on {_whose(ctx, session, account)}.")
         return
     kept = tuple(fp for fp in account.certfps if fp != fingerprint)
-    _save(world, session, account, replace(account, certfps=kept), "del", fingerprint)
+    _save(ctx, session, account, replace(account, certfps=kept), "del", fingerprint)
 
 
 def _save(
-    world: World, session: Session, before: Account, after: Account, verb: str, fingerprint: str
+    ctx: Context, session: Session, before: Account, after: Account, verb: str, fingerprint: str
 ) -> None:
     """Apply now, persist with an audit entry, answer after the commit (or undo)."""
-    world.accounts[after.key] = after
+    ctx.accounts.put(after)
     actor = sanctions.actor_name(session)
-    by_other = not _is_own(world, session, before)
+    by_other = not _is_own(ctx, session, before)
 
     def committed(error: str | None) -> None:
         if error is not None:
-            _undo(world, before.key, verb, fingerprint)
-            SERVICE.notice(world, session, "The change could not be saved; try again later.")
+            _undo(ctx, before.key, verb, fingerprint)
+            SERVICE.notice(ctx, session, "The change could not be saved; try again later.")
             return
         if verb == "add":
-            SERVICE.notice(world, session, f"{fingerprint} added: it now logs in to {before.name}.")
+            SERVICE.notice(ctx, session, f"{fingerprint} added: it now logs in to {before.name}.")
         else:
-            SERVICE.notice(world, session, f"{fingerprint} removed from {before.name}.")
+            SERVICE.notice(ctx, session, f"{fingerprint} removed from {before.name}.")
         if by_other:
-            _tell_owner(world, before.key, actor, verb, fingerprint)
+            _tell_owner(ctx, before.key, actor, verb, fingerprint)
 
     target = f"{before.name} {fingerprint}"
     sanctions.audit(
-        world,
+        ctx,
         actor,
         f"account.cert.{verb}",
         target,
@@ -207,24 +205,24 @@ def _save(
     )
 
 
-def _tell_owner(world: World, key: str, actor: str, verb: str, fingerprint: str) -> None:
+def _tell_owner(ctx: Context, key: str, actor: str, verb: str, fingerprint: str) -> None:
     """An operator changed how the account logs in: its owner, if online, hears of it."""
     done = "added to" if verb == "add" else "removed from"
     text = f"Operator {actor} {done} your account the certificate fingerprint {fingerprint}."
-    for other in world.sessions.values():
-        if other.account is not None and world.fold(other.account) == key:
-            SERVICE.notice(world, other, text)
+    for other in ctx.sessions.values():
+        if other.account is not None and ctx.fold(other.account) == key:
+            SERVICE.notice(ctx, other, text)
 
 
-def _undo(world: World, key: str, verb: str, fingerprint: str) -> None:
+def _undo(ctx: Context, key: str, verb: str, fingerprint: str) -> None:
     """Take back one change that the store refused, keeping any made since."""
-    current = world.accounts.get(key)
+    current = ctx.accounts.get(key)
     if current is None:
         return  # dropped meanwhile; nothing left to undo
     if verb == "add":
         kept = tuple(fp for fp in current.certfps if fp != fingerprint)
-    elif fingerprint_owner(world, fingerprint) is None:
+    elif fingerprint_owner(ctx, fingerprint) is None:
         kept = (*current.certfps, fingerprint)
     else:
         return
-    world.accounts[key] = replace(current, certfps=kept)
+    ctx.accounts.put(replace(current, certfps=kept))

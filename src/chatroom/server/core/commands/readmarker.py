@@ -17,19 +17,19 @@ from __future__ import annotations
 from chatroom.irc.masks import is_channel_name, is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import readmarkers
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import parse_time
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 from chatroom.server.store.base import PutReadMarker
 
 
-def _fail(world: World, session: Session, code: str, *params: str) -> None:
-    session.send(format_line(world.name, "FAIL", "MARKREAD", code, *params))
+def _fail(ctx: Context, session: Session, code: str, *params: str) -> None:
+    session.send(format_line(ctx.name, "FAIL", "MARKREAD", code, *params))
 
 
-def _valid_target(world: World, target: str) -> bool:
-    limits = world.settings.limits
+def _valid_target(ctx: Context, target: str) -> bool:
+    limits = ctx.settings.limits
     if target.startswith("#"):
         return is_channel_name(target, "#", limits.channel_length)
     return is_valid_nick(target, limits.nick_length)
@@ -44,18 +44,18 @@ def _parse(text: str) -> int | None:
 
 
 @command("MARKREAD")
-def markread(world: World, session: Session, msg: Message) -> None:
+def markread(ctx: Context, session: Session, msg: Message) -> None:
     """MARKREAD <target> [timestamp=YYYY-MM-DDThh:mm:ss.sssZ]"""
     if not msg.params or not msg.params[0]:
-        _fail(world, session, "NEED_MORE_PARAMS", "Missing parameters")
+        _fail(ctx, session, "NEED_MORE_PARAMS", "Missing parameters")
         return
     target = msg.params[0]
-    if not _valid_target(world, target):
-        _fail(world, session, "INVALID_PARAMS", target, "Invalid target")
+    if not _valid_target(ctx, target):
+        _fail(ctx, session, "INVALID_PARAMS", target, "Invalid target")
         return
     if session.account is None:
         _fail(
-            world,
+            ctx,
             session,
             "INTERNAL_ERROR",
             target,
@@ -63,24 +63,24 @@ def markread(world: World, session: Session, msg: Message) -> None:
             "Read markers are kept for accounts: log in first",
         )
         return
-    account_key = world.fold(session.account)
-    folded = world.fold(target)
-    markers = world.read_markers
+    account_key = ctx.fold(session.account)
+    folded = ctx.fold(target)
+    markers = ctx.read_markers
     stored = markers.get(account_key, folded)
     if len(msg.params) == 1:
-        readmarkers.send(world, session, target, stored)
+        readmarkers.send(ctx, session, target, stored)
         return
     at = _parse(msg.params[1])
     if at is None:
-        _fail(world, session, "INVALID_PARAMS", msg.params[1], "Invalid timestamp")
+        _fail(ctx, session, "INVALID_PARAMS", msg.params[1], "Invalid timestamp")
         return
-    at = min(at, world.now_ms())  # never past now
+    at = min(at, ctx.now_ms())  # never past now
     if stored is not None and at <= stored:
-        readmarkers.send(world, session, target, stored)  # only ever forward
+        readmarkers.send(ctx, session, target, stored)  # only ever forward
         return
     if markers.full(account_key, folded):
         why = f"At most {readmarkers.MAX_TARGETS} targets have a read marker"
-        _fail(world, session, "INTERNAL_ERROR", target, "TOO_MANY_TARGETS", why)
+        _fail(ctx, session, "INTERNAL_ERROR", target, "TOO_MANY_TARGETS", why)
         return
     # In memory at once, so a move from another connection before the commit compares
     # with this one and every write the ordered writer makes is later than the last.
@@ -88,12 +88,12 @@ def markread(world: World, session: Session, msg: Message) -> None:
 
     def committed(error: str | None) -> None:
         if error is None:
-            readmarkers.announce(world, account_key, target, session)
+            readmarkers.announce(ctx, account_key, target, session)
             return
         if markers.get(account_key, folded) == at:
             markers.put(account_key, folded, stored)  # take back what the store lacks
         if not session.closed:
             why = "The read timestamp could not be saved"
-            _fail(world, session, "INTERNAL_ERROR", target, why)
+            _fail(ctx, session, "INTERNAL_ERROR", target, why)
 
-    world.persist([PutReadMarker(account_key, folded, at / 1000)], committed)
+    ctx.persist([PutReadMarker(account_key, folded, at / 1000)], committed)

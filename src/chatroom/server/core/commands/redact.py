@@ -25,78 +25,78 @@ from __future__ import annotations
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import events, opers
+from chatroom.server.core.context import Context
 from chatroom.server.core.conversations import identity, identity_of
 from chatroom.server.core.dispatch import command
 from chatroom.server.core.history import dm_key, format_time
 from chatroom.server.core.redaction import FORBIDDEN, REDACTED, UNKNOWN, Redaction
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 
 CAPABILITY = "draft/message-redaction"
 
 
 @command("REDACT", min_params=2)
-def redact(world: World, session: Session, msg: Message) -> None:
+def redact(ctx: Context, session: Session, msg: Message) -> None:
     """REDACT <target> <msgid> [:<reason>]"""
     name, msgid = msg.params[0], msg.params[1]
-    reason = msg.params[2][: world.settings.limits.kick_length] if len(msg.params) > 2 else ""
-    mine = identity(world, session)
+    reason = msg.params[2][: ctx.settings.limits.kick_length] if len(msg.params) > 2 else ""
+    mine = identity(ctx, session)
     own_since = 0 if session.account is not None else int(session.connected_at * 1000)
     if name.startswith("#"):
-        channel = world.find_channel(name)
-        oper = opers.may(world, session, "channels")
+        channel = ctx.rooms.find(name)
+        oper = opers.may(ctx, session, "channels")
         if channel is None or (session.owner not in channel.members and not oper):
-            _fail(world, session, "INVALID_TARGET", name, f"You cannot delete messages from {name}")
+            _fail(ctx, session, "INVALID_TARGET", name, f"You cannot delete messages from {name}")
             return
-        key, other = world.fold(channel.name), ""
+        key, other = ctx.fold(channel.name), ""
         moderator = oper or channel.is_op(session.owner)
         author, since = (None, 0) if moderator else (mine, own_since)
-    elif is_valid_nick(name, world.settings.limits.nick_length):
-        other = identity_of(world, name)
+    elif is_valid_nick(name, ctx.settings.limits.nick_length):
+        other = identity_of(ctx, name)
         key, author, since = dm_key(mine, other), mine, own_since
     else:
-        _fail(world, session, "INVALID_TARGET", name, f"You cannot delete messages from {name}")
+        _fail(ctx, session, "INVALID_TARGET", name, f"You cannot delete messages from {name}")
         return
 
     def decided(outcome: str | None) -> None:
         if outcome == REDACTED:
-            _announce(world, session, name, key, other, msgid, reason)
+            _announce(ctx, session, name, key, other, msgid, reason)
         elif session.closed:
             return
         elif outcome == FORBIDDEN:
             text = "You are not authorised to delete this message"
-            _fail(world, session, "REDACT_FORBIDDEN", name, msgid, text)
+            _fail(ctx, session, "REDACT_FORBIDDEN", name, msgid, text)
         elif outcome == UNKNOWN:
             text = "This message does not exist or is too old"
-            _fail(world, session, "UNKNOWN_MSGID", name, msgid, text)
+            _fail(ctx, session, "UNKNOWN_MSGID", name, msgid, text)
         else:
             text = "The message could not be deleted; try again"
-            _fail(world, session, "UNKNOWN_ERROR", name, msgid, text)
+            _fail(ctx, session, "UNKNOWN_ERROR", name, msgid, text)
 
-    world.redact_history(Redaction(key, msgid, author, world.now_ms(), since), decided)
+    ctx.redact_history(Redaction(key, msgid, author, ctx.now_ms(), since), decided)
 
 
 def _announce(
-    world: World, session: Session, name: str, key: str, other: str, msgid: str, reason: str
+    ctx: Context, session: Session, name: str, key: str, other: str, msgid: str, reason: str
 ) -> None:
     """The message is deleted: tell those who can tell, and keep the REDACT as an event."""
-    at, event_id = world.now_ms(), world.new_msgid()
+    at, event_id = ctx.now_ms(), ctx.new_msgid()
     params = (msgid, reason) if reason else (msgid,)
     if other:  # a private conversation: the other party, if online, and the requester
-        peer = world.find_nick(name)
+        peer = ctx.nicks.find(name)
         shown = peer.nick if peer is not None else name
         audience = list(session.owner.conns)
         if peer is not None and peer is not session.owner:
             audience += peer.conns
     else:
-        channel = world.channels.get(key)
+        channel = ctx.rooms.get(key)
         shown = channel.name if channel is not None else name
         audience = list(channel.sessions) if channel is not None else []
         if session not in audience:
             audience.append(session)  # an operator deleting from outside the room
-        world.history.forget(key, msgid)
+        ctx.history.forget(key, msgid)
     recipients = [m for m in audience if CAPABILITY in m.caps and m.registered and not m.closed]
-    world.fanout(
+    ctx.fanout(
         recipients,
         session.prefix,
         "REDACT",
@@ -107,9 +107,9 @@ def _announce(
         time_tag=format_time(at),
     )
     if CAPABILITY not in session.caps and not session.closed:
-        world.notice(session, f"Deleted message {msgid} in {shown}")
+        ctx.notice(session, f"Deleted message {msgid} in {shown}")
     events.keep(
-        world,
+        ctx,
         key,
         shown,
         session.prefix,
@@ -118,10 +118,10 @@ def _announce(
         at,
         event_id,
         account=session.account,
-        sender=identity(world, session),
+        sender=identity(ctx, session),
         recipient=other,
     )
 
 
-def _fail(world: World, session: Session, code: str, *params: str) -> None:
-    session.send(format_line(world.name, "FAIL", "REDACT", code, *params))
+def _fail(ctx: Context, session: Session, code: str, *params: str) -> None:
+    session.send(format_line(ctx.name, "FAIL", "REDACT", code, *params))

@@ -10,19 +10,19 @@ from chatroom.server.core import metadata, sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import guard_nick
 from chatroom.server.core.caps import CAPABILITIES, advertised, ls_tokens, refresh_tag_profile
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.core.session import Session
 from chatroom.server.core.welcome import try_register
-from chatroom.server.core.world import World
 
 # CAP LS lines stay well under 512 bytes even with a long nick and server name.
 _CAP_LINE_BUDGET = 400
 
 
 @command("CAP", min_params=1, before_registration=True)
-def cap(world: World, session: Session, msg: Message) -> None:
+def cap(ctx: Context, session: Session, msg: Message) -> None:
     """CAP <LS [version] | LIST | REQ :<caps> | END>"""
     sub = msg.params[0].upper()
     if sub == "LS":
@@ -34,22 +34,22 @@ def cap(world: World, session: Session, msg: Message) -> None:
         session.cap_version = max(session.cap_version, version)
         if version >= 302:
             session.caps.add("cap-notify")  # implied by CAP LS 302
-        _send_cap_list(world, session, "LS", ls_tokens(version, advertised(world, session)))
+        _send_cap_list(ctx, session, "LS", ls_tokens(version, advertised(ctx, session)))
     elif sub == "LIST":
-        _send_cap_list(world, session, "LIST", sorted(session.caps))
+        _send_cap_list(ctx, session, "LIST", sorted(session.caps))
     elif sub == "REQ":
         if not session.registered:
             session.cap_negotiating = True
-        _cap_req(world, session, msg.params[1] if len(msg.params) > 1 else "")
+        _cap_req(ctx, session, msg.params[1] if len(msg.params) > 1 else "")
     elif sub == "END":
         if not session.registered:
             session.cap_negotiating = False
-            try_register(world, session)
+            try_register(ctx, session)
     else:
         raise CommandError(n.ERR_INVALIDCAPCMD, msg.params[0], "Invalid CAP command")
 
 
-def _send_cap_list(world: World, session: Session, sub: str, tokens: list[str]) -> None:
+def _send_cap_list(ctx: Context, session: Session, sub: str, tokens: list[str]) -> None:
     """Split long lists over several lines; '*' marks continuation for CAP 302 clients.
 
     A client before CAP 302 cannot tell that more lines follow (the ``irc`` library reads
@@ -57,22 +57,22 @@ def _send_cap_list(world: World, session: Session, sub: str, tokens: list[str]) 
     512 bytes."""
     budget = _CAP_LINE_BUDGET
     if session.cap_version < 302:
-        head = f":{world.name} CAP {session.nick} {sub} :"
+        head = f":{ctx.name} CAP {session.nick} {sub} :"
         budget = max(budget, MAX_BODY - 2 - len(head.encode()))
     lines = pack_words(tokens, budget) or [""]  # no caps: one empty list
     for i, line in enumerate(lines):
         more = i < len(lines) - 1 and session.cap_version >= 302
         params = (session.nick, sub, "*", line) if more else (session.nick, sub, line)
-        session.send(format_line(world.name, "CAP", *params))
+        session.send(format_line(ctx.name, "CAP", *params))
 
 
-def _cap_req(world: World, session: Session, requested: str) -> None:
+def _cap_req(ctx: Context, session: Session, requested: str) -> None:
     """All or nothing: ACK every change, or NAK the whole request."""
     changes: list[tuple[str, bool]] = []
     for token in requested.split():
         name = token[1:] if token.startswith("-") else token
         if name not in CAPABILITIES:
-            session.send(format_line(world.name, "CAP", session.nick, "NAK", requested))
+            session.send(format_line(ctx.name, "CAP", session.nick, "NAK", requested))
             return
         changes.append((name, not token.startswith("-")))
     had_metadata = metadata.CAP in session.caps
@@ -82,13 +82,13 @@ def _cap_req(world: World, session: Session, requested: str) -> None:
         else:
             session.caps.discard(name)
     refresh_tag_profile(session)
-    session.send(format_line(world.name, "CAP", session.nick, "ACK", requested))
+    session.send(format_line(ctx.name, "CAP", session.nick, "ACK", requested))
     if session.registered and not had_metadata:
-        metadata.send_own(world, session)  # does nothing unless the cap was just enabled
+        metadata.send_own(ctx, session)  # does nothing unless the cap was just enabled
 
 
 @command("PASS", min_params=1, before_registration=True)
-def pass_(world: World, session: Session, msg: Message) -> None:
+def pass_(ctx: Context, session: Session, msg: Message) -> None:
     """PASS <password>"""
     if session.registered:
         raise CommandError(n.ERR_ALREADYREGISTERED, "You may not reregister")
@@ -96,16 +96,16 @@ def pass_(world: World, session: Session, msg: Message) -> None:
 
 
 @command("NICK", before_registration=True)
-def nick(world: World, session: Session, msg: Message) -> None:
+def nick(ctx: Context, session: Session, msg: Message) -> None:
     """NICK <nickname>"""
     if not msg.params or not msg.params[0]:
         raise CommandError(n.ERR_NONICKNAMEGIVEN, "No nickname given")
     new = msg.params[0]
-    if not is_valid_nick(new, world.settings.limits.nick_length):
+    if not is_valid_nick(new, ctx.settings.limits.nick_length):
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Erroneous nickname")
-    if services.is_service_nick(world, new):
+    if services.is_service_nick(ctx, new):
         raise CommandError(n.ERR_ERRONEUSNICKNAME, new, "Reserved nickname")
-    owner = world.find_nick(new)
+    owner = ctx.nicks.find(new)
     if owner is not None and owner is not session.owner:
         pending_login = session.cap_negotiating or session.password is not None
         if pending_login and not session.registered and owner.account is not None:
@@ -117,21 +117,21 @@ def nick(world: World, session: Session, msg: Message) -> None:
     if new == session.nick:
         return
     if session.registered:
-        banned = sanctions.nick_ban(world, session, new)
+        banned = sanctions.nick_ban(ctx, session, new)
         if banned is not None:
             raise CommandError(n.ERR_ERRONEUSNICKNAME, new, sanctions.nick_ban_text(banned))
-        refused = nick_change_refused(world, session, new)
+        refused = nick_change_refused(ctx, session, new)
         if refused is not None:
             raise CommandError(n.ERR_BANONCHAN, new, refused[0], refused[1])
-    change_nick(world, session, new)
+    change_nick(ctx, session, new)
     if session.registered:
-        guard_nick(world, session)
+        guard_nick(ctx, session)
     else:
-        try_register(world, session)
+        try_register(ctx, session)
 
 
 @command("USER", min_params=4, before_registration=True)
-def user(world: World, session: Session, msg: Message) -> None:
+def user(ctx: Context, session: Session, msg: Message) -> None:
     """USER <username> <mode> <unused> :<realname>
 
     An empty real name is 461 (modern docs). A user name keeps its letters, digits and
@@ -142,46 +142,46 @@ def user(world: World, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_ALREADYREGISTERED, "You may not reregister")
     if not msg.params[0] or not msg.params[3]:
         raise CommandError(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
-    limits = world.settings.limits
+    limits = ctx.settings.limits
     username = "".join(c for c in msg.params[0] if c.isalnum() or c in "-_.") or "user"
     # No ident lookup is done, so the username is marked as unverified with '~'.
     session.user = "~" + username[: limits.user_length - 1]
     session.realname = msg.params[3][: limits.realname_length]
-    try_register(world, session)
+    try_register(ctx, session)
 
 
 @command("PING", before_registration=True)
-def ping(world: World, session: Session, msg: Message) -> None:
+def ping(ctx: Context, session: Session, msg: Message) -> None:
     """PING <token>"""
     if not msg.params:
         raise CommandError(n.ERR_NOORIGIN, "No origin specified")
-    session.send(format_line(world.name, "PONG", world.name, msg.params[0]))
+    session.send(format_line(ctx.name, "PONG", ctx.name, msg.params[0]))
 
 
 @command("PONG", before_registration=True)
-def pong(world: World, session: Session, msg: Message) -> None:
+def pong(ctx: Context, session: Session, msg: Message) -> None:
     """PONG [server] <token>"""
     session.ping_sent_at = None
 
 
 @command("QUIT", before_registration=True)
-def quit_(world: World, session: Session, msg: Message) -> None:
+def quit_(ctx: Context, session: Session, msg: Message) -> None:
     """QUIT [:<reason>]"""
     reason = msg.params[0] if msg.params else ""
-    world.close(session, f"Quit: {reason}" if reason else "Quit")
+    ctx.close(session, f"Quit: {reason}" if reason else "Quit")
 
 
 @command("SETNAME", min_params=1)
-def setname(world: World, session: Session, msg: Message) -> None:
+def setname(ctx: Context, session: Session, msg: Message) -> None:
     """SETNAME :<realname>  (IRCv3 setname: peers with the cap see the change)"""
     realname = msg.params[0]
-    if len(realname) > world.settings.limits.realname_length:
+    if len(realname) > ctx.settings.limits.realname_length:
         session.send(
-            format_line(world.name, "FAIL", "SETNAME", "INVALID_REALNAME", "Realname is too long")
+            format_line(ctx.name, "FAIL", "SETNAME", "INVALID_REALNAME", "Realname is too long")
         )
         return
     session.realname = realname
-    recipients = interested(world, session, "setname")
+    recipients = interested(ctx, session, "setname")
     if "setname" in session.caps:
         recipients.add(session)
-    world.fanout(recipients, session.prefix, "SETNAME", realname, account=session.account)
+    ctx.fanout(recipients, session.prefix, "SETNAME", realname, account=session.account)

@@ -22,12 +22,11 @@ from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
 from chatroom.server.core import opers, readmarkers, redirects, sanctions
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
-from chatroom.server.core.effects import RenameHistory
 from chatroom.server.core.redirects import CAP
 from chatroom.server.core.roomviews import send_names, send_topic
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 from chatroom.server.store.base import RenameChannel
 
 COOLDOWN = 60.0
@@ -41,102 +40,92 @@ class _Refused(Exception):  # noqa: N818 (a refusal, carried to one FAIL reply)
 
 
 @command("RENAME", min_params=2)
-def rename(world: World, session: Session, msg: Message) -> None:
+def rename(ctx: Context, session: Session, msg: Message) -> None:
     """RENAME <#old> <#new> [:<reason>]"""
     old, new = msg.params[0], msg.params[1]
     reason = msg.params[2] if len(msg.params) > 2 else ""
-    channel = world.find_channel(old)
+    channel = ctx.rooms.find(old)
     if channel is None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, old, "No such channel")
-    override = opers.may(world, session, "channels")
+    override = opers.may(ctx, session, "channels")
     if not override:
         if session.owner not in channel.members:
             raise CommandError(n.ERR_NOTONCHANNEL, channel.name, "You're not on that channel")
         if not channel.is_op(session.owner):
             raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     try:
-        _check(world, channel, new, override)
+        _check(ctx, channel, new, override)
     except _Refused as refused:
-        session.send(
-            format_line(world.name, "FAIL", "RENAME", refused.code, old, new, refused.text)
-        )
+        session.send(format_line(ctx.name, "FAIL", "RENAME", refused.code, old, new, refused.text))
         return
-    reason = reason[: world.settings.limits.kick_length]
-    rename_channel(world, session, channel, new, reason)
+    reason = reason[: ctx.settings.limits.kick_length]
+    rename_channel(ctx, session, channel, new, reason)
 
 
-def _check(world: World, channel: Channel, new: str, override: bool) -> None:
-    limits = world.settings.limits
+def _check(ctx: Context, channel: Channel, new: str, override: bool) -> None:
+    limits = ctx.settings.limits
     if not is_channel_name(new, "#", limits.channel_length):
         raise _Refused("CANNOT_RENAME", "That is not a valid room name")
-    folded = world.fold(new)
-    if folded != world.fold(channel.name) and folded in world.channels:
+    folded = ctx.fold(new)
+    if folded != ctx.fold(channel.name) and ctx.rooms.get(folded) is not None:
         raise _Refused("CHANNEL_NAME_IN_USE", "The channel name is already taken")
     if new == channel.name:
         raise _Refused("CANNOT_RENAME", "That is already the room's name")
-    configured = {world.fold(name) for name in world.settings.permanent_channels}
-    if world.fold(channel.name) in configured:
+    configured = {ctx.fold(name) for name in ctx.settings.permanent_channels}
+    if ctx.fold(channel.name) in configured:
         raise _Refused("CANNOT_RENAME", "Rooms from the server's configuration keep their name")
-    if not override and world.clock() - channel.renamed_at < COOLDOWN:
+    if not override and ctx.clock() - channel.renamed_at < COOLDOWN:
         raise _Refused("CANNOT_RENAME", "This channel has been renamed recently")
 
 
-def rename_channel(world: World, session: Session, channel: Channel, new: str, reason: str) -> None:
+def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, reason: str) -> None:
     """Move the room to its new name everywhere the old one was a key, then announce it."""
-    old, old_key, new_key = channel.name, world.fold(channel.name), world.fold(new)
-    channel.name = new
-    channel.renamed_at = world.clock()
+    old, old_key, new_key = channel.name, ctx.fold(channel.name), ctx.fold(new)
+    ctx.rooms.rename(channel, new)
+    channel.renamed_at = ctx.clock()
     if new_key != old_key:
-        world.channels[new_key] = world.channels.pop(old_key)
         for member in channel.members:
             member.channels[new_key] = member.channels.pop(old_key)
-        for other in {session.owner for session in world.sessions.values()}:
+        for other in {session.owner for session in ctx.sessions.values()}:
             if old_key in other.invited:
                 other.uninvite(old_key)
                 other.invite(new_key)
-        recent = world.history.recent.pop(old_key, None)
-        if recent is not None:
-            world.history.recent[new_key] = recent
-        redirects.remember(world, old_key, new)
-    ring = world.history.recent.get(new_key)
-    if ring:  # the lines replayed on join name the room as it is now called
-        moved = [replace(record, target=new_key, target_name=new) for record in ring]
-        ring.clear()
-        ring.extend(moved)
-    world.effects.append(RenameHistory(old_key, new_key, new))
+        redirects.remember(ctx, old_key, new)
+    ctx.history.rename_room(old_key, new_key, new)
+    ctx.rename_history(old_key, new_key, new)
     changes = []
     if channel.registration is not None:
         channel.registration = replace(channel.registration, key=new_key, name=new)
         changes.append(RenameChannel(old_key, new_key, new))
     actor = sanctions.actor_name(session)
-    sanctions.audit(world, actor, "channel.rename", f"{old} {new}", reason, changes)
-    _announce(world, session, channel, old, reason, case_only=new_key == old_key)
+    sanctions.audit(ctx, actor, "channel.rename", f"{old} {new}", reason, changes)
+    _announce(ctx, session, channel, old, reason, case_only=new_key == old_key)
 
 
 def _announce(
-    world: World, session: Session, channel: Channel, old: str, reason: str, case_only: bool
+    ctx: Context, session: Session, channel: Channel, old: str, reason: str, case_only: bool
 ) -> None:
     aware = [m for m in channel.sessions if CAP in m.caps]
     if session.owner not in channel.members:  # an operator from outside hears of it too
         if CAP in session.caps:
             aware.append(session)
         else:
-            world.notice(session, f"{old} is now called {channel.name}")
-    world.fanout(aware, session.prefix, "RENAME", old, channel.name, reason)
+            ctx.notice(session, f"{old} is now called {channel.name}")
+    ctx.fanout(aware, session.prefix, "RENAME", old, channel.name, reason)
     if case_only:
         return  # the fallback is not used when only the case changed
     for member in list(channel.sessions):
         if CAP in member.caps:
             continue
         part = (old, reason) if reason else (old,)
-        world.fanout([member], member.prefix, "PART", *part)
+        ctx.fanout([member], member.prefix, "PART", *part)
         joined: tuple[str, ...]
         if "extended-join" in member.caps:
             joined = (channel.name, member.account or "*", member.realname)
         else:
             joined = (channel.name,)
-        world.fanout([member], member.prefix, "JOIN", *joined, account=member.account)
+        ctx.fanout([member], member.prefix, "JOIN", *joined, account=member.account)
         if channel.topic:
-            send_topic(world, member, channel)
-        readmarkers.joined(world, member, channel)
-        send_names(world, member, channel)
+            send_topic(ctx, member, channel)
+        readmarkers.joined(ctx, member, channel)
+        send_names(ctx, member, channel)

@@ -29,10 +29,10 @@ from chatroom.server.core.accounts import (
     plaintext_refused,
     throttled_reason,
 )
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
 from chatroom.server.core.welcome import try_register
-from chatroom.server.core.world import World
 from chatroom.server.store.base import Account
 
 MECHANISMS = ("PLAIN", "EXTERNAL", "SCRAM-SHA-256")
@@ -50,7 +50,7 @@ class SaslExchange:
 
 
 @command("AUTHENTICATE", min_params=1, before_registration=True)
-def authenticate(world: World, session: Session, msg: Message) -> None:
+def authenticate(ctx: Context, session: Session, msg: Message) -> None:
     """AUTHENTICATE <mechanism> | <base64 chunk> | + | *"""
     arg = msg.params[0]
     if "sasl" not in session.caps:
@@ -65,35 +65,35 @@ def authenticate(world: World, session: Session, msg: Message) -> None:
         session.sasl = None
         raise CommandError(n.ERR_SASLTOOLONG, "SASL message too long")
     if not isinstance(state, SaslExchange):
-        _start(world, session, arg.upper())
+        _start(ctx, session, arg.upper())
         return
     if state.busy:
         return  # a password check is in flight; its answer ends the exchange
     state.buffer += "" if arg == "+" else arg
     if len(state.buffer) > MAX_SASL_BYTES:
-        _fail(world, session)
+        _fail(ctx, session)
         return
     if len(arg) == CHUNK:
         return  # more chunks follow
     try:
         data = base64.b64decode(state.buffer, validate=True)
     except (ValueError, binascii.Error):
-        _fail(world, session)
+        _fail(ctx, session)
         return
     state.buffer = ""
     if state.mechanism == "PLAIN":
-        _plain(world, session, state, data)
+        _plain(ctx, session, state, data)
     elif state.mechanism == "EXTERNAL":
-        _external(world, session, data)
+        _external(ctx, session, data)
     else:
-        _scram(world, session, state, data)
+        _scram(ctx, session, state, data)
 
 
-def _start(world: World, session: Session, mechanism: str) -> None:
+def _start(ctx: Context, session: Session, mechanism: str) -> None:
     if mechanism not in MECHANISMS:
-        world.reply(session, n.RPL_SASLMECHS, ",".join(MECHANISMS), "are available SASL mechanisms")
+        ctx.reply(session, n.RPL_SASLMECHS, ",".join(MECHANISMS), "are available SASL mechanisms")
         raise CommandError(n.ERR_SASLFAIL, "SASL authentication failed")
-    if mechanism == "PLAIN" and plaintext_refused(world, session):
+    if mechanism == "PLAIN" and plaintext_refused(ctx, session):
         raise CommandError(
             n.ERR_SASLFAIL,
             "SASL authentication failed: use TLS to send a password (or SCRAM-SHA-256)",
@@ -102,32 +102,32 @@ def _start(world: World, session: Session, mechanism: str) -> None:
     session.send(format_line(None, "AUTHENTICATE", "+"))
 
 
-def _succeed(world: World, session: Session, account: Account) -> None:
+def _succeed(ctx: Context, session: Session, account: Account) -> None:
     session.sasl = None
-    log_in(world, session, account)
+    log_in(ctx, session, account)
     if session.closed:
         return  # the login itself ended the connection (a banned account)
-    world.reply(session, n.RPL_SASLSUCCESS, "SASL authentication successful")
+    ctx.reply(session, n.RPL_SASLSUCCESS, "SASL authentication successful")
 
 
-def _fail(world: World, session: Session, why: str = "") -> None:
+def _fail(ctx: Context, session: Session, why: str = "") -> None:
     session.sasl = None
     text = "SASL authentication failed" + (f": {why}" if why else "")
-    world.reply(session, n.ERR_SASLFAIL, text)
+    ctx.reply(session, n.ERR_SASLFAIL, text)
 
 
-def _plain(world: World, session: Session, state: SaslExchange, data: bytes) -> None:
+def _plain(ctx: Context, session: Session, state: SaslExchange, data: bytes) -> None:
     parts = data.split(b"\0")
     if len(parts) != 3:
-        _fail(world, session)
+        _fail(ctx, session)
         return
     try:
         authzid, authcid, password = (p.decode("utf-8") for p in parts)
     except UnicodeDecodeError:
-        _fail(world, session)
+        _fail(ctx, session)
         return
-    if authzid and world.fold(authzid) != world.fold(authcid):
-        _fail(world, session)
+    if authzid and ctx.fold(authzid) != ctx.fold(authcid):
+        _fail(ctx, session)
         return
     state.busy = True
 
@@ -135,49 +135,49 @@ def _plain(world: World, session: Session, state: SaslExchange, data: bytes) -> 
         if session.closed:
             return
         if account is None:
-            _fail(world, session, "" if why.startswith("Invalid") else why)
+            _fail(ctx, session, "" if why.startswith("Invalid") else why)
         else:
-            _succeed(world, session, account)
-        try_register(world, session)
+            _succeed(ctx, session, account)
+        try_register(ctx, session)
 
-    password_login(world, session, authcid, password, done)
+    password_login(ctx, session, authcid, password, done)
 
 
-def _external(world: World, session: Session, data: bytes) -> None:
+def _external(ctx: Context, session: Session, data: bytes) -> None:
     """The TLS client certificate's fingerprint must be registered to the account."""
     fingerprint = session.certfp
     wanted = data.decode("utf-8", "replace")
     if fingerprint is not None:
-        for account in world.accounts.values():
-            if fingerprint in account.certfps and (not wanted or world.fold(wanted) == account.key):
-                _succeed(world, session, account)
+        for account in ctx.accounts.values():
+            if fingerprint in account.certfps and (not wanted or ctx.fold(wanted) == account.key):
+                _succeed(ctx, session, account)
                 return
-    world.stats.failed_logins += 1
-    _fail(world, session)
+    ctx.stats.failed_logins += 1
+    _fail(ctx, session)
 
 
-def _scram(world: World, session: Session, state: SaslExchange, data: bytes) -> None:
+def _scram(ctx: Context, session: Session, state: SaslExchange, data: bytes) -> None:
     if state.scram_account is not None:
-        _succeed(world, session, state.scram_account)  # the client acknowledged server-final
+        _succeed(ctx, session, state.scram_account)  # the client acknowledged server-final
         return
     if state.scram is None:
-        _scram_first(world, session, state, data)
+        _scram_first(ctx, session, state, data)
         return
     state.busy = True
     session.auth_pending += 1  # registration waits for the answer, as for PLAIN
 
     def decided(attempt: LoginAttempt | None, wait: float) -> None:
         session.auth_pending -= 1
-        _prove(world, session, state, data, attempt, wait)
-        try_register(world, session)
+        _prove(ctx, session, state, data, attempt, wait)
+        try_register(ctx, session)
 
-    key = world.fold(state.scram.username)
-    answer = world.expect_answer(session, decided, on_timeout=(None, 1.0))
-    world.throttle.request(key, admission.address_group(world, session.ip), answer)
+    key = ctx.fold(state.scram.username)
+    answer = ctx.expect_answer(session, decided, on_timeout=(None, 1.0))
+    ctx.throttle.request(key, admission.address_group(ctx, session.ip), answer)
 
 
 def _prove(
-    world: World,
+    ctx: Context,
     session: Session,
     state: SaslExchange,
     data: bytes,
@@ -187,44 +187,44 @@ def _prove(
     """client-final: the proof is the guess, checked only with a try reserved for it."""
     if session.closed or session.sasl is not state or state.scram is None:
         if attempt is not None:
-            world.throttle.cancel(attempt)  # aborted or gone while held: nothing was guessed
+            ctx.throttle.cancel(attempt)  # aborted or gone while held: nothing was guessed
         return
     state.busy = False
     if attempt is None:
-        _fail(world, session, throttled_reason(wait))
+        _fail(ctx, session, throttled_reason(wait))
         return
     step = state.scram.step(data)
-    account = world.accounts.get(attempt.account_key)
+    account = ctx.accounts.get(attempt.account_key)
     if isinstance(step, ScramSuccess) and account is not None:
-        world.throttle.succeeded(attempt)
+        ctx.throttle.succeeded(attempt)
         state.scram_account = account
         _send_chunked(session, step.server_final)
         return
-    world.throttle.failed(attempt)
-    world.stats.failed_logins += 1
-    _fail(world, session)
+    ctx.throttle.failed(attempt)
+    ctx.stats.failed_logins += 1
+    _fail(ctx, session)
 
 
-def _scram_first(world: World, session: Session, state: SaslExchange, data: bytes) -> None:
+def _scram_first(ctx: Context, session: Session, state: SaslExchange, data: bytes) -> None:
     """client-first: answer with the salt, unless this name and address are throttled now."""
     exchange = state.scram = ScramServerExchange(
-        _scram_lookup(world), world.nonce_factory, secret=world.scram_secret
+        _scram_lookup(ctx), ctx.nonce_factory, secret=ctx.scram_secret
     )
     step = exchange.step(data)
     if not isinstance(step, ScramChallenge):
-        _fail(world, session)
+        _fail(ctx, session)
         return
-    key = world.fold(exchange.username)
-    wait = world.throttle.retry_after(key, admission.address_group(world, session.ip))
+    key = ctx.fold(exchange.username)
+    wait = ctx.throttle.retry_after(key, admission.address_group(ctx, session.ip))
     if wait > 0:
-        _fail(world, session, throttled_reason(wait))
+        _fail(ctx, session, throttled_reason(wait))
         return
     _send_chunked(session, step.data)
 
 
-def _scram_lookup(world: World) -> Callable[[str], str | None]:
+def _scram_lookup(ctx: Context) -> Callable[[str], str | None]:
     def lookup(username: str) -> str | None:
-        account = world.accounts.get(world.fold(username))
+        account = ctx.accounts.get(ctx.fold(username))
         return account.scram if account is not None else None
 
     return lookup

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.opers import NOT_AN_OPERATOR
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 
 
 @command("WALLOPS", min_params=1)
-def wallops(world: World, session: Session, msg: Message) -> None:
+def wallops(ctx: Context, session: Session, msg: Message) -> None:
     """WALLOPS :<text>
 
     Operators only: the text goes to every user with user mode +w (MODE <nick> +w).
@@ -27,5 +27,5 @@ def wallops(world: World, session: Session, msg: Message) -> None:
     text = msg.params[0]
     if not text:
         raise CommandError(n.ERR_NEEDMOREPARAMS, "WALLOPS", "Not enough parameters")
-    readers = [s for s in world.sessions.values() if "w" in s.modes and s.registered]
-    world.fanout(readers, session.prefix, "WALLOPS", text, account=session.account)
+    readers = [s for s in ctx.sessions.values() if "w" in s.modes and s.registered]
+    ctx.fanout(readers, session.prefix, "WALLOPS", text, account=session.account)

@@ -15,10 +15,10 @@ from chatroom.irc.masks import match_mask
 from chatroom.irc.message import Message
 from chatroom.irc.packing import pack_words
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.session import Session
 from chatroom.server.core.users import User
-from chatroom.server.core.world import World
 
 # WHOX fields in the one order the spec allows in RPL_WHOSPCRPL (ircv3.net WHOX).
 WHOX_ORDER = "tcuihsnfdlaor"
@@ -32,10 +32,10 @@ def middle(value: str) -> str:
     return "0" + value if value.startswith(":") else value
 
 
-def idle_seconds(world: World, target: User) -> int:
+def idle_seconds(ctx: Context, target: User) -> int:
     """Seconds since the target last spoke, or since it connected if it never has."""
     since = target.last_message or target.signed_on
-    return max(0, int(world.clock() - since))
+    return max(0, int(ctx.clock() - since))
 
 
 def shares_channel(asker: Session, target: User) -> bool:
@@ -78,7 +78,7 @@ class WhoQuery:
 
 
 @command("WHO", min_params=1)
-def who(world: World, session: Session, msg: Message) -> None:
+def who(ctx: Context, session: Session, msg: Message) -> None:
     """WHO <mask|#channel> [o][%<fields>[,<token>]]
 
     Lists members of a room, or the visible users whose nick, username, host or realname
@@ -90,27 +90,27 @@ def who(world: World, session: Session, msg: Message) -> None:
         mask = "*"
     is_oper = "o" in session.modes
     if mask.startswith("#"):
-        channel = world.find_channel(mask)
+        channel = ctx.rooms.find(mask)
         if channel is not None and can_see_channel(session, channel):
             joined = session.owner in channel.members
             for member in list(channel.members):
                 if joined or is_oper or "i" not in member.modes:
-                    _who_line(world, session, query, member, channel)
+                    _who_line(ctx, session, query, member, channel)
     else:
-        for target in _who_matches(world, session, mask):
-            _who_line(world, session, query, target, _some_channel(session, target))
-    world.reply(session, n.RPL_ENDOFWHO, query.mask, "End of WHO list")
+        for target in _who_matches(ctx, session, mask):
+            _who_line(ctx, session, query, target, _some_channel(session, target))
+    ctx.reply(session, n.RPL_ENDOFWHO, query.mask, "End of WHO list")
 
 
-def _who_matches(world: World, session: Session, mask: str) -> list[User]:
-    exact = world.find_nick(mask)
+def _who_matches(ctx: Context, session: Session, mask: str) -> list[User]:
+    exact = ctx.nicks.find(mask)
     if exact is not None:
         return [exact] if exact.registered else []
-    fold = world.fold
+    fold = ctx.fold
     is_oper = "o" in session.modes
     by_prefix = "!" in mask or "@" in mask
     found: list[User] = []
-    for target in world.nicks.values():
+    for target in ctx.nicks:
         if not target.registered:
             continue
         if "i" in target.modes and not is_oper and not shares_channel(session, target):
@@ -139,20 +139,20 @@ def _some_channel(asker: Session, target: User) -> Channel | None:
 
 
 def _who_line(
-    world: World, session: Session, query: WhoQuery, target: User, channel: Channel | None
+    ctx: Context, session: Session, query: WhoQuery, target: User, channel: Channel | None
 ) -> None:
     if query.opers_only and "o" not in target.modes:
         return
     all_prefixes = "multi-prefix" in session.caps
     channel_name = channel.name if channel is not None else "*"
     if not query.whox:
-        world.reply(
+        ctx.reply(
             session,
             n.RPL_WHOREPLY,
             channel_name,
             target.user,
             middle(target.host),
-            world.name,
+            ctx.name,
             target.nick,
             who_flags(target, channel, all_prefixes),
             f"0 {target.realname}",
@@ -174,7 +174,7 @@ def _who_line(
         elif field == "h":
             values.append(middle(target.host))
         elif field == "s":
-            values.append(world.name)
+            values.append(ctx.name)
         elif field == "n":
             values.append(target.nick)
         elif field == "f":
@@ -182,18 +182,18 @@ def _who_line(
         elif field == "d":
             values.append("0")
         elif field == "l":
-            values.append(str(idle_seconds(world, target)))
+            values.append(str(idle_seconds(ctx, target)))
         elif field == "a":
             values.append(target.account or "0")
         elif field == "o":
             values.append("0")
         else:  # "r", always last, so it may hold spaces
             values.append(target.realname)
-    world.reply(session, n.RPL_WHOSPCRPL, *values)
+    ctx.reply(session, n.RPL_WHOSPCRPL, *values)
 
 
 @command("WHOIS")
-def whois(world: World, session: Session, msg: Message) -> None:
+def whois(ctx: Context, session: Session, msg: Message) -> None:
     """WHOIS [<server>] <nick>
 
     Who a user is: identity, rooms, server, away message, idle time, account.
@@ -204,52 +204,52 @@ def whois(world: World, session: Session, msg: Message) -> None:
     # With two parameters the first names a server; there is only this one to ask.
     wanted = params[-1]
     nick = wanted.split(",", 1)[0]  # TARGMAX WHOIS:1
-    target = world.find_nick(nick)
+    target = ctx.nicks.find(nick)
     if target is None or not target.registered:
-        world.reply(session, n.ERR_NOSUCHNICK, nick, "No such nick/channel")
-        world.reply(session, n.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
+        ctx.reply(session, n.ERR_NOSUCHNICK, nick, "No such nick/channel")
+        ctx.reply(session, n.RPL_ENDOFWHOIS, nick, "End of /WHOIS list")
         return
     tnick = target.nick
-    world.reply(
+    ctx.reply(
         session, n.RPL_WHOISUSER, tnick, target.user, middle(target.host), "*", target.realname
     )
-    _whois_channels(world, session, target)
-    world.reply(session, n.RPL_WHOISSERVER, tnick, world.name, world.settings.description)
+    _whois_channels(ctx, session, target)
+    ctx.reply(session, n.RPL_WHOISSERVER, tnick, ctx.name, ctx.settings.description)
     if "o" in target.modes:
         role = f" ({target.oper_role})" if target.oper_role else ""
-        world.reply(session, n.RPL_WHOISOPERATOR, tnick, f"is an IRC operator{role}")
+        ctx.reply(session, n.RPL_WHOISOPERATOR, tnick, f"is an IRC operator{role}")
     if target.away is not None:
-        world.reply(session, n.RPL_AWAY, tnick, target.away)
+        ctx.reply(session, n.RPL_AWAY, tnick, target.away)
     if "B" in target.modes:
-        world.reply(session, n.RPL_WHOISBOT, tnick, f"is a bot on {world.settings.network_name}")
+        ctx.reply(session, n.RPL_WHOISBOT, tnick, f"is a bot on {ctx.settings.network_name}")
     if target.account is not None:
-        world.reply(session, n.RPL_WHOISACCOUNT, tnick, target.account, "is logged in as")
+        ctx.reply(session, n.RPL_WHOISACCOUNT, tnick, target.account, "is logged in as")
     if target.conns and all(conn.secure for conn in target.conns):
-        world.reply(session, n.RPL_WHOISSECURE, tnick, "is using a secure connection")
+        ctx.reply(session, n.RPL_WHOISSECURE, tnick, "is using a secure connection")
     if target is session.owner or "o" in session.modes:
         # Only the owner and operators: the fingerprint tracks one person across networks,
         # and the devices' addresses are private.
-        _whois_devices(world, session, target)
-    world.reply(
+        _whois_devices(ctx, session, target)
+    ctx.reply(
         session,
         n.RPL_WHOISIDLE,
         tnick,
-        str(idle_seconds(world, target)),
+        str(idle_seconds(ctx, target)),
         str(int(target.signed_on)),
         "seconds idle, signon time",
     )
-    world.reply(session, n.RPL_ENDOFWHOIS, tnick, "End of /WHOIS list")
+    ctx.reply(session, n.RPL_ENDOFWHOIS, tnick, "End of /WHOIS list")
 
 
-def _whois_devices(world: World, session: Session, target: User) -> None:
+def _whois_devices(ctx: Context, session: Session, target: User) -> None:
     """Each connection of the user (multiclient), with its address and certificate."""
     for conn in target.conns:
         if conn.certfp is not None:
             fingerprint = f"has client certificate fingerprint {conn.certfp}"
-            world.reply(session, n.RPL_WHOISCERTFP, target.nick, fingerprint)
+            ctx.reply(session, n.RPL_WHOISCERTFP, target.nick, fingerprint)
     if len(target.conns) > 1 or not target.conns:
         for conn in target.conns:
-            world.reply(
+            ctx.reply(
                 session,
                 n.RPL_WHOISACTUALLY,
                 target.nick,
@@ -258,10 +258,10 @@ def _whois_devices(world: World, session: Session, target: User) -> None:
             )
         count = len(target.conns)
         text = f"has {count} connections" if count else "is always-on, with no connection"
-        world.reply(session, n.RPL_WHOISSPECIAL, target.nick, text)
+        ctx.reply(session, n.RPL_WHOISSPECIAL, target.nick, text)
 
 
-def _whois_channels(world: World, session: Session, target: User) -> None:
+def _whois_channels(ctx: Context, session: Session, target: User) -> None:
     """RPL_WHOISCHANNELS, split over lines; secret rooms only to those who may see them."""
     all_prefixes = "multi-prefix" in session.caps
     names = [
@@ -270,11 +270,11 @@ def _whois_channels(world: World, session: Session, target: User) -> None:
         if session.owner is target or can_see_channel(session, channel)
     ]
     for line in pack_words(names, _CHANNELS_BUDGET):
-        world.reply(session, n.RPL_WHOISCHANNELS, target.nick, line)
+        ctx.reply(session, n.RPL_WHOISCHANNELS, target.nick, line)
 
 
 @command("WHOWAS", min_params=1)
-def whowas(world: World, session: Session, msg: Message) -> None:
+def whowas(ctx: Context, session: Session, msg: Message) -> None:
     """WHOWAS <nick> [<count>]
 
     Who used a nickname before: most recent first, all entries unless a positive count.
@@ -290,12 +290,12 @@ def whowas(world: World, session: Session, msg: Message) -> None:
     for nick in msg.params[0].split(","):
         if not nick:
             continue
-        key = world.fold(nick)
+        key = ctx.fold(nick)
         found = 0
-        for entry in world.whowas:
-            if world.fold(entry.nick) != key:
+        for entry in ctx.whowas:
+            if ctx.fold(entry.nick) != key:
                 continue
-            world.reply(
+            ctx.reply(
                 session,
                 n.RPL_WHOWASUSER,
                 entry.nick,
@@ -305,10 +305,10 @@ def whowas(world: World, session: Session, msg: Message) -> None:
                 entry.realname,
             )
             left = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(entry.left_at))
-            world.reply(session, n.RPL_WHOISSERVER, entry.nick, world.name, left)
+            ctx.reply(session, n.RPL_WHOISSERVER, entry.nick, ctx.name, left)
             found += 1
             if found == count:
                 break
         if not found:
-            world.reply(session, n.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
-        world.reply(session, n.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")
+            ctx.reply(session, n.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
+        ctx.reply(session, n.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")

@@ -1,0 +1,64 @@
+"""The rooms that exist now, by folded name: the one owner of which room is called what.
+
+Rules it keeps: every key is the folded ``name`` of its room (``rename`` is the only place
+a room's name changes), and a room with no members disappears unless it is permanent
+(``server.channels``, or registered with ChanServ): ``discard_if_empty`` is asked each
+time a room may have become empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, ItemsView, Iterator, ValuesView
+
+from chatroom.server.core.channel import Channel
+
+
+class Rooms:
+    """Folded room name -> ``Channel``. ``find`` is one fold and one dict lookup (PRIVMSG
+    asks it once per message), ``get`` just the lookup, for a name already folded."""
+
+    __slots__ = ("_fold", "_rooms", "redirects")
+
+    def __init__(self, fold: Callable[[str], str]) -> None:
+        self._fold = fold
+        self._rooms: dict[str, Channel] = {}
+        # The old names of renamed rooms: old folded name -> (new name, until when a JOIN
+        # of the old name leads there). Kept by core/redirects.py.
+        self.redirects: dict[str, tuple[str, float]] = {}
+
+    def find(self, name: str) -> Channel | None:
+        return self._rooms.get(self._fold(name))
+
+    def get(self, folded: str) -> Channel | None:
+        return self._rooms.get(folded)
+
+    def create(self, name: str, now: float, *, permanent: bool = False) -> Channel:
+        """A new room called ``name`` (the caller has checked that none has the name)."""
+        channel = self._rooms[self._fold(name)] = Channel(name, now, permanent=permanent)
+        return channel
+
+    def discard_if_empty(self, channel: Channel) -> None:
+        """Forget ``channel`` if nobody is in it and it is not permanent."""
+        if not channel.members and not channel.permanent:
+            key = self._fold(channel.name)
+            if self._rooms.get(key) is channel:
+                del self._rooms[key]
+
+    def rename(self, channel: Channel, new: str) -> None:
+        """The room is now called ``new`` (the caller has checked the name is free)."""
+        old_key, new_key = self._fold(channel.name), self._fold(new)
+        channel.name = new
+        if new_key != old_key:
+            self._rooms[new_key] = self._rooms.pop(old_key)
+
+    def __iter__(self) -> Iterator[Channel]:
+        return iter(self._rooms.values())
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def values(self) -> ValuesView[Channel]:
+        return self._rooms.values()
+
+    def items(self) -> ItemsView[str, Channel]:
+        return self._rooms.items()
