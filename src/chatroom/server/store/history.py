@@ -41,6 +41,8 @@ log = logging.getLogger("chatroom.history")
 Rows = list[HistoryRecord] | list[TargetListing]
 MAX_BATCH = 512
 COALESCE_SECONDS = 0.02  # how long appends may wait to share one transaction
+WRITE_RETRY_SECONDS = 30.0  # how long a failing append is tried again before it is dropped
+WRITE_RETRY_PAUSE = 0.5
 HOUSEKEEPING_SECONDS = 2.0  # how often the idle thread looks for outside changes
 PRUNE_SECONDS = 60.0
 RECLAIM_PAGES = 2048  # free pages returned per housekeeping pass (8 MiB at 4 KiB pages)
@@ -238,14 +240,23 @@ class HistoryWriter:
         self._write(waiting)
 
     def _write(self, records: list[HistoryRecord]) -> None:
+        """Append, trying again for a while if the database is away (a PostgreSQL restart
+        cuts the connection; the store reconnects on the next try): the backlog grows
+        meanwhile and its bound slows the senders, rather than lines being lost."""
         if not records:
             return
-        try:
-            self._store.append(records)
-        except Exception:
-            log.exception("history write failed (%d lines lost)", len(records))
-            self._finished(len(records))
-            return
+        deadline = time.monotonic() + WRITE_RETRY_SECONDS
+        while True:
+            try:
+                self._store.append(records)
+                break
+            except Exception:
+                if time.monotonic() >= deadline:
+                    log.exception("history write failed (%d lines lost)", len(records))
+                    self._finished(len(records))
+                    return
+                log.warning("history write failed; trying again", exc_info=True)
+                time.sleep(WRITE_RETRY_PAUSE)
         touched = self._touched
         keep = self._settings.max_per_target
         for record in records:

@@ -57,15 +57,24 @@ class PostgresHistory:
         self.conninfo = conninfo
         self.origin = secrets.token_hex(8)
         self._lock = threading.Lock()
-        self._conn = connect(conninfo, synchronous_commit="off")
+        self._connection = connect(conninfo, synchronous_commit="off")
         try:
-            migrate(self._conn, HISTORY)
+            migrate(self._connection, HISTORY)
             self._listener: psycopg.Connection[Any] | None = None
             self._listener = connect(conninfo)
             self._listener.execute(f"LISTEN {CHANNEL}")
         except BaseException:
             self.close()
             raise
+
+    @property
+    def _conn(self) -> psycopg.Connection[Any]:
+        """The connection, made again if PostgreSQL dropped it (a restart, a failover):
+        the statement that found it broken failed, the next one runs on a new one."""
+        conn = self._connection
+        if conn.broken or conn.closed:
+            conn = self._connection = connect(self.conninfo, synchronous_commit="off")
+        return conn
 
     # ------------------------------------------------------------------ writes
 
@@ -193,10 +202,14 @@ class PostgresHistory:
         ]
 
     def changed_outside(self) -> bool:
-        listener = self._listener
-        if listener is None:
-            return False
         with self._lock:
+            listener = self._listener
+            if listener is None or listener.broken or listener.closed:
+                # Listening again after PostgreSQL came back: what was notified meanwhile
+                # is lost, so say "changed" and let the caller read again.
+                self._listener = connect(self.conninfo)
+                self._listener.execute(f"LISTEN {CHANNEL}")
+                return True
             origins = [n.payload for n in listener.notifies(timeout=0)]
         return any(origin != self.origin for origin in origins)
 
@@ -207,7 +220,7 @@ class PostgresHistory:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._connection.close()
             if self._listener is not None:
                 self._listener.close()
 
