@@ -43,7 +43,11 @@ __all__ = ["HistoryStore", "HistoryWriter", "Rows"]
 log = logging.getLogger("chatroom.history")
 
 Rows = list[HistoryRecord] | list[TargetListing]
-MAX_BATCH = 512
+# Jobs taken into one transaction at most. Each commit writes every page it touched once,
+# and a busy server's lines land in a few places of each index per conversation, so a
+# bigger batch writes fewer pages per line (half a backlog of history.queue_limit's
+# default); a query waits behind one batch, a few milliseconds.
+MAX_BATCH = 2048
 COALESCE_SECONDS = 0.02  # how long appends may wait to share one transaction
 HOUSEKEEPING_SECONDS = 2.0  # how often the idle thread looks for outside changes
 PRUNE_SECONDS = 60.0
