@@ -6,12 +6,16 @@ Rules:
 - the event loop never waits: ``append`` and ``query`` only enqueue;
 - writes and reads share one queue, in submission order: a query (or a deletion) runs
   after every append submitted before it, so a line just said is always found; appends
-  waiting together are committed in one transaction;
+  waiting together are committed in one transaction (an append waits a moment for
+  company while few records are queued, never while a backlog waits);
 - retention (age, count per conversation) runs in the same thread between jobs, and the
   thread notices purges made by ``chatroom admin`` in another process; a conversation
   that got ``max_per_target`` new lines is trimmed after the batch that filled it, not a
   minute later, so a flood never holds more than about twice the retention on disk, and
   the space retention frees is handed back to the file system (``reclaim``) once a minute;
+  the minute's pass trims by count only conversations that got a tenth of
+  ``max_per_target`` new lines (finding where to cut walks the newest lines, so a few
+  new lines wait for more), and ``close`` trims every one that got any;
 - the queue is bounded by the caller, not here: ``backlog`` counts the records not yet
   written, and ``when_below`` calls back (on the loop) once it fell to a mark, so the
   shell can stop reading the connections that produce records and resume them later
@@ -39,12 +43,22 @@ __all__ = ["HistoryStore", "HistoryWriter", "Rows"]
 log = logging.getLogger("chatroom.history")
 
 Rows = list[HistoryRecord] | list[TargetListing]
-MAX_BATCH = 512
+# Jobs taken into one transaction at most. Each commit writes every page it touched once,
+# and a busy server's lines land in a few places of each index per conversation, so a
+# bigger batch writes fewer pages per line (half a backlog of history.queue_limit's
+# default); a query waits behind one batch, a few milliseconds.
+MAX_BATCH = 2048
 COALESCE_SECONDS = 0.02  # how long appends may wait to share one transaction
 WRITE_RETRY_SECONDS = 30.0  # how long a failing append is tried again before it is dropped
 WRITE_RETRY_PAUSE = 0.5
 HOUSEKEEPING_SECONDS = 2.0  # how often the idle thread looks for outside changes
 PRUNE_SECONDS = 60.0
+TRIM_SHARE = 0.1  # new lines, as a share of max_per_target, that make a minute's trim due
+# Appends wait COALESCE_SECONDS for others to share their transaction only while fewer
+# than this many records are queued: a backlog that big is a batch worth committing now,
+# and a writer that naps while the shell holds the senders (net/backpressure.py) only
+# caps the server's rate.
+COALESCE_BELOW = 256
 RECLAIM_PAGES = 2048  # free pages returned per housekeeping pass (8 MiB at 4 KiB pages)
 
 
@@ -146,7 +160,7 @@ class HistoryWriter:
             self._process,
             name="history-writer",
             max_batch=MAX_BATCH,
-            coalesce=_coalesce,
+            coalesce=self._coalesce,
             idle=self._housekeeping,
             idle_seconds=HOUSEKEEPING_SECONDS,
             on_start=lower_priority,
@@ -209,6 +223,13 @@ class HistoryWriter:
         await self._worker.close()
 
     # ------------------------------------------------------------------ the thread
+
+    def _coalesce(self, job: _Job) -> float:
+        """Appends are written behind: let a busy room's lines gather into one transaction
+        instead of waking (and committing) once per message, unless enough wait already."""
+        if isinstance(job, _Append) and self._queued - self._done < COALESCE_BELOW:
+            return COALESCE_SECONDS
+        return 0.0
 
     def _process(self, jobs: list[_Job]) -> None:
         """Run jobs in order, committing each run of adjacent appends as one transaction."""
@@ -301,14 +322,20 @@ class HistoryWriter:
             log.info("history changed outside the server; reloaded recent lines")
             self._worker.call_on_loop(self._on_outside_change, recent)
 
-    def _prune(self) -> None:
-        """Retention by age everywhere and by count where lines were added; then start
-        handing the freed space back."""
+    def _prune(self, *, every_touched: bool = False) -> None:
+        """Retention by age everywhere, and by count in each conversation that got at
+        least ``TRIM_SHARE`` of ``max_per_target`` new lines since its last trim (each
+        trim walks the conversation's newest lines to find where to cut, so one that got
+        a few lines waits until it is worth a step); ``every_touched`` (at close) trims
+        every conversation that got any. Then start handing the freed space back."""
         s = self._settings
         self._pruned_at = self._clock()
-        targets, self._touched = self._touched, {}
-        self._full = []
-        self._apply_retention(s.retention_days, list(targets))
+        least = 0 if every_touched else int(s.max_per_target * TRIM_SHARE)
+        due = [target for target, written in self._touched.items() if written >= least]
+        for target in due:
+            del self._touched[target]
+        self._full = []  # each reached max_per_target, so each is in ``due``
+        self._apply_retention(s.retention_days, due)
         self._reclaiming = True
 
     def _trim_full(self) -> None:
@@ -344,11 +371,5 @@ class HistoryWriter:
         self._reclaiming = remaining > 0
 
     def _final_prune(self) -> None:
-        self._prune()
+        self._prune(every_touched=True)
         self._reclaim()
-
-
-def _coalesce(job: _Job) -> float:
-    """Appends are written behind: let a busy room's lines gather into one transaction
-    instead of waking (and committing) once per message."""
-    return COALESCE_SECONDS if isinstance(job, _Append) else 0.0

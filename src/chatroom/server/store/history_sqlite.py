@@ -43,6 +43,25 @@ __all__ = ["HISTORY_FILENAME", "SqliteHistory", "history_db_path"]
 HISTORY_FILENAME = "history.db"
 WAL_LIMIT_BYTES = 8 * 1024 * 1024  # what the -wal file is truncated to after a checkpoint
 _INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
+# Lines per INSERT statement, largest first: one statement runs its setup, the bindings'
+# bookkeeping and the AUTOINCREMENT update once for all its lines (64 lines of 12 values
+# stay under SQLite's oldest limit of 999 parameters); what a batch has left over goes
+# in the smaller ones. One cached prepared statement each.
+ROWS_PER_INSERT = (64, 8, 1)
+_FIELDS = 12  # the values of one row, in COLUMNS order
+_ROW = f"({', '.join('?' * _FIELDS)})"
+_INSERTS = {
+    rows: f"INSERT INTO messages ({COLUMNS}) VALUES {', '.join([_ROW] * rows)}"
+    for rows in ROWS_PER_INSERT
+}
+# Every conversation key, one index seek each (a loose scan of messages_by_target): how
+# retention by age visits each conversation's (target, at) range without an index on
+# ``at`` alone, which would cost every line written one more B-tree insert.
+_TARGETS = (
+    "WITH RECURSIVE keys(target) AS (SELECT min(target) FROM messages UNION ALL"
+    " SELECT (SELECT min(target) FROM messages WHERE target > keys.target) FROM keys"
+    " WHERE keys.target IS NOT NULL) SELECT target FROM keys WHERE target IS NOT NULL"
+)
 _Cond = tuple[str, tuple[object, ...]]
 
 
@@ -66,6 +85,9 @@ class SqliteHistory:
         )
         try:
             _incremental_vacuum(self._conn)
+            # A multi-row INSERT keeps a statement journal (it could fail half-way); in
+            # memory it costs no file writes (the default spills it to a temporary file).
+            self._conn.execute("PRAGMA temp_store = MEMORY")
         except BaseException:
             self._conn.close()
             raise
@@ -74,25 +96,25 @@ class SqliteHistory:
     # ------------------------------------------------------------------ writes
 
     def append(self, records: Sequence[HistoryRecord]) -> None:
-        rows = [
-            (
-                r.target,
-                r.msgid,
-                r.at,
-                r.sender,
-                r.recipient,
-                r.source,
-                r.command,
-                r.target_name,
-                r.text,
-                r.account,
-                _tags(r) if r.tags else "{}",  # most lines have none: skip the encoder
-                _params(r),
-            )
-            for r in records
-        ]
+        values = _values(records)
         with self._lock:
-            self._write(f"INSERT INTO messages ({COLUMNS}) VALUES ({', '.join('?' * 12)})", rows)
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                start = 0
+                for rows in ROWS_PER_INSERT:
+                    step = rows * _FIELDS
+                    end = start + (len(values) - start) // step * step
+                    if end > start:
+                        statement = _INSERTS[rows]
+                        conn.executemany(
+                            statement, [values[i : i + step] for i in range(start, end, step)]
+                        )
+                    start = end
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def redact(self, redaction: Redaction) -> str:
         with self._lock:
@@ -125,7 +147,10 @@ class SqliteHistory:
         statements: list[tuple[str, tuple[object, ...]]] = []
         if retention_days > 0:
             statements.append(
-                ("DELETE FROM messages WHERE at < ?", (now_ms - retention_days * 86_400_000,))
+                (
+                    f"DELETE FROM messages WHERE target IN ({_TARGETS}) AND at < ?",
+                    (now_ms - retention_days * 86_400_000,),
+                )
             )
         if max_per_target > 0:
             for target in targets:
@@ -162,16 +187,6 @@ class SqliteHistory:
                 raise
             conn.execute("COMMIT")
         return int(moved)
-
-    def _write(self, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(sql, rows)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def _delete(self, statements: list[tuple[str, tuple[object, ...]]]) -> int:
         if not statements:
@@ -316,20 +331,27 @@ class SqliteHistory:
             return []
         a, b = q.first.at or 0, q.second.at or 0
         rooms = list(q.channels)
-        in_rooms = f"target IN ({', '.join('?' * len(rooms))})" if rooms else "0"
-        # A conversation is listed only if its latest message is inside the window: one
+        # Each way a line can belong to the asker is one term an index answers (SQLite
+        # reads the three index ranges and merges them, MULTI-INDEX OR): its rooms by
+        # (target, at), its private lines by the sender or the recipient index. A
+        # conversation is listed only if its latest message is inside the window: one
         # with a message at or after the window's end is left out (NOT EXISTS, on the
         # (target, at) index), so only the rows inside the window are ever grouped.
+        mine = [
+            "(recipient != '' AND sender = ? AND at >= ?)",
+            "(recipient != '' AND recipient = ? AND at >= ?)",
+        ]
+        if rooms:
+            mine.insert(0, f"(recipient = '' AND target IN ({', '.join('?' * len(rooms))}))")
         rows = self._conn.execute(
             "SELECT target, MAX(at), sender, recipient, source, target_name FROM messages AS m"
             f" WHERE at > ? AND at < ? AND {IS_MESSAGE} AND redacted_at IS NULL"
-            f" AND ((recipient = '' AND {in_rooms}) OR"
-            " (recipient != '' AND (sender = ? OR recipient = ?) AND at >= ?))"
+            f" AND ({' OR '.join(mine)})"
             " AND NOT EXISTS (SELECT 1 FROM messages AS later"
             " WHERE later.target = m.target AND later.at >= ?"
             " AND later.command IN ('PRIVMSG', 'NOTICE'))"
             " GROUP BY target",
-            (min(a, b), max(a, b), *rooms, q.identity, q.identity, q.since, max(a, b)),
+            (min(a, b), max(a, b), *rooms, q.identity, q.since, q.identity, q.since, max(a, b)),
         ).fetchall()
         listings = sorted(
             (
@@ -368,14 +390,36 @@ def _shown(q: HistoryQuery) -> list[_Cond]:
     ]
 
 
+def _values(records: Sequence[HistoryRecord]) -> list[object]:
+    """The rows' values one after the other, in COLUMNS order."""
+    values: list[object] = []
+    extend = values.extend
+    for r in records:
+        extend(
+            (
+                r.target,
+                r.msgid,
+                r.at,
+                r.sender,
+                r.recipient,
+                r.source,
+                r.command,
+                r.target_name,
+                r.text,
+                r.account,
+                _tags(r) if r.tags else "{}",  # most lines have none: skip the encoder
+                _params(r) if isinstance(r, EventRecord) else None,  # events only
+            )
+        )
+    return values
+
+
 def _tags(record: HistoryRecord) -> str:
     return json.dumps(dict(record.tags), separators=(",", ":"))
 
 
-def _params(record: HistoryRecord) -> str | None:
-    if isinstance(record, EventRecord):
-        return json.dumps(record.params, separators=(",", ":"))
-    return None
+def _params(record: EventRecord) -> str:
+    return json.dumps(record.params, separators=(",", ":"))
 
 
 def _cond(resolved: tuple[int, int], op: str) -> _Cond:

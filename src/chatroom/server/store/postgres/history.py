@@ -48,6 +48,14 @@ __all__ = ["CHANNEL", "PostgresHistory"]
 
 CHANNEL = "chatroom_history"
 _Cond = tuple[str, tuple[object, ...]]
+# Every conversation key, one index seek each (a loose scan of messages_by_target): how
+# retention by age visits each conversation's (target, at) range without an index on
+# ``at`` alone, which would cost every line written one more index entry.
+_KEYS = (
+    "keys(target) AS ((SELECT target FROM messages ORDER BY target LIMIT 1) UNION ALL"
+    " SELECT (SELECT target FROM messages WHERE target > keys.target ORDER BY target LIMIT 1)"
+    " FROM keys WHERE keys.target IS NOT NULL)"
+)
 
 
 class PostgresHistory:
@@ -79,11 +87,16 @@ class PostgresHistory:
     # ------------------------------------------------------------------ writes
 
     def append(self, records: Sequence[HistoryRecord]) -> None:
-        rows = [_row(r) for r in records]
-        with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO messages ({COLUMNS}) VALUES ({', '.join(['%s'] * 12)})", rows
-            )
+        # COPY: the whole batch in one stream and one statement, where an INSERT per
+        # line has the server execute and acknowledge each row as a statement of its own.
+        with (
+            self._lock,
+            self._conn.transaction(),
+            self._conn.cursor() as cur,
+            cur.copy(f"COPY messages ({COLUMNS}) FROM STDIN") as copy,
+        ):
+            for record in records:
+                copy.write_row(_row(record))
 
     def redact(self, redaction: Redaction) -> str:
         with self._lock, self._conn.transaction():
@@ -119,7 +132,12 @@ class PostgresHistory:
         statements: list[_Cond] = []
         if retention_days > 0:
             statements.append(
-                ("DELETE FROM messages WHERE at < %s", (now_ms - retention_days * 86_400_000,))
+                (
+                    f"WITH RECURSIVE {_KEYS} DELETE FROM messages"
+                    " WHERE target IN (SELECT target FROM keys WHERE target IS NOT NULL)"
+                    " AND at < %s",
+                    (now_ms - retention_days * 86_400_000,),
+                )
             )
         if max_per_target > 0:
             for target in targets:
@@ -287,18 +305,21 @@ class PostgresHistory:
         a, b = q.first.at or 0, q.second.at or 0
         low, high = min(a, b), max(a, b)
         # As in SqliteHistory: only conversations whose latest line is inside the window,
-        # each named from that latest line.
+        # each named from that latest line; each way a line can belong to the asker is
+        # one arm of a BitmapOr (its rooms by (target, at), its private lines by the
+        # sender or the recipient index).
         rows = self._conn.execute(
             "SELECT DISTINCT ON (target) target, at, sender, recipient, source, target_name"
             " FROM messages AS m"
             f" WHERE at > %s AND at < %s AND {IS_MESSAGE} AND redacted_at IS NULL"
-            " AND ((recipient = '' AND target = ANY(%s)) OR"
-            " (recipient <> '' AND (sender = %s OR recipient = %s) AND at >= %s))"
+            " AND ((recipient = '' AND target = ANY(%s))"
+            " OR (recipient <> '' AND sender = %s AND at >= %s)"
+            " OR (recipient <> '' AND recipient = %s AND at >= %s))"
             " AND NOT EXISTS (SELECT 1 FROM messages AS later"
             " WHERE later.target = m.target AND later.at >= %s"
             " AND later.command IN ('PRIVMSG', 'NOTICE'))"
             " ORDER BY target, at DESC, id DESC",
-            (low, high, list(q.channels), q.identity, q.identity, q.since, high),
+            (low, high, list(q.channels), q.identity, q.since, q.identity, q.since, high),
         ).fetchall()
         listings = sorted(
             (
@@ -331,7 +352,7 @@ def _cond(resolved: tuple[int, int], op: str) -> _Cond:
 
 
 def _row(r: HistoryRecord) -> tuple[object, ...]:
-    tags = json.dumps(dict(r.tags), separators=(",", ":"))
+    tags = json.dumps(dict(r.tags), separators=(",", ":")) if r.tags else "{}"
     params = json.dumps(r.params, separators=(",", ":")) if isinstance(r, EventRecord) else None
     return (r.target, r.msgid, r.at, r.sender, r.recipient, r.source, r.command,
             r.target_name, r.text, r.account, tags, params)  # fmt: skip

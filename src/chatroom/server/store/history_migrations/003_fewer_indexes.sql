@@ -1,0 +1,13 @@
+-- Cheaper writes (issue 18): every index costs one more B-tree insert for each line
+-- stored and one more delete when retention trims it. messages_by_time (at) served only
+-- retention by age and TARGETS, and messages_by_target_time (target, at) serves both:
+-- retention by age walks it one conversation at a time, and TARGETS reads the asker's
+-- rooms through it and their private conversations through messages_by_sender and
+-- messages_by_recipient. The indexes left, and the queries each serves:
+--   messages_by_target (target, id): every CHATHISTORY page by msgid or LATEST *, count
+--     retention, export, purge, rename;
+--   messages_by_target_time (target, at): references by timestamp, BETWEEN two times,
+--     TARGETS, retention by age, purge before a time;
+--   messages_by_msgid (msgid): resolving a msgid reference, REDACT;
+--   messages_by_sender, messages_by_recipient (partial, private lines only): TARGETS.
+DROP INDEX messages_by_time;
