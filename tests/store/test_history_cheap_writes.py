@@ -399,6 +399,8 @@ def test_postgres_targets_and_retention_by_age_search_indexes(postgres_url: str)
         class Recording:
             """Passes every statement on, keeping a copy."""
 
+            broken = closed = False  # what PostgresHistory checks before each use
+
             def execute(self, sql: str, params: tuple[object, ...] = ()) -> Any:
                 statements.append((sql, params))
                 return real.execute(sql, params)
@@ -406,7 +408,7 @@ def test_postgres_targets_and_retention_by_age_search_indexes(postgres_url: str)
             def transaction(self) -> Any:
                 return real.transaction()
 
-        history._conn = Recording()  # type: ignore[assignment]
+        history._connection = Recording()  # type: ignore[assignment]
         history.query(  # a window of 300 of the 20,000 lines, as a client pages through
             HistoryQuery(
                 "TARGETS",
@@ -420,7 +422,7 @@ def test_postgres_targets_and_retention_by_age_search_indexes(postgres_url: str)
         )
         history.prune(T0 + 86_400_000 + 500_000, 1, 0, [])
     finally:
-        history._conn = real
+        history._connection = real
         history.close()
     targets, by_age = statements[0], next(s for s in statements if s[0].startswith("WITH"))
     with psycopg.connect(postgres_url, autocommit=True) as conn:
