@@ -314,3 +314,31 @@ def test_one_node_s_own_sockets_never_sway_the_network_s_admission() -> None:
     net.connect("b", "bob")
     for node in net.nodes.values():
         assert sorted(key for key, _ in node.world.nicks.items()) == ["bob"]
+
+
+def test_history_rows_are_numbered_in_log_order_alike_on_every_node() -> None:
+    net = Network("a", "b")
+    for node in net.nodes.values():
+        node.world.ordered_history = True
+    alice = net.connect("a", "alice")
+    bob = net.connect("b", "bob")
+    net.say("a", alice, "JOIN #x")
+    net.say("b", bob, "JOIN #x")
+    for node in net.nodes.values():
+        node.effects.clear()
+    net.say("a", alice, "PRIVMSG #x :first")
+    net.say("b", bob, "PRIVMSG #x :second")
+    net.say("a", alice, "PRIVMSG #x :third")
+
+    def stored(node: Node) -> list[tuple[str, int]]:
+        return [
+            (r.text, r.order)
+            for e in node.effects
+            if isinstance(e, StoreMessages)
+            for r in e.records
+        ]
+
+    # Each node writes its own lines; together they are numbered in the log's order.
+    written = sorted(stored(net.nodes["a"]) + stored(net.nodes["b"]), key=lambda row: row[1])
+    assert [text for text, _ in written] == ["first", "second", "third"]
+    assert all(order > 0 for _, order in written)

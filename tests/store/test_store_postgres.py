@@ -213,3 +213,34 @@ def test_options_in_the_url_are_kept_beside_chatrooms_own(postgres_url: str) -> 
 
 
 _SHOWN = ("statement_timeout", "lock_timeout", "application_name")
+
+
+def _line(msgid: str, at: int, order: int = 0) -> HistoryRecord:
+    return HistoryRecord(
+        "#net", msgid, at, "a:x", "", "x!x@x", "PRIVMSG", "#net", msgid, order=order
+    )
+
+
+def test_rows_numbered_by_a_network_keep_the_network_s_order_and_later_rows_go_above(
+    postgres_url: str,
+) -> None:
+    history = PostgresHistory(postgres_url)
+    try:
+        history.append([_line("one", 1_000)])  # a single server before the network
+        # Two nodes write at once: node b's later line reaches the database first.
+        history.append([_line("three", 2_000, order=(2_000 << 12) + 1)])
+        history.append([_line("two", 2_000, order=2_000 << 12)])
+    finally:
+        history.close()
+    history = PostgresHistory(postgres_url)  # a single server again
+    try:
+        history.append([_line("four", 3_000)])
+        rows = history.query(HistoryQuery("LATEST", "#net", None, None, 10))
+    finally:
+        history.close()
+    assert [row.text for row in rows if isinstance(row, HistoryRecord)] == [
+        "one",
+        "two",
+        "three",
+        "four",
+    ]

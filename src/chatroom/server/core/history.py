@@ -67,6 +67,10 @@ class HistoryRecord:
     text: str
     account: str | None = None
     tags: tuple[tuple[str, str], ...] = ()  # client-only tags (+typing, ...) and "bot"
+    # Its place in the network's order, set on cluster nodes (World._batch_record), where
+    # several nodes write: stored as the row id, so "id order" is the log's order there
+    # too. 0: the database numbers rows as they come (one server writes them in order).
+    order: int = 0
 
 
 @dataclass(frozen=True, slots=True)

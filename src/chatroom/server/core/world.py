@@ -118,6 +118,9 @@ class World:
         # Where SCRAM server nonces come from; a cluster node swaps in one seeded by the
         # log entry, so every node computes the same exchange (server/cluster/replica.py).
         self.nonce_factory: Callable[[], str] = default_nonce
+        # Cluster nodes number history rows themselves, in log order (_batch_record).
+        self.ordered_history = False
+        self._history_order = 0
         self.history = HistoryState(settings.history.replay_lines)
         self.monitor = MonitorTable()
         # IRCv3 sts as (TLS port, duration): set by the shell once it serves TLS with the
@@ -352,6 +355,12 @@ class World:
         self.history.remember_event(record)
 
     def _batch_record(self, record: HistoryRecord) -> None:
+        if self.ordered_history:
+            # Every node computes the same key (replicated state), only the origin writes
+            # it; keys grow with time, so they stay above the rows of earlier runs.
+            order = max(record.at << 12, self._history_order + 1)
+            self._history_order = order
+            object.__setattr__(record, "order", order)  # frozen, not yet shared
         pending = self.history.pending
         if pending is None:
             pending = self.history.pending = []

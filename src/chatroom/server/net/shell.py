@@ -72,6 +72,7 @@ class Shell:
 
             clock = NetworkClock()
             self.world = World(config.core, clock)
+            self.world.ordered_history = True  # several nodes write history: number it
             self.cluster = ClusterNode(self, self.world, clock, config)
         else:
             self.world = World(config.core, time.time)

@@ -68,6 +68,12 @@ class PostgresHistory:
         self._connection = connect(conninfo, synchronous_commit="off")
         try:
             migrate(self._connection, HISTORY)
+            # After rows numbered by a network (see append), the rows numbered here go on
+            # above them, never between.
+            self._connection.execute(
+                "SELECT setval(pg_get_serial_sequence('messages', 'id'),"
+                " (SELECT COALESCE(max(id), 0) + 1 FROM messages), false)"
+            )
             self._listener: psycopg.Connection[Any] | None = None
             self._listener = connect(conninfo)
             self._listener.execute(f"LISTEN {CHANNEL}")
@@ -89,14 +95,18 @@ class PostgresHistory:
     def append(self, records: Sequence[HistoryRecord]) -> None:
         # COPY: the whole batch in one stream and one statement, where an INSERT per
         # line has the server execute and acknowledge each row as a statement of its own.
+        # Rows numbered by the network (cluster nodes, HistoryRecord.order) keep their
+        # number as id, so the id order is the log's order whichever node wrote first.
+        numbered = bool(records) and records[0].order != 0
+        columns = f"id, {COLUMNS}" if numbered else COLUMNS
         with (
             self._lock,
             self._conn.transaction(),
             self._conn.cursor() as cur,
-            cur.copy(f"COPY messages ({COLUMNS}) FROM STDIN") as copy,
+            cur.copy(f"COPY messages ({columns}) FROM STDIN") as copy,
         ):
             for record in records:
-                copy.write_row(_row(record))
+                copy.write_row((record.order, *_row(record)) if numbered else _row(record))
 
     def redact(self, redaction: Redaction) -> str:
         with self._lock, self._conn.transaction():
