@@ -47,7 +47,6 @@ _ALLOWED_GLOBALS = {
     ("collections", "OrderedDict"),
     ("collections", "deque"),
     ("collections", "defaultdict"),
-    ("itertools", "count"),
 }
 
 

@@ -13,7 +13,6 @@ Rules (docs/architecture.md, "Replies in order"):
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatroom.server.core import labels
+from chatroom.server.core.counter import Counter
 
 if TYPE_CHECKING:
     from chatroom.irc.message import Message
@@ -43,7 +43,7 @@ class _Waiting:
 class Answers:
     def __init__(self, world: World) -> None:
         self.world = world
-        self._tokens = itertools.count(1)
+        self._tokens = Counter()
         self._pending: dict[int, _Waiting] = {}
         # The connection whose command (or continuation) is running.
         self._acting: Session | None = None

@@ -9,7 +9,6 @@ Rules of this module (and of everything under ``core``):
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ from chatroom.server.core.answers import Answers
 from chatroom.server.core.census import Census, Stats
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Checked, Committed, Hashed, Loaded
+from chatroom.server.core.counter import Counter
 from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
 from chatroom.server.core.effects import (
     Close,
@@ -100,7 +100,7 @@ class World:
         self.per_address: dict[str, int] = {}
         self.recent_connects: dict[str, deque[float]] = {}
         self.occupancy = admission.Occupancy()  # held HTTP sockets, fd ceiling
-        self._ids = itertools.count(1)
+        self._ids = Counter()
         self.answers = Answers(self)
         self.accounts = AccountBook()
         self.ms_floor = 0  # see now_ms
@@ -113,7 +113,7 @@ class World:
         self.dummy_password_hash: str | None = None
         # The shell's secret from the data directory: fake SCRAM salts of unknown names.
         self.scram_secret: bytes | None = None
-        self._msgids = itertools.count(1)
+        self._msgids = Counter()
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
         # Where SCRAM server nonces come from; a cluster node swaps in one seeded by the
         # log entry, so every node computes the same exchange (server/cluster/replica.py).
