@@ -192,13 +192,19 @@ class ClusterNode:
             await self._start_from_snapshot(client)
         await self._catch_up()
         if not self.replica.founded:
+            await self._unregister(client)
+            if self.replica.refused:
+                raise ClusterError(
+                    "the network's log is not signed with this node's cluster.secret: give"
+                    " every node the same secret"
+                )
             raise ClusterError(
                 "the network's log in Redis has no start (was Redis restarted without"
                 " appendonly?): stop every node, then start them again to found a new one"
             )
         differ = self.replica.settings_differ()
         if differ:
-            await client.zrem(NODES, self.me)
+            await self._unregister(client)
             raise ClusterError(
                 "this node's settings differ from the network's in "
                 + ", ".join(differ)
@@ -210,6 +216,13 @@ class ClusterNode:
             asyncio.create_task(self._keep_alive()),
         ]
 
+    async def _unregister(self, client: aioredis.Redis) -> None:
+        """Out of the live list at once (a node that cannot join, or leaves)."""
+        pipe = client.pipeline(transaction=False)
+        pipe.zrem(NODES, self.me)
+        pipe.hdel(INFO, self.me)
+        await pipe.execute()
+
     async def _start_from_snapshot(self, client: aioredis.Redis) -> None:
         """A joining node starts from the newest snapshot, if there is one (the log
         before it may be trimmed already)."""
@@ -219,6 +232,7 @@ class ClusterNode:
         try:
             self.replica.restore(data)
         except (pickle.UnpicklingError, ValueError, EOFError, KeyError) as err:
+            await self._unregister(client)
             raise ClusterError(
                 f"the network's snapshot cannot be read ({err}); is cluster.secret the same"
                 " on every node?"
@@ -258,8 +272,7 @@ class ClusterNode:
         client = self._client
         if client is not None:
             with contextlib.suppress(RedisError, OSError):
-                await client.zrem(NODES, self.me)
-                await client.hdel(INFO, self.me)
+                await self._unregister(client)
                 if self.lease_held and await client.get(LEASE) == self.me.encode():
                     await client.delete(LEASE)
         for conn in (self._client, self._reader):
@@ -418,10 +431,10 @@ class ClusterNode:
             log.warning("node lost", extra={"incarnation": incarnation})
             self._declared.add(incarnation)
             self.publish("lost", incarnation, "node lost")
-        gone = await client.zrangebyscore(NODES, "-inf", now)
-        if gone:
-            await client.zremrangebyscore(NODES, "-inf", now)
-            await client.hdel(INFO, *gone)
+        await client.zremrangebyscore(NODES, "-inf", now)
+        stale = [name for name in _names(await client.hkeys(INFO)) if name not in live]
+        if stale:
+            await client.hdel(INFO, *stale)
 
     # ------------------------------------------------------------------ Inputs
 

@@ -150,6 +150,7 @@ class Replica:
         self.bound: list[tuple[int, Session]] = []  # our connects, applied: (token, session)
         self.last_id = b"0-0"
         self.applied = 0
+        self.refused = 0  # entries that were not this network's (a forgery, a wrong secret)
         self._handlers: dict[str, Callable[..., None]] = {
             "genesis": self._genesis,
             "connect": self._connect,
@@ -183,7 +184,12 @@ class Replica:
             kind, origin, seq = entry[0], entry[1], entry[2]
             handler = self._handlers[kind]
         except (pickle.UnpicklingError, ValueError, EOFError, KeyError, IndexError) as err:
-            log.error("unreadable log entry skipped", extra={"id": entry_id, "error": repr(err)})
+            self.refused += 1
+            if self.refused == 1 or self.refused % 1000 == 0:  # a wrong secret refuses all
+                log.error(
+                    "unreadable log entry skipped",
+                    extra={"id": entry_id, "error": repr(err), "refused": self.refused},
+                )
             return []
         if not self.founded and kind != "genesis":
             return []  # nothing counts before the network's start
