@@ -93,17 +93,20 @@ def _verified(key: bytes, data: bytes) -> bytes:
     return body
 
 
-def encode(entry: tuple[Any, ...], key: bytes) -> bytes:
-    return _sign(key, pickle.dumps(entry, PROTOCOL))
+def encode(inputs: list[tuple[Any, ...]], key: bytes) -> bytes:
+    """One log entry: ``inputs`` (each ``(kind, origin, seq, *args)``), in order, signed."""
+    return _sign(key, pickle.dumps(inputs, PROTOCOL))
 
 
-def decode(data: bytes, key: bytes) -> tuple[Any, ...]:
-    """The entry in ``data``; ``pickle.UnpicklingError`` (or ValueError/EOFError) if it is
-    not one this network signed."""
-    entry = _Unpickler(_verified(key, data)).load()
-    if not isinstance(entry, tuple) or not entry or not isinstance(entry[0], str):
-        raise pickle.UnpicklingError("a log entry is a tuple starting with its kind")
-    return entry
+def decode(data: bytes, key: bytes) -> list[tuple[Any, ...]]:
+    """The inputs of the entry in ``data``; ``pickle.UnpicklingError`` (or
+    ValueError/EOFError) if it is not one this network signed."""
+    inputs = _Unpickler(_verified(key, data)).load()
+    if not isinstance(inputs, list) or not all(
+        isinstance(one, tuple) and len(one) >= 3 and isinstance(one[0], str) for one in inputs
+    ):
+        raise pickle.UnpicklingError("a log entry is a list of (kind, origin, seq, ...)")
+    return inputs
 
 
 class _StatePickler(pickle.Pickler):

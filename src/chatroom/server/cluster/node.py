@@ -68,6 +68,7 @@ NODE_TTL_MS = 6_000  # a node silent this long is lost (noticed within ~7 s)
 LEASE_TTL_MS = 3_000
 RETRY_SECONDS = 0.2
 READ_BATCH = 512
+ENTRY_INPUTS = 256  # inputs of one node per log entry, at most
 OUTBOX_LIMIT = 20_000  # entries waiting for Redis before connections are held
 
 # Found the network if no incarnation is alive, and register this one, atomically: two
@@ -148,7 +149,7 @@ class ClusterNode:
         self.waiting: dict[int, Connection] = {}  # connect token -> connection to attach
         self._tokens = itertools.count(1)
         self._seq = itertools.count(2)  # 1 is the genesis this node may have written
-        self._outbox: list[bytes] = []
+        self._outbox: list[tuple[Any, ...]] = []
         self._wake = asyncio.Event()
         self._declared: set[str] = set()  # lost incarnations announced, not yet applied
         self._tasks: list[asyncio.Task[None]] = []
@@ -167,18 +168,20 @@ class ClusterNode:
         except (RedisError, OSError) as err:
             raise ClusterError(f"cannot reach Redis at cluster.url {self.url}: {err}") from None
         genesis = encode(
-            (
-                "genesis",
-                self.me,
-                1,
-                time.time(),
-                {
-                    "snapshot": snapshot,
-                    "recent": recent,
-                    "scram_secret": secrets.token_bytes(32),
-                    "settings": settings_digest(self.world.settings),
-                },
-            ),
+            [
+                (
+                    "genesis",
+                    self.me,
+                    1,
+                    time.time(),
+                    {
+                        "snapshot": snapshot,
+                        "recent": recent,
+                        "scram_secret": secrets.token_bytes(32),
+                        "settings": settings_digest(self.world.settings),
+                    },
+                )
+            ],
             self.key,
         )
         join = client.register_script(_JOIN)
@@ -284,7 +287,7 @@ class ClusterNode:
 
     def publish(self, kind: str, *args: object) -> None:
         """Queue one entry for the log (in order); it takes effect when it comes back."""
-        self._outbox.append(encode((kind, self.me, next(self._seq), *args), self.key))
+        self._outbox.append((kind, self.me, next(self._seq), *args))
         self._wake.set()
 
     @property
@@ -306,13 +309,19 @@ class ClusterNode:
             await self._wake.wait()
             self._wake.clear()
             batch, self._outbox = self._outbox, []
-            while batch:
+            # What queued up meanwhile goes as few entries: one XADD, one signature and
+            # one pickle per ENTRY_INPUTS inputs, not per input.
+            entries = [
+                encode(batch[i : i + ENTRY_INPUTS], self.key)
+                for i in range(0, len(batch), ENTRY_INPUTS)
+            ]
+            while entries:
                 try:
                     pipe = client.pipeline(transaction=False)
-                    for data in batch:
+                    for data in entries:
                         pipe.xadd(LOG, {"e": data})
                     await pipe.execute()
-                    batch = []
+                    entries = []
                 except (RedisError, OSError) as err:
                     log.warning("publishing to Redis failed; retrying", extra={"error": str(err)})
                     await asyncio.sleep(RETRY_SECONDS)

@@ -37,7 +37,7 @@ from chatroom.server.auth.scram import default_nonce
 from chatroom.server.cluster.codec import decode, dump_state, load_state
 from chatroom.server.core.admission import Occupancy
 from chatroom.server.core.effects import Close, Effect
-from chatroom.server.core.session import Session
+from chatroom.server.core.session import ELSEWHERE, Session
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.core.world import World
 
@@ -177,19 +177,30 @@ class Replica:
         return sum(1 for owner in self.owners.values() if owner == incarnation)
 
     def apply(self, entry_id: bytes, data: bytes) -> list[Effect]:
-        """Apply one entry; returns the effects this node must carry out."""
+        """Apply one entry (the inputs one node published together, in order); returns
+        the effects this node must carry out."""
         self.last_id = entry_id
         try:
-            entry = decode(data, self.key)
-            kind, origin, seq = entry[0], entry[1], entry[2]
-            handler = self._handlers[kind]
-        except (pickle.UnpicklingError, ValueError, EOFError, KeyError, IndexError) as err:
+            inputs = decode(data, self.key)
+        except (pickle.UnpicklingError, ValueError, EOFError) as err:
             self.refused += 1
             if self.refused == 1 or self.refused % 1000 == 0:  # a wrong secret refuses all
                 log.error(
                     "unreadable log entry skipped",
                     extra={"id": entry_id, "error": repr(err), "refused": self.refused},
                 )
+            return []
+        now = entry_time(entry_id)
+        effects: list[Effect] = []
+        for one in inputs:
+            effects += self._apply_input(now, entry_id, one)
+        return effects
+
+    def _apply_input(self, now: float, entry_id: bytes, one: tuple[Any, ...]) -> list[Effect]:
+        kind, origin, seq = one[0], one[1], one[2]
+        handler = self._handlers.get(kind)
+        if handler is None:
+            log.error("unknown log input skipped", extra={"id": entry_id, "kind": kind})
             return []
         if not self.founded and kind != "genesis":
             return []  # nothing counts before the network's start
@@ -198,12 +209,12 @@ class Replica:
         self.last_seq[origin] = seq
         self.applied += 1
         world = self.world
-        self.clock.now = entry_time(entry_id)
+        self.clock.now = now
         try:
-            handler(origin, *entry[3:])
+            handler(origin, *one[3:])
         except Exception:
             # The core never raises on input; if it did, every node raised alike.
-            log.exception("log entry failed", extra={"id": entry_id, "kind": kind})
+            log.exception("log input failed", extra={"id": entry_id, "kind": kind})
         finally:
             self.clock.now = None
             world.nonce_factory = default_nonce
@@ -250,6 +261,8 @@ class Replica:
         self.last_id = replica["last_id"]
         self.applied = replica["applied"]
         self.founded = True
+        for session in self.world.sessions.values():
+            session.out = ELSEWHERE  # none of them is ours: this node holds no socket yet
 
     # ------------------------------------------------------------------ entry kinds
 
@@ -276,6 +289,8 @@ class Replica:
         self.owners[session.id] = origin
         if origin == self.me:
             self.bound.append((token, session))
+        elif not session.out:
+            session.out = ELSEWHERE  # another node writes its lines: make none here
 
     def _session(self, origin: str, session_id: int) -> Session | None:
         """The session, if ``origin`` holds it (a node speaks only for its own sockets)."""

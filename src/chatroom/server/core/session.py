@@ -30,6 +30,28 @@ class TagProfile(IntFlag):
     ACCOUNT = 4
 
 
+class Elsewhere(list[bytes]):
+    """The output queue of a session whose socket another cluster node holds.
+
+    Every node computes every line (server/cluster/replica.py), but only the node with the
+    socket writes it; here the lines for everyone else's sockets are dropped as they are
+    made. Never empty in the ``if not out`` sense, so such a session is never marked ready
+    and the shell's flush never visits it; ``append`` keeps nothing.
+    """
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return True
+
+    def append(self, item: bytes, /) -> None:
+        return None
+
+
+# The one sink all such sessions share.
+ELSEWHERE = Elsewhere()
+
+
 @dataclass(eq=False, slots=True)
 class Session:
     """State of one connection. Identity (``eq=False``) so sessions can key dicts and sets."""
