@@ -1,0 +1,95 @@
+"""``bench/cluster_fanout.py`` still measures what docs/benchmarks.md ("Cluster") says: a
+tiny, bounded run (20 members, 1 s windows) of a plain node and a two-node network, on
+its own Redis and PostgreSQL, that counts every delivery, reads the relay's cost from
+Redis, and leaves no process or directory behind. Nothing here asserts a speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.postgres_server import PG_BIN
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """The script's TMPDIR. Not under pytest's tmp_path: PostgreSQL runs as its own user
+    and must reach its directory, and pytest's base directory is private to root."""
+    folder = Path(tempfile.mkdtemp(prefix="cluster-bench-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_cluster_fanout_measures_a_plain_node_and_two_nodes_side_by_side(
+    scratch: Path,
+) -> None:
+    if shutil.which("redis-server") is None or not (PG_BIN / "initdb").exists():
+        pytest.skip("needs Debian's redis-server and postgresql-15 (`make test` installs them)")
+    done = subprocess.run(
+        [
+            sys.executable, str(BENCH / "cluster_fanout.py"), "--members", "20",
+            "--seconds", "1", "--rate", "50", "--samples", "5", "--drain", "5",
+            "--repeats", "1", "--layouts", "plain,cluster-2", "--no-floor",
+            "--server-cpu", "0", "--generator-cpu", "0", "--budget", "100",
+        ],
+        capture_output=True, text=True, timeout=110, check=False,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert set(result["runs"]) == {"plain", "cluster-2"}
+    for layout, runs in result["runs"].items():
+        (run,) = runs
+        assert run["nodes"] == (2 if layout == "cluster-2" else 1)
+        for window in ("closed", "fixed"):
+            measured = run[window]
+            assert measured["clients"] == measured["joined"] == 20
+            assert measured["sent"] > 0
+            assert measured["received"] == measured["expected"] == measured["sent"] * 19
+            assert measured["lost_connections"] == 0
+            assert isinstance(measured["p99_ms"], float)
+            assert measured["cpu_ns_per_delivery"] > 0
+    plain, network = result["runs"]["plain"][0], result["runs"]["cluster-2"][0]
+    assert plain["closed"]["redis_calls_per_message"] == {}  # no relay without --cluster
+    for window in ("closed", "fixed"):
+        relay = network[window]
+        # Each message is one log entry, read by both nodes: a few more for the ticks
+        # and heartbeats of the window, never one more per member (their QUITs).
+        assert 1.0 <= relay["redis_calls_per_message"]["xadd"] < 1.5
+        assert 1.0 <= relay["log_entries_per_message"] < 1.5
+        assert relay["redis_bytes_out_per_message"] > relay["redis_bytes_in_per_message"] > 0
+        assert relay["log_bytes_per_new_entry"] > 0
+    assert network["log_bytes_per_entry"] > 0
+    summary = result["summary"]
+    assert summary["cluster-2"]["deliveries/s ratio"] > 0
+    assert "deliveries/s ratio" not in summary["plain"]
+
+    assert processes_mentioning(str(scratch)) == []
+    assert list(scratch.iterdir()) == []
