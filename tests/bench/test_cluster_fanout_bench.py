@@ -93,3 +93,32 @@ def test_cluster_fanout_measures_a_plain_node_and_two_nodes_side_by_side(
 
     assert processes_mentioning(str(scratch)) == []
     assert list(scratch.iterdir()) == []
+
+
+def test_cluster_limits_measures_apply_cost_append_rate_and_log_growth(scratch: Path) -> None:
+    if shutil.which("redis-benchmark") is None:
+        pytest.skip("needs Debian's redis-server (with redis-benchmark): `make test` installs it")
+    done = subprocess.run(
+        [
+            sys.executable, str(BENCH / "cluster_limits.py"), "--sizes", "2,6",
+            "--messages", "50", "--repeats", "1", "--requests", "500", "--log-entries", "300",
+            "--server-cpu", "0", "--client-cpu", "0",
+        ],
+        capture_output=True, text=True, timeout=110, check=False,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert [row["members"] for row in result["apply"]] == [2, 6]
+    for row in result["apply"]:
+        assert row["messages"] == 50
+        assert row["apply_us_per_entry"] > 0
+    for depth in ("pipeline_64", "pipeline_1"):
+        assert result["xadd"][depth]["xadd_per_s"] > 0
+    log = result["log"]
+    assert log["entries"] == 300
+    # Each entry is kept whole, in memory and in the append-only file.
+    assert log["memory_usage_bytes_per_entry"] > result["entry_bytes"]
+    assert log["aof_bytes_per_entry"] > result["entry_bytes"]
+    assert list(scratch.iterdir()) == []
