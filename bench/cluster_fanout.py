@@ -120,7 +120,14 @@ class Probe:
         }
         entries = r1["log_entries"] - r0["log_entries"]
         grown = r1["log_bytes"] - r0["log_bytes"]
+        span = received / result["deliveries_per_s"] if result["deliveries_per_s"] else 1.0
         return {
+            # Busy share of a core: far below 1.0 in a closed loop means the servers were
+            # not what limited it (on a shared machine: other processes on their CPU).
+            "server_cores": round((cpu["nodes"] + cpu["redis"]) / span, 3),
+            "postgres_cores": round(cpu["postgres"] / span, 3),
+            # From the heartbeats (each second), while the members are still connected.
+            "users_per_node": self.redis.users_per_node(),
             "cpu_ns_per_delivery": round((cpu["nodes"] + cpu["redis"]) * 1e9 / received, 1),
             "nodes_ns_per_delivery": round(cpu["nodes"] * 1e9 / received, 1),
             "redis_ns_per_delivery": round(cpu["redis"] * 1e9 / received, 1),
@@ -236,6 +243,7 @@ COLUMNS = (
     ("Redis B in/msg", "closed", "redis_bytes_in_per_message", False),
     ("Redis B out/msg", "closed", "redis_bytes_out_per_message", False),
     ("log B/new entry", "closed", "log_bytes_per_new_entry", False),
+    ("server cores", "closed", "server_cores", False),
 )
 
 

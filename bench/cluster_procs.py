@@ -18,6 +18,7 @@ Every process started here is stopped by its ``stop()``, which the driver calls 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -31,7 +32,7 @@ from typing import Any, cast
 
 import redis
 
-from chatroom.server.cluster.node import LOG  # the network's log, a Redis Stream
+from chatroom.server.cluster.node import INFO, LOG  # the log: a Redis Stream
 from compare import CHATROOM_CONF, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,6 +142,14 @@ class RedisServer:
                 name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in commands.items()
             },
         }
+
+    def users_per_node(self) -> dict[str, int]:
+        """What each live node reports holding (``chatroom admin nodes`` reads the same)."""
+        found: dict[str, int] = {}
+        for raw in cast(dict[bytes, bytes], self.client.hgetall(INFO)).values():
+            info = json.loads(raw)
+            found[str(info["name"])] = int(info["users"])
+        return found
 
     def entry_sizes(self, count: int) -> list[int]:
         """Encoded sizes of the newest ``count`` entries (the field ``e`` of each)."""

@@ -80,6 +80,7 @@ def test_cluster_fanout_measures_a_plain_node_and_two_nodes_side_by_side(
     assert plain["closed"]["redis_calls_per_message"] == {}  # no relay without --cluster
     for window in ("closed", "fixed"):
         relay = network[window]
+        assert relay["users_per_node"] == {"n0": 10, "n1": 10}  # member i on node i mod 2
         # Each message is one log entry, read by both nodes: a few more for the ticks
         # and heartbeats of the window, never one more per member (their QUITs).
         assert 1.0 <= relay["redis_calls_per_message"]["xadd"] < 1.5
