@@ -14,6 +14,10 @@ A network's nodes each apply **every** entry of the one log (docs/cluster.md), s
    pipelined 64 deep (the nodes pipeline their publishes) and one round trip each.
 3. ``log``: the log's memory and append-only-file bytes per entry, filled with real
    encoded room messages (the log is not trimmed: this is its growth per message).
+4. ``relay``: a node's own CPU (``redis.asyncio`` with hiredis, as the nodes use it) to
+   publish an entry (pickle, pipelined ``XADD`` 64 at a time: the origin pays it) and to
+   read one back (``XREAD`` 512 at a time and unpickle: every node pays it, on top of
+   ``apply``).
 
     .venv/bin/python bench/cluster_limits.py
     .venv/bin/python bench/cluster_limits.py --sizes 2,50 --messages 200 --requests 2000
@@ -25,6 +29,7 @@ are removed at the end. Output: human lines on stderr, one JSON line on stdout.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -32,9 +37,11 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
-from chatroom.server.cluster.codec import encode
+import redis.asyncio as aioredis
+
+from chatroom.server.cluster.codec import decode, encode
 from chatroom.server.cluster.node import LOG
 from chatroom.server.cluster.replica import NetworkClock, Replica
 from chatroom.server.core.settings import CoreSettings, Limits
@@ -97,10 +104,11 @@ def apply_cost(members: int, messages: int) -> dict[str, Any]:
         raise RuntimeError(f"only {len(node.world.sessions)} of {members} members connected")
     line = f"PRIVMSG {room} :{TEXT}".encode()
     entries = [node.entry("line", "there~1", sender, line, None) for _ in range(messages)]
-    start = time.perf_counter()
+    # CPU time, not wall time: on a shared machine, time spent preempted is not the cost.
+    start = time.process_time()
     for data in entries:
         node.feed(data)
-    spent = time.perf_counter() - start
+    spent = time.process_time() - start
     return {
         "members": members,
         "messages": messages,
@@ -166,6 +174,46 @@ def log_growth(redis: RedisServer, entries: int) -> dict[str, Any]:
     }
 
 
+def relay_cost(redis: RedisServer, entries: int) -> dict[str, Any]:
+    """µs of this process's CPU per entry published and per entry read back."""
+    return asyncio.run(_relay_cost(redis.url, entries))
+
+
+async def _relay_cost(url: str, entries: int) -> dict[str, Any]:
+    line = f"PRIVMSG #room :{TEXT}".encode()
+    client = aioredis.Redis.from_url(url)
+    try:
+        await client.delete("chatroom:relay")
+        start = time.process_time()
+        for first in range(0, entries, 64):
+            pipe = client.pipeline(transaction=False)
+            for i in range(first, min(first + 64, entries)):
+                data = encode(("line", "there~1", i + 1, 1, line, None))
+                pipe.xadd("chatroom:relay", {"e": data})
+            await pipe.execute()
+        published = time.process_time() - start
+        start = time.process_time()
+        last, read = b"0-0", 0
+        while read < entries:
+            reply: Any = await client.xread({"chatroom:relay": last}, count=512)
+            if not reply:
+                break
+            rows = cast(list[tuple[bytes, dict[bytes, bytes]]], reply[0][1])
+            for entry_id, fields in rows:
+                decode(fields[b"e"])
+                last = entry_id
+                read += 1
+        spent = time.process_time() - start
+        await client.delete("chatroom:relay")
+    finally:
+        await client.aclose()
+    return {
+        "entries": read,
+        "publish_us_per_entry": round(published * 1e6 / entries, 2),
+        "read_us_per_entry": round(spent * 1e6 / max(1, read), 2),
+    }
+
+
 def aof_bytes(redis: RedisServer) -> int:
     total = 0
     for folder, _, files in os.walk(redis.tmp):
@@ -180,11 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="apply runs per size (median)")
     p.add_argument("--requests", type=int, default=300_000, help="XADDs per redis-benchmark")
     p.add_argument("--log-entries", type=int, default=100_000)
+    p.add_argument("--relay-entries", type=int, default=20_000, help="published and read")
     p.add_argument("--server-cpu", default="0", help="CPU of redis-server and of the apply loop")
     p.add_argument("--client-cpu", default="1", help="CPU of redis-benchmark")
     a = p.parse_args(argv)
     sizes = [int(s) for s in a.sizes.split(",") if s]
-    if not sizes or min(sizes) < 2 or a.messages < 1 or a.requests < 1 or a.log_entries < 1:
+    counts = (a.messages, a.requests, a.log_entries, a.relay_entries)
+    if not sizes or min(sizes) < 2 or min(counts) < 1:
         p.error("need room sizes >= 2 and positive counts")
     os.sched_setaffinity(0, {int(c) for c in a.server_cpu.split(",")})
     apply = []
@@ -202,12 +252,15 @@ def main(argv: list[str] | None = None) -> int:
     redis = RedisServer(a.server_cpu)
     try:
         log = log_growth(redis, a.log_entries)
+        relay = relay_cost(redis, a.relay_entries)
         xadd = xadd_rate(redis, a, payload)
     finally:
         redis.stop()
     print(f"xadd ({payload} B entries): {xadd}", file=sys.stderr)
     print(f"log: {log}", file=sys.stderr)
-    print(json.dumps({"apply": apply, "entry_bytes": payload, "xadd": xadd, "log": log}))
+    print(f"relay (this process's CPU): {relay}", file=sys.stderr)
+    result = {"apply": apply, "entry_bytes": payload, "xadd": xadd, "log": log, "relay": relay}
+    print(json.dumps(result))
     return 0
 
 

@@ -103,6 +103,7 @@ def test_cluster_limits_measures_apply_cost_append_rate_and_log_growth(scratch: 
         [
             sys.executable, str(BENCH / "cluster_limits.py"), "--sizes", "2,6",
             "--messages", "50", "--repeats", "1", "--requests", "500", "--log-entries", "300",
+            "--relay-entries", "200",
             "--server-cpu", "0", "--client-cpu", "0",
         ],
         capture_output=True, text=True, timeout=110, check=False,
@@ -122,4 +123,7 @@ def test_cluster_limits_measures_apply_cost_append_rate_and_log_growth(scratch: 
     # Each entry is kept whole, in memory and in the append-only file.
     assert log["memory_usage_bytes_per_entry"] > result["entry_bytes"]
     assert log["aof_bytes_per_entry"] > result["entry_bytes"]
+    assert result["relay"]["entries"] == 200  # every entry published was read back
+    assert result["relay"]["publish_us_per_entry"] > 0
+    assert result["relay"]["read_us_per_entry"] > 0
     assert list(scratch.iterdir()) == []
