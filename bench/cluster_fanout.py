@@ -120,6 +120,8 @@ class Probe:
         }
         entries = r1["log_entries"] - r0["log_entries"]
         grown = r1["log_bytes"] - r0["log_bytes"]
+        # The newest entries are the window's own (the members have not quit yet).
+        sizes = self.redis.entry_sizes(min(200, entries)) if entries > 0 else []
         span = received / result["deliveries_per_s"] if result["deliveries_per_s"] else 1.0
         return {
             # Busy share of a core: far below 1.0 in a closed loop means the servers were
@@ -142,6 +144,7 @@ class Probe:
             "redis_bytes_out_per_message": round((r1["bytes_out"] - r0["bytes_out"]) / sent, 1),
             "log_entries_per_message": round(entries / sent, 3),
             "log_bytes_per_new_entry": round(grown / entries, 1) if entries else None,
+            "entry_payload_bytes": statistics.median(sizes) if sizes else None,
         }
 
 
@@ -197,8 +200,6 @@ def run_layout(
         if stats["log_entries"]:
             out["log_entries"] = stats["log_entries"]
             out["log_bytes_per_entry"] = round(stats["log_bytes"] / stats["log_entries"], 1)
-            sizes = redis.entry_sizes(200)
-            out["entry_payload_bytes"] = round(statistics.median(sizes), 1) if sizes else None
     finally:
         for node in nodes:
             node.proc.send_signal(signal.SIGTERM)  # all at once: clean leaves overlap
@@ -243,6 +244,7 @@ COLUMNS = (
     ("Redis B in/msg", "closed", "redis_bytes_in_per_message", False),
     ("Redis B out/msg", "closed", "redis_bytes_out_per_message", False),
     ("log B/new entry", "closed", "log_bytes_per_new_entry", False),
+    ("entry payload B", "closed", "entry_payload_bytes", False),
     ("server cores", "closed", "server_cores", False),
 )
 

@@ -86,7 +86,9 @@ def test_cluster_fanout_measures_a_plain_node_and_two_nodes_side_by_side(
         assert 1.0 <= relay["redis_calls_per_message"]["xadd"] < 1.5
         assert 1.0 <= relay["log_entries_per_message"] < 1.5
         assert relay["redis_bytes_out_per_message"] > relay["redis_bytes_in_per_message"] > 0
+        # Memory grows by Redis's allocation steps: over a short window, only "it grew".
         assert relay["log_bytes_per_new_entry"] > 0
+        assert relay["entry_payload_bytes"] > 0
     assert network["log_bytes_per_entry"] > 0
     summary = result["summary"]
     assert summary["cluster-2"]["deliveries/s ratio"] > 0
