@@ -14,7 +14,9 @@ A network's nodes each apply **every** entry of the one log (docs/cluster.md), s
    pipelined 64 deep (the nodes pipeline their publishes) and one round trip each.
 3. ``log``: the log's memory and append-only-file bytes per entry, filled with real
    encoded room messages (the log is not trimmed: this is its growth per message).
-4. ``relay``: a node's own CPU (``redis.asyncio`` with hiredis, as the nodes use it) to
+4. ``users``: the memory one user (registered, in one room) takes on every node that
+   does not hold its socket (``tracemalloc``: Python objects only, no socket buffers).
+5. ``relay``: a node's own CPU (``redis.asyncio`` with hiredis, as the nodes use it) to
    publish an entry (pickle, pipelined ``XADD`` 64 at a time: the origin pays it) and to
    read one back (``XREAD`` 512 at a time and unpickle: every node pays it, on top of
    ``apply``).
@@ -37,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -117,6 +120,20 @@ def apply_cost(members: int, messages: int) -> dict[str, Any]:
         "apply_ns_per_member": round(spent * 1e9 / messages / members, 1),
         "entries_per_s_per_core": round(messages / spent),
     }
+
+
+def user_memory(users: int) -> dict[str, Any]:
+    """Bytes of Python objects per user held for another node (every node holds all)."""
+    tracemalloc.start()
+    try:
+        node = Follower("here~0")
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(users):
+            node.member("there~1", i + 1, f"u{i}", f"#room{i % 10}")
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    return {"users": users, "bytes_per_user": round(used / users)}
 
 
 def xadd_rate(redis: RedisServer, a: argparse.Namespace, payload: int) -> dict[str, Any]:
@@ -229,11 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=300_000, help="XADDs per redis-benchmark")
     p.add_argument("--log-entries", type=int, default=100_000)
     p.add_argument("--relay-entries", type=int, default=20_000, help="published and read")
+    p.add_argument("--users", type=int, default=5_000, help="users held for the memory")
     p.add_argument("--server-cpu", default="0", help="CPU of redis-server and of the apply loop")
     p.add_argument("--client-cpu", default="1", help="CPU of redis-benchmark")
     a = p.parse_args(argv)
     sizes = [int(s) for s in a.sizes.split(",") if s]
-    counts = (a.messages, a.requests, a.log_entries, a.relay_entries)
+    counts = (a.messages, a.requests, a.log_entries, a.relay_entries, a.users)
     if not sizes or min(sizes) < 2 or min(counts) < 1:
         p.error("need room sizes >= 2 and positive counts")
     os.sched_setaffinity(0, {int(c) for c in a.server_cpu.split(",")})
@@ -248,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             f"({best['entries_per_s_per_core']:,}/s per core), runs {best['apply_us_runs']}",
             file=sys.stderr,
         )
+    users = user_memory(a.users)
+    print(f"users: {users}", file=sys.stderr)
     payload = round(statistics.median(r["entry_bytes"] for r in apply))
     redis = RedisServer(a.server_cpu)
     try:
@@ -260,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"log: {log}", file=sys.stderr)
     print(f"relay (this process's CPU): {relay}", file=sys.stderr)
     result = {"apply": apply, "entry_bytes": payload, "xadd": xadd, "log": log, "relay": relay}
+    result["users"] = users
     print(json.dumps(result))
     return 0
 

@@ -105,7 +105,7 @@ def test_cluster_limits_measures_apply_cost_append_rate_and_log_growth(scratch: 
         [
             sys.executable, str(BENCH / "cluster_limits.py"), "--sizes", "2,6",
             "--messages", "50", "--repeats", "1", "--requests", "500", "--log-entries", "300",
-            "--relay-entries", "200",
+            "--relay-entries", "200", "--users", "20",
             "--server-cpu", "0", "--client-cpu", "0",
         ],
         capture_output=True, text=True, timeout=110, check=False,
@@ -128,4 +128,5 @@ def test_cluster_limits_measures_apply_cost_append_rate_and_log_growth(scratch: 
     assert result["relay"]["entries"] == 200  # every entry published was read back
     assert result["relay"]["publish_us_per_entry"] > 0
     assert result["relay"]["read_us_per_entry"] > 0
+    assert result["users"]["bytes_per_user"] > 0
     assert list(scratch.iterdir()) == []
