@@ -50,7 +50,7 @@ from chatroom.server.cluster.replica import NetworkClock, Replica
 from chatroom.server.core.settings import CoreSettings, Limits
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Snapshot
-from cluster_procs import RedisServer
+from cluster_procs import RedisServer, cpu_seconds
 
 LIFTED = Limits(
     flood_per_second=0,
@@ -147,12 +147,20 @@ def xadd_rate(redis: RedisServer, a: argparse.Namespace, payload: int) -> dict[s
             *("-p", str(redis.port), "-n", str(requests), "-c", str(clients)),
             *("-P", str(depth), "-q", "XADD", "chatroom:bench", "*", "e", "x" * payload),
         ]
+        cpu0 = cpu_seconds(redis.pid)
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        cpu = cpu_seconds(redis.pid) - cpu0
         found = re.search(r"([\d.]+) requests per second", done.stdout)
         if done.returncode != 0 or not found:
             out[f"pipeline_{depth}"] = {"error": (done.stderr or done.stdout)[-300:]}
             continue
-        out[f"pipeline_{depth}"] = {"clients": clients, "xadd_per_s": round(float(found[1]))}
+        out[f"pipeline_{depth}"] = {
+            "clients": clients,
+            "xadd_per_s": round(float(found[1])),
+            # Per second of Redis's own CPU: what one Redis core takes when nothing
+            # else runs on it (the wall-clock rate above depends on the machine's load).
+            "xadd_per_redis_cpu_s": round(requests / cpu) if cpu > 0 else None,
+        }
     redis.client.delete("chatroom:bench")
     return out
 
