@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.postgres_s
 from tests.postgres_server import TempPostgres
 
 import loadgen
-from cluster_procs import Node, RedisServer, children_of, cpu_seconds, pin_tree
+from cluster_procs import Node, RedisServer, children_of, cpu_seconds, pin_tree, write_calls
 from compare import fanout_senders, fanout_window, machine_facts, raise_nofile_for_children
 
 BENCH = Path(__file__).resolve().parent
@@ -99,6 +99,7 @@ class Probe:
     def read(self) -> dict[str, Any]:
         return {
             "nodes": sum(cpu_seconds(n.pid) for n in self.nodes),
+            "writes": sum(write_calls(n.pid) for n in self.nodes),
             "redis": cpu_seconds(self.redis.pid),
             "postgres": sum(cpu_seconds(p) for p in self.postgres),
             "redis_stats": self.redis.stats(),
@@ -135,6 +136,7 @@ class Probe:
             "redis_ns_per_delivery": round(cpu["redis"] * 1e9 / received, 1),
             "postgres_ns_per_delivery": round(cpu["postgres"] * 1e9 / received, 1),
             "redis_cpu_us_per_message": round(cpu["redis"] * 1e6 / sent, 2),
+            "node_writes_per_message": round((after["writes"] - self.before["writes"]) / sent, 2),
             "redis_commands_per_message": round(sum(calls.values()) / sent, 3),
             "redis_calls_per_message": {k: round(v / sent, 3) for k, v in sorted(calls.items())},
             # Less the driver's own (one pipelined read: the one that took ``after``);
@@ -246,6 +248,7 @@ COLUMNS = (
     ("log B/new entry", "closed", "log_bytes_per_new_entry", False),
     ("entry payload B", "closed", "entry_payload_bytes", False),
     ("server cores", "closed", "server_cores", False),
+    ("node writes/msg", "closed", "node_writes_per_message", True),
 )
 
 

@@ -52,6 +52,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def write_calls(pid: int) -> int:
+    """``write``-family system calls a process made so far (``syscw`` of /proc/PID/io):
+    how many socket writes a fan-out took, i.e. how well its lines were coalesced."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            for row in f:
+                if row.startswith("syscw:"):
+                    return int(row.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def children_of(pid: int) -> list[int]:
     """Direct children of ``pid``, from /proc (PostgreSQL's backends and helpers)."""
     found = []

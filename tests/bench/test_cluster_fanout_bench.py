@@ -76,6 +76,7 @@ def test_cluster_fanout_measures_a_plain_node_and_two_nodes_side_by_side(
             assert measured["lost_connections"] == 0
             assert isinstance(measured["p99_ms"], float)
             assert measured["cpu_ns_per_delivery"] > 0
+            assert measured["node_writes_per_message"] > 0
     plain, network = result["runs"]["plain"][0], result["runs"]["cluster-2"][0]
     assert plain["closed"]["redis_calls_per_message"] == {}  # no relay without --cluster
     for window in ("closed", "fixed"):
