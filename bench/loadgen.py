@@ -384,12 +384,18 @@ async def open_client(
 
 
 async def open_registered(
-    host: str, port: int, nicks: list[str], concurrency: int, pace_per_s: float
+    host: str,
+    port: int,
+    nicks: list[str],
+    concurrency: int,
+    pace_per_s: float,
+    ports: list[int] | None = None,
 ) -> list[Client]:
     """Connect and register ``nicks`` with at most ``concurrency`` in flight, at a bounded pace.
 
     Pacing keeps the setup from tripping connection-throttle defences and from measuring
-    the server while it is still busy with registrations.
+    the server while it is still busy with registrations. ``ports[i]``, when given, is
+    the port of ``nicks[i]`` (members spread over the nodes of a network).
     """
     clients: list[Client | None] = [None] * len(nicks)
     sem = asyncio.Semaphore(concurrency)
@@ -400,7 +406,7 @@ async def open_registered(
         if delay > 0:
             await asyncio.sleep(delay)
         async with sem:
-            c = await open_client(host, port, nicks[i])
+            c = await open_client(host, ports[i] if ports else port, nicks[i])
             await c.register()
             clients[i] = c
 
@@ -447,6 +453,12 @@ class FanoutSpec:
     seen: Any  # multiprocessing RawArray of int64, one per sender (index 0 unused)
     wake_r: int
     wake_w: int
+    # Several servers of one network (bench/cluster_fanout.py): member i connects to
+    # ports[i % len(ports)]; empty: every member to ``port``.
+    ports: tuple[int, ...] = ()
+
+    def port_of(self, member: int) -> int:
+        return self.ports[member % len(self.ports)] if self.ports else self.port
 
 
 @dataclass
@@ -513,7 +525,8 @@ async def fanout_worker(spec: FanoutSpec, ctrl: multiprocessing.connection.Conne
         loop.add_reader(spec.wake_r, woken)
 
     nicks = [f"{spec.prefix}{base36(spec.first + i)}" for i in range(spec.count)]
-    clients = await open_registered(spec.host, spec.port, nicks, 50, spec.pace)
+    ports = [spec.port_of(spec.first + i) for i in range(spec.count)]
+    clients = await open_registered(spec.host, spec.port, nicks, 50, spec.pace, ports)
     st.clients = clients
     # Join at a bounded pace too: one JOIN makes the server tell every member.
     for i in range(0, len(clients), 25):
@@ -763,6 +776,7 @@ def start_room(args: argparse.Namespace) -> Room:
             seen=seen,
             wake_r=wake_r,
             wake_w=wake_w,
+            ports=tuple(args.ports or ()),
         )
         p = ctx.Process(target=fanout_entry, args=(spec, child_end), daemon=True)
         p.start()
@@ -1212,6 +1226,16 @@ def human(result: dict[str, Any]) -> str:
     )
 
 
+def port_list(text: str) -> list[int]:
+    try:
+        ports = [int(p) for p in text.split(",") if p]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of ports: {text!r}") from None
+    if not ports or not all(0 < p < 65536 for p in ports):
+        raise argparse.ArgumentTypeError(f"not a list of ports: {text!r}")
+    return ports
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     sub = p.add_subparsers(dest="scenario", required=True)
@@ -1233,6 +1257,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--samples", type=int, default=samples, help="members measuring latency")
         sp.add_argument("--size", type=int, default=40, help="padding bytes per message text")
         sp.add_argument("--procs", type=int, default=1, help="generator processes")
+        sp.add_argument(
+            "--ports",
+            type=port_list,
+            help="several servers of one network, comma-separated: member i connects to "
+            "the (i mod N)-th (default: every member to --port)",
+        )
         sp.add_argument("--drain", type=float, default=10.0, help="max s to wait for stragglers")
         sp.add_argument(
             "--watch",
