@@ -44,7 +44,7 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from chatroom.server.cluster.codec import decode, encode
+from chatroom.server.cluster.codec import decode, encode, mac_key
 from chatroom.server.cluster.node import LOG
 from chatroom.server.cluster.replica import NetworkClock, Replica
 from chatroom.server.core.settings import CoreSettings, Limits
@@ -59,6 +59,7 @@ LIFTED = Limits(
     connects_per_address_per_minute=10_000_000,
 )
 TEXT = "1733356800000000000 3 1234 " + "x" * 40  # what loadgen.py's senders write
+KEY = mac_key("bench" * 8)  # entries are signed as a network's are
 
 
 class Follower:
@@ -68,7 +69,7 @@ class Follower:
     def __init__(self, me: str) -> None:
         self.clock = NetworkClock()
         self.world = World(CoreSettings(limits=LIFTED), self.clock)
-        self.replica = Replica(self.world, self.clock, me)
+        self.replica = Replica(self.world, self.clock, me, KEY)
         self.ms = 1_800_000_000_000
         self.seq: dict[str, int] = {}
         state = {"snapshot": Snapshot(), "recent": [], "scram_secret": b"s" * 32}
@@ -76,7 +77,7 @@ class Follower:
 
     def entry(self, kind: str, origin: str, *args: object) -> bytes:
         self.seq[origin] = self.seq.get(origin, 0) + 1
-        return encode((kind, origin, self.seq[origin], *args))
+        return encode([(kind, origin, self.seq[origin], *args)], KEY)
 
     def feed(self, data: bytes) -> None:
         self.ms += 1
@@ -213,7 +214,7 @@ async def _relay_cost(url: str, entries: int) -> dict[str, Any]:
         for first in range(0, entries, 64):
             pipe = client.pipeline(transaction=False)
             for i in range(first, min(first + 64, entries)):
-                data = encode(("line", "there~1", i + 1, 1, line, None))
+                data = encode([("line", "there~1", i + 1, 1, line, None)], KEY)
                 pipe.xadd("chatroom:relay", {"e": data})
             await pipe.execute()
         published = time.process_time() - start
@@ -225,7 +226,7 @@ async def _relay_cost(url: str, entries: int) -> dict[str, Any]:
                 break
             rows = cast(list[tuple[bytes, dict[bytes, bytes]]], reply[0][1])
             for entry_id, fields in rows:
-                decode(fields[b"e"])
+                decode(fields[b"e"], KEY)
                 last = entry_id
                 read += 1
         spent = time.process_time() - start

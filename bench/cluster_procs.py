@@ -197,6 +197,8 @@ class Node:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT / "src"), env.get("PYTHONPATH", "")) if p
         )
+        if cluster:
+            env["CHATROOM_CLUSTER_SECRET"] = "bench-network-" + "0" * 32  # the same for all
         self.out = self.tmp / "stdout.txt"
         self.err = self.tmp / "stderr.txt"
         with self.out.open("wb") as out, self.err.open("wb") as err:

@@ -82,10 +82,11 @@ def test_cluster_fanout_measures_a_plain_node_and_two_nodes_side_by_side(
     for window in ("closed", "fixed"):
         relay = network[window]
         assert relay["users_per_node"] == {"n0": 10, "n1": 10}  # member i on node i mod 2
-        # Each message is one log entry, read by both nodes: a few more for the ticks
-        # and heartbeats of the window, never one more per member (their QUITs).
-        assert 1.0 <= relay["redis_calls_per_message"]["xadd"] < 1.5
-        assert 1.0 <= relay["log_entries_per_message"] < 1.5
+        # At most one log entry per message (a node sends what it queued meanwhile as
+        # one entry, so far fewer under load), plus the window's ticks; never one more
+        # per member (their QUITs).
+        assert 0 < relay["redis_calls_per_message"]["xadd"] < 1.5
+        assert 0 < relay["log_entries_per_message"] < 1.5
         assert relay["redis_bytes_out_per_message"] > relay["redis_bytes_in_per_message"] > 0
         # Memory grows by Redis's allocation steps: over a short window, only "it grew".
         assert relay["log_bytes_per_new_entry"] > 0

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -156,6 +157,12 @@ class ClusterNode:
         self._client: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
         self._held: set[Connection] = set()
+        self._watching = False  # the store's watch connected once (load_snapshot)
+        # What the nodes' own store commits are signed with, so no node takes another's
+        # commit for a change from outside (see load_changes).
+        self.network_origin = hashlib.sha256(
+            b"chatroom network origin\0" + config.cluster_secret.encode()
+        ).hexdigest()[:16]
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -494,20 +501,23 @@ class ClusterNode:
     def history_redacted(self, token: int, outcome: str | None) -> None:
         self._answer("history_redacted", token, outcome)
 
+    # Changes another process (``chatroom admin``) made to the store. The nodes' own
+    # commits carry the network's origin (``network_origin``), so these are only truly
+    # outside changes; every node that hears one puts it in the log (applying one twice
+    # changes nothing), so none is lost while no node holds the lease.
+
     def load_snapshot(self, snapshot: Snapshot) -> None:
-        """The store's watch restarted and cannot say what changed meanwhile: the lease
-        holder puts the whole durable state in the log (rare: PostgreSQL names keys)."""
-        if self.lease_held:
-            self._answer("load_snapshot", snapshot)
+        """The store's watch (re)connected and cannot say what changed meanwhile."""
+        if not self._watching:
+            self._watching = True  # its first connect: the log is already current
+            return
+        self._answer("load_snapshot", snapshot)
 
     def load_changes(self, delta: StoreDelta) -> None:
-        """Another process changed the store: one node (the lease holder) says so in the log."""
-        if self.lease_held:
-            self._answer("load_changes", delta)
+        self._answer("load_changes", delta)
 
     def load_history(self, records: Iterable[HistoryRecord]) -> None:
-        if self.lease_held:
-            self._answer("load_history", list(records))
+        self._answer("load_history", list(records))
 
 
 async def list_nodes(url: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -21,6 +21,12 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     fix_mmap_threshold()  # TLS read buffers stay their own mappings (see server/malloc.py)
     private_dir(config.data_dir)
     shell = Shell(config)
+    # Signals are handled from the start: a SIGTERM while the listeners (or a cluster
+    # node's catch-up) are still starting ends in a clean shutdown, not a killed process.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     bound = await shell.start()
     for kind, host, port in bound:
         # Also on stdout, plainly, so people and test fixtures can read the port.
@@ -42,10 +48,6 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             f" chatroom admin create NAME --oper{where}",
             flush=True,
         )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, shell.reload_tls)
     if ready is not None:
         ready.set()

@@ -219,6 +219,10 @@ class Shell:
         replay = self.world.settings.history.replay_lines
         snapshot = await loop.run_in_executor(None, backends.store.load)
         recent = await loop.run_in_executor(None, backends.history.recent, replay)
+        # The nodes' commits are the network's own, not changes from outside.
+        for store in (backends.store, backends.history):
+            if hasattr(store, "origin"):
+                store.origin = cluster.network_origin
         await cluster.start(snapshot, recent)
         backends.start(load_state=False)
 
