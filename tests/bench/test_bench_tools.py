@@ -104,6 +104,25 @@ def test_store_backends_measures_both_backends_side_by_side(postgres_url: str) -
         }
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_history_writer_bench_writes_every_line_and_keeps_the_retention(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    where = ["--postgres-url", request.getfixturevalue("postgres_url")]
+    result = run_tool(
+        str(BENCH / "history_writer.py"), "--records", "3000", "--rooms", "3",
+        "--keep", "400", "--queue-limit", "256", "--per-append", "2",
+        *(where if backend == "postgresql" else []),
+    )  # fmt: skip
+    assert result["backend"] == backend
+    assert result["records"] == 3000
+    assert result["largest_conversation"] == 400  # trimmed as it filled, exactly at close
+    assert result["rows_left"] == 3 * 400
+    assert isinstance(result["writer_cpu_us_per_record"], float)
+    assert isinstance(result["records_per_s"], int)
+    assert result["records_per_s"] > 0
+
+
 def test_closed_loop_paces_on_a_probed_watcher_across_processes(server: ServerThread) -> None:
     # Two generator processes: members 0..2 (the senders' process) and 3..7. The watcher
     # is probed (the member receiving lines last), never a sender, and wherever it lives
