@@ -41,7 +41,6 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chatroom.config import Config
-from chatroom.irc.message import format_line
 from chatroom.server.cluster.codec import encode, mac_key
 from chatroom.server.cluster.replica import NetworkClock, Replica, settings_digest
 from chatroom.server.core import admission
@@ -49,7 +48,7 @@ from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
 from chatroom.server.core.effects import Effect
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
+from chatroom.server.core.world import World, closing_link
 from chatroom.server.store.base import Snapshot, StoreDelta
 
 if TYPE_CHECKING:
@@ -457,7 +456,7 @@ class ClusterNode:
     def connect(self, conn: Connection, ip: str, secure: bool, certfp: str | None) -> None:
         refusal = admission.local_refusal(self.world, ip, len(self.shell.connections))
         if refusal is not None:  # this process's limits: the network never hears of it
-            conn.write_lines([format_line(None, "ERROR", f"Closing Link: {ip} ({refusal})")])
+            conn.write_lines([closing_link(ip, refusal)])
             conn.close()
             return
         token = next(self._tokens)

@@ -35,7 +35,7 @@ from typing import Any
 
 from chatroom.server.auth.scram import default_nonce
 from chatroom.server.cluster.codec import decode, dump_state, load_state
-from chatroom.server.core.admission import Occupancy
+from chatroom.server.core.admission import NOBODY_HELD
 from chatroom.server.core.effects import Close, Effect
 from chatroom.server.core.session import ELSEWHERE, Session
 from chatroom.server.core.settings import CoreSettings
@@ -173,9 +173,6 @@ class Replica:
         """Incarnations that hold at least one session (the lease holder checks they live)."""
         return set(self.owners.values())
 
-    def sessions_of(self, incarnation: str) -> int:
-        return sum(1 for owner in self.owners.values() if owner == incarnation)
-
     def apply(self, entry_id: bytes, data: bytes) -> list[Effect]:
         """Apply one entry (the inputs one node published together, in order); returns
         the effects this node must carry out."""
@@ -281,11 +278,7 @@ class Replica:
         # Admission with what every node knows alike: no node's own sockets in it (the
         # origin checked those before publishing: admission.local_refusal).
         world = self.world
-        own, world.occupancy = world.occupancy, Occupancy()
-        try:
-            session = world.connect(ip, secure=secure, certfp=certfp)
-        finally:
-            world.occupancy = own
+        session = world.connect(ip, secure=secure, certfp=certfp, occupancy=NOBODY_HELD)
         self.owners[session.id] = origin
         if origin == self.me:
             self.bound.append((token, session))

@@ -55,11 +55,20 @@ class Occupancy:
     reserve_logged_at: float = float("-inf")
 
 
-def _over_limits(world: World, group: str | None, now: float) -> str | None:
+# What a cluster node passes for its own sockets when it applies another node's connect:
+# the network's decision counts only what every node knows alike (server/cluster).
+NOBODY_HELD = Occupancy()
+
+
+def _over_limits(
+    world: World, group: str | None, now: float, occupancy: Occupancy | None = None
+) -> str | None:
     """The limit a just-counted connection exceeds, if any (``group``: its address group;
-    None: not counted per address)."""
+    None: not counted per address). ``occupancy``: this process's sockets (the world's
+    unless told otherwise)."""
     limits = world.settings.limits
-    occupancy = world.occupancy
+    if occupancy is None:
+        occupancy = world.occupancy
     total = len(world.sessions) + occupancy.held
     if occupancy.fd_capacity is not None and total > occupancy.fd_capacity:
         _reserve_reached(occupancy, total, now)
@@ -178,12 +187,14 @@ def release(world: World, ip: str | None) -> None:
             occupancy.held_per_address.pop(group, None)
 
 
-def connection_opened(world: World, ip: str, now: float) -> str | None:
+def connection_opened(
+    world: World, ip: str, now: float, occupancy: Occupancy | None = None
+) -> str | None:
     """Count a new session's connection; why it is refused, if it is: totals, per address
-    group, rate."""
+    group, rate. ``occupancy`` as in ``_over_limits``."""
     group = address_group(world, ip)
     _count(world, group)
-    refusal = _over_limits(world, group, now)
+    refusal = _over_limits(world, group, now, occupancy)
     if refusal is not None:
         return refusal
     limits = world.settings.limits

@@ -139,8 +139,12 @@ class World:
         secure: bool = False,
         host: str | None = None,
         certfp: str | None = None,
+        occupancy: admission.Occupancy | None = None,
     ) -> Session:
-        """A connection was accepted; the returned session is the shell's handle for it."""
+        """A connection was accepted; the returned session is the shell's handle for it.
+
+        ``occupancy``: the sockets held besides sessions, if not this process's own (a
+        cluster node applying another node's connect passes ``admission.NOBODY_HELD``)."""
         now = self.clock()
         host = host or ip
         if host.startswith(":"):
@@ -159,7 +163,7 @@ class World:
         )
         self.sessions[session.id] = session
         self.stats.connections_opened += 1
-        refusal = admission.connection_opened(self, ip, now)
+        refusal = admission.connection_opened(self, ip, now, occupancy)
         if refusal is not None:
             self.stats.connections_refused += 1
             self.close(session, refusal)
@@ -511,7 +515,7 @@ class World:
         """Disconnect ``session``: tell it why, tell its rooms, then ask the shell to close."""
         if session.closed:
             return
-        session.send(format_line(None, "ERROR", f"Closing Link: {session.host} ({reason})"))
+        session.send(closing_link(session.host, reason))
         self._remove(session, reason)
 
     def close_all(self, reason: str) -> None:
@@ -624,6 +628,11 @@ class World:
             self.reply(
                 session, n.ERR_UNKNOWNERROR, msg.command, "Internal error; nothing was changed"
             )
+
+
+def closing_link(host: str, reason: str) -> bytes:
+    """The ERROR line a connection gets before the server closes it."""
+    return format_line(None, "ERROR", f"Closing Link: {host} ({reason})")
 
 
 def _too_many_tags(msg: Message) -> bool:
