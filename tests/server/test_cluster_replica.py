@@ -360,3 +360,74 @@ def test_history_rows_are_numbered_in_log_order_alike_on_every_node() -> None:
     written = sorted(stored(net.nodes["a"]) + stored(net.nodes["b"]), key=lambda row: row[1])
     assert [text for text, _ in written] == ["first", "second", "third"]
     assert all(order > 0 for _, order in written)
+
+
+def test_each_node_walks_only_its_own_share_of_a_room() -> None:
+    net = Network("a", "b")
+    alice = net.connect("a", "alice")
+    bob = net.connect("b", "bob")
+    carol = net.connect("b", "carol")
+    for origin, token in (("a", alice), ("b", bob), ("b", carol)):
+        net.say(origin, token, "JOIN #x")
+    a, b = net.nodes["a"], net.nodes["b"]
+    room_a, room_b = a.world.rooms.get("#x"), b.world.rooms.get("#x")
+    assert room_a is not None
+    assert room_b is not None
+    # Every node knows all three members; each delivers only to the sockets it holds.
+    assert len(room_a.members) == len(room_b.members) == 3
+    assert [s.id for s in room_a.sessions] == [a.sessions[alice]]
+    assert sorted(s.id for s in room_b.sessions) == sorted([b.sessions[bob], b.sessions[carol]])
+    a.lines(alice)
+    b.lines(carol)
+    net.say("b", bob, "PRIVMSG #x :to all three")
+    assert a.lines(alice) == [":bob!~bob@127.0.0.1 PRIVMSG #x :to all three"]
+    assert b.lines(carol) == [":bob!~bob@127.0.0.1 PRIVMSG #x :to all three"]
+
+
+def test_a_node_restored_from_a_snapshot_delivers_only_to_its_own_connections() -> None:
+    net = Network("a", "b")
+    alice = net.connect("a", "alice")
+    net.say("a", alice, "JOIN #x")
+    data = net.nodes["a"].replica.snapshot()
+    assert data is not None
+    fresh = Node("c")
+    fresh.replica.restore(data)
+    net.nodes["c"], net.seqs["c"] = fresh, 1
+    room = fresh.world.rooms.get("#x")
+    assert room is not None
+    assert not room.sessions
+    carol = net.connect("c", "carol")
+    net.say("c", carol, "JOIN #x")
+    assert [s.id for s in room.sessions] == [fresh.sessions[carol]]
+    fresh.lines(carol)
+    net.say("a", alice, "PRIVMSG #x :hi carol")
+    assert fresh.lines(carol) == [":alice!~alice@127.0.0.1 PRIVMSG #x :hi carol"]
+
+
+def test_msgids_of_stored_lines_agree_although_only_one_node_tags_its_members() -> None:
+    net = Network("a", "b")
+    for node in net.nodes.values():
+        node.world.ordered_history = True
+    alice = net.connect("a")
+    net.say(
+        "a", alice, "CAP REQ :message-tags server-time away-notify", "NICK alice", "USER a 0 * :a"
+    )
+    net.say("a", alice, "CAP END")
+    bob = net.connect("b", "bob")
+    net.say("a", alice, "JOIN #x")
+    net.say("b", bob, "JOIN #x")
+    # An AWAY line is numbered by the fan-out only where a watcher needs a msgid: on
+    # node a (alice asked for tags), not on node b (it holds no watcher).
+    net.say("b", bob, "AWAY :lunch", "AWAY")
+    for node in net.nodes.values():
+        node.effects.clear()
+    a, b = net.nodes["a"], net.nodes["b"]
+    a.lines(alice)
+    net.say("b", bob, "PRIVMSG #x :numbered alike")
+    stored = [
+        r.msgid for e in b.effects if isinstance(e, StoreMessages) for r in e.records
+    ]  # written by node b, the origin
+    (line,) = a.lines(alice)
+    assert stored
+    assert f"msgid={stored[0]}" in line
+    assert a.world.new_msgid() == b.world.new_msgid()

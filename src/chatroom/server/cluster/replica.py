@@ -6,7 +6,9 @@ every node. The core is deterministic given its inputs, so every node computes t
 state and the same replies; what differs is what each node does with them:
 
 - lines for a connection are written only by the node that holds its socket (the shell
-  drops the output of sessions it has no connection for);
+  drops the output of sessions it has no connection for), and a room's fan-out walks
+  only the members' connections held here (``Channel.sessions``): each node formats and
+  queues a message for its own share of the room, not for the whole room;
 - effects (store writes, password checks, history queries) are carried out only by the
   node whose entry caused them ("the origin"), so every change is written once and every
   answer is computed once; the answer then goes through the log like any input;
@@ -16,7 +18,9 @@ state and the same replies; what differs is what each node does with them:
 What must be the same on every node comes from the entry, never from the node: the time
 (the entry id's milliseconds, which Redis keeps increasing), SCRAM nonces (a seed the
 origin puts in the entry), session ids, answer tokens and msgids (counters advanced by
-the same entries in the same order, msgids prefixed with the network's start).
+the same entries in the same order, msgids prefixed with the network's start). The
+msgids that a fan-out draws only when someone here needs one (lines no handler numbered)
+come from a counter of their own, tagged with this incarnation.
 
 No I/O here: ``server/cluster/node.py`` reads and writes Redis and calls ``apply``.
 """
@@ -73,6 +77,8 @@ LOCAL_ATTRIBUTES = frozenset(
         "effects",
         "reply_cache",
         "nonce_factory",
+        "local_msgid_tag",
+        "_local_msgids",
     }
 )
 
@@ -141,6 +147,9 @@ class Replica:
         self.world = world
         self.clock = clock
         self.me = me
+        # This incarnation's msgids for lines only it numbers (World.fanout): never the
+        # same as another node's, nor as the ones the log numbers alike everywhere.
+        world.local_msgid_tag = "l" + hashlib.blake2b(me.encode(), digest_size=5).hexdigest()
         self.key = key  # signs and checks entries and snapshots (codec.mac_key)
         self.founded = False  # the genesis entry was applied
         self.network_settings: dict[str, str] = {}  # settings_digest of the founder
@@ -260,6 +269,8 @@ class Replica:
         self.founded = True
         for session in self.world.sessions.values():
             session.out = ELSEWHERE  # none of them is ours: this node holds no socket yet
+        for channel in self.world.rooms:
+            channel.sessions.clear()  # the snapshot's node's audience; ours is nobody yet
 
     # ------------------------------------------------------------------ entry kinds
 

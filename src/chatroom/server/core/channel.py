@@ -35,7 +35,10 @@ class Channel:
     permanent: bool = False
     # Members are users (with their status letters); ``sessions`` holds their attached
     # connections, kept in step by ``add``/``remove``/``attach``/``detach``, so that the
-    # fan-out walks one flat collection however many devices a member has.
+    # fan-out walks one flat collection however many devices a member has. It is for
+    # delivery only, so it holds only the connections whose sockets this process has:
+    # on a cluster node, another node's connections are members' but not the room's
+    # audience here (each node walks its own share of a room, not the whole room).
     members: dict[User, str] = field(default_factory=dict)
     sessions: dict[Session, None] = field(default_factory=dict)
     topic: str = ""
@@ -76,7 +79,8 @@ class Channel:
         """Make ``user`` a member, with every connection it has."""
         self.members[user] = status
         for conn in user.conns:
-            self.sessions[conn] = None
+            if conn.held_here:
+                self.sessions[conn] = None
 
     def remove(self, user: User) -> None:
         self.members.pop(user, None)
@@ -85,7 +89,8 @@ class Channel:
 
     def attach(self, conn: Session) -> None:
         """A connection joined a member user (multiclient, always-on): it hears the room."""
-        self.sessions[conn] = None
+        if conn.held_here:
+            self.sessions[conn] = None
 
     def detach(self, conn: Session) -> None:
         self.sessions.pop(conn, None)

@@ -113,6 +113,12 @@ class Session:
             self._ready.append(self)
         out.append(data)
 
+    @property
+    def held_here(self) -> bool:
+        """Whether this process holds the socket: false for a connection that another
+        cluster node holds, whose lines this node never writes (``ELSEWHERE``)."""
+        return self.out is not ELSEWHERE
+
     def take_output(self) -> list[bytes]:
         """Hand the queued lines to the shell and start a new queue."""
         out = self.out

@@ -115,6 +115,13 @@ class World:
         self.scram_secret: bytes | None = None
         self._msgids = Counter()
         self._msgid_prefix = f"{int(self.started_at * 1000):x}"
+        # Msgids that fanout draws on first need, for lines no handler numbered (JOIN,
+        # QUIT, MODE): their own counter and tag, because whether one is needed depends
+        # on who is listening here, which on a cluster node is only its own share of a
+        # room; the handlers' counter must advance alike on every node (cluster/replica.py
+        # sets the tag per node incarnation, so both stay unique across the network).
+        self._local_msgids = Counter()
+        self.local_msgid_tag = "l"
         # Where SCRAM server nonces come from; a cluster node swaps in one seeded by the
         # log entry, so every node computes the same exchange (server/cluster/replica.py).
         self.nonce_factory: Callable[[], str] = default_nonce
@@ -427,6 +434,9 @@ class World:
     def new_msgid(self) -> str:
         return f"{self._msgid_prefix}-{next(self._msgids):x}"
 
+    def _local_msgid(self) -> str:
+        return f"{self._msgid_prefix}-{self.local_msgid_tag}-{next(self._local_msgids):x}"
+
     def peers(self, who: Session | User) -> set[Session]:
         """The connections of everyone who shares at least one room with the user (none
         of the user's own connections)."""
@@ -475,7 +485,7 @@ class World:
                 if data is None:
                     if time_tag is None:
                         time_tag = self.now_tag()
-                        msgid = self.new_msgid()
+                        msgid = self._local_msgid()
                     tags = self._tags_for(profile, time_tag, msgid, client_tags, account)
                     data = variants[profile] = format_line(source, command, *params, tags=tags)
             else:
