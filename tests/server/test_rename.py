@@ -179,3 +179,31 @@ def test_a_registered_room_keeps_its_registration_under_the_new_name() -> None:
     assert channel is not None
     assert channel.registration is not None
     assert fresh.world.rooms.find("#old") is None
+
+
+def test_what_a_reader_already_got_is_not_replayed_again_under_the_new_name() -> None:
+    h = Harness()
+    h.add_account("bob", "secret-password")
+    alice = h.connect("alice", caps=[CAP])
+    bob = h.connect("bob", caps=["batch", "server-time"])
+    bob.cmd("PRIVMSG NickServ :IDENTIFY bob secret-password")
+    join_all([alice, bob], "#old")
+    alice.cmd("PRIVMSG #old :bob was here for this")
+    bob.cmd("PART #old")
+    alice.cmd("PRIVMSG #old :said while bob was away")
+    alice.cmd("RENAME #old #new")
+    replayed = [m.params for m in bob.cmd("JOIN #new") if m.command == "PRIVMSG"]
+    assert replayed == [("#new", "said while bob was away")]
+
+
+def test_read_markers_follow_the_new_name_and_are_saved_under_it() -> None:
+    h = Harness()
+    h.add_account("alice", "secret-password")
+    alice = h.connect("alice", caps=[CAP, "draft/read-marker"])
+    alice.cmd("PRIVMSG NickServ :IDENTIFY alice secret-password")
+    alice.cmd("JOIN #old")
+    alice.cmd("MARKREAD #old timestamp=2026-01-02T03:04:05.678Z")
+    alice.cmd("RENAME #old #new")
+    marks = [m.params for m in alice.cmd("MARKREAD #new") if m.command == "MARKREAD"]
+    assert marks == [("#new", "timestamp=2026-01-02T03:04:05.678Z")]
+    assert h.store.load().read_markers["alice"]["#new"] == 1767323045.678

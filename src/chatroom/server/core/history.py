@@ -341,12 +341,16 @@ class HistoryState:
             self.recent[target] = deque(kept, maxlen=self.replay_lines)
 
     def rename_room(self, old_key: str, new_key: str, new_name: str) -> None:
-        """A room was renamed: its replay ring follows it, and the lines in it name the
-        room as it is now called."""
-        ring = self.recent.pop(old_key, None)
-        if ring:
-            moved = [replace(record, target=new_key, target_name=new_name) for record in ring]
-            self.recent[new_key] = deque(moved, maxlen=ring.maxlen)
+        """A room was renamed: its replay and event rings and what each reader saw of it
+        follow it, and the lines in the rings name the room as it is now called."""
+        for rings in (self.recent, self.events):
+            ring = rings.pop(old_key, None)
+            if ring:
+                moved = [replace(record, target=new_key, target_name=new_name) for record in ring]
+                rings[new_key] = deque(moved, maxlen=ring.maxlen)
+        for rooms in self.seen.values():
+            if old_key in rooms:
+                rooms[new_key] = rooms.pop(old_key)
 
     def load_recent(self, records: Iterable[HistoryRecord]) -> None:
         """Replace the rings with what the store holds (at start, or after an admin purge)."""

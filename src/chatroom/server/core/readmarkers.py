@@ -69,6 +69,17 @@ class ReadMarkers:
         markers = self.accounts.get(account_key, {})
         return target not in markers and len(markers) >= MAX_TARGETS
 
+    def rename_target(self, old: str, new: str) -> list[tuple[str, int]]:
+        """A room was renamed: every marker on ``old`` now marks ``new``. The accounts
+        moved with their markers, for the store."""
+        moved = []
+        for account_key, markers in self.accounts.items():
+            at = markers.pop(old, None)
+            if at is not None:
+                markers[new] = max(at, markers.get(new, at))
+                moved.append((account_key, markers[new]))
+        return moved
+
     def put(self, account_key: str, target: str, at: int | None) -> None:
         """Set (or with None remove) one marker; the caller keeps it moving forward."""
         markers = self.accounts.setdefault(account_key, {})
