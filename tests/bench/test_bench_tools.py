@@ -71,7 +71,7 @@ def test_floor_receives_every_line_it_writes() -> None:
     )  # fmt: skip
     assert result["messages"]
     assert "error" not in result
-    assert result["skipped_slots"] >= 0
+    assert isinstance(result["skipped_slots"], int)
     assert result["received_lines"] == result["expected_lines"]
     assert isinstance(result["per_send_us"], float)
     assert result["per_send_us"] > 0
