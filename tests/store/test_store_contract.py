@@ -394,3 +394,14 @@ def test_touched_rows_are_read_back_by_key_and_missing_ones_as_none(store: Store
     assert delta.mutes["alice"] == store.load().mutes["alice"]
     assert delta.channels == {"#room": room, "#none": None}
     assert store.read_touched(Touched()) == StoreDelta()
+
+
+def test_a_ban_whose_mask_holds_colons_is_read_back_by_its_key(store: Store) -> None:
+    """A ban key is "kind:mask" and an IPv6 mask has colons of its own: only the first
+    colon separates them."""
+    ipv6 = dataclasses.replace(ban("2001:db8::/32"), kind="cidr")
+    store.apply([PutBan(ipv6), PutBan(ban("192.0.2.1"))])
+    key = ban_key("cidr", "2001:db8::/32")
+    found = store.read_touched(Touched(bans=frozenset({key}))).bans
+    assert list(found) == [key]
+    assert found[key] == store.load().bans[0]
