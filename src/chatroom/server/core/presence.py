@@ -261,4 +261,4 @@ def _enter(ctx: Context, user: User, name: str) -> None:
     else:
         status = chanreg.join_status(ctx, channel, user)
     channel.add(user, status)
-    user.channels[folded] = channel
+    user.enter_room(folded, channel)

@@ -159,8 +159,8 @@ class World:
             last_active=now,
             flood_tokens=float(self.settings.limits.flood_burst),
             flood_checked_at=now,
-            certfp=certfp,
         )
+        session.certfp = certfp
         self.sessions[session.id] = session
         self.stats.connections_opened += 1
         refusal = admission.connection_opened(self, ip, now, occupancy)
@@ -600,7 +600,7 @@ class World:
         user = who.owner if isinstance(who, Session) else who
         key = self.fold(channel.name)
         channel.remove(user)
-        user.channels.pop(key, None)
+        user.leave_room(key)
         for conn in user.conns:
             replay.left_room(self, conn, key)  # a later replay starts after what it got
         self.rooms.discard_if_empty(channel)
