@@ -1,14 +1,14 @@
 """What a connection or a user has only now and then, kept apart from it.
 
 Most fields of a ``Session`` are set for a moment (during registration, while a labeled
-command or a draft/multiline batch runs, while it is away) or by few connections (client
-certificates, metadata subscriptions); most fields of a ``User`` only concern some users
-(opers, muted accounts, nicks under the registered-nick guard, invitations). Inline, each
-would be an 8-byte slot on every idle connection. Here they live in a small state object
-made on the first write of a non-default value and dropped again as soon as every field
-is back at its default. The owner reads and writes them through properties of the same
-names (the mixins below), so no caller sees the difference; nothing on the per-message
-fan-out path reads them.
+command, a draft/multiline batch or a keep-alive PING runs, while it is away) or by few
+connections (client certificates, metadata subscriptions); most fields of a ``User``
+only concern some users (opers, muted accounts, nicks under the registered-nick guard,
+invitations). Inline, each would be an 8-byte slot on every idle connection. Here they
+live in a small state object made on the first write of a non-default value and dropped
+again as soon as every field is back at its default. The owner reads and writes them
+through properties of the same names (the mixins below), so no caller sees the
+difference; nothing on the per-message fan-out path reads them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections import deque
+
     from chatroom.server.core.multiline import OpenBatch
     from chatroom.server.store.base import AccountMute
 
@@ -50,6 +52,14 @@ class SessionState:
     multiline: OpenBatch | None = None
     # IRCv3 draft/metadata-2 (core/metadata.py): the keys this client subscribed to.
     metadata_subs: set[str] | None = None
+    # When the keep-alive PING went out, until the PONG.
+    ping_sent_at: float | None = None
+    # Replies in order: while one of this connection's commands waits (password check,
+    # commit, history query), its later lines are held and run once the answer came.
+    waiting: int = 0  # continuations outstanding for this connection's commands
+    # Replies in order: the lines that arrived while a command of this connection waits
+    # (core/answers.py); None in it stands for a line that was too long.
+    held: deque[bytes | None] | None = None
 
 
 @dataclass(slots=True)
@@ -222,6 +232,45 @@ class OccasionalSessionFields:
             self._occasional_state().metadata_subs = value
         elif (state := self.occasional) is not None:
             state.metadata_subs = None
+            self._settle(state)
+
+    @property
+    def ping_sent_at(self) -> float | None:
+        state = self.occasional
+        return None if state is None else state.ping_sent_at
+
+    @ping_sent_at.setter
+    def ping_sent_at(self, value: float | None) -> None:
+        if value is not None:
+            self._occasional_state().ping_sent_at = value
+        elif (state := self.occasional) is not None:
+            state.ping_sent_at = None
+            self._settle(state)
+
+    @property
+    def waiting(self) -> int:
+        state = self.occasional
+        return 0 if state is None else state.waiting
+
+    @waiting.setter
+    def waiting(self, value: int) -> None:
+        if value:
+            self._occasional_state().waiting = value
+        elif (state := self.occasional) is not None:
+            state.waiting = 0
+            self._settle(state)
+
+    @property
+    def held(self) -> deque[bytes | None] | None:
+        state = self.occasional
+        return None if state is None else state.held
+
+    @held.setter
+    def held(self, value: deque[bytes | None] | None) -> None:
+        if value is not None:
+            self._occasional_state().held = value
+        elif (state := self.occasional) is not None:
+            state.held = None
             self._settle(state)
 
 

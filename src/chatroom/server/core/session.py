@@ -7,7 +7,6 @@ one system call per event-loop pass (write coalescing).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from enum import IntFlag
@@ -60,14 +59,14 @@ class Session(OccasionalSessionFields):
 
     id: int
     ip: str
-    host: str
     secure: bool
     connected_at: float
     _ready: list[Session] = field(repr=False)
 
     closed: bool = False
     # What a connection has only now and then (core/occasional.py): its certificate,
-    # PASS, SASL, CAP negotiation, AWAY, labels, multiline batch, metadata subscriptions.
+    # PASS, SASL, CAP negotiation, AWAY, labels, multiline batch, metadata subscriptions,
+    # the keep-alive PING awaiting its PONG, replies in order (``waiting``, ``held``).
     occasional: SessionState | None = None
     cap_version: int = 0
     # Replaced, never changed in place (CAP REQ is rare); a client that asks for none
@@ -75,23 +74,23 @@ class Session(OccasionalSessionFields):
     caps: frozenset[str] = NO_CAPS
     tag_profile: int = 0  # TagProfile bits as a plain int: hashed and tested per recipient
     last_active: float = 0.0
-    ping_sent_at: float | None = None
     flood_tokens: float = 0.0
     flood_checked_at: float = 0.0
     out: list[bytes] = field(default_factory=list)
     capture: list[bytes] | None = None
-    # Replies in order: while one of this connection's commands waits (password check,
-    # commit, history query), its later lines are held here and run once the answer came.
-    waiting: int = 0  # continuations outstanding for this connection's commands
-    # Made on first need (an empty deque costs ~600 bytes on every idle connection);
-    # None in it stands for a line that was too long.
-    held: deque[bytes | None] | None = None
     # The user this connection is attached to: its own from the start, or, once logged in
     # to an account whose user is online (multiclient), that one (core/presence.py).
     owner: User = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.owner = User(self.host, [self])
+        self.owner = User(self.host, (self,))
+
+    @property
+    def host(self) -> str:
+        """The connection's host: its address, made safe as an IRC parameter ("::1" would
+        read as a trailing one). Computed, not kept: one slot less on every session."""
+        ip = self.ip
+        return "0" + ip if ip.startswith(":") else ip
 
     def send(self, data: bytes) -> None:
         """Queue one formatted line; the shell writes the queue out once per loop pass."""

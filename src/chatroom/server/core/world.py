@@ -101,6 +101,7 @@ class World:
         self.recent_connects: dict[str, deque[float]] = {}
         self.occupancy = admission.Occupancy()  # held HTTP sockets, fd ceiling
         self._ids = Counter()
+        self._full_bucket_value = 0.0  # see _full_bucket
         self.answers = Answers(self)
         self.accounts = AccountBook()
         self.ms_floor = 0  # see now_ms
@@ -137,7 +138,6 @@ class World:
         self,
         ip: str,
         secure: bool = False,
-        host: str | None = None,
         certfp: str | None = None,
         occupancy: admission.Occupancy | None = None,
     ) -> Session:
@@ -146,18 +146,14 @@ class World:
         ``occupancy``: the sockets held besides sessions, if not this process's own (a
         cluster node applying another node's connect passes ``admission.NOBODY_HELD``)."""
         now = self.clock()
-        host = host or ip
-        if host.startswith(":"):
-            host = "0" + host  # "::1" would read as a trailing parameter in replies
         session = Session(
             id=next(self._ids),
             ip=ip,
-            host=host,
             secure=secure,
             connected_at=now,
             _ready=self.ready,
             last_active=now,
-            flood_tokens=float(self.settings.limits.flood_burst),
+            flood_tokens=self._full_bucket(),
             flood_checked_at=now,
         )
         session.certfp = certfp
@@ -170,6 +166,16 @@ class World:
         elif not sanctions.check_session(self, session):
             self.stats.connections_refused += 1  # a server ban on the address or network
         return session
+
+    def _full_bucket(self) -> float:
+        """``flood_burst`` as a float, one object for every new session (24 bytes each
+        otherwise, kept until the session's first flood check, or for good with flood
+        control off)."""
+        burst = self.settings.limits.flood_burst
+        full = self._full_bucket_value
+        if full != burst:
+            full = self._full_bucket_value = float(burst)
+        return full
 
     def flood_wait(self, session: Session) -> float:
         """Seconds before ``session`` may run its next command (0.0: now; one token spent)."""

@@ -25,7 +25,7 @@ from chatroom.server.core.world import World
 from chatroom.server.net import fdlimit, tls
 from chatroom.server.net.backends import Backends
 from chatroom.server.net.backpressure import HistoryBackpressure
-from chatroom.server.net.connection import Connection, IrcConnection
+from chatroom.server.net.connection import Connection, IrcConnection, TlsIrcConnection
 from chatroom.server.net.http import HttpServer
 from chatroom.server.net.inputs import Inputs
 from chatroom.server.store.private import private_dir, warn_loose_files
@@ -180,7 +180,7 @@ class Shell:
         if listen.port is not None:
             with _port_in_use(listen.host, listen.port, "plain IRC", "listen.port", "--port"):
                 server = await self._loop.create_server(
-                    lambda: IrcConnection(self, secure=False),
+                    lambda: IrcConnection(self),
                     listen.host,
                     listen.port,
                     reuse_port=listen.reuse_port or None,
@@ -275,7 +275,7 @@ class Shell:
         context = self._ensure_tls_context()
         assert self._loop is not None
         server = await self._loop.create_server(
-            lambda: IrcConnection(self, secure=True),
+            lambda: TlsIrcConnection(self),
             host,
             port,
             ssl=context,
