@@ -26,12 +26,12 @@ from chatroom.server.net import fdlimit, tls
 from chatroom.server.net.backends import Backends
 from chatroom.server.net.backpressure import HistoryBackpressure
 from chatroom.server.net.connection import Connection, IrcConnection, TlsIrcConnection
-from chatroom.server.net.http import HttpServer
 from chatroom.server.net.inputs import Inputs
 from chatroom.server.store.private import private_dir, warn_loose_files
 
 if TYPE_CHECKING:
     from chatroom.server.cluster.node import ClusterNode
+    from chatroom.server.net.http import HttpServer
 
 log = logging.getLogger("chatroom.net")
 
@@ -197,6 +197,10 @@ class Shell:
             ):
                 bound.append(await self._start_tls(listen.host, tls_port))
         if listen.http_port is not None:
+            # The web server (aiohttp, prometheus_client: ~15 MB resident once imported)
+            # is loaded only when it is configured.
+            from chatroom.server.net.http import HttpServer
+
             self.http = HttpServer(self, self.config.http)
             https = self._web_tls_context()
             kind = "https" if https is not None else "http"
