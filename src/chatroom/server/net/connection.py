@@ -190,14 +190,12 @@ class IrcConnection(Connection, asyncio.Protocol):
 
     secure: ClassVar[bool] = False  # per class, not a slot on every connection
 
-    # Between reads nearly every connection has no partial line: such connections have no
-    # framer of their own (56 bytes each) but split with this shared one, and take it over
-    # only when a read ends mid-line (a new spare is made then).
-    spare_framer: ClassVar[LineBuffer] = LineBuffer()
-
     def __init__(self, shell: Shell) -> None:
         super().__init__(shell)
-        self.framer: LineBuffer | None = None  # only while a partial line is carried over
+        # Between reads nearly every connection has no partial line: it has no framer of
+        # its own (56 bytes each) but splits with the shell's spare one, and takes that
+        # over only when a read ends mid-line (the shell gets a new spare then).
+        self.framer: LineBuffer | None = None
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -218,11 +216,12 @@ class IrcConnection(Connection, asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         framer = self.framer
         if framer is None:
-            framer = IrcConnection.spare_framer
+            shell = self.shell
+            framer = shell.spare_framer
             lines = framer.feed(data)
             if not framer.idle:  # the read ended mid-line: keep what is carried over
                 self.framer = framer
-                IrcConnection.spare_framer = LineBuffer()
+                shell.spare_framer = LineBuffer()
         else:
             lines = framer.feed(data)
             if framer.idle:

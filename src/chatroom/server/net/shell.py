@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatroom.config import Config, ConfigError
+from chatroom.irc.framing import LineBuffer
 from chatroom.server.core.effect_dispatch import dispatch_effect
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
@@ -78,6 +79,9 @@ class Shell:
             self.world = World(config.core, time.time)
         self.inputs: Inputs = self.cluster if self.cluster is not None else self.world
         self.connections: dict[int, Connection] = {}
+        # The line framer that TCP connections with no partial line pending share (see
+        # IrcConnection.data_received): one per shell, so one per event loop.
+        self.spare_framer = LineBuffer()
         self.servers: list[asyncio.Server] = []
         self.http: HttpServer | None = None
         self._flush_scheduled = False
