@@ -248,15 +248,19 @@ class World:
         for session in list(self.sessions.values()):
             if session.closed:
                 continue
-            if session.multiline is not None:
+            # Read straight from the occasional state (None on nearly every session): the
+            # properties would cost a call each, per session, every second.
+            state = session.occasional
+            if state is not None and state.multiline is not None:
                 expire_batch(self, session, now)  # draft/multiline: FAIL BATCH TIMEOUT
             if not session.registered:
                 if now - session.connected_at >= t.registration:
                     self.close(session, "Registration timed out")
                 continue
-            if session.ping_sent_at is not None:
-                if now - session.ping_sent_at >= t.ping_timeout:
-                    self.close(session, f"Ping timeout: {int(now - session.ping_sent_at)} seconds")
+            ping_sent_at = None if state is None else state.ping_sent_at
+            if ping_sent_at is not None:
+                if now - ping_sent_at >= t.ping_timeout:
+                    self.close(session, f"Ping timeout: {int(now - ping_sent_at)} seconds")
             elif now - session.last_active >= t.ping_interval:
                 session.ping_sent_at = now
                 session.send(format_line(None, "PING", self.name))
