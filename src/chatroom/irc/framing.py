@@ -45,6 +45,11 @@ class LineBuffer:
         """Bytes of the partial line kept for the next ``feed``."""
         return len(self._buf)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing carried over to the next ``feed``: no partial line, none being dropped."""
+        return not self._buf and not self._discarding
+
     def feed(self, data: bytes) -> list[bytes | LineTooLong]:
         """Return the lines completed by ``data``, without CR/LF, in order."""
         if self._discarding:

@@ -55,7 +55,7 @@ def join_channel(ctx: Context, session: Session, name: str, key: str | None = No
             raise CommandError(refusal[0], channel.name, refusal[1])
         status = chanreg.join_status(ctx, channel, session)  # founder and ops by account
     channel.add(session.owner, status)
-    session.channels[folded] = channel
+    session.owner.enter_room(folded, channel)
     session.owner.uninvite(folded)
     announce_join(ctx, channel, session)
     if session.away is not None:

@@ -42,7 +42,13 @@ class NickRegistry:
 
     def claim(self, user: User, nick: str) -> None:
         """``user`` holds ``nick`` (its current nick, or the one it is about to take)."""
-        self._holders[self._fold(nick)] = user
+        self._holders[self._key(nick)] = user
+
+    def _key(self, nick: str) -> str:
+        """The folded nick; the nick itself when folding changes nothing, so a lower-case
+        nick is kept once, not twice (a key lives as long as the user holds the nick)."""
+        key = self._fold(nick)
+        return nick if key == nick else key
 
     def release(self, user: User) -> None:
         """``user`` no longer holds its nick (if it did: a device that asked for a nick
@@ -54,7 +60,7 @@ class NickRegistry:
     def rename(self, user: User, new: str) -> None:
         """``user`` gives up its nick and takes ``new``."""
         self.release(user)
-        self._holders[self._fold(new)] = user
+        self._holders[self._key(new)] = user
         user.nick = new
 
     def __iter__(self) -> Iterator[User]:

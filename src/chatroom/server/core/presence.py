@@ -93,7 +93,7 @@ def attach(ctx: Context, session: Session, user: User) -> float | None:
     lines (it had no connection), else None. The caller sends the welcome and ``burst``."""
     ctx.nicks.release(session.owner)  # a nick the device claimed on the way is not kept
     session.owner = user
-    user.conns.append(session)
+    user.conns = (*user.conns, session)
     for channel in user.channels.values():
         channel.attach(session)
     missed = user.missing_since
@@ -139,7 +139,7 @@ def detach(world: World, session: Session) -> None:
     (a connection closing, a user quitting, shutdown) call them, and they read its
     shutdown flag and move its millisecond floor."""
     user = session.owner
-    user.conns.remove(session)
+    user.conns = tuple(conn for conn in user.conns if conn is not session)
     for channel in user.channels.values():
         channel.detach(session)
     if not user.conns:
@@ -261,4 +261,4 @@ def _enter(ctx: Context, user: User, name: str) -> None:
     else:
         status = chanreg.join_status(ctx, channel, user)
     channel.add(user, status)
-    user.channels[folded] = channel
+    user.enter_room(folded, channel)

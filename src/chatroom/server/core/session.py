@@ -7,17 +7,16 @@ one system call per event-loop pass (write coalescing).
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from enum import IntFlag
 from typing import TYPE_CHECKING
 
+from chatroom.server.core.occasional import OccasionalSessionFields, SessionState
 from chatroom.server.core.users import User
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
-    from chatroom.server.core.multiline import OpenBatch
     from chatroom.server.store.base import AccountMute
 
 
@@ -51,56 +50,47 @@ class Elsewhere(list[bytes]):
 # The one sink all such sessions share.
 ELSEWHERE = Elsewhere()
 
+NO_CAPS: frozenset[str] = frozenset()
+
 
 @dataclass(eq=False, slots=True)
-class Session:
+class Session(OccasionalSessionFields):
     """State of one connection. Identity (``eq=False``) so sessions can key dicts and sets."""
 
     id: int
     ip: str
-    host: str
     secure: bool
     connected_at: float
     _ready: list[Session] = field(repr=False)
 
     closed: bool = False
-    certfp: str | None = None
-    auth_pending: int = 0
-    sasl: object | None = None  # the SASL exchange in progress (commands/sasl.py owns it)
-    password: str | None = None
-    cap_negotiating: bool = False
+    # What a connection has only now and then (core/occasional.py): its certificate,
+    # PASS, SASL, CAP negotiation, AWAY, labels, multiline batch, metadata subscriptions,
+    # the keep-alive PING awaiting its PONG, replies in order (``waiting``, ``held``).
+    occasional: SessionState | None = None
     cap_version: int = 0
-    caps: set[str] = field(default_factory=set)
+    # Replaced, never changed in place (CAP REQ is rare); a client that asks for none
+    # shares one empty frozenset instead of an empty ``set`` (216 bytes) of its own.
+    caps: frozenset[str] = NO_CAPS
     tag_profile: int = 0  # TagProfile bits as a plain int: hashed and tested per recipient
-    # This connection's own AWAY message; the user is away only when all of them are.
-    away_message: str | None = None
     last_active: float = 0.0
-    ping_sent_at: float | None = None
     flood_tokens: float = 0.0
     flood_checked_at: float = 0.0
     out: list[bytes] = field(default_factory=list)
     capture: list[bytes] | None = None
-    # The label of the labeled command running now; a command whose answer comes with a
-    # later line (a draft/multiline batch answers at its closing BATCH) takes it.
-    label: str | None = None
-    # Replies in order: while one of this connection's commands waits (password check,
-    # commit, history query), its later lines are held here and run once the answer came.
-    waiting: int = 0  # continuations outstanding for this connection's commands
-    # Made on first need (an empty deque costs ~600 bytes on every idle connection);
-    # None in it stands for a line that was too long.
-    held: deque[bytes | None] | None = None
-    # The label of a waiting labeled command and what it has replied so far.
-    held_label: tuple[str, list[bytes]] | None = None
-    # IRCv3 draft/multiline: the batch this client has open (core/multiline.py owns it).
-    multiline: OpenBatch | None = None
-    # IRCv3 draft/metadata-2 (core/metadata.py): the keys this client subscribed to.
-    metadata_subs: set[str] | None = None
     # The user this connection is attached to: its own from the start, or, once logged in
     # to an account whose user is online (multiclient), that one (core/presence.py).
     owner: User = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.owner = User(self.host, [self])
+        self.owner = User(self.host, (self,))
+
+    @property
+    def host(self) -> str:
+        """The connection's host: its address, made safe as an IRC parameter ("::1" would
+        read as a trailing one). Computed, not kept: one slot less on every session."""
+        ip = self.ip
+        return "0" + ip if ip.startswith(":") else ip
 
     def send(self, data: bytes) -> None:
         """Queue one formatted line; the shell writes the queue out once per loop pass."""
@@ -209,7 +199,7 @@ class Session:
         self.owner.muted = value
 
     @property
-    def channels(self) -> dict[str, Channel]:
+    def channels(self) -> Mapping[str, Channel]:
         return self.owner.channels
 
     @property

@@ -13,52 +13,76 @@ from "queue bytes on a socket" (``Session.send``): a user whose connections live
 
 from __future__ import annotations
 
-from collections.abc import Set
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Set
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
-# Most users never get a user mode or an invitation: they share this empty set until
+from chatroom.server.core.occasional import OccasionalUserFields, UserState
+
+# Most users never get a user mode: they share this empty set until
 # their first one (an empty ``set`` costs 216 bytes on every idle connection).
 _NONE: frozenset[str] = frozenset()
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
     from chatroom.server.core.session import Session
-    from chatroom.server.store.base import AccountMute
+
+
+class NoRooms(Mapping[str, "Channel"]):
+    """The rooms of a user in none: one shared, read-only, empty map.
+
+    A user's own ``dict`` is made when it enters its first room and dropped when it
+    leaves its last (``User.enter_room``/``leave_room``): an empty dict is 64 bytes on
+    every idle connection, and one that held rooms keeps its table after emptying.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> NoReturn:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __hash__(self) -> int:  # hashable, so that it may be a dataclass default
+        return id(self)
+
+    def __reduce__(self) -> str:
+        return "NO_ROOMS"  # the reader's own shared instance (a cluster snapshot)
+
+
+NO_ROOMS = NoRooms()
 
 
 @dataclass(eq=False, slots=True)
-class User:
+class User(OccasionalUserFields):
     """Identity, rooms and presence of one person. Identity (``eq=False``): users key the
     member dicts of rooms and the nick registry."""
 
     host: str
-    conns: list[Session] = field(default_factory=list)
+    # Its connections: a tuple, replaced when a device comes or goes (rare), because a
+    # one-item list costs 80 bytes on every connection where a tuple costs 48.
+    conns: tuple[Session, ...] = ()
     nick: str = "*"
     user: str = ""
     realname: str = ""
     registered: bool = False
     account: str | None = None
-    # When a registered nick is taken back unless its owner identifies (core/accounts.py).
-    nick_deadline: float | None = None
     modes: Set[str] = _NONE  # change with ``set_mode``
-    # The operator role behind +o (core/opers.py sets both); None for everyone else.
-    oper_role: str | None = None
     # What others see: set only while every connection is away (or none is left).
     away: str | None = None
-    # The account's server-wide mute, if any: one field so PRIVMSG checks it in O(1).
-    muted: AccountMute | None = None
-    channels: dict[str, Channel] = field(default_factory=dict)
-    invited: Set[str] = _NONE  # folded room names; change with ``invite``/``uninvite``
+    # Folded room name -> room; change with ``enter_room``/``leave_room``.
+    channels: Mapping[str, Channel] = NO_ROOMS
     last_message: float = 0.0
     signed_on: float = 0.0  # when the user registered (WHOIS signon time)
-    # A guest's own IRCv3 metadata (a logged-in user's belongs to the account).
-    metadata: dict[str, str] | None = None
     # Always-on: the user stays (away, in its rooms) when its last connection closes.
     always_on: bool = False
-    # Since when the user has had no connection (what it missed starts there); None
-    # while it has one.
-    missing_since: float | None = None
+    # What only some users have (core/occasional.py): nick_deadline, oper_role, muted,
+    # invited, metadata, missing_since.
+    occasional: UserState | None = None
 
     def set_mode(self, letter: str, on: bool) -> None:
         if on:
@@ -71,7 +95,21 @@ class User:
 
     def uninvite(self, room: str) -> None:
         if room in self.invited:
-            self.invited = (self.invited - {room}) or _NONE
+            self.invited = self.invited - {room}
+
+    def enter_room(self, key: str, channel: Channel) -> None:
+        rooms = self.channels
+        if isinstance(rooms, dict):
+            rooms[key] = channel
+        else:
+            self.channels = {key: channel}
+
+    def leave_room(self, key: str) -> None:
+        rooms = self.channels
+        if isinstance(rooms, dict):
+            rooms.pop(key, None)
+            if not rooms:
+                self.channels = NO_ROOMS
 
     def send(self, data: bytes) -> None:
         """Queue one line, the same bytes, on every connection of the user."""

@@ -101,6 +101,7 @@ class World:
         self.recent_connects: dict[str, deque[float]] = {}
         self.occupancy = admission.Occupancy()  # held HTTP sockets, fd ceiling
         self._ids = Counter()
+        self._full_bucket_value = 0.0  # see _full_bucket
         self.answers = Answers(self)
         self.accounts = AccountBook()
         self.ms_floor = 0  # see now_ms
@@ -144,7 +145,6 @@ class World:
         self,
         ip: str,
         secure: bool = False,
-        host: str | None = None,
         certfp: str | None = None,
         occupancy: admission.Occupancy | None = None,
     ) -> Session:
@@ -153,21 +153,17 @@ class World:
         ``occupancy``: the sockets held besides sessions, if not this process's own (a
         cluster node applying another node's connect passes ``admission.NOBODY_HELD``)."""
         now = self.clock()
-        host = host or ip
-        if host.startswith(":"):
-            host = "0" + host  # "::1" would read as a trailing parameter in replies
         session = Session(
             id=next(self._ids),
             ip=ip,
-            host=host,
             secure=secure,
             connected_at=now,
             _ready=self.ready,
             last_active=now,
-            flood_tokens=float(self.settings.limits.flood_burst),
+            flood_tokens=self._full_bucket(),
             flood_checked_at=now,
-            certfp=certfp,
         )
+        session.certfp = certfp
         self.sessions[session.id] = session
         self.stats.connections_opened += 1
         refusal = admission.connection_opened(self, ip, now, occupancy)
@@ -177,6 +173,16 @@ class World:
         elif not sanctions.check_session(self, session):
             self.stats.connections_refused += 1  # a server ban on the address or network
         return session
+
+    def _full_bucket(self) -> float:
+        """``flood_burst`` as a float, one object for every new session (24 bytes each
+        otherwise, kept until the session's first flood check, or for good with flood
+        control off)."""
+        burst = self.settings.limits.flood_burst
+        full = self._full_bucket_value
+        if full != burst:
+            full = self._full_bucket_value = float(burst)
+        return full
 
     def flood_wait(self, session: Session) -> float:
         """Seconds before ``session`` may run its next command (0.0: now; one token spent)."""
@@ -249,15 +255,19 @@ class World:
         for session in list(self.sessions.values()):
             if session.closed:
                 continue
-            if session.multiline is not None:
+            # Read straight from the occasional state (None on nearly every session): the
+            # properties would cost a call each, per session, every second.
+            state = session.occasional
+            if state is not None and state.multiline is not None:
                 expire_batch(self, session, now)  # draft/multiline: FAIL BATCH TIMEOUT
             if not session.registered:
                 if now - session.connected_at >= t.registration:
                     self.close(session, "Registration timed out")
                 continue
-            if session.ping_sent_at is not None:
-                if now - session.ping_sent_at >= t.ping_timeout:
-                    self.close(session, f"Ping timeout: {int(now - session.ping_sent_at)} seconds")
+            ping_sent_at = None if state is None else state.ping_sent_at
+            if ping_sent_at is not None:
+                if now - ping_sent_at >= t.ping_timeout:
+                    self.close(session, f"Ping timeout: {int(now - ping_sent_at)} seconds")
             elif now - session.last_active >= t.ping_interval:
                 session.ping_sent_at = now
                 session.send(format_line(None, "PING", self.name))
@@ -610,7 +620,7 @@ class World:
         user = who.owner if isinstance(who, Session) else who
         key = self.fold(channel.name)
         channel.remove(user)
-        user.channels.pop(key, None)
+        user.leave_room(key)
         for conn in user.conns:
             replay.left_room(self, conn, key)  # a later replay starts after what it got
         self.rooms.discard_if_empty(channel)

@@ -12,7 +12,7 @@ import os
 import socket
 import ssl
 from collections import deque
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from chatroom.irc.framing import LineBuffer, LineTooLong
 from chatroom.server.core.session import Session
@@ -40,6 +40,11 @@ def quit_reason(exc: BaseException | None) -> str:
     return "Read error"
 
 
+# The bits of ``Connection.stopped``: why the connection does not read now.
+PAUSED = 1  # flood control, until its timer
+HELD = 2  # the history writer's backpressure (net/backpressure.py) or the cluster's outbox
+
+
 class Connection:
     """Flood-controlled hand-off of received lines to the core, whatever the transport.
 
@@ -48,7 +53,7 @@ class Connection:
     Slots, not a ``__dict__``: one of these lives as long as each connection.
     """
 
-    __slots__ = ("backlog", "held", "paused", "session", "shell")
+    __slots__ = ("backlog", "session", "shell", "stopped")
 
     def __init__(self, shell: Shell) -> None:
         self.shell = shell
@@ -56,8 +61,14 @@ class Connection:
         # Lines read but not yet run; made when lines arrive and dropped once drained,
         # because an empty deque costs ~600 bytes on every idle connection.
         self.backlog: deque[bytes | LineTooLong] | None = None
-        self.paused = False  # by flood control, until its timer
-        self.held = False  # by the history writer's backpressure (net/backpressure.py)
+        # Why reading is stopped: PAUSED and HELD bits (one int, not two slots, so the
+        # object fits a smaller allocation on every connection).
+        self.stopped = 0
+
+    @property
+    def held(self) -> bool:
+        """Held by backpressure (``hold_reading``) until ``release_reading``."""
+        return bool(self.stopped & HELD)
 
     def _pause_reading(self) -> None:
         raise NotImplementedError
@@ -109,7 +120,7 @@ class Connection:
             if session.closed:
                 backlog.clear()
                 break
-            if self.held:
+            if self.stopped & HELD:
                 break
             wait = world.flood_wait(session)
             if wait > 0.0:
@@ -117,8 +128,8 @@ class Connection:
                     backlog.clear()
                     world.stats.flood_drops += 1
                     inputs.close(session, "Excess Flood")
-                elif not self.paused:
-                    self.paused = True
+                elif not self.stopped & PAUSED:
+                    self.stopped |= PAUSED
                     self._pause_reading()
                     asyncio.get_running_loop().call_later(wait, self._resume)
                 break
@@ -151,49 +162,71 @@ class Connection:
         self._drain()
 
     def _resume(self) -> None:
-        self.paused = False
-        if not self.held and self._resume_reading():
+        self.stopped &= ~PAUSED
+        if not self.stopped and self._resume_reading():
             self._drain()
 
     def hold_reading(self) -> None:
         """Stop reading until ``release_reading`` (history backpressure); what was read
         stays in the backlog."""
-        if not self.held:
-            self.held = True
-            if not self.paused:
+        stopped = self.stopped
+        if not stopped & HELD:
+            self.stopped = stopped | HELD
+            if not stopped & PAUSED:
                 self._pause_reading()
 
     def release_reading(self) -> None:
         """Read again (unless flood control still waits), starting with the backlog."""
-        if self.held:
-            self.held = False
-            if not self.paused and self._resume_reading():
+        if self.stopped & HELD:
+            self.stopped &= ~HELD
+            if not self.stopped and self._resume_reading():
                 self._drain()
 
 
 class IrcConnection(Connection, asyncio.Protocol):
-    __slots__ = ("framer", "secure", "transport")
+    """A connection over TCP (``TlsIrcConnection``: TLS over TCP)."""
 
-    def __init__(self, shell: Shell, secure: bool) -> None:
+    __slots__ = ("framer", "transport")
+
+    secure: ClassVar[bool] = False  # per class, not a slot on every connection
+
+    def __init__(self, shell: Shell) -> None:
         super().__init__(shell)
-        self.secure = secure
-        self.framer = LineBuffer()
+        # Between reads nearly every connection has no partial line: it has no framer of
+        # its own (56 bytes each) but splits with the shell's spare one, and takes that
+        # over only when a read ends mid-line (the shell gets a new spare then).
+        self.framer: LineBuffer | None = None
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports have the Transport methods without subclassing it: no isinstance.
         self.transport = cast(asyncio.Transport, transport)
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms to small writes.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # Without TCP_NODELAY, Nagle plus delayed ACKs add ~40 ms to small writes. uvloop
+        # sets it on every TCP transport it makes; asking it for the socket would only
+        # leave a socket object cached on each connection (72 bytes).
+        if not type(transport).__module__.startswith("uvloop"):
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = transport.get_extra_info("peername")
         ip = peer[0] if peer else "unknown"
         certfp = tls.peer_fingerprint(transport.get_extra_info("ssl_object"))
         self.session = self.shell.opened(self, ip, self.secure, certfp)
 
     def data_received(self, data: bytes) -> None:
-        self._lines_read(self.framer.feed(data))
+        framer = self.framer
+        if framer is None:
+            shell = self.shell
+            framer = shell.spare_framer
+            lines = framer.feed(data)
+            if not framer.idle:  # the read ended mid-line: keep what is carried over
+                self.framer = framer
+                shell.spare_framer = LineBuffer()
+        else:
+            lines = framer.feed(data)
+            if framer.idle:
+                self.framer = None
+        self._lines_read(lines)
 
     def _pause_reading(self) -> None:
         if self.transport is not None:
@@ -227,3 +260,11 @@ class IrcConnection(Connection, asyncio.Protocol):
     def abort(self) -> None:
         if self.transport is not None:
             self.transport.abort()
+
+
+class TlsIrcConnection(IrcConnection):
+    """IRC over TLS: the transport decrypts, everything else is the same."""
+
+    __slots__ = ()
+
+    secure = True

@@ -19,19 +19,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chatroom.config import Config, ConfigError
+from chatroom.irc.framing import LineBuffer
 from chatroom.server.core.effect_dispatch import dispatch_effect
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
 from chatroom.server.net import fdlimit, tls
 from chatroom.server.net.backends import Backends
 from chatroom.server.net.backpressure import HistoryBackpressure
-from chatroom.server.net.connection import Connection, IrcConnection
-from chatroom.server.net.http import HttpServer
+from chatroom.server.net.connection import Connection, IrcConnection, TlsIrcConnection
 from chatroom.server.net.inputs import Inputs
 from chatroom.server.store.private import private_dir, warn_loose_files
 
 if TYPE_CHECKING:
     from chatroom.server.cluster.node import ClusterNode
+    from chatroom.server.net.http import HttpServer
 
 log = logging.getLogger("chatroom.net")
 
@@ -78,6 +79,9 @@ class Shell:
             self.world = World(config.core, time.time)
         self.inputs: Inputs = self.cluster if self.cluster is not None else self.world
         self.connections: dict[int, Connection] = {}
+        # The line framer that TCP connections with no partial line pending share (see
+        # IrcConnection.data_received): one per shell, so one per event loop.
+        self.spare_framer = LineBuffer()
         self.servers: list[asyncio.Server] = []
         self.http: HttpServer | None = None
         self._flush_scheduled = False
@@ -180,7 +184,7 @@ class Shell:
         if listen.port is not None:
             with _port_in_use(listen.host, listen.port, "plain IRC", "listen.port", "--port"):
                 server = await self._loop.create_server(
-                    lambda: IrcConnection(self, secure=False),
+                    lambda: IrcConnection(self),
                     listen.host,
                     listen.port,
                     reuse_port=listen.reuse_port or None,
@@ -197,6 +201,10 @@ class Shell:
             ):
                 bound.append(await self._start_tls(listen.host, tls_port))
         if listen.http_port is not None:
+            # The web server (aiohttp, prometheus_client: ~15 MB resident once imported)
+            # is loaded only when it is configured.
+            from chatroom.server.net.http import HttpServer
+
             self.http = HttpServer(self, self.config.http)
             https = self._web_tls_context()
             kind = "https" if https is not None else "http"
@@ -275,7 +283,7 @@ class Shell:
         context = self._ensure_tls_context()
         assert self._loop is not None
         server = await self._loop.create_server(
-            lambda: IrcConnection(self, secure=True),
+            lambda: TlsIrcConnection(self),
             host,
             port,
             ssl=context,

@@ -29,13 +29,15 @@ import sys
 import weakref
 from collections.abc import Iterable
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from typing import TYPE_CHECKING
 
 from chatroom.server.store.private import FILE_MODE, private_dir
+
+# ``cryptography`` (about 10 MB resident once imported) is needed only to make the
+# self-signed certificate, once, on the first start: it is imported there, not here.
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 __all__ = [
     "CERT_FILENAME",
@@ -71,6 +73,9 @@ def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
     cert_path, key_path = data_dir / CERT_FILENAME, data_dir / KEY_FILENAME
     if cert_path.exists() and key_path.exists():
         return cert_path, key_path
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     private_dir(data_dir)
     key = ec.generate_private_key(ec.SECP256R1())
     key_pem = key.private_bytes(
@@ -85,6 +90,10 @@ def ensure_self_signed(data_dir: Path, hostname: str) -> tuple[Path, Path]:
 
 
 def _self_signed_cert(key: ec.EllipticCurvePrivateKey, hostname: str) -> x509.Certificate:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname or "localhost")])
     alt_names: list[x509.GeneralName] = [
         x509.DNSName("localhost"),
@@ -150,10 +159,21 @@ def fingerprint_der(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
+_PEM_BEGIN = "-----BEGIN CERTIFICATE-----"
+_PEM_END = "-----END CERTIFICATE-----"
+
+
 def cert_fingerprint_sha256(cert_path: Path) -> str:
-    """Fingerprint of the first certificate in a PEM file (what clients pin)."""
-    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-    return fingerprint_der(cert.public_bytes(serialization.Encoding.DER))
+    """Fingerprint of the first certificate in a PEM file (what clients pin).
+
+    The DER bytes are the base64 between the PEM markers; the file has been loaded into
+    the TLS context already, which is what checks that it is a certificate at all."""
+    text = cert_path.read_text(encoding="ascii", errors="replace")
+    start = text.find(_PEM_BEGIN)
+    end = text.find(_PEM_END, start)
+    if start < 0 or end < 0:
+        raise ValueError(f"{cert_path}: no PEM certificate in it")
+    return fingerprint_der(ssl.PEM_cert_to_DER_cert(text[start : end + len(_PEM_END)]))
 
 
 def peer_fingerprint(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str | None:

@@ -193,7 +193,7 @@ def _devices(recipient: User, sender: User) -> list[Session]:
     """The connections a private message goes to: the recipient's and the sender's."""
     if recipient is sender:
         return list(recipient.conns)
-    return recipient.conns + sender.conns
+    return [*recipient.conns, *sender.conns]
 
 
 def _relay(

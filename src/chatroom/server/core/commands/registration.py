@@ -14,7 +14,7 @@ from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
-from chatroom.server.core.session import Session
+from chatroom.server.core.session import NO_CAPS, Session
 from chatroom.server.core.welcome import try_register
 
 # CAP LS lines stay well under 512 bytes even with a long nick and server name.
@@ -33,7 +33,7 @@ def cap(ctx: Context, session: Session, msg: Message) -> None:
             version = int(msg.params[1])
         session.cap_version = max(session.cap_version, version)
         if version >= 302:
-            session.caps.add("cap-notify")  # implied by CAP LS 302
+            session.caps |= {"cap-notify"}  # implied by CAP LS 302
         _send_cap_list(ctx, session, "LS", ls_tokens(version, advertised(ctx, session)))
     elif sub == "LIST":
         _send_cap_list(ctx, session, "LIST", sorted(session.caps))
@@ -76,11 +76,13 @@ def _cap_req(ctx: Context, session: Session, requested: str) -> None:
             return
         changes.append((name, not token.startswith("-")))
     had_metadata = metadata.CAP in session.caps
+    caps = set(session.caps)
     for name, enable in changes:
         if enable:
-            session.caps.add(name)
+            caps.add(name)
         else:
-            session.caps.discard(name)
+            caps.discard(name)
+    session.caps = frozenset(caps) if caps else NO_CAPS
     refresh_tag_profile(session)
     session.send(format_line(ctx.name, "CAP", session.nick, "ACK", requested))
     if session.registered and not had_metadata:

@@ -85,7 +85,8 @@ def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, r
     channel.renamed_at = ctx.clock()
     if new_key != old_key:
         for member in channel.members:
-            member.channels[new_key] = member.channels.pop(old_key)
+            member.leave_room(old_key)
+            member.enter_room(new_key, channel)
         for other in {session.owner for session in ctx.sessions.values()}:
             if old_key in other.invited:
                 other.uninvite(old_key)
