@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
+
 from chatroom.server.core.occasional import NO_INVITES
-from chatroom.server.core.session import NO_CAPS, Session
+from chatroom.server.core.session import NO_CAPS, NO_OUTPUT, Session
 from chatroom.server.core.users import NO_ROOMS
 from chatroom.server.harness import Harness
 from tests.server.support import codes
@@ -22,6 +24,7 @@ from tests.server.support import codes
 def _idle(session: Session) -> None:
     user = session.owner
     assert session.caps is NO_CAPS
+    assert session.out is NO_OUTPUT
     assert session.occasional is None
     assert user.occasional is None
     assert user.channels is NO_ROOMS
@@ -123,3 +126,20 @@ def test_an_invitation_lives_with_the_user_until_used() -> None:
     assert "JOIN" in codes(guest.cmd("JOIN #club"))
     assert guest.session.invited is NO_INVITES
     assert guest.session.owner.occasional is None
+
+
+def test_the_output_queue_is_a_list_of_its_own_only_while_lines_wait() -> None:
+    h = Harness()
+    talker, listener = h.connect("talker"), h.connect("listener")
+    talker.send("JOIN #room")
+    listener.send("JOIN #room")
+    h.world.receive(talker.session, b"PRIVMSG #room :one")
+    h.world.receive(talker.session, b"PRIVMSG #room :two")
+    queued = listener.session.out
+    assert queued is not NO_OUTPUT
+    assert len(queued) == 2
+    assert listener.session.take_output() is queued
+    assert listener.session.out is NO_OUTPUT
+    assert not NO_OUTPUT
+    with pytest.raises(TypeError):
+        NO_OUTPUT.append(b"a line meant for one session only")

@@ -50,6 +50,21 @@ class Elsewhere(list[bytes]):
 # The one sink all such sessions share.
 ELSEWHERE = Elsewhere()
 
+
+class _NoOutput(list[bytes]):
+    """The output queue of a session with nothing queued: one shared empty list, so an
+    idle connection holds no list of its own (56 bytes each). The first line queued
+    replaces it with a real list (``Session.send``, ``World.fanout``); appending to it
+    would be a bug that shares lines between sessions, so it refuses."""
+
+    __slots__ = ()
+
+    def append(self, item: bytes, /) -> None:
+        raise TypeError("NO_OUTPUT is shared: queue a line by replacing it with a list")
+
+
+NO_OUTPUT = _NoOutput()
+
 NO_CAPS: frozenset[str] = frozenset()
 
 
@@ -76,7 +91,9 @@ class Session(OccasionalSessionFields):
     last_active: float = 0.0
     flood_tokens: float = 0.0
     flood_checked_at: float = 0.0
-    out: list[bytes] = field(default_factory=list)
+    # A list of its own once a line is queued (``default_factory``: a dataclass refuses a
+    # list as a plain default, though this one is never changed).
+    out: list[bytes] = field(default_factory=lambda: NO_OUTPUT)
     capture: list[bytes] | None = None
     # The user this connection is attached to: its own from the start, or, once logged in
     # to an account whose user is online (multiclient), that one (core/presence.py).
@@ -99,9 +116,11 @@ class Session(OccasionalSessionFields):
             capture.append(data)
             return
         out = self.out
-        if not out:
+        if out:
+            out.append(data)
+        else:
             self._ready.append(self)
-        out.append(data)
+            self.out = [data]
 
     @property
     def held_here(self) -> bool:
@@ -112,7 +131,7 @@ class Session(OccasionalSessionFields):
     def take_output(self) -> list[bytes]:
         """Hand the queued lines to the shell and start a new queue."""
         out = self.out
-        self.out = []
+        self.out = NO_OUTPUT
         return out
 
     @property

@@ -506,9 +506,11 @@ class World:
                 member.capture.append(data)  # the requester of a labeled command
                 continue
             out = member.out
-            if not out:
+            if out:
+                out.append(data)
+            else:  # nothing queued yet: NO_OUTPUT, shared, is replaced by a list
                 ready.append(member)
-            out.append(data)
+                member.out = [data]
         self.stats.deliveries += len(recipients) - skipped
 
     @staticmethod
