@@ -102,7 +102,7 @@ class Answers:
                     self._end_labeled(session, label)
         finally:
             self._acting = running
-        if running is None:
+        if running is None and self._unheld:
             self._release_later_ones()
 
     def hold(self, session: Session, line: bytes | None) -> None:
