@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -130,7 +131,7 @@ LINES = [
 ]
 
 
-def _room_world(shortcut: bool) -> tuple[Harness, list[SimClient]]:
+def _room_world(shortcut: bool, targets: int = 4) -> tuple[Harness, list[SimClient]]:
     h = Harness()
     if not shortcut:
         h.world._shortcut = None
@@ -156,11 +157,13 @@ def _room_world(shortcut: bool) -> tuple[Harness, list[SimClient]]:
     assert frank.session.owner.muted is not None
     for client in h.clients.values():
         client.take()
+    limits = replace(h.world.settings.limits, targets_per_message=targets)
+    h.world.settings = replace(h.world.settings, limits=limits)  # after the logins above
     return h, [alice, bob, carol, dave, erin, frank, stranger, admin]
 
 
-def _run_lines(shortcut: bool) -> list[object]:
-    h, clients = _room_world(shortcut)
+def _run_lines(shortcut: bool, targets: int = 4) -> list[object]:
+    h, clients = _room_world(shortcut, targets)
     seen: list[object] = []
     for sender in clients:
         for line in LINES:
@@ -184,9 +187,10 @@ def _run_lines(shortcut: bool) -> list[object]:
     return seen
 
 
-def test_the_room_line_shortcut_does_exactly_what_the_general_path_does() -> None:
-    with_shortcut = _run_lines(shortcut=True)
-    without = _run_lines(shortcut=False)
+@pytest.mark.parametrize("targets", [4, 0])  # 0: even one target is too many (407)
+def test_the_room_line_shortcut_does_exactly_what_the_general_path_does(targets: int) -> None:
+    with_shortcut = _run_lines(shortcut=True, targets=targets)
+    without = _run_lines(shortcut=False, targets=targets)
     assert len(with_shortcut) == len(without)
     for got, expected in zip(with_shortcut, without, strict=True):
         assert got == expected
