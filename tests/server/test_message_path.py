@@ -211,3 +211,24 @@ def test_the_shortcut_takes_the_plain_room_line_and_nothing_odd() -> None:
         assert odd not in taken
     for odd in (b"PRIVMSG #lobby :caf\xe9 in Latin-1", b"PRIVMSG #lobby :nul \x00 inside"):
         assert odd not in taken
+
+
+def test_a_failure_inside_the_shortcut_is_answered_as_the_general_path_answers_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An exception in a room delivery is a 400 naming PRIVMSG, and the server goes on,
+    whichever way the line was read."""
+    from chatroom.server.core.commands import messaging
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("broken delivery")
+
+    monkeypatch.setattr(messaging, "_to_channel", broken)
+    answers = []
+    for shortcut in (True, False):
+        _, (alice, *_rest) = _room_world(shortcut)
+        got = alice.cmd("PRIVMSG #lobby :hello")
+        answers.append([(m.command, m.params) for m in got])
+        assert got[0].command == "400"
+        assert got[0].params[1] == "PRIVMSG"
+    assert answers[0] == answers[1]
