@@ -56,6 +56,7 @@ def main() -> int:
     p.add_argument("--senders", type=int, default=10)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--rate", type=float, default=0.0, help="total msg/s (0: closed loop)")
+    p.add_argument("--window", type=int, default=0, help="closed loop: unseen msgs/sender")
     p.add_argument("--scenario", choices=("fanout", "connect"), default="fanout")
     p.add_argument("--concurrency", type=int, default=50, help="connect: workers")
     p.add_argument("--native", action="store_true", help="also sample C frames (slower)")
@@ -75,6 +76,7 @@ def main() -> int:
         if a.scenario == "fanout":
             gen += ["--clients", str(a.clients), "--senders", str(a.senders)]
             gen += ["--rate", str(a.rate)]
+            gen += ["--window", str(a.window)] if a.window else []
         else:
             gen += ["--concurrency", str(a.concurrency)]
         loadgen = subprocess.Popen(gen, stdout=subprocess.PIPE, text=True)

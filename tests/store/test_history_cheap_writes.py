@@ -12,7 +12,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import psycopg
@@ -558,7 +557,7 @@ def test_the_writer_does_not_nap_while_a_backlog_waits(
     """Appends wait a moment for company only while few are queued: a writer that naps
     with a full queue caps the whole server (the shell holds the senders meanwhile)."""
     naps: list[float] = []
-    monkeypatch.setattr(worker_thread, "time", SimpleNamespace(sleep=naps.append))
+    monkeypatch.setattr(worker_thread.WorkerThread, "_nap", lambda _self, pause: naps.append(pause))
 
     async def scenario() -> int:
         store = _SlowFirstAppend()
@@ -573,3 +572,64 @@ def test_the_writer_does_not_nap_while_a_backlog_waits(
 
     assert asyncio.run(scenario()) == 2 * history_module.COALESCE_BELOW
     assert naps == [COALESCE_SECONDS]  # the first line alone; never with the backlog
+
+
+class _CountingNaps(MemoryHistory):
+    """Counts the batches written, so a test can see a nap end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.appended = threading.Event()
+
+    def append(self, records: Any) -> None:
+        super().append(records)
+        self.appended.set()
+
+
+def test_a_query_is_answered_without_waiting_for_the_writers_nap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Appends nap for company, but a CHATHISTORY query someone waits for ends the nap:
+    the line just said is found at once (with a minute's nap, the test would time out)."""
+    monkeypatch.setattr(history_module, "COALESCE_SECONDS", 60.0)
+
+    async def scenario() -> list[str]:
+        writer = HistoryWriter(_CountingNaps(), HistorySettings())
+        writer.append([_said(1, "#lobby")])
+        answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        writer.query(HistoryQuery("LATEST", "#lobby", None, None, 10), answered.set_result)
+        rows = await asyncio.wait_for(answered, 10)
+        await asyncio.wait_for(writer.close(), 10)
+        return [row.msgid for row in rows]
+
+    assert asyncio.run(scenario()) == ["m1"]
+
+
+def test_a_backlog_ends_the_writers_nap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records reaching COALESCE_BELOW are a batch worth writing now: the nap ends (with a
+    minute's nap, the test would time out)."""
+    monkeypatch.setattr(history_module, "COALESCE_SECONDS", 60.0)
+    napping = threading.Event()
+    coalesce = HistoryWriter._coalesce
+
+    def noted(self: HistoryWriter, job: Any) -> float:
+        pause = coalesce(self, job)
+        if pause:
+            napping.set()
+        return pause
+
+    monkeypatch.setattr(HistoryWriter, "_coalesce", noted)
+
+    async def scenario() -> int:
+        store = _CountingNaps()
+        writer = HistoryWriter(store, HistorySettings())
+        writer.append([_said(0, "#lobby")])
+        await asyncio.to_thread(napping.wait, 10)  # the first line naps, alone
+        for n in range(1, history_module.COALESCE_BELOW):
+            writer.append([_said(n, "#lobby")])
+        await asyncio.wait_for(asyncio.to_thread(store.appended.wait, 10), 10)
+        written = len(store.rows["#lobby"])
+        await asyncio.wait_for(writer.close(), 10)
+        return written
+
+    assert asyncio.run(scenario()) >= 1

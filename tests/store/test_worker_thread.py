@@ -160,6 +160,64 @@ def test_coalesce_lets_jobs_queued_meanwhile_join_the_first_ones_batch() -> None
     assert asyncio.run(main()) == [["first", "second", "third"]]
 
 
+def _napping_worker(run: Recorder, napping: threading.Event) -> WorkerThread[str]:
+    """A worker whose every job would nap for a minute before its batch runs."""
+
+    def coalesce(job: str) -> float:
+        napping.set()
+        return 60.0
+
+    return WorkerThread(run, name="w", max_batch=100, coalesce=coalesce)
+
+
+@pytest.mark.parametrize("how", ["urgent job", "wake", "flush"])
+def test_an_urgent_job_a_wake_or_a_flush_ends_the_coalescing_nap(how: str) -> None:
+    """Nobody waits out the nap: the batch runs once someone needs it (without the
+    wake-up, the batch would wait 60 s and the test would time out)."""
+
+    async def main() -> list[list[str]]:
+        napping = threading.Event()
+        run = Recorder()
+        worker = _napping_worker(run, napping)
+        worker.submit("first")
+        await asyncio.to_thread(napping.wait, 5)
+        if how == "urgent job":
+            worker.submit("query", urgent=True)
+        elif how == "wake":
+            worker.wake()
+        else:
+            await asyncio.wait_for(worker.flush(), 10)
+        await asyncio.wait_for(asyncio.to_thread(run.entered.wait, 10), 10)
+        await asyncio.wait_for(worker.close(), 10)
+        return run.batches
+
+    batches = asyncio.run(main())
+    assert batches[0][0] == "first"
+    assert [job for batch in batches for job in batch] in (["first"], ["first", "query"])
+
+
+def test_a_wake_while_the_thread_is_busy_skips_its_next_nap() -> None:
+    """A wake-up that comes between naps is kept for the next one, never lost."""
+
+    async def main() -> list[list[str]]:
+        gate = threading.Event()
+        run = Recorder(gate)
+        napping = threading.Event()
+        worker = _napping_worker(run, napping)
+        worker.wake()  # before any nap: the first nap ends at once
+        worker.submit("first")
+        await asyncio.wait_for(asyncio.to_thread(run.entered.wait, 10), 10)
+        worker.submit("second")
+        worker.wake()  # the thread is busy in "first": this ends the nap of "second"
+        run.entered.clear()
+        gate.set()
+        await asyncio.wait_for(asyncio.to_thread(run.entered.wait, 10), 10)
+        await asyncio.wait_for(worker.close(), 10)
+        return run.batches
+
+    assert asyncio.run(main()) == [["first"], ["second"]]
+
+
 def test_start_and_idle_hooks_run_on_the_worker_thread() -> None:
     async def main() -> tuple[set[str], bool]:
         threads: set[str] = set()

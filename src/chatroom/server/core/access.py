@@ -50,8 +50,10 @@ def any_matches(ctx: Context, entries: Iterable[ListEntry], session: Session) ->
 
 def is_banned(ctx: Context, channel: Channel, session: Session) -> bool:
     """Matches a +b mask and no +e mask."""
-    lists = channel.lists
-    return any_matches(ctx, lists["b"], session) and not any_matches(ctx, lists["e"], session)
+    bans = channel.lists["b"]
+    if not bans:
+        return False  # most rooms: no generator made for every message sent there
+    return any_matches(ctx, bans, session) and not any_matches(ctx, channel.lists["e"], session)
 
 
 def _mutes(ctx: Context, entries: Iterable[ListEntry], session: Session) -> bool:
@@ -65,7 +67,10 @@ def _mutes(ctx: Context, entries: Iterable[ListEntry], session: Session) -> bool
 def is_quieted(ctx: Context, channel: Channel, session: Session) -> bool:
     """Matches a +q mask (or a +b ``m:`` mute extban) and no +e or ``+e m:`` mask."""
     lists = channel.lists
-    quieted = any_matches(ctx, lists["q"], session) or _mutes(ctx, lists["b"], session)
+    quiets, bans = lists["q"], lists["b"]
+    if not quiets and not bans:
+        return False
+    quieted = any_matches(ctx, quiets, session) or _mutes(ctx, bans, session)
     if not quieted:
         return False
     exceptions = lists["e"]

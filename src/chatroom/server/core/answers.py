@@ -17,17 +17,19 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from chatroom.server.core import labels
 from chatroom.server.core.counter import Counter
 
 if TYPE_CHECKING:
-    from chatroom.irc.message import Message
     from chatroom.server.core.session import Session
     from chatroom.server.core.world import World
 
 log = logging.getLogger("chatroom.core")
+
+# What ``dispatch`` runs: a parsed Message, or what a shortcut read (dispatch.Shortcut).
+_Command = TypeVar("_Command")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +83,8 @@ class Answers:
     def run_command(
         self,
         session: Session,
-        dispatch: Callable[[Session, Message], None],
-        msg: Message,
+        dispatch: Callable[[Session, _Command], None],
+        msg: _Command,
         label: str | None,
     ) -> None:
         """Run one of ``session``'s commands as the acting connection, labeled if asked."""
@@ -100,7 +102,7 @@ class Answers:
                     self._end_labeled(session, label)
         finally:
             self._acting = running
-        if running is None:
+        if running is None and self._unheld:
             self._release_later_ones()
 
     def hold(self, session: Session, line: bytes | None) -> None:

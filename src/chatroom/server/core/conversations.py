@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chatroom.server.core.history import HistoryRecord
+from chatroom.server.core.history import new_record
 
 if TYPE_CHECKING:
     from chatroom.server.core.context import Context
@@ -54,17 +54,17 @@ def store_message(
         return
     user = session.owner
     ctx.record_message(
-        HistoryRecord(
-            target=target,
-            msgid=msgid,
-            at=at,
-            sender=identity(ctx, user),
-            recipient=recipient,
-            source=user.prefix,
-            command=verb,
-            target_name=target_name,
-            text=text,
-            account=user.account,
-            tags=tuple(tags.items()),
+        new_record(
+            target,
+            msgid,
+            at,
+            identity(ctx, user),
+            recipient,
+            user.prefix,
+            verb,
+            target_name,
+            text,
+            user.account,
+            tuple(tags.items()) if tags else (),
         )
     )

@@ -42,6 +42,27 @@ class CommandSpec:
 COMMANDS: dict[str, CommandSpec] = {}
 
 
+@dataclass(frozen=True, slots=True)
+class Shortcut:
+    """The commonest line, read without ``parse`` and the table (``World.receive``).
+
+    ``read`` looks at a line starting with ``prefix`` and returns what ``run`` needs when
+    running it that way does exactly what the general path would (the same checks, the
+    same replies, the same effects), else None, and the general path takes the line.
+    ``read`` changes nothing. ``run`` is guarded as the table's handlers are, under
+    ``command``'s name.
+    """
+
+    command: str
+    prefix: bytes
+    read: Callable[[Context, Session, bytes], tuple[str, str] | None]
+    run: Callable[[Context, Session, tuple[str, str]], None]
+
+
+# At most one, set by the command module that owns the line (commands/messaging.py).
+SHORTCUTS: list[Shortcut] = []
+
+
 def command(
     name: str,
     *,

@@ -40,6 +40,7 @@ __all__ = [
     "TargetListing",
     "dm_key",
     "format_time",
+    "new_record",
     "parse_ref",
     "parse_time",
     "select",
@@ -71,6 +72,55 @@ class HistoryRecord:
     # several nodes write: stored as the row id, so "id order" is the log's order there
     # too. 0: the database numbers rows as they come (one server writes them in order).
     order: int = 0
+
+
+# Building a frozen dataclass through __init__ costs an object.__setattr__ per field
+# (about 1.6 µs for a record, one per message). ``new_record`` writes the slots directly
+# through their descriptors instead (0.65 µs); the result is an ordinary HistoryRecord.
+_new_object = object.__new__
+_record_slots = HistoryRecord.__dict__
+_set_target = _record_slots["target"].__set__
+_set_msgid = _record_slots["msgid"].__set__
+_set_at = _record_slots["at"].__set__
+_set_sender = _record_slots["sender"].__set__
+_set_recipient = _record_slots["recipient"].__set__
+_set_source = _record_slots["source"].__set__
+_set_command = _record_slots["command"].__set__
+_set_target_name = _record_slots["target_name"].__set__
+_set_text = _record_slots["text"].__set__
+_set_account = _record_slots["account"].__set__
+_set_tags = _record_slots["tags"].__set__
+_set_order = _record_slots["order"].__set__
+
+
+def new_record(
+    target: str,
+    msgid: str,
+    at: int,
+    sender: str,
+    recipient: str,
+    source: str,
+    command: str,
+    target_name: str,
+    text: str,
+    account: str | None,
+    tags: tuple[tuple[str, str], ...],
+) -> HistoryRecord:
+    """``HistoryRecord(...)`` with every field given (``order`` 0), for the message path."""
+    record: HistoryRecord = _new_object(HistoryRecord)
+    _set_target(record, target)
+    _set_msgid(record, msgid)
+    _set_at(record, at)
+    _set_sender(record, sender)
+    _set_recipient(record, recipient)
+    _set_source(record, source)
+    _set_command(record, command)
+    _set_target_name(record, target_name)
+    _set_text(record, text)
+    _set_account(record, account)
+    _set_tags(record, tags)
+    _set_order(record, 0)
+    return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +177,10 @@ def dm_key(one: str, other: str) -> str:
 
 # ----------------------------------------------------------------------------- timestamps
 
-_last_second: list[object] = [None, ""]
+# (second, its formatted form), replaced whole so another thread never sees half of it.
+_last_second: tuple[int | None, str] = (None, "")
+# ".000Z" to ".999Z": a lookup instead of formatting three digits per message.
+_MILLIS = tuple(f".{millis:03d}Z" for millis in range(1000))
 
 
 def format_time(ms: int) -> str:
@@ -136,11 +189,12 @@ def format_time(ms: int) -> str:
     The whole-second part is cached: every message of a busy second shares it, which keeps
     the per-message cost of tagging every message with its time small.
     """
+    global _last_second
     seconds, millis = divmod(ms, 1000)
-    if _last_second[0] != seconds:
-        _last_second[0] = seconds
-        _last_second[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    return f"{_last_second[1]}.{millis:03d}Z"
+    last = _last_second
+    if last[0] != seconds:
+        last = _last_second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return last[1] + _MILLIS[millis]
 
 
 def parse_time(text: str) -> int | None:

@@ -43,7 +43,7 @@ from chatroom.server.core.census import Census, Stats
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Checked, Committed, Hashed, Loaded
 from chatroom.server.core.counter import Counter
-from chatroom.server.core.dispatch import COMMANDS, CommandError, load_commands
+from chatroom.server.core.dispatch import COMMANDS, SHORTCUTS, CommandError, load_commands
 from chatroom.server.core.effects import (
     Close,
     Effect,
@@ -82,6 +82,8 @@ class World:
 
     def __init__(self, settings: CoreSettings, clock: Callable[[], float]) -> None:
         load_commands()
+        # The commonest line's way around parse and the table (dispatch.Shortcut).
+        self._shortcut = SHORTCUTS[0] if SHORTCUTS else None
         self.settings = settings
         self.name = settings.server_name
         self.clock = clock
@@ -196,6 +198,13 @@ class World:
             self.answers.hold(session, line)
             return
         self.stats.lines_in += 1
+        shortcut = self._shortcut
+        if shortcut is not None and line.startswith(shortcut.prefix):
+            said = shortcut.read(self, session, line)
+            if said is not None:
+                session.last_active = self.clock()
+                self.answers.run_command(session, self._run_shortcut, said, None)
+                return
         try:
             msg = parse(line)
         except InputTooLong:
@@ -213,6 +222,21 @@ class World:
         if label is not None and "labeled-response" not in session.caps:
             label = None
         self.answers.run_command(session, dispatch, msg, label)
+
+    def _run_shortcut(self, session: Session, said: tuple[str, str]) -> None:
+        """Run the shortcut as ``_dispatch`` runs a handler: refusals and failures are
+        answered the same way."""
+        shortcut = self._shortcut
+        assert shortcut is not None
+        try:
+            shortcut.run(self, session, said)
+        except CommandError as err:
+            self.reply(session, err.numeric, *err.params)
+        except Exception:
+            log.exception("command failed: %r from session %d", shortcut.command, session.id)
+            self.reply(
+                session, n.ERR_UNKNOWNERROR, shortcut.command, "Internal error; nothing was changed"
+            )
 
     def _refuse_invalid_utf8(self, session: Session, msg: Message) -> None:
         """UTF8ONLY: nothing that is not UTF-8 is relayed, so the command is refused whole."""

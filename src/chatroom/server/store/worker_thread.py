@@ -15,7 +15,9 @@ the event loop the same way, so the way is written once, here:
   submissions are refused.
 Hooks the history needs and the store does not: ``coalesce`` (wait a moment after a job
 so that those behind it share its batch), ``idle`` (run every ``idle_seconds`` of quiet
-and after each batch) and ``on_start`` (lower the thread's priority).
+and after each batch) and ``on_start`` (lower the thread's priority). A job submitted
+``urgent`` (a query someone waits for), a flush and ``close`` cut that wait short: the
+thread naps on an event they set, so a long nap costs nobody an answer.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ import contextlib
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -81,15 +82,25 @@ class WorkerThread(Generic[J]):
         self._on_start = on_start
         self._on_stop = on_stop
         self._queue: queue.SimpleQueue[J | _Flush | _Stop] = queue.SimpleQueue()
+        # Set to end a coalescing nap early; cleared only when a nap ends, so a wake-up
+        # that comes while the thread is busy skips its next nap instead of being lost.
+        self._wake = threading.Event()
         self.closing = False
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._thread.start()
 
-    def submit(self, job: J) -> None:
-        """Queue ``job`` behind every job submitted before it; refused once closing."""
+    def submit(self, job: J, *, urgent: bool = False) -> None:
+        """Queue ``job`` behind every job submitted before it; refused once closing.
+        ``urgent``: someone waits for it, so the thread ends its coalescing nap now."""
         if self.closing:
             raise RuntimeError(f"{self.name} is closed")
         self._queue.put(job)
+        if urgent:
+            self._wake.set()
+
+    def wake(self) -> None:
+        """End the thread's coalescing nap now (or skip its next one)."""
+        self._wake.set()
 
     async def flush(self) -> None:
         """Return once every job submitted before this call has run (or failed); refused
@@ -98,6 +109,7 @@ class WorkerThread(Generic[J]):
             raise RuntimeError(f"{self.name} is closed")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.put(_Flush(done))
+        self._wake.set()
         await done
 
     async def close(self) -> None:
@@ -107,6 +119,7 @@ class WorkerThread(Generic[J]):
             return
         self.closing = True
         self._queue.put(_STOP)
+        self._wake.set()
         await asyncio.to_thread(self._thread.join)
 
     def call_on_loop(self, fn: Callable[..., None], *args: object) -> None:
@@ -129,7 +142,7 @@ class WorkerThread(Generic[J]):
             if self._coalesce is not None and not isinstance(first, (_Flush, _Stop)):
                 pause = self._coalesce(first)
                 if pause > 0:
-                    time.sleep(pause)
+                    self._nap(pause)
             items = [first]
             while len(items) < self._max_batch and not isinstance(items[-1], _Stop):
                 try:
@@ -142,6 +155,11 @@ class WorkerThread(Generic[J]):
                 self._guarded(self._on_stop)
                 return
             self._guarded(self._idle)
+
+    def _nap(self, seconds: float) -> None:
+        """Let jobs gather for ``seconds``, unless ``wake`` is (or was) called."""
+        if self._wake.wait(seconds):
+            self._wake.clear()
 
     def _run_items(self, items: list[J | _Flush | _Stop]) -> None:
         """Hand the jobs to ``run`` in lists that end at each flush, then answer it."""

@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from chatroom.irc import numerics as n
-from chatroom.irc.message import Message, fit_trailing
+from chatroom.irc.message import MAX_BODY, Message, fit_trailing
 from chatroom.server.core import multiline_batch, offline, sanctions, services, statusmsg
 from chatroom.server.core.access import room_to_speak_in
 from chatroom.server.core.context import Context
 from chatroom.server.core.conversations import identity, store_message
-from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.dispatch import SHORTCUTS, CommandError, Shortcut, command
 from chatroom.server.core.history import dm_key, format_time
 from chatroom.server.core.session import Session
 from chatroom.server.core.users import User
@@ -57,6 +57,50 @@ def _client_tags(ctx: Context, session: Session, msg: Message) -> dict[str, str]
     if "B" in session.owner.modes:
         tags["bot"] = ""
     return tags
+
+
+def _room_line(ctx: Context, session: Session, line: bytes) -> tuple[str, str] | None:
+    """The room and text of ``PRIVMSG #room :text`` when ``_say_in_room`` delivers it as
+    ``privmsg`` would, else None (the line is parsed and dispatched as any other).
+
+    That is: the line parses to exactly ("#room", text) with no tags and no source (one
+    target, no space in it, a trailing, nothing ``parse`` refuses), it is valid UTF-8,
+    the text is not empty, and the sender is registered, not muted, and writes to no
+    service. Everything else ``_deliver`` checks cannot fail for such a line.
+    """
+    if not session.registered or len(line) > MAX_BODY - 2:
+        return None
+    try:
+        decoded = line.decode()
+    except UnicodeDecodeError:
+        return None  # refused by the general path (UTF8ONLY)
+    head, _, text = decoded.partition(" :")
+    target = head[8:]
+    if (
+        not text  # also no trailing at all: the general path answers 412 or reads words
+        or " " in target
+        or "," in target
+        or "\0" in decoded
+        or "\r" in decoded
+        or "\n" in decoded
+        or session.owner.muted is not None
+        or services.find(ctx, target) is not None
+        or ctx.settings.limits.targets_per_message < 1
+    ):
+        return None
+    return target, text
+
+
+def _say_in_room(ctx: Context, session: Session, said: tuple[str, str]) -> None:
+    """``_deliver`` for a line ``_room_line`` accepted: one room, no client tags."""
+    user = session.owner
+    tags = {"bot": ""} if "B" in user.modes else {}
+    user.last_message = ctx.clock()
+    echo = "echo-message" in session.caps
+    _to_channel(ctx, session, "PRIVMSG", said[0], (said[1],), tags, echo, False)
+
+
+SHORTCUTS.append(Shortcut("PRIVMSG", b"PRIVMSG #", _room_line, _say_in_room))
 
 
 def _deliver(ctx: Context, session: Session, msg: Message, verb: str) -> None:
