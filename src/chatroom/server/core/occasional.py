@@ -7,15 +7,16 @@ only concern some users (opers, muted accounts, nicks under the registered-nick 
 invitations). Inline, each would be an 8-byte slot on every idle connection. Here they
 live in a small state object made on the first write of a non-default value and dropped
 again as soon as every field is back at its default. The owner reads and writes them
-through properties of the same names (the mixins below), so no caller sees the
-difference; nothing on the per-message fan-out path reads them.
+as attributes of its own (``Occasional`` descriptors of the same names, in the mixins
+below), so no caller sees the difference; nothing on the per-message fan-out path reads
+them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
 if TYPE_CHECKING:
     from collections import deque
@@ -84,287 +85,105 @@ class UserState:
 _NO_SESSIONSTATE = SessionState()
 _NO_USERSTATE = UserState()
 
+T = TypeVar("T")
+
+
+class _Owner(Protocol):
+    """A ``Session`` or ``User``: its side object, and how to make and judge one."""
+
+    occasional: Any
+
+    def _new_state(self) -> Any: ...
+    def _is_empty(self, state: Any) -> bool: ...
+
+
+class Occasional(Generic[T]):
+    """One field of the owner's side object, read and written as if it were the owner's.
+
+    Reading gives the field's default while there is no side object. Writing a value other
+    than the default makes the side object if needed; writing the default back (an empty
+    set counts as the empty default) drops the side object once every field is back at
+    its default.
+    """
+
+    __slots__ = ("default", "name")
+
+    def __init__(self, default: T) -> None:
+        self.default = default
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Occasional[T]: ...
+    @overload
+    def __get__(self, obj: _Owner, owner: type | None = None) -> T: ...
+    def __get__(self, obj: _Owner | None, owner: type | None = None) -> Occasional[T] | T:
+        if obj is None:
+            return self
+        state = obj.occasional
+        if state is None:
+            return self.default
+        value: T = getattr(state, self.name)
+        return value
+
+    def __set__(self, obj: _Owner, value: T) -> None:
+        state = obj.occasional
+        if value != self.default:
+            if state is None:
+                state = obj.occasional = obj._new_state()
+            setattr(state, self.name, value)
+        elif state is not None:
+            setattr(state, self.name, self.default)
+            if obj._is_empty(state):
+                obj.occasional = None
+
 
 class OccasionalSessionFields:
-    """``Session``'s view of its ``SessionState``: the fields as properties."""
+    """``Session``'s occasional fields (``SessionState``), as attributes of its own."""
 
     # The slot is the owner's dataclass field ``occasional`` (so that a cluster snapshot
-    # pickles it), hence mypy's complaint about assigning a name not in these slots.
+    # pickles it).
     __slots__ = ()
     occasional: SessionState | None
 
-    def _occasional_state(self) -> SessionState:
-        state = self.occasional
-        if state is None:
-            state = self.occasional = SessionState()  # type: ignore[misc]
-        return state
+    def _new_state(self) -> SessionState:
+        return SessionState()
 
-    def _settle(self, state: SessionState) -> None:
-        """A field went back to its default: drop the state once every field has."""
-        if state == _NO_SESSIONSTATE:
-            self.occasional = None  # type: ignore[misc]
+    def _is_empty(self, state: SessionState) -> bool:
+        return state == _NO_SESSIONSTATE
 
-    @property
-    def certfp(self) -> str | None:
-        state = self.occasional
-        return None if state is None else state.certfp
-
-    @certfp.setter
-    def certfp(self, value: str | None) -> None:
-        if value is not None:
-            self._occasional_state().certfp = value
-        elif (state := self.occasional) is not None:
-            state.certfp = None
-            self._settle(state)
-
-    @property
-    def auth_pending(self) -> int:
-        state = self.occasional
-        return 0 if state is None else state.auth_pending
-
-    @auth_pending.setter
-    def auth_pending(self, value: int) -> None:
-        if value:
-            self._occasional_state().auth_pending = value
-        elif (state := self.occasional) is not None:
-            state.auth_pending = 0
-            self._settle(state)
-
-    @property
-    def sasl(self) -> object | None:
-        state = self.occasional
-        return None if state is None else state.sasl
-
-    @sasl.setter
-    def sasl(self, value: object | None) -> None:
-        if value is not None:
-            self._occasional_state().sasl = value
-        elif (state := self.occasional) is not None:
-            state.sasl = None
-            self._settle(state)
-
-    @property
-    def password(self) -> str | None:
-        state = self.occasional
-        return None if state is None else state.password
-
-    @password.setter
-    def password(self, value: str | None) -> None:
-        if value is not None:
-            self._occasional_state().password = value
-        elif (state := self.occasional) is not None:
-            state.password = None
-            self._settle(state)
-
-    @property
-    def cap_negotiating(self) -> bool:
-        state = self.occasional
-        return False if state is None else state.cap_negotiating
-
-    @cap_negotiating.setter
-    def cap_negotiating(self, value: bool) -> None:
-        if value:
-            self._occasional_state().cap_negotiating = value
-        elif (state := self.occasional) is not None:
-            state.cap_negotiating = False
-            self._settle(state)
-
-    @property
-    def away_message(self) -> str | None:
-        state = self.occasional
-        return None if state is None else state.away_message
-
-    @away_message.setter
-    def away_message(self, value: str | None) -> None:
-        if value is not None:
-            self._occasional_state().away_message = value
-        elif (state := self.occasional) is not None:
-            state.away_message = None
-            self._settle(state)
-
-    @property
-    def label(self) -> str | None:
-        state = self.occasional
-        return None if state is None else state.label
-
-    @label.setter
-    def label(self, value: str | None) -> None:
-        if value is not None:
-            self._occasional_state().label = value
-        elif (state := self.occasional) is not None:
-            state.label = None
-            self._settle(state)
-
-    @property
-    def held_label(self) -> tuple[str, list[bytes]] | None:
-        state = self.occasional
-        return None if state is None else state.held_label
-
-    @held_label.setter
-    def held_label(self, value: tuple[str, list[bytes]] | None) -> None:
-        if value is not None:
-            self._occasional_state().held_label = value
-        elif (state := self.occasional) is not None:
-            state.held_label = None
-            self._settle(state)
-
-    @property
-    def multiline(self) -> OpenBatch | None:
-        state = self.occasional
-        return None if state is None else state.multiline
-
-    @multiline.setter
-    def multiline(self, value: OpenBatch | None) -> None:
-        if value is not None:
-            self._occasional_state().multiline = value
-        elif (state := self.occasional) is not None:
-            state.multiline = None
-            self._settle(state)
-
-    @property
-    def metadata_subs(self) -> set[str] | None:
-        state = self.occasional
-        return None if state is None else state.metadata_subs
-
-    @metadata_subs.setter
-    def metadata_subs(self, value: set[str] | None) -> None:
-        if value is not None:
-            self._occasional_state().metadata_subs = value
-        elif (state := self.occasional) is not None:
-            state.metadata_subs = None
-            self._settle(state)
-
-    @property
-    def ping_sent_at(self) -> float | None:
-        state = self.occasional
-        return None if state is None else state.ping_sent_at
-
-    @ping_sent_at.setter
-    def ping_sent_at(self, value: float | None) -> None:
-        if value is not None:
-            self._occasional_state().ping_sent_at = value
-        elif (state := self.occasional) is not None:
-            state.ping_sent_at = None
-            self._settle(state)
-
-    @property
-    def waiting(self) -> int:
-        state = self.occasional
-        return 0 if state is None else state.waiting
-
-    @waiting.setter
-    def waiting(self, value: int) -> None:
-        if value:
-            self._occasional_state().waiting = value
-        elif (state := self.occasional) is not None:
-            state.waiting = 0
-            self._settle(state)
-
-    @property
-    def held(self) -> deque[bytes | None] | None:
-        state = self.occasional
-        return None if state is None else state.held
-
-    @held.setter
-    def held(self, value: deque[bytes | None] | None) -> None:
-        if value is not None:
-            self._occasional_state().held = value
-        elif (state := self.occasional) is not None:
-            state.held = None
-            self._settle(state)
+    certfp: Occasional[str | None] = Occasional(None)
+    auth_pending: Occasional[int] = Occasional(0)
+    sasl: Occasional[object | None] = Occasional(None)
+    password: Occasional[str | None] = Occasional(None)
+    cap_negotiating: Occasional[bool] = Occasional(False)
+    away_message: Occasional[str | None] = Occasional(None)
+    label: Occasional[str | None] = Occasional(None)
+    held_label: Occasional[tuple[str, list[bytes]] | None] = Occasional(None)
+    multiline: Occasional[OpenBatch | None] = Occasional(None)
+    metadata_subs: Occasional[set[str] | None] = Occasional(None)
+    ping_sent_at: Occasional[float | None] = Occasional(None)
+    waiting: Occasional[int] = Occasional(0)
+    held: Occasional[deque[bytes | None] | None] = Occasional(None)
 
 
 class OccasionalUserFields:
-    """``User``'s view of its ``UserState``: the fields as properties."""
+    """``User``'s occasional fields (``UserState``), as attributes of its own."""
 
     __slots__ = ()
     occasional: UserState | None
 
-    def _occasional_state(self) -> UserState:
-        state = self.occasional
-        if state is None:
-            state = self.occasional = UserState()  # type: ignore[misc]
-        return state
+    def _new_state(self) -> UserState:
+        return UserState()
 
-    def _settle(self, state: UserState) -> None:
-        """A field went back to its default: drop the state once every field has."""
-        if state == _NO_USERSTATE:
-            self.occasional = None  # type: ignore[misc]
+    def _is_empty(self, state: UserState) -> bool:
+        return state == _NO_USERSTATE
 
-    @property
-    def nick_deadline(self) -> float | None:
-        state = self.occasional
-        return None if state is None else state.nick_deadline
-
-    @nick_deadline.setter
-    def nick_deadline(self, value: float | None) -> None:
-        if value is not None:
-            self._occasional_state().nick_deadline = value
-        elif (state := self.occasional) is not None:
-            state.nick_deadline = None
-            self._settle(state)
-
-    @property
-    def oper_role(self) -> str | None:
-        state = self.occasional
-        return None if state is None else state.oper_role
-
-    @oper_role.setter
-    def oper_role(self, value: str | None) -> None:
-        if value is not None:
-            self._occasional_state().oper_role = value
-        elif (state := self.occasional) is not None:
-            state.oper_role = None
-            self._settle(state)
-
-    @property
-    def muted(self) -> AccountMute | None:
-        state = self.occasional
-        return None if state is None else state.muted
-
-    @muted.setter
-    def muted(self, value: AccountMute | None) -> None:
-        if value is not None:
-            self._occasional_state().muted = value
-        elif (state := self.occasional) is not None:
-            state.muted = None
-            self._settle(state)
-
-    @property
-    def invited(self) -> Set[str]:
-        state = self.occasional
-        return NO_INVITES if state is None else state.invited
-
-    @invited.setter
-    def invited(self, value: Set[str]) -> None:
-        if value:
-            self._occasional_state().invited = value
-        elif (state := self.occasional) is not None:
-            state.invited = NO_INVITES
-            self._settle(state)
-
-    @property
-    def metadata(self) -> dict[str, str] | None:
-        state = self.occasional
-        return None if state is None else state.metadata
-
-    @metadata.setter
-    def metadata(self, value: dict[str, str] | None) -> None:
-        if value is not None:
-            self._occasional_state().metadata = value
-        elif (state := self.occasional) is not None:
-            state.metadata = None
-            self._settle(state)
-
-    @property
-    def missing_since(self) -> float | None:
-        state = self.occasional
-        return None if state is None else state.missing_since
-
-    @missing_since.setter
-    def missing_since(self, value: float | None) -> None:
-        if value is not None:
-            self._occasional_state().missing_since = value
-        elif (state := self.occasional) is not None:
-            state.missing_since = None
-            self._settle(state)
+    nick_deadline: Occasional[float | None] = Occasional(None)
+    oper_role: Occasional[str | None] = Occasional(None)
+    muted: Occasional[AccountMute | None] = Occasional(None)
+    invited: Occasional[Set[str]] = Occasional(NO_INVITES)
+    metadata: Occasional[dict[str, str] | None] = Occasional(None)
+    missing_since: Occasional[float | None] = Occasional(None)
