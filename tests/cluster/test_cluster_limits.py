@@ -1,6 +1,6 @@
 """Limits and timers that must hold for the network, not per node: the login throttle
-counts guesses made on every node together, and a timed ban ends once for the whole
-network (one expiry in the audit log, however many nodes apply the tick)."""
+counts guesses made on every node together, and a timed ban or mute ends once for the
+whole network (one expiry in the audit log, however many nodes apply the tick)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cluster.support import PASSWORD, Network, eventually, login
+from tests.cluster.support import PASSWORD, Network, eventually, guest, login
 from tests.integration.test_login_throttle_over_tcp import THROTTLED, Guesser, checked
 from tests.realserver import Wire
 
-ACCOUNTS = ("target", "shortban")
+ACCOUNTS = ("target", "shortban", "shortmute")
 
 
 @pytest.fixture
@@ -74,3 +74,23 @@ def test_a_timed_ban_ends_once_for_the_whole_network(network: Network, wires: li
         assert not [line for line in listed if "shortban" in line], (name, listed)
     back = login(network["c"].port, wires, "shortban")
     assert back
+
+
+def test_a_timed_mute_ends_once_and_the_account_speaks_again_on_every_node(
+    network: Network, wires: list[Wire]
+) -> None:
+    boss = login(network["a"].port, wires, "admin", "bossmute")
+    speaker = login(network["b"].port, wires, "shortmute")
+    listener = guest(network["c"].port, wires, "mutelistener")
+    boss.write("MUTE shortmute 4s :hush")
+    boss.until("hush")  # confirmed once saved
+    speaker.write("PRIVMSG mutelistener :muted?")
+    assert " 404 " in speaker.until(" 404 ")[-1]
+    eventually(
+        lambda: bool(_audit_rows(network, "mute.expire", "shortmute")),
+        "the timed mute's expiry in the audit log",
+    )
+    time.sleep(2.0)  # every node has applied a few more ticks by now
+    assert len(_audit_rows(network, "mute.expire", "shortmute")) == 1
+    speaker.write("PRIVMSG mutelistener :free again")
+    assert "free again" in listener.until("free again")[-1]
