@@ -431,3 +431,25 @@ def test_msgids_of_stored_lines_agree_although_only_one_node_tags_its_members() 
     assert stored
     assert f"msgid={stored[0]}" in line
     assert a.world.new_msgid() == b.world.new_msgid()
+
+
+def test_msgids_that_each_node_draws_for_its_own_listeners_differ_across_nodes() -> None:
+    net = Network("a", "b")
+    caps = "CAP REQ :message-tags away-notify"
+    alice, carol = net.connect("a"), net.connect("b")
+    net.say("a", alice, caps, "NICK alice", "USER a 0 * :a", "CAP END")
+    net.say("b", carol, caps, "NICK carol", "USER c 0 * :c", "CAP END")
+    bob = net.connect("b", "bob")
+    for origin, token in (("a", alice), ("b", carol), ("b", bob)):
+        net.say(origin, token, "JOIN #x")
+    a, b = net.nodes["a"], net.nodes["b"]
+    a.lines(alice)
+    b.lines(carol)
+    # Each node numbers the AWAY line for its own listener, from its own counter.
+    net.say("b", bob, "AWAY :lunch")
+    (to_alice,) = a.lines(alice)
+    (to_carol,) = b.lines(carol)
+    msgid_a, msgid_b = (line.split("msgid=")[1].split()[0] for line in (to_alice, to_carol))
+    assert "AWAY" in to_alice
+    assert "AWAY" in to_carol
+    assert msgid_a != msgid_b

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -261,18 +261,9 @@ def test_postgres_history_of_the_previous_schema_keeps_every_line_and_answers_th
 # ----------------------------------------------------------------------------- the contract
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
-    backend: HistoryStore
-    if request.param == "memory":
-        backend = MemoryHistory()
-    elif request.param == "sqlite":
-        backend = SqliteHistory(tmp_path / "history.db")
-    else:
-        url = request.getfixturevalue("postgres_url")
-        backend = open_history(parse_store_url(url, Path("/nonexistent")))
-    yield backend
-    backend.close()
+@pytest.fixture
+def store(history_store: HistoryStore) -> HistoryStore:
+    return history_store
 
 
 def test_a_mixed_history_answers_as_the_reference_does(store: HistoryStore) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from chatroom.server.core.redaction import FORBIDDEN, REDACTED, UNKNOWN, Redacti
 from chatroom.server.core.settings import HistorySettings
 from chatroom.server.store.factory import open_history
 from chatroom.server.store.history import HistoryStore, HistoryWriter
-from chatroom.server.store.history_memory import MemoryHistory
 from chatroom.server.store.history_sqlite import SqliteHistory
 from chatroom.server.store.postgres.schema import HISTORY
 from chatroom.server.store.postgres.schema import connect as pg_connect
@@ -80,18 +78,10 @@ ROOM: list[HistoryRecord] = [
 ]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
-    backend: HistoryStore
-    if request.param == "memory":
-        backend = MemoryHistory()
-    elif request.param == "sqlite":
-        backend = SqliteHistory(tmp_path / "history.db")
-    else:
-        backend = open_history(where(request.getfixturevalue("postgres_url")))
-    backend.append(ROOM)
-    yield backend
-    backend.close()
+@pytest.fixture
+def store(history_store: HistoryStore) -> HistoryStore:
+    history_store.append(ROOM)
+    return history_store
 
 
 def where(url: str) -> StoreLocation:

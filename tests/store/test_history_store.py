@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,17 +41,9 @@ def _line(n: int, *, target: str = "#lobby", at: int | None = None) -> HistoryRe
     )
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
-    backend: HistoryStore
-    if request.param == "memory":
-        backend = MemoryHistory()
-    elif request.param == "sqlite":
-        backend = SqliteHistory(tmp_path / "history.db")
-    else:
-        backend = open_history(where(request.getfixturevalue("postgres_url")))
-    yield backend
-    backend.close()
+@pytest.fixture
+def store(history_store: HistoryStore) -> HistoryStore:
+    return history_store
 
 
 def where(url: str) -> StoreLocation:

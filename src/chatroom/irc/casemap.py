@@ -33,6 +33,8 @@ _REMEMBERED = 1024
 _REMEMBERED_LENGTH = 64
 _ascii_folded: dict[str, str] = {}
 _rfc1459_folded: dict[str, str] = {}
+# Two module-level functions, not one made per table by a factory: a cluster snapshot
+# pickles the world with its fold, and pickle takes a function only by its name.
 
 
 def _fold_ascii(name: str) -> str:

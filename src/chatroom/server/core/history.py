@@ -41,6 +41,7 @@ __all__ = [
     "dm_key",
     "format_time",
     "new_record",
+    "number_record",
     "parse_ref",
     "parse_time",
     "select",
@@ -121,6 +122,12 @@ def new_record(
     _set_tags(record, tags)
     _set_order(record, 0)
     return record
+
+
+def number_record(record: HistoryRecord, order: int) -> None:
+    """Give a record just made, not yet shared with anyone, its place in the network's
+    order (``HistoryRecord.order``; cluster nodes, ``World._batch_record``)."""
+    _set_order(record, order)
 
 
 @dataclass(frozen=True, slots=True)

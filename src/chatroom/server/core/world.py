@@ -55,7 +55,13 @@ from chatroom.server.core.effects import (
     StoreMessages,
     VerifyPassword,
 )
-from chatroom.server.core.history import HistoryQuery, HistoryRecord, HistoryState, format_time
+from chatroom.server.core.history import (
+    HistoryQuery,
+    HistoryRecord,
+    HistoryState,
+    format_time,
+    number_record,
+)
 from chatroom.server.core.metadata import MetadataState
 from chatroom.server.core.monitor import MonitorTable, went_offline
 from chatroom.server.core.multiline import expire as expire_batch
@@ -230,13 +236,8 @@ class World:
         assert shortcut is not None
         try:
             shortcut.run(self, session, said)
-        except CommandError as err:
-            self.reply(session, err.numeric, *err.params)
-        except Exception:
-            log.exception("command failed: %r from session %d", shortcut.command, session.id)
-            self.reply(
-                session, n.ERR_UNKNOWNERROR, shortcut.command, "Internal error; nothing was changed"
-            )
+        except Exception as err:
+            self._answer_failure(session, shortcut.command, err)
 
     def _refuse_invalid_utf8(self, session: Session, msg: Message) -> None:
         """UTF8ONLY: nothing that is not UTF-8 is relayed, so the command is refused whole."""
@@ -405,7 +406,7 @@ class World:
             # it; keys grow with time, so they stay above the rows of earlier runs.
             order = max(record.at << 12, self._history_order + 1)
             self._history_order = order
-            object.__setattr__(record, "order", order)  # frozen, not yet shared
+            number_record(record, order)  # frozen, but not yet shared
         pending = self.history.pending
         if pending is None:
             pending = self.history.pending = []
@@ -667,13 +668,16 @@ class World:
             if spec.oper_capability is not None:
                 opers.require(self, session, spec.oper_capability)
             spec.handler(self, session, msg)
-        except CommandError as err:
+        except Exception as err:
+            self._answer_failure(session, msg.command, err)
+
+    def _answer_failure(self, session: Session, command: str, err: Exception) -> None:
+        """A command refused (``CommandError``: its numeric) or failed (logged, 400)."""
+        if isinstance(err, CommandError):
             self.reply(session, err.numeric, *err.params)
-        except Exception:
-            log.exception("command failed: %r from session %d", msg.command, session.id)
-            self.reply(
-                session, n.ERR_UNKNOWNERROR, msg.command, "Internal error; nothing was changed"
-            )
+            return
+        log.error("command failed: %r from session %d", command, session.id, exc_info=err)
+        self.reply(session, n.ERR_UNKNOWNERROR, command, "Internal error; nothing was changed")
 
 
 def closing_link(host: str, reason: str) -> bytes:
