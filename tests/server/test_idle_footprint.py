@@ -143,3 +143,21 @@ def test_the_output_queue_is_a_list_of_its_own_only_while_lines_wait() -> None:
     assert not NO_OUTPUT
     with pytest.raises(TypeError):
         NO_OUTPUT.append(b"a line meant for one session only")
+
+
+def test_connections_that_send_the_same_address_ident_and_realname_share_one_string_each() -> None:
+    """Many clients share an address (NAT, a web gateway) and send their client's default
+    user name and real name; each connected user keeps those strings, so one copy serves
+    all (interned: a string goes when the last user holding it does)."""
+    h = Harness()
+    first, second = h.connect(ip="".join(["10.0.0.", "7"])), h.connect(ip="10.0.0." + "7")
+    for nick, client in (("one", first), ("two", second)):
+        client.send(f"NICK {nick}", "USER " + "bot" + " 0 * :" + "Chat " + "Bot")
+        assert client.session.registered
+    assert first.session.ip == second.session.ip == "10.0.0.7"
+    assert first.session.ip is second.session.ip
+    assert first.session.user == second.session.user == "~bot"
+    assert first.session.user is second.session.user
+    assert first.session.realname is second.session.realname
+    second.send("SETNAME :" + "Chat " + "Bot")
+    assert second.session.realname is first.session.realname

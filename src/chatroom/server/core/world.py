@@ -10,6 +10,7 @@ Rules of this module (and of everything under ``core``):
 from __future__ import annotations
 
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -163,7 +164,9 @@ class World:
         now = self.clock()
         session = Session(
             id=next(self._ids),
-            ip=ip,
+            # One string per address, not per connection: the connections that share an
+            # address (a NAT, a web gateway, a bouncer) share it for as long as one stays.
+            ip=sys.intern(ip),
             secure=secure,
             connected_at=now,
             _ready=self.ready,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import MAX_BODY, Message, format_line
@@ -146,9 +148,11 @@ def user(ctx: Context, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")
     limits = ctx.settings.limits
     username = "".join(c for c in msg.params[0] if c.isalnum() or c in "-_.") or "user"
-    # No ident lookup is done, so the username is marked as unverified with '~'.
-    session.user = "~" + username[: limits.user_length - 1]
-    session.realname = msg.params[3][: limits.realname_length]
+    # No ident lookup is done, so the username is marked as unverified with '~'. Both
+    # strings are interned: many clients send the same ones (their defaults), and each
+    # connected user keeps them for as long as it stays (about 50 bytes each).
+    session.user = sys.intern("~" + username[: limits.user_length - 1])
+    session.realname = sys.intern(msg.params[3][: limits.realname_length])
     try_register(ctx, session)
 
 
@@ -182,7 +186,7 @@ def setname(ctx: Context, session: Session, msg: Message) -> None:
             format_line(ctx.name, "FAIL", "SETNAME", "INVALID_REALNAME", "Realname is too long")
         )
         return
-    session.realname = realname
+    session.realname = sys.intern(realname)
     recipients = interested(ctx, session, "setname")
     if "setname" in session.caps:
         recipients.add(session)
