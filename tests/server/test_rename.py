@@ -206,4 +206,18 @@ def test_read_markers_follow_the_new_name_and_are_saved_under_it() -> None:
     alice.cmd("RENAME #old #new")
     marks = [m.params for m in alice.cmd("MARKREAD #new") if m.command == "MARKREAD"]
     assert marks == [("#new", "timestamp=2026-01-02T03:04:05.678Z")]
-    assert h.store.load().read_markers["alice"]["#new"] == 1767323045.678
+    assert h.store.load().read_markers["alice"] == {"#new": 1767323045.678}
+
+
+def test_a_new_room_that_takes_a_renamed_rooms_old_name_starts_with_no_read_marker() -> None:
+    h = Harness()
+    h.add_account("alice", "secret-password")
+    alice = h.connect("alice", caps=[CAP, "draft/read-marker"])
+    alice.cmd("PRIVMSG NickServ :IDENTIFY alice secret-password")
+    alice.cmd("JOIN #old")
+    alice.cmd("MARKREAD #old timestamp=2026-01-02T03:04:05.678Z")
+    alice.cmd("RENAME #old #new")
+    h.world.load_snapshot(h.store.load())  # another process wrote: read back from the store
+    alice.cmd("JOIN #old")
+    marks = [m.params for m in alice.cmd("MARKREAD #old") if m.command == "MARKREAD"]
+    assert marks == [("#old", "*")]

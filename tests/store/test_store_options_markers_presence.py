@@ -12,6 +12,7 @@ from chatroom.server.store.base import (
     ConflictError,
     DeleteAccount,
     DeletePresence,
+    DeleteReadMarkers,
     Presence,
     PutAccount,
     PutAccountOption,
@@ -61,6 +62,19 @@ def test_read_markers_are_kept_per_target_and_overwritten(store: Store) -> None:
         "alice": {"#room": 1_900_000_003.5, "bob": 1_900_000_001.0},
         "bob": {"#room": 1_900_000_002.0},
     }
+
+
+def test_every_accounts_markers_on_a_target_are_forgotten_together(store: Store) -> None:
+    store.apply([PutAccount(account("alice")), PutAccount(account("bob"))])
+    store.apply(
+        [
+            PutReadMarker("alice", "#old", 1.0),
+            PutReadMarker("alice", "#other", 2.0),
+            PutReadMarker("bob", "#old", 3.0),
+        ]
+    )
+    store.apply([DeleteReadMarkers("#old"), DeleteReadMarkers("#never")])
+    assert store.load().read_markers == {"alice": {"#other": 2.0}}
 
 
 def test_a_presence_is_kept_replaced_whole_and_forgotten(store: Store) -> None:

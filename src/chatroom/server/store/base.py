@@ -32,6 +32,7 @@ __all__ = [
     "DeleteMetadata",
     "DeleteMute",
     "DeletePresence",
+    "DeleteReadMarkers",
     "Presence",
     "PutAccount",
     "PutAccountOption",
@@ -418,6 +419,15 @@ class PutReadMarker:
 
 
 @dataclass(frozen=True, slots=True)
+class DeleteReadMarkers:
+    """Forget every account's read marker on ``target``: a renamed room's old name, whose
+    markers moved to the new one (``PutReadMarker``), so that a new room that takes the
+    old name starts with none."""
+
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class PutPresence:
     """Create or replace the kept presence of an always-on account."""
 
@@ -454,6 +464,7 @@ Change = (
     | DeleteMetadata
     | PutAccountOption
     | PutReadMarker
+    | DeleteReadMarkers
     | PutPresence
     | DeletePresence
 )
@@ -523,7 +534,7 @@ def touched_by(changes: Sequence[Change]) -> Touched:
                 | PutAccountOption(account_key, _, _)
             ):
                 accounts.add(account_key)  # an account's metadata and options travel with it
-            case PutReadMarker() | PutPresence() | DeletePresence():
+            case PutReadMarker() | DeleteReadMarkers() | PutPresence() | DeletePresence():
                 pass  # written only by the server that keeps them in memory
     return Touched(frozenset(accounts), frozenset(bans), frozenset(mutes), frozenset(channels))
 

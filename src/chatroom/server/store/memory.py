@@ -28,6 +28,7 @@ from chatroom.server.store.base import (
     DeleteMetadata,
     DeleteMute,
     DeletePresence,
+    DeleteReadMarkers,
     Presence,
     PutAccount,
     PutAccountOption,
@@ -195,6 +196,11 @@ class MemoryStore:
                         if account_key not in accounts:
                             raise ConflictError(f"no account {account_key!r} for its marker")
                         markers.setdefault(account_key, {})[target] = at
+                    case DeleteReadMarkers(target):
+                        for account_key in list(markers):
+                            markers[account_key].pop(target, None)
+                            if not markers[account_key]:
+                                del markers[account_key]
                     case PutPresence(kept):
                         if kept.account_key not in accounts:
                             raise ConflictError(f"no account {kept.account_key!r} to keep")

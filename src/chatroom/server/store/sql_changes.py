@@ -29,6 +29,7 @@ from chatroom.server.store.base import (
     DeleteMetadata,
     DeleteMute,
     DeletePresence,
+    DeleteReadMarkers,
     PutAccount,
     PutAccountOption,
     PutBan,
@@ -200,6 +201,8 @@ def _apply_one(db: SqlSession, change: Change, dialect: Dialect, found: set[str]
             db.execute(_PUT_OPTION, (account_key, name, value))
         case PutReadMarker(account_key, target, at):
             db.execute(_PUT_READ_MARKER, (account_key, target, at))
+        case DeleteReadMarkers(target):
+            db.execute("DELETE FROM read_markers WHERE target = ?", (target,))
         case PutPresence(p):
             db.execute(_PUT_PRESENCE, (p.account_key, p.nick, p.away, p.last_seen, p.modes))
             _replace_children(db, PRESENCE_CHANNELS, p.account_key, [(c,) for c in p.channels])

@@ -27,7 +27,7 @@ from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.redirects import CAP
 from chatroom.server.core.roomviews import send_names, send_topic
 from chatroom.server.core.session import Session
-from chatroom.server.store.base import Change, PutReadMarker, RenameChannel
+from chatroom.server.store.base import Change, DeleteReadMarkers, PutReadMarker, RenameChannel
 
 COOLDOWN = 60.0
 
@@ -98,6 +98,8 @@ def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, r
     if new_key != old_key:
         for account_key, at in ctx.read_markers.rename_target(old_key, new_key):
             changes.append(PutReadMarker(account_key, new_key, at / 1000))
+        if changes:
+            changes.append(DeleteReadMarkers(old_key))
     if channel.registration is not None:
         channel.registration = replace(channel.registration, key=new_key, name=new)
         changes.append(RenameChannel(old_key, new_key, new))
