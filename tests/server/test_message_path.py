@@ -232,3 +232,69 @@ def test_a_failure_inside_the_shortcut_is_answered_as_the_general_path_answers_i
         assert got[0].command == "400"
         assert got[0].params[1] == "PRIVMSG"
     assert answers[0] == answers[1]
+
+
+# ------------------------------------------------------------------ the room's audience
+# A room keeps its connections grouped by tag profile for the fan-out; these pin that the
+# grouping follows every change a member makes after it was made.
+
+
+def _room_lines(client: SimClient) -> list[str]:
+    raw, client.inbox = client.inbox, []
+    lines = [line.decode().rstrip("\r\n") for line in raw]
+    return [line for line in lines if " PRIVMSG #g " in line]
+
+
+def test_a_member_who_asks_for_tags_after_joining_gets_them_on_the_next_room_message() -> None:
+    h = Harness()
+    speaker, reader = h.connect("speaker"), h.connect("reader")
+    speaker.send("JOIN #g")
+    reader.send("JOIN #g")
+    speaker.send("PRIVMSG #g :before")
+    assert _room_lines(reader)[0].startswith(":speaker!")  # no tags asked for, none sent
+    reader.send("CAP REQ :server-time message-tags")
+    reader.take()
+    speaker.send("PRIVMSG #g :after")
+    (line,) = _room_lines(reader)
+    assert line.startswith("@") and "time=" in line and "msgid=" in line
+    reader.send("CAP REQ :-server-time -message-tags")
+    reader.take()
+    speaker.send("PRIVMSG #g :plain again")
+    assert _room_lines(reader)[0].startswith(":speaker!")
+
+
+def test_each_tag_profile_in_a_room_gets_its_own_variant_of_one_message() -> None:
+    h = Harness()
+    speaker = h.connect("speaker", caps=["echo-message"])
+    plain = h.connect("plain")
+    timed = h.connect("timed", caps=["server-time"])
+    tagged = h.connect("tagged", caps=["message-tags", "server-time"])
+    for client in (speaker, plain, timed, tagged):
+        client.send("JOIN #g")
+    for client in (speaker, plain, timed, tagged):
+        client.take()
+    speaker.send("PRIVMSG #g :one line")
+    (echo,) = _room_lines(speaker)
+    (seen_plain,) = _room_lines(plain)
+    (seen_timed,) = _room_lines(timed)
+    (seen_tagged,) = _room_lines(tagged)
+    assert seen_plain == ":speaker!~speaker@127.0.0.1 PRIVMSG #g :one line"
+    assert seen_timed.startswith("@time=") and "msgid" not in seen_timed
+    assert "msgid=" in seen_tagged and "time=" in seen_tagged
+    assert echo == seen_plain  # the sender asked for no tags either
+
+
+def test_connections_that_join_leave_or_attach_are_heard_from_the_next_message_on() -> None:
+    h = Harness()
+    speaker = h.connect("speaker")
+    speaker.send("JOIN #g")
+    speaker.send("PRIVMSG #g :nobody here")
+    late = h.connect("late")
+    late.send("JOIN #g")
+    late.take()
+    speaker.send("PRIVMSG #g :now someone")
+    assert [line.rsplit(":", 1)[1] for line in _room_lines(late)] == ["now someone"]
+    late.send("PART #g")
+    late.take()
+    speaker.send("PRIVMSG #g :gone again")
+    assert _room_lines(late) == []

@@ -271,6 +271,7 @@ class Replica:
             session.out = ELSEWHERE  # none of them is ours: this node holds no socket yet
         for channel in self.world.rooms:
             channel.sessions.clear()  # the snapshot's node's audience; ours is nobody yet
+            channel.by_profile = None
 
     # ------------------------------------------------------------------ entry kinds
 

@@ -62,7 +62,10 @@ def refresh_tag_profile(session: Session) -> None:
     for cap, bit in _TAG_CAPS.items():
         if cap in session.caps:
             profile |= bit
-    session.tag_profile = int(profile)
+    if session.tag_profile != profile:
+        session.tag_profile = int(profile)
+        for channel in session.channels.values():
+            channel.by_profile = None  # its audience is grouped by profile
 
 
 def advertised(ctx: Context, session: Session) -> dict[str, str | None]:

@@ -57,6 +57,10 @@ class Channel:
     metadata: dict[str, str] | None = None
     # When the room was last renamed (RENAME), for the cooldown between renames.
     renamed_at: float = 0.0
+    # ``sessions`` grouped by tag profile (``audience``), made on the first message after
+    # a change: the room-message fan-out formats each group's line once and walks the
+    # group without looking up a variant per member. None: to be made again.
+    by_profile: dict[int, tuple[Session, ...]] | None = field(default=None, repr=False)
 
     @property
     def secret(self) -> bool:
@@ -81,19 +85,34 @@ class Channel:
         for conn in user.conns:
             if conn.held_here:
                 self.sessions[conn] = None
+        self.by_profile = None
 
     def remove(self, user: User) -> None:
         self.members.pop(user, None)
         for conn in user.conns:
             self.sessions.pop(conn, None)
+        self.by_profile = None
 
     def attach(self, conn: Session) -> None:
         """A connection joined a member user (multiclient, always-on): it hears the room."""
         if conn.held_here:
             self.sessions[conn] = None
+            self.by_profile = None
 
     def detach(self, conn: Session) -> None:
         self.sessions.pop(conn, None)
+        self.by_profile = None
+
+    def audience(self) -> dict[int, tuple[Session, ...]]:
+        """The connections that hear the room, grouped by tag profile (in join order
+        within a group). Kept until the audience or a member's profile changes."""
+        groups = self.by_profile
+        if groups is None:
+            lists: dict[int, list[Session]] = {}
+            for conn in self.sessions:
+                lists.setdefault(conn.tag_profile, []).append(conn)
+            groups = self.by_profile = {profile: tuple(g) for profile, g in lists.items()}
+        return groups
 
     def status(self, user: User) -> str:
         return self.members.get(user, "")

@@ -139,6 +139,18 @@ class Context(Protocol):
         msgid: str | None = None,
         time_tag: str | None = None,
     ) -> None: ...
+    def fanout_room(
+        self,
+        channel: Channel,
+        source: str,
+        command: str,
+        *params: str,
+        msgid: str,
+        time_tag: str,
+        client_tags: Mapping[str, str] | None = None,
+        account: str | None = None,
+        skip: Session | None = None,
+    ) -> None: ...
 
     # ------------------------------------------------------------------ time and ids
 

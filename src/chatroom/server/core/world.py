@@ -541,6 +541,49 @@ class World:
                 member.out = [data]
         self.stats.deliveries += len(recipients) - skipped
 
+    def fanout_room(
+        self,
+        channel: Channel,
+        source: str,
+        command: str,
+        *params: str,
+        msgid: str,
+        time_tag: str,
+        client_tags: Mapping[str, str] | None = None,
+        account: str | None = None,
+        skip: Session | None = None,
+    ) -> None:
+        """``fanout`` to a room's audience, for a stored message (its msgid and time made).
+
+        The room keeps its connections grouped by tag profile (``Channel.audience``), so
+        each group's line is formatted once before its loop, and the loop itself does no
+        more per member than queue the line (no tag profile read, no variant lookup).
+        """
+        ready = self.ready
+        delivered = 0
+        for profile, members in channel.audience().items():
+            if profile:
+                tags = self._tags_for(profile, time_tag, msgid, client_tags, account)
+                data = format_line(source, command, *params, tags=tags)
+            else:
+                data = format_line(source, command, *params)
+            delivered += len(members)
+            for member in members:
+                if member is skip:
+                    delivered -= 1
+                    continue
+                capture = member.capture
+                if capture is not None:
+                    capture.append(data)  # the requester of a labeled command
+                    continue
+                out = member.out
+                if out:
+                    out.append(data)
+                else:  # nothing queued yet: NO_OUTPUT, shared, is replaced by a list
+                    ready.append(member)
+                    member.out = [data]
+        self.stats.deliveries += delivered
+
     @staticmethod
     def _tags_for(
         profile: int,

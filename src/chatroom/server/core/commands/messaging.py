@@ -13,8 +13,6 @@ delivery (a side effect, never labeled), as the IRCv3 labeled-response spec asks
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from chatroom.irc import numerics as n
 from chatroom.irc.message import MAX_BODY, Message, fit_trailing
 from chatroom.server.core import multiline_batch, offline, sanctions, services, statusmsg
@@ -165,27 +163,37 @@ def _to_channel(
     channel = room_to_speak_in(ctx, session, ctx.rooms.get(key), target, text, quiet)
     if channel is None:
         return
-    members: Collection[Session] = channel.sessions
     prefix = session.owner.prefix
+    at, msgid = ctx.now_ms(), ctx.new_msgid()  # once per message, for every copy
+    skip = None if echo else session
     if verb == "TAGMSG":
         members = [m for m in channel.sessions if "message-tags" in m.caps]
-    else:
-        text = (fit_trailing(prefix, verb, channel.name, text[0]),)
-    at, msgid = ctx.now_ms(), ctx.new_msgid()  # once per message, for every copy
-    ctx.fanout(
-        members,
+        ctx.fanout(
+            members,
+            prefix,
+            verb,
+            channel.name,
+            client_tags=tags,
+            account=session.owner.account,
+            skip=skip,
+            msgid=msgid,
+            time_tag=format_time(at),
+        )
+        return
+    said = fit_trailing(prefix, verb, channel.name, text[0])
+    ctx.fanout_room(
+        channel,
         prefix,
         verb,
         channel.name,
-        *text,
-        client_tags=tags,
-        account=session.owner.account,
-        skip=None if echo else session,
+        said,
         msgid=msgid,
         time_tag=format_time(at),
+        client_tags=tags,
+        account=session.owner.account,
+        skip=skip,
     )
-    if text:
-        store_message(ctx, session, verb, key, "", channel.name, text[0], tags, msgid, at)
+    store_message(ctx, session, verb, key, "", channel.name, said, tags, msgid, at)
 
 
 def _to_user(
