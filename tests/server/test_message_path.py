@@ -256,7 +256,9 @@ def test_a_member_who_asks_for_tags_after_joining_gets_them_on_the_next_room_mes
     reader.take()
     speaker.send("PRIVMSG #g :after")
     (line,) = _room_lines(reader)
-    assert line.startswith("@") and "time=" in line and "msgid=" in line
+    assert line.startswith("@")
+    assert "time=" in line
+    assert "msgid=" in line
     reader.send("CAP REQ :-server-time -message-tags")
     reader.take()
     speaker.send("PRIVMSG #g :plain again")
@@ -279,8 +281,10 @@ def test_each_tag_profile_in_a_room_gets_its_own_variant_of_one_message() -> Non
     (seen_timed,) = _room_lines(timed)
     (seen_tagged,) = _room_lines(tagged)
     assert seen_plain == ":speaker!~speaker@127.0.0.1 PRIVMSG #g :one line"
-    assert seen_timed.startswith("@time=") and "msgid" not in seen_timed
-    assert "msgid=" in seen_tagged and "time=" in seen_tagged
+    assert seen_timed.startswith("@time=")
+    assert "msgid" not in seen_timed
+    assert "msgid=" in seen_tagged
+    assert "time=" in seen_tagged
     assert echo == seen_plain  # the sender asked for no tags either
 
 
