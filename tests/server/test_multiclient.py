@@ -7,6 +7,7 @@ from chatroom.irc.message import Message
 from chatroom.server.core.settings import AccountSettings, CoreSettings
 from chatroom.server.harness import Harness, SimClient
 from chatroom.server.store.base import DeleteAccount, PutBan, ServerBan
+from tests.server.login_support import sasl_plain
 
 PASSWORD = "correct-horse-battery"
 
@@ -56,6 +57,22 @@ def test_second_device_shares_the_nick_and_gets_the_rooms_while_others_see_nothi
     assert bob.take() == []  # no JOIN, no NICK, no QUIT
     assert phone.session.owner is alice.session.owner
     assert h.world.census.registered == 2  # alice once, bob
+
+
+def test_a_device_that_logs_in_with_sasl_before_sending_nick_attaches() -> None:
+    """Bots and bouncers finish SASL and CAP END, then send NICK: the nick in use must
+    wait for registration to end (and attach), not answer 433 at once."""
+    h, alice, bob = setup()
+    phone = h.connect()
+    phone.send("CAP LS 302", "CAP REQ :sasl")
+    sasl_plain(phone, "alice", PASSWORD)
+    phone.send("CAP END", "NICK alice", "USER u 0 * :real")
+    h.pump()
+    got = phone.take()
+    assert n.ERR_NICKNAMEINUSE not in commands(got)
+    assert [m.params[0] for m in got if m.command == n.RPL_WELCOME] == ["alice"]
+    assert phone.session.owner is alice.session.owner
+    assert bob.take() == []
 
 
 def test_what_one_device_says_appears_on_the_other() -> None:

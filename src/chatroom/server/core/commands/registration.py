@@ -110,9 +110,10 @@ def nick(ctx: Context, session: Session, msg: Message) -> None:
     owner = ctx.nicks.find(new)
     if owner is not None and owner is not session.owner:
         pending_login = session.cap_negotiating or session.password is not None
-        if pending_login and not session.registered and owner.account is not None:
-            # Maybe another device of the same person, about to log in with SASL: decided
-            # when registration ends (it attaches, or hears 433 then).
+        logged_in = session.account is not None  # SASL done before NICK, then CAP END
+        if (pending_login or logged_in) and not session.registered and owner.account is not None:
+            # Maybe another device of the same person, logging in or logged in already:
+            # decided when registration ends (it attaches, or hears 433 then).
             session.nick = new
             return
         raise CommandError(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
