@@ -240,6 +240,31 @@ def test_always_on_user_stays_away_in_its_rooms_and_gets_what_it_missed() -> Non
     assert user.away is None
 
 
+def test_the_replay_bound_keeps_the_newest_missed_lines_of_a_busy_room() -> None:
+    """More missed lines in one room than ``accounts.missed_replay_lines``: the replay is
+    the newest ones of all conversations, not the oldest of the room."""
+    settings = CoreSettings(accounts=AccountSettings(missed_replay_lines=3))
+    h, alice, bob = setup(settings)
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.drop()
+    h.pump()
+    h.clock.advance(1)
+    for i in range(5):
+        bob.cmd(f"PRIVMSG #room :room line {i}")
+        h.clock.advance(1)
+    bob.cmd("PRIVMSG alice :a private word")
+    h.clock.advance(1)
+    bob.cmd("PRIVMSG #room :the last room line")
+    back = device(h, "alice", caps="batch server-time")
+    got = [(m.params[0], m.params[-1]) for m in back.take() if m.command == "PRIVMSG"]
+    # One chathistory batch per conversation, each in order.
+    assert [text for target, text in got if target == "#room"] == [
+        "room line 4",
+        "the last room line",
+    ]
+    assert [text for target, text in got if target != "#room"] == ["a private word"]
+
+
 def test_always_on_can_be_disabled_by_the_server() -> None:
     settings = CoreSettings(accounts=AccountSettings(always_on="disabled"))
     h, alice, bob = setup(settings)

@@ -35,11 +35,12 @@ def replay_missed(ctx: Context, session: Session, since: float, rooms: bool) -> 
     # may have reached it live, and a line is better missed there than shown twice.
     start = round(since * 1000)
     channels = tuple(session.channels) if rooms else ()
+    end = ctx.now_ms() + 1
     listing = HistoryQuery(
         kind="TARGETS",
         target="",
         first=Ref(at=start),
-        second=Ref(at=ctx.now_ms() + 1),
+        second=Ref(at=end),
         limit=ctx.settings.history.chathistory_limit,
         channels=channels,
         identity="a:" + key,
@@ -48,7 +49,7 @@ def replay_missed(ctx: Context, session: Session, since: float, rooms: bool) -> 
     def listed(rows: Sequence[object] | None) -> None:
         targets = [row.target for row in rows or () if isinstance(row, TargetListing)]
         if targets and not session.closed:
-            _fetch(ctx, session, targets, start, limit, [])
+            _fetch(ctx, session, targets, (start, end), limit, [])
 
     ctx.query_history(listing, listed)
 
@@ -57,20 +58,23 @@ def _fetch(
     ctx: Context,
     session: Session,
     targets: list[str],
-    start: int,
+    span: tuple[int, int],
     limit: int,
     found: list[HistoryRecord],
 ) -> None:
-    """One AFTER query per conversation, in turn (each waits for the one before)."""
+    """One query per conversation, in turn (each waits for the one before): BETWEEN from
+    the end back to the start, so a conversation with more than ``limit`` missed lines
+    gives its newest ones, as the overall bound keeps the newest."""
     target, rest = targets[0], targets[1:]
-    query = HistoryQuery("AFTER", target, Ref(at=start), None, limit)
+    start, end = span
+    query = HistoryQuery("BETWEEN", target, Ref(at=end), Ref(at=start), limit)
 
     def loaded(rows: Sequence[object] | None) -> None:
         if session.closed:
             return
         found.extend(row for row in rows or () if type(row) is HistoryRecord)
         if rest:
-            _fetch(ctx, session, rest, start, limit, found)
+            _fetch(ctx, session, rest, span, limit, found)
         else:
             _send(ctx, session, found, limit)
 
