@@ -416,6 +416,26 @@ def test_an_always_on_user_keeps_its_user_modes_and_operator_status_over_a_resta
     assert n.RPL_YOUREOPER in commands(got)
 
 
+def test_whois_of_an_always_on_user_brought_back_by_a_restart_has_sane_idle_and_signon() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.clock.advance(1000)
+    alice = device(h, "alice")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.drop()
+    h.pump()
+    left_at = h.clock()
+    h.world.close_all("Server shutting down")
+    h.pump()
+    again = Harness()
+    again.clock.advance(left_at + 600 - again.clock())  # the server was down ten minutes
+    again.store = h.store
+    again.world.load_snapshot(h.store.load())
+    bob = again.connect("bob")
+    idle = [m for m in bob.cmd("WHOIS alice") if m.command == n.RPL_WHOISIDLE]
+    assert idle[0].params[2:4] == ("600", str(int(again.clock())))
+
+
 def test_a_killed_always_on_user_stays_gone_after_a_reload_and_a_restart() -> None:
     h = Harness()
     h.add_account("alice", PASSWORD)

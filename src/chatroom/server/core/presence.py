@@ -237,6 +237,8 @@ def restore(ctx: Context) -> None:
         user.account = account.name
         user.always_on = True
         user.missing_since = kept.last_seen
+        user.signed_on = ctx.clock()  # WHOIS: on this server since the start
+        user.last_message = kept.last_seen  # idle at least since its last device left
         user.away = kept.away or DISCONNECTED_AWAY
         for letter in kept.modes:
             user.set_mode(letter, True)
