@@ -360,6 +360,17 @@ def test_a_ban_ends_an_always_on_user_with_every_device_and_without_any() -> Non
     assert h.world.nicks.find("carol") is None
 
 
+def test_the_ban_notice_counts_every_device_it_closed() -> None:
+    h, _alice, _bob = setup()
+    h.add_account("root", PASSWORD, oper=True)
+    root = device(h, "root")
+    device(h, "alice")
+    device(h, "alice")
+    got = root.cmd("BAN alice :spam")
+    texts = [m.params[-1] for m in got if m.command == "NOTICE"]
+    assert any("3 connection(s) closed" in text for text in texts), texts
+
+
 def test_a_shutdown_keeps_the_rooms_of_every_account_for_after_the_restart() -> None:
     h, alice, _bob = setup()
     alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
