@@ -175,12 +175,13 @@ def test_whois_shows_the_user_once_and_its_devices_to_operators() -> None:
     assert n.RPL_WHOISACTUALLY not in commands(guest.cmd("WHOIS alice"))
 
 
-def test_multiclient_can_be_turned_off_per_account() -> None:
+def test_multiclient_can_be_turned_off_per_account_and_the_433_is_addressed_to_star() -> None:
     h, alice, _bob = setup()
     alice.cmd("PRIVMSG NickServ :SET MULTICLIENT OFF")
     second = device(h, "alice")
     got = second.take()
-    assert n.ERR_NICKNAMEINUSE in commands(got)
+    in_use = [m for m in got if m.command == n.ERR_NICKNAMEINUSE]
+    assert [m.params[:2] for m in in_use] == [("*", "alice")]  # not told its nick is alice
     assert n.RPL_WELCOME not in commands(got)
     second.cmd("NICK alice2")
     assert second.session.registered

@@ -68,8 +68,8 @@ def try_register(ctx: Context, session: Session) -> None:
         return
     holder = ctx.nicks.find(session.nick)
     if holder is not None and holder is not session.owner:
-        ctx.reply(session, n.ERR_NICKNAMEINUSE, session.nick, "Nickname is already in use")
-        session.nick = "*"
+        wanted, session.nick = session.nick, "*"  # never accepted: addressed as at NICK
+        ctx.reply(session, n.ERR_NICKNAMEINUSE, wanted, "Nickname is already in use")
         return
     ctx.nicks.claim(session.owner, session.nick)
     session.registered = True
