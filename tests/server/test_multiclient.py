@@ -448,6 +448,37 @@ def test_whois_of_an_always_on_user_brought_back_by_a_restart_has_sane_idle_and_
     assert idle[0].params[2:4] == ("600", str(int(again.clock())))
 
 
+def test_after_a_crash_an_always_on_user_is_back_in_the_rooms_and_nick_it_last_had() -> None:
+    """No orderly shutdown saves it: the rooms it joined, left or was kicked from and
+    its nick since its last device left are saved as they change."""
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("root", PASSWORD, oper=True)
+    alice = device(h, "alice")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.cmd("JOIN #one,#two,#three")
+    alice.cmd("PART #one")
+    alice.cmd("NICK alicia")
+    root = device(h, "root")
+    root.cmd("JOIN #three")
+    alice.drop()
+    h.pump()
+    kicked = root.cmd("KICK #three alicia :out")  # an operator overrides the room's ops
+    assert "KICK" in commands(kicked)
+    back = device(h, "alice", nick="alicia")
+    assert back.session.owner.always_on
+    back.cmd("JOIN #four")
+    back.cmd("PART #two")
+    back.cmd("NICK alice2")
+    crashed = h.store.load()  # no close_all: the process was killed with her connected
+    again = Harness()
+    again.store = h.store
+    again.world.load_snapshot(crashed)
+    user = again.world.nicks.find("alice2")
+    assert user is not None
+    assert sorted(user.channels) == ["#four"]
+
+
 def test_a_killed_always_on_user_stays_gone_after_a_reload_and_a_restart() -> None:
     h = Harness()
     h.add_account("alice", PASSWORD)

@@ -65,6 +65,7 @@ def set_option(ctx: Context, account_key: str, name: str, on: bool) -> PutAccoun
     user = ctx.accounts.online(account_key)
     if name == ALWAYS_ON and user is not None:
         user.always_on = option(ctx, account_key, ALWAYS_ON)
+        note_change(ctx, user)  # its rooms, for after a crash
     return PutAccountOption(account_key, name, value)
 
 
@@ -155,17 +156,36 @@ def keep(world: World, user: User) -> None:
     key = world.fold(user.account)
     if key not in world.accounts:
         return
+    # A user with no device has been missing lines since its last one left.
+    last_seen = seen_until(world) if user.missing_since is None else user.missing_since
+    _save(world, key, user, last_seen)
+
+
+def note_change(ctx: Context, user: User) -> None:
+    """An always-on user joined, left or was kicked from a room, or changed its nick:
+    save that now. ``keep`` runs when its last device leaves and at an orderly shutdown;
+    after a crash the user must come back as it was, not as it was when it last left.
+    Lines said between now and a crash may be replayed once more; none is lost."""
+    if not user.always_on or not user.registered or user.account is None:
+        return
+    key = ctx.fold(user.account)
+    if key not in ctx.accounts:
+        return
+    missing = user.missing_since
+    _save(ctx, key, user, ctx.now_ms() / 1000 if missing is None else missing)
+
+
+def _save(ctx: Context, key: str, user: User, last_seen: float) -> None:
     kept = Presence(
         account_key=key,
         nick=user.nick,
         channels=tuple(channel.name for channel in user.channels.values()),
         away=_own_away(user),
-        # A user with no device has been missing lines since its last one left.
-        last_seen=seen_until(world) if user.missing_since is None else user.missing_since,
+        last_seen=last_seen,
         modes="".join(sorted(set(user.modes) - {"o"})),
     )
-    world.accounts.keep(kept)
-    world.persist([PutPresence(kept)])
+    ctx.accounts.keep(kept)
+    ctx.persist([PutPresence(kept)])
 
 
 def seen_until(world: World) -> float:

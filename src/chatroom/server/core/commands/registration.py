@@ -6,7 +6,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import MAX_BODY, Message, format_line
 from chatroom.irc.packing import pack_words
-from chatroom.server.core import metadata, sanctions, services
+from chatroom.server.core import metadata, presence, sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import guard_nick
 from chatroom.server.core.caps import CAPABILITIES, advertised, ls_tokens, refresh_tag_profile
@@ -129,6 +129,7 @@ def nick(ctx: Context, session: Session, msg: Message) -> None:
     change_nick(ctx, session, new)
     if session.registered:
         guard_nick(ctx, session)
+        presence.note_change(ctx, session.owner)
     else:
         try_register(ctx, session)
 
