@@ -301,6 +301,45 @@ def test_message_to_an_offline_account_is_kept_and_delivered_at_login() -> None:
     assert texts[0][0].startswith("carol!")
 
 
+def test_the_sender_hears_an_offline_message_was_kept_only_once_it_is_saved() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    h.defer_answers = True
+    got = carol.cmd("PRIVMSG alice :call me")
+    assert not [m for m in got if m.command == "NOTICE"]  # the write has not committed
+    h.answer()
+    notices = [m.params[-1] for m in carol.take() if m.command == "NOTICE"]
+    assert len(notices) == 1
+    assert "kept" in notices[0]
+    assert "not" not in notices[0]
+
+
+def test_an_offline_message_the_history_could_not_save_is_not_called_kept() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    h.history_fails = True
+    got = carol.cmd("PRIVMSG alice :call me")
+    notices = [m.params[-1] for m in got if m.command == "NOTICE"]
+    assert notices == ["alice is offline and your message could not be kept; try again later"]
+
+
+def test_a_ctcp_request_to_an_offline_account_gets_401_and_is_not_counted_as_kept() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    got = carol.cmd("PRIVMSG alice :\x01VERSION\x01")
+    assert n.ERR_NOSUCHNICK in commands(got)
+    assert not [m for m in got if m.command == "NOTICE"]
+    assert h.world.accounts.waiting("alice") == 0
+    got = carol.cmd("PRIVMSG alice :\x01ACTION waves\x01")
+    assert "kept" in got[-1].params[-1]
+
+
 def test_guests_cannot_leave_offline_messages_and_unknown_nicks_still_get_401() -> None:
     h = Harness()
     h.add_account("alice", PASSWORD)
