@@ -340,6 +340,25 @@ def test_a_ctcp_request_to_an_offline_account_gets_401_and_is_not_counted_as_kep
     assert "kept" in got[-1].params[-1]
 
 
+def test_an_offline_message_survives_a_restart_before_the_first_login() -> None:
+    """The count of waiting messages is in memory only; the messages are history."""
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    h.clock.advance(1)
+    carol = device(h, "carol")
+    carol.cmd("PRIVMSG alice :call me")
+    h.world.close_all("Server shutting down")
+    h.pump()
+    again = Harness()
+    again.clock.advance(h.clock() + 60 - again.clock())
+    again.store, again.history = h.store, h.history
+    again.world.load_snapshot(h.store.load())
+    alice = device(again, "alice")
+    texts = [m.params[-1] for m in alice.take() if m.command == "NOTICE"]
+    assert any(text.endswith("<carol> call me") for text in texts), texts
+
+
 def test_guests_cannot_leave_offline_messages_and_unknown_nicks_still_get_401() -> None:
     h = Harness()
     h.add_account("alice", PASSWORD)

@@ -104,7 +104,7 @@ def _account_online(ctx: Context, session: Session) -> None:
     key = ctx.fold(session.account or "")
     ctx.accounts.set_online(key, session.owner)
     session.owner.always_on = presence.option(ctx, key, presence.ALWAYS_ON)
-    waiting = ctx.accounts.take_waiting(key)
+    ctx.accounts.take_waiting(key)  # its mailbox starts again
     kept = ctx.accounts.kept(key)
     if kept is not None:
         for name in kept.channels[: ctx.settings.limits.channels_per_user]:
@@ -112,8 +112,11 @@ def _account_online(ctx: Context, session: Session) -> None:
                 join_channel(ctx, session, name)
     if kept is not None:
         missed.replay_missed(ctx, session, kept.last_seen, rooms=False)
-    elif waiting and (account := ctx.accounts.get(key)) is not None:
-        missed.replay_missed(ctx, session, account.created_at, rooms=False)  # first login
+    elif (account := ctx.accounts.get(key)) is not None:
+        # Never seen leaving (a first login, or after a KILL or ban): what was sent to it
+        # since it was made. Not only when ``waiting`` counts some: that count is not
+        # kept over a restart, and the messages are.
+        missed.replay_missed(ctx, session, account.created_at, rooms=False)
 
 
 def _pass_login(ctx: Context, session: Session, secret: str) -> None:
