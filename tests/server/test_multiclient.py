@@ -75,6 +75,27 @@ def test_a_device_that_logs_in_with_sasl_before_sending_nick_attaches() -> None:
     assert bob.take() == []
 
 
+def test_lusers_counts_no_device_as_unknown_and_never_goes_below_zero() -> None:
+    def unknown(client: SimClient) -> str:
+        got = [m for m in client.cmd("LUSERS") if m.command == n.RPL_LUSERUNKNOWN]
+        return got[0].params[1]
+
+    h, alice, bob = setup()
+    device(h, "alice")
+    device(h, "alice")
+    assert unknown(bob) == "0"  # three devices of one user, and bob
+    h.connect()  # one that has not registered yet
+    h.pump()
+    assert unknown(bob) == "1"
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    for client in list(h.clients.values()):
+        if client is not bob and client.session.registered:
+            client.drop()
+    h.pump()
+    assert h.world.nicks.find("alice") is not None  # always-on, with no device
+    assert unknown(bob) == "1"
+
+
 def test_what_one_device_says_appears_on_the_other() -> None:
     h, alice, bob = setup()
     phone = device(h, "alice")

@@ -77,6 +77,7 @@ def try_register(ctx: Context, session: Session) -> None:
     session.owner.signed_on = session.connected_at
     ctx.stats.registrations += 1
     ctx.census.registered += 1
+    ctx.census.devices += 1
     send_welcome(ctx, session)
     opers.announce_after_welcome(ctx, session)
     metadata.send_own(ctx, session)
@@ -91,6 +92,7 @@ def _attach(ctx: Context, session: Session, user: User) -> None:
     session.password = None
     missing_since = presence.attach(ctx, session, user)
     ctx.stats.registrations += 1
+    ctx.census.devices += 1
     send_welcome(ctx, session)
     metadata.send_own(ctx, session)
     presence.burst(ctx, session)
