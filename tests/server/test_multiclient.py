@@ -209,6 +209,20 @@ def test_multiclient_can_be_turned_off_per_account_and_the_433_is_addressed_to_s
     assert second.session.owner is not alice.session.owner
 
 
+def test_nickserv_info_shows_the_owner_its_multiclient_and_always_on_choices() -> None:
+    _h, alice, bob = setup(CoreSettings(accounts=AccountSettings(always_on="opt-out")))
+
+    def info(client: SimClient, *args: str) -> list[str]:
+        got = client.cmd(" ".join(["PRIVMSG NickServ :INFO", *args]))
+        return [m.params[-1] for m in got if m.command == "NOTICE"]
+
+    assert {"Multiclient: on", "Always-on: on"} <= set(info(alice))
+    alice.cmd("PRIVMSG NickServ :SET MULTICLIENT OFF")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON OFF")
+    assert {"Multiclient: off", "Always-on: off"} <= set(info(alice))
+    assert not [text for text in info(bob, "alice") if text.startswith(("Multi", "Always"))]
+
+
 def test_a_device_that_asks_for_another_nick_is_a_separate_user_of_the_account() -> None:
     h, alice, bob = setup()
     bot = device(h, "alice", nick="alicebot")

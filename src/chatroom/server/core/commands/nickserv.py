@@ -236,6 +236,12 @@ def _info(ctx: Context, session: Session, args: list[str]) -> None:
     owner = session.account is not None and ctx.fold(session.account) == account.key
     if owner:
         _notice(ctx, session, f"Email: {account.email or '(none)'}")
+        for label, option in (
+            ("Multiclient", presence.MULTICLIENT),
+            ("Always-on", presence.ALWAYS_ON),
+        ):
+            on = presence.option(ctx, account.key, option)  # the account's choice, or the server's
+            _notice(ctx, session, f"{label}: {'on' if on else 'off'}")
 
 
 @subcommand("LOGOUT", "LOGOUT", "Log out of your account.")
