@@ -233,6 +233,23 @@ def test_a_device_that_asks_for_another_nick_is_a_separate_user_of_the_account()
     assert [m.command for m in bob.take()] == []  # in no room: nobody sees it
 
 
+def test_a_device_attaches_to_the_user_of_its_account_holding_the_nick_it_asks_for() -> None:
+    """The account's first user renamed itself and left; another user of the account
+    holds the account's name: a device asking for that name joins that user."""
+    h, alice, bob = setup()
+    alice.cmd("NICK alicia")
+    second = device(h, "alice")  # "alice" is free: a separate user of the account
+    assert second.session.owner is not alice.session.owner
+    alice.drop()
+    h.pump()
+    bob.take()
+    third = device(h, "alice")
+    got = third.take()
+    assert n.ERR_NICKNAMEINUSE not in commands(got)
+    assert third.session.owner is second.session.owner
+    assert bob.take() == []
+
+
 def test_multiclient_off_on_the_server_keeps_devices_apart() -> None:
     settings = CoreSettings(accounts=AccountSettings(multiclient=False))
     h, alice, _bob = setup(settings)

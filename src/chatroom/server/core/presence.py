@@ -81,10 +81,13 @@ def attachable(ctx: Context, session: Session) -> User | None:
     if session.account is None:
         return None
     key = ctx.fold(session.account)
-    user = ctx.accounts.online(key)
-    if user is None or user is session.owner or not user.registered:
+    # The user holding the nick, if it is logged in to the same account: not only the
+    # account's first user (``accounts.online``), which may have left or be renamed
+    # while another user of the account (that bot, that second identity) holds it.
+    user = ctx.nicks.find(session.nick)
+    if user is None or user is session.owner or not user.registered or user.account is None:
         return None
-    if ctx.fold(session.nick) != ctx.fold(user.nick):
+    if ctx.fold(user.account) != key:
         return None
     return user if option(ctx, key, MULTICLIENT) else None
 
