@@ -152,6 +152,16 @@ def test_join_part_and_nick_by_one_device_apply_to_the_user() -> None:
     assert phone.session.nick == "alicia"
 
 
+def test_a_user_mode_set_on_one_device_is_seen_by_the_others() -> None:
+    h, alice, _bob = setup()
+    phone = device(h, "alice")
+    phone.take()
+    alice.cmd("MODE alice +i")
+    assert [(m.command, m.params) for m in phone.take()] == [("MODE", ("alice", "+i"))]
+    phone.cmd("MODE alice -i")
+    assert [(m.command, m.params) for m in alice.take()] == [("MODE", ("alice", "-i"))]
+
+
 def test_the_user_is_away_only_when_every_device_is() -> None:
     h, alice, bob = setup()
     bob.cmd("CAP REQ away-notify")
