@@ -178,6 +178,28 @@ def test_the_user_is_away_only_when_every_device_is() -> None:
     assert [(m.command, m.params) for m in bob.take()] == [("AWAY", ())]
 
 
+def test_logout_on_one_of_several_devices_is_refused_and_changes_nothing() -> None:
+    h, alice, _bob = setup()
+    phone = device(h, "alice")
+    phone.take()
+    got = alice.cmd("PRIVMSG NickServ :LOGOUT")
+    assert "1 other device(s)" in got[-1].params[-1]
+    assert alice.session.account == "alice"
+    assert not phone.session.closed
+
+
+def test_dropping_the_account_keeps_the_device_that_asked_and_closes_the_others() -> None:
+    """A guest has one connection: the user's other devices cannot stay as guests."""
+    h, alice, _bob = setup()
+    phone = device(h, "alice")
+    alice.cmd("PRIVMSG NickServ :DROP alice")
+    h.pump()
+    assert alice.session.account is None
+    assert not alice.session.closed
+    assert phone.session.closed
+    assert alice.session.owner.conns == (alice.session,)
+
+
 def test_kill_ends_every_device() -> None:
     h = Harness()
     h.add_account("alice", PASSWORD)
