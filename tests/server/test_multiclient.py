@@ -443,6 +443,19 @@ def test_an_offline_message_survives_a_restart_before_the_first_login() -> None:
     assert any(text.endswith("<carol> call me") for text in texts), texts
 
 
+def test_a_message_to_an_account_online_under_another_nick_is_not_falsely_kept() -> None:
+    """Kept, it would never be delivered: the next login replays only what came after
+    its user left. The sender hears 401, as for any nick nobody holds."""
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    alice = device(h, "alice")
+    alice.cmd("NICK alicia")
+    carol = device(h, "carol")
+    got = carol.cmd("PRIVMSG alice :hello?")
+    assert commands(got) == [n.ERR_NOSUCHNICK]
+
+
 def test_guests_cannot_leave_offline_messages_and_unknown_nicks_still_get_401() -> None:
     h = Harness()
     h.add_account("alice", PASSWORD)

@@ -33,6 +33,8 @@ def store_for_account(
     account = ctx.accounts.get(key)
     if account is None or session.account is None or verb not in ("PRIVMSG", "NOTICE"):
         return False
+    if ctx.accounts.online(key) is not None:
+        return False  # online under another nick: kept, it would wait for a login to come
     if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
         return False  # a CTCP request wants an answer now, and history never keeps one
     kept = ctx.accounts.waiting(key)
