@@ -350,6 +350,25 @@ def test_the_replay_bound_keeps_the_newest_missed_lines_of_a_busy_room() -> None
     assert [text for target, text in got if target != "#room"] == ["a private word"]
 
 
+def test_a_long_missed_line_replayed_as_notices_arrives_whole() -> None:
+    """Without batch and server-time the time and room go in front of the text: a line
+    near the limit would be cut, so it goes on in a second NOTICE."""
+    h, alice, bob = setup()
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.drop()
+    h.pump()
+    h.clock.advance(1)
+    long_text = " ".join(f"word{i:03d}" for i in range(56))  # 447 bytes: fits live, not with the header
+    bob.cmd(f"PRIVMSG #room :{long_text}")
+    back = device(h, "alice")
+    notices = [m.params[-1] for m in back.take() if m.command == "NOTICE"]
+    replayed = [text for text in notices if text.startswith("[")]
+    start = notices.index(replayed[0])
+    shown = " ".join(notices[start:])
+    assert shown.endswith(long_text.split()[-1])
+    assert shown.split("> ", 1)[1] == long_text
+
+
 def test_always_on_can_be_disabled_by_the_server() -> None:
     settings = CoreSettings(accounts=AccountSettings(always_on="disabled"))
     h, alice, bob = setup(settings)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
+from chatroom.irc.splitting import MAX_LINE, split_text
 from chatroom.server.core import replay
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, Ref, TargetListing
 
@@ -99,9 +100,13 @@ def _send(ctx: Context, session: Session, records: list[HistoryRecord], limit: i
                 name = _nick(lines[0].source)  # the other party, as in a live message
             replay.send_batch(ctx, session, "chathistory", name, lines)
         return
+    # What fits after ":server NOTICE nick :" (the nick may grow to the limit meanwhile,
+    # so the longest is assumed); a longer line goes on in more NOTICEs, never cut.
+    budget = MAX_LINE - len(f":{ctx.name} NOTICE {'n' * ctx.settings.limits.nick_length} :")
     for record in records:
         text = f"[{_clock(record.at)}] {record.target_name} <{_nick(record.source)}> {record.text}"
-        session.send(format_line(ctx.name, "NOTICE", session.nick, text))
+        for piece in split_text(text, budget):
+            session.send(format_line(ctx.name, "NOTICE", session.nick, piece))
 
 
 def _nick(source: str) -> str:
