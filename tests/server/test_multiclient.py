@@ -358,7 +358,8 @@ def test_a_long_missed_line_replayed_as_notices_arrives_whole() -> None:
     alice.drop()
     h.pump()
     h.clock.advance(1)
-    long_text = " ".join(f"word{i:03d}" for i in range(56))  # 447 bytes: fits live, not with the header
+    # 447 bytes: it fits in a live PRIVMSG, not with the time and room in front.
+    long_text = " ".join(f"word{i:03d}" for i in range(56))
     bob.cmd(f"PRIVMSG #room :{long_text}")
     back = device(h, "alice")
     notices = [m.params[-1] for m in back.take() if m.command == "NOTICE"]
