@@ -6,6 +6,7 @@ its next login. A guest is unaffected by all of it."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -162,3 +163,31 @@ def test_a_guest_is_unaffected(server: ServerThread, wires: list[Wire]) -> None:
     shy = guest_wire(server.port, wires, "erin")
     shy.write("PRIVMSG alice :hello?", "PING y")
     assert any(" 401 " in line for line in shy.until("PONG"))
+
+
+def _sasl_first(port: int, wires: list[Wire], account: str, nick: str) -> Wire:
+    """A raw client that logs in with SASL and ends CAP before it sends NICK (as many bots
+    and bouncers do)."""
+    wire = Wire(port)
+    wires.append(wire)
+    blob = base64.b64encode(f"\0{account}\0{PASSWORD}".encode()).decode()
+    wire.write("CAP LS 302", "CAP REQ :sasl", "AUTHENTICATE PLAIN")
+    wire.until("AUTHENTICATE +")
+    wire.write(f"AUTHENTICATE {blob}")
+    wire.until(" 903 ")
+    wire.write("CAP END", f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+    return wire
+
+
+def test_a_device_that_sends_nick_after_sasl_and_cap_end_attaches(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    laptop = _sasl_first(server.port, wires, "alice", "alice")
+    laptop.until(" 376 ")
+    laptop.write("JOIN #garden")
+    laptop.until(" 366 ")
+    phone = _sasl_first(server.port, wires, "alice", "alice")
+    got = phone.until(" 366 ")
+    assert not [line for line in got if " 433 " in line], got
+    assert any(" 001 alice " in line for line in got)
+    assert any(line.startswith(":alice!") and " JOIN #garden" in line for line in got)

@@ -7,6 +7,7 @@ from chatroom.irc.message import Message
 from chatroom.server.core.settings import AccountSettings, CoreSettings
 from chatroom.server.harness import Harness, SimClient
 from chatroom.server.store.base import DeleteAccount, PutBan, ServerBan
+from tests.server.login_support import sasl_plain
 
 PASSWORD = "correct-horse-battery"
 
@@ -56,6 +57,43 @@ def test_second_device_shares_the_nick_and_gets_the_rooms_while_others_see_nothi
     assert bob.take() == []  # no JOIN, no NICK, no QUIT
     assert phone.session.owner is alice.session.owner
     assert h.world.census.registered == 2  # alice once, bob
+
+
+def test_a_device_that_logs_in_with_sasl_before_sending_nick_attaches() -> None:
+    """Bots and bouncers finish SASL and CAP END, then send NICK: the nick in use must
+    wait for registration to end (and attach), not answer 433 at once."""
+    h, alice, bob = setup()
+    phone = h.connect()
+    phone.send("CAP LS 302", "CAP REQ :sasl")
+    sasl_plain(phone, "alice", PASSWORD)
+    phone.send("CAP END", "NICK alice", "USER u 0 * :real")
+    h.pump()
+    got = phone.take()
+    assert n.ERR_NICKNAMEINUSE not in commands(got)
+    assert [m.params[0] for m in got if m.command == n.RPL_WELCOME] == ["alice"]
+    assert phone.session.owner is alice.session.owner
+    assert bob.take() == []
+
+
+def test_lusers_counts_no_device_as_unknown_and_never_goes_below_zero() -> None:
+    def unknown(client: SimClient) -> str:
+        got = [m for m in client.cmd("LUSERS") if m.command == n.RPL_LUSERUNKNOWN]
+        return got[0].params[1]
+
+    h, alice, bob = setup()
+    device(h, "alice")
+    device(h, "alice")
+    assert unknown(bob) == "0"  # three devices of one user, and bob
+    h.connect()  # one that has not registered yet
+    h.pump()
+    assert unknown(bob) == "1"
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    for client in list(h.clients.values()):
+        if client is not bob and client.session.registered:
+            client.drop()
+    h.pump()
+    assert h.world.nicks.find("alice") is not None  # always-on, with no device
+    assert unknown(bob) == "1"
 
 
 def test_what_one_device_says_appears_on_the_other() -> None:
@@ -114,6 +152,16 @@ def test_join_part_and_nick_by_one_device_apply_to_the_user() -> None:
     assert phone.session.nick == "alicia"
 
 
+def test_a_user_mode_set_on_one_device_is_seen_by_the_others() -> None:
+    h, alice, _bob = setup()
+    phone = device(h, "alice")
+    phone.take()
+    alice.cmd("MODE alice +i")
+    assert [(m.command, m.params) for m in phone.take()] == [("MODE", ("alice", "+i"))]
+    phone.cmd("MODE alice -i")
+    assert [(m.command, m.params) for m in alice.take()] == [("MODE", ("alice", "-i"))]
+
+
 def test_the_user_is_away_only_when_every_device_is() -> None:
     h, alice, bob = setup()
     bob.cmd("CAP REQ away-notify")
@@ -128,6 +176,28 @@ def test_the_user_is_away_only_when_every_device_is() -> None:
     alice.cmd("AWAY")
     assert alice.session.owner.away is None
     assert [(m.command, m.params) for m in bob.take()] == [("AWAY", ())]
+
+
+def test_logout_on_one_of_several_devices_is_refused_and_changes_nothing() -> None:
+    h, alice, _bob = setup()
+    phone = device(h, "alice")
+    phone.take()
+    got = alice.cmd("PRIVMSG NickServ :LOGOUT")
+    assert "1 other device(s)" in got[-1].params[-1]
+    assert alice.session.account == "alice"
+    assert not phone.session.closed
+
+
+def test_dropping_the_account_keeps_the_device_that_asked_and_closes_the_others() -> None:
+    """A guest has one connection: the user's other devices cannot stay as guests."""
+    h, alice, _bob = setup()
+    phone = device(h, "alice")
+    alice.cmd("PRIVMSG NickServ :DROP alice")
+    h.pump()
+    assert alice.session.account is None
+    assert not alice.session.closed
+    assert phone.session.closed
+    assert alice.session.owner.conns == (alice.session,)
 
 
 def test_kill_ends_every_device() -> None:
@@ -158,16 +228,31 @@ def test_whois_shows_the_user_once_and_its_devices_to_operators() -> None:
     assert n.RPL_WHOISACTUALLY not in commands(guest.cmd("WHOIS alice"))
 
 
-def test_multiclient_can_be_turned_off_per_account() -> None:
+def test_multiclient_can_be_turned_off_per_account_and_the_433_is_addressed_to_star() -> None:
     h, alice, _bob = setup()
     alice.cmd("PRIVMSG NickServ :SET MULTICLIENT OFF")
     second = device(h, "alice")
     got = second.take()
-    assert n.ERR_NICKNAMEINUSE in commands(got)
+    in_use = [m for m in got if m.command == n.ERR_NICKNAMEINUSE]
+    assert [m.params[:2] for m in in_use] == [("*", "alice")]  # not told its nick is alice
     assert n.RPL_WELCOME not in commands(got)
     second.cmd("NICK alice2")
     assert second.session.registered
     assert second.session.owner is not alice.session.owner
+
+
+def test_nickserv_info_shows_the_owner_its_multiclient_and_always_on_choices() -> None:
+    _h, alice, bob = setup(CoreSettings(accounts=AccountSettings(always_on="opt-out")))
+
+    def info(client: SimClient, *args: str) -> list[str]:
+        got = client.cmd(" ".join(["PRIVMSG NickServ :INFO", *args]))
+        return [m.params[-1] for m in got if m.command == "NOTICE"]
+
+    assert {"Multiclient: on", "Always-on: on"} <= set(info(alice))
+    alice.cmd("PRIVMSG NickServ :SET MULTICLIENT OFF")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON OFF")
+    assert {"Multiclient: off", "Always-on: off"} <= set(info(alice))
+    assert not [text for text in info(bob, "alice") if text.startswith(("Multi", "Always"))]
 
 
 def test_a_device_that_asks_for_another_nick_is_a_separate_user_of_the_account() -> None:
@@ -178,6 +263,23 @@ def test_a_device_that_asks_for_another_nick_is_a_separate_user_of_the_account()
     assert bot.session.owner is not alice.session.owner
     assert bot.session.account == "alice"
     assert [m.command for m in bob.take()] == []  # in no room: nobody sees it
+
+
+def test_a_device_attaches_to_the_user_of_its_account_holding_the_nick_it_asks_for() -> None:
+    """The account's first user renamed itself and left; another user of the account
+    holds the account's name: a device asking for that name joins that user."""
+    h, alice, bob = setup()
+    alice.cmd("NICK alicia")
+    second = device(h, "alice")  # "alice" is free: a separate user of the account
+    assert second.session.owner is not alice.session.owner
+    alice.drop()
+    h.pump()
+    bob.take()
+    third = device(h, "alice")
+    got = third.take()
+    assert n.ERR_NICKNAMEINUSE not in commands(got)
+    assert third.session.owner is second.session.owner
+    assert bob.take() == []
 
 
 def test_multiclient_off_on_the_server_keeps_devices_apart() -> None:
@@ -223,6 +325,51 @@ def test_always_on_user_stays_away_in_its_rooms_and_gets_what_it_missed() -> Non
     assert user.away is None
 
 
+def test_the_replay_bound_keeps_the_newest_missed_lines_of_a_busy_room() -> None:
+    """More missed lines in one room than ``accounts.missed_replay_lines``: the replay is
+    the newest ones of all conversations, not the oldest of the room."""
+    settings = CoreSettings(accounts=AccountSettings(missed_replay_lines=3))
+    h, alice, bob = setup(settings)
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.drop()
+    h.pump()
+    h.clock.advance(1)
+    for i in range(5):
+        bob.cmd(f"PRIVMSG #room :room line {i}")
+        h.clock.advance(1)
+    bob.cmd("PRIVMSG alice :a private word")
+    h.clock.advance(1)
+    bob.cmd("PRIVMSG #room :the last room line")
+    back = device(h, "alice", caps="batch server-time")
+    got = [(m.params[0], m.params[-1]) for m in back.take() if m.command == "PRIVMSG"]
+    # One chathistory batch per conversation, each in order.
+    assert [text for target, text in got if target == "#room"] == [
+        "room line 4",
+        "the last room line",
+    ]
+    assert [text for target, text in got if target != "#room"] == ["a private word"]
+
+
+def test_a_long_missed_line_replayed_as_notices_arrives_whole() -> None:
+    """Without batch and server-time the time and room go in front of the text: a line
+    near the limit would be cut, so it goes on in a second NOTICE."""
+    h, alice, bob = setup()
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.drop()
+    h.pump()
+    h.clock.advance(1)
+    # 447 bytes: it fits in a live PRIVMSG, not with the time and room in front.
+    long_text = " ".join(f"word{i:03d}" for i in range(56))
+    bob.cmd(f"PRIVMSG #room :{long_text}")
+    back = device(h, "alice")
+    notices = [m.params[-1] for m in back.take() if m.command == "NOTICE"]
+    replayed = [text for text in notices if text.startswith("[")]
+    start = notices.index(replayed[0])
+    shown = " ".join(notices[start:])
+    assert shown.endswith(long_text.split()[-1])
+    assert shown.split("> ", 1)[1] == long_text
+
+
 def test_always_on_can_be_disabled_by_the_server() -> None:
     settings = CoreSettings(accounts=AccountSettings(always_on="disabled"))
     h, alice, bob = setup(settings)
@@ -256,6 +403,77 @@ def test_message_to_an_offline_account_is_kept_and_delivered_at_login() -> None:
     assert [text for _, text in texts] == ["call me"]
     assert texts[0][0] is not None
     assert texts[0][0].startswith("carol!")
+
+
+def test_the_sender_hears_an_offline_message_was_kept_only_once_it_is_saved() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    h.defer_answers = True
+    got = carol.cmd("PRIVMSG alice :call me")
+    assert not [m for m in got if m.command == "NOTICE"]  # the write has not committed
+    h.answer()
+    notices = [m.params[-1] for m in carol.take() if m.command == "NOTICE"]
+    assert len(notices) == 1
+    assert "kept" in notices[0]
+    assert "not" not in notices[0]
+
+
+def test_an_offline_message_the_history_could_not_save_is_not_called_kept() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    h.history_fails = True
+    got = carol.cmd("PRIVMSG alice :call me")
+    notices = [m.params[-1] for m in got if m.command == "NOTICE"]
+    assert notices == ["alice is offline and your message could not be kept; try again later"]
+
+
+def test_a_ctcp_request_to_an_offline_account_gets_401_and_is_not_counted_as_kept() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    got = carol.cmd("PRIVMSG alice :\x01VERSION\x01")
+    assert n.ERR_NOSUCHNICK in commands(got)
+    assert not [m for m in got if m.command == "NOTICE"]
+    assert h.world.accounts.waiting("alice") == 0
+    got = carol.cmd("PRIVMSG alice :\x01ACTION waves\x01")
+    assert "kept" in got[-1].params[-1]
+
+
+def test_an_offline_message_survives_a_restart_before_the_first_login() -> None:
+    """The count of waiting messages is in memory only; the messages are history."""
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    h.clock.advance(1)
+    carol = device(h, "carol")
+    carol.cmd("PRIVMSG alice :call me")
+    h.world.close_all("Server shutting down")
+    h.pump()
+    again = Harness()
+    again.clock.advance(h.clock() + 60 - again.clock())
+    again.store, again.history = h.store, h.history
+    again.world.load_snapshot(h.store.load())
+    alice = device(again, "alice")
+    texts = [m.params[-1] for m in alice.take() if m.command == "NOTICE"]
+    assert any(text.endswith("<carol> call me") for text in texts), texts
+
+
+def test_a_message_to_an_account_online_under_another_nick_is_not_falsely_kept() -> None:
+    """Kept, it would never be delivered: the next login replays only what came after
+    its user left. The sender hears 401, as for any nick nobody holds."""
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    alice = device(h, "alice")
+    alice.cmd("NICK alicia")
+    carol = device(h, "carol")
+    got = carol.cmd("PRIVMSG alice :hello?")
+    assert commands(got) == [n.ERR_NOSUCHNICK]
 
 
 def test_guests_cannot_leave_offline_messages_and_unknown_nicks_still_get_401() -> None:
@@ -318,6 +536,17 @@ def test_a_ban_ends_an_always_on_user_with_every_device_and_without_any() -> Non
     assert h.world.nicks.find("carol") is None
 
 
+def test_the_ban_notice_counts_every_device_it_closed() -> None:
+    h, _alice, _bob = setup()
+    h.add_account("root", PASSWORD, oper=True)
+    root = device(h, "root")
+    device(h, "alice")
+    device(h, "alice")
+    got = root.cmd("BAN alice :spam")
+    texts = [m.params[-1] for m in got if m.command == "NOTICE"]
+    assert any("3 connection(s) closed" in text for text in texts), texts
+
+
 def test_a_shutdown_keeps_the_rooms_of_every_account_for_after_the_restart() -> None:
     h, alice, _bob = setup()
     alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
@@ -372,6 +601,57 @@ def test_an_always_on_user_keeps_its_user_modes_and_operator_status_over_a_resta
     back = device(again, "alice")
     got = back.take()
     assert n.RPL_YOUREOPER in commands(got)
+
+
+def test_whois_of_an_always_on_user_brought_back_by_a_restart_has_sane_idle_and_signon() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.clock.advance(1000)
+    alice = device(h, "alice")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.drop()
+    h.pump()
+    left_at = h.clock()
+    h.world.close_all("Server shutting down")
+    h.pump()
+    again = Harness()
+    again.clock.advance(left_at + 600 - again.clock())  # the server was down ten minutes
+    again.store = h.store
+    again.world.load_snapshot(h.store.load())
+    bob = again.connect("bob")
+    idle = [m for m in bob.cmd("WHOIS alice") if m.command == n.RPL_WHOISIDLE]
+    assert idle[0].params[2:4] == ("600", str(int(again.clock())))
+
+
+def test_after_a_crash_an_always_on_user_is_back_in_the_rooms_and_nick_it_last_had() -> None:
+    """No orderly shutdown saves it: the rooms it joined, left or was kicked from and
+    its nick since its last device left are saved as they change."""
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("root", PASSWORD, oper=True)
+    alice = device(h, "alice")
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.cmd("JOIN #one,#two,#three")
+    alice.cmd("PART #one")
+    alice.cmd("NICK alicia")
+    root = device(h, "root")
+    root.cmd("JOIN #three")
+    alice.drop()
+    h.pump()
+    kicked = root.cmd("KICK #three alicia :out")  # an operator overrides the room's ops
+    assert "KICK" in commands(kicked)
+    back = device(h, "alice", nick="alicia")
+    assert back.session.owner.always_on
+    back.cmd("JOIN #four")
+    back.cmd("PART #two")
+    back.cmd("NICK alice2")
+    crashed = h.store.load()  # no close_all: the process was killed with her connected
+    again = Harness()
+    again.store = h.store
+    again.world.load_snapshot(crashed)
+    user = again.world.nicks.find("alice2")
+    assert user is not None
+    assert sorted(user.channels) == ["#four"]
 
 
 def test_a_killed_always_on_user_stays_gone_after_a_reload_and_a_restart() -> None:

@@ -254,8 +254,12 @@ def log_in(ctx: Context, session: Session, account: Account) -> None:
 
 
 def log_out(ctx: Context, session: Session) -> None:
+    """Log the session's user out (its account dropped or deleted, NickServ LOGOUT). A
+    guest has one connection: the user's other devices are closed first."""
     if session.account is None:
         return
+    for other in [conn for conn in session.owner.conns if conn is not session]:
+        ctx.close(other, f"Logged out of {session.account}")
     metadata.logged_out(ctx, session)
     ctx.accounts.set_offline(ctx.fold(session.account), session.owner)
     session.owner.always_on = False  # only an account stays without a device

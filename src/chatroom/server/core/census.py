@@ -27,6 +27,7 @@ class Census:
     """How many users are here, kept exact as they change, so LUSERS costs O(1)."""
 
     registered: int = 0  # registered users: a user once, however many devices it has
+    devices: int = 0  # registered connections: LUSERS' unknown ones are the others
     invisible: int = 0  # of them with +i; refreshed by tick, which visits every session
     opers: int = 0  # with +o; kept by opers.grant/revoke and by the user leaving
     most: int = 0  # the most registered users LUSERS has seen at once

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
+from chatroom.irc.splitting import MAX_LINE, split_text
 from chatroom.server.core import replay
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, Ref, TargetListing
 
@@ -35,11 +36,12 @@ def replay_missed(ctx: Context, session: Session, since: float, rooms: bool) -> 
     # may have reached it live, and a line is better missed there than shown twice.
     start = round(since * 1000)
     channels = tuple(session.channels) if rooms else ()
+    end = ctx.now_ms() + 1
     listing = HistoryQuery(
         kind="TARGETS",
         target="",
         first=Ref(at=start),
-        second=Ref(at=ctx.now_ms() + 1),
+        second=Ref(at=end),
         limit=ctx.settings.history.chathistory_limit,
         channels=channels,
         identity="a:" + key,
@@ -48,7 +50,7 @@ def replay_missed(ctx: Context, session: Session, since: float, rooms: bool) -> 
     def listed(rows: Sequence[object] | None) -> None:
         targets = [row.target for row in rows or () if isinstance(row, TargetListing)]
         if targets and not session.closed:
-            _fetch(ctx, session, targets, start, limit, [])
+            _fetch(ctx, session, targets, (start, end), limit, [])
 
     ctx.query_history(listing, listed)
 
@@ -57,20 +59,23 @@ def _fetch(
     ctx: Context,
     session: Session,
     targets: list[str],
-    start: int,
+    span: tuple[int, int],
     limit: int,
     found: list[HistoryRecord],
 ) -> None:
-    """One AFTER query per conversation, in turn (each waits for the one before)."""
+    """One query per conversation, in turn (each waits for the one before): BETWEEN from
+    the end back to the start, so a conversation with more than ``limit`` missed lines
+    gives its newest ones, as the overall bound keeps the newest."""
     target, rest = targets[0], targets[1:]
-    query = HistoryQuery("AFTER", target, Ref(at=start), None, limit)
+    start, end = span
+    query = HistoryQuery("BETWEEN", target, Ref(at=end), Ref(at=start), limit)
 
     def loaded(rows: Sequence[object] | None) -> None:
         if session.closed:
             return
         found.extend(row for row in rows or () if type(row) is HistoryRecord)
         if rest:
-            _fetch(ctx, session, rest, start, limit, found)
+            _fetch(ctx, session, rest, span, limit, found)
         else:
             _send(ctx, session, found, limit)
 
@@ -95,9 +100,13 @@ def _send(ctx: Context, session: Session, records: list[HistoryRecord], limit: i
                 name = _nick(lines[0].source)  # the other party, as in a live message
             replay.send_batch(ctx, session, "chathistory", name, lines)
         return
+    # What fits after ":server NOTICE nick :" (the nick may grow to the limit meanwhile,
+    # so the longest is assumed); a longer line goes on in more NOTICEs, never cut.
+    budget = MAX_LINE - len(f":{ctx.name} NOTICE {'n' * ctx.settings.limits.nick_length} :")
     for record in records:
         text = f"[{_clock(record.at)}] {record.target_name} <{_nick(record.source)}> {record.text}"
-        session.send(format_line(ctx.name, "NOTICE", session.nick, text))
+        for piece in split_text(text, budget):
+            session.send(format_line(ctx.name, "NOTICE", session.nick, piece))
 
 
 def _nick(source: str) -> str:

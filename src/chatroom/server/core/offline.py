@@ -12,11 +12,12 @@ before, so nobody can fill a mailbox anonymously), and at most
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import fit_trailing, format_line
 from chatroom.server.core.conversations import identity, store_message
-from chatroom.server.core.history import dm_key, format_time
+from chatroom.server.core.history import HistoryQuery, Ref, dm_key, format_time
 
 if TYPE_CHECKING:
     from chatroom.server.core.context import Context
@@ -32,6 +33,10 @@ def store_for_account(
     account = ctx.accounts.get(key)
     if account is None or session.account is None or verb not in ("PRIVMSG", "NOTICE"):
         return False
+    if ctx.accounts.online(key) is not None:
+        return False  # online under another nick: kept, it would wait for a login to come
+    if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
+        return False  # a CTCP request wants an answer now, and history never keeps one
     kept = ctx.accounts.waiting(key)
     quiet = verb == "NOTICE"  # NOTICE never provokes an answer (RFC 2812 3.3.2)
     if kept >= ctx.settings.accounts.offline_messages:
@@ -61,13 +66,23 @@ def store_for_account(
         time_tag=format_time(at),
     )
     if not quiet:
-        session.send(
-            format_line(
-                ctx.name,
-                "NOTICE",
-                session.nick,
-                f"{account.name} is offline; your message was kept and will be delivered "
-                "when they log in",
-            )
-        )
+        _confirm(ctx, session, conversation, msgid, account.name)
     return True
+
+
+def _confirm(ctx: Context, session: Session, conversation: str, msgid: str, name: str) -> None:
+    """Say "kept" only once the line is on disk: the history runs a query after every
+    write queued before it, so finding the line by its msgid means it was committed."""
+
+    def found(rows: Sequence[object] | None) -> None:
+        if session.closed:
+            return
+        if any(getattr(row, "msgid", None) == msgid for row in rows or ()):
+            text = (
+                f"{name} is offline; your message was kept and will be delivered when they log in"
+            )
+        else:
+            text = f"{name} is offline and your message could not be kept; try again later"
+        session.send(format_line(ctx.name, "NOTICE", session.nick, text))
+
+    ctx.query_history(HistoryQuery("AROUND", conversation, Ref(msgid=msgid), None, 1), found)

@@ -65,6 +65,7 @@ def set_option(ctx: Context, account_key: str, name: str, on: bool) -> PutAccoun
     user = ctx.accounts.online(account_key)
     if name == ALWAYS_ON and user is not None:
         user.always_on = option(ctx, account_key, ALWAYS_ON)
+        note_change(ctx, user)  # its rooms, for after a crash
     return PutAccountOption(account_key, name, value)
 
 
@@ -80,10 +81,13 @@ def attachable(ctx: Context, session: Session) -> User | None:
     if session.account is None:
         return None
     key = ctx.fold(session.account)
-    user = ctx.accounts.online(key)
-    if user is None or user is session.owner or not user.registered:
+    # The user holding the nick, if it is logged in to the same account: not only the
+    # account's first user (``accounts.online``), which may have left or be renamed
+    # while another user of the account (that bot, that second identity) holds it.
+    user = ctx.nicks.find(session.nick)
+    if user is None or user is session.owner or not user.registered or user.account is None:
         return None
-    if ctx.fold(session.nick) != ctx.fold(user.nick):
+    if ctx.fold(user.account) != key:
         return None
     return user if option(ctx, key, MULTICLIENT) else None
 
@@ -155,17 +159,36 @@ def keep(world: World, user: User) -> None:
     key = world.fold(user.account)
     if key not in world.accounts:
         return
+    # A user with no device has been missing lines since its last one left.
+    last_seen = seen_until(world) if user.missing_since is None else user.missing_since
+    _save(world, key, user, last_seen)
+
+
+def note_change(ctx: Context, user: User) -> None:
+    """An always-on user joined, left or was kicked from a room, or changed its nick:
+    save that now. ``keep`` runs when its last device leaves and at an orderly shutdown;
+    after a crash the user must come back as it was, not as it was when it last left.
+    Lines said between now and a crash may be replayed once more; none is lost."""
+    if not user.always_on or not user.registered or user.account is None:
+        return
+    key = ctx.fold(user.account)
+    if key not in ctx.accounts:
+        return
+    missing = user.missing_since
+    _save(ctx, key, user, ctx.now_ms() / 1000 if missing is None else missing)
+
+
+def _save(ctx: Context, key: str, user: User, last_seen: float) -> None:
     kept = Presence(
         account_key=key,
         nick=user.nick,
         channels=tuple(channel.name for channel in user.channels.values()),
         away=_own_away(user),
-        # A user with no device has been missing lines since its last one left.
-        last_seen=seen_until(world) if user.missing_since is None else user.missing_since,
+        last_seen=last_seen,
         modes="".join(sorted(set(user.modes) - {"o"})),
     )
-    world.accounts.keep(kept)
-    world.persist([PutPresence(kept)])
+    ctx.accounts.keep(kept)
+    ctx.persist([PutPresence(kept)])
 
 
 def seen_until(world: World) -> float:
@@ -237,6 +260,8 @@ def restore(ctx: Context) -> None:
         user.account = account.name
         user.always_on = True
         user.missing_since = kept.last_seen
+        user.signed_on = ctx.clock()  # WHOIS: on this server since the start
+        user.last_message = kept.last_seen  # idle at least since its last device left
         user.away = kept.away or DISCONNECTED_AWAY
         for letter in kept.modes:
             user.set_mode(letter, True)

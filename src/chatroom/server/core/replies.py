@@ -144,7 +144,7 @@ def send_lusers(ctx: Context, session: Session) -> None:
     users = census.registered
     invisible = min(census.invisible, users)
     opers = census.opers
-    unknown = len(ctx.sessions) - users
+    unknown = len(ctx.sessions) - census.devices  # not users: a user has 0..n devices
     census.most = most = max(census.most, users)
     ctx.reply(
         session,

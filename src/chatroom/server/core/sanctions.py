@@ -162,13 +162,16 @@ def admit_account(ctx: Context, session: Session, account_key: str, name: str) -
 
 
 def enforce(ctx: Context) -> int:
-    """Disconnect every session a current ban matches; returns how many."""
+    """Disconnect every session a current ban matches; returns how many (every device of
+    a user counts, though refusing the first closes them all; an always-on user with no
+    device counts one)."""
     if not len(ctx.sanctions.bans):
         return 0
-    dropped = 0
-    for session in list(ctx.sessions.values()):
-        if not session.closed and not check_session(ctx, session):
-            dropped += 1
+    open_before = [session for session in ctx.sessions.values() if not session.closed]
+    for session in open_before:
+        if not session.closed:
+            check_session(ctx, session)
+    dropped = sum(1 for session in open_before if session.closed)
     now = ctx.clock()
     for user in ctx.accounts.online_users():
         if user.conns or not user.registered:

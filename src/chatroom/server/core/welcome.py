@@ -68,8 +68,8 @@ def try_register(ctx: Context, session: Session) -> None:
         return
     holder = ctx.nicks.find(session.nick)
     if holder is not None and holder is not session.owner:
-        ctx.reply(session, n.ERR_NICKNAMEINUSE, session.nick, "Nickname is already in use")
-        session.nick = "*"
+        wanted, session.nick = session.nick, "*"  # never accepted: addressed as at NICK
+        ctx.reply(session, n.ERR_NICKNAMEINUSE, wanted, "Nickname is already in use")
         return
     ctx.nicks.claim(session.owner, session.nick)
     session.registered = True
@@ -77,6 +77,7 @@ def try_register(ctx: Context, session: Session) -> None:
     session.owner.signed_on = session.connected_at
     ctx.stats.registrations += 1
     ctx.census.registered += 1
+    ctx.census.devices += 1
     send_welcome(ctx, session)
     opers.announce_after_welcome(ctx, session)
     metadata.send_own(ctx, session)
@@ -91,6 +92,7 @@ def _attach(ctx: Context, session: Session, user: User) -> None:
     session.password = None
     missing_since = presence.attach(ctx, session, user)
     ctx.stats.registrations += 1
+    ctx.census.devices += 1
     send_welcome(ctx, session)
     metadata.send_own(ctx, session)
     presence.burst(ctx, session)
@@ -104,7 +106,7 @@ def _account_online(ctx: Context, session: Session) -> None:
     key = ctx.fold(session.account or "")
     ctx.accounts.set_online(key, session.owner)
     session.owner.always_on = presence.option(ctx, key, presence.ALWAYS_ON)
-    waiting = ctx.accounts.take_waiting(key)
+    ctx.accounts.take_waiting(key)  # its mailbox starts again
     kept = ctx.accounts.kept(key)
     if kept is not None:
         for name in kept.channels[: ctx.settings.limits.channels_per_user]:
@@ -112,8 +114,11 @@ def _account_online(ctx: Context, session: Session) -> None:
                 join_channel(ctx, session, name)
     if kept is not None:
         missed.replay_missed(ctx, session, kept.last_seen, rooms=False)
-    elif waiting and (account := ctx.accounts.get(key)) is not None:
-        missed.replay_missed(ctx, session, account.created_at, rooms=False)  # first login
+    elif (account := ctx.accounts.get(key)) is not None:
+        # Never seen leaving (a first login, or after a KILL or ban): what was sent to it
+        # since it was made. Not only when ``waiting`` counts some: that count is not
+        # kept over a restart, and the messages are.
+        missed.replay_missed(ctx, session, account.created_at, rooms=False)
 
 
 def _pass_login(ctx: Context, session: Session, secret: str) -> None:

@@ -646,6 +646,8 @@ class World:
 
     def _remove(self, session: Session, reason: str) -> None:
         session.closed = True
+        if session.registered:
+            self.census.devices -= 1
         self.monitor.clear(session)
         replay.connection_closed(self, session)
         if presence.stays(self, session):

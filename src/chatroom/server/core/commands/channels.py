@@ -15,7 +15,7 @@ from collections.abc import Collection
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
-from chatroom.server.core import chanreg, events, opers, sanctions
+from chatroom.server.core import chanreg, events, opers, presence, sanctions
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
@@ -48,6 +48,7 @@ def join(ctx: Context, session: Session, msg: Message) -> None:
     if msg.params[0] == "0":
         for channel in list(session.channels.values()):
             _part(ctx, session, channel, None)
+        presence.note_change(ctx, session.owner)
         return
     keys = msg.params[1].split(",") if len(msg.params) > 1 else []
     for i, name in enumerate(_each(msg.params[0])):
@@ -56,6 +57,7 @@ def join(ctx: Context, session: Session, msg: Message) -> None:
             join_channel(ctx, session, name, key)
         except CommandError as err:
             ctx.reply(session, err.numeric, *err.params)
+    presence.note_change(ctx, session.owner)
 
 
 # ----------------------------------------------------------------------------- PART
@@ -78,6 +80,7 @@ def part(ctx: Context, session: Session, msg: Message) -> None:
             ctx.reply(session, err.numeric, *err.params)
             continue
         _part(ctx, session, channel, reason)
+    presence.note_change(ctx, session.owner)
 
 
 # ----------------------------------------------------------------------------- TOPIC
@@ -230,5 +233,6 @@ def _kick_one(ctx: Context, session: Session, channel: Channel, nick: str, reaso
         ctx, channel, session.prefix, "KICK", target.nick, reason, account=session.account
     )
     ctx.leave_channel(target, channel)
+    presence.note_change(ctx, target)
     actor = sanctions.actor_name(session)
     sanctions.audit(ctx, actor, "channel.kick", f"{channel.name} {target.nick}", reason)

@@ -278,6 +278,11 @@ def user_mode(ctx: Context, session: Session, msg: Message) -> None:
         ctx.reply(session, n.ERR_UMODEUNKNOWNFLAG, "Unknown MODE flag")
     if applied:
         modestring, _ = format_mode_changes(applied)
-        ctx.fanout(
-            [session], session.prefix, "MODE", session.nick, modestring, account=session.account
+        ctx.fanout(  # every device of the user: the modes are the user's
+            session.owner.conns,
+            session.prefix,
+            "MODE",
+            session.nick,
+            modestring,
+            account=session.account,
         )

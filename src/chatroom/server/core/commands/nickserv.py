@@ -202,6 +202,8 @@ def _drop(ctx: Context, session: Session, args: list[str]) -> None:
         ctx.accounts.drop(account.key)
         ctx.read_markers.forget(account.key)
         _notice(ctx, session, f"Account {account.name} has been dropped.")
+        if session.account is not None and ctx.fold(session.account) == account.key:
+            log_out(ctx, session)  # this device stays; the user's others are closed
         for other in ctx.sessions.values():
             if other.account is not None and ctx.fold(other.account) == account.key:
                 log_out(ctx, other)
@@ -236,6 +238,12 @@ def _info(ctx: Context, session: Session, args: list[str]) -> None:
     owner = session.account is not None and ctx.fold(session.account) == account.key
     if owner:
         _notice(ctx, session, f"Email: {account.email or '(none)'}")
+        for label, option in (
+            ("Multiclient", presence.MULTICLIENT),
+            ("Always-on", presence.ALWAYS_ON),
+        ):
+            on = presence.option(ctx, account.key, option)  # the account's choice, or the server's
+            _notice(ctx, session, f"{label}: {'on' if on else 'off'}")
 
 
 @subcommand("LOGOUT", "LOGOUT", "Log out of your account.")
@@ -244,6 +252,17 @@ def _logout(ctx: Context, session: Session, args: list[str]) -> None:
         _notice(ctx, session, "You are not logged in.")
         return
     name = session.account
+    others = len(session.owner.conns) - 1
+    if others > 0:
+        # The account belongs to the user, not to this device: logging out here would
+        # log out the others too, or leave them as guests sharing one nick.
+        _notice(
+            ctx,
+            session,
+            f"You are connected as {session.nick} on {others} other device(s); "
+            "disconnect them first, or just disconnect this one.",
+        )
+        return
     log_out(ctx, session)
     _notice(ctx, session, f"You are no longer identified for {name}.")
 

@@ -8,7 +8,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import MAX_BODY, Message, format_line
 from chatroom.irc.packing import pack_words
-from chatroom.server.core import metadata, sanctions, services
+from chatroom.server.core import metadata, presence, sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import guard_nick
 from chatroom.server.core.caps import CAPABILITIES, advertised, ls_tokens, refresh_tag_profile
@@ -112,9 +112,10 @@ def nick(ctx: Context, session: Session, msg: Message) -> None:
     owner = ctx.nicks.find(new)
     if owner is not None and owner is not session.owner:
         pending_login = session.cap_negotiating or session.password is not None
-        if pending_login and not session.registered and owner.account is not None:
-            # Maybe another device of the same person, about to log in with SASL: decided
-            # when registration ends (it attaches, or hears 433 then).
+        logged_in = session.account is not None  # SASL done before NICK, then CAP END
+        if (pending_login or logged_in) and not session.registered and owner.account is not None:
+            # Maybe another device of the same person, logging in or logged in already:
+            # decided when registration ends (it attaches, or hears 433 then).
             session.nick = new
             return
         raise CommandError(n.ERR_NICKNAMEINUSE, new, "Nickname is already in use")
@@ -130,6 +131,7 @@ def nick(ctx: Context, session: Session, msg: Message) -> None:
     change_nick(ctx, session, new)
     if session.registered:
         guard_nick(ctx, session)
+        presence.note_change(ctx, session.owner)
     else:
         try_register(ctx, session)
 
