@@ -99,6 +99,23 @@ def test_admin_finds_the_data_directory_of_the_config_in_this_directory(
     assert "root\toper" in capsys.readouterr().out
 
 
+def test_admin_with_a_config_from_another_directory_uses_the_data_directory_beside_it(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``chatroom init`` writes ``data_dir = "./chatroom-data"``; named from elsewhere with
+    --config, that is the folder beside the file, where ``serve --config`` looks too."""
+    site = nowhere / "site"
+    (site / "chatroom-data").mkdir(parents=True)
+    (site / "chatroom.toml").write_text('[server]\ndata_dir = "./chatroom-data"\n')
+    monkeypatch.chdir(site)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("long-enough-pw\n"))
+    assert main(["admin", "create", "root", "--oper", "--password-stdin"]) == 0
+    monkeypatch.chdir(nowhere)
+    assert main(["admin", "list", "--config", "site/chatroom.toml"]) == 0
+    assert "root\toper" in capsys.readouterr().out
+    assert not (nowhere / "chatroom-data").exists()
+
+
 def test_admin_create_without_a_terminal_asks_for_password_stdin(
     nowhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
