@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import chatroom
 from chatroom.cli import main
 
 
@@ -213,3 +214,37 @@ def test_first_start_prints_human_lines_the_first_admin_hint_and_the_colon_finge
     assert logged
     assert not any(line.lstrip().startswith("{") for line in logged)
     assert any(" INFO listening " in line for line in logged)
+
+
+def test_first_admin_hint_names_the_program_by_its_path_when_a_shell_would_not_find_it(
+    nowhere: Path,
+) -> None:
+    """``make serve`` runs ``.venv/bin/chatroom``; a second terminal has no ``chatroom`` on
+    its PATH, so the hint to copy is the path the server was started by."""
+    program = Path(sys.executable).parent / "chatroom"
+    if not program.exists():
+        pytest.skip("no chatroom console script beside this Python")
+    ports = ["--port", "0", "--tls-port", "off", "--http-port", "off"]
+    path = os.pathsep.join(
+        d for d in os.environ.get("PATH", "").split(os.pathsep) if Path(d) != program.parent
+    )
+    proc = subprocess.Popen(
+        [str(program), "serve", *ports, "--data-dir", str(nowhere / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=nowhere,
+        # This checkout's code, whichever one the venv's script was installed from.
+        env={**os.environ, "PATH": path, "PYTHONPATH": str(Path(chatroom.__file__).parents[1])},
+    )
+    try:
+        assert proc.stdout is not None
+        hint = ""
+        deadline = time.monotonic() + 20
+        while "no accounts yet" not in hint:
+            assert time.monotonic() < deadline
+            hint = proc.stdout.readline()
+        assert f" {program} admin create NAME --oper" in hint
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)

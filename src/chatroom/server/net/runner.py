@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import signal
+import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         where = "" if config.data_dir == Path("chatroom-data") else f" --data-dir {config.data_dir}"
         print(
             "chatroom: no accounts yet. Create the first admin in another terminal, here:"
-            f" chatroom admin create NAME --oper{where}",
+            f" {command_name()} admin create NAME --oper{where}",
             flush=True,
         )
     loop.add_signal_handler(signal.SIGHUP, shell.reload_tls)
@@ -54,6 +56,19 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     await stop.wait()
     log.info("shutting down")
     await shell.shutdown()
+
+
+def command_name() -> str:
+    """How another terminal calls this program: ``chatroom`` when a shell finds this one
+    by that name, else the path it was started by (``make serve`` runs
+    ``.venv/bin/chatroom``, which a new shell does not find, so the hint names the path)."""
+    invoked = Path(sys.argv[0])
+    if invoked.name != "chatroom":  # python -m chatroom, or a test harness
+        return "chatroom"
+    found = shutil.which("chatroom")
+    if found is not None and Path(found).resolve() == invoked.resolve():
+        return "chatroom"
+    return str(invoked)
 
 
 def colon_form(fingerprint: str | None) -> str:
