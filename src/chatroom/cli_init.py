@@ -123,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, cfg.ConfigError) as err:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 2
-    config = cfg.load(env={}, flags=answers)
+    # The data directory as `serve --config PATH` will read it: from the file's folder.
+    config = cfg.load(env={}, flags=cfg.paths_from_folder(dict(answers), path.parent))
     try:
         password = ask.password(config.core.accounts.min_password_length)
     except ValueError as err:

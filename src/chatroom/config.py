@@ -474,7 +474,7 @@ def read_file(path: Path) -> dict[str, Any]:
     return flat
 
 
-def _paths_from_folder(values: dict[str, Any], folder: Path) -> dict[str, Any]:
+def paths_from_folder(values: dict[str, Any], folder: Path) -> dict[str, Any]:
     """A config file's relative paths, taken from the file's folder: ``serve`` and ``admin``
     given ``--config DIR/chatroom.toml`` from anywhere then use the same data directory,
     never a new empty one under whatever directory they were started in."""
@@ -495,7 +495,7 @@ def load(
     raw: dict[str, object] = {s.key: s.default for s in SETTINGS}
     file = file or (Path(env["CHATROOM_CONFIG"]) if env.get("CHATROOM_CONFIG") else None)
     if file is not None:
-        raw.update(_paths_from_folder(read_file(file), file.parent))
+        raw.update(paths_from_folder(read_file(file), file.parent))
     for setting in SETTINGS:
         if env_name(setting.key) in env:
             raw[setting.key] = env[env_name(setting.key)]
