@@ -77,6 +77,7 @@ def try_register(ctx: Context, session: Session) -> None:
     session.owner.signed_on = session.connected_at
     ctx.stats.registrations += 1
     ctx.census.registered += 1
+    opers.count_before_welcome(ctx, session)
     send_welcome(ctx, session)
     opers.announce_after_welcome(ctx, session)
     metadata.send_own(ctx, session)
