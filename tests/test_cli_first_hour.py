@@ -3,6 +3,7 @@ admin commands that never work on a database nobody runs, readable start-up line
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import pty
@@ -68,6 +69,19 @@ def test_a_port_in_use_is_named_with_what_to_do(
     err = capsys.readouterr().err
     assert f"127.0.0.1:{port}" in err
     assert "--port PORT" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1", "no-such-host.invalid"])
+def test_a_listen_address_this_machine_lacks_is_one_line_naming_it(
+    nowhere: Path, capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    """192.0.2.1 (TEST-NET-1) is on no interface here; .invalid never resolves."""
+    args = ["serve", "--host", host, "--port", "0", "--tls-port", "off", "--http-port", "off"]
+    assert main([*args, "--data-dir", str(nowhere / "data")]) == 2
+    err = capsys.readouterr().err
+    assert f"{host!r} is not an address of this machine" in err
+    assert "--host" in err
     assert len(err.strip().splitlines()) == 1
 
 
@@ -248,3 +262,17 @@ def test_first_admin_hint_names_the_program_by_its_path_when_a_shell_would_not_f
     finally:
         proc.terminate()
         proc.communicate(timeout=20)
+
+
+def test_a_privileged_port_refused_says_to_pick_one_from_1024_up() -> None:
+    """What a non-root `serve --port 80` meets (these tests may run as root: raised here)."""
+    from chatroom.config import ConfigError
+    from chatroom.server.net.shell import _port_in_use
+
+    with (
+        pytest.raises(ConfigError) as refused,
+        _port_in_use("127.0.0.1", 80, "plain IRC", "listen.port", "--port"),
+    ):
+        raise PermissionError(errno.EACCES, "Permission denied")
+    assert "ports below 1024 need root" in str(refused.value)
+    assert "--port PORT" in str(refused.value)
