@@ -276,3 +276,29 @@ def test_a_privileged_port_refused_says_to_pick_one_from_1024_up() -> None:
         raise PermissionError(errno.EACCES, "Permission denied")
     assert "ports below 1024 need root" in str(refused.value)
     assert "--port PORT" in str(refused.value)
+
+
+def test_a_tls_certificate_that_cannot_be_loaded_is_one_line_naming_the_keys(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (nowhere / "junk.pem").write_text("not a certificate\n")
+    (nowhere / "c.toml").write_text('[tls]\ncert = "junk.pem"\nkey = "missing-key.pem"\n')
+    ports = ["--port", "off", "--tls-port", "0", "--http-port", "off"]
+    args = ["serve", "--config", "c.toml", *ports, "--data-dir", str(nowhere / "data")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "config keys 'tls.cert' and 'tls.key': cannot load" in err
+    assert "junk.pem" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_data_directory_that_cannot_be_made_is_one_line(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (nowhere / "a-file").write_text("")
+    ports = ["--port", "0", "--tls-port", "off", "--http-port", "off"]
+    assert main(["serve", *ports, "--data-dir", str(nowhere / "a-file" / "data")]) == 2
+    err = capsys.readouterr().err
+    assert "config key 'server.data_dir': cannot make" in err
+    assert len(err.strip().splitlines()) == 1

@@ -289,7 +289,15 @@ class Shell:
                 self.tls_files = tls.ensure_self_signed(
                     self.config.data_dir, self.config.core.server_name
                 )
-            self.tls_context = tls.server_context(*self.tls_files)
+            try:
+                self.tls_context = tls.server_context(*self.tls_files)
+            except (OSError, ssl.SSLError) as err:
+                cert, key = self.tls_files
+                raise ConfigError(
+                    f"config keys 'tls.cert' and 'tls.key': cannot load {cert} with {key}"
+                    f" ({err.strerror or err}); give a PEM certificate and its"
+                    " private key, or leave both empty for a self-signed certificate"
+                ) from None
         return self.tls_context
 
     async def _start_tls(self, host: str, port: int) -> tuple[str, str, int]:
