@@ -302,3 +302,13 @@ def test_a_data_directory_that_cannot_be_made_is_one_line(
     err = capsys.readouterr().err
     assert "config key 'server.data_dir': cannot make" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_admin_with_a_data_directory_that_cannot_be_made_is_one_line(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (nowhere / "a-file").write_text("")
+    assert main(["admin", "list", "--data-dir", str(nowhere / "a-file" / "data")]) == 2
+    err = capsys.readouterr().err
+    assert "config key 'server.data_dir': cannot make" in err
+    assert len(err.strip().splitlines()) == 1

@@ -19,7 +19,6 @@ from chatroom import config as cfg
 from chatroom.irc.casemap import CaseMapping, casefolder
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.store.factory import open_store
-from chatroom.server.store.private import private_dir
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 2
-    private_dir(config.data_dir)
+    cfg.make_data_dir(config.data_dir)
     try:
         store = open_store(config.store)
     except cli_admin.database_errors() as err:

@@ -33,6 +33,7 @@ from chatroom.server.core.settings import (
     Limits,
     Timeouts,
 )
+from chatroom.server.store.private import private_dir
 from chatroom.server.store.url import StoreLocation, parse_store_url
 
 
@@ -483,6 +484,18 @@ def paths_from_folder(values: dict[str, Any], folder: Path) -> dict[str, Any]:
         if relative and BY_KEY[key].kind in ("path", "path_or_none"):
             values[key] = str(folder / value)
     return values
+
+
+def make_data_dir(path: Path) -> Path:
+    """The data directory, made private if missing (serve, admin, init); one that cannot
+    be made is a ConfigError naming the key, not a traceback."""
+    try:
+        return private_dir(path)
+    except OSError as err:
+        raise ConfigError(
+            f"config key 'server.data_dir': cannot make {path} ({err.strerror or err});"
+            " give a directory this user may create and write (--data-dir DIR)"
+        ) from None
 
 
 def load(

@@ -11,24 +11,16 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from chatroom.config import Config, ConfigError
+from chatroom.config import Config, make_data_dir
 from chatroom.server.malloc import fix_mmap_threshold
 from chatroom.server.net.shell import Shell
-from chatroom.server.store.private import private_dir
 
 log = logging.getLogger("chatroom")
 
 
 async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     fix_mmap_threshold()  # TLS read buffers stay their own mappings (see server/malloc.py)
-    try:
-        private_dir(config.data_dir)
-    except OSError as err:
-        raise ConfigError(
-            f"config key 'server.data_dir': cannot make {config.data_dir}"
-            f" ({err.strerror or err}); give a directory this user may create and write"
-            " (--data-dir DIR)"
-        ) from None
+    make_data_dir(config.data_dir)
     shell = Shell(config)
     # Signals are handled from the start: a SIGTERM while the listeners (or a cluster
     # node's catch-up) are still starting ends in a clean shutdown, not a killed process.
