@@ -60,25 +60,27 @@ def test_tls_to_the_plain_irc_port_says_to_add_no_tls(
 
 
 def test_plain_irc_to_a_port_that_hangs_up_says_it_may_be_the_tls_port() -> None:
-    """What the TLS port does with plain IRC: it closes before any welcome."""
+    """What the TLS port does with plain IRC: it closes before any welcome. The line piped
+    in for the room is dropped with the connection, not run in the server window."""
 
-    async def attempt() -> tuple[int, str]:
+    async def attempt() -> tuple[int, str, str]:
         async def hang_up(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             writer.close()
 
         listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
-        err = io.StringIO()
+        out, err = io.StringIO(), io.StringIO()
         async with listener:
             status = await run_plain(
                 Endpoint("127.0.0.1", port, tls=False),
                 ClientSession("tina"),
-                stdin=io.StringIO(""),
-                stdout=io.StringIO(),
+                stdin=io.StringIO("hello there\n"),
+                stdout=out,
                 stderr=err,
             )
-        return status, err.getvalue()
+        return status, out.getvalue(), err.getvalue()
 
-    status, said = asyncio.run(attempt())
+    status, shown, said = asyncio.run(attempt())
     assert status != 0
     assert "connect without --no-tls" in said
+    assert shown == ""
