@@ -312,3 +312,17 @@ def test_admin_with_a_data_directory_that_cannot_be_made_is_one_line(
     err = capsys.readouterr().err
     assert "config key 'server.data_dir': cannot make" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_extra_words_are_refused_with_the_usage_of_the_subcommand_that_was_run(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`chatroom admin ban vic 1h spam`, as IRC's BAN is written: the error shows how
+    `chatroom admin ban` is called (--duration, --reason), not the top-level usage."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["admin", "ban", "vic", "1h", "spam"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: chatroom admin ban" in err
+    assert "--duration" in err
+    assert "chatroom admin ban: error: unrecognized arguments: 1h spam" in err
