@@ -185,6 +185,8 @@ def test_init_writes_a_config_that_serve_accepts_and_creates_the_admin(
     assert loaded.core.accounts.registration == "closed"
     assert loaded.core.accounts.guests is False
     assert "supersecret1" not in (tmp_path / "chatroom.toml").read_text()
+    # serve finds ./chatroom.toml by itself: the hint needs no --config.
+    assert "start the server with: chatroom serve\n" in capsys.readouterr().out
     assert main(["admin", "list", "--config", "chatroom.toml"]) == 0
     assert "root\toper" in capsys.readouterr().out
 
@@ -199,6 +201,9 @@ def test_init_into_another_folder_creates_the_admin_where_that_config_keeps_its_
     answers = ["", "", "", "", "", "", "", "root"]
     _stdin(monkeypatch, "\n".join([*answers, "supersecret1", "supersecret1", ""]))
     assert main(["init", "--config", "site/chatroom.toml"]) == 0
+    assert "start the server with: chatroom serve --config site/chatroom.toml" in (
+        capsys.readouterr().out
+    )
     assert (tmp_path / "site" / "chatroom-data" / "chatroom.db").exists()
     assert not (tmp_path / "chatroom-data").exists()
     monkeypatch.chdir(tmp_path / "site")

@@ -17,6 +17,7 @@ from pathlib import Path
 from chatroom import admin, cli_admin
 from chatroom import config as cfg
 from chatroom.irc.casemap import CaseMapping, casefolder
+from chatroom.program import command_name
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.store.factory import open_store
 
@@ -149,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     path.write_text(_render(answers))
     print(f"wrote {path}; admin account {admin_name!r} created (server operator)")
-    print(f"start the server with: chatroom serve --config {path}")
+    config_flag = "" if path == Path(cfg.CONFIG_NAME) else f" --config {path}"
+    print(f"start the server with: {command_name()} serve{config_flag}")
     return 0
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import signal
-import sys
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
 from chatroom.config import Config, make_data_dir
+from chatroom.program import command_name
 from chatroom.server.malloc import fix_mmap_threshold
 from chatroom.server.net.shell import Shell
 
@@ -55,19 +54,6 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     await stop.wait()
     log.info("shutting down")
     await shell.shutdown()
-
-
-def command_name() -> str:
-    """How another terminal calls this program: ``chatroom`` when a shell finds this one
-    by that name, else the path it was started by (``make serve`` runs
-    ``.venv/bin/chatroom``, which a new shell does not find, so the hint names the path)."""
-    invoked = Path(sys.argv[0])
-    if invoked.name != "chatroom":  # python -m chatroom, or a test harness
-        return "chatroom"
-    found = shutil.which("chatroom")
-    if found is not None and Path(found).resolve() == invoked.resolve():
-        return "chatroom"
-    return str(invoked)
 
 
 def colon_form(fingerprint: str | None) -> str:
