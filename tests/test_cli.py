@@ -185,7 +185,29 @@ def test_init_writes_a_config_that_serve_accepts_and_creates_the_admin(
     assert loaded.core.accounts.registration == "closed"
     assert loaded.core.accounts.guests is False
     assert "supersecret1" not in (tmp_path / "chatroom.toml").read_text()
+    # serve finds ./chatroom.toml by itself: the hint needs no --config.
+    assert "start the server with: chatroom serve\n" in capsys.readouterr().out
     assert main(["admin", "list", "--config", "chatroom.toml"]) == 0
+    assert "root\toper" in capsys.readouterr().out
+
+
+def test_init_into_another_folder_creates_the_admin_where_that_config_keeps_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`init --config site/chatroom.toml` writes ``data_dir = "./chatroom-data"``, which
+    serve and admin read from the file's folder: the admin account is made there too."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "site").mkdir()
+    answers = ["", "", "", "", "", "", "", "root"]
+    _stdin(monkeypatch, "\n".join([*answers, "supersecret1", "supersecret1", ""]))
+    assert main(["init", "--config", "site/chatroom.toml"]) == 0
+    assert "start the server with: chatroom serve --config site/chatroom.toml" in (
+        capsys.readouterr().out
+    )
+    assert (tmp_path / "site" / "chatroom-data" / "chatroom.db").exists()
+    assert not (tmp_path / "chatroom-data").exists()
+    monkeypatch.chdir(tmp_path / "site")
+    assert main(["admin", "list"]) == 0
     assert "root\toper" in capsys.readouterr().out
 
 

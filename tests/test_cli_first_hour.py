@@ -3,6 +3,7 @@ admin commands that never work on a database nobody runs, readable start-up line
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import pty
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import chatroom
 from chatroom.cli import main
 
 
@@ -70,6 +72,19 @@ def test_a_port_in_use_is_named_with_what_to_do(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("host", ["192.0.2.1", "no-such-host.invalid"])
+def test_a_listen_address_this_machine_lacks_is_one_line_naming_it(
+    nowhere: Path, capsys: pytest.CaptureFixture[str], host: str
+) -> None:
+    """192.0.2.1 (TEST-NET-1) is on no interface here; .invalid never resolves."""
+    args = ["serve", "--host", host, "--port", "0", "--tls-port", "off", "--http-port", "off"]
+    assert main([*args, "--data-dir", str(nowhere / "data")]) == 2
+    err = capsys.readouterr().err
+    assert f"{host!r} is not an address of this machine" in err
+    assert "--host" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_an_unknown_config_key_suggests_the_nearest_one(
     nowhere: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -97,6 +112,23 @@ def test_admin_finds_the_data_directory_of_the_config_in_this_directory(
     assert (nowhere / "elsewhere" / "chatroom.db").exists()
     assert main(["admin", "list"]) == 0
     assert "root\toper" in capsys.readouterr().out
+
+
+def test_admin_with_a_config_from_another_directory_uses_the_data_directory_beside_it(
+    nowhere: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``chatroom init`` writes ``data_dir = "./chatroom-data"``; named from elsewhere with
+    --config, that is the folder beside the file, where ``serve --config`` looks too."""
+    site = nowhere / "site"
+    (site / "chatroom-data").mkdir(parents=True)
+    (site / "chatroom.toml").write_text('[server]\ndata_dir = "./chatroom-data"\n')
+    monkeypatch.chdir(site)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("long-enough-pw\n"))
+    assert main(["admin", "create", "root", "--oper", "--password-stdin"]) == 0
+    monkeypatch.chdir(nowhere)
+    assert main(["admin", "list", "--config", "site/chatroom.toml"]) == 0
+    assert "root\toper" in capsys.readouterr().out
+    assert not (nowhere / "chatroom-data").exists()
 
 
 def test_admin_create_without_a_terminal_asks_for_password_stdin(
@@ -196,3 +228,101 @@ def test_first_start_prints_human_lines_the_first_admin_hint_and_the_colon_finge
     assert logged
     assert not any(line.lstrip().startswith("{") for line in logged)
     assert any(" INFO listening " in line for line in logged)
+
+
+def test_first_admin_hint_names_the_program_by_its_path_when_a_shell_would_not_find_it(
+    nowhere: Path,
+) -> None:
+    """``make serve`` runs ``.venv/bin/chatroom``; a second terminal has no ``chatroom`` on
+    its PATH, so the hint to copy is the path the server was started by."""
+    program = Path(sys.executable).parent / "chatroom"
+    if not program.exists():
+        pytest.skip("no chatroom console script beside this Python")
+    ports = ["--port", "0", "--tls-port", "off", "--http-port", "off"]
+    path = os.pathsep.join(
+        d for d in os.environ.get("PATH", "").split(os.pathsep) if Path(d) != program.parent
+    )
+    proc = subprocess.Popen(
+        [str(program), "serve", *ports, "--data-dir", str(nowhere / "data")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=nowhere,
+        # This checkout's code, whichever one the venv's script was installed from.
+        env={**os.environ, "PATH": path, "PYTHONPATH": str(Path(chatroom.__file__).parents[1])},
+    )
+    try:
+        assert proc.stdout is not None
+        hint = ""
+        deadline = time.monotonic() + 20
+        while "no accounts yet" not in hint:
+            assert time.monotonic() < deadline
+            hint = proc.stdout.readline()
+        assert f" {program} admin create NAME --oper" in hint
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+
+
+def test_a_privileged_port_refused_says_to_pick_one_from_1024_up() -> None:
+    """What a non-root `serve --port 80` meets (these tests may run as root: raised here)."""
+    from chatroom.config import ConfigError
+    from chatroom.server.net.shell import _port_in_use
+
+    with (
+        pytest.raises(ConfigError) as refused,
+        _port_in_use("127.0.0.1", 80, "plain IRC", "listen.port", "--port"),
+    ):
+        raise PermissionError(errno.EACCES, "Permission denied")
+    assert "ports below 1024 need root" in str(refused.value)
+    assert "--port PORT" in str(refused.value)
+
+
+def test_a_tls_certificate_that_cannot_be_loaded_is_one_line_naming_the_keys(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (nowhere / "junk.pem").write_text("not a certificate\n")
+    (nowhere / "c.toml").write_text('[tls]\ncert = "junk.pem"\nkey = "missing-key.pem"\n')
+    ports = ["--port", "off", "--tls-port", "0", "--http-port", "off"]
+    args = ["serve", "--config", "c.toml", *ports, "--data-dir", str(nowhere / "data")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "config keys 'tls.cert' and 'tls.key': cannot load" in err
+    assert "junk.pem" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_data_directory_that_cannot_be_made_is_one_line(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (nowhere / "a-file").write_text("")
+    ports = ["--port", "0", "--tls-port", "off", "--http-port", "off"]
+    assert main(["serve", *ports, "--data-dir", str(nowhere / "a-file" / "data")]) == 2
+    err = capsys.readouterr().err
+    assert "config key 'server.data_dir': cannot make" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_admin_with_a_data_directory_that_cannot_be_made_is_one_line(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (nowhere / "a-file").write_text("")
+    assert main(["admin", "list", "--data-dir", str(nowhere / "a-file" / "data")]) == 2
+    err = capsys.readouterr().err
+    assert "config key 'server.data_dir': cannot make" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_extra_words_are_refused_with_the_usage_of_the_subcommand_that_was_run(
+    nowhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`chatroom admin ban vic 1h spam`, as IRC's BAN is written: the error shows how
+    `chatroom admin ban` is called (--duration, --reason), not the top-level usage."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["admin", "ban", "vic", "1h", "spam"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: chatroom admin ban" in err
+    assert "--duration" in err
+    assert "chatroom admin ban: error: unrecognized arguments: 1h spam" in err

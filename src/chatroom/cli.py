@@ -167,8 +167,30 @@ def _reader_gone() -> int:
     return 128 + signal.SIGPIPE
 
 
+def _innermost(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> argparse.ArgumentParser:
+    """The parser of the (sub)command that was run: ``chatroom admin ban`` for
+    ``chatroom admin ban vic 1h``, whose usage and ``--help`` are the ones to show."""
+    while True:
+        chosen = [
+            action.choices[getattr(args, action.dest)]
+            for action in parser._actions
+            if isinstance(action, argparse._SubParsersAction)
+            and getattr(args, action.dest, None) in action.choices
+        ]
+        if not chosen:
+            return parser
+        parser = chosen[0]
+
+
 def _run(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Said by the subcommand, with its usage ("chatroom admin ban: error: ..."), not by
+        # the top-level parser, whose usage does not help.
+        _innermost(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "serve":
             return _serve(args)

@@ -32,7 +32,6 @@ from chatroom.server.core.bans import format_time, until_text
 from chatroom.server.store.backup import backup_store
 from chatroom.server.store.base import Store, StoreError
 from chatroom.server.store.factory import open_store
-from chatroom.server.store.private import private_dir
 from chatroom.server.store.transfer import migrate
 from chatroom.server.store.url import SqliteLocation, parse_store_url
 
@@ -329,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
             _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
             return 1
         return 0
-    private_dir(config.data_dir)
+    cfg.make_data_dir(config.data_dir)
     if args.admin_command in ("purge", "export"):
         return _history_command(args, config)
     try:

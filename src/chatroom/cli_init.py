@@ -17,9 +17,9 @@ from pathlib import Path
 from chatroom import admin, cli_admin
 from chatroom import config as cfg
 from chatroom.irc.casemap import CaseMapping, casefolder
+from chatroom.program import command_name
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.store.factory import open_store
-from chatroom.server.store.private import private_dir
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -123,13 +123,14 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, cfg.ConfigError) as err:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 2
-    config = cfg.load(env={}, flags=answers)
+    # The data directory as `serve --config PATH` will read it: from the file's folder.
+    config = cfg.load(env={}, flags=cfg.paths_from_folder(dict(answers), path.parent))
     try:
         password = ask.password(config.core.accounts.min_password_length)
     except ValueError as err:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 2
-    private_dir(config.data_dir)
+    cfg.make_data_dir(config.data_dir)
     try:
         store = open_store(config.store)
     except cli_admin.database_errors() as err:
@@ -149,7 +150,8 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     path.write_text(_render(answers))
     print(f"wrote {path}; admin account {admin_name!r} created (server operator)")
-    print(f"start the server with: chatroom serve --config {path}")
+    config_flag = "" if path == Path(cfg.CONFIG_NAME) else f" --config {path}"
+    print(f"start the server with: {command_name()} serve{config_flag}")
     return 0
 
 

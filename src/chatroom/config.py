@@ -33,6 +33,7 @@ from chatroom.server.core.settings import (
     Limits,
     Timeouts,
 )
+from chatroom.server.store.private import private_dir
 from chatroom.server.store.url import StoreLocation, parse_store_url
 
 
@@ -173,7 +174,7 @@ SETTINGS: tuple[Setting, ...] = (
         "server.data_dir",
         "./chatroom-data",
         "path",
-        "Database, certificate and state.",
+        "Database, certificate and state (a relative path in a config file: from its folder).",
         to="data_dir",
     ),
     Setting(
@@ -474,6 +475,29 @@ def read_file(path: Path) -> dict[str, Any]:
     return flat
 
 
+def paths_from_folder(values: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A config file's relative paths, taken from the file's folder: ``serve`` and ``admin``
+    given ``--config DIR/chatroom.toml`` from anywhere then use the same data directory,
+    never a new empty one under whatever directory they were started in."""
+    for key, value in values.items():
+        relative = isinstance(value, str) and value and not Path(value).is_absolute()
+        if relative and BY_KEY[key].kind in ("path", "path_or_none"):
+            values[key] = str(folder / value)
+    return values
+
+
+def make_data_dir(path: Path) -> Path:
+    """The data directory, made private if missing (serve, admin, init); one that cannot
+    be made is a ConfigError naming the key, not a traceback."""
+    try:
+        return private_dir(path)
+    except OSError as err:
+        raise ConfigError(
+            f"config key 'server.data_dir': cannot make {path} ({err.strerror or err});"
+            " give a directory this user may create and write (--data-dir DIR)"
+        ) from None
+
+
 def load(
     file: Path | None = None,
     env: Mapping[str, str] | None = None,
@@ -484,7 +508,7 @@ def load(
     raw: dict[str, object] = {s.key: s.default for s in SETTINGS}
     file = file or (Path(env["CHATROOM_CONFIG"]) if env.get("CHATROOM_CONFIG") else None)
     if file is not None:
-        raw.update(read_file(file))
+        raw.update(paths_from_folder(read_file(file), file.parent))
     for setting in SETTINGS:
         if env_name(setting.key) in env:
             raw[setting.key] = env[env_name(setting.key)]

@@ -161,6 +161,14 @@ def test_names_fill_the_member_list_with_prefixes_ranked() -> None:
     assert buf.sorted_members(s.prefix_symbols) == [("bob", "@"), ("alice", "")]
 
 
+def test_names_asked_for_shows_nicks_without_user_at_host() -> None:
+    """With userhost-in-names the server sends ``@bob!u@h``; /names shows ``@bob``."""
+    s = welcomed()
+    execute(s, "#lobby", "/names")
+    events = feed(s, ":srv 353 alice = #lobby :@bob!u@h alice!~alice@127.0.0.1")
+    assert [line.text for line in shown(events)] == ["In #lobby: @bob alice"]
+
+
 def test_mode_changes_update_member_prefixes() -> None:
     s = welcomed()
     feed(s, ":bob!u@h MODE #lobby +ov alice alice")

@@ -42,3 +42,45 @@ def test_piped_lines_wait_until_the_client_is_in_its_room(server: ServerThread) 
     assert heard == [("pubmsg", "first line"), ("action", "waves"), ("pubmsg", "last line")]
     assert "server window" not in out.getvalue()
     bob.close()
+
+
+def test_tls_to_the_plain_irc_port_says_to_add_no_tls(
+    server: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`chatroom connect 127.0.0.1:6667` (TLS is the default): the plain port never
+    answers the TLS hello, and the message says what to change instead of "TimeoutError"."""
+    monkeypatch.setattr("chatroom.client.connection.CONNECT_TIMEOUT", 1.0)
+    out, err = io.StringIO(), io.StringIO()
+    endpoint = Endpoint("127.0.0.1", server.port, tls=True)
+    status = asyncio.run(
+        run_plain(endpoint, ClientSession("tina"), stdin=io.StringIO(""), stdout=out, stderr=err)
+    )
+    assert status != 0
+    assert "add --no-tls" in err.getvalue()
+
+
+def test_plain_irc_to_a_port_that_hangs_up_says_it_may_be_the_tls_port() -> None:
+    """What the TLS port does with plain IRC: it closes before any welcome. The line piped
+    in for the room is dropped with the connection, not run in the server window."""
+
+    async def attempt() -> tuple[int, str, str]:
+        async def hang_up(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.close()
+
+        listener = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        out, err = io.StringIO(), io.StringIO()
+        async with listener:
+            status = await run_plain(
+                Endpoint("127.0.0.1", port, tls=False),
+                ClientSession("tina"),
+                stdin=io.StringIO("hello there\n"),
+                stdout=out,
+                stderr=err,
+            )
+        return status, out.getvalue(), err.getvalue()
+
+    status, shown, said = asyncio.run(attempt())
+    assert status != 0
+    assert "connect without --no-tls" in said
+    assert shown == ""

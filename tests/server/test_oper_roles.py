@@ -180,6 +180,17 @@ def test_an_operator_logging_in_with_sasl_is_told_after_the_welcome_and_counted(
     assert lusers_opers(watcher) == "1"
 
 
+def test_the_welcome_lusers_of_an_operator_logging_in_with_sasl_counts_that_operator() -> None:
+    """WeeChat and Irssi show the welcome's LUSERS; "0 operator(s) online" just before
+    "You are now an IRC operator" contradicts itself."""
+    h = harness()
+    h.add_account("boss", PASSWORD, oper=True)
+    got = sasl_plain_registration(h, "boss")
+    [line] = [m for m in got if m.command == n.RPL_LUSEROP]
+    assert line.params[1] == "1"
+    assert lusers_opers(h.connect("watcher")) == "1"
+
+
 def test_lusers_counts_operators_as_they_come_and_go() -> None:
     h = harness()
     watcher = h.connect("watcher")

@@ -69,3 +69,45 @@ def test_terminal_app_logs_in_and_shows_messages(server: ServerThread, tmp_path:
         bob.close()
     finally:
         subprocess.run([TMUX, "-L", socket_name, "kill-server"], capture_output=True, check=False)
+
+
+def test_a_nickname_tab_password_typed_in_one_burst_lands_in_the_two_fields(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """A password manager types "name<Tab>password" faster than the app reads: the keys
+    after the Tab go to the password field, not on the end of the nickname (which the
+    server would show to the whole room)."""
+    socket_name = f"chatroom-burst-{os.getpid()}"
+
+    def tmux(*args: str) -> str:
+        done = subprocess.run(
+            [TMUX, "-L", socket_name, *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    def field(screen: str, label: str) -> str:
+        """The text in the input box under ``label``."""
+        lines = screen.splitlines()
+        start = next(i for i, line in enumerate(lines) if label in line)
+        return next(line for line in lines[start + 1 :] if "▊  " in line).split("▊  ")[1]
+
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} TERM=xterm-256color"
+    command = f"{env} {sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls"
+    tmux("new-session", "-d", "-s", "app", "-x", "110", "-y", "30", command)
+    try:
+        deadline = time.monotonic() + 15
+        screen = ""
+        while "Nickname" not in screen or "Password" not in screen:
+            assert time.monotonic() < deadline, screen
+            time.sleep(0.2)
+            screen = tmux("capture-pane", "-p", "-t", "app")
+        tmux("send-keys", "-t", "app", "tina", "Tab", "hunter2-secret")
+        deadline = time.monotonic() + 15
+        while "•" * 14 not in field(screen, "Password"):
+            assert time.monotonic() < deadline, screen
+            time.sleep(0.2)
+            screen = tmux("capture-pane", "-p", "-t", "app")
+        assert field(screen, "Nickname").split()[0] == "tina"
+        assert "hunter2" not in screen
+    finally:
+        subprocess.run([TMUX, "-L", socket_name, "kill-server"], capture_output=True, check=False)

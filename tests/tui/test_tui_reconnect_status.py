@@ -50,3 +50,24 @@ def test_status_says_logged_in_again_after_an_automatic_reconnect(tmp_path: Path
         asyncio.run(scenario())
     finally:
         server.stop()
+
+
+def test_status_names_the_new_nick_after_nick(tmp_path: Path) -> None:
+    """/nick renamed us everywhere but the status line, which kept the old nick."""
+    server = ServerThread(make_config(tmp_path)).start()
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "wendy"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await log_in(pilot, "wendy", PASSWORD, create=True)
+            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
+            status = app.screen.query_one("#status", Static)
+            await until(pilot, lambda: "wendy (logged in as wendy)" in str(status.render()))
+            app.submit("#lobby", "/nick wendy2")
+            await until(pilot, lambda: "wendy2 (logged in as wendy)" in str(status.render()))
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()

@@ -6,12 +6,14 @@ why, then everyone back; no "left (Server shutting down)" line per room-mate, no
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from chatroom import admin
+from chatroom.server.store.factory import open_store
 from tests.realserver import ServerThread
 from tests.web.web_support import LineClient, People, web_config
 
@@ -25,12 +27,14 @@ class Restartable:
         self.tmp_path = tmp_path
         self.server = ServerThread(web_config(tmp_path)).start()
 
-    def restart(self) -> None:
+    def restart(self, while_down: Callable[[], None] | None = None) -> None:
         ports: dict[str, object] = {
             "listen.port": self.server.port,
             "listen.http_port": self.server.http_port,
         }
         self.server.stop()
+        if while_down is not None:
+            while_down()
         self.server = ServerThread(web_config(self.tmp_path, ports)).start()
 
 
@@ -104,3 +108,29 @@ def test_web_server_restart_shows_one_banner_and_no_departures(
     expect(alice.locator(".msg-msg .text")).to_have_text(
         ["before the restart", "after the restart"]
     )
+
+
+def test_web_an_operator_back_after_a_restart_is_told_so_in_the_server_tab_not_the_room(
+    people: People, restartable: Restartable
+) -> None:
+    """The reconnect's 381 ("You are now an IRC operator") goes with the welcome, in the
+    server tab, not as a line in the room that was on screen."""
+    alice = people.join_as("alice", "alice-password-1", create=True)
+    _watch_banner(alice)
+
+    def make_alice_an_operator() -> None:
+        store = open_store(restartable.server.config.store)
+        try:
+            admin.set_oper(store, "alice", True)
+        finally:
+            store.close()
+
+    restartable.restart(while_down=make_alice_an_operator)
+    alice.wait_for_function("window.bannerTexts.length > 0", timeout=BACK_MS)
+    expect(alice.locator("#status-banner")).to_be_hidden(timeout=BACK_MS)
+    expect(alice.locator("#buffer-name")).to_have_text("#lobby")
+    alice.locator("#buffers .buffer").first.click()
+    expect(alice.locator("#message-list")).to_contain_text("IRC operator", timeout=BACK_MS)
+    alice.locator('#buffers .buffer[data-name="#lobby"]').click()
+    expect(alice.locator("#buffer-name")).to_have_text("#lobby")
+    assert "IRC operator" not in alice.locator("#message-list").inner_text()

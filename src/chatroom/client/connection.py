@@ -241,7 +241,9 @@ class IrcClient:
                 reason = str(err) or type(err).__name__
                 if not self.ever_registered:
                     text = f"Could not connect to {self.endpoint.host}:{self.endpoint.port}: "
-                    self.on_event(ConnectionStatus(text + reason, final=True))
+                    self.on_event(
+                        ConnectionStatus(text + reason + self._port_hint(err), final=True)
+                    )
                     return
                 self.on_event(ConnectionStatus(f"Connection lost: {reason}"))
             if self.quitting or self._stop_retrying or not self.reconnect:
@@ -253,6 +255,15 @@ class IrcClient:
             self.on_event(ConnectionStatus(f"Disconnected. Reconnecting in {wait:.0f} s…"))
             await asyncio.sleep(wait)
             delay *= 2
+
+    def _port_hint(self, err: Exception) -> str:
+        """The usual first-connection mix-up, named: TLS to the plain IRC port (no TLS
+        answer comes) or plain IRC to the TLS port (closed before the welcome)."""
+        if self.endpoint.tls and isinstance(err, TimeoutError | ssl.SSLError):
+            return " (no TLS answer: if that is a plain IRC port, add --no-tls)"
+        if not self.endpoint.tls and isinstance(err, ConnectionResetError):
+            return " (if that is the TLS port, connect without --no-tls)"
+        return ""
 
     async def _connect_once(self) -> None:
         reader, writer, new_pin = await open_stream(self.endpoint, self.ask_trust)

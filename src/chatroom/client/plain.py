@@ -69,6 +69,8 @@ class PlainUI:
         self.lines: TerminalLines | None = None
         self.talking = asyncio.Event()
         """Set once typed lines may go to the server (see ``ready_to_talk``)."""
+        self.ended = False
+        """The connection is over for good: typed lines have nowhere to go."""
 
     def on_event(self, event: Event | ConnectionStatus) -> None:
         s = self.session
@@ -92,6 +94,7 @@ class PlainUI:
             what = "created account" if event.created else "logged in as"
             self.err.write(f"chatroom: {what} {terminal_safe(event.account)}\n")
         elif isinstance(event, ConnectionStatus):
+            self.ended = self.ended or event.final
             self.err.write(f"chatroom: {terminal_safe(event.text, keep_newlines=True)}\n")
             if event.final and not event.connected and "Disconnected" not in event.text:
                 self.failed = True
@@ -219,6 +222,8 @@ async def run_plain(
         await ui.talking.wait()
         while True:
             line = await lines.next_line()
+            if ui.ended:
+                return  # refused or closed: a line waiting for the room is not sent anywhere
             if not line:
                 await client.quit("end of input")
                 return

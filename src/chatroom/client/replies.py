@@ -45,7 +45,9 @@ def _room_members(s: ClientSession, msg: Message) -> list[Event]:
     buf = s.buffer(room, create=False)
     names = msg.params[3].split()
     if buf is None or not buf.joined or room.lower() in s._names_asked:
-        return [s.info(f"In {room}: {' '.join(names)}")]
+        # Nicks with their room prefix; userhost-in-names' "!user@host" is for clients.
+        shown = " ".join(entry.partition("!")[0] for entry in names)
+        return [s.info(f"In {room}: {shown}")]
     key = s.key(room)
     if key not in s._names_fresh:
         buf.members.clear()

@@ -23,7 +23,15 @@ from textual.worker import Worker
 from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient
 from chatroom.client.servers import SavedServer, ServerStore
 from chatroom.client.session import ClientSession
-from chatroom.client.state import AuthFailed, Event, LoggedIn, Registered
+from chatroom.client.state import (
+    SERVER_BUFFER,
+    AuthFailed,
+    Event,
+    LineKind,
+    LoggedIn,
+    Registered,
+    Show,
+)
 from chatroom.client.vault import PasswordVault
 from chatroom.irc.formatting import terminal_safe
 from chatroom.tui.screens.chat import ChatScreen
@@ -203,6 +211,15 @@ class ChatApp(App[None]):
         if self.chat is not None:
             self.chat.set_viewing(False)  # in the background: new lines stay unread
 
+    def _own_nick_changed(self, event: Event | ConnectionStatus) -> bool:
+        """The "You are now known as" line: our nick changed (/nick, or the server's
+        rename of a guest holding a registered nick)."""
+        return (
+            isinstance(event, Show)
+            and event.kind is LineKind.NICK
+            and event.buffer == SERVER_BUFFER
+        )
+
     def on_net_event(self, message: NetEvent) -> None:
         event = message.event
         if isinstance(event, LoggedIn):
@@ -213,8 +230,9 @@ class ChatApp(App[None]):
                 if isinstance(event, ConnectionStatus):
                     text = self.describe_connection() if event.connected else event.text
                     self.chat.set_status(text, event.connected)
-                elif isinstance(event, (LoggedIn, Registered)):
-                    # After a reconnect the login ends after "Connected": say who we are now.
+                elif isinstance(event, (LoggedIn, Registered)) or self._own_nick_changed(event):
+                    # After a reconnect the login ends after "Connected", and /nick renames
+                    # us: say who we are now.
                     self.chat.set_status(self.describe_connection(), connected=True)
             if isinstance(event, ConnectionStatus) and event.final:
                 text = terminal_safe(event.text, keep_newlines=True)

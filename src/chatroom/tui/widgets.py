@@ -70,6 +70,16 @@ def irc_text(text: str, style: str = "") -> Text:
     return out
 
 
+# Tab and Shift+Tab in a form, as priority bindings: the app then moves the focus while it
+# reads the keys, in order. As ordinary bindings the keys after a Tab that arrive in the
+# same read (a fast typist, a password manager typing "name<Tab>password<Enter>") were
+# already queued for the field being left, and the password ended up in the nickname.
+FORM_FOCUS_KEYS = [
+    Binding("tab", "app.focus_next", show=False, priority=True),
+    Binding("shift+tab", "app.focus_previous", show=False, priority=True),
+]
+
+
 def safe_text(text: str, style: str = "") -> Text:
     """``text`` with formatting removed and controls made visible: for names and notices."""
     return Text(terminal_safe(text, keep_newlines=True), style=style)

@@ -5,7 +5,9 @@
 // there are, and the message of the day.
 
 // Numerics of the welcome burst (and of LUSERS and MOTD, asked for later) handled here.
-export const SERVER_INFO = new Set(["001", "002", "003", "004", "251", "252", "253", "254", "255", "265", "266", "372", "375", "376", "422"]);
+// 381 (now an operator) too: an operator's reconnect after a server restart brings it
+// again, and it belongs with the welcome, not as a line in the room on screen.
+export const SERVER_INFO = new Set(["001", "002", "003", "004", "251", "252", "253", "254", "255", "265", "266", "372", "375", "376", "381", "422"]);
 
 function plural(count, one, many) {
   return `${count} ${count === 1 ? one : many}`;
@@ -49,6 +51,8 @@ export function serverInfoText(msg, state) {
       return text.replace(/^- ?/, "") || null;
     case "375":
       return "Message of the day:";
+    case "381":
+      return text;
     default:
       // 002-004 (host, version, creation date, modes), 253 (unregistered connections),
       // 265/266 (local and global user counts), 376 (end of MOTD), 422 (no MOTD).

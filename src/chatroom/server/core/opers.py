@@ -76,10 +76,16 @@ def grant_quietly(ctx: Context, user: User, account: Account) -> None:
     ctx.census.opers += 1
 
 
-def announce_after_welcome(ctx: Context, session: Session) -> None:
-    """Registration finished: an operator since its SASL login is counted and told so."""
+def count_before_welcome(ctx: Context, session: Session) -> None:
+    """An operator since its SASL login is counted before the welcome, so the LUSERS in
+    that welcome ("1 operator(s) online") already includes the one reading it."""
     if "o" in session.modes:
         ctx.census.opers += 1
+
+
+def announce_after_welcome(ctx: Context, session: Session) -> None:
+    """Registration finished: an operator since its SASL login is told so."""
+    if "o" in session.modes:
         tell(ctx, session)
 
 

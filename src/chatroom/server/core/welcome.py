@@ -78,6 +78,7 @@ def try_register(ctx: Context, session: Session) -> None:
     ctx.stats.registrations += 1
     ctx.census.registered += 1
     ctx.census.devices += 1
+    opers.count_before_welcome(ctx, session)
     send_welcome(ctx, session)
     opers.announce_after_welcome(ctx, session)
     metadata.send_own(ctx, session)

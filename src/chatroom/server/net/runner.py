@@ -9,17 +9,17 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from chatroom.config import Config
+from chatroom.config import Config, make_data_dir
+from chatroom.program import command_name
 from chatroom.server.malloc import fix_mmap_threshold
 from chatroom.server.net.shell import Shell
-from chatroom.server.store.private import private_dir
 
 log = logging.getLogger("chatroom")
 
 
 async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     fix_mmap_threshold()  # TLS read buffers stay their own mappings (see server/malloc.py)
-    private_dir(config.data_dir)
+    make_data_dir(config.data_dir)
     shell = Shell(config)
     # Signals are handled from the start: a SIGTERM while the listeners (or a cluster
     # node's catch-up) are still starting ends in a clean shutdown, not a killed process.
@@ -45,7 +45,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         where = "" if config.data_dir == Path("chatroom-data") else f" --data-dir {config.data_dir}"
         print(
             "chatroom: no accounts yet. Create the first admin in another terminal, here:"
-            f" chatroom admin create NAME --oper{where}",
+            f" {command_name()} admin create NAME --oper{where}",
             flush=True,
         )
     loop.add_signal_handler(signal.SIGHUP, shell.reload_tls)

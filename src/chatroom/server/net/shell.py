@@ -11,6 +11,7 @@ import asyncio
 import errno
 import ipaddress
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -39,14 +40,27 @@ log = logging.getLogger("chatroom.net")
 
 @contextmanager
 def _port_in_use(host: str, port: int, what: str, key: str, flag: str) -> Iterator[None]:
-    """Turn "address already in use" into one line that says which port and what to do."""
+    """Turn a listener that cannot start (port taken, an address this machine does not
+    have, a privileged port) into one line that says which and what to do."""
     try:
         yield
     except OSError as err:
+        where = f"cannot listen for {what} on {host}:{port}"
+        if isinstance(err, socket.gaierror) or err.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(
+                f"{where}: {host!r} is not an address of this machine. Give --host (or"
+                " listen.host in the config) one of its own: 127.0.0.1 for this machine only,"
+                " 0.0.0.0 for every address"
+            ) from None
+        if err.errno == errno.EACCES:
+            raise ConfigError(
+                f"{where}: ports below 1024 need root (or CAP_NET_BIND_SERVICE). Pick a port"
+                f" from 1024 up with {flag} PORT or {key} in the config"
+            ) from None
         if err.errno != errno.EADDRINUSE:
             raise
         raise ConfigError(
-            f"cannot listen for {what} on {host}:{port}: another program already uses that port."
+            f"{where}: another program already uses that port."
             f" Stop it (is another `chatroom serve` running?), or pick another port with"
             f" {flag} PORT or {key} in the config ('off' turns the listener off)"
         ) from None
@@ -275,7 +289,15 @@ class Shell:
                 self.tls_files = tls.ensure_self_signed(
                     self.config.data_dir, self.config.core.server_name
                 )
-            self.tls_context = tls.server_context(*self.tls_files)
+            try:
+                self.tls_context = tls.server_context(*self.tls_files)
+            except (OSError, ssl.SSLError) as err:
+                cert, key = self.tls_files
+                raise ConfigError(
+                    f"config keys 'tls.cert' and 'tls.key': cannot load {cert} with {key}"
+                    f" ({err.strerror or err}); give a PEM certificate and its"
+                    " private key, or leave both empty for a self-signed certificate"
+                ) from None
         return self.tls_context
 
     async def _start_tls(self, host: str, port: int) -> tuple[str, str, int]:

@@ -13,7 +13,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 from chatroom.client.connection import format_fingerprint
 from chatroom.client.servers import SavedServer, ServerStore
 from chatroom.client.vault import PasswordVault
-from chatroom.tui.widgets import safe_text
+from chatroom.tui.widgets import FORM_FOCUS_KEYS, safe_text
 
 __all__ = ["LoginScreen", "TrustScreen"]
 
@@ -67,7 +67,7 @@ class LoginScreen(Screen[None]):
     to type. The app does the connecting; this screen only asks for it (``Connect``).
     """
 
-    BINDINGS = [Binding("escape", "back", "Servers")]
+    BINDINGS = [Binding("escape", "back", "Servers"), *FORM_FOCUS_KEYS]
 
     class Connect(Message):
         """The user asks to connect with these details."""

@@ -21,6 +21,7 @@ from chatroom.client.servers import (
     ServerStore,
 )
 from chatroom.client.vault import PasswordVault
+from chatroom.tui.widgets import FORM_FOCUS_KEYS
 
 __all__ = ["ServerForm", "ServersScreen"]
 
@@ -28,7 +29,7 @@ __all__ = ["ServerForm", "ServersScreen"]
 class ServerForm(ModalScreen[SavedServer | None]):
     """Add or edit one server. Changing host or port drops the pin: it was for that host."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), *FORM_FOCUS_KEYS]
 
     def __init__(self, server: SavedServer | None = None) -> None:
         super().__init__()
