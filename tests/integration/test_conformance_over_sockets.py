@@ -240,6 +240,25 @@ def test_invite_from_a_logged_in_user_carries_the_account_tag(
     assert invite.startswith("@account=alice ")
 
 
+def test_rename_and_a_login_from_a_logged_in_user_carry_the_account_tag(
+    accounts_server: ServerThread, opened: list[Lines | Client]
+) -> None:
+    alice = TcpLines(accounts_server.port, "alice")
+    opened.append(alice)
+    register(alice, password=PASSWORD)
+    bob = _tcp(accounts_server, opened, "bob", "account-tag account-notify draft/channel-rename")
+    carol = _tcp(accounts_server, opened, "carol", "account-tag")  # no rename cap: the fallback
+    _join(alice, "#den")
+    _join(bob, "#den")
+    _join(carol, "#den")
+    alice.send("RENAME #den #lair :moving")
+    rename = bob.wait_for(contains(" RENAME #den #lair"))
+    assert rename.startswith("@account=alice "), rename
+    carol.send(f"PRIVMSG NickServ :IDENTIFY carol {PASSWORD}")
+    login = bob.wait_for(contains(" ACCOUNT carol"))
+    assert login.startswith("@account=carol "), login
+
+
 # ----------------------------------------------------------------------------- TARGETS
 
 

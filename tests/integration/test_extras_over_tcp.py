@@ -68,6 +68,20 @@ def test_isupport_advertises_statusmsg_elist_accountextban_and_mode_c(
     assert "C" in chanmodes.split(",")[3]
 
 
+def test_targmax_names_the_tagmsg_target_limit_the_server_enforces(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    wire = Wire(server.port)
+    wires.append(wire)
+    wire.write("CAP LS 302", "CAP REQ :message-tags", "NICK alice", "USER a 0 * :A", "CAP END")
+    tokens = " ".join(line for line in wire.until(" 376 ") if " 005 " in line).split()
+    targmax = next(t for t in tokens if t.startswith("TARGMAX=")).removeprefix("TARGMAX=")
+    limits = dict(item.split(":") for item in targmax.split(","))
+    limit = int(limits["TAGMSG"])
+    too_many = ",".join(f"n{i}" for i in range(limit + 1))
+    assert any(" 407 " in line for line in _ask(wire, f"@+typing=active TAGMSG {too_many}"))
+
+
 # ----------------------------------------------------------------------------- WALLOPS, LINKS
 
 

@@ -271,7 +271,8 @@ def _notify_account(ctx: Context, session: Session, name: str) -> None:
     watchers = interested(ctx, session, "account-notify")  # room peers, extended-monitor
     if "account-notify" in session.caps:
         watchers.add(session)
-    ctx.fanout(watchers, session.prefix, "ACCOUNT", name)
+    account = None if name == "*" else name  # account-tag: a login is the account's own line
+    ctx.fanout(watchers, session.prefix, "ACCOUNT", name, account=account)
 
 
 def service_notice(ctx: Context, session: Session, text: str) -> None:

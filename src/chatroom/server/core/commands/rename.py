@@ -115,14 +115,14 @@ def _announce(
             aware.append(session)
         else:
             ctx.notice(session, f"{old} is now called {channel.name}")
-    ctx.fanout(aware, session.prefix, "RENAME", old, channel.name, reason)
+    ctx.fanout(aware, session.prefix, "RENAME", old, channel.name, reason, account=session.account)
     if case_only:
         return  # the fallback is not used when only the case changed
     for member in list(channel.sessions):
         if CAP in member.caps:
             continue
         part = (old, reason) if reason else (old,)
-        ctx.fanout([member], member.prefix, "PART", *part)
+        ctx.fanout([member], member.prefix, "PART", *part, account=member.account)
         joined: tuple[str, ...]
         if "extended-join" in member.caps:
             joined = (channel.name, member.account or "*", member.realname)
