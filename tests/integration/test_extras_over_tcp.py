@@ -283,6 +283,16 @@ def test_registration_settings_show_in_the_cap_and_in_register(
     assert any("REGISTER SUCCESS dana" in line for line in got)
 
 
+def test_a_register_before_user_names_the_login_mask_without_an_empty_user(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    early = Wire(server.port)
+    wires.append(early)
+    early.write("CAP LS 302", "CAP REQ :draft/account-registration", "NICK erin")
+    logged_in = next(line for line in _ask(early, f"REGISTER * * {PASSWORD}") if " 900 " in line)
+    assert parse(logged_in.encode()).params[1] == "erin!*@127.0.0.1", logged_in
+
+
 # ----------------------------------------------------------------------------- WebSocket
 
 

@@ -241,7 +241,9 @@ def log_in(ctx: Context, session: Session, account: Account) -> None:
         return
     session.account = account.name
     metadata.logged_in(ctx, session)
-    mask = session.prefix if session.nick != "*" else "*"
+    # Before USER the user name is unknown: ``nick!*@host``, never an empty field.
+    owner = session.owner
+    mask = f"{owner.nick}!{owner.user or '*'}@{owner.host}" if owner.nick != "*" else "*"
     ctx.reply(
         session, n.RPL_LOGGEDIN, mask, account.name, f"You are now logged in as {account.name}"
     )
