@@ -252,6 +252,25 @@ def test_an_operator_certificate_gets_an_sts_policy(tmp_path: Path, wires: list[
         running.stop()
 
 
+def test_a_cap_302_client_keeps_its_version_and_cannot_turn_off_cap_notify(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    """Capability negotiation: a client may not downgrade its CAP LS version, and a 302
+    client's cap-notify may not be disabled."""
+    wire = Wire(server.port)
+    wires.append(wire)
+    assert _cap_ls(wire)["sasl"] is not None
+    later: dict[str, str | None] = {}
+    for line in _ask(wire, "CAP LS"):
+        for token in parse(line.encode()).params[-1].split():
+            name, _, value = token.partition("=")
+            later[name] = value or None
+    assert later["sasl"] == "PLAIN,EXTERNAL,SCRAM-SHA-256"
+    assert any(" NAK " in line for line in _ask(wire, "CAP REQ :-cap-notify"))
+    listed = " ".join(_ask(wire, "CAP LIST"))
+    assert "cap-notify" in listed
+
+
 # ----------------------------------------------------------------------------- registration
 
 
