@@ -214,6 +214,20 @@ def test_no_implicit_names_joins_without_a_names_burst(
     assert any(" 366 " in line for line in _ask(quiet, "NAMES #lobby"))
 
 
+def test_a_rename_seen_as_part_and_join_sends_no_names_to_a_no_implicit_names_client(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    renamer = _guest(server, wires, "renamer")
+    quiet = _guest(server, wires, "quiet", "no-implicit-names")
+    _ask(renamer, "JOIN #old")
+    _ask(quiet, "JOIN #old")
+    renamer.write("RENAME #old #new :tidier")
+    got = quiet.until(" JOIN #new")
+    got += _ask(quiet)  # whatever followed the JOIN, up to a PONG
+    assert any(" PART #old" in line for line in got)
+    assert not any(" 353 " in line or " 366 " in line for line in got), got
+
+
 def test_the_self_signed_certificate_gets_no_sts_policy(
     server: ServerThread, wires: list[Wire]
 ) -> None:
