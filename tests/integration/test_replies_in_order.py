@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from chatroom.server.store.history_sqlite import history_db_path
+from chatroom.server.store.url import SqliteLocation
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import ServerThread, Wire, guest_wire
 
@@ -134,6 +135,48 @@ def test_a_slow_history_query_does_not_delay_another_connections_pong(
     got = slow.until("PONG")
     assert words(got)[-2:] == ["BATCH", "PONG"]
     assert any("stuck behind the lock" in line for line in got)
+
+
+def test_answers_that_wait_for_a_store_commit_come_before_the_pong(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    """Saved changes (a server ban, account metadata, a read marker, a NickServ setting, a
+    ChanServ registration) are answered after their commit: while another process holds
+    the store's write lock nothing comes, and then the whole answer comes before the PONG."""
+    caps = ("batch", "draft/metadata-2", "draft/read-marker")
+    wire = guest(server, wires, "admin", *caps)
+    other = guest(server, wires, "other")
+    wire.write(f"OPER admin {PASSWORD}", "JOIN #den", "PING ready")
+    wire.until("PONG")
+    store = server.config.store
+    assert isinstance(store, SqliteLocation)
+    blocker = sqlite3.connect(store.store_path, timeout=1, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # the server's next commit waits for this
+        wire.write(
+            "BAN *@192.0.2.9 :testing",
+            "METADATA * SET display-name :Ada",
+            "MARKREAD #den timestamp=2026-01-01T00:00:00.000Z",
+            "PRIVMSG NickServ :SET MULTICLIENT OFF",
+            "PRIVMSG ChanServ :REGISTER #den",
+            "PING barrier",
+        )
+        other.write("PING quick")
+        assert "PONG" in words(other.until("PONG", limit=3))
+        assert wire.quiet_for(0.5)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    got = wire.until("PONG")
+    text = "\n".join(got)
+    for answer in (
+        "Banned ",
+        " 761 ",
+        " MARKREAD #den ",
+        "MULTICLIENT is now OFF",
+        "is now registered",
+    ):
+        assert answer in text, (answer, got)
 
 
 def test_over_websocket_the_oper_answer_comes_before_the_pong(server: ServerThread) -> None:
