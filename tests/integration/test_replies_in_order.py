@@ -179,6 +179,25 @@ def test_answers_that_wait_for_a_store_commit_come_before_the_pong(
         assert answer in text, (answer, got)
 
 
+def test_a_redact_waits_for_the_history_store_and_comes_before_the_pong(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    caps = ("batch", "server-time", "message-tags", "echo-message", "draft/message-redaction")
+    wire = guest(server, wires, "writer", *caps)
+    wire.write("JOIN #lobby", "PRIVMSG #lobby :regrettable", "PING said")
+    echo = next(line for line in wire.until("PONG") if "regrettable" in line)
+    msgid = dict(tag.split("=", 1) for tag in echo[1:].split(" ", 1)[0].split(";"))["msgid"]
+    blocker = sqlite3.connect(history_db_path(server.config.data_dir), timeout=1)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        wire.write(f"REDACT #lobby {msgid} :oops", "PING barrier")
+        assert wire.quiet_for(0.5)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert words(wire.until("PONG"))[-2:] == ["REDACT", "PONG"]
+
+
 def test_over_websocket_the_oper_answer_comes_before_the_pong(server: ServerThread) -> None:
     async def talk() -> list[str]:
         url = f"http://127.0.0.1:{server.http_port}/ws"
