@@ -198,6 +198,35 @@ def test_a_redact_waits_for_the_history_store_and_comes_before_the_pong(
     assert words(wire.until("PONG"))[-2:] == ["REDACT", "PONG"]
 
 
+def test_a_bot_that_logs_in_speaks_and_hangs_up_at_once_is_heard(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    """A notifier bot sends its whole session in one write and closes the socket: the lines
+    held behind its login still run (JOIN, PRIVMSG, its QUIT with its own words), and
+    then its nick is free again."""
+    room = guest(server, wires, "watcher")
+    room.write("JOIN #builds", "PING joined")
+    room.until("PONG")
+    bot = Wire(server.port)
+    bot.write(
+        f"PASS alice:{PASSWORD}",
+        "NICK alice",
+        "USER a 0 * :A",
+        "JOIN #builds",
+        "PRIVMSG #builds :build 42 passed",
+        "QUIT :done",
+    )
+    bot.close()
+    heard = room.until(" QUIT ")
+    assert any(line.endswith(" JOIN #builds") for line in heard), heard
+    assert any(line.endswith(" PRIVMSG #builds :build 42 passed") for line in heard), heard
+    assert heard[-1].endswith(" QUIT :Quit: done"), heard
+    again = Wire(server.port)
+    wires.append(again)
+    again.write(f"PASS alice:{PASSWORD}", "NICK alice", "USER a 0 * :A")
+    assert " 001 alice " in again.until((" 001 ", " 433 "))[-1]
+
+
 def test_over_websocket_the_oper_answer_comes_before_the_pong(server: ServerThread) -> None:
     async def talk() -> list[str]:
         url = f"http://127.0.0.1:{server.http_port}/ws"
@@ -219,3 +248,32 @@ def test_over_websocket_the_oper_answer_comes_before_the_pong(server: ServerThre
             return got
 
     assert "381" in words(asyncio.run(talk()))
+
+
+def test_over_websocket_a_client_that_closes_right_after_logging_in_is_still_heard(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    room = guest(server, wires, "watcher")
+    room.write("JOIN #builds", "PING joined")
+    room.until("PONG")
+
+    async def speak_and_close() -> None:
+        url = f"http://127.0.0.1:{server.http_port}/ws"
+        origin = f"http://127.0.0.1:{server.http_port}"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(url, protocols=("text.ircv3.net",), origin=origin) as ws,
+        ):
+            for line in (
+                f"PASS alice:{PASSWORD}",
+                "NICK alice",
+                "USER a 0 * :A",
+                "JOIN #builds",
+                "PRIVMSG #builds :deployed",
+            ):
+                await ws.send_str(line)
+            # leaving the block closes the WebSocket at once, before the login is checked
+
+    asyncio.run(speak_and_close())
+    heard = room.until(" QUIT ")
+    assert any(line.endswith(" PRIVMSG #builds deployed") for line in heard), heard

@@ -88,7 +88,9 @@ def password_login(
         if attempt is None:
             finish(None, throttled_reason(wait))
             return
-        if session.closed or ctx.busy_checking_passwords():
+        # A connection that hung up meanwhile (``hangup``) gets no check it waited for:
+        # nobody is there to use the login, and a guess left behind costs nothing.
+        if session.closed or session.hangup is not None or ctx.busy_checking_passwords():
             ctx.throttle.cancel(attempt)  # never checked: not a guess
             finish(None, BUSY)
             return
