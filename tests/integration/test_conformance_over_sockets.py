@@ -262,6 +262,16 @@ def test_rename_and_a_login_from_a_logged_in_user_carry_the_account_tag(
 # ----------------------------------------------------------------------------- TARGETS
 
 
+def test_chathistory_answers_an_unknown_subcommand_and_missing_parameters_as_the_spec_says(
+    server: ServerThread, opened: list[Lines | Client]
+) -> None:
+    reader = _tcp(server, opened, "reader", "draft/chathistory batch server-time")
+    reader.send("CHATHISTORY SIDEWAYS #lobby * 10")
+    assert " FAIL CHATHISTORY UNKNOWN_COMMAND SIDEWAYS " in reader.wait_for(contains(" FAIL "))
+    reader.send("CHATHISTORY")
+    reader.wait_for(contains(" FAIL CHATHISTORY NEED_MORE_PARAMS * "))
+
+
 def test_chathistory_targets_leaves_out_rooms_that_spoke_after_the_window(
     server: ServerThread, opened: list[Lines | Client]
 ) -> None:
