@@ -25,7 +25,7 @@ from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.redirects import CAP
-from chatroom.server.core.roomviews import send_names, send_topic
+from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.session import Session
 from chatroom.server.store.base import Change, PutReadMarker, RenameChannel
 
@@ -132,4 +132,5 @@ def _announce(
         if channel.topic:
             send_topic(ctx, member, channel)
         readmarkers.joined(ctx, member, channel)
-        send_names(ctx, member, channel)
+        if not member.caps.intersection(NO_IMPLICIT_NAMES):
+            send_names(ctx, member, channel)
