@@ -204,6 +204,24 @@ def test_pre_away_before_the_welcome_shows_in_whois(
     assert any(" 301 asker early :automated client" in line for line in _ask(asker, "WHOIS early"))
 
 
+def test_a_pre_away_star_device_never_hides_the_away_message_of_another_device(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    """draft/pre-away: ``AWAY *`` is "not present, no reason"; the message a person
+    wrote on another device of the same user stays the one others see."""
+    phone = Wire(server.port)
+    wires.append(phone)
+    phone.write(f"PASS bob:{PASSWORD}", "NICK bob", "USER b 0 * :B", "AWAY :Gone to lunch")
+    phone.until(" 306 ")
+    sync = Wire(server.port)
+    wires.append(sync)
+    sync.write("CAP LS 302", "CAP REQ :draft/pre-away", "AWAY *", f"PASS bob:{PASSWORD}")
+    sync.write("NICK bob", "USER b 0 * :B", "CAP END")
+    sync.until(" 376 ")
+    asker = _guest(server, wires, "asker")
+    assert any(" 301 asker bob :Gone to lunch" in line for line in _ask(asker, "WHOIS bob"))
+
+
 def test_no_implicit_names_joins_without_a_names_burst(
     server: ServerThread, wires: list[Wire]
 ) -> None:
