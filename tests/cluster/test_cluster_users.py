@@ -122,3 +122,23 @@ def test_on_a_node_answers_that_wait_come_before_the_pong_of_a_later_ping(
     got = oper.until("PONG")
     assert " BATCH -" in got[-2], got[-3:]
     assert any(line.endswith(" PRIVMSG #ordered one") for line in got), got
+
+
+def test_on_a_node_a_bot_that_logs_in_speaks_and_hangs_up_at_once_is_heard(
+    network: Network, wires: list[Wire]
+) -> None:
+    watcher = guest(network["c"].port, wires, "warden")
+    join(watcher, "#deploys")
+    bot = Wire(network["a"].port)
+    bot.write(
+        f"PASS mona:{PASSWORD}",
+        "NICK mona",
+        "USER m 0 * :M",
+        "JOIN #deploys",
+        "PRIVMSG #deploys :shipped",
+        "QUIT :bye",
+    )
+    bot.close()
+    heard = watcher.until(" QUIT ")
+    assert any(line.endswith(" PRIVMSG #deploys shipped") for line in heard), heard
+    assert heard[-1].endswith(" QUIT :Quit: bye"), heard
