@@ -4,7 +4,17 @@ connections of one account on two nodes are one user with one nick (multiclient)
 
 from __future__ import annotations
 
-from tests.cluster.support import Network, barrier, guest, heard, join, login, source, trailing
+from tests.cluster.support import (
+    PASSWORD,
+    Network,
+    barrier,
+    guest,
+    heard,
+    join,
+    login,
+    source,
+    trailing,
+)
 from tests.realserver import Wire
 
 ACCOUNTS = ("mona",)
@@ -96,3 +106,39 @@ def test_two_connections_of_one_account_on_two_nodes_share_one_nick(
 
 def _names_list(lines: list[str]) -> list[str]:
     return [name for line in lines if " 353 " in line for name in trailing(line).split()]
+
+
+def test_on_a_node_answers_that_wait_come_before_the_pong_of_a_later_ping(
+    network: Network, wires: list[Wire]
+) -> None:
+    """Replies in order on a network node: the password check and the history query are
+    answered through the log, and the PING sent after them still comes back last."""
+    caps = ("batch", "server-time", "message-tags", "draft/chathistory")
+    oper = guest(network["b"].port, wires, "opal", *caps)
+    oper.write(f"OPER admin {PASSWORD}", "PING barrier")
+    assert any(" 381 " in line for line in oper.until("PONG"))
+    join(oper, "#ordered")
+    oper.write("PRIVMSG #ordered :one", "CHATHISTORY LATEST #ordered * 10", "PING barrier")
+    got = oper.until("PONG")
+    assert " BATCH -" in got[-2], got[-3:]
+    assert any(line.endswith(" PRIVMSG #ordered one") for line in got), got
+
+
+def test_on_a_node_a_bot_that_logs_in_speaks_and_hangs_up_at_once_is_heard(
+    network: Network, wires: list[Wire]
+) -> None:
+    watcher = guest(network["c"].port, wires, "warden")
+    join(watcher, "#deploys")
+    bot = Wire(network["a"].port)
+    bot.write(
+        f"PASS mona:{PASSWORD}",
+        "NICK mona",
+        "USER m 0 * :M",
+        "JOIN #deploys",
+        "PRIVMSG #deploys :shipped",
+        "QUIT :bye",
+    )
+    bot.close()
+    heard = watcher.until(" QUIT ")
+    assert any(line.endswith(" PRIVMSG #deploys shipped") for line in heard), heard
+    assert heard[-1].endswith(" QUIT :Quit: bye"), heard

@@ -240,7 +240,36 @@ def test_invite_from_a_logged_in_user_carries_the_account_tag(
     assert invite.startswith("@account=alice ")
 
 
+def test_rename_and_a_login_from_a_logged_in_user_carry_the_account_tag(
+    accounts_server: ServerThread, opened: list[Lines | Client]
+) -> None:
+    alice = TcpLines(accounts_server.port, "alice")
+    opened.append(alice)
+    register(alice, password=PASSWORD)
+    bob = _tcp(accounts_server, opened, "bob", "account-tag account-notify draft/channel-rename")
+    carol = _tcp(accounts_server, opened, "carol", "account-tag")  # no rename cap: the fallback
+    _join(alice, "#den")
+    _join(bob, "#den")
+    _join(carol, "#den")
+    alice.send("RENAME #den #lair :moving")
+    rename = bob.wait_for(contains(" RENAME #den #lair"))
+    assert rename.startswith("@account=alice "), rename
+    carol.send(f"PRIVMSG NickServ :IDENTIFY carol {PASSWORD}")
+    login = bob.wait_for(contains(" ACCOUNT carol"))
+    assert login.startswith("@account=carol "), login
+
+
 # ----------------------------------------------------------------------------- TARGETS
+
+
+def test_chathistory_answers_an_unknown_subcommand_and_missing_parameters_as_the_spec_says(
+    server: ServerThread, opened: list[Lines | Client]
+) -> None:
+    reader = _tcp(server, opened, "reader", "draft/chathistory batch server-time")
+    reader.send("CHATHISTORY SIDEWAYS #lobby * 10")
+    assert " FAIL CHATHISTORY UNKNOWN_COMMAND SIDEWAYS " in reader.wait_for(contains(" FAIL "))
+    reader.send("CHATHISTORY")
+    reader.wait_for(contains(" FAIL CHATHISTORY NEED_MORE_PARAMS * "))
 
 
 def test_chathistory_targets_leaves_out_rooms_that_spoke_after_the_window(

@@ -68,6 +68,20 @@ def test_isupport_advertises_statusmsg_elist_accountextban_and_mode_c(
     assert "C" in chanmodes.split(",")[3]
 
 
+def test_targmax_names_the_tagmsg_target_limit_the_server_enforces(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    wire = Wire(server.port)
+    wires.append(wire)
+    wire.write("CAP LS 302", "CAP REQ :message-tags", "NICK alice", "USER a 0 * :A", "CAP END")
+    tokens = " ".join(line for line in wire.until(" 376 ") if " 005 " in line).split()
+    targmax = next(t for t in tokens if t.startswith("TARGMAX=")).removeprefix("TARGMAX=")
+    limits = dict(item.split(":") for item in targmax.split(","))
+    limit = int(limits["TAGMSG"])
+    too_many = ",".join(f"n{i}" for i in range(limit + 1))
+    assert any(" 407 " in line for line in _ask(wire, f"@+typing=active TAGMSG {too_many}"))
+
+
 # ----------------------------------------------------------------------------- WALLOPS, LINKS
 
 
@@ -190,6 +204,24 @@ def test_pre_away_before_the_welcome_shows_in_whois(
     assert any(" 301 asker early :automated client" in line for line in _ask(asker, "WHOIS early"))
 
 
+def test_a_pre_away_star_device_never_hides_the_away_message_of_another_device(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    """draft/pre-away: ``AWAY *`` is "not present, no reason"; the message a person
+    wrote on another device of the same user stays the one others see."""
+    phone = Wire(server.port)
+    wires.append(phone)
+    phone.write(f"PASS bob:{PASSWORD}", "NICK bob", "USER b 0 * :B", "AWAY :Gone to lunch")
+    phone.until(" 306 ")
+    sync = Wire(server.port)
+    wires.append(sync)
+    sync.write("CAP LS 302", "CAP REQ :draft/pre-away", "AWAY *", f"PASS bob:{PASSWORD}")
+    sync.write("NICK bob", "USER b 0 * :B", "CAP END")
+    sync.until(" 376 ")
+    asker = _guest(server, wires, "asker")
+    assert any(" 301 asker bob :Gone to lunch" in line for line in _ask(asker, "WHOIS bob"))
+
+
 def test_no_implicit_names_joins_without_a_names_burst(
     server: ServerThread, wires: list[Wire]
 ) -> None:
@@ -198,6 +230,20 @@ def test_no_implicit_names_joins_without_a_names_burst(
     assert any(" JOIN " in line for line in got)
     assert not any(" 353 " in line or " 366 " in line for line in got)
     assert any(" 366 " in line for line in _ask(quiet, "NAMES #lobby"))
+
+
+def test_a_rename_seen_as_part_and_join_sends_no_names_to_a_no_implicit_names_client(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    renamer = _guest(server, wires, "renamer")
+    quiet = _guest(server, wires, "quiet", "no-implicit-names")
+    _ask(renamer, "JOIN #old")
+    _ask(quiet, "JOIN #old")
+    renamer.write("RENAME #old #new :tidier")
+    got = quiet.until(" JOIN #new")
+    got += _ask(quiet)  # whatever followed the JOIN, up to a PONG
+    assert any(" PART #old" in line for line in got)
+    assert not any(" 353 " in line or " 366 " in line for line in got), got
 
 
 def test_the_self_signed_certificate_gets_no_sts_policy(
@@ -238,6 +284,25 @@ def test_an_operator_certificate_gets_an_sts_policy(tmp_path: Path, wires: list[
         running.stop()
 
 
+def test_a_cap_302_client_keeps_its_version_and_cannot_turn_off_cap_notify(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    """Capability negotiation: a client may not downgrade its CAP LS version, and a 302
+    client's cap-notify may not be disabled."""
+    wire = Wire(server.port)
+    wires.append(wire)
+    assert _cap_ls(wire)["sasl"] is not None
+    later: dict[str, str | None] = {}
+    for line in _ask(wire, "CAP LS"):
+        for token in parse(line.encode()).params[-1].split():
+            name, _, value = token.partition("=")
+            later[name] = value or None
+    assert later["sasl"] == "PLAIN,EXTERNAL,SCRAM-SHA-256"
+    assert any(" NAK " in line for line in _ask(wire, "CAP REQ :-cap-notify"))
+    listed = " ".join(_ask(wire, "CAP LIST"))
+    assert "cap-notify" in listed
+
+
 # ----------------------------------------------------------------------------- registration
 
 
@@ -267,6 +332,16 @@ def test_registration_settings_show_in_the_cap_and_in_register(
     )
     got = _ask(early, f"REGISTER * dana@example.org {PASSWORD}")
     assert any("REGISTER SUCCESS dana" in line for line in got)
+
+
+def test_a_register_before_user_names_the_login_mask_without_an_empty_user(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    early = Wire(server.port)
+    wires.append(early)
+    early.write("CAP LS 302", "CAP REQ :draft/account-registration", "NICK erin")
+    logged_in = next(line for line in _ask(early, f"REGISTER * * {PASSWORD}") if " 900 " in line)
+    assert parse(logged_in.encode()).params[1] == "erin!*@127.0.0.1", logged_in
 
 
 # ----------------------------------------------------------------------------- WebSocket

@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 
 from chatroom.server.store.history_sqlite import history_db_path
+from chatroom.server.store.url import SqliteLocation
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import ServerThread, Wire, guest_wire
 
@@ -136,6 +137,96 @@ def test_a_slow_history_query_does_not_delay_another_connections_pong(
     assert any("stuck behind the lock" in line for line in got)
 
 
+def test_answers_that_wait_for_a_store_commit_come_before_the_pong(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    """Saved changes (a server ban, account metadata, a read marker, a NickServ setting, a
+    ChanServ registration) are answered after their commit: while another process holds
+    the store's write lock nothing comes, and then the whole answer comes before the PONG."""
+    caps = ("batch", "draft/metadata-2", "draft/read-marker")
+    wire = guest(server, wires, "admin", *caps)
+    other = guest(server, wires, "other")
+    wire.write(f"OPER admin {PASSWORD}", "JOIN #den", "PING ready")
+    wire.until("PONG")
+    store = server.config.store
+    assert isinstance(store, SqliteLocation)
+    blocker = sqlite3.connect(store.store_path, timeout=1, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # the server's next commit waits for this
+        wire.write(
+            "BAN *@192.0.2.9 :testing",
+            "METADATA * SET display-name :Ada",
+            "MARKREAD #den timestamp=2026-01-01T00:00:00.000Z",
+            "PRIVMSG NickServ :SET MULTICLIENT OFF",
+            "PRIVMSG ChanServ :REGISTER #den",
+            "PING barrier",
+        )
+        other.write("PING quick")
+        assert "PONG" in words(other.until("PONG", limit=3))
+        assert wire.quiet_for(0.5)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    got = wire.until("PONG")
+    text = "\n".join(got)
+    for answer in (
+        "Banned ",
+        " 761 ",
+        " MARKREAD #den ",
+        "MULTICLIENT is now OFF",
+        "is now registered",
+    ):
+        assert answer in text, (answer, got)
+
+
+def test_a_redact_waits_for_the_history_store_and_comes_before_the_pong(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    caps = ("batch", "server-time", "message-tags", "echo-message", "draft/message-redaction")
+    wire = guest(server, wires, "writer", *caps)
+    wire.write("JOIN #lobby", "PRIVMSG #lobby :regrettable", "PING said")
+    echo = next(line for line in wire.until("PONG") if "regrettable" in line)
+    msgid = dict(tag.split("=", 1) for tag in echo[1:].split(" ", 1)[0].split(";"))["msgid"]
+    blocker = sqlite3.connect(history_db_path(server.config.data_dir), timeout=1)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        wire.write(f"REDACT #lobby {msgid} :oops", "PING barrier")
+        assert wire.quiet_for(0.5)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert words(wire.until("PONG"))[-2:] == ["REDACT", "PONG"]
+
+
+def test_a_bot_that_logs_in_speaks_and_hangs_up_at_once_is_heard(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    """A notifier bot sends its whole session in one write and closes the socket: the lines
+    held behind its login still run (JOIN, PRIVMSG, its QUIT with its own words), and
+    then its nick is free again."""
+    room = guest(server, wires, "watcher")
+    room.write("JOIN #builds", "PING joined")
+    room.until("PONG")
+    bot = Wire(server.port)
+    bot.write(
+        f"PASS alice:{PASSWORD}",
+        "NICK alice",
+        "USER a 0 * :A",
+        "JOIN #builds",
+        "PRIVMSG #builds :build 42 passed",
+        "QUIT :done",
+    )
+    bot.close()
+    heard = room.until(" QUIT ")
+    assert any(line.endswith(" JOIN #builds") for line in heard), heard
+    assert any(line.endswith(" PRIVMSG #builds :build 42 passed") for line in heard), heard
+    assert heard[-1].endswith(" QUIT :Quit: done"), heard
+    again = Wire(server.port)
+    wires.append(again)
+    again.write(f"PASS alice:{PASSWORD}", "NICK alice", "USER a 0 * :A")
+    assert " 001 alice " in again.until((" 001 ", " 433 "))[-1]
+
+
 def test_over_websocket_the_oper_answer_comes_before_the_pong(server: ServerThread) -> None:
     async def talk() -> list[str]:
         url = f"http://127.0.0.1:{server.http_port}/ws"
@@ -157,3 +248,32 @@ def test_over_websocket_the_oper_answer_comes_before_the_pong(server: ServerThre
             return got
 
     assert "381" in words(asyncio.run(talk()))
+
+
+def test_over_websocket_a_client_that_closes_right_after_logging_in_is_still_heard(
+    server: ServerThread, wires: list[Wire]
+) -> None:
+    room = guest(server, wires, "watcher")
+    room.write("JOIN #builds", "PING joined")
+    room.until("PONG")
+
+    async def speak_and_close() -> None:
+        url = f"http://127.0.0.1:{server.http_port}/ws"
+        origin = f"http://127.0.0.1:{server.http_port}"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(url, protocols=("text.ircv3.net",), origin=origin) as ws,
+        ):
+            for line in (
+                f"PASS alice:{PASSWORD}",
+                "NICK alice",
+                "USER a 0 * :A",
+                "JOIN #builds",
+                "PRIVMSG #builds :deployed",
+            ):
+                await ws.send_str(line)
+            # leaving the block closes the WebSocket at once, before the login is checked
+
+    asyncio.run(speak_and_close())
+    heard = room.until(" QUIT ")
+    assert any(line.endswith(" PRIVMSG #builds deployed") for line in heard), heard

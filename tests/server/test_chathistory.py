@@ -124,7 +124,8 @@ def test_malformed_requests_fail_with_standard_replies() -> None:
     h = Harness()
     _, bob = _lobby(h)
     cases = {
-        "CHATHISTORY SIDEWAYS #lobby * 10": "INVALID_PARAMS",
+        "CHATHISTORY SIDEWAYS #lobby * 10": "UNKNOWN_COMMAND",
+        "CHATHISTORY": "NEED_MORE_PARAMS",
         "CHATHISTORY LATEST #lobby *": "NEED_MORE_PARAMS",
         "CHATHISTORY BEFORE #lobby yesterday 10": "INVALID_PARAMS",
         "CHATHISTORY BEFORE #lobby * 10": "INVALID_PARAMS",

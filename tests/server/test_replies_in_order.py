@@ -209,3 +209,23 @@ def test_a_login_the_throttle_holds_keeps_the_connections_later_lines_behind_it(
         default=-1,
     )
     assert n.RPL_SASLSUCCESS in got or n.ERR_SASLFAIL in got
+
+
+def test_a_connection_that_hangs_up_while_its_command_waits_still_has_its_lines_run() -> None:
+    """A bot sends IDENTIFY, a JOIN and a message and closes the socket before the check
+    ends: what it sent still happens, and then it is gone (its nick free, its QUIT seen)."""
+    h = deferring()
+    h.add_account("kim", PASSWORD)
+    watcher = registered_guest(h, "watcher")
+    watcher.send("JOIN #news")
+    h.answer()
+    kim = registered_guest(h, "kim")
+    kim.send(f"PRIVMSG NickServ :IDENTIFY {PASSWORD}", "JOIN #news", "PRIVMSG #news :hello")
+    kim.drop()
+    assert h.world.nicks.find("kim") is not None  # held until its lines ran
+    watcher.take()
+    h.answer()
+    heard = watcher.take()
+    assert [m.command for m in heard] == ["JOIN", "PRIVMSG", "QUIT"]
+    assert h.world.nicks.find("kim") is None
+    assert kim.session.id not in h.world.sessions

@@ -41,6 +41,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chatroom.config import Config
+from chatroom.irc.framing import LineTooLong
 from chatroom.server.cluster.codec import encode, mac_key
 from chatroom.server.cluster.replica import NetworkClock, Replica, settings_digest
 from chatroom.server.core import admission
@@ -147,6 +148,7 @@ class ClusterNode:
         self.started_at = time.time()
         self.lease_held = False
         self.waiting: dict[int, Connection] = {}  # connect token -> connection to attach
+        self._closed_early: set[Connection] = set()  # of those, the ones already closed
         self._tokens = itertools.count(1)
         self._seq = itertools.count(2)  # 1 is the genesis this node may have written
         self._outbox: list[tuple[Any, ...]] = []
@@ -374,7 +376,10 @@ class ClusterNode:
         """Our connections whose connect entry was just applied get their session."""
         for token, session in self.replica.bound:
             conn = self.waiting.pop(token, None)
-            if conn is None:  # it closed before the network knew it
+            if conn is None or conn in self._closed_early:  # closed before the network knew it
+                if conn is not None:
+                    self._closed_early.discard(conn)
+                    self._run_what_it_sent(conn, session)
                 self.publish("gone", session.id, "Connection closed")
                 continue
             self.shell.connections[session.id] = conn
@@ -464,10 +469,23 @@ class ClusterNode:
         self.publish("connect", token, ip, secure, certfp)
 
     def forget(self, conn: Connection) -> None:
-        """A connection closed before it was attached: ``_attach_bound`` says it is gone."""
-        for token, waiting in list(self.waiting.items()):
-            if waiting is conn:
-                del self.waiting[token]
+        """A connection closed before it was attached: ``_attach_bound`` runs what it had
+        sent (a bot that connects, speaks and closes at once) and says it is gone."""
+        if any(waiting is conn for waiting in self.waiting.values()):
+            self._closed_early.add(conn)
+
+    def _run_what_it_sent(self, conn: Connection, session: Session) -> None:
+        """The lines a connection sent before it closed, as far as flood control lets them
+        through at once: what a single server runs of a client that hangs up."""
+        backlog = conn.backlog
+        conn.backlog = None
+        world = self.world
+        while backlog and world.flood_wait(session) <= 0.0:
+            line = backlog.popleft()
+            if isinstance(line, LineTooLong):
+                self.receive_too_long(session)
+            else:
+                self.receive(session, line)
 
     def receive(self, session: Session, line: bytes) -> None:
         seed = secrets.token_bytes(16) if b"AUTHENTICATE" in line else None

@@ -88,7 +88,9 @@ def password_login(
         if attempt is None:
             finish(None, throttled_reason(wait))
             return
-        if session.closed or ctx.busy_checking_passwords():
+        # A connection that hung up meanwhile (``hangup``) gets no check it waited for:
+        # nobody is there to use the login, and a guess left behind costs nothing.
+        if session.closed or session.hangup is not None or ctx.busy_checking_passwords():
             ctx.throttle.cancel(attempt)  # never checked: not a guess
             finish(None, BUSY)
             return
@@ -241,7 +243,9 @@ def log_in(ctx: Context, session: Session, account: Account) -> None:
         return
     session.account = account.name
     metadata.logged_in(ctx, session)
-    mask = session.prefix if session.nick != "*" else "*"
+    # Before USER the user name is unknown: ``nick!*@host``, never an empty field.
+    owner = session.owner
+    mask = f"{owner.nick}!{owner.user or '*'}@{owner.host}" if owner.nick != "*" else "*"
     ctx.reply(
         session, n.RPL_LOGGEDIN, mask, account.name, f"You are now logged in as {account.name}"
     )
@@ -275,7 +279,8 @@ def _notify_account(ctx: Context, session: Session, name: str) -> None:
     watchers = interested(ctx, session, "account-notify")  # room peers, extended-monitor
     if "account-notify" in session.caps:
         watchers.add(session)
-    ctx.fanout(watchers, session.prefix, "ACCOUNT", name)
+    account = None if name == "*" else name  # account-tag: a login is the account's own line
+    ctx.fanout(watchers, session.prefix, "ACCOUNT", name, account=account)
 
 
 def service_notice(ctx: Context, session: Session, text: str) -> None:

@@ -193,6 +193,10 @@ class Answers:
                 world.receive(session, line)
         if not held:
             session.held = None
+        hangup = session.hangup
+        if hangup is not None and not session.waiting:
+            session.hangup = None
+            world.disconnect(session, hangup)
 
     def _release_later_ones(self) -> None:
         while self._unheld:

@@ -61,6 +61,9 @@ class SessionState:
     # Replies in order: the lines that arrived while a command of this connection waits
     # (core/answers.py); None in it stands for a line that was too long.
     held: deque[bytes | None] | None = None
+    # Replies in order: the client hung up while lines were held; they still run (they
+    # were sent before it left), and then the connection goes, for this reason.
+    hangup: str | None = None
 
 
 @dataclass(slots=True)
@@ -167,6 +170,7 @@ class OccasionalSessionFields:
     ping_sent_at: Occasional[float | None] = Occasional(None)
     waiting: Occasional[int] = Occasional(0)
     held: Occasional[deque[bytes | None] | None] = Occasional(None)
+    hangup: Occasional[str | None] = Occasional(None)
 
 
 class OccasionalUserFields:

@@ -218,7 +218,10 @@ def refresh_away(ctx: Context, user: User) -> None:
     away-notify watchers when that changed."""
     if user.conns:
         messages = [conn.away_message for conn in user.conns]
-        away = None if None in messages else messages[-1]
+        # draft/pre-away: "*" (a device that connected by itself, say) says nothing of its
+        # own, so it never hides a message a person wrote on another device.
+        stated = [message for message in messages if message != "*"]
+        away = None if None in messages else (stated or messages)[-1]
     else:
         away = user.away or DISCONNECTED_AWAY
     if away == user.away:

@@ -50,7 +50,10 @@ def isupport_tokens(ctx: Context) -> dict[str, str | None]:
         "PREFIX": "(ov)@+",
         "SAFELIST": None,
         "STATUSMSG": "@+",
-        "TARGMAX": f"JOIN:,KICK:,LIST:,NAMES:,NOTICE:{targets},PRIVMSG:{targets},WHOIS:1,WHOWAS:",
+        "TARGMAX": (
+            f"JOIN:,KICK:,LIST:,NAMES:,NOTICE:{targets},PRIVMSG:{targets},TAGMSG:{targets},"
+            "WHOIS:1,WHOWAS:"
+        ),
         "TOPICLEN": str(lim.topic_length),
         "USERLEN": str(lim.user_length),
         "UTF8ONLY": None,

@@ -269,7 +269,16 @@ class World:
         self.reply(session, n.ERR_INPUTTOOLONG, "Input line was too long")
 
     def disconnect(self, session: Session, reason: str = "Connection closed") -> None:
-        """The connection is gone (reset, EOF, write error); free its nickname and rooms."""
+        """The connection is gone (reset, EOF, write error); free its nickname and rooms.
+
+        If it hung up while one of its commands waits, the lines it sent before that still
+        run (a bot that logs in, speaks and closes at once): ``Answers`` finishes the
+        disconnect once they have.
+        """
+        if session.waiting and not session.closed:
+            if session.hangup is None:  # the first reason is the one that happened
+                session.hangup = reason
+            return
         if not session.closed:
             self._remove(session, reason)
         if self.sessions.pop(session.id, None) is not None:

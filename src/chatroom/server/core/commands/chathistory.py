@@ -47,12 +47,12 @@ class _Refused(Exception):  # noqa: N818 (a refusal, carried to one reply)
 # ----------------------------------------------------------------------------- CHATHISTORY
 
 
-@command("CHATHISTORY", min_params=1)
+@command("CHATHISTORY")
 def chathistory(ctx: Context, session: Session, msg: Message) -> None:
     """CHATHISTORY <LATEST|BEFORE|AFTER|AROUND> <target> <ref|*> <limit>
     | CHATHISTORY BETWEEN <target> <ref> <ref> <limit>
     | CHATHISTORY TARGETS <timestamp> <timestamp> <limit>"""
-    sub = msg.params[0].upper()
+    sub = msg.params[0].upper() if msg.params else ""
     try:
         query, name = _parse(ctx, session, sub, msg.params[1:])
     except _Refused as fail:
@@ -115,8 +115,10 @@ def _parse(
     ctx: Context, session: Session, sub: str, params: Sequence[str]
 ) -> tuple[HistoryQuery, str]:
     """Check a request and resolve its target; raises ``_Refused`` with the reply code."""
+    if not sub:  # a FAIL too, not 461: the spec's answer to missing parameters
+        raise _Refused("NEED_MORE_PARAMS", "*", "Not enough parameters")
     if sub not in SUBCOMMANDS:
-        raise _Refused("INVALID_PARAMS", sub, "Unknown CHATHISTORY subcommand")
+        raise _Refused("UNKNOWN_COMMAND", sub, "Unknown CHATHISTORY subcommand")
     needed = 4 if sub == "BETWEEN" else 3
     if len(params) < needed:
         raise _Refused("NEED_MORE_PARAMS", sub, "Not enough parameters")

@@ -33,10 +33,12 @@ def cap(ctx: Context, session: Session, msg: Message) -> None:
         version = 0
         if len(msg.params) > 1 and msg.params[1].isdigit():
             version = int(msg.params[1])
+        # A client cannot go back to an older version: a later bare "CAP LS" is still 302.
         session.cap_version = max(session.cap_version, version)
-        if version >= 302:
+        if session.cap_version >= 302:
             session.caps |= {"cap-notify"}  # implied by CAP LS 302
-        _send_cap_list(ctx, session, "LS", ls_tokens(version, advertised(ctx, session)))
+        tokens = ls_tokens(session.cap_version, advertised(ctx, session))
+        _send_cap_list(ctx, session, "LS", tokens)
     elif sub == "LIST":
         _send_cap_list(ctx, session, "LIST", sorted(session.caps))
     elif sub == "REQ":
@@ -73,7 +75,9 @@ def _cap_req(ctx: Context, session: Session, requested: str) -> None:
     changes: list[tuple[str, bool]] = []
     for token in requested.split():
         name = token[1:] if token.startswith("-") else token
-        if name not in CAPABILITIES:
+        # cap-notify is part of CAP 302 itself: such a client may not turn it off.
+        kept_on = name == "cap-notify" and token.startswith("-") and session.cap_version >= 302
+        if name not in CAPABILITIES or kept_on:
             session.send(format_line(ctx.name, "CAP", session.nick, "NAK", requested))
             return
         changes.append((name, not token.startswith("-")))

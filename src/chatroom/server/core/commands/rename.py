@@ -25,7 +25,7 @@ from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.redirects import CAP
-from chatroom.server.core.roomviews import send_names, send_topic
+from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.session import Session
 from chatroom.server.store.base import Change, DeleteReadMarkers, PutReadMarker, RenameChannel
 
@@ -117,14 +117,14 @@ def _announce(
             aware.append(session)
         else:
             ctx.notice(session, f"{old} is now called {channel.name}")
-    ctx.fanout(aware, session.prefix, "RENAME", old, channel.name, reason)
+    ctx.fanout(aware, session.prefix, "RENAME", old, channel.name, reason, account=session.account)
     if case_only:
         return  # the fallback is not used when only the case changed
     for member in list(channel.sessions):
         if CAP in member.caps:
             continue
         part = (old, reason) if reason else (old,)
-        ctx.fanout([member], member.prefix, "PART", *part)
+        ctx.fanout([member], member.prefix, "PART", *part, account=member.account)
         joined: tuple[str, ...]
         if "extended-join" in member.caps:
             joined = (channel.name, member.account or "*", member.realname)
@@ -134,4 +134,5 @@ def _announce(
         if channel.topic:
             send_topic(ctx, member, channel)
         readmarkers.joined(ctx, member, channel)
-        send_names(ctx, member, channel)
+        if not member.caps.intersection(NO_IMPLICIT_NAMES):
+            send_names(ctx, member, channel)

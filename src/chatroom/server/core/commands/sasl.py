@@ -185,7 +185,8 @@ def _prove(
     wait: float,
 ) -> None:
     """client-final: the proof is the guess, checked only with a try reserved for it."""
-    if session.closed or session.sasl is not state or state.scram is None:
+    gone = session.closed or session.hangup is not None
+    if gone or session.sasl is not state or state.scram is None:
         if attempt is not None:
             ctx.throttle.cancel(attempt)  # aborted or gone while held: nothing was guessed
         return
