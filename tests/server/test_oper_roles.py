@@ -285,3 +285,18 @@ def test_chanserv_says_the_lobby_is_kept_by_the_server() -> None:
     assert notices(boss.cmd("PRIVMSG ChanServ :INFO #lobby"))[0] == (
         "#lobby is registered to the server (server.channels)."
     )
+
+
+def test_a_ban_or_mute_without_a_reason_says_no_empty_reason() -> None:
+    h = harness()
+    admin = logged_in(h, "admin", "admin")
+    bob = logged_in(h, "bob")
+    logged_in(h, "carol")
+    muted = notices(admin.cmd("MUTE bob 10m"))
+    assert muted[0].startswith("Muted bob (")
+    assert "Reason" not in muted[0]
+    told = notices(bob.take())
+    assert any(text.startswith("You have been muted on this server (") for text in told), told
+    banned = notices(admin.cmd("BAN carol"))
+    assert banned
+    assert all("Reason" not in text and not text.rstrip().endswith(":") for text in banned)

@@ -145,9 +145,11 @@ def ban(ctx: Context, session: Session, msg: Message) -> None:
     def saved() -> None:
         ctx.notice(
             session,
-            f"Banned {kind}:{mask} ({when}); {dropped} connection(s) closed. Reason: {reason}",
+            f"Banned {kind}:{mask} ({when}); {dropped} connection(s) closed.{_because(reason)}",
         )
-        sanctions.announce_to_opers(ctx, f"{session.nick} banned {kind}:{mask} ({when}): {reason}")
+        sanctions.announce_to_opers(
+            ctx, f"{session.nick} banned {kind}:{mask} ({when}){_because(reason)}"
+        )
 
     def failed() -> None:
         if ctx.sanctions.bans.by_target(kind, mask, ctx.fold) is new:
@@ -314,3 +316,8 @@ def _untimed(
         return
     channel.lists["b"].remove(entry)
     ctx.fanout(channel.sessions, ctx.name, "MODE", channel.name, "-b", entry.mask)
+
+
+def _because(reason: str) -> str:
+    """ " Reason: ..." for a notice, or nothing when the operator gave none."""
+    return f" Reason: {reason}" if reason else ""

@@ -46,8 +46,10 @@ def mute(ctx: Context, session: Session, msg: Message) -> None:
     def saved() -> None:
         for target in ctx.sessions.values():
             if target.muted is record:
-                ctx.notice(target, f"You have been muted on this server: {reason} ({when}).")
-        ctx.notice(session, f"Muted {account.name} ({when}). Reason: {reason}")
+                why = f": {reason}" if reason else ""
+                ctx.notice(target, f"You have been muted on this server{why} ({when}).")
+        because = f" Reason: {reason}" if reason else ""
+        ctx.notice(session, f"Muted {account.name} ({when}).{because}")
 
     def failed() -> None:
         if ctx.sanctions.mutes.get(account.key) is record:
