@@ -302,3 +302,34 @@ def test_an_unknown_names_scram_salt_comes_from_the_servers_secret() -> None:
     assert fake_salt(first, "nobody") == fake_salt(second, "nobody")  # a restart: same secret
     assert fake_salt(first, "nobody") != fake_salt(other, "nobody")
     assert fake_salt(first, "nobody") != fake_salt(first, "someone")
+
+
+def test_a_login_held_past_its_deadline_leaves_no_try_reserved() -> None:
+    """A held login answered by its deadline must not take a try when it is woken later.
+
+    Correct logins to the attacker's own account keep the address's free budget in flight
+    while a guess at alice waits; it is answered "try again" at the deadline. Before, the
+    wake that came after still reserved a try for it that nobody ended: three such guesses
+    left alice's counter full for good, and her own login from a new address waited its
+    deadline out and was refused.
+    """
+    h = harness()
+    h.add_account("mallory", "mallory's own")
+    h.hold_password_checks = True
+    deadline = h.world.settings.timeouts.answer
+    for round_ in range(3):
+        ip = f"203.0.113.{round_ + 1}"
+        for i in range(6):  # 3 in flight, 3 held behind them
+            c = unregistered(h, f"m{round_}x{i}", ip=ip, secure=True)
+            c.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + b64(b"\0mallory\0mallory's own"))
+        guess = by_sasl_plain(h, 10 + round_, ip, "guess")  # held behind all six
+        h.tick(deadline / 3)
+        h.answer_password_checks(3)  # the held three go; the guess is held behind them
+        h.tick(deadline * 5 / 6)  # the guess's deadline passes; the checks in flight are younger
+        assert THROTTLED in said(guess)
+        h.answer_password_checks()  # they succeed and wake the guess that was answered
+        assert h.held_checks == []
+    owner = unregistered(h, "owner", ip="192.0.2.50", secure=True)
+    owner.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + b64(f"\0alice\0{PASSWORD}".encode()))
+    h.answer_password_checks()
+    assert n.RPL_SASLSUCCESS in codes(owner.take())
