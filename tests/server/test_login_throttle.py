@@ -304,6 +304,15 @@ def test_an_unknown_names_scram_salt_comes_from_the_servers_secret() -> None:
     assert fake_salt(first, "nobody") != fake_salt(first, "someone")
 
 
+def test_an_unknown_names_scram_salt_does_not_change_with_its_case() -> None:
+    """ALICE and alice get one account's salt; NOBODY and nobody must get one salt too, or
+    asking for both spellings tells which names have an account."""
+    h = harness()
+    assert fake_salt(h, "ALICE") == fake_salt(h, "alice")
+    assert fake_salt(h, "NOBODY") == fake_salt(h, "nobody")
+    assert fake_salt(h, "No[Body]") == fake_salt(h, "no{body}")  # rfc1459 casemapping
+
+
 def test_a_login_held_past_its_deadline_leaves_no_try_reserved() -> None:
     """A held login answered by its deadline must not take a try when it is woken later.
 

@@ -207,7 +207,7 @@ def _prove(
 def _scram_first(ctx: Context, session: Session, state: SaslExchange, data: bytes) -> None:
     """client-first: answer with the salt, unless this name and address are throttled now."""
     exchange = state.scram = ScramServerExchange(
-        _scram_lookup(ctx), ctx.nonce_factory, secret=ctx.scram_secret
+        _scram_lookup(ctx), ctx.nonce_factory, secret=ctx.scram_secret, fold=ctx.fold
     )
     step = exchange.step(data)
     if not isinstance(step, ScramChallenge):
