@@ -342,3 +342,37 @@ def test_a_login_held_past_its_deadline_leaves_no_try_reserved() -> None:
     owner.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + b64(f"\0alice\0{PASSWORD}".encode()))
     h.answer_password_checks()
     assert n.RPL_SASLSUCCESS in codes(owner.take())
+
+
+# ------------------------------------------------------------------ the server password
+
+
+def test_guesses_at_the_server_password_on_one_connection_get_three_checks() -> None:
+    """Each PASS was compared at once, and an early REGISTER said whether it was right:
+    one connection could guess at the flood limit's pace. Now a PASS is a throttled try."""
+    h = Harness(settings_with(server_password="letmein"))
+    c = h.connect(ip=ATTACKER)
+    c.send("CAP LS 302", "NICK guesser")
+    c.take()
+    answers = []
+    for guess in ("one", "two", "three", "four", "letmein"):
+        answers.append(said_to(c, f"PASS {guess}", "REGISTER * * a-long-password"))
+    assert all("Send the server password" in a for a in answers[:3])
+    assert THROTTLED in answers[3]
+    assert c.closed_reason == THROTTLED
+    assert "SUCCESS" not in answers[4]  # the right one comes too late: closed
+    assert h.world.fold("guesser") not in h.world.accounts
+    assert h.world.stats.failed_logins == 3
+    # Another address is not held back, and the right password still works there.
+    other = h.connect(ip="192.0.2.99")
+    other.send("PASS letmein", "NICK honest", "USER h 0 * :H")
+    assert n.RPL_WELCOME in codes(other.take())
+
+
+def settings_with(**core: object) -> CoreSettings:
+    return replace(settings(), **core)  # type: ignore[arg-type]
+
+
+def said_to(c: SimClient, *lines: str) -> str:
+    c.send(*lines)
+    return said(c)
