@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import signal
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -209,6 +211,21 @@ def test_init_into_another_folder_creates_the_admin_where_that_config_keeps_its_
     monkeypatch.chdir(tmp_path / "site")
     assert main(["admin", "list"]) == 0
     assert "root\toper" in capsys.readouterr().out
+
+
+def test_init_writes_its_config_private_under_a_loose_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under umask 000 the config was 0666: any local user could rewrite it."""
+    monkeypatch.chdir(tmp_path)
+    answers = ["", "7000", "off", "0", "./data", "closed", "false", "root"]
+    _stdin(monkeypatch, "\n".join([*answers, "supersecret1", "supersecret1", ""]))
+    previous = os.umask(0)
+    try:
+        assert main(["init"]) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "chatroom.toml").stat().st_mode) == 0o600
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

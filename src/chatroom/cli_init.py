@@ -20,6 +20,7 @@ from chatroom.irc.casemap import CaseMapping, casefolder
 from chatroom.program import command_name
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.store.factory import open_store
+from chatroom.server.store.private import private_file
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -148,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
-    path.write_text(_render(answers))
+    # 0600 whatever the umask: it may name a store URL with a password, and whoever can
+    # write it decides what the server runs with.
+    private_file(path).write_text(_render(answers))
     print(f"wrote {path}; admin account {admin_name!r} created (server operator)")
     config_flag = "" if path == Path(cfg.CONFIG_NAME) else f" --config {path}"
     print(f"start the server with: {command_name()} serve{config_flag}")

@@ -1,5 +1,11 @@
 """Logs on stderr: readable lines for people by default, one JSON object per line for
-machines (``--log-format json``, for journald and log shippers)."""
+machines (``--log-format json``, for journald and log shippers).
+
+Log lines carry text that strangers chose (a login name in "login failed", a reason): the
+readable format shows its controls as visible characters (``terminal_safe``'s rule), so an
+escape sequence in an account name cannot retitle or clear the operator's terminal, and
+quotes a field with spaces, so a value cannot pass for more fields.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import json
 import logging
 import sys
 import time
+
+from chatroom.irc.formatting import visible_controls
 
 # Attributes every LogRecord has; anything else came from ``extra=`` and is logged as a field.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
@@ -37,13 +45,20 @@ class HumanFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
-        fields = " ".join(f"{key}={value}" for key, value in _fields(record).items())
-        line = f"{stamp} {record.levelname} {record.getMessage()}"
+        fields = " ".join(f"{key}={_field(value)}" for key, value in _fields(record).items())
+        line = f"{stamp} {record.levelname} {visible_controls(record.getMessage())}"
         if fields:
             line += " " + fields
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
+
+
+def _field(value: object) -> str:
+    text = visible_controls(str(value))
+    if not text or any(c.isspace() or c in '"=' for c in text):
+        return json.dumps(text, ensure_ascii=False)
+    return text
 
 
 def setup(level: str = "INFO", fmt: str = "human") -> None:

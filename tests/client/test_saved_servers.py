@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,20 @@ def test_edit_replaces_and_remove_forgets(tmp_path: Path) -> None:
     assert [s.name for s in ServerStore(tmp_path).servers] == ["b"]
     store.remove("b")
     assert ServerStore(tmp_path).servers == []
+
+
+def test_pins_are_written_private_under_a_loose_umask(tmp_path: Path) -> None:
+    """Under umask 000 the pin file was 0666 in a 0777 directory: any local user could
+    replace a pinned fingerprint with their own server's."""
+    previous = os.umask(0)
+    try:
+        store = ServerStore(tmp_path / "cfg")
+        store.put(SavedServer("home", "chat.example.org"))
+        store.pin("home", "ab" * 32)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "cfg").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "cfg" / "servers.toml").stat().st_mode) == 0o600
 
 
 def test_config_dir_comes_from_the_environment(

@@ -24,6 +24,7 @@ from chatroom.config import Argon2Config
 from chatroom.server.auth.throttle import LoginThrottle
 from chatroom.server.harness import FakeClock
 from tests.realserver import ServerThread, make_config
+from tests.serve_process import ServeProcess
 
 HOUR = 3600.0
 PASSWORD = "correct horse battery"
@@ -236,5 +237,33 @@ def test_thirty_two_addresses_get_the_account_budget_and_the_owner_still_gets_in
             clock.advance(int(hint.group(1)))
             assert clock.now - arrived <= 20 * 60
             guess_together(attackers)
+    finally:
+        server.stop()
+
+
+def test_guesses_at_the_server_password_over_one_connection_are_throttled(
+    tmp_path: Path,
+) -> None:
+    """A real ``chatroom serve`` with ``server.password``: one connection sent PASS after
+    PASS, each answered by an early REGISTER (before: 40 guesses in a few seconds, and the
+    right one created the account). Now the fourth wrong guess closes the connection."""
+    server = ServeProcess(tmp_path, env={"CHATROOM_SERVER_PASSWORD": "the-real-one"})
+    try:
+        with socket.create_connection(("127.0.0.1", server.irc_port), timeout=15) as sock:
+            sock.sendall(b"CAP LS 302\r\nNICK guesser\r\n")
+            lines = "".join(
+                f"PASS guess{i}\r\nREGISTER * * a-long-password{i}\r\n" for i in range(40)
+            )
+            sock.sendall((lines + "PASS the-real-one\r\nREGISTER * * a-long-password\r\n").encode())
+            data = b""
+            while b"ERROR " not in data and b"REGISTER SUCCESS" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        text = data.decode()
+        assert text.count("Send the server password (PASS) first") == 3
+        assert THROTTLED.search(text)
+        assert "REGISTER SUCCESS" not in text
     finally:
         server.stop()

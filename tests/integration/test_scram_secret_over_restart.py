@@ -8,6 +8,7 @@ the same name on both sides of a restart told the two apart.
 from __future__ import annotations
 
 import base64
+import os
 import signal
 import socket
 import stat
@@ -95,3 +96,22 @@ def test_an_unknown_names_salt_is_the_same_after_a_restart(tmp_path: Path) -> No
         assert salt_for(port, "somebody") == other != before
     secret = data_dir / SECRET_FILENAME
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+def test_an_unknown_names_salt_is_the_same_in_any_case_as_an_accounts(tmp_path: Path) -> None:
+    """Comparing the salts of NAME and name must not tell an account from a name without
+    one: before, an unknown name's fake salt changed with its case, an account's did not."""
+    data_dir = tmp_path / "data"
+    made = subprocess.run(
+        [sys.executable, "-m", "chatroom", "admin", "create", "alice", "--password-stdin"],
+        input="alice's password\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "CHATROOM_SERVER_DATA_DIR": str(data_dir)},
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    with serving(data_dir) as port:
+        assert salt_for(port, "ALICE") == salt_for(port, "alice")
+        assert salt_for(port, "NOBODY") == salt_for(port, "nobody")

@@ -12,9 +12,11 @@ else, and what the address kept is closed after ``http.request_timeout``.
 from __future__ import annotations
 
 import contextlib
+import re
 import resource
 import selectors
 import socket
+import ssl
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -180,5 +182,42 @@ def test_the_open_file_reserve_refuses_before_the_kernel_does(tmp_path: Path) ->
             time.sleep(0.2)
         assert b" 001 victim " in answer
         assert healthz(server) == 200
+    finally:
+        server.stop()
+
+
+def test_one_address_cannot_fill_the_irc_tls_port_with_silent_handshakes(tmp_path: Path) -> None:
+    """The IRC TLS port counted a connection only after its handshake: 1,000 silent ones
+    from one address took every descriptor of a server under ``ulimit -n 512`` for the
+    handshake's 10 seconds, again and again; new IRC clients got nothing and ``/healthz``
+    timed out. Now it is counted at accept, as on the web port."""
+    server = ServeProcess(tmp_path, nofile=(512, 512), args=("--tls-port", "0"))
+    try:
+        found = re.search(r"listening for IRC over TLS on \S+:(\d+)", server.stdout())
+        assert found, server.stdout()
+        # As many as the server's descriptors plus the kernel's accept queue: all connect.
+        with flooding(int(found.group(1)), 600, half_sent=False) as flood:
+            # Well inside the handshake timeout, which would close them all by itself.
+            flood.wait_until_open_at_most(PER_ADDRESS, seconds=4)
+            assert len(flood.open) <= PER_ADDRESS, (
+                f"{len(flood.open)} connections from one address still open"
+                f" ({flood.failed_connects} connects failed)"
+            )
+            assert flood.failed_connects == 0, "the kernel, not the server, refused"
+            assert b" 001 victim " in irc_answer(server.irc_port, until=b" 001 ")
+            assert healthz(server) == 200
+            with socket.create_connection(("127.0.0.1", int(found.group(1))), timeout=10) as raw:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+                with context.wrap_socket(raw) as tls:  # another address still gets TLS
+                    tls.sendall(b"NICK tlsvictim\r\nUSER v 0 * :V\r\n")
+                    data = b""
+                    while b" 001 " not in data and (chunk := tls.recv(65536)):
+                        data += chunk
+                    assert b" 001 tlsvictim " in data
+            # What the address kept is closed by the handshake timeout (10 s).
+            flood.wait_until_open_at_most(0, seconds=30)
+            assert not flood.open, f"{len(flood.open)} silent handshakes never timed out"
     finally:
         server.stop()

@@ -139,6 +139,13 @@ def test_spans_carry_the_style_and_safe_text(text: str, expected: list[tuple[str
         ("#a\u3000b", "\u3000"),  # ideographic space
         ("#a\u2028b", "\u2028"),  # line separator
         ("#a\u3164b", "\u3164"),  # Hangul filler: a "letter" that draws nothing
+        ("#lob\u034fby", "\u034f"),  # combining grapheme joiner: a "mark" that draws nothing
+        ("#lobby\ufe0f", "\ufe0f"),  # variation selector 16
+        ("#a\U000e0100b", "\U000e0100"),  # variation selector 17
+        ("#a\u17b4b", "\u17b4"),  # Khmer inherent vowel
+        ("#a\u180bb", "\u180b"),  # Mongolian free variation selector
+        ("#a\U000e0041b", "\U000e0041"),  # tag letter
+        ("#caf\u00e9\u0301", None),  # a visible combining accent stays allowed
     ],
 )
 def test_hidden_character_names_what_would_make_two_names_look_alike(

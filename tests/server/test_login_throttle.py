@@ -302,3 +302,77 @@ def test_an_unknown_names_scram_salt_comes_from_the_servers_secret() -> None:
     assert fake_salt(first, "nobody") == fake_salt(second, "nobody")  # a restart: same secret
     assert fake_salt(first, "nobody") != fake_salt(other, "nobody")
     assert fake_salt(first, "nobody") != fake_salt(first, "someone")
+
+
+def test_an_unknown_names_scram_salt_does_not_change_with_its_case() -> None:
+    """ALICE and alice get one account's salt; NOBODY and nobody must get one salt too, or
+    asking for both spellings tells which names have an account."""
+    h = harness()
+    assert fake_salt(h, "ALICE") == fake_salt(h, "alice")
+    assert fake_salt(h, "NOBODY") == fake_salt(h, "nobody")
+    assert fake_salt(h, "No[Body]") == fake_salt(h, "no{body}")  # rfc1459 casemapping
+
+
+def test_a_login_held_past_its_deadline_leaves_no_try_reserved() -> None:
+    """A held login answered by its deadline must not take a try when it is woken later.
+
+    Correct logins to the attacker's own account keep the address's free budget in flight
+    while a guess at alice waits; it is answered "try again" at the deadline. Before, the
+    wake that came after still reserved a try for it that nobody ended: three such guesses
+    left alice's counter full for good, and her own login from a new address waited its
+    deadline out and was refused.
+    """
+    h = harness()
+    h.add_account("mallory", "mallory's own")
+    h.hold_password_checks = True
+    deadline = h.world.settings.timeouts.answer
+    for round_ in range(3):
+        ip = f"203.0.113.{round_ + 1}"
+        for i in range(6):  # 3 in flight, 3 held behind them
+            c = unregistered(h, f"m{round_}x{i}", ip=ip, secure=True)
+            c.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + b64(b"\0mallory\0mallory's own"))
+        guess = by_sasl_plain(h, 10 + round_, ip, "guess")  # held behind all six
+        h.tick(deadline / 3)
+        h.answer_password_checks(3)  # the held three go; the guess is held behind them
+        h.tick(deadline * 5 / 6)  # the guess's deadline passes; the checks in flight are younger
+        assert THROTTLED in said(guess)
+        h.answer_password_checks()  # they succeed and wake the guess that was answered
+        assert h.held_checks == []
+    owner = unregistered(h, "owner", ip="192.0.2.50", secure=True)
+    owner.send("AUTHENTICATE PLAIN", "AUTHENTICATE " + b64(f"\0alice\0{PASSWORD}".encode()))
+    h.answer_password_checks()
+    assert n.RPL_SASLSUCCESS in codes(owner.take())
+
+
+# ------------------------------------------------------------------ the server password
+
+
+def test_guesses_at_the_server_password_on_one_connection_get_three_checks() -> None:
+    """Each PASS was compared at once, and an early REGISTER said whether it was right:
+    one connection could guess at the flood limit's pace. Now a PASS is a throttled try."""
+    h = Harness(settings_with(server_password="letmein"))
+    c = h.connect(ip=ATTACKER)
+    c.send("CAP LS 302", "NICK guesser")
+    c.take()
+    answers = []
+    for guess in ("one", "two", "three", "four", "letmein"):
+        answers.append(said_to(c, f"PASS {guess}", "REGISTER * * a-long-password"))
+    assert all("Send the server password" in a for a in answers[:3])
+    assert THROTTLED in answers[3]
+    assert c.closed_reason == THROTTLED
+    assert "SUCCESS" not in answers[4]  # the right one comes too late: closed
+    assert h.world.fold("guesser") not in h.world.accounts
+    assert h.world.stats.failed_logins == 3
+    # Another address is not held back, and the right password still works there.
+    other = h.connect(ip="192.0.2.99")
+    other.send("PASS letmein", "NICK honest", "USER h 0 * :H")
+    assert n.RPL_WELCOME in codes(other.take())
+
+
+def settings_with(**core: object) -> CoreSettings:
+    return replace(settings(), **core)  # type: ignore[arg-type]
+
+
+def said_to(c: SimClient, *lines: str) -> str:
+    c.send(*lines)
+    return said(c)

@@ -109,7 +109,9 @@ class ServerStore:
         return servers
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Written private (directory 0700, file 0600) whatever the umask: whoever can
+        write the file can swap a pinned fingerprint for their own server's."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         parts = ["# ChatRoom saved servers. Edited by `chatroom connect`; safe to edit by hand.\n"]
         for s in self.servers:
             parts.append(
@@ -122,7 +124,11 @@ class ServerStore:
                 f"fingerprint = {_toml_str(s.fingerprint)}\n"
             )
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(parts), encoding="utf-8")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        if hasattr(os, "fchmod"):  # not on Windows, whose files have no such modes
+            os.fchmod(fd, 0o600)  # a leftover .tmp keeps its mode through O_CREAT
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("".join(parts))
         os.replace(tmp, self.path)
 
     def get(self, name: str) -> SavedServer | None:

@@ -72,6 +72,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # Letters that draw nothing (Hangul fillers, the blank Braille pattern): as invisible as a
 # zero-width space, though Unicode files them as letters or symbols.
 _INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Default-ignorable marks, drawn as nothing though filed as combining marks (so not caught
+# by category): the combining grapheme joiner, the Khmer inherent vowels, the Mongolian
+# and the standard variation selectors (an emoji's VS16 too, as its ZWJ is refused), and
+# the default-ignorable code points not yet assigned.
+_INVISIBLE_MARKS = re.compile(
+    "[\u034f\u17b4\u17b5\u180b-\u180f\u2065\ufe00-\ufe0f\ufff0-\ufff8\U000e0000-\U000e0fff]"
+)
 # Cc controls, Cf format characters (zero-width spaces and joiners, bidi marks, overrides
 # and isolates, soft hyphen, BOM...), surrogates, and every kind of space or line break.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
@@ -180,6 +187,10 @@ def hidden_character(text: str) -> str | None:
     (controls, formatting, zero-width and invisible characters, bidi overrides, spaces),
     or None. Such characters make two different names look the same."""
     for char in text:
-        if char in _INVISIBLE_LETTERS or unicodedata.category(char) in _HIDDEN_CATEGORIES:
+        if (
+            char in _INVISIBLE_LETTERS
+            or unicodedata.category(char) in _HIDDEN_CATEGORIES
+            or _INVISIBLE_MARKS.match(char)
+        ):
             return char
     return None

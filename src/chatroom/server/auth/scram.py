@@ -84,8 +84,13 @@ class ScramServerExchange:
         *,
         secret: bytes | None = None,
         fake_iterations: int = SCRAM_MIN_ITERATIONS,
+        fold: Callable[[str], str] = str,
     ) -> None:
         self._lookup = lookup
+        # The server's casemapping: ``lookup`` finds ALICE and alice alike, so the fake salt
+        # of a name must not change with its case either, or comparing the salts of two
+        # spellings would tell an unknown name from an account.
+        self._fold = fold
         self._nonce_factory = nonce_factory
         self._secret = _PROCESS_SECRET if secret is None else secret
         # Match what real verifiers use, or the iteration count gives unknown names away.
@@ -188,8 +193,10 @@ class ScramServerExchange:
     def _fake_verifier(self, username: str) -> ScramVerifier:
         """Stable per name and secret, so repeated probes see the same salt every time."""
 
+        key = self._fold(username)
+
         def derive(label: str) -> bytes:
-            return hmac.digest(self._secret, f"{label}\0{username}".encode(), "sha256")
+            return hmac.digest(self._secret, f"{label}\0{key}".encode(), "sha256")
 
         return ScramVerifier(
             salt=derive("salt")[:16],

@@ -118,10 +118,39 @@ def password_login(
 
         ctx.verify_password(password_hash, password, checked)
 
-    # The throttle may hold the try until earlier checks end: the connection waits for it
-    # as for the check itself (replies in order), and the check is asked for on its behalf.
-    answer = ctx.expect_answer(session, decided, on_timeout=(None, 1.0))
-    ctx.throttle.request(key, admission.address_group(ctx, session.ip), answer)
+    request_try(ctx, session, key, decided)
+
+
+def request_try(
+    ctx: Context,
+    session: Session,
+    key: str,
+    decided: Callable[[LoginAttempt | None, float], None],
+) -> None:
+    """Ask the throttle for a try at ``key`` from ``session``'s address group.
+
+    The throttle may hold the try until earlier checks end: the connection waits for it as
+    for the check itself (replies in order), up to the answer deadline, when ``decided``
+    gets ``(None, 1.0)``. A try the throttle grants after that deadline is released at
+    once: nobody will check it, and a reservation never ended would count as a try in
+    flight for good (three of them, and the account's logins wait forever).
+    """
+    answered = False
+
+    def on_answer(attempt: LoginAttempt | None, wait: float) -> None:
+        nonlocal answered
+        answered = True
+        decided(attempt, wait)
+
+    answer = ctx.expect_answer(session, on_answer, on_timeout=(None, 1.0))
+
+    def from_throttle(attempt: LoginAttempt | None, wait: float) -> None:
+        if not answered:
+            answer(attempt, wait)
+        elif attempt is not None:
+            ctx.throttle.cancel(attempt)  # answered at its deadline: never checked
+
+    ctx.throttle.request(key, admission.address_group(ctx, session.ip), from_throttle)
 
 
 def registration_refusal(ctx: Context, name: str, password: str) -> tuple[str, str] | None:

@@ -37,6 +37,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
 from chatroom.server.core import admission
@@ -111,6 +112,14 @@ class GatedRequestHandler(RequestHandler):
     def connection_lost(self, exc: BaseException | None) -> None:
         self.release()
         super().connection_lost(exc)
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """A malformed request is the client's doing and its 400 says so: a debug line, not
+        an ERROR with a traceback that any stranger could write into the log at will."""
+        if isinstance(kw.get("exc_info"), HttpProcessingError):
+            self.logger.debug(*args)
+            return
+        super().log_exception(*args, **kw)
 
     def _cancel_deadline(self) -> None:
         if self._deadline is not None:

@@ -27,8 +27,9 @@ from chatroom.server.core.world import World
 from chatroom.server.net import fdlimit, tls
 from chatroom.server.net.backends import Backends
 from chatroom.server.net.backpressure import HistoryBackpressure
-from chatroom.server.net.connection import Connection, IrcConnection, TlsIrcConnection
+from chatroom.server.net.connection import Connection, IrcConnection
 from chatroom.server.net.inputs import Inputs
+from chatroom.server.net.tls_gate import TlsGate
 from chatroom.server.store.private import private_dir, warn_loose_files
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class Shell:
         self.backends: Backends | None = None
         self.history_backpressure: HistoryBackpressure | None = None
         self.tls_context: ssl.SSLContext | None = None
+        self.tls_gate: TlsGate | None = None
         self.tls_files: tuple[Path, Path] | None = None
         self.notices: list[str] = []  # what an operator must know, printed at start
 
@@ -302,18 +304,10 @@ class Shell:
 
     async def _start_tls(self, host: str, port: int) -> tuple[str, str, int]:
         """IRC over TLS."""
-        context = self._ensure_tls_context()
-        assert self._loop is not None
-        server = await self._loop.create_server(
-            lambda: TlsIrcConnection(self),
-            host,
-            port,
-            ssl=context,
-            ssl_handshake_timeout=tls.HANDSHAKE_SECONDS,
-            reuse_port=self.config.listen.reuse_port or None,
-        )
-        self.servers.append(server)
-        addr = server.sockets[0].getsockname()
+        self._ensure_tls_context()
+        # Counted at accept, before the handshake (net/tls_gate.py).
+        self.tls_gate = TlsGate(self, self._ensure_tls_context)
+        addr = (await self.tls_gate.start(host, port, self.config.listen.reuse_port))[0]
         conf = self.config.tls
         if conf.cert is not None and conf.sts_duration is not None:
             # STS only for a certificate clients can verify: a policy pinned to the
@@ -355,6 +349,8 @@ class Shell:
         """Stop accepting, tell every client why, let the writes drain, then close."""
         for server in self.servers:
             server.close()
+        if self.tls_gate is not None:
+            self.tls_gate.stop()
         if self._ticker is not None:
             self._ticker.cancel()
         if self.cluster is not None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
+import logging
 import sys
 
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import MAX_BODY, Message, format_line
 from chatroom.irc.packing import pack_words
-from chatroom.server.core import metadata, presence, sanctions, services
+from chatroom.server.auth.throttle import LoginAttempt
+from chatroom.server.core import admission, metadata, presence, sanctions, services
 from chatroom.server.core.access import nick_change_refused
-from chatroom.server.core.accounts import guard_nick
+from chatroom.server.core.accounts import guard_nick, request_try, throttled_reason
 from chatroom.server.core.caps import CAPABILITIES, advertised, ls_tokens, refresh_tag_profile
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
@@ -18,6 +21,8 @@ from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.core.session import NO_CAPS, Session
 from chatroom.server.core.welcome import try_register
+
+log = logging.getLogger("chatroom.auth")
 
 # CAP LS lines stay well under 512 bytes even with a long nick and server name.
 _CAP_LINE_BUDGET = 400
@@ -100,7 +105,49 @@ def pass_(ctx: Context, session: Session, msg: Message) -> None:
     """PASS <password>"""
     if session.registered:
         raise CommandError(n.ERR_ALREADYREGISTERED, "You may not reregister")
-    session.password = msg.params[0]
+    if ctx.settings.server_password is None:
+        session.password = msg.params[0]  # an account login, checked at registration
+        return
+    _check_server_password(ctx, session, msg.params[0])
+
+
+def _check_server_password(ctx: Context, session: Session, given: str) -> None:
+    """A guess at ``server.password`` is a password guess like any other: it goes through
+    the login throttle, whose address-group counter it shares with account logins. Its
+    second counter is that address group's own (a server-wide one would let strangers lock
+    everyone out). Before, one connection could try PASS after PASS, each answered by an
+    early REGISTER, at the flood limit's pace.
+
+    ``session.password`` then holds the server password if ``given`` was it, else None,
+    as registration and an early REGISTER expect.
+    """
+    expected = ctx.settings.server_password
+    assert expected is not None
+    session.password = None
+    session.auth_pending += 1
+
+    def decided(attempt: LoginAttempt | None, wait: float) -> None:
+        session.auth_pending -= 1
+        if attempt is None:
+            if not session.closed:
+                why = throttled_reason(wait)
+                ctx.reply(session, n.ERR_PASSWDMISMATCH, why)
+                ctx.close(session, why)
+            return
+        if session.closed:
+            ctx.throttle.cancel(attempt)  # gone while held: nothing was guessed
+            return
+        if hmac.compare_digest(given.encode(), expected.encode()):
+            ctx.throttle.succeeded(attempt)
+            session.password = expected
+        else:
+            ctx.throttle.failed(attempt)
+            ctx.stats.failed_logins += 1
+            log.warning("wrong server password", extra={"ip": session.ip})
+        try_register(ctx, session)
+
+    group = admission.address_group(ctx, session.ip)
+    request_try(ctx, session, f"\0server-password {group}", decided)
 
 
 @command("NICK", before_registration=True)

@@ -104,8 +104,24 @@ def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, r
         channel.registration = replace(channel.registration, key=new_key, name=new)
         changes.append(RenameChannel(old_key, new_key, new))
     actor = sanctions.actor_name(session)
-    sanctions.audit(ctx, actor, "channel.rename", f"{old} {new}", reason, changes)
-    _announce(ctx, session, channel, old, reason, case_only=new_key == old_key)
+    case_only = new_key == old_key
+    if channel.registration is None:
+        sanctions.audit(ctx, actor, "channel.rename", f"{old} {new}", reason, changes)
+        _announce(ctx, session, channel, old, reason, case_only)
+        return
+
+    # A registered room's new name is durable: announced once it is on disk, so a
+    # `kill -9` right after cannot bring the old name back (docs/security.md).
+    def committed(error: str | None) -> None:
+        _announce(ctx, session, channel, old, reason, case_only)
+        if error is not None and not session.closed:
+            ctx.notice(
+                session,
+                f"{channel.name} is renamed but the new name could not be saved "
+                "(the database refused the write): a restart would undo it.",
+            )
+
+    sanctions.audit(ctx, actor, "channel.rename", f"{old} {new}", reason, changes, committed)
 
 
 def _announce(

@@ -27,6 +27,7 @@ from chatroom.server.core.accounts import (
     log_in,
     password_login,
     plaintext_refused,
+    request_try,
     throttled_reason,
 )
 from chatroom.server.core.context import Context
@@ -171,9 +172,7 @@ def _scram(ctx: Context, session: Session, state: SaslExchange, data: bytes) -> 
         _prove(ctx, session, state, data, attempt, wait)
         try_register(ctx, session)
 
-    key = ctx.fold(state.scram.username)
-    answer = ctx.expect_answer(session, decided, on_timeout=(None, 1.0))
-    ctx.throttle.request(key, admission.address_group(ctx, session.ip), answer)
+    request_try(ctx, session, ctx.fold(state.scram.username), decided)
 
 
 def _prove(
@@ -209,7 +208,7 @@ def _prove(
 def _scram_first(ctx: Context, session: Session, state: SaslExchange, data: bytes) -> None:
     """client-first: answer with the salt, unless this name and address are throttled now."""
     exchange = state.scram = ScramServerExchange(
-        _scram_lookup(ctx), ctx.nonce_factory, secret=ctx.scram_secret
+        _scram_lookup(ctx), ctx.nonce_factory, secret=ctx.scram_secret, fold=ctx.fold
     )
     step = exchange.step(data)
     if not isinstance(step, ScramChallenge):

@@ -1,0 +1,61 @@
+"""The server's readable log lines carry strangers' text without its escape codes.
+
+A login name is whatever a client sends in SASL PLAIN, before any account exists, and
+"login failed" logs it: on the operator's terminal (`chatroom serve` in the foreground)
+an escape sequence there retitled the window and cleared the screen.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import socket
+import time
+from pathlib import Path
+
+from chatroom.logs import HumanFormatter
+from tests.serve_process import ServeProcess
+
+HOSTILE = "ev\x1b]0;pwned\x07\x1b[2Jil\x9b31m"
+
+
+def record(msg: str, **fields: object) -> logging.LogRecord:
+    made = logging.LogRecord("chatroom.auth", logging.WARNING, __file__, 1, msg, None, None)
+    made.__dict__.update(fields)
+    return made
+
+
+def test_a_log_line_shows_controls_in_its_message_and_fields_as_text() -> None:
+    line = HumanFormatter().format(record(f"said {HOSTILE}", account=HOSTILE, ip="127.0.0.1"))
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in line)
+    assert "␛]0;pwned␇␛[2Jil␛[31m" in line
+    assert line.endswith(" ip=127.0.0.1")
+
+
+def test_a_field_with_spaces_cannot_pass_for_more_fields() -> None:
+    line = HumanFormatter().format(record("login failed", account="x ip=10.9.8.7", ip="1.2.3.4"))
+    assert 'account="x ip=10.9.8.7" ip=1.2.3.4' in line
+
+
+def test_a_hostile_login_name_reaches_the_servers_log_as_visible_text(tmp_path: Path) -> None:
+    server = ServeProcess(tmp_path)
+    try:
+        with socket.create_connection(("127.0.0.1", server.irc_port), timeout=10) as conn:
+            blob = base64.b64encode(f"\0{HOSTILE}\0guess".encode()).decode()
+            for line in ("CAP REQ :sasl", "NICK mallory", "USER m 0 * :m", "AUTHENTICATE PLAIN"):
+                conn.sendall(f"{line}\r\n".encode())
+            got = b""
+            while b"AUTHENTICATE +" not in got:
+                got += conn.recv(4096)
+            conn.sendall(f"AUTHENTICATE {blob}\r\n".encode())
+            while b" 904 " not in got:
+                got += conn.recv(4096)
+        deadline = time.monotonic() + 10
+        while "login failed" not in server.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = server.stderr()
+    finally:
+        server.stop()
+    [failed] = [line for line in log.splitlines() if "login failed" in line]
+    assert "account=ev␛]0;pwned␇␛[2Jil␛[31m" in failed
+    assert not any(c in log for c in "\x1b\x07\x9b")
