@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from chatroom.irc.casemap import CaseMapping, casefolder
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.store.factory import open_store
 from chatroom.server.store.private import private_dir
+from chatroom.server.store.url import redacted
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -133,10 +135,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = open_store(config.store)
     except cli_admin.database_errors() as err:
-        print(
-            f"chatroom init: cannot open the store {config.store}: {cli_admin.one_line(err)}",
-            file=sys.stderr,
-        )
+        print(f"chatroom init: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)
         return 1
     try:
         hasher = PasswordHasher(Argon2Params(*config.argon2))
@@ -145,12 +144,28 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 1
+    except cli_admin.database_errors() as err:
+        print(f"chatroom init: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)
+        return 1
     finally:
         store.close()
-    path.write_text(_render(answers))
+    url = answers.get("store.url", "")
+    _write_config(path, _render(answers), secret=redacted(url) != url)
     print(f"wrote {path}; admin account {admin_name!r} created (server operator)")
     print(f"start the server with: chatroom serve --config {path}")
     return 0
+
+
+def _write_config(path: Path, text: str, *, secret: bool) -> None:
+    """Write the config; readable by its owner only when it holds a secret (a store.url
+    may carry the database password), as the data directory's files are."""
+    if not secret:
+        path.write_text(text)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when --force rewrites a file that was readable by all
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
 
 
 def _render(answers: dict[str, str]) -> str:
