@@ -12,12 +12,14 @@ import asyncio
 import base64
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 
-from chatroom.server.store.history_sqlite import history_db_path
+from chatroom.server.store.url import SqliteLocation, StoreLocation
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import ServerThread, Wire, guest_wire
 
@@ -110,6 +112,27 @@ def test_chathistory_whole_batch_comes_before_the_pong(
     assert sum(" PRIVMSG #lobby " in line for line in got) == 2
 
 
+@contextmanager
+def history_locked(location: StoreLocation) -> Iterator[None]:
+    """Hold the history's write lock from another connection: SQLite's on history.db, or
+    on PostgreSQL a lock on the messages table that every insert waits for."""
+    if isinstance(location, SqliteLocation):
+        blocker = sqlite3.connect(location.history_path, timeout=1)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            blocker.rollback()
+            blocker.close()
+        return
+    with psycopg.connect(location.conninfo) as conn:
+        conn.execute("LOCK TABLE messages IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            conn.rollback()
+
+
 def test_a_slow_history_query_does_not_delay_another_connections_pong(
     server: ServerThread, wires: list[Wire]
 ) -> None:
@@ -120,17 +143,12 @@ def test_a_slow_history_query_does_not_delay_another_connections_pong(
     other = guest(server, wires, "other")
     slow.write("JOIN #lobby", "PING joined")
     slow.until("PONG")
-    blocker = sqlite3.connect(history_db_path(server.config.data_dir), timeout=1)
-    try:
-        blocker.execute("BEGIN IMMEDIATE")  # the writer's next commit waits for this
+    with history_locked(server.config.store):  # the writer's next commit waits for this
         slow.write("PRIVMSG #lobby :stuck behind the lock", "CHATHISTORY LATEST #lobby * 5")
         slow.write("PING barrier")
         other.write("PING quick")
         assert "PONG" in words(other.until("PONG", limit=3))
         assert slow.quiet_for(0.5)
-    finally:
-        blocker.rollback()
-        blocker.close()
     got = slow.until("PONG")
     assert words(got)[-2:] == ["BATCH", "PONG"]
     assert any("stuck behind the lock" in line for line in got)
