@@ -174,3 +174,32 @@ def test_unban_of_a_listed_form_that_is_not_that_kind_says_so(
 ) -> None:
     assert main(["admin", "unban", "cidr:bogus", "--data-dir", str(tmp_path)]) == 1
     assert "'bogus' is not a cidr ban target" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["admin", "list"], SERVE])
+def test_a_sqlite_store_url_naming_a_file_is_one_line_naming_store_url(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before, NotADirectoryError escaped as a traceback."""
+    (tmp_path / "a-file").touch()
+    url = f"sqlite://{tmp_path / 'a-file'}"
+    assert main([*command, "--store", url, "--data-dir", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    assert f"cannot use the store {url} (store.url): Not a directory" in err
+    assert "check that the directory exists and is writable" in err
+
+
+@pytest.mark.parametrize("command", [["admin", "list"], SERVE])
+def test_a_data_dir_that_cannot_be_made_is_one_line_naming_server_data_dir(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").touch()
+    data = tmp_path / "a-file" / "data"
+    assert main([*command, "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+    assert f"cannot use the data directory {data} (server.data_dir): " in err
+    assert "--data-dir DIR" in err

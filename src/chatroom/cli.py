@@ -119,6 +119,10 @@ def _serve(args: argparse.Namespace) -> int:
         found = cfg.find_file(args.config)
         return run_workers(config, None if found is None else str(found), args.workers, log_args)
     logs.setup(args.log_level, args.log_format)
+    problem = cli_admin.data_dir_failure(config.data_dir)
+    if problem is not None:
+        print(f"chatroom: {problem}", file=sys.stderr)
+        return 1
     try:
         run(serve(config))
     except _cluster_errors(config) as err:

@@ -273,6 +273,18 @@ def one_line(error: BaseException) -> str:
     return " ".join(redacted(str(error)).split())
 
 
+def data_dir_failure(path: Path) -> str | None:
+    """Make the data directory (private) if needed; why it cannot be, in one line."""
+    try:
+        private_dir(path)
+    except OSError as err:
+        return (
+            f"cannot use the data directory {path} (server.data_dir): {err.strerror or err};"
+            " create it, or name another with --data-dir DIR (server.data_dir in the config)"
+        )
+    return None
+
+
 def store_failure(location: StoreLocation, error: BaseException) -> str:
     """Why the store cannot be used, in one line: where it is (password hidden), the
     setting that names it, the database's own words, and what to check or change."""
@@ -351,7 +363,10 @@ def run(args: argparse.Namespace) -> int:
             _say(f"chatroom admin: {store_failure(config.store, err)}", file=sys.stderr)
             return 1
         return 0
-    private_dir(config.data_dir)
+    problem = data_dir_failure(config.data_dir)
+    if problem is not None:
+        print(f"chatroom admin: {problem}", file=sys.stderr)
+        return 1
     if args.admin_command in ("purge", "export"):
         return _history_command(args, config)
     try:

@@ -20,7 +20,6 @@ from chatroom import config as cfg
 from chatroom.irc.casemap import CaseMapping, casefolder
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
 from chatroom.server.store.factory import open_store
-from chatroom.server.store.private import private_dir
 from chatroom.server.store.url import redacted
 
 
@@ -131,7 +130,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"chatroom init: {err}", file=sys.stderr)
         return 2
-    private_dir(config.data_dir)
+    problem = cli_admin.data_dir_failure(config.data_dir)
+    if problem is not None:
+        print(f"chatroom init: {problem}", file=sys.stderr)
+        return 1
     try:
         store = open_store(config.store)
     except cli_admin.database_errors() as err:
