@@ -5,6 +5,7 @@ and changes from another process reach the server again (its LISTEN reconnects).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +46,7 @@ def _saved_lines(url: str) -> list[str]:
 
 
 def test_a_server_outlives_postgresql_killed_and_saves_again_once_it_is_back(
-    tmp_path: Path, own_postgres: TempPostgres, wires: list[Wire]
+    tmp_path: Path, own_postgres: TempPostgres, wires: list[Wire], caplog: pytest.LogCaptureFixture
 ) -> None:
     url = own_postgres.new_database()
     server = ServerThread(make_config(tmp_path, store_url=url)).start()
@@ -53,6 +54,7 @@ def test_a_server_outlives_postgresql_killed_and_saves_again_once_it_is_back(
         talker = guest_wire(server.port, wires, "talker")
         talker.write("JOIN #lobby", "PRIVMSG #lobby :before the crash", "PING joined")
         talker.until("PONG")
+        caplog.set_level(logging.WARNING, logger="chatroom")
         own_postgres.kill()
 
         # Down: the server answers, and refuses what needs the database instead of hanging.
@@ -84,3 +86,8 @@ def test_a_server_outlives_postgresql_killed_and_saves_again_once_it_is_back(
         assert any("after the crash" in line for line in talker.until("ERROR", limit=DEADLINE))
     finally:
         server.stop()
+    # The history writer's tries while the database was away: one line each, no traceback
+    # (it tries twice a second; an outage of minutes must not bury the log).
+    retries = [r for r in caplog.records if r.getMessage() == "history write failed; trying again"]
+    assert retries
+    assert [r.exc_info for r in retries] == [None] * len(retries)
