@@ -173,7 +173,7 @@ def test_unban_of_a_listed_form_that_is_not_that_kind_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["admin", "unban", "cidr:bogus", "--data-dir", str(tmp_path)]) == 1
-    assert "'bogus' is not a cidr ban target" in capsys.readouterr().err
+    assert "'bogus' is not a network like 203.0.113.0/24" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", [["admin", "list"], SERVE])

@@ -271,31 +271,13 @@ def add_ban(
     return dataclasses.replace(ban, id=ban_id)
 
 
-def _listed_form(target: str) -> tuple[str, str] | None:
-    """``(kind, mask)`` of a target written as ``bans`` lists it, ``kind:mask``
-    (``nick:eve!*@*``, ``cidr:10.0.0.0/8``, ``address:192.0.2.1``); None otherwise.
-    (``account:NAME`` is understood everywhere already.) No nick, mask or address
-    starts with such a word and a colon, so the form is never ambiguous."""
-    kind, sep, mask = target.strip().partition(":")
-    kind = kind.lower()
-    if not sep or kind not in ("nick", "cidr", "address") or not mask:
-        return None
-    if kind == "nick":
-        return kind, normalize_mask(mask)
-    classified = classify_target(mask)
-    if classified is None or classified[0] != kind:
-        raise ValueError(f"{mask!r} is not a {kind} ban target; see 'chatroom admin bans'")
-    return classified
-
-
 def remove_ban(
     store: Store, target: str, fold: Fold = _RFC1459, *, clock: Callable[[], float] = time.time
 ) -> ServerBan:
     """Lift the ban on ``target`` (as ``bans`` shows it, e.g. ``account:bob``)."""
     bans = store.load().bans
-    shown = _listed_form(target)
-    wanted = {ban_target(store, target, fold) if shown is None else (shown[0], fold(shown[1]))}
-    if shown is None and classify_target(target) is None:  # a bare word: account or nick
+    wanted = {ban_target(store, target, fold)}
+    if classify_target(target) is None:  # a bare word: an account or a nick ban
         wanted |= {("account", fold(target)), ("nick", fold(normalize_mask(target)))}
     if target.isdigit():
         found = next((b for b in bans if b.id == int(target)), None)
