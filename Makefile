@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test check lint format typecheck bench clean
+.PHONY: serve test test-postgres check lint format typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ $(SYSTEM_TOOLS):
 
 test: $(STAMP) $(SYSTEM_TOOLS)
 	$(BIN)/pytest
+
+# The integration suite once more with every server it starts on PostgreSQL instead of
+# the SQLite files (tests/realserver.py); `make test` runs the store, CLI and crash tests
+# on both backends already.
+test-postgres: $(STAMP) $(SYSTEM_TOOLS)
+	CHATROOM_TEST_STORE=postgres $(BIN)/pytest tests/integration
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench fuzz

@@ -12,8 +12,10 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 PG_BIN = Path(os.environ.get("CHATROOM_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -46,7 +48,12 @@ class TempPostgres:
         options = f"-k {self.root} -c listen_addresses='' -c max_connections=200"
         if not durable:
             options += " -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
+        self._options = options
+        self.start()
+
+    def start(self) -> None:
+        """Start the cluster (again, after ``kill``: PostgreSQL recovers from its WAL)."""
+        self._run("pg_ctl", "-D", str(self.data), "-o", self._options, "-l",
                   str(self.root / "log"), "-w", "-t", "60", "start")  # fmt: skip
 
     @staticmethod
@@ -82,8 +89,39 @@ class TempPostgres:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-l", str(self.root / "log"),
                   "-w", "-t", "60", "restart")  # fmt: skip
 
+    def kill(self) -> None:
+        """SIGKILL the postmaster, as the OOM killer or a power cut would: its backends
+        notice and exit; returns once they all have, so ``start`` can run again."""
+        lock_file = self.data / "postmaster.pid"
+        os.kill(int(lock_file.read_text().split()[0]), signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while _cluster_processes(self.data) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The dead postmaster may linger as a zombie nobody reaps here, and PostgreSQL
+        # takes a lock file naming a live pid as a server still running: with every
+        # process of the cluster gone, the stale locks go (the data directory's and the
+        # socket's), as an operator would remove them.
+        lock_file.unlink(missing_ok=True)
+        for socket_lock in self.root.glob(".s.PGSQL.*.lock"):
+            socket_lock.unlink(missing_ok=True)
+
     def stop(self) -> None:
         try:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _cluster_processes(data: Path) -> list[int]:
+    """The pids of processes still attached to the cluster in ``data`` (its postmaster's
+    children have it as their working directory)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "cwd").resolve() == data.resolve():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -222,7 +222,9 @@ def test_an_unreachable_postgres_is_one_clear_line(
     url = f"postgresql://chatroom:s3cret@/none?host={tmp_path}&connect_timeout=2"
     assert main(["admin", "list", "--store", url, "--data-dir", str(tmp_path / "d")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("chatroom admin: cannot open the database")
+    assert err.startswith("chatroom admin: cannot use the store postgresql://chatroom:***@")
+    assert "(store.url)" in err
+    assert "check that PostgreSQL runs there" in err
     assert err.count("\n") == 1
 
 
@@ -266,7 +268,8 @@ def test_serve_with_an_unreachable_store_exits_with_one_line(
     args = ["serve", "--store", url, "--port", "0", "--tls-port", "off", "--http-port", "off"]
     assert main([*args, "--data-dir", str(tmp_path / "d")]) == 1
     err = capsys.readouterr().err
-    assert "chatroom: the store at postgresql://chatroom:***@" in err
+    assert "chatroom: cannot use the store postgresql://chatroom:***@" in err
+    assert "correct store.url (--store, CHATROOM_STORE_URL, or [store] url" in err
     assert "s3cret" not in err
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import signal
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from chatroom import cli_admin, cli_init, logs
 from chatroom import config as cfg
+from chatroom.server.store.url import redacted
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -117,16 +119,14 @@ def _serve(args: argparse.Namespace) -> int:
         found = cfg.find_file(args.config)
         return run_workers(config, None if found is None else str(found), args.workers, log_args)
     logs.setup(args.log_level, args.log_format)
+    cfg.make_data_dir(config.data_dir)
     try:
         run(serve(config))
     except _cluster_errors(config) as err:
         print(f"chatroom: the network at {config.cluster_url}: {err}", file=sys.stderr)
         return 1
     except cli_admin.database_errors() as err:
-        print(
-            f"chatroom: the store at {config.store} failed: {cli_admin.one_line(err)}",
-            file=sys.stderr,
-        )
+        print(f"chatroom: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)
         return 1
     return 0
 
@@ -145,8 +145,23 @@ def _config(args: argparse.Namespace) -> int:
         sys.stdout.write(cfg.defaults_toml())
         return 0
     loaded = cfg.load(cfg.find_file(args.config))
-    print(loaded)
+    print(_shown(loaded))
     return 0
+
+
+def _shown(config: cfg.Config) -> cfg.Config:
+    """The config with its secrets hidden (a database password in store.url, the cluster
+    secret, the server password): what it prints is pasted into bug reports."""
+    hidden = "***"
+    core = config.core
+    if core.server_password is not None:
+        core = dataclasses.replace(core, server_password=hidden)
+    return dataclasses.replace(
+        config,
+        core=core,
+        store_url=redacted(config.store_url),
+        cluster_secret=hidden if config.cluster_secret else "",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,8 +32,9 @@ from chatroom.server.core.bans import format_time, until_text
 from chatroom.server.store.backup import backup_store
 from chatroom.server.store.base import Store, StoreError
 from chatroom.server.store.factory import open_store
+from chatroom.server.store.schema import SchemaTooNewError
 from chatroom.server.store.transfer import migrate
-from chatroom.server.store.url import SqliteLocation, parse_store_url
+from chatroom.server.store.url import SqliteLocation, StoreLocation, parse_store_url, redacted
 
 Fold = Callable[[str], str]
 
@@ -223,8 +224,11 @@ def _history_command(args: argparse.Namespace, config: cfg.Config) -> int:
             return 0
         before = admin.parse_since(args.before, time.time()) if args.before else None
         count = admin_history.purge_room(config.store, args.room, fold, before)
-    except value_or_database_errors() as err:
+    except ValueError as err:
         _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
+        return 1
+    except database_errors() as err:
+        _say(f"chatroom admin: {store_failure(config.store, err)}", file=sys.stderr)
         return 1
     _say(f"deleted {count} lines of {args.room}")
     return 0
@@ -252,8 +256,9 @@ def _missing_database(args: argparse.Namespace, config_file: Path | None, data: 
 
 
 def database_errors() -> tuple[type[Exception], ...]:
-    """What a database may raise besides ``StoreError``: reported, never a traceback."""
-    errors: tuple[type[Exception], ...] = (sqlite3.Error, StoreError)
+    """What a database may raise besides ``StoreError``: reported, never a traceback (a
+    schema newer than this ChatRoom too: a downgrade, or a newer node on the store)."""
+    errors: tuple[type[Exception], ...] = (sqlite3.Error, StoreError, SchemaTooNewError)
     try:
         import psycopg
     except ImportError:  # pragma: no cover - psycopg is a dependency
@@ -262,8 +267,22 @@ def database_errors() -> tuple[type[Exception], ...]:
 
 
 def one_line(error: BaseException) -> str:
-    """An error as one line: libpq's messages span several (a hint on its own line)."""
-    return " ".join(str(error).split())
+    """An error as one line: libpq's messages span several (a hint on its own line), and
+    may quote the URL they could not parse, password and all (hidden here)."""
+    return " ".join(redacted(str(error)).split())
+
+
+def store_failure(location: StoreLocation, error: BaseException) -> str:
+    """Why the store cannot be used, in one line: where it is (password hidden), the
+    setting that names it, the database's own words, and what to check or change."""
+    change = "or correct store.url (--store, CHATROOM_STORE_URL, or [store] url in the config)"
+    if isinstance(error, SchemaTooNewError):
+        fix = f"it was written by a newer ChatRoom: run that version, {change}"
+    elif isinstance(location, SqliteLocation):
+        fix = f"check that the directory exists and is writable, {change} or server.data_dir"
+    else:
+        fix = f"check that PostgreSQL runs there and lets that user into that database, {change}"
+    return f"cannot use the store {location} (store.url): {one_line(error)}; {fix}"
 
 
 def value_or_database_errors() -> tuple[type[Exception], ...]:
@@ -324,8 +343,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             for path in backup_store(config.store, args.file, report=_say):
                 _say(f"wrote {path}")
-        except value_or_database_errors() as err:
+        except ValueError as err:
             _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
+            return 1
+        except database_errors() as err:
+            _say(f"chatroom admin: {store_failure(config.store, err)}", file=sys.stderr)
             return 1
         return 0
     cfg.make_data_dir(config.data_dir)
@@ -334,7 +356,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = open_store(config.store)
     except database_errors() as err:
-        print(f"chatroom admin: cannot open the database: {one_line(err)}", file=sys.stderr)
+        print(f"chatroom admin: {store_failure(config.store, err)}", file=sys.stderr)
         return 1
     try:
         return _store_command(store, args, config)

@@ -135,10 +135,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         store = open_store(config.store)
     except cli_admin.database_errors() as err:
-        print(
-            f"chatroom init: cannot open the store {config.store}: {cli_admin.one_line(err)}",
-            file=sys.stderr,
-        )
+        print(f"chatroom init: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)
         return 1
     try:
         hasher = PasswordHasher(Argon2Params(*config.argon2))
@@ -146,6 +143,9 @@ def run(args: argparse.Namespace) -> int:
         admin.create_account(store, hasher, admin_name, password, oper=True, fold=fold)
     except ValueError as err:
         print(f"chatroom init: {err}", file=sys.stderr)
+        return 1
+    except cli_admin.database_errors() as err:
+        print(f"chatroom init: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)
         return 1
     finally:
         store.close()

@@ -21,7 +21,7 @@ from chatroom.server.core.settings import (
     OperRole,
     valid_role_name,
 )
-from chatroom.server.store.url import parse_store_url
+from chatroom.server.store.url import parse_store_url, redacted
 
 # A METADATA value longer than this would not fit its 761 reply in one 512-byte line.
 MAX_METADATA_VALUE_BYTES = 300
@@ -199,8 +199,8 @@ def _registration(key: str, value: object) -> str:
 def _store_url(key: str, value: object) -> str:
     try:
         parse_store_url(str(value), Path("."))
-    except ValueError as err:
-        raise fail(key, value, str(err).split(": ", 1)[-1]) from None
+    except ValueError as err:  # shown without the password a mistyped URL may carry
+        raise fail(key, redacted(str(value)), str(err).split(": ", 1)[-1]) from None
     return str(value).strip()
 
 

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import socket
-import sqlite3
 import ssl
 import time
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from chatroom.server.core.settings import AccountSettings, Limits
+from chatroom.server.store.factory import open_store
+from chatroom.server.store.url import SqliteLocation
 from tests.realserver import Client, ServerThread, make_config
 
 PASSWORD = "tr0ub4dor&3-long"
@@ -181,10 +182,13 @@ def test_fifty_wrong_guesses_in_a_row_are_throttled(secure_server: ServerThread)
 def test_database_holds_only_argon2id_hashes(secure_server: ServerThread) -> None:
     _register(secure_server, "alice")
     _register(secure_server, "bob")
-    db = secure_server.config.data_dir / "chatroom.db"
-    with sqlite3.connect(db) as conn:
-        hashes = [row[0] for row in conn.execute("SELECT password_hash FROM accounts")]
+    store = open_store(secure_server.config.store)  # SQLite, or PostgreSQL in a run on it
+    try:
+        hashes = [account.password_hash for account in store.load().accounts.values()]
+    finally:
+        store.close()
     assert len(hashes) == 2
     assert all(h.startswith("$argon2id$") for h in hashes)
-    raw = b"".join(p.read_bytes() for p in db.parent.glob("chatroom.db*"))
-    assert PASSWORD.encode() not in raw
+    if isinstance(secure_server.config.store, SqliteLocation):  # every byte of the files
+        files = secure_server.config.store.directory.glob("chatroom.db*")
+        assert PASSWORD.encode() not in b"".join(p.read_bytes() for p in files)

@@ -28,6 +28,11 @@ def open_umask() -> Iterator[None]:
         os.umask(previous)
 
 
+# The SQLite files in the data directory are what these tests look at, also in a run that
+# puts every other test's store in PostgreSQL (CHATROOM_TEST_STORE=postgres).
+IN_THE_DATA_DIR = "sqlite://"
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -35,7 +40,7 @@ def mode(path: Path) -> int:
 def test_a_new_data_dir_and_every_file_the_server_writes_are_private(
     tmp_path: Path, open_umask: None
 ) -> None:
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, store_url=IN_THE_DATA_DIR)
     server = ServerThread(config).start()
     try:
         alice = Client(server.port, "alice")
@@ -60,7 +65,7 @@ def test_a_new_data_dir_and_every_file_the_server_writes_are_private(
 def test_serve_warns_about_files_others_can_read_and_makes_its_databases_private(
     tmp_path: Path, open_umask: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, store_url=IN_THE_DATA_DIR)
     data = config.data_dir
     data.mkdir(mode=0o755)
     (data / "chatroom.db").touch(mode=0o644)

@@ -12,13 +12,14 @@ import asyncio
 import base64
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 
-from chatroom.server.store.history_sqlite import history_db_path
-from chatroom.server.store.url import SqliteLocation
+from chatroom.server.store.url import SqliteLocation, StoreLocation
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import ServerThread, Wire, guest_wire
 
@@ -111,6 +112,49 @@ def test_chathistory_whole_batch_comes_before_the_pong(
     assert sum(" PRIVMSG #lobby " in line for line in got) == 2
 
 
+@contextmanager
+def history_locked(location: StoreLocation) -> Iterator[None]:
+    """Hold the history's write lock from another connection: SQLite's on history.db, or
+    on PostgreSQL a lock on the messages table that every insert waits for."""
+    if isinstance(location, SqliteLocation):
+        blocker = sqlite3.connect(location.history_path, timeout=1)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            blocker.rollback()
+            blocker.close()
+        return
+    with psycopg.connect(location.conninfo) as conn:
+        conn.execute("LOCK TABLE messages IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            conn.rollback()
+
+
+@contextmanager
+def store_locked(location: StoreLocation) -> Iterator[None]:
+    """Hold the store's write lock from another connection: SQLite's on the store file,
+    or on PostgreSQL a lock on every table the commits below write."""
+    if isinstance(location, SqliteLocation):
+        blocker = sqlite3.connect(location.store_path, timeout=1, isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            blocker.rollback()
+            blocker.close()
+        return
+    tables = "server_bans, account_metadata, read_markers, account_options, channels"
+    with psycopg.connect(location.conninfo) as conn:
+        conn.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            conn.rollback()
+
+
 def test_a_slow_history_query_does_not_delay_another_connections_pong(
     server: ServerThread, wires: list[Wire]
 ) -> None:
@@ -121,17 +165,12 @@ def test_a_slow_history_query_does_not_delay_another_connections_pong(
     other = guest(server, wires, "other")
     slow.write("JOIN #lobby", "PING joined")
     slow.until("PONG")
-    blocker = sqlite3.connect(history_db_path(server.config.data_dir), timeout=1)
-    try:
-        blocker.execute("BEGIN IMMEDIATE")  # the writer's next commit waits for this
+    with history_locked(server.config.store):  # the writer's next commit waits for this
         slow.write("PRIVMSG #lobby :stuck behind the lock", "CHATHISTORY LATEST #lobby * 5")
         slow.write("PING barrier")
         other.write("PING quick")
         assert "PONG" in words(other.until("PONG", limit=3))
         assert slow.quiet_for(0.5)
-    finally:
-        blocker.rollback()
-        blocker.close()
     got = slow.until("PONG")
     assert words(got)[-2:] == ["BATCH", "PONG"]
     assert any("stuck behind the lock" in line for line in got)
@@ -148,11 +187,7 @@ def test_answers_that_wait_for_a_store_commit_come_before_the_pong(
     other = guest(server, wires, "other")
     wire.write(f"OPER admin {PASSWORD}", "JOIN #den", "PING ready")
     wire.until("PONG")
-    store = server.config.store
-    assert isinstance(store, SqliteLocation)
-    blocker = sqlite3.connect(store.store_path, timeout=1, isolation_level=None)
-    try:
-        blocker.execute("BEGIN IMMEDIATE")  # the server's next commit waits for this
+    with store_locked(server.config.store):  # the server's next commit waits for this
         wire.write(
             "BAN *@192.0.2.9 :testing",
             "METADATA * SET display-name :Ada",
@@ -164,9 +199,6 @@ def test_answers_that_wait_for_a_store_commit_come_before_the_pong(
         other.write("PING quick")
         assert "PONG" in words(other.until("PONG", limit=3))
         assert wire.quiet_for(0.5)
-    finally:
-        blocker.rollback()
-        blocker.close()
     got = wire.until("PONG")
     text = "\n".join(got)
     for answer in (
@@ -187,14 +219,9 @@ def test_a_redact_waits_for_the_history_store_and_comes_before_the_pong(
     wire.write("JOIN #lobby", "PRIVMSG #lobby :regrettable", "PING said")
     echo = next(line for line in wire.until("PONG") if "regrettable" in line)
     msgid = dict(tag.split("=", 1) for tag in echo[1:].split(" ", 1)[0].split(";"))["msgid"]
-    blocker = sqlite3.connect(history_db_path(server.config.data_dir), timeout=1)
-    try:
-        blocker.execute("BEGIN IMMEDIATE")
+    with history_locked(server.config.store):
         wire.write(f"REDACT #lobby {msgid} :oops", "PING barrier")
         assert wire.quiet_for(0.5)
-    finally:
-        blocker.rollback()
-        blocker.close()
     assert words(wire.until("PONG"))[-2:] == ["REDACT", "PONG"]
 
 

@@ -69,6 +69,12 @@ def test_durations_print_with_at_most_two_units() -> None:
         ("*@evil.example", ("nick", "*!*@evil.example")),
         ("spam*", ("nick", "spam*!*@*")),
         ("bob", None),
+        # As BANS lists a ban, so that what is listed can be lifted as shown:
+        ("nick:Bob!*@*", ("nick", "Bob!*@*")),
+        ("nick:spam", ("nick", "spam!*@*")),
+        ("address:203.0.113.7", ("address", "203.0.113.7")),
+        ("address:10.1.*", ("address", "10.1.*")),
+        ("cidr:2001:db8::/32", ("cidr", "2001:db8::/32")),
     ],
 )
 def test_ban_targets_are_classified_by_their_shape(
@@ -203,6 +209,32 @@ def test_unban_lifts_the_ban_and_bans_lists_what_is_left() -> None:
     assert b.closed_reason is None
     assert ("admin", "ban.remove", "account:bob") in audit_actions(h)
     assert "No server ban" in notices(admin.cmd("UNBAN nobody"))[0]
+
+
+def test_unban_takes_every_ban_as_bans_lists_it() -> None:
+    """docs/commands.md: "write the target as BANS shows it"; before, only account:NAME
+    worked that way (``UNBAN cidr:10.0.0.0/8`` was "not a network")."""
+    h = Harness()
+    admin = oper(h)
+    for target in ("Eve!*@*", "203.0.113.5", "10.0.0.0/8", "2001:db8::/32"):
+        admin.cmd(f"BAN {target} :x")
+    listed = [line.split(" - ")[0] for line in notices(admin.cmd("BANS"))[:-1]]
+    assert listed == [
+        "nick:eve!*@*",
+        "address:203.0.113.5",
+        "cidr:10.0.0.0/8",
+        "cidr:2001:db8::/32",
+    ]
+    for shown in listed:
+        assert "Lifted" in notices(admin.cmd(f"UNBAN {shown}"))[0], shown
+    assert h.store.load().bans == []
+
+
+def test_a_listed_form_of_the_wrong_shape_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a network"):
+        classify_target("cidr:bogus")
+    with pytest.raises(ValueError, match="not an address"):
+        classify_target("address:10.0.0.0/8")
 
 
 def test_rebanning_the_same_target_replaces_the_old_ban() -> None:

@@ -99,6 +99,24 @@ def _ip(text: str) -> IPAddress | None:
     return address
 
 
+def _listed(text: str) -> tuple[BanKind, str] | None:
+    """A target written as ``BANS`` and ``chatroom admin bans`` list a ban, ``kind:mask``
+    (``nick:eve!*@*``, ``address:192.0.2.1``, ``cidr:10.0.0.0/8``), so that what is
+    listed can be lifted as shown. No nick, mask or address starts with one of these
+    words and a colon, so the form is never ambiguous."""
+    kind, sep, mask = text.partition(":")
+    kind = kind.lower()
+    if not sep or not mask or kind not in ("nick", "address", "cidr"):
+        return None
+    if kind == "nick":
+        return "nick", normalize_mask(mask)
+    classified = classify_target(mask)
+    if classified is None or classified[0] != kind:
+        wanted = "a network like 203.0.113.0/24" if kind == "cidr" else "an address"
+        raise ValueError(f"{mask!r} is not {wanted}")
+    return classified
+
+
 def classify_target(text: str) -> tuple[BanKind, str] | None:
     """The ``(kind, mask)`` an explicit target names, or None for a bare word.
 
@@ -117,6 +135,9 @@ def classify_target(text: str) -> tuple[BanKind, str] | None:
             return "account", name
     if not text:
         raise ValueError("empty ban target")
+    listed = _listed(text)
+    if listed is not None:
+        return listed
     if "/" in text and "!" not in text and "@" not in text:
         try:
             network = ipaddress.ip_network(text, strict=False)

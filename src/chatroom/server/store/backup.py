@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from chatroom.server.store.base import StoreError
 from chatroom.server.store.private import private_dir, private_file
 from chatroom.server.store.url import PostgresLocation, SqliteLocation, StoreLocation
 
@@ -60,6 +62,24 @@ def backup_store(
     return backup_postgres(location, target, report)
 
 
+def _without_password(conninfo: str) -> tuple[str, dict[str, str]]:
+    """``conninfo`` less its password, and pg_dump's environment with the password in
+    ``PGPASSWORD``: a command line is visible to every local user (``ps``), the
+    environment of another user's process is not."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.Error as err:
+        raise StoreError(str(err)) from None
+    env = dict(os.environ)
+    password = params.pop("password", None)
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
+    return make_conninfo(**{name: str(value) for name, value in params.items()}), env
+
+
 def backup_postgres(
     location: PostgresLocation, target: Path, report: Callable[[str], None] = print
 ) -> list[Path]:
@@ -76,23 +96,17 @@ def backup_postgres(
         migrate(location, SqliteLocation(target), report)
         return [target / "chatroom.db", target / "history.db"]
     target.parent.mkdir(parents=True, exist_ok=True)
+    conninfo, env = _without_password(location.conninfo)
     partial = private_file(target.with_name(target.name + ".partial"))
     done = subprocess.run(
-        [
-            pg_dump,
-            "--format=custom",
-            "--no-owner",
-            "--file",
-            str(partial),
-            "--dbname",
-            location.conninfo,
-        ],
+        [pg_dump, "--format=custom", "--no-owner", "--file", str(partial), "--dbname", conninfo],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
         partial.unlink(missing_ok=True)
-        raise ValueError(f"pg_dump failed: {done.stderr.strip() or done.returncode}")
+        raise StoreError(done.stderr.strip() or f"pg_dump failed ({done.returncode})")
     partial.replace(target)  # only a complete dump ever has the final name
     return [target]

@@ -7,11 +7,13 @@ in one module. PostgreSQL's modules (and psycopg) are imported only for a Postgr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
 from chatroom.server.core.history import HistoryRecord
-from chatroom.server.store.base import Store
+from chatroom.server.store.base import Store, StoreError
 from chatroom.server.store.history import HistoryStore
 from chatroom.server.store.url import PostgresLocation, StoreLocation, parse_store_url
 
@@ -54,7 +56,8 @@ def open_store(location: StoreLocation) -> CopyableStore:
         return PostgresStore(location.conninfo)
     from chatroom.server.store.sqlite import SqliteStore
 
-    return SqliteStore(location.store_path)
+    with _files_as_store_errors():
+        return SqliteStore(location.store_path)
 
 
 def open_history(location: StoreLocation) -> CopyableHistory:
@@ -65,4 +68,16 @@ def open_history(location: StoreLocation) -> CopyableHistory:
         return PostgresHistory(location.conninfo)
     from chatroom.server.store.history_sqlite import SqliteHistory
 
-    return SqliteHistory(location.history_path)
+    with _files_as_store_errors():
+        return SqliteHistory(location.history_path)
+
+
+@contextmanager
+def _files_as_store_errors() -> Iterator[None]:
+    """A directory that cannot be made or a path that is no directory: a ``StoreError``
+    (reported in one line naming store.url), not a traceback."""
+    try:
+        yield
+    except OSError as err:
+        where = f": {err.filename}" if err.filename else ""
+        raise StoreError(f"{err.strerror or err}{where}") from err

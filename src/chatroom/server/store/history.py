@@ -279,12 +279,14 @@ class HistoryWriter:
             try:
                 self._store.append(records)
                 break
-            except Exception:
+            except Exception as exc:
                 if time.monotonic() >= deadline:
                     log.exception("history write failed (%d lines lost)", len(records))
                     self._finished(len(records))
                     return
-                log.warning("history write failed; trying again", exc_info=True)
+                # One line per try, no traceback: a database away for minutes would
+                # otherwise fill the log with the same one twice a second.
+                log.warning("history write failed; trying again", extra={"error": _text(exc)})
                 time.sleep(WRITE_RETRY_PAUSE)
         touched = self._touched
         keep = self._settings.max_per_target
@@ -323,8 +325,8 @@ class HistoryWriter:
         try:
             changed = self._store.changed_outside()
             recent = self._store.recent(self._settings.replay_lines) if changed else None
-        except Exception:
-            log.exception("history check failed")
+        except Exception as exc:  # the database away: said in one line, tried next time
+            log.warning("history check failed", extra={"error": _text(exc)})
             return
         if recent is not None and self._on_outside_change is not None:
             log.info("history changed outside the server; reloaded recent lines")
@@ -381,3 +383,8 @@ class HistoryWriter:
     def _final_prune(self) -> None:
         self._prune(every_touched=True)
         self._reclaim()
+
+
+def _text(error: BaseException) -> str:
+    """An error in one line (libpq's span several), with its type when it has no text."""
+    return " ".join(str(error).split()) or type(error).__name__

@@ -16,6 +16,7 @@ between any two backends, in either direction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.store.base import (
@@ -36,6 +37,7 @@ from chatroom.server.store.url import StoreLocation
 
 __all__ = ["HISTORY_PAGE", "MigrationMismatchError", "copy_all", "migrate"]
 
+T = TypeVar("T")
 HISTORY_PAGE = 5000  # history lines read and written per transaction
 STORE_BATCH = 2000  # store records per transaction
 
@@ -50,13 +52,13 @@ def migrate(
     """Open both locations and ``copy_all``; the verified counts per table."""
     if str(source) == str(target):
         raise ValueError("--from and --to name the same store")
-    from_store = open_store(source)
+    from_store = _opened(open_store, source, "--from")
     try:
-        from_history = open_history(source)
+        from_history = _opened(open_history, source, "--from")
         try:
-            to_store = open_store(target)
+            to_store = _opened(open_store, target, "--to")
             try:
-                to_history = open_history(target)
+                to_history = _opened(open_history, target, "--to")
                 try:
                     return copy_all(from_store, from_history, to_store, to_history, report)
                 finally:
@@ -67,6 +69,14 @@ def migrate(
             from_history.close()
     finally:
         from_store.close()
+
+
+def _opened(opener: Callable[[StoreLocation], T], location: StoreLocation, flag: str) -> T:
+    """``opener(location)``; a failure says which of the two stores it was."""
+    try:
+        return opener(location)
+    except Exception as err:
+        raise StoreError(f"cannot open the store of {flag} {location}: {err}") from err
 
 
 def copy_all(

@@ -93,10 +93,15 @@ def parse_store_url(url: str, data_dir: Path) -> StoreLocation:
     )
 
 
-_PASSWORD_IN_URL = re.compile(r"^([a-z]+://[^:/?#@]*):[^@/?#]*@", re.IGNORECASE)
-_PASSWORD_PARAM = re.compile(r"(password=)[^&\s]*", re.IGNORECASE)
+# Anywhere in the text, not only at its start: libpq quotes a URL it cannot parse inside
+# its error message ("... in URI: \"postgresql://user:secret@[::1\""), password and all.
+_PASSWORD_IN_URL = re.compile(
+    r"(\b[a-z][a-z0-9+.-]*://[^:/?#@\s\"']*):[^@/?#\s\"']*@", re.IGNORECASE
+)
+_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)[^&\s\"']*", re.IGNORECASE)
 
 
 def redacted(url: str) -> str:
-    """``url`` with any password replaced by ``***``, fit for logs and error messages."""
+    """``url`` (or an error message quoting one) with any password replaced by ``***``,
+    fit for logs and error messages."""
     return _PASSWORD_PARAM.sub(r"\1***", _PASSWORD_IN_URL.sub(r"\1:***@", url))

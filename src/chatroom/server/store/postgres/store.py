@@ -40,7 +40,13 @@ from chatroom.server.store.base import (
     Touched,
     touched_by,
 )
-from chatroom.server.store.postgres.schema import STORE, connect, connect_kwargs, migrate
+from chatroom.server.store.postgres.schema import (
+    CONNECT_TIMEOUT,
+    STORE,
+    connect,
+    connect_kwargs,
+    migrate,
+)
 from chatroom.server.store.sql_changes import Dialect, apply_changes
 from chatroom.server.store.sql_records import count_rows, read_audit, read_delta, read_snapshot
 from chatroom.server.store.sql_tables import Rows
@@ -80,6 +86,11 @@ class PostgresStore:
             kwargs={"autocommit": True, **connect_kwargs(conninfo)},
             name="chatroom-store",
             open=False,
+            # How long a change waits for a connection: while PostgreSQL is down, the
+            # writer reports it (REGISTER gets TEMPORARILY_UNAVAILABLE) after one connect
+            # timeout instead of the pool's default 30 s, during which everything else
+            # waiting to be saved waits too.
+            timeout=CONNECT_TIMEOUT,
         )
         self._pool.open(wait=True, timeout=30)
 
