@@ -86,10 +86,12 @@ def test_a_nickname_tab_password_typed_in_one_burst_lands_in_the_two_fields(
         return done.stdout
 
     def field(screen: str, label: str) -> str:
-        """The text in the input box under ``label``."""
+        """The text in the input box under ``label`` ("" while the box is not drawn yet:
+        a capture can catch the form half-painted on a busy machine)."""
         lines = screen.splitlines()
-        start = next(i for i, line in enumerate(lines) if label in line)
-        return next(line for line in lines[start + 1 :] if "▊  " in line).split("▊  ")[1]
+        start = next((i for i, line in enumerate(lines) if label in line), len(lines))
+        boxes = (line for line in lines[start + 1 :] if "▊  " in line)
+        return next(boxes, "▊  ").split("▊  ")[1]
 
     env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} TERM=xterm-256color"
     command = f"{env} {sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls"

@@ -166,9 +166,12 @@ class TerminalLines:
         self._typed_before: list[str] = []
 
         def read() -> None:
-            for line in iter(source.readline, ""):
-                loop.call_soon_threadsafe(self._queue.put_nowait, line)
-            loop.call_soon_threadsafe(self._queue.put_nowait, "")
+            try:
+                for line in iter(source.readline, ""):
+                    loop.call_soon_threadsafe(self._queue.put_nowait, line)
+                loop.call_soon_threadsafe(self._queue.put_nowait, "")
+            except RuntimeError:  # the loop closed: the client ended, nobody reads on
+                return
 
         threading.Thread(target=read, name="stdin", daemon=True).start()
 
