@@ -17,10 +17,12 @@ What each Redis key is for (all under ``chatroom:``):
   and forwards changes other processes made to the store (LISTEN/NOTIFY) into the log.
 
 If Redis goes away, publishing and following retry every 0.2 s; lines read meanwhile wait
-in the outbox (bounded: connections are held while it is full). Entries carry a sequence
-number per incarnation, so a publish that is retried after Redis already stored it is
-applied once. Redis must keep its data across restarts (``appendonly yes``): the log is
-the network's memory (docs/cluster.md).
+in the outbox (bounded: connections are held while it is full). Nobody could beat while
+Redis was away, so no node declares another lost until it has itself been in touch with
+Redis for a whole ``NODE_TTL_MS`` again (every live node has beaten by then). Entries
+carry a sequence number per incarnation, so a publish that is retried after Redis
+already stored it is applied once. Redis must keep its data across restarts
+(``appendonly yes``): the log is the network's memory (docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -156,6 +158,8 @@ class ClusterNode:
         self._client: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
         self._held: set[Connection] = set()
+        # Since when (monotonic) Redis has answered without a failure; None while it fails.
+        self._in_touch_since: float | None = None
         self._watching = False  # the store's watch connected once (load_snapshot)
         # What the nodes' own store commits are signed with, so no node takes another's
         # commit for a change from outside (see load_changes).
@@ -329,6 +333,7 @@ class ClusterNode:
                     await pipe.execute()
                     entries = []
                 except (RedisError, OSError) as err:
+                    self._in_touch_since = None
                     log.warning("publishing to Redis failed; retrying", extra={"error": str(err)})
                     await asyncio.sleep(RETRY_SECONDS)
             if self._held and not self.full():
@@ -348,6 +353,7 @@ class ClusterNode:
                 )
                 entries = _entries(reply)
             except (RedisError, OSError) as err:
+                self._in_touch_since = None
                 log.warning("reading the log failed; retrying", extra={"error": str(err)})
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
@@ -391,12 +397,15 @@ class ClusterNode:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
                 await self._heartbeat(client)
+                if self._in_touch_since is None:
+                    self._in_touch_since = time.monotonic()
                 self.lease_held = bool(await lease(keys=[LEASE], args=[self.me, LEASE_TTL_MS]))
                 if self.lease_held:
                     self.publish("tick")
                     await self._declare_lost(client)
                     await self._snapshot_and_trim(client)
             except (RedisError, OSError) as err:
+                self._in_touch_since = None
                 log.warning("heartbeat to Redis failed", extra={"error": str(err)})
 
     async def _snapshot_and_trim(self, client: aioredis.Redis) -> None:
@@ -438,7 +447,12 @@ class ClusterNode:
         await pipe.execute()
 
     async def _declare_lost(self, client: aioredis.Redis) -> None:
-        """Incarnations that hold sessions but stopped beating: their users quit."""
+        """Incarnations that hold sessions but stopped beating: their users quit. Not
+        while this node has been in touch with Redis for less than a node's time to live:
+        after Redis was away (restarted, unreachable), every node's beat looks stale."""
+        since = self._in_touch_since
+        if since is None or time.monotonic() - since < NODE_TTL_MS / 1000:
+            return
         now = await _redis_ms(client)
         live = set(_names(await client.zrangebyscore(NODES, now, "+inf")))
         self._declared &= self.replica.incarnations()
