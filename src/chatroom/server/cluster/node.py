@@ -71,6 +71,7 @@ LEASE_TTL_MS = 3_000
 RETRY_SECONDS = 0.2
 READ_BATCH = 512
 ENTRY_INPUTS = 256  # inputs of one node per log entry, at most
+LEAVE_SECONDS = 3.0  # for the node's own loops to end when it stops
 OUTBOX_LIMIT = 20_000  # entries waiting for Redis before connections are held
 
 # Found the network if no incarnation is alive, and register this one, atomically: two
@@ -161,6 +162,12 @@ class ClusterNode:
         # Since when (monotonic) Redis has answered without a failure; None while it fails.
         self._in_touch_since: float | None = None
         self._watching = False  # the store's watch connected once (load_snapshot)
+        # Set when this node applies its own "node lost" that it did not publish (a pause
+        # longer than NODE_TTL_MS): its entries are void from then on, so it must stop and
+        # be started again as a new incarnation (``serve`` exits; systemd restarts it).
+        self.expelled = asyncio.Event()
+        self._leaving = False  # leave() began: our own "lost" is on its way
+        self._stopping = False  # leave() ends the loops below
         # What the nodes' own store commits are signed with, so no node takes another's
         # commit for a change from outside (see load_changes).
         self.network_origin = hashlib.sha256(
@@ -272,15 +279,17 @@ class ClusterNode:
         """A clean stop: our users quit for everyone (with ``reason``), then we go."""
         if not self._tasks:
             return
+        self._leaving = True
         self.publish("lost", self.me, reason)
         deadline = time.monotonic() + 3.0
         while self.me not in self.replica.dead and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        # The loops also stop on ``_stopping``: a cancel that lands while redis-py times
+        # out a read (after a long pause) can be swallowed, and the loop would go on.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.wait(self._tasks, timeout=LEAVE_SECONDS)
         self._tasks = []
         client = self._client
         if client is not None:
@@ -315,7 +324,7 @@ class ClusterNode:
     async def _publish_forever(self) -> None:
         client = self._client
         assert client is not None
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
             batch, self._outbox = self._outbox, []
@@ -346,7 +355,7 @@ class ClusterNode:
     async def _follow(self) -> None:
         reader = self._reader
         assert reader is not None
-        while True:
+        while not self._stopping:
             try:
                 reply = await reader.xread(
                     {LOG: self.replica.last_id}, count=READ_BATCH, block=1000
@@ -371,6 +380,9 @@ class ClusterNode:
             if replica.bound:
                 self._attach_bound()
         self.shell.flush()
+        if self.me in replica.dead and not self._leaving and not self.expelled.is_set():
+            log.error("the network declared this node lost; stopping", extra={"node": self.me})
+            self.expelled.set()
         backends: EffectHandler | None = self.shell.backends
         if backends is not None:
             for effect in effects:
@@ -393,7 +405,7 @@ class ClusterNode:
         client = self._client
         assert client is not None
         lease = client.register_script(_LEASE)
-        while True:
+        while not self._stopping:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
                 await self._heartbeat(client)
