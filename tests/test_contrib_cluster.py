@@ -27,6 +27,8 @@ def _compose_env() -> dict[str, str]:
     block = COMPOSE.split("  environment:\n", 1)[1].split("\n  depends_on:", 1)[0]
     env = {}
     for line in block.splitlines():
+        if line.strip().startswith("#"):
+            continue
         key, _, value = line.strip().partition(": ")
         value = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
         env[key] = re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", SECRET, value)
@@ -54,6 +56,8 @@ def test_the_compose_file_runs_three_nodes_of_one_network_the_cli_accepts() -> N
         assert (config.listen.port, config.tls.port, config.listen.http_port) == (6667, 6697, 8080)
         nodes.add(config.node)
     assert nodes == {"a", "b", "c"}
+    named = {**_compose_env(), "CHATROOM_HTTP_HOSTNAMES": "chat.example.org"}  # as commented
+    assert cfg.load(env=named).http.hostnames == ("chat.example.org",)
 
 
 @pytest.mark.parametrize(
