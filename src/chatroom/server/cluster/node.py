@@ -44,6 +44,7 @@ from redis.exceptions import RedisError
 
 from chatroom.config import Config
 from chatroom.server.cluster.codec import encode, mac_key
+from chatroom.server.cluster.outage import Outage
 from chatroom.server.cluster.replica import NetworkClock, Replica, settings_digest
 from chatroom.server.core import admission
 from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
@@ -161,6 +162,9 @@ class ClusterNode:
         self._held: set[Connection] = set()
         # Since when (monotonic) Redis has answered without a failure; None while it fails.
         self._in_touch_since: float | None = None
+        self._publishing = Outage("publishing to Redis")
+        self._reading = Outage("reading the log from Redis")
+        self._beating = Outage("the heartbeat to Redis")
         self._watching = False  # the store's watch connected once (load_snapshot)
         # Set when this node applies its own "node lost" that it did not publish (a pause
         # longer than NODE_TTL_MS): its entries are void from then on, so it must stop and
@@ -341,9 +345,10 @@ class ClusterNode:
                         pipe.xadd(LOG, {"e": data})
                     await pipe.execute()
                     entries = []
+                    self._publishing.ok()
                 except (RedisError, OSError) as err:
                     self._in_touch_since = None
-                    log.warning("publishing to Redis failed; retrying", extra={"error": str(err)})
+                    self._publishing.failed(err)
                     await asyncio.sleep(RETRY_SECONDS)
             if self._held and not self.full():
                 held, self._held = self._held, set()
@@ -361,9 +366,10 @@ class ClusterNode:
                     {LOG: self.replica.last_id}, count=READ_BATCH, block=1000
                 )
                 entries = _entries(reply)
+                self._reading.ok()
             except (RedisError, OSError) as err:
                 self._in_touch_since = None
-                log.warning("reading the log failed; retrying", extra={"error": str(err)})
+                self._reading.failed(err)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             if entries:
@@ -409,6 +415,7 @@ class ClusterNode:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
                 await self._heartbeat(client)
+                self._beating.ok()
                 if self._in_touch_since is None:
                     self._in_touch_since = time.monotonic()
                 self.lease_held = bool(await lease(keys=[LEASE], args=[self.me, LEASE_TTL_MS]))
@@ -418,7 +425,7 @@ class ClusterNode:
                     await self._snapshot_and_trim(client)
             except (RedisError, OSError) as err:
                 self._in_touch_since = None
-                log.warning("heartbeat to Redis failed", extra={"error": str(err)})
+                self._beating.failed(err)
 
     async def _snapshot_and_trim(self, client: aioredis.Redis) -> None:
         """Every ``snapshot_every`` entries, the lease holder writes the network's state at
