@@ -46,8 +46,8 @@ class TempPostgres:
         options = f"-k {self.root} -c listen_addresses='' -c max_connections=200"
         if not durable:
             options += " -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
-                  str(self.root / "log"), "-w", "-t", "60", "start")  # fmt: skip
+        self._options = options
+        self.bring_up()
 
     @staticmethod
     def _pick_owner() -> tuple[int, int] | None:
@@ -81,6 +81,15 @@ class TempPostgres:
         crash the service manager recovers from): every client connection is cut."""
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-l", str(self.root / "log"),
                   "-w", "-t", "60", "restart")  # fmt: skip
+
+    def take_down(self) -> None:
+        """Stop it, keeping its data, until ``bring_up``: a test acts while it is away."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+
+    def bring_up(self) -> None:
+        """Start (at first, and again after ``take_down``)."""
+        self._run("pg_ctl", "-D", str(self.data), "-o", self._options, "-l",
+                  str(self.root / "log"), "-w", "-t", "60", "start")  # fmt: skip
 
     def stop(self) -> None:
         try:

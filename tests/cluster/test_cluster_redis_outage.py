@@ -62,7 +62,7 @@ def test_a_redis_outage_longer_than_a_heartbeat_declares_no_node_lost_and_conver
     assert guest(network["c"].port, wires, "dot")  # freed: its connection is gone
 
     for name in ("a", "b", "c"):  # the loops retried every 0.2 s; the log says it seldom
-        said = network[name].stderr()
-        failing = [line for line in said.splitlines() if "failed; retrying" in line]
+        logged = network[name].stderr()
+        failing = [line for line in logged.splitlines() if "failed; retrying" in line]
         assert 1 <= len(failing) <= 3 * (1 + int(AWAY // REPEAT_SECONDS)), failing
-        assert "reading the log from Redis works again" in said
+        assert "reading the log from Redis works again" in logged
