@@ -213,6 +213,7 @@ class ClusterNode:
             extra={"node": self.name, "incarnation": self.me},
         )
         if not founded:
+            await self._warn_of_namesakes(client, now)
             await self._start_from_snapshot(client)
         await self._catch_up()
         if not self.replica.founded:
@@ -239,6 +240,19 @@ class ClusterNode:
             asyncio.create_task(self._publish_forever()),
             asyncio.create_task(self._keep_alive()),
         ]
+
+    async def _warn_of_namesakes(self, client: aioredis.Redis, now: int) -> None:
+        """Another live node with this node's name is either its own previous run (killed,
+        not yet noticed lost: normal after a crash) or a second node given the same
+        ``--node`` by mistake, which ``chatroom admin nodes`` could not tell apart."""
+        prefix = self.name + "~"
+        for other in _names(await client.zrangebyscore(NODES, now, "+inf")):
+            if other != self.me and other.startswith(prefix):
+                log.warning(
+                    "another live node has this node's name: if it is not this node's"
+                    " previous run, give each node its own --node (cluster.node)",
+                    extra={"node": self.name, "other": other},
+                )
 
     async def _unregister(self, client: aioredis.Redis) -> None:
         """Out of the live list at once (a node that cannot join, or leaves)."""
