@@ -162,6 +162,7 @@ class ClusterNode:
         self._held: set[Connection] = set()
         # Since when (monotonic) Redis has answered without a failure; None while it fails.
         self._in_touch_since: float | None = None
+        self._absent_since: dict[str, float] = {}  # incarnation -> when seen without a beat
         self._publishing = Outage("publishing to Redis")
         self._reading = Outage("reading the log from Redis")
         self._beating = Outage("the heartbeat to Redis")
@@ -487,16 +488,31 @@ class ClusterNode:
         if since is None or time.monotonic() - since < NODE_TTL_MS / 1000:
             return
         now = await _redis_ms(client)
-        live = set(_names(await client.zrangebyscore(NODES, now, "+inf")))
-        self._declared &= self.replica.incarnations()
-        for incarnation in self.replica.incarnations() - live - self._declared:
+        pairs = cast(list[tuple[bytes, float]], await client.zrange(NODES, 0, -1, withscores=True))
+        beats = {_names([member])[0]: float(expires) for member, expires in pairs}
+        live = {name for name, expires in beats.items() if expires >= now}
+        listed = set(beats)
+        holding = self.replica.incarnations()
+        self._declared &= holding
+        for incarnation in holding - live - self._declared:
+            if incarnation not in listed and not self._absent_long(incarnation):
+                continue  # no beat at all: Redis lost its keys (flushed, evicted)? wait one
             log.warning("node lost", extra={"incarnation": incarnation})
             self._declared.add(incarnation)
             self.publish("lost", incarnation, "node lost")
+        for gone in set(self._absent_since) - (holding - listed):
+            del self._absent_since[gone]
         await client.zremrangebyscore(NODES, "-inf", now)
         stale = [name for name in _names(await client.hkeys(INFO)) if name not in live]
         if stale:
             await client.hdel(INFO, *stale)
+
+    def _absent_long(self, incarnation: str) -> bool:
+        """An incarnation with no entry in ``NODES`` at all (not an expired one) is lost
+        only once it has stayed absent for a node's time to live: a live node puts its
+        entry back with its next beat, so Redis losing its keys loses nobody."""
+        first = self._absent_since.setdefault(incarnation, time.monotonic())
+        return time.monotonic() - first >= NODE_TTL_MS / 1000
 
     # ------------------------------------------------------------------ Inputs
 
