@@ -167,8 +167,11 @@ def enforce(ctx: Context) -> int:
         return 0
     dropped = 0
     for session in list(ctx.sessions.values()):
-        if not session.closed and not check_session(ctx, session):
-            dropped += 1
+        if session.closed:
+            continue  # a device of a user refused above: counted with it
+        devices = len(session.owner.conns) if session.registered else 1
+        if not check_session(ctx, session):
+            dropped += devices  # the user goes with every connection
     now = ctx.clock()
     for user in ctx.accounts.online_users():
         if user.conns or not user.registered:
