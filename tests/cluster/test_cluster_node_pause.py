@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import time
 
-from chatroom.server.cluster.node import NODE_TTL_MS
+from chatroom.server.cluster.liveness import NODE_TTL_MS
 from tests.cluster.support import Network, closed, guest, heard, join
 from tests.realserver import Wire
 

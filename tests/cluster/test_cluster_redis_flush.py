@@ -11,7 +11,7 @@ import time
 
 import redis
 
-from chatroom.server.cluster.node import NODE_TTL_MS
+from chatroom.server.cluster.liveness import NODE_TTL_MS
 from tests.cluster.support import Network, barrier, eventually, guest, heard, join
 from tests.realserver import Wire
 

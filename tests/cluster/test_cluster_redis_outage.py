@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from functools import partial
 
-from chatroom.server.cluster.node import NODE_TTL_MS
+from chatroom.server.cluster.liveness import NODE_TTL_MS
 from chatroom.server.cluster.outage import REPEAT_SECONDS
 from tests.cluster.support import Network, barrier, eventually, guest, heard, join, names
 from tests.realserver import Wire

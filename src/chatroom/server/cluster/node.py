@@ -44,6 +44,7 @@ from redis.exceptions import RedisError
 
 from chatroom.config import Config
 from chatroom.server.cluster.codec import encode, mac_key
+from chatroom.server.cluster.liveness import NODE_TTL_MS, Liveness
 from chatroom.server.cluster.outage import Outage
 from chatroom.server.cluster.replica import NetworkClock, Replica, settings_digest
 from chatroom.server.core import admission
@@ -67,7 +68,6 @@ INFO = "chatroom:node-info"
 LEASE = "chatroom:lease"
 SNAPSHOT = "chatroom:snapshot"
 HEARTBEAT_SECONDS = 1.0
-NODE_TTL_MS = 6_000  # a node silent this long is lost (noticed within ~7 s)
 LEASE_TTL_MS = 3_000
 RETRY_SECONDS = 0.2
 READ_BATCH = 512
@@ -155,14 +155,11 @@ class ClusterNode:
         self._seq = itertools.count(2)  # 1 is the genesis this node may have written
         self._outbox: list[tuple[Any, ...]] = []
         self._wake = asyncio.Event()
-        self._declared: set[str] = set()  # lost incarnations announced, not yet applied
+        self._liveness = Liveness()  # whom the lease holder declares lost
         self._tasks: list[asyncio.Task[None]] = []
         self._client: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
         self._held: set[Connection] = set()
-        # Since when (monotonic) Redis has answered without a failure; None while it fails.
-        self._in_touch_since: float | None = None
-        self._absent_since: dict[str, float] = {}  # incarnation -> when seen without a beat
         self._publishing = Outage("publishing to Redis")
         self._reading = Outage("reading the log from Redis")
         self._beating = Outage("the heartbeat to Redis")
@@ -362,7 +359,7 @@ class ClusterNode:
                     entries = []
                     self._publishing.ok()
                 except (RedisError, OSError) as err:
-                    self._in_touch_since = None
+                    self._liveness.redis_failed()
                     self._publishing.failed(err)
                     await asyncio.sleep(RETRY_SECONDS)
             if self._held and not self.full():
@@ -383,7 +380,7 @@ class ClusterNode:
                 entries = _entries(reply)
                 self._reading.ok()
             except (RedisError, OSError) as err:
-                self._in_touch_since = None
+                self._liveness.redis_failed()
                 self._reading.failed(err)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
@@ -431,15 +428,14 @@ class ClusterNode:
             try:
                 await self._heartbeat(client)
                 self._beating.ok()
-                if self._in_touch_since is None:
-                    self._in_touch_since = time.monotonic()
+                self._liveness.redis_answered(time.monotonic())
                 self.lease_held = bool(await lease(keys=[LEASE], args=[self.me, LEASE_TTL_MS]))
                 if self.lease_held:
                     self.publish("tick")
                     await self._declare_lost(client)
                     await self._snapshot_and_trim(client)
             except (RedisError, OSError) as err:
-                self._in_touch_since = None
+                self._liveness.redis_failed()
                 self._beating.failed(err)
 
     async def _snapshot_and_trim(self, client: aioredis.Redis) -> None:
@@ -481,38 +477,23 @@ class ClusterNode:
         await pipe.execute()
 
     async def _declare_lost(self, client: aioredis.Redis) -> None:
-        """Incarnations that hold sessions but stopped beating: their users quit. Not
-        while this node has been in touch with Redis for less than a node's time to live:
-        after Redis was away (restarted, unreachable), every node's beat looks stale."""
-        since = self._in_touch_since
-        if since is None or time.monotonic() - since < NODE_TTL_MS / 1000:
+        """Incarnations that hold sessions but stopped beating: their users quit (the
+        rules, and what does not count as stopping, are in ``liveness.py``)."""
+        liveness = self._liveness
+        if liveness.in_touch_since is None:
             return
         now = await _redis_ms(client)
         pairs = cast(list[tuple[bytes, float]], await client.zrange(NODES, 0, -1, withscores=True))
         beats = {_names([member])[0]: float(expires) for member, expires in pairs}
-        live = {name for name, expires in beats.items() if expires >= now}
-        listed = set(beats)
         holding = self.replica.incarnations()
-        self._declared &= holding
-        for incarnation in holding - live - self._declared:
-            if incarnation not in listed and not self._absent_long(incarnation):
-                continue  # no beat at all: Redis lost its keys (flushed, evicted)? wait one
+        for incarnation in liveness.lost(beats, now, holding, time.monotonic()):
             log.warning("node lost", extra={"incarnation": incarnation})
-            self._declared.add(incarnation)
             self.publish("lost", incarnation, "node lost")
-        for gone in set(self._absent_since) - (holding - listed):
-            del self._absent_since[gone]
         await client.zremrangebyscore(NODES, "-inf", now)
+        live = {name for name, expires in beats.items() if expires >= now}
         stale = [name for name in _names(await client.hkeys(INFO)) if name not in live]
         if stale:
             await client.hdel(INFO, *stale)
-
-    def _absent_long(self, incarnation: str) -> bool:
-        """An incarnation with no entry in ``NODES`` at all (not an expired one) is lost
-        only once it has stayed absent for a node's time to live: a live node puts its
-        entry back with its next beat, so Redis losing its keys loses nobody."""
-        first = self._absent_since.setdefault(incarnation, time.monotonic())
-        return time.monotonic() - first >= NODE_TTL_MS / 1000
 
     # ------------------------------------------------------------------ Inputs
 
