@@ -350,7 +350,7 @@ class ClusterNode:
                 encode(batch[i : i + ENTRY_INPUTS], self.key)
                 for i in range(0, len(batch), ENTRY_INPUTS)
             ]
-            while entries:
+            while entries and not self._stopping:
                 try:
                     pipe = client.pipeline(transaction=False)
                     for data in entries:
