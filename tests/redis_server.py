@@ -132,6 +132,11 @@ class TempRedis:
             self.kill()
         else:
             self.stop()
+        self.start_again()
+
+    def start_again(self) -> None:
+        """Start after ``stop`` or ``kill``, on the same port with the same data: a test
+        may do what it likes while Redis is away in between."""
         if not self._start():
             raise RuntimeError(f"port {self.port} was taken while Redis was down")
 

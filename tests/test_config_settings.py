@@ -230,3 +230,24 @@ def test_a_network_node_needs_postgresql_and_a_long_enough_secret() -> None:
 def test_a_cluster_url_that_is_not_redis_names_the_key() -> None:
     with pytest.raises(cfg.ConfigError, match=r"cluster\.url.*redis://"):
         cfg.load(env={}, flags={"cluster.url": "http://example.org"})
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("redis://127.0.0.1:99999/0", "Port out of range"),
+        ("redis://[::1/0", "Invalid IPv6"),
+        ("redis://127.0.0.1:6379/0?socket_timeout=soon", "socket_timeout"),
+        ("redis://127.0.0.1:6379/zero", "database after the port is a number"),
+    ],
+)
+def test_a_malformed_cluster_url_is_one_line_naming_the_key_not_a_traceback(
+    url: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(cfg.ConfigError, match=rf"cluster\.url.*{re.escape(said)}"):
+        cfg.load(env={}, flags={"cluster.url": url})
+    assert main(["admin", "nodes", "--cluster", url]) == 1
+    error = capsys.readouterr().err
+    assert "'cluster.url'" in error
+    assert said in error
+    assert "Traceback" not in error

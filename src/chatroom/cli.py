@@ -90,10 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from chatroom.server.net.runner import run, serve
-
-    flags = {
+def serve_flags(args: argparse.Namespace) -> dict[str, object]:
+    """``serve``'s options as config keys (the flags layer of ``config.load``)."""
+    return {
         "listen.host": args.host,
         "listen.port": args.port,
         "listen.http_port": args.http_port,
@@ -104,7 +103,12 @@ def _serve(args: argparse.Namespace) -> int:
         "cluster.url": args.cluster,
         "cluster.node": args.node,
     }
-    config = cfg.load(cfg.find_file(args.config), flags=flags)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from chatroom.server.net.runner import run, serve
+
+    config = cfg.load(cfg.find_file(args.config), flags=serve_flags(args))
     if config.listen.port is None and config.tls.port is None and config.listen.http_port is None:
         raise cfg.ConfigError(
             "every listener is off (listen.port, listen.tls_port, listen.http_port): "

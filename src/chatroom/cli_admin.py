@@ -25,6 +25,7 @@ from typing import TextIO
 
 from chatroom import admin, admin_history, admin_rooms
 from chatroom import config as cfg
+from chatroom.config_kinds import check as check_setting
 from chatroom.irc.casemap import casefolder
 from chatroom.irc.formatting import terminal_safe
 from chatroom.server.auth.passwords import Argon2Params, PasswordHasher
@@ -307,6 +308,11 @@ def _nodes(url: str) -> int:
     """One line per live node: its name, its users (connections it holds), since when."""
     if not url:
         print("chatroom admin: no network: give --cluster redis://HOST:PORT/DB", file=sys.stderr)
+        return 1
+    try:
+        check_setting("cluster.url", "cluster_url", url)  # --cluster skips the config's checks
+    except cfg.ConfigError as err:
+        print(f"chatroom admin: {err}", file=sys.stderr)
         return 1
     import asyncio
 

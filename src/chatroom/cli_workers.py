@@ -4,7 +4,10 @@ Each worker is an ordinary ``chatroom serve`` node (``--node NAME-i``) of the ne
 ``cluster.url`` names; they share the listening ports with ``SO_REUSEPORT``, so the
 kernel spreads new connections over them, and clients see one server. This process only
 starts them, restarts one that dies (its users were declared lost by the others and
-reconnect), and stops them all on SIGINT/SIGTERM.
+reconnect), and stops them all on SIGINT/SIGTERM. A worker that fails again and again
+right after its start (Redis unreachable, a port taken, settings the network refuses)
+would fail forever: then this process stops them all and exits 1, so that the service
+manager sees the failure instead of a restart loop.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from chatroom.server.net import tls
 
 RESTART_SECONDS = 1.0
 STOP_SECONDS = 10.0
+QUICK_FAILURE_SECONDS = 15.0  # a worker that fails sooner after its start failed to start
+QUICK_FAILURES = 3  # in a row, for one worker: then give up
 
 
 def _ports(config: Config) -> list[str]:
@@ -70,19 +75,35 @@ def run_workers(config: Config, config_file: str | None, count: int, log_args: l
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     workers = [subprocess.Popen(command, env=env) for command in commands]
+    started = [time.monotonic()] * count
+    quick_failures = [0] * count
+    gave_up = False
     print(f"chatroom: {count} workers of node {config.node} started", flush=True)
     while not stopping:
         time.sleep(0.2)
         for i, worker in enumerate(workers):
-            if worker.poll() is not None and not stopping:
+            if worker.poll() is None or stopping:
+                continue
+            name = f"{config.node}-{i + 1}"
+            quick = worker.returncode != 0 and time.monotonic() - started[i] < QUICK_FAILURE_SECONDS
+            quick_failures[i] = quick_failures[i] + 1 if quick else 0
+            if quick_failures[i] >= QUICK_FAILURES:
                 print(
-                    f"chatroom: worker {config.node}-{i + 1} exited ({worker.returncode});"
-                    " restarting it",
+                    f"chatroom: worker {name} failed {QUICK_FAILURES} times right after"
+                    " starting (its error is above); stopping every worker",
                     file=sys.stderr,
                     flush=True,
                 )
-                time.sleep(RESTART_SECONDS)
-                workers[i] = subprocess.Popen(commands[i], env=env)
+                stopping = gave_up = True
+                break
+            print(
+                f"chatroom: worker {name} exited ({worker.returncode}); restarting it",
+                file=sys.stderr,
+                flush=True,
+            )
+            time.sleep(RESTART_SECONDS)
+            workers[i] = subprocess.Popen(commands[i], env=env)
+            started[i] = time.monotonic()
     for worker in workers:
         if worker.poll() is None:
             worker.terminate()
@@ -93,4 +114,4 @@ def run_workers(config: Config, config_file: str | None, count: int, log_args: l
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
-    return 0
+    return 1 if gave_up else 0

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from chatroom.irc.casemap import CaseMapping
 from chatroom.irc.masks import is_channel_name
@@ -206,8 +207,23 @@ def _store_url(key: str, value: object) -> str:
 
 def _cluster_url(key: str, value: object) -> str:
     text = _str(key, value).strip()
-    if text and not text.startswith(("redis://", "rediss://", "unix://")):
-        raise fail(key, value, "expected redis://HOST:PORT/DB, rediss://... or unix:///PATH")
+    if not text:
+        return text
+    expected = "expected redis://HOST:PORT/DB, rediss://... or unix:///PATH"
+    if not text.startswith(("redis://", "rediss://", "unix://")):
+        raise fail(key, value, expected)
+    # Checked as redis-py will read it (the port's range, the brackets of an IPv6
+    # address, the query's options), so a typo is this one line, not a traceback at
+    # start; redis-py is imported only for a URL that names a network.
+    from redis.asyncio.connection import parse_url
+
+    try:
+        parse_url(text)
+    except ValueError as err:
+        raise fail(key, value, f"{err} ({expected})") from None
+    database = urlsplit(text).path.strip("/")
+    if not text.startswith("unix://") and database and not database.isdigit():
+        raise fail(key, value, f"the database after the port is a number, as in /0 ({expected})")
     return text
 
 

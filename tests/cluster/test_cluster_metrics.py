@@ -6,10 +6,11 @@ from __future__ import annotations
 import urllib.request
 from functools import partial
 
-from tests.cluster.support import Network, eventually, guest
+from tests.cluster.support import Network, barrier, eventually, guest, heard, join
 from tests.realserver import Wire
 
 NODES = ("a", "b")
+DELIVERED = "chatroom_messages_delivered_total"
 
 
 def _metric(network: Network, node: str, name: str) -> float:
@@ -44,3 +45,23 @@ def test_each_node_reports_its_own_sockets_and_the_network_s_totals(
 
 def _counts(network: Network, node: str, name: str, value: float) -> bool:
     return _metric(network, node, name) == value
+
+
+def test_deliveries_are_counted_by_the_node_that_writes_them(
+    network: Network, wires: list[Wire]
+) -> None:
+    """Each node writes only its own members' sockets, so its delivery counter is its
+    own share; the network's deliveries are the sum over the nodes (docs/cluster.md)."""
+    talker = guest(network["b"].port, wires, "dtalker")
+    hearers = [guest(network["a"].port, wires, nick) for nick in ("dhear1", "dhear2")]
+    for wire in (talker, *hearers):
+        join(wire, "#deliver")
+    heard(talker, "dhear2", " JOIN #deliver")
+    before = {node: _metric(network, node, DELIVERED) for node in NODES}
+    talker.write("PRIVMSG #deliver :counted where it is written")
+    for wire in hearers:
+        heard(wire, "dtalker", "counted where it is written")
+    barrier(talker)  # node b has applied the message too
+    after = {node: _metric(network, node, DELIVERED) for node in NODES}
+    assert after["a"] - before["a"] == 2
+    assert after["b"] - before["b"] == 0

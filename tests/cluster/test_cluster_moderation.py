@@ -8,7 +8,7 @@ from __future__ import annotations
 from tests.cluster.support import PASSWORD, Network, closed, guest, heard, join, login
 from tests.realserver import Wire
 
-ACCOUNTS = ("spammer",)
+ACCOUNTS = ("spammer", "troll")
 AT_ONCE = 5.0  # seconds; the contract is "within a second"
 
 
@@ -48,3 +48,17 @@ def test_kill_by_an_operator_on_one_node_ends_the_connection_on_another(
     assert "go away" in heard(onlooker, "victim", " QUIT ")
     newcomer = guest(network["a"].port, wires, "victim")  # the nick is free again
     assert newcomer
+
+
+def test_a_ban_from_chatroom_admin_disconnects_the_account_on_every_node(
+    network: Network, wires: list[Wire]
+) -> None:
+    """``chatroom admin ban`` writes PostgreSQL only; the nodes hear of it (NOTIFY) and
+    put it in the network's log, so the account's connections on two nodes both end."""
+    on_b = login(network["b"].port, wires, "troll")
+    on_c = login(network["c"].port, wires, "troll")
+    network._cli("admin", "ban", "troll", "--reason", "from the shell", "--store",
+                 network.store_url)  # fmt: skip
+    for wire in (on_b, on_c):
+        said = closed(wire, AT_ONCE)
+        assert [line for line in said if line.startswith("ERROR") and "from the shell" in line]

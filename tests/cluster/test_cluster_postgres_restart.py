@@ -73,3 +73,33 @@ def test_a_postgresql_restart_loses_no_client_and_saving_resumes(
             limit=20,
         )
     assert names(talker, "#pgr") == names(listener, "#pgr")
+
+
+def test_what_is_said_while_postgresql_is_down_is_in_the_history_once_it_is_back(
+    network: Network, own_postgres: TempPostgres, wires: list[Wire]
+) -> None:
+    """Nothing acknowledged is lost: lines delivered while PostgreSQL is away are saved
+    once it returns and every node's CHATHISTORY has them; an account asked for meanwhile
+    is refused (not promised), and it does not appear later."""
+    talker = guest(network["a"].port, wires, "downtalker", *HISTORY_CAPS)
+    listener = guest(network["b"].port, wires, "downlistener", *HISTORY_CAPS)
+    joiner = guest(network["b"].port, wires, "downjoiner", "draft/account-registration")
+    join(talker, "#pgdown")
+    join(listener, "#pgdown")
+    own_postgres.take_down()
+    try:
+        for i in range(5):
+            talker.write(f"PRIVMSG #pgdown :said while down {i}")
+        heard(listener, "downtalker", "said while down 4")  # delivered live meanwhile
+        joiner.write("REGISTER * * :a-long-enough-password")
+        assert "FAIL REGISTER" in joiner.until(("REGISTER SUCCESS", "FAIL REGISTER"), 30)[-1]
+    finally:
+        own_postgres.start()
+    for reader in (talker, listener):
+        for i in range(5):
+            eventually(
+                partial(_in_history, reader, "#pgdown", f"said while down {i}"),
+                f"line {i} said while PostgreSQL was down is in the history",
+                limit=40,
+            )
+    assert "downjoiner" not in network._cli("admin", "list", "--store", network.store_url)

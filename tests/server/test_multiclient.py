@@ -685,3 +685,16 @@ def test_an_always_on_user_banned_while_the_server_was_down_is_not_brought_back(
     again.store = h.store
     again.world.load_snapshot(h.store.load())
     assert again.world.nicks.find("alice") is None
+
+
+def test_a_ban_counts_every_connection_it_closes_not_one_per_user() -> None:
+    h, _alice, _bob = setup()
+    h.add_account("root", PASSWORD, oper=True)
+    root = device(h, "root")
+    device(h, "alice")  # a second device
+    root.take()
+    got = root.cmd("BAN alice :spam")
+    h.answer()
+    h.pump()
+    said = [m.params[-1] for m in got + root.take() if m.command == "NOTICE"]
+    assert any("2 connection(s) closed" in text for text in said), said

@@ -17,10 +17,12 @@ What each Redis key is for (all under ``chatroom:``):
   and forwards changes other processes made to the store (LISTEN/NOTIFY) into the log.
 
 If Redis goes away, publishing and following retry every 0.2 s; lines read meanwhile wait
-in the outbox (bounded: connections are held while it is full). Entries carry a sequence
-number per incarnation, so a publish that is retried after Redis already stored it is
-applied once. Redis must keep its data across restarts (``appendonly yes``): the log is
-the network's memory (docs/cluster.md).
+in the outbox (bounded: connections are held while it is full). Nobody could beat while
+Redis was away, so no node declares another lost until it has itself been in touch with
+Redis for a whole ``NODE_TTL_MS`` again (every live node has beaten by then). Entries
+carry a sequence number per incarnation, so a publish that is retried after Redis
+already stored it is applied once. Redis must keep its data across restarts
+(``appendonly yes``): the log is the network's memory (docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from redis.exceptions import RedisError
 from chatroom.config import Config
 from chatroom.irc.framing import LineTooLong
 from chatroom.server.cluster.codec import encode, mac_key
+from chatroom.server.cluster.liveness import NODE_TTL_MS, Liveness
+from chatroom.server.cluster.outage import Outage
 from chatroom.server.cluster.replica import NetworkClock, Replica, settings_digest
 from chatroom.server.core import admission
 from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
@@ -65,11 +69,11 @@ INFO = "chatroom:node-info"
 LEASE = "chatroom:lease"
 SNAPSHOT = "chatroom:snapshot"
 HEARTBEAT_SECONDS = 1.0
-NODE_TTL_MS = 6_000  # a node silent this long is lost (noticed within ~7 s)
 LEASE_TTL_MS = 3_000
 RETRY_SECONDS = 0.2
 READ_BATCH = 512
 ENTRY_INPUTS = 256  # inputs of one node per log entry, at most
+LEAVE_SECONDS = 3.0  # for the node's own loops to end when it stops
 OUTBOX_LIMIT = 20_000  # entries waiting for Redis before connections are held
 
 # Found the network if no incarnation is alive, and register this one, atomically: two
@@ -153,12 +157,21 @@ class ClusterNode:
         self._seq = itertools.count(2)  # 1 is the genesis this node may have written
         self._outbox: list[tuple[Any, ...]] = []
         self._wake = asyncio.Event()
-        self._declared: set[str] = set()  # lost incarnations announced, not yet applied
+        self._liveness = Liveness()  # whom the lease holder declares lost
         self._tasks: list[asyncio.Task[None]] = []
         self._client: aioredis.Redis | None = None
         self._reader: aioredis.Redis | None = None
         self._held: set[Connection] = set()
+        self._publishing = Outage("publishing to Redis")
+        self._reading = Outage("reading the log from Redis")
+        self._beating = Outage("the heartbeat to Redis")
         self._watching = False  # the store's watch connected once (load_snapshot)
+        # Set when this node applies its own "node lost" that it did not publish (a pause
+        # longer than NODE_TTL_MS): its entries are void from then on, so it must stop and
+        # be started again as a new incarnation (``serve`` exits; systemd restarts it).
+        self.expelled = asyncio.Event()
+        self._leaving = False  # leave() began: our own "lost" is on its way
+        self._stopping = False  # leave() ends the loops below
         # What the nodes' own store commits are signed with, so no node takes another's
         # commit for a change from outside (see load_changes).
         self.network_origin = hashlib.sha256(
@@ -200,6 +213,7 @@ class ClusterNode:
             extra={"node": self.name, "incarnation": self.me},
         )
         if not founded:
+            await self._warn_of_namesakes(client, now)
             await self._start_from_snapshot(client)
         await self._catch_up()
         if not self.replica.founded:
@@ -226,6 +240,19 @@ class ClusterNode:
             asyncio.create_task(self._publish_forever()),
             asyncio.create_task(self._keep_alive()),
         ]
+
+    async def _warn_of_namesakes(self, client: aioredis.Redis, now: int) -> None:
+        """Another live node with this node's name is either its own previous run (killed,
+        not yet noticed lost: normal after a crash) or a second node given the same
+        ``--node`` by mistake, which ``chatroom admin nodes`` could not tell apart."""
+        prefix = self.name + "~"
+        for other in _names(await client.zrangebyscore(NODES, now, "+inf")):
+            if other != self.me and other.startswith(prefix):
+                log.warning(
+                    "another live node has this node's name: if it is not this node's"
+                    " previous run, give each node its own --node (cluster.node)",
+                    extra={"node": self.name, "other": other},
+                )
 
     async def _unregister(self, client: aioredis.Redis) -> None:
         """Out of the live list at once (a node that cannot join, or leaves)."""
@@ -270,15 +297,17 @@ class ClusterNode:
         """A clean stop: our users quit for everyone (with ``reason``), then we go."""
         if not self._tasks:
             return
+        self._leaving = True
         self.publish("lost", self.me, reason)
         deadline = time.monotonic() + 3.0
         while self.me not in self.replica.dead and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        # The loops also stop on ``_stopping``: a cancel that lands while redis-py times
+        # out a read (after a long pause) can be swallowed, and the loop would go on.
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.wait(self._tasks, timeout=LEAVE_SECONDS)
         self._tasks = []
         client = self._client
         if client is not None:
@@ -313,7 +342,7 @@ class ClusterNode:
     async def _publish_forever(self) -> None:
         client = self._client
         assert client is not None
-        while True:
+        while not self._stopping:
             await self._wake.wait()
             self._wake.clear()
             batch, self._outbox = self._outbox, []
@@ -323,15 +352,17 @@ class ClusterNode:
                 encode(batch[i : i + ENTRY_INPUTS], self.key)
                 for i in range(0, len(batch), ENTRY_INPUTS)
             ]
-            while entries:
+            while entries and not self._stopping:
                 try:
                     pipe = client.pipeline(transaction=False)
                     for data in entries:
                         pipe.xadd(LOG, {"e": data})
                     await pipe.execute()
                     entries = []
+                    self._publishing.ok()
                 except (RedisError, OSError) as err:
-                    log.warning("publishing to Redis failed; retrying", extra={"error": str(err)})
+                    self._liveness.redis_failed()
+                    self._publishing.failed(err)
                     await asyncio.sleep(RETRY_SECONDS)
             if self._held and not self.full():
                 held, self._held = self._held, set()
@@ -343,14 +374,16 @@ class ClusterNode:
     async def _follow(self) -> None:
         reader = self._reader
         assert reader is not None
-        while True:
+        while not self._stopping:
             try:
                 reply = await reader.xread(
                     {LOG: self.replica.last_id}, count=READ_BATCH, block=1000
                 )
                 entries = _entries(reply)
+                self._reading.ok()
             except (RedisError, OSError) as err:
-                log.warning("reading the log failed; retrying", extra={"error": str(err)})
+                self._liveness.redis_failed()
+                self._reading.failed(err)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             if entries:
@@ -367,6 +400,9 @@ class ClusterNode:
             if replica.bound:
                 self._attach_bound()
         self.shell.flush()
+        if self.me in replica.dead and not self._leaving and not self.expelled.is_set():
+            log.error("the network declared this node lost; stopping", extra={"node": self.me})
+            self.expelled.set()
         backends: EffectHandler | None = self.shell.backends
         if backends is not None:
             for effect in effects:
@@ -392,17 +428,20 @@ class ClusterNode:
         client = self._client
         assert client is not None
         lease = client.register_script(_LEASE)
-        while True:
+        while not self._stopping:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
                 await self._heartbeat(client)
+                self._beating.ok()
+                self._liveness.redis_answered(time.monotonic())
                 self.lease_held = bool(await lease(keys=[LEASE], args=[self.me, LEASE_TTL_MS]))
                 if self.lease_held:
                     self.publish("tick")
                     await self._declare_lost(client)
                     await self._snapshot_and_trim(client)
             except (RedisError, OSError) as err:
-                log.warning("heartbeat to Redis failed", extra={"error": str(err)})
+                self._liveness.redis_failed()
+                self._beating.failed(err)
 
     async def _snapshot_and_trim(self, client: aioredis.Redis) -> None:
         """Every ``snapshot_every`` entries, the lease holder writes the network's state at
@@ -443,15 +482,20 @@ class ClusterNode:
         await pipe.execute()
 
     async def _declare_lost(self, client: aioredis.Redis) -> None:
-        """Incarnations that hold sessions but stopped beating: their users quit."""
+        """Incarnations that hold sessions but stopped beating: their users quit (the
+        rules, and what does not count as stopping, are in ``liveness.py``)."""
+        liveness = self._liveness
+        if liveness.in_touch_since is None:
+            return
         now = await _redis_ms(client)
-        live = set(_names(await client.zrangebyscore(NODES, now, "+inf")))
-        self._declared &= self.replica.incarnations()
-        for incarnation in self.replica.incarnations() - live - self._declared:
+        pairs = cast(list[tuple[bytes, float]], await client.zrange(NODES, 0, -1, withscores=True))
+        beats = {_names([member])[0]: float(expires) for member, expires in pairs}
+        holding = self.replica.incarnations()
+        for incarnation in liveness.lost(beats, now, holding, time.monotonic()):
             log.warning("node lost", extra={"incarnation": incarnation})
-            self._declared.add(incarnation)
             self.publish("lost", incarnation, "node lost")
         await client.zremrangebyscore(NODES, "-inf", now)
+        live = {name for name, expires in beats.items() if expires >= now}
         stale = [name for name in _names(await client.hkeys(INFO)) if name not in live]
         if stale:
             await client.hdel(INFO, *stale)

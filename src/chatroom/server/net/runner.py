@@ -51,9 +51,21 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
     loop.add_signal_handler(signal.SIGHUP, shell.reload_tls)
     if ready is not None:
         ready.set()
-    await stop.wait()
+    expelled = shell.cluster.expelled if shell.cluster is not None else asyncio.Event()
+    waits = [asyncio.ensure_future(event.wait()) for event in (stop, expelled)]
+    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in pending:
+        waiting.cancel()
     log.info("shutting down")
     await shell.shutdown()
+    if expelled.is_set() and not stop.is_set():
+        from chatroom.server.cluster.node import ClusterError
+
+        raise ClusterError(
+            "the other nodes declared this node lost (it sent no heartbeat for too long:"
+            " a pause, or Redis out of its reach) and its clients were disconnected;"
+            " start it again to rejoin"
+        )
 
 
 def colon_form(fingerprint: str | None) -> str:
