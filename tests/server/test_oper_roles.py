@@ -146,6 +146,41 @@ def test_revoking_the_role_from_the_shell_takes_plus_o_away_and_says_so() -> Non
     assert [(m.command, m.params) for m in boss.take()] == [("MODE", ("boss", "-o"))]
 
 
+def test_a_role_granted_from_the_shell_makes_the_online_user_an_operator_at_once() -> None:
+    """`chatroom admin oper bob on` while bob is online (and by the store's reload, on
+    every device): 381 and MODE +o now, not at bob's next login; LUSERS counts him."""
+    h = harness()
+    bob = logged_in(h, "bob")
+    phone = h.connect()
+    phone.send("CAP LS 302", "NICK bob", "USER bob 0 * :bob", "CAP REQ :sasl")
+    token = base64.b64encode(f"bob\0bob\0{PASSWORD}".encode()).decode()
+    phone.send("AUTHENTICATE PLAIN", f"AUTHENTICATE {token}")
+    h.answer()
+    phone.send("CAP END")
+    assert phone.session.owner is bob.session.owner  # one user, two devices
+    for device in (bob, phone):
+        device.take()
+    account = h.world.accounts["bob"]
+    h.store.apply([PutAccount(dataclasses.replace(account, oper_role="moderator"))])
+    h.world.load_snapshot(h.store.load())
+    h.pump()
+    for device in (bob, phone):
+        got = device.take()
+        assert n.RPL_YOUREOPER in numerics(got)
+        assert ("MODE", ("bob", "+o")) in [(m.command, m.params) for m in got]
+    assert bob.session.oper_role == "moderator"
+    assert lusers_opers(bob) == "1"
+
+
+def test_an_operator_who_dropped_plus_o_is_not_made_one_again_by_a_reload() -> None:
+    h = harness()
+    boss = logged_in(h, "boss", "admin")
+    boss.cmd("MODE boss -o")
+    h.add_account("other", PASSWORD)  # an unrelated change another process made
+    h.world.load_snapshot(h.store.load())
+    assert "o" not in boss.session.modes
+
+
 def test_logging_out_drops_the_role() -> None:
     h = harness()
     boss = logged_in(h, "boss", "admin")

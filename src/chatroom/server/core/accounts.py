@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,7 @@ from chatroom.server.store.base import (
 if TYPE_CHECKING:
     from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
+    from chatroom.server.core.users import User
 
 log = logging.getLogger("chatroom.auth")
 
@@ -357,17 +358,42 @@ def guest_nick(ctx: Context) -> str:
             return nick
 
 
-def reconcile_sessions(ctx: Context) -> None:
+def online_oper_roles(ctx: Context) -> dict[str, str | None]:
+    """The stored operator role of every account logged in here, before a reload, so that
+    ``reconcile_sessions`` can tell a role just granted from one that was there."""
+    roles: dict[str, str | None] = {}
+    for session in ctx.sessions.values():
+        if session.account is not None:
+            key = ctx.fold(session.account)
+            account = ctx.accounts.get(key)
+            roles[key] = None if account is None else account.oper_role
+    return roles
+
+
+def reconcile_sessions(ctx: Context, roles_before: Mapping[str, str | None]) -> None:
     """After a reload: sessions of deleted accounts are logged out, oper roles follow,
-    and an always-on user with no device whose account is gone leaves."""
+    and an always-on user with no device whose account is gone leaves.
+
+    An account granted a role while logged in (``chatroom admin oper NAME on``) becomes
+    an operator at once, on every device, each told with 381 and ``MODE +o``; one that
+    had its role already and dropped ``+o`` itself is left as it chose.
+    """
     for user in ctx.accounts.online_users():
         if ctx.fold(user.account or "") not in ctx.accounts and not user.conns:
             ctx.close_user(user, "Account deleted")
+    granted: set[User] = set()
     for session in ctx.sessions.values():
         if session.account is None:
             continue
-        account = ctx.accounts.get(ctx.fold(session.account))
+        key = ctx.fold(session.account)
+        account = ctx.accounts.get(key)
         if account is None:
             log_out(ctx, session)
-        else:
-            opers.follow_account(ctx, session, account)
+            continue
+        opers.follow_account(ctx, session, account)
+        if account.oper_role is None or roles_before.get(key, account.oper_role) is not None:
+            continue
+        if opers.grant(ctx, session, account):
+            granted.add(session.owner)
+        elif session.owner in granted and session.registered:
+            opers.tell(ctx, session)  # another device of the user just made operator

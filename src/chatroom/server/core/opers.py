@@ -132,8 +132,8 @@ def require(ctx: Context, session: Session, capability: str) -> None:
 def follow_account(ctx: Context, session: Session, account: Account) -> None:
     """After a reload: an operator session follows its account's new role (or loses +o).
 
-    Only sessions that are operators already change: a role granted from the shell takes
-    effect at the next login or OPER, as it did before roles existed.
+    Only sessions that are operators already change here; a role granted from the shell
+    to an account without one is ``accounts.reconcile_sessions``'s to give.
     """
     if "o" not in session.modes:
         return

@@ -326,10 +326,11 @@ class World:
 
     def load_snapshot(self, snapshot: Snapshot) -> None:
         """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
+        roles_before = accounts.online_oper_roles(self)
         self.accounts.load(snapshot.accounts, snapshot.options, snapshot.presence)
         self.metadata.load(snapshot)
         self.read_markers.load(snapshot.read_markers, snapshot.accounts)
-        accounts.reconcile_sessions(self)
+        accounts.reconcile_sessions(self, roles_before)
         chanreg.restore(self, snapshot)
         sanctions.load(self, snapshot)
         if not self.restored:  # at start only: a reload must not bring back who left
@@ -339,13 +340,14 @@ class World:
     def load_changes(self, delta: StoreDelta) -> None:
         """Rows another process changed, applied by key (PostgreSQL names them): the
         same rules as ``load_snapshot``, without reading or revisiting everything."""
+        roles_before = accounts.online_oper_roles(self)
         for key, account in delta.accounts.items():
             self.accounts.load_one(key, account, delta.options.get(key, {}))
             if account is None:
                 self.read_markers.forget(key)
             self.metadata.replace(key, delta.metadata.get(key, {}))
         if delta.accounts:
-            accounts.reconcile_sessions(self)
+            accounts.reconcile_sessions(self, roles_before)
         if delta.channels:
             chanreg.load_changes(self, delta.channels)
         if delta.bans or delta.mutes:
