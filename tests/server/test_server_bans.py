@@ -341,3 +341,12 @@ def test_regain_of_a_banned_nick_is_refused_by_nickserv() -> None:
     got = notices(owner.cmd("PRIVMSG NickServ :REGAIN"))
     assert got == ["Erroneous nickname: impersonation."]
     assert owner.nick == "laptop"
+
+
+def test_a_malformed_unban_target_is_answered_in_unbans_name() -> None:
+    h = Harness()
+    admin = oper(h)
+    [refusal] = [m for m in admin.cmd("UNBAN cidr:bogus") if m.command == n.ERR_NEEDMOREPARAMS]
+    assert refusal.params[1] == "UNBAN"
+    [refusal] = [m for m in admin.cmd("BAN cidr:bogus") if m.command == n.ERR_NEEDMOREPARAMS]
+    assert refusal.params[1] == "BAN"

@@ -102,12 +102,13 @@ def kill(ctx: Context, session: Session, msg: Message) -> None:
 # ----------------------------------------------------------------------------- server bans
 
 
-def resolve(ctx: Context, text: str) -> tuple[BanKind, str]:
-    """The ``(kind, mask)`` a BAN/UNBAN target means (see the module rules)."""
+def resolve(ctx: Context, text: str, verb: str = "BAN") -> tuple[BanKind, str]:
+    """The ``(kind, mask)`` a BAN/UNBAN target means (see the module rules); ``verb``
+    names the command in the error."""
     try:
         classified = classify_target(text)
     except ValueError as err:
-        raise CommandError(n.ERR_NEEDMOREPARAMS, "BAN", str(err)) from None
+        raise CommandError(n.ERR_NEEDMOREPARAMS, verb, str(err)) from None
     if classified is not None:
         kind, mask = classified
     else:
@@ -177,7 +178,7 @@ def ban(ctx: Context, session: Session, msg: Message) -> None:
 
 def _find_ban(ctx: Context, text: str) -> ServerBan | None:
     bans = ctx.sanctions.bans
-    kind, mask = resolve(ctx, text)
+    kind, mask = resolve(ctx, text, "UNBAN")
     found = bans.by_target(kind, mask, ctx.fold)
     if found is None and classify_target(text) is None:
         # A bare word: it may name an account ban or a nick ban whichever way it was set.
