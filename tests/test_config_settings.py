@@ -14,6 +14,7 @@ from chatroom import config as cfg
 from chatroom.cli import main
 from chatroom.config_kinds import KINDS, check
 from chatroom.server.core.settings import CoreSettings
+from chatroom.server.store.url import SqliteLocation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -251,3 +252,36 @@ def test_a_malformed_cluster_url_is_one_line_naming_the_key_not_a_traceback(
     assert "'cluster.url'" in error
     assert said in error
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("written", "folder"),
+    [("sqlite:stores/main", "stores/main"), ("sqlite:my%20data", "my data")],
+)
+def test_a_relative_sqlite_store_in_a_config_file_is_taken_from_the_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str, folder: str
+) -> None:
+    """As data_dir is: `--config site/chatroom.toml` from anywhere finds the same store."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "chatroom.toml").write_text(f'[store]\nurl = "{written}"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    store = cfg.load(site / "chatroom.toml", env={}).store
+    assert isinstance(store, SqliteLocation)
+    assert store.directory == site / folder
+
+
+def test_an_absolute_or_default_sqlite_store_is_left_as_written(tmp_path: Path) -> None:
+    for written, expected in (
+        ("sqlite:///srv/chat", Path("/srv/chat")),
+        ("sqlite://", tmp_path / "data"),
+        ("", tmp_path / "data"),
+    ):
+        (tmp_path / "chatroom.toml").write_text(
+            f'[server]\ndata_dir = "data"\n[store]\nurl = "{written}"\n'
+        )
+        store = cfg.load(tmp_path / "chatroom.toml", env={}).store
+        assert isinstance(store, SqliteLocation)
+        assert store.directory == expected, written

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote, unquote
 
 from chatroom.config_kinds import MAX_METADATA_VALUE_BYTES as MAX_METADATA_VALUE_BYTES
 from chatroom.config_kinds import ConfigError as ConfigError
@@ -182,7 +183,8 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "store_url",
         "Where accounts, bans, rooms and history live: empty = SQLite files in server.data_dir;"
-        " sqlite:///DIR; postgresql://USER@HOST:PORT/DB (Unix socket:"
+        " sqlite:///DIR (sqlite:DIR: relative to this file's folder);"
+        " postgresql://USER@HOST:PORT/DB (Unix socket:"
         " postgresql:///DB?host=/run/postgresql).",
         to="store_url",
     ),
@@ -483,6 +485,10 @@ def paths_from_folder(values: dict[str, Any], folder: Path) -> dict[str, Any]:
         relative = isinstance(value, str) and value and not Path(value).is_absolute()
         if relative and BY_KEY[key].kind in ("path", "path_or_none"):
             values[key] = str(folder / value)
+    url = values.get("store.url")
+    if isinstance(url, str) and url[:7].lower() == "sqlite:" and url[7:8] not in ("", "/"):
+        # ``sqlite:DIR`` (no slashes): a relative folder, from the file's folder too.
+        values["store.url"] = "sqlite://" + quote(str((folder / unquote(url[7:])).absolute()))
     return values
 
 
