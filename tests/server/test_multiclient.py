@@ -698,3 +698,98 @@ def test_a_ban_counts_every_connection_it_closes_not_one_per_user() -> None:
     h.pump()
     said = [m.params[-1] for m in got + root.take() if m.command == "NOTICE"]
     assert any("2 connection(s) closed" in text for text in said), said
+
+
+def restarted(h: Harness, after: float = 60, settings: CoreSettings | None = None) -> Harness:
+    """A new server on ``h``'s store and history, ``after`` seconds later (no shutdown
+    unless the caller did one: a crash)."""
+    again = Harness(settings)
+    again.clock.advance(h.clock() + after - again.clock())
+    again.store, again.history = h.store, h.history
+    again.world.load_snapshot(h.store.load())
+    return again
+
+
+def replayed(client: SimClient) -> list[str]:
+    """What a plain client (no batch) got as "while you were away" NOTICEs."""
+    return [m.params[-1] for m in client.take() if m.command == "NOTICE" and "<" in m.params[-1]]
+
+
+def test_private_messages_received_live_are_not_replayed_after_a_kill() -> None:
+    """A KILL forgets what the account was in; its next login must still not replay the
+    private messages it already received (they were sent since the account was made)."""
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    h.add_account("root", PASSWORD, oper=True)
+    h.clock.advance(1)
+    alice = device(h, "alice")
+    carol = device(h, "carol")
+    carol.cmd("PRIVMSG alice :seen live")
+    assert [m.params[-1] for m in alice.take() if m.command == "PRIVMSG"] == ["seen live"]
+    root = device(h, "root")
+    root.cmd("KILL alice :out")
+    h.pump()
+    h.clock.advance(1)
+    carol.cmd("PRIVMSG alice :kept while away")
+    back = device(h, "alice")
+    texts = replayed(back)
+    assert len(texts) == 1, texts
+    assert texts[0].endswith("<carol> kept while away")
+
+
+def test_private_messages_of_a_first_session_that_crashed_are_not_replayed() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    h.clock.advance(1)
+    alice = device(h, "alice", caps="batch server-time")
+    carol = device(h, "carol")
+    carol.cmd("PRIVMSG alice :seen live")
+    assert [m.params[-1] for m in alice.take() if m.command == "PRIVMSG"] == ["seen live"]
+    again = restarted(h)  # no close_all: the process died with alice connected
+    back = device(again, "alice", caps="batch server-time")
+    assert not [m for m in back.take() if m.command == "PRIVMSG"]
+    assert not any("While you were away" in text for text in replayed(back))
+
+
+def test_a_later_session_that_crashed_replays_only_what_was_kept_offline() -> None:
+    """She left once (her rooms were kept then), came back, received a line live, and the
+    server crashed; one message was kept for her after the restart: only it is replayed."""
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    h.clock.advance(1)
+    alice = device(h, "alice")
+    alice.drop()
+    h.pump()
+    h.clock.advance(1)
+    alice = device(h, "alice")
+    carol = device(h, "carol")
+    carol.cmd("PRIVMSG alice :seen live")
+    again = restarted(h)
+    carol = device(again, "carol")
+    carol.cmd("PRIVMSG alice :kept after the crash")
+    back = device(again, "alice")
+    texts = replayed(back)
+    assert len(texts) == 1, texts
+    assert texts[0].endswith("<carol> kept after the crash")
+
+
+def test_the_offline_mailbox_bound_holds_across_a_restart() -> None:
+    settings = CoreSettings(accounts=AccountSettings(offline_messages=2))
+    h = Harness(settings)
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    carol.cmd("PRIVMSG alice :one")
+    carol.cmd("PRIVMSG alice :two")
+    h.world.close_all("Server shutting down")
+    h.pump()
+    again = restarted(h, settings=settings)
+    carol = device(again, "carol")
+    got = carol.cmd("PRIVMSG alice :three")
+    assert "too many" in got[-1].params[-1]
+    alice = device(again, "alice")
+    texts = replayed(alice)
+    assert [text.rsplit("> ", 1)[1] for text in texts] == ["one", "two"]

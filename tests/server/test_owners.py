@@ -9,7 +9,7 @@ from chatroom.server.core.accountbook import AccountBook
 from chatroom.server.core.nicks import NickRegistry
 from chatroom.server.core.rooms import Rooms
 from chatroom.server.core.users import User
-from chatroom.server.store.base import Account, Presence
+from chatroom.server.store.base import Account, Presence, PutAccountOption
 
 fold = casefolder(CaseMapping.RFC1459)
 
@@ -134,12 +134,15 @@ def test_kept_presence_and_waiting_messages_are_per_account() -> None:
     book = AccountBook()
     kept = Presence("alice", "alice", ("#room",), None, 5.0, "")
     book.keep(kept)
-    book.add_waiting("alice")
-    book.add_waiting("alice")
+    book.add_waiting("alice", 1000)
+    change = book.add_waiting("alice", 2000)
+    assert change == PutAccountOption("alice", "offline-mailbox", "1000 2")  # to persist
     assert book.kept("alice") is kept
     assert book.all_kept() == [kept]
     assert book.waiting("alice") == 2
-    assert book.take_waiting("alice") == 2
+    assert book.waiting("bob") == 0
+    assert book.take_waiting("alice") == (1000, PutAccountOption("alice", "offline-mailbox", None))
     assert book.waiting("alice") == 0  # counted again from the login on
+    assert book.take_waiting("alice") == (None, None)
     assert book.forget_kept("alice")
     assert not book.forget_kept("alice")

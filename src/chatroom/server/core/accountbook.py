@@ -8,7 +8,8 @@ One owner for everything keyed by account key (the folded account name):
   an always-on user is kept while it has no device (core/presence.py);
 - the NickServ SET choices (MULTICLIENT, ALWAYS-ON), saved in the store;
 - what an account was in when its last device left (``Presence``), saved in the store;
-- how many private messages wait for an offline account (core/offline.py).
+- how many private messages wait for an offline account, and since when (core/offline.py),
+  saved in the store as an account option.
 
 Reads are plain lookups; every change is a named method, so a reader finds who changes
 what by looking for the method. Account metadata and read markers keep their own owners
@@ -20,16 +21,16 @@ from __future__ import annotations
 from collections.abc import Mapping, ValuesView
 from typing import TYPE_CHECKING
 
-from chatroom.server.store.base import Account, Presence
+from chatroom.server.store.base import Account, Presence, PutAccountOption
 
 if TYPE_CHECKING:
     from chatroom.server.core.users import User
 
 
 class AccountBook:
-    """Account key -> record, online user, options, kept presence, waiting messages."""
+    """Account key -> record, online user, options (and mailbox), kept presence."""
 
-    __slots__ = ("_kept", "_online", "_options", "_records", "_reserved", "_waiting")
+    __slots__ = ("_kept", "_online", "_options", "_records", "_reserved")
 
     def __init__(self) -> None:
         self._records: dict[str, Account] = {}
@@ -37,7 +38,6 @@ class AccountBook:
         self._online: dict[str, User] = {}
         self._options: dict[str, dict[str, str]] = {}
         self._kept: dict[str, Presence] = {}
-        self._waiting: dict[str, int] = {}
 
     # ------------------------------------------------------------------ records
 
@@ -147,11 +147,34 @@ class AccountBook:
 
     def waiting(self, key: str) -> int:
         """Private messages kept for the offline account since it was last seen."""
-        return self._waiting.get(key, 0)
+        return _mailbox(self.option(key, MAILBOX))[1]
 
-    def add_waiting(self, key: str) -> None:
-        self._waiting[key] = self._waiting.get(key, 0) + 1
+    def add_waiting(self, key: str, at_ms: int) -> PutAccountOption:
+        """One more message kept, said at ``at_ms``; the caller persists the change."""
+        since, count = _mailbox(self.option(key, MAILBOX))
+        value = f"{at_ms if since is None else since} {count + 1}"
+        self.choose(key, MAILBOX, value)
+        return PutAccountOption(key, MAILBOX, value)
 
-    def take_waiting(self, key: str) -> int:
-        """The account logged in: how many messages were waiting (the count starts again)."""
-        return self._waiting.pop(key, 0)
+    def take_waiting(self, key: str) -> tuple[int | None, PutAccountOption | None]:
+        """The account logged in: since when (milliseconds) messages were waiting, if any,
+        and the change that empties its mailbox (the count starts again), to persist."""
+        chosen = self._options.get(key)
+        value = chosen.pop(MAILBOX, None) if chosen is not None else None
+        if value is None:
+            return None, None
+        return _mailbox(value)[0], PutAccountOption(key, MAILBOX, None)
+
+
+# An account's offline mailbox, kept as an account option so that it survives a restart:
+# "<time of its first waiting message, ms> <how many wait>". Its first message marks where
+# the next login's replay starts: everything before it the account already received.
+MAILBOX = "offline-mailbox"
+
+
+def _mailbox(value: str | None) -> tuple[int | None, int]:
+    """(since, count) of a stored mailbox value; a value that does not parse is empty."""
+    since, _, count = (value or "").partition(" ")
+    if not (since.isdigit() and count.isdigit()):
+        return None, 0
+    return int(since), int(count)

@@ -7,7 +7,10 @@ draft/chathistory finds it there; any other client gets it replayed (core/missed
 
 Bounds: only a sender logged in to an account may leave messages (a guest gets 401, as
 before, so nobody can fill a mailbox anonymously), and at most
-``accounts.offline_messages`` are kept per recipient between two of its logins.
+``accounts.offline_messages`` are kept per recipient between two of its logins. The count
+and the time of the first waiting message are saved with the account (its mailbox, an
+account option), so the bound holds across a restart, and the next login replays only
+from that first message: what the account received while online is never replayed.
 """
 
 from __future__ import annotations
@@ -45,9 +48,9 @@ def store_for_account(
                 session, f"{account.name} is offline and has too many messages waiting; not kept"
             )
         return True
-    ctx.accounts.add_waiting(key)
-    text = fit_trailing(session.prefix, verb, account.name, text)
     at, msgid = ctx.now_ms(), ctx.new_msgid()
+    ctx.persist([ctx.accounts.add_waiting(key, at)])  # the bound and the replay's start
+    text = fit_trailing(session.prefix, verb, account.name, text)
     recipient = "a:" + key
     conversation = dm_key(identity(ctx, session), recipient)
     store_message(ctx, session, verb, conversation, recipient, account.name, text, tags, msgid, at)

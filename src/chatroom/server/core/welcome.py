@@ -98,6 +98,9 @@ def _attach(ctx: Context, session: Session, user: User) -> None:
     metadata.send_own(ctx, session)
     presence.burst(ctx, session)
     if missing_since is not None:
+        waiting = _take_mailbox(ctx, session)  # kept before the user came back: replay too
+        if waiting is not None:
+            missing_since = min(missing_since, waiting)
         missed.replay_missed(ctx, session, missing_since, rooms=True)
 
 
@@ -107,19 +110,27 @@ def _account_online(ctx: Context, session: Session) -> None:
     key = ctx.fold(session.account or "")
     ctx.accounts.set_online(key, session.owner)
     session.owner.always_on = presence.option(ctx, key, presence.ALWAYS_ON)
-    ctx.accounts.take_waiting(key)  # its mailbox starts again
+    waiting = _take_mailbox(ctx, session)  # its mailbox starts again
     kept = ctx.accounts.kept(key)
     if kept is not None:
         for name in kept.channels[: ctx.settings.limits.channels_per_user]:
             with contextlib.suppress(CommandError):  # banned, +i or keyed since: stays out
                 join_channel(ctx, session, name)
-    if kept is not None:
-        missed.replay_missed(ctx, session, kept.last_seen, rooms=False)
-    elif (account := ctx.accounts.get(key)) is not None:
-        # Never seen leaving (a first login, or after a KILL or ban): what was sent to it
-        # since it was made. Not only when ``waiting`` counts some: that count is not
-        # kept over a restart, and the messages are.
-        missed.replay_missed(ctx, session, account.created_at, rooms=False)
+    if waiting is not None:
+        # With no user online, a private message to the account is kept in its mailbox,
+        # so what it missed starts at the mailbox's first message. Not at ``kept`` nor at
+        # the account's creation: it received everything before that live, including
+        # in a session that ended in a crash or a KILL, and must not get it twice.
+        missed.replay_missed(ctx, session, waiting, rooms=False)
+
+
+def _take_mailbox(ctx: Context, session: Session) -> float | None:
+    """Empty the account's mailbox of offline messages; just before its first message
+    (unix seconds, for ``replay_missed``, which replays what came after), if any."""
+    since, change = ctx.accounts.take_waiting(ctx.fold(session.account or ""))
+    if change is not None:
+        ctx.persist([change])
+    return None if since is None else (since - 1) / 1000
 
 
 def _pass_login(ctx: Context, session: Session, secret: str) -> None:
