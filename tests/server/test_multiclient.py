@@ -793,3 +793,39 @@ def test_the_offline_mailbox_bound_holds_across_a_restart() -> None:
     alice = device(again, "alice")
     texts = replayed(alice)
     assert [text.rsplit("> ", 1)[1] for text in texts] == ["one", "two"]
+
+
+def test_an_always_on_user_back_from_a_restart_takes_its_first_devices_host_and_keeps_it() -> None:
+    """Brought back with no device, it shows a placeholder host; its first device gives it
+    a real one (others with chghost hear of it), and later devices do not change it."""
+    h, alice, _bob = setup()
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    h.world.close_all("Server shutting down")
+    h.pump()
+    again = restarted(h)
+    watcher = again.connect("bob", caps=["chghost"])
+    watcher.cmd("JOIN #room")
+    plain = again.connect("dave")
+    plain.cmd("JOIN #room")
+    user = again.world.nicks.find("alice")
+    assert user is not None
+    assert user.host == "always-on.invalid"
+
+    def login(ip: str) -> SimClient:
+        client = SimClient(again, ip, True, None)  # TLS: a password is accepted
+        client.send(f"PASS alice:{PASSWORD}", "NICK alice", "USER u 0 * :real")
+        again.pump()
+        return client
+
+    phone = login("203.0.113.7")
+    welcome = [m for m in phone.take() if m.command == n.RPL_WELCOME]
+    assert welcome[0].params[-1].endswith("alice!~alice@203.0.113.7")
+    assert user.host == "203.0.113.7"
+    changed = [m for m in watcher.take() if m.command == "CHGHOST"]
+    assert [(m.source, m.params) for m in changed] == [
+        ("alice!~alice@always-on.invalid", ("~alice", "203.0.113.7"))
+    ]
+    assert not [m for m in plain.take() if m.command == "CHGHOST"]
+    login("198.51.100.9")  # a second device: the user's host stays as others know it
+    assert user.host == "203.0.113.7"
+    assert not [m for m in watcher.take() if m.command == "CHGHOST"]

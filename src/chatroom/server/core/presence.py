@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from chatroom.irc.message import format_line
 from chatroom.server.core import chanreg, opers, readmarkers
 from chatroom.server.core.bans import Who
+from chatroom.server.core.hostnames import change_host
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.users import User
@@ -38,6 +39,8 @@ ALWAYS_ON = "always-on"
 OPTIONS = (MULTICLIENT, ALWAYS_ON)
 # What others see of an always-on user whose last connection left without an AWAY.
 DISCONNECTED_AWAY = "Not connected"
+# The host of an always-on user brought back by a restart, until its first device attaches.
+RESTORED_HOST = "always-on.invalid"
 
 
 # ----------------------------------------------------------------------------- options
@@ -96,6 +99,12 @@ def attach(ctx: Context, session: Session, user: User) -> float | None:
     """Make ``session`` a device of ``user``; returns since when the user had been missing
     lines (it had no connection), else None. The caller sends the welcome and ``burst``."""
     ctx.nicks.release(session.owner)  # a nick the device claimed on the way is not kept
+    if user.host == RESTORED_HOST and not user.conns:
+        # Back from a restart: it takes its first device's host, as if that device had
+        # logged in, and keeps it (the user's host stays stable while devices come and
+        # go). Others with chghost hear of it; the device, not attached yet, learns it
+        # from its welcome.
+        change_host(ctx, user, session.host)
     session.owner = user
     user.conns = (*user.conns, session)
     for channel in user.channels.values():
@@ -254,10 +263,10 @@ def restore(ctx: Context) -> None:
             continue
         if ctx.nicks.find(kept.nick) is not None:
             continue
-        who = Who("", "always-on.invalid", kept.nick, "~" + key, account.name)
+        who = Who("", RESTORED_HOST, kept.nick, "~" + key, account.name)
         if ctx.sanctions.bans.find(who, ctx.fold, ctx.clock()) is not None:
             continue  # banned since it was kept
-        user = User(host="always-on.invalid", nick=kept.nick, registered=True)
+        user = User(host=RESTORED_HOST, nick=kept.nick, registered=True)
         user.user = "~" + account.key[: ctx.settings.limits.user_length - 1]
         user.realname = account.name
         user.account = account.name

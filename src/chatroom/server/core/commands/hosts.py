@@ -15,9 +15,8 @@ from chatroom.irc.message import Message, format_line
 from chatroom.server.core import sanctions
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
-from chatroom.server.core.monitor import interested
+from chatroom.server.core.hostnames import change_host
 from chatroom.server.core.session import Session
-from chatroom.server.core.users import User
 
 MAX_HOST_LENGTH = 63
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:/")
@@ -30,16 +29,6 @@ def valid_host(host: str) -> bool:
         and host[0] not in ":-"
         and all(c in _HOST_CHARS for c in host)
     )
-
-
-def change_host(ctx: Context, target: User, host: str) -> None:
-    """Give ``target`` a new displayed host and tell everyone who tracks it (its own
-    devices with the cap too)."""
-    old_prefix = target.prefix
-    target.host = host
-    recipients = interested(ctx, target, "chghost")
-    ctx.fanout(recipients, old_prefix, "CHGHOST", target.user, host, account=target.account)
-    ctx.reply(target, n.RPL_VISIBLEHOST, host, "is now your displayed host")
 
 
 @command("CHGHOST", min_params=2, oper_capability="admin")
