@@ -87,3 +87,26 @@ def test_the_offline_mailbox_bound_holds_across_a_restart(
         _notice(carol, "has too many messages waiting; not kept")
     finally:
         second.stop()
+
+
+def test_the_login_notice_counts_the_kept_messages_the_replay_bound_left_out(
+    tmp_path: Path, clients: list[Client]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice", "carol")
+    accounts = replace(config.core.accounts, missed_replay_lines=2)
+    history = replace(config.core.history, chathistory_limit=1)  # counted a page at a time
+    config = replace(config, core=replace(config.core, accounts=accounts, history=history))
+    server = ServerThread(config).start()
+    try:
+        carol = _device(server.port, "carol", clients)
+        for i in range(5):
+            carol.conn.privmsg("alice", f"word {i}")
+            _notice(carol, "was kept")
+            carol.events.clear()
+        alice = _device(server.port, "alice", clients)
+        summary = _notice(alice, "While you were away").arguments[0]
+        assert "2 message(s); 3 older message(s) left out (carol 3)" in summary, summary
+        _notice(alice, "<carol> word 4")
+        assert [line.split("> ", 1)[1] for line in _replayed(alice)] == ["word 3", "word 4"]
+    finally:
+        server.stop()

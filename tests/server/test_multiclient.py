@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
-from chatroom.server.core.settings import AccountSettings, CoreSettings
+from chatroom.server.core.settings import AccountSettings, CoreSettings, HistorySettings
 from chatroom.server.harness import Harness, SimClient
 from chatroom.server.store.base import DeleteAccount, PutBan, ServerBan
 from tests.server.login_support import sasl_plain
@@ -829,3 +829,48 @@ def test_an_always_on_user_back_from_a_restart_takes_its_first_devices_host_and_
     login("198.51.100.9")  # a second device: the user's host stays as others know it
     assert user.host == "203.0.113.7"
     assert not [m for m in watcher.take() if m.command == "CHGHOST"]
+
+
+def test_the_replay_says_how_many_older_lines_it_left_out_and_how_to_read_them() -> None:
+    settings = CoreSettings(
+        accounts=AccountSettings(missed_replay_lines=3),
+        history=HistorySettings(chathistory_limit=2),  # the count goes over several pages
+    )
+    h, alice, bob = setup(settings)
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    alice.drop()
+    h.pump()
+    h.clock.advance(1)
+    for i in range(5):
+        bob.cmd(f"PRIVMSG #room :room line {i}")
+        h.clock.advance(1)
+    bob.cmd("PRIVMSG alice :a private word")
+    h.clock.advance(1)
+    bob.cmd("PRIVMSG #room :the last room line")
+    back = device(h, "alice")
+    got = back.take()
+    summary = next(m.params[-1] for m in got if "While you were away" in m.params[-1])
+    replayed = [m.params[-1] for m in got if m.command == "NOTICE" and m.params[-1][:1] == "["]
+    assert [text.split("> ", 1)[1] for text in replayed] == [
+        "room line 4",
+        "a private word",
+        "the last room line",
+    ]
+    assert summary.startswith(
+        "While you were away: 3 message(s); 4 older message(s) left out (#room 4): "
+        "read them with CHATHISTORY BEFORE <target> timestamp="
+    )
+    request = summary.split("read them with ", 1)[1].split(" (", 1)[0]
+    answer = back.cmd(request.replace("<target>", "#room"))
+    older = [m.params[-1] for m in answer if m.command == "PRIVMSG"]
+    assert older == ["room line 2", "room line 3"]  # the newest left out, a page of them
+
+
+def test_a_replay_that_left_nothing_out_says_only_how_many_follow() -> None:
+    h = Harness()
+    h.add_account("alice", PASSWORD)
+    h.add_account("carol", PASSWORD)
+    carol = device(h, "carol")
+    carol.cmd("PRIVMSG alice :call me")
+    alice = device(h, "alice")
+    assert "While you were away: 1 message(s)" in [m.params[-1] for m in alice.take()]
