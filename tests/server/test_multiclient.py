@@ -874,3 +874,31 @@ def test_a_replay_that_left_nothing_out_says_only_how_many_follow() -> None:
     carol.cmd("PRIVMSG alice :call me")
     alice = device(h, "alice")
     assert "While you were away: 1 message(s)" in [m.params[-1] for m in alice.take()]
+
+
+def test_after_a_crash_an_always_on_user_is_replayed_only_what_was_said_after_it() -> None:
+    """Connected when the server died, it saw every line until then: its first device
+    after the restart gets only what was said since the server came back."""
+    h, alice, bob = setup()
+    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
+    h.clock.advance(1)
+    bob.cmd("PRIVMSG #room :seen live")
+    bob.cmd("PRIVMSG alice :a word seen live")
+    assert len([m for m in alice.take() if m.command == "PRIVMSG"]) == 2
+    h.clock.advance(60)
+    again = Harness()
+    again.clock.advance(h.clock() - again.clock())
+    again.world.started_at = again.clock()  # the new process starts now
+    again.store, again.history = h.store, h.history
+    again.world.load_snapshot(h.store.load())  # no close_all: a crash
+    again.clock.advance(1)
+    bob = again.connect("bob")
+    bob.cmd("JOIN #room")
+    bob.cmd("PRIVMSG #room :said after the restart")
+    back = device(again, "alice", caps="batch server-time")
+    texts = [m.params[-1] for m in back.take() if m.command == "PRIVMSG"]
+    assert texts == ["said after the restart"]
+    again.clock.advance(1)
+    crashed_again = restarted(again)  # and once more, before a device came back
+    back = device(crashed_again, "alice", caps="batch server-time")
+    assert not [m for m in back.take() if m.command == "PRIVMSG"]

@@ -127,6 +127,12 @@ class AccountBook:
     def choose(self, key: str, name: str, value: str) -> None:
         self._options.setdefault(key, {})[name] = value
 
+    def unchoose(self, key: str, name: str) -> None:
+        """Back to the server's default (or, for a flag, off)."""
+        chosen = self._options.get(key)
+        if chosen is not None:
+            chosen.pop(name, None)
+
     # ------------------------------------------------------------------ kept presence
 
     def kept(self, key: str) -> Presence | None:

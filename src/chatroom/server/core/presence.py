@@ -39,6 +39,10 @@ ALWAYS_ON = "always-on"
 OPTIONS = (MULTICLIENT, ALWAYS_ON)
 # What others see of an always-on user whose last connection left without an AWAY.
 DISCONNECTED_AWAY = "Not connected"
+# An account flag saved with the presence of a user that had a device then: if the server
+# dies before its last device leaves, the user saw every line until then, and what it
+# missed starts when the server starts again, not when its presence was last saved.
+CONNECTED = "connected"
 # The host of an always-on user brought back by a restart, until its first device attaches.
 RESTORED_HOST = "always-on.invalid"
 
@@ -177,7 +181,8 @@ def note_change(ctx: Context, user: User) -> None:
     """An always-on user joined, left or was kicked from a room, or changed its nick:
     save that now. ``keep`` runs when its last device leaves and at an orderly shutdown;
     after a crash the user must come back as it was, not as it was when it last left.
-    Lines said between now and a crash may be replayed once more; none is lost."""
+    Saved while it has a device, it is flagged ``CONNECTED``: after a crash, what it
+    missed starts at the new start (it saw the lines said before live)."""
     if not user.always_on or not user.registered or user.account is None:
         return
     key = ctx.fold(user.account)
@@ -185,6 +190,18 @@ def note_change(ctx: Context, user: User) -> None:
         return
     missing = user.missing_since
     _save(ctx, key, user, ctx.now_ms() / 1000 if missing is None else missing)
+
+
+def note_connected(ctx: Context, user: User) -> None:
+    """An always-on user got its first device (a login, or one attaching after a restart):
+    flag it as connected now, so that a crash does not replay what it sees from now on."""
+    account = user.account
+    if (
+        user.always_on
+        and account is not None
+        and not ctx.accounts.option(ctx.fold(account), CONNECTED)
+    ):
+        note_change(ctx, user)
 
 
 def _save(ctx: Context, key: str, user: User, last_seen: float) -> None:
@@ -197,7 +214,15 @@ def _save(ctx: Context, key: str, user: User, last_seen: float) -> None:
         modes="".join(sorted(set(user.modes) - {"o"})),
     )
     ctx.accounts.keep(kept)
-    ctx.persist([PutPresence(kept)])
+    changes: list[PutPresence | PutAccountOption] = [PutPresence(kept)]
+    connected = bool(user.conns)
+    if connected != (ctx.accounts.option(key, CONNECTED) is not None):
+        if connected:
+            ctx.accounts.choose(key, CONNECTED, "yes")
+        else:
+            ctx.accounts.unchoose(key, CONNECTED)
+        changes.append(PutAccountOption(key, CONNECTED, "yes" if connected else None))
+    ctx.persist(changes)
 
 
 def seen_until(world: World) -> float:
@@ -272,6 +297,9 @@ def restore(ctx: Context) -> None:
         user.account = account.name
         user.always_on = True
         user.missing_since = kept.last_seen
+        crashed = ctx.accounts.option(key, CONNECTED) is not None
+        if crashed:  # it had a device when the server died: it saw everything said before
+            user.missing_since = max(kept.last_seen, ctx.started_at)
         user.signed_on = ctx.clock()  # WHOIS: on this server since the start
         user.last_message = kept.last_seen  # idle at least since its last device left
         user.away = kept.away or DISCONNECTED_AWAY
@@ -284,6 +312,8 @@ def restore(ctx: Context) -> None:
         ctx.census.registered += 1
         for name in kept.channels[: ctx.settings.limits.channels_per_user]:
             _enter(ctx, user, name)
+        if crashed:
+            _save(ctx, key, user, user.missing_since)  # with no device now: the flag goes
 
 
 def _enter(ctx: Context, user: User, name: str) -> None:

@@ -102,6 +102,7 @@ def _attach(ctx: Context, session: Session, user: User) -> None:
         if waiting is not None:
             missing_since = min(missing_since, waiting)
         missed.replay_missed(ctx, session, missing_since, rooms=True)
+    presence.note_connected(ctx, user)
 
 
 def _account_online(ctx: Context, session: Session) -> None:
@@ -116,6 +117,7 @@ def _account_online(ctx: Context, session: Session) -> None:
         for name in kept.channels[: ctx.settings.limits.channels_per_user]:
             with contextlib.suppress(CommandError):  # banned, +i or keyed since: stays out
                 join_channel(ctx, session, name)
+    presence.note_connected(ctx, session.owner)
     if waiting is not None:
         # With no user online, a private message to the account is kept in its mailbox,
         # so what it missed starts at the mailbox's first message. Not at ``kept`` nor at

@@ -1,0 +1,89 @@
+"""An always-on user brought back by a restart, against a real server: its host is a
+placeholder while it has no device, then its first device's, announced with CHGHOST to
+clients with the chghost capability; after a crash with its device connected, it is
+replayed only what was said after the server came back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.integration.moderation_support import PASSWORD, config_with_accounts
+from tests.realserver import Client, ServerThread, Wire, guest_wire
+from tests.serve_process import ServeProcess
+
+
+def test_an_always_on_user_back_from_a_restart_gets_its_devices_host_with_chghost(
+    tmp_path: Path, clients: list[Client], wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice")
+    first = ServerThread(config).start()
+    try:
+        alice = Client(first.port, "alice", PASSWORD, sasl_login="alice")
+        clients.append(alice)
+        alice.wait_type("welcome")
+        alice.conn.join("#garden")
+        alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
+        alice.conn.privmsg("NickServ", "SET ALWAYS-ON ON")
+        alice.wait_for(lambda e: e.type == "privnotice" and "ALWAYS-ON is now ON" in str(e))
+    finally:
+        first.stop()
+    second = ServerThread(config).start()
+    try:
+        bob = guest_wire(second.port, wires, "bob", "chghost")
+        bob.write("JOIN #garden", "WHO alice")
+        assert any("always-on.invalid" in line for line in bob.until(" 315 "))
+        back = Client(second.port, "alice", PASSWORD, sasl_login="alice")
+        clients.append(back)
+        welcome = back.wait_type("welcome")
+        assert welcome.arguments[0].endswith("alice!~alice@127.0.0.1")
+        changed = bob.until(" CHGHOST ")[-1]
+        assert changed == ":alice!~alice@always-on.invalid CHGHOST ~alice 127.0.0.1"
+        bob.write("WHO alice")
+        assert any(" 352 bob #garden ~alice 127.0.0.1 " in line for line in bob.until(" 315 "))
+    finally:
+        second.stop()
+
+
+def test_after_a_crash_a_connected_always_on_user_is_replayed_only_what_came_after(
+    tmp_path: Path, clients: list[Client], wires: list[Wire]
+) -> None:
+    config_with_accounts(tmp_path, "alice", "carol")  # the data dir serve runs on
+    first = ServeProcess(tmp_path)
+    try:
+        alice = Client(first.irc_port, "alice", PASSWORD, sasl_login="alice")
+        clients.append(alice)
+        alice.wait_type("welcome")
+        alice.conn.privmsg("NickServ", "SET ALWAYS-ON ON")
+        alice.wait_for(lambda e: e.type == "privnotice" and "ALWAYS-ON is now ON" in str(e))
+        alice.conn.join("#garden")
+        alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
+        bob = guest_wire(first.irc_port, wires, "bob")
+        bob.write("JOIN #garden", "PRIVMSG #garden :seen live")
+        alice.wait_for(lambda e: e.type == "pubmsg" and e.arguments == ["seen live"])
+        # "kept" is said once the history committed, and so everything written before it
+        carol = Client(first.irc_port, "carol", PASSWORD, sasl_login="carol")
+        clients.append(carol)
+        carol.wait_type("welcome")
+        carol.conn.privmsg("admin", "a barrier")
+        carol.wait_for(lambda e: e.type == "privnotice" and "was kept" in e.arguments[0])
+        first.proc.kill()  # a crash, with alice connected
+        first.proc.wait(timeout=15)
+    finally:
+        first.stop()
+    second = ServeProcess(tmp_path)
+    try:
+        bob = guest_wire(second.irc_port, wires, "bob")
+        bob.write("JOIN #garden", "PRIVMSG #garden :said after the restart", "PING sent")
+        bob.until("PONG")
+        back = Client(second.irc_port, "alice", PASSWORD, sasl_login="alice")
+        clients.append(back)
+        back.wait_for(lambda e: e.type == "privnotice" and "said after the restart" in str(e))
+        back.pump(0.5)
+        replayed = [
+            e.arguments[0]
+            for e in back.events
+            if e.type == "privnotice" and e.arguments and e.arguments[0].startswith("[")
+        ]
+        assert [line.split("> ", 1)[1] for line in replayed] == ["said after the restart"]
+    finally:
+        second.stop()
