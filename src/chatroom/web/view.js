@@ -2,6 +2,7 @@
 // from a user is put into the page as text (textContent, text nodes), never parsed as
 // HTML. Links are built as elements whose href is checked to be http(s).
 
+import { stripFormatting } from "./irc.js";
 import { nickColour } from "./state.js";
 import { separatorsBefore, timelineNodes } from "./timeline.js";
 
@@ -17,10 +18,19 @@ export function el(tag, options = {}, children = []) {
   return node;
 }
 
-const URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
+// Invisible format characters (bidi controls, zero-width ones) end a link: one could
+// otherwise make a link's text look like another address than it goes to.
+const URL_RE = /\bhttps?:\/\/[^\s<>"'\p{Cf}]+[^\s<>"'.,;:!?)\]\p{Cf}]/gu;
+
+/** What is left of IRC formatting and other control characters (shown as boxes) goes;
+ * line breaks (of a multiline message) and tabs stay. */
+function visibleText(text) {
+  return stripFormatting(text).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
+}
 
 /** Text with http(s) links made clickable; every piece is a text node or an <a>. */
-function richText(text) {
+function richText(raw) {
+  const text = visibleText(raw);
   const span = el("span", { cls: "text" });
   let last = 0;
   for (const match of text.matchAll(URL_RE)) {
@@ -50,7 +60,7 @@ export function messageNode(entry, state) {
     item.classList.add("deleted");
     const nick = el("span", { cls: `nick c${nickColour(entry.nick, state.fold)}`, text: entry.nick });
     const by = entry.deleted.by ? ` by ${entry.deleted.by}` : "";
-    const why = entry.deleted.reason ? `: ${entry.deleted.reason}` : "";
+    const why = entry.deleted.reason ? `: ${visibleText(entry.deleted.reason)}` : "";
     item.append(nick, el("span", { cls: "text", text: `message deleted${by}${why}` }));
     return item;
   }
