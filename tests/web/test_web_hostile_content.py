@@ -107,11 +107,20 @@ def test_a_link_after_a_right_to_left_override_reads_as_the_address_it_opens(
     expect(link).to_have_text("https://evil.example/")
 
 
-def test_control_characters_in_part_and_quit_reasons_are_not_drawn(
+def test_control_characters_in_a_topic_display_name_and_reasons_are_not_drawn(
     people: People, tcp_client: Callable[..., LineClient]
 ) -> None:
     alice = people.join_as("alice")
     eve = _eve_in_lobby(tcp_client, alice)
+    eve.send("METADATA * SET display-name :Eve\x07lyn\x1b")
+    expect(alice.locator('#members .member[data-nick="eve"] .display-name')).to_have_text("Evelyn")
+    eve.send("JOIN #den")  # eve's room: she is its operator
+    eve.wait_for(lambda line: " 366 eve #den " in line)
+    people.say(alice, "/join #den")
+    expect(alice.locator('#members .member[data-nick="alice"]')).to_be_visible()
+    eve.send("TOPIC #den :\x07ring \x02the\x02 bell\x1b")
+    expect(alice.locator("#topic")).to_have_text("ring the bell")
+    alice.locator('#buffers .buffer[data-name="#lobby"]').click()
     eve.send("PART #lobby :\x02bold\x02 \x1b]0;title\x07", "JOIN #lobby")
     parted = alice.locator("#message-list .msg-event", has_text="eve left")
     expect(parted.locator(".text")).to_have_text("eve left (bold ]0;title)")

@@ -22,15 +22,9 @@ export function el(tag, options = {}, children = []) {
 // otherwise make a link's text look like another address than it goes to.
 const URL_RE = /\bhttps?:\/\/[^\s<>"'\p{Cf}]+[^\s<>"'.,;:!?)\]\p{Cf}]/gu;
 
-/** What is left of IRC formatting and other control characters (shown as boxes) goes;
- * line breaks (of a multiline message) and tabs stay. */
-function visibleText(text) {
-  return stripFormatting(text).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
-}
-
 /** Text with http(s) links made clickable; every piece is a text node or an <a>. */
 function richText(raw) {
-  const text = visibleText(raw);
+  const text = stripFormatting(raw); // events and notes too
   const span = el("span", { cls: "text" });
   let last = 0;
   for (const match of text.matchAll(URL_RE)) {
@@ -60,7 +54,7 @@ export function messageNode(entry, state) {
     item.classList.add("deleted");
     const nick = el("span", { cls: `nick c${nickColour(entry.nick, state.fold)}`, text: entry.nick });
     const by = entry.deleted.by ? ` by ${entry.deleted.by}` : "";
-    const why = entry.deleted.reason ? `: ${visibleText(entry.deleted.reason)}` : "";
+    const why = entry.deleted.reason ? `: ${stripFormatting(entry.deleted.reason)}` : "";
     item.append(nick, el("span", { cls: "text", text: `message deleted${by}${why}` }));
     return item;
   }
