@@ -129,3 +129,26 @@ def test_control_characters_in_a_topic_display_name_and_reasons_are_not_drawn(
     line = alice.locator("#message-list .msg-event", has_text="Quit:")
     # Before: "Quit: \x034red\x03 \x07bell \x1b[2Jclear\x01", each control a box.
     expect(line.locator(".text")).to_have_text("eve left (Quit: red bell [2Jclear)")
+
+
+def test_a_50_character_room_name_stays_inside_the_header(
+    people: People, tcp_client: Callable[..., LineClient]
+) -> None:
+    room = "#" + "W" * 49  # the longest name the server allows (CHANNELLEN 50)
+    eve = tcp_client("eve", CAPS)
+    eve.send(f"JOIN {room}")
+    eve.wait_for(lambda line: f" 366 eve {room} " in line)
+    phone = people.open(width=390, height=800)
+    people.login(phone, "alice")
+    expect(phone.locator("#buffer-name")).to_have_text("#lobby")
+    people.say(phone, f"/join {room}")
+    expect(phone.locator("#buffer-name")).to_have_text(room)
+    members = _box(phone, "#toggle-members")
+    assert members["x"] + members["width"] <= 390
+    phone.set_viewport_size({"width": 1280, "height": 800})
+    # Before: the name ran 117 px out of the header, under the member list.
+    scroll_width, client_width = phone.evaluate(
+        "(() => { const bar = document.getElementById('topbar');"
+        " return [bar.scrollWidth, bar.clientWidth]; })()"
+    )
+    assert scroll_width <= client_width
