@@ -54,6 +54,9 @@ def test_a_300_byte_display_name_leaves_room_for_the_messages_beside_it(
     assert text["width"] > 300
     assert text["height"] < 40  # one line
     assert _box(alice, "#message-list .msg-msg .nick")["width"] > 0  # eve's nick still shows
+    eve_nick = _box(alice, '#members .member[data-nick="eve"] .nick')
+    alice_nick = _box(alice, '#members .member[data-nick="alice"] .nick')
+    assert eve_nick["x"] == alice_nick["x"]  # the name gave way, not eve's place in the list
 
     # The same name in a /me line: star, name, nick and words on one line (were three).
     eve.send("PRIVMSG #lobby :\x01ACTION waves\x01")
