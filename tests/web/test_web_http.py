@@ -155,3 +155,46 @@ def test_origin_rule(origin: str | None, host: str, allowed: tuple[str, ...], ok
 def test_frames_use_the_shortest_length_encoding(size: int, header: bytes) -> None:
     assert frame(b"a" * size, 0x1) == header + b"a" * size
     assert frame(b"a" * 70000, 0x2)[:10] == b"\x82\x7f" + (70000).to_bytes(8, "big")
+
+
+def _headers(url: str, host: str | None = None) -> tuple[int, dict[str, str]]:
+    async def fetch() -> tuple[int, dict[str, str]]:
+        extra = {"Host": host} if host else {}
+        async with aiohttp.ClientSession() as session, session.get(url, headers=extra) as reply:
+            return reply.status, dict(reply.headers)
+
+    return run_async(fetch())
+
+
+@pytest.mark.parametrize(
+    ("path", "host", "status"),
+    [
+        ("/", None, 200),
+        ("/static/app.js", None, 200),
+        ("/healthz", None, 200),
+        ("/static/missing.js", None, 404),
+        ("/no-such-page", None, 404),
+        ("/static/", None, 403),
+        ("/ws", None, 400),  # not a WebSocket handshake
+        ("/", "evil.example", 421),
+    ],
+)
+def test_every_http_answer_forbids_framing_sniffing_and_inline_script(
+    web_server: ServerThread, path: str, host: str | None, status: int
+) -> None:
+    got, headers = _headers(http_url(web_server) + path, host)
+    assert got == status
+    csp = {
+        part.split()[0]: part.split()[1:]
+        for part in headers["Content-Security-Policy"].split(";")
+        if part.strip()
+    }
+    assert csp["default-src"] == ["'none'"]
+    assert csp["script-src"] == ["'self'"]  # no 'unsafe-inline', no 'unsafe-eval'
+    assert csp["style-src"] == ["'self'"]
+    assert csp["img-src"] == ["'self'", "data:"]  # no avatar or image from elsewhere
+    assert csp["frame-ancestors"] == ["'none'"]
+    assert csp["base-uri"] == ["'none'"]
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"

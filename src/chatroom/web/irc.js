@@ -127,9 +127,15 @@ export function parsePrefix(value) {
   return { modes: match[1], symbols: match[2] };
 }
 
-/** Strip mIRC formatting (bold, colours, reset...) so only the words are shown. */
+/**
+ * Strip mIRC formatting (bold, colours, reset...) so only the words are shown; other control
+ * characters (a bell, an escape), which a browser draws as boxes, go too. Line breaks (of a
+ * multiline message) and tabs stay.
+ */
 export function stripFormatting(text) {
-  return text.replace(/\x03(\d{1,2}(,\d{1,2})?)?|\x04([0-9a-fA-F]{6}(,[0-9a-fA-F]{6})?)?|[\x02\x0f\x11\x16\x1d\x1e\x1f]/g, "");
+  return text
+    .replace(/\x03(\d{1,2}(,\d{1,2})?)?|\x04([0-9a-fA-F]{6}(,[0-9a-fA-F]{6})?)?/g, "")
+    .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, "");
 }
 
 /** A CTCP ACTION (/me) body, or null. */

@@ -2,6 +2,7 @@
 // from a user is put into the page as text (textContent, text nodes), never parsed as
 // HTML. Links are built as elements whose href is checked to be http(s).
 
+import { stripFormatting } from "./irc.js";
 import { nickColour } from "./state.js";
 import { separatorsBefore, timelineNodes } from "./timeline.js";
 
@@ -17,10 +18,13 @@ export function el(tag, options = {}, children = []) {
   return node;
 }
 
-const URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/g;
+// Invisible format characters (bidi controls, zero-width ones) end a link: one could
+// otherwise make a link's text look like another address than it goes to.
+const URL_RE = /\bhttps?:\/\/[^\s<>"'\p{Cf}]+[^\s<>"'.,;:!?)\]\p{Cf}]/gu;
 
 /** Text with http(s) links made clickable; every piece is a text node or an <a>. */
-function richText(text) {
+function richText(raw) {
+  const text = stripFormatting(raw); // events and notes too
   const span = el("span", { cls: "text" });
   let last = 0;
   for (const match of text.matchAll(URL_RE)) {
@@ -50,7 +54,7 @@ export function messageNode(entry, state) {
     item.classList.add("deleted");
     const nick = el("span", { cls: `nick c${nickColour(entry.nick, state.fold)}`, text: entry.nick });
     const by = entry.deleted.by ? ` by ${entry.deleted.by}` : "";
-    const why = entry.deleted.reason ? `: ${entry.deleted.reason}` : "";
+    const why = entry.deleted.reason ? `: ${stripFormatting(entry.deleted.reason)}` : "";
     item.append(nick, el("span", { cls: "text", text: `message deleted${by}${why}` }));
     return item;
   }

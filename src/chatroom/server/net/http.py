@@ -92,19 +92,30 @@ def host_allowed(host: str | None, names: frozenset[str]) -> bool:
     return name == "localhost" or name.endswith(".localhost") or name in names
 
 
+def _protect(request: web.Request, response: web.StreamResponse) -> None:
+    host = request.host
+    response.headers.setdefault(
+        "Content-Security-Policy", _CSP.format(ws=f"ws://{host} wss://{host}")
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # frame-ancestors says it to current browsers; older ones know only this header.
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Cache-Control", "no-cache")
+
+
 @web.middleware
 async def _headers(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    response = await handler(request)
+    """Every answer carries the protective headers, errors (404, 421...) included."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        _protect(request, error)
+        raise
     if not response.prepared:
-        host = request.host
-        response.headers.setdefault(
-            "Content-Security-Policy", _CSP.format(ws=f"ws://{host} wss://{host}")
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Cache-Control", "no-cache")
+        _protect(request, response)
     return response
 
 
@@ -124,7 +135,7 @@ class HttpServer:
         self.listener: GatedListener | None = None
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._admitted, _headers])
+        app = web.Application(middlewares=[_headers, self._admitted])
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/healthz", self._health)
