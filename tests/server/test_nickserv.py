@@ -118,6 +118,18 @@ def test_nick_nickserv_is_reserved() -> None:
     assert a.nick == "alice"
 
 
+def test_the_networks_name_is_reserved_as_a_nick() -> None:
+    """Clients show notices from a nick named like the network (NETWORK=ChatRoom) as the
+    server's own: nobody may take it."""
+    h = Harness()
+    a = h.connect("alice")
+    for nick in ("ChatRoom", "chatroom"):
+        got = a.cmd(f"NICK {nick}")
+        assert numerics(got) == [n.ERR_ERRONEUSNICKNAME]
+        assert got[0].params[-1] == "Reserved nickname"
+    assert a.nick == "alice"
+
+
 def test_nickserv_cannot_be_taken_before_registration_either() -> None:
     h = Harness()
     c = h.connect()

@@ -148,5 +148,8 @@ def find(ctx: Context, target: str) -> Service | None:
 
 
 def is_service_nick(ctx: Context, nick: str) -> bool:
-    """Service nicknames are reserved: no client may take one."""
-    return ctx.fold(nick) in SERVICES
+    """Service nicknames are reserved: no client may take one. So is the network's name
+    (``NETWORK``), which clients show as the server's own (the web client's server tab):
+    a user called that could pass notices off as the server's."""
+    folded = ctx.fold(nick)
+    return folded in SERVICES or folded == ctx.fold(ctx.settings.network_name)
