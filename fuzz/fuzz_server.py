@@ -453,15 +453,19 @@ class Session:
         return seen, "silent"
 
 
-def open_session(kind: str, ports: tuple[int, int], nick: str) -> Session:
+def open_session(kind: str, ports: tuple[int, int], nick: str, *, register: bool = True) -> Session:
+    """A connection with every capability; without ``register``, still negotiating."""
     transport: Transport = (
         Tcp(ports[0]) if kind == "tcp" else WebSocket(ports[1], binary=kind == "binary-ws")
     )
     session = Session(transport, nick)
-    data = f"CAP LS 302\r\nCAP REQ :{CAPS}\r\nCAP END\r\nNICK {nick}\r\nUSER {nick} 0 * :{nick}"
+    data = f"CAP LS 302\r\nCAP REQ :{CAPS} sasl"
+    if register:
+        data += f"\r\nCAP END\r\nNICK {nick}\r\nUSER {nick} 0 * :{nick}"
     seen, how = session.exchange(data.encode())
     assert how == "pong", (kind, seen[-5:], how)
-    session.exchange(b"JOIN #f,#g")
+    if register:
+        session.exchange(b"JOIN #f,#g")
     return session
 
 
@@ -788,6 +792,27 @@ def log_problems(serve: ServeProcess, seen: dict[str, int]) -> list[str]:
     return found
 
 
+def open_fds(serve: ServeProcess) -> int:
+    return len(os.listdir(f"/proc/{serve.proc.pid}/fd"))
+
+
+def leaks(serve: ServeProcess, ports: tuple[int, int], fds_at_start: int) -> list[str]:
+    """Once every fuzzing connection is closed, the server holds no more of them: one
+    new connection is the only user, and its descriptors are back near where they began."""
+    time.sleep(2)
+    session = open_session("tcp", ports, "leakcheck")
+    seen, _ = session.exchange(b"LUSERS")
+    found = []
+    users = [line for line in seen if " 251 " in line]
+    if not users or " 1 users" not in users[0]:
+        found.append(f"LEAK users still counted: {users}")
+    fds = open_fds(serve)
+    if fds > fds_at_start + 3:  # the check's own connection, and a little slack
+        found.append(f"LEAK descriptors: {fds_at_start} at start, {fds} at the end")
+    session.t.close()
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -824,6 +849,7 @@ def main() -> int:
     }
     serve = ServeProcess(tmp, env=limits)
     ports = (serve.irc_port, serve.web_port)
+    fds_at_start = open_fds(serve)
     kinds = {
         "all": ["tcp", "text-ws", "binary-ws"],
         "tcp": ["tcp"],
@@ -834,7 +860,14 @@ def main() -> int:
     sessions: dict[str, Session] = {}
     stop_at = time.monotonic() + args.seconds
     sent = 0
-    scripted = [(kind, text) for kind in kinds for text in scripted_lines()]
+    # The scripted lines twice per transport: before registration (CAP negotiation still
+    # open) and after it.
+    scripted = [
+        (kind + suffix, text)
+        for suffix in ("-pre", "")
+        for kind in kinds
+        for text in scripted_lines()
+    ]
     try:
         while sent < args.count and time.monotonic() < stop_at:
             label = f"L{sent}"
@@ -847,11 +880,14 @@ def main() -> int:
                 command, line = build_line(rng, label)
             if kind not in sessions:
                 nick = f"fuzz{sent % 7}{kind[0]}"
-                sessions[kind] = open_session(kind, ports, nick)
-                if rng.random() < 0.5:
+                pre = kind.endswith("-pre")
+                sessions[kind] = open_session(
+                    kind.removesuffix("-pre"), ports, nick, register=not pre
+                )
+                if not pre and rng.random() < 0.5:
                     sessions[kind].exchange(b"OPER fuzzop fuzzpass")
             session = sessions[kind]
-            if kind == "text-ws":
+            if kind.startswith("text-ws"):
                 # A text frame must be UTF-8 (RFC 6455 8.1): the server rightly closes on
                 # anything else, so invalid bytes go only in binary frames and over TCP.
                 line = line.decode(errors="replace").encode()
@@ -867,7 +903,9 @@ def main() -> int:
                 findings.append(f"SILENT {kind} {line[:300]!r} last {seen[-3:]}")
             elif how == "closed":
                 sessions.pop(kind).t.close()
-                too_big = kind != "tcp" and len(line) > 16 * 1024  # websocket.MAX_FRAME
+                too_big = (
+                    not kind.startswith("tcp") and len(line) > 16 * 1024
+                )  # websocket.MAX_FRAME
                 if (
                     command not in ("QUIT", "KILL", "BAN")
                     and not too_big
@@ -887,6 +925,8 @@ def main() -> int:
         alive = serve.proc.poll() is None
         for s in sessions.values():
             s.t.close()
+        if alive:
+            findings += leaks(serve, ports, fds_at_start)
         serve.stop()
     problems = log_problems(serve, log_seen)
     findings.extend(f"LOG at end: {p}" for p in problems)

@@ -33,7 +33,9 @@ def test_tban_with_a_huge_duration_is_refused_and_sets_no_ban(
     with caplog.at_level(logging.ERROR):
         replies = alice.cmd("TBAN #room 99999999999999w spam!*@*")
     assert numerics(replies) == [n.ERR_INVALIDMODEPARAM]
-    assert h.world.rooms.find("#room").lists["b"] == []
+    room = h.world.rooms.find("#room")
+    assert room is not None
+    assert room.lists["b"] == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
