@@ -265,8 +265,21 @@ BAD_BYTES = [
 ]
 
 
+# Names and ids the server has handed out, so commands also hit real users and messages.
+SEEN_WORDS: list[str] = []
+
+
+def remember(lines: list[str]) -> None:
+    """Keeps the nicks and msgids of ``lines`` (at most a few hundred)."""
+    for line in lines:
+        if line.startswith("@") and "msgid=" in line:
+            msgid = line.split("msgid=", 1)[1].split(";", 1)[0].split(" ", 1)[0]
+            SEEN_WORDS.extend([msgid, "msgid=" + msgid])
+    del SEEN_WORDS[:-300]
+
+
 def odd_word(rng: random.Random) -> str:
-    word = rng.choice(ODD)
+    word = rng.choice(SEEN_WORDS) if SEEN_WORDS and rng.random() < 0.2 else rng.choice(ODD)
     if rng.random() < 0.1:
         word = word * rng.randint(2, 40)
     return word
@@ -377,6 +390,7 @@ class WebSocket(Transport):
             answer += chunk
         assert answer.startswith(b"HTTP/1.1 101"), answer
         self.buffer = answer.split(b"\r\n\r\n", 1)[1]
+        self.closed = False
 
     def send(self, data: bytes) -> None:
         for line in data.split(b"\r\n"):
@@ -397,6 +411,8 @@ class WebSocket(Transport):
         self.sock.sendall(head + mask + body)
 
     def recv(self, timeout: float) -> list[str] | None:
+        if self.closed:
+            return None
         self.sock.settimeout(timeout)
         try:
             chunk = self.sock.recv(65536)
@@ -418,8 +434,9 @@ class WebSocket(Transport):
             if len(self.buffer) < at + n:
                 break
             payload, self.buffer = self.buffer[at : at + n], self.buffer[at + n :]
-            if opcode == 8:
-                return None
+            if opcode == 8:  # closed: what came before still counts, then None
+                self.closed = True
+                return lines
             if opcode in (1, 2):
                 lines.append(payload.decode(errors="replace"))
         return lines
@@ -881,6 +898,7 @@ def main() -> int:
             if kind not in sessions:
                 nick = f"fuzz{sent % 7}{kind[0]}"
                 pre = kind.endswith("-pre")
+                SEEN_WORDS.append(nick)
                 sessions[kind] = open_session(
                     kind.removesuffix("-pre"), ports, nick, register=not pre
                 )
@@ -893,6 +911,7 @@ def main() -> int:
                 line = line.decode(errors="replace").encode()
             sent += 1
             seen, how = session.exchange(line)
+            remember(seen)
             problems = log_problems(serve, log_seen)
             if problems:
                 findings.append(f"LOG after {kind} {line[:300]!r}: {problems[:6]}")
@@ -911,7 +930,9 @@ def main() -> int:
                     and not too_big
                     and not any("ERROR" in s for s in seen)
                 ):
-                    findings.append(f"CLOSED {kind} {line[:300]!r} last {seen[-3:]}")
+                    kept = tmp / f"closed-{label}.bin"
+                    kept.write_bytes(line)
+                    findings.append(f"CLOSED {kind} ({len(line)} bytes in {kept}) last {seen[-3:]}")
             elif (
                 labeled_as(line) == label
                 and not find_label(seen, label)
