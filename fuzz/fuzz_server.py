@@ -939,6 +939,7 @@ def main() -> int:
                 and command not in ("QUIT",)
                 # labeled-response: an opening BATCH is answered when the batch closes
                 and not (command == "BATCH" and b" BATCH +" in line)
+                and b"batch=" not in line.split(b" ", 1)[0]  # inside a batch: no ACK of its own
                 and not any(" 417 " in s or "INVALID_LINE" in s for s in seen)
             ):
                 findings.append(f"NOLABEL {kind} {line[:200]!r} got {seen[-3:]}")
