@@ -922,9 +922,8 @@ def main() -> int:
                 findings.append(f"SILENT {kind} {line[:300]!r} last {seen[-3:]}")
             elif how == "closed":
                 sessions.pop(kind).t.close()
-                too_big = (
-                    not kind.startswith("tcp") and len(line) > 16 * 1024
-                )  # websocket.MAX_FRAME
+                # websocket.MAX_FRAME: aiohttp closes (1009) on a message that size or more
+                too_big = not kind.startswith("tcp") and len(line) >= 16 * 1024
                 if (
                     command not in ("QUIT", "KILL", "BAN")
                     and not too_big
