@@ -113,6 +113,20 @@ def test_the_label_goes_on_the_echoed_batch_or_on_an_ack() -> None:
     assert [(m.command, m.tags.get("label")) for m in quiet.cmd("BATCH -q")] == [("ACK", "L2")]
 
 
+def test_a_stray_batch_line_is_refused_with_its_label() -> None:
+    """A PRIVMSG naming a batch that is not open is no line of a batch: its FAIL answers it
+    and carries its label (it had none: found by fuzz/fuzz_server.py)."""
+    h = Harness()
+    alice = h.connect("alice", caps=[*CAPS, "labeled-response"])
+    alice.cmd("JOIN #room")
+    (reply,) = alice.cmd("@batch=nope;label=L9 PRIVMSG #room :stray")
+    assert (reply.command, reply.params[:2], reply.tags.get("label")) == (
+        "FAIL",
+        ("BATCH", "MULTILINE_INVALID"),
+        "L9",
+    )
+
+
 def _fails(replies: list[Message]) -> list[tuple[str, ...]]:
     return [m.params[1:-1] for m in replies if m.command == "FAIL"]
 

@@ -31,6 +31,7 @@ _DURATION = re.compile(r"(?:\d+[smhdwy])+|\d+")
 _PART = re.compile(r"(\d+)([smhdwy])")
 _ADDRESS_GLOB = re.compile(r"[0-9A-Fa-f.:*?]+")
 ACCOUNT_PREFIXES = ("a:", "account:", "$a:")
+MAX_DURATION = 100 * 31536000  # 100 years, in seconds
 
 
 def parse_duration(text: str) -> float | None:
@@ -47,7 +48,8 @@ def parse_duration(text: str) -> float | None:
         if text.isdigit()
         else sum(int(number) * _UNITS[unit] for number, unit in _PART.findall(text))
     )
-    return float(seconds) if seconds > 0 else None
+    # Past 100 years it is no duration: the end would be no date a clock can write.
+    return float(seconds) if 0 < seconds <= MAX_DURATION else None
 
 
 def duration_and_reason(params: list[str]) -> tuple[float | None, str]:

@@ -31,12 +31,13 @@ def fail(ctx: Context, session: Session, code: str, *params: str, label: str | N
 
 def add_line(ctx: Context, session: Session, msg: Message, verb: str) -> None:
     """A PRIVMSG/NOTICE carrying ``@batch=<ref>``: one more line of the open batch."""
-    labels.take_label(session)  # lines inside a batch get no ACK of their own
     open_batch = session.multiline
     ref = msg.tags.get("batch", "")
     if open_batch is None or open_batch.ref != ref:
+        # Not inside a batch after all: the refusal answers this line, with its label.
         fail(ctx, session, "MULTILINE_INVALID", f"No multiline batch {ref} is open")
         return
+    labels.take_label(session)  # lines inside a batch get no ACK of their own
     if open_batch.failed:
         return
     try:

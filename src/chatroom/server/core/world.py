@@ -219,8 +219,14 @@ class World:
         except InputTooLong:
             self.reply(session, n.ERR_INPUTTOOLONG, "Input line was too long")
             return
-        except ParseError:
-            return  # empty or command-less lines are ignored, as the modern docs advise
+        except ParseError as error:
+            # Empty lines are ignored, as the modern docs advise; anything else malformed
+            # (NUL or a lone CR inside, tags or a source with no command) is answered, so a
+            # client is never left waiting for a reply that will not come.
+            if line.strip(b" "):
+                text = f"Malformed line ignored: {error}"
+                session.send(format_line(self.name, "FAIL", "*", "INVALID_LINE", text))
+            return
         session.last_active = self.clock()
         dispatch = self._dispatch
         if not line.isascii() and not _is_utf8(line):
