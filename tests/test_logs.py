@@ -32,6 +32,16 @@ def test_a_log_line_shows_controls_in_its_message_and_fields_as_text() -> None:
     assert line.endswith(" ip=127.0.0.1")
 
 
+def test_bidi_and_invisible_marks_are_written_by_code_point() -> None:
+    """A right-to-left override would make the rest of the line display backwards."""
+    sneaky = "adm\u200bin\u202egnp.exe\u2066"
+    line = HumanFormatter().format(record(f"said {sneaky}", account=sneaky))
+    assert not any(c in line for c in "\u200b\u202e\u2066")
+    assert "said adm<U+200B>in<U+202E>gnp.exe<U+2066>" in line
+    assert "account=adm<U+200B>in<U+202E>gnp.exe<U+2066>" in line
+    assert "שלום" in HumanFormatter().format(record("said שלום"))  # letters stay letters
+
+
 def test_a_field_with_spaces_cannot_pass_for_more_fields() -> None:
     line = HumanFormatter().format(record("login failed", account="x ip=10.9.8.7", ip="1.2.3.4"))
     assert 'account="x ip=10.9.8.7" ip=1.2.3.4' in line

@@ -4,17 +4,24 @@ machines (``--log-format json``, for journald and log shippers).
 Log lines carry text that strangers chose (a login name in "login failed", a reason): the
 readable format shows its controls as visible characters (``terminal_safe``'s rule), so an
 escape sequence in an account name cannot retitle or clear the operator's terminal, and
-quotes a field with spaces, so a value cannot pass for more fields.
+quotes a field with spaces, so a value cannot pass for more fields. Bidi controls and
+invisible marks are written as ``<U+202E>``: they reorder or hide what an operator reads
+(a right-to-left override makes ``login failed account=x`` display backwards).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 
 from chatroom.irc.formatting import visible_controls
+
+# Marks that draw nothing or reorder text: bidi embeddings, overrides and isolates,
+# directional marks, zero-width characters, the word joiner and the byte order mark.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 # Attributes every LogRecord has; anything else came from ``extra=`` and is logged as a field.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
@@ -46,7 +53,7 @@ class HumanFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
         fields = " ".join(f"{key}={_field(value)}" for key, value in _fields(record).items())
-        line = f"{stamp} {record.levelname} {visible_controls(record.getMessage())}"
+        line = f"{stamp} {record.levelname} {_readable(record.getMessage())}"
         if fields:
             line += " " + fields
         if record.exc_info:
@@ -54,8 +61,13 @@ class HumanFormatter(logging.Formatter):
         return line
 
 
+def _readable(text: str) -> str:
+    """Controls shown as printable characters, invisible and bidi marks by code point."""
+    return _INVISIBLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", visible_controls(text))
+
+
 def _field(value: object) -> str:
-    text = visible_controls(str(value))
+    text = _readable(str(value))
     if not text or any(c.isspace() or c in '"=' for c in text):
         return json.dumps(text, ensure_ascii=False)
     return text
