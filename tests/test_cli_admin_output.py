@@ -124,3 +124,23 @@ def test_export_into_a_pipe_closed_early_exits_quietly(tmp_path: Path) -> None:
     assert json.loads(first)["text"].startswith("line 0 ")
     assert errors == ""
     assert code == 141  # 128 + SIGPIPE, as any Unix tool whose reader went away
+
+
+def test_export_to_a_full_disk_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """``chatroom admin export '#room' > /dev/full``: the disk is full, said in one line."""
+    history = SqliteHistory(history_db_path(tmp_path))
+    history.append([_record(n, f"line {n} " + "x" * 200) for n in range(3000)])
+    history.close()
+    command = [sys.executable, "-m", "chatroom", "admin", "export", "#lobby"]
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*command, "--data-dir", str(tmp_path)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+            check=False,
+        )
+    errors = done.stderr.decode()
+    assert done.returncode == 1
+    assert "Traceback" not in errors
+    assert errors == "chatroom: cannot write: No space left on device\n"

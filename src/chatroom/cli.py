@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import os
 import signal
 import sys
@@ -168,22 +169,33 @@ def _shown(config: cfg.Config) -> cfg.Config:
     )
 
 
+# Errors of a full or failing output (``chatroom admin export > /dev/full``, a quota).
+_OUTPUT_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _run(argv)
     except BrokenPipeError:
-        return _reader_gone()
+        _drop_stdout()
+        return 128 + signal.SIGPIPE
+    except OSError as err:
+        if err.errno not in _OUTPUT_FULL:
+            raise
+        _drop_stdout()
+        print(f"chatroom: cannot write: {err.strerror or err}", file=sys.stderr)
+        return 1
 
 
-def _reader_gone() -> int:
-    """``chatroom admin export '#room' | head``: the reader closed the pipe, which is what
-    ``head`` does, not a failure worth a traceback. Point stdout at /dev/null so the flush
-    at exit cannot raise again, and exit as a tool killed by SIGPIPE would (128 + 13)."""
+def _drop_stdout() -> None:
+    """The output is gone: ``chatroom admin export '#room' | head`` (the reader closed the
+    pipe, which is what ``head`` does, not a failure worth a traceback; the exit code is
+    a tool's killed by SIGPIPE, 128 + 13) or a full disk. Point stdout at /dev/null so the
+    flush at exit cannot raise again."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-    return 128 + signal.SIGPIPE
 
 
 def _innermost(
