@@ -16,10 +16,18 @@ import sys
 import time
 from pathlib import Path
 
+from chatroom.config import Config
+
 _WEB = re.compile(r"web client on (https?)://\S+:(\d+)/")
 # Password hashing as cheap as argon2 allows: these tests are not about its cost. Whatever
 # makes accounts for such a server (``chatroom admin create``) runs with the same.
 CHEAP_ARGON2 = {"CHATROOM_ARGON2_MEMORY_KIB": "1024", "CHATROOM_ARGON2_TIME_COST": "1"}
+
+
+def store_args(config: Config) -> tuple[str, ...]:
+    """``--store URL`` when the tests' config puts the store elsewhere than the data
+    directory (``CHATROOM_TEST_STORE=postgres``), so ``serve`` opens the same store."""
+    return ("--store", config.store_url) if config.store_url else ()
 
 
 class ServeProcess:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import Client, ServerThread, Wire, guest_wire
-from tests.serve_process import ServeProcess
+from tests.serve_process import ServeProcess, store_args
 
 
 def test_an_always_on_user_back_from_a_restart_gets_its_devices_host_with_chghost(
@@ -47,8 +47,8 @@ def test_an_always_on_user_back_from_a_restart_gets_its_devices_host_with_chghos
 def test_after_a_crash_a_connected_always_on_user_is_replayed_only_what_came_after(
     tmp_path: Path, clients: list[Client], wires: list[Wire]
 ) -> None:
-    config_with_accounts(tmp_path, "alice", "carol")  # the data dir serve runs on
-    first = ServeProcess(tmp_path)
+    config = config_with_accounts(tmp_path, "alice", "carol")  # the store serve runs on
+    first = ServeProcess(tmp_path, args=store_args(config))
     try:
         alice = Client(first.irc_port, "alice", PASSWORD, sasl_login="alice")
         clients.append(alice)
@@ -70,7 +70,7 @@ def test_after_a_crash_a_connected_always_on_user_is_replayed_only_what_came_aft
         first.proc.wait(timeout=15)
     finally:
         first.stop()
-    second = ServeProcess(tmp_path)
+    second = ServeProcess(tmp_path, args=store_args(config))
     try:
         bob = guest_wire(second.irc_port, wires, "bob")
         bob.write("JOIN #garden", "PRIVMSG #garden :said after the restart", "PING sent")

@@ -12,7 +12,7 @@ import irc.client
 
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import Client, ServerThread
-from tests.serve_process import ServeProcess
+from tests.serve_process import ServeProcess, store_args
 
 
 def _device(port: int, account: str, clients: list[Client]) -> Client:
@@ -38,8 +38,8 @@ def _replayed(client: Client) -> list[str]:
 def test_after_a_crash_the_next_login_replays_only_what_was_kept_while_offline(
     tmp_path: Path, clients: list[Client]
 ) -> None:
-    config_with_accounts(tmp_path, "alice", "carol", "dave")  # the data dir serve runs on
-    first = ServeProcess(tmp_path)
+    config = config_with_accounts(tmp_path, "alice", "carol", "dave")  # the store serve runs on
+    first = ServeProcess(tmp_path, args=store_args(config))
     try:
         alice = _device(first.irc_port, "alice", clients)
         carol = _device(first.irc_port, "carol", clients)
@@ -52,7 +52,7 @@ def test_after_a_crash_the_next_login_replays_only_what_was_kept_while_offline(
         first.proc.wait(timeout=15)
     finally:
         first.stop()
-    second = ServeProcess(tmp_path)
+    second = ServeProcess(tmp_path, args=store_args(config))
     try:
         carol = _device(second.irc_port, "carol", clients)
         carol.conn.privmsg("alice", "kept after the crash")
