@@ -112,6 +112,26 @@ def test_mute_and_unmute_an_account(capsys: pytest.CaptureFixture[str], data: Pa
     assert "no account named 'ghost'" in failed(capsys, data, "mute", "ghost")
 
 
+def test_mutes_lists_the_mutes_in_force_tab_separated(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator can see who is muted, why, by whom and until when (like ``bans``)."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    assert run(capsys, data, "create", "amy", "--password-stdin")[0] == 0
+    assert run(capsys, data, "mute", "bob", "--reason", "noise")[0] == 0
+    assert run(capsys, data, "mute", "amy", "--duration", "2h")[0] == 0
+    code, out, _ = run(capsys, data, "mutes")
+    assert code == 0
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        ("amy", "-", "admin-cli"),
+        ("bob", "noise", "admin-cli"),
+    ]
+    assert rows[0][4].startswith("until ") and rows[1][4] == "permanent"
+    assert run(capsys, data, "unmute", "bob")[0] == 0
+    assert [line.split("\t")[0] for line in run(capsys, data, "mutes")[1].splitlines()] == ["amy"]
+
+
 def test_audit_lists_every_action_and_since_filters(
     capsys: pytest.CaptureFixture[str], data: Path
 ) -> None:

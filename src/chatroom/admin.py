@@ -318,6 +318,13 @@ def mute_account(
     return mute
 
 
+def list_mutes(store: Store, now: float | None = None) -> list[AccountMute]:
+    """The mutes still in force, by account name (an expired one no longer silences)."""
+    at = time.time() if now is None else now
+    live = [m for m in store.load().mutes.values() if is_active(m, at)]
+    return sorted(live, key=lambda m: m.account_key)
+
+
 def unmute_account(
     store: Store, name: str, fold: Fold = _RFC1459, *, clock: Callable[[], float] = time.time
 ) -> AccountMute:

@@ -94,6 +94,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     mute.add_argument("--duration", help="e.g. 30m, 2h, 7d (default: until unmuted)")
     unmute = command("unmute", "lift a server-wide mute")
     unmute.add_argument("name")
+    command("mutes", "list server-wide mutes")
     command("rooms", "list registered rooms (ChanServ) with founder and registration time")
     room_drop = command("room-drop", "unregister a room (takes effect at once if running)")
     room_drop.add_argument("room")
@@ -174,6 +175,18 @@ def _mute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     _say(f"muted {mute.account_name} ({until_text(mute.expires_at, time.time())})")
 
 
+def _mutes(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    now = time.time()
+    for mute in admin.list_mutes(store, now):
+        _row(
+            mute.account_name,
+            mute.reason or "-",
+            mute.set_by,
+            format_time(mute.set_at),
+            until_text(mute.expires_at, now),
+        )
+
+
 def _unmute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     _say(f"unmuted {admin.unmute_account(store, args.name, fold).account_name}")
 
@@ -209,6 +222,7 @@ _MODERATION: dict[str, Callable[[Store, argparse.Namespace, Fold], None]] = {
     "bans": _bans,
     "mute": _mute,
     "unmute": _unmute,
+    "mutes": _mutes,
     "audit": _audit,
     "rooms": _rooms,
     "room-drop": _room_drop,
