@@ -127,7 +127,8 @@ def test_mutes_lists_the_mutes_in_force_tab_separated(
         ("amy", "-", "admin-cli"),
         ("bob", "noise", "admin-cli"),
     ]
-    assert rows[0][4].startswith("until ") and rows[1][4] == "permanent"
+    assert rows[0][4].startswith("until ")
+    assert rows[1][4] == "permanent"
     assert run(capsys, data, "unmute", "bob")[0] == 0
     assert [line.split("\t")[0] for line in run(capsys, data, "mutes")[1].splitlines()] == ["amy"]
 
