@@ -4,6 +4,7 @@ administrator types them."""
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 from pathlib import Path
 
@@ -11,8 +12,10 @@ import pytest
 
 from chatroom import cli, cli_admin
 from chatroom.server.auth.passwords import fast_params_for_tests
+from chatroom.server.core.history import HistoryRecord
 from chatroom.server.store import schema
 from chatroom.server.store.base import PutChannel, RegisteredChannel
+from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
 
@@ -351,3 +354,39 @@ def test_a_write_the_database_refuses_prints_an_error_and_no_confirmation(
     assert "database is locked" in err
     assert store.load() == before
     store.close()
+
+
+def _line(n: int, at_ms: int) -> HistoryRecord:
+    return HistoryRecord(
+        target="#lobby",
+        msgid=f"m{n}",
+        at=at_ms,
+        sender="a:bob",
+        recipient="",
+        source="bob!~bob@host",
+        command="PRIVMSG",
+        target_name="#lobby",
+        text=f"line {n}",
+    )
+
+
+def test_purge_before_a_date_deletes_only_older_lines_and_says_how_many(
+    capsys: pytest.CaptureFixture[str], data: Path
+) -> None:
+    history = SqliteHistory(history_db_path(data))
+    history.append([_line(1, 1_893_456_000_000), _line(2, 1_925_078_400_000)])  # 2030, 2031
+    history.close()
+    capsys.readouterr()
+    code, out, _ = run(capsys, data, "purge", "#lobby", "--before", "2030-06-01")
+    assert (code, out) == (0, "deleted 1 lines of #lobby\n")
+    exported = run(capsys, data, "export", "#lobby")[1]
+    assert [json.loads(line)["text"] for line in exported.splitlines()] == ["line 2"]
+    assert run(capsys, data, "purge", "#lobby")[1] == "deleted 1 lines of #lobby\n"
+    assert run(capsys, data, "export", "#lobby")[1] == ""
+
+
+def test_purge_with_a_bad_before_names_the_before_option(
+    capsys: pytest.CaptureFixture[str], data: Path
+) -> None:
+    err = failed(capsys, data, "purge", "#lobby", "--before", "someday")
+    assert err.startswith("chatroom admin: --before 'someday': use a duration")

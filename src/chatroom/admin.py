@@ -337,7 +337,7 @@ def unmute_account(
     return mute
 
 
-def parse_since(text: str, now: float) -> float:
+def parse_since(text: str, now: float, option: str = "--since") -> float:
     """``--since``: a duration back from now (``2h``) or a UTC date (``2030-01-31``,
     ``2030-01-31T10:00``)."""
     seconds = parse_duration(text)
@@ -348,7 +348,7 @@ def parse_since(text: str, now: float) -> float:
             return float(calendar.timegm(time.strptime(text, layout)))
         except ValueError:
             continue
-    raise ValueError(f"--since {text!r}: use a duration (2h, 7d) or a UTC date (2030-01-31)")
+    raise ValueError(f"{option} {text!r}: use a duration (2h, 7d) or a UTC date (2030-01-31)")
 
 
 def audit_log(store: Store, since: float | None = None) -> list[AuditEntry]:

@@ -237,7 +237,7 @@ def _history_command(args: argparse.Namespace, config: cfg.Config) -> int:
         if args.admin_command == "export":
             admin_history.export_room(config.store, args.room, fold, sys.stdout)
             return 0
-        before = admin.parse_since(args.before, time.time()) if args.before else None
+        before = admin.parse_since(args.before, time.time(), "--before") if args.before else None
         count = admin_history.purge_room(config.store, args.room, fold, before)
     except ValueError as err:
         _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
@@ -337,7 +337,8 @@ def _nodes(url: str) -> int:
     try:
         found = asyncio.run(list_nodes(url))
     except (RedisError, OSError) as err:
-        print(f"chatroom admin: cannot reach Redis at {url}: {one_line(err)}", file=sys.stderr)
+        shown = redacted(url)
+        print(f"chatroom admin: cannot reach Redis at {shown}: {one_line(err)}", file=sys.stderr)
         return 1
     if not found:
         _say("no live nodes")
