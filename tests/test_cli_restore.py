@@ -1,0 +1,88 @@
+"""A backup restored as the README says ("Backup and restore") is a working server: the
+accounts log in with their passwords, and the bans, rooms, history, read markers and
+metadata are all there, under the same TLS certificate."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.realserver import Wire
+from tests.serve_process import CHEAP_ARGON2, ServeProcess
+
+CAPS = "CAP REQ :draft/chathistory batch server-time message-tags draft/read-marker"
+
+
+def admin(data: Path, *argv: str, stdin: str = "") -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "chatroom", "admin", *argv, "--data-dir", str(data)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **CHEAP_ARGON2},
+        check=True,
+    )
+    return done.stdout
+
+
+def login(port: int, password: str) -> Wire:
+    wire = Wire(port)
+    wire.write("CAP LS 302", CAPS, f"PASS alice:{password}", "NICK alice", "USER a 0 * :A")
+    wire.write("CAP END")
+    wire.until(" 376 ")
+    return wire
+
+
+def restore_as_the_readme_says(backup: Path, saved: Path, data: Path) -> None:
+    """Stop the server, remove the old journal, copy the backup and the saved files."""
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for journal in ("chatroom.db-wal", "chatroom.db-shm", "history.db-wal", "history.db-shm"):
+        (data / journal).unlink(missing_ok=True)
+    shutil.copy(backup, data / "chatroom.db")
+    shutil.copy(backup.with_name(backup.name + ".history.db"), data / "history.db")
+    for name in ("tls-cert.pem", "tls-key.pem", "server-secret"):
+        shutil.copy(saved / name, data / name)
+
+
+def test_a_backup_restored_as_documented_serves_everything_it_held(tmp_path: Path) -> None:
+    old_data, backup, saved = tmp_path / "old" / "data", tmp_path / "bk" / "chat.db", tmp_path
+    admin(old_data, "create", "alice", "--password-stdin", stdin="alice-password\n")
+    old = ServeProcess(tmp_path / "old", args=("--tls-port", "0"))
+    try:
+        wire = login(old.irc_port, "alice-password")
+        wire.write("JOIN #ops", "PRIVMSG ChanServ :REGISTER #ops", "PRIVMSG #ops :before")
+        wire.write("MARKREAD #ops timestamp=2020-01-01T00:00:00.000Z", "PING done")
+        wire.until("PONG")
+        wire.write("METADATA * SET url :https://example.org", "PING done2")
+        wire.until("PONG")
+        wire.close()
+        admin(old_data, "ban", "evil", "--reason", "spam")
+        admin(old_data, "backup", str(backup))  # while it runs
+        fingerprint = old.stdout().split("TLS certificate SHA-256 ")[1].split()[0]
+    finally:
+        old.stop()
+    for name in ("tls-cert.pem", "tls-key.pem", "server-secret"):
+        shutil.copy(old_data / name, saved / name)  # saved once, beside the backups
+
+    new_data = tmp_path / "new" / "data"
+    restore_as_the_readme_says(backup, saved, new_data)
+    new = ServeProcess(tmp_path / "new", args=("--tls-port", "0"))
+    try:
+        assert f"TLS certificate SHA-256 {fingerprint}" in new.stdout()
+        wire = login(new.irc_port, "alice-password")
+        wire.write("JOIN #ops")
+        joined = wire.until(" 366 ")
+        assert any("MARKREAD #ops timestamp=2020-01-01T00:00:00.000Z" in x for x in joined)
+        wire.write("CHATHISTORY LATEST #ops * 10", "METADATA alice GET url", "PING done")
+        lines = wire.until("PONG")
+        assert any(" PRIVMSG #ops " in line and "before" in line for line in lines)
+        assert any("url * https://example.org" in line for line in lines)
+        wire.close()
+        assert "nick:evil!*@*\tspam" in admin(new_data, "bans")
+        assert admin(new_data, "rooms").startswith("#lobby\t(server)")
+        assert "#ops\talice\t" in admin(new_data, "rooms")
+    finally:
+        new.stop()
