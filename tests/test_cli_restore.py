@@ -1,6 +1,7 @@
-"""A backup restored as the README says ("Backup and restore") is a working server: the
-accounts log in with their passwords, and the bans, rooms, history, read markers and
-metadata are all there, under the same TLS certificate."""
+"""``chatroom admin backup`` and a restore as the README says ("Backup and restore"): the
+restored server lets the accounts log in with their passwords, and the bans, rooms,
+history, read markers and metadata are all there, under the same TLS certificate. A
+backup never replaces what is not a backup file (a device, the live database)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from chatroom.cli import main
 from tests.realserver import Wire
 from tests.serve_process import CHEAP_ARGON2, ServeProcess
 
@@ -86,3 +90,43 @@ def test_a_backup_restored_as_documented_serves_everything_it_held(tmp_path: Pat
         assert "#ops\talice\t" in admin(new_data, "rooms")
     finally:
         new.stop()
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    admin(tmp_path / "data", "create", "alice", "--password-stdin", stdin="alice-password\n")
+    return tmp_path / "data"
+
+
+def test_backup_onto_a_fifo_or_device_is_refused_and_leaves_it_alone(
+    tmp_path: Path, data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As root, renaming the copy over ``/dev/full`` replaced the device with a file."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert main(["admin", "backup", str(fifo), "--data-dir", str(data)]) == 1
+    assert "is not a regular file" in capsys.readouterr().err
+    assert fifo.is_fifo()
+    assert not list(tmp_path.glob("pipe.*"))
+
+
+def test_backup_onto_the_live_database_is_refused_and_leaves_it_alone(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = data / "chatroom.db"
+    inode = live.stat().st_ino
+    assert main(["admin", "backup", str(live), "--data-dir", str(data)]) == 1
+    assert "is a database the server uses" in capsys.readouterr().err
+    assert live.stat().st_ino == inode
+    assert not (data / "chatroom.db.history.db").exists()
+
+
+def test_backup_where_no_file_can_be_made_is_one_line_and_exit_1(
+    tmp_path: Path, data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "plain").write_text("")
+    target = tmp_path / "plain" / "chat.db"  # under a file: no directory can be made
+    assert main(["admin", "backup", str(target), "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"chatroom admin: cannot write the backup {target}: ")
+    assert err.count("\n") == 1
