@@ -3,6 +3,7 @@ administrator types them."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import sqlite3
@@ -390,3 +391,19 @@ def test_purge_with_a_bad_before_names_the_before_option(
 ) -> None:
     err = failed(capsys, data, "purge", "#lobby", "--before", "someday")
     assert err.startswith("chatroom admin: --before 'someday': use a duration")
+
+
+def test_every_admin_argument_says_in_its_help_what_it_takes() -> None:
+    """``chatroom admin backup --help`` listed ``file`` with no word on what it is."""
+    parser = cli.build_parser()
+    admin = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = next(
+        a for a in admin.choices["admin"]._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    bare = [
+        f"{name} {action.dest}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if not action.help
+    ]
+    assert bare == []
