@@ -149,6 +149,8 @@ def test_audit_lists_every_action_and_since_filters(
         ["admin-cli", "ban.add", "account:bob"],
         ["admin-cli", "ban.remove", "account:bob"],
     ]
+    assert [line.count("\t") for line in out.splitlines()] == [4, 4, 4]  # 5 columns
+    assert [line.split("\t")[4] for line in out.splitlines()] == ["-", "spam (permanent)", "spam"]
     assert len(run(capsys, data, "audit", "--since", "1h")[1].splitlines()) == 3
     assert run(capsys, data, "audit", "--since", "2999-01-01")[1] == ""
     assert "--since" in failed(capsys, data, "audit", "--since", "yesterday")

@@ -209,8 +209,8 @@ def _unmute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
 def _audit(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     since = admin.parse_since(args.since, time.time()) if args.since else None
     for entry in admin.audit_log(store, since):
-        fields = [format_time(entry.at), entry.actor, entry.action, entry.target]
-        _row(*fields, entry.reason) if entry.reason else _row(*fields)
+        # Always five columns ("-" for no reason, as in bans): a script can cut -f5.
+        _row(format_time(entry.at), entry.actor, entry.action, entry.target, entry.reason or "-")
 
 
 def _rooms(store: Store, args: argparse.Namespace, fold: Fold) -> None:
