@@ -242,6 +242,23 @@ def test_rooms_lists_registered_rooms_with_founder_and_registration_time(
     ]
 
 
+def test_delete_of_a_founder_is_refused_until_its_rooms_are_given_away(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A founder is kept by name: deleting CAROL would hand #art to whoever registers
+    'carol' next. The operator transfers (or drops) the room first."""
+    with_rooms(capsys, data, monkeypatch)
+    err = failed(capsys, data, "delete", "CAROL")
+    assert err.startswith("chatroom admin: carol founds #art: give each to another account")
+    assert "carol" in run(capsys, data, "list")[1]
+    assert run(capsys, data, "room-founder", "#art", "bob")[0] == 0
+    assert run(capsys, data, "delete", "carol")[1] == "deleted account carol\n"
+    assert [line.split("\t")[1] for line in run(capsys, data, "rooms")[1].splitlines()] == [
+        "bob",
+        "bob",
+    ]
+
+
 def test_room_drop_unregisters_the_room_and_is_audited(
     capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -157,8 +157,23 @@ def delete_account(
     *,
     clock: Callable[[], float] = time.time,
 ) -> Account:
-    """Remove the account (its fingerprints go with it); returns what was deleted."""
+    """Remove the account (its fingerprints go with it); returns what was deleted.
+
+    Refused while it founds registered rooms: a founder is kept by name, so whoever
+    registered the name next would own them. The operator transfers or drops them first.
+    """
     account = _existing(store, name, fold)
+    founded = sorted(
+        room.name
+        for room in store.load().channels.values()
+        if room.founder is not None and fold(room.founder) == account.key
+    )
+    if founded:
+        raise ValueError(
+            f"{account.name} founds {', '.join(founded)}: give each to another account"
+            " (chatroom admin room-founder ROOM ACCOUNT) or drop it (chatroom admin"
+            " room-drop ROOM) first, or whoever registers the name next would own it"
+        )
     commit_with_audit(store, DeleteAccount(account.key), clock(), "account.delete", account.name)
     return account
 
