@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from base64 import b64decode
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from chatroom.cli import main
 from tests.realserver import Wire
 from tests.serve_process import CHEAP_ARGON2, ServeProcess
+from tests.server.login_support import b64, scram_client_final
 
 CAPS = "CAP REQ :draft/chathistory batch server-time message-tags draft/read-marker"
 
@@ -38,6 +40,24 @@ def login(port: int, password: str) -> Wire:
     wire.write("CAP END")
     wire.until(" 376 ")
     return wire
+
+
+def scram_login(port: int, password: str) -> list[str]:
+    """SASL SCRAM-SHA-256 as alice: the lines up to the numeric that ends it."""
+    wire = Wire(port)
+    wire.write("CAP LS 302", "CAP REQ :sasl", "NICK alice", "USER a 0 * :A")
+    wire.write("AUTHENTICATE SCRAM-SHA-256")
+    wire.until("AUTHENTICATE +")
+    bare = "n=alice,r=clientnonce123"
+    wire.write("AUTHENTICATE " + b64(f"n,,{bare}".encode()))
+    server_first = b64decode(wire.until("AUTHENTICATE ")[-1].split()[-1]).decode()
+    wire.write("AUTHENTICATE " + b64(scram_client_final(password, bare, server_first).encode()))
+    lines = wire.until(("AUTHENTICATE ", " 904 "))  # the server's signature, or refused
+    if " 904 " not in lines[-1]:
+        wire.write("AUTHENTICATE +")
+        lines = wire.until((" 903 ", " 904 "))
+    wire.close()
+    return lines
 
 
 def restore_as_the_readme_says(backup: Path, saved: Path, data: Path) -> None:
@@ -85,6 +105,8 @@ def test_a_backup_restored_as_documented_serves_everything_it_held(tmp_path: Pat
         assert any(" PRIVMSG #ops " in line and "before" in line for line in lines)
         assert any("url * https://example.org" in line for line in lines)
         wire.close()
+        assert " 903 " in scram_login(new.irc_port, "alice-password")[-1]
+        assert " 904 " in scram_login(new.irc_port, "wrong-password")[-1]
         assert "nick:evil!*@*\tspam" in admin(new_data, "bans")
         assert admin(new_data, "rooms").startswith("#lobby\t(server)")
         assert "#ops\talice\t" in admin(new_data, "rooms")
