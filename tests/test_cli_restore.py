@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 
 from chatroom.cli import main
+from chatroom.server.store.base import SetAccountCertfps
+from chatroom.server.store.sqlite import SqliteStore, default_db_path
 from tests.realserver import Wire
 from tests.serve_process import CHEAP_ARGON2, ServeProcess
 from tests.server.login_support import b64, scram_client_final
 
+FINGERPRINT = "ab" * 32
 CAPS = "CAP REQ :draft/chathistory batch server-time message-tags draft/read-marker"
 
 
@@ -84,6 +87,9 @@ def test_a_backup_restored_as_documented_serves_everything_it_held(tmp_path: Pat
         wire.until("PONG")
         wire.close()
         admin(old_data, "ban", "evil", "--reason", "spam")
+        store = SqliteStore(default_db_path(old_data))  # as NickServ CERT ADD saves it
+        store.apply([SetAccountCertfps("alice", (FINGERPRINT,))])
+        store.close()
         admin(old_data, "backup", str(backup))  # while it runs
         fingerprint = old.stdout().split("TLS certificate SHA-256 ")[1].split()[0]
     finally:
@@ -107,6 +113,9 @@ def test_a_backup_restored_as_documented_serves_everything_it_held(tmp_path: Pat
         wire.close()
         assert " 903 " in scram_login(new.irc_port, "alice-password")[-1]
         assert " 904 " in scram_login(new.irc_port, "wrong-password")[-1]
+        store = SqliteStore(default_db_path(new_data))
+        assert store.load().accounts["alice"].certfps == (FINGERPRINT,)
+        store.close()
         assert "nick:evil!*@*\tspam" in admin(new_data, "bans")
         assert admin(new_data, "rooms").startswith("#lobby\t(server)")
         assert "#ops\talice\t" in admin(new_data, "rooms")
