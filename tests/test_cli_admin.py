@@ -7,6 +7,7 @@ import argparse
 import io
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,14 @@ from chatroom import cli, cli_admin
 from chatroom.server.auth.passwords import fast_params_for_tests
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.store import schema
-from chatroom.server.store.base import PutChannel, RegisteredChannel
+from chatroom.server.store.base import (
+    AccountMute,
+    PutBan,
+    PutChannel,
+    PutMute,
+    RegisteredChannel,
+    ServerBan,
+)
 from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
@@ -135,6 +143,26 @@ def test_mutes_lists_the_mutes_in_force_tab_separated(
     assert rows[1][4] == "permanent"
     assert run(capsys, data, "unmute", "bob")[0] == 0
     assert [line.split("\t")[0] for line in run(capsys, data, "mutes")[1].splitlines()] == ["amy"]
+
+
+def test_an_expired_ban_or_mute_is_no_longer_listed(
+    capsys: pytest.CaptureFixture[str], data: Path
+) -> None:
+    """A timed ban or mute whose time is up is over: the listings show what is in force."""
+    past = time.time() - 60
+    store = stored(data)
+    store.apply(
+        [
+            PutBan(ServerBan(None, "nick", "old!*@*", "was", "oper", past - 3600, past)),
+            PutBan(ServerBan(None, "nick", "new!*@*", "is", "oper", past, None)),
+            PutMute(AccountMute("bob", "bob", "was", "oper", past - 3600, past)),
+        ]
+    )
+    store.close()
+    capsys.readouterr()
+    bans = run(capsys, data, "bans")[1].splitlines()
+    assert [line.split("\t")[1] for line in bans] == ["nick:new!*@*"]
+    assert run(capsys, data, "mutes") == (0, "", "")
 
 
 def test_audit_lists_every_action_and_since_filters(
