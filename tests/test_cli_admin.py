@@ -3,16 +3,28 @@ administrator types them."""
 
 from __future__ import annotations
 
+import argparse
 import io
+import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 
 from chatroom import cli, cli_admin
 from chatroom.server.auth.passwords import fast_params_for_tests
+from chatroom.server.core.history import HistoryRecord
 from chatroom.server.store import schema
-from chatroom.server.store.base import PutChannel, RegisteredChannel
+from chatroom.server.store.base import (
+    AccountMute,
+    PutBan,
+    PutChannel,
+    PutMute,
+    RegisteredChannel,
+    ServerBan,
+)
+from chatroom.server.store.history_sqlite import SqliteHistory, history_db_path
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
 
@@ -112,6 +124,47 @@ def test_mute_and_unmute_an_account(capsys: pytest.CaptureFixture[str], data: Pa
     assert "no account named 'ghost'" in failed(capsys, data, "mute", "ghost")
 
 
+def test_mutes_lists_the_mutes_in_force_tab_separated(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator can see who is muted, why, by whom and until when (like ``bans``)."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-pw\n"))
+    assert run(capsys, data, "create", "amy", "--password-stdin")[0] == 0
+    assert run(capsys, data, "mute", "bob", "--reason", "noise")[0] == 0
+    assert run(capsys, data, "mute", "amy", "--duration", "2h")[0] == 0
+    code, out, _ = run(capsys, data, "mutes")
+    assert code == 0
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        ("amy", "-", "admin-cli"),
+        ("bob", "noise", "admin-cli"),
+    ]
+    assert rows[0][4].startswith("until ")
+    assert rows[1][4] == "permanent"
+    assert run(capsys, data, "unmute", "bob")[0] == 0
+    assert [line.split("\t")[0] for line in run(capsys, data, "mutes")[1].splitlines()] == ["amy"]
+
+
+def test_an_expired_ban_or_mute_is_no_longer_listed(
+    capsys: pytest.CaptureFixture[str], data: Path
+) -> None:
+    """A timed ban or mute whose time is up is over: the listings show what is in force."""
+    past = time.time() - 60
+    store = stored(data)
+    store.apply(
+        [
+            PutBan(ServerBan(None, "nick", "old!*@*", "was", "oper", past - 3600, past)),
+            PutBan(ServerBan(None, "nick", "new!*@*", "is", "oper", past, None)),
+            PutMute(AccountMute("bob", "bob", "was", "oper", past - 3600, past)),
+        ]
+    )
+    store.close()
+    capsys.readouterr()
+    bans = run(capsys, data, "bans")[1].splitlines()
+    assert [line.split("\t")[1] for line in bans] == ["nick:new!*@*"]
+    assert run(capsys, data, "mutes") == (0, "", "")
+
+
 def test_audit_lists_every_action_and_since_filters(
     capsys: pytest.CaptureFixture[str], data: Path
 ) -> None:
@@ -124,6 +177,8 @@ def test_audit_lists_every_action_and_since_filters(
         ["admin-cli", "ban.add", "account:bob"],
         ["admin-cli", "ban.remove", "account:bob"],
     ]
+    assert [line.count("\t") for line in out.splitlines()] == [4, 4, 4]  # 5 columns
+    assert [line.split("\t")[4] for line in out.splitlines()] == ["-", "spam (permanent)", "spam"]
     assert len(run(capsys, data, "audit", "--since", "1h")[1].splitlines()) == 3
     assert run(capsys, data, "audit", "--since", "2999-01-01")[1] == ""
     assert "--since" in failed(capsys, data, "audit", "--since", "yesterday")
@@ -212,6 +267,23 @@ def test_rooms_lists_registered_rooms_with_founder_and_registration_time(
     assert out.splitlines() == [
         "#art\tcarol\t2030-03-17 17:47 UTC",
         "#Club\tbob\t2030-03-17 17:46 UTC",
+    ]
+
+
+def test_delete_of_a_founder_is_refused_until_its_rooms_are_given_away(
+    capsys: pytest.CaptureFixture[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A founder is kept by name: deleting CAROL would hand #art to whoever registers
+    'carol' next. The operator transfers (or drops) the room first."""
+    with_rooms(capsys, data, monkeypatch)
+    err = failed(capsys, data, "delete", "CAROL")
+    assert err.startswith("chatroom admin: carol founds #art: give each to another account")
+    assert "carol" in run(capsys, data, "list")[1]
+    assert run(capsys, data, "room-founder", "#art", "bob")[0] == 0
+    assert run(capsys, data, "delete", "carol")[1] == "deleted account carol\n"
+    assert [line.split("\t")[1] for line in run(capsys, data, "rooms")[1].splitlines()] == [
+        "bob",
+        "bob",
     ]
 
 
@@ -330,3 +402,55 @@ def test_a_write_the_database_refuses_prints_an_error_and_no_confirmation(
     assert "database is locked" in err
     assert store.load() == before
     store.close()
+
+
+def _line(n: int, at_ms: int) -> HistoryRecord:
+    return HistoryRecord(
+        target="#lobby",
+        msgid=f"m{n}",
+        at=at_ms,
+        sender="a:bob",
+        recipient="",
+        source="bob!~bob@host",
+        command="PRIVMSG",
+        target_name="#lobby",
+        text=f"line {n}",
+    )
+
+
+def test_purge_before_a_date_deletes_only_older_lines_and_says_how_many(
+    capsys: pytest.CaptureFixture[str], data: Path
+) -> None:
+    history = SqliteHistory(history_db_path(data))
+    history.append([_line(1, 1_893_456_000_000), _line(2, 1_925_078_400_000)])  # 2030, 2031
+    history.close()
+    capsys.readouterr()
+    code, out, _ = run(capsys, data, "purge", "#lobby", "--before", "2030-06-01")
+    assert (code, out) == (0, "deleted 1 lines of #lobby\n")
+    exported = run(capsys, data, "export", "#lobby")[1]
+    assert [json.loads(line)["text"] for line in exported.splitlines()] == ["line 2"]
+    assert run(capsys, data, "purge", "#lobby")[1] == "deleted 1 lines of #lobby\n"
+    assert run(capsys, data, "export", "#lobby")[1] == ""
+
+
+def test_purge_with_a_bad_before_names_the_before_option(
+    capsys: pytest.CaptureFixture[str], data: Path
+) -> None:
+    err = failed(capsys, data, "purge", "#lobby", "--before", "someday")
+    assert err.startswith("chatroom admin: --before 'someday': use a duration")
+
+
+def test_every_admin_argument_says_in_its_help_what_it_takes() -> None:
+    """``chatroom admin backup --help`` listed ``file`` with no word on what it is."""
+    parser = cli.build_parser()
+    admin = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = next(
+        a for a in admin.choices["admin"]._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    bare = [
+        f"{name} {action.dest}"
+        for name, command in commands.choices.items()
+        for action in command._actions
+        if not action.help
+    ]
+    assert bare == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import sqlite3
 import stat
 import sys
@@ -143,6 +144,33 @@ def test_config_shows_the_store_url_without_its_password(
     assert "s3cret" not in out
     assert "c" * 40 not in out
     assert "letmein" not in out
+
+
+def test_config_shows_the_cluster_url_without_its_redis_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """redis://:PASSWORD@host is how Redis takes a password: as secret as the store's."""
+    conf = tmp_path / "chatroom.toml"
+    conf.write_text('[store]\nurl = "postgresql://chat@db.example.org/chat"\n')
+    monkeypatch.setenv("CHATROOM_CLUSTER_URL", "redis://:hunter2redis@cache.example.org:6379/0")
+    monkeypatch.setenv("CHATROOM_CLUSTER_SECRET", "c" * 40)
+    assert main(["config", "--config", str(conf)]) == 0
+    out = capsys.readouterr().out
+    assert "cluster_url='redis://:***@cache.example.org:6379/0'" in out
+    assert "hunter2redis" not in out
+
+
+def test_admin_nodes_names_an_unreachable_redis_without_its_password(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://:hunter2redis@127.0.0.1:{port}/0"
+    assert main(["admin", "nodes", "--cluster", url]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot reach Redis at redis://:***@127.0.0.1:{port}/0" in err
+    assert "hunter2redis" not in err
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,14 @@ def test_bidi_and_invisible_marks_are_written_by_code_point() -> None:
     assert "שלום" in HumanFormatter().format(record("said שלום"))  # letters stay letters
 
 
+def test_a_log_line_starts_with_its_date_and_time() -> None:
+    """A log kept in a file for weeks: '07:23:46' alone would name no day."""
+    made = record("listening", port=6667)
+    made.created = time.mktime((2030, 1, 31, 19, 4, 5, 0, 0, -1))
+    line = HumanFormatter().format(made)
+    assert line == "2030-01-31 19:04:05 WARNING listening port=6667"
+
+
 def test_a_field_with_spaces_cannot_pass_for_more_fields() -> None:
     line = HumanFormatter().format(record("login failed", account="x ip=10.9.8.7", ip="1.2.3.4"))
     assert 'account="x ip=10.9.8.7" ip=1.2.3.4' in line

@@ -157,8 +157,23 @@ def delete_account(
     *,
     clock: Callable[[], float] = time.time,
 ) -> Account:
-    """Remove the account (its fingerprints go with it); returns what was deleted."""
+    """Remove the account (its fingerprints go with it); returns what was deleted.
+
+    Refused while it founds registered rooms: a founder is kept by name, so whoever
+    registered the name next would own them. The operator transfers or drops them first.
+    """
     account = _existing(store, name, fold)
+    founded = sorted(
+        room.name
+        for room in store.load().channels.values()
+        if room.founder is not None and fold(room.founder) == account.key
+    )
+    if founded:
+        raise ValueError(
+            f"{account.name} founds {', '.join(founded)}: give each to another account"
+            " (chatroom admin room-founder ROOM ACCOUNT) or drop it (chatroom admin"
+            " room-drop ROOM) first, or whoever registers the name next would own it"
+        )
     commit_with_audit(store, DeleteAccount(account.key), clock(), "account.delete", account.name)
     return account
 
@@ -318,6 +333,13 @@ def mute_account(
     return mute
 
 
+def list_mutes(store: Store, now: float | None = None) -> list[AccountMute]:
+    """The mutes still in force, by account name (an expired one no longer silences)."""
+    at = time.time() if now is None else now
+    live = [m for m in store.load().mutes.values() if is_active(m, at)]
+    return sorted(live, key=lambda m: m.account_key)
+
+
 def unmute_account(
     store: Store, name: str, fold: Fold = _RFC1459, *, clock: Callable[[], float] = time.time
 ) -> AccountMute:
@@ -330,7 +352,7 @@ def unmute_account(
     return mute
 
 
-def parse_since(text: str, now: float) -> float:
+def parse_since(text: str, now: float, option: str = "--since") -> float:
     """``--since``: a duration back from now (``2h``) or a UTC date (``2030-01-31``,
     ``2030-01-31T10:00``)."""
     seconds = parse_duration(text)
@@ -341,7 +363,7 @@ def parse_since(text: str, now: float) -> float:
             return float(calendar.timegm(time.strptime(text, layout)))
         except ValueError:
             continue
-    raise ValueError(f"--since {text!r}: use a duration (2h, 7d) or a UTC date (2030-01-31)")
+    raise ValueError(f"{option} {text!r}: use a duration (2h, 7d) or a UTC date (2030-01-31)")
 
 
 def audit_log(store: Store, since: float | None = None) -> list[AuditEntry]:

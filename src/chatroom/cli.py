@@ -128,7 +128,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         run(serve(config))
     except _cluster_errors(config) as err:
-        print(f"chatroom: the network at {config.cluster_url}: {err}", file=sys.stderr)
+        print(redacted(f"chatroom: the network at {config.cluster_url}: {err}"), file=sys.stderr)
         return 1
     except cli_admin.database_errors() as err:
         print(f"chatroom: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)
@@ -155,8 +155,9 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def _shown(config: cfg.Config) -> cfg.Config:
-    """The config with its secrets hidden (a database password in store.url, the cluster
-    secret, the server password): what it prints is pasted into bug reports."""
+    """The config with its secrets hidden (a database password in store.url, a Redis one in
+    cluster.url, the cluster secret, the server password): what it prints is pasted into
+    bug reports."""
     hidden = "***"
     core = config.core
     if core.server_password is not None:
@@ -165,6 +166,7 @@ def _shown(config: cfg.Config) -> cfg.Config:
         config,
         core=core,
         store_url=redacted(config.store_url),
+        cluster_url=redacted(config.cluster_url),  # redis://:PASSWORD@host
         cluster_secret=hidden if config.cluster_secret else "",
     )
 

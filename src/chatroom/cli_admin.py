@@ -52,6 +52,9 @@ def _row(*fields: str) -> None:
     print("\t".join(terminal_safe(field) for field in fields))
 
 
+_STDIN_HELP = "read the password from the first line of stdin (for scripts)"
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "admin", help="manage accounts, operators, bans and rooms", allow_abbrev=False
@@ -61,25 +64,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     def command(name: str, help: str) -> argparse.ArgumentParser:
         p = commands.add_parser(name, help=help, allow_abbrev=False)
         p.add_argument("--config", type=Path, help="TOML config file")
-        p.add_argument("--data-dir", help="data directory (default ./chatroom-data)")
+        p.add_argument(
+            "--data-dir", help="data directory (default: the config's, else ./chatroom-data)"
+        )
         p.add_argument("--store", metavar="URL", help="store.url: sqlite:///DIR or postgresql://…")
         return p
 
     create = command("create", "create an account (the password is asked for)")
-    create.add_argument("name")
+    create.add_argument("name", help="the account name (also its nick)")
     create.add_argument("--oper", action="store_true", help="make it a server operator")
     create.add_argument("--role", help="its operator role (implies --oper; default: oper)")
-    create.add_argument("--password-stdin", action="store_true", help="read the password")
-    create.add_argument("--email")
+    create.add_argument("--password-stdin", action="store_true", help=_STDIN_HELP)
+    create.add_argument("--email", help="the account's e-mail address (optional)")
     passwd = command("passwd", "set an account's password")
-    passwd.add_argument("name")
-    passwd.add_argument("--password-stdin", action="store_true", help="read the password")
+    passwd.add_argument("name", help="an existing account")
+    passwd.add_argument("--password-stdin", action="store_true", help=_STDIN_HELP)
     command("list", "list accounts")
     delete = command("delete", "delete an account")
-    delete.add_argument("name")
+    delete.add_argument("name", help="an existing account (logged out at once if running)")
     oper = command("oper", "grant or revoke server operator rights")
-    oper.add_argument("name")
-    oper.add_argument("state", choices=["on", "off"])
+    oper.add_argument("name", help="an existing account")
+    oper.add_argument(
+        "state", choices=["on", "off"], help="on: grant (or change the role); off: revoke"
+    )
     oper.add_argument("--role", help="the operator role to give (default: oper)")
     ban = command("ban", "ban from the whole server (disconnects at once if running)")
     ban.add_argument("target", help="a:ACCOUNT, NAME, nick!user@host, IP or CIDR")
@@ -89,16 +96,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     unban.add_argument("target", help="as 'bans' shows it (e.g. account:bob), or its id")
     command("bans", "list server bans")
     mute = command("mute", "mute an account server-wide (it may still read)")
-    mute.add_argument("name")
-    mute.add_argument("--reason", default="")
+    mute.add_argument("name", help="an existing account")
+    mute.add_argument("--reason", default="", help="shown to the muted user")
     mute.add_argument("--duration", help="e.g. 30m, 2h, 7d (default: until unmuted)")
     unmute = command("unmute", "lift a server-wide mute")
-    unmute.add_argument("name")
+    unmute.add_argument("name", help="a muted account")
+    command("mutes", "list server-wide mutes")
     command("rooms", "list registered rooms (ChanServ) with founder and registration time")
     room_drop = command("room-drop", "unregister a room (takes effect at once if running)")
-    room_drop.add_argument("room")
+    room_drop.add_argument("room", help="a registered room, e.g. '#ops'")
     room_founder = command("room-founder", "transfer a registered room to another account")
-    room_founder.add_argument("room")
+    room_founder.add_argument("room", help="a registered room, e.g. '#ops'")
     room_founder.add_argument("account", help="an existing account")
     audit = command("audit", "show the audit log of moderation and admin actions")
     audit.add_argument("--since", help="a duration back from now (2h, 7d) or a UTC date")
@@ -107,15 +115,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "copy the databases while the server runs (SQLite online backup; PostgreSQL: pg_dump,"
         " or SQLite files in a new directory without it)",
     )
-    backup.add_argument("file", type=Path)
+    backup.add_argument(
+        "file", type=Path, help="a new file (SQLite: the history goes to FILE.history.db)"
+    )
     move = command("migrate", "copy everything from one store to another (empty) one, verified")
     move.add_argument("--from", dest="source", metavar="URL", help="default: the store in use")
-    move.add_argument("--to", dest="target", metavar="URL", required=True)
+    move.add_argument(
+        "--to",
+        dest="target",
+        metavar="URL",
+        required=True,
+        help="an empty store: sqlite:///DIR or postgresql://…",
+    )
     purge = command("purge", "delete a room's message history")
-    purge.add_argument("room")
+    purge.add_argument("room", help="a room, e.g. '#ops'")
     purge.add_argument("--before", help="only lines older than this: a UTC date or a duration")
     export = command("export", "print a room's message history as JSON lines")
-    export.add_argument("room")
+    export.add_argument("room", help="a room, e.g. '#ops'")
     nodes = command("nodes", "list the live nodes of a network (cluster.url) and their users")
     nodes.add_argument("--cluster", metavar="URL", help="cluster.url: redis://HOST:PORT/DB")
 
@@ -174,6 +190,18 @@ def _mute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     _say(f"muted {mute.account_name} ({until_text(mute.expires_at, time.time())})")
 
 
+def _mutes(store: Store, args: argparse.Namespace, fold: Fold) -> None:
+    now = time.time()
+    for mute in admin.list_mutes(store, now):
+        _row(
+            mute.account_name,
+            mute.reason or "-",
+            mute.set_by,
+            format_time(mute.set_at),
+            until_text(mute.expires_at, now),
+        )
+
+
 def _unmute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     _say(f"unmuted {admin.unmute_account(store, args.name, fold).account_name}")
 
@@ -181,8 +209,8 @@ def _unmute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
 def _audit(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     since = admin.parse_since(args.since, time.time()) if args.since else None
     for entry in admin.audit_log(store, since):
-        fields = [format_time(entry.at), entry.actor, entry.action, entry.target]
-        _row(*fields, entry.reason) if entry.reason else _row(*fields)
+        # Always five columns ("-" for no reason, as in bans): a script can cut -f5.
+        _row(format_time(entry.at), entry.actor, entry.action, entry.target, entry.reason or "-")
 
 
 def _rooms(store: Store, args: argparse.Namespace, fold: Fold) -> None:
@@ -209,6 +237,7 @@ _MODERATION: dict[str, Callable[[Store, argparse.Namespace, Fold], None]] = {
     "bans": _bans,
     "mute": _mute,
     "unmute": _unmute,
+    "mutes": _mutes,
     "audit": _audit,
     "rooms": _rooms,
     "room-drop": _room_drop,
@@ -223,7 +252,7 @@ def _history_command(args: argparse.Namespace, config: cfg.Config) -> int:
         if args.admin_command == "export":
             admin_history.export_room(config.store, args.room, fold, sys.stdout)
             return 0
-        before = admin.parse_since(args.before, time.time()) if args.before else None
+        before = admin.parse_since(args.before, time.time(), "--before") if args.before else None
         count = admin_history.purge_room(config.store, args.room, fold, before)
     except ValueError as err:
         _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
@@ -323,7 +352,8 @@ def _nodes(url: str) -> int:
     try:
         found = asyncio.run(list_nodes(url))
     except (RedisError, OSError) as err:
-        print(f"chatroom admin: cannot reach Redis at {url}: {one_line(err)}", file=sys.stderr)
+        shown = redacted(url)
+        print(f"chatroom admin: cannot reach Redis at {shown}: {one_line(err)}", file=sys.stderr)
         return 1
     if not found:
         _say("no live nodes")

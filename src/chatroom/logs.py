@@ -47,11 +47,12 @@ class JsonFormatter(logging.Formatter):
 
 
 class HumanFormatter(logging.Formatter):
-    """``19:04:05 INFO listening kind=irc host=127.0.0.1 port=6667``: time, level, message,
-    then the structured fields as key=value."""
+    """``2030-01-31 19:04:05 INFO listening kind=irc host=127.0.0.1 port=6667``: local date
+    and time, level, message, then the structured fields as key=value. The date is there
+    for a log kept in a file (``2>> chatroom.log``), where a time alone names no day."""
 
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
         fields = " ".join(f"{key}={_field(value)}" for key, value in _fields(record).items())
         line = f"{stamp} {record.levelname} {_readable(record.getMessage())}"
         if fields:

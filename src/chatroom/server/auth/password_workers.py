@@ -22,6 +22,7 @@ import contextlib
 import multiprocessing
 import os
 import select
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +42,9 @@ _hasher: PasswordHasher | None = None  # one per worker process, set by _start_w
 
 def _start_worker(params: Argon2Params, server_pid: int) -> None:
     global _hasher
+    # Ctrl-C reaches the whole process group; the server shuts its workers down itself,
+    # and a worker's KeyboardInterrupt would only print a traceback into the server's log.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _hasher = PasswordHasher(params)
     with contextlib.suppress(OSError):  # not permitted here: run at normal priority
         os.nice(WORKER_NICENESS)

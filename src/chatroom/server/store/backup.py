@@ -25,11 +25,14 @@ def backup_database(source: Path, target: Path) -> None:
     """Copy ``source`` to ``target`` page by page; writers are not blocked for long."""
     if not source.exists():
         raise ValueError(f"no database at {source}")
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".partial")
-    tmp.unlink(missing_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)
+        dst = sqlite3.connect(private_file(tmp))  # a copy of the hashes: as private as they are
+    except (OSError, sqlite3.Error) as err:
+        raise ValueError(f"cannot write the backup {target}: {err}") from None
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(private_file(tmp))  # a copy of the hashes: as private as they are
     try:
         src.backup(dst, pages=1024)
         (ok,) = dst.execute("PRAGMA integrity_check").fetchone()
@@ -41,11 +44,29 @@ def backup_database(source: Path, target: Path) -> None:
     tmp.replace(target)  # only a complete, checked copy ever has the final name
 
 
+def checked_target(target: Path, databases: list[Path] | None = None) -> Path:
+    """Refuse a ``target`` the backup would destroy by renaming its copy over it: anything
+    but a regular file (``/dev/full``, a directory), or a live database or its journal (the
+    server would go on writing to the unlinked one)."""
+    if target.exists() and not target.is_file():
+        raise ValueError(f"{target} exists and is not a regular file; name a new file")
+    live = {Path(f"{db}{end}").resolve() for db in databases or [] for end in ("", "-wal", "-shm")}
+    if target.resolve() in live:
+        raise ValueError(f"{target} is a database the server uses; name a new file")
+    return target
+
+
 def backup_data_dir(data_dir: Path, target: Path) -> list[Path]:
     """Back up ``chatroom.db`` to ``target`` and any other database beside it next to it."""
+    databases = sorted(data_dir.glob("*.db"))
+    outputs = [
+        target if db.name == "chatroom.db" else target.with_name(f"{target.name}.{db.name}")
+        for db in databases
+    ]
+    for out in outputs:  # all checked before any is written
+        checked_target(out, databases)
     written = []
-    for db in sorted(data_dir.glob("*.db")):
-        out = target if db.name == "chatroom.db" else target.with_name(f"{target.name}.{db.name}")
+    for db, out in zip(databases, outputs, strict=True):
         backup_database(db, out)
         written.append(out)
     if not written:
@@ -95,6 +116,7 @@ def backup_postgres(
         report("pg_dump not found: copying into SQLite files instead (chatroom admin migrate)")
         migrate(location, SqliteLocation(target), report)
         return [target / "chatroom.db", target / "history.db"]
+    checked_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     conninfo, env = _without_password(location.conninfo)
     partial = private_file(target.with_name(target.name + ".partial"))
