@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from chatroom.irc import numerics as n
 from chatroom.server.core import history
 from chatroom.server.core.world import World
 from chatroom.server.harness import Harness, SimClient
@@ -59,6 +60,23 @@ def test_invitations_to_rooms_that_emptied_out_do_not_pile_up_on_the_invitee() -
     assert len(victim.session.invited) <= 1
     mallory.send("JOIN #kept", "INVITE victim #kept")
     assert "#kept" in victim.session.invited
+    assert set(h.world.rooms.invitees) == {"#kept"}
+    victim.send("QUIT")
+    assert h.world.rooms.invitees == {}
+
+
+def test_an_invitation_ends_with_its_room_and_opens_no_later_room_of_that_name() -> None:
+    h = Harness()
+    guest = h.connect("guest")
+    friend = h.connect("friend")
+    friend.send("JOIN #club", "INVITE guest #club", "PART #club")  # #club is gone
+    owner = h.connect("owner")
+    owner.send("JOIN #club", "MODE #club +i")  # a new room, someone else's
+    got = guest.cmd("JOIN #club")
+    assert n.ERR_INVITEONLYCHAN in [m.command for m in got]
+    club = h.world.rooms.find("#club")
+    assert club is not None
+    assert guest.session.owner not in club.members
 
 
 def _sizes(world: World) -> dict[str, int]:
@@ -77,6 +95,7 @@ def _sizes(world: World) -> dict[str, int]:
         "metadata_accounts": len(world.metadata.accounts),
         "read_markers": sum(len(marks) for marks in world.read_markers.accounts.values()),
         "answers": len(world.answers),
+        "invitees": len(world.rooms.invitees),
         "seen": sum(len(rooms) for rooms in state.seen.values()),
         "rings": len(state.recent) + len(state.events),
         "effects": len(world.effects),
@@ -94,7 +113,8 @@ def _cycle(h: Harness, index: int) -> None:
     laptop = _device(h, "alice", "alice")
     phone = _device(h, "alice", "alice")  # multiclient: attaches to the same user
     laptop.send("JOIN #room", "PRIVMSG #room :from alice", "MARKREAD #room")
-    laptop.send(f"JOIN #ren{index}", f"RENAME #ren{index} #renamed{index} :why")
+    laptop.send(f"JOIN #ren{index}", f"INVITE stays #ren{index}")
+    laptop.send(f"RENAME #ren{index} #renamed{index} :why")
     laptop.send(f"PART #renamed{index}")
     phone.drop()
     laptop.send("QUIT :done")

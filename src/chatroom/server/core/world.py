@@ -686,6 +686,8 @@ class World:
         presence.keep(self, user)  # an account's rooms, rejoined at its next login
         for channel in list(user.channels.values()):
             self.leave_channel(user, channel)
+        for key in list(user.invited):
+            self.rooms.uninvite(user, key)
         self._release_nick(user)
         user.registered = False
 

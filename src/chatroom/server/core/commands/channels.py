@@ -154,11 +154,7 @@ def invite(ctx: Context, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
     if "i" in channel.flags and not channel.is_op(session.owner):
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
-    # Invitations to rooms that have since emptied out go first: one client cycling
-    # through room names must not grow another user's set without end.
-    for stale in [key for key in target.invited if ctx.rooms.get(key) is None]:
-        target.uninvite(stale)
-    target.invite(ctx.fold(channel.name))
+    ctx.rooms.invite(target, ctx.fold(channel.name))
     account = session.account
     ctx.reply(session, n.RPL_INVITING, target.nick, channel.name)
     if target.away is not None:
