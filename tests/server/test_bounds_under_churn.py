@@ -13,6 +13,7 @@ from chatroom.irc import numerics as n
 from chatroom.server.core import history
 from chatroom.server.core.world import World
 from chatroom.server.harness import Harness, SimClient
+from tests.server.login_support import settings as login_settings
 
 PASSWORD = "correct-horse-battery"
 REPLAY_CAPS = ("batch", "server-time")
@@ -157,3 +158,32 @@ def test_two_hundred_rounds_of_ordinary_connections_leave_the_world_as_big_as_it
     assert after["whowas"] <= h.world.settings.limits.whowas_entries
     assert stays.session.registered
     assert stays.closed_reason is None
+
+
+def _register(h: Harness, nick: str, ip: str) -> list[str]:
+    client = h.connect(nick, ip=ip, secure=True)
+    reply = client.cmd("REGISTER * * long-password")
+    return [" ".join(m.params[:2]) for m in reply if m.command in ("REGISTER", "FAIL")]
+
+
+def test_one_address_creates_at_most_registrations_per_hour_accounts_then_waits_an_hour() -> None:
+    h = Harness(login_settings(registrations_per_hour=3))
+    made = [_register(h, f"sock{index}", "203.0.113.7") for index in range(5)]
+    assert made[:3] == [["SUCCESS sock0"], ["SUCCESS sock1"], ["SUCCESS sock2"]]
+    assert made[3:] == [["REGISTER TEMPORARILY_UNAVAILABLE"]] * 2
+    assert "sock3" not in h.store.load().accounts
+    # Another address (an IPv6 one counts with its /64) has its own budget.
+    assert _register(h, "friend", "2001:db8::1") == ["SUCCESS friend"]
+    assert _register(h, "friend2", "2001:db8::2") == ["SUCCESS friend2"]
+    h.tick(3600.0)
+    assert _register(h, "sock5", "203.0.113.7") == ["SUCCESS sock5"]
+    # NickServ REGISTER spends the same budget.
+    for index in range(2):
+        h.connect(f"ns{index}", ip="203.0.113.7", secure=True).send(
+            "PRIVMSG NickServ :REGISTER long-password"
+        )
+    late = h.connect("ns2", ip="203.0.113.7", secure=True)
+    said = late.cmd("PRIVMSG NickServ :REGISTER long-password")
+    assert any("Too many accounts" in m.params[-1] for m in said)
+    assert "ns2" not in h.store.load().accounts
+    assert len(h.world.signups) == 2
