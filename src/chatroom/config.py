@@ -316,6 +316,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("accounts.nick_grace_seconds", 30, "seconds", "Time to identify for a nick."),
     Setting("accounts.min_password_length", 8, "count", "Shortest password accepted."),
     Setting(
+        "accounts.registrations_per_hour",
+        10,
+        "count0",
+        "Accounts one address (IPv6: its network) may create an hour; 0: no bound.",
+    ),
+    Setting(
         "accounts.registration_before_connect",
         True,
         "bool",

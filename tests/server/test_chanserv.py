@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chatroom import admin_rooms
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
+from chatroom.server.core.commands import chanserv
 from chatroom.server.harness import Harness, SimClient
 from chatroom.server.store.base import PutAccount
 from tests.server.moderation_support import audit_actions, oper, user
@@ -63,6 +66,23 @@ def test_register_is_saved_and_audited() -> None:
     record = h.store.load().channels["#room"]
     assert (record.name, record.founder) == ("#room", "alice")
     assert ("alice", "channel.register", "#room") in audit_actions(h)
+
+
+def test_an_account_registers_at_most_rooms_per_founder_rooms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(chanserv, "ROOMS_PER_FOUNDER", 3)
+    h = Harness()
+    a = user(h, "alice")
+    for index in range(3):
+        a.cmd(f"JOIN #mine{index}")
+        assert "now registered" in cs(a, f"REGISTER #mine{index}")[0]
+        a.cmd(f"PART #mine{index}")
+    a.cmd("JOIN #fourth")
+    assert "at most 3 rooms" in cs(a, "REGISTER #fourth")[0]
+    a.cmd("PART #fourth")
+    assert h.world.rooms.find("#fourth") is None
+    assert "#fourth" not in h.store.load().channels
 
 
 def test_a_room_cannot_be_registered_twice() -> None:

@@ -527,6 +527,35 @@ def test_the_minute_prune_leaves_a_conversation_until_it_is_a_tenth_over(tmp_pat
     assert asyncio.run(scenario()) == (keep + keep // 10 - 1, keep, keep, keep)
 
 
+def test_lines_to_ever_new_conversations_leave_a_bounded_table_in_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One line each to many rooms or nicks never makes a count trim due: past
+    ``TOUCHED_TARGETS`` conversations, the minute's pass trims them all and forgets them."""
+    monkeypatch.setattr(history_module, "TOUCHED_TARGETS", 20)
+
+    async def scenario() -> tuple[int, int]:
+        store = _CountingHistory(tmp_path / "history.db")
+
+        def clock() -> float:
+            return T0 / 1000 + history_module.PRUNE_SECONDS * (store.appended // 50)
+
+        writer = HistoryWriter(store, HistorySettings(max_per_target=100), clock=clock)
+        for n in range(200):
+            writer.append([_said(n, f"#room{n}")])
+            await writer.flush()
+        await _settled(writer)
+        tracked = writer.conversations_tracked
+        await writer.close()
+        kept = _count(store, "#room199")
+        store.close()
+        return tracked, kept
+
+    tracked, kept = asyncio.run(scenario())
+    assert tracked <= 50 + 20
+    assert kept == 1
+
+
 class _SlowFirstAppend(MemoryHistory):
     """Holds the writer thread in its first append until the test lets it go."""
 

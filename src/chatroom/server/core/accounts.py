@@ -154,8 +154,12 @@ def request_try(
     ctx.throttle.request(key, admission.address_group(ctx, session.ip), from_throttle)
 
 
-def registration_refusal(ctx: Context, name: str, password: str) -> tuple[str, str] | None:
-    """(IRCv3 FAIL code, text) if ``name``/``password`` cannot become an account."""
+def registration_refusal(
+    ctx: Context, name: str, password: str, session: Session | None = None
+) -> tuple[str, str] | None:
+    """(IRCv3 FAIL code, text) if ``name``/``password`` cannot become an account; with the
+    ``session`` about to create it, its address's hourly budget is checked too (spent
+    by ``create_account`` once the account is saved)."""
     policy = ctx.settings.accounts
     if policy.registration != "open":
         return ("TEMPORARILY_UNAVAILABLE", "Registration is closed; ask an administrator")
@@ -169,6 +173,10 @@ def registration_refusal(ctx: Context, name: str, password: str) -> tuple[str, s
             "WEAK_PASSWORD",
             f"Use a password of at least {policy.min_password_length} characters",
         )
+    if session is not None:
+        group, now = admission.address_group(ctx, session.ip), ctx.clock()
+        if not ctx.signups.allowed(group, policy.registrations_per_hour, now):
+            return ("TEMPORARILY_UNAVAILABLE", "Too many accounts created from your address lately")
     return None
 
 
@@ -190,7 +198,12 @@ def email_refusal(ctx: Context, email: str | None) -> tuple[str, str] | None:
 
 
 def create_account(
-    ctx: Context, name: str, password: str, email: str | None, done: LoginDone
+    ctx: Context,
+    name: str,
+    password: str,
+    email: str | None,
+    done: LoginDone,
+    session: Session | None = None,
 ) -> None:
     """Hash, then persist; ``done`` runs only after the commit (the reply promises it is saved).
 
@@ -220,6 +233,10 @@ def create_account(
                 done(None, "The account could not be saved; try again later")
                 return
             ctx.accounts.put(account)
+            if session is not None:  # the address's budget (accounts.registrations_per_hour)
+                per_hour = ctx.settings.accounts.registrations_per_hour
+                group = admission.address_group(ctx, session.ip)
+                ctx.signups.record(group, per_hour, ctx.clock())
             done(account, "")
 
         changes = [CreateAccount(account)]

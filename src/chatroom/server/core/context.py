@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from chatroom.server.core.sanctions import Sanctions
     from chatroom.server.core.session import Session
     from chatroom.server.core.settings import CoreSettings
+    from chatroom.server.core.signups import Signups
     from chatroom.server.core.users import User, WhowasEntry
     from chatroom.server.store.base import Change
 
@@ -113,6 +114,8 @@ class Context(Protocol):
     def read_markers(self) -> ReadMarkers: ...
     @property
     def throttle(self) -> LoginThrottle: ...
+    @property
+    def signups(self) -> Signups: ...
     @property
     def whowas(self) -> deque[WhowasEntry]: ...
     @property

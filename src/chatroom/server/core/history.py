@@ -351,6 +351,13 @@ def listing_name(row: HistoryRecord, me: str) -> str:
 
 # ----------------------------------------------------------------------------- core state
 
+# At most this many rooms have replay and event rings in memory: the room names a client
+# can say something in have no end (create, speak, part, next name), and a ring outlives
+# its room so that a room that empties and fills again still replays. Past the bound the
+# rings least recently added to go first (a tenth at once, so the scan of readers is
+# rare); their lines stay in the store, for CHATHISTORY.
+RING_ROOMS = 4096
+
 
 @dataclass(slots=True)
 class HistoryState:
@@ -380,19 +387,40 @@ class HistoryState:
         """Keep the last lines of a room for replay on join (private lines are not kept)."""
         if record.recipient or self.replay_lines <= 0:
             return
-        ring = self.recent.get(record.target)
-        if ring is None:
-            ring = self.recent[record.target] = deque(maxlen=self.replay_lines)
-        ring.append(record)
+        self._ring(self.recent, record.target).append(record)
 
     def remember_event(self, record: HistoryRecord) -> None:
         """Keep the last events of a room, for replay to draft/event-playback clients."""
         if record.recipient or self.replay_lines <= 0:
             return
-        ring = self.events.get(record.target)
+        self._ring(self.events, record.target).append(record)
+
+    def _ring(self, rings: dict[str, deque[HistoryRecord]], room: str) -> deque[HistoryRecord]:
+        """The ring of ``room``, moved last (rings are kept in order of last use); past
+        ``RING_ROOMS`` rooms, the least recently used tenth is dropped."""
+        ring = rings.get(room)
         if ring is None:
-            ring = self.events[record.target] = deque(maxlen=self.replay_lines)
-        ring.append(record)
+            if len(rings) >= RING_ROOMS:
+                self._drop_oldest(rings, len(rings) - RING_ROOMS + max(1, RING_ROOMS // 10))
+            ring = rings[room] = deque(maxlen=self.replay_lines)
+        elif next(reversed(rings)) != room:
+            rings[room] = rings.pop(room)
+        return ring
+
+    def _drop_oldest(self, rings: dict[str, deque[HistoryRecord]], count: int) -> None:
+        """Forget the ``count`` rings used least recently (and, for line rings, what each
+        reader saw there: with no ring there is nothing to replay)."""
+        gone = [room for room, _ in zip(rings, range(count), strict=False)]
+        for room in gone:
+            del rings[room]
+        if rings is not self.recent:
+            return
+        for reader in list(self.seen):
+            rooms_seen = self.seen[reader]
+            for room in rooms_seen.keys() & gone:
+                del rooms_seen[room]
+            if not rooms_seen:
+                del self.seen[reader]
 
     def forget(self, target: str, msgid: str) -> None:
         """A message was deleted: it must not be replayed on join any more."""

@@ -56,7 +56,7 @@ def join_channel(ctx: Context, session: Session, name: str, key: str | None = No
         status = chanreg.join_status(ctx, channel, session)  # founder and ops by account
     channel.add(session.owner, status)
     session.owner.enter_room(folded, channel)
-    session.owner.uninvite(folded)
+    ctx.rooms.uninvite(session.owner, folded)
     announce_join(ctx, channel, session)
     if session.away is not None:
         # away-notify: members learn the newcomer is away as soon as they see the join.

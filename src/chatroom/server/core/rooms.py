@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, ItemsView, Iterator, ValuesView
 
 from chatroom.server.core.channel import Channel
+from chatroom.server.core.users import User
 
 
 class Rooms:
     """Folded room name -> ``Channel``. ``find`` is one fold and one dict lookup (PRIVMSG
     asks it once per message), ``get`` just the lookup, for a name already folded."""
 
-    __slots__ = ("_fold", "_rooms", "redirects")
+    __slots__ = ("_fold", "_rooms", "invitees", "redirects")
 
     def __init__(self, fold: Callable[[str], str]) -> None:
         self._fold = fold
@@ -25,6 +26,11 @@ class Rooms:
         # The old names of renamed rooms: old folded name -> (new name, until when a JOIN
         # of the old name leads there). Kept by core/redirects.py.
         self.redirects: dict[str, tuple[str, float]] = {}
+        # Who holds an invitation (INVITE) to which room, by folded name: an invitation
+        # ends with its room, so that a room of the same name made later by someone else
+        # (with its own +i, +k, +l and bans) does not let the invitee in, and one client
+        # cycling through room names cannot pile invitations up on another.
+        self.invitees: dict[str, set[User]] = {}
 
     def find(self, name: str) -> Channel | None:
         return self._rooms.get(self._fold(name))
@@ -43,6 +49,22 @@ class Rooms:
             key = self._fold(channel.name)
             if self._rooms.get(key) is channel:
                 del self._rooms[key]
+                for user in self.invitees.pop(key, ()):
+                    user.uninvite(key)
+
+    def invite(self, user: User, key: str) -> None:
+        """``user`` may join room ``key`` (folded) past its modes and bans, once."""
+        user.invite(key)
+        self.invitees.setdefault(key, set()).add(user)
+
+    def uninvite(self, user: User, key: str) -> None:
+        """``user``'s invitation to room ``key`` is used, moved or gone with the user."""
+        user.uninvite(key)
+        invitees = self.invitees.get(key)
+        if invitees is not None:
+            invitees.discard(user)
+            if not invitees:
+                del self.invitees[key]
 
     def rename(self, channel: Channel, new: str) -> None:
         """The room is now called ``new`` (the caller has checked the name is free)."""

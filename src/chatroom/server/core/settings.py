@@ -73,6 +73,7 @@ class AccountSettings:
     allow_plaintext_login: bool = False  # PLAIN/PASS over unencrypted non-loopback links
     nick_grace_seconds: float = 30.0  # time to identify before a registered nick is taken back
     min_password_length: int = 8
+    registrations_per_hour: int = 10  # accounts one address group may create an hour; 0: any
     max_pending_checks: int = 64  # password checks queued at once before logins are refused
     # REGISTER before the welcome (draft/account-registration "before-connect").
     registration_before_connect: bool = True

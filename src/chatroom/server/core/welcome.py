@@ -163,8 +163,10 @@ def _pass_login(ctx: Context, session: Session, secret: str) -> None:
 
     session.auth_pending += 1
     new_account = ctx.fold(name) not in ctx.accounts and ctx.fold(name) == ctx.fold(session.nick)
-    creatable = registration_refusal(ctx, name, password) or email_refusal(ctx, None)
+    creatable = email_refusal(ctx, None) or registration_refusal(
+        ctx, name, password, session if new_account else None
+    )
     if new_account and creatable is None:
-        create_account(ctx, name, password, None, done)
+        create_account(ctx, name, password, None, done, session)
     else:
         password_login(ctx, session, name, password, done)

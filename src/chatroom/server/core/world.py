@@ -72,6 +72,7 @@ from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.rooms import Rooms
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
+from chatroom.server.core.signups import Signups
 from chatroom.server.core.users import User, WhowasEntry
 from chatroom.server.store.base import Change, Snapshot, StoreDelta
 
@@ -145,6 +146,7 @@ class World:
         self.sts_policy: tuple[int, int] | None = None
         self.metadata = MetadataState()  # accounts' IRCv3 metadata (core/metadata.py)
         self.read_markers = ReadMarkers()  # accounts' draft/read-marker (core/readmarkers.py)
+        self.signups = Signups()  # accounts created lately per address (core/signups.py)
         for name in settings.permanent_channels:
             self.rooms.create(name, self.started_at, permanent=True)
 
@@ -686,6 +688,8 @@ class World:
         presence.keep(self, user)  # an account's rooms, rejoined at its next login
         for channel in list(user.channels.values()):
             self.leave_channel(user, channel)
+        for key in list(user.invited):
+            self.rooms.uninvite(user, key)
         self._release_nick(user)
         user.registered = False
 

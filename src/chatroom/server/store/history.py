@@ -60,6 +60,10 @@ WRITE_RETRY_PAUSE = 0.5
 HOUSEKEEPING_SECONDS = 2.0  # how often the idle thread looks for outside changes
 PRUNE_SECONDS = 60.0
 TRIM_SHARE = 0.1  # new lines, as a share of max_per_target, that make a minute's trim due
+# Past this many conversations written to since their trim, the minute's pass trims every
+# one of them and the table starts again: one line each to ever new rooms or nicks must
+# not grow it without end.
+TOUCHED_TARGETS = 10_000
 # Appends wait COALESCE_SECONDS for others to share their transaction only while fewer
 # than this many records are queued: a backlog that big is a batch worth committing now,
 # and a writer that naps while the shell holds the senders (net/backpressure.py) only
@@ -340,7 +344,8 @@ class HistoryWriter:
         every conversation that got any. Then start handing the freed space back."""
         s = self._settings
         self._pruned_at = self._clock()
-        least = 0 if every_touched else int(s.max_per_target * TRIM_SHARE)
+        crowded = len(self._touched) > TOUCHED_TARGETS
+        least = 0 if every_touched or crowded else int(s.max_per_target * TRIM_SHARE)
         due = [target for target, written in self._touched.items() if written >= least]
         for target in due:
             del self._touched[target]
@@ -379,6 +384,11 @@ class HistoryWriter:
             log.exception("history reclaim failed")
             remaining = 0
         self._reclaiming = remaining > 0
+
+    @property
+    def conversations_tracked(self) -> int:
+        """Conversations written to since their last trim (for tests and metrics)."""
+        return len(self._touched)
 
     def _final_prune(self) -> None:
         self._prune(every_touched=True)

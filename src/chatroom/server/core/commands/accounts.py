@@ -55,7 +55,9 @@ def register(ctx: Context, session: Session, msg: Message) -> None:
         _fail(ctx, session, "UNACCEPTABLE_PASSWORD", name, "Use TLS to send a password")
         return
     registered_email = None if email == "*" else email
-    refusal = registration_refusal(ctx, name, password) or email_refusal(ctx, registered_email)
+    refusal = email_refusal(ctx, registered_email) or registration_refusal(
+        ctx, name, password, session
+    )
     if refusal is not None:
         _fail(ctx, session, refusal[0], name, refusal[1])
         return
@@ -75,7 +77,7 @@ def register(ctx: Context, session: Session, msg: Message) -> None:
             log_in(ctx, session, account)
         try_register(ctx, session)
 
-    create_account(ctx, name, password, registered_email, done)
+    create_account(ctx, name, password, registered_email, done, session)
 
 
 def _too_early(ctx: Context, session: Session) -> tuple[str, ...] | None:

@@ -154,7 +154,7 @@ def invite(ctx: Context, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
     if "i" in channel.flags and not channel.is_op(session.owner):
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
-    target.invite(ctx.fold(channel.name))
+    ctx.rooms.invite(target, ctx.fold(channel.name))
     account = session.account
     ctx.reply(session, n.RPL_INVITING, target.nick, channel.name)
     if target.away is not None:

@@ -57,6 +57,21 @@ def _registered(ctx: Context, session: Session, channel: Channel) -> RegisteredC
     return channel.registration
 
 
+# A registered room is permanent (kept in memory and in the store with nobody in it):
+# without a bound, one account could register room after room for as long as it likes.
+ROOMS_PER_FOUNDER = 100
+
+
+def _founded_by(ctx: Context, account: str) -> int:
+    """How many rooms ``account`` is the founder of (a rare command: one walk is fine)."""
+    key = ctx.fold(account)
+    return sum(
+        1
+        for channel in ctx.rooms
+        if channel.registration is not None and ctx.fold(channel.registration.founder) == key
+    )
+
+
 def _may_manage(ctx: Context, session: Session, channel: Channel) -> bool:
     if chanreg.is_founder(ctx, channel, session) or opers.may(ctx, session, "channels"):
         return True
@@ -81,6 +96,11 @@ def _register(ctx: Context, session: Session, args: list[str]) -> None:
         return
     if not channel.is_op(session.owner) and not opers.may(ctx, session, "channels"):
         _notice(ctx, session, f"You must be an op in {channel.name} to register it.")
+        return
+    if _founded_by(ctx, session.account) >= ROOMS_PER_FOUNDER and not opers.may(
+        ctx, session, "channels"
+    ):
+        _notice(ctx, session, f"An account may register at most {ROOMS_PER_FOUNDER} rooms.")
         return
     now = ctx.clock()
     blank = RegisteredChannel(ctx.fold(channel.name), channel.name, session.account, now)

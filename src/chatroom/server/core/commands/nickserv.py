@@ -72,7 +72,7 @@ def _register(ctx: Context, session: Session, args: list[str]) -> None:
         return
     name, password = session.nick, args[0]
     email = args[1] if len(args) > 1 else None
-    refusal = registration_refusal(ctx, name, password) or email_refusal(ctx, email)
+    refusal = email_refusal(ctx, email) or registration_refusal(ctx, name, password, session)
     if refusal is not None:
         _notice(ctx, session, f"{refusal[1]}.")
         return
@@ -87,7 +87,7 @@ def _register(ctx: Context, session: Session, args: list[str]) -> None:
         if session.account is None:
             log_in(ctx, session, account)
 
-    create_account(ctx, name, password, email, done)
+    create_account(ctx, name, password, email, done, session)
 
 
 @subcommand(

@@ -87,10 +87,9 @@ def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, r
         for member in channel.members:
             member.leave_room(old_key)
             member.enter_room(new_key, channel)
-        for other in {session.owner for session in ctx.sessions.values()}:
-            if old_key in other.invited:
-                other.uninvite(old_key)
-                other.invite(new_key)
+        for other in list(ctx.rooms.invitees.get(old_key, ())):
+            ctx.rooms.uninvite(other, old_key)
+            ctx.rooms.invite(other, new_key)
         redirects.remember(ctx, old_key, new)
     ctx.history.rename_room(old_key, new_key, new)
     ctx.rename_history(old_key, new_key, new)
