@@ -274,3 +274,25 @@ def test_saves_before_the_reload_do_not_bring_back_a_room_dropped_from_the_shell
     channel = h.world.rooms.find("#room")
     assert channel is not None
     assert channel.registration is None
+
+
+def test_a_founder_cannot_drop_its_account_while_it_founds_rooms() -> None:
+    """A founder is kept by name: dropping the account would hand its rooms to whoever
+    registers the name next."""
+    h = Harness()
+    alice = founded(h)
+    got = _from_nickserv(alice.cmd("PRIVMSG NickServ :DROP alice"))
+    assert got == [
+        "You found #room: drop each first (ChanServ DROP <#room>), or ask a server"
+        " operator to give it to another account."
+    ]
+    assert "alice" in h.world.accounts
+    assert "no longer registered" in cs(alice, "DROP #room")[0]
+    assert "Account alice has been dropped." in _from_nickserv(
+        alice.cmd("PRIVMSG NickServ :DROP alice")
+    )
+
+
+def _from_nickserv(messages: list[Message]) -> list[str]:
+    return [m.params[-1] for m in messages if m.command == "NOTICE" and m.source is not None
+            and m.source.startswith("NickServ!")]  # fmt: skip

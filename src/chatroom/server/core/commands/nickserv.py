@@ -194,6 +194,22 @@ def _drop(ctx: Context, session: Session, args: list[str]) -> None:
     if ctx.fold(args[0]) != account.key:
         _notice(ctx, session, f"To confirm, name your own account: DROP {account.name}")
         return
+    founded = sorted(
+        channel.name
+        for channel in ctx.rooms
+        if channel.registration is not None
+        and channel.registration.founder is not None
+        and ctx.fold(channel.registration.founder) == account.key
+    )
+    if founded:
+        # A founder is kept by name: the rooms would pass to whoever registers it next.
+        _notice(
+            ctx,
+            session,
+            f"You found {', '.join(founded)}: drop each first (ChanServ DROP <#room>),"
+            " or ask a server operator to give it to another account.",
+        )
+        return
 
     def committed(error: str | None) -> None:
         if error is not None:
