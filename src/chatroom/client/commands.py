@@ -61,9 +61,19 @@ def _say(s: ClientSession, target: str, text: str, action: bool = False) -> list
     return [s.show(target, kind, piece, s.nick) for piece in pieces]
 
 
+def _left_room(s: ClientSession, buffer: str) -> list[Event] | None:
+    """Typing in a room after /part (or a kick) would only earn the server's "no such
+    room" or "not delivered": say why instead, and how to go back."""
+    buf = s.buffer(buffer, create=False)
+    if s.registered and buf is not None and buf.is_room and not buf.joined:
+        return [s.info(f"You are not in {buf.name} any more: /join {buf.name} to go back, "
+                       "or switch to another room.", buffer, LineKind.ERROR)]  # fmt: skip
+    return None
+
+
 def say(s: ClientSession, buffer: str, text: str) -> list[Event]:
     """A plain line typed in a buffer."""
-    return _say(s, buffer, text)
+    return _left_room(s, buffer) or _say(s, buffer, text)
 
 
 def _join(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
@@ -95,7 +105,7 @@ def _query(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Ev
 
 
 def _me(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
-    return _say(s, buffer, rest, action=True)
+    return _left_room(s, buffer) or _say(s, buffer, rest, action=True)
 
 
 def _nick(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:

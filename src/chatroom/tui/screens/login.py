@@ -148,7 +148,13 @@ class LoginScreen(Screen[None]):
         status.set_class(error, "error")
         self.query_one("#connect", Button).disabled = not error and bool(text)
 
-    @on(Input.Submitted)
+    @on(Input.Submitted, "#nick")
+    def nick_entered(self) -> None:
+        """Enter after the nickname goes on to the password, as in any login form: a
+        user with an account must not be logged in as a guest before typing it."""
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
     @on(Button.Pressed, "#connect")
     def connect(self) -> None:
         nick = self.query_one("#nick", Input).value.strip()

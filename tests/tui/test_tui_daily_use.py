@@ -1,0 +1,123 @@
+"""Small surprises a daily user of the terminal app met, against a real server (Pilot).
+
+Each test is one thing a person did and what they expected to see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widget import Widget
+from textual.widgets import Button, Input
+
+from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.tui.app import ChatApp
+from chatroom.tui.screens.chat import ChatScreen
+from chatroom.tui.screens.login import LoginScreen
+from chatroom.tui.screens.servers import ServersScreen
+from tests.realserver import Client, ServerThread, make_config
+from tests.tui.test_tui_pilot import log_in, log_text, until
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerThread]:
+    running = ServerThread(make_config(tmp_path)).start()
+    yield running
+    running.stop()
+
+
+def app_for(server: ServerThread, tmp_path: Path, nick: str) -> tuple[ServerStore, SavedServer]:
+    store = ServerStore(tmp_path / "cfg")
+    local = SavedServer("local", "127.0.0.1", server.tls_port, True, nick)
+    store.put(local)
+    return store, local
+
+
+def test_topic_asked_in_a_room_without_one_says_there_is_none(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    store, local = app_for(server, tmp_path, "alice")
+    app = ChatApp(store, local, accept_new_cert=True)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(110, 32)) as pilot:
+            await log_in(pilot, "alice", "", create=False)
+            await until(pilot, lambda: "You joined #lobby" in log_text(app))
+            await pilot.press(*"/topic", "enter")
+            await until(pilot, lambda: "#lobby has no topic" in log_text(app))
+
+    asyncio.run(scenario())
+
+
+def test_typing_in_a_room_after_leaving_it_says_how_to_go_back(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    store, local = app_for(server, tmp_path, "alice")
+    app = ChatApp(store, local, accept_new_cert=True)
+    bob = Client(server.port, "bob")
+    bob.wait_type("welcome")
+    bob.conn.join("#dev")
+    bob.wait_type("join")
+
+    async def scenario() -> None:
+        async with app.run_test(size=(110, 32)) as pilot:
+            await log_in(pilot, "alice", "", create=False)
+            await until(pilot, lambda: "You joined #lobby" in log_text(app))
+            await pilot.press(*"/join #dev", "enter")
+            await until(pilot, lambda: "You joined #dev" in log_text(app))
+            await pilot.press(*"/part", "enter")
+            await until(pilot, lambda: "You left #dev" in log_text(app))
+            await pilot.press(*"still here?", "enter")
+            await until(pilot, lambda: "/join #dev to go back" in log_text(app))
+            await pilot.press(*"/me waves", "enter")
+            await until(pilot, lambda: log_text(app).count("/join #dev to go back") == 2)
+
+    asyncio.run(scenario())
+    bob.close()
+    assert app.session is not None
+    assert not any("still here?" in line.text for line in app.session.logs["#dev"])
+
+
+def test_enter_after_the_nickname_moves_to_the_password_instead_of_connecting(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    store = ServerStore(tmp_path / "cfg")
+    local = SavedServer("local", "127.0.0.1", server.tls_port, True, "")
+    store.put(local)
+    app = ChatApp(store, local, accept_new_cert=True)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(110, 32)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+            screen = app.screen
+            await until(pilot, lambda: screen.focused is screen.query_one("#nick", Input))
+            await pilot.press(*"alice", "enter")
+            await pilot.pause(0.5)
+            assert app.session is None, "Enter in the nickname field connected as a guest"
+            assert screen.focused is screen.query_one("#password", Input)
+            await pilot.press("enter")  # empty password: a guest, as the label says
+            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
+
+    asyncio.run(scenario())
+
+
+def test_at_50_columns_every_button_of_the_servers_list_is_shown_whole(tmp_path: Path) -> None:
+    store = ServerStore(tmp_path / "cfg")
+    store.put(SavedServer("local", "127.0.0.1", 6697, True, "alice"))
+    app = ChatApp(store)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(50, 24)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, ServersScreen))
+            await pilot.pause(0.2)
+            for button in app.screen.query(Button):
+                row = button.parent
+                assert isinstance(row, Widget)
+                assert button.region.right <= row.region.right, f"{button.label} is cut off"
+
+    asyncio.run(scenario())
