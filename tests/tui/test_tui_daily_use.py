@@ -121,3 +121,22 @@ def test_at_50_columns_every_button_of_the_servers_list_is_shown_whole(tmp_path:
                 assert button.region.right <= row.region.right, f"{button.label} is cut off"
 
     asyncio.run(scenario())
+
+
+def test_a_changed_certificate_shows_how_to_re_pin_on_a_24_row_terminal(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    store = ServerStore(tmp_path / "cfg")
+    local = SavedServer("local", "127.0.0.1", server.tls_port, True, "alice", "ab" * 32)
+    store.put(local)
+    app = ChatApp(store, local)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(60, 24)) as pilot:
+            await log_in(pilot, "alice", "", create=False)
+            status = app.screen.query_one("#status")
+            await until(pilot, lambda: "--forget-pin" in str(status.render()))
+            await pilot.pause(0.3)
+            assert "forget-pin" in app.export_screenshot(), "the way out is below the screen"
+
+    asyncio.run(scenario())

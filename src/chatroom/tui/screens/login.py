@@ -146,6 +146,8 @@ class LoginScreen(Screen[None]):
         status = self.query_one("#status", Static)
         status.update(safe_text(text))
         status.set_class(error, "error")
+        if error:  # its end says what to do: on a short terminal, scroll down to it
+            self.call_after_refresh(self.query_one("#login").scroll_end, animate=False)
         self.query_one("#connect", Button).disabled = not error and bool(text)
 
     @on(Input.Submitted, "#nick")
