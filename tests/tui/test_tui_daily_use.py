@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,9 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
+    config = make_config(tmp_path)
+    limits = replace(config.core.limits, flood_burst=200, flood_backlog=200)
+    running = ServerThread(make_config(tmp_path, limits)).start()
     yield running
     running.stop()
 
@@ -142,3 +145,36 @@ def test_a_changed_certificate_shows_how_to_re_pin_on_a_24_row_terminal(
             assert "forget-pin" in app.export_screenshot(), "the way out is below the screen"
 
     asyncio.run(scenario())
+
+
+def test_page_up_at_the_top_of_a_room_brings_older_messages_from_the_server(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    bob = Client(server.port, "bob")
+    bob.wait_type("welcome")
+    bob.conn.join("#lobby")
+    bob.wait_type("join")
+    for i in range(80):
+        bob.conn.privmsg("#lobby", f"line {i:03}")
+    bob.conn.ping("fence")
+    bob.wait_type("pong", timeout=30)
+    store, local = app_for(server, tmp_path, "alice")
+    app = ChatApp(store, local, accept_new_cert=True)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await log_in(pilot, "alice", "", create=False)
+            await until(pilot, lambda: "line 079" in log_text(app))
+            assert "line 000" not in log_text(app)  # one page of history on joining
+            for _ in range(12):
+                await pilot.press("pageup")
+                await pilot.pause(0.3)
+                if "line 000" in log_text(app):
+                    break
+            await until(pilot, lambda: "line 000" in log_text(app))
+            text = log_text(app)
+            assert text.index("line 000") < text.index("line 079")
+            assert text.count("line 050 ") + text.count("line 050\n") <= 1
+
+    asyncio.run(scenario())
+    bob.close()
