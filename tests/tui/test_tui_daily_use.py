@@ -178,3 +178,28 @@ def test_page_up_at_the_top_of_a_room_brings_older_messages_from_the_server(
 
     asyncio.run(scenario())
     bob.close()
+
+
+def test_after_a_failed_login_with_the_connect_button_enter_tries_again(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    store, local = app_for(server, tmp_path, "hana")
+    app = ChatApp(store, local, accept_new_cert=True)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(100, 32)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+            screen = app.screen
+            await until(pilot, lambda: bool(screen.query("#password")))
+            screen.query_one("#password", Input).value = "no-such-account"
+            screen.query_one("#connect", Button).focus()
+            await pilot.press("enter")
+            status = screen.query_one("#status")
+            await until(pilot, lambda: "Wrong password" in str(status.render()))
+            await pilot.pause(0.2)
+            assert screen.focused is screen.query_one("#connect", Button)
+            await pilot.press("enter")  # tries again: still the login, not the servers
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, LoginScreen)
+
+    asyncio.run(scenario())

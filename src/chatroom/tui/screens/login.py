@@ -102,6 +102,7 @@ class LoginScreen(Screen[None]):
         self.nick = nick or server.nick
         self.vault = vault or PasswordVault()
         self.auto_connect = auto_connect
+        self._refocus_connect = False
 
     def compose(self) -> ComposeResult:
         s = self.server
@@ -148,7 +149,14 @@ class LoginScreen(Screen[None]):
         status.set_class(error, "error")
         if error:  # its end says what to do: on a short terminal, scroll down to it
             self.call_after_refresh(self.query_one("#login").scroll_end, animate=False)
-        self.query_one("#connect", Button).disabled = not error and bool(text)
+        connect = self.query_one("#connect", Button)
+        busy = not error and bool(text)
+        if busy and self.focused is connect:
+            self._refocus_connect = True  # disabling it sends the focus on to Back
+        connect.disabled = busy
+        if not busy and self._refocus_connect:
+            self._refocus_connect = False
+            connect.focus()  # so Enter tries again, rather than leaving for the servers
 
     @on(Input.Submitted, "#nick")
     def nick_entered(self) -> None:
