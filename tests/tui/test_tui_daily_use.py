@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from textual import events
+from textual.app import App, ComposeResult
 from textual.widget import Widget
 from textual.widgets import Button, Input
 
@@ -19,6 +21,7 @@ from chatroom.tui.app import ChatApp
 from chatroom.tui.screens.chat import ChatScreen
 from chatroom.tui.screens.login import LoginScreen
 from chatroom.tui.screens.servers import ServersScreen
+from chatroom.tui.widgets import ChatInput
 from tests.realserver import Client, ServerThread, make_config
 from tests.tui.test_tui_pilot import log_in, log_text, until
 
@@ -201,5 +204,24 @@ def test_after_a_failed_login_with_the_connect_button_enter_tries_again(
             await pilot.press("enter")  # tries again: still the login, not the servers
             await pilot.pause(0.3)
             assert isinstance(app.screen, LoginScreen)
+
+    asyncio.run(scenario())
+
+
+def test_pasting_several_lines_into_the_message_field_keeps_every_line() -> None:
+    class Field(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ChatInput(list)
+
+    app = Field()
+
+    async def scenario() -> None:
+        async with app.run_test() as pilot:
+            field = app.query_one(ChatInput)
+            field.focus()
+            await pilot.press(*"see: ")
+            field.post_message(events.Paste("first line\nsecond line\n\nthird\n"))
+            await pilot.pause(0.2)
+            assert field.value == "see: first line second line third"
 
     asyncio.run(scenario())
