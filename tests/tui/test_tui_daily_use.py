@@ -225,3 +225,22 @@ def test_pasting_several_lines_into_the_message_field_keeps_every_line() -> None
             assert field.value == "see: first line second line third"
 
     asyncio.run(scenario())
+
+
+def test_a_nickname_with_a_space_is_refused_instead_of_cut_at_the_space(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    store, local = app_for(server, tmp_path, "alice")
+    app = ChatApp(store, local, accept_new_cert=True)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(110, 32)) as pilot:
+            await log_in(pilot, "alice", "", create=False)
+            await until(pilot, lambda: "You joined #lobby" in log_text(app))
+            await pilot.press(*"/nick bad nick", "enter")
+            await until(pilot, lambda: "A nickname is one word" in log_text(app))
+            await pilot.press(*"/nick alice2", "enter")
+            await until(pilot, lambda: "alice is now alice2" in log_text(app))
+            assert "is now bad" not in log_text(app)
+
+    asyncio.run(scenario())

@@ -114,6 +114,9 @@ def _me(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event
 
 
 def _nick(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    if len(args) > 1:  # IRC would take the first word only, silently
+        return [s.info("A nickname is one word, without spaces: /nick NEWNICK", None,
+                       LineKind.ERROR)]  # fmt: skip
     s.send("NICK", args[0])
     return []
 
