@@ -61,9 +61,24 @@ def _say(s: ClientSession, target: str, text: str, action: bool = False) -> list
     return [s.show(target, kind, piece, s.nick) for piece in pieces]
 
 
+def _has_left(s: ClientSession, room: str) -> bool:
+    """A room's window stays after /part or a kick, but we are no longer in the room."""
+    buf = s.buffer(room, create=False)
+    return s.registered and buf is not None and buf.is_room and not buf.joined
+
+
+def _left_room(s: ClientSession, buffer: str) -> list[Event] | None:
+    """Typing in a room after /part (or a kick) would only earn the server's "no such
+    room" or "not delivered": say why instead, and how to go back or close it."""
+    if not _has_left(s, buffer):
+        return None
+    return [s.info(f"You are not in {buffer} any more: /join {buffer} to go back, "
+                   "or /part to close it.", buffer, LineKind.ERROR)]  # fmt: skip
+
+
 def say(s: ClientSession, buffer: str, text: str) -> list[Event]:
     """A plain line typed in a buffer."""
-    return _say(s, buffer, text)
+    return _left_room(s, buffer) or _say(s, buffer, text)
 
 
 def _join(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
@@ -74,8 +89,8 @@ def _join(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Eve
 
 def _part(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
     room, more = _room_or_arg(s, buffer, args)
-    if not s.is_channel(room):
-        s.close_buffer(room)
+    if not s.is_channel(room) or _has_left(s, room):
+        s.close_buffer(room)  # a private chat, or a room already left: its window closes
         return [StateChanged(None)]
     s.send("PART", room, *([" ".join(more)] if more else []))
     return []
@@ -95,10 +110,13 @@ def _query(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Ev
 
 
 def _me(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
-    return _say(s, buffer, rest, action=True)
+    return _left_room(s, buffer) or _say(s, buffer, rest, action=True)
 
 
 def _nick(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    if len(args) > 1:  # IRC would take the first word only, silently
+        return [s.info("A nickname is one word, without spaces: /nick NEWNICK", None,
+                       LineKind.ERROR)]  # fmt: skip
     s.send("NICK", args[0])
     return []
 
@@ -237,7 +255,11 @@ def _quit(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Eve
 
 COMMANDS: dict[str, Command] = {
     "join": Command("/join #room [key]", "enter a room (made if it does not exist)", _join, 1),
-    "part": Command("/part [#room] [reason]", "leave this room, or close a private chat", _part),
+    "part": Command(
+        "/part [#room] [reason]",
+        "leave this room; in a room left or a private chat, close it",
+        _part,
+    ),
     "msg": Command("/msg NICK|#room TEXT", "send a message without switching window", _msg, 2),
     "query": Command("/query NICK [TEXT]", "open a private chat with NICK", _query, 1),
     "me": Command("/me ACTION", "say what you are doing (* you waves)", _me, 1),

@@ -108,7 +108,10 @@ def numeric(s: ClientSession, msg: Message) -> list[Event]:
         return _end_of_names(s, msg)
     if c == n.RPL_TOPIC:
         return _topic_reply(s, msg)
-    if c in (n.RPL_TOPICWHOTIME, n.RPL_NOTOPIC, n.RPL_CREATIONTIME, n.RPL_ENDOFWHOIS):
+    if c == n.RPL_NOTOPIC and len(p) >= 2:
+        # Our server sends 331 only when asked (/topic): without it the user sees nothing.
+        return [s.info(f"{p[1]} has no topic. /topic TEXT sets one.")]
+    if c in (n.RPL_TOPICWHOTIME, n.RPL_CREATIONTIME, n.RPL_ENDOFWHOIS):
         return []
     if c in (n.RPL_MOTD, n.RPL_MOTDSTART, n.RPL_ENDOFMOTD, "002", "003", "004", "251", "252",
              "253", "254", "255", "265", "266", "422"):  # fmt: skip

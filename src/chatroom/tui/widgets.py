@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
@@ -167,6 +168,16 @@ class ChatInput(Input):
         self.history: list[str] = []
         self._pos = 0
         self._cycle: tuple[int, list[str], int, str, str] | None = None
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """Textual's Input keeps only the first line of a paste and drops the rest
+        unseen; here the lines are joined by spaces, so all of it is there to edit."""
+        lines = [line.strip() for line in event.text.splitlines()]
+        joined = " ".join(line for line in lines if line)
+        event.stop()
+        event.prevent_default()  # not Input's own handler too
+        if joined:
+            self.replace(joined, *self.selection)
 
     def remember(self, text: str) -> None:
         """Add a sent line to the history that Up and Down walk through."""

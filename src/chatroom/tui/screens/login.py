@@ -102,6 +102,7 @@ class LoginScreen(Screen[None]):
         self.nick = nick or server.nick
         self.vault = vault or PasswordVault()
         self.auto_connect = auto_connect
+        self._refocus_connect = False
 
     def compose(self) -> ComposeResult:
         s = self.server
@@ -146,9 +147,24 @@ class LoginScreen(Screen[None]):
         status = self.query_one("#status", Static)
         status.update(safe_text(text))
         status.set_class(error, "error")
-        self.query_one("#connect", Button).disabled = not error and bool(text)
+        if error:  # its end says what to do: on a short terminal, scroll down to it
+            self.call_after_refresh(self.query_one("#login").scroll_end, animate=False)
+        connect = self.query_one("#connect", Button)
+        busy = not error and bool(text)
+        if busy and self.focused is connect:
+            self._refocus_connect = True  # disabling it sends the focus on to Back
+        connect.disabled = busy
+        if not busy and self._refocus_connect:
+            self._refocus_connect = False
+            connect.focus()  # so Enter tries again, rather than leaving for the servers
 
-    @on(Input.Submitted)
+    @on(Input.Submitted, "#nick")
+    def nick_entered(self) -> None:
+        """Enter after the nickname goes on to the password, as in any login form: a
+        user with an account must not be logged in as a guest before typing it."""
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
     @on(Button.Pressed, "#connect")
     def connect(self) -> None:
         nick = self.query_one("#nick", Input).value.strip()
