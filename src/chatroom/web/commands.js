@@ -6,7 +6,7 @@
 // create a conversation, say(target, text) to send a message with local echo, quit().
 
 export const HELP = [
-  "/join #room — join or create a room",
+  "/join #room [key] — join or create a room (key: for a room that has one)",
   "/part [reason] — leave this room",
   "/msg nick text — private message (/query nick opens the conversation)",
   "/me does something — an action",
@@ -35,7 +35,7 @@ function needChannel(ctx) {
 
 const COMMANDS = {
   join(ctx, [room, key]) {
-    if (!room) return ctx.note("Usage: /join #room");
+    if (!room) return ctx.note("Usage: /join #room [key]");
     const name = /^[#&]/.test(room) ? room : `#${room}`;
     ctx.send("JOIN", key ? [name, key] : [name]);
     ctx.open(name);

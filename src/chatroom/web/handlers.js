@@ -36,7 +36,9 @@ function numeric(app, msg) {
   if (msg.command === "421" && msg.params[1] === "CHATHISTORY") return;
   const code = Number(msg.command);
   const context = msg.params.slice(1, -1).join(" ");
-  const line = context ? `${context}: ${text}` : text;
+  let line = context ? `${context}: ${text}` : text;
+  // ERR_BADCHANNELKEY says only "(+k)": tell a user who does not speak IRC modes what to type.
+  if (code === 475 && context) line += ` — the room needs a key: /join ${context} KEY`;
   if (code >= 400 && code < 600) app.note(line, "error");
   else app.note(line);
 }
