@@ -29,3 +29,32 @@ def test_web_join_with_a_key_enters_a_keyed_room_and_the_usage_names_the_key(
     people.say(bob, "/join #vault sekrit")
     expect(bob.locator("#buffer-name")).to_have_text("#vault")
     expect(alice.locator('#members .member[data-nick="bob"]')).to_be_visible()
+
+
+def test_web_nick_away_me_and_part_typed_on_a_phone(people: People) -> None:
+    alice = people.join_as("alice")
+    bob = people.open(375, 740)
+    people.login(bob, "bob")
+    expect(bob.locator("#buffer-name")).to_have_text("#lobby")
+    expect(alice.locator('#members .member[data-nick="bob"]')).to_be_visible()
+
+    people.say(bob, "/me waves from a phone")
+    expect(alice.locator("#message-list .msg-action").last).to_contain_text(
+        "bob waves from a phone"
+    )
+
+    people.say(bob, "/nick bobby")
+    expect(bob.locator("#me")).to_have_text("bobby")
+    expect(alice.locator('#members .member[data-nick="bobby"]')).to_be_visible()
+    expect(alice.locator('#members .member[data-nick="bob"]')).to_have_count(0)
+
+    people.say(bob, "/away lunch")
+    expect(bob.locator("#message-list .msg").last).to_contain_text("marked as being away")
+    people.say(bob, "/away")
+    expect(bob.locator("#message-list .msg").last).to_contain_text("no longer marked as being away")
+
+    people.say(bob, "/join #side")
+    expect(bob.locator("#buffer-name")).to_have_text("#side")
+    people.say(bob, "/part")
+    expect(bob.locator('#buffers .buffer[data-name="#side"]')).to_have_count(0)
+    expect(bob.locator("#buffer-name")).to_have_text("#lobby")
