@@ -58,3 +58,28 @@ def test_web_nick_away_me_and_part_typed_on_a_phone(people: People) -> None:
     people.say(bob, "/part")
     expect(bob.locator('#buffers .buffer[data-name="#side"]')).to_have_count(0)
     expect(bob.locator("#buffer-name")).to_have_text("#lobby")
+
+
+def test_web_signing_out_leaves_neither_the_password_nor_the_rooms_to_the_next_user(
+    people: People,
+) -> None:
+    alice = people.join_as("alice", "pw-alice-1234", create=True)
+    people.say(alice, "/join #alices-corner")
+    expect(alice.locator("#buffer-name")).to_have_text("#alices-corner")
+    alice.click("#logout")
+    expect(alice.locator("#login-screen")).to_be_visible()
+    expect(alice.locator("#password")).to_have_value("")
+
+    # The next person at this browser signs in as a guest and is not put in alice's rooms.
+    people.login(alice, "bob")
+    expect(alice.locator("#me")).to_have_text("bob")
+    expect(alice.locator("#buffer-name")).to_have_text("#lobby")
+    expect(alice.locator('#buffers .buffer[data-name="#lobby"]')).to_be_visible()
+    expect(alice.locator('#buffers .buffer[data-name="#alices-corner"]')).to_have_count(0)
+
+    # Nor after a reload: the saved room list is the guest's own.
+    alice.reload()
+    people.login(alice, "bob2")
+    expect(alice.locator("#me")).to_have_text("bob2")
+    expect(alice.locator('#buffers .buffer[data-name="#lobby"]')).to_be_visible()
+    expect(alice.locator('#buffers .buffer[data-name="#alices-corner"]')).to_have_count(0)

@@ -181,6 +181,9 @@ function select(buffer) {
 }
 
 function saveRooms() {
+  // An account's rooms are kept by the server; saved here, a guest using this browser
+  // next would be joined to them.
+  if (client.account) return;
   const rooms = [...state.buffers.values()].filter((b) => b.kind === "channel" && b.joined).map((b) => b.name);
   store.set("rooms", rooms);
 }
@@ -434,6 +437,10 @@ $("main").addEventListener("click", (event) => {
 
 function logout(reason) {
   client.stop(reason);
+  // Signing out leaves nothing for whoever uses this browser next: not the password (one
+  // click on "Log in" would be in), not the rooms a guest would be joined to.
+  $("password").value = "";
+  store.set("rooms", []);
   showLogin("");
 }
 
