@@ -1,0 +1,154 @@
+"""The docs name only commands, options, files and constants that exist.
+
+Commands and modules get renamed as fixes land; a doc that still names the old one sends a
+reader to something that is not there. These checks are cheap and catch the whole class:
+every `chatroom SUB [SUBSUB] --option` written in the docs is accepted by the real parser,
+every source or test path they name exists, every ``module.CONSTANT`` they cite is defined,
+and every IRC verb the server handles is described in docs/commands.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from chatroom.cli import build_parser
+from chatroom.server.core.dispatch import load_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# Where a path in the docs may be relative to.
+PATH_BASES = [
+    ROOT,
+    ROOT / "src",
+    ROOT / "src" / "chatroom",
+    ROOT / "src" / "chatroom" / "server",
+    ROOT / "src" / "chatroom" / "server" / "core",
+    ROOT / "tests",
+]
+
+
+def _lines(document: Path) -> list[tuple[int, str]]:
+    """(line number, text) of every code span and every line of a code block."""
+    found: list[tuple[int, str]] = []
+    in_block = False
+    for number, line in enumerate(document.read_text().splitlines(), 1):
+        if line.startswith("```"):
+            in_block = not in_block
+            continue
+        if in_block:
+            found.append((number, line.split(" #")[0]))
+        else:
+            found.extend((number, span) for span in re.findall(r"`([^`]*)`", line))
+    return found
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    return {option for action in parser._actions for option in action.option_strings}
+
+
+def _cli_mentions() -> list[tuple[str, int, list[str], str]]:
+    """(document, line, [subcommand, sub-subcommand?], the rest) of each `chatroom ...`."""
+    # `chatroom` where a command starts: a span's or line's start, after a path or a pipe
+    # (not a database named chatroom: `createdb --owner chatroom chatroom`).
+    pattern = re.compile(
+        r"(?:^\s*|bin/|[|;&(]\s*|\$ )chatroom +([a-z][-a-z]*)(?: +([a-z][-a-z]*))?(.*)"
+    )
+    mentions = []
+    for document in DOCUMENTS:
+        for number, text in _lines(document):
+            for match in pattern.finditer(text):
+                words = [w for w in (match.group(1), match.group(2)) if w]
+                mentions.append((document.name, number, words, match.group(3)))
+    return mentions
+
+
+def test_every_chatroom_command_and_option_in_the_docs_exists() -> None:
+    parser = build_parser()
+    wrong = []
+    mentions = _cli_mentions()
+    for document, number, words, rest in mentions:
+        where = f"{document}:{number}: chatroom {' '.join(words)}"
+        top = _subparsers(parser)
+        if words[0] not in top:
+            wrong.append(f"{where}: no subcommand {words[0]!r}")
+            continue
+        command = top[words[0]]
+        inner = _subparsers(command)
+        if inner and len(words) > 1:
+            if words[1] not in inner:
+                wrong.append(f"{where}: no subcommand {words[1]!r}")
+                continue
+            command = inner[words[1]]
+        elif len(words) > 1:
+            rest = f"{words[1]}{rest}"
+        for option in re.findall(r"(?<![\w-])(--?[a-zA-Z][-a-z0-9]*)", rest):
+            if option not in _options(command):
+                wrong.append(f"{where}: no option {option}")
+    assert not wrong, "\n".join(wrong)
+    named = {tuple(words) for _, _, words, _ in mentions}
+    assert ("admin", "backup") in named  # the pattern does find them
+    assert ("serve",) in named
+
+
+def test_every_admin_subcommand_is_named_in_the_docs() -> None:
+    """`chatroom admin --help` lists them; a reader of the docs should meet each one."""
+    named = {tuple(words) for _, _, words, _ in _cli_mentions()}
+    text = "\n".join(d.read_text() for d in DOCUMENTS)
+    admin = _subparsers(_subparsers(build_parser())["admin"])
+    missing = [
+        name
+        for name in admin
+        if ("admin", name) not in named and not re.search(rf"`{re.escape(name)}`", text)
+    ]
+    assert not missing, f"chatroom admin subcommands the docs never name: {missing}"
+
+
+def test_every_source_path_named_in_the_docs_exists() -> None:
+    pattern = re.compile(
+        r"(?<![\w/.-])([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+\.(?:py|md|toml|js|css|html|service))\b"
+    )
+    missing = []
+    # benchmarks.md is a record: it names files that earlier rounds deleted, as deleted.
+    for document in [d for d in DOCUMENTS if d.name != "benchmarks.md"]:
+        text = document.read_text()
+        for match in pattern.finditer(text):
+            path = match.group(1)
+            if path.startswith("./"):  # a file of the operator's, e.g. ./chatroom.toml
+                continue
+            if not any((base / path).exists() for base in PATH_BASES):
+                line = text[: match.start()].count("\n") + 1
+                missing.append(f"{document.name}:{line}: {path}")
+    assert not missing, "\n".join(missing)
+
+
+def test_every_module_constant_cited_in_the_docs_is_defined_there() -> None:
+    """`readmarkers.MAX_TARGETS`, `store.history.TOUCHED_TARGETS`: the figure the docs give
+    comes from that constant, so the constant must still be there."""
+    pattern = re.compile(r"`([a-z_]+(?:\.[a-z_]+)*)\.([A-Z][A-Z0-9_]+)`")
+    package = ROOT / "src" / "chatroom"
+    cited, missing = 0, []
+    for document in DOCUMENTS:
+        for match in pattern.finditer(document.read_text()):
+            module, constant = match.group(1).replace(".", "/") + ".py", match.group(2)
+            cited += 1
+            sources = [p.read_text() for p in package.glob(f"**/{module}")]
+            if not any(re.search(rf"^{constant}\b", s, re.M) for s in sources):
+                missing.append(f"{document.name}: {match.group(0)}")
+    assert not missing, "\n".join(missing)
+    assert cited >= 5  # the pattern does find them
+
+
+@pytest.mark.parametrize("verb", sorted(load_commands()))
+def test_every_irc_command_the_server_handles_is_in_commands_md(verb: str) -> None:
+    assert re.search(rf"`{verb}\b", (ROOT / "docs" / "commands.md").read_text()), verb
