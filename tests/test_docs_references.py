@@ -152,3 +152,19 @@ def test_every_module_constant_cited_in_the_docs_is_defined_there() -> None:
 @pytest.mark.parametrize("verb", sorted(load_commands()))
 def test_every_irc_command_the_server_handles_is_in_commands_md(verb: str) -> None:
     assert re.search(rf"`{verb}\b", (ROOT / "docs" / "commands.md").read_text()), verb
+
+
+def test_every_environment_variable_in_the_docs_is_read_somewhere() -> None:
+    """`CHATROOM_LISTEN_PORT` is a setting's; the few others must be read by the code."""
+    from chatroom.config import SETTINGS, env_name
+
+    settings = {env_name(setting.key) for setting in SETTINGS}
+    code = "\n".join(
+        p.read_text() for folder in ("src", "tests") for p in (ROOT / folder).glob("**/*.py")
+    )
+    unknown = set()
+    for document in [*DOCUMENTS, ROOT / "chatroom.example.toml"]:
+        for name in re.findall(r"\bCHATROOM_[A-Z0-9_]*[A-Z0-9]", document.read_text()):
+            if name not in settings and f'"{name}"' not in code:
+                unknown.add(f"{document.name}: {name}")
+    assert not unknown, sorted(unknown)
