@@ -168,3 +168,19 @@ def test_every_environment_variable_in_the_docs_is_read_somewhere() -> None:
             if name not in settings and f'"{name}"' not in code:
                 unknown.add(f"{document.name}: {name}")
     assert not unknown, sorted(unknown)
+
+
+def test_every_capability_the_server_offers_is_in_commands_md() -> None:
+    from chatroom.server.core.caps import CAPABILITIES
+
+    doc = (ROOT / "docs" / "commands.md").read_text()
+    missing = [cap for cap in CAPABILITIES if f"`{cap}`" not in doc]
+    assert not missing, f"capabilities docs/commands.md does not describe: {missing}"
+    # "CAP LS offers exactly these": the table names no capability the server lacks.
+    table = doc.split("### Capabilities", 1)[1].split("\n\n", 3)[2]
+    named = {
+        cap
+        for row in table.splitlines()
+        for cap in re.findall(r"`([a-z/-]+)`", row.split(" | ")[0])
+    }
+    assert named - set(CAPABILITIES) == {"sts"}  # sts: only with a configured certificate
