@@ -114,6 +114,26 @@ def test_every_admin_subcommand_is_named_in_the_docs() -> None:
     assert not missing, f"chatroom admin subcommands the docs never name: {missing}"
 
 
+def test_every_option_of_every_chatroom_command_is_named_in_the_docs() -> None:
+    """`--help` is not the only place a user learns what a command takes."""
+    text = "\n".join(d.read_text() for d in DOCUMENTS if d.name != "benchmarks.md")
+
+    def unnamed(parser: argparse.ArgumentParser, path: str) -> list[str]:
+        found = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, inner in action.choices.items():
+                    found += unnamed(inner, f"{path} {name}")
+            for option in action.option_strings:
+                named = re.search(rf"{re.escape(option)}(?![\w-])", text)
+                if option.startswith("--") and option != "--help" and not named:
+                    found.append(f"{path} {option}")
+        return found
+
+    missing = unnamed(build_parser(), "chatroom")
+    assert not missing, f"options the docs never name: {missing}"
+
+
 def test_every_source_path_named_in_the_docs_exists() -> None:
     pattern = re.compile(
         r"(?<![\w/.-])([A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+\.(?:py|md|toml|js|css|html|service))\b"
