@@ -204,3 +204,20 @@ def test_every_capability_the_server_offers_is_in_commands_md() -> None:
         for cap in re.findall(r"`([a-z/-]+)`", row.split(" | ")[0])
     }
     assert named - set(CAPABILITIES) == {"sts"}  # sts: only with a configured certificate
+
+
+@pytest.mark.parametrize("module", ["nickserv", "chanserv"])
+def test_every_service_subcommand_is_in_its_section_of_commands_md(module: str) -> None:
+    """NickServ and ChanServ answer HELP from their own table; the docs follow it."""
+    import importlib
+
+    load_commands()
+    service = importlib.import_module(f"chatroom.server.core.commands.{module}").SERVICE
+    doc = (ROOT / "docs" / "commands.md").read_text()
+    heading = re.search(rf"^(#+) {service.name}\b.*$", doc, re.M)
+    assert heading, f"docs/commands.md has no section for {service.name}"
+    rest = doc[heading.end() :]
+    end = re.search(rf"^#{{1,{len(heading.group(1))}}} ", rest, re.M)
+    text = rest[: end.start() if end else None]
+    missing = [name for name in service.subcommands if not re.search(rf"`{name}\b", text)]
+    assert not missing, f"{service.name} subcommands docs/commands.md omits: {missing}"
