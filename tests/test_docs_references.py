@@ -221,3 +221,31 @@ def test_every_service_subcommand_is_in_its_section_of_commands_md(module: str) 
     text = rest[: end.start() if end else None]
     missing = [name for name in service.subcommands if not re.search(rf"`{name}\b", text)]
     assert not missing, f"{service.name} subcommands docs/commands.md omits: {missing}"
+
+
+def test_the_figure_before_a_cited_constant_is_its_value() -> None:
+    """ "at most 1000 targets per account (`readmarkers.MAX_TARGETS`)": when the constant
+    changes, the figure in front of it must change too."""
+    import importlib
+
+    pattern = re.compile(r"`([a-z_]+(?:\.[a-z_]+)*)\.([A-Z][A-Z0-9_]+)`")
+    number = re.compile(r"(\d{1,3}(?:[ ,]\d{3})+|\d+)\D*$")
+    package = ROOT / "src" / "chatroom"
+    checked, wrong = 0, []
+    for document in DOCUMENTS:
+        text = document.read_text()
+        for match in pattern.finditer(text):
+            before = text[max(0, match.start() - 60) : match.start()].split("`")[-1]
+            figure = number.search(before.split(".")[-1])
+            if figure is None:
+                continue
+            module = match.group(1).replace(".", "/") + ".py"
+            for path in package.glob(f"**/{module}"):
+                dotted = ".".join(path.relative_to(ROOT / "src").with_suffix("").parts)
+                value = getattr(importlib.import_module(dotted), match.group(2), None)
+                if isinstance(value, int | float):
+                    checked += 1
+                    if float(re.sub(r"[ ,]", "", figure.group(1))) != value:
+                        wrong.append(f"{document.name}: {figure.group(1)} but {match.group(0)}")
+    assert not wrong, "\n".join(wrong)
+    assert checked >= 5  # the pattern does find them
