@@ -249,3 +249,28 @@ def test_the_figure_before_a_cited_constant_is_its_value() -> None:
                         wrong.append(f"{document.name}: {figure.group(1)} but {match.group(0)}")
     assert not wrong, "\n".join(wrong)
     assert checked >= 5  # the pattern does find them
+
+
+def test_the_login_throttle_table_in_security_md_is_the_policy_in_the_code() -> None:
+    from chatroom.server.auth.throttle import ThrottlePolicy
+
+    policy = ThrottlePolicy()
+    doc = (ROOT / "docs" / "security.md").read_text()
+    rows = dict(re.findall(r"^\| (.+?) \| (.+?) \|$", doc, re.M))
+
+    def figures(row: str) -> list[float]:
+        return [float(f.replace(" ", "")) for f in re.findall(r"\d{1,3}(?: \d{3})+|\d+", row)]
+
+    assert figures(rows["Free consecutive failures"]) == [policy.free_failures]
+    assert figures(rows[f"Wait after the {policy.free_failures}rd failure"])[0] == (
+        policy.base_delay
+    )
+    assert figures(rows["Maximum wait"])[0] == policy.max_delay
+    assert figures(rows["Counter forgotten after no failures for"])[0] == policy.forget_after
+    known_good = rows["Known-good pair (address group that logged into the account)"]
+    assert figures(known_good) == [policy.trusted_for / 86400]
+    reserve = rows[
+        f"Reserve for clean address groups (no failure in {policy.clean_after / 3600:g} h)"
+    ]
+    assert figures(reserve) == [policy.reserve, policy.reserve_every / 60]
+    assert figures(rows["Tracked entries"]) == [policy.max_entries]
