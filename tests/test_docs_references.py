@@ -274,3 +274,35 @@ def test_the_login_throttle_table_in_security_md_is_the_policy_in_the_code() -> 
     ]
     assert figures(reserve) == [policy.reserve, policy.reserve_every / 60]
     assert figures(rows["Tracked entries"]) == [policy.max_entries]
+
+
+def test_a_default_the_docs_give_next_to_a_setting_is_its_default() -> None:
+    """ "`connections_per_address` (16)", "`cluster.snapshot_every` entries (50,000)": the
+    figure right after a setting's name is its default in config.SETTINGS."""
+    from chatroom.config import SETTINGS
+
+    by_key = {setting.key: setting for setting in SETTINGS}
+    by_name: dict[str, list[object]] = {}
+    for setting in SETTINGS:
+        by_name.setdefault(setting.key.split(".", 1)[1], []).append(setting.default)
+    pattern = re.compile(
+        r"`([a-z_0-9]+(?:\.[a-z_0-9]+)?)`(?:,| \(|\s[a-z ]{0,25}\()\s?(?:default:? )?"
+        r"(\d{1,3}(?:[ ,]\d{3})+|\d+)\b"
+    )
+    checked, wrong = 0, []
+    for document in DOCUMENTS:
+        if document.name == "benchmarks.md":  # a record of configurations measured
+            continue
+        for match in pattern.finditer(document.read_text()):
+            key, figure = match.group(1), int(re.sub(r"[ ,]", "", match.group(2)))
+            if key in by_key:
+                default = by_key[key].default
+            elif len(by_name.get(key, [])) == 1:
+                default = by_name[key][0]
+            else:
+                continue  # a core-only field (timeouts.answer) or not a setting
+            checked += 1
+            if figure != default:
+                wrong.append(f"{document.name}: {match.group(0)!r}, default {default}")
+    assert not wrong, "\n".join(wrong)
+    assert checked >= 10  # the pattern does find them
