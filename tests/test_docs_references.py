@@ -1,10 +1,13 @@
-"""The docs name only commands, options, files and constants that exist.
+"""The docs name only commands, options, files and figures that are true of the code.
 
-Commands and modules get renamed as fixes land; a doc that still names the old one sends a
-reader to something that is not there. These checks are cheap and catch the whole class:
-every `chatroom SUB [SUBSUB] --option` written in the docs is accepted by the real parser,
-every source or test path they name exists, every ``module.CONSTANT`` they cite is defined,
-and every IRC verb the server handles is described in docs/commands.md.
+Commands and modules get renamed and bounds change as fixes land; a doc that still names
+the old one sends a reader to something that is not there. These checks are cheap and
+catch the whole class: every `chatroom SUB [SUBSUB] --option` written in the docs is
+accepted by the real parser and every option is named somewhere; every source or test path
+they name exists; every ``module.CONSTANT`` they cite is defined, with the figure given
+before it; every IRC verb, capability and NickServ/ChanServ subcommand the server has is in
+docs/commands.md; environment variables are read; the login throttle table and the
+defaults written next to setting names are the code's.
 """
 
 from __future__ import annotations
