@@ -229,7 +229,7 @@ def test_page_up_at_the_top_of_a_private_chat_brings_older_messages_from_the_ser
     asyncio.run(scenario())
 
 
-def test_after_a_failed_login_with_the_connect_button_enter_tries_again(
+def test_after_a_failed_login_with_the_connect_button_enter_tries_again_and_create_is_pointed_to(
     server: ServerThread, tmp_path: Path
 ) -> None:
     store, local = app_for(server, tmp_path, "hana")
@@ -246,6 +246,9 @@ def test_after_a_failed_login_with_the_connect_button_enter_tries_again(
             status = screen.query_one("#status")
             await until(pilot, lambda: "Wrong password" in str(status.render()))
             await pilot.pause(0.2)
+            told = str(status.render())
+            assert "no account named hana" in told
+            assert 'Tick "Create a new account with this nickname"' in told
             assert screen.focused is screen.query_one("#connect", Button)
             await pilot.press("enter")  # tries again: still the login, not the servers
             await pilot.pause(0.3)
