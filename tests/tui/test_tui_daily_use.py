@@ -213,7 +213,9 @@ def test_page_up_at_the_top_of_a_private_chat_brings_older_messages_from_the_ser
             await until(pilot, lambda: isinstance(app.screen, ChatScreen))
             screen = app.screen
             assert isinstance(screen, ChatScreen)
-            await until(pilot, lambda: "bob" in screen.session.buffers)
+            # The room is joined (it would take the view back) and the chat reopened.
+            await until(pilot, lambda: "You joined #lobby" in log_text(app))
+            await until(pilot, lambda: len(screen.session.logs.get("bob", [])) >= 50)
             screen.switch_to("bob")
             await until(pilot, lambda: "line 079" in log_text(app))
             assert "line 000" not in log_text(app)  # one page of history on reopening
