@@ -18,6 +18,7 @@ import pytest
 
 import chatroom
 from chatroom.cli import main
+from chatroom.client.connection import format_fingerprint
 
 
 @pytest.fixture
@@ -197,7 +198,7 @@ def test_init_on_a_terminal_asks_again_for_a_too_short_password(nowhere: Path) -
     assert (nowhere / "chatroom.toml").exists()
 
 
-def test_first_start_prints_human_lines_the_first_admin_hint_and_the_colon_fingerprint(
+def test_first_start_prints_the_first_admin_hint_and_the_fingerprint_in_each_clients_form(
     nowhere: Path,
 ) -> None:
     ports = ["--port", "0", "--tls-port", "0", "--http-port", "off"]
@@ -215,10 +216,15 @@ def test_first_start_prints_human_lines_the_first_admin_hint_and_the_colon_finge
         while not any("no accounts yet" in line for line in seen):
             assert time.monotonic() < deadline, seen
             seen.append(proc.stdout.readline())
-        colon = next(line for line in seen if "as clients show it" in line).split()[-1]
+        plain = next(line for line in seen if "certificate SHA-256" in line).split()[-1]
+        colon = next(line for line in seen if "in colon form" in line).split()[-1]
         assert len(colon) == 95
         assert colon.count(":") == 31
         assert colon == colon.upper()
+        assert colon.replace(":", "").lower() == plain
+        # The form `chatroom connect` asks the user to compare, word for word.
+        ours = next(line for line in seen if "as chatroom connect shows it" in line)
+        assert ours.rstrip("\n").endswith(format_fingerprint(plain))
         hint = next(line for line in seen if "no accounts yet" in line)
         assert "chatroom admin create NAME --oper" in hint
     finally:

@@ -183,7 +183,55 @@ def test_page_up_at_the_top_of_a_room_brings_older_messages_from_the_server(
     bob.close()
 
 
-def test_after_a_failed_login_with_the_connect_button_enter_tries_again(
+def test_page_up_at_the_top_of_a_private_chat_brings_older_messages_from_the_server(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    store, local = app_for(server, tmp_path, "alice")
+    first = ChatApp(store, local, accept_new_cert=True)
+
+    async def make_account() -> None:
+        async with first.run_test(size=(80, 24)) as pilot:
+            await log_in(pilot, "alice", PASSWORD, create=True)
+            await until(pilot, lambda: "You joined #lobby" in log_text(first))
+            bob = Client(server.port, "bob")
+            bob.wait_type("welcome")
+            for i in range(80):
+                bob.conn.privmsg("alice", f"line {i:03}")
+            bob.conn.ping("fence")
+            bob.wait_type("pong", timeout=30)
+            chat = first.screen
+            assert isinstance(chat, ChatScreen)
+            await until(pilot, lambda: "bob" in chat.session.buffers)
+            bob.close()
+
+    asyncio.run(make_account())
+    app = ChatApp(store, local, accept_new_cert=True)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await log_in(pilot, "alice", PASSWORD, create=False)
+            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
+            screen = app.screen
+            assert isinstance(screen, ChatScreen)
+            # The room is joined (it would take the view back) and the chat reopened.
+            await until(pilot, lambda: "You joined #lobby" in log_text(app))
+            await until(pilot, lambda: len(screen.session.logs.get("bob", [])) >= 50)
+            screen.switch_to("bob")
+            await until(pilot, lambda: "line 079" in log_text(app))
+            assert "line 000" not in log_text(app)  # one page of history on reopening
+            for _ in range(12):
+                await pilot.press("pageup")
+                await pilot.pause(0.3)
+                if "line 000" in log_text(app):
+                    break
+            await until(pilot, lambda: "line 000" in log_text(app))
+            text = log_text(app)
+            assert text.index("line 000") < text.index("line 079")
+
+    asyncio.run(scenario())
+
+
+def test_after_a_failed_login_with_the_connect_button_enter_tries_again_and_create_is_pointed_to(
     server: ServerThread, tmp_path: Path
 ) -> None:
     store, local = app_for(server, tmp_path, "hana")
@@ -200,6 +248,9 @@ def test_after_a_failed_login_with_the_connect_button_enter_tries_again(
             status = screen.query_one("#status")
             await until(pilot, lambda: "Wrong password" in str(status.render()))
             await pilot.pause(0.2)
+            told = str(status.render())
+            assert "no account named hana" in told
+            assert 'Tick "Create a new account with this nickname"' in told
             assert screen.focused is screen.query_one("#connect", Button)
             await pilot.press("enter")  # tries again: still the login, not the servers
             await pilot.pause(0.3)

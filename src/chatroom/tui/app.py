@@ -243,7 +243,11 @@ class ChatApp(App[None]):
             self.chat = ChatScreen(self.session, self.describe_connection())
             self.switch_screen(self.chat)
         elif isinstance(event, AuthFailed) and login is not None:
-            login.set_status(event.text, error=True)
+            text = event.text
+            if event.reason == "password" and "no account named" in text:
+                # A new user's first try: the way to an account is on this very form.
+                text += ' New here? Tick "Create a new account with this nickname" and connect.'
+            login.set_status(text, error=True)
         elif isinstance(event, LoggedIn) and login is not None:
             what = "Account created" if event.created else "Logged in"
             login.set_status(f"{what}: {event.account}")

@@ -36,7 +36,9 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         elif kind == "tls":
             print(f"chatroom: listening for IRC over TLS on {host}:{port}", flush=True)
             print(f"chatroom: TLS certificate SHA-256 {shell.fingerprint}", flush=True)
-            print(f"chatroom: (the same, as clients show it) {colon_form(shell.fingerprint)}")
+            colons, groups = colon_form(shell.fingerprint), grouped_form(shell.fingerprint)
+            print(f"chatroom: (the same in colon form, for Irssi, ZNC, openssl) {colons}")
+            print(f"chatroom: (the same as chatroom connect shows it) {groups}", flush=True)
         else:
             print(f"chatroom: listening for IRC on {host}:{port}", flush=True)
     for notice in shell.notices:
@@ -66,6 +68,12 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             " a pause, or Redis out of its reach) and its clients were disconnected;"
             " start it again to rejoin"
         )
+
+
+def grouped_form(fingerprint: str | None) -> str:
+    """``521e9c01 ...``: eight groups of eight, as ChatRoom's own clients ask to compare it."""
+    hexdigits = (fingerprint or "").replace(":", "").lower()
+    return " ".join(hexdigits[i : i + 8] for i in range(0, len(hexdigits), 8))
 
 
 def colon_form(fingerprint: str | None) -> str:

@@ -239,7 +239,8 @@ class ChatScreen(Screen[None]):
         """Page Up at the top of the log asks the server for older lines (CHATHISTORY)."""
         log = self.query_one("#log", MessageLog)
         lines = self.session.logs.get(self.session.active, [])
-        if log.scroll_y <= 0 and lines and self.session.buffers[self.session.active].is_room:
+        # Rooms and private chats alike (CHATHISTORY BEFORE #room / nick); not the server tab.
+        if log.scroll_y <= 0 and lines and self.session.active != SERVER_BUFFER:
             self.post_message(self.OlderWanted(self.active_name, lines[0].time))
         log.scroll_page_up()
 
