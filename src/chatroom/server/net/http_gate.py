@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import socket
 import ssl
@@ -42,15 +41,12 @@ from aiohttp.web_protocol import RequestHandler
 
 from chatroom.server.core import admission
 from chatroom.server.net import forwarded
+from chatroom.server.net.accepting import AcceptingSockets
 
 if TYPE_CHECKING:
     from chatroom.server.core.world import World
 
 log = logging.getLogger("chatroom.http")
-
-BACKLOG = 128
-# accept() failing for want of descriptors or memory: wait instead of spinning on it.
-_EXHAUSTED = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 def refusal_response(reason: str) -> bytes:
@@ -158,7 +154,7 @@ class IdleConnections:
         return next(iter(pool), None)
 
 
-class GatedListener:
+class GatedListener(AcceptingSockets):
     """The web port's listening sockets, their accept loop and the connections in TLS."""
 
     def __init__(
@@ -170,77 +166,26 @@ class GatedListener:
         timeout: float,
         proxies: forwarded.Networks,
     ) -> None:
+        super().__init__()
         self.manager = manager
         self.world = world
         self.ssl_context = ssl_context
         self.timeout = timeout
         self.proxies = proxies
-        self.sockets: list[socket.socket] = []
         self.starting: set[asyncio.Task[None]] = set()
         self.idle = IdleConnections()
         self.handler_args: dict[str, Any] = {"keepalive_timeout": timeout, "access_log": None}
 
     async def start(self, host: str, port: int, reuse_port: bool = False) -> list[tuple[str, int]]:
         """Bind every address ``host`` resolves to; returns them (port 0 picks one)."""
-        loop = asyncio.get_running_loop()
-        self.handler_args["loop"] = loop
-        infos = await loop.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
-        seen = set()
-        for family, kind, proto, _, address in infos:
-            if (family, address) in seen:
-                continue
-            seen.add((family, address))
-            sock = socket.socket(family, kind, proto)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if reuse_port:  # several nodes on one machine (serve --workers)
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.bind(address)
-                sock.listen(BACKLOG)
-                sock.setblocking(False)
-            except OSError:
-                sock.close()
-                await self.stop()
-                raise
-            self.sockets.append(sock)
-            loop.add_reader(sock, self._accept, sock)
-        return [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in self.sockets]
+        self.handler_args["loop"] = asyncio.get_running_loop()
+        return await self.bind(host, port, reuse_port)
 
     async def stop(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sock in self.sockets:
-            loop.remove_reader(sock)
-            sock.close()
-        self.sockets.clear()
+        self.close_sockets()
         for task in list(self.starting):
             task.cancel()
         await asyncio.gather(*self.starting, return_exceptions=True)
-
-    def _accept(self, listener: socket.socket) -> None:
-        """Take what the kernel has queued (up to a backlog's worth) and admit each."""
-        for _ in range(BACKLOG):
-            try:
-                sock, peer = listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except ConnectionAbortedError:
-                continue  # the peer gave up while queued
-            except OSError as err:
-                log.error("accept failed", extra={"error": str(err)})
-                if err.errno in _EXHAUSTED:  # retrying at once would spin on the error
-                    loop = asyncio.get_running_loop()
-                    loop.remove_reader(listener)
-                    loop.call_later(1.0, self._resume_accepting, listener)
-                return
-            self._admit(sock, str(peer[0]))
-
-    def _resume_accepting(self, listener: socket.socket) -> None:
-        if listener in self.sockets:
-            asyncio.get_running_loop().add_reader(listener, self._accept, listener)
 
     def _admit(self, sock: socket.socket, ip: str) -> None:
         sock.setblocking(False)
