@@ -23,6 +23,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from chatroom import fingerprints
 from chatroom.client.commands import QuitRequested, execute
 from chatroom.client.session import ClientSession
 from chatroom.client.state import AuthFailed, Closed, Event, Registered, StateChanged
@@ -65,15 +66,10 @@ class ConnectionStatus:
     final: bool = False
 
 
-def normalize_fingerprint(text: str) -> str:
-    return text.replace(":", "").replace(" ", "").lower()
-
-
-def format_fingerprint(fp: str) -> str:
-    """Eight groups of eight hex digits: the server's own form (``chatroom serve`` prints
-    64 lowercase hex digits), only spaced so that it can be compared by eye."""
-    fp = normalize_fingerprint(fp)
-    return " ".join(fp[i : i + 8] for i in range(0, len(fp), 8))
+# Eight groups of eight hex digits: the server's own form (``chatroom serve`` prints 64
+# lowercase hex digits and this one too), only spaced so that it can be compared by eye.
+format_fingerprint = fingerprints.grouped
+normalize_fingerprint = fingerprints.normalize
 
 
 class CertificateChanged(Exception):  # noqa: N818 (it is the name users will see)

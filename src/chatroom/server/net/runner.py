@@ -9,6 +9,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from chatroom import fingerprints
 from chatroom.config import Config, make_data_dir
 from chatroom.program import command_name
 from chatroom.server.malloc import fix_mmap_threshold
@@ -36,7 +37,8 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
         elif kind == "tls":
             print(f"chatroom: listening for IRC over TLS on {host}:{port}", flush=True)
             print(f"chatroom: TLS certificate SHA-256 {shell.fingerprint}", flush=True)
-            colons, groups = colon_form(shell.fingerprint), grouped_form(shell.fingerprint)
+            fingerprint = shell.fingerprint or ""
+            colons, groups = fingerprints.colon(fingerprint), fingerprints.grouped(fingerprint)
             print(f"chatroom: (the same in colon form, for Irssi, ZNC, openssl) {colons}")
             print(f"chatroom: (the same as chatroom connect shows it) {groups}", flush=True)
         else:
@@ -68,18 +70,6 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             " a pause, or Redis out of its reach) and its clients were disconnected;"
             " start it again to rejoin"
         )
-
-
-def grouped_form(fingerprint: str | None) -> str:
-    """``521e9c01 ...``: eight groups of eight, as ChatRoom's own clients ask to compare it."""
-    hexdigits = (fingerprint or "").replace(":", "").lower()
-    return " ".join(hexdigits[i : i + 8] for i in range(0, len(hexdigits), 8))
-
-
-def colon_form(fingerprint: str | None) -> str:
-    """``52:1E:...``: how WeeChat, Irssi and openssl print a SHA-256 fingerprint."""
-    hexdigits = (fingerprint or "").replace(":", "").upper()
-    return ":".join(hexdigits[i : i + 2] for i in range(0, len(hexdigits), 2))
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:
