@@ -6,13 +6,15 @@ Each test is one thing a person did and what they expected to see.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from textual import events
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Button, Input
 
@@ -44,6 +46,15 @@ def app_for(server: ServerThread, tmp_path: Path, nick: str) -> tuple[ServerStor
     return store, local
 
 
+@contextlib.asynccontextmanager
+async def guest_in_lobby(app: ChatApp, nick: str = "alice") -> AsyncIterator[Pilot[None]]:
+    """The app run by the pilot, logged in as guest ``nick`` and in #lobby."""
+    async with app.run_test(size=(110, 32)) as pilot:
+        await log_in(pilot, nick, "", create=False)
+        await until(pilot, lambda: "You joined #lobby" in log_text(app))
+        yield pilot
+
+
 def test_topic_asked_in_a_room_without_one_says_there_is_none(
     server: ServerThread, tmp_path: Path
 ) -> None:
@@ -51,9 +62,7 @@ def test_topic_asked_in_a_room_without_one_says_there_is_none(
     app = ChatApp(store, local, accept_new_cert=True)
 
     async def scenario() -> None:
-        async with app.run_test(size=(110, 32)) as pilot:
-            await log_in(pilot, "alice", "", create=False)
-            await until(pilot, lambda: "You joined #lobby" in log_text(app))
+        async with guest_in_lobby(app) as pilot:
             await pilot.press(*"/topic", "enter")
             await until(pilot, lambda: "#lobby has no topic" in log_text(app))
 
@@ -71,9 +80,7 @@ def test_typing_in_a_room_after_leaving_it_says_how_to_go_back_and_part_closes_i
     bob.wait_type("join")
 
     async def scenario() -> None:
-        async with app.run_test(size=(110, 32)) as pilot:
-            await log_in(pilot, "alice", "", create=False)
-            await until(pilot, lambda: "You joined #lobby" in log_text(app))
+        async with guest_in_lobby(app) as pilot:
             await pilot.press(*"/join #dev", "enter")
             await until(pilot, lambda: "You joined #dev" in log_text(app))
             await pilot.press(*"/part", "enter")
@@ -285,9 +292,7 @@ def test_a_nickname_with_a_space_is_refused_instead_of_cut_at_the_space(
     app = ChatApp(store, local, accept_new_cert=True)
 
     async def scenario() -> None:
-        async with app.run_test(size=(110, 32)) as pilot:
-            await log_in(pilot, "alice", "", create=False)
-            await until(pilot, lambda: "You joined #lobby" in log_text(app))
+        async with guest_in_lobby(app) as pilot:
             await pilot.press(*"/nick bad nick", "enter")
             await until(pilot, lambda: "A nickname is one word" in log_text(app))
             await pilot.press(*"/nick alice2", "enter")
