@@ -325,10 +325,9 @@ def test_always_on_user_stays_away_in_its_rooms_and_gets_what_it_missed() -> Non
     assert user.away is None
 
 
-def test_the_replay_bound_keeps_the_newest_missed_lines_of_a_busy_room() -> None:
-    """More missed lines in one room than ``accounts.missed_replay_lines``: the replay is
-    the newest ones of all conversations, not the oldest of the room."""
-    settings = CoreSettings(accounts=AccountSettings(missed_replay_lines=3))
+def _busy_while_alice_is_away(settings: CoreSettings) -> Harness:
+    """Always-on alice leaves; bob says six lines in #room and one to her, a second
+    apart."""
     h, alice, bob = setup(settings)
     alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
     alice.drop()
@@ -340,6 +339,14 @@ def test_the_replay_bound_keeps_the_newest_missed_lines_of_a_busy_room() -> None
     bob.cmd("PRIVMSG alice :a private word")
     h.clock.advance(1)
     bob.cmd("PRIVMSG #room :the last room line")
+    return h
+
+
+def test_the_replay_bound_keeps_the_newest_missed_lines_of_a_busy_room() -> None:
+    """More missed lines in one room than ``accounts.missed_replay_lines``: the replay is
+    the newest ones of all conversations, not the oldest of the room."""
+    settings = CoreSettings(accounts=AccountSettings(missed_replay_lines=3))
+    h = _busy_while_alice_is_away(settings)
     back = device(h, "alice", caps="batch server-time")
     got = [(m.params[0], m.params[-1]) for m in back.take() if m.command == "PRIVMSG"]
     # One chathistory batch per conversation, each in order.
@@ -836,17 +843,7 @@ def test_the_replay_says_how_many_older_lines_it_left_out_and_how_to_read_them()
         accounts=AccountSettings(missed_replay_lines=3),
         history=HistorySettings(chathistory_limit=2),  # the count goes over several pages
     )
-    h, alice, bob = setup(settings)
-    alice.cmd("PRIVMSG NickServ :SET ALWAYS-ON ON")
-    alice.drop()
-    h.pump()
-    h.clock.advance(1)
-    for i in range(5):
-        bob.cmd(f"PRIVMSG #room :room line {i}")
-        h.clock.advance(1)
-    bob.cmd("PRIVMSG alice :a private word")
-    h.clock.advance(1)
-    bob.cmd("PRIVMSG #room :the last room line")
+    h = _busy_while_alice_is_away(settings)
     back = device(h, "alice")
     got = back.take()
     summary = next(m.params[-1] for m in got if "While you were away" in m.params[-1])
