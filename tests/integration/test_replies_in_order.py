@@ -12,7 +12,7 @@ import asyncio
 import base64
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -113,11 +113,11 @@ def test_chathistory_whole_batch_comes_before_the_pong(
 
 
 @contextmanager
-def history_locked(location: StoreLocation) -> Iterator[None]:
-    """Hold the history's write lock from another connection: SQLite's on history.db, or
-    on PostgreSQL a lock on the messages table that every insert waits for."""
+def write_locked(location: StoreLocation, sqlite_file: Path, tables: str) -> Iterator[None]:
+    """Hold a write lock from another connection: SQLite's on ``sqlite_file``, or on
+    PostgreSQL an exclusive lock on ``tables``, which every write to them waits for."""
     if isinstance(location, SqliteLocation):
-        blocker = sqlite3.connect(location.history_path, timeout=1)
+        blocker = sqlite3.connect(sqlite_file, timeout=1, isolation_level=None)
         try:
             blocker.execute("BEGIN IMMEDIATE")
             yield
@@ -125,34 +125,25 @@ def history_locked(location: StoreLocation) -> Iterator[None]:
             blocker.rollback()
             blocker.close()
         return
-    with psycopg.connect(location.conninfo) as conn:
-        conn.execute("LOCK TABLE messages IN EXCLUSIVE MODE")
-        try:
-            yield
-        finally:
-            conn.rollback()
-
-
-@contextmanager
-def store_locked(location: StoreLocation) -> Iterator[None]:
-    """Hold the store's write lock from another connection: SQLite's on the store file,
-    or on PostgreSQL a lock on every table the commits below write."""
-    if isinstance(location, SqliteLocation):
-        blocker = sqlite3.connect(location.store_path, timeout=1, isolation_level=None)
-        try:
-            blocker.execute("BEGIN IMMEDIATE")
-            yield
-        finally:
-            blocker.rollback()
-            blocker.close()
-        return
-    tables = "server_bans, account_metadata, read_markers, account_options, channels"
     with psycopg.connect(location.conninfo) as conn:
         conn.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
         try:
             yield
         finally:
             conn.rollback()
+
+
+def history_locked(location: StoreLocation) -> AbstractContextManager[None]:
+    """The history's write lock: every line stored waits for it."""
+    path = location.history_path if isinstance(location, SqliteLocation) else Path()
+    return write_locked(location, path, "messages")
+
+
+def store_locked(location: StoreLocation) -> AbstractContextManager[None]:
+    """The store's write lock, on every table the commits of the test below write."""
+    path = location.store_path if isinstance(location, SqliteLocation) else Path()
+    tables = "server_bans, account_metadata, read_markers, account_options, channels"
+    return write_locked(location, path, tables)
 
 
 def test_a_slow_history_query_does_not_delay_another_connections_pong(
