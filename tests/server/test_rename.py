@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
-from chatroom.server.harness import Harness
+from chatroom.server.harness import Harness, SimClient
 from tests.server.moderation_support import audit_actions, oper
 from tests.server.support import codes, join_all
 from tests.server.test_chanserv import cs, founded, restarted
@@ -196,7 +196,8 @@ def test_what_a_reader_already_got_is_not_replayed_again_under_the_new_name() ->
     assert replayed == [("#new", "said while bob was away")]
 
 
-def test_read_markers_follow_the_new_name_and_are_saved_under_it() -> None:
+def _marked_then_renamed() -> tuple[Harness, SimClient]:
+    """alice marks #old read, then renames it #new."""
     h = Harness()
     h.add_account("alice", "secret-password")
     alice = h.connect("alice", caps=[CAP, "draft/read-marker"])
@@ -204,19 +205,18 @@ def test_read_markers_follow_the_new_name_and_are_saved_under_it() -> None:
     alice.cmd("JOIN #old")
     alice.cmd("MARKREAD #old timestamp=2026-01-02T03:04:05.678Z")
     alice.cmd("RENAME #old #new")
+    return h, alice
+
+
+def test_read_markers_follow_the_new_name_and_are_saved_under_it() -> None:
+    h, alice = _marked_then_renamed()
     marks = [m.params for m in alice.cmd("MARKREAD #new") if m.command == "MARKREAD"]
     assert marks == [("#new", "timestamp=2026-01-02T03:04:05.678Z")]
     assert h.store.load().read_markers["alice"] == {"#new": 1767323045.678}
 
 
 def test_a_new_room_that_takes_a_renamed_rooms_old_name_starts_with_no_read_marker() -> None:
-    h = Harness()
-    h.add_account("alice", "secret-password")
-    alice = h.connect("alice", caps=[CAP, "draft/read-marker"])
-    alice.cmd("PRIVMSG NickServ :IDENTIFY alice secret-password")
-    alice.cmd("JOIN #old")
-    alice.cmd("MARKREAD #old timestamp=2026-01-02T03:04:05.678Z")
-    alice.cmd("RENAME #old #new")
+    h, alice = _marked_then_renamed()
     h.world.load_snapshot(h.store.load())  # another process wrote: read back from the store
     alice.cmd("JOIN #old")
     marks = [m.params for m in alice.cmd("MARKREAD #old") if m.command == "MARKREAD"]
