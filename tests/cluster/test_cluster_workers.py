@@ -42,14 +42,19 @@ def workers(network: Network, tmp_path: Path) -> Iterator[tuple[subprocess.Popen
     )
     try:
         deadline = time.monotonic() + 30
-        while set(network.listed_nodes()) != {"w-1", "w-2"}:
+        listening = f"listening for IRC on 127.0.0.1:{port}"
+        # a worker joins the network before it opens the port: wait for both signs
+        while (
+            set(network.listed_nodes()) != {"w-1", "w-2"}
+            or (tmp_path / "workers.txt").read_text().count(listening) < 2
+        ):
             assert parent.poll() is None, (tmp_path / "workers.txt").read_text()
             assert time.monotonic() < deadline, (tmp_path / "workers.txt").read_text()
             time.sleep(0.2)
         yield parent, port
         said = (tmp_path / "workers.txt").read_text()
         assert "exited" not in said, said  # a worker that could not share the port dies
-        assert said.count(f"listening for IRC on 127.0.0.1:{port}") == 2, said
+        assert said.count(listening) == 2, said
     finally:
         if parent.poll() is None:
             parent.send_signal(signal.SIGTERM)
