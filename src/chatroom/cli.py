@@ -107,9 +107,15 @@ def serve_flags(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from chatroom.server.net.rehash import ConfigSource
     from chatroom.server.net.runner import run, serve
 
-    config = cfg.load(cfg.find_file(args.config), flags=serve_flags(args))
+    def read_config() -> tuple[str, cfg.Config]:
+        found = cfg.find_file(args.config)
+        shown = str(found) if found is not None else "(no file: defaults and environment)"
+        return shown, cfg.load(found, flags=serve_flags(args))
+
+    config = read_config()[1]
     if config.listen.port is None and config.tls.port is None and config.listen.http_port is None:
         raise cfg.ConfigError(
             "every listener is off (listen.port, listen.tls_port, listen.http_port): "
@@ -126,7 +132,7 @@ def _serve(args: argparse.Namespace) -> int:
     logs.setup(args.log_level, args.log_format)
     cfg.make_data_dir(config.data_dir)
     try:
-        run(serve(config))
+        run(serve(config, source=ConfigSource(read_config)))
     except _cluster_errors(config) as err:
         print(redacted(f"chatroom: the network at {config.cluster_url}: {err}"), file=sys.stderr)
         return 1

@@ -62,3 +62,15 @@ def test_a_ban_from_chatroom_admin_disconnects_the_account_on_every_node(
     for wire in (on_b, on_c):
         said = closed(wire, AT_ONCE)
         assert [line for line in said if line.startswith("ERROR") and "from the shell" in line]
+
+
+def test_rehash_on_a_node_is_refused_because_the_network_shares_its_settings(
+    network: Network, wires: list[Wire]
+) -> None:
+    boss = login(network["a"].port, wires, "admin")
+    boss.write("REHASH", "PING :after")
+    answer = boss.until("PONG")
+    refused = [line for line in answer if " FAIL REHASH " in line]
+    assert refused, answer
+    assert "restart them one at a time" in refused[0]
+    assert not [line for line in answer if " 382 " in line]

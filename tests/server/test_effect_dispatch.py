@@ -25,6 +25,7 @@ from chatroom.server.core.effects import (
     Persist,
     QueryHistory,
     RedactHistory,
+    ReloadConfig,
     RenameHistory,
     StoreMessages,
     VerifyPassword,
@@ -43,6 +44,7 @@ ONE_OF_EACH: list[Effect] = [
     QueryHistory(4, HistoryQuery("LATEST", "#room", None, None, 10)),
     RedactHistory(5, Redaction("#room", "msgid", None, 0)),
     RenameHistory("#old", "#new", "#New"),
+    ReloadConfig(6),
 ]
 
 
@@ -80,6 +82,9 @@ class RecordingHandler:
 
     def on_rename_history(self, effect: RenameHistory) -> None:
         self.calls.append(("on_rename_history", effect))
+
+    def on_reload_config(self, effect: ReloadConfig) -> None:
+        self.calls.append(("on_reload_config", effect))
 
 
 def test_the_samples_cover_every_effect_type() -> None:

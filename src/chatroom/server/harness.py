@@ -18,10 +18,12 @@ from chatroom.server.core.effects import (
     Persist,
     QueryHistory,
     RedactHistory,
+    ReloadConfig,
     RenameHistory,
     StoreMessages,
     VerifyPassword,
 )
+from chatroom.server.core.reconfigure import Reloaded
 from chatroom.server.core.settings import DEFAULT_OPER_ROLE, CoreSettings, Limits
 from chatroom.server.core.world import World
 from chatroom.server.store.base import Account, PutAccount, StoreError, commit_error
@@ -132,6 +134,8 @@ class Harness:
         self.held: list[Persist] = []
         self.history = MemoryHistory()
         self.history_fails = False
+        # What REHASH reads (ReloadConfig): set by a test, as the config file would be.
+        self.reload_answer = Reloaded(None, "", (), "the harness has no config file")
         self.world.dummy_password_hash = self.hasher.hash("no such account")
         # With ``defer_answers``, every effect but Close (password checks and hashes,
         # commits, history writes and queries) waits in ``deferred``, in order, until
@@ -203,6 +207,9 @@ class Harness:
     def on_query_history(self, effect: QueryHistory) -> None:
         rows = None if self.history_fails else self.history.query(effect.query)
         self.world.history_loaded(effect.token, rows)
+
+    def on_reload_config(self, effect: ReloadConfig) -> None:
+        self.world.config_reloaded(effect.token, self.reload_answer)
 
     def on_redact_history(self, effect: RedactHistory) -> None:
         outcome = None if self.history_fails else self.history.redact(effect.redaction)

@@ -52,6 +52,7 @@ from chatroom.server.core import admission
 from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
 from chatroom.server.core.effects import Effect
 from chatroom.server.core.history import HistoryRecord
+from chatroom.server.core.reconfigure import Reloaded
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World, closing_link
 from chatroom.server.store.base import Snapshot, StoreDelta
@@ -561,6 +562,9 @@ class ClusterNode:
 
     def history_redacted(self, token: int, outcome: str | None) -> None:
         self._answer("history_redacted", token, outcome)
+
+    def config_reloaded(self, token: int, reloaded: Reloaded) -> None:
+        self._answer("config_reloaded", token, reloaded)
 
     # Changes another process (``chatroom admin``) made to the store. The nodes' own
     # commits carry the network's origin (``network_origin``), so these are only truly

@@ -57,6 +57,7 @@ ANSWERS = frozenset(
         "persisted",
         "history_loaded",
         "history_redacted",
+        "config_reloaded",
         "load_changes",
         "load_snapshot",
         "load_history",

@@ -26,7 +26,8 @@ What it offers:
 - requests to the shell, answered later through a continuation (and holding the
   connection's next lines until then, docs/architecture.md "Replies in order"):
   ``persist``, ``verify_password``, ``hash_password``, ``query_history``,
-  ``redact_history``, ``expect_answer``; and writes that need no answer:
+  ``redact_history``, ``reload_config`` (then ``adopt_settings``), ``expect_answer``;
+  and writes that need no answer:
   ``record_message``, ``record_event``, ``rename_history``;
 - the world's own operations, which keep several owners in step: ``close``,
   ``close_user``, ``leave_channel``, ``remember_whowas``.
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from chatroom.server.core.monitor import MonitorTable
     from chatroom.server.core.nicks import NickRegistry
     from chatroom.server.core.readmarkers import ReadMarkers
+    from chatroom.server.core.reconfigure import Reloaded
     from chatroom.server.core.redaction import Redaction
     from chatroom.server.core.replies import Template
     from chatroom.server.core.rooms import Rooms
@@ -172,6 +174,8 @@ class Context(Protocol):
     def query_history(self, query: HistoryQuery, then: Loaded) -> None: ...
     def redact_history(self, redaction: Redaction, then: Callable[[str | None], None]) -> None: ...
     def rename_history(self, old_key: str, new_key: str, new_name: str) -> None: ...
+    def reload_config(self, then: Callable[[Reloaded], None]) -> None: ...
+    def adopt_settings(self, settings: CoreSettings) -> None: ...
     def record_message(self, record: HistoryRecord) -> None: ...
     def record_event(self, record: HistoryRecord) -> None: ...
 

@@ -23,6 +23,7 @@ from chatroom.server.core.effects import (
     Persist,
     QueryHistory,
     RedactHistory,
+    ReloadConfig,
     RenameHistory,
     StoreMessages,
     VerifyPassword,
@@ -56,6 +57,8 @@ class EffectHandler(Protocol):
 
     def on_rename_history(self, effect: RenameHistory) -> None: ...
 
+    def on_reload_config(self, effect: ReloadConfig) -> None: ...
+
 
 def dispatch_effect(effect: Effect, handler: EffectHandler) -> None:
     """Hand ``effect`` to the handler method for its type."""
@@ -76,6 +79,8 @@ def dispatch_effect(effect: Effect, handler: EffectHandler) -> None:
             handler.on_redact_history(effect)
         case RenameHistory():
             handler.on_rename_history(effect)
+        case ReloadConfig():
+            handler.on_reload_config(effect)
         case _:
             _unhandled(effect)
 

@@ -99,6 +99,14 @@ class RenameHistory:
     new_name: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReloadConfig:
+    """Read the config file again (REHASH); answer ``World.config_reloaded(token, reloaded)``
+    with a ``core.reconfigure.Reloaded``: the new settings, or why the file was refused."""
+
+    token: int
+
+
 Effect = (
     Close
     | VerifyPassword
@@ -108,4 +116,5 @@ Effect = (
     | QueryHistory
     | RedactHistory
     | RenameHistory
+    | ReloadConfig
 )

@@ -35,6 +35,7 @@ from chatroom.server.core import (
     events,
     opers,
     presence,
+    reconfigure,
     replay,
     sanctions,
 )
@@ -52,6 +53,7 @@ from chatroom.server.core.effects import (
     Persist,
     QueryHistory,
     RedactHistory,
+    ReloadConfig,
     RenameHistory,
     StoreMessages,
     VerifyPassword,
@@ -381,6 +383,14 @@ class World:
         """Answer to ``RedactHistory``: what the store did (None if it failed)."""
         self.answers.resume(token, outcome)
 
+    def config_reloaded(self, token: int, reloaded: reconfigure.Reloaded) -> None:
+        """Answer to ``ReloadConfig``: the settings read from the file, or its error."""
+        self.answers.resume(token, reloaded)
+
+    def adopt_settings(self, settings: CoreSettings) -> None:
+        """New settings from the config file (REHASH, SIGHUP): see core/reconfigure.py."""
+        reconfigure.adopt(self, settings)
+
     def load_history(self, records: Iterable[HistoryRecord]) -> None:
         """The last lines of each room from the store: at start, and after an admin purge."""
         self.history.load_recent(records)
@@ -434,6 +444,11 @@ class World:
             pending = self.history.pending = []
             self.effects.append(StoreMessages(pending))
         pending.append(record)
+
+    def reload_config(self, then: Callable[[reconfigure.Reloaded], None]) -> None:
+        """Ask the shell to read the config file again; ``then(reloaded)`` with the result."""
+        token = self.answers.expect(then, (reconfigure.TIMED_OUT,))
+        self.effects.append(ReloadConfig(token))
 
     def redact_history(self, redaction: Redaction, then: Callable[[str | None], None]) -> None:
         """Ask the store to delete a message; ``then(outcome)`` after every earlier write."""

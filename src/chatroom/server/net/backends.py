@@ -29,11 +29,13 @@ from chatroom.server.core.effects import (
     Persist,
     QueryHistory,
     RedactHistory,
+    ReloadConfig,
     RenameHistory,
     StoreMessages,
     VerifyPassword,
 )
 from chatroom.server.core.history import HistoryRecord
+from chatroom.server.core.reconfigure import Reloaded
 from chatroom.server.core.world import World
 from chatroom.server.net.inputs import Inputs
 from chatroom.server.store.base import (
@@ -92,6 +94,8 @@ class Backends:
         # Two workers: one per core; argon2id is CPU- and memory-bound by design.
         self.passwords = PasswordWorkers(Argon2Params(*config.argon2), workers=2)
         self._poller: asyncio.Task[None] | None = None
+        # The shell's REHASH (net/rehash.py): reads the config file again.
+        self.rehash: Callable[[], Reloaded] | None = None
         self._loop = asyncio.get_running_loop()  # answers from threads come back here
         # History has its own writer thread: chat bursts never delay an account commit.
         self.history_writer = HistoryWriter(
@@ -121,6 +125,19 @@ class Backends:
 
     def on_rename_history(self, effect: RenameHistory) -> None:
         self.history_writer.rename(effect.target, effect.new_target, effect.new_name)
+
+    def on_reload_config(self, effect: ReloadConfig) -> None:
+        # Answered on the next turn of the loop, as the other answers are: never from
+        # inside the flush that carried the effect.
+        self._loop.call_soon(self._reload_config, effect.token)
+
+    def _reload_config(self, token: int) -> None:
+        if self.rehash is None:
+            reloaded = Reloaded(None, "", (), "this server cannot read its config file again")
+        else:
+            reloaded = self.rehash()
+        self.inputs.config_reloaded(token, reloaded)
+        self.wake()
 
     def on_query_history(self, effect: QueryHistory) -> None:
         token = effect.token

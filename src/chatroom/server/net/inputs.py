@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from chatroom.server.core.history import HistoryRecord
+from chatroom.server.core.reconfigure import Reloaded
 from chatroom.server.core.session import Session
 from chatroom.server.store.base import Snapshot, StoreDelta
 
@@ -37,6 +38,8 @@ class Inputs(Protocol):
     def history_loaded(self, token: int, rows: Sequence[object] | None) -> None: ...
 
     def history_redacted(self, token: int, outcome: str | None) -> None: ...
+
+    def config_reloaded(self, token: int, reloaded: Reloaded) -> None: ...
 
     def load_snapshot(self, snapshot: Snapshot) -> None: ...
 

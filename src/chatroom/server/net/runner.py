@@ -13,15 +13,18 @@ from chatroom import fingerprints
 from chatroom.config import Config, make_data_dir
 from chatroom.program import command_name
 from chatroom.server.malloc import fix_mmap_threshold
+from chatroom.server.net.rehash import ConfigSource
 from chatroom.server.net.shell import Shell
 
 log = logging.getLogger("chatroom")
 
 
-async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    config: Config, ready: asyncio.Event | None = None, source: ConfigSource | None = None
+) -> None:
     fix_mmap_threshold()  # TLS read buffers stay their own mappings (see server/malloc.py)
     make_data_dir(config.data_dir)
-    shell = Shell(config)
+    shell = Shell(config, source)
     # Signals are handled from the start: a SIGTERM while the listeners (or a cluster
     # node's catch-up) are still starting ends in a clean shutdown, not a killed process.
     stop = asyncio.Event()
@@ -52,7 +55,7 @@ async def serve(config: Config, ready: asyncio.Event | None = None) -> None:
             f" {command_name()} admin create NAME --oper{where}",
             flush=True,
         )
-    loop.add_signal_handler(signal.SIGHUP, shell.reload_tls)
+    loop.add_signal_handler(signal.SIGHUP, shell.on_sighup)
     if ready is not None:
         ready.set()
     expelled = shell.cluster.expelled if shell.cluster is not None else asyncio.Event()

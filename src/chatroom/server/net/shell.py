@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING
 from chatroom.config import Config, ConfigError
 from chatroom.irc.framing import LineBuffer
 from chatroom.server.core.effect_dispatch import dispatch_effect
+from chatroom.server.core.reconfigure import Reloaded
 from chatroom.server.core.session import Session
 from chatroom.server.core.world import World
-from chatroom.server.net import fdlimit, tls
+from chatroom.server.net import fdlimit, rehash, tls
 from chatroom.server.net.backends import Backends
 from chatroom.server.net.backpressure import HistoryBackpressure
 from chatroom.server.net.connection import Connection, IrcConnection
 from chatroom.server.net.inputs import Inputs
+from chatroom.server.net.rehash import ConfigSource
 from chatroom.server.net.tls_gate import TlsGate
 from chatroom.server.store.private import private_dir, warn_loose_files
 
@@ -78,8 +80,9 @@ def is_loopback_host(host: str) -> bool:
 
 
 class Shell:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, source: ConfigSource | None = None) -> None:
         self.config = config
+        self.config_source = source  # to read the file again (REHASH, SIGHUP)
         # On a cluster node every input goes through the network's log (server/cluster).
         self.cluster: ClusterNode | None = None
         if config.cluster_url:
@@ -190,6 +193,7 @@ class Shell:
         self.backends = Backends(
             self.config, self.world, self.schedule_flush, self.close_connection, self.inputs
         )
+        self.backends.rehash = self.rehash
         if self.cluster is None:
             self.backends.start()
         else:
@@ -324,8 +328,24 @@ class Shell:
         """SHA-256 of the TLS certificate, for users to pin."""
         return tls.cert_fingerprint_sha256(self.tls_files[0]) if self.tls_files else None
 
+    def rehash(self) -> Reloaded:
+        """Read the config file again (net/rehash.py) and the TLS certificate files; the
+        answer carries the core's new settings, which the caller has the world adopt."""
+        self.reload_tls()
+        config, reloaded = rehash.reread(self.config, self.config_source, self.cluster is not None)
+        if config is not None:
+            self.config = config
+        return reloaded
+
+    def on_sighup(self) -> None:
+        """SIGHUP: as REHASH, for operators at the shell; the outcome goes to the log."""
+        reloaded = self.rehash()
+        if reloaded.settings is not None:
+            self.world.adopt_settings(reloaded.settings)
+            self.flush()
+
     def reload_tls(self) -> None:
-        """SIGHUP: new handshakes use the certificate files as they are now on disk."""
+        """New handshakes use the certificate files as they are now on disk."""
         if self.tls_context is None or self.tls_files is None:
             return
         try:

@@ -20,6 +20,7 @@ from chatroom.server.core.commands import (  # noqa: F401
     readmarker,
     redact,
     registration,
+    rehash,
     rename,
     sasl,
     wallops,
