@@ -162,3 +162,27 @@ def test_chatroom_admin_room_drop_unregisters_on_a_running_server(
     alice.wait_type("topic")
     until_chanserv_says(alice, "INFO #club", "is not registered")
     assert "#club" not in registered_rooms(config)
+
+
+def test_registered_only_modes_keep_a_guest_wave_out_of_a_room_and_a_users_messages(
+    server: ServerThread, clients: list[Client]
+) -> None:
+    alice = join(server, clients, "alice", "#members", login=True)
+    alice.conn.mode("#members", "+RM")
+    alice.wait_for(lambda e: e.type == "mode" and "+RM" in e.arguments)
+    alice.conn.mode("alice", "+R")
+    alice.wait_for(lambda e: e.type == "umode" and "+R" in e.arguments)
+    guest = Client(server.port, "drifter")
+    clients.append(guest)
+    guest.wait_type("welcome")
+    guest.conn.join("#members")
+    refused = guest.wait_type("nochanmodes")  # 477, ERR_NEEDREGGEDNICK
+    assert refused.arguments[0] == "#members"
+    assert "+R" in refused.arguments[1]
+    guest.conn.privmsg("alice", "let me in")
+    refused = guest.wait_for(lambda e: e.type == "nochanmodes" and e.arguments[0] == "alice")
+    assert "+R" in refused.arguments[1]
+    carol = join(server, clients, "carol", "#members", login=True)
+    carol.conn.privmsg("alice", "an account may write")
+    assert alice.wait_type("privmsg").arguments == ["an account may write"]
+    assert not [e for e in alice.events if e.arguments == ["let me in"]]

@@ -12,7 +12,12 @@ Rules (as InspIRCd and Ergo apply them):
 - an INVITE lets its holder past +i, +k, +l and +b (InspIRCd's default "invite bypass");
 - voiced and opped members are never silenced by +m, +b or +q;
 - +C refuses CTCP (a text starting with byte 0x01) other than ACTION to everyone, ops
-  included: it is about what the room receives, not about who sends it.
+  included: it is about what the room receives, not about who sends it;
+- user mode +R: only people logged in to an account (and operators) may send private
+  messages or invites to that user;
+- +R lets only people logged in to an account join (an invite still lets anyone in), +M
+  lets only them speak (voice and ops still may): the rooms' answer to a wave of
+  throwaway guests, as Ergo's and InspIRCd's +R and +M. Members already inside stay.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from chatroom.server.core.session import Session
 
 if TYPE_CHECKING:
     from chatroom.server.core.context import Context
+    from chatroom.server.core.users import User
 
 # Not (yet) in chatroom.irc.numerics; InspIRCd's numbers.
 
@@ -90,6 +96,8 @@ def join_refusal(
         return n.ERR_BADCHANNELKEY, "Cannot join channel (+k)"
     if "i" in channel.flags and not any_matches(ctx, channel.lists["I"], session):
         return n.ERR_INVITEONLYCHAN, "Cannot join channel (+i)"
+    if "R" in channel.flags and session.account is None:
+        return n.ERR_NEEDREGGEDNICK, "Cannot join channel (+R) - log in to an account first"
     if channel.limit is not None and len(channel.members) >= channel.limit:
         return n.ERR_CHANNELISFULL, "Cannot join channel (+l)"
     if is_banned(ctx, channel, session):
@@ -106,11 +114,26 @@ def cannot_speak(ctx: Context, channel: Channel, session: Session) -> str | None
         return None  # voice or ops: above +m, +b and +q
     if "m" in channel.flags:
         return "Cannot send to channel (+m)"
+    if "M" in channel.flags and session.account is None:
+        return "Cannot send to channel (+M) - log in to an account to speak here"
     if is_banned(ctx, channel, session):
         return "Cannot send to channel (you're banned)"
     if is_quieted(ctx, channel, session):
         return "Cannot send to channel (+q)"
     return None
+
+
+GUESTS_REFUSED = "This user (+R) takes private messages only from people logged in to an account"
+
+
+def refuses_guests(sender: Session, recipient: User) -> bool:
+    """User mode +R: only accounts (and operators) may message or invite ``recipient``."""
+    return (
+        "R" in recipient.modes
+        and sender.account is None
+        and "o" not in sender.modes
+        and recipient is not sender.owner
+    )
 
 
 def ctcp_refusal(channel: Channel, text: tuple[str, ...]) -> str | None:

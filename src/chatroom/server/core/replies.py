@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from chatroom.server.core.session import Session
 
 # +C (no CTCP but ACTION) joins the default flags; docs/commands.md lists what each does.
-CHANNEL_MODES = ChannelModeSpec(flags="Cimnst")
-USER_MODES = "iowB"
+CHANNEL_MODES = ChannelModeSpec(flags="CMRimnst")
+USER_MODES = "iowBR"
 
 
 def isupport_tokens(ctx: Context) -> dict[str, str | None]:

@@ -15,7 +15,7 @@ from collections.abc import Collection
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
-from chatroom.server.core import chanreg, events, opers, presence, sanctions
+from chatroom.server.core import access, chanreg, events, opers, presence, sanctions
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
@@ -154,6 +154,8 @@ def invite(ctx: Context, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_USERONCHANNEL, target.nick, channel.name, "is already on channel")
     if "i" in channel.flags and not channel.is_op(session.owner):
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
+    if access.refuses_guests(session, target):
+        raise CommandError(n.ERR_NEEDREGGEDNICK, target.nick, access.GUESTS_REFUSED)
     ctx.rooms.invite(target, ctx.fold(channel.name))
     account = session.account
     ctx.reply(session, n.RPL_INVITING, target.nick, channel.name)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import MAX_BODY, Message, fit_trailing
-from chatroom.server.core import multiline_batch, offline, sanctions, services, statusmsg
+from chatroom.server.core import access, multiline_batch, offline, sanctions, services, statusmsg
 from chatroom.server.core.access import room_to_speak_in
 from chatroom.server.core.context import Context
 from chatroom.server.core.conversations import identity, store_message
@@ -212,6 +212,10 @@ def _to_user(
             return  # kept for an account that is offline; the sender was told
         if not quiet:
             ctx.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
+        return
+    if access.refuses_guests(session, recipient):
+        if not quiet:
+            ctx.reply(session, n.ERR_NEEDREGGEDNICK, recipient.nick, access.GUESTS_REFUSED)
         return
     if text:
         text = (fit_trailing(session.prefix, verb, recipient.nick, text[0]),)

@@ -24,7 +24,7 @@ from collections.abc import Collection
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import labels, sanctions, services
+from chatroom.server.core import access, labels, sanctions, services
 from chatroom.server.core import multiline as ml
 from chatroom.server.core.access import cannot_speak
 from chatroom.server.core.context import Context
@@ -135,6 +135,10 @@ def _deliver(ctx: Context, session: Session, open_batch: ml.OpenBatch) -> None:
         if recipient is None or not recipient.registered:
             if not quiet:
                 ctx.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
+            return
+        if access.refuses_guests(session, recipient):
+            if not quiet:
+                ctx.reply(session, n.ERR_NEEDREGGEDNICK, recipient.nick, access.GUESTS_REFUSED)
             return
         recipient_id = identity(ctx, recipient)
         key, shown = dm_key(identity(ctx, session), recipient_id), recipient.nick
