@@ -33,6 +33,11 @@ def _join_in_page(page: Page, room: str) -> None:
     expect(page.locator("#members .member.self")).to_be_visible()
 
 
+def _received(client: LineClient, text: str) -> None:
+    """Wait until ``client`` got the private message ``text``."""
+    client.wait_for(lambda line: f"PRIVMSG {client.nick} " in line and line.endswith(text))
+
+
 # ------------------------------------------------------------------ away
 
 
@@ -84,7 +89,7 @@ def test_web_private_conversation_says_once_that_the_other_is_away(
     expect(away_line).to_have_count(1)
     for text in ("hello?", "anyone?"):
         people.say(alice, text)
-        tess.wait_for(lambda line, text=text: "PRIVMSG tess " in line and line.endswith(text))
+        _received(tess, text)
     expect(alice.locator("#message-list .msg-msg", has_text="anyone?")).to_have_count(1)
     expect(away_line).to_have_count(1)  # every PRIVMSG brought a 301; one line says it
     # away-notify: coming back (and going again) is said in the conversation as it happens.
@@ -95,7 +100,7 @@ def test_web_private_conversation_says_once_that_the_other_is_away(
         alice.locator("#message-list .msg-event", has_text="tess is away: meeting")
     ).to_have_count(1)
     people.say(alice, "ok, later")
-    tess.wait_for(lambda line: "PRIVMSG tess " in line and line.endswith("ok, later"))
+    _received(tess, "ok, later")
     expect(alice.locator("#message-list .msg-msg", has_text="ok, later")).to_have_count(1)
     expect(alice.locator("#message-list .msg-event", has_text="is away")).to_have_count(2)
 
