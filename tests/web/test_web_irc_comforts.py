@@ -145,6 +145,22 @@ def test_web_shows_a_nickserv_warning_in_the_open_room_but_not_other_notices(
     ).to_have_count(1)
 
 
+def test_web_shows_a_nickserv_warning_after_a_nick_change_in_the_open_room(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    owner = tcp_client("carol")
+    owner.send("REGISTER * * :a long enough password")
+    owner.wait_for(lambda line: " REGISTER SUCCESS " in line)
+    owner.send("NICK somebody")
+    owner.wait_for(lambda line: " NICK " in line)
+    page = people.join_as("wendy")
+    people.say(page, "/nick carol")
+    expect(page.locator("#me")).to_have_text("carol")
+    warning = page.locator("#message-list .msg", has_text="This nickname is registered")
+    expect(warning).to_have_count(1)
+    expect(page.locator("#buffer-name")).to_have_text("#lobby")
+
+
 # ------------------------------------------------------------------ phone drawers
 
 

@@ -91,10 +91,12 @@ const app = {
     app.post(state.active || state.server, { kind, text, time: new Date() }, false);
   },
   /** An entry the user must see: in the open conversation, or (while only the server tab
-   * is there, right after signing on) in the first conversation shown. */
-  noteSeen(entry) {
+   * is there, right after signing on) in the first conversation shown. ``inServerTab``:
+   * it is there already, so a user looking at the server tab has seen it. */
+  noteSeen(entry, inServerTab = false) {
     if (state.active && state.active.kind !== "server") app.post(state.active, entry, false);
-    else state.unseenNotes.push(entry);
+    else if (!state.firstChannel()) state.unseenNotes.push(entry);
+    else if (!inServerTab) app.post(state.server, entry, false);
   },
   notify(buffer, entry) {
     if (!("Notification" in window) || Notification.permission !== "granted") return;

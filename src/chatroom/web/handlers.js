@@ -105,7 +105,7 @@ function chat(app, msg) {
   app.post(buffer, entry, entry.mention || personal);
   if (entry.mention || personal) app.notify(buffer, entry);
   // NickServ's "identify, or be renamed": also where the user is looking.
-  if (buffer === state.server && msg.command === "NOTICE" && needsAction(msg, state)) app.noteSeen({ ...entry });
+  if (buffer === state.server && msg.command === "NOTICE" && needsAction(msg, state)) app.noteSeen({ ...entry }, true);
 }
 
 function displayName(app, target, key, value) {
