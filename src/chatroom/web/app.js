@@ -9,6 +9,7 @@ import { Compose } from "./compose.js";
 import { handleMessage } from "./handlers.js";
 import { History } from "./history.js";
 import { parseLine } from "./irc.js";
+import { askWhoIsAway } from "./presence.js";
 import { Outgoing } from "./outgoing.js";
 import { ReadMarkers } from "./readmarker.js";
 import { ChatState } from "./state.js";
@@ -89,6 +90,14 @@ const app = {
   note(text, kind = "event") {
     app.post(state.active || state.server, { kind, text, time: new Date() }, false);
   },
+  /** An entry the user must see: in the open conversation, or (while only the server tab
+   * is there, right after signing on) in the first conversation shown. ``inServerTab``:
+   * it is there already, so a user looking at the server tab has seen it. */
+  noteSeen(entry, inServerTab = false) {
+    if (state.active && state.active.kind !== "server") app.post(state.active, entry, false);
+    else if (!state.firstChannel()) state.unseenNotes.push(entry);
+    else if (!inServerTab) app.post(state.server, entry, false);
+  },
   notify(buffer, entry) {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
     if (!document.hidden && buffer === state.active) return;
@@ -104,6 +113,7 @@ const app = {
     // user, who is already looking at them (commandContext().open).
     if (!state.active || state.active.kind === "server") state.active = buffer;
     client.send("MODE", [buffer.name]);
+    askWhoIsAway(app, buffer);
     // Back after a dropped connection: fetch what was said meanwhile; else its latest lines.
     if (buffer.catchUp) history.request(buffer, "AFTER");
     else if (!buffer.historyStarted) history.request(buffer);
@@ -158,6 +168,9 @@ function looking() {
 
 function redraw() {
   if (!state.active) state.active = state.server;
+  if (state.active.kind !== "server") {
+    for (const entry of state.unseenNotes.splice(0)) state.active.add(entry);
+  }
   app.refresh();
   view.renderMessages(state);
   view.renderTyping(state);
@@ -178,6 +191,19 @@ function select(buffer) {
   // A private conversation's history is read when it is first opened (a room's on joining).
   if (buffer.kind === "query" && !buffer.historyStarted) history.request(buffer);
   $("input").focus();
+}
+
+/** Signed on under another nick than the one asked for (it was taken, client.js added
+ * "_"): say so, and how to get it back, where the user looks. */
+function nickTaken() {
+  const wanted = client.login.nick;
+  if (state.fold(wanted) === state.fold(client.nick)) return;
+  const own = client.account && state.fold(client.account) === state.fold(wanted);
+  const how = own
+    ? `It is your account's nickname: type /msg NickServ REGAIN to take it back.`
+    : `If it is your account, log out and log in with its password; else type /nick ${wanted} once it is free.`;
+  const text = `The nickname ${wanted} is in use, so you are ${client.nick} for now. ${how}`;
+  app.noteSeen({ kind: "error", text, time: new Date() });
 }
 
 function saveRooms() {
@@ -217,6 +243,7 @@ client.addEventListener("registered", () => {
     const saved = store.get("rooms", ["#lobby"]);
     for (const room of saved.length ? saved : ["#lobby"]) client.send("JOIN", [room]);
   }
+  nickTaken();
   markers.signedOn();
   history.signedOn();
   redraw();
@@ -236,6 +263,7 @@ client.addEventListener("status", (event) => {
         buffer.typing.clear();
       }
     }
+    state.pendingWho.clear(); // unanswered WHOs died with the connection
     const why = reason ? `${reason}. ` : "";
     view.showBanner(`Disconnected. ${why}Reconnecting in ${Math.ceil(delay)} s…`);
     app.refresh();
@@ -331,6 +359,9 @@ function commandContext() {
   return {
     target,
     channel: buffer && buffer.kind === "channel" ? buffer.name : null,
+    me: state.me,
+    isChannel: (name) => state.isChannel(name),
+    askModes: (room) => state.modeAsked.add(state.fold(room)),
     send: (command, params) => client.send(command, params),
     raw: (line) => {
       const msg = parseLine(line);
@@ -484,6 +515,13 @@ document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") {
     view.closeMemberMenu();
     view.closeMessageMenu();
+    // On a phone the room or member list covers the chat: Escape puts it away.
+    const screen = $("chat-screen");
+    if (screen.classList.contains("show-sidebar") || screen.classList.contains("show-members")) {
+      screen.classList.remove("show-sidebar", "show-members");
+      markers.seen();
+      $("input").focus();
+    }
   }
 });
 document.addEventListener("visibilitychange", () => {

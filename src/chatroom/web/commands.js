@@ -14,6 +14,7 @@ export const HELP = [
   "/topic text — set the room's topic",
   "/kick nick [reason], /ban nick, /unban mask, /mute nick, /unmute nick",
   "/op nick, /deop nick, /voice nick, /devoice nick",
+  "/mode [#room|nick] [+m|-m|+b mask…] — show or change modes (no target: this room, or yours)",
   "/away [message] — mark yourself away (no message: back)",
   "/displayname [name] — the name shown beside your nick (none: remove it)",
   "/quote LINE — send a raw IRC line",
@@ -91,6 +92,15 @@ const COMMANDS = {
   deop: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "-o", who]),
   voice: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "+v", who]),
   devoice: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "-v", who]),
+  mode(ctx, args) {
+    // "/mode +m" is about the room on screen (outside a room: one's own user modes).
+    const named = args.length && !/^[+-]/.test(args[0]);
+    const target = named ? args[0] : ctx.channel || ctx.me;
+    if (!target) return ctx.note("Usage: /mode [#room|nick] [modes [arguments]]");
+    const changes = named ? args.slice(1) : args;
+    if (!changes.length && ctx.isChannel(target)) ctx.askModes(target);
+    ctx.send("MODE", [target, ...changes]);
+  },
   away(ctx, args, rest) {
     ctx.send("AWAY", rest ? [rest] : []);
   },

@@ -2,6 +2,8 @@
 // state and the client and knows how to show things (post, refresh, notify).
 
 import { actionText, makeFolder, messageTime, parsePrefix, parseSource, stripFormatting } from "./irc.js";
+import { channelModesReply, MODE_HANDLERS, userMode } from "./modereplies.js";
+import { needsAction, PRESENCE_HANDLERS } from "./presence.js";
 import { SERVER_INFO, serverInfoText } from "./serverinfo.js";
 import { mentions } from "./state.js";
 
@@ -39,8 +41,11 @@ function numeric(app, msg) {
   let line = context ? `${context}: ${text}` : text;
   // ERR_BADCHANNELKEY says only "(+k)": tell a user who does not speak IRC modes what to type.
   if (code === 475 && context) line += ` — the room needs a key: /join ${context} KEY`;
-  if (code >= 400 && code < 600) app.note(line, "error");
-  else app.note(line);
+  const kind = code >= 400 && code < 600 ? "error" : "event";
+  // About a room we have a tab for (482 "not channel operator", 404...): said there.
+  const room = state.isChannel(msg.params[1]) ? state.find(msg.params[1]) : null;
+  if (room) app.post(room, { kind, text: line, time: messageTime(msg.tags) }, false);
+  else app.note(line, kind);
 }
 
 /**
@@ -99,6 +104,8 @@ function chat(app, msg) {
   const personal = buffer.kind === "query" && !entry.self;
   app.post(buffer, entry, entry.mention || personal);
   if (entry.mention || personal) app.notify(buffer, entry);
+  // NickServ's "identify, or be renamed": also where the user is looking.
+  if (buffer === state.server && msg.command === "NOTICE" && needsAction(msg, state)) app.noteSeen({ ...entry }, true);
 }
 
 function displayName(app, target, key, value) {
@@ -202,6 +209,8 @@ function channelModes(app, msg) {
 }
 
 const HANDLERS = {
+  ...PRESENCE_HANDLERS,
+  ...MODE_HANDLERS,
   "001"(app, msg) {
     app.state.me = msg.params[0];
     numeric(app, msg);
@@ -226,6 +235,7 @@ const HANDLERS = {
       app.joined(buffer);
     } else {
       state.setMember(buffer, nick);
+      state.away.delete(state.fold(nick)); // away-notify follows the JOIN of someone away
       // Back after a server restart like us: they never really left, so no "joined" line.
       // Kept for the whole window: the catch-up may bring the same JOIN from history.
       if (buffer.returning && buffer.returning.has(state.fold(nick))) return;
@@ -257,6 +267,7 @@ const HANDLERS = {
         event(app, buffer, `${nick} left${reason}`, msg);
       }
     }
+    state.away.delete(state.fold(nick));
     // Whoever has gone types no more, in a private conversation either.
     for (const buffer of state.buffers.values()) buffer.typing.delete(nick);
   },
@@ -288,6 +299,10 @@ const HANDLERS = {
       state.displayNames.set(state.fold(now), shown);
     }
     if (wasMe) state.me = now;
+    if (state.away.has(state.fold(nick))) {
+      state.away.set(state.fold(now), state.away.get(state.fold(nick)));
+      state.away.delete(state.fold(nick));
+    }
     for (const buffer of state.buffers.values()) {
       const member = buffer.kind === "channel" ? state.member(buffer, nick) : null;
       if (member) {
@@ -308,7 +323,7 @@ const HANDLERS = {
   MODE(app, msg) {
     const { state } = app;
     const { nick } = parseSource(msg.source);
-    if (!state.isChannel(msg.params[0])) return;
+    if (!state.isChannel(msg.params[0])) return userMode(app, msg);
     channelModes(app, msg);
     const buffer = state.find(msg.params[0]);
     if (buffer) event(app, buffer, `${nick || msg.source} sets mode ${msg.params.slice(1).join(" ")}`, msg);
@@ -316,6 +331,7 @@ const HANDLERS = {
   },
   "324"(app, msg) {
     channelModes(app, { ...msg, params: msg.params.slice(1) });
+    channelModesReply(app, msg);
     app.refresh();
   },
   TOPIC(app, msg) {

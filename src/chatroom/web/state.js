@@ -121,6 +121,10 @@ export class ChatState {
     this.onNewBuffer = null; // called with each buffer created (a query asks for its read marker)
     this.server = this.ensure("*server*", "server");
     this.displayNames = new Map(); // folded nick -> display-name (IRCv3 draft/metadata-2)
+    this.away = new Map(); // folded nick -> away message ("" when unknown), presence.js
+    this.pendingWho = new Set(); // folded rooms whose WHO (who is away) is not answered yet
+    this.modeAsked = new Set(); // folded rooms whose modes the user asked for (/mode #room)
+    this.unseenNotes = []; // lines for the first conversation shown (none is, at sign-on)
   }
 
   /**

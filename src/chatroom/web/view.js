@@ -211,6 +211,13 @@ export function renderMembers(state, onPick) {
     const shown = state.displayName(member.nick);
     if (shown) button.append(el("span", { cls: "display-name", text: shown }));
     if (state.isMe(member.nick)) button.classList.add("self");
+    const away = state.away.get(state.fold(member.nick));
+    if (away !== undefined) {
+      // Dimmed, with the away message on hover (and read out by a screen reader).
+      button.classList.add("away");
+      button.title = away ? `Away: ${away}` : "Away";
+      button.append(el("span", { cls: "away-mark", text: "away", attrs: { "aria-label": button.title } }));
+    }
     button.addEventListener("click", () => onPick(member, button));
     list.append(el("li", {}, [button]));
   }

@@ -1,0 +1,223 @@
+"""What users of The Lounge or a good IRC client expect from the web client: others' away
+status (member list, private conversation), why one is ``alice_`` after logging in as
+``alice``, NickServ's warnings where they are seen, Escape closing the phone drawers, and
+``/mode`` with readable answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+
+from tests.web.web_support import LineClient, People
+
+
+def _in_lobby(people: People, nick: str, width: int = 1280) -> Page:
+    """Log in as ``nick`` (maybe ending up with another nick) and wait for #lobby."""
+    page = people.open(width=width)
+    people.login(page, nick)
+    expect(page.locator("#buffer-name")).to_have_text("#lobby")
+    return page
+
+
+def _joined(client: LineClient, room: str = "#lobby") -> None:
+    client.send(f"JOIN {room}")
+    client.wait_for(lambda line: f" 366 {client.nick} {room} " in line)
+
+
+def _join_in_page(page: Page, room: str) -> None:
+    page.fill("#join-input", room)
+    page.press("#join-input", "Enter")
+    expect(page.locator("#buffer-name")).to_have_text(room)
+    expect(page.locator("#members .member.self")).to_be_visible()
+
+
+def _received(client: LineClient, text: str) -> None:
+    """Wait until ``client`` got the private message ``text``."""
+    client.wait_for(lambda line: f"PRIVMSG {client.nick} " in line and line.endswith(text))
+
+
+# ------------------------------------------------------------------ away
+
+
+def test_web_member_list_dims_an_away_member_with_their_message(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    alice = people.join_as("alice")
+    tess = tcp_client("tess")
+    _joined(tess)
+    member = alice.locator('#members .member[data-nick="tess"]')
+    expect(member).to_be_visible()
+    expect(member).not_to_have_class("member away")
+    tess.send("AWAY :gone for lunch")
+    expect(member).to_have_class("member away")
+    expect(member).to_have_attribute("title", "Away: gone for lunch")
+    expect(member.locator(".away-mark")).to_have_text("away")
+    tess.send("AWAY")
+    expect(member).to_have_class("member")
+    expect(member.locator(".away-mark")).to_have_count(0)
+
+
+def test_web_member_list_shows_who_was_away_before_we_joined(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    tess = tcp_client("tess")
+    tess.send("AWAY :on holiday")
+    _joined(tess)
+    alice = people.join_as("alice")
+    member = alice.locator('#members .member[data-nick="tess"]')
+    expect(member).to_have_class("member away")
+    expect(alice.locator('#members .member[data-nick="alice"]')).to_have_class("member self")
+    # The WHO asked for this is not printed anywhere.
+    alice.click('#buffers .buffer[data-name="*server*"]')
+    expect(alice.locator("#message-list")).not_to_contain_text("End of WHO")
+    expect(alice.locator("#message-list")).not_to_contain_text("~tess")
+
+
+def test_web_private_conversation_says_once_that_the_other_is_away(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    alice = people.join_as("alice")
+    tess = tcp_client("tess")
+    _joined(tess)
+    tess.send("AWAY :gone for lunch")
+    expect(alice.locator('#members .member[data-nick="tess"]')).to_have_class("member away")
+    people.say(alice, "/msg tess are you there?")
+    expect(alice.locator("#buffer-name")).to_have_text("tess")
+    away_line = alice.locator("#message-list .msg-event", has_text="tess is away: gone for lunch")
+    expect(away_line).to_have_count(1)
+    for text in ("hello?", "anyone?"):
+        people.say(alice, text)
+        _received(tess, text)
+    expect(alice.locator("#message-list .msg-msg", has_text="anyone?")).to_have_count(1)
+    expect(away_line).to_have_count(1)  # every PRIVMSG brought a 301; one line says it
+    # away-notify: coming back (and going again) is said in the conversation as it happens.
+    tess.send("AWAY")
+    expect(alice.locator("#message-list .msg-event", has_text="tess is back")).to_have_count(1)
+    tess.send("AWAY :meeting")
+    expect(
+        alice.locator("#message-list .msg-event", has_text="tess is away: meeting")
+    ).to_have_count(1)
+    people.say(alice, "ok, later")
+    _received(tess, "ok, later")
+    expect(alice.locator("#message-list .msg-msg", has_text="ok, later")).to_have_count(1)
+    expect(alice.locator("#message-list .msg-event", has_text="is away")).to_have_count(2)
+
+
+# ------------------------------------------------------------------ nick taken, NickServ
+
+
+def test_web_says_the_wanted_nick_was_taken_and_how_to_get_it_back(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    tcp_client("alice")
+    page = _in_lobby(people, "alice")
+    expect(page.locator("#me")).to_have_text("alice_")
+    line = page.locator("#message-list .msg", has_text="The nickname alice is in use")
+    expect(line).to_have_count(1)
+    expect(line).to_contain_text("so you are alice_ for now")
+    expect(line).to_contain_text("log in with its password")
+    expect(line).to_contain_text("/nick alice")
+
+
+def test_web_shows_a_nickserv_warning_in_the_open_room_but_not_other_notices(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    owner = tcp_client("carol")
+    owner.send("REGISTER * * :a long enough password")
+    owner.wait_for(lambda line: " REGISTER SUCCESS " in line)
+    owner.send("NICK somebody")
+    owner.wait_for(lambda line: " NICK " in line)
+    page = _in_lobby(people, "carol")
+    warning = page.locator("#message-list .msg", has_text="This nickname is registered")
+    expect(warning).to_have_count(1)
+    expect(warning).to_contain_text("NickServ")
+    # An ordinary private notice stays in the server tab.
+    owner.send("NOTICE carol :just so you know")
+    owner.send("JOIN #lobby", "PRIVMSG #lobby :marker line")
+    expect(page.locator("#message-list")).to_contain_text("marker line")
+    expect(page.locator("#message-list")).not_to_contain_text("just so you know")
+    page.click('#buffers .buffer[data-name="*server*"]')
+    expect(page.locator("#message-list .msg", has_text="just so you know")).to_have_count(1)
+    expect(
+        page.locator("#message-list .msg", has_text="This nickname is registered")
+    ).to_have_count(1)
+
+
+def test_web_shows_a_nickserv_warning_after_a_nick_change_in_the_open_room(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    owner = tcp_client("carol")
+    owner.send("REGISTER * * :a long enough password")
+    owner.wait_for(lambda line: " REGISTER SUCCESS " in line)
+    owner.send("NICK somebody")
+    owner.wait_for(lambda line: " NICK " in line)
+    page = people.join_as("wendy")
+    people.say(page, "/nick carol")
+    expect(page.locator("#me")).to_have_text("carol")
+    warning = page.locator("#message-list .msg", has_text="This nickname is registered")
+    expect(warning).to_have_count(1)
+    expect(page.locator("#buffer-name")).to_have_text("#lobby")
+
+
+# ------------------------------------------------------------------ phone drawers
+
+
+def test_web_escape_closes_the_side_panels_on_a_phone(people: People) -> None:
+    page = _in_lobby(people, "wendy", width=390)
+    screen = page.locator("#chat-screen")
+    for toggle, shown, panel in (
+        ("#toggle-sidebar", "show-sidebar", "#sidebar"),
+        ("#toggle-members", "show-members", "#members-panel"),
+    ):
+        page.click(toggle)
+        expect(screen).to_have_class(f"screen {shown}")
+        expect(page.locator(panel)).to_be_in_viewport()
+        page.keyboard.press("Escape")
+        expect(screen).to_have_class("screen")
+        expect(page.locator(panel)).not_to_be_in_viewport()
+        expect(page.locator("#input")).to_be_focused()
+
+
+# ------------------------------------------------------------------ /mode
+
+
+def test_web_mode_command_changes_and_shows_room_and_user_modes(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    alice = people.join_as("alice")
+    _join_in_page(alice, "#den")  # the first in #den: its operator
+    tess = tcp_client("tess")
+    _joined(tess, "#den")
+    expect(alice.locator('#members .member[data-nick="tess"]')).to_be_visible()
+    messages = alice.locator("#message-list")
+
+    people.say(alice, "/mode +m")
+    tess.wait_for(lambda line: line.endswith("MODE #den +m"))
+    expect(messages).to_contain_text("alice sets mode +m")
+    people.say(alice, "/mode #den +b spammer!*@*")
+    tess.wait_for(lambda line: line.endswith("MODE #den +b spammer!*@*"))
+    expect(messages).to_contain_text("alice sets mode +b spammer!*@*")
+    people.say(alice, "/mode")
+    expect(messages.locator(".msg-event", has_text="#den has modes +")).to_contain_text("m")
+    people.say(alice, "/mode #den +b")
+    expect(messages).to_contain_text("#den bans spammer!*@* (set by alice")
+    people.say(alice, "/mode alice +i")
+    expect(messages).to_contain_text("Your modes changed: +i")
+    people.say(alice, "/mode alice")
+    expect(messages).to_contain_text("Your modes: +i")
+
+    # Not an operator: the refusal is said, in words, in the room it is about.
+    bob = people.join_as("bob")
+    _join_in_page(bob, "#den")
+    _join_in_page(bob, "#side")
+    people.say(bob, "/mode #den -m")
+    bob.click('#buffers .buffer[data-name="#den"]')
+    refusal = bob.locator("#message-list .msg-error", has_text="#den: You're not channel operator")
+    expect(refusal).to_have_count(1)
+    people.say(bob, "/mode +Z")
+    expect(bob.locator("#message-list .msg-error", has_text="Unknown mode: Z")).to_have_count(1)
+
+    people.say(bob, "/help")
+    expect(bob.locator("#message-list")).to_contain_text("/mode [#room|nick]")
