@@ -66,6 +66,10 @@ def test_room_modes_and_lists_are_sentences_in_the_rooms_window() -> None:
     assert not any("#dev" in t for t in texts(s, "#lobby")[-5:])
     feed(s, ":srv 696 alice #dev k * :You must specify a parameter for the key mode")
     assert texts(s, "#dev")[-1] == "#dev: You must specify a parameter for the key mode"
+    feed(s, ":srv 347 alice #dev :End of channel invite list")
+    assert texts(s, "#dev")[-1] == "The invite exception list of #dev is empty."
+    (unknown,) = shown(feed(s, ":srv 472 alice g :is unknown mode char to me"))
+    assert unknown.text == "+g is not a room mode this server knows."
 
 
 def test_user_modes_are_told_with_their_meaning() -> None:

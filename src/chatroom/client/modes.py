@@ -46,7 +46,12 @@ _LISTS = {
     n.RPL_BANLIST: ("b", n.RPL_ENDOFBANLIST, "banned", "ban"),
     n.RPL_QUIETLIST: ("q", n.RPL_ENDOFQUIETLIST, "muted", "mute"),
     n.RPL_EXCEPTLIST: ("e", n.RPL_ENDOFEXCEPTLIST, "exempt from bans", "ban exception"),
-    n.RPL_INVEXLIST: ("I", n.RPL_ENDOFINVEXLIST, "may join without an invitation", "invite"),
+    n.RPL_INVEXLIST: (
+        "I",
+        n.RPL_ENDOFINVEXLIST,
+        "may join without an invitation",
+        "invite exception",
+    ),
 }
 _LIST_ENDS = {end: name for _, end, _, name in _LISTS.values()}
 

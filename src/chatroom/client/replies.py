@@ -30,6 +30,7 @@ _ERRORS = {
     n.ERR_CHANOPRIVSNEEDED: "You need to be a room operator (@) in {0} to do that.",
     n.ERR_NOPRIVILEGES: "Only server operators can do that.",
     "471": "{0} is full.",
+    "472": "+{0} is not a room mode this server knows.",
     "473": "{0} is invite-only: ask an operator there to /invite you.",
     "474": "You are banned from {0}.",
     "475": "{0} needs a key: /join {0} KEY",
