@@ -68,6 +68,9 @@ def test_room_modes_and_lists_are_sentences_in_the_rooms_window() -> None:
     assert texts(s, "#dev")[-1] == "#dev: You must specify a parameter for the key mode"
     feed(s, ":srv 347 alice #dev :End of channel invite list")
     assert texts(s, "#dev")[-1] == "The invite exception list of #dev is empty."
+    feed(s, ":alice!u@h PART #dev")
+    (banned,) = shown(feed(s, ":srv 474 alice #dev :Cannot join channel (+b)"))
+    assert banned.buffer == "#lobby"  # typed there: /join #dev after leaving it
     (unknown,) = shown(feed(s, ":srv 472 alice g :is unknown mode char to me"))
     assert unknown.text == "+g is not a room mode this server knows."
 

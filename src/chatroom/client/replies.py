@@ -137,8 +137,10 @@ def numeric(s: ClientSession, msg: Message) -> list[Event]:
     if c in (n.RPL_UNAWAY, n.RPL_NOWAWAY):
         return [s.info("You are back." if c == n.RPL_UNAWAY else "You are marked as away.")]
     template = _ERRORS.get(c)
-    # An error about a room goes to its window when we have one (482 after /mode #room).
-    where = p[1] if len(p) > 2 and s.is_channel(p[1]) and s.buffer(p[1], False) else None
+    # An error about a room we are in goes to its window (482 after /mode #room); one about
+    # a room we are not in (474 on /join) stays where the user typed.
+    room = s.buffer(p[1], False) if len(p) > 2 and s.is_channel(p[1]) else None
+    where = room.name if room is not None and room.joined else None
     if template is not None:
         args = [*p[1:-1], "", ""]
         return [s.info(template.format(*args), where, LineKind.ERROR)]
