@@ -77,10 +77,19 @@ def test_room_modes_and_lists_are_sentences_in_the_rooms_window() -> None:
 
 def test_user_modes_are_told_with_their_meaning() -> None:
     s = welcomed()
-    said = shown(feed(s, ":srv 221 alice +iB", ":alice!u@h MODE alice +w", ":srv 221 alice +"))
+    said = shown(
+        feed(
+            s,
+            ":srv 221 alice +iB",
+            ":alice!u@h MODE alice +w",
+            ":alice!u@h MODE alice -i",
+            ":srv 221 alice +",
+        )
+    )
     assert [x.text for x in said] == [
         "Your modes: +iB (invisible, bot)",
         "Your modes changed: +w (receives WALLOPS)",
+        "Your modes changed: -i (no longer invisible)",
         "You have no user modes set.",
     ]
 

@@ -71,8 +71,13 @@ def _describe(modes: str, args: list[str], names: dict[str, str]) -> str:
     """``+ntl 10`` -> ``no messages from outside, only operators..., at most 10 people``."""
     words: list[str] = []
     queue = list(args)
-    for letter in modes.lstrip("+"):
-        if letter == "l" and queue:
+    adding = True
+    for letter in modes:
+        if letter in "+-":
+            adding = letter == "+"
+        elif not adding:
+            words.append(f"no longer {names.get(letter, letter)}")
+        elif letter == "l" and queue:
             words.append(f"at most {queue.pop(0)} people")
         elif letter == "k":
             words.append(f"key {queue.pop(0)}" if queue else "needs a key")
