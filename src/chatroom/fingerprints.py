@@ -18,6 +18,13 @@ def grouped(fingerprint: str) -> str:
     return " ".join(digits[i : i + 8] for i in range(0, len(digits), 8))
 
 
+def grouped_rows(fingerprint: str, per_row: int = 4) -> list[str]:
+    """``grouped``'s groups, ``per_row`` to a line: a terminal narrower than the whole
+    (71 columns) then shows two even lines of four, never a group cut at its edge."""
+    groups = grouped(fingerprint).split()
+    return [" ".join(groups[i : i + per_row]) for i in range(0, len(groups), per_row)]
+
+
 def colon(fingerprint: str) -> str:
     """``52:1E:...``: how WeeChat, Irssi, ZNC and openssl print it."""
     digits = normalize(fingerprint).upper()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chatroom.client.modes import run_mode
 from chatroom.client.session import ClientSession
 from chatroom.client.state import SERVER_BUFFER, Event, LineKind, StateChanged
 from chatroom.irc.splitting import split_text, text_budget
@@ -240,11 +241,13 @@ def _delete(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[E
 
 
 def _help(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    """One line per command, ``usage — what it does``: no padded columns, which a narrow
+    terminal would break apart; a wrapped line goes on under its own text."""
     if args and args[0].lstrip("/").lower() in COMMANDS:
         cmd = COMMANDS[args[0].lstrip("/").lower()]
         return [s.info(f"{cmd.usage} — {cmd.help}")]
-    lines = [s.info("Commands (Tab completes nicks and commands):")]
-    lines += [s.info(f"  {c.usage:<28} {c.help}") for c in COMMANDS.values()]
+    lines = [s.info("Commands (Tab completes nicks and commands; /help COMMAND for one):")]
+    lines += [s.info(f"{c.usage} — {c.help}") for c in COMMANDS.values()]
     return list(lines)
 
 
@@ -281,6 +284,11 @@ COMMANDS: dict[str, Command] = {
     "deop": Command("/deop NICK", "take operator status away", _moderate("deop", "-o", False)),
     "voice": Command(
         "/voice NICK", "let NICK talk in a moderated room", _moderate("voice", "+v", False)
+    ),
+    "mode": Command(
+        "/mode [#room|NICK] [MODES]",
+        "show or change modes: /mode +m, /mode #room +b MASK",
+        run_mode,
     ),
     "delete": Command(
         "/delete [NICK] [reason]", "delete your last message here (operators: NICK's)", _delete

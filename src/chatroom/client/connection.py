@@ -72,6 +72,11 @@ format_fingerprint = fingerprints.grouped
 normalize_fingerprint = fingerprints.normalize
 
 
+def _indented_rows(fingerprint: str) -> str:
+    """Two lines of four groups, indented: whole groups at any width down to 37 columns."""
+    return "\n".join(f"  {row}" for row in fingerprints.grouped_rows(fingerprint))
+
+
 class CertificateChanged(Exception):  # noqa: N818 (it is the name users will see)
     """The server's certificate is not the pinned one: maybe an attack, maybe a new key."""
 
@@ -81,8 +86,8 @@ class CertificateChanged(Exception):  # noqa: N818 (it is the name users will se
         who = endpoint.name or f"{endpoint.host}:{endpoint.port}"
         super().__init__(
             "WARNING: THE SERVER'S CERTIFICATE HAS CHANGED!\n"
-            f"{who} now shows a certificate with SHA-256 fingerprint\n  {format_fingerprint(got)}\n"
-            f"but you pinned\n  {format_fingerprint(endpoint.pin)}\n"
+            f"{who} now shows a certificate with SHA-256 fingerprint\n{_indented_rows(got)}\n"
+            f"but you pinned\n{_indented_rows(endpoint.pin)}\n"
             "Someone may be intercepting the connection. Nothing was sent; ask the server's "
             "operator whether the certificate was replaced. If it was, re-pin with:\n"
             f"  chatroom connect {who} --forget-pin"
@@ -235,6 +240,9 @@ class IrcClient:
                 return
             except (TimeoutError, OSError, ssl.SSLError) as err:
                 reason = str(err) or type(err).__name__
+                if self._stop_retrying:  # the login failed and we quit: the pipe broke after
+                    self.on_event(ConnectionStatus("Disconnected.", final=True))
+                    return
                 if not self.ever_registered:
                     text = f"Could not connect to {self.endpoint.host}:{self.endpoint.port}: "
                     self.on_event(

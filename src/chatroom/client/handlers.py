@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatroom.client import replies
+from chatroom.client.modes import describe_user_modes
 from chatroom.client.state import SERVER_BUFFER, Deleted, Event, LineKind, StateChanged
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
@@ -80,6 +81,7 @@ def _join(s: ClientSession, msg: Message) -> list[Event]:
         buf.members.clear()
         buf.name = room
         s.history.joined(room)
+        s.away.joined(room)
         line = s.show(room, LineKind.JOIN, f"You joined {room}", nick, msg)
         return [StateChanged(None), line]
     buf.members[s.key(nick)] = (nick, "")
@@ -109,6 +111,7 @@ def _quit(s: ClientSession, msg: Message) -> list[Event]:
     nick = source_nick(msg)
     key = s.key(nick)
     reason = msg.params[0] if msg.params else ""
+    s.away.forget(nick)
     events: list[Event] = []
     for buf in list(s.buffers.values()):
         if key in buf.members:
@@ -143,6 +146,7 @@ def _nick(s: ClientSession, msg: Message) -> list[Event]:
         return []
     old, new = source_nick(msg), msg.params[0]
     old_key, new_key = s.key(old), s.key(new)
+    s.away.renamed(old, new)
     events: list[Event] = []
     if s.is_me(old):
         s.nick = new
@@ -179,6 +183,8 @@ def _topic(s: ClientSession, msg: Message) -> list[Event]:
 
 
 def _mode(s: ClientSession, msg: Message) -> list[Event]:
+    if len(msg.params) >= 2 and s.is_me(msg.params[0]):  # our user modes (/mode NICK +i)
+        return [s.info(f"Your modes changed: {describe_user_modes(msg.params[1])}")]
     if len(msg.params) < 2 or not s.is_channel(msg.params[0]):
         return []
     room = msg.params[0]
@@ -297,10 +303,6 @@ def combine_multiline(opening: Message, lines: list[Message]) -> Message | None:
     return Message(lines[0].command, (opening.params[2], text), opening.source, dict(opening.tags))
 
 
-def _away(s: ClientSession, msg: Message) -> list[Event]:
-    return []  # away-notify: nothing to redraw yet; WHOIS shows the message
-
-
 def _standard_reply(s: ClientSession, msg: Message) -> list[Event]:
     """FAIL/WARN/NOTE ``<command> <code> [context...] :<description>``."""
     if msg.command == "FAIL" and msg.params[:1] == ("REGISTER",):
@@ -337,7 +339,7 @@ HANDLERS: dict[str, Callable[[ClientSession, Message], list[Event]]] = {
     "INVITE": _invite,
     "REDACT": _redact,
     "BATCH": _batch,
-    "AWAY": _away,
+    "AWAY": lambda s, m: s.away.on_away(m),
     "FAIL": _standard_reply,
     "WARN": _standard_reply,
     "NOTE": _standard_reply,

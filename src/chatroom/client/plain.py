@@ -19,12 +19,13 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient, format_fingerprint
+from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient
 from chatroom.client.session import ClientSession
 from chatroom.client.state import AuthFailed, Deleted, Event, LineKind, LoggedIn, Registered, Show
+from chatroom.fingerprints import grouped_rows
 from chatroom.irc.formatting import terminal_safe
 
-__all__ = ["format_plain", "run_plain"]
+__all__ = ["format_plain", "retry_hint", "run_plain"]
 
 
 def format_plain(line: Show, current: str | None) -> str:
@@ -56,6 +57,27 @@ def _indented(lead: str, text: str) -> str:
     """A multi-line message (draft/multiline) under one head: later lines are indented
     to the text, so a script still reads one message per unindented line."""
     return lead + text.replace("\n", "\n" + " " * len(lead))
+
+
+_RETRY_HINTS = {
+    "password": "to try again, run the same command with the right password in "
+    "CHATROOM_PASSWORD (or type it at the prompt; empty: join as a guest). New here? Add "
+    "--create-account to create the account {nick} with that password.",
+    "nick_taken": "{nick} belongs to an account: run the same command with its password in "
+    "CHATROOM_PASSWORD, or choose another name with --nick.",
+    "account_exists": "to log in to it, run the same command without --create-account; "
+    "to make a new account, choose another name with --nick.",
+    "nick_invalid": "choose another name with --nick and run the command again.",
+    "registration": "fix that and run the same command again with --create-account.",
+    "throttled": "wait a few minutes, then run the same command again.",
+}
+"""What to do after a failed login, for each ``AuthFailed.reason``: the line mode ends
+there (it never logs in as a guest instead), so the next step is on the command line."""
+
+
+def retry_hint(reason: str, nick: str) -> str:
+    """The next step after a failed login of ``nick``; "" when there is none to give."""
+    return _RETRY_HINTS.get(reason, "").format(nick=nick)
 
 
 class PlainUI:
@@ -90,6 +112,9 @@ class PlainUI:
         elif isinstance(event, AuthFailed):
             self.failed = True
             self.err.write(f"chatroom: {terminal_safe(event.text, keep_newlines=True)}\n")
+            hint = retry_hint(event.reason, terminal_safe(s.nick))
+            if hint:
+                self.err.write(f"chatroom: {hint}\n")
         elif isinstance(event, LoggedIn):
             what = "created account" if event.created else "logged in as"
             self.err.write(f"chatroom: {what} {terminal_safe(event.account)}\n")
@@ -103,7 +128,7 @@ class PlainUI:
     async def ask(self, host: str, port: int, fingerprint: str) -> bool:
         self.err.write(
             f"chatroom: first connection to {host}:{port}; its certificate's SHA-256 is\n"
-            f"  {format_fingerprint(fingerprint)}\n"
+            + "".join(f"  {row}\n" for row in grouped_rows(fingerprint))
         )
         if self.accept_new_cert:
             self.err.write("chatroom: accepted (--insecure-accept-new-cert) and pinned\n")

@@ -30,6 +30,7 @@ _ERRORS = {
     n.ERR_CHANOPRIVSNEEDED: "You need to be a room operator (@) in {0} to do that.",
     n.ERR_NOPRIVILEGES: "Only server operators can do that.",
     "471": "{0} is full.",
+    "472": "+{0} is not a room mode this server knows.",
     "473": "{0} is invite-only: ask an operator there to /invite you.",
     "474": "You are banned from {0}.",
     "475": "{0} needs a key: /join {0} KEY",
@@ -102,6 +103,10 @@ def _whois_line(s: ClientSession, msg: Message) -> str | None:
 
 def numeric(s: ClientSession, msg: Message) -> list[Event]:
     c, p = msg.command, msg.params
+    for special in (s.away.numeric, s.mode_replies.numeric):  # away.py, modes.py
+        events = special(msg)
+        if events is not None:
+            return events
     if c == n.RPL_NAMREPLY:
         return _room_members(s, msg)
     if c == n.RPL_ENDOFNAMES:
@@ -131,19 +136,18 @@ def numeric(s: ClientSession, msg: Message) -> list[Event]:
         return [s.info(f"You invited {p[1]} to {p[2]}.")]
     if c in (n.RPL_UNAWAY, n.RPL_NOWAWAY):
         return [s.info("You are back." if c == n.RPL_UNAWAY else "You are marked as away.")]
-    if c in (n.RPL_BANLIST, "728") and len(p) >= 3:
-        what = "banned" if c == n.RPL_BANLIST else "muted"
-        return [s.info(f"{p[1]}: {p[-2] if c == n.RPL_BANLIST else p[3]} is {what}")]
-    if c == n.RPL_CHANNELMODEIS and len(p) >= 3:
-        return [s.info(f"Modes of {p[1]}: {' '.join(p[2:])}")]
     template = _ERRORS.get(c)
+    # An error about a room we are in goes to its window (482 after /mode #room); one about
+    # a room we are not in (474 on /join) stays where the user typed.
+    room = s.buffer(p[1], False) if len(p) > 2 and s.is_channel(p[1]) else None
+    where = room.name if room is not None and room.joined else None
     if template is not None:
         args = [*p[1:-1], "", ""]
-        return [s.info(template.format(*args), kind=LineKind.ERROR)]
-    if c.startswith(("4", "5")):
-        detail = " ".join(p[1:-1])
+        return [s.info(template.format(*args), where, LineKind.ERROR)]
+    if c.startswith(("4", "5")) or c == "696":
+        detail = p[1] if c == "696" else " ".join(p[1:-1])  # 696 <room> <mode> <arg> :text
         text = f"{detail}: {p[-1]}" if detail else (p[-1] if p else c)
-        return [s.info(text, kind=LineKind.ERROR)]
-    if len(p) >= 2 and c not in ("005", "333", "366", "315", "318", "368", "729"):
+        return [s.info(text, where, LineKind.ERROR)]
+    if len(p) >= 2 and c not in ("005", "333", "366", "315", "318"):
         return [s.show(SERVER_BUFFER, LineKind.INFO, " ".join(p[1:]), msg=msg)]
     return []

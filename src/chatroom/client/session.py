@@ -19,9 +19,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chatroom.client import handlers
+from chatroom.client.away import AwayStatus
 from chatroom.client.history import HistoryRequests
 from chatroom.client.login import Login
 from chatroom.client.markers import ReadMarkers
+from chatroom.client.modes import ModeReplies
 from chatroom.client.state import (
     SERVER_BUFFER,
     Buffer,
@@ -94,6 +96,8 @@ class ClientSession:
         self._mention: re.Pattern[str] | None = None
         self.history = HistoryRequests(self)
         self.markers = ReadMarkers(self)
+        self.away: AwayStatus = AwayStatus(self)
+        self.mode_replies: ModeReplies = ModeReplies(self)
         self.viewing = True
         """The UI is showing the active buffer to the user (False while the terminal
         window is in the background): only then do its lines count as read."""
@@ -131,6 +135,7 @@ class ClientSession:
         if active is not None and active.new_since is None and log:
             active.new_since = log[-1].time  # what is said while we are away is new
         self.history.connection_lost()
+        self.away.clear()
         old = self.login
         self.login = Login(self._send, self.nick, old.password, False, None)
         self.registered = False

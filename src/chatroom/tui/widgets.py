@@ -141,14 +141,22 @@ class RoomList(OptionList):
 
 
 class MemberList(OptionList):
-    """Room members by rank, with their @/+ prefixes."""
+    """Room members by rank, with their @/+ prefixes; those away dimmed, marked "away"."""
 
-    def show_members(self, members: list[tuple[str, str]]) -> None:
+    def show_members(
+        self, members: list[tuple[str, str]], is_away: Callable[[str], bool] = lambda _: False
+    ) -> None:
         self.clear_options()
         for nick, prefixes in members:
-            label = Text()
+            label = Text(no_wrap=True, overflow="ellipsis")
             label.append(prefixes[:1] or " ", style="bold green" if prefixes else "")
-            label.append(terminal_safe(nick), style=nick_colour(nick))
+            away = is_away(nick)
+            label.append(
+                terminal_safe(nick),
+                style=f"dim italic {nick_colour(nick)}" if away else nick_colour(nick),
+            )
+            if away:
+                label.append(" away", style="dim")
             self.add_option(Option(label, id=f"m:{nick}"))
         self.border_title = f"{len(members)} here" if members else ""
 

@@ -135,7 +135,7 @@ class ChatScreen(Screen[None]):
                 topic.append(f"  (not joined: /join {buf.name})", style="bold red")
         self.query_one("#topic", Static).update(topic)
         members = buf.sorted_members(self.session.prefix_symbols) if buf.is_room else []
-        self.query_one("#members", MemberList).show_members(members)
+        self.query_one("#members", MemberList).show_members(members, self.session.away.is_away)
 
     def set_viewing(self, viewing: bool) -> None:
         """The terminal window lost or got the focus (the app tells us): lines said while

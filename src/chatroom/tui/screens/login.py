@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,12 +12,27 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Static
 
-from chatroom.client.connection import format_fingerprint
 from chatroom.client.servers import SavedServer, ServerStore
 from chatroom.client.vault import PasswordVault
+from chatroom.fingerprints import grouped
 from chatroom.tui.widgets import FORM_FOCUS_KEYS, safe_text
 
-__all__ = ["LoginScreen", "TrustScreen"]
+__all__ = ["FingerprintRows", "LoginScreen", "TrustScreen"]
+
+
+class FingerprintRows:
+    """The fingerprint's eight groups, as many to a row as the width holds (8, 4, 2 or 1):
+    rows stay even and no group is ever cut, however narrow the terminal."""
+
+    def __init__(self, fingerprint: str) -> None:
+        self.groups = grouped(fingerprint).split()
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(1, options.max_width)
+        size = max((len(g) for g in self.groups), default=1)
+        per_row = next((k for k in (8, 4, 2) if k * (size + 1) - 1 <= width), 1)
+        rows = [" ".join(self.groups[i : i + per_row]) for i in range(0, len(self.groups), per_row)]
+        yield Text("\n".join(rows), no_wrap=False, overflow="fold")
 
 
 class TrustScreen(ModalScreen[bool]):
@@ -40,7 +57,7 @@ class TrustScreen(ModalScreen[bool]):
                     "with the server's operator (it is printed when the server starts):"
                 )
             )
-            yield Static(format_fingerprint(self.fingerprint), id="fingerprint")
+            yield Static(FingerprintRows(self.fingerprint), id="fingerprint")
             yield Static(
                 "Accept (y) to remember it: later connections are refused if it ever changes. "
                 "Reject (n) to disconnect; nothing has been sent yet.",
