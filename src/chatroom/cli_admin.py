@@ -33,6 +33,7 @@ from chatroom.server.core.bans import format_time, until_text
 from chatroom.server.store.backup import backup_store
 from chatroom.server.store.base import Store, StoreError
 from chatroom.server.store.factory import open_store
+from chatroom.server.store.restore import restore_sqlite
 from chatroom.server.store.schema import SchemaTooNewError
 from chatroom.server.store.transfer import migrate
 from chatroom.server.store.url import SqliteLocation, StoreLocation, parse_store_url, redacted
@@ -117,6 +118,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     backup.add_argument(
         "file", type=Path, help="a new file (SQLite: the history goes to FILE.history.db)"
+    )
+    backup.add_argument("--force", action="store_true", help="replace an earlier backup there")
+    restore = command(
+        "restore",
+        "put a backup back into the data directory (SQLite; stop the server first; PostgreSQL:"
+        " pg_restore)",
+    )
+    restore.add_argument(
+        "source", metavar="FROM", type=Path, help="the file backup wrote (FILE.history.db beside)"
+    )
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the store there, its files kept in before-restore-<time>/",
     )
     move = command("migrate", "copy everything from one store to another (empty) one, verified")
     move.add_argument("--from", dest="source", metavar="URL", help="default: the store in use")
@@ -333,6 +348,31 @@ def _migrate(args: argparse.Namespace, config: cfg.Config) -> int:
     return 0
 
 
+def _restore(args: argparse.Namespace, config: cfg.Config) -> int:
+    location = config.store
+    if not isinstance(location, SqliteLocation):
+        _say(
+            f"chatroom admin: restore works on SQLite stores; {location} is PostgreSQL:"
+            " restore a pg_dump backup with `pg_restore --no-owner --dbname URL FILE` into an"
+            " empty database (see README, Backup and restore)",
+            file=sys.stderr,
+        )
+        return 1
+    failures: tuple[type[Exception], ...] = (*value_or_database_errors(), OSError)
+    try:
+        restored = restore_sqlite(args.source, location, args.force)
+    except failures as err:
+        _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
+        return 1
+    if restored.set_aside is not None:
+        _say(f"moved the files it replaced to {restored.set_aside}")
+    for path in restored.written:
+        _say(f"restored {path}")
+    held = [f"{table} {count}" for table, count in restored.counts.items() if count]
+    _say(f"it holds: {', '.join(held) or 'nothing'}; start the server")
+    return 0
+
+
 def _nodes(url: str) -> int:
     """One line per live node: its name, its users (connections it holds), since when."""
     if not url:
@@ -377,7 +417,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.admin_command == "backup":
         try:
-            for path in backup_store(config.store, args.file, report=_say):
+            for path in backup_store(config.store, args.file, _say, args.force):
                 _say(f"wrote {path}")
         except ValueError as err:
             _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
@@ -387,6 +427,8 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0
     cfg.make_data_dir(config.data_dir)
+    if args.admin_command == "restore":
+        return _restore(args, config)
     if args.admin_command in ("purge", "export"):
         return _history_command(args, config)
     try:
