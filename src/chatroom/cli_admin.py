@@ -19,7 +19,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -51,6 +51,13 @@ def _row(*fields: str) -> None:
     """One line of a listing, tab-separated; a tab or control inside a field is shown as a
     space or a symbol, so it can neither break the columns nor act on the terminal."""
     print("\t".join(terminal_safe(field) for field in fields))
+
+
+def _header(rows: Sequence[object], *labels: str) -> None:
+    """The column names above a listing, on a terminal only: piped to a script, a listing
+    stays one line per item (``chatroom admin list | cut -f1``)."""
+    if rows and sys.stdout.isatty():
+        print("\t".join(labels))
 
 
 _STDIN_HELP = "read the password from the first line of stdin (for scripts)"
@@ -189,7 +196,9 @@ def _unban(store: Store, args: argparse.Namespace, fold: Fold) -> None:
 
 def _bans(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     now = time.time()
-    for ban in admin.list_bans(store, now):
+    bans = admin.list_bans(store, now)
+    _header(bans, "id", "target", "reason", "set by", "set at", "until")
+    for ban in bans:
         _row(
             str(ban.id),
             f"{ban.kind}:{ban.mask}",
@@ -207,7 +216,9 @@ def _mute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
 
 def _mutes(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     now = time.time()
-    for mute in admin.list_mutes(store, now):
+    mutes = admin.list_mutes(store, now)
+    _header(mutes, "account", "reason", "set by", "set at", "until")
+    for mute in mutes:
         _row(
             mute.account_name,
             mute.reason or "-",
@@ -223,13 +234,18 @@ def _unmute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
 
 def _audit(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     since = admin.parse_since(args.since, time.time()) if args.since else None
-    for entry in admin.audit_log(store, since):
-        # Always five columns ("-" for no reason, as in bans): a script can cut -f5.
+    entries = admin.audit_log(store, since)
+    _header(entries, "when", "by", "action", "target", "details")
+    for entry in entries:
+        # Always five columns ("-" for none, as in bans): a script can cut -f5. The fifth
+        # is the reason, or what else the action needs saying (a role, "was <founder>").
         _row(format_time(entry.at), entry.actor, entry.action, entry.target, entry.reason or "-")
 
 
 def _rooms(store: Store, args: argparse.Namespace, fold: Fold) -> None:
-    for room in admin_rooms.list_rooms(store):
+    rooms = admin_rooms.list_rooms(store)
+    _header(rooms, "room", "founder", "registered")
+    for room in rooms:
         _row(room.name, room.founder or "(server)", format_time(room.registered_at))
 
 
@@ -470,9 +486,12 @@ def _store_command(store: Store, args: argparse.Namespace, config: cfg.Config) -
         account = admin.set_password(store, hasher, args.name, _password(args, minimum), fold)
         _say(f"password changed for {account.name}")
     elif args.admin_command == "list":
-        for account in admin.list_accounts(store):
+        accounts = admin.list_accounts(store)
+        # "-": no operator role. "user" said so before, and is a name a role may have.
+        _header(accounts, "account", "operator role", "created (UTC)")
+        for account in accounts:
             created = time.strftime("%Y-%m-%d", time.gmtime(account.created_at))
-            _row(account.name, account.oper_role or "user", f"created {created}")
+            _row(account.name, account.oper_role or "-", created)
     elif args.admin_command == "delete":
         _say(f"deleted account {admin.delete_account(store, args.name, fold).name}")
     elif args.admin_command == "oper":
