@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from pathlib import Path
 
 import psycopg
@@ -41,6 +42,7 @@ from chatroom.server.store.url import (
     parse_store_url,
     redacted,
 )
+from tests.postgres_server import TempPostgres
 
 T0 = 1_900_000_000_000
 
@@ -330,3 +332,17 @@ def test_backup_of_postgres_without_pg_dump_replaces_only_an_earlier_backup_dire
     with pytest.raises(ValueError, match=r"holds other files than a backup's \(cat.jpg\)"):
         backup_store(_where(postgres_url), tmp_path / "photos", force=True)
     assert (tmp_path / "photos" / "cat.jpg").read_bytes() == b"jpeg"
+
+
+def test_a_pg_dump_backup_restored_with_pg_restore_as_the_readme_says_holds_everything(
+    tmp_path: Path, postgres: TempPostgres, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fill(postgres_url)
+    dump = tmp_path / "chat.dump"
+    named = ["--data-dir", str(tmp_path / "data")]
+    assert main(["admin", "backup", str(dump), "--store", postgres_url, *named]) == 0
+    empty = postgres.new_database()
+    assert main(["admin", "restore", str(dump), "--store", empty, *named]) == 1
+    assert "pg_restore --no-owner --dbname" in capsys.readouterr().err
+    subprocess.run(["pg_restore", "--no-owner", "--dbname", empty, str(dump)], check=True)
+    assert _everything(empty) == _everything(postgres_url)
