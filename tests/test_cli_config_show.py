@@ -161,3 +161,13 @@ def test_config_with_a_bad_value_is_one_line_and_exit_2(tmp_path: Path, conf: Pa
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("chatroom: config key 'listen.port'")
     assert done.stderr.count("\n") == 1
+
+
+def test_config_prints_a_value_with_quotes_and_controls_as_toml_that_cannot_act_on_a_terminal(
+    tmp_path: Path, conf: Path
+) -> None:
+    description = 'two\nlines "quoted" \\ \x1b[2J\x9b31m\x7f tab\tend'
+    env = {"CHATROOM_SERVER_DESCRIPTION": description}
+    out = show(tmp_path, "--config", str(conf), env=env)
+    assert [c for c in out if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) <= 0x9F] == []
+    assert tomllib.loads(out)["server"]["description"] == description

@@ -11,6 +11,7 @@ as ``***``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from enum import Enum
@@ -79,7 +80,24 @@ def _line(setting: cfg.Setting, raw: object, source: str) -> str:
     else:
         value, notes = _in_effect(setting, raw, value), [origin]
     comment = "; ".join(note for note in notes if note)
-    return f"{name} = {cfg._toml_value(value)}" + (f"  # {comment}" if comment else "")
+    return f"{name} = {_toml(value)}" + (f"  # {comment}" if comment else "")
+
+
+# JSON's string escapes are TOML's too; DEL and the C1 controls (which a terminal may obey:
+# U+009B is CSI) are escaped as well, so a value from a file or the environment can neither
+# break the TOML nor act on the terminal it is printed to.
+_ESCAPE_C1 = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
+
+
+def _toml(value: object) -> str:
+    """``value`` (a string, bool, number or list of them) written as TOML."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False).translate(_ESCAPE_C1)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    return str(value)
 
 
 def _named_file(env: Mapping[str, str] | None) -> str:
