@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 
 from tests.realserver import Wire
 from tests.serve_process import CHEAP_ARGON2, ServeProcess
+
+DATABASES = ("chatroom.db", "history.db")
 
 
 def chatroom(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -129,6 +132,8 @@ def test_restore_brings_back_the_backed_up_state_and_keeps_the_replaced_files(
     [aside] = data.glob("before-restore-*")
     assert f"moved the files it replaced to {aside}" in done.stdout
     assert {"chatroom.db", "history.db"} <= {path.name for path in aside.iterdir()}
+    assert stat.S_IMODE(aside.stat().st_mode) == 0o700
+    assert {stat.S_IMODE((data / name).stat().st_mode) for name in DATABASES} == {0o600}
 
     assert [line.split("\t")[0] for line in admin(data, "list").stdout.splitlines()] == ["alice"]
     assert admin(data, "bans").stdout == ""
