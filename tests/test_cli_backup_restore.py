@@ -179,3 +179,13 @@ def test_restore_into_a_postgresql_store_points_to_pg_restore(tmp_path: Path) ->
     url = "postgresql://chatroom@db.example.org/chatroom"
     done = chatroom("admin", "restore", str(tmp_path / "chat.dump"), "--store", url)
     assert "pg_restore --no-owner --dbname" in one_error_line(done)
+
+
+def test_restore_from_a_directory_of_databases_takes_its_chatroom_db(
+    tmp_path: Path, data: Path
+) -> None:
+    """A copied data directory, or a PostgreSQL store's backup made without pg_dump."""
+    done = admin(tmp_path / "new", "restore", str(data))
+    assert done.returncode == 0, done.stderr
+    assert f"restored {tmp_path / 'new' / 'chatroom.db'}" in done.stdout
+    assert admin(tmp_path / "new", "list").stdout.startswith("alice\t-\t")
