@@ -205,7 +205,7 @@ def test_create_with_a_configured_role_and_list_shows_it(
     assert (code, out) == (0, "created account mod (server operator, role moderator)\n")
     code, out, _ = run(capsys, data, "list")
     assert "mod\tmoderator\t" in out
-    assert "bob\tuser\t" in out
+    assert "bob\t-\t" in out
 
 
 def test_oper_on_with_a_role_then_off(capsys: pytest.CaptureFixture[str], data: Path) -> None:

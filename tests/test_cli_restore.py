@@ -64,12 +64,8 @@ def scram_login(port: int, password: str) -> list[str]:
 
 
 def restore_as_the_readme_says(backup: Path, saved: Path, data: Path) -> None:
-    """Stop the server, remove the old journal, copy the backup and the saved files."""
-    data.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for journal in ("chatroom.db-wal", "chatroom.db-shm", "history.db-wal", "history.db-shm"):
-        (data / journal).unlink(missing_ok=True)
-    shutil.copy(backup, data / "chatroom.db")
-    shutil.copy(backup.with_name(backup.name + ".history.db"), data / "history.db")
+    """With the server stopped: ``chatroom admin restore``, then copy the saved files."""
+    admin(data, "restore", str(backup))
     for name in ("tls-cert.pem", "tls-key.pem", "server-secret"):
         shutil.copy(saved / name, data / name)
 

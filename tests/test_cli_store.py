@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 from pathlib import Path
 
 import psycopg
@@ -13,6 +14,7 @@ from chatroom import config as cfg
 from chatroom.cli import main
 from chatroom.server.core.history import EventRecord, HistoryRecord
 from chatroom.server.core.redaction import REDACTED, Redaction
+from chatroom.server.store.backup import backup_store
 from chatroom.server.store.base import (
     Account,
     AccountMute,
@@ -40,6 +42,7 @@ from chatroom.server.store.url import (
     parse_store_url,
     redacted,
 )
+from tests.postgres_server import TempPostgres
 
 T0 = 1_900_000_000_000
 
@@ -310,3 +313,36 @@ def test_init_with_a_store_url_creates_the_admin_there_and_writes_the_url(
     assert main(["admin", "list", "--config", "chatroom.toml"]) == 0
     assert "root\toper" in capsys.readouterr().out
     assert not (tmp_path / "data" / "chatroom.db").exists()  # nothing went to SQLite
+
+
+def test_backup_of_postgres_without_pg_dump_replaces_only_an_earlier_backup_directory(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(postgres_url)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools-here"))
+    named = ["--store", postgres_url, "--data-dir", str(tmp_path / "data")]
+    target = tmp_path / "backup"
+    assert main(["admin", "backup", str(target), *named]) == 0
+    with pytest.raises(ValueError, match=r"holds a backup; name a new directory, or add --force"):
+        backup_store(_where(postgres_url), target, force=False)
+    assert main(["admin", "backup", str(target), "--force", *named]) == 0
+    assert _everything(f"sqlite://{target}") == _everything(postgres_url)
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"jpeg")
+    with pytest.raises(ValueError, match=r"holds other files than a backup's \(cat.jpg\)"):
+        backup_store(_where(postgres_url), tmp_path / "photos", force=True)
+    assert (tmp_path / "photos" / "cat.jpg").read_bytes() == b"jpeg"
+
+
+def test_a_pg_dump_backup_restored_with_pg_restore_as_the_readme_says_holds_everything(
+    tmp_path: Path, postgres: TempPostgres, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fill(postgres_url)
+    dump = tmp_path / "chat.dump"
+    named = ["--data-dir", str(tmp_path / "data")]
+    assert main(["admin", "backup", str(dump), "--store", postgres_url, *named]) == 0
+    empty = postgres.new_database()
+    assert main(["admin", "restore", str(dump), "--store", empty, *named]) == 1
+    assert "pg_restore --no-owner --dbname" in capsys.readouterr().err
+    subprocess.run(["pg_restore", "--no-owner", "--dbname", empty, str(dump)], check=True)
+    assert _everything(empty) == _everything(postgres_url)

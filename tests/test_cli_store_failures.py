@@ -140,7 +140,7 @@ def test_config_shows_the_store_url_without_its_password(
     monkeypatch.setenv("CHATROOM_SERVER_PASSWORD", "letmein")
     assert main(["config", "--config", str(conf)]) == 0
     out = capsys.readouterr().out
-    assert "store_url='postgresql://chat:***@db.example.org/chat'" in out
+    assert 'url = "postgresql://chat:***@db.example.org/chat"  # password not shown' in out
     assert "s3cret" not in out
     assert "c" * 40 not in out
     assert "letmein" not in out
@@ -156,7 +156,7 @@ def test_config_shows_the_cluster_url_without_its_redis_password(
     monkeypatch.setenv("CHATROOM_CLUSTER_SECRET", "c" * 40)
     assert main(["config", "--config", str(conf)]) == 0
     out = capsys.readouterr().out
-    assert "cluster_url='redis://:***@cache.example.org:6379/0'" in out
+    assert 'url = "redis://:***@cache.example.org:6379/0"  # password not shown' in out
     assert "hunter2redis" not in out
 
 

@@ -329,7 +329,8 @@ def mute_account(
     expires = now + seconds if seconds is not None else None
     mute = AccountMute(account.key, account.name, reason, ACTOR, now, expires)
     when = until_text(expires, now)
-    commit_with_audit(store, PutMute(mute), now, "mute.add", account.name, f"{reason} ({when})")
+    detail = f"{reason} ({when})" if reason else when  # as for a ban
+    commit_with_audit(store, PutMute(mute), now, "mute.add", account.name, detail)
     return mute
 
 

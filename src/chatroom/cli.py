@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import errno
 import os
 import signal
@@ -87,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     conf = sub.add_parser("config", help="show configuration", allow_abbrev=False)
     conf.add_argument("--defaults", action="store_true", help="print the documented defaults")
-    conf.add_argument("--config", type=Path, help="TOML config file to check and show")
+    conf.add_argument(
+        "--config", type=Path, help="TOML config file to check and show in effect (with CHATROOM_*)"
+    )
     return parser
 
 
@@ -152,29 +153,13 @@ def _cluster_errors(config: cfg.Config) -> tuple[type[Exception], ...]:
 
 
 def _config(args: argparse.Namespace) -> int:
-    if args.defaults or cfg.find_file(args.config) is None:
+    from chatroom.config_show import effective_toml
+
+    if args.defaults:
         sys.stdout.write(cfg.defaults_toml())
         return 0
-    loaded = cfg.load(cfg.find_file(args.config))
-    print(_shown(loaded))
+    sys.stdout.write(effective_toml(cfg.find_file(args.config)))
     return 0
-
-
-def _shown(config: cfg.Config) -> cfg.Config:
-    """The config with its secrets hidden (a database password in store.url, a Redis one in
-    cluster.url, the cluster secret, the server password): what it prints is pasted into
-    bug reports."""
-    hidden = "***"
-    core = config.core
-    if core.server_password is not None:
-        core = dataclasses.replace(core, server_password=hidden)
-    return dataclasses.replace(
-        config,
-        core=core,
-        store_url=redacted(config.store_url),
-        cluster_url=redacted(config.cluster_url),  # redis://:PASSWORD@host
-        cluster_secret=hidden if config.cluster_secret else "",
-    )
 
 
 # Errors of a full or failing output (``chatroom admin export > /dev/full``, a quota).

@@ -19,7 +19,7 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -33,6 +33,7 @@ from chatroom.server.core.bans import format_time, until_text
 from chatroom.server.store.backup import backup_store
 from chatroom.server.store.base import Store, StoreError
 from chatroom.server.store.factory import open_store
+from chatroom.server.store.restore import restore_sqlite
 from chatroom.server.store.schema import SchemaTooNewError
 from chatroom.server.store.transfer import migrate
 from chatroom.server.store.url import SqliteLocation, StoreLocation, parse_store_url, redacted
@@ -50,6 +51,13 @@ def _row(*fields: str) -> None:
     """One line of a listing, tab-separated; a tab or control inside a field is shown as a
     space or a symbol, so it can neither break the columns nor act on the terminal."""
     print("\t".join(terminal_safe(field) for field in fields))
+
+
+def _header(rows: Sequence[object], *labels: str) -> None:
+    """The column names above a listing, on a terminal only: piped to a script, a listing
+    stays one line per item (``chatroom admin list | cut -f1``)."""
+    if rows and sys.stdout.isatty():
+        print("\t".join(labels))
 
 
 _STDIN_HELP = "read the password from the first line of stdin (for scripts)"
@@ -118,6 +126,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     backup.add_argument(
         "file", type=Path, help="a new file (SQLite: the history goes to FILE.history.db)"
     )
+    backup.add_argument("--force", action="store_true", help="replace an earlier backup there")
+    restore = command(
+        "restore",
+        "put a backup back into the data directory (SQLite; stop the server first; PostgreSQL:"
+        " pg_restore)",
+    )
+    restore.add_argument(
+        "source", metavar="FROM", type=Path, help="the file backup wrote (FILE.history.db beside)"
+    )
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the store there, its files kept in before-restore-<time>/",
+    )
     move = command("migrate", "copy everything from one store to another (empty) one, verified")
     move.add_argument("--from", dest="source", metavar="URL", help="default: the store in use")
     move.add_argument(
@@ -174,7 +196,9 @@ def _unban(store: Store, args: argparse.Namespace, fold: Fold) -> None:
 
 def _bans(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     now = time.time()
-    for ban in admin.list_bans(store, now):
+    bans = admin.list_bans(store, now)
+    _header(bans, "id", "target", "reason", "set by", "set at", "until")
+    for ban in bans:
         _row(
             str(ban.id),
             f"{ban.kind}:{ban.mask}",
@@ -192,7 +216,9 @@ def _mute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
 
 def _mutes(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     now = time.time()
-    for mute in admin.list_mutes(store, now):
+    mutes = admin.list_mutes(store, now)
+    _header(mutes, "account", "reason", "set by", "set at", "until")
+    for mute in mutes:
         _row(
             mute.account_name,
             mute.reason or "-",
@@ -208,13 +234,18 @@ def _unmute(store: Store, args: argparse.Namespace, fold: Fold) -> None:
 
 def _audit(store: Store, args: argparse.Namespace, fold: Fold) -> None:
     since = admin.parse_since(args.since, time.time()) if args.since else None
-    for entry in admin.audit_log(store, since):
-        # Always five columns ("-" for no reason, as in bans): a script can cut -f5.
+    entries = admin.audit_log(store, since)
+    _header(entries, "when", "by", "action", "target", "details")
+    for entry in entries:
+        # Always five columns ("-" for none, as in bans): a script can cut -f5. The fifth
+        # is the reason, or what else the action needs saying (a role, "was <founder>").
         _row(format_time(entry.at), entry.actor, entry.action, entry.target, entry.reason or "-")
 
 
 def _rooms(store: Store, args: argparse.Namespace, fold: Fold) -> None:
-    for room in admin_rooms.list_rooms(store):
+    rooms = admin_rooms.list_rooms(store)
+    _header(rooms, "room", "founder", "registered")
+    for room in rooms:
         _row(room.name, room.founder or "(server)", format_time(room.registered_at))
 
 
@@ -333,6 +364,31 @@ def _migrate(args: argparse.Namespace, config: cfg.Config) -> int:
     return 0
 
 
+def _restore(args: argparse.Namespace, config: cfg.Config) -> int:
+    location = config.store
+    if not isinstance(location, SqliteLocation):
+        _say(
+            f"chatroom admin: restore works on SQLite stores; {location} is PostgreSQL:"
+            " restore a pg_dump backup with `pg_restore --no-owner --dbname URL FILE` into an"
+            " empty database (see README, Backup and restore)",
+            file=sys.stderr,
+        )
+        return 1
+    failures: tuple[type[Exception], ...] = (*value_or_database_errors(), OSError)
+    try:
+        restored = restore_sqlite(args.source, location, args.force)
+    except failures as err:
+        _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
+        return 1
+    if restored.set_aside is not None:
+        _say(f"moved the files it replaced to {restored.set_aside}")
+    for path in restored.written:
+        _say(f"restored {path}")
+    held = [f"{table} {count}" for table, count in restored.counts.items() if count]
+    _say(f"it holds: {', '.join(held) or 'nothing'}; start the server")
+    return 0
+
+
 def _nodes(url: str) -> int:
     """One line per live node: its name, its users (connections it holds), since when."""
     if not url:
@@ -377,7 +433,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.admin_command == "backup":
         try:
-            for path in backup_store(config.store, args.file, report=_say):
+            for path in backup_store(config.store, args.file, _say, args.force):
                 _say(f"wrote {path}")
         except ValueError as err:
             _say(f"chatroom admin: {one_line(err)}", file=sys.stderr)
@@ -387,6 +443,8 @@ def run(args: argparse.Namespace) -> int:
             return 1
         return 0
     cfg.make_data_dir(config.data_dir)
+    if args.admin_command == "restore":
+        return _restore(args, config)
     if args.admin_command in ("purge", "export"):
         return _history_command(args, config)
     try:
@@ -428,9 +486,12 @@ def _store_command(store: Store, args: argparse.Namespace, config: cfg.Config) -
         account = admin.set_password(store, hasher, args.name, _password(args, minimum), fold)
         _say(f"password changed for {account.name}")
     elif args.admin_command == "list":
-        for account in admin.list_accounts(store):
+        accounts = admin.list_accounts(store)
+        # "-": no operator role. "user" said so before, and is a name a role may have.
+        _header(accounts, "account", "operator role", "created (UTC)")
+        for account in accounts:
             created = time.strftime("%Y-%m-%d", time.gmtime(account.created_at))
-            _row(account.name, account.oper_role or "user", f"created {created}")
+            _row(account.name, account.oper_role or "-", created)
     elif args.admin_command == "delete":
         _say(f"deleted account {admin.delete_account(store, args.name, fold).name}")
     elif args.admin_command == "oper":

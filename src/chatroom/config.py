@@ -510,23 +510,35 @@ def make_data_dir(path: Path) -> Path:
         ) from None
 
 
+def layers(
+    file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    flags: Mapping[str, object] | None = None,
+) -> dict[str, tuple[object, str]]:
+    """Each key's value before it is checked, and where it comes from: "" (the default),
+    the config file's path, the environment variable's name, or "flag"; later layers win."""
+    env = os.environ if env is None else env
+    raw: dict[str, tuple[object, str]] = {s.key: (s.default, "") for s in SETTINGS}
+    file = file or (Path(env["CHATROOM_CONFIG"]) if env.get("CHATROOM_CONFIG") else None)
+    if file is not None:
+        found = paths_from_folder(read_file(file), file.parent)
+        raw.update({key: (value, str(file)) for key, value in found.items()})
+    for setting in SETTINGS:
+        if env_name(setting.key) in env:
+            raw[setting.key] = (env[env_name(setting.key)], env_name(setting.key))
+    for key, value in (flags or {}).items():
+        if value is not None:
+            raw[key] = (value, "flag")
+    return raw
+
+
 def load(
     file: Path | None = None,
     env: Mapping[str, str] | None = None,
     flags: Mapping[str, object] | None = None,
 ) -> Config:
     """Merge the layers (later wins) and validate every value."""
-    env = os.environ if env is None else env
-    raw: dict[str, object] = {s.key: s.default for s in SETTINGS}
-    file = file or (Path(env["CHATROOM_CONFIG"]) if env.get("CHATROOM_CONFIG") else None)
-    if file is not None:
-        raw.update(paths_from_folder(read_file(file), file.parent))
-    for setting in SETTINGS:
-        if env_name(setting.key) in env:
-            raw[setting.key] = env[env_name(setting.key)]
-    for key, value in (flags or {}).items():
-        if value is not None:
-            raw[key] = value
+    raw = {key: value for key, (value, _) in layers(file, env, flags).items()}
     values = {key: check(key, BY_KEY[key].kind, value) for key, value in raw.items()}
     if values["cluster.url"] and not str(values["store.url"]).startswith("postgres"):
         raise ConfigError(

@@ -136,6 +136,19 @@ def test_muted_account_gets_404_with_the_reason_for_rooms_and_users() -> None:
     assert ("admin", "mute.add", "carol") in audit_actions(h)
 
 
+def test_mute_without_a_reason_is_audited_with_its_end_alone_as_a_ban_is() -> None:
+    """It was audited as " (permanent)": the reason column began with a space."""
+    h = Harness()
+    admin = oper(h)
+    user(h, "carol")
+    user(h, "dave")
+    admin.cmd("MUTE carol")
+    admin.cmd("MUTE dave 1h :spam")
+    details = {e.target: e.reason for e in h.store.audit() if e.action == "mute.add"}
+    assert details["carol"] == "permanent"
+    assert details["dave"].startswith("spam (")
+
+
 def test_muted_user_may_still_message_an_operator() -> None:
     h = Harness()
     admin = oper(h)

@@ -44,19 +44,22 @@ def backup_database(source: Path, target: Path) -> None:
     tmp.replace(target)  # only a complete, checked copy ever has the final name
 
 
-def checked_target(target: Path, databases: list[Path] | None = None) -> Path:
+def checked_target(target: Path, databases: list[Path] | None = None, force: bool = False) -> Path:
     """Refuse a ``target`` the backup would destroy by renaming its copy over it: anything
-    but a regular file (``/dev/full``, a directory), or a live database or its journal (the
-    server would go on writing to the unlinked one)."""
+    but a regular file (``/dev/full``, a directory), a live database or its journal (the
+    server would go on writing to the unlinked one), and, unless ``force``, an existing
+    file (an earlier backup, or anything else given by mistake)."""
     if target.exists() and not target.is_file():
         raise ValueError(f"{target} exists and is not a regular file; name a new file")
     live = {Path(f"{db}{end}").resolve() for db in databases or [] for end in ("", "-wal", "-shm")}
     if target.resolve() in live:
         raise ValueError(f"{target} is a database the server uses; name a new file")
+    if target.exists() and not force:
+        raise ValueError(f"{target} exists; name a new file, or add --force to replace it")
     return target
 
 
-def backup_data_dir(data_dir: Path, target: Path) -> list[Path]:
+def backup_data_dir(data_dir: Path, target: Path, force: bool = False) -> list[Path]:
     """Back up ``chatroom.db`` to ``target`` and any other database beside it next to it."""
     databases = sorted(data_dir.glob("*.db"))
     outputs = [
@@ -64,7 +67,7 @@ def backup_data_dir(data_dir: Path, target: Path) -> list[Path]:
         for db in databases
     ]
     for out in outputs:  # all checked before any is written
-        checked_target(out, databases)
+        checked_target(out, databases, force)
     written = []
     for db, out in zip(databases, outputs, strict=True):
         backup_database(db, out)
@@ -75,12 +78,44 @@ def backup_data_dir(data_dir: Path, target: Path) -> list[Path]:
 
 
 def backup_store(
-    location: StoreLocation, target: Path, report: Callable[[str], None] = print
+    location: StoreLocation,
+    target: Path,
+    report: Callable[[str], None] = print,
+    force: bool = False,
 ) -> list[Path]:
-    """Back up whatever ``location`` names to ``target``; the paths written."""
+    """Back up whatever ``location`` names to ``target``; the paths written. ``force``
+    replaces an earlier backup of that name (never anything else, see ``checked_target``)."""
     if isinstance(location, SqliteLocation):
-        return backup_data_dir(location.directory, target)
-    return backup_postgres(location, target, report)
+        return backup_data_dir(location.directory, target, force)
+    return backup_postgres(location, target, report, force)
+
+
+BACKUP_DIR_FILES = frozenset(
+    f"{name}{end}" for name in ("chatroom.db", "history.db") for end in ("", "-wal", "-shm")
+)
+
+
+def _checked_directory(target: Path, force: bool) -> None:
+    """Without pg_dump the backup is a directory of SQLite files: a new or empty one, or
+    with ``force`` an earlier backup of that kind (emptied first); never a file or a
+    directory holding anything else."""
+    if target.exists() and not target.is_dir():
+        raise ValueError(
+            f"{target} exists and is not a directory: without pg_dump the backup is a"
+            " directory of SQLite files; name a new one"
+        )
+    held = sorted(path.name for path in target.iterdir()) if target.is_dir() else []
+    if not held:
+        return
+    if not set(held) <= BACKUP_DIR_FILES:
+        raise ValueError(
+            f"{target} holds other files than a backup's ({', '.join(held[:3])}); name a new"
+            " directory"
+        )
+    if not force:
+        raise ValueError(f"{target} holds a backup; name a new directory, or add --force")
+    for name in held:
+        (target / name).unlink()
 
 
 def _without_password(conninfo: str) -> tuple[str, dict[str, str]]:
@@ -102,7 +137,10 @@ def _without_password(conninfo: str) -> tuple[str, dict[str, str]]:
 
 
 def backup_postgres(
-    location: PostgresLocation, target: Path, report: Callable[[str], None] = print
+    location: PostgresLocation,
+    target: Path,
+    report: Callable[[str], None] = print,
+    force: bool = False,
 ) -> list[Path]:
     """``pg_dump`` into ``target`` (custom format); without it, SQLite files in the
     directory ``target`` (see the module docstring)."""
@@ -110,13 +148,12 @@ def backup_postgres(
     if pg_dump is None:
         from chatroom.server.store.transfer import migrate
 
-        if target.exists() and any(target.iterdir() if target.is_dir() else [target]):
-            raise ValueError(f"{target} exists: without pg_dump the backup is a new directory")
+        _checked_directory(target, force)
         private_dir(target)
         report("pg_dump not found: copying into SQLite files instead (chatroom admin migrate)")
         migrate(location, SqliteLocation(target), report)
         return [target / "chatroom.db", target / "history.db"]
-    checked_target(target)
+    checked_target(target, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
     conninfo, env = _without_password(location.conninfo)
     partial = private_file(target.with_name(target.name + ".partial"))

@@ -65,7 +65,7 @@ def mute(ctx: Context, session: Session, msg: Message) -> None:
         "mute.add",
         account.name,
         [PutMute(record)],
-        reason=f"{reason} ({when})",
+        reason=f"{reason} ({when})" if reason else when,  # as for BAN
         saved=saved,
         failed=failed,
     )
