@@ -29,7 +29,9 @@ _ROOM_MODES = {
     "C": "no CTCP",
     "i": "invite only",
     "m": "moderated: only voiced people and operators talk",
+    "M": "only people logged in to an account talk",
     "n": "no messages from outside",
+    "R": "only people logged in to an account join",
     "s": "secret",
     "t": "only operators change the topic",
 }
@@ -38,6 +40,7 @@ _USER_MODES = {
     "w": "receives WALLOPS",
     "o": "server operator",
     "B": "bot",
+    "R": "private messages from accounts only",
     "r": "registered",
     "Z": "secure connection",
 }
