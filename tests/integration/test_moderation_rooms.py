@@ -186,3 +186,23 @@ def test_registered_only_modes_keep_a_guest_wave_out_of_a_room_and_a_users_messa
     carol.conn.privmsg("alice", "an account may write")
     assert alice.wait_type("privmsg").arguments == ["an account may write"]
     assert not [e for e in alice.events if e.arguments == ["let me in"]]
+
+
+def test_a_knock_on_an_invite_only_room_reaches_its_operator_who_invites(
+    server: ServerThread, clients: list[Client]
+) -> None:
+    alice = join(server, clients, "alice", "#private", login=False)
+    alice.conn.mode("#private", "+i")
+    alice.wait_for(lambda e: e.type == "mode" and "+i" in e.arguments)
+    visitor = Client(server.port, "visitor")
+    clients.append(visitor)
+    visitor.wait_type("welcome")
+    visitor.conn.send_raw("KNOCK #private :let me in please")
+    assert visitor.wait_type("711").arguments[0] == "#private"
+    knocked = alice.wait_type("710")
+    assert knocked.arguments[:2] == ["#private", "visitor!~visitor@127.0.0.1"]
+    assert knocked.arguments[2] == "has asked for an invite: let me in please"
+    alice.conn.invite("visitor", "#private")
+    visitor.wait_type("invite")
+    visitor.conn.join("#private")
+    visitor.wait_type("endofnames")

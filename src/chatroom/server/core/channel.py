@@ -57,6 +57,8 @@ class Channel:
     metadata: dict[str, str] | None = None
     # When the room was last renamed (RENAME), for the cooldown between renames.
     renamed_at: float = 0.0
+    # KNOCK: who knocked lately (account or address) and when; None until someone does.
+    knocks: dict[str, float] | None = field(default=None, repr=False)
     # ``sessions`` grouped by tag profile (``audience``), made on the first message after
     # a change: the room-message fan-out formats each group's line once and walks the
     # group without looking up a variant per member. None: to be made again.

@@ -40,6 +40,7 @@ def isupport_tokens(ctx: Context) -> dict[str, str | None]:
         "INVEX": "I",
         "KEYLEN": str(lim.key_length),
         "KICKLEN": str(lim.kick_length),
+        "KNOCK": None,
         "MAXLIST": f"beIq:{lim.list_entries}",
         "MAXTARGETS": str(targets),
         "MODES": str(lim.modes_per_command),

@@ -7,6 +7,7 @@ from chatroom.server.core.commands import (  # noqa: F401
     chanserv,
     chathistory,
     hosts,
+    knock,
     messaging,
     metadata,
     moderation,

@@ -1,0 +1,75 @@
+"""KNOCK: ask a closed room's operators for an invite.
+
+Rules (InspIRCd's and ircd-ratbox's KNOCK; numerics 710-714):
+- ``KNOCK <#room> [:<text>]`` from someone outside a room they cannot simply join: it is
+  invite-only (+i), has a key (+k), is full (+l), or takes accounts only (+R) and they
+  have none. An open room answers ``713``; a member gets ``714``; someone the room bans
+  gets ``474`` (a ban is the ops' answer already);
+- the room's operators (every device) get ``710 <op> <#room> <nick!user@host> :has asked
+  for an invite[: <text>]``; the knocker gets ``711``; an operator then uses INVITE;
+- bounded: one knock per requester (account, else address) and room a minute, and one per
+  room every few seconds whoever knocks, ``712`` otherwise, so knocking cannot be used to
+  flood a room's operators; the record is pruned on every knock.
+"""
+
+from __future__ import annotations
+
+from chatroom.irc import numerics as n
+from chatroom.irc.message import Message
+from chatroom.server.core.access import is_banned
+from chatroom.server.core.channel import Channel
+from chatroom.server.core.context import Context
+from chatroom.server.core.dispatch import CommandError, command
+from chatroom.server.core.session import Session
+
+PER_REQUESTER = 60.0  # seconds between two knocks of one requester on one room
+PER_ROOM = 5.0  # seconds between two knocks on one room, whoever knocks
+TEXT_LIMIT = 200  # characters of the knock's text passed on to the operators
+
+
+@command("KNOCK", min_params=1)
+def knock(ctx: Context, session: Session, msg: Message) -> None:
+    """KNOCK <#room> [:<text>]
+
+    Ask the operators of an invite-only, keyed, full or accounts-only room to invite you.
+    """
+    name = msg.params[0]
+    channel = ctx.rooms.find(name)
+    if channel is None or (channel.secret and session.owner not in channel.members):
+        raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
+    if session.owner in channel.members:
+        raise CommandError(n.ERR_KNOCKONCHAN, channel.name, "You are already on that channel")
+    if not _closed_to(channel, session):
+        raise CommandError(n.ERR_CHANOPEN, channel.name, "Channel is open, just join it")
+    if is_banned(ctx, channel, session):
+        raise CommandError(n.ERR_BANNEDFROMCHAN, channel.name, "Cannot knock on channel (+b)")
+    _count(ctx, channel, session)
+    text = msg.params[1][:TEXT_LIMIT] if len(msg.params) > 1 and msg.params[1] else ""
+    asked = "has asked for an invite" + (f": {text}" if text else "")
+    for member, status in channel.members.items():
+        if "o" in status:
+            for conn in member.conns:
+                ctx.reply(conn, n.RPL_KNOCK, channel.name, session.prefix, asked)
+    ctx.reply(session, n.RPL_KNOCKDLVR, channel.name, "Your KNOCK has been delivered")
+
+
+def _closed_to(channel: Channel, session: Session) -> bool:
+    flags = channel.flags
+    full = channel.limit is not None and len(channel.members) >= channel.limit
+    guest_kept_out = "R" in flags and session.account is None
+    return "i" in flags or channel.key is not None or full or guest_kept_out
+
+
+def _count(ctx: Context, channel: Channel, session: Session) -> None:
+    """Note the knock, or raise 712 if it comes too soon after another."""
+    now = ctx.clock()
+    knocks = channel.knocks if channel.knocks is not None else {}
+    for who in [who for who, at in knocks.items() if now - at >= PER_REQUESTER]:
+        del knocks[who]
+    requester = f"a:{ctx.fold(session.account)}" if session.account else f"ip:{session.ip}"
+    if requester in knocks:
+        raise CommandError(n.ERR_TOOMANYKNOCK, channel.name, "Too many KNOCKs (user)")
+    if knocks and now - max(knocks.values()) < PER_ROOM:
+        raise CommandError(n.ERR_TOOMANYKNOCK, channel.name, "Too many KNOCKs (channel)")
+    knocks[requester] = now
+    channel.knocks = knocks
