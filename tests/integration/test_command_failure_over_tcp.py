@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from chatroom.irc.message import Message
+from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import COMMANDS, load_commands
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import World
 from tests.realserver import ServerThread, Wire, guest_wire, make_config
 
 
@@ -25,8 +25,8 @@ from tests.realserver import ServerThread, Wire, guest_wire, make_config
 def away_then_crash(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = load_commands()["AWAY"]
 
-    def crashing(world: World, session: Session, msg: Message) -> None:
-        spec.handler(world, session, msg)  # the change is made...
+    def crashing(ctx: Context, session: Session, msg: Message) -> None:
+        spec.handler(ctx, session, msg)  # the change is made...
         raise RuntimeError("a bug after the change")  # ...then the handler fails
 
     monkeypatch.setitem(COMMANDS, "AWAY", replace(spec, handler=crashing))
