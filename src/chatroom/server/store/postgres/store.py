@@ -189,7 +189,8 @@ class PostgresStore:
                 await asyncio.sleep(RECONNECT_SECONDS)
 
     def _listen_kwargs(self) -> dict[str, Any]:
-        """Autocommit, and named apart in ``pg_stat_activity`` (``chatroom-listener``)."""
+        """Autocommit, and named apart in ``pg_stat_activity``: ``chatroom-listener`` (or
+        the URL's ``application_name`` and ``-listener``)."""
         kwargs = connect_kwargs(self.conninfo)
         kwargs["application_name"] = f"{kwargs['application_name']}-listener"
         return {**kwargs, "autocommit": True}
