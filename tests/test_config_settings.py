@@ -34,6 +34,7 @@ OTHER_VALUES: dict[str, list[object]] = {
     "channels": [["#other"]],
     "capabilities": [["kick"]],
     "networks": [["10.0.0.0/8"]],
+    "networks_or_off": ["off", ["10.0.0.0/8"]],
     "roles": [["moderator:kick"]],
     "registration": ["closed", "open"],
     "proxy_header": ["forwarded", "x-forwarded-for"],

@@ -66,6 +66,11 @@ class HttpConfig:
     proxy_header: str = "x-forwarded-for"  # or "forwarded"
     tls: str = "auto"  # "auto", "on" or "off"
     request_timeout: float = 10.0
+    # Who may scrape /metrics (the client's address, after trusted proxies); (): nobody.
+    metrics_from: tuple[IPv4Network | IPv6Network, ...] = (
+        IPv4Network("127.0.0.0/8"),
+        IPv6Network("::1/128"),
+    )
 
 
 class Argon2Config(NamedTuple):
@@ -283,6 +288,13 @@ SETTINGS: tuple[Setting, ...] = (
         "http_tls",
         "auto: HTTPS when listening off loopback or when tls.cert is set (self-signed without"
         " it); on: always HTTPS; off: plain HTTP even off loopback (behind a proxy).",
+    ),
+    Setting(
+        "http.metrics_from",
+        ["127.0.0.0/8", "::1/128"],
+        "networks_or_off",
+        "Networks (CIDRs) that may read /metrics, by the client's address (behind a trusted"
+        ' proxy: the client it names); others get 403. "off": /metrics is not served (404).',
     ),
     Setting(
         "http.request_timeout",

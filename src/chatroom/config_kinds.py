@@ -146,6 +146,11 @@ def _networks(key: str, value: object) -> tuple[IPv4Network | IPv6Network, ...]:
     return tuple(networks)
 
 
+def _networks_or_off(key: str, value: object) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Like ``networks``; "off" is none at all (the empty tuple)."""
+    return () if _off(value) else _networks(key, value)
+
+
 def _roles(key: str, value: object) -> tuple[OperRole, ...]:
     """``["name:cap,cap", ...]``; from the environment one string, roles split by spaces
     (a comma already separates capabilities)."""
@@ -295,6 +300,7 @@ KINDS: dict[str, Callable[[str, object], object]] = {
     "channels": _channels,
     "capabilities": _capabilities,
     "networks": _networks,
+    "networks_or_off": _networks_or_off,  # CIDRs, or "off" (none)
     "roles": _roles,
     "registration": _registration,
     "proxy_header": _one_of("x-forwarded-for", "forwarded"),

@@ -87,3 +87,68 @@ def test_after_a_crash_a_connected_always_on_user_is_replayed_only_what_came_aft
         assert [line.split("> ", 1)[1] for line in replayed] == ["said after the restart"]
     finally:
         second.stop()
+
+
+def _always_on_with_vhost(port: int, clients: list[Client]) -> Client:
+    """alice, always-on in #garden, given the host ``cloak.example`` by the operator;
+    returns once the operator is told it is done (after the commit)."""
+    alice = Client(port, "alice", PASSWORD, sasl_login="alice")
+    clients.append(alice)
+    alice.wait_type("welcome")
+    alice.conn.privmsg("NickServ", "SET ALWAYS-ON ON")
+    alice.wait_for(lambda e: e.type == "privnotice" and "ALWAYS-ON is now ON" in str(e))
+    alice.conn.join("#garden")
+    alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
+    oper = Client(port, "admin", PASSWORD, sasl_login="admin")
+    clients.append(oper)
+    oper.wait_type("welcome")
+    oper.conn.send_raw("CHGHOST alice cloak.example")
+    oper.wait_for(lambda e: e.type == "privnotice" and "Changed the displayed host" in str(e))
+    return alice
+
+
+def _host_seen_by_bob(port: int, wires: list[Wire]) -> list[str]:
+    bob = guest_wire(port, wires, "bob", "chghost")
+    bob.write("JOIN #garden", "WHO alice")
+    return [line for line in bob.until(" 315 ") if " 352 " in line]
+
+
+def test_an_operators_vhost_on_an_always_on_user_survives_a_restart(
+    tmp_path: Path, clients: list[Client], wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice")
+    first = ServerThread(config).start()
+    try:
+        alice = _always_on_with_vhost(first.port, clients)
+        alice.close()  # no device left: it stays, and is saved as it is
+    finally:
+        first.stop()
+    second = ServerThread(config).start()
+    try:
+        [who] = _host_seen_by_bob(second.port, wires)
+        assert " 352 bob #garden ~alice cloak.example " in who
+        back = Client(second.port, "alice", PASSWORD, sasl_login="alice")
+        clients.append(back)
+        welcome = back.wait_type("welcome")
+        assert welcome.arguments[0].endswith("alice!~alice@cloak.example")  # kept
+    finally:
+        second.stop()
+
+
+def test_an_operators_vhost_on_an_always_on_user_survives_kill_9(
+    tmp_path: Path, clients: list[Client], wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice")
+    first = ServeProcess(tmp_path, args=store_args(config))
+    try:
+        _always_on_with_vhost(first.irc_port, clients)  # still connected
+        first.proc.kill()
+        first.proc.wait(timeout=15)
+    finally:
+        first.stop()
+    second = ServeProcess(tmp_path, args=store_args(config))
+    try:
+        [who] = _host_seen_by_bob(second.irc_port, wires)
+        assert " 352 bob #garden ~alice cloak.example " in who
+    finally:
+        second.stop()

@@ -142,6 +142,48 @@ def test_a_commit_touching_more_than_a_notification_holds_says_reload_all(
         server.close()
 
 
+def _listening(url: str) -> bool:
+    """The store's listener has LISTENed and checked the generation, and now waits."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND application_name = 'chatroom-listener' AND state = 'idle'"
+            " AND query LIKE 'SELECT generation%'"
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def test_the_first_listen_after_a_load_asks_for_a_reload_only_if_a_commit_came_between(
+    postgres_url: str,
+) -> None:
+    """At start the store was just loaded: nothing to reload, unless another writer
+    committed before the LISTEN began (that notification went to nobody)."""
+    server = PostgresStore(postgres_url)
+    admin = PostgresStore(postgres_url)
+
+    async def first_seen() -> Touched | None:
+        changes = server.watch()
+        pending = asyncio.ensure_future(_next(changes))
+        while not (pending.done() or _listening(postgres_url)):
+            await asyncio.sleep(0.05)
+        admin.apply([PutAccount(_account(f"later{len(seen)}"))])
+        found = await pending
+        await changes.aclose()  # type: ignore[attr-defined]
+        return found
+
+    seen: list[Touched | None] = []
+    try:
+        server.load()
+        seen.append(asyncio.run(first_seen()))  # just loaded: the first is the commit
+        server.load()
+        admin.apply([PutAccount(_account("between"))])  # after the load, before the LISTEN
+        seen.append(asyncio.run(first_seen()))
+    finally:
+        admin.close()
+        server.close()
+    assert seen == [Touched(accounts=frozenset({"later0"})), None]
+
+
 # ----------------------------------------------------------------------------- indexes
 
 

@@ -158,8 +158,8 @@ def registration_refusal(
     ctx: Context, name: str, password: str, session: Session | None = None
 ) -> tuple[str, str] | None:
     """(IRCv3 FAIL code, text) if ``name``/``password`` cannot become an account; with the
-    ``session`` about to create it, its address's hourly budget is checked too (spent
-    by ``create_account`` once the account is saved)."""
+    ``session`` about to create it, its address's hourly budget is checked too (a slot
+    taken by ``create_account`` when it starts, given back if it fails)."""
     policy = ctx.settings.accounts
     if policy.registration != "open":
         return ("TEMPORARILY_UNAVAILABLE", "Registration is closed; ask an administrator")
@@ -213,30 +213,37 @@ def create_account(
     """
     key = ctx.fold(name)
     ctx.accounts.reserve(key)
+    # The address's slot (accounts.registrations_per_hour) is taken now, in the same step
+    # as ``registration_refusal``'s check, so registrations in flight count too.
+    group = "" if session is None else admission.address_group(ctx, session.ip)
+    started = ctx.clock()
+    if session is not None:
+        ctx.signups.record(group, ctx.settings.accounts.registrations_per_hour, started)
+
+    def failed(why: str) -> None:
+        ctx.accounts.unreserve(key)
+        if session is not None:
+            ctx.signups.release(group, started)
+        done(None, why)
 
     def hashed(password_hash: str, scram: str) -> None:
         if not password_hash:
-            ctx.accounts.unreserve(key)
-            done(None, "The account could not be saved; try again later")
+            failed("The account could not be saved; try again later")
             return
         now = ctx.clock()
         account = Account(name, key, password_hash, scram, email, now)
 
         def committed(error: str | None) -> None:
-            ctx.accounts.unreserve(key)
             if isinstance(error, AlreadyExistsText):
                 log.info("account taken meanwhile", extra={"account": name})
-                done(None, ACCOUNT_EXISTS)
+                failed(ACCOUNT_EXISTS)
                 return
             if error is not None:
                 log.error("account not saved", extra={"account": name, "error": error})
-                done(None, "The account could not be saved; try again later")
+                failed("The account could not be saved; try again later")
                 return
+            ctx.accounts.unreserve(key)
             ctx.accounts.put(account)
-            if session is not None:  # the address's budget (accounts.registrations_per_hour)
-                per_hour = ctx.settings.accounts.registrations_per_hour
-                group = admission.address_group(ctx, session.ip)
-                ctx.signups.record(group, per_hour, ctx.clock())
             done(account, "")
 
         changes = [CreateAccount(account)]

@@ -83,6 +83,8 @@ class UserState:
     # An always-on user's: since when it has had no connection (what it missed starts
     # there).
     missing_since: float | None = None
+    # Its host was set by an operator (CHGHOST): saved with an always-on user's presence.
+    vhost: bool = False
 
 
 _NO_SESSIONSTATE = SessionState()
@@ -191,3 +193,4 @@ class OccasionalUserFields:
     invited: Occasional[Set[str]] = Occasional(NO_INVITES)
     metadata: Occasional[dict[str, str] | None] = Occasional(None)
     missing_since: Occasional[float | None] = Occasional(None)
+    vhost: Occasional[bool] = Occasional(False)

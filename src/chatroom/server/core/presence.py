@@ -27,7 +27,13 @@ from chatroom.server.core.hostnames import change_host
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.users import User
-from chatroom.server.store.base import DeletePresence, Presence, PutAccountOption, PutPresence
+from chatroom.server.store.base import (
+    Change,
+    DeletePresence,
+    Presence,
+    PutAccountOption,
+    PutPresence,
+)
 
 if TYPE_CHECKING:
     from chatroom.server.core.context import Context
@@ -45,6 +51,9 @@ DISCONNECTED_AWAY = "Not connected"
 CONNECTED = "connected"
 # The host of an always-on user brought back by a restart, until its first device attaches.
 RESTORED_HOST = "always-on.invalid"
+# An account option saved with the presence: the host an operator gave the user
+# (CHGHOST), which a restart brings back instead of ``RESTORED_HOST``.
+VHOST = "vhost"
 
 
 # ----------------------------------------------------------------------------- options
@@ -183,13 +192,21 @@ def note_change(ctx: Context, user: User) -> None:
     after a crash the user must come back as it was, not as it was when it last left.
     Saved while it has a device, it is flagged ``CONNECTED``: after a crash, what it
     missed starts at the new start (it saw the lines said before live)."""
+    changes = changes_to_note(ctx, user)
+    if changes:
+        ctx.persist(changes)
+
+
+def changes_to_note(ctx: Context, user: User) -> list[Change]:
+    """What ``note_change`` saves (nothing unless always-on), for a caller that saves it
+    in a transaction of its own (CHGHOST, with its audit entry)."""
     if not user.always_on or not user.registered or user.account is None:
-        return
+        return []
     key = ctx.fold(user.account)
     if key not in ctx.accounts:
-        return
+        return []
     missing = user.missing_since
-    _save(ctx, key, user, ctx.now_ms() / 1000 if missing is None else missing)
+    return _changes(ctx, key, user, ctx.now_ms() / 1000 if missing is None else missing)
 
 
 def note_connected(ctx: Context, user: User) -> None:
@@ -205,6 +222,11 @@ def note_connected(ctx: Context, user: User) -> None:
 
 
 def _save(ctx: Context, key: str, user: User, last_seen: float) -> None:
+    ctx.persist(_changes(ctx, key, user, last_seen))
+
+
+def _changes(ctx: Context, key: str, user: User, last_seen: float) -> list[Change]:
+    """The presence and the account flags that go with it, applied in memory now."""
     kept = Presence(
         account_key=key,
         nick=user.nick,
@@ -214,15 +236,18 @@ def _save(ctx: Context, key: str, user: User, last_seen: float) -> None:
         modes="".join(sorted(set(user.modes) - {"o"})),
     )
     ctx.accounts.keep(kept)
-    changes: list[PutPresence | PutAccountOption] = [PutPresence(kept)]
-    connected = bool(user.conns)
-    if connected != (ctx.accounts.option(key, CONNECTED) is not None):
-        if connected:
-            ctx.accounts.choose(key, CONNECTED, "yes")
+    changes: list[Change] = [PutPresence(kept)]
+    connected = "yes" if user.conns else None
+    vhost = user.host if user.vhost else None
+    for name, value in ((CONNECTED, connected), (VHOST, vhost)):
+        if value == ctx.accounts.option(key, name):
+            continue
+        if value is None:
+            ctx.accounts.unchoose(key, name)
         else:
-            ctx.accounts.unchoose(key, CONNECTED)
-        changes.append(PutAccountOption(key, CONNECTED, "yes" if connected else None))
-    ctx.persist(changes)
+            ctx.accounts.choose(key, name, value)
+        changes.append(PutAccountOption(key, name, value))
+    return changes
 
 
 def seen_until(world: World) -> float:
@@ -288,10 +313,13 @@ def restore(ctx: Context) -> None:
             continue
         if ctx.nicks.find(kept.nick) is not None:
             continue
-        who = Who("", RESTORED_HOST, kept.nick, "~" + key, account.name)
+        vhost = ctx.accounts.option(key, VHOST)
+        host = vhost or RESTORED_HOST
+        who = Who("", host, kept.nick, "~" + key, account.name)
         if ctx.sanctions.bans.find(who, ctx.fold, ctx.clock()) is not None:
             continue  # banned since it was kept
-        user = User(host=RESTORED_HOST, nick=kept.nick, registered=True)
+        user = User(host=host, nick=kept.nick, registered=True)
+        user.vhost = vhost is not None
         user.user = "~" + account.key[: ctx.settings.limits.user_length - 1]
         user.realname = account.name
         user.account = account.name

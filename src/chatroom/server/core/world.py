@@ -756,12 +756,18 @@ class World:
             self._answer_failure(session, msg.command, err)
 
     def _answer_failure(self, session: Session, command: str, err: Exception) -> None:
-        """A command refused (``CommandError``: its numeric) or failed (logged, 400)."""
+        """A command refused (``CommandError``: its numeric) or failed (logged, 400).
+
+        Handlers change the world as they go and dispatch keeps no undo, so a failure
+        halfway may leave part of the command applied; the reply says so."""
         if isinstance(err, CommandError):
             self.reply(session, err.numeric, *err.params)
             return
         log.error("command failed: %r from session %d", command, session.id, exc_info=err)
-        self.reply(session, n.ERR_UNKNOWNERROR, command, "Internal error; nothing was changed")
+        self.reply(session, n.ERR_UNKNOWNERROR, command, FAILED_HALFWAY)
+
+
+FAILED_HALFWAY = "Internal error; the command may be partly applied; the server logged it"
 
 
 def closing_link(host: str, reason: str) -> bytes:

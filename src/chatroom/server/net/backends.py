@@ -278,7 +278,7 @@ class Backends:
             snapshot = await load_when_quiet(self.writer, load)
             if snapshot is None:
                 raise _NotQuietError
-            log.info("store changed outside the server; reloaded")
+            log.info("store reloaded")  # why: the store's watch said so as it asked
             self.inputs.load_snapshot(snapshot)
         else:
             wanted = touched

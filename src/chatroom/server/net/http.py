@@ -4,7 +4,10 @@ Routes:
 - ``/`` and ``/static/...``: the web client, plain files from ``chatroom/web`` (no build);
 - ``/ws``: IRC over WebSocket (see websocket.py), for browsers and any other client;
 - ``/healthz``: 200 while the event loop answers, for load balancers and systemd;
-- ``/metrics``: Prometheus text format, read from the world at scrape time.
+- ``/metrics``: Prometheus text format, read from the world at scrape time; only for
+  clients in ``http.metrics_from`` (loopback by default), judged by the client's real
+  address (behind a trusted proxy, the client it names, so a request relayed from
+  outside is refused): the figures say how busy the server is and who is connected when.
 
 The web client is an ordinary IRC client of this server: there is no second login system
 here, and nothing on these routes can act on the world except through IRC lines.
@@ -210,6 +213,15 @@ class HttpServer:
             )
         return await handler(request)
 
+    def _client(self, request: web.Request) -> forwarded.Client:
+        """Who sent ``request``: the peer, or the client a trusted proxy names."""
+        return forwarded.client_of(
+            request.remote or "unknown",
+            lambda name: request.headers.getall(name, []),
+            self.conf.trusted_proxies,
+            self.conf.proxy_header,
+        )
+
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(WEB_DIR / "index.html")
 
@@ -219,6 +231,15 @@ class HttpServer:
         return web.Response(text=json.dumps(body), content_type="application/json")
 
     async def _metrics(self, request: web.Request) -> web.Response:
+        allowed = self.conf.metrics_from
+        if not allowed:
+            raise web.HTTPNotFound(text="/metrics is off; see http.metrics_from in the config\n")
+        client = self._client(request)
+        if not forwarded.trusted(client.ip, allowed):
+            log.info("metrics scrape refused", extra={"peer": client.ip})
+            raise web.HTTPForbidden(
+                text="metrics are not served to this address; see http.metrics_from\n"
+            )
         response = web.Response(body=metrics.render(self.registry))
         response.headers["Content-Type"] = metrics.CONTENT_TYPE
         return response
@@ -235,13 +256,7 @@ class HttpServer:
         transport = request.transport
         if transport is None:  # the peer left during the handshake
             return ws
-        peer = request.remote or "unknown"
-        client = forwarded.client_of(
-            peer,
-            lambda name: request.headers.getall(name, []),
-            self.conf.trusted_proxies,
-            self.conf.proxy_header,
-        )
+        client = self._client(request)
         secure = request.secure if client.https is None else client.https
         protocol = request.protocol
         if isinstance(protocol, GatedRequestHandler):

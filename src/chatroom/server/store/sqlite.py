@@ -15,6 +15,7 @@ other processes by ``PRAGMA data_version``, which says only *that* something cha
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -34,6 +35,8 @@ from chatroom.server.store.sql_changes import Dialect, apply_changes
 from chatroom.server.store.sql_records import count_rows, read_audit, read_delta, read_snapshot
 
 __all__ = ["DB_FILENAME", "SqliteStore", "default_db_path"]
+
+log = logging.getLogger("chatroom.store")
 
 DB_FILENAME = "chatroom.db"
 # How often a running server asks SQLite whether another process committed: a
@@ -84,6 +87,7 @@ class SqliteStore:
         while True:
             await asyncio.sleep(WATCH_SECONDS)
             if await asyncio.to_thread(self.changed_since_load):
+                log.info("store changed outside the server; reloading")
                 yield None
 
     def read_touched(self, touched: Touched) -> StoreDelta:

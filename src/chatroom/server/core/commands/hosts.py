@@ -5,14 +5,16 @@ Rules (ircv3.net "chghost"):
   with extended-monitor), and the user itself, get ``:old!user@host CHGHOST user newhost``;
 - others see nothing: the optional QUIT-and-JOIN imitation some servers send is noise in
   a room, and the new host shows on the user's next message anyway;
-- the user is told with 396 RPL_VISIBLEHOST, as on InspIRCd and Solanum.
+- the user is told with 396 RPL_VISIBLEHOST, as on InspIRCd and Solanum;
+- an always-on user keeps the host across a restart (saved with its presence, before
+  the operator is told it is done).
 """
 
 from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import sanctions
+from chatroom.server.core import presence, sanctions
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.hostnames import change_host
@@ -44,6 +46,16 @@ def chghost(ctx: Context, session: Session, msg: Message) -> None:
         )
         return
     change_host(ctx, target, host)
-    sanctions.audit(ctx, sanctions.actor_name(session), "user.chghost", target.nick, host)
-    if target is not session.owner:
-        ctx.notice(session, f"Changed the displayed host of {target.nick} to {host}")
+    target.vhost = True
+    nick = target.nick
+    changes = presence.changes_to_note(ctx, target)
+
+    def saved(error: str | None) -> None:
+        if session.closed or target is session.owner:
+            return
+        if error is None:
+            ctx.notice(session, f"Changed the displayed host of {nick} to {host}")
+        else:
+            ctx.notice(session, f"Changed the host of {nick} to {host}, not saved: {error}")
+
+    sanctions.audit(ctx, sanctions.actor_name(session), "user.chghost", nick, host, changes, saved)

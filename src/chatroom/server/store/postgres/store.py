@@ -12,7 +12,10 @@ psycopg's ``%s``). What is PostgreSQL's own stays here:
 - each commit that changes accounts, bans, mutes or rooms sends, in the same transaction
   (so only if it commits), ``NOTIFY chatroom_store`` with the keys it changed and the
   writer's ``origin``; ``watch`` LISTENs on its own connection and yields the keys of
-  other writers' commits, which ``read_touched`` then reads back row by row.
+  other writers' commits, which ``read_touched`` then reads back row by row. Its first
+  LISTEN after ``load`` asks for a reload only if ``store_meta.generation`` moved since
+  that load (a commit nobody was listening for); after a reconnect it always does, since
+  what was notified meanwhile is lost.
 """
 
 from __future__ import annotations
@@ -93,12 +96,15 @@ class PostgresStore:
             timeout=CONNECT_TIMEOUT,
         )
         self._pool.open(wait=True, timeout=30)
+        self._loaded_generation: int | None = None  # store_meta.generation at ``load``
 
     # ------------------------------------------------------------------ reads
 
     def load(self) -> Snapshot:
         with self._read() as db:
-            return read_snapshot(db)
+            snapshot = read_snapshot(db)
+            self._loaded_generation = _generation(db)  # in the same transaction
+        return snapshot
 
     def read_touched(self, touched: Touched) -> StoreDelta:
         with self._read() as db:
@@ -147,13 +153,13 @@ class PostgresStore:
     # ------------------------------------------------------------------ other processes
 
     async def watch(self) -> AsyncIterator[Touched | None]:
-        """LISTEN for other writers' commits; None after every (re)connect, since
-        notifications sent while nobody listened are lost."""
+        """LISTEN for other writers' commits; None (reload all) after a reconnect, since
+        notifications sent while nobody listened are lost, and at the first connect only
+        if a commit came between ``load`` and the LISTEN."""
+        first = True
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True, **connect_kwargs(self.conninfo)
-                )
+                conn = await psycopg.AsyncConnection.connect(self.conninfo, **self._listen_kwargs())
             except psycopg.Error as exc:
                 log.warning("cannot listen for store changes; retrying", extra={"error": str(exc)})
                 await asyncio.sleep(RECONNECT_SECONDS)
@@ -161,14 +167,42 @@ class PostgresStore:
             try:
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
-                    yield None
+                    if not first:
+                        log.info(
+                            "store listener reconnected; reloading the store, since changes"
+                            " made meanwhile were not announced"
+                        )
+                        yield None
+                    elif await self._missed_since_load(conn):
+                        log.info("store changed between loading and listening; reloading")
+                        yield None
+                    first = False
                     async for notify in conn.notifies():
                         own, touched = self._parse(notify.payload)
-                        if not own:
-                            yield touched
+                        if own:
+                            continue
+                        if touched is None:
+                            log.info("store changed outside the server; reloading it all")
+                        yield touched
             except psycopg.Error as exc:
                 log.warning("store listener lost its connection", extra={"error": str(exc)})
                 await asyncio.sleep(RECONNECT_SECONDS)
+
+    def _listen_kwargs(self) -> dict[str, Any]:
+        """Autocommit, and named apart in ``pg_stat_activity``: ``chatroom-listener`` (or
+        the URL's ``application_name`` and ``-listener``)."""
+        kwargs = connect_kwargs(self.conninfo)
+        kwargs["application_name"] = f"{kwargs['application_name']}-listener"
+        return {**kwargs, "autocommit": True}
+
+    async def _missed_since_load(self, conn: psycopg.AsyncConnection[Any]) -> bool:
+        """Did anyone commit since ``load`` (or was there no ``load``)? Own commits count
+        too (the generation cannot tell them apart); reloading them is harmless."""
+        if self._loaded_generation is None:
+            return True
+        cursor = await conn.execute("SELECT generation FROM store_meta WHERE id = 1")
+        row = await cursor.fetchone()
+        return row is None or int(row[0]) != self._loaded_generation
 
     def _parse(self, payload: str) -> tuple[bool, Touched | None]:
         """(our own commit?, the keys it names; None: reload all)."""
@@ -215,6 +249,11 @@ class _Session:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]], /) -> None:
         with self._conn.cursor() as cursor:
             cursor.executemany(_pyformat(sql), rows)
+
+
+def _generation(db: _Session) -> int | None:
+    row = db.execute("SELECT generation FROM store_meta WHERE id = 1").fetchone()
+    return None if row is None else int(row[0])
 
 
 @functools.lru_cache(maxsize=512)
