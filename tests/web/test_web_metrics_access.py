@@ -52,9 +52,20 @@ def test_metrics_are_served_to_loopback_by_default(serve: Start) -> None:
     status, text = _scrape(serve())
     assert status == 200
     assert "chatroom_connections " in text
-    # Without a trusted proxy a forwarding header is anyone's word: the peer counts.
-    status, _ = _scrape(serve(), {"X-Forwarded-For": "203.0.113.5"})
-    assert status == 200
+
+
+def test_metrics_are_refused_through_a_local_proxy_nobody_listed_as_trusted(
+    serve: Start,
+) -> None:
+    # A proxy on this host that is not in http.trusted_proxies connects from loopback;
+    # its forwarding header says the scrape comes from elsewhere, which cannot be judged.
+    server = serve()
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP"):
+        value = "for=203.0.113.5" if header == "Forwarded" else "203.0.113.5"
+        status, text = _scrape(server, {header: value})
+        assert status == 403, header
+        assert "http.trusted_proxies" in text
+        assert "chatroom_connections" not in text
 
 
 def test_metrics_are_refused_to_addresses_outside_the_setting(serve: Start) -> None:

@@ -7,7 +7,9 @@ Routes:
 - ``/metrics``: Prometheus text format, read from the world at scrape time; only for
   clients in ``http.metrics_from`` (loopback by default), judged by the client's real
   address (behind a trusted proxy, the client it names, so a request relayed from
-  outside is refused): the figures say how busy the server is and who is connected when.
+  outside is refused; a request with a forwarding header from a peer that is no trusted
+  proxy is refused too, since a proxy on this host would make it look local): the
+  figures say how busy the server is and who is connected when.
 
 The web client is an ordinary IRC client of this server: there is no second login system
 here, and nothing on these routes can act on the world except through IRC lines.
@@ -120,6 +122,16 @@ async def _headers(
     if not response.prepared:
         _protect(request, response)
     return response
+
+
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def _relayed_unseen(request: web.Request, proxies: forwarded.Networks) -> bool:
+    """Whether a proxy that is not trusted relayed ``request`` (it names a client)."""
+    if forwarded.trusted(request.remote or "unknown", proxies):
+        return False
+    return any(name in request.headers for name in FORWARDING_HEADERS)
 
 
 class HttpServer:
@@ -235,6 +247,13 @@ class HttpServer:
         if not allowed:
             raise web.HTTPNotFound(text="/metrics is off; see http.metrics_from in the config\n")
         client = self._client(request)
+        if _relayed_unseen(request, self.conf.trusted_proxies):
+            # A proxy on this host that nobody listed makes every request look local:
+            # its forwarding header says the scrape came from somewhere we cannot judge.
+            log.info("metrics scrape through an unlisted proxy refused", extra={"peer": client.ip})
+            raise web.HTTPForbidden(
+                text="metrics are not served through a proxy missing from http.trusted_proxies\n"
+            )
         if not forwarded.trusted(client.ip, allowed):
             log.info("metrics scrape refused", extra={"peer": client.ip})
             raise web.HTTPForbidden(
