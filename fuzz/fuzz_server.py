@@ -99,6 +99,7 @@ COMMANDS = (
     "CHGHOST",
     "TBAN",
     "KNOCK",
+    "REHASH",
     "SILENCE",
     "ACCEPT",
     "FOO-BAR",

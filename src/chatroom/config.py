@@ -482,6 +482,11 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    except OSError as err:
+        raise ConfigError(
+            f"config file {str(path)!r} cannot be read ({err.strerror or err});"
+            " give a file this user may read (--config FILE)"
+        ) from None
     flat = _flatten(data)
     for key in flat:
         if key not in BY_KEY:

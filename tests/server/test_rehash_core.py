@@ -4,8 +4,13 @@ answering ``ReloadConfig`` as the shell would after reading the file."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from chatroom import config as cfg
+from chatroom.config import ConfigError
 from chatroom.server.core.reconfigure import Reloaded
 from chatroom.server.harness import Harness
 from tests.server.moderation_support import audit_actions, oper
@@ -66,3 +71,9 @@ def test_a_refused_file_is_reported_and_audited_and_changes_nothing() -> None:
     assert fail[0].params == ("REHASH", "CONFIG_ERROR", h.reload_answer.error)
     assert h.world.settings is before
     assert ("admin", "config.rehash", "") in audit_actions(h)
+
+
+def test_a_config_path_that_cannot_be_read_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    # A directory where the file should be: unreadable as a file even for root.
+    with pytest.raises(ConfigError, match="cannot be read"):
+        cfg.load(tmp_path, env={})

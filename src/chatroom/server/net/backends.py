@@ -135,7 +135,11 @@ class Backends:
         if self.rehash is None:
             reloaded = Reloaded(None, "", (), "this server cannot read its config file again")
         else:
-            reloaded = self.rehash()
+            try:
+                reloaded = self.rehash()
+            except Exception as err:  # never leave the operator's connection waiting
+                log.exception("reading the config file again failed")
+                reloaded = Reloaded(None, "", (), f"the config file could not be read: {err}")
         self.inputs.config_reloaded(token, reloaded)
         self.wake()
 

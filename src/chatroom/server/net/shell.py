@@ -339,7 +339,11 @@ class Shell:
 
     def on_sighup(self) -> None:
         """SIGHUP: as REHASH, for operators at the shell; the outcome goes to the log."""
-        reloaded = self.rehash()
+        try:
+            reloaded = self.rehash()
+        except Exception:  # a signal handler must not take the server down
+            log.exception("reading the config file again failed; nothing changed")
+            return
         if reloaded.settings is not None:
             self.world.adopt_settings(reloaded.settings)
             self.flush()
