@@ -7,15 +7,17 @@ Rules (InspIRCd's and ircd-ratbox's KNOCK; numerics 710-714):
   gets ``474`` (a ban is the ops' answer already);
 - the room's operators (every device) get ``710 <op> <#room> <nick!user@host> :has asked
   for an invite[: <text>]``; the knocker gets ``711``; an operator then uses INVITE;
-- bounded: one knock per requester (account, else address) and room a minute, and one per
-  room every few seconds whoever knocks, ``712`` otherwise, so knocking cannot be used to
-  flood a room's operators; the record is pruned on every knock.
+- bounded: one knock per requester (account, else address group, as every per-address
+  limit) and room a minute, and one per room every few seconds whoever knocks, ``712``
+  otherwise, so knocking cannot flood a room's operators; the record (at most a minute's
+  worth, a dozen entries) is pruned on every knock.
 """
 
 from __future__ import annotations
 
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
+from chatroom.server.core import admission
 from chatroom.server.core.access import is_banned
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Context
@@ -66,7 +68,10 @@ def _count(ctx: Context, channel: Channel, session: Session) -> None:
     knocks = channel.knocks if channel.knocks is not None else {}
     for who in [who for who, at in knocks.items() if now - at >= PER_REQUESTER]:
         del knocks[who]
-    requester = f"a:{ctx.fold(session.account)}" if session.account else f"ip:{session.ip}"
+    if session.account:
+        requester = f"a:{ctx.fold(session.account)}"
+    else:
+        requester = "ip:" + admission.address_group(ctx, session.ip)  # an IPv6 /64 is one
     if requester in knocks:
         raise CommandError(n.ERR_TOOMANYKNOCK, channel.name, "Too many KNOCKs (user)")
     if knocks and now - max(knocks.values()) < PER_ROOM:
