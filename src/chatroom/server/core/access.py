@@ -136,6 +136,18 @@ def refuses_guests(sender: Session, recipient: User) -> bool:
     )
 
 
+SILENCE_ENTRIES = 32  # masks per user's SILENCE list (InspIRCd's default), in ISUPPORT
+
+
+def silences(ctx: Context, sender: Session, recipient: User) -> bool:
+    """SILENCE: ``recipient`` does not want private messages or invites from ``sender``
+    (operators always get through, so moderation can still talk to everyone)."""
+    masks = recipient.silenced
+    if not masks or sender.owner is recipient or "o" in sender.modes:
+        return False
+    return any(mask_matches(ctx, mask, sender) for mask in masks)
+
+
 def ctcp_refusal(channel: Channel, text: tuple[str, ...]) -> str | None:
     """Text for 404 if ``text`` is a CTCP other than ACTION and the room is +C."""
     if not text or "C" not in channel.flags or not text[0].startswith("\x01"):

@@ -85,6 +85,8 @@ class UserState:
     missing_since: float | None = None
     # Its host was set by an operator (CHGHOST): saved with an always-on user's presence.
     vhost: bool = False
+    # SILENCE: masks whose private messages and invites this user does not want.
+    silenced: tuple[str, ...] = ()
 
 
 _NO_SESSIONSTATE = SessionState()
@@ -194,3 +196,4 @@ class OccasionalUserFields:
     metadata: Occasional[dict[str, str] | None] = Occasional(None)
     missing_since: Occasional[float | None] = Occasional(None)
     vhost: Occasional[bool] = Occasional(False)
+    silenced: Occasional[tuple[str, ...]] = Occasional(())

@@ -10,6 +10,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.isupport import isupport_lines
 from chatroom.irc.message import format_line
 from chatroom.irc.modes import ChannelModeSpec
+from chatroom.server.core.access import SILENCE_ENTRIES
 
 if TYPE_CHECKING:
     from chatroom.server.core.context import Context
@@ -50,6 +51,7 @@ def isupport_tokens(ctx: Context) -> dict[str, str | None]:
         "NICKLEN": str(lim.nick_length),
         "PREFIX": "(ov)@+",
         "SAFELIST": None,
+        "SILENCE": str(SILENCE_ENTRIES),
         "STATUSMSG": "@+",
         "TARGMAX": (
             f"JOIN:,KICK:,LIST:,NAMES:,NOTICE:{targets},PRIVMSG:{targets},TAGMSG:{targets},"

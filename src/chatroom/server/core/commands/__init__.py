@@ -24,6 +24,7 @@ from chatroom.server.core.commands import (  # noqa: F401
     rehash,
     rename,
     sasl,
+    silence,
     wallops,
     whois,
 )

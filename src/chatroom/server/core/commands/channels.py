@@ -156,6 +156,9 @@ def invite(ctx: Context, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_CHANOPRIVSNEEDED, channel.name, "You're not channel operator")
     if access.refuses_guests(session, target):
         raise CommandError(n.ERR_NEEDREGGEDNICK, target.nick, access.GUESTS_REFUSED)
+    if access.silences(ctx, session, target):
+        ctx.reply(session, n.RPL_INVITING, target.nick, channel.name)  # as if delivered
+        return
     ctx.rooms.invite(target, ctx.fold(channel.name))
     account = session.account
     ctx.reply(session, n.RPL_INVITING, target.nick, channel.name)
