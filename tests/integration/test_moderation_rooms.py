@@ -206,3 +206,18 @@ def test_a_knock_on_an_invite_only_room_reaches_its_operator_who_invites(
     visitor.wait_type("invite")
     visitor.conn.join("#private")
     visitor.wait_type("endofnames")
+
+
+def test_silence_drops_a_pests_private_messages_over_real_sockets(
+    server: ServerThread, clients: list[Client]
+) -> None:
+    alice = join(server, clients, "alice", "#lobby", login=True)
+    alice.conn.send_raw("SILENCE +pest")
+    alice.wait_for(lambda e: e.type == "silence" and e.target == "+pest!*@*")
+    pest = join(server, clients, "pest", "#lobby", login=False)
+    carol = join(server, clients, "carol", "#lobby", login=True)
+    pest.conn.privmsg("alice", "you cannot hide")
+    carol.conn.privmsg("alice", "lunch?")
+    assert alice.wait_type("privmsg").arguments == ["lunch?"]
+    alice.pump(0.3)
+    assert [e.arguments for e in alice.events if e.type == "privmsg"] == [["lunch?"]]
