@@ -213,13 +213,15 @@ def _to_user(
         if not quiet:
             ctx.reply(session, n.ERR_NOSUCHNICK, target, "No such nick/channel")
         return
-    if access.refuses_guests(session, recipient):
+    # +R and SILENCE: both rare, so the common message pays one test for the two.
+    guarded = "R" in recipient.modes or recipient.occasional is not None
+    if guarded and access.refuses_guests(session, recipient):
         if not quiet:
             ctx.reply(session, n.ERR_NEEDREGGEDNICK, recipient.nick, access.GUESTS_REFUSED)
         return
     if text:
         text = (fit_trailing(session.prefix, verb, recipient.nick, text[0]),)
-    if access.silences(ctx, session, recipient):
+    if guarded and access.silences(ctx, session, recipient):
         # Dropped without a word: the sender's echo still comes, as if delivered.
         if echo:
             at, msgid = ctx.now_ms(), ctx.new_msgid()
