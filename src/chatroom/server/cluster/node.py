@@ -48,7 +48,7 @@ from chatroom.server.cluster.keys import (
 from chatroom.server.cluster.liveness import NODE_TTL_MS
 from chatroom.server.cluster.relay import Relay
 from chatroom.server.cluster.replica import settings_digest
-from chatroom.server.cluster.upkeep import Upkeep
+from chatroom.server.cluster.upkeep import CUT_OFF_REASON, Upkeep
 from chatroom.server.core import admission
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.session import Session
@@ -125,6 +125,7 @@ class ClusterNode(Relay, Upkeep):
             asyncio.create_task(self._follow()),
             asyncio.create_task(self._publish_forever()),
             asyncio.create_task(self._keep_alive()),
+            asyncio.create_task(self._watch_link()),
         ]
 
     async def _warn_of_namesakes(self, client: aioredis.Redis, now: int) -> None:
@@ -186,7 +187,7 @@ class ClusterNode(Relay, Upkeep):
         self._leaving = True
         self.publish("lost", self.me, reason)
         deadline = time.monotonic() + 3.0
-        while self.me not in self.replica.dead and time.monotonic() < deadline:
+        while not self.replica.lost_me and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         # The loops also stop on ``_stopping``: a cancel that lands while redis-py times
         # out a read (after a long pause) can be swallowed, and the loop would go on.
@@ -209,6 +210,10 @@ class ClusterNode(Relay, Upkeep):
     # ------------------------------------------------------------------ Inputs
 
     def connect(self, conn: Connection, ip: str, secure: bool, certfp: str | None) -> None:
+        if self.link_lost():  # the network may have declared this node lost
+            conn.write_lines([closing_link(ip, CUT_OFF_REASON)])
+            conn.close()
+            return
         refusal = admission.local_refusal(self.world, ip, len(self.shell.connections))
         if refusal is not None:  # this process's limits: the network never hears of it
             conn.write_lines([closing_link(ip, refusal)])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import logging
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -20,14 +21,16 @@ import redis.asyncio as aioredis
 
 from chatroom.config import Config
 from chatroom.server.cluster.codec import mac_key
-from chatroom.server.cluster.keys import OUTBOX_LIMIT
-from chatroom.server.cluster.liveness import Liveness
+from chatroom.server.cluster.keys import OUTBOX_LIMIT, stream_order
+from chatroom.server.cluster.liveness import NODE_TTL_MS, Liveness
 from chatroom.server.cluster.outage import Outage
 from chatroom.server.cluster.replica import NetworkClock, Replica
 from chatroom.server.core.world import World
 
 if TYPE_CHECKING:
     from chatroom.server.net.connection import Connection
+
+log = logging.getLogger("chatroom.cluster")
 
 
 class NodeState:
@@ -62,6 +65,13 @@ class NodeState:
         self._reading = Outage("reading the log from Redis")
         self._beating = Outage("the heartbeat to Redis")
         self._watching = False  # the store's watch connected once (load_snapshot)
+        # When the last heartbeat that Redis took began. Once that is longer ago than a
+        # beat lives (NODE_TTL_MS) the others may have declared this node lost: it is
+        # "cut off" (``upkeep.py``): its clients are told and closed, new ones refused,
+        # and nothing is published until it has read the log to the end again.
+        self._beat_ok_at = time.monotonic()
+        self.cut_off = False
+        self._rejoin_at: bytes | None = None  # the log's end when Redis answered again
         # Set when this node applies its own "node lost" that it did not publish (a pause
         # longer than NODE_TTL_MS): its entries are void from then on, so it must stop and
         # be started again as a new incarnation (``serve`` exits; systemd restarts it).
@@ -86,6 +96,24 @@ class NodeState:
     def full(self) -> bool:
         """Too many entries wait for Redis: the connection that added one must pause."""
         return len(self._outbox) >= OUTBOX_LIMIT
+
+    def link_lost(self) -> bool:
+        """Cut off, or about to be: checked before each publish too, because after a
+        pause of the whole process the publisher may run before the watch notices."""
+        return self.cut_off or time.monotonic() - self._beat_ok_at > NODE_TTL_MS / 1000
+
+    def _rejoined(self) -> None:
+        """After a cut-off, once the log is applied up to where it ended when Redis
+        answered again (and it did not declare this node lost): serve as before."""
+        target = self._rejoin_at
+        if target is None or self.replica.lost_me:
+            return
+        if stream_order(self.replica.last_id) < stream_order(target):
+            return
+        self.cut_off = False
+        self._rejoin_at = None
+        log.warning("back in touch with the network; accepting clients again")
+        self._wake.set()
 
     def hold(self, conn: Connection) -> None:
         self._held.add(conn)

@@ -60,6 +60,9 @@ class Relay(NodeState):
                 for i in range(0, len(batch), ENTRY_INPUTS)
             ]
             while entries and not self._stopping:
+                if self.link_lost():  # maybe declared lost: our entries could be void
+                    await asyncio.sleep(RETRY_SECONDS)
+                    continue
                 try:
                     pipe = client.pipeline(transaction=False)
                     for data in entries:
@@ -105,9 +108,11 @@ class Relay(NodeState):
             if replica.bound:
                 self._attach_bound()
         self.shell.flush()
-        if self.me in replica.dead and not self._leaving and not self.expelled.is_set():
+        if replica.lost_me and not self._leaving and not self.expelled.is_set():
             log.error("the network declared this node lost; stopping", extra={"node": self.me})
             self.expelled.set()
+        if self._rejoin_at is not None:
+            self._rejoined()
         backends: EffectHandler | None = self.shell.backends
         if backends is not None:
             for effect in effects:

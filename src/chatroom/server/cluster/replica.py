@@ -156,6 +156,7 @@ class Replica:
         self.owners: dict[int, str] = {}  # session id -> incarnation holding its socket
         self.last_seq: dict[str, int] = {}  # per incarnation: entries applied (retries skip)
         self.dead: set[str] = set()  # incarnations declared lost: their late entries are void
+        self.lost_me = False  # the log declared this incarnation lost (it must stop)
         self.bound: list[tuple[int, Session]] = []  # our connects, applied: (token, session)
         self.last_id = b"0-0"
         self.applied = 0
@@ -336,6 +337,8 @@ class Replica:
     def _lost(self, origin: str, incarnation: str, reason: str) -> None:
         """A node died (or left): its users quit for everyone, as if each had."""
         self.dead.add(incarnation)
+        if incarnation == self.me:
+            self.lost_me = True
         self.last_seq.pop(incarnation, None)
         world = self.world
         for session_id, owner in list(self.owners.items()):

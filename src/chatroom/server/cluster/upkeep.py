@@ -30,14 +30,19 @@ from chatroom.server.cluster.keys import (
     LOG,
     NODES,
     SNAPSHOT,
+    entries_of,
     names_of,
     redis_ms,
     stream_order,
 )
 from chatroom.server.cluster.liveness import NODE_TTL_MS
 from chatroom.server.cluster.node_state import NodeState
+from chatroom.server.core.world import closing_link
 
 log = logging.getLogger("chatroom.cluster")
+
+WATCH_SECONDS = 0.25
+CUT_OFF_REASON = "node lost: this server lost its link to the network, please reconnect"
 
 
 class Upkeep(NodeState):
@@ -50,8 +55,13 @@ class Upkeep(NodeState):
         while not self._stopping:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
+                began = time.monotonic()
                 await self._heartbeat(client)
+                self._beat_ok_at = began
                 self._beating.ok()
+                if self.cut_off:
+                    await self._read_to_the_end(client)
+                    continue
                 self._liveness.redis_answered(time.monotonic())
                 self.lease_held = bool(await lease(keys=[LEASE], args=[self.me, LEASE_TTL_MS]))
                 if self.lease_held:
@@ -61,6 +71,42 @@ class Upkeep(NodeState):
             except (RedisError, OSError) as err:
                 self._liveness.redis_failed()
                 self._beating.failed(err)
+
+    async def _watch_link(self) -> None:
+        """Cut this node off once no heartbeat has reached Redis for as long as a beat
+        lives: by then the others may have declared it lost (its users QUIT "node lost"
+        for them), so its clients must not go on talking to nobody; they are told, and
+        reconnect to another node. A shorter outage (a Redis restart) keeps them."""
+        while not self._stopping:
+            await asyncio.sleep(WATCH_SECONDS)
+            if not self.cut_off and self.link_lost():
+                self._cut_off_now()
+
+    def _cut_off_now(self) -> None:
+        self.cut_off = True
+        self._rejoin_at = None
+        self.lease_held = False
+        self._liveness.redis_failed()  # a silent link raises nothing: judge nobody from it
+        held = list(self.shell.connections.values()) + list(self.waiting.values())
+        log.error(
+            "no heartbeat reached Redis for %s s: the network may have declared this node"
+            " lost; disconnecting its clients until it is back in touch",
+            NODE_TTL_MS // 1000,
+            extra={"node": self.me, "clients": len(held)},
+        )
+        for conn in held:
+            host = conn.session.host if conn.session is not None else "*"
+            conn.write_lines([closing_link(host, CUT_OFF_REASON)])
+            conn.close()
+
+    async def _read_to_the_end(self, client: aioredis.Redis) -> None:
+        """Redis answers again after a cut-off: publish nothing and welcome nobody until
+        the log is applied up to its end as it is now, which shows whether the network
+        declared this node lost (it then exits) or only Redis was away for everyone."""
+        if self._rejoin_at is None:
+            last = entries_of([(LOG, await client.xrevrange(LOG, count=1))])
+            self._rejoin_at = last[0][0] if last else b"0-0"
+        self._rejoined()
 
     async def _snapshot_and_trim(self, client: aioredis.Redis) -> None:
         """Every ``snapshot_every`` entries, the lease holder writes the network's state at
