@@ -124,6 +124,13 @@ class Network:
             raise AssertionError("\n".join(failures))
         return [self.nodes[name] for name in names]
 
+    def restart(self, name: str) -> Node:
+        """Stop the node cleanly (SIGTERM, as systemd does) and start it again: the
+        same name, a new incarnation."""
+        self.nodes.pop(name).process.stop()
+        (node,) = self.start(name)
+        return node
+
     def _cli(self, *args: str, stdin: str = "") -> str:
         """``chatroom ARGS`` as an administrator runs it; its stdout, or an error with
         its stderr."""
