@@ -20,6 +20,7 @@ import logging
 import secrets
 from typing import TYPE_CHECKING
 
+import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chatroom.irc.framing import LineTooLong
@@ -31,6 +32,7 @@ from chatroom.server.cluster.keys import (
     RETRY_SECONDS,
     Entries,
     entries_of,
+    stream_order,
 )
 from chatroom.server.cluster.node_state import NodeState
 from chatroom.server.core.effect_dispatch import EffectHandler, dispatch_effect
@@ -88,14 +90,32 @@ class Relay(NodeState):
                     {LOG: self.replica.last_id}, count=READ_BATCH, block=1000
                 )
                 entries = entries_of(reply)
+                gap = bool(entries) and self.link_lost() and await self._trimmed_past(reader)
                 self._reading.ok()
             except (RedisError, OSError) as err:
                 self._liveness.redis_failed()
                 self._reading.failed(err)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
+            if gap:
+                log.error(
+                    "the log was trimmed past what this node had applied while it was out"
+                    " of touch; stopping",
+                    extra={"node": self.me, "at": self.replica.last_id.decode()},
+                )
+                self.expelled.set()
+                return
             if entries:
                 self._apply(entries)
+
+    async def _trimmed_past(self, reader: aioredis.Redis) -> bool:
+        """Asked after a read while this node is out of touch (its heartbeat too old to
+        hold back the lease holder's trimming): does the log still reach back to what
+        it applied? If not, the entries between are gone (its own "lost" among them,
+        maybe), and applying what follows would make a state unlike everyone's. Asked
+        after the read, so a trim before the read cannot pass unseen."""
+        first = entries_of([(LOG, await reader.xrange(LOG, count=1))])
+        return bool(first) and stream_order(first[0][0]) > stream_order(self.replica.last_id)
 
     def _apply(self, entries: Entries) -> None:
         """Apply a batch, write what it queued for our sockets, then do its effects: in
