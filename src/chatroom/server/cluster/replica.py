@@ -22,7 +22,7 @@ the same entries in the same order, msgids prefixed with the network's start). T
 msgids that a fan-out draws only when someone here needs one (lines no handler numbered)
 come from a counter of their own, tagged with this incarnation.
 
-No I/O here: ``server/cluster/node.py`` reads and writes Redis and calls ``apply``.
+No I/O here: ``server/cluster/relay.py`` reads the log from Redis and calls ``apply``.
 """
 
 from __future__ import annotations
