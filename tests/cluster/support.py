@@ -93,6 +93,8 @@ class Network:
             **(env or {}),
         }
         self.nodes: dict[str, Node] = {}
+        # A node's own way to Redis, if not the direct one (a relay a test can cut).
+        self.redis_urls: dict[str, str] = {}
 
     @property
     def redis_url(self) -> str:
@@ -109,7 +111,7 @@ class Network:
             assert name not in self.nodes, f"node {name} already runs"
             args: tuple[str, ...] = ("--store", self.store_url)
             if self.cluster:
-                args += ("--cluster", self.redis_url, "--node", name)
+                args += ("--cluster", self.redis_urls.get(name, self.redis_url), "--node", name)
             process = ServeProcess(self.root / name, env=self.env, args=args, wait=False)
             starting.append((name, process))
         failures: list[str] = []
@@ -121,6 +123,13 @@ class Network:
         if failures:
             raise AssertionError("\n".join(failures))
         return [self.nodes[name] for name in names]
+
+    def restart(self, name: str) -> Node:
+        """Stop the node cleanly (SIGTERM, as systemd does) and start it again: the
+        same name, a new incarnation."""
+        self.nodes.pop(name).process.stop()
+        (node,) = self.start(name)
+        return node
 
     def _cli(self, *args: str, stdin: str = "") -> str:
         """``chatroom ARGS`` as an administrator runs it; its stdout, or an error with

@@ -22,7 +22,7 @@ the same entries in the same order, msgids prefixed with the network's start). T
 msgids that a fan-out draws only when someone here needs one (lines no handler numbered)
 come from a counter of their own, tagged with this incarnation.
 
-No I/O here: ``server/cluster/node.py`` reads and writes Redis and calls ``apply``.
+No I/O here: ``server/cluster/relay.py`` reads the log from Redis and calls ``apply``.
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ from chatroom.server.core.world import World
 __all__ = ["ANSWERS", "NetworkClock", "Replica", "seeded_nonces", "settings_digest"]
 
 log = logging.getLogger("chatroom.cluster")
+
+# How long the network remembers an incarnation it declared lost (seconds of log time).
+# Such an incarnation publishes nothing once its heartbeat's life is over (its publisher
+# waits until it has read the log, and so its own "lost", to the end); this is the margin
+# for what was already on its way to Redis then.
+FORGET_SECONDS = 30.0
 
 # The World inputs an "answer" entry may call: the answers to effects, and store news.
 ANSWERS = frozenset(
@@ -156,7 +162,12 @@ class Replica:
         self.network_settings: dict[str, str] = {}  # settings_digest of the founder
         self.owners: dict[int, str] = {}  # session id -> incarnation holding its socket
         self.last_seq: dict[str, int] = {}  # per incarnation: entries applied (retries skip)
-        self.dead: set[str] = set()  # incarnations declared lost: their late entries are void
+        # Incarnations declared lost, with when: their late entries are void. Forgotten
+        # FORGET_SECONDS later (every node at the same tick), so that restarts do not
+        # make it grow for as long as the network lives: by then such an incarnation
+        # holds no session and publishes nothing more (``NodeState.link_lost``).
+        self.dead: dict[str, float] = {}
+        self.lost_me = False  # the log declared this incarnation lost (it must stop)
         self.bound: list[tuple[int, Session]] = []  # our connects, applied: (token, session)
         self.last_id = b"0-0"
         self.applied = 0
@@ -263,7 +274,10 @@ class Replica:
         replica = state["replica"]
         self.owners = replica["owners"]
         self.last_seq = replica["last_seq"]
-        self.dead = replica["dead"]
+        dead = replica["dead"]
+        if not isinstance(dead, dict):  # a snapshot of a version that kept them all
+            dead = dict.fromkeys(dead, entry_time(replica["last_id"]))
+        self.dead = dead
         self.network_settings = replica["settings"]
         self.last_id = replica["last_id"]
         self.applied = replica["applied"]
@@ -328,6 +342,11 @@ class Replica:
             del self.owners[session_id]
 
     def _tick(self, origin: str) -> None:
+        if self.dead:
+            now = self.clock()
+            for incarnation, lost_at in list(self.dead.items()):
+                if now - lost_at >= FORGET_SECONDS:
+                    del self.dead[incarnation]
         self.world.tick()
 
     def _answer(self, origin: str, method: str, args: tuple[Any, ...]) -> None:
@@ -336,7 +355,9 @@ class Replica:
 
     def _lost(self, origin: str, incarnation: str, reason: str) -> None:
         """A node died (or left): its users quit for everyone, as if each had."""
-        self.dead.add(incarnation)
+        self.dead[incarnation] = self.clock()
+        if incarnation == self.me:
+            self.lost_me = True
         self.last_seq.pop(incarnation, None)
         world = self.world
         for session_id, owner in list(self.owners.items()):
