@@ -80,7 +80,7 @@ def test_a_node_cut_off_from_redis_disconnects_its_clients_with_the_reason_and_e
         proxy.mend()
     cut = network["c"].process.proc
     assert cut.wait(timeout=NOTICED + NODE_TTL_MS / 1000) == 1  # declared lost: it exits
-    assert "declared this node lost" in network["c"].stderr()
+    assert "lost touch with the network" in network["c"].stderr()
 
 
 def _redis_ms(network: Network) -> int:

@@ -36,5 +36,5 @@ def test_a_node_paused_past_its_heartbeat_is_declared_lost_and_exits_when_it_wak
     said = closed(sam, NOTICED)
     assert [line for line in said if line.startswith("ERROR") and "node lost" in line], said
     assert paused.wait(timeout=NOTICED) == 1
-    assert "declared this node lost" in network["c"].stderr()
+    assert "lost touch with the network" in network["c"].stderr()
     assert guest(network["a"].port, wires, "sam")  # the nick is free for its return

@@ -69,8 +69,9 @@ async def serve(
         from chatroom.server.cluster.node import ClusterError
 
         raise ClusterError(
-            "the other nodes declared this node lost (it sent no heartbeat for too long:"
-            " a pause, or Redis out of its reach) and its clients were disconnected;"
+            "this node lost touch with the network (the others declared it lost, or the"
+            " log moved on past what it had applied, after a pause or while Redis was out"
+            " of its reach; the log says which) and its clients were disconnected;"
             " start it again to rejoin"
         )
 
