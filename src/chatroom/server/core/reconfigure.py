@@ -1,6 +1,6 @@
 """REHASH: the operator's edited config file takes effect while everyone stays connected.
 
-Rules (docs/commands.md "REHASH", docs/operations.md "Changing the configuration"):
+Rules (docs/commands.md, "REHASH"; the shell's side is server/net/rehash.py):
 - the shell reads and checks the file (core code does no I/O); a file with an error
   changes nothing and the error, naming the key, goes back to whoever asked;
 - the core applies at once what it reads when it needs it: the MOTD and server info, the

@@ -1,6 +1,6 @@
 """REHASH: an operator has the server read its config file again, nobody disconnected.
 
-Rules (RFC 2812 3.7.? "Rehash message", modern.ircdocs.horse "REHASH"; what the file can
+Rules (RFC 2812 4.2 "Rehash message", modern.ircdocs.horse "REHASH"; what the file can
 change at once is core/reconfigure.py's):
 - operators whose role holds ``admin`` only; others get ``481``;
 - once the file is read and applied: ``382 <nick> <file> :Rehashing``, then one NOTICE
