@@ -72,9 +72,19 @@ def run_workers(config: Config, config_file: str | None, count: int, log_args: l
         nonlocal stopping
         stopping = True
 
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def pass_on(signum: int, frame: FrameType | None) -> None:
+        # SIGHUP (systemctl reload) is each worker's: it reads its TLS files again. Its
+        # default action would end this process and leave the workers without a parent.
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGHUP)
+
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    workers = [subprocess.Popen(command, env=env) for command in commands]
+    signal.signal(signal.SIGHUP, pass_on)
+    workers += [subprocess.Popen(command, env=env) for command in commands]
     started = [time.monotonic()] * count
     quick_failures = [0] * count
     gave_up = False

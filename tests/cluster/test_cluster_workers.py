@@ -75,6 +75,13 @@ def test_workers_share_one_port_and_their_clients_share_rooms(
     for person in people[:-1]:
         heard(person, "worker5", "heard by every worker's clients")
     eventually(lambda: _held(network) == 6, "the workers hold the 6 clients between them")
+    # systemctl reload: the parent passes SIGHUP on and keeps running, as do the workers.
+    parent.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    assert parent.poll() is None
+    people[0].write("PRIVMSG #workers :still here after the reload")
+    for person in people[1:]:
+        heard(person, "worker0", "still here after the reload")
     parent.send_signal(signal.SIGTERM)
     assert parent.wait(timeout=30) == 0
     assert not {"w-1", "w-2"} & set(network.listed_nodes())
