@@ -221,3 +221,19 @@ def test_silence_drops_a_pests_private_messages_over_real_sockets(
     assert alice.wait_type("privmsg").arguments == ["lunch?"]
     alice.pump(0.3)
     assert [e.arguments for e in alice.events if e.type == "privmsg"] == [["lunch?"]]
+
+
+def test_an_operator_watching_server_notices_sees_a_client_come_and_go(
+    server: ServerThread, clients: list[Client]
+) -> None:
+    boss = join(server, clients, "admin", "#lobby", login=True)
+    boss.conn.mode("admin", "+s")
+    assert boss.wait_type("008").arguments == ["+ac", "Server notice mask"]
+    visitor = Client(server.port, "visitor")
+    clients.append(visitor)
+    visitor.wait_type("welcome")
+    visitor.conn.quit("see you")
+    came = boss.wait_for(lambda e: e.type == "privnotice" and "connecting" in e.arguments[0])
+    assert "visitor!~visitor@127.0.0.1 [127.0.0.1]" in came.arguments[0]
+    went = boss.wait_for(lambda e: e.type == "privnotice" and "exiting" in e.arguments[0])
+    assert "(Quit: see you)" in went.arguments[0]

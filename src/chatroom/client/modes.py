@@ -40,6 +40,7 @@ _USER_MODES = {
     "w": "receives WALLOPS",
     "o": "server operator",
     "B": "bot",
+    "s": "server notices",
     "R": "private messages from accounts only",
     "r": "registered",
     "Z": "secure connection",

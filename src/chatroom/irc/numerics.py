@@ -14,6 +14,7 @@ RPL_YOURHOST = "002"
 RPL_CREATED = "003"
 RPL_MYINFO = "004"
 RPL_ISUPPORT = "005"
+RPL_SNOMASKIS = "008"  # the server notice mask of +s (InspIRCd)
 RPL_BOUNCE = "010"
 
 # Trace, stats, lusers, admin (200-266).

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from chatroom.server.core.session import Session
     from chatroom.server.core.settings import CoreSettings
     from chatroom.server.core.signups import Signups
+    from chatroom.server.core.snotices import ServerNotices
     from chatroom.server.core.users import User, WhowasEntry
     from chatroom.server.store.base import Change
 
@@ -118,6 +119,8 @@ class Context(Protocol):
     def throttle(self) -> LoginThrottle: ...
     @property
     def signups(self) -> Signups: ...
+    @property
+    def snotices(self) -> ServerNotices: ...
     @property
     def whowas(self) -> deque[WhowasEntry]: ...
     @property

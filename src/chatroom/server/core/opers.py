@@ -101,6 +101,8 @@ def revoke(ctx: Context, session: Session) -> None:
         session.owner.set_mode("o", False)
         if session.registered:
             ctx.census.opers -= 1
+    session.owner.set_mode("s", False)  # server notices are for operators
+    ctx.snotices.forget(session.owner)
     session.oper_role = None
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 # +C (no CTCP but ACTION) joins the default flags; docs/commands.md lists what each does.
 CHANNEL_MODES = ChannelModeSpec(flags="CMRimnst")
-USER_MODES = "iowBR"
+USER_MODES = "iowsBR"
 
 
 def isupport_tokens(ctx: Context) -> dict[str, str | None]:

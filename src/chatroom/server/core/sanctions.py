@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from chatroom.irc import numerics as n
 from chatroom.irc.message import format_line
 from chatroom.irc.modes import ModeChange
+from chatroom.server.core import snotices
 from chatroom.server.core.bans import (
     BanList,
     Who,
@@ -92,6 +93,7 @@ def audit(
     after the commit, for replies that promise the change is saved."""
     entry = AuditEntry(None, ctx.clock(), actor, action, target, reason)
     ctx.persist([*changes, AppendAudit(entry)], then)
+    snotices.tell(ctx, "a", f"{actor} {action} {target}" + (f" ({reason})" if reason else ""))
 
 
 # ----------------------------------------------------------------------------- bans

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 
 from chatroom.irc import numerics as n
-from chatroom.server.core import metadata, missed, opers, presence, sanctions
+from chatroom.server.core import metadata, missed, opers, presence, sanctions, snotices
 from chatroom.server.core.accounts import (
     create_account,
     email_refusal,
@@ -80,6 +80,7 @@ def try_register(ctx: Context, session: Session) -> None:
     ctx.census.devices += 1
     opers.count_before_welcome(ctx, session)
     send_welcome(ctx, session)
+    snotices.connected(ctx, session)
     opers.announce_after_welcome(ctx, session)
     metadata.send_own(ctx, session)
     guard_nick(ctx, session)
@@ -95,6 +96,7 @@ def _attach(ctx: Context, session: Session, user: User) -> None:
     ctx.stats.registrations += 1
     ctx.census.devices += 1
     send_welcome(ctx, session)
+    snotices.connected(ctx, session)
     metadata.send_own(ctx, session)
     presence.burst(ctx, session)
     if missing_since is not None:

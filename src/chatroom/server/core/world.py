@@ -38,6 +38,7 @@ from chatroom.server.core import (
     reconfigure,
     replay,
     sanctions,
+    snotices,
 )
 from chatroom.server.core.accountbook import AccountBook
 from chatroom.server.core.answers import Answers
@@ -75,6 +76,7 @@ from chatroom.server.core.rooms import Rooms
 from chatroom.server.core.session import Session, TagProfile
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.core.signups import Signups
+from chatroom.server.core.snotices import ServerNotices
 from chatroom.server.core.users import User, WhowasEntry
 from chatroom.server.store.base import Change, Snapshot, StoreDelta
 
@@ -149,6 +151,7 @@ class World:
         self.metadata = MetadataState()  # accounts' IRCv3 metadata (core/metadata.py)
         self.read_markers = ReadMarkers()  # accounts' draft/read-marker (core/readmarkers.py)
         self.signups = Signups()  # accounts created lately per address (core/signups.py)
+        self.snotices = ServerNotices()  # operators who watch server notices (+s)
         for name in settings.permanent_channels:
             self.rooms.create(name, self.started_at, permanent=True)
 
@@ -682,6 +685,7 @@ class World:
         session.closed = True
         if session.registered:
             self.census.devices -= 1
+            snotices.exited(self, session, reason)
         self.monitor.clear(session)
         replay.connection_closed(self, session)
         if presence.stays(self, session):
@@ -699,6 +703,7 @@ class World:
         if "o" in user.modes:
             self.census.opers -= 1
         events.quit(self, user, reason)
+        self.snotices.forget(user)
         self.remember_whowas(user)
         presence.keep(self, user)  # an account's rooms, rejoined at its next login
         for channel in list(user.channels.values()):

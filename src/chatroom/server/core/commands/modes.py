@@ -21,7 +21,7 @@ from chatroom.irc.modes import (
     parse_channel_modes,
     parse_user_modes,
 )
-from chatroom.server.core import chanreg, events, opers, sanctions
+from chatroom.server.core import chanreg, events, opers, sanctions, snotices
 from chatroom.server.core.channel import LIST_MODES, Channel, ListEntry
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
@@ -262,6 +262,9 @@ def user_mode(ctx: Context, session: Session, msg: Message) -> None:
     applied: list[ModeChange] = []
     for change in changes:
         letter = change.letter
+        if letter == "s":
+            _server_notices(ctx, session, change.adding, msg.params[2:3], applied)
+            continue
         if change.adding:
             if letter == "o" or letter in session.modes:
                 continue  # +o comes only from OPER
@@ -286,3 +289,24 @@ def user_mode(ctx: Context, session: Session, msg: Message) -> None:
             modestring,
             account=session.account,
         )
+
+
+def _server_notices(
+    ctx: Context,
+    session: Session,
+    adding: bool,
+    mask: tuple[str, ...],
+    applied: list[ModeChange],
+) -> None:
+    """``+s [<mask>]`` / ``-s``: which server notices an operator hears (core/snotices.py)."""
+    user = session.owner
+    if adding and "o" not in session.modes:
+        return  # for operators only, like +o: ignored for anyone else
+    before = ctx.snotices.mask_of(user)
+    after = snotices.changed_mask(before, mask[0] if mask else None) if adding else ""
+    ctx.snotices.set_mask(user, after)
+    if bool(before) != bool(after):
+        user.set_mode("s", bool(after))
+        applied.append(ModeChange(bool(after), "s"))
+    if after:
+        ctx.reply(session, n.RPL_SNOMASKIS, "+" + after, "Server notice mask")
