@@ -237,3 +237,21 @@ def test_an_operator_watching_server_notices_sees_a_client_come_and_go(
     assert "visitor!~visitor@127.0.0.1 [127.0.0.1]" in came.arguments[0]
     went = boss.wait_for(lambda e: e.type == "privnotice" and "exiting" in e.arguments[0])
     assert "(Quit: see you)" in went.arguments[0]
+
+
+def test_an_accounts_silence_list_survives_a_restart(config: Config, clients: list[Client]) -> None:
+    first = ServerThread(config).start()
+    try:
+        alice = join(first, clients, "alice", "#lobby", login=True)
+        alice.conn.send_raw("SILENCE +pest")
+        alice.wait_for(lambda e: e.type == "silence" and e.target == "+pest!*@*")
+    finally:
+        first.stop()
+    second = ServerThread(config).start()
+    try:
+        again = join(second, clients, "alice", "#lobby", login=True)
+        again.conn.send_raw("SILENCE")
+        listed = again.wait_type("271")
+        assert listed.arguments == ["pest!*@*"]
+    finally:
+        second.stop()

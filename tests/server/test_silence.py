@@ -93,3 +93,21 @@ def test_a_silenced_senders_multiline_message_is_dropped_and_not_kept() -> None:
     ]  # its own echo, as if delivered
     assert alice.take() == []
     assert not [r for lines in h.history.lines.values() for r in lines if "line" in r.text]
+
+
+def test_an_accounts_list_is_saved_before_it_is_confirmed_and_back_at_the_next_login() -> None:
+    h = Harness()
+    alice = user(h, "alice")
+    h.hold_persists = True
+    assert alice.cmd("SILENCE +pest,+a:troll") == []  # nothing confirmed before the commit
+    h.release_persists()
+    assert [m.params[-1] for m in alice.take() if m.command == "SILENCE"] == [
+        "+pest!*@*",
+        "+a:troll",
+    ]
+    alice.cmd("QUIT :bye")
+    again = user(h, "alice")
+    listed = again.cmd("SILENCE")
+    assert [m.params[1] for m in listed if m.command == "271"] == ["pest!*@*", "a:troll"]
+    again.cmd("SILENCE -pest,-a:troll")
+    assert h.world.accounts.option("alice", "silence") is None

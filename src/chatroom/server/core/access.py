@@ -136,9 +136,6 @@ def refuses_guests(sender: Session, recipient: User) -> bool:
     )
 
 
-SILENCE_ENTRIES = 32  # masks per user's SILENCE list (InspIRCd's default), in ISUPPORT
-
-
 def silences(ctx: Context, sender: Session, recipient: User) -> bool:
     """SILENCE: ``recipient`` does not want private messages or invites from ``sender``
     (operators always get through, so moderation can still talk to everyone)."""

@@ -105,8 +105,12 @@ class AccountBook:
         return self._online.get(key)
 
     def set_online(self, key: str, user: User) -> None:
-        """``user`` is the account's user, unless the account already has one."""
-        self._online.setdefault(key, user)
+        """``user`` is the account's user, unless the account already has one; it takes
+        the account's SILENCE list."""
+        if self._online.setdefault(key, user) is user:
+            kept = self.option(key, SILENCE_OPTION)
+            if kept and not user.silenced:
+                user.silenced = tuple(kept.split()[:SILENCE_ENTRIES])
 
     def set_offline(self, key: str, user: User) -> None:
         """``user`` is no longer the account's user (if it was)."""
@@ -171,6 +175,10 @@ class AccountBook:
             return None, None
         return _mailbox(value)[0], PutAccountOption(key, MAILBOX, None)
 
+
+# An account's SILENCE list (core/commands/silence.py): its masks, separated by spaces.
+SILENCE_OPTION = "silence"
+SILENCE_ENTRIES = 32  # masks per user's list (InspIRCd's default), in ISUPPORT SILENCE
 
 # An account's offline mailbox, kept as an account option so that it survives a restart:
 # "<time of its first waiting message, ms> <how many wait>". Its first message marks where

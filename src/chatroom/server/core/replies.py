@@ -10,7 +10,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.isupport import isupport_lines
 from chatroom.irc.message import format_line
 from chatroom.irc.modes import ChannelModeSpec
-from chatroom.server.core.access import SILENCE_ENTRIES
+from chatroom.server.core.accountbook import SILENCE_ENTRIES
 
 if TYPE_CHECKING:
     from chatroom.server.core.context import Context
