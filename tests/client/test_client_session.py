@@ -268,9 +268,30 @@ def test_reconnect_rejoins_the_rooms_that_were_joined() -> None:
     assert sent(s)[-1] == "JOIN #lobby,#dev"
 
 
-def test_unknown_command_points_to_help() -> None:
+def test_a_command_the_client_does_not_know_goes_to_the_server_as_typed() -> None:
     s = welcomed()
-    assert "/help" in shown(execute(s, "#lobby", "/frobnicate"))[0].text
+    assert execute(s, "#lobby", "/knock #private :let me in") == []
+    assert sent(s)[-1] == "KNOCK #private :let me in"
+    execute(s, "#lobby", "/quote SILENCE +pest")
+    execute(s, "#lobby", "/raw WHOWAS bob")
+    assert sent(s)[-2:] == ["SILENCE +pest", "WHOWAS bob"]
+
+
+def test_the_servers_unknown_command_reply_points_to_help() -> None:
+    s = welcomed()
+    execute(s, "#lobby", "/frobnicate now")
+    assert sent(s)[-1] == "FROBNICATE now"
+    (error,) = shown(feed(s, ":srv 421 alice FROBNICATE :Unknown command"))
+    assert "FROBNICATE" in error.text
+    assert "/help" in error.text
+
+
+def test_a_raw_line_cannot_smuggle_a_second_command() -> None:
+    s = welcomed()
+    before = len(sent(s))
+    (refused,) = shown(execute(s, "#lobby", "/quote PRIVMSG #a :x\r\nQUIT"))
+    assert "Not sent" in refused.text
+    assert len(sent(s)) == before
 
 
 def test_a_text_too_long_for_one_line_is_sent_as_several_without_losing_a_word() -> None:

@@ -221,3 +221,22 @@ def test_web_mode_command_changes_and_shows_room_and_user_modes(
 
     people.say(bob, "/help")
     expect(bob.locator("#message-list")).to_contain_text("/mode [#room|nick]")
+
+
+# ------------------------------------------------------------------ other commands
+
+
+def test_web_sends_a_command_it_does_not_know_to_the_server(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    alice = people.join_as("alice")
+    tess = tcp_client("tess")
+    _joined(tess, "#closed")
+    tess.send("MODE #closed +i")
+    tess.wait_for(lambda line: line.endswith("MODE #closed +i"))
+    people.say(alice, "/knock #closed :may I come in?")
+    tess.wait_for(lambda line: " 710 tess #closed alice!" in line and "may I come in?" in line)
+    people.say(alice, "/frobnicate")
+    expect(
+        alice.locator("#message-list .msg-error", has_text="/frobnicate is not a command here")
+    ).to_have_count(1)

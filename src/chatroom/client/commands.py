@@ -251,6 +251,14 @@ def _help(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Eve
     return list(lines)
 
 
+def _quote(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    try:
+        s.send_raw(rest)
+    except ValueError as err:
+        return [s.info(f"Not sent: {err}.", kind=LineKind.ERROR)]
+    return []
+
+
 def _quit(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
     s.send("QUIT", rest or "Leaving")
     raise QuitRequested(rest)
@@ -294,6 +302,7 @@ COMMANDS: dict[str, Command] = {
         "/delete [NICK] [reason]", "delete your last message here (operators: NICK's)", _delete
     ),
     "redact": Command("/redact [NICK] [reason]", "the same as /delete", _delete),
+    "quote": Command("/quote LINE", "send a line of IRC as it is (/raw too)", _quote, 1),
     "help": Command("/help [command]", "this list", _help),
     "quit": Command("/quit [message]", "leave the server and exit", _quit),
 }
@@ -305,9 +314,11 @@ def execute(s: ClientSession, buffer: str, text: str) -> list[Event]:
         return say(s, buffer, text[1:] if text.startswith("//") else text)
     name, _, rest = text[1:].partition(" ")
     rest = rest.strip()
-    cmd = COMMANDS.get(name.lower())
+    cmd = COMMANDS.get("quote" if name.lower() == "raw" else name.lower())
     if cmd is None:
-        return [s.info(f"Unknown command /{name}. Type /help for the list.", kind=LineKind.ERROR)]
+        # As other IRC clients do: a command this client does not know goes to the server
+        # (/knock, /silence, /whowas, /oper...), which answers 421 to one it does not know.
+        return _quote(s, buffer, [], f"{name.upper()} {rest}".strip())
     args = rest.split()
     if len(args) < cmd.min_args:
         return [s.info(f"Usage: {cmd.usage}", kind=LineKind.ERROR)]

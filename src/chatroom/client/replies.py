@@ -35,6 +35,7 @@ _ERRORS = {
     "474": "You are banned from {0}.",
     "475": "{0} needs a key: /join {0} KEY",
     "477": "You need to log in to an account to join {0}.",
+    n.ERR_UNKNOWNCOMMAND: "{0} is not a command this server knows (/help lists this client's).",
 }
 
 
@@ -137,6 +138,8 @@ def numeric(s: ClientSession, msg: Message) -> list[Event]:
     if c in (n.RPL_UNAWAY, n.RPL_NOWAWAY):
         return [s.info("You are back." if c == n.RPL_UNAWAY else "You are marked as away.")]
     template = _ERRORS.get(c)
+    if c == "477" and len(p) > 2 and not s.is_channel(p[1]):
+        template = "{0} takes private messages only from people logged in to an account."
     # An error about a room we are in goes to its window (482 after /mode #room); one about
     # a room we are not in (474 on /join) stays where the user typed.
     room = s.buffer(p[1], False) if len(p) > 2 and s.is_channel(p[1]) else None

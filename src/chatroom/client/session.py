@@ -113,6 +113,16 @@ class ClientSession:
         """Queue one outgoing line; commands and the UI use this."""
         self._send(command, *params)
 
+    def send_raw(self, line: str) -> None:
+        """Queue a line the user typed as IRC (/quote, a command the client does not know);
+        a line break or NUL in it would start another command, so it is refused."""
+        if any(c in line for c in "\r\n\0") or not line.strip():
+            raise ValueError("one line of IRC, without line breaks")
+        self._send_line(line.strip().encode() + b"\r\n")
+
+    def _send_line(self, line: bytes) -> None:
+        self._out.append(line)
+
     def take_output(self) -> list[bytes]:
         out, self._out = self._out, []
         return out

@@ -139,6 +139,8 @@ export function runInput(ctx, line) {
   const verb = (space < 0 ? body : body.slice(0, space)).toLowerCase();
   const rest = space < 0 ? "" : body.slice(space + 1).trim();
   const handler = COMMANDS[verb];
-  if (!handler) return ctx.note(`Unknown command /${verb}. Type /help for the list.`);
+  // As other IRC clients do: a command this client does not know goes to the server as
+  // typed (/knock, /silence, /whowas, /oper...); the server answers 421 to one it does not know.
+  if (!handler) return ctx.raw(`${verb.toUpperCase()} ${rest}`.trim());
   return handler(ctx, rest.split(/\s+/).filter(Boolean), rest);
 }

@@ -41,6 +41,8 @@ function numeric(app, msg) {
   let line = context ? `${context}: ${text}` : text;
   // ERR_BADCHANNELKEY says only "(+k)": tell a user who does not speak IRC modes what to type.
   if (code === 475 && context) line += ` — the room needs a key: /join ${context} KEY`;
+  // A /command neither this client nor the server knows (it went to the server as typed).
+  if (code === 421 && context) line = `/${context.toLowerCase()} is not a command here: /help lists them`;
   const kind = code >= 400 && code < 600 ? "error" : "event";
   // About a room we have a tab for (482 "not channel operator", 404...): said there.
   const room = state.isChannel(msg.params[1]) ? state.find(msg.params[1]) : null;
