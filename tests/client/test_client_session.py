@@ -304,3 +304,22 @@ def test_a_text_too_long_for_one_line_is_sent_as_several_without_losing_a_word()
     assert all(len(longest_prefix + line) + 2 <= 512 for line in lines)
     got = [w for line in lines for w in parse(line).params[1].split()]
     assert got == words
+
+
+def test_a_knock_on_a_room_shows_in_that_room_with_how_to_let_them_in() -> None:
+    s = welcomed()
+    feed(s, ":alice!u@h JOIN #lobby")
+    (knock,) = shown(feed(s, ":srv 710 alice #lobby visitor!~v@host :has asked for an invite"))
+    assert knock.buffer == "#lobby"
+    assert "visitor knocks on #lobby" in knock.text
+    assert "/invite visitor" in knock.text
+    (delivered,) = shown(feed(s, ":srv 711 alice #closed :Your KNOCK has been delivered"))
+    assert "#closed" in delivered.text
+
+
+def test_silence_changes_are_confirmed_in_words() -> None:
+    s = welcomed()
+    (added,) = shown(feed(s, ":alice!u@h SILENCE +pest!*@*"))
+    assert added.text == "You will not get private messages or invites from pest!*@*."
+    (removed,) = shown(feed(s, ":alice!u@h SILENCE -pest!*@*"))
+    assert removed.text == "pest!*@* may send you private messages again."

@@ -236,7 +236,26 @@ def test_web_sends_a_command_it_does_not_know_to_the_server(
     tess.wait_for(lambda line: line.endswith("MODE #closed +i"))
     people.say(alice, "/knock #closed :may I come in?")
     tess.wait_for(lambda line: " 710 tess #closed alice!" in line and "may I come in?" in line)
+    expect(alice.locator("#message-list")).to_contain_text("Your KNOCK has been delivered")
+    people.say(alice, "/silence +pest")
+    expect(alice.locator("#message-list")).to_contain_text(
+        "You will not get private messages or invites from pest!*@*."
+    )
     people.say(alice, "/frobnicate")
     expect(
         alice.locator("#message-list .msg-error", has_text="/frobnicate is not a command here")
     ).to_have_count(1)
+
+
+def test_web_shows_a_knock_in_the_room_it_is_for_with_how_to_let_them_in(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    alice = people.join_as("alice")
+    _join_in_page(alice, "#closed")  # the first in #closed: its operator
+    people.say(alice, "/mode +i")
+    expect(alice.locator("#message-list")).to_contain_text("alice sets mode +i")
+    visitor = tcp_client("visitor")
+    visitor.send("KNOCK #closed :from the meetup")
+    visitor.wait_for(lambda line: " 711 visitor #closed " in line)
+    knock = alice.locator("#message-list", has_text="visitor knocks on #closed")
+    expect(knock).to_contain_text("/invite visitor")

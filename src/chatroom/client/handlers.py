@@ -215,6 +215,16 @@ def _invite(s: ClientSession, msg: Message) -> list[Event]:
     return [s.show(room, LineKind.INFO, f"{by} invited {who}", by, msg)]
 
 
+def _silence(s: ClientSession, msg: Message) -> list[Event]:
+    """``SILENCE +mask``/``-mask``: the server confirms a change of one's block list."""
+    change = msg.params[0] if msg.params else ""
+    if change[:1] == "+":
+        return [s.info(f"You will not get private messages or invites from {change[1:]}.")]
+    if change[:1] == "-":
+        return [s.info(f"{change[1:]} may send you private messages again.")]
+    return []
+
+
 def history_event(s: ClientSession, msg: Message) -> list[Event]:
     """A room event replayed from history (draft/event-playback): one line of scrollback,
     in time order, shown once; the room's members and topic stay as they are now."""
@@ -337,6 +347,7 @@ HANDLERS: dict[str, Callable[[ClientSession, Message], list[Event]]] = {
     "TOPIC": _topic,
     "MODE": _mode,
     "INVITE": _invite,
+    "SILENCE": _silence,
     "REDACT": _redact,
     "BATCH": _batch,
     "AWAY": lambda s, m: s.away.on_away(m),

@@ -133,6 +133,13 @@ def numeric(s: ClientSession, msg: Message) -> list[Event]:
         return [s.info(f"  {p[1]} ({p[2]} people) {p[3]}")]
     if c == n.RPL_LISTEND:
         return [s.info("End of room list. /join a room to enter it.")]
+    if c == n.RPL_KNOCK and len(p) >= 4:  # 710 <me> <#room> <nick!user@host> :text
+        who = p[2].split("!", 1)[0]
+        room = s.buffer(p[1], False)
+        where = room.name if room is not None and room.joined else None
+        return [s.info(f"{who} knocks on {p[1]} ({p[3]}): /invite {who} to let them in", where)]
+    if c == n.RPL_KNOCKDLVR and len(p) >= 2:
+        return [s.info(f"Your knock on {p[1]} was delivered to its operators.")]
     if c == n.RPL_INVITING and len(p) >= 3:
         return [s.info(f"You invited {p[1]} to {p[2]}.")]
     if c in (n.RPL_UNAWAY, n.RPL_NOWAWAY):

@@ -41,6 +41,11 @@ function numeric(app, msg) {
   let line = context ? `${context}: ${text}` : text;
   // ERR_BADCHANNELKEY says only "(+k)": tell a user who does not speak IRC modes what to type.
   if (code === 475 && context) line += ` — the room needs a key: /join ${context} KEY`;
+  // KNOCK: 710 <me> <#room> <nick!user@host> :text to the room's operators, 711 to us.
+  if (code === 710) {
+    const who = (msg.params[2] || "").split("!")[0];
+    line = `${who} knocks on ${msg.params[1]} (${text}): /invite ${who} to let them in`;
+  }
   // A /command neither this client nor the server knows (it went to the server as typed).
   if (code === 421 && context) line = `/${context.toLowerCase()} is not a command here: /help lists them`;
   const kind = code >= 400 && code < 600 ? "error" : "event";
@@ -385,6 +390,12 @@ const HANDLERS = {
     if (typing === "done") buffer.typing.delete(nick);
     else buffer.typing.set(nick, Date.now() + (typing === "paused" ? TYPING_PAUSED_MS : TYPING_ACTIVE_MS));
     app.refreshTyping();
+  },
+  SILENCE(app, msg) {
+    // The server confirms a change of our block list (/silence +mask, -mask).
+    const change = msg.params[0] || "";
+    if (change.startsWith("+")) app.note(`You will not get private messages or invites from ${change.slice(1)}.`);
+    else if (change.startsWith("-")) app.note(`${change.slice(1)} may send you private messages again.`);
   },
   INVITE(app, msg) {
     const { nick } = parseSource(msg.source);
