@@ -223,6 +223,9 @@ def test_every_confirmed_durable_change_survives_sigkill(tmp_path: Path, store_u
             Step(op, "MUTE dave :noise", notice_with("Muted dave")),
             Step(alice, "PRIVMSG ChanServ :REGISTER #room", notice_with("now registered")),
             Step(alice, "PRIVMSG ChanServ :REGISTER #gone", notice_with("#gone is now")),
+            Step(
+                alice, "SILENCE +pest", lambda m: m.command == "SILENCE" and "+pest" in m.params[0]
+            ),
             Step(erin, f"PRIVMSG NickServ :SET PASSWORD {NEW_PASSWORD}", notice_with("changed")),
             Step(erin, f"PRIVMSG NickServ :CERT ADD {FP}", notice_with("now logs in to erin")),
             Step(
@@ -242,6 +245,8 @@ def test_every_confirmed_durable_change_survives_sigkill(tmp_path: Path, store_u
         alice = login(port, "alice")
         assert "#room is registered to alice." in chanserv(alice, "INFO #room", "Ops by")
         assert "#gone is registered to alice." in chanserv(alice, "INFO #gone", "Ops by")
+        silenced = ask(alice, "SILENCE", lambda m: m.command == "272")
+        assert [m.params[1] for m in silenced if m.command == "271"] == ["pest!*@*"]
         erin = login(port, "erin", NEW_PASSWORD)
         cert_list = ask(erin, "PRIVMSG NickServ :CERT LIST", notice_with(FP))
         assert any(FP in m.params[-1] for m in cert_list)
