@@ -2,8 +2,9 @@
 a SQLite data directory.
 
 What it refuses, and why:
-- a backup that is not a ChatRoom store (not SQLite, no ChatRoom tables) or was written by
-  a newer ChatRoom (a schema version this one does not know): it would not serve;
+- a backup that is not a ChatRoom store (not SQLite, no ChatRoom tables, a trigger or a
+  view, which ChatRoom never makes and which would run inside the server) or was written
+  by a newer ChatRoom (a schema version this one does not know): it would not serve;
 - a data directory whose databases another process has open, found the way SQLite itself
   would: an exclusive lock is not granted while any other connection (a running server,
   a ``chatroom admin`` command) holds the file open. Replacing a live database under a
@@ -79,6 +80,9 @@ def check_backup(path: Path, kind: _Kind) -> int:
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            code = conn.execute(
+                "SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')"
+            ).fetchone()
             (ok,) = conn.execute("PRAGMA quick_check").fetchone()
         finally:
             conn.close()
@@ -86,6 +90,13 @@ def check_backup(path: Path, kind: _Kind) -> int:
         raise ValueError(f"{path} is not a ChatRoom backup: {err}") from None
     if version < 1 or kind.table not in tables:
         raise ValueError(f"{path} is not a ChatRoom backup: it has no ChatRoom tables")
+    if code is not None:
+        # ChatRoom's schema has none: one would run inside the server on every write
+        # (granting an operator role, copying password hashes) long after the restore.
+        raise ValueError(
+            f"{path} is not a ChatRoom backup: it holds the {code[0]} {code[1]!r},"
+            " which ChatRoom never makes"
+        )
     if version > latest:
         raise ValueError(
             f"{path} was written by a newer ChatRoom (schema version {version}; this one knows"
