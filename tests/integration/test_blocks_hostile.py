@@ -40,3 +40,71 @@ def test_a_silenced_pest_cannot_reach_the_operator_through_knock(
     other.write("KNOCK #other :hello")
     settle(other, "knocked")
     assert any(" 710 alice #other visitor!" in line for line in settle(alice, "later"))
+
+
+CAPS = ("message-tags", "batch", "draft/multiline")
+
+
+def test_a_silenced_pests_every_kind_of_private_line_is_dropped_unseen(
+    port: int, wires: list[Wire]
+) -> None:
+    alice = guest_wire(port, wires, "alice", *CAPS)
+    alice.write("SILENCE +*!*pest@*")
+    settle(alice, "ready")
+    pest = guest_wire(port, wires, "pest", *CAPS)
+    pest.write(
+        "PRIVMSG alice :hi",
+        "NOTICE alice :hi",
+        "@+typing=active TAGMSG alice",
+        "PRIVMSG alice :\x01VERSION\x01",
+        "BATCH +b draft/multiline alice",
+        "@batch=b PRIVMSG alice :one",
+        "@batch=b PRIVMSG alice :two",
+        "BATCH -b",
+        "JOIN #pestroom",
+        "INVITE alice #pestroom",
+        "NICK renamed",  # the mask is on the user name: a new nick changes nothing
+        "PRIVMSG alice :and now?",
+    )
+    assert any(" 341 pest alice #pestroom" in line for line in settle(pest, "sent"))
+    seen = settle(alice, "after")
+    assert not [line for line in seen if "pest" in line or "renamed" in line], seen
+
+
+def test_an_accounts_only_room_refuses_a_guests_every_way_of_speaking(
+    port: int, wires: list[Wire]
+) -> None:
+    alice = guest_wire(port, wires, "alice")
+    alice.write("JOIN #members", "MODE #members +M")
+    settle(alice, "ready")
+    guest = guest_wire(port, wires, "guest", *CAPS)
+    guest.write(
+        "JOIN #members",
+        "NOTICE #members :n",
+        "@+typing=active TAGMSG #members",
+        "PRIVMSG @#members :to the ops",
+        "PRIVMSG +#members :to the voices",
+        "BATCH +b draft/multiline #members",
+        "@batch=b PRIVMSG #members :one",
+        "BATCH -b",
+    )
+    refused = [line for line in settle(guest, "sent") if " 404 guest #members " in line]
+    assert len(refused) == 4, refused  # NOTICE is never answered
+    seen = settle(alice, "after")
+    assert [line for line in seen if "guest!" in line] == [
+        line for line in seen if " JOIN #members" in line
+    ], seen
+
+
+def test_knocking_on_a_secret_room_answers_as_for_no_room(port: int, wires: list[Wire]) -> None:
+    alice = guest_wire(port, wires, "alice")
+    alice.write("JOIN #hidden", "MODE #hidden +si")
+    settle(alice, "ready")
+    visitor = guest_wire(port, wires, "visitor")
+    visitor.write("KNOCK #hidden", "KNOCK #nowhere")
+    answers = [line.split(" ", 3)[1:] for line in settle(visitor, "k")[:-1]]
+    assert answers == [
+        ["403", "visitor", "#hidden :No such channel"],
+        ["403", "visitor", "#nowhere :No such channel"],
+    ]
+    assert not any(" 710 " in line for line in settle(alice, "after"))
