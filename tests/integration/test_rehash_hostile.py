@@ -100,3 +100,17 @@ def test_a_huge_config_file_is_refused_unread(running: Running) -> None:
         out.write(("# " + "x" * 1022 + "\n") * 2048)  # 2 MiB of comments
     error = _failure(running)
     assert "too large" in error
+
+
+def test_the_restart_notice_names_changed_secret_keys_without_their_values(
+    running: Running,
+) -> None:
+    url = f"postgresql://chat:{SECRET}@db.example.org/chat"
+    running.write_config("m", f'password = "{SECRET}"', "[store]", f'url = "{url}"')
+    op = _operator(running)
+    answer = _answer_to(op, "REHASH")
+    assert any(m.command == "382" for m in answer), answer
+    notices = " ".join(m.params[-1] for m in answer if m.command == "NOTICE")
+    assert "store.url" in notices
+    assert SECRET not in " ".join(" ".join(m.params) for m in answer)
+    assert SECRET not in _audit_lines(running)
