@@ -51,3 +51,18 @@ def test_restore_refuses_a_backup_with_a_view_and_keeps_the_store_it_would_repla
     assert "it holds the view 'hashes'" in err
     assert not list(data.glob("before-restore-*"))
     assert admin(data, "list").stdout.startswith("alice\t")
+
+
+def test_restore_force_of_a_file_that_only_looks_like_a_store_keeps_the_one_it_would_replace(
+    tmp_path: Path, data: Path
+) -> None:
+    fake = tmp_path / "fake.db"
+    with sqlite3.connect(fake) as conn:
+        conn.execute("CREATE TABLE accounts (anything)")
+        conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    err = one_error_line(admin(data, "restore", str(fake), "--force"))
+    assert err.startswith("chatroom admin: ")
+    assert not list(data.glob("before-restore-*"))
+    assert not list(data.glob("*.restoring*"))
+    assert admin(data, "list").stdout.startswith("alice\t")

@@ -14,8 +14,9 @@ What it refuses, and why:
   restored files) are moved into ``before-restore-<UTC time>/`` beside them, never deleted.
 
 The backup is copied (SQLite's backup API, integrity-checked) next to its final name first
-and renamed into place only once every copy is complete, so a failed copy leaves the data
-directory as it was. A PostgreSQL store is restored with ``pg_restore`` (README, "Backup
+and opened as ``serve`` would open it (its schema brought up to date), and renamed into
+place only once every copy is complete and opens, so a failed copy, or a file whose tables
+only look like ChatRoom's, leaves the data directory as it was. A PostgreSQL store is restored with ``pg_restore`` (README, "Backup
 and restore"), not here.
 """
 
@@ -163,9 +164,11 @@ def restore_sqlite(source: Path, location: SqliteLocation, force: bool = False) 
     try:
         for kind, path in files.items():
             backup_database(path, staged[kind])
+        counts = _opened_as_served(staged[_STORE])
     except BaseException:
         for path in staged.values():
-            path.unlink(missing_ok=True)
+            for end in _JOURNALS:
+                Path(f"{path}{end}").unlink(missing_ok=True)
         raise
     aside = None
     if present:
@@ -176,9 +179,15 @@ def restore_sqlite(source: Path, location: SqliteLocation, force: bool = False) 
     for kind, path in staged.items():
         path.replace(directory / kind.filename)
         written.append(directory / kind.filename)
-    store = SqliteStore(location.store_path)  # brings an older schema up to date, as serve would
+    return Restored(written, aside, counts)
+
+
+def _opened_as_served(path: Path) -> dict[str, int]:
+    """Rows per table of the store at ``path``, opened as ``serve`` opens it (an older
+    schema brought up to date): a crafted file whose tables only look like ChatRoom's
+    fails here, while the data directory is still as it was."""
+    store = SqliteStore(path)
     try:
-        counts = store.counts()
+        return store.counts()
     finally:
         store.close()
-    return Restored(written, aside, counts)
