@@ -16,8 +16,8 @@ What it refuses, and why:
 The backup is copied (SQLite's backup API, integrity-checked) next to its final name first
 and opened as ``serve`` would open it (its schema brought up to date), and renamed into
 place only once every copy is complete and opens, so a failed copy, or a file whose tables
-only look like ChatRoom's, leaves the data directory as it was. A PostgreSQL store is restored with ``pg_restore`` (README, "Backup
-and restore"), not here.
+only look like ChatRoom's, leaves the data directory as it was. A PostgreSQL store is
+restored with ``pg_restore`` (README, "Backup and restore"), not here.
 """
 
 from __future__ import annotations
