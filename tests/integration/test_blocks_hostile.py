@@ -108,3 +108,36 @@ def test_knocking_on_a_secret_room_answers_as_for_no_room(port: int, wires: list
         ["403", "visitor", "#nowhere :No such channel"],
     ]
     assert not any(" 710 " in line for line in settle(alice, "after"))
+
+
+def _answers(wire: Wire, tag: str) -> list[str]:
+    """The numerics ``wire`` got, without the source and its own nick."""
+    return [
+        " ".join(line.split(" ")[1:2] + line.split(" ")[3:])
+        for line in settle(wire, tag)
+        if line.startswith(":chatroom.local ") and " PONG " not in line
+    ]
+
+
+def test_a_silenced_sender_is_answered_as_anyone_else_so_it_cannot_tell(
+    port: int, wires: list[Wire]
+) -> None:
+    alice = guest_wire(port, wires, "alice")
+    alice.write("AWAY :at lunch", "SILENCE +*!*pest@*")
+    settle(alice, "ready")
+    lines = (
+        "PRIVMSG alice :hi",
+        "BATCH +b draft/multiline alice",
+        "@batch=b PRIVMSG alice :one",
+        "BATCH -b",
+        "INVITE alice #{}",
+    )
+    seen = {}
+    for nick in ("pest", "friend"):
+        sender = guest_wire(port, wires, nick, *CAPS)
+        sender.write(f"JOIN #{nick}")
+        settle(sender, "joined")
+        sender.write(*(line.format(nick) for line in lines))
+        seen[nick] = [answer.replace(nick, "NICK") for answer in _answers(sender, "sent")]
+    assert seen["pest"] == seen["friend"], seen
+    assert seen["pest"].count("301 alice :at lunch") == 3, seen
