@@ -141,3 +141,25 @@ def test_a_silenced_sender_is_answered_as_anyone_else_so_it_cannot_tell(
         seen[nick] = [answer.replace(nick, "NICK") for answer in _answers(sender, "sent")]
     assert seen["pest"] == seen["friend"], seen
     assert seen["pest"].count("301 alice :at lunch") == 3, seen
+
+
+def test_user_mode_plus_r_keeps_a_guests_every_kind_of_private_line_out(
+    port: int, wires: list[Wire]
+) -> None:
+    alice = guest_wire(port, wires, "alice", *CAPS)
+    alice.write("MODE alice +R")
+    assert any(" MODE alice +R" in line for line in settle(alice, "ready"))
+    guest = guest_wire(port, wires, "drifter", *CAPS)
+    guest.write(
+        "NOTICE alice :n",
+        "@+typing=active TAGMSG alice",
+        "PRIVMSG alice :\x01VERSION\x01",
+        "BATCH +b draft/multiline alice",
+        "@batch=b PRIVMSG alice :one",
+        "BATCH -b",
+        "JOIN #drift",
+        "INVITE alice #drift",
+    )
+    refused = [line for line in settle(guest, "sent") if " 477 drifter alice " in line]
+    assert len(refused) == 4, refused  # all but the NOTICE, which is never answered
+    assert not [line for line in settle(alice, "after") if "drifter" in line]
