@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -474,10 +475,31 @@ def find_file(explicit: Path | None, env: Mapping[str, str] | None = None) -> Pa
     return next((path for path in search_paths() if path.is_file()), None)
 
 
+MAX_FILE_BYTES = 1 << 20  # a config file is a few KiB; more is a mistake or an attack
+
+
+def _file_text(path: Path) -> str:
+    """The file's text: a regular file of at most ``MAX_FILE_BYTES``, else ConfigError.
+    Opened without blocking and checked before it is read, so REHASH or SIGHUP on a path
+    that became a FIFO or a device (or a huge file) never stalls the running server."""
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise ConfigError(
+                f"config file {str(path)!r} is not a regular file (a FIFO, device or"
+                " directory); give a file (--config FILE)"
+            )
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"config file {str(path)!r} is too large (over {MAX_FILE_BYTES} bytes)")
+    try:
+        return data.decode()
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"config file {str(path)!r} is not UTF-8 text ({err.reason})") from None
+
+
 def read_file(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(_file_text(path))
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
     except tomllib.TOMLDecodeError as err:

@@ -38,9 +38,21 @@ def fail(key: str, value: object, allowed: str) -> ConfigError:
     return ConfigError(f"config key {key!r}: got {value!r}; {allowed}")
 
 
+# Never quoted in an error: REHASH sends its error to an IRC operator and the audit log.
+SECRET_KEYS = frozenset({"server.password", "cluster.secret"})
+
+
 def check(key: str, kind: str, value: object) -> object:
-    """``value`` for ``key`` converted to what the program uses, or ``ConfigError``."""
-    return KINDS[kind](key, value)
+    """``value`` for ``key`` converted to what the program uses, or ``ConfigError``; the
+    error never quotes a secret, nor a password inside a URL (``store.url``, ``cluster.url``)."""
+    try:
+        return KINDS[kind](key, value)
+    except ConfigError as err:
+        if key in SECRET_KEYS:
+            allowed = str(err).rpartition("; ")[2]
+            shown = f"a {type(value).__name__} (not shown: it is a secret)"
+            raise ConfigError(f"config key {key!r}: got {shown}; {allowed}") from None
+        raise ConfigError(redacted(str(err))) from None
 
 
 def _int_in(key: str, value: object, low: int, high: int, what: str) -> int:

@@ -62,6 +62,16 @@ def client_of(peer: str, headers: HeaderLines, networks: Networks, header: str) 
     return Client(ip, None if proto is None else proto.lower() in ("https", "wss"))
 
 
+def names_its_client(headers: HeaderLines, header: str) -> bool:
+    """Whether the nearest proxy's entry (the rightmost) of ``header`` is an address: a
+    proxy that hides its client, or sets the other header kind, names nobody."""
+    if header == "forwarded":
+        entries = [e.get("for", "") for e in _forwarded(headers)]
+    else:
+        entries = _values(headers, "X-Forwarded-For")
+    return bool(entries) and _node(entries[-1]) is not None
+
+
 def _values(headers: HeaderLines, name: str) -> list[str]:
     """Every comma-separated value of every ``name`` header line, in order."""
     return [v.strip() for line in headers(name) for v in line.split(",") if v.strip()]

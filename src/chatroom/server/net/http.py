@@ -8,7 +8,8 @@ Routes:
   clients in ``http.metrics_from`` (loopback by default), judged by the client's real
   address (behind a trusted proxy, the client it names, so a request relayed from
   outside is refused; a request with a forwarding header from a peer that is no trusted
-  proxy is refused too, since a proxy on this host would make it look local): the
+  proxy, or from a trusted one that names no client, is refused too, since a proxy on
+  this host would make it look local): the
   figures say how busy the server is and who is connected when.
 
 The web client is an ordinary IRC client of this server: there is no second login system
@@ -124,14 +125,32 @@ async def _headers(
     return response
 
 
-FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+# Headers only a proxy adds (a scraper talking to us directly sends none of them).
+FORWARDING_HEADERS = (
+    "Forwarded",
+    "X-Forwarded-For",
+    "X-Real-IP",
+    "X-Forwarded-Host",
+    "X-Forwarded-Proto",
+    "Via",
+)
 
 
-def _relayed_unseen(request: web.Request, proxies: forwarded.Networks) -> bool:
-    """Whether a proxy that is not trusted relayed ``request`` (it names a client)."""
-    if forwarded.trusted(request.remote or "unknown", proxies):
-        return False
-    return any(name in request.headers for name in FORWARDING_HEADERS)
+def _relayed_unseen(request: web.Request, conf: HttpConfig) -> str | None:
+    """Why ``request`` came through a proxy for a client we cannot judge, or None.
+
+    A forwarding header from a peer that is no trusted proxy: a proxy nobody listed. From
+    a trusted proxy, a forwarding header but no address in its own (rightmost) entry of
+    ``http.proxy_header``: it hid its client (``for=unknown``, ``_name``) or sets the other
+    header kind; judged by its own address, every client would look local."""
+    if not any(name in request.headers for name in FORWARDING_HEADERS):
+        return None
+    if not forwarded.trusted(request.remote or "unknown", conf.trusted_proxies):
+        return "metrics are not served through a proxy missing from http.trusted_proxies\n"
+    lines = request.headers.getall
+    if forwarded.names_its_client(lambda name: lines(name, []), conf.proxy_header):
+        return None
+    return "metrics are not served through a proxy that names no client in http.proxy_header\n"
 
 
 class HttpServer:
@@ -247,13 +266,12 @@ class HttpServer:
         if not allowed:
             raise web.HTTPNotFound(text="/metrics is off; see http.metrics_from in the config\n")
         client = self._client(request)
-        if _relayed_unseen(request, self.conf.trusted_proxies):
-            # A proxy on this host that nobody listed makes every request look local:
-            # its forwarding header says the scrape came from somewhere we cannot judge.
-            log.info("metrics scrape through an unlisted proxy refused", extra={"peer": client.ip})
-            raise web.HTTPForbidden(
-                text="metrics are not served through a proxy missing from http.trusted_proxies\n"
-            )
+        unseen = _relayed_unseen(request, self.conf)
+        if unseen is not None:
+            # A proxy on this host makes every request look local unless it says whom it
+            # relays: its forwarding header says the scrape came from somewhere unjudged.
+            log.info("metrics scrape through a proxy refused", extra={"peer": client.ip})
+            raise web.HTTPForbidden(text=unseen)
         if not forwarded.trusted(client.ip, allowed):
             log.info("metrics scrape refused", extra={"peer": client.ip})
             raise web.HTTPForbidden(

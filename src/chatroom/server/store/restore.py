@@ -2,8 +2,9 @@
 a SQLite data directory.
 
 What it refuses, and why:
-- a backup that is not a ChatRoom store (not SQLite, no ChatRoom tables) or was written by
-  a newer ChatRoom (a schema version this one does not know): it would not serve;
+- a backup that is not a ChatRoom store (not SQLite, no ChatRoom tables, a trigger or a
+  view, which ChatRoom never makes and which would run inside the server) or was written
+  by a newer ChatRoom (a schema version this one does not know): it would not serve;
 - a data directory whose databases another process has open, found the way SQLite itself
   would: an exclusive lock is not granted while any other connection (a running server,
   a ``chatroom admin`` command) holds the file open. Replacing a live database under a
@@ -13,9 +14,10 @@ What it refuses, and why:
   restored files) are moved into ``before-restore-<UTC time>/`` beside them, never deleted.
 
 The backup is copied (SQLite's backup API, integrity-checked) next to its final name first
-and renamed into place only once every copy is complete, so a failed copy leaves the data
-directory as it was. A PostgreSQL store is restored with ``pg_restore`` (README, "Backup
-and restore"), not here.
+and opened as ``serve`` would open it (its schema brought up to date), and renamed into
+place only once every copy is complete and opens, so a failed copy, or a file whose tables
+only look like ChatRoom's, leaves the data directory as it was. A PostgreSQL store is
+restored with ``pg_restore`` (README, "Backup and restore"), not here.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ def check_backup(path: Path, kind: _Kind) -> int:
         try:
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            code = conn.execute(
+                "SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')"
+            ).fetchone()
             (ok,) = conn.execute("PRAGMA quick_check").fetchone()
         finally:
             conn.close()
@@ -86,6 +91,13 @@ def check_backup(path: Path, kind: _Kind) -> int:
         raise ValueError(f"{path} is not a ChatRoom backup: {err}") from None
     if version < 1 or kind.table not in tables:
         raise ValueError(f"{path} is not a ChatRoom backup: it has no ChatRoom tables")
+    if code is not None:
+        # ChatRoom's schema has none: one would run inside the server on every write
+        # (granting an operator role, copying password hashes) long after the restore.
+        raise ValueError(
+            f"{path} is not a ChatRoom backup: it holds the {code[0]} {code[1]!r},"
+            " which ChatRoom never makes"
+        )
     if version > latest:
         raise ValueError(
             f"{path} was written by a newer ChatRoom (schema version {version}; this one knows"
@@ -152,9 +164,11 @@ def restore_sqlite(source: Path, location: SqliteLocation, force: bool = False) 
     try:
         for kind, path in files.items():
             backup_database(path, staged[kind])
+        counts = _opened_as_served(staged[_STORE])
     except BaseException:
         for path in staged.values():
-            path.unlink(missing_ok=True)
+            for end in _JOURNALS:
+                Path(f"{path}{end}").unlink(missing_ok=True)
         raise
     aside = None
     if present:
@@ -165,9 +179,15 @@ def restore_sqlite(source: Path, location: SqliteLocation, force: bool = False) 
     for kind, path in staged.items():
         path.replace(directory / kind.filename)
         written.append(directory / kind.filename)
-    store = SqliteStore(location.store_path)  # brings an older schema up to date, as serve would
+    return Restored(written, aside, counts)
+
+
+def _opened_as_served(path: Path) -> dict[str, int]:
+    """Rows per table of the store at ``path``, opened as ``serve`` opens it (an older
+    schema brought up to date): a crafted file whose tables only look like ChatRoom's
+    fails here, while the data directory is still as it was."""
+    store = SqliteStore(path)
     try:
-        counts = store.counts()
+        return store.counts()
     finally:
         store.close()
-    return Restored(written, aside, counts)

@@ -158,6 +158,8 @@ def invite(ctx: Context, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_NEEDREGGEDNICK, target.nick, access.GUESTS_REFUSED)
     if access.silences(ctx, session, target):
         ctx.reply(session, n.RPL_INVITING, target.nick, channel.name)  # as if delivered
+        if target.away is not None:
+            ctx.reply(session, n.RPL_AWAY, target.nick, target.away)
         return
     ctx.rooms.invite(target, ctx.fold(channel.name))
     account = session.account

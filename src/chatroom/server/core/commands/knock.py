@@ -6,7 +6,9 @@ Rules (InspIRCd's and ircd-ratbox's KNOCK; numerics 710-714):
   have none. An open room answers ``713``; a member gets ``714``; someone the room bans
   gets ``474`` (a ban is the ops' answer already);
 - the room's operators (every device) get ``710 <op> <#room> <nick!user@host> :has asked
-  for an invite[: <text>]``; the knocker gets ``711``; an operator then uses INVITE;
+  for an invite[: <text>]``; the knocker gets ``711``; an operator then uses INVITE; an
+  operator whose SILENCE matches the knocker gets nothing (the knock's text is a message
+  from the knocker), the knocker still ``711``;
 - bounded: one knock per requester (account, else address group, as every per-address
   limit) and room a minute, and one per room every few seconds whoever knocks, ``712``
   otherwise, so knocking cannot flood a room's operators; the record (at most a minute's
@@ -18,7 +20,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core import admission
-from chatroom.server.core.access import is_banned
+from chatroom.server.core.access import is_banned, silences
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
@@ -49,7 +51,7 @@ def knock(ctx: Context, session: Session, msg: Message) -> None:
     text = msg.params[1][:TEXT_LIMIT] if len(msg.params) > 1 and msg.params[1] else ""
     asked = "has asked for an invite" + (f": {text}" if text else "")
     for member, status in channel.members.items():
-        if "o" in status:
+        if "o" in status and not silences(ctx, session, member):
             for conn in member.conns:
                 ctx.reply(conn, n.RPL_KNOCK, channel.name, session.prefix, asked)
     ctx.reply(session, n.RPL_KNOCKDLVR, channel.name, "Your KNOCK has been delivered")

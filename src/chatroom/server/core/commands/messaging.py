@@ -222,12 +222,14 @@ def _to_user(
     if text:
         text = (fit_trailing(session.prefix, verb, recipient.nick, text[0]),)
     if guarded and access.silences(ctx, session, recipient):
-        # Dropped without a word: the sender's echo still comes, as if delivered.
+        # Dropped without a word: the sender's echo and 301 still come, as if delivered.
         if echo:
             at, msgid = ctx.now_ms(), ctx.new_msgid()
             _relay(
                 ctx, [session], session, verb, recipient.nick, text, tags, msgid, format_time(at)
             )
+        if verb == "PRIVMSG" and recipient.away is not None:
+            ctx.reply(session, n.RPL_AWAY, recipient.nick, recipient.away)
         return
     # Every connection of the recipient, and the sender's other connections (so each
     # device of a person shows what another one said); the sender itself only as echo.

@@ -147,18 +147,17 @@ def _deliver(ctx: Context, session: Session, open_batch: ml.OpenBatch) -> None:
             audience += [conn for conn in session.owner.conns if conn is not session]
         away = recipient.away if verb == "PRIVMSG" else None
         if access.silences(ctx, session, recipient):
-            audience, away, key = [], None, ""  # dropped unseen: only the echo, not kept
+            audience, key = [], ""  # dropped unseen: only the echo and 301, not kept
     lines = ml.fit(open_batch.lines, ml.line_budget(session.prefix, verb, shown))
     at, msgid = ctx.now_ms(), ctx.new_msgid()
     message = ml.Message(
         session.prefix, verb, shown, lines, msgid, at, session.account, open_batch.tags
     )
     _send(ctx, session, message, audience, target.startswith("#"), echo, open_batch.label)
-    if not key:
-        return  # silenced (SILENCE): nothing reached the recipient, nothing to keep
-    text, joins = ml.combine(lines)
-    tags = {**open_batch.tags, ml.HISTORY_TAG: ml.joins_value(joins)}
-    store_message(ctx, session, verb, key, recipient_id, shown, text, tags, msgid, at)
+    if key:  # else silenced (SILENCE): nothing reached the recipient, nothing to keep
+        text, joins = ml.combine(lines)
+        tags = {**open_batch.tags, ml.HISTORY_TAG: ml.joins_value(joins)}
+        store_message(ctx, session, verb, key, recipient_id, shown, text, tags, msgid, at)
     if away is not None:
         ctx.reply(session, n.RPL_AWAY, shown, away)
 

@@ -6,9 +6,10 @@ Rules (InspIRCd's and ircu's SILENCE, numerics 271/272/511; ISUPPORT ``SILENCE=<
   masks are ``nick!user@host`` globs (``bob`` means ``bob!*@*``) or ``a:<account>``; each
   change is confirmed with ``:<you> SILENCE +<mask>`` (or ``-``) to every device; more than
   ``SILENCE_ENTRIES`` masks get ``511``;
-- a matching sender's private messages, notices, TAGMSGs (draft/multiline ones too) and
-  invites are dropped without telling it: with echo-message it still gets its own copy,
-  as if delivered, and nothing is kept in history. Room messages are not filtered (a
+- a matching sender's private messages, notices, TAGMSGs (draft/multiline ones too),
+  invites and knocks are dropped without telling it: with echo-message it still gets its
+  own copy, and ``301`` if the user is away, as if delivered, and nothing is kept in
+  history (nor in an offline account's mailbox). Room messages are not filtered (a
   client's ignore does that); operators always get through;
 - the list belongs to the user (all its devices share it); an account's is kept with the
   account (the option ``silence``, masks separated by spaces), confirmed once saved and
