@@ -111,3 +111,22 @@ def test_an_accounts_list_is_saved_before_it_is_confirmed_and_back_at_the_next_l
     assert [m.params[1] for m in listed if m.command == "271"] == ["pest!*@*", "a:troll"]
     again.cmd("SILENCE -pest,-a:troll")
     assert h.world.accounts.option("alice", "silence") is None
+
+
+def test_a_silenced_account_cannot_leave_a_message_for_an_offline_account() -> None:
+    h = Harness()
+    alice = user(h, "alice")
+    alice.cmd("SILENCE +a:pest")
+    alice.cmd("QUIT :off for the night")
+    pest = user(h, "pest")
+    answer = pest.cmd("PRIVMSG alice :you can't avoid me")
+    notes = [m.params[-1] for m in answer if m.command == "NOTICE"]
+    assert notes == [
+        "alice is offline; your message was kept and will be delivered when they log in"
+    ]
+    friend = user(h, "friend")
+    friend.cmd("PRIVMSG alice :see you tomorrow")
+    stored = [r.text for lines in h.history.lines.values() for r in lines]
+    assert "you can't avoid me" not in stored
+    assert "see you tomorrow" in stored
+    assert h.world.accounts.waiting("alice") == 1

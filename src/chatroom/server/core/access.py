@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import match_mask, normalize_mask
+from chatroom.server.core.accountbook import SILENCE_OPTION
 from chatroom.server.core.channel import Channel, ListEntry
 from chatroom.server.core.session import Session
 
@@ -143,6 +144,14 @@ def silences(ctx: Context, sender: Session, recipient: User) -> bool:
     if not masks or sender.owner is recipient or "o" in sender.modes:
         return False
     return any(mask_matches(ctx, mask, sender) for mask in masks)
+
+
+def account_silences(ctx: Context, sender: Session, account_key: str) -> bool:
+    """SILENCE for an account with nobody online: its kept list (the account option)."""
+    kept = ctx.accounts.option(account_key, SILENCE_OPTION)
+    if not kept or "o" in sender.modes:
+        return False
+    return any(mask_matches(ctx, mask, sender) for mask in kept.split())
 
 
 def ctcp_refusal(channel: Channel, text: tuple[str, ...]) -> str | None:

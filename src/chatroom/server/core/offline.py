@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import fit_trailing, format_line
+from chatroom.server.core import access
 from chatroom.server.core.conversations import identity, store_message
 from chatroom.server.core.history import HistoryQuery, Ref, dm_key, format_time
 
@@ -49,11 +50,34 @@ def store_for_account(
             )
         return True
     at, msgid = ctx.now_ms(), ctx.new_msgid()
-    ctx.persist([ctx.accounts.add_waiting(key, at)])  # the bound and the replay's start
     text = fit_trailing(session.prefix, verb, account.name, text)
+    if access.account_silences(ctx, session, key):
+        # Silenced: answered as if kept (the sender must not learn it), but not kept.
+        _echo(ctx, session, verb, account.name, text, tags, msgid, at)
+        if not quiet:
+            session.send(format_line(ctx.name, "NOTICE", session.nick, _kept(account.name)))
+        return True
+    ctx.persist([ctx.accounts.add_waiting(key, at)])  # the bound and the replay's start
     recipient = "a:" + key
     conversation = dm_key(identity(ctx, session), recipient)
     store_message(ctx, session, verb, conversation, recipient, account.name, text, tags, msgid, at)
+    _echo(ctx, session, verb, account.name, text, tags, msgid, at)
+    if not quiet:
+        _confirm(ctx, session, conversation, msgid, account.name)
+    return True
+
+
+def _echo(
+    ctx: Context,
+    session: Session,
+    verb: str,
+    name: str,
+    text: str,
+    tags: dict[str, str],
+    msgid: str,
+    at: int,
+) -> None:
+    """The sender's other devices (and, with echo-message, itself) see what it sent."""
     copies = [conn for conn in session.owner.conns if conn is not session]
     if "echo-message" in session.caps:
         copies.append(session)  # the echo, labeled like any other
@@ -61,16 +85,17 @@ def store_for_account(
         copies,
         session.prefix,
         verb,
-        account.name,
+        name,
         text,
         client_tags=tags,
         account=session.account,
         msgid=msgid,
         time_tag=format_time(at),
     )
-    if not quiet:
-        _confirm(ctx, session, conversation, msgid, account.name)
-    return True
+
+
+def _kept(name: str) -> str:
+    return f"{name} is offline; your message was kept and will be delivered when they log in"
 
 
 def _confirm(ctx: Context, session: Session, conversation: str, msgid: str, name: str) -> None:
@@ -81,9 +106,7 @@ def _confirm(ctx: Context, session: Session, conversation: str, msgid: str, name
         if session.closed:
             return
         if any(getattr(row, "msgid", None) == msgid for row in rows or ()):
-            text = (
-                f"{name} is offline; your message was kept and will be delivered when they log in"
-            )
+            text = _kept(name)
         else:
             text = f"{name} is offline and your message could not be kept; try again later"
         session.send(format_line(ctx.name, "NOTICE", session.nick, text))
