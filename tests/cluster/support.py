@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -304,3 +305,15 @@ def trailing(line: str) -> str:
     if line.startswith(":"):
         return line[1:]
     return line.split(" :", 1)[1] if " :" in line else line.rsplit(" ", 1)[-1]
+
+
+def metric(network: Network, node: str, name: str) -> float:
+    """One figure of a node's ``/metrics``."""
+    process = network[node].process
+    url = f"{process.web_scheme}://127.0.0.1:{process.web_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        text = answer.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics of node {node}")

@@ -3,25 +3,16 @@ the network's totals (``chatroom_users``: every node applies every entry)."""
 
 from __future__ import annotations
 
-import urllib.request
 from functools import partial
 
-from tests.cluster.support import Network, barrier, eventually, guest, heard, join
+from tests.cluster.support import Network, barrier, eventually, guest, heard, join, metric
 from tests.realserver import Wire
 
 NODES = ("a", "b")
 DELIVERED = "chatroom_messages_delivered_total"
 
 
-def _metric(network: Network, node: str, name: str) -> float:
-    process = network[node].process
-    url = f"{process.web_scheme}://127.0.0.1:{process.web_port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        text = answer.read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} not in /metrics of node {node}")
+_metric = metric  # the same helper, shared with the cut-off test
 
 
 def test_each_node_reports_its_own_sockets_and_the_network_s_totals(
@@ -41,6 +32,7 @@ def test_each_node_reports_its_own_sockets_and_the_network_s_totals(
         lambda: sum(_metric(network, n, "chatroom_node_lease") for n in NODES) == 1,
         "exactly one node holds the lease",
     )
+    assert [_metric(network, n, "chatroom_node_link_lost") for n in NODES] == [0, 0]
 
 
 def _counts(network: Network, node: str, name: str, value: float) -> bool:

@@ -17,7 +17,7 @@ import redis
 
 from chatroom.server.cluster.liveness import NODE_TTL_MS
 from tests.cluster.proxy import CuttableProxy
-from tests.cluster.support import Network, closed, eventually, guest, heard, join
+from tests.cluster.support import Network, closed, eventually, guest, heard, join, metric
 from tests.postgres_server import TempPostgres
 from tests.realserver import Wire
 from tests.redis_server import TempRedis
@@ -72,6 +72,7 @@ def test_a_node_cut_off_from_redis_disconnects_its_clients_with_the_reason_and_e
         wires.append(newcomer)
         refused = closed(newcomer, 10.0)  # no new client while cut off
         assert any("lost its link to the network" in line for line in refused), refused
+        assert metric(network, "c", "chatroom_node_link_lost") == 1  # for the operator
         back = guest(network["b"].port, wires, "sam")  # its client reconnects elsewhere
         join(back, "#cut")
         heard(pia, "sam", " JOIN #cut")

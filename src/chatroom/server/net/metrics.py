@@ -90,6 +90,11 @@ class NodeCollector:
             "chatroom_node_outbox", "Log entries waiting to reach Redis.", node.outbox_length
         )
         yield _gauge("chatroom_node_lease", "1 if this node holds the lease.", node.lease_held)
+        yield _gauge(
+            "chatroom_node_link_lost",
+            "1 while this node is cut off from Redis (its clients were told to reconnect).",
+            int(node.link_lost()),
+        )
         yield CounterMetricFamily(
             "chatroom_node_log_entries_applied",
             "Entries of the network's log this node applied.",
