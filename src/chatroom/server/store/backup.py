@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chatroom.server.store.base import StoreError
-from chatroom.server.store.private import private_dir, private_file
+from chatroom.server.store.private import new_private_file, private_dir
 from chatroom.server.store.url import PostgresLocation, SqliteLocation, StoreLocation
 
 
@@ -29,7 +29,7 @@ def backup_database(source: Path, target: Path) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp.unlink(missing_ok=True)
-        dst = sqlite3.connect(private_file(tmp))  # a copy of the hashes: as private as they are
+        dst = sqlite3.connect(new_private_file(tmp))  # a copy of the hashes: private, and ours
     except (OSError, sqlite3.Error) as err:
         raise ValueError(f"cannot write the backup {target}: {err}") from None
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
@@ -156,7 +156,12 @@ def backup_postgres(
     checked_target(target, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
     conninfo, env = _without_password(location.conninfo)
-    partial = private_file(target.with_name(target.name + ".partial"))
+    partial = target.with_name(target.name + ".partial")
+    try:
+        partial.unlink(missing_ok=True)
+        new_private_file(partial)
+    except OSError as err:
+        raise StoreError(f"cannot write the backup {target}: {err}") from None
     done = subprocess.run(
         [pg_dump, "--format=custom", "--no-owner", "--file", str(partial), "--dbname", conninfo],
         capture_output=True,

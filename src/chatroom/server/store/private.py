@@ -59,6 +59,14 @@ def private_file(path: Path) -> Path:
     return path
 
 
+def new_private_file(path: Path) -> Path:
+    """Create ``path`` as a new 0600 regular file; raise if anything is there already,
+    a symlink planted since it was cleared included (``O_EXCL | O_NOFOLLOW``)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    os.close(fd)
+    return path
+
+
 def tighten(*paths: Path) -> None:
     """Make those of ``paths`` that exist 0600 (a database's ``-wal`` and ``-shm``, which an
     older version or another tool may have left with a wider mode)."""
