@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from chatroom.server.store.schema import (
     SchemaTooNewError,
     available_migrations,
     migrate,
+    open_database,
 )
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
@@ -167,3 +169,19 @@ def test_migration_to_roles_makes_existing_operators_the_default_role(tmp_path: 
         store.close()
     assert accounts["root"].oper_role == "oper"
     assert accounts["bob"].oper_role is None
+
+
+def test_opening_a_store_of_an_older_schema_logs_the_upgrade_with_both_versions(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = default_db_path(tmp_path)
+    open_database(path, synchronous="FULL", migrations=available_migrations()[:1]).close()
+    latest = available_migrations()[-1].number
+    with caplog.at_level(logging.INFO, logger="chatroom.store"):
+        SqliteStore(path).close()
+        SqliteStore(path).close()  # already current: nothing more to say
+    upgrades = [r for r in caplog.records if r.getMessage() == "database schema upgraded"]
+    assert [(r.__dict__["from_version"], r.__dict__["to_version"]) for r in upgrades] == [
+        (1, latest)
+    ]
+    assert upgrades[0].__dict__["file"] == str(path)

@@ -9,6 +9,7 @@ Adding history or channels later means dropping in ``002_history.sql``, nothing 
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from chatroom.server.store.private import private_dir, private_file, tighten
 __all__ = ["Migration", "SchemaTooNewError", "available_migrations", "migrate"]
 
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+log = logging.getLogger("chatroom.store")
 
 
 class SchemaTooNewError(RuntimeError):
@@ -118,10 +121,17 @@ def open_database(
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         if foreign_keys:
             conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn, migrations)
+        before = _user_version(conn)
+        after = migrate(conn, migrations)
     except BaseException:
         conn.close()
         raise
+    if 0 < before < after:
+        # An upgrade changed an existing file: the operator sees it happened, and when.
+        log.info(
+            "database schema upgraded",
+            extra={"file": str(path), "from_version": before, "to_version": after},
+        )
     return conn
 
 
