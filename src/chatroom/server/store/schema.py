@@ -19,7 +19,7 @@ from typing import Literal
 
 from chatroom.server.store.private import private_dir, private_file, tighten
 
-__all__ = ["Migration", "SchemaTooNewError", "available_migrations", "migrate"]
+__all__ = ["Migration", "SchemaTooNewError", "available_migrations", "migrate", "rollback"]
 
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
@@ -160,3 +160,11 @@ def _statements(sql: str) -> list[str]:
     ):
         raise ValueError(f"incomplete SQL statement at end of migration: {pending.strip()!r}")
     return statements
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Undo what is left of a failed transaction. After some errors (a full disk:
+    SQLITE_FULL) SQLite has rolled it back itself, and a ROLLBACK then would raise "no
+    transaction is active" over the error that says what happened."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
