@@ -251,3 +251,23 @@ def test_example_config_is_the_documented_defaults() -> None:
     assert example.read_text() == cfg.defaults_toml(), (
         "regenerate it: chatroom config --defaults > chatroom.example.toml"
     )
+
+
+def test_init_run_again_for_an_existing_admin_says_what_to_do_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`init --force` run again to change the ports, answering the admin it made the first
+    time, ended with only "account 'root' already exists"."""
+    monkeypatch.chdir(tmp_path)
+    answers = ["", "7000", "off", "0", "./data", "", "", "root"]
+    _stdin(monkeypatch, "\n".join([*answers, "supersecret1", "supersecret1", ""]))
+    assert main(["init"]) == 0
+    first = (tmp_path / "chatroom.toml").read_text()
+    answers[1] = "7001"
+    _stdin(monkeypatch, "\n".join([*answers, "supersecret2", "supersecret2", ""]))
+    assert main(["init", "--force"]) == 1
+    err = capsys.readouterr().err
+    assert "account 'root' already exists in " in err
+    assert "nothing was written: answer another name for a new admin" in err
+    assert "admin passwd root` sets its password" in err
+    assert (tmp_path / "chatroom.toml").read_text() == first

@@ -189,3 +189,20 @@ def test_restore_from_a_directory_of_databases_takes_its_chatroom_db(
     assert done.returncode == 0, done.stderr
     assert f"restored {tmp_path / 'new' / 'chatroom.db'}" in done.stdout
     assert admin(tmp_path / "new", "list").stdout.startswith("alice\t-\t")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can hand files to another user")
+def test_restore_run_as_root_gives_the_files_to_the_data_directorys_owner(
+    tmp_path: Path, data: Path
+) -> None:
+    """`sudo chatroom admin restore` into the service user's data directory: the server,
+    running as that user, must still be able to open what was put back."""
+    backup = tmp_path / "chat.db"
+    assert admin(data, "backup", str(backup)).returncode == 0
+    service_uid, service_gid = 65534, 65534  # nobody: any user but root
+    for path in [data, *data.iterdir()]:
+        os.chown(path, service_uid, service_gid)
+    done = admin(data, "restore", str(backup), "--force")
+    assert done.returncode == 0, done.stderr
+    owner = (data / "chatroom.db").stat()
+    assert (owner.st_uid, owner.st_gid) == (service_uid, service_gid)

@@ -5,18 +5,23 @@ and the places a database password could leak from (``pg_dump``'s command line, 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import os
 import socket
 import sqlite3
 import stat
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from chatroom.cli import main
+from chatroom.cli_admin import store_failure
 from chatroom.server.store.factory import open_history, open_store
 from chatroom.server.store.url import parse_store_url
 from tests.postgres_server import PG_BIN
@@ -217,3 +222,57 @@ def test_a_sqlite_store_url_naming_a_file_is_one_line_naming_store_url(
     assert err.count("\n") == 1
     assert f"cannot use the store {url} (store.url): Not a directory" in err
     assert "check that the directory exists and is writable" in err
+
+
+def test_a_full_disk_is_named_with_what_to_free_instead_of_blaming_the_directory(
+    tmp_path: Path,
+) -> None:
+    """`chatroom admin purge` on a full disk said to check that the directory exists and
+    is writable, or to correct store.url: the wrong fixes for a disk that is full."""
+    conn = sqlite3.connect(tmp_path / "full.db")
+    conn.execute("PRAGMA max_page_count = 3")  # SQLite's own SQLITE_FULL, as on a full disk
+    conn.execute("CREATE TABLE t (x BLOB)")
+    with pytest.raises(sqlite3.OperationalError) as full:
+        conn.execute("INSERT INTO t VALUES (zeroblob(40000))")
+    conn.close()
+    text = store_failure(parse_store_url("", tmp_path), full.value)
+    assert "database or disk is full" in text
+    assert "the file system holding it is full: free some space there first" in text
+    assert "check that the directory exists" not in text
+    enospc = OSError(errno.ENOSPC, "No space left on device")
+    assert "is full: free some space" in store_failure(parse_store_url("", tmp_path), enospc)
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real file system of 512 KiB (tmpfs; root only) holding a store, then filled up."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(disk)],
+        capture_output=True,
+        check=False,
+    )
+    if os.geteuid() != 0 or mounted.returncode != 0:
+        pytest.skip("needs root and mount to make a small file system")
+    try:
+        open_store(parse_store_url("", disk / "data")).close()
+        filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        with contextlib.suppress(OSError):
+            while os.write(filler, b"\0" * 4096):
+                pass
+        os.close(filler)
+        yield disk / "data"
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+@pytest.mark.parametrize("command", [["admin", "purge", "#lobby"], ["admin", "list"], SERVE])
+def test_on_a_full_disk_the_store_failure_says_the_disk_is_full(
+    full_disk: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLite says only "disk I/O error" there (it cannot grow its -shm file)."""
+    assert main([*command, "--data-dir", str(full_disk)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "the file system holding it is full: free some space there first" in err

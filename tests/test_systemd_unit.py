@@ -38,3 +38,14 @@ def test_the_template_runs_one_node_per_instance_with_its_own_private_state_dire
     assert service["ReadWritePaths"] == "/var/lib/chatroom/%i"
     assert service["KillSignal"] == "SIGTERM"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_the_unit_says_to_let_the_service_user_read_the_config_that_init_writes_for_root() -> None:
+    """Followed as written before, the server (User=chatroom) could not read the 0600 file
+    root's `chatroom init` wrote, and did not start."""
+    unit = _read(UNIT)
+    assert unit["Service"]["User"] == "chatroom"
+    assert "--config /etc/chatroom.toml" in unit["Service"]["ExecStart"]
+    steps = UNIT.read_text()
+    assert "chatroom init --config /etc/chatroom.toml" in steps
+    assert "chgrp chatroom /etc/chatroom.toml && chmod 0640 /etc/chatroom.toml" in steps

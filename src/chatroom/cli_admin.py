@@ -14,8 +14,10 @@ error and exits 1 instead.
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import os
+import shutil
 import sqlite3
 import sys
 import time
@@ -339,11 +341,38 @@ def store_failure(location: StoreLocation, error: BaseException) -> str:
     change = "or correct store.url (--store, CHATROOM_STORE_URL, or [store] url in the config)"
     if isinstance(error, SchemaTooNewError):
         fix = f"it was written by a newer ChatRoom: run that version, {change}"
+    elif _disk_full(location, error):
+        fix = (
+            "the file system holding it is full: free some space there first (even deleting"
+            " history needs a little), then try again"
+        )
     elif isinstance(location, SqliteLocation):
         fix = f"check that the directory exists and is writable, {change} or server.data_dir"
     else:
         fix = f"check that PostgreSQL runs there and lets that user into that database, {change}"
     return f"cannot use the store {location} (store.url): {one_line(error)}; {fix}"
+
+
+def _disk_full(location: StoreLocation, error: BaseException) -> bool:
+    """SQLite's "database or disk is full", the file system's ENOSPC/EDQUOT, or SQLite's
+    "disk I/O error" where the data directory has no room left (what SQLite says when
+    it cannot even grow its shared-memory file on a full disk)."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = getattr(error, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
+        return True
+    if code is None or code & 0xFF != sqlite3.SQLITE_IOERR:
+        return False
+    if not isinstance(location, SqliteLocation):
+        return False
+    try:
+        return shutil.disk_usage(location.directory).free < _NEARLY_FULL
+    except OSError:
+        return False
+
+
+_NEARLY_FULL = 1 << 20  # bytes free below which an I/O error is taken for a full disk
 
 
 def value_or_database_errors() -> tuple[type[Exception], ...]:

@@ -142,7 +142,14 @@ def run(args: argparse.Namespace) -> int:
         fold = casefolder(CaseMapping(config.core.casemapping))
         admin.create_account(store, hasher, admin_name, password, oper=True, fold=fold)
     except ValueError as err:
-        print(f"chatroom init: {err}", file=sys.stderr)
+        hint = ""
+        if fold(admin_name) in store.load().accounts:  # init run again, e.g. with --force
+            hint = (
+                f" in {config.store}; nothing was written: answer another name for a new"
+                f" admin, or keep this one (`{command_name()} admin passwd {admin_name}`"
+                " sets its password) and edit the config file by hand"
+            )
+        print(f"chatroom init: {err}{hint}", file=sys.stderr)
         return 1
     except cli_admin.database_errors() as err:
         print(f"chatroom init: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)

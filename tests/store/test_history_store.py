@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from chatroom.cli import main
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, Ref, TargetListing, dm_key
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.settings import HistorySettings
+from chatroom.server.store import history as history_module
 from chatroom.server.store.factory import open_history
 from chatroom.server.store.history import HistoryStore, HistoryWriter, Rows
 from chatroom.server.store.history_memory import MemoryHistory
@@ -317,3 +320,28 @@ def test_admin_export_reads_the_data_directory_by_default(
     store.close()
     assert main(["admin", "export", "#lobby", "--data-dir", str(data)]) == 0
     assert "line 1" in capsys.readouterr().out
+
+
+class FullDiskHistory(MemoryHistory):
+    """Every append refused as on a full disk (SQLite's own error, as it says it)."""
+
+    def append(self, records: Sequence[HistoryRecord]) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+def test_history_lost_to_a_full_disk_is_logged_in_one_line_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(history_module, "WRITE_RETRY_SECONDS", 0.0)
+
+    async def scenario() -> None:
+        writer = HistoryWriter(FullDiskHistory(), HistorySettings())
+        writer.append([_line(1), _line(2)])
+        await writer.close()
+
+    with caplog.at_level(logging.ERROR, logger="chatroom.history"):
+        asyncio.run(scenario())
+    (lost,) = [r for r in caplog.records if "lines lost" in r.getMessage()]
+    assert lost.getMessage() == "history write failed (2 lines lost)"
+    assert lost.__dict__["error"] == "database or disk is full"
+    assert lost.exc_info is None

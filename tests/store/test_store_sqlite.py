@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from chatroom.server.core.history import HistoryRecord
 from chatroom.server.store.base import (
     Account,
     AppendAudit,
@@ -14,11 +17,13 @@ from chatroom.server.store.base import (
     DeleteAccount,
     PutAccount,
 )
+from chatroom.server.store.history_sqlite import SqliteHistory
 from chatroom.server.store.schema import (
     Migration,
     SchemaTooNewError,
     available_migrations,
     migrate,
+    open_database,
 )
 from chatroom.server.store.sqlite import SqliteStore, default_db_path
 
@@ -167,3 +172,59 @@ def test_migration_to_roles_makes_existing_operators_the_default_role(tmp_path: 
         store.close()
     assert accounts["root"].oper_role == "oper"
     assert accounts["bob"].oper_role is None
+
+
+def test_opening_a_store_of_an_older_schema_logs_the_upgrade_with_both_versions(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = default_db_path(tmp_path)
+    open_database(path, synchronous="FULL", migrations=available_migrations()[:1]).close()
+    latest = available_migrations()[-1].number
+    with caplog.at_level(logging.INFO, logger="chatroom.store"):
+        SqliteStore(path).close()
+        SqliteStore(path).close()  # already current: nothing more to say
+    upgrades = [r for r in caplog.records if r.getMessage() == "database schema upgraded"]
+    assert [(r.__dict__["from_version"], r.__dict__["to_version"]) for r in upgrades] == [
+        (1, latest)
+    ]
+    assert upgrades[0].__dict__["file"] == str(path)
+
+
+def test_a_write_refused_for_a_full_disk_says_so_and_the_store_works_once_there_is_room(
+    tmp_path: Path,
+) -> None:
+    """SQLite rolls the transaction back itself on SQLITE_FULL; the ROLLBACK after it used
+    to raise "cannot rollback - no transaction is active" in place of the real error."""
+    store = SqliteStore(default_db_path(tmp_path))
+    store._conn.execute("PRAGMA max_page_count = 1")  # SQLITE_FULL, as on a full disk
+    big = PutAccount(replace(ALICE, email="x" * 20000 + "@example.org"))
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        store.apply([big])
+    store._conn.execute("PRAGMA max_page_count = 1000000")  # room again
+    store.apply([big])
+    assert "alice" in store.load().accounts
+    store.close()
+
+
+def test_history_lines_refused_for_a_full_disk_say_so_and_are_written_once_there_is_room(
+    tmp_path: Path,
+) -> None:
+    history = SqliteHistory(tmp_path / "history.db")
+    history._conn.execute("PRAGMA max_page_count = 1")
+    line = HistoryRecord(
+        target="#lobby",
+        msgid="m1",
+        at=1000,
+        sender="n:bob",
+        recipient="",
+        source="bob!b@h",
+        command="PRIVMSG",
+        target_name="#lobby",
+        text="x" * 20000,
+        account=None,
+    )
+    with pytest.raises(sqlite3.OperationalError, match="database or disk is full"):
+        history.append([line])
+    history._conn.execute("PRAGMA max_page_count = 1000000")
+    history.append([line])
+    history.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -225,3 +226,35 @@ def test_a_reload_gives_up_for_now_while_the_loop_keeps_writing() -> None:
         return result
 
     assert asyncio.run(main()) is None
+
+
+class BrokenStore(MemoryStore):
+    """A store with a bug: its failure must keep its traceback in the log."""
+
+    def apply(self, changes: Sequence[Change]) -> list[int]:
+        raise RuntimeError("a bug")
+
+
+def test_a_full_disk_is_logged_in_one_line_and_a_bug_with_its_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a full disk every durable write fails; each used to add a traceback to the log."""
+
+    async def main() -> list[BaseException | None]:
+        full = SqliteStore(default_db_path(tmp_path))
+        full._conn.execute("PRAGMA max_page_count = 1")  # SQLite's SQLITE_FULL, as on a full disk
+        outcomes: list[BaseException | None] = []
+        for store in (full, BrokenStore()):
+            writer = StoreWriter(store)
+            writer.submit([account("big" * 2000, "ab" * 32)], outcomes.append)
+            await writer.close()
+        full.close()
+        return outcomes
+
+    with caplog.at_level(logging.ERROR, logger="chatroom.server.store.writer"):
+        outcomes = asyncio.run(main())
+    assert [type(exc).__name__ for exc in outcomes] == ["OperationalError", "RuntimeError"]
+    disk, bug = [r for r in caplog.records if r.getMessage().startswith("store transaction")]
+    assert disk.exc_info is None
+    assert disk.__dict__["error"] == "database or disk is full"
+    assert bug.exc_info is not None

@@ -37,6 +37,7 @@ from chatroom.server.core.history import HistoryQuery, HistoryRecord, TargetList
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.settings import HistorySettings
 from chatroom.server.store.worker_thread import WorkerThread
+from chatroom.server.store.writer import refused_by_database
 from chatroom.server.threads import lower_priority
 
 __all__ = ["HistoryStore", "HistoryWriter", "Rows"]
@@ -285,7 +286,15 @@ class HistoryWriter:
                 break
             except Exception as exc:
                 if time.monotonic() >= deadline:
-                    log.exception("history write failed (%d lines lost)", len(records))
+                    lost = len(records)
+                    if refused_by_database(exc):
+                        log.error(
+                            "history write failed (%d lines lost)",
+                            lost,
+                            extra={"error": _text(exc)},
+                        )
+                    else:
+                        log.exception("history write failed (%d lines lost)", lost)
                     self._finished(len(records))
                     return
                 # One line per try, no traceback: a database away for minutes would

@@ -36,7 +36,12 @@ from chatroom.server.store.history_rows import (
     listing_record,
     record_from_row,
 )
-from chatroom.server.store.schema import available_migrations, data_version, open_database
+from chatroom.server.store.schema import (
+    available_migrations,
+    data_version,
+    open_database,
+    rollback,
+)
 
 __all__ = ["HISTORY_FILENAME", "SqliteHistory", "history_db_path"]
 
@@ -112,7 +117,7 @@ class SqliteHistory:
                         )
                     start = end
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
             conn.execute("COMMIT")
 

@@ -22,6 +22,7 @@ restored with ``pg_restore`` (README, "Backup and restore"), not here.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -141,6 +142,17 @@ def _aside_dir(directory: Path) -> Path:
     return aside
 
 
+def _give_to_directory_owner(path: Path, directory: Path) -> None:
+    """Root restoring into a service user's data directory (``sudo chatroom admin
+    restore``): the files go to that directory's owner, since a server running as that user
+    could not open root's 0600 files (and systemd hands over only a directory it does not
+    own yet)."""
+    if os.geteuid() != 0:
+        return
+    owner = directory.stat()
+    os.chown(path, owner.st_uid, owner.st_gid)
+
+
 def restore_sqlite(source: Path, location: SqliteLocation, force: bool = False) -> Restored:
     """Put the backup ``source`` in ``location``'s place (see the module docstring)."""
     files = backup_files(source)
@@ -170,6 +182,8 @@ def restore_sqlite(source: Path, location: SqliteLocation, force: bool = False) 
             for end in _JOURNALS:
                 Path(f"{path}{end}").unlink(missing_ok=True)
         raise
+    for path in staged.values():
+        _give_to_directory_owner(path, directory)
     aside = None
     if present:
         aside = private_dir(_aside_dir(directory))

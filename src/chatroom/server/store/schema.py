@@ -9,6 +9,7 @@ Adding history or channels later means dropping in ``002_history.sql``, nothing 
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -18,9 +19,11 @@ from typing import Literal
 
 from chatroom.server.store.private import private_dir, private_file, tighten
 
-__all__ = ["Migration", "SchemaTooNewError", "available_migrations", "migrate"]
+__all__ = ["Migration", "SchemaTooNewError", "available_migrations", "migrate", "rollback"]
 
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+log = logging.getLogger("chatroom.store")
 
 
 class SchemaTooNewError(RuntimeError):
@@ -118,10 +121,17 @@ def open_database(
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         if foreign_keys:
             conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn, migrations)
+        before = _user_version(conn)
+        after = migrate(conn, migrations)
     except BaseException:
         conn.close()
         raise
+    if 0 < before < after:
+        # An upgrade changed an existing file: the operator sees it happened, and when.
+        log.info(
+            "database schema upgraded",
+            extra={"file": str(path), "from_version": before, "to_version": after},
+        )
     return conn
 
 
@@ -150,3 +160,11 @@ def _statements(sql: str) -> list[str]:
     ):
         raise ValueError(f"incomplete SQL statement at end of migration: {pending.strip()!r}")
     return statements
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Undo what is left of a failed transaction. After some errors (a full disk:
+    SQLITE_FULL) SQLite has rolled it back itself, and a ROLLBACK then would raise "no
+    transaction is active" over the error that says what happened."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")

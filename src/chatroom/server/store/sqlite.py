@@ -30,7 +30,7 @@ from chatroom.server.store.base import (
     StoreDelta,
     Touched,
 )
-from chatroom.server.store.schema import data_version, open_database
+from chatroom.server.store.schema import data_version, open_database, rollback
 from chatroom.server.store.sql_changes import Dialect, apply_changes
 from chatroom.server.store.sql_records import count_rows, read_audit, read_delta, read_snapshot
 
@@ -128,9 +128,9 @@ class SqliteStore:
         try:
             yield conn
         except sqlite3.IntegrityError as exc:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise ConflictError(str(exc)) from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         conn.execute("COMMIT")

@@ -14,6 +14,8 @@ Rules:
 from __future__ import annotations
 
 import logging
+import sqlite3
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -21,7 +23,7 @@ from typing import TypeVar
 from chatroom.server.store.base import AlreadyExistsError, Change, Store
 from chatroom.server.store.worker_thread import WorkerThread
 
-__all__ = ["DoneCallback", "StoreWriter", "load_when_quiet"]
+__all__ = ["DoneCallback", "StoreWriter", "load_when_quiet", "refused_by_database"]
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +95,30 @@ class StoreWriter:
             log.info("store refused an insert: %s", exc)
             return exc
         except Exception as exc:
-            log.exception("store transaction failed (%d changes)", len(changes))
+            if refused_by_database(exc):
+                log.error(
+                    "store transaction failed (%d changes)",
+                    len(changes),
+                    extra={"error": " ".join(str(exc).split())},
+                )
+            else:
+                log.exception("store transaction failed (%d changes)", len(changes))
             return exc
         return None
 
     def _notify(self, job: _Job, error: BaseException | None) -> None:
         if job.on_done is not None:
             self._worker.call_on_loop(job.on_done, error)
+
+
+def refused_by_database(error: BaseException) -> bool:
+    """The database's own refusal (disk full, locked, connection gone), not a bug: its
+    message says all, and it comes again at every write while it lasts, so it is logged
+    in one line rather than with a traceback each time."""
+    if isinstance(error, sqlite3.OperationalError):
+        return True
+    psycopg = sys.modules.get("psycopg")  # loaded only when a PostgreSQL store is used
+    return psycopg is not None and isinstance(error, psycopg.OperationalError)
 
 
 async def load_when_quiet(
