@@ -345,3 +345,24 @@ def test_history_lost_to_a_full_disk_is_logged_in_one_line_without_a_traceback(
     assert lost.getMessage() == "history write failed (2 lines lost)"
     assert lost.__dict__["error"] == "database or disk is full"
     assert lost.exc_info is None
+
+
+def test_a_stopping_server_gives_up_on_history_it_cannot_write_within_the_stop_timeout(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # While running, a failing write is tried for WRITE_RETRY_SECONDS (here an hour); once
+    # the server stops, for CLOSING_RETRY_SECONDS only, so systemd need not kill it.
+    monkeypatch.setattr(history_module, "WRITE_RETRY_SECONDS", 3600.0)
+    monkeypatch.setattr(history_module, "CLOSING_RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(history_module, "WRITE_RETRY_PAUSE", 0.05)
+
+    async def scenario() -> None:
+        writer = HistoryWriter(FullDiskHistory(), HistorySettings())
+        writer.append([_line(1)])
+        await asyncio.wait_for(writer.close(), timeout=60)
+
+    with caplog.at_level(logging.ERROR, logger="chatroom.history"):
+        asyncio.run(scenario())
+    assert [r.getMessage() for r in caplog.records if "lines lost" in r.getMessage()] == [
+        "history write failed (1 lines lost)"
+    ]

@@ -57,6 +57,8 @@ MAX_BATCH = 2048
 # COALESCE_BELOW wakes the writer at once, so nobody waits for this nap.
 COALESCE_SECONDS = 0.1
 WRITE_RETRY_SECONDS = 30.0  # how long a failing append is tried again before it is dropped
+# ...and while the server stops: within systemd's stop timeout (TimeoutStopSec=15).
+CLOSING_RETRY_SECONDS = 5.0
 WRITE_RETRY_PAUSE = 0.5
 HOUSEKEEPING_SECONDS = 2.0  # how often the idle thread looks for outside changes
 PRUNE_SECONDS = 60.0
@@ -279,13 +281,16 @@ class HistoryWriter:
         meanwhile and its bound slows the senders, rather than lines being lost."""
         if not records:
             return
-        deadline = time.monotonic() + WRITE_RETRY_SECONDS
+        started = time.monotonic()
+        deadline = started + WRITE_RETRY_SECONDS
         while True:
             try:
                 self._store.append(records)
                 break
             except Exception as exc:
-                if time.monotonic() >= deadline:
+                now = time.monotonic()
+                stopping = self._worker.closing and now >= started + CLOSING_RETRY_SECONDS
+                if now >= deadline or stopping:
                     lost = len(records)
                     if refused_by_database(exc):
                         log.error(
