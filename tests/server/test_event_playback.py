@@ -171,3 +171,20 @@ def test_events_are_not_kept_in_private_conversations() -> None:
     inside = _inside(alice.cmd("CHATHISTORY LATEST robert * 10"))
     assert [m.command for m in inside] == ["PRIVMSG"]
     assert not [key for key in h.history.events if key.startswith("dm:")]
+
+
+def test_played_back_events_carry_the_account_of_whoever_caused_them() -> None:
+    from tests.server.moderation_support import user
+
+    h = Harness()
+    alice = user(h, "alice")
+    alice.cmd("JOIN #room")  # the first in: its operator, who may set the topic
+    h.connect("watcher").cmd("JOIN #room")  # keeps the room when alice leaves
+    for line in ("TOPIC #room :set by an account", "NICK alicia", "QUIT :gone"):
+        h.clock.advance(1)
+        alice.cmd(line)
+    reader = h.connect("reader", caps=[*PLAYBACK, "account-tag"])
+    reader.cmd("JOIN #room")
+    replies = reader.cmd("CHATHISTORY LATEST #room * 10")
+    events = {m.command: m.tags.get("account") for m in _inside(replies) if "alic" in str(m.source)}
+    assert events == {"JOIN": "alice", "TOPIC": "alice", "NICK": "alice", "QUIT": "alice"}

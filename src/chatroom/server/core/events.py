@@ -112,7 +112,17 @@ def announce(
         msgid=msgid,
         time_tag=format_time(at),
     )
-    keep(ctx, ctx.fold(channel.name), channel.name, source, command, params, at, msgid)
+    keep(
+        ctx,
+        ctx.fold(channel.name),
+        channel.name,
+        source,
+        command,
+        params,
+        at,
+        msgid,
+        account=account,
+    )
 
 
 def join(ctx: Context, channel: Channel, session: Session) -> None:
@@ -134,7 +144,17 @@ def join(ctx: Context, channel: Channel, session: Session) -> None:
                 msgid=msgid,
                 time_tag=time_tag,
             )
-    keep(ctx, ctx.fold(channel.name), channel.name, session.prefix, "JOIN", extra, at, msgid)
+    keep(
+        ctx,
+        ctx.fold(channel.name),
+        channel.name,
+        session.prefix,
+        "JOIN",
+        extra,
+        at,
+        msgid,
+        account=session.account,
+    )
 
 
 def quit(ctx: Context, session: Session | User, reason: str) -> None:
@@ -163,7 +183,7 @@ def _everywhere(
         time_tag=format_time(at),
     )
     for key, channel in session.channels.items():
-        keep(ctx, key, channel.name, source, command, (param,), at, msgid)
+        keep(ctx, key, channel.name, source, command, (param,), at, msgid, account=session.account)
 
 
 # ----------------------------------------------------------------------------- playback
