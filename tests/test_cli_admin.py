@@ -454,3 +454,17 @@ def test_every_admin_argument_says_in_its_help_what_it_takes() -> None:
         if not action.help
     ]
     assert bare == []
+
+
+def test_the_first_admin_command_after_an_upgrade_says_it_upgraded_the_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = default_db_path(tmp_path)
+    old = schema.available_migrations()[:1]
+    schema.open_database(path, synchronous="FULL", migrations=old).close()  # a 1st-schema store
+    latest = schema.available_migrations()[-1].number
+    code, _, err = run(capsys, tmp_path, "list")
+    assert code == 0
+    assert f"upgraded the database schema of {path} from 1 to {latest}" in err
+    code, _, err = run(capsys, tmp_path, "list")  # already current: nothing more to say
+    assert "upgraded" not in err

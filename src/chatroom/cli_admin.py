@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import errno
 import getpass
+import logging
 import os
 import shutil
 import sqlite3
@@ -448,7 +449,35 @@ def _nodes(url: str) -> int:
     return 0
 
 
+class _SchemaUpgrades(logging.Handler):
+    """``chatroom admin`` sets up no logging, yet the first command after an upgrade of
+    ChatRoom migrates the store: that one event is said on stderr, the rest stays quiet."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() != "database schema upgraded":
+            return
+        where = record.__dict__.get("file") or record.__dict__.get("component") or "the store"
+        before, after = record.__dict__.get("from_version"), record.__dict__.get("to_version")
+        _say(
+            f"chatroom admin: upgraded the database schema of {where} from {before} to {after}",
+            file=sys.stderr,
+        )
+
+
 def run(args: argparse.Namespace) -> int:
+    store_log = logging.getLogger("chatroom.store")
+    level, handler = store_log.level, _SchemaUpgrades(logging.INFO)
+    store_log.addHandler(handler)
+    if store_log.getEffectiveLevel() > logging.INFO:
+        store_log.setLevel(logging.INFO)
+    try:
+        return _run(args)
+    finally:
+        store_log.removeHandler(handler)
+        store_log.setLevel(level)
+
+
+def _run(args: argparse.Namespace) -> int:
     config_file = cfg.find_file(args.config)
     flags = {"server.data_dir": args.data_dir, "store.url": args.store}
     config = cfg.load(config_file, flags=flags)

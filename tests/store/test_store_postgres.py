@@ -5,6 +5,7 @@ Against a real PostgreSQL 15 (``tests/postgres_server.py``)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -58,15 +59,24 @@ def test_postgres_migrations_mirror_the_sqlite_numbers() -> None:
     assert [m.name for m in available_migrations("postgres/history_migrations")] == sqlite_history
 
 
-def test_reopening_runs_only_new_steps_and_keeps_the_data(postgres_url: str) -> None:
+def test_reopening_runs_only_new_steps_and_keeps_the_data(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     store = PostgresStore(postgres_url)
     store.apply([PutAccount(_account("bob"))])
     store.close()
     steps = available_migrations("postgres/migrations")
     extra = Migration(len(steps) + 1, "999_extra.sql", "CREATE TABLE extra (x INTEGER);")
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
+    with (
+        psycopg.connect(postgres_url, autocommit=True) as conn,
+        caplog.at_level(logging.INFO, logger="chatroom.store"),
+    ):
         assert migrate(conn, STORE, [*steps, extra]) == len(steps) + 1
         assert migrate(conn, STORE, [*steps, extra]) == len(steps) + 1  # nothing reruns
+    upgrades = [r for r in caplog.records if r.getMessage() == "database schema upgraded"]
+    assert [(r.__dict__["from_version"], r.__dict__["to_version"]) for r in upgrades] == [
+        (len(steps), len(steps) + 1)  # logged once, by the open that changed it
+    ]
     with pytest.raises(SchemaTooNewError):  # this ChatRoom knows fewer steps than were run
         PostgresStore(postgres_url)
 

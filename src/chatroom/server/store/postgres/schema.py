@@ -13,6 +13,7 @@ two processes starting together never both migrate and a crash leaves a whole st
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import psycopg
@@ -21,6 +22,8 @@ from psycopg.conninfo import conninfo_to_dict
 from chatroom.server.store.schema import Migration, SchemaTooNewError, available_migrations
 
 __all__ = ["HISTORY", "STORE", "connect", "migrate"]
+
+log = logging.getLogger("chatroom.store")
 
 STORE = ("store", "postgres/migrations")
 HISTORY = ("history", "postgres/history_migrations")
@@ -62,7 +65,7 @@ def migrate(
             "CREATE TABLE IF NOT EXISTS chatroom_schema"
             " (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
         )
-    current = _version(conn, component)
+    current = before = _version(conn, component)
     if current > latest:
         raise SchemaTooNewError(
             f"{component} schema version {current} is newer than this ChatRoom knows ({latest})"
@@ -81,7 +84,14 @@ def migrate(
                 (component, step.number),
             )
         current = step.number
-    return _version(conn, component)
+    after = _version(conn, component)
+    if 0 < before < after:
+        # An upgrade changed an existing database: the operator sees it happened, and when.
+        log.info(
+            "database schema upgraded",
+            extra={"component": component, "from_version": before, "to_version": after},
+        )
+    return after
 
 
 def _version(conn: psycopg.Connection[Any], component: str) -> int:
