@@ -347,7 +347,10 @@ class HistoryWriter:
             log.warning("history check failed", extra={"error": _text(exc)})
             return
         if recent is not None and self._on_outside_change is not None:
-            log.info("history changed outside the server; reloaded recent lines")
+            log.info(
+                "recent history lines reloaded (another process changed the history,"
+                " or the history listener reconnected and may have missed its news)"
+            )
             self._worker.call_on_loop(self._on_outside_change, recent)
 
     def _prune(self, *, every_touched: bool = False) -> None:
