@@ -221,3 +221,39 @@ def test_a_new_room_that_takes_a_renamed_rooms_old_name_starts_with_no_read_mark
     alice.cmd("JOIN #old")
     marks = [m.params for m in alice.cmd("MARKREAD #old") if m.command == "MARKREAD"]
     assert marks == [("#old", "*")]
+
+
+def test_while_a_registered_rooms_new_name_is_saved_the_room_keeps_its_old_one() -> None:
+    """Nothing moves before the commit: a member's line meanwhile goes to the old name,
+    before the RENAME line, and nobody can take the new name in between."""
+    h = Harness()
+    founder = founded(h, room="#old")
+    member = h.connect("member")
+    watcher = h.connect("watcher", caps=[CAP])
+    join_all([member, watcher], "#old")
+    h.hold_persists = True
+    founder.send("RENAME #old #new :rebrand")
+    member.send("PRIVMSG #old :said in between")
+    squatter = h.connect("squatter")
+    assert codes(squatter.cmd("JOIN #new")) == [n.ERR_UNAVAILRESOURCE]
+    assert h.world.rooms.find("#old") is not None
+    h.release_persists()
+    heard = [(m.command, m.params[0]) for m in watcher.take() if m.command in ("PRIVMSG", "RENAME")]
+    assert heard == [("PRIVMSG", "#old"), ("RENAME", "#old")]
+    assert h.world.rooms.find("#new") is not None
+    assert "366" in codes(squatter.cmd("JOIN #old"))  # redirected to the room's new name
+
+
+def test_a_rename_the_database_refuses_leaves_the_room_as_it_was() -> None:
+    h = Harness()
+    founder = founded(h, room="#old")
+    h.hold_persists = True
+    founder.send("RENAME #old #new")
+    h.release_persists(fail=True)
+    said = founder.take()
+    assert not [m for m in said if m.command == "RENAME"]
+    assert any("#old was not renamed" in m.params[-1] for m in said if m.command == "NOTICE")
+    assert h.world.rooms.find("#old") is not None
+    assert h.world.rooms.find("#new") is None
+    assert h.world.rooms.reserved == {}
+    assert set(h.store.load().channels) == {"#old"}

@@ -47,6 +47,8 @@ def join_channel(ctx: Context, session: Session, name: str, key: str | None = No
             join_channel(ctx, session, moved, key)  # 470 sent: follow the room
         return
     if channel is None:
+        if folded in ctx.rooms.reserved:  # a registered room takes the name once saved
+            raise CommandError(n.ERR_UNAVAILRESOURCE, name, "Room name is being taken; try again")
         channel = ctx.rooms.create(name, ctx.clock())
         status = "o"
     else:

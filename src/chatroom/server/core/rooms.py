@@ -18,7 +18,7 @@ class Rooms:
     """Folded room name -> ``Channel``. ``find`` is one fold and one dict lookup (PRIVMSG
     asks it once per message), ``get`` just the lookup, for a name already folded."""
 
-    __slots__ = ("_fold", "_rooms", "invitees", "redirects")
+    __slots__ = ("_fold", "_rooms", "invitees", "redirects", "reserved")
 
     def __init__(self, fold: Callable[[str], str]) -> None:
         self._fold = fold
@@ -31,6 +31,9 @@ class Rooms:
         # (with its own +i, +k, +l and bans) does not let the invitee in, and one client
         # cycling through room names cannot pile invitations up on another.
         self.invitees: dict[str, set[User]] = {}
+        # Names a registered room is being renamed to, while the rename is saved: folded
+        # new name -> the room. Nobody may make or rename another room to them meanwhile.
+        self.reserved: dict[str, Channel] = {}
 
     def find(self, name: str) -> Channel | None:
         return self._rooms.get(self._fold(name))

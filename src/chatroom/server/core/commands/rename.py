@@ -67,8 +67,11 @@ def _check(ctx: Context, channel: Channel, new: str, override: bool) -> None:
     if not is_channel_name(new, "#", limits.channel_length):
         raise _Refused("CANNOT_RENAME", "That is not a valid room name")
     folded = ctx.fold(new)
-    if folded != ctx.fold(channel.name) and ctx.rooms.get(folded) is not None:
+    taken = ctx.rooms.get(folded) is not None or folded in ctx.rooms.reserved
+    if folded != ctx.fold(channel.name) and taken:
         raise _Refused("CHANNEL_NAME_IN_USE", "The channel name is already taken")
+    if channel in ctx.rooms.reserved.values():
+        raise _Refused("CANNOT_RENAME", "This channel is being renamed")
     if new == channel.name:
         raise _Refused("CANNOT_RENAME", "That is already the room's name")
     configured = {ctx.fold(name) for name in ctx.settings.permanent_channels}
@@ -79,8 +82,62 @@ def _check(ctx: Context, channel: Channel, new: str, override: bool) -> None:
 
 
 def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, reason: str) -> None:
-    """Move the room to its new name everywhere the old one was a key, then announce it."""
+    """Move the room to its new name everywhere the old one was a key, then announce it.
+
+    A registered room's new name is durable: it is saved first and only then taken, in
+    memory and on the wire, so a `kill -9` right after the RENAME line cannot bring the old
+    name back, and what members say meanwhile still goes to the old name, before the
+    RENAME line (the new name is reserved until then)."""
     old, old_key, new_key = channel.name, ctx.fold(channel.name), ctx.fold(new)
+    actor = sanctions.actor_name(session)
+    case_only = new_key == old_key
+    if channel.registration is None:
+        changes = _marker_changes(ctx, old_key, new_key)
+        _take_new_name(ctx, channel, new)
+        sanctions.audit(ctx, actor, "channel.rename", f"{old} {new}", reason, changes)
+        _announce(ctx, session, channel, old, reason, case_only)
+        return
+    changes = [*_marker_changes(ctx, old_key, new_key), RenameChannel(old_key, new_key, new)]
+    ctx.rooms.reserved[new_key] = channel
+    channel.renamed_at = ctx.clock()  # the cooldown starts with the request
+
+    def committed(error: str | None) -> None:
+        ctx.rooms.reserved.pop(new_key, None)
+        if error is not None:
+            if not session.closed:
+                ctx.notice(
+                    session,
+                    f"{old} was not renamed: the database refused the write; try again later.",
+                )
+            return
+        if ctx.rooms.get(old_key) is not channel:
+            return  # the room went meanwhile (dropped and emptied): nothing left to rename
+        _take_new_name(ctx, channel, new)
+        _announce(ctx, session, channel, old, reason, case_only)
+
+    sanctions.audit(ctx, actor, "channel.rename", f"{old} {new}", reason, changes, committed)
+
+
+def _marker_changes(ctx: Context, old_key: str, new_key: str) -> list[Change]:
+    """What the store must do for the read markers on the room (draft/read-marker)."""
+    if new_key == old_key:
+        return []
+    changes: list[Change] = []
+    for account_key, markers in ctx.read_markers.accounts.items():
+        at = markers.get(old_key)
+        if at is not None:
+            changes.append(
+                PutReadMarker(account_key, new_key, max(at, markers.get(new_key, at)) / 1000)
+            )
+    if changes:
+        changes.append(DeleteReadMarkers(old_key))
+    return changes
+
+
+def _take_new_name(ctx: Context, channel: Channel, new: str) -> None:
+    """The room is called ``new`` from now on: its members, invitations, history and
+    read markers follow, and a JOIN of the old name leads to it for a while."""
+    old_key, new_key = ctx.fold(channel.name), ctx.fold(new)
     ctx.rooms.rename(channel, new)
     channel.renamed_at = ctx.clock()
     if new_key != old_key:
@@ -91,36 +148,11 @@ def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, r
             ctx.rooms.uninvite(other, old_key)
             ctx.rooms.invite(other, new_key)
         redirects.remember(ctx, old_key, new)
+        ctx.read_markers.rename_target(old_key, new_key)
     ctx.history.rename_room(old_key, new_key, new)
     ctx.rename_history(old_key, new_key, new)
-    changes: list[Change] = []
-    if new_key != old_key:
-        for account_key, at in ctx.read_markers.rename_target(old_key, new_key):
-            changes.append(PutReadMarker(account_key, new_key, at / 1000))
-        if changes:
-            changes.append(DeleteReadMarkers(old_key))
     if channel.registration is not None:
         channel.registration = replace(channel.registration, key=new_key, name=new)
-        changes.append(RenameChannel(old_key, new_key, new))
-    actor = sanctions.actor_name(session)
-    case_only = new_key == old_key
-    if channel.registration is None:
-        sanctions.audit(ctx, actor, "channel.rename", f"{old} {new}", reason, changes)
-        _announce(ctx, session, channel, old, reason, case_only)
-        return
-
-    # A registered room's new name is durable: announced once it is on disk, so a
-    # `kill -9` right after cannot bring the old name back (docs/security.md).
-    def committed(error: str | None) -> None:
-        _announce(ctx, session, channel, old, reason, case_only)
-        if error is not None and not session.closed:
-            ctx.notice(
-                session,
-                f"{channel.name} is renamed but the new name could not be saved "
-                "(the database refused the write): a restart would undo it.",
-            )
-
-    sanctions.audit(ctx, actor, "channel.rename", f"{old} {new}", reason, changes, committed)
 
 
 def _announce(
