@@ -6,6 +6,7 @@ a real server are in tests/tui (test_tui_modes_and_away.py, test_plain_modes_in_
 
 from __future__ import annotations
 
+from chatroom.client.away import WHO_LIMIT
 from chatroom.client.commands import execute
 from chatroom.client.session import ClientSession
 from chatroom.client.state import LineKind, StateChanged
@@ -104,10 +105,11 @@ def test_who_after_joining_marks_those_already_away_and_away_notify_keeps_it_cur
     s = welcomed(caps="away-notify")
     feed(s, ":srv CAP alice ACK :away-notify")
     feed(s, ":alice!u@h JOIN #dev", ":srv 353 alice = #dev :alice bob carol")
+    assert "WHO #dev" not in sent(s)  # once the member list is complete
+    events = feed(s, ":srv 366 alice #dev :End")
     assert sent(s)[-1] == "WHO #dev"
-    events = feed(
+    events += feed(
         s,
-        ":srv 366 alice #dev :End",
         ":srv 352 alice #dev ~b h srv bob G :0 Bob",
         ":srv 352 alice #dev ~c h srv carol H :0 Carol",
         ":srv 315 alice #dev :End of WHO list",
@@ -127,6 +129,19 @@ def test_who_after_joining_marks_those_already_away_and_away_notify_keeps_it_cur
     assert not s.away.is_away("carol")
     feed(s, ":carola!c@h QUIT :bye")
     assert not s.away.is_away("carola")
+
+
+def test_a_big_rooms_away_marks_come_from_away_notify_alone_without_a_who() -> None:
+    s = welcomed(caps="away-notify")
+    feed(s, ":srv CAP alice ACK :away-notify")
+    crowd = [f"member{i}" for i in range(WHO_LIMIT + 1)]
+    names = [
+        f":srv 353 alice = #big :{' '.join(crowd[i : i + 20])}" for i in range(0, len(crowd), 20)
+    ]
+    feed(s, ":alice!u@h JOIN #big", *names, ":srv 366 alice #big :End")
+    assert not [line for line in sent(s) if line.startswith("WHO")]
+    feed(s, ":member7!m@h AWAY :lunch")
+    assert s.away.is_away("member7")
 
 
 def test_away_reply_to_private_messages_is_shown_once_per_away_message() -> None:

@@ -4,8 +4,10 @@ Three sources, as IRC clients use them:
 
 * ``AWAY`` lines (IRCv3 ``away-notify``) as people leave and come back, and for a
   newcomer already away when they join one of our rooms;
-* a ``WHO #room`` sent once we are in a room (with ``away-notify`` only, so the marks
-  stay current), whose ``H``/``G`` flags say who was away before we came;
+* a ``WHO #room`` sent once we are in a room and its member list is in (with
+  ``away-notify`` only, so the marks stay current), whose ``H``/``G`` flags say who was
+  away before we came; only for rooms of up to ``WHO_LIMIT`` members, as WeeChat's
+  away check, because a WHO of a big room is a line per member for us and the server;
 * ``301 RPL_AWAY``, which the server sends after every private message to someone away.
 
 The member list draws the away ones apart (``is_away``). In a private conversation the
@@ -24,7 +26,9 @@ from chatroom.irc.message import Message
 if TYPE_CHECKING:
     from chatroom.client.session import ClientSession
 
-__all__ = ["AwayStatus"]
+__all__ = ["WHO_LIMIT", "AwayStatus"]
+
+WHO_LIMIT = 100  # members: a bigger room's away marks come from away-notify alone
 
 
 class AwayStatus:
@@ -36,6 +40,7 @@ class AwayStatus:
         """Folded nick -> the away message last shown in their private window."""
         self._whois: set[str] = set()
         self._who_asked: set[str] = set()
+        self._who_wanted: set[str] = set()  # joined, waiting for the member list
 
     def is_away(self, nick: str) -> bool:
         return self.s.key(nick) in self.messages
@@ -45,14 +50,24 @@ class AwayStatus:
         self.messages.clear()
         self._whois.clear()
         self._who_asked.clear()
+        self._who_wanted.clear()
 
     # ------------------------------------------------------------------ changes
 
     def joined(self, room: str) -> None:
-        """We are in ``room``: ask who there is away already (kept current by AWAY)."""
+        """We are in ``room``: once its member list is in, ask who there is away already
+        (kept current by AWAY from then on)."""
         if "away-notify" in self.s.caps:
-            self._who_asked.add(self.s.key(room))
-            self.s.send("WHO", room)
+            self._who_wanted.add(self.s.key(room))
+
+    def members_known(self, room: str, count: int) -> None:
+        """The member list of ``room`` is complete (366): a small room gets its WHO."""
+        key = self.s.key(room)
+        if key in self._who_wanted:
+            self._who_wanted.discard(key)
+            if count <= WHO_LIMIT:
+                self._who_asked.add(key)
+                self.s.send("WHO", room)
 
     def forget(self, nick: str) -> None:
         """``nick`` quit: gone, not away."""

@@ -68,6 +68,8 @@ def _end_of_names(s: ClientSession, msg: Message) -> list[Event]:
     room = msg.params[1] if len(msg.params) > 1 else ""
     s._names_fresh.discard(s.key(room))
     s._names_asked.discard(room.lower())
+    buf = s.buffer(room, False)
+    s.away.members_known(room, len(buf.members) if buf is not None else 0)
     return [StateChanged(room)]
 
 

@@ -9,7 +9,6 @@ import { Compose } from "./compose.js";
 import { handleMessage } from "./handlers.js";
 import { History } from "./history.js";
 import { parseLine } from "./irc.js";
-import { askWhoIsAway } from "./presence.js";
 import { Outgoing } from "./outgoing.js";
 import { ReadMarkers } from "./readmarker.js";
 import { ChatState } from "./state.js";
@@ -113,7 +112,7 @@ const app = {
     // user, who is already looking at them (commandContext().open).
     if (!state.active || state.active.kind === "server") state.active = buffer;
     client.send("MODE", [buffer.name]);
-    askWhoIsAway(app, buffer);
+    buffer.wantWho = true; // asked once NAMES has ended (handlers.js "366")
     // Back after a dropped connection: fetch what was said meanwhile; else its latest lines.
     if (buffer.catchUp) history.request(buffer, "AFTER");
     else if (!buffer.historyStarted) history.request(buffer);

@@ -3,7 +3,7 @@
 
 import { actionText, makeFolder, messageTime, parsePrefix, parseSource, stripFormatting } from "./irc.js";
 import { channelModesReply, MODE_HANDLERS, userMode } from "./modereplies.js";
-import { needsAction, PRESENCE_HANDLERS } from "./presence.js";
+import { askWhoIsAway, needsAction, PRESENCE_HANDLERS } from "./presence.js";
 import { SERVER_INFO, serverInfoText } from "./serverinfo.js";
 import { mentions } from "./state.js";
 
@@ -372,6 +372,10 @@ const HANDLERS = {
     buffer.members = buffer.pendingNames;
     buffer.pendingNames = null;
     app.refresh();
+    if (buffer.wantWho) {
+      buffer.wantWho = false;
+      askWhoIsAway(app, buffer); // now that the room's size is known
+    }
   },
   PRIVMSG: chat,
   NOTICE: chat,

@@ -86,10 +86,14 @@ export const PRESENCE_HANDLERS = {
   },
 };
 
-/** After joining ``buffer``: ask who is away there (only useful with away-notify, which
- * keeps it up to date afterwards). */
+// A WHO of a big room is a line per member for the server and for us: as WeeChat's away
+// check, bigger rooms get their away marks from away-notify alone.
+export const WHO_LIMIT = 100;
+
+/** After joining ``buffer`` and reading its members: ask who is away there (only useful
+ * with away-notify, which keeps it up to date afterwards), if the room is small enough. */
 export function askWhoIsAway(app, buffer) {
-  if (!app.client.has("away-notify")) return;
+  if (!app.client.has("away-notify") || buffer.members.size > WHO_LIMIT) return;
   app.state.pendingWho.add(app.state.fold(buffer.name));
   app.client.send("WHO", [buffer.name]);
 }
