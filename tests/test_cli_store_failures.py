@@ -21,9 +21,9 @@ import psycopg
 import pytest
 
 from chatroom.cli import main
-from chatroom.cli_admin import store_failure
 from chatroom.server.store.factory import open_history, open_store
 from chatroom.server.store.url import parse_store_url
+from chatroom.store_errors import store_failure
 from tests.postgres_server import PG_BIN
 
 SERVE = ["serve", "--port", "0", "--tls-port", "off", "--http-port", "off"]

@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from chatroom import cli_admin, cli_init, logs
+from chatroom import cli_admin, cli_init, logs, store_errors
 from chatroom import config as cfg
 from chatroom.server.store.url import redacted
 
@@ -137,8 +137,8 @@ def _serve(args: argparse.Namespace) -> int:
     except _cluster_errors(config) as err:
         print(redacted(f"chatroom: the network at {config.cluster_url}: {err}"), file=sys.stderr)
         return 1
-    except cli_admin.database_errors() as err:
-        print(f"chatroom: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)
+    except store_errors.database_errors() as err:
+        print(f"chatroom: {store_errors.store_failure(config.store, err)}", file=sys.stderr)
         return 1
     return 0
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from chatroom import admin, cli_admin
+from chatroom import admin, store_errors
 from chatroom import config as cfg
 from chatroom.irc.casemap import CaseMapping, casefolder
 from chatroom.program import command_name
@@ -134,8 +134,8 @@ def run(args: argparse.Namespace) -> int:
     cfg.make_data_dir(config.data_dir)
     try:
         store = open_store(config.store)
-    except cli_admin.database_errors() as err:
-        print(f"chatroom init: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)
+    except store_errors.database_errors() as err:
+        print(f"chatroom init: {store_errors.store_failure(config.store, err)}", file=sys.stderr)
         return 1
     try:
         hasher = PasswordHasher(Argon2Params(*config.argon2))
@@ -151,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
             )
         print(f"chatroom init: {err}{hint}", file=sys.stderr)
         return 1
-    except cli_admin.database_errors() as err:
-        print(f"chatroom init: {cli_admin.store_failure(config.store, err)}", file=sys.stderr)
+    except store_errors.database_errors() as err:
+        print(f"chatroom init: {store_errors.store_failure(config.store, err)}", file=sys.stderr)
         return 1
     finally:
         store.close()
