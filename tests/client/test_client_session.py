@@ -270,7 +270,9 @@ def test_reconnect_rejoins_the_rooms_that_were_joined() -> None:
 
 def test_a_command_the_client_does_not_know_goes_to_the_server_as_typed() -> None:
     s = welcomed()
-    assert execute(s, "#lobby", "/knock #private :let me in") == []
+    assert execute(s, "#lobby", "/stats u") == []
+    assert sent(s)[-1] == "STATS u"
+    execute(s, "#lobby", "/knock #private :let me in")
     assert sent(s)[-1] == "KNOCK #private :let me in"
     execute(s, "#lobby", "/quote SILENCE +pest")
     execute(s, "#lobby", "/raw WHOWAS bob")
@@ -323,3 +325,16 @@ def test_silence_changes_are_confirmed_in_words() -> None:
     assert added.text == "You will not get private messages or invites from pest!*@*."
     (removed,) = shown(feed(s, ":alice!u@h SILENCE -pest!*@*"))
     assert removed.text == "pest!*@* may send you private messages again."
+
+
+def test_knock_and_silence_are_commands_of_their_own_with_help() -> None:
+    s = welcomed()
+    execute(s, "#lobby", "/knock #private may I come in?")
+    assert sent(s)[-1] == "KNOCK #private :may I come in?"
+    execute(s, "#lobby", "/silence +pest")
+    assert sent(s)[-1] == "SILENCE +pest"
+    execute(s, "#lobby", "/silence")
+    assert sent(s)[-1] == "SILENCE"
+    listed = " ".join(line.text for line in shown(execute(s, "#lobby", "/help")))
+    assert "/knock #room [TEXT]" in listed
+    assert "/silence [+MASK|-MASK]" in listed

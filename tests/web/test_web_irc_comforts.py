@@ -226,7 +226,7 @@ def test_web_mode_command_changes_and_shows_room_and_user_modes(
 # ------------------------------------------------------------------ other commands
 
 
-def test_web_sends_a_command_it_does_not_know_to_the_server(
+def test_web_knocks_and_sends_a_command_it_does_not_know_to_the_server(
     people: People, tcp_client: Callable[[str], LineClient]
 ) -> None:
     alice = people.join_as("alice")
@@ -234,13 +234,15 @@ def test_web_sends_a_command_it_does_not_know_to_the_server(
     _joined(tess, "#closed")
     tess.send("MODE #closed +i")
     tess.wait_for(lambda line: line.endswith("MODE #closed +i"))
-    people.say(alice, "/knock #closed :may I come in?")
+    people.say(alice, "/knock #closed may I come in?")
     tess.wait_for(lambda line: " 710 tess #closed alice!" in line and "may I come in?" in line)
     expect(alice.locator("#message-list")).to_contain_text("Your KNOCK has been delivered")
     people.say(alice, "/silence +pest")
     expect(alice.locator("#message-list")).to_contain_text(
         "You will not get private messages or invites from pest!*@*."
     )
+    people.say(alice, "/whowas nobody-here")  # not one of the client's: sent as typed
+    expect(alice.locator("#message-list")).to_contain_text("nobody-here")
     people.say(alice, "/frobnicate")
     expect(
         alice.locator("#message-list .msg-error", has_text="/frobnicate is not a command here")

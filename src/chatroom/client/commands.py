@@ -251,6 +251,12 @@ def _help(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Eve
     return list(lines)
 
 
+def _knock(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    text = rest[len(args[0]) :].strip().removeprefix(":")  # "/knock #r :text" works too
+    s.send("KNOCK", args[0], *([text] if text else []))
+    return []
+
+
 def _quote(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
     try:
         s.send_raw(rest)
@@ -302,7 +308,20 @@ COMMANDS: dict[str, Command] = {
         "/delete [NICK] [reason]", "delete your last message here (operators: NICK's)", _delete
     ),
     "redact": Command("/redact [NICK] [reason]", "the same as /delete", _delete),
-    "quote": Command("/quote LINE", "send a line of IRC as it is (/raw too)", _quote, 1),
+    "knock": Command(
+        "/knock #room [TEXT]", "ask the operators of a closed room to invite you", _knock, 1
+    ),
+    "silence": Command(
+        "/silence [+MASK|-MASK]",
+        "your block list: no private messages or invites from them",
+        lambda s, buffer, args, rest: _quote(s, buffer, args, f"SILENCE {rest}".strip()),
+    ),
+    "quote": Command(
+        "/quote LINE",
+        "send a line of IRC as it is (/raw too; so does any other /command)",
+        _quote,
+        1,
+    ),
     "help": Command("/help [command]", "this list", _help),
     "quit": Command("/quit [message]", "leave the server and exit", _quit),
 }

@@ -17,7 +17,9 @@ export const HELP = [
   "/mode [#room|nick] [+m|-m|+b mask…] — show or change modes (no target: this room, or yours)",
   "/away [message] — mark yourself away (no message: back)",
   "/displayname [name] — the name shown beside your nick (none: remove it)",
-  "/quote LINE — send a raw IRC line",
+  "/knock #room [text] — ask the operators of a closed room to invite you",
+  "/silence [+mask|-mask] — your block list: no private messages or invites from them",
+  "/quote LINE — send a raw IRC line (any other /command goes to the server as typed)",
   "/quit [reason] — log out",
 ];
 
@@ -106,6 +108,11 @@ const COMMANDS = {
   },
   displayname(ctx, args, rest) {
     ctx.send("METADATA", rest ? ["*", "SET", "display-name", rest] : ["*", "SET", "display-name"]);
+  },
+  knock(ctx, [room], rest) {
+    if (!room) return ctx.note("Usage: /knock #room [text]");
+    const text = rest.slice(room.length).trim().replace(/^:/, ""); // "/knock #r :text" too
+    ctx.send("KNOCK", text ? [room, text] : [room]);
   },
   quote(ctx, args, rest) {
     if (!rest) return ctx.note("Usage: /quote LINE");
