@@ -333,8 +333,21 @@ def build_line(rng: random.Random, label: str) -> tuple[str, bytes]:
 
 
 class Transport:
+    sock: socket.socket
+
     def send(self, data: bytes) -> None:
         raise NotImplementedError
+
+    def _read(self, timeout: float) -> bytes | None:
+        """What arrived within ``timeout`` (b"" if nothing did); None once the socket closed."""
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+        except TimeoutError:
+            return b""
+        except OSError:
+            return None
+        return chunk or None
 
     def recv(self, timeout: float) -> list[str] | None:
         raise NotImplementedError
@@ -352,15 +365,9 @@ class Tcp(Transport):
         self.sock.sendall(data)
 
     def recv(self, timeout: float) -> list[str] | None:
-        self.sock.settimeout(timeout)
-        try:
-            chunk = self.sock.recv(65536)
-        except TimeoutError:
-            return []
-        except OSError:
-            return None
+        chunk = self._read(timeout)
         if not chunk:
-            return None
+            return None if chunk is None else []
         self.buffer += chunk
         *lines, self.buffer = self.buffer.split(b"\r\n")
         return [line.decode(errors="replace") for line in lines]
@@ -414,15 +421,9 @@ class WebSocket(Transport):
     def recv(self, timeout: float) -> list[str] | None:
         if self.closed:
             return None
-        self.sock.settimeout(timeout)
-        try:
-            chunk = self.sock.recv(65536)
-        except TimeoutError:
-            return []
-        except OSError:
-            return None
+        chunk = self._read(timeout)
         if not chunk:
-            return None
+            return None if chunk is None else []
         self.buffer += chunk
         lines: list[str] = []
         while len(self.buffer) >= 2:

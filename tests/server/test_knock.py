@@ -76,3 +76,15 @@ def test_knock_is_advertised() -> None:
     looker.send("NICK looker", "USER looker 0 * :looker")
     tokens = [t for m in looker.take() if m.command == "005" for t in m.params]
     assert "KNOCK" in tokens
+
+
+def test_a_room_one_may_join_anyway_is_open_to_the_knocker() -> None:
+    # JOIN's own rules decide: an invite exception (+I) or an invitation lets one in.
+    h = Harness()
+    op = h.connect("op")
+    op.cmd("JOIN #closed")
+    op.cmd("MODE #closed +iI friend!*@*")
+    assert numerics(h.connect("friend").cmd("KNOCK #closed")) == ["713"]
+    guest = h.connect("guest")
+    op.cmd("INVITE guest #closed")
+    assert numerics(guest.cmd("KNOCK #closed")) == ["713"]

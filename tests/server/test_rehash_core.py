@@ -77,3 +77,16 @@ def test_a_config_path_that_cannot_be_read_is_a_config_error_naming_it(tmp_path:
     # A directory where the file should be: unreadable as a file even for root.
     with pytest.raises(ConfigError, match="cannot be read"):
         cfg.load(tmp_path, env={})
+
+
+def test_an_unexpected_failure_while_reading_is_an_answer_not_a_crash() -> None:
+    from chatroom.server.net.rehash import ConfigSource, reread
+
+    def broken() -> tuple[str, cfg.Config]:
+        raise RuntimeError("disk on fire")
+
+    running = cfg.load(None, env={})
+    config, reloaded = reread(running, ConfigSource(broken), on_a_network=False)
+    assert config is None
+    assert reloaded.settings is None
+    assert reloaded.error == "the config file could not be read: disk on fire"

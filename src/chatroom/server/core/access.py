@@ -140,18 +140,20 @@ def refuses_guests(sender: Session, recipient: User) -> bool:
 def silences(ctx: Context, sender: Session, recipient: User) -> bool:
     """SILENCE: ``recipient`` does not want private messages or invites from ``sender``
     (operators always get through, so moderation can still talk to everyone)."""
-    masks = recipient.silenced
-    if not masks or sender.owner is recipient or "o" in sender.modes:
+    if sender.owner is recipient:
         return False
-    return any(mask_matches(ctx, mask, sender) for mask in masks)
+    return _silenced_by(ctx, recipient.silenced, sender)
 
 
 def account_silences(ctx: Context, sender: Session, account_key: str) -> bool:
     """SILENCE for an account with nobody online: its kept list (the account option)."""
     kept = ctx.accounts.option(account_key, SILENCE_OPTION)
-    if not kept or "o" in sender.modes:
-        return False
-    return any(mask_matches(ctx, mask, sender) for mask in kept.split())
+    return kept is not None and _silenced_by(ctx, kept.split(), sender)
+
+
+def _silenced_by(ctx: Context, masks: Iterable[str], sender: Session) -> bool:
+    """One of ``masks`` designates ``sender``; operators always get through."""
+    return "o" not in sender.modes and any(mask_matches(ctx, m, sender) for m in masks)
 
 
 def ctcp_refusal(channel: Channel, text: tuple[str, ...]) -> str | None:

@@ -74,6 +74,7 @@ class Backends:
         world: World,
         wake: Callable[[], None],
         close_connection: Callable[[int], None],
+        rehash: Callable[[], Reloaded],
         inputs: Inputs | None = None,
     ) -> None:
         self.world = world
@@ -94,8 +95,7 @@ class Backends:
         # Two workers: one per core; argon2id is CPU- and memory-bound by design.
         self.passwords = PasswordWorkers(Argon2Params(*config.argon2), workers=2)
         self._poller: asyncio.Task[None] | None = None
-        # The shell's REHASH (net/rehash.py): reads the config file again.
-        self.rehash: Callable[[], Reloaded] | None = None
+        self.rehash = rehash  # the shell's REHASH (net/rehash.py): never raises
         self._loop = asyncio.get_running_loop()  # answers from threads come back here
         # History has its own writer thread: chat bursts never delay an account commit.
         self.history_writer = HistoryWriter(
@@ -132,15 +132,7 @@ class Backends:
         self._loop.call_soon(self._reload_config, effect.token)
 
     def _reload_config(self, token: int) -> None:
-        if self.rehash is None:
-            reloaded = Reloaded(None, "", (), "this server cannot read its config file again")
-        else:
-            try:
-                reloaded = self.rehash()
-            except Exception as err:  # never leave the operator's connection waiting
-                log.exception("reading the config file again failed")
-                reloaded = Reloaded(None, "", (), f"the config file could not be read: {err}")
-        self.inputs.config_reloaded(token, reloaded)
+        self.inputs.config_reloaded(token, self.rehash())
         self.wake()
 
     def on_query_history(self, effect: QueryHistory) -> None:

@@ -102,6 +102,9 @@ def reread(
     except ConfigError as err:
         log.error("config file refused; nothing changed", extra={"error": str(err)})
         return None, Reloaded(None, "", (), str(err))
+    except Exception as err:  # never a crash, nor an operator left waiting for an answer
+        log.exception("reading the config file again failed; nothing changed")
+        return None, Reloaded(None, "", (), f"the config file could not be read: {err}")
     config, waiting = merge(running, read)
     log.info("config file read again", extra={"file": path, "restart_needed": list(waiting)})
     return config, Reloaded(config.core, path, waiting)

@@ -1,9 +1,9 @@
 """KNOCK: ask a closed room's operators for an invite.
 
 Rules (InspIRCd's and ircd-ratbox's KNOCK; numerics 710-714):
-- ``KNOCK <#room> [:<text>]`` from someone outside a room they cannot simply join: it is
-  invite-only (+i), has a key (+k), is full (+l), or takes accounts only (+R) and they
-  have none. An open room answers ``713``; a member gets ``714``; someone the room bans
+- ``KNOCK <#room> [:<text>]`` from someone outside a room they cannot simply join (JOIN's
+  own rules, ``access.join_refusal``: invite-only +i, a key +k, full +l, accounts only
+  +R without one). An open room answers ``713``; a member gets ``714``; someone the room bans
   gets ``474`` (a ban is the ops' answer already);
 - the room's operators (every device) get ``710 <op> <#room> <nick!user@host> :has asked
   for an invite[: <text>]``; the knocker gets ``711``; an operator then uses INVITE; an
@@ -20,7 +20,7 @@ from __future__ import annotations
 from chatroom.irc import numerics as n
 from chatroom.irc.message import Message
 from chatroom.server.core import admission
-from chatroom.server.core.access import is_banned, silences
+from chatroom.server.core.access import is_banned, join_refusal, silences
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
@@ -43,9 +43,9 @@ def knock(ctx: Context, session: Session, msg: Message) -> None:
         raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
     if session.owner in channel.members:
         raise CommandError(n.ERR_KNOCKONCHAN, channel.name, "You are already on that channel")
-    if not _closed_to(channel, session):
+    if join_refusal(ctx, channel, session, None) is None:  # the same rules as JOIN
         raise CommandError(n.ERR_CHANOPEN, channel.name, "Channel is open, just join it")
-    if is_banned(ctx, channel, session):
+    if is_banned(ctx, channel, session):  # whatever else keeps it closed
         raise CommandError(n.ERR_BANNEDFROMCHAN, channel.name, "Cannot knock on channel (+b)")
     _count(ctx, channel, session)
     text = msg.params[1][:TEXT_LIMIT] if len(msg.params) > 1 and msg.params[1] else ""
@@ -55,13 +55,6 @@ def knock(ctx: Context, session: Session, msg: Message) -> None:
             for conn in member.conns:
                 ctx.reply(conn, n.RPL_KNOCK, channel.name, session.prefix, asked)
     ctx.reply(session, n.RPL_KNOCKDLVR, channel.name, "Your KNOCK has been delivered")
-
-
-def _closed_to(channel: Channel, session: Session) -> bool:
-    flags = channel.flags
-    full = channel.limit is not None and len(channel.members) >= channel.limit
-    guest_kept_out = "R" in flags and session.account is None
-    return "i" in flags or channel.key is not None or full or guest_kept_out
 
 
 def _count(ctx: Context, channel: Channel, session: Session) -> None:
