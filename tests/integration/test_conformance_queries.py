@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -243,3 +244,126 @@ def test_whowas_of_several_nicks_says_406_for_each_unknown_one(net: Network) -> 
     assert [m.params[1] for m in only(replies, "406")] == ["zed"]
     assert commands(replies)[-1] == "369"
     assert len(only(replies, "369")) == 1
+
+
+# ---------------------------------------------------------------------------- LUSERS
+
+
+def lusers(peer: Peer) -> dict[str, tuple[str, ...]]:
+    replies = peer.ask("LUSERS")
+    by_numeric = {m.command: m.params for m in replies}
+    assert len(by_numeric) == len(replies), "a numeric came twice"
+    assert {params[0] for params in by_numeric.values()} == {peer.nick}
+    return by_numeric
+
+
+def counts(text: str) -> list[int]:
+    return [int(number) for number in re.findall(r" (-?[0-9]+) ", f" {text} ")]
+
+
+def test_lusers_counts_users_unregistered_connections_and_the_peak(net: Network) -> None:
+    bar = net.user("bar")
+    first = lusers(bar)
+    visible, invisible, servers = counts(first["251"][1])
+    assert (visible + invisible, servers) == (1, 1)
+    assert first["265"][1:3] == ("1", "1")
+    assert first["266"][1:3] == ("1", "1")
+    assert counts(first["255"][1])[0] == 1
+    half = net.raw()
+    half.send("NICK qux", "PING x")
+    half.until("PONG")
+    assert lusers(bar)["253"][1] == "1"
+    half.send("USER u s e r")
+    half.until("376")
+    both = lusers(bar)
+    assert (both["253"][1], both["265"][1:3]) == ("0", ("2", "2"))
+    half.send("QUIT")
+    half.closed_after()
+    after = lusers(bar)
+    assert after["265"][1:3] == ("1", "2")
+    assert after["266"][1:3] == ("1", "2")
+
+
+def test_lusers_counts_invisible_users_and_operators(opers: Network) -> None:
+    """The invisible count is refreshed by the server's tick (about once a second, so
+    that LUSERS stays O(1)): the test waits for it; the total is always exact."""
+    bar = opers.user("bar")
+    bar.ask("MODE bar +i")
+    deadline = time.monotonic() + 10
+    while counts(lusers(bar)["251"][1])[:2] != [0, 1]:
+        assert time.monotonic() < deadline, "the invisible count never caught up"
+        time.sleep(0.2)
+    bar.ask(f"OPER admin {PASSWORD}")
+    assert lusers(bar)["252"][1] == "1"
+    bar.ask("MODE bar -o")
+    assert lusers(bar)["252"][1] == "0"
+
+
+# ----------------------------------------------------------- server and user queries
+
+
+@pytest.mark.parametrize("query", ["INFO", "VERSION", "TIME", "ADMIN", "MOTD"])
+def test_server_queries_answer_and_refuse_another_server_with_402(net: Network, query: str) -> None:
+    peer = net.user("nick")
+    answer = peer.ask(query)
+    assert answer
+    assert all(m.params[0] == "nick" for m in answer if m.command.isdigit())
+    refused = peer.ask(f"{query} invalid.server.example")
+    assert [(m.command, m.params[1]) for m in refused] == [("402", "invalid.server.example")]
+
+
+def test_info_is_info_lines_then_the_end(net: Network) -> None:
+    peer = net.user("nick")
+    replies = peer.ask("INFO")
+    assert set(commands(replies[:-1])) == {"371"}
+    assert replies[-1].command == "374"
+
+
+@pytest.mark.parametrize("verb", ["HELP", "HELPOP"])
+def test_help_is_start_text_end_and_524_for_an_unknown_subject(net: Network, verb: str) -> None:
+    peer = net.user("nick")
+    for subject, expected in (("", "*"), (" PRIVMSG", "PRIVMSG"), (" privmsg", "PRIVMSG")):
+        replies = peer.ask(f"{verb}{subject}")
+        assert replies[0].command == "704"
+        assert replies[-1].command == "706"
+        assert set(commands(replies[1:-1])) <= {"705"}
+        assert {m.params[1] for m in replies} == {expected}
+    unknown = peer.ask(f"{verb} THISISNOTACOMMAND")
+    assert [(m.command, m.params[1]) for m in unknown] == [("524", "THISISNOTACOMMAND")]
+
+
+def test_user_modes_query_set_and_refusals(net: Network) -> None:
+    alice = net.user("alice")
+    net.user("bob")
+    assert alice.ask("MODE alice")[0].command == "221"
+    assert [m.params for m in alice.ask("MODE alice +i")] == [("alice", "+i")]
+    assert alice.ask("MODE alice")[0].params[1] == "+i"
+    assert commands(alice.ask("MODE bob", "MODE bob +i")) == ["502", "502"]
+    assert commands(alice.ask("MODE alice +Z")) == ["501"]
+    assert alice.ask("MODE alice +o") == []  # one cannot make oneself an operator
+    assert commands(alice.ask("MODE zed")) == ["401"]
+
+
+# ------------------------------------------------------------------- KILL, WALLOPS
+
+
+def test_kill_needs_an_operator_and_closes_the_victim(opers: Network) -> None:
+    ircop, alice, bob = opers.user("ircop"), opers.user("alice"), opers.user("bob")
+    assert "381" in commands(ircop.ask(f"OPER admin {PASSWORD}"))
+    assert commands(alice.ask("KILL bob :some arbitrary reason")) == ["481"]
+    assert commands(alice.ask("KILL alice :some arbitrary reason")) == ["481"]
+    assert bob.ask() == []
+    ircop.ask("KILL alice :some arbitrary reason")
+    assert commands(alice.closed_after())[-1] == "ERROR"
+    ircop.ask("KILL bob")  # no reason given: still a kill
+    assert commands(bob.closed_after())[-1] == "ERROR"
+    assert commands(ircop.ask("KILL zed :x", "KILL")) == ["401", "461"]
+
+
+def test_wallops_reach_plus_w_users_and_need_an_operator(opers: Network) -> None:
+    ircop, carol, dave = opers.user("ircop"), opers.user("carol"), opers.user("dave")
+    assert commands(carol.ask("WALLOPS :x")) == ["481"]
+    carol.ask("MODE carol +w")
+    ircop.ask(f"OPER admin {PASSWORD}", "WALLOPS :hello all")
+    assert [m.params for m in only(carol.ask(), "WALLOPS")] == [("hello all",)]
+    assert only(dave.ask(), "WALLOPS") == []
