@@ -186,6 +186,24 @@ def test_whois_sends_only_numerics_the_modern_spec_lists(opers: Network) -> None
     assert one(replies, "313").params[1] == "nick2"
 
 
+def test_whois_hides_an_invisible_users_rooms_unless_shared(net: Network) -> None:
+    """modern.ircdocs.horse (+i): an invisible user is left out of WHO and NAMES for
+    those who share no room with it, and servers may hide its rooms from WHOIS too;
+    ChatRoom does, or WHOIS would show what NAMES hides (irctest's Ergo check)."""
+    user_one, user_two = net.user("userOne"), net.user("userTwo")
+    user_one.ask("JOIN #xyz", "JOIN #other")
+    assert "319" in commands(user_two.ask("WHOIS userOne"))
+    assert [m.params for m in user_one.ask("MODE userOne +i")] == [("userOne", "+i")]
+    assert "319" not in commands(user_two.ask("WHOIS userOne"))
+    user_two.ask("JOIN #xyz")
+    shared = one(user_two.ask("WHOIS userOne"), "319")
+    assert shared.params[2] == "@#xyz"  # the shared room only
+    assert one(user_one.ask("WHOIS userOne"), "319").params[2] == "@#xyz @#other"
+    user_two.ask("PART #xyz")
+    user_one.ask("MODE userOne -i")
+    assert "319" in commands(user_two.ask("WHOIS userOne"))
+
+
 def test_whois_of_nobody_is_401_then_the_end(net: Network) -> None:
     peer = net.user("asker")
     assert commands(peer.ask("WHOIS zed")) == ["401", "318"]

@@ -262,12 +262,16 @@ def _whois_devices(ctx: Context, session: Session, target: User) -> None:
 
 
 def _whois_channels(ctx: Context, session: Session, target: User) -> None:
-    """RPL_WHOISCHANNELS, split over lines; secret rooms only to those who may see them."""
+    """RPL_WHOISCHANNELS, split over lines; secret rooms only to those who may see them,
+    and an invisible (+i) user's rooms only to their members, as NAMES and WHO do."""
     all_prefixes = "multi-prefix" in session.caps
+    asker = session.owner
+    hidden = "i" in target.modes and asker is not target and "o" not in session.modes
     names = [
         channel.prefix_of(target, all_prefixes) + channel.name
         for channel in target.channels.values()
-        if session.owner is target or can_see_channel(session, channel)
+        if asker is target or can_see_channel(session, channel)
+        if not hidden or asker in channel.members
     ]
     for line in pack_words(names, _CHANNELS_BUDGET):
         ctx.reply(session, n.RPL_WHOISCHANNELS, target.nick, line)
