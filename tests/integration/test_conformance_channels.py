@@ -442,3 +442,45 @@ def test_plus_c_lets_action_through_and_refuses_other_ctcp(net: Network) -> None
     assert [m.params for m in qux.ask()] == [("#chan", "\x01ACTION hi\x01")]
     assert commands(bar.ask("PRIVMSG #chan :\x01PING 1473523796 918320\x01")) == ["404"]
     assert qux.ask() == []
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", ""])
+def test_an_unusable_limit_is_696_and_sets_nothing(net: Network, limit: str) -> None:
+    chanop = net.user("chanop")
+    chanop.ask("JOIN #chan")
+    replies = chanop.ask(f"MODE #chan +l :{limit}")
+    assert [(m.command, m.params[:3]) for m in replies] == [("696", ("chanop", "#chan", "l"))]
+    for nick in ("user2", "user3"):
+        assert net.user(nick).ask("JOIN #chan")[0].command == "JOIN"
+
+
+def test_a_lowered_limit_keeps_the_members_and_an_invite_passes_it(net: Network) -> None:
+    chanop, user2, user3 = net.user("chanop"), net.user("user2"), net.user("user3")
+    chanop.ask("JOIN #chan")
+    user2.ask("JOIN #chan")
+    user3.ask("JOIN #chan")
+    chanop.ask("MODE #chan +l 1")
+    user3.ask()
+    user2.ask("PRIVMSG #chan :still here")
+    assert [m.params for m in only(user3.ask(), "PRIVMSG")] == [("#chan", "still here")]
+    user4 = net.user("user4")
+    assert [(m.command, m.params[1]) for m in user4.ask("JOIN #chan")] == [("471", "#chan")]
+    chanop.ask("INVITE user4 #chan")
+    assert "JOIN" in commands(user4.ask("JOIN #chan"))
+
+
+def test_an_invite_exception_lets_a_mask_into_an_invite_only_room(net: Network) -> None:
+    chanop, bar, baz = net.user("chanop"), net.user("Bar"), net.user("Baz")
+    chanop.ask("JOIN #chan", "MODE #chan +i")
+    assert commands(bar.ask("JOIN #chan")) == ["473"]
+    assert chanop.ask("MODE #chan +I bar!*@*")[0].params == ("#chan", "+I", "bar!*@*")
+    assert bar.ask("JOIN #chan")[0].command == "JOIN"
+    assert commands(baz.ask("JOIN #chan")) == ["473"]
+    listing = chanop.ask("MODE #chan +I")
+    assert commands(listing) == ["JOIN", "346", "347"]
+    assert listing[1].params[:3] == ("chanop", "#chan", "bar!*@*")
+    assert listing[1].params[3].startswith("chanop!")
+    bar.ask("PART #chan")
+    chanop.ask()
+    assert chanop.ask("MODE #chan -I bar!*@*")[0].params == ("#chan", "-I", "bar!*@*")
+    assert commands(bar.ask("JOIN #chan")) == ["473"]

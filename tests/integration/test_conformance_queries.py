@@ -385,3 +385,39 @@ def test_wallops_reach_plus_w_users_and_need_an_operator(opers: Network) -> None
     ircop.ask(f"OPER admin {PASSWORD}", "WALLOPS :hello all")
     assert [m.params for m in only(carol.ask(), "WALLOPS")] == [("hello all",)]
     assert only(dave.ask(), "WALLOPS") == []
+
+
+# ------------------------------------------------------------------------ OPER, LINKS
+
+
+def test_oper_success_is_381_and_mode_plus_o(opers: Network) -> None:
+    baz = opers.user("baz")
+    replies = baz.ask(f"OPER admin {PASSWORD}")
+    assert one(replies, "381").params[0] == "baz"
+    assert [m.params for m in only(replies, "MODE")] == [("baz", "+o")]
+
+
+@pytest.mark.parametrize(
+    ("line", "numeric"),
+    [
+        ("OPER admin nottheoperpassword", "464"),
+        ("OPER admin", "461"),
+        ("OPER notanoperuser somepassword", "464"),
+        (f"OPER val {PASSWORD}", "491"),  # a real account that is no operator
+    ],
+)
+def test_oper_failures_get_one_numeric_and_no_381(opers: Network, line: str, numeric: str) -> None:
+    baz = opers.user("baz")
+    replies = baz.ask(line)
+    assert numeric in commands(replies)
+    assert "381" not in commands(replies)
+    assert all(m.params[0] == "baz" for m in replies if m.command.isdigit())
+
+
+def test_links_lists_this_server_alone(net: Network) -> None:
+    peer = net.user("nick")
+    replies = peer.ask("LINKS")
+    assert [m.command for m in replies] == ["364", "365"]
+    assert replies[0].params[:3] == ("nick", SERVER, SERVER)
+    assert replies[0].params[3].startswith("0 ")
+    assert replies[1].params[:2] == ("nick", "*")
