@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chatroom.server.core.settings import CaseMapping
 from tests.integration.conformance_support import (
     Network,
     Peer,
@@ -110,6 +111,26 @@ def test_channel_names_fold_under_rfc1459(net: Network, first: str, second: str)
     joined = one(foo.ask(), "JOIN")
     assert joined.source is not None
     assert joined.source.startswith("bar!")
+
+
+def test_casemapping_ascii_folds_letters_only(tmp_path: Path) -> None:
+    """``server.casemapping = "ascii"``: CASEMAPPING=ascii, and ``[]\\~`` stay apart from
+    ``{}|^`` in room names and nicks."""
+    server = start_server(tmp_path, casemapping=CaseMapping.ASCII)
+    net = Network(server)
+    try:
+        foo, bar = net.user("foo"), net.user("bar")
+        isupport = [p for m in foo.ask("VERSION") if m.command == "005" for p in m.params]
+        assert "CASEMAPPING=ascii" in isupport
+        foo.ask("JOIN #F]|oo{", "JOIN #Foo")
+        assert bar.ask("JOIN #f}\\oo[")[1].params[3] == "@bar"  # a room of its own
+        assert bar.ask("JOIN #foo")[1].params[2] == "#Foo"
+        assert commands(bar.ask("NICK FOO")) == ["433"]
+        assert commands(bar.ask("NICK f[o]")) == ["NICK"]
+        assert commands(net.user("f{o}").ask()) == []
+    finally:
+        net.close()
+        server.stop()
 
 
 def test_channel_names_that_differ_are_different_rooms(net: Network) -> None:
