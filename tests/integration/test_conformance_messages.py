@@ -152,3 +152,28 @@ def test_away_shows_in_whois_and_userhost(net: Network) -> None:
     away = only(qux.ask("WHOIS bar"), "301")
     assert [m.params for m in away] == [("qux", "bar", "I'm not here right now")]
     assert qux.ask("USERHOST bar")[0].params[1].startswith("bar=-")
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["empty", "no-text", "no-target", "outsider", "moderated", "banned", "ctcp", "too-many"],
+)
+def test_a_notice_that_cannot_be_delivered_gets_no_error(net: Network, case: str) -> None:
+    """RFC 2812 3.3.2: automatic replies MUST NEVER be sent in response to a NOTICE."""
+    chanop, bob, outsider = net.user("chanop"), net.user("bob"), net.user("outsider")
+    chanop.ask("JOIN #n")
+    bob.ask("JOIN #n")
+    line = {
+        "empty": "NOTICE #n :",
+        "no-text": "NOTICE #n",
+        "no-target": "NOTICE",
+        "outsider": "NOTICE #n :hi",
+        "moderated": "NOTICE #n :hi",
+        "banned": "NOTICE #n :hi",
+        "ctcp": "NOTICE #n :\x01VERSION\x01",
+        "too-many": "NOTICE a,b,c,d,e,f :hi",
+    }[case]
+    chanop.ask({"moderated": "MODE #n +m", "banned": "MODE #n +b bob!*@*"}.get(case, "MODE #n +C"))
+    bob.ask()
+    sender = outsider if case == "outsider" else bob
+    assert sender.ask(line) == []
