@@ -259,3 +259,25 @@ def test_text_that_is_not_utf8_is_refused_with_fail(net: Network) -> None:
     fail = foo.until("FAIL", "PRIVMSG")[-1]
     assert fail.params[:2] == ("PRIVMSG", "INVALID_UTF8")
     assert bar.ask() == []
+
+
+@pytest.mark.parametrize(
+    "verb", ["USER", "MODE", "KICK", "TOPIC", "PART", "OPER", "USERHOST", "ISON", "KILL", "WHO"]
+)
+def test_a_command_missing_its_parameters_is_461_naming_it(net: Network, verb: str) -> None:
+    peer = net.user("foo")
+    replies = peer.ask(verb)
+    assert [(m.command, m.params[:2]) for m in replies] == [("461", ("foo", verb))]
+
+
+def test_topics_kick_comments_and_away_texts_are_cut_to_their_isupport_lengths(
+    net: Network,
+) -> None:
+    alice, bob = net.user("alice"), net.user("bob")
+    alice.ask("JOIN #t")
+    bob.ask("JOIN #t")
+    alice.ask()
+    assert len(alice.ask("TOPIC #t :" + "x" * 400)[0].params[1]) == 390  # TOPICLEN
+    bob.ask("AWAY :" + "z" * 300)  # AWAYLEN=200
+    assert len(one(alice.ask("WHOIS bob"), "301").params[2]) == 200
+    assert len(alice.ask("KICK #t bob :" + "y" * 300)[0].params[2]) == 255  # KICKLEN
