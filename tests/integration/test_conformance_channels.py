@@ -18,6 +18,7 @@ from tests.integration.conformance_support import (
     only,
     start_server,
 )
+from tests.realserver import ServerThread, make_config
 
 
 @pytest.fixture
@@ -266,6 +267,20 @@ def test_names_lists_members_with_prefixes_then_ends(net: Network) -> None:
     assert replies[1].params[:2] == ("nick1", "#chan")
 
 
+def test_names_of_several_rooms_ends_each_room_with_its_own_366(net: Network) -> None:
+    """The Modern docs: for each room, its 353 lines and a single 366 (not RFC 2812's
+    one 366 for the whole list, which irctest expects of servers with NAMES in TARGMAX)."""
+    nick1 = net.user("nick1")
+    nick1.ask("JOIN #chan1", "JOIN #chan2")
+    replies = nick1.ask("NAMES #chan1,#chan2")
+    assert [(m.command, m.params[-2]) for m in replies] == [
+        ("353", "#chan1"),
+        ("366", "#chan1"),
+        ("353", "#chan2"),
+        ("366", "#chan2"),
+    ]
+
+
 @pytest.mark.parametrize("name", ["invalid", "#nonexisting"])
 def test_names_of_no_room_is_only_the_end(net: Network, name: str) -> None:
     foo = net.user("foo")
@@ -290,6 +305,19 @@ def test_list_of_an_empty_server_and_of_one_room(net: Network) -> None:
     assert commands(replies) == ["321", "322", "323"]
     assert replies[1].params[1:3] == ("#chan", "1")
     assert commands(bar.ask("LIST #nonexistent")) == ["321", "323"]
+
+
+def test_list_shows_the_permanent_lobby_even_when_empty(tmp_path: Path) -> None:
+    """Deliberately unlike irctest's empty-server LIST: ``server.channels`` rooms exist
+    from the start, so a new user always finds somewhere to go."""
+    server = ServerThread(make_config(tmp_path)).start()  # the default config: #lobby
+    net = Network(server)
+    try:
+        replies = net.user("foo").ask("LIST")
+        assert [(m.command, m.params[1:3]) for m in replies[1:-1]] == [("322", ("#lobby", "0"))]
+    finally:
+        net.close()
+        server.stop()
 
 
 def test_list_filters_by_mask_and_by_not_mask(net: Network) -> None:
