@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from chatroom.server.core.settings import CaseMapping
+from chatroom.irc.casemap import CaseMapping
 from tests.integration.conformance_support import (
     Network,
     Peer,
