@@ -114,6 +114,24 @@ def test_channel_names_fold_under_rfc1459(net: Network, first: str, second: str)
     assert joined.source.startswith("bar!")
 
 
+def test_every_command_finds_rooms_and_nicks_under_rfc1459_folding(net: Network) -> None:
+    alice, bob, carol = net.user("alice"), net.user("b[o]b"), net.user("carol")
+    alice.ask("JOIN #ch[a]n")
+    bob.ask("JOIN #CH{A}N")
+    alice.ask()
+    assert alice.ask("MODE #CH{A}N +o B{O}B")[0].params == ("#ch[a]n", "+o", "b[o]b")
+    assert alice.ask("TOPIC #Ch{a}N :hello")[0].params == ("#ch[a]n", "hello")
+    assert one(carol.ask("NAMES #CH{A}N"), "353").params[2] == "#ch[a]n"
+    assert one(carol.ask("LIST #CH{A}N"), "322").params[1] == "#ch[a]n"
+    assert len(only(carol.ask("WHO #CH{A}N"), "352")) == 2
+    assert one(alice.ask("INVITE CAROL #CH{A}N"), "341").params[1:] == ("carol", "#ch[a]n")
+    assert one(alice.ask("KICK #CH{A}N B{O}B :x"), "KICK").params[:2] == ("#ch[a]n", "b[o]b")
+    assert alice.ask("PART #CH{A}N")[0].params[0] == "#ch[a]n"
+    assert one(carol.ask("WHOIS B{O}B"), "311").params[1] == "b[o]b"
+    carol.ask("JOIN #x", "MODE #x +b B{O}B!*@*")
+    assert commands(bob.ask("JOIN #x"))[-1] == "474"  # after the MODE, TOPIC and KICK
+
+
 def test_casemapping_ascii_folds_letters_only(tmp_path: Path) -> None:
     """``server.casemapping = "ascii"``: CASEMAPPING=ascii, and ``[]\\~`` stay apart from
     ``{}|^`` in room names and nicks."""
