@@ -311,6 +311,8 @@ def whowas(ctx: Context, session: Session, msg: Message) -> None:
         )
         left = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(entry.left_at))
         ctx.reply(session, n.RPL_WHOISSERVER, entry.nick, ctx.name, left)
+        if count and min(found.values()) >= count:
+            break  # every nick has its count: the rest of the history is not read
     for key, nick in asked.items():
         if not found[key]:
             ctx.reply(session, n.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
