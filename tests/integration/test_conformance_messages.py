@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conformance_support import Network, Peer, commands, only, start_server
+from tests.integration.conformance_support import (
+    Network,
+    Peer,
+    commands,
+    names_in,
+    only,
+    start_server,
+)
 
 
 @pytest.fixture
@@ -103,8 +110,7 @@ def statusmsg_room(net: Network) -> tuple[Peer, Peer, Peer]:
     chanop, joe, schmoe = net.user("chanop"), net.user("joe"), net.user("schmoe")
     chanop.ask("JOIN #chan")
     joe.ask("JOIN #chan")
-    names = {n for m in only(schmoe.ask("join #chan"), "353") for n in m.params[-1].split()}
-    assert names == {"@chanop", "joe", "schmoe"}
+    assert names_in(schmoe.ask("join #chan")) == {"@chanop", "joe", "schmoe"}
     chanop.ask()
     joe.ask()
     return chanop, joe, schmoe
