@@ -11,11 +11,8 @@ from __future__ import annotations
 import itertools
 import socket
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from chatroom.irc.message import Message, parse
 from chatroom.server.core.settings import Limits
@@ -148,12 +145,3 @@ def start_server(tmp_path: Path, **core: object) -> ServerThread:
     config = make_config(tmp_path, Limits(flood_per_second=0))
     settings = replace(config.core, permanent_channels=(), **core)  # type: ignore[arg-type]
     return ServerThread(replace(config, core=settings)).start()
-
-
-@pytest.fixture
-def net(tmp_path: Path) -> Iterator[Network]:
-    server = start_server(tmp_path)
-    network = Network(server)
-    yield network
-    network.close()
-    server.stop()
