@@ -113,10 +113,11 @@ def test_join_without_hash_is_no_such_channel() -> None:
     assert first(msgs, "403").params[1] == "room"
 
 
-def test_join_too_long_name_is_bad_channel_name() -> None:
+def test_join_too_long_name_is_no_such_channel() -> None:
+    """modern docs (CHANNELLEN) and irctest: a name past the limit is 403, not 479."""
     h = Harness(CoreSettings(limits=Limits(channel_length=10)))
     msgs = h.connect("alice").cmd("JOIN #abcdefghijk")
-    assert codes(msgs) == ["479"]
+    assert codes(msgs) == ["403"]
 
 
 def test_one_bad_name_does_not_stop_the_others() -> None:

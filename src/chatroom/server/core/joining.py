@@ -28,7 +28,7 @@ def join_channel(ctx: Context, session: Session, name: str, key: str | None = No
     """Put ``session`` in room ``name``, creating it, or raise the refusal."""
     limits = ctx.settings.limits
     if not is_channel_name(name, "#", limits.channel_length):
-        if name[:1] != "#":
+        if name[:1] != "#" or len(name) > limits.channel_length:  # as modern docs and irctest
             raise CommandError(n.ERR_NOSUCHCHANNEL, name, "No such channel")
         hidden = hidden_character(name)
         if hidden is not None:

@@ -262,12 +262,16 @@ def _whois_devices(ctx: Context, session: Session, target: User) -> None:
 
 
 def _whois_channels(ctx: Context, session: Session, target: User) -> None:
-    """RPL_WHOISCHANNELS, split over lines; secret rooms only to those who may see them."""
+    """RPL_WHOISCHANNELS, split over lines; secret rooms only to those who may see them,
+    and an invisible (+i) user's rooms only to their members, as NAMES and WHO do."""
     all_prefixes = "multi-prefix" in session.caps
+    asker = session.owner
+    hidden = "i" in target.modes and asker is not target and "o" not in session.modes
     names = [
         channel.prefix_of(target, all_prefixes) + channel.name
         for channel in target.channels.values()
-        if session.owner is target or can_see_channel(session, channel)
+        if asker is target or can_see_channel(session, channel)
+        if not hidden or asker in channel.members
     ]
     for line in pack_words(names, _CHANNELS_BUDGET):
         ctx.reply(session, n.RPL_WHOISCHANNELS, target.nick, line)
@@ -275,9 +279,11 @@ def _whois_channels(ctx: Context, session: Session, target: User) -> None:
 
 @command("WHOWAS", min_params=1)
 def whowas(ctx: Context, session: Session, msg: Message) -> None:
-    """WHOWAS <nick> [<count>]
+    """WHOWAS <nick>{,<nick>} [<count>]
 
-    Who used a nickname before: most recent first, all entries unless a positive count.
+    Who used a nickname before. The history is searched backward (RFC 2812 3.6.3): the
+    most recent entry first, whichever of the asked nicks it is, up to a positive count
+    per nick; 406 for each nick with none, then one 369 that ends the whole reply.
     """
     if not msg.params[0]:
         raise CommandError(n.ERR_NONICKNAMEGIVEN, "No nickname given")
@@ -287,28 +293,27 @@ def whowas(ctx: Context, session: Session, msg: Message) -> None:
             count = max(0, int(msg.params[1]))
         except ValueError:
             count = 0
-    for nick in msg.params[0].split(","):
-        if not nick:
+    asked = {ctx.fold(nick): nick for nick in msg.params[0].split(",") if nick}
+    found = dict.fromkeys(asked, 0)
+    for entry in ctx.whowas:
+        key = ctx.fold(entry.nick)
+        if key not in found or (count and found[key] >= count):
             continue
-        key = ctx.fold(nick)
-        found = 0
-        for entry in ctx.whowas:
-            if ctx.fold(entry.nick) != key:
-                continue
-            ctx.reply(
-                session,
-                n.RPL_WHOWASUSER,
-                entry.nick,
-                entry.user,
-                middle(entry.host),
-                "*",
-                entry.realname,
-            )
-            left = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(entry.left_at))
-            ctx.reply(session, n.RPL_WHOISSERVER, entry.nick, ctx.name, left)
-            found += 1
-            if found == count:
-                break
-        if not found:
+        found[key] += 1
+        ctx.reply(
+            session,
+            n.RPL_WHOWASUSER,
+            entry.nick,
+            entry.user,
+            middle(entry.host),
+            "*",
+            entry.realname,
+        )
+        left = time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(entry.left_at))
+        ctx.reply(session, n.RPL_WHOISSERVER, entry.nick, ctx.name, left)
+        if count and min(found.values()) >= count:
+            break  # every nick has its count: the rest of the history is not read
+    for key, nick in asked.items():
+        if not found[key]:
             ctx.reply(session, n.ERR_WASNOSUCHNICK, nick, "There was no such nickname")
-        ctx.reply(session, n.RPL_ENDOFWHOWAS, nick, "End of WHOWAS")
+    ctx.reply(session, n.RPL_ENDOFWHOWAS, middle(msg.params[0]), "End of WHOWAS")
