@@ -24,6 +24,9 @@ CH = "draft/chathistory"
 PLAYBACK = "draft/event-playback"
 CB = "chathistory"
 
+# sender nick, command, params, msgid, time: what a history line shares with the live one
+Key = tuple[str, str, tuple[str, ...], str, str]
+
 
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[Peers]:
@@ -34,19 +37,19 @@ def peers(tmp_path: Path) -> Iterator[Peers]:
     server.stop()
 
 
-def _key(msg: Msg) -> tuple[str, str, tuple[str, ...], str, str]:
+def _key(msg: Msg) -> Key:
     """What a history line and the live line must share."""
     return (msg.nick, msg.command, tuple(msg.params), msg.tags["msgid"], msg.tags["time"])
 
 
-def _history(peer: Peer, request: str, target: str) -> list[tuple[str, ...]]:
+def _history(peer: Peer, request: str, target: str) -> list[Key]:
     replies = peer.ask(request)
     start, inside, _ = batch_body(replies, "chathistory")
     assert start.params[2:] == [target]
     return [_key(m) for m in inside if m.command in ("PRIVMSG", "NOTICE", "TOPIC", "TAGMSG")]
 
 
-def _say(peer: Peer, target: str, texts: list[str]) -> list[tuple[str, ...]]:
+def _say(peer: Peer, target: str, texts: list[str]) -> list[Key]:
     """Send each text (an echo comes back), a few ms apart so every time differs."""
     sent = []
     for text in texts:
@@ -58,7 +61,7 @@ def _say(peer: Peer, target: str, texts: list[str]) -> list[tuple[str, ...]]:
 
 
 @pytest.fixture
-def room(peers: Peers) -> tuple[Peer, list[tuple[str, ...]]]:
+def room(peers: Peers) -> tuple[Peer, list[Key]]:
     bar = peers.connect("bar", *HISTORY, CH)
     bar.ask("JOIN #chan")
     sent = _say(bar, "#chan", [f"this is message {i}" for i in range(10)])
@@ -67,7 +70,7 @@ def room(peers: Peers) -> tuple[Peer, list[tuple[str, ...]]]:
     return bar, sent
 
 
-def test_latest_with_star_msgid_and_timestamp(room: tuple[Peer, list[tuple[str, ...]]]) -> None:
+def test_latest_with_star_msgid_and_timestamp(room: tuple[Peer, list[Key]]) -> None:
     bar, sent = room
     assert _history(bar, "CHATHISTORY LATEST #chan * 20", "#chan") == sent
     assert _history(bar, "CHATHISTORY LATEST #chan * 5", "#chan") == sent[-5:]
@@ -77,7 +80,7 @@ def test_latest_with_star_msgid_and_timestamp(room: tuple[Peer, list[tuple[str, 
 
 
 def test_before_excludes_the_reference_and_keeps_the_newest(
-    room: tuple[Peer, list[tuple[str, ...]]],
+    room: tuple[Peer, list[Key]],
 ) -> None:
     bar, sent = room
     assert _history(bar, f"CHATHISTORY BEFORE #chan msgid={sent[6][3]} 20", "#chan") == sent[:6]
@@ -86,7 +89,7 @@ def test_before_excludes_the_reference_and_keeps_the_newest(
 
 
 def test_after_excludes_the_reference_and_keeps_the_oldest(
-    room: tuple[Peer, list[tuple[str, ...]]],
+    room: tuple[Peer, list[Key]],
 ) -> None:
     bar, sent = room
     assert _history(bar, f"CHATHISTORY AFTER #chan msgid={sent[3][3]} 20", "#chan") == sent[4:]
@@ -96,7 +99,7 @@ def test_after_excludes_the_reference_and_keeps_the_oldest(
 
 @pytest.mark.parametrize("kind", ["msgid", "timestamp"])
 def test_between_works_both_ways_and_the_limit_counts_from_the_first_reference(
-    room: tuple[Peer, list[tuple[str, ...]]], kind: str
+    room: tuple[Peer, list[Key]], kind: str
 ) -> None:
     bar, sent = room
     col = 3 if kind == "msgid" else 4
@@ -107,7 +110,7 @@ def test_between_works_both_ways_and_the_limit_counts_from_the_first_reference(
     assert _history(bar, f"CHATHISTORY BETWEEN #chan {last} {first} 3", "#chan") == sent[-4:-1]
 
 
-def test_around_centres_on_the_reference(room: tuple[Peer, list[tuple[str, ...]]]) -> None:
+def test_around_centres_on_the_reference(room: tuple[Peer, list[Key]]) -> None:
     bar, sent = room
     assert _history(bar, f"CHATHISTORY AROUND #chan msgid={sent[7][3]} 1", "#chan") == [sent[7]]
     assert _history(bar, f"CHATHISTORY AROUND #chan msgid={sent[7][3]} 3", "#chan") == sent[6:9]
@@ -116,7 +119,7 @@ def test_around_centres_on_the_reference(room: tuple[Peer, list[tuple[str, ...]]
 
 
 def test_the_limit_is_capped_at_the_isupport_value_and_refusals_are_standard_replies(
-    room: tuple[Peer, list[tuple[str, ...]]],
+    room: tuple[Peer, list[Key]],
 ) -> None:
     bar, _ = room
     assert len(_history(bar, "CHATHISTORY LATEST #chan * 100000", "#chan")) == 10
