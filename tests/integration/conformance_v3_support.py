@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import itertools
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +74,9 @@ def parse(line: str) -> Msg:
 class Peer:
     """A raw client: ``send`` lines, ``sync`` to get what came back up to a barrier."""
 
-    def __init__(self, port: int, nick: str = "") -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    def __init__(self, port: int, nick: str = "", tls: ssl.SSLContext | None = None) -> None:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock = tls.wrap_socket(sock, server_hostname="localhost") if tls else sock
         self.nick = nick
         self._buffer = b""
 
