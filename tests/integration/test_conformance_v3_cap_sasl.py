@@ -242,3 +242,21 @@ def test_scram_sha_256_with_a_wrong_password_gets_904(peers: Peers) -> None:
     assert commands(peer.ask("AUTHENTICATE " + base64.b64encode(final.encode()).decode())) == [
         "904"
     ]
+
+
+def test_a_labeled_sasl_plain_login_answers_in_one_labeled_batch(peers: Peers) -> None:
+    peer = peers.connect("lab", "sasl", "batch", "labeled-response")
+    (plus,) = peer.ask("@label=s1 AUTHENTICATE PLAIN")
+    assert plus.tags["label"] == "s1"
+    replies = peer.ask(f"@label=s2 AUTHENTICATE {plain_blob('jilles')}")
+    assert commands(replies) == ["BATCH", "900", "903", "BATCH"]
+    assert replies[0].tags["label"] == "s2"
+    ref = replies[0].params[0][1:]
+    assert [m.tags.get("batch") for m in replies[1:3]] == [ref, ref]
+
+
+def test_cap_ls_302_implies_cap_notify_which_cannot_be_turned_off(peers: Peers) -> None:
+    peer = peers.connect("notified", "multi-prefix")
+    (nak,) = peer.ask("CAP REQ :-cap-notify")
+    assert nak.params[1:] == ["NAK", "-cap-notify"]
+    assert "cap-notify" in only(peer.ask("CAP LIST"), "CAP")[0].params[-1].split()

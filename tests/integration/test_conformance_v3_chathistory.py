@@ -294,3 +294,48 @@ def test_without_the_batch_cap_no_batch_is_ever_sent(peers: Peers) -> None:
     assert "BATCH" not in [m.command for m in replies]
     assert [m.params[:2] for m in only(replies, "PRIVMSG")] == [["#q", "hello"]]
     assert [m.params[:2] for m in only(replies, "CHATHISTORY")] == [["TARGETS", "#q"]]
+
+
+def test_event_playback_gives_back_every_room_event_as_members_saw_it(peers: Peers) -> None:
+    bar = peers.connect("bar", *HISTORY, CH, PLAYBACK, "extended-join")
+    bar.ask("JOIN #ev")
+    other = peers.connect("other")
+    live = []
+    for line in ("JOIN #ev", "PART #ev :bye", "JOIN #ev"):
+        other.ask(line)
+        live += bar.sync()
+    for line in ("TOPIC #ev :tt", "MODE #ev +m", "NICK bar2", "NICK bar", "KICK #ev other :out"):
+        live += bar.ask(line)
+    other.ask("JOIN #ev")
+    live += bar.sync()
+    other.send("QUIT :gone")
+    other.until("ERROR")
+    live += bar.sync()
+    events = [_key(m) for m in live if m.command not in ("353", "366", "NOTICE")]
+    assert [k[1] for k in events] == [
+        "JOIN", "PART", "JOIN", "TOPIC", "MODE", "NICK", "NICK", "KICK", "JOIN", "QUIT",
+    ]  # fmt: skip
+    after = batch_body(bar.ask(f"CHATHISTORY AFTER #ev msgid={events[0][3]} 100"), CB)[1]
+    everything = [
+        _key(m)
+        for m in batch_body(bar.ask("CHATHISTORY LATEST #ev * 100"), CB)[1]
+        if m.command != "PRIVMSG"
+    ]
+    assert everything[-len(events) :] == events
+    assert [_key(m) for m in after] == events[1:]
+
+
+def test_a_labeled_chathistory_nests_its_batch_in_the_labeled_batch(
+    room: tuple[Peer, list[Key]],
+) -> None:
+    bar, sent = room
+    replies = bar.ask("@label=c1 CHATHISTORY LATEST #chan * 3")
+    outer, inner_lines, outer_end = batch_body(replies, "labeled-response")
+    assert outer.tags["label"] == "c1"
+    assert replies[0] is outer
+    assert replies[-1] is outer_end
+    inner_start, inside, inner_end = batch_body(replies, "chathistory")
+    assert inner_start.tags["batch"] == outer.params[0][1:]
+    assert inner_end.tags["batch"] == outer.params[0][1:]
+    assert [_key(m) for m in inside] == sent[-3:]
+    assert [m.command for m in inner_lines] == ["BATCH", "BATCH"]
