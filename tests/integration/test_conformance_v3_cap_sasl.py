@@ -260,3 +260,21 @@ def test_cap_ls_302_implies_cap_notify_which_cannot_be_turned_off(peers: Peers) 
     (nak,) = peer.ask("CAP REQ :-cap-notify")
     assert nak.params[1:] == ["NAK", "-cap-notify"]
     assert "cap-notify" in only(peer.ask("CAP LIST"), "CAP")[0].params[-1].split()
+
+
+def test_sasl_refuses_impersonation_bad_base64_and_external_without_a_certificate(
+    peers: Peers,
+) -> None:
+    peer = peers.raw("p")
+    peer.ask("CAP LS 302", "CAP REQ sasl")
+    for mechanism, data in [
+        ("PLAIN", plain_blob("jilles", authzid="foo")),  # jilles's password, foo's account
+        ("PLAIN", "!!!notbase64"),
+        ("PLAIN", "="),
+        ("EXTERNAL", "+"),  # a plain connection has no client certificate
+    ]:
+        assert peer.ask(f"AUTHENTICATE {mechanism}")[0].raw.endswith("AUTHENTICATE +")
+        assert commands(peer.ask(f"AUTHENTICATE {data}")) == ["904"], (mechanism, data)
+    replies = peer.ask("NICK p", "USER p 0 * :p", "CAP END")
+    assert "900" not in commands(replies)
+    assert only(replies, "001")
