@@ -278,3 +278,20 @@ def test_sasl_refuses_impersonation_bad_base64_and_external_without_a_certificat
     replies = peer.ask("NICK p", "USER p 0 * :p", "CAP END")
     assert "900" not in commands(replies)
     assert only(replies, "001")
+
+
+def test_account_registration_before_connect_and_its_refusals(peers: Peers) -> None:
+    values = " ".join(m.params[-1] for m in peers.raw().ask("CAP LS 302"))
+    assert "draft/account-registration=before-connect" in values.split()
+    early = peers.raw("bar")
+    early.send("CAP LS 302", "CAP REQ draft/account-registration")
+    (need_nick,) = only(early.ask("REGISTER * * shivarampassphrase"), "FAIL")
+    assert need_nick.params[:3] == ["REGISTER", "NEED_NICK", "*"]
+    replies = early.ask("NICK bar", "REGISTER * * shivarampassphrase")
+    assert [m.params[:2] for m in only(replies, "REGISTER")] == [["SUCCESS", "bar"]]
+    assert "001" not in commands(replies)  # still registering: no USER, no CAP END
+    (again,) = only(early.ask("REGISTER * * shivarampassphrase"), "FAIL")
+    assert again.params[:2] == ["REGISTER", "ALREADY_AUTHENTICATED"]
+    taken = peers.raw("jilles")
+    (exists,) = only(taken.ask("NICK jilles", "REGISTER * * shivarampassphrase"), "FAIL")
+    assert exists.params[:3] == ["REGISTER", "ACCOUNT_EXISTS", "jilles"]
