@@ -167,6 +167,19 @@ def test_whox_answers_the_asked_fields_in_the_spec_order_with_the_token(peers: P
     assert row.params == ["me", "42", "#whox", "~me", "127.0.0.1", "me", "H@", "0", "me real"]
     (nick_only,) = only(me.ask("WHO me %n"), "354")
     assert nick_only.params == ["me", "me"]
+    other = peers.connect("other")
+    for fields in ("%tcuihsnfdlaor,123", "%roaldfnshiuct,123"):
+        (full,) = only(other.ask(f"WHO me {fields}"), "354")
+        # token, channel, user, ip (hidden), host, server, nick, flags, hops, idle,
+        # account (0: none), op level, realname: always in that order
+        assert full.params[:2] == ["other", "123"]
+        assert full.params[2] in ("#whox", "*")  # a channel the user is in, or none
+        assert full.params[3] == "~me"
+        assert full.params[7] == "me"
+        assert full.params[8] in ("H", "H@")  # with the prefix in the channel named
+        assert full.params[10].isdigit()
+        assert full.params[11] == "0"
+        assert full.params[13] == "me real"
 
 
 def test_sts_is_advertised_only_with_an_operators_certificate(tmp_path: Path) -> None:
