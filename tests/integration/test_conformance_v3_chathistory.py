@@ -339,3 +339,19 @@ def test_a_labeled_chathistory_nests_its_batch_in_the_labeled_batch(
     assert inner_end.tags["batch"] == outer.params[0][1:]
     assert [_key(m) for m in inside] == sent[-3:]
     assert [m.command for m in inner_lines] == ["BATCH", "BATCH"]
+
+
+def test_a_guest_holding_an_accounts_nick_sees_none_of_its_conversations(
+    peers: Peers,
+) -> None:
+    foo = peers.connect("foo", *HISTORY, CH, account="foo")
+    bar = peers.connect("bar", *HISTORY, CH, account="bar")
+    _say(bar, "foo", ["secret for foo"])
+    _say(foo, "bar", ["secret for bar"])
+    foo.send("QUIT")
+    foo.until("ERROR")
+    impostor = peers.connect("foo", *HISTORY, CH)  # unidentified, inside the grace period
+    assert batch_body(impostor.ask("CHATHISTORY LATEST bar * 10"), CB)[1] == []
+    window = "timestamp=2000-01-01T00:00:00.000Z timestamp=2100-01-01T00:00:00.000Z"
+    replies = impostor.ask(f"CHATHISTORY TARGETS {window} 10")
+    assert batch_body(replies, "draft/chathistory-targets")[1] == []
