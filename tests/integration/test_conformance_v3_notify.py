@@ -278,3 +278,20 @@ def test_extended_monitor_sends_away_setname_and_account_only_with_the_watchers_
         ]
     else:
         assert got == []
+
+
+def test_pre_away_star_from_a_second_device_never_hides_the_first_devices_message(
+    peers: Peers,
+) -> None:
+    watcher = peers.connect("watcher")
+    first = peers.connect("jilles", account="jilles")
+    first.ask("AWAY :out to lunch")
+    second = peers.raw("jilles")
+    second.send("CAP LS 302", "CAP REQ :sasl draft/pre-away", "AWAY *")
+    second.send("AUTHENTICATE PLAIN", f"AUTHENTICATE {plain_blob('jilles')}")
+    second.send("NICK jilles", "USER j 0 * :j", "CAP END")
+    second.until("376")
+    assert [m.params[-1] for m in only(watcher.ask("WHOIS jilles"), "301")] == ["out to lunch"]
+    first.send("QUIT")
+    first.until("ERROR")
+    assert [m.params[-1] for m in only(watcher.ask("WHOIS jilles"), "301")] == ["*"]
