@@ -295,3 +295,22 @@ def test_pre_away_star_from_a_second_device_never_hides_the_first_devices_messag
     first.send("QUIT")
     first.until("ERROR")
     assert [m.params[-1] for m in only(watcher.ask("WHOIS jilles"), "301")] == ["*"]
+
+
+def test_a_bot_is_tagged_on_its_join_part_nick_and_quit_too(peers: Peers) -> None:
+    """bot-mode: the tag SHOULD be on every command a bot sends, so a client learns that
+    a newcomer is a bot from its JOIN, without a WHO."""
+    watcher = peers.connect("watcher", "message-tags")
+    watcher.ask("JOIN #bots")
+    bot = peers.connect("robot")
+    bot.ask("MODE robot +B")
+    bot.ask("JOIN #bots", "PART #bots :brb", "JOIN #bots", "NICK robodan")
+    bot.send("QUIT :bye")
+    bot.until("ERROR")
+    seen = [m for m in watcher.sync() if m.nick in ("robot", "robodan")]
+    assert [m.command for m in seen] == ["JOIN", "PART", "JOIN", "NICK", "QUIT"]
+    assert all("bot" in m.tags for m in seen), [m.raw for m in seen]
+    human = peers.connect("human")
+    human.ask("JOIN #bots")
+    (join,) = only(watcher.sync(), "JOIN")
+    assert "bot" not in join.tags
