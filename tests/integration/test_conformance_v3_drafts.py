@@ -316,3 +316,49 @@ def test_rename_reaches_capable_members_as_rename_and_others_as_part_and_join(
     assert [m.params[1:3] for m in only(replies, "470")] == [["#bar", "#qux"]]
     (fail,) = only(bar.ask("JOIN #bar"), "FAIL")
     assert fail.params[:4] == ["JOIN", "CHANNEL_RENAMED", "#bar", "#qux"]
+
+
+def test_multiline_refuses_another_target_or_mixed_commands_and_works_to_a_nick(
+    peers: Peers,
+) -> None:
+    alice, bob, _ = _three_in_test(peers)
+    (fail,) = only(
+        alice.ask(f"BATCH +a {ML} #test", "@batch=a PRIVMSG #other :x", "BATCH -a"), "FAIL"
+    )
+    assert fail.params[:4] == ["BATCH", "MULTILINE_INVALID_TARGET", "#test", "#other"]
+    replies = alice.ask(
+        f"BATCH +b {ML} #test", "@batch=b PRIVMSG #test :x", "@batch=b NOTICE #test :y", "BATCH -b"
+    )
+    assert only(replies, "FAIL")[0].params[:2] == ["BATCH", "MULTILINE_INVALID"]
+    assert only(bob.sync(), "PRIVMSG") == []
+    alice.ask(
+        f"BATCH +c {ML} bob", "@batch=c PRIVMSG bob :line one", "@batch=c PRIVMSG bob :line two"
+    )
+    alice.ask("BATCH -c")
+    start, inside, _ = batch_body(bob.sync(), ML)
+    assert start.params[2:] == ["bob"]
+    assert [m.params for m in inside] == [["bob", "line one"], ["bob", "line two"]]
+
+
+def test_a_multiline_message_comes_back_from_chathistory_as_a_nested_batch(
+    peers: Peers,
+) -> None:
+    alice = peers.connect("alice", *BASE, ML, "draft/chathistory")
+    alice.ask("JOIN #nest")
+    (start, *_) = alice.ask(
+        f"BATCH +d {ML} #nest",
+        "@batch=d PRIVMSG #nest :first",
+        "@batch=d;draft/multiline-concat PRIVMSG #nest :second",
+        "BATCH -d",
+    )
+    replies = alice.ask("CHATHISTORY LATEST #nest * 5")
+    outer, in_outer, _ = batch_body(replies, "chathistory")
+    inner, lines, inner_end = batch_body(replies, ML)
+    assert inner.tags["batch"] == outer.params[0][1:]
+    assert inner_end.tags["batch"] == outer.params[0][1:]
+    assert inner.tags["msgid"] == start.tags["msgid"]
+    assert [(m.params[1], "draft/multiline-concat" in m.tags) for m in lines] == [
+        ("first", False),
+        ("second", True),
+    ]
+    assert [m.command for m in in_outer] == ["BATCH", "BATCH"]

@@ -314,3 +314,17 @@ def test_a_bot_is_tagged_on_its_join_part_nick_and_quit_too(peers: Peers) -> Non
     human.ask("JOIN #bots")
     (join,) = only(watcher.sync(), "JOIN")
     assert "bot" not in join.tags
+
+
+def test_monitor_past_the_isupport_limit_gets_734_naming_what_was_left_out(
+    peers: Peers,
+) -> None:
+    watcher = peers.raw("watcher")
+    watcher.send("NICK watcher", "USER w 0 * :w")
+    tokens = [t for m in watcher.until("376") if m.command == "005" for t in m.params]
+    limit = int(next(t.split("=")[1] for t in tokens if t.startswith("MONITOR=")))
+    nicks = [f"n{i}" for i in range(limit + 1)]
+    (full,) = only(watcher.ask(f"MONITOR + {','.join(nicks)}"), "734")
+    assert full.params[1:3] == [str(limit), nicks[-1]]
+    listed = {n for m in only(watcher.ask("MONITOR L"), "732") for n in m.params[-1].split(",")}
+    assert listed == set(nicks[:-1])
