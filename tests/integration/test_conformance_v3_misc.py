@@ -210,3 +210,34 @@ def test_sts_is_advertised_only_with_an_operators_certificate(tmp_path: Path) ->
 def test_no_sts_without_a_configured_certificate(peers: Peers) -> None:
     offered = " ".join(m.params[-1] for m in peers.raw().ask("CAP LS 302"))
     assert not [cap for cap in offered.split() if cap.startswith("sts")]
+
+
+def test_metadata_limits_are_the_advertised_ones_and_others_metadata_is_read_only(
+    peers: Peers,
+) -> None:
+    offered = " ".join(m.params[-1] for m in peers.raw().ask("CAP LS 302"))
+    value = next(c for c in offered.split() if c.startswith("draft/metadata-2="))
+    limits = dict(t.split("=") for t in value.split("=", 1)[1].split(",") if "=" in t)
+    max_keys, max_subs = int(limits["max-keys"]), int(limits["max-subs"])
+    mk1 = peers.connect("mk1", *MD)
+    replies = mk1.ask(*[f"METADATA * SET k{i} :v" for i in range(max_keys + 1)])
+    assert len(only(replies, "761")) == max_keys
+    assert [m.params[:3] for m in only(replies, "FAIL")] == [["METADATA", "LIMIT_REACHED", "mk1"]]
+    keys = [f"s{i}" for i in range(max_subs + 1)]
+    replies = mk1.ask(f"METADATA * SUB {' '.join(keys)}")
+    assert [m.params[:3] for m in only(replies, "FAIL")] == [
+        ["METADATA", "TOO_MANY_SUBS", keys[-1]]
+    ]
+    assert {k for m in only(replies, "770") for k in m.params[-1].split()} == set(keys[:-1])
+
+    mk2 = peers.connect("mk2", *MD)
+    _, inside, _ = batch_body(mk2.ask("METADATA mk1 GET k0"), "metadata")
+    assert [(m.command, m.params[1:5]) for m in inside] == [("761", ["mk1", "k0", "*", "v"])]
+    (fail,) = mk2.ask("METADATA mk1 SET k0 :hack")
+    assert fail.params[:4] == ["METADATA", "KEY_NO_PERMISSION", "mk1", "k0"]
+    mk1.ask("JOIN #mk")
+    mk2.ask("JOIN #mk")
+    (denied,) = only(mk2.ask("METADATA #mk SET url :http://x"), "FAIL")
+    assert denied.params[:2] == ["METADATA", "KEY_NO_PERMISSION"]
+    (room_kv,) = only(mk1.ask("METADATA #mk SET url :http://y"), "761")
+    assert room_kv.params[1:5] == ["#mk", "url", "*", "http://y"]
