@@ -112,7 +112,7 @@ def test_setname_confirms_to_the_sender_and_reaches_capable_room_mates_only(
 def test_chghost_reaches_capable_room_mates_as_chghost(peers: Peers) -> None:
     observer = peers.connect("observer", "chghost")
     oldclient = peers.connect("oldclient")
-    target = peers.connect("target")
+    target = peers.connect("target", "chghost")
     oper = peers.connect("oper")
     assert "381" in commands(oper.ask(f"OPER admin {PASSWORD}"))
     for peer in (observer, oldclient, target):
@@ -125,6 +125,9 @@ def test_chghost_reaches_capable_room_mates_as_chghost(peers: Peers) -> None:
     assert not change.source.endswith("@vhost.example.com")
     assert change.params[1] == "vhost.example.com"
     assert "CHGHOST" not in commands(oldclient.sync())
+    (own,) = only(target.sync(), "CHGHOST")  # the user itself is told too
+    assert own.params[1] == "vhost.example.com"
+    assert only(target.ask("WHOIS target"), "311")[0].params[3] == "vhost.example.com"
 
 
 def test_invite_notify_tells_the_other_ops_of_an_invite_to_a_closed_room(peers: Peers) -> None:
