@@ -174,7 +174,7 @@ def test_sasl_after_registration_logs_a_guest_in(peers: Peers) -> None:
     assert commands(peer.ask(f"AUTHENTICATE {plain_blob('jilles')}")) == ["900", "903"]
 
 
-def test_a_second_sasl_login_gets_907_as_chatroom_keeps_one_login_per_connection(
+def test_a_second_sasl_login_gets_907_until_the_connection_logs_out(
     peers: Peers,
 ) -> None:
     """The spec says servers SHOULD allow reauthentication; ChatRoom answers 907
@@ -182,6 +182,10 @@ def test_a_second_sasl_login_gets_907_as_chatroom_keeps_one_login_per_connection
     peer = peers.connect("once", "sasl", account="foo")
     (reply,) = peer.ask("AUTHENTICATE PLAIN")
     assert reply.command == "907"
+    assert "901" in commands(peer.ask("NICKSERV LOGOUT"))
+    peer.ask("AUTHENTICATE PLAIN")
+    (logged_in, _) = peer.ask(f"AUTHENTICATE {plain_blob('jilles')}")
+    assert logged_in.params[2] == "jilles"
 
 
 def test_scram_sha_256_logs_in_and_proves_the_server_knows_the_password(
