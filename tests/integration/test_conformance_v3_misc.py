@@ -241,3 +241,22 @@ def test_metadata_limits_are_the_advertised_ones_and_others_metadata_is_read_onl
     assert denied.params[:2] == ["METADATA", "KEY_NO_PERMISSION"]
     (room_kv,) = only(mk1.ask("METADATA #mk SET url :http://y"), "761")
     assert room_kv.params[1:5] == ["#mk", "url", "*", "http://y"]
+
+
+def test_a_quit_whose_reason_is_not_utf8_still_quits_with_the_reason_repaired(
+    peers: Peers,
+) -> None:
+    """UTF8ONLY leaves the handling to the server: a QUIT is never refused (the client is
+    leaving and would wait on nothing); the room gets the reason as valid UTF-8."""
+    stays = peers.connect("stays")
+    stays.ask("JOIN #bye")
+    leaves = peers.connect("leaves")
+    leaves.ask("JOIN #bye")
+    stays.sync()
+    leaves.sock.sendall(b"QUIT :caf\xe9 time\r\n")
+    leaves.until("ERROR")
+    (quit,) = only(stays.sync(), "QUIT")
+    assert quit.nick == "leaves"
+    assert quit.params[-1].startswith("Quit: caf")
+    assert quit.params[-1].endswith(" time")
+    assert "\ufffd" in quit.params[-1]
