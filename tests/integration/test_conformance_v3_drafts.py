@@ -362,3 +362,16 @@ def test_a_multiline_message_comes_back_from_chathistory_as_a_nested_batch(
         ("second", True),
     ]
     assert [m.command for m in in_outer] == ["BATCH", "BATCH"]
+
+
+def test_rename_refusals_are_the_specs(peers: Peers) -> None:
+    op = peers.connect("op", "draft/channel-rename")
+    op.ask("JOIN #rna", "JOIN #rnb")
+    member = peers.connect("member", "draft/channel-rename")
+    member.ask("JOIN #rna")
+    assert [m.command for m in member.ask("RENAME #rna #rnc :x")] == ["482"]
+    (taken,) = op.ask("RENAME #rna #rnb :x")
+    assert taken.params[:4] == ["RENAME", "CHANNEL_NAME_IN_USE", "#rna", "#rnb"]
+    for bad in ("#bad,name", "rnc"):
+        (invalid,) = op.ask(f"RENAME #rna {bad} :x")
+        assert invalid.params[:4] == ["RENAME", "CANNOT_RENAME", "#rna", bad]
