@@ -369,6 +369,7 @@ def test_rename_refusals_are_the_specs(peers: Peers) -> None:
     op.ask("JOIN #rna", "JOIN #rnb")
     member = peers.connect("member", "draft/channel-rename")
     member.ask("JOIN #rna")
+    op.sync()
     assert [m.command for m in member.ask("RENAME #rna #rnc :x")] == ["482"]
     (taken,) = op.ask("RENAME #rna #rnb :x")
     assert taken.params[:4] == ["RENAME", "CHANNEL_NAME_IN_USE", "#rna", "#rnb"]
