@@ -299,3 +299,22 @@ def test_account_registration_before_connect_and_its_refusals(peers: Peers) -> N
     taken = peers.raw("jilles")
     (exists,) = only(taken.ask("NICK jilles", "REGISTER * * shivarampassphrase"), "FAIL")
     assert exists.params[:3] == ["REGISTER", "ACCOUNT_EXISTS", "jilles"]
+
+
+def test_finishing_registration_mid_sasl_aborts_it_with_906_and_registers_as_a_guest(
+    peers: Peers,
+) -> None:
+    """SASL 3.1: "If the client completes registration ... while the SASL authentication
+    is still in progress, the server SHOULD abort it and send a 906 numeric"."""
+    peer = peers.raw("midway")
+    peer.ask("CAP LS 302", "CAP REQ sasl", "NICK midway", "USER m 0 * :m")
+    assert peer.ask("AUTHENTICATE PLAIN")[0].raw.endswith("AUTHENTICATE +")
+    burst = peer.ask("CAP END")
+    names = commands(burst)
+    assert "906" in names
+    assert names.index("906") < names.index("001")
+    # the exchange is gone: the next AUTHENTICATE starts a new one, not the old one's data
+    answer = commands(peer.ask(f"AUTHENTICATE {plain_blob('jilles')}"))
+    assert "904" in answer
+    assert "900" not in answer
+    assert commands(peer.ask("WHOIS midway")).count("330") == 0  # not logged in
