@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatroom.config import Config
-from chatroom.server.core.settings import Limits
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import ServerThread
 
@@ -176,14 +175,9 @@ class Peers:
 
 
 def accounts_config(tmp_path: Path, *names: str) -> Config:
-    """Flood control off (tests pipeline many lines) and accounts ``names``."""
+    """Flood control off (tests pipeline many lines), the oper ``admin`` and the accounts
+    ``names``, each with ``PASSWORD``."""
     return config_with_accounts(tmp_path, *names)
-
-
-def flood_free(limits: Limits) -> Limits:
-    from dataclasses import replace
-
-    return replace(limits, flood_per_second=0)
 
 
 def commands(msgs: list[Msg]) -> list[str]:
