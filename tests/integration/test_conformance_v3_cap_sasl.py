@@ -318,3 +318,15 @@ def test_finishing_registration_mid_sasl_aborts_it_with_906_and_registers_as_a_g
     assert "904" in answer
     assert "900" not in answer
     assert commands(peer.ask("WHOIS midway")).count("330") == 0  # not logged in
+
+
+def test_an_unknown_cap_subcommand_first_gets_410_and_a_second_ls_still_holds_registration(
+    peers: Peers,
+) -> None:
+    peer = peers.raw("early")
+    (invalid,) = peer.ask("CAP NOTACOMMAND")
+    assert invalid.command == "410"
+    assert invalid.params[:2] == ["*", "NOTACOMMAND"]
+    replies = peer.ask("CAP LS 302", "USER foo foo foo :foo", "NICK early", "CAP LS 302")
+    assert "001" not in commands(replies)
+    assert "001" in commands(peer.ask("CAP END"))
