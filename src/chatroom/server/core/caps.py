@@ -2,15 +2,20 @@
 
 Only what is implemented is listed: a capability is advertised by CAP LS exactly when its
 behaviour exists in the handlers. Values (``name=value``) are sent to CAP 302 clients.
-``advertised`` adds what depends on the settings and the connection: the
-account-registration flags, and ``sts`` (never requested, so never in the table).
+``offered`` adds what depends on the settings (the account-registration flags, offered
+only while registration is open, and the limits), ``advertised`` what depends on the
+connection (``sts``, never requested, so never in the table); ``tell_changes`` sends
+CAP NEW / CAP DEL when a REHASH changes what is offered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from chatroom.server.core.session import Session, TagProfile
+from chatroom.irc.message import format_line
+from chatroom.irc.packing import pack_words
+from chatroom.server.core.session import NO_CAPS, Session, TagProfile
 
 if TYPE_CHECKING:
     from chatroom.server.core.context import Context
@@ -68,8 +73,10 @@ def refresh_tag_profile(session: Session) -> None:
             channel.by_profile = None  # its audience is grouped by profile
 
 
-def advertised(ctx: Context, session: Session) -> dict[str, str | None]:
-    """What CAP LS offers ``session``: the table, with the values settings decide."""
+def offered(ctx: Context) -> dict[str, str | None]:
+    """What CAP LS offers under the current settings, ``sts`` aside: the table, with the
+    values the settings decide, and without ``draft/account-registration`` while
+    ``accounts.registration`` is closed (REGISTER could not succeed)."""
     caps = dict(CAPABILITIES)
     policy = ctx.settings.accounts
     flags = [
@@ -80,7 +87,10 @@ def advertised(ctx: Context, session: Session) -> dict[str, str | None]:
         )
         if on
     ]
-    caps["draft/account-registration"] = ",".join(flags) or None
+    if policy.registration == "open":
+        caps["draft/account-registration"] = ",".join(flags) or None
+    else:
+        del caps["draft/account-registration"]
     limits = ctx.settings.limits
     caps["draft/multiline"] = (
         f"max-bytes={limits.multiline_max_bytes},max-lines={limits.multiline_max_lines}"
@@ -89,6 +99,12 @@ def advertised(ctx: Context, session: Session) -> dict[str, str | None]:
         f"before-connect,max-subs={limits.metadata_max_subs},"
         f"max-keys={limits.metadata_max_keys},max-value-bytes={limits.metadata_max_value_bytes}"
     )
+    return caps
+
+
+def advertised(ctx: Context, session: Session) -> dict[str, str | None]:
+    """What CAP LS offers ``session``: ``offered``, and ``sts`` per connection."""
+    caps = offered(ctx)
     if ctx.sts_policy is not None:
         # IRCv3 sts: a plain connection learns where TLS is (an upgrade policy), a TLS
         # one how long to keep to it (a persistence policy).
@@ -96,6 +112,31 @@ def advertised(ctx: Context, session: Session) -> dict[str, str | None]:
         upgrade = "" if session.secure else f"port={port},"
         caps["sts"] = f"{upgrade}duration={duration}"
     return caps
+
+
+def tell_changes(
+    ctx: Context, sessions: Iterable[Session], before: Mapping[str, str | None]
+) -> None:
+    """After a REHASH, IRCv3 cap-notify: a capability no longer offered is switched off on
+    every connection and announced with ``CAP DEL``, one offered again with ``CAP NEW``
+    (its value to CAP 302 clients), both only to clients with ``cap-notify``. A changed
+    value alone is not announced (the spec has no way to yet)."""
+    after = offered(ctx)
+    added = {name: after[name] for name in sorted(after.keys() - before.keys())}
+    gone = frozenset(before.keys() - after.keys())
+    if not added and not gone:
+        return
+    for session in sessions:
+        if session.closed:
+            continue
+        if session.caps & gone:
+            session.caps = frozenset(session.caps - gone) or NO_CAPS
+            refresh_tag_profile(session)
+        if "cap-notify" not in session.caps:
+            continue
+        for sub, tokens in (("NEW", ls_tokens(session.cap_version, added)), ("DEL", sorted(gone))):
+            for line in pack_words(tokens, 400):
+                session.send(format_line(ctx.name, "CAP", session.nick, sub, line))
 
 
 def ls_tokens(version: int, available: dict[str, str | None]) -> list[str]:

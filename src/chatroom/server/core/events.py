@@ -13,6 +13,9 @@ Rules:
 - only clients that requested draft/event-playback ever get an event back (the
   chathistory spec: anyone else gets PRIVMSG and NOTICE only), and REDACT only those that
   also have draft/message-redaction;
+- a bot's (user mode ``+B``) JOIN, PART, QUIT and NICK carry the ``bot`` tag live, as
+  its messages do (IRCv3 bot-mode: on every command a bot sends), so clients learn a
+  newcomer is a bot from its JOIN; the stored copy leaves it out, as it does every tag;
 - nothing here is on the PRIVMSG path: messages keep their plain ``HistoryRecord`` and
   their fan-out is unchanged (docs/benchmarks.md).
 """
@@ -25,16 +28,17 @@ from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
 from chatroom.server.core.history import EVENT_COMMANDS, EventRecord, HistoryRecord, format_time
+from chatroom.server.core.users import User
 
 if TYPE_CHECKING:
     from chatroom.server.core.channel import Channel
     from chatroom.server.core.context import Context
     from chatroom.server.core.session import Session
-    from chatroom.server.core.users import User
 
 __all__ = [
     "EVENT_PLAYBACK",
     "announce",
+    "bot_tag",
     "event_line",
     "join",
     "keep",
@@ -47,6 +51,13 @@ __all__ = [
 EVENT_PLAYBACK = "draft/event-playback"
 REDACTION = "draft/message-redaction"
 _NO_ROOM = ("QUIT", "NICK")  # lines whose parameters do not start with the room
+_BOT = {"bot": ""}
+
+
+def bot_tag(who: Session | User) -> dict[str, str] | None:
+    """The ``bot`` tag for a line a bot originates, None for anyone else."""
+    user = who if isinstance(who, User) else who.owner
+    return _BOT if "B" in user.modes else None
 
 
 def wanted(session: Session) -> tuple[str, ...]:
@@ -98,6 +109,7 @@ def announce(
     *params: str,
     account: str | None = None,
     recipients: Collection[Session] | None = None,
+    client_tags: dict[str, str] | None = None,
 ) -> None:
     """Send ``command <room> params...`` to every member (or ``recipients``: an operator
     changing a room from outside sees it too) and keep it: PART, KICK, TOPIC, MODE."""
@@ -108,6 +120,7 @@ def announce(
         command,
         channel.name,
         *params,
+        client_tags=client_tags,
         account=account,
         msgid=msgid,
         time_tag=format_time(at),
@@ -140,6 +153,7 @@ def join(ctx: Context, channel: Channel, session: Session) -> None:
                 "JOIN",
                 channel.name,
                 *params,
+                client_tags=bot_tag(session),
                 account=session.account,
                 msgid=msgid,
                 time_tag=time_tag,
@@ -178,6 +192,7 @@ def _everywhere(
         source,
         command,
         param,
+        client_tags=bot_tag(session),
         account=session.account,
         msgid=msgid,
         time_tag=format_time(at),

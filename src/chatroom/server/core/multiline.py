@@ -7,7 +7,8 @@ Rules (ircv3.net "Multiline messages"):
 - clients with ``draft/multiline`` (and ``batch``) get it as one ``draft/multiline``
   batch whose opening line carries the message's tags (msgid, time, account, client
   tags); the others get each non-blank line as its own PRIVMSG/NOTICE, the first with
-  every tag, the rest with time and account only;
+  every tag, the rest with every tag but the msgid (the spec's example carries the
+  account on each line, and a client-only tag such as a reply belongs to every line);
 - a line that would not fit 512 bytes once the sender's prefix is added is split at a
   UTF-8 boundary, the pieces after the first marked as continuations;
 - history keeps one record per message: the combined text, and in its tags the server
@@ -202,7 +203,7 @@ def batch_form(message: Message, profile: int, ref: str, outer: str | None = Non
 def fallback_form(message: Message, profile: int, outer: str | None = None) -> list[bytes]:
     """The lines one by one, blank ones left out, for clients without the capability."""
     first = message_tags(message, profile)
-    rest = {key: value for key, value in first.items() if key in ("time", "account")}
+    rest = {key: value for key, value in first.items() if key != "msgid"}
     if outer is not None:
         first["batch"] = rest["batch"] = outer
     out: list[bytes] = []

@@ -7,6 +7,8 @@ Rules (docs/commands.md, "REHASH"; the shell's side is server/net/rehash.py):
   server password, limits, timeouts, account and history settings, and the operator
   roles (an operator online whose role lost a capability loses it now, one whose role is
   gone loses ``+o``); ISUPPORT and the welcome burst are rebuilt for later connections;
+- a capability that stops or starts being offered (``draft/account-registration`` follows
+  ``accounts.registration``) is announced with CAP DEL / CAP NEW (cap-notify);
 - rooms added to ``server.channels`` exist at once; a room taken out of it stays while it
   has members (or is registered), as any room would;
 - what the clients were told at connect, or what a listener or store was opened with,
@@ -19,7 +21,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chatroom.server.core import accounts
+from chatroom.server.core import accounts, caps
 
 if TYPE_CHECKING:
     from chatroom.server.core.settings import CoreSettings
@@ -42,6 +44,7 @@ TIMED_OUT = Reloaded(None, "", (), "the server did not finish reading its config
 def adopt(world: World, settings: CoreSettings) -> None:
     """Make ``settings`` the world's, and bring what was built from the old ones in line."""
     roles_before = accounts.online_oper_roles(world)
+    offered_before = caps.offered(world)
     world.settings = settings
     world.reply_cache.clear()  # ISUPPORT, welcome burst and MOTD templates
     if world.whowas.maxlen != settings.limits.whowas_entries:
@@ -49,6 +52,7 @@ def adopt(world: World, settings: CoreSettings) -> None:
     _resize_replay(world, settings.history.replay_lines)
     _follow_permanent_rooms(world, settings.permanent_channels)
     accounts.reconcile_sessions(world, roles_before)
+    caps.tell_changes(world, list(world.sessions.values()), offered_before)
 
 
 def _resize_replay(world: World, lines: int) -> None:

@@ -43,6 +43,11 @@ def try_register(ctx: Context, session: Session) -> None:
         return
     if session.nick == "*" or not session.user or session.cap_negotiating:
         return
+    if session.sasl is not None:
+        # SASL 3.1: registration completed mid-exchange aborts it (906) and the client
+        # registers as it is (it may authenticate later with a new exchange).
+        session.sasl = None
+        ctx.reply(session, n.ERR_SASLABORTED, "SASL authentication aborted")
     expected = ctx.settings.server_password
     if expected is not None:
         if session.password != expected:

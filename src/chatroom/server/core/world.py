@@ -256,7 +256,13 @@ class World:
             self._answer_failure(session, shortcut.command, err)
 
     def _refuse_invalid_utf8(self, session: Session, msg: Message) -> None:
-        """UTF8ONLY: nothing that is not UTF-8 is relayed, so the command is refused whole."""
+        """UTF8ONLY: nothing that is not UTF-8 is relayed, so the command is refused whole.
+
+        Except QUIT: a client that leaves is let go, its reason relayed as parsed (U+FFFD
+        where it was not UTF-8), rather than refused while it waits for its ERROR."""
+        if msg.command == "QUIT":
+            self._dispatch(session, msg)
+            return
         session.send(
             format_line(
                 self.name,

@@ -65,7 +65,15 @@ def join(ctx: Context, session: Session, msg: Message) -> None:
 
 def _part(ctx: Context, session: Session, channel: Channel, reason: str | None) -> None:
     params = (reason,) if reason else ()
-    events.announce(ctx, channel, session.prefix, "PART", *params, account=session.account)
+    events.announce(
+        ctx,
+        channel,
+        session.prefix,
+        "PART",
+        *params,
+        account=session.account,
+        client_tags=events.bot_tag(session),
+    )
     ctx.leave_channel(session, channel)
 
 

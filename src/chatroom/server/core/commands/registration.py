@@ -14,7 +14,7 @@ from chatroom.server.auth.throttle import LoginAttempt
 from chatroom.server.core import admission, metadata, presence, sanctions, services
 from chatroom.server.core.access import nick_change_refused
 from chatroom.server.core.accounts import guard_nick, request_try, throttled_reason
-from chatroom.server.core.caps import CAPABILITIES, advertised, ls_tokens, refresh_tag_profile
+from chatroom.server.core.caps import advertised, ls_tokens, offered, refresh_tag_profile
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.monitor import interested
@@ -78,11 +78,12 @@ def _send_cap_list(ctx: Context, session: Session, sub: str, tokens: list[str]) 
 def _cap_req(ctx: Context, session: Session, requested: str) -> None:
     """All or nothing: ACK every change, or NAK the whole request."""
     changes: list[tuple[str, bool]] = []
+    available = offered(ctx)  # what CAP LS offers now (never sts)
     for token in requested.split():
         name = token[1:] if token.startswith("-") else token
         # cap-notify is part of CAP 302 itself: such a client may not turn it off.
         kept_on = name == "cap-notify" and token.startswith("-") and session.cap_version >= 302
-        if name not in CAPABILITIES or kept_on:
+        if name not in available or kept_on:
             session.send(format_line(ctx.name, "CAP", session.nick, "NAK", requested))
             return
         changes.append((name, not token.startswith("-")))
