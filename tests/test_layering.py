@@ -7,7 +7,9 @@
   of them share lives in a core module both import. Only the package's ``__init__``
   imports them all, which is what registers the handlers.
 - command modules never import ``World`` (``chatroom.server.core.world``): a handler gets
-  a ``Context`` (core/context.py), and mypy holds it to what the context offers.
+  a ``Context`` (core/context.py), and mypy holds it to what the context offers. Nor do
+  they import the modules ``World`` is written in (``WORLD_PARTS``: world.py binds their
+  functions as its methods), which are as much ``World`` as world.py itself.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ CORE_MAY_IMPORT = (
 )
 COMMANDS = "chatroom.server.core.commands"
 WORLD = "chatroom.server.core.world"
+WORLD_PARTS = tuple(
+    f"chatroom.server.core.{name}"
+    for name in ("connections", "fan_out", "loading", "shell_requests", "ticking")
+)
 IO_MODULES = {"asyncio", "socket", "ssl", "sqlite3", "threading", "selectors", "subprocess"}
 
 
@@ -173,12 +179,13 @@ def test_the_command_import_check_allows_core_modules() -> None:
 
 
 def _world_imports(source: str, package: str = COMMANDS) -> list[str]:
-    """The imports in ``source`` that reach ``World``: its module (in any form), or any
-    name ``World`` brought in from anywhere (a re-export would be the same hole)."""
+    """The imports in ``source`` that reach ``World``: its module or one of the modules
+    it is written in (in any form), or any name ``World`` brought in from anywhere (a
+    re-export would be the same hole)."""
     found = sorted(
         name
         for name in _modules_named(source, package)
-        if name == WORLD or name.startswith(WORLD + ".")
+        if any(name == part or name.startswith(part + ".") for part in (WORLD, *WORLD_PARTS))
     )
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
@@ -210,6 +217,9 @@ def test_command_modules_never_import_the_world() -> None:
         "from chatroom.server.core.somewhere import World",
         "if TYPE_CHECKING:\n    from chatroom.server.core.world import World",
         "def f() -> None:\n    from chatroom.server.core.world import World",
+        "from chatroom.server.core.connections import close_user",
+        "from chatroom.server.core import fan_out",
+        "from ..shell_requests import persist",
     ],
 )
 def test_the_world_import_check_sees_every_form_of_import(line: str) -> None:
@@ -223,3 +233,20 @@ def test_the_world_import_check_allows_the_context() -> None:
         "from chatroom.server.core.nicks import NickRegistry\n"
     )
     assert _world_imports(source) == []
+
+
+def test_the_parts_of_world_are_the_modules_it_binds_methods_from() -> None:
+    """``WORLD_PARTS`` stays the list of modules ``World`` is written in: every
+    ``method = module.function`` in its class body names one, and each one is used."""
+    tree = ast.parse((SRC / "server" / "core" / "world.py").read_text())
+    world = next(
+        node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "World"
+    )
+    bound = {
+        f"chatroom.server.core.{node.value.value.id}"
+        for node in world.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Attribute)
+        and isinstance(node.value.value, ast.Name)
+    }
+    assert bound == set(WORLD_PARTS)

@@ -50,10 +50,10 @@ from chatroom.server.cluster.relay import Relay
 from chatroom.server.cluster.replica import settings_digest
 from chatroom.server.cluster.upkeep import CUT_OFF_REASON, Upkeep
 from chatroom.server.core import admission
+from chatroom.server.core.connections import closing_link
 from chatroom.server.core.history import HistoryRecord
 from chatroom.server.core.reconfigure import Reloaded
 from chatroom.server.core.session import Session
-from chatroom.server.core.world import closing_link
 from chatroom.server.store.base import Snapshot, StoreDelta
 
 if TYPE_CHECKING:

@@ -37,7 +37,7 @@ from chatroom.server.cluster.keys import (
 )
 from chatroom.server.cluster.liveness import NODE_TTL_MS
 from chatroom.server.cluster.node_state import NodeState
-from chatroom.server.core.world import closing_link
+from chatroom.server.core.connections import closing_link
 
 log = logging.getLogger("chatroom.cluster")
 

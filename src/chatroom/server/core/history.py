@@ -69,9 +69,10 @@ class HistoryRecord:
     text: str
     account: str | None = None
     tags: tuple[tuple[str, str], ...] = ()  # client-only tags (+typing, ...) and "bot"
-    # Its place in the network's order, set on cluster nodes (World._batch_record), where
-    # several nodes write: stored as the row id, so "id order" is the log's order there
-    # too. 0: the database numbers rows as they come (one server writes them in order).
+    # Its place in the network's order, set on cluster nodes
+    # (shell_requests._batch_record), where several nodes write: stored as the row id,
+    # so "id order" is the log's order there too. 0: the database numbers rows as they
+    # come (one server writes them in order).
     order: int = 0
 
 
@@ -126,7 +127,7 @@ def new_record(
 
 def number_record(record: HistoryRecord, order: int) -> None:
     """Give a record just made, not yet shared with anyone, its place in the network's
-    order (``HistoryRecord.order``; cluster nodes, ``World._batch_record``)."""
+    order (``HistoryRecord.order``; cluster nodes, ``shell_requests._batch_record``)."""
     _set_order(record, order)
 
 

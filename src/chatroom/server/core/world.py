@@ -1,18 +1,34 @@
-"""The server's whole state and its four inputs: connect, receive, disconnect, tick.
+"""The server's whole state, and the one object the shell, the cluster and the tests
+drive: ``World`` and its inputs (connect, receive, disconnect, tick, and the answers of
+effects).
 
 Rules of this module (and of everything under ``core``):
 - no I/O and no awaiting: each input runs to completion, so it is atomic on the event loop;
 - time comes from the injected ``clock``; nothing reads the system clock;
 - output is queued on sessions (``Session.send``) and other requests go to ``effects``;
   the shell drains both after every input (``take_ready`` and ``take_effects``).
+
+``World`` is written in several modules, one per part of its work; the class below
+binds their functions as its methods (``tick = ticking.tick``), which costs nothing at
+a call (a function in the class's namespace is a method wherever it was written):
+
+- here: the state itself, a line's way in (``receive``, the shortcut, ``_dispatch``)
+  and the small helpers every handler calls (``reply``, ``now_ms``, ``new_msgid``);
+- core/connections.py: a connection's life (``connect``, ``close``, ``disconnect``,
+  a user quitting, ``leave_channel``);
+- core/fan_out.py: one message to many (``fanout``, ``fanout_room``, ``peers``);
+- core/shell_requests.py: effects that ask the shell for something and the inputs
+  that answer them (``persist``, ``verify_password``, ``record_message``, ...);
+- core/ticking.py: ``tick``, what ends because time passed;
+- core/loading.py: state that arrives whole (``load_snapshot``, ``load_changes``,
+  ``load_history``, ``adopt_network_start``).
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chatroom.irc import numerics as n
@@ -29,56 +45,33 @@ from chatroom.irc.message import (
 from chatroom.server.auth.scram import default_nonce
 from chatroom.server.auth.throttle import LoginThrottle
 from chatroom.server.core import (
-    accounts,
     admission,
-    chanreg,
-    events,
+    connections,
+    fan_out,
+    loading,
     opers,
-    presence,
     reconfigure,
-    replay,
     sanctions,
-    snotices,
+    shell_requests,
+    ticking,
 )
 from chatroom.server.core.accountbook import AccountBook
 from chatroom.server.core.answers import Answers
 from chatroom.server.core.census import Census, Stats
-from chatroom.server.core.channel import Channel
-from chatroom.server.core.context import Checked, Committed, Hashed, Loaded
 from chatroom.server.core.counter import Counter
 from chatroom.server.core.dispatch import COMMANDS, SHORTCUTS, CommandError, load_commands
-from chatroom.server.core.effects import (
-    Close,
-    Effect,
-    HashPassword,
-    Persist,
-    QueryHistory,
-    RedactHistory,
-    ReloadConfig,
-    RenameHistory,
-    StoreMessages,
-    VerifyPassword,
-)
-from chatroom.server.core.history import (
-    HistoryQuery,
-    HistoryRecord,
-    HistoryState,
-    format_time,
-    number_record,
-)
+from chatroom.server.core.effects import Effect
+from chatroom.server.core.history import HistoryState, format_time
 from chatroom.server.core.metadata import MetadataState
-from chatroom.server.core.monitor import MonitorTable, went_offline
-from chatroom.server.core.multiline import expire as expire_batch
+from chatroom.server.core.monitor import MonitorTable
 from chatroom.server.core.nicks import NickRegistry
 from chatroom.server.core.readmarkers import ReadMarkers
-from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.rooms import Rooms
-from chatroom.server.core.session import Session, TagProfile
+from chatroom.server.core.session import Session
 from chatroom.server.core.settings import CoreSettings
 from chatroom.server.core.signups import Signups
 from chatroom.server.core.snotices import ServerNotices
 from chatroom.server.core.users import User, WhowasEntry
-from chatroom.server.store.base import Change, Snapshot, StoreDelta
 
 if TYPE_CHECKING:
     from chatroom.server.core.replies import Template
@@ -115,7 +108,7 @@ class World:
         self.recent_connects: dict[str, deque[float]] = {}
         self.occupancy = admission.Occupancy()  # held HTTP sockets, fd ceiling
         self._ids = Counter()
-        self._full_bucket_value = 0.0  # see _full_bucket
+        self._full_bucket_value = 0.0  # see connections._full_bucket
         self.answers = Answers(self)
         self.accounts = AccountBook()
         self.ms_floor = 0  # see now_ms
@@ -140,7 +133,7 @@ class World:
         # Where SCRAM server nonces come from; a cluster node swaps in one seeded by the
         # log entry, so every node computes the same exchange (server/cluster/replica.py).
         self.nonce_factory: Callable[[], str] = default_nonce
-        # Cluster nodes number history rows themselves, in log order (_batch_record).
+        # Cluster nodes number history rows themselves, in log order (shell_requests._batch_record).
         self.ordered_history = False
         self._history_order = 0
         self.history = HistoryState(settings.history.replay_lines)
@@ -156,55 +149,16 @@ class World:
             self.rooms.create(name, self.started_at, permanent=True)
 
     # ----------------------------------------------------------------- inputs
+    # A connection's life: core/connections.py.
 
-    def connect(
-        self,
-        ip: str,
-        secure: bool = False,
-        certfp: str | None = None,
-        occupancy: admission.Occupancy | None = None,
-    ) -> Session:
-        """A connection was accepted; the returned session is the shell's handle for it.
-
-        ``occupancy``: the sockets held besides sessions, if not this process's own (a
-        cluster node applying another node's connect passes ``admission.NOBODY_HELD``)."""
-        now = self.clock()
-        session = Session(
-            id=next(self._ids),
-            # One string per address, not per connection: the connections that share an
-            # address (a NAT, a web gateway, a bouncer) share it for as long as one stays.
-            ip=sys.intern(ip),
-            secure=secure,
-            connected_at=now,
-            _ready=self.ready,
-            last_active=now,
-            flood_tokens=self._full_bucket(),
-            flood_checked_at=now,
-        )
-        session.certfp = certfp
-        self.sessions[session.id] = session
-        self.stats.connections_opened += 1
-        refusal = admission.connection_opened(self, ip, now, occupancy)
-        if refusal is not None:
-            self.stats.connections_refused += 1
-            self.close(session, refusal)
-        elif not sanctions.check_session(self, session):
-            self.stats.connections_refused += 1  # a server ban on the address or network
-        return session
-
-    def _full_bucket(self) -> float:
-        """``flood_burst`` as a float, one object for every new session (24 bytes each
-        otherwise, kept until the session's first flood check, or for good with flood
-        control off)."""
-        burst = self.settings.limits.flood_burst
-        full = self._full_bucket_value
-        if full != burst:
-            full = self._full_bucket_value = float(burst)
-        return full
+    connect = connections.connect
+    disconnect = connections.disconnect
 
     def flood_wait(self, session: Session) -> float:
         """Seconds before ``session`` may run its next command (0.0: now; one token spent)."""
         return admission.flood_wait(self, session)
+
+    # A line (the hot path, here).
 
     def receive(self, session: Session, line: bytes) -> None:
         """One complete line arrived (without CR/LF)."""
@@ -287,193 +241,73 @@ class World:
             return
         self.reply(session, n.ERR_INPUTTOOLONG, "Input line was too long")
 
-    def disconnect(self, session: Session, reason: str = "Connection closed") -> None:
-        """The connection is gone (reset, EOF, write error); free its nickname and rooms.
+    def _dispatch(self, session: Session, msg: Message) -> None:
+        """A parsed line through the command table: its preconditions checked once (421,
+        451, 461, 481), then its handler; a refusal or failure answered, never raised."""
+        spec = COMMANDS.get(msg.command)
+        try:
+            if spec is None:
+                if session.registered:
+                    raise CommandError(n.ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
+                raise CommandError(n.ERR_NOTREGISTERED, "You have not registered")
+            if not session.registered and not spec.before_registration:
+                raise CommandError(n.ERR_NOTREGISTERED, "You have not registered")
+            if len(msg.params) < spec.min_params:
+                raise CommandError(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
+            if spec.oper_capability is not None:
+                opers.require(self, session, spec.oper_capability)
+            spec.handler(self, session, msg)
+        except Exception as err:
+            self._answer_failure(session, msg.command, err)
 
-        If it hung up while one of its commands waits, the lines it sent before that still
-        run (a bot that logs in, speaks and closes at once): ``Answers`` finishes the
-        disconnect once they have.
-        """
-        if session.waiting and not session.closed:
-            if session.hangup is None:  # the first reason is the one that happened
-                session.hangup = reason
+    def _answer_failure(self, session: Session, command: str, err: Exception) -> None:
+        """A command refused (``CommandError``: its numeric) or failed (logged, 400).
+
+        Handlers change the world as they go and dispatch keeps no undo, so a failure
+        halfway may leave part of the command applied; the reply says so."""
+        if isinstance(err, CommandError):
+            self.reply(session, err.numeric, *err.params)
             return
-        if not session.closed:
-            self._remove(session, reason)
-        if self.sessions.pop(session.id, None) is not None:
-            admission.connection_closed(self, session.ip)
+        log.error("command failed: %r from session %d", command, session.id, exc_info=err)
+        self.reply(session, n.ERR_UNKNOWNERROR, command, FAILED_HALFWAY)
 
-    def tick(self) -> None:
-        """About once a second: registration and ping timeouts, keep-alive PINGs."""
-        now = self.clock()
-        t = self.settings.timeouts
-        invisible = 0
-        for session in list(self.sessions.values()):
-            if session.closed:
-                continue
-            # Read straight from the occasional state (None on nearly every session): the
-            # properties would cost a call each, per session, every second.
-            state = session.occasional
-            if state is not None and state.multiline is not None:
-                expire_batch(self, session, now)  # draft/multiline: FAIL BATCH TIMEOUT
-            if not session.registered:
-                if now - session.connected_at >= t.registration:
-                    self.close(session, "Registration timed out")
-                continue
-            ping_sent_at = None if state is None else state.ping_sent_at
-            if ping_sent_at is not None:
-                if now - ping_sent_at >= t.ping_timeout:
-                    self.close(session, f"Ping timeout: {int(now - ping_sent_at)} seconds")
-            elif now - session.last_active >= t.ping_interval:
-                session.ping_sent_at = now
-                session.send(format_line(None, "PING", self.name))
-            if "i" in session.modes and not session.closed and session is session.owner.conns[0]:
-                invisible += 1  # a user once, however many devices it has
-        self.census.invisible = invisible
-        accounts.expire_nick_grace(self)
-        sanctions.expire(self)
-        self.answers.expire(now)
+    # The clock: core/ticking.py.
 
-    def adopt_network_start(self, started_at: float) -> None:
-        """A cluster node takes the network's start instead of its own: msgids and the
-        permanent rooms' creation times are then the same on every node."""
-        self.started_at = started_at
-        self._msgid_prefix = f"{int(started_at * 1000):x}"
-        for channel in self.rooms:
-            if channel.permanent:
-                channel.created_at = started_at
+    tick = ticking.tick
 
-    def load_snapshot(self, snapshot: Snapshot) -> None:
-        """Durable state from the store: at start, and again when ``chatroom admin`` wrote."""
-        roles_before = accounts.online_oper_roles(self)
-        self.accounts.load(snapshot.accounts, snapshot.options, snapshot.presence)
-        self.metadata.load(snapshot)
-        self.read_markers.load(snapshot.read_markers, snapshot.accounts)
-        accounts.reconcile_sessions(self, roles_before)
-        chanreg.restore(self, snapshot)
-        sanctions.load(self, snapshot)
-        if not self.restored:  # at start only: a reload must not bring back who left
-            self.restored = True
-            presence.restore(self)
+    # State that arrives whole: core/loading.py.
 
-    def load_changes(self, delta: StoreDelta) -> None:
-        """Rows another process changed, applied by key (PostgreSQL names them): the
-        same rules as ``load_snapshot``, without reading or revisiting everything."""
-        roles_before = accounts.online_oper_roles(self)
-        for key, account in delta.accounts.items():
-            self.accounts.load_one(key, account, delta.options.get(key, {}))
-            if account is None:
-                self.read_markers.forget(key)
-            self.metadata.replace(key, delta.metadata.get(key, {}))
-        if delta.accounts:
-            accounts.reconcile_sessions(self, roles_before)
-        if delta.channels:
-            chanreg.load_changes(self, delta.channels)
-        if delta.bans or delta.mutes:
-            sanctions.load_changes(self, delta.bans, delta.mutes)
-
-    def password_checked(self, token: int, ok: bool, rehashed: tuple[str, str] | None) -> None:
-        """Answer to ``VerifyPassword``."""
-        self.answers.resume(token, ok, rehashed)
-
-    def password_hashed(self, token: int, password_hash: str, scram: str) -> None:
-        """Answer to ``HashPassword``."""
-        self.answers.resume(token, password_hash, scram)
-
-    def persisted(self, token: int, error: str | None) -> None:
-        """Answer to a ``Persist`` with a token: the changes committed (or failed)."""
-        self.answers.resume(token, error)
-
-    def history_loaded(self, token: int, rows: Sequence[object] | None) -> None:
-        """Answer to ``QueryHistory``: the records (or target listings); None on failure."""
-        self.answers.resume(token, rows)
-
-    def history_redacted(self, token: int, outcome: str | None) -> None:
-        """Answer to ``RedactHistory``: what the store did (None if it failed)."""
-        self.answers.resume(token, outcome)
-
-    def config_reloaded(self, token: int, reloaded: reconfigure.Reloaded) -> None:
-        """Answer to ``ReloadConfig``: the settings read from the file, or its error."""
-        self.answers.resume(token, reloaded)
+    load_snapshot = loading.load_snapshot
+    load_changes = loading.load_changes
+    load_history = loading.load_history
+    adopt_network_start = loading.adopt_network_start
 
     def adopt_settings(self, settings: CoreSettings) -> None:
         """New settings from the config file (REHASH, SIGHUP): see core/reconfigure.py."""
         reconfigure.adopt(self, settings)
 
-    def load_history(self, records: Iterable[HistoryRecord]) -> None:
-        """The last lines of each room from the store: at start, and after an admin purge."""
-        self.history.load_recent(records)
-
     # ----------------------------------------------------------------- requests to the shell
+    # Effects that ask the shell for something, and the inputs that bring its answers:
+    # core/shell_requests.py.
 
-    def busy_checking_passwords(self) -> bool:
-        """Too many password checks queued: refuse new logins rather than queue without end."""
-        return len(self.answers) >= self.settings.accounts.max_pending_checks
+    busy_checking_passwords = shell_requests.busy_checking_passwords
+    expect_answer = shell_requests.expect_answer
+    verify_password = shell_requests.verify_password
+    hash_password = shell_requests.hash_password
+    query_history = shell_requests.query_history
+    record_message = shell_requests.record_message
+    record_event = shell_requests.record_event
+    reload_config = shell_requests.reload_config
+    redact_history = shell_requests.redact_history
+    rename_history = shell_requests.rename_history
+    persist = shell_requests.persist
 
-    def expect_answer(
-        self, session: Session, then: Callable[..., None], on_timeout: tuple[object, ...]
-    ) -> Callable[..., None]:
-        """A callback for an answer that comes from inside the core, later or at once (the
-        login throttle holding a try): ``session`` waits for it like for the shell's."""
-        return self.answers.callback(session, then, on_timeout)
-
-    def verify_password(self, password_hash: str, password: str, then: Checked) -> None:
-        token = self.answers.expect(then, (False, None))
-        self.effects.append(VerifyPassword(token, password_hash, password))
-
-    def hash_password(self, password: str, then: Hashed) -> None:
-        """``then(hash, scram)``; both empty when no hash could be made."""
-        token = self.answers.expect(then, ("", ""))
-        self.effects.append(HashPassword(token, password))
-
-    def query_history(self, query: HistoryQuery, then: Loaded) -> None:
-        """Ask the store, after every write queued so far; ``then(rows)`` gets the answer."""
-        token = self.answers.expect(then, (None,))
-        self.effects.append(QueryHistory(token, query))
-
-    def record_message(self, record: HistoryRecord) -> None:
-        """Store one message: appended to this input's single ``StoreMessages`` batch."""
-        self._batch_record(record)
-        self.history.remember(record)
-
-    def record_event(self, record: HistoryRecord) -> None:
-        """Store one room event (draft/event-playback) in this input's batch, like a message."""
-        self._batch_record(record)
-        self.history.remember_event(record)
-
-    def _batch_record(self, record: HistoryRecord) -> None:
-        if self.ordered_history:
-            # Every node computes the same key (replicated state), only the origin writes
-            # it; keys grow with time, so they stay above the rows of earlier runs.
-            order = max(record.at << 12, self._history_order + 1)
-            self._history_order = order
-            number_record(record, order)  # frozen, but not yet shared
-        pending = self.history.pending
-        if pending is None:
-            pending = self.history.pending = []
-            self.effects.append(StoreMessages(pending))
-        pending.append(record)
-
-    def reload_config(self, then: Callable[[reconfigure.Reloaded], None]) -> None:
-        """Ask the shell to read the config file again; ``then(reloaded)`` with the result."""
-        token = self.answers.expect(then, (reconfigure.TIMED_OUT,))
-        self.effects.append(ReloadConfig(token))
-
-    def redact_history(self, redaction: Redaction, then: Callable[[str | None], None]) -> None:
-        """Ask the store to delete a message; ``then(outcome)`` after every earlier write."""
-        token = self.answers.expect(then, (None,))
-        self.effects.append(RedactHistory(token, redaction))
-
-    def rename_history(self, old_key: str, new_key: str, new_name: str) -> None:
-        """A renamed room's stored lines follow it, after every line stored before."""
-        self.effects.append(RenameHistory(old_key, new_key, new_name))
-
-    def persist(self, changes: Iterable[Change], then: Committed | None = None) -> None:
-        """Write behind, in order; ``then`` runs after the commit for durable replies."""
-        token = None
-        if then is not None:
-            token = self.answers.expect(then, ("no answer from the store in time",))
-        self.effects.append(Persist(tuple(changes), token))
+    password_checked = shell_requests.password_checked
+    password_hashed = shell_requests.password_hashed
+    persisted = shell_requests.persisted
+    history_loaded = shell_requests.history_loaded
+    history_redacted = shell_requests.history_redacted
+    config_reloaded = shell_requests.config_reloaded
 
     # ----------------------------------------------------------------- outputs
 
@@ -518,272 +352,23 @@ class World:
     def _local_msgid(self) -> str:
         return f"{self._msgid_prefix}-{self.local_msgid_tag}-{next(self._local_msgids):x}"
 
-    def peers(self, who: Session | User) -> set[Session]:
-        """The connections of everyone who shares at least one room with the user (none
-        of the user's own connections)."""
-        user = who.owner if isinstance(who, Session) else who
-        seen: set[Session] = set()
-        for channel in user.channels.values():
-            seen.update(channel.sessions)
-        seen.difference_update(user.conns)
-        return seen
+    # ----------------------------------------------------------------- the world's operations
+    # One message to many (the hot loops): core/fan_out.py.
 
-    def fanout(
-        self,
-        recipients: Collection[Session],
-        source: str,
-        command: str,
-        *params: str,
-        client_tags: Mapping[str, str] | None = None,
-        account: str | None = None,
-        skip: Session | None = None,
-        msgid: str | None = None,
-        time_tag: str | None = None,
-    ) -> None:
-        """Send one message to many: each byte variant is formatted once and shared.
+    fanout = fan_out.fanout
+    fanout_room = fan_out.fanout_room
+    peers = fan_out.peers
 
-        A stored message passes its own ``msgid`` and ``time_tag`` (made once, for its
-        history record too); any other message gets them made here on first need.
+    # Several owners kept in step as a connection or a user goes: core/connections.py.
 
-        A variant is chosen by the recipient's tag profile (server-time, message-tags,
-        account-tag); most rooms see one or two variants, however many members they have.
-        """
-        # The hot loop of the whole server: per member, one identity check, one int test
-        # and one list append. Send is inlined and the tag profile is a plain int, because
-        # a method call and an IntFlag's Python-level __bool__/__hash__ cost more than the
-        # rest of the loop together (measured with py-spy; see docs/benchmarks.md).
-        plain: bytes | None = None
-        variants: dict[int, bytes] = {}
-        ready = self.ready
-        skipped = 0
-        for member in recipients:
-            if member is skip:
-                skipped = 1
-                continue
-            profile = member.tag_profile
-            if profile:
-                data = variants.get(profile)
-                if data is None:
-                    if time_tag is None:
-                        time_tag = self.now_tag()
-                        msgid = self._local_msgid()
-                    tags = self._tags_for(profile, time_tag, msgid, client_tags, account)
-                    data = variants[profile] = format_line(source, command, *params, tags=tags)
-            else:
-                data = plain
-                if data is None:
-                    data = plain = format_line(source, command, *params)
-            if member.capture is not None:
-                member.capture.append(data)  # the requester of a labeled command
-                continue
-            out = member.out
-            if out:
-                out.append(data)
-            else:  # nothing queued yet: NO_OUTPUT, shared, is replaced by a list
-                ready.append(member)
-                member.out = [data]
-        self.stats.deliveries += len(recipients) - skipped
-
-    def fanout_room(
-        self,
-        channel: Channel,
-        source: str,
-        command: str,
-        *params: str,
-        msgid: str,
-        time_tag: str,
-        client_tags: Mapping[str, str] | None = None,
-        account: str | None = None,
-        skip: Session | None = None,
-    ) -> None:
-        """``fanout`` to a room's audience, for a stored message (its msgid and time made).
-
-        The room keeps its connections grouped by tag profile (``Channel.audience``), so
-        each group's line is formatted once before its loop, and the loop itself does no
-        more per member than queue the line (no tag profile read, no variant lookup).
-        """
-        ready = self.ready
-        delivered = 0
-        for profile, members in channel.audience().items():
-            if profile:
-                tags = self._tags_for(profile, time_tag, msgid, client_tags, account)
-                data = format_line(source, command, *params, tags=tags)
-            else:
-                data = format_line(source, command, *params)
-            delivered += len(members)
-            for member in members:
-                if member is skip:
-                    delivered -= 1
-                    continue
-                capture = member.capture
-                if capture is not None:
-                    capture.append(data)  # the requester of a labeled command
-                    continue
-                out = member.out
-                if out:
-                    out.append(data)
-                else:  # nothing queued yet: NO_OUTPUT, shared, is replaced by a list
-                    ready.append(member)
-                    member.out = [data]
-        self.stats.deliveries += delivered
-
-    @staticmethod
-    def _tags_for(
-        profile: int,
-        time_tag: str,
-        msgid: str | None,
-        client_tags: Mapping[str, str] | None,
-        account: str | None,
-    ) -> dict[str, str]:
-        tags: dict[str, str] = {}
-        if profile & TagProfile.MESSAGE_TAGS:
-            if client_tags:
-                tags.update(client_tags)
-            if msgid is not None:
-                tags["msgid"] = msgid
-        if profile & TagProfile.SERVER_TIME:
-            tags["time"] = time_tag
-        if profile & TagProfile.ACCOUNT and account is not None:
-            tags["account"] = account
-        return tags
-
-    def close(self, session: Session, reason: str) -> None:
-        """Disconnect ``session``: tell it why, tell its rooms, then ask the shell to close."""
-        if session.closed:
-            return
-        session.send(closing_link(session.host, reason))
-        self._remove(session, reason)
-
-    def close_all(self, reason: str) -> None:
-        """Shutdown: tell every connection why and close it, but nobody that the others quit.
-
-        They all go at once, so a QUIT per room-mate would only fill every room with
-        "left (Server shutting down)" lines above the one line that matters (a client shows
-        a "reconnecting" banner for it). Leaving the rooms first leaves no one to tell.
-        """
-        sessions = [session for session in self.sessions.values() if not session.closed]
-        users = {session.owner for session in sessions}
-        users.update(self.accounts.online_users())  # always-on users with no connection
-        for user in users:
-            if user.registered and user.account is not None:
-                presence.keep(self, user)  # rooms to rejoin (always-on: to be in) after
-        self.closing = True  # what was just kept stays kept while everyone leaves
-        for session in sessions:
-            for channel in list(session.channels.values()):
-                self.leave_channel(session, channel)
-        for session in sessions:
-            self.close(session, reason)
-
-    def close_user(self, user: User, reason: str) -> None:
-        """End a user with every connection it has (KILL, a ban): always-on or not, and
-        for good: it is not brought back after a restart nor rejoined to its rooms."""
-        user.always_on = False
-        if not user.conns:
-            if user.registered:
-                self._quit_user(user, reason)
-        else:
-            for conn in list(user.conns):
-                self.close(conn, reason)
-        if user.account is not None:
-            presence.forget(self, self.fold(user.account))
-
-    def _remove(self, session: Session, reason: str) -> None:
-        session.closed = True
-        if session.registered:
-            self.census.devices -= 1
-            snotices.exited(self, session, reason)
-        self.monitor.clear(session)
-        replay.connection_closed(self, session)
-        if presence.stays(self, session):
-            presence.detach(self, session)  # another device, or always-on: no QUIT
-        elif session.registered:
-            self._quit_user(session.owner, reason)
-        else:
-            self._release_nick(session.owner)
-        self.effects.append(Close(session.id, reason))
-
-    def _quit_user(self, user: User, reason: str) -> None:
-        """The user leaves the network: QUIT to its rooms, its nick and rooms freed."""
-        went_offline(self, user.nick)
-        self.census.registered -= 1
-        if "o" in user.modes:
-            self.census.opers -= 1
-        events.quit(self, user, reason)
-        self.snotices.forget(user)
-        self.remember_whowas(user)
-        presence.keep(self, user)  # an account's rooms, rejoined at its next login
-        for channel in list(user.channels.values()):
-            self.leave_channel(user, channel)
-        for key in list(user.invited):
-            self.rooms.uninvite(user, key)
-        self._release_nick(user)
-        user.registered = False
-
-    def _release_nick(self, user: User) -> None:
-        self.nicks.release(user)
-        if user.account is not None:
-            self.accounts.set_offline(self.fold(user.account), user)
-
-    def remember_whowas(self, session: Session | User) -> None:
-        """Record the identity a nick had, for WHOWAS, when it quits or is changed."""
-        self.whowas.appendleft(
-            WhowasEntry(
-                session.nick,
-                session.user,
-                session.host,
-                session.realname,
-                session.account,
-                self.clock(),
-            )
-        )
-
-    def leave_channel(self, who: Session | User, channel: Channel) -> None:
-        """Drop membership both ways; an empty non-permanent room disappears."""
-        user = who.owner if isinstance(who, Session) else who
-        key = self.fold(channel.name)
-        channel.remove(user)
-        user.leave_room(key)
-        for conn in user.conns:
-            replay.left_room(self, conn, key)  # a later replay starts after what it got
-        self.rooms.discard_if_empty(channel)
-
-    # ----------------------------------------------------------------- dispatch
-
-    def _dispatch(self, session: Session, msg: Message) -> None:
-        spec = COMMANDS.get(msg.command)
-        try:
-            if spec is None:
-                if session.registered:
-                    raise CommandError(n.ERR_UNKNOWNCOMMAND, msg.command, "Unknown command")
-                raise CommandError(n.ERR_NOTREGISTERED, "You have not registered")
-            if not session.registered and not spec.before_registration:
-                raise CommandError(n.ERR_NOTREGISTERED, "You have not registered")
-            if len(msg.params) < spec.min_params:
-                raise CommandError(n.ERR_NEEDMOREPARAMS, msg.command, "Not enough parameters")
-            if spec.oper_capability is not None:
-                opers.require(self, session, spec.oper_capability)
-            spec.handler(self, session, msg)
-        except Exception as err:
-            self._answer_failure(session, msg.command, err)
-
-    def _answer_failure(self, session: Session, command: str, err: Exception) -> None:
-        """A command refused (``CommandError``: its numeric) or failed (logged, 400).
-
-        Handlers change the world as they go and dispatch keeps no undo, so a failure
-        halfway may leave part of the command applied; the reply says so."""
-        if isinstance(err, CommandError):
-            self.reply(session, err.numeric, *err.params)
-            return
-        log.error("command failed: %r from session %d", command, session.id, exc_info=err)
-        self.reply(session, n.ERR_UNKNOWNERROR, command, FAILED_HALFWAY)
+    close = connections.close
+    close_all = connections.close_all
+    close_user = connections.close_user
+    leave_channel = connections.leave_channel
+    remember_whowas = connections.remember_whowas
 
 
 FAILED_HALFWAY = "Internal error; the command may be partly applied; the server logged it"
-
-
-def closing_link(host: str, reason: str) -> bytes:
-    """The ERROR line a connection gets before the server closes it."""
-    return format_line(None, "ERROR", f"Closing Link: {host} ({reason})")
 
 
 def _too_many_tags(msg: Message) -> bool:
