@@ -59,3 +59,54 @@ def test_an_always_on_user_coming_back_hears_nothing_before_its_welcome(
     assert not [line for line in before_welcome if " AWAY" in line], before_welcome
     rest = again.until(" 366 ")
     assert any(" JOIN #lobby" in line for line in rest), rest
+
+
+def _names(wire: Wire, room: str) -> list[str]:
+    wire.write(f"NAMES {room}")
+    found: list[str] = []
+    for line in wire.until(" 366 "):
+        if " 353 " in line:
+            found += [name.lstrip("@+") for name in line.split(" :", 1)[1].split()]
+    return found
+
+
+def test_another_nick_on_an_always_on_account_is_a_separate_user_that_really_leaves(
+    config: Config, wires: list[Wire]
+) -> None:
+    """Irssi connects with the login name as its nick unless told otherwise. Logged in to
+    an always-on account whose user was away with no device, that connection became a
+    second always-on user of the account: it was put in the account's rooms and stayed
+    there as a ghost when it closed. A restart must still bring back the account's own
+    user."""
+    first = ServerThread(config).start()
+    try:
+        own = _irssi_like(first.port, wires, "bob")
+        own.until(" 376 ")
+        own.write("JOIN #lobby", "PRIVMSG NickServ :SET ALWAYS-ON ON")
+        own.until("ALWAYS-ON is now ON")
+        own.write("QUIT :bye")
+        own.until("ERROR")
+        dave = Wire(first.port)
+        wires.append(dave)
+        dave.write("NICK dave", "USER dave 0 * :dave", "JOIN #lobby")
+        dave.until(" 366 ")
+        other = _irssi_like(first.port, wires, "root")
+        came = other.until(" 376 ")
+        other.write("PING settled")
+        came += other.until("PONG")
+        assert not [line for line in came if " JOIN #lobby" in line], came
+        other.write("QUIT :done")
+        other.until("ERROR")
+        dave.write("JOIN #lobby")  # already in: a barrier after root's QUIT
+        assert sorted(_names(dave, "#lobby")) == ["bob", "dave"]
+    finally:
+        first.stop()
+    second = ServerThread(config).start()
+    try:
+        dave = Wire(second.port)
+        wires.append(dave)
+        dave.write("NICK dave", "USER dave 0 * :dave", "JOIN #lobby")
+        dave.until(" 366 ")
+        assert sorted(_names(dave, "#lobby")) == ["bob", "dave"]  # bob back, not root
+    finally:
+        second.stop()
