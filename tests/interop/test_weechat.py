@@ -10,6 +10,7 @@ lines; what it shows is read from its logger files, written at once
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,3 +145,46 @@ def test_weechat_refuses_a_server_whose_certificate_is_not_the_pinned_one(
     peer.conn.whois("alice")
     peer.wait_for(lambda e: e.type == "endofwhois")
     assert [line for line in peer.raw_lines() if " 401 dave alice " in line]  # never came
+
+
+def test_weechat_away_with_always_on_gets_what_it_missed_once_in_order_as_dated_notices(
+    served: Served, peer: Client, weechat: WeeChat
+) -> None:
+    """What docs/clients.md promises WeeChat 3.x (no ``batch``, so no replay on join):
+    with always-on, the lines said while it was gone come at its next login, oldest first,
+    each with its time, and never a second time."""
+    for line in _setup(served):
+        weechat.type(line)
+    server_log = "irc.server.chatroom"
+    peer.wait_for(lambda e: e.type == "join" and e.source.nick == "alice")
+    weechat.type("/msg NickServ SET ALWAYS-ON ON", buffer=server_log)
+    wait_until(lambda: "ALWAYS-ON is now ON" in weechat.log(server_log), weechat.everything)
+    weechat.type("/disconnect", buffer=server_log)
+    wait_until(lambda: "disconnected from server" in weechat.log(server_log), weechat.everything)
+    for text in ("missed one", "missed two", "missed three"):
+        peer.conn.privmsg("#lobby", text)
+    peer.conn.whois("alice")  # a round trip: the three lines are in
+    peer.wait_for(lambda e: e.type == "endofwhois")
+
+    def replayed() -> list[str]:
+        lines = weechat.log(server_log).splitlines()
+        return [line.split("<dave> ", 1)[1] for line in lines if "#lobby <dave> missed" in line]
+
+    def shown(text: str, times: int) -> None:
+        wait_until(lambda: weechat.log(server_log).count(text) == times, weechat.everything)
+
+    for attempt in (1, 2):  # the replay, then nothing again
+        weechat.type("/connect chatroom", buffer=server_log)
+        shown("End of /MOTD", 1 + attempt)
+        weechat.type("/whois alice", buffer=server_log)  # answered after the replay
+        shown("End of /WHOIS", attempt)
+        assert replayed() == ["missed one", "missed two", "missed three"]
+        weechat.type("/disconnect", buffer=server_log)
+        shown("disconnected from server", 1 + attempt)
+    dated = [
+        line for line in weechat.log(server_log).splitlines() if "#lobby <dave> missed" in line
+    ]
+    assert all(
+        re.search(r"\[\d{4}-\d\d-\d\d \d\d:\d\d UTC\] #lobby <dave>", line) for line in dated
+    ), dated
+    assert weechat.errors() == []
