@@ -5,6 +5,7 @@ CAP/SASL exchange may reach a connection before its ``001``."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from chatroom.config import Config
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
-from tests.realserver import ServerThread, Wire
+from tests.realserver import ServerThread, Wire, guest_wire
 
 
 @pytest.fixture
@@ -110,3 +111,19 @@ def test_another_nick_on_an_always_on_account_is_a_separate_user_that_really_lea
         assert sorted(_names(dave, "#lobby")) == ["bob", "dave"]  # bob back, not root
     finally:
         second.stop()
+
+
+def test_stats_gets_an_answer_not_unknown_command(server: ServerThread, wires: list[Wire]) -> None:
+    """Irssi's and WeeChat's ``/stats u`` got ``421 STATS :Unknown command``. Now the
+    uptime, and for a letter the server keeps no report of, just the end of the report."""
+    wire = guest_wire(server.port, wires, "dave")
+    wire.write("STATS u")
+    uptime = wire.until(" 219 ")
+    assert not [line for line in uptime if " 421 " in line], uptime
+    assert re.search(r" 242 dave :Server Up \d+ days \d+:\d\d:\d\d$", uptime[0]), uptime
+    assert uptime[-1].endswith(" 219 dave u :End of STATS report")
+    wire.write("STATS k", "STATS u elsewhere.example")
+    assert wire.until(" 219 ") == [":chatroom.local 219 dave k :End of STATS report"]
+    assert " 402 dave elsewhere.example " in wire.until(" 402 ")[-1]
+    wire.write("STATS")
+    assert " 461 dave STATS " in wire.until(" 461 ")[-1]
