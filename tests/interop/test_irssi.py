@@ -32,10 +32,14 @@ class Irssi:
         self.home = home
         home.mkdir()
         self.socket = f"chatroom-interop-{os.getpid()}-{id(self)}"
-        self.tmux("new-session", "-d", "-s", "irc", "-x", "200", "-y", "50")
-        self.tmux("send-keys", "-t", "irc", f"exec {IRSSI} --home={home}", "Enter")
-        wait_until(lambda: "Irssi v" in self.screen(), self.screen)
-        self.type("/set rawlog_lines 5000")  # the whole conversation, for ``wire``
+        command = f"exec {IRSSI} --home={home}"
+        self.tmux("new-session", "-d", "-s", "irc", "-x", "200", "-y", "50", command)
+        try:
+            wait_until(lambda: "Irssi v" in self.screen(), self.screen)
+            self.type("/set rawlog_lines 5000")  # the whole conversation, for ``wire``
+        except BaseException:
+            self.stop()
+            raise
 
     def tmux(self, *args: str) -> str:
         done = subprocess.run(
@@ -64,7 +68,10 @@ class Irssi:
         return done.returncode == 0
 
     def stop(self) -> None:
+        """Kill the tmux server and remove its socket file (tmux leaves it behind)."""
         subprocess.run([TMUX, "-L", self.socket, "kill-server"], capture_output=True, check=False)
+        sockets = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (sockets / self.socket).unlink(missing_ok=True)
 
 
 @pytest.fixture

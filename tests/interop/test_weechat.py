@@ -42,7 +42,11 @@ class WeeChat:
             env={**os.environ, "LANG": "C.UTF-8"},
         )
         self.fifo = home / f"weechat_fifo_{self.proc.pid}"
-        wait_until(self.fifo.exists, self.everything)
+        try:
+            wait_until(self.fifo.exists, self.everything)
+        except BaseException:
+            self.stop()
+            raise
 
     def type(self, line: str, buffer: str = "") -> None:
         """A line typed in ``buffer`` (e.g. ``irc.chatroom.#lobby``), else the current one."""
