@@ -10,6 +10,7 @@ protocol checks (``/rawlog save``). Each test has its own Irssi home and server.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -141,3 +142,50 @@ def test_irssi_refuses_a_server_whose_certificate_is_not_the_pinned_one(
     peer.conn.whois("bob")
     peer.wait_for(lambda e: e.type == "endofwhois")
     assert [line for line in peer.raw_lines() if " 401 dave bob " in line]  # never came
+
+
+def test_irssi_away_with_always_on_gets_what_it_missed_once_in_order_as_dated_notices(
+    served: Served, peer: Client, irssi: Irssi
+) -> None:
+    """What docs/clients.md promises Irssi (no ``batch``, so no replay on join): with
+    always-on, the lines said while it was gone come first at its next login, oldest
+    first, each with its time, in the status window, and never a second time."""
+    for line in _setup(served):
+        irssi.type(line)
+    peer.wait_for(lambda e: e.type == "join" and e.source.nick == "bob", timeout=30)
+    irssi.type("/msg NickServ SET ALWAYS-ON ON")  # as docs/clients.md says
+    irssi.type("/window goto NickServ")  # Irssi opened a query for it
+    wait_until(lambda: "ALWAYS-ON is now ON" in irssi.screen(), irssi.screen)
+    irssi.type("/window 1")  # the status window, where the server's notices go
+
+    def away_with_no_device() -> bool:
+        before = list(peer.events)
+        peer.conn.whois("bob")
+        peer.wait_for(lambda e: e.type == "endofwhois" and e not in before)
+        return any(" 301 dave bob :Not connected" in line for line in peer.raw_lines()[-8:])
+
+    def replayed() -> list[str]:
+        lines = irssi.screen().splitlines()
+        return [line.split("<dave> ", 1)[1] for line in lines if "#lobby <dave> missed" in line]
+
+    def welcomed_and_asked() -> None:
+        """Connected, and an LUSERS typed after the welcome answered: a replay came first."""
+        wait_until(lambda: irssi.screen().count("End of /MOTD") == 1, irssi.screen)
+        irssi.type("/lusers")
+        wait_until(lambda: irssi.screen().count("operator(s) online") == 2, irssi.screen)
+
+    irssi.type("/disconnect")
+    wait_until(away_with_no_device, irssi.screen)
+    for text in ("missed one", "missed two", "missed three"):
+        peer.conn.privmsg("#lobby", text)
+    for attempt in (1, 2):  # the replay, then nothing again
+        irssi.type("/clear")
+        wait_until(lambda: "End of /MOTD" not in irssi.screen(), irssi.screen)
+        irssi.type("/connect chatroom")
+        welcomed_and_asked()
+        expected = ["missed one", "missed two", "missed three"] if attempt == 1 else []
+        assert replayed() == expected, irssi.screen()
+        dated = [line for line in irssi.screen().splitlines() if "#lobby <dave> missed" in line]
+        assert all(re.search(r"\[\d{4}-\d\d-\d\d \d\d:\d\d UTC\] #lobby", line) for line in dated)
+        irssi.type("/disconnect")
+        wait_until(away_with_no_device, irssi.screen)
