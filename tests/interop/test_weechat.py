@@ -192,3 +192,18 @@ def test_weechat_away_with_always_on_gets_what_it_missed_once_in_order_as_dated_
         re.search(r"\[\d{4}-\d\d-\d\d \d\d:\d\d UTC\] #lobby <dave>", line) for line in dated
     ), dated
     assert weechat.errors() == []
+
+
+def test_weechat_logs_in_with_scram_sha_256_as_well(
+    served: Served, peer: Client, weechat: WeeChat
+) -> None:
+    """docs/clients.md: ``sasl_mechanism scram-sha-256`` instead of ``plain``."""
+    for line in _setup(served):
+        weechat.type(line.replace("sasl_mechanism plain", "sasl_mechanism scram-sha-256"))
+    server_log = "irc.server.chatroom"
+    wait_until(
+        lambda: "You are now logged in as alice" in weechat.log(server_log), weechat.everything
+    )
+    peer.wait_for(lambda e: e.type == "join" and e.source.nick == "alice")
+    assert "sasl_mechanism = scram-sha-256" in weechat.log("core.weechat")
+    assert weechat.errors() == []
