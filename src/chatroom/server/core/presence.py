@@ -124,7 +124,7 @@ def attach(ctx: Context, session: Session, user: User) -> float | None:
         channel.attach(session)
     missed = user.missing_since
     user.missing_since = None
-    refresh_away(ctx, user)
+    refresh_away(ctx, user, arriving=session)
     return missed
 
 
@@ -272,9 +272,10 @@ def set_away(ctx: Context, session: Session, text: str | None) -> None:
     refresh_away(ctx, session.owner)
 
 
-def refresh_away(ctx: Context, user: User) -> None:
+def refresh_away(ctx: Context, user: User, arriving: Session | None = None) -> None:
     """Away when every connection is away (the latest message), or when none is left; tell
-    away-notify watchers when that changed."""
+    away-notify watchers when that changed. A device ``arriving`` (not welcomed yet) is not
+    told: nothing but CAP and SASL may reach a client before its ``001``."""
     if user.conns:
         messages = [conn.away_message for conn in user.conns]
         # draft/pre-away: "*" (a device that connected by itself, say) says nothing of its
@@ -289,6 +290,8 @@ def refresh_away(ctx: Context, user: User) -> None:
     if not user.registered:
         return
     watchers = interested(ctx, user, "away-notify")
+    if arriving is not None:
+        watchers.discard(arriving)
     if away is None:
         ctx.fanout(watchers, user.prefix, "AWAY", account=user.account)
     else:

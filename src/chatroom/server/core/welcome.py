@@ -117,6 +117,11 @@ def _account_online(ctx: Context, session: Session) -> None:
     the private messages it missed (if it will not ask for them itself)."""
     key = ctx.fold(session.account or "")
     ctx.accounts.set_online(key, session.owner)
+    if ctx.accounts.online(key) is not session.owner:
+        # The account's user is online (always-on, say) and this one asked for another
+        # nick: a separate user of the account (a bot, a client left on its login name).
+        # The account's rooms, replay and always-on are its own user's, not this one's.
+        return
     session.owner.always_on = presence.option(ctx, key, presence.ALWAYS_ON)
     waiting = _take_mailbox(ctx, session)  # its mailbox starts again
     kept = ctx.accounts.kept(key)

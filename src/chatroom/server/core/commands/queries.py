@@ -1,5 +1,5 @@
 """Questions about users and the server: ISON, USERHOST, AWAY, VERSION, LINKS, TIME, INFO,
-ADMIN, HELP, LUSERS, MOTD, USERS. WHO, WHOIS and WHOWAS live in ``whois``.
+ADMIN, STATS, HELP, LUSERS, MOTD, USERS. WHO, WHOIS and WHOWAS live in ``whois``.
 
 Commands that take an optional ``<target>`` server answer for this server (matched as a
 glob, or named by a user on it) and refuse anything else with 402, as the modern docs ask.
@@ -137,6 +137,24 @@ def time_(ctx: Context, session: Session, msg: Message) -> None:
     now = time.gmtime(ctx.clock())
     human = time.strftime("%A %B %d %Y -- %H:%M:%S +00:00", now)
     ctx.reply(session, n.RPL_TIME, ctx.name, human)
+
+
+@command("STATS", min_params=1)
+def stats(ctx: Context, session: Session, msg: Message) -> None:
+    """STATS <letter> [<server>]
+
+    ``u``: how long the server has been up. No other report is kept; every letter gets
+    the end of its report (clients' /stats expect that, not an unknown command).
+    """
+    _check_target(ctx, Message("STATS", msg.params[1:]))
+    letter = msg.params[0][:1] or "*"
+    if letter == "u":
+        up = max(0, int(ctx.clock() - ctx.started_at))
+        days, rest = divmod(up, 86_400)
+        hours, minutes, seconds = rest // 3600, rest % 3600 // 60, rest % 60
+        shown = f"Server Up {days} days {hours}:{minutes:02d}:{seconds:02d}"
+        ctx.reply(session, n.RPL_STATSUPTIME, shown)
+    ctx.reply(session, n.RPL_ENDOFSTATS, letter, "End of STATS report")
 
 
 @command("INFO")
