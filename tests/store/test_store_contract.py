@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from chatroom.server.store import base
 from chatroom.server.store.base import (
     Account,
     AccountMute,
@@ -219,6 +220,23 @@ def test_audit_is_append_only_and_numbered_in_order(store: Store) -> None:
     assert 0 not in ids
     assert ids == sorted(ids)
     assert len(set(ids)) == 3
+
+
+def test_room_moderation_entries_beyond_the_newest_n_go_and_others_stay(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "ROOM_AUDIT_ENTRIES", 3)
+    store.apply([AppendAudit(audit_entry(1.0, "ban.add"))])
+    store.apply([AppendAudit(audit_entry(float(t), "channel.kick")) for t in range(2, 8)])
+    entries = store.audit()
+    assert [(e.at, e.action) for e in entries] == [
+        (1.0, "ban.add"),
+        (5.0, "channel.kick"),
+        (6.0, "channel.kick"),
+        (7.0, "channel.kick"),
+    ]
+    store.apply([AppendAudit(audit_entry(8.0, "channel.kick"))])
+    assert [e.at for e in store.audit()] == [1.0, 6.0, 7.0, 8.0]
 
 
 def test_audit_since_returns_entries_at_or_after_the_time(store: Store) -> None:

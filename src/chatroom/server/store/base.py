@@ -14,6 +14,8 @@ from typing import Literal, Protocol, get_args
 
 __all__ = [
     "BAN_KINDS",
+    "ROOM_AUDIT_ENTRIES",
+    "ROOM_AUDIT_PREFIX",
     "Account",
     "AccountMute",
     "AlreadyExistsError",
@@ -307,9 +309,18 @@ class DeleteBanTarget:
     mask: str
 
 
+# Room moderation (``channel.*``: KICK, MODE +b/+o..., RENAME, an operator's TOPIC) is
+# what any guest can do in a room it made, as often as flood control lets it; such an
+# entry is kept while it is among the newest ``ROOM_AUDIT_ENTRIES`` entries of the log, so
+# the log stays bounded. Every other entry (bans, mutes, accounts, operators) is kept.
+ROOM_AUDIT_ENTRIES = 100_000
+ROOM_AUDIT_PREFIX = "channel."
+
+
 @dataclass(frozen=True, slots=True)
 class AppendAudit:
-    """Append to the audit log (``entry.id`` is ignored: the store numbers entries)."""
+    """Append to the audit log (``entry.id`` is ignored: the store numbers entries); room
+    moderation entries older than the newest ``ROOM_AUDIT_ENTRIES`` go."""
 
     entry: AuditEntry
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, assert_never
 
+from chatroom.server.store import base
 from chatroom.server.store.base import (
     Account,
     AlreadyExistsError,
@@ -112,6 +113,11 @@ _UPDATE_CHANNEL = (
 )
 _ACCOUNT_EXISTS = "SELECT 1 FROM accounts WHERE key = ?"
 _APPEND_AUDIT = AUDIT.without("id").insert()
+# Room moderation entries no longer among the newest N of the log (ids only grow).
+_DROP_OLD_ROOM_AUDIT = (
+    "DELETE FROM audit_log WHERE id <= (SELECT max(id) FROM audit_log) - ?"
+    f" AND action LIKE '{base.ROOM_AUDIT_PREFIX}%'"
+)
 _PUT_MUTE = MUTES.upsert("account_key")
 _PUT_METADATA = METADATA.upsert("account_key", "key")
 _PUT_OPTION = OPTIONS.upsert("account_key", "name")
@@ -153,6 +159,8 @@ def _apply_one(db: SqlSession, change: Change, dialect: Dialect, found: set[str]
             db.execute("DELETE FROM server_bans WHERE kind = ? AND mask = ?", (kind, mask))
         case AppendAudit(e):
             db.execute(_APPEND_AUDIT, (e.at, e.actor, e.action, e.target, e.reason))
+            if e.action.startswith(base.ROOM_AUDIT_PREFIX):
+                db.execute(_DROP_OLD_ROOM_AUDIT, (base.ROOM_AUDIT_ENTRIES,))
         case PutMute(m):
             db.execute(
                 _PUT_MUTE,
