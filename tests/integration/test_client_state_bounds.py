@@ -40,9 +40,9 @@ def test_room_moderation_by_a_guest_keeps_the_audit_log_bounded(
 ) -> None:
     """A guest bans and unbans masks in a room it made, six a line, as fast as it may:
     every change is an audit entry, written to disk with a commit each. Only the newest
-    ``ROOM_AUDIT_ENTRIES`` of the log keep room entries; the account's registration,
+    ``USER_AUDIT_ENTRIES`` of the log keep room entries; the account's registration,
     made before the flood, stays."""
-    monkeypatch.setattr(base, "ROOM_AUDIT_ENTRIES", 40)
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 40)
     config = make_config(tmp_path, Limits(flood_per_second=0))
     server = ServerThread(config).start()
     try:
@@ -69,3 +69,28 @@ def test_room_moderation_by_a_guest_keeps_the_audit_log_bounded(
     assert ("owner", "account.register", "owner") in rows
     assert ("pest", "channel.mode.+b", "#mine last!*@*") in room_rows
     assert len(room_rows) <= 40, len(room_rows)  # 301 before the bound
+
+
+def test_certificate_churn_by_an_account_keeps_the_audit_log_bounded(
+    tmp_path: Path, wires: list[Wire], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account adds and removes one fingerprint again and again: each change is its own
+    audit entry. Only the newest ``USER_AUDIT_ENTRIES`` of the log keep them."""
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 20)
+    config = make_config(tmp_path, Limits(flood_per_second=0))
+    server = ServerThread(config).start()
+    fingerprint = "ab" * 32
+    try:
+        churner = guest_wire(server.port, wires, "churner")
+        churner.write(f"REGISTER * * {PASSWORD}")
+        churner.until(" REGISTER SUCCESS ")
+        for _ in range(30):
+            churner.write(f"NS CERT ADD {fingerprint}", f"NS CERT DEL {fingerprint}")
+            churner.until(f"{fingerprint} removed from", 30)
+    finally:
+        server.stop()
+    rows = _audit_rows(config.data_dir)
+    cert_rows = [row for row in rows if row[1].startswith("account.cert.")]
+    assert ("churner", "account.register", "churner") in rows
+    assert ("churner", "account.cert.del", f"churner {fingerprint}") == cert_rows[-1]
+    assert len(cert_rows) <= 20, len(cert_rows)  # 60 before the bound

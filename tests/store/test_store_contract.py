@@ -225,7 +225,7 @@ def test_audit_is_append_only_and_numbered_in_order(store: Store) -> None:
 def test_room_moderation_entries_beyond_the_newest_n_go_and_others_stay(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(base, "ROOM_AUDIT_ENTRIES", 3)
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 3)
     store.apply([AppendAudit(audit_entry(1.0, "ban.add"))])
     store.apply([AppendAudit(audit_entry(float(t), "channel.kick")) for t in range(2, 8)])
     entries = store.audit()
@@ -237,6 +237,19 @@ def test_room_moderation_entries_beyond_the_newest_n_go_and_others_stay(
     ]
     store.apply([AppendAudit(audit_entry(8.0, "channel.kick"))])
     assert [e.at for e in store.audit()] == [1.0, 6.0, 7.0, 8.0]
+
+
+def test_own_certificate_changes_are_bounded_and_an_operators_are_kept(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 2)
+    by_oper = AuditEntry(None, 1.0, "oper", "account.cert.add", "bob ab12", "")
+    store.apply([AppendAudit(by_oper)])
+    for t in range(2, 6):
+        store.apply(
+            [AppendAudit(AuditEntry(None, float(t), "bob", "account.cert.del", "bob ab12", ""))]
+        )
+    assert [(e.at, e.actor) for e in store.audit()] == [(1.0, "oper"), (4.0, "bob"), (5.0, "bob")]
 
 
 def test_audit_since_returns_entries_at_or_after_the_time(store: Store) -> None:

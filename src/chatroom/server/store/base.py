@@ -14,8 +14,8 @@ from typing import Literal, Protocol, get_args
 
 __all__ = [
     "BAN_KINDS",
-    "ROOM_AUDIT_ENTRIES",
-    "ROOM_AUDIT_PREFIX",
+    "USER_AUDIT_ENTRIES",
+    "USER_AUDIT_SQL",
     "Account",
     "AccountMute",
     "AlreadyExistsError",
@@ -60,6 +60,7 @@ __all__ = [
     "UpdateChannel",
     "ban_key",
     "commit_error",
+    "made_by_any_user",
     "touched_by",
 ]
 
@@ -309,18 +310,32 @@ class DeleteBanTarget:
     mask: str
 
 
-# Room moderation (``channel.*``: KICK, MODE +b/+o..., RENAME, an operator's TOPIC) is
-# what any guest can do in a room it made, as often as flood control lets it; such an
-# entry is kept while it is among the newest ``ROOM_AUDIT_ENTRIES`` entries of the log, so
-# the log stays bounded. Every other entry (bans, mutes, accounts, operators) is kept.
-ROOM_AUDIT_ENTRIES = 100_000
-ROOM_AUDIT_PREFIX = "channel."
+# Entries any user can make as often as flood control lets it: room moderation
+# (``channel.*``: KICK, MODE +b/+o..., RENAME in a room a guest made) and an account's
+# changes to its own certificates (``account.cert.*`` with the account as actor). Such an
+# entry is kept while it is among the newest ``USER_AUDIT_ENTRIES`` entries of the log, so
+# the log stays bounded; every other entry (bans, mutes, operators, accounts, an operator
+# changing someone's certificates) is kept.
+USER_AUDIT_ENTRIES = 100_000
+# The same rule in SQL (SQLite and PostgreSQL alike).
+USER_AUDIT_SQL = (
+    "(action LIKE 'channel.%' OR (action LIKE 'account.cert.%'"
+    " AND substr(target, 1, length(actor) + 1) = actor || ' '))"
+)
+
+
+def made_by_any_user(entry: AuditEntry) -> bool:
+    """An entry of the kind ``USER_AUDIT_ENTRIES`` bounds."""
+    if entry.action.startswith("channel."):
+        return True
+    return entry.action.startswith("account.cert.") and entry.target.startswith(entry.actor + " ")
 
 
 @dataclass(frozen=True, slots=True)
 class AppendAudit:
     """Append to the audit log (``entry.id`` is ignored: the store numbers entries); room
-    moderation entries older than the newest ``ROOM_AUDIT_ENTRIES`` go."""
+    entries any user makes (``made_by_any_user``) go once older than the newest
+    ``USER_AUDIT_ENTRIES``."""
 
     entry: AuditEntry
 

@@ -291,15 +291,11 @@ def _place_ban(bans: dict[int, ServerBan], ban: ServerBan, next_id: int) -> int:
 
 
 def _appended(audit: list[AuditEntry], entry: AuditEntry) -> list[AuditEntry]:
-    """``audit`` with ``entry`` numbered and added, and room moderation entries that are
-    no longer among the newest ``ROOM_AUDIT_ENTRIES`` dropped, as the SQL stores do."""
+    """``audit`` with ``entry`` numbered and added, and the entries any user makes that are
+    no longer among the newest ``USER_AUDIT_ENTRIES`` dropped, as the SQL stores do."""
     last = (audit[-1].id or 0) if audit else 0
     audit.append(dataclasses.replace(entry, id=last + 1))
-    if not entry.action.startswith(base.ROOM_AUDIT_PREFIX):
+    if not base.made_by_any_user(entry):
         return audit
-    oldest_kept = last + 1 - base.ROOM_AUDIT_ENTRIES
-    return [
-        e
-        for e in audit
-        if (e.id or 0) > oldest_kept or not e.action.startswith(base.ROOM_AUDIT_PREFIX)
-    ]
+    oldest_kept = last + 1 - base.USER_AUDIT_ENTRIES
+    return [e for e in audit if (e.id or 0) > oldest_kept or not base.made_by_any_user(e)]

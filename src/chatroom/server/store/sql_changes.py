@@ -113,10 +113,10 @@ _UPDATE_CHANNEL = (
 )
 _ACCOUNT_EXISTS = "SELECT 1 FROM accounts WHERE key = ?"
 _APPEND_AUDIT = AUDIT.without("id").insert()
-# Room moderation entries no longer among the newest N of the log (ids only grow).
-_DROP_OLD_ROOM_AUDIT = (
+# Entries any user makes that are no longer among the newest N of the log (ids only grow).
+_DROP_OLD_USER_AUDIT = (
     "DELETE FROM audit_log WHERE id <= (SELECT max(id) FROM audit_log) - ?"
-    f" AND action LIKE '{base.ROOM_AUDIT_PREFIX}%'"
+    f" AND {base.USER_AUDIT_SQL}"
 )
 _PUT_MUTE = MUTES.upsert("account_key")
 _PUT_METADATA = METADATA.upsert("account_key", "key")
@@ -159,8 +159,8 @@ def _apply_one(db: SqlSession, change: Change, dialect: Dialect, found: set[str]
             db.execute("DELETE FROM server_bans WHERE kind = ? AND mask = ?", (kind, mask))
         case AppendAudit(e):
             db.execute(_APPEND_AUDIT, (e.at, e.actor, e.action, e.target, e.reason))
-            if e.action.startswith(base.ROOM_AUDIT_PREFIX):
-                db.execute(_DROP_OLD_ROOM_AUDIT, (base.ROOM_AUDIT_ENTRIES,))
+            if base.made_by_any_user(e):
+                db.execute(_DROP_OLD_USER_AUDIT, (base.USER_AUDIT_ENTRIES,))
         case PutMute(m):
             db.execute(
                 _PUT_MUTE,
