@@ -252,6 +252,16 @@ def test_own_certificate_changes_are_bounded_and_an_operators_are_kept(
     assert [(e.at, e.actor) for e in store.audit()] == [(1.0, "oper"), (4.0, "bob"), (5.0, "bob")]
 
 
+def test_own_password_changes_are_bounded_and_an_admins_are_kept(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 2)
+    store.apply([AppendAudit(AuditEntry(None, 1.0, "admin", "account.password", "bob", ""))])
+    for t in range(2, 6):
+        store.apply([AppendAudit(AuditEntry(None, float(t), "bob", "account.password", "bob", ""))])
+    assert [(e.at, e.actor) for e in store.audit()] == [(1.0, "admin"), (4.0, "bob"), (5.0, "bob")]
+
+
 def test_audit_since_returns_entries_at_or_after_the_time(store: Store) -> None:
     store.apply([AppendAudit(audit_entry(float(t))) for t in (1, 2, 3)])
     assert [e.at for e in store.audit(since=2.0)] == [2.0, 3.0]

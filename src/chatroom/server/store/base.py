@@ -312,15 +312,16 @@ class DeleteBanTarget:
 
 # Entries any user can make as often as flood control lets it: room moderation
 # (``channel.*``: KICK, MODE +b/+o..., RENAME in a room a guest made) and an account's
-# changes to its own certificates (``account.cert.*`` with the account as actor). Such an
-# entry is kept while it is among the newest ``USER_AUDIT_ENTRIES`` entries of the log, so
-# the log stays bounded; every other entry (bans, mutes, operators, accounts, an operator
-# changing someone's certificates) is kept.
+# changes to its own password and certificates (``account.password``, ``account.cert.*``
+# with the account as actor). Such an entry is kept while it is among the newest
+# ``USER_AUDIT_ENTRIES`` entries of the log, so the log stays bounded; every other entry
+# (bans, mutes, operators, accounts, an operator or admin changing someone's password or
+# certificates) is kept.
 USER_AUDIT_ENTRIES = 100_000
 # The same rule in SQL (SQLite and PostgreSQL alike).
 USER_AUDIT_SQL = (
-    "(action LIKE 'channel.%' OR (action LIKE 'account.cert.%'"
-    " AND substr(target, 1, length(actor) + 1) = actor || ' '))"
+    "(action LIKE 'channel.%' OR (action = 'account.password' AND target = actor)"
+    " OR (action LIKE 'account.cert.%' AND substr(target, 1, length(actor) + 1) = actor || ' '))"
 )
 
 
@@ -328,6 +329,8 @@ def made_by_any_user(entry: AuditEntry) -> bool:
     """An entry of the kind ``USER_AUDIT_ENTRIES`` bounds."""
     if entry.action.startswith("channel."):
         return True
+    if entry.action == "account.password":
+        return entry.target == entry.actor
     return entry.action.startswith("account.cert.") and entry.target.startswith(entry.actor + " ")
 
 
