@@ -94,3 +94,57 @@ def test_certificate_churn_by_an_account_keeps_the_audit_log_bounded(
     assert ("churner", "account.register", "churner") in rows
     assert ("churner", "account.cert.del", f"churner {fingerprint}") == cert_rows[-1]
     assert len(cert_rows) <= 20, len(cert_rows)  # 60 before the bound
+
+
+def test_each_list_a_client_grows_stops_at_its_bound_with_a_numeric(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    """MONITOR, rooms joined, a room's ban list, SILENCE, METADATA keys, an open
+    multi-line batch and a SASL exchange: past its bound each answers with its numeric or
+    FAIL, and the server keeps no more than the bound."""
+    limits = Limits(
+        flood_per_second=0,
+        monitor_entries=3,
+        channels_per_user=3,
+        list_entries=3,
+        metadata_max_keys=2,
+    )
+    server = ServerThread(make_config(tmp_path, limits)).start()
+    try:
+        sasl = Wire(server.port)
+        wires.append(sasl)
+        sasl.write("CAP LS 302", "CAP REQ :sasl", "AUTHENTICATE PLAIN")
+        sasl.until("AUTHENTICATE +")
+        sasl.write(*["AUTHENTICATE " + "A" * 400] * 21)  # 8,400 bytes, all "more follows"
+        assert any(" 904 " in line for line in sasl.until((" 904 ", " 905 ")))
+
+        me = guest_wire(server.port, wires, "grower", "draft/metadata-2", "draft/multiline")
+        me.write("MONITOR + a1,a2,a3,a4,a5")
+        assert " 734 grower 3 a4,a5 " in me.until(" 734 ")[-1]
+        me.write("JOIN #g1,#g2,#g3,#g4")
+        assert " 405 grower #g4 " in me.until(" 405 ")[-1]
+        me.write("MODE #g1 +bbbb w!*@* x!*@* y!*@* z!*@*")
+        assert " 478 grower #g1 b :Channel list is full" in me.until(" 478 ")[-1]
+        me.write(*[f"SILENCE +s{i}!*@*" for i in range(33)])
+        assert " 511 grower s32!*@* " in me.until(" 511 ")[-1]
+        me.write("METADATA * SET k0 :v", "METADATA * SET k1 :v", "METADATA * SET k2 :v")
+        assert "FAIL METADATA LIMIT_REACHED" in me.until("FAIL METADATA")[-1]
+        me.write("BATCH +one draft/multiline #g1", "BATCH +two draft/multiline #g1")
+        assert "A multiline batch is already open" in me.until("FAIL BATCH")[-1]
+        me.write("PING kept")
+        me.until("kept")
+
+        assert server.shell is not None
+        world = server.shell.world
+        user = world.nicks.find("grower")
+        room = world.rooms.get("#g1")
+        assert user is not None
+        assert room is not None
+        [session] = [s for s in world.sessions.values() if s.nick == "grower"]
+        assert len(world.monitor.lists[session]) == 3
+        assert len(user.channels) == 3
+        assert len(room.lists["b"]) == 3
+        assert len(user.silenced) == 32
+        assert len(user.metadata or {}) == 2
+    finally:
+        server.stop()
