@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,56 @@ def test_each_list_a_client_grows_stops_at_its_bound_with_a_numeric(
         assert len(user.metadata or {}) == 2
     finally:
         server.stop()
+
+
+def _room_rows(data_dir: Path, room: str) -> int:
+    db = sqlite3.connect(data_dir / "history.db")
+    try:
+        return int(
+            db.execute("SELECT count(*) FROM messages WHERE target = ?", (room,)).fetchone()[0]
+        )
+    finally:
+        db.close()
+
+
+def _said_in(data_dir: Path, room: str, text: str) -> bool:
+    db = sqlite3.connect(data_dir / "history.db")
+    try:
+        found = db.execute(
+            "SELECT 1 FROM messages WHERE target = ? AND text = ?", (room, text)
+        ).fetchone()
+        return found is not None
+    finally:
+        db.close()
+
+
+def test_join_part_loop_in_one_room_keeps_its_history_bounded(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    """JOIN and PART again and again in one room where nobody speaks: each is an event in
+    the room's history. Retention keeps as many events as ``max_per_target`` lines (twice
+    that between two trims), as for messages; before, every event stayed."""
+    keep = 20
+    config = make_config(tmp_path, Limits(flood_per_second=0))
+    history = replace(config.core.history, max_per_target=keep)
+    config = replace(config, core=replace(config.core, history=history))
+    server = ServerThread(config).start()
+    try:
+        keeper = guest_wire(server.port, wires, "keeper")
+        keeper.write("JOIN #room")
+        keeper.until(" 366 ")
+        looper = guest_wire(server.port, wires, "looper")
+        for _ in range(200):
+            looper.write("JOIN #room", "PART #room")
+        looper.write("PING loop-done")
+        looper.until("loop-done", 60)
+        keeper.write("PRIVMSG #room :the end")  # written after every event of the loop
+        for _ in range(200):  # the writer trims between its jobs
+            if _said_in(config.data_dir, "#room", "the end"):
+                break
+            keeper.quiet_for(0.05)
+        keeper.quiet_for(0.5)
+        rows = _room_rows(config.data_dir, "#room")
+    finally:
+        server.stop()
+    assert rows <= 2 * keep, rows  # 401 before
