@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from chatroom.server.core import readmarkers
 from chatroom.server.core.settings import Limits
 from chatroom.server.store import base
 from tests.realserver import ServerThread, Wire, guest_wire, make_config
@@ -202,3 +203,54 @@ def test_join_part_loop_in_one_room_keeps_its_history_bounded(
     finally:
         server.stop()
     assert rows <= 2 * keep, rows  # 401 before
+
+
+def test_read_markers_on_ever_new_targets_stop_at_the_bound_in_the_store(
+    tmp_path: Path, wires: list[Wire], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account marks ever new targets read: past ``MAX_TARGETS`` each new one gets
+    FAIL, and the store holds no more rows than the bound."""
+    monkeypatch.setattr(readmarkers, "MAX_TARGETS", 5)
+    config = make_config(tmp_path, Limits(flood_per_second=0))
+    server = ServerThread(config).start()
+    try:
+        reader = guest_wire(server.port, wires, "reader", "draft/read-marker")
+        reader.write(f"REGISTER * * {PASSWORD}")
+        reader.until(" REGISTER SUCCESS ")
+        stamp = "timestamp=2030-01-01T00:00:00.000Z"
+        reader.write(*[f"MARKREAD #t{i} {stamp}" for i in range(8)])
+        failed = reader.until("FAIL MARKREAD")[-1]
+        assert "INTERNAL_ERROR #t5 TOO_MANY_TARGETS" in failed
+        reader.write("PING marked")
+        reader.until("marked")
+    finally:
+        server.stop()
+    db = sqlite3.connect(config.data_dir / "chatroom.db")
+    try:
+        rows = db.execute("SELECT count(*) FROM read_markers").fetchone()[0]
+    finally:
+        db.close()
+    assert rows == 5
+
+
+def test_knocks_past_the_rate_get_712(tmp_path: Path, wires: list[Wire]) -> None:
+    """KNOCK cannot flood a room's operators: a second knock by one requester (a guest's
+    address group: another nick from the same address is the same requester) is refused
+    with 712 and not passed on."""
+    server = ServerThread(make_config(tmp_path, Limits(flood_per_second=0))).start()
+    try:
+        owner = guest_wire(server.port, wires, "owner")
+        owner.write("JOIN #closed", "MODE #closed +i")
+        owner.until(" MODE #closed +i")
+        first = guest_wire(server.port, wires, "first")
+        first.write("KNOCK #closed :let me in", "KNOCK #closed :please")
+        assert " 711 first #closed " in first.until(" 711 ")[-1]
+        assert " 712 first #closed :Too many KNOCKs (user)" in first.until(" 712 ")[-1]
+        second = guest_wire(server.port, wires, "second")
+        second.write("KNOCK #closed :me too")
+        assert " 712 second #closed :Too many KNOCKs (user)" in second.until(" 712 ")[-1]
+        owner.write("PING knocked")
+        told = [line for line in owner.until("knocked") if " 710 " in line]
+        assert len(told) == 1, told
+    finally:
+        server.stop()
