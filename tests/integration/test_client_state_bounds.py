@@ -254,3 +254,32 @@ def test_knocks_past_the_rate_get_712(tmp_path: Path, wires: list[Wire]) -> None
         assert len(told) == 1, told
     finally:
         server.stop()
+
+
+def test_a_registered_rooms_op_list_stops_at_list_entries(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    """ChanServ ACCESS ADD is a list like +I: past ``list_entries`` accounts the founder
+    is told the list is full and nothing is saved; LIST shows every name."""
+    limits = Limits(flood_per_second=0, list_entries=2)
+    server = ServerThread(make_config(tmp_path, limits)).start()
+    try:
+        for name in ("opone", "optwo", "opthree"):
+            member = guest_wire(server.port, wires, name)
+            member.write(f"REGISTER * * {PASSWORD}")
+            member.until(" REGISTER SUCCESS ")
+        founder = guest_wire(server.port, wires, "founder")
+        founder.write(f"REGISTER * * {PASSWORD}", "JOIN #club")
+        founder.until(" 366 ")
+        founder.write("PRIVMSG ChanServ :REGISTER #club")
+        founder.until("registered")
+        founder.write("PRIVMSG ChanServ :ACCESS #club ADD opone")
+        founder.until("opone added")
+        founder.write("PRIVMSG ChanServ :ACCESS #club ADD optwo")
+        founder.until("optwo added")
+        founder.write("PRIVMSG ChanServ :ACCESS #club ADD opthree")
+        assert "The op list of #club is full: at most 2." in founder.until("is full")[-1]
+        founder.write("PRIVMSG ChanServ :ACCESS #club LIST")
+        assert "Ops by account: opone, optwo" in founder.until("Ops by account")[-1]
+    finally:
+        server.stop()
