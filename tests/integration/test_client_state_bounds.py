@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chatroom.server.core import readmarkers
+from chatroom.server.core import history, readmarkers
 from chatroom.server.core.settings import Limits
 from chatroom.server.store import base
 from tests.realserver import ServerThread, Wire, guest_wire, make_config
@@ -283,3 +283,30 @@ def test_a_registered_rooms_op_list_stops_at_list_entries(
         assert "Ops by account: opone, optwo" in founder.until("Ops by account")[-1]
     finally:
         server.stop()
+
+
+def test_an_account_remembers_what_it_saw_in_at_most_seen_rooms(
+    tmp_path: Path, wires: list[Wire], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account that visits ever new rooms where something was said: the server keeps
+    the last line it got in at most ``SEEN_ROOMS`` of them (memory that lived as long as
+    the rooms' rings, 4096 rooms per account, for every account)."""
+    monkeypatch.setattr(history, "SEEN_ROOMS", 3)
+    server = ServerThread(make_config(tmp_path, Limits(flood_per_second=0))).start()
+    try:
+        speaker = guest_wire(server.port, wires, "speaker")
+        visitor = guest_wire(server.port, wires, "visitor", "batch", "server-time")
+        visitor.write(f"REGISTER * * {PASSWORD}")
+        visitor.until(" REGISTER SUCCESS ")
+        for i in range(6):
+            speaker.write(f"JOIN #v{i}", f"PRIVMSG #v{i} :hello", f"PART #v{i}")
+        speaker.write("PING said")
+        speaker.until("said")
+        for i in range(6):
+            visitor.write(f"JOIN #v{i}", f"PART #v{i}")
+            visitor.until(f"PART #v{i}")
+        assert server.shell is not None
+        seen = server.shell.world.history.seen["a:visitor"]
+    finally:
+        server.stop()
+    assert list(seen) == ["#v3", "#v4", "#v5"]  # 6 before the bound
