@@ -311,7 +311,7 @@ class DeleteBanTarget:
 
 
 # Entries any user can make as often as flood control lets it: room moderation
-# (``channel.*``: KICK, MODE +b/+o..., RENAME in a room a guest made) and an account's
+# (``channel.*``: KICK, MODE +b/+o..., RENAME in a room a guest made, ChanServ) and an account's
 # changes to its own password and certificates (``account.password``, ``account.cert.*``
 # with the account as actor). Such an entry is kept while it is among the newest
 # ``USER_AUDIT_ENTRIES`` entries of the log, so the log stays bounded; every other entry
