@@ -239,6 +239,20 @@ def test_room_moderation_entries_beyond_the_newest_n_go_and_others_stay(
     assert [e.at for e in store.audit()] == [1.0, 6.0, 7.0, 8.0]
 
 
+def test_room_entries_are_looked_for_only_among_the_last_ids_to_leave_the_newest_n(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So a room entry costs the same however many entries are kept for good; one that
+    more than ``USER_AUDIT_STEP`` entries of other kinds pushed out stays."""
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 2)
+    monkeypatch.setattr(base, "USER_AUDIT_STEP", 2)
+    store.apply([AppendAudit(audit_entry(1.0, "channel.kick"))])
+    store.apply([AppendAudit(audit_entry(float(t), "ban.add")) for t in range(2, 7)])
+    store.apply([AppendAudit(audit_entry(float(t), "channel.kick")) for t in range(7, 12)])
+    kicks = [e.at for e in store.audit() if e.action == "channel.kick"]
+    assert kicks == [1.0, 10.0, 11.0]
+
+
 def test_own_certificate_changes_are_bounded_and_an_operators_are_kept(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,7 @@ __all__ = [
     "BAN_KINDS",
     "USER_AUDIT_ENTRIES",
     "USER_AUDIT_SQL",
+    "USER_AUDIT_STEP",
     "Account",
     "AccountMute",
     "AlreadyExistsError",
@@ -318,6 +319,11 @@ class DeleteBanTarget:
 # (bans, mutes, operators, accounts, an operator or admin changing someone's password or
 # certificates) is kept.
 USER_AUDIT_ENTRIES = 100_000
+# Each such entry looks for older ones only among the last ids to leave the newest
+# ``USER_AUDIT_ENTRIES``, so its cost does not grow with the entries kept for good; one
+# that more than this many entries of other kinds in a row pushed past stays (bounded
+# by those entries, which no user makes at will).
+USER_AUDIT_STEP = 1024
 # The same rule in SQL (SQLite and PostgreSQL alike).
 USER_AUDIT_SQL = (
     "(action LIKE 'channel.%' OR (action = 'account.password' AND target = actor)"

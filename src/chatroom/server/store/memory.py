@@ -297,5 +297,6 @@ def _appended(audit: list[AuditEntry], entry: AuditEntry) -> list[AuditEntry]:
     audit.append(dataclasses.replace(entry, id=last + 1))
     if not base.made_by_any_user(entry):
         return audit
-    oldest_kept = last + 1 - base.USER_AUDIT_ENTRIES
-    return [e for e in audit if (e.id or 0) > oldest_kept or not base.made_by_any_user(e)]
+    newest_gone = last + 1 - base.USER_AUDIT_ENTRIES
+    window = range(newest_gone - base.USER_AUDIT_STEP + 1, newest_gone + 1)
+    return [e for e in audit if (e.id or 0) not in window or not base.made_by_any_user(e)]

@@ -113,9 +113,11 @@ _UPDATE_CHANNEL = (
 )
 _ACCOUNT_EXISTS = "SELECT 1 FROM accounts WHERE key = ?"
 _APPEND_AUDIT = AUDIT.without("id").insert()
-# Entries any user makes that are no longer among the newest N of the log (ids only grow).
+# Entries any user makes that are no longer among the newest N of the log (ids only grow),
+# looked for only among the last ``USER_AUDIT_STEP`` ids to leave the newest N.
 _DROP_OLD_USER_AUDIT = (
     "DELETE FROM audit_log WHERE id <= (SELECT max(id) FROM audit_log) - ?"
+    " AND id > (SELECT max(id) FROM audit_log) - ?"
     f" AND {base.USER_AUDIT_SQL}"
 )
 _PUT_MUTE = MUTES.upsert("account_key")
@@ -160,7 +162,8 @@ def _apply_one(db: SqlSession, change: Change, dialect: Dialect, found: set[str]
         case AppendAudit(e):
             db.execute(_APPEND_AUDIT, (e.at, e.actor, e.action, e.target, e.reason))
             if base.made_by_any_user(e):
-                db.execute(_DROP_OLD_USER_AUDIT, (base.USER_AUDIT_ENTRIES,))
+                keep = base.USER_AUDIT_ENTRIES
+                db.execute(_DROP_OLD_USER_AUDIT, (keep, keep + base.USER_AUDIT_STEP))
         case PutMute(m):
             db.execute(
                 _PUT_MUTE,
