@@ -232,11 +232,26 @@ def test_recent_keeps_the_last_messages_and_the_last_events_of_each_room(
 
 def test_count_retention_counts_messages_and_drops_older_events(store: HistoryStore) -> None:
     """A burst of joins never pushes what was said out of history."""
-    store.append([_event(n, "JOIN", "*", "x") for n in range(10, 20)])
+    store.append([_event(10, "JOIN", "*", "x")])
     assert store.prune(T0, 0, 2, ["#lobby"]) == 3  # e1, m2, e3
     kept = store.query(_q("LATEST", None, limit=50, events=EVENT_COMMANDS))
-    assert _ids(kept)[:3] == ["m4", "e5", "m6"]
-    assert len(kept) == 13
+    assert _ids(kept) == ["m4", "e5", "m6", "e10"]
+
+
+def test_count_retention_keeps_only_the_newest_events_too(store: HistoryStore) -> None:
+    """JOIN/PART again and again in a room where little is said: the events are bounded
+    by the same count as the messages (before: every one kept, without end)."""
+    store.append([_event(n, "JOIN" if n % 2 else "PART", "*", "x") for n in range(10, 20)])
+    assert store.prune(T0, 0, 2, ["#lobby"]) == 12  # e1, m2, e3, e5, e10..e17
+    kept = store.query(_q("LATEST", None, limit=50, events=EVENT_COMMANDS))
+    assert _ids(kept) == ["m4", "m6", "e18", "e19"]
+
+
+def test_count_retention_bounds_a_room_with_events_only(store: HistoryStore) -> None:
+    store.append([_event(n, "JOIN", "*", "x", target="#quiet") for n in range(10, 20)])
+    assert store.prune(T0, 0, 3, ["#quiet"]) == 7
+    kept = store.query(HistoryQuery("LATEST", "#quiet", None, None, 50, events=EVENT_COMMANDS))
+    assert _ids(kept) == ["e17", "e18", "e19"]
 
 
 # ----------------------------------------------------------------------------- SQLite

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from chatroom.server.store import base
 from chatroom.server.store.base import (
     Account,
     AccountMute,
@@ -219,6 +220,60 @@ def test_audit_is_append_only_and_numbered_in_order(store: Store) -> None:
     assert 0 not in ids
     assert ids == sorted(ids)
     assert len(set(ids)) == 3
+
+
+def test_room_moderation_entries_beyond_the_newest_n_go_and_others_stay(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 3)
+    store.apply([AppendAudit(audit_entry(1.0, "ban.add"))])
+    store.apply([AppendAudit(audit_entry(float(t), "channel.kick")) for t in range(2, 8)])
+    entries = store.audit()
+    assert [(e.at, e.action) for e in entries] == [
+        (1.0, "ban.add"),
+        (5.0, "channel.kick"),
+        (6.0, "channel.kick"),
+        (7.0, "channel.kick"),
+    ]
+    store.apply([AppendAudit(audit_entry(8.0, "channel.kick"))])
+    assert [e.at for e in store.audit()] == [1.0, 6.0, 7.0, 8.0]
+
+
+def test_room_entries_are_looked_for_only_among_the_last_ids_to_leave_the_newest_n(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So a room entry costs the same however many entries are kept for good; one that
+    more than ``USER_AUDIT_STEP`` entries of other kinds pushed out stays."""
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 2)
+    monkeypatch.setattr(base, "USER_AUDIT_STEP", 2)
+    store.apply([AppendAudit(audit_entry(1.0, "channel.kick"))])
+    store.apply([AppendAudit(audit_entry(float(t), "ban.add")) for t in range(2, 7)])
+    store.apply([AppendAudit(audit_entry(float(t), "channel.kick")) for t in range(7, 12)])
+    kicks = [e.at for e in store.audit() if e.action == "channel.kick"]
+    assert kicks == [1.0, 10.0, 11.0]
+
+
+def test_own_certificate_changes_are_bounded_and_an_operators_are_kept(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 2)
+    by_oper = AuditEntry(None, 1.0, "oper", "account.cert.add", "bob ab12", "")
+    store.apply([AppendAudit(by_oper)])
+    for t in range(2, 6):
+        store.apply(
+            [AppendAudit(AuditEntry(None, float(t), "bob", "account.cert.del", "bob ab12", ""))]
+        )
+    assert [(e.at, e.actor) for e in store.audit()] == [(1.0, "oper"), (4.0, "bob"), (5.0, "bob")]
+
+
+def test_own_password_changes_are_bounded_and_an_admins_are_kept(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "USER_AUDIT_ENTRIES", 2)
+    store.apply([AppendAudit(AuditEntry(None, 1.0, "admin", "account.password", "bob", ""))])
+    for t in range(2, 6):
+        store.apply([AppendAudit(AuditEntry(None, float(t), "bob", "account.password", "bob", ""))])
+    assert [(e.at, e.actor) for e in store.audit()] == [(1.0, "admin"), (4.0, "bob"), (5.0, "bob")]
 
 
 def test_audit_since_returns_entries_at_or_after_the_time(store: Store) -> None:

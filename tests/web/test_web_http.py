@@ -135,6 +135,16 @@ def test_websocket_too_long_line_is_answered_like_on_tcp(web_server: ServerThrea
     assert any(" 417 wendy " in f.data for f in frames)
 
 
+def test_websocket_message_over_16_kib_closes_only_that_socket(web_server: ServerThread) -> None:
+    """A WebSocket message is read whole before it is a line: past 16 KiB (``MAX_FRAME``)
+    the server closes that socket instead of buffering it; the next client is served."""
+    huge = "PRIVMSG #lobby :" + "x" * (2 * 1024 * 1024)
+    _, frames = run_async(_irc_over_ws(http_url(web_server), [*SIGN_ON, huge, "PING still"]))
+    assert not any("still" in f.data for f in frames)
+    _, frames = run_async(_irc_over_ws(http_url(web_server), [*SIGN_ON, "PING next", "QUIT"]))
+    assert any("PONG" in f.data and "next" in f.data for f in frames)
+
+
 @pytest.mark.parametrize(
     ("origin", "host", "allowed", "ok"),
     [

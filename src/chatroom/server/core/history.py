@@ -358,6 +358,9 @@ def listing_name(row: HistoryRecord, me: str) -> str:
 # rings least recently added to go first (a tenth at once, so the scan of readers is
 # rare); their lines stay in the store, for CHATHISTORY.
 RING_ROOMS = 4096
+# Rooms whose last line one reader (an account) is remembered to have got: the rooms it
+# left longest ago go first, and a return there replays what was said since the start.
+SEEN_ROOMS = 256
 
 
 @dataclass(slots=True)
@@ -378,7 +381,11 @@ class HistoryState:
         ring = self.recent.get(room)
         if ring:
             last = ring[-1]
-            self.seen.setdefault(reader, {})[room] = (last.at, last.msgid)
+            rooms = self.seen.setdefault(reader, {})
+            rooms.pop(room, None)  # kept in order of use
+            rooms[room] = (last.at, last.msgid)
+            if len(rooms) > SEEN_ROOMS:
+                del rooms[next(iter(rooms))]
 
     def forget_reader(self, reader: str) -> None:
         """A guest connection is gone: nobody else can be that reader again."""

@@ -11,7 +11,9 @@ Rules (issue 12: replayed history must never look live):
   one connection. ``HistoryState.seen`` holds, per reader and room, the last line the
   reader got there; it is set when the reader leaves the room (it received everything
   live until then) and after each replay. Only newer lines are replayed; while another
-  connection of the account is in the room, nothing is;
+  connection of the account is in the room, nothing is. An account's record covers
+  the ``history.SEEN_ROOMS`` rooms it left last; elsewhere it counts as after a restart
+  (below);
 - the record is in memory only. After a restart an account counts as having seen every
   line said before the server started (it may well have: it was connected until the
   shutdown), so a restart never replays old lines a second time; what an account really

@@ -14,6 +14,9 @@ from typing import Literal, Protocol, get_args
 
 __all__ = [
     "BAN_KINDS",
+    "USER_AUDIT_ENTRIES",
+    "USER_AUDIT_SQL",
+    "USER_AUDIT_STEP",
     "Account",
     "AccountMute",
     "AlreadyExistsError",
@@ -58,6 +61,7 @@ __all__ = [
     "UpdateChannel",
     "ban_key",
     "commit_error",
+    "made_by_any_user",
     "touched_by",
 ]
 
@@ -307,9 +311,40 @@ class DeleteBanTarget:
     mask: str
 
 
+# Entries any user can make as often as flood control lets it: room moderation
+# (``channel.*``: KICK, MODE +b/+o..., RENAME in a room a guest made, ChanServ) and an account's
+# changes to its own password and certificates (``account.password``, ``account.cert.*``
+# with the account as actor). Such an entry is kept while it is among the newest
+# ``USER_AUDIT_ENTRIES`` entries of the log, so the log stays bounded; every other entry
+# (bans, mutes, operators, accounts, an operator or admin changing someone's password or
+# certificates) is kept.
+USER_AUDIT_ENTRIES = 100_000
+# Each such entry looks for older ones only among the last ids to leave the newest
+# ``USER_AUDIT_ENTRIES``, so its cost does not grow with the entries kept for good; one
+# that more than this many entries of other kinds in a row pushed past stays (bounded
+# by those entries, which no user makes at will).
+USER_AUDIT_STEP = 1024
+# The same rule in SQL (SQLite and PostgreSQL alike).
+USER_AUDIT_SQL = (
+    "(action LIKE 'channel.%' OR (action = 'account.password' AND target = actor)"
+    " OR (action LIKE 'account.cert.%' AND substr(target, 1, length(actor) + 1) = actor || ' '))"
+)
+
+
+def made_by_any_user(entry: AuditEntry) -> bool:
+    """An entry of the kind ``USER_AUDIT_ENTRIES`` bounds."""
+    if entry.action.startswith("channel."):
+        return True
+    if entry.action == "account.password":
+        return entry.target == entry.actor
+    return entry.action.startswith("account.cert.") and entry.target.startswith(entry.actor + " ")
+
+
 @dataclass(frozen=True, slots=True)
 class AppendAudit:
-    """Append to the audit log (``entry.id`` is ignored: the store numbers entries)."""
+    """Append to the audit log (``entry.id`` is ignored: the store numbers entries); room
+    entries any user makes (``made_by_any_user``) go once older than the newest
+    ``USER_AUDIT_ENTRIES``."""
 
     entry: AuditEntry
 

@@ -146,11 +146,17 @@ def _messages(rows: list[HistoryRecord]) -> list[HistoryRecord]:
 
 
 def _last_messages(rows: list[HistoryRecord], count: int) -> list[HistoryRecord]:
-    """From the ``count``-th newest message on: older messages and events go."""
+    """From the ``count``-th newest message on: older messages and events go; of the
+    events left, only the ``count`` newest stay."""
     seen = 0
     for i in range(len(rows) - 1, -1, -1):
         if rows[i].command in MESSAGE_COMMANDS:
             seen += 1
             if seen == count:
-                return rows[i:]
-    return rows
+                rows = rows[i:]
+                break
+    events = [id(r) for r in rows if r.command not in MESSAGE_COMMANDS]
+    if len(events) <= count:
+        return rows
+    dropped = set(events[: len(events) - count])
+    return [r for r in rows if id(r) not in dropped]

@@ -167,6 +167,15 @@ class SqliteHistory:
                         (target, target, max_per_target - 1),
                     )
                 )
+                statements.append(
+                    (
+                        # Of those events, as many as messages (a JOIN/PART loop adds only them).
+                        f"DELETE FROM messages WHERE target = ? AND NOT {IS_MESSAGE} AND id <"
+                        f" (SELECT id FROM messages WHERE target = ? AND NOT {IS_MESSAGE}"
+                        " ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                        (target, target, max_per_target - 1),
+                    )
+                )
         return self._delete(statements)
 
     def purge(self, target: str, before_ms: int | None = None) -> int:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Sequence
 from typing import assert_never
 
+from chatroom.server.store import base
 from chatroom.server.store.base import (
     Account,
     AccountMute,
@@ -145,7 +146,7 @@ class MemoryStore:
                         ]:
                             del bans[ban_id]
                     case AppendAudit(entry):
-                        audit.append(dataclasses.replace(entry, id=len(audit) + 1))
+                        audit = _appended(audit, entry)
                     case PutMute(mute):
                         mutes[mute.account_key] = mute
                     case DeleteMute(key):
@@ -287,3 +288,15 @@ def _place_ban(bans: dict[int, ServerBan], ban: ServerBan, next_id: int) -> int:
         ban_id = ban.id
     bans[ban_id] = dataclasses.replace(ban, id=ban_id)
     return ban_id
+
+
+def _appended(audit: list[AuditEntry], entry: AuditEntry) -> list[AuditEntry]:
+    """``audit`` with ``entry`` numbered and added, and the entries any user makes that are
+    no longer among the newest ``USER_AUDIT_ENTRIES`` dropped, as the SQL stores do."""
+    last = (audit[-1].id or 0) if audit else 0
+    audit.append(dataclasses.replace(entry, id=last + 1))
+    if not base.made_by_any_user(entry):
+        return audit
+    newest_gone = last + 1 - base.USER_AUDIT_ENTRIES
+    window = range(newest_gone - base.USER_AUDIT_STEP + 1, newest_gone + 1)
+    return [e for e in audit if (e.id or 0) not in window or not base.made_by_any_user(e)]

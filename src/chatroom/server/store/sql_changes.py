@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, assert_never
 
+from chatroom.server.store import base
 from chatroom.server.store.base import (
     Account,
     AlreadyExistsError,
@@ -112,6 +113,13 @@ _UPDATE_CHANNEL = (
 )
 _ACCOUNT_EXISTS = "SELECT 1 FROM accounts WHERE key = ?"
 _APPEND_AUDIT = AUDIT.without("id").insert()
+# Entries any user makes that are no longer among the newest N of the log (ids only grow),
+# looked for only among the last ``USER_AUDIT_STEP`` ids to leave the newest N.
+_DROP_OLD_USER_AUDIT = (
+    "DELETE FROM audit_log WHERE id <= (SELECT max(id) FROM audit_log) - ?"
+    " AND id > (SELECT max(id) FROM audit_log) - ?"
+    f" AND {base.USER_AUDIT_SQL}"
+)
 _PUT_MUTE = MUTES.upsert("account_key")
 _PUT_METADATA = METADATA.upsert("account_key", "key")
 _PUT_OPTION = OPTIONS.upsert("account_key", "name")
@@ -153,6 +161,9 @@ def _apply_one(db: SqlSession, change: Change, dialect: Dialect, found: set[str]
             db.execute("DELETE FROM server_bans WHERE kind = ? AND mask = ?", (kind, mask))
         case AppendAudit(e):
             db.execute(_APPEND_AUDIT, (e.at, e.actor, e.action, e.target, e.reason))
+            if base.made_by_any_user(e):
+                keep = base.USER_AUDIT_ENTRIES
+                db.execute(_DROP_OLD_USER_AUDIT, (keep, keep + base.USER_AUDIT_STEP))
         case PutMute(m):
             db.execute(
                 _PUT_MUTE,

@@ -205,7 +205,8 @@ def _access(ctx: Context, session: Session, args: list[str]) -> None:
     action = args[1].upper() if len(args) > 1 else "LIST"
     if action == "LIST":
         _notice(ctx, session, f"Founder of {channel.name}: {chanreg.founder_text(record.founder)}")
-        _notice(ctx, session, f"Ops by account: {', '.join(record.ops) or '(none)'}")
+        for names in _in_lines(record.ops) or ["(none)"]:
+            _notice(ctx, session, f"Ops by account: {names}")
         return
     if action not in ("ADD", "DEL") or len(args) != 3:
         SERVICE.usage(ctx, session, "ACCESS")
@@ -218,6 +219,10 @@ def _access(ctx: Context, session: Session, args: list[str]) -> None:
     if action == "ADD":
         if account is None:
             _notice(ctx, session, f"There is no account named {args[2]}.")
+            return
+        most = ctx.settings.limits.list_entries
+        if len(others) == len(record.ops) and len(others) >= most:
+            _notice(ctx, session, f"The op list of {channel.name} is full: at most {most}.")
             return
         ops = (*others, name)
     else:
@@ -245,6 +250,17 @@ def _access(ctx: Context, session: Session, args: list[str]) -> None:
         saved=saved,
         failed=failed,
     )
+
+
+def _in_lines(names: tuple[str, ...], width: int = 300) -> list[str]:
+    """``names`` comma-separated in pieces short enough for one NOTICE line each."""
+    pieces: list[str] = []
+    for name in names:
+        if pieces and len(pieces[-1]) + len(name) + 2 <= width:
+            pieces[-1] += f", {name}"
+        else:
+            pieces.append(name)
+    return pieces
 
 
 def _undo_access(ctx: Context, channel: Channel, name: str, *, added: bool) -> None:

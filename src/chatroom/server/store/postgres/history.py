@@ -160,6 +160,15 @@ class PostgresHistory:
                         (target, target, max_per_target - 1),
                     )
                 )
+                statements.append(
+                    (
+                        # Of those events, as many as messages (a JOIN/PART loop adds only them).
+                        f"DELETE FROM messages WHERE target = %s AND NOT {IS_MESSAGE} AND id <"
+                        f" (SELECT id FROM messages WHERE target = %s AND NOT {IS_MESSAGE}"
+                        " ORDER BY id DESC LIMIT 1 OFFSET %s)",
+                        (target, target, max_per_target - 1),
+                    )
+                )
         return self._delete(statements)
 
     def purge(self, target: str, before_ms: int | None = None) -> int:
