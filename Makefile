@@ -18,14 +18,15 @@ serve: $(STAMP)
 # The browser tests drive Debian's chromium (Playwright never downloads a browser here),
 # one terminal test drives tmux, and the store tests start a throwaway PostgreSQL 15
 # (initdb and pg_ctl from postgresql-15, tests/postgres_server.py), the cluster tests a
-# throwaway redis-server (tests/redis_server.py); all four come from Debian's packages.
+# throwaway redis-server (tests/redis_server.py), the bouncer test a throwaway ZNC
+# (tests/interop/test_znc.py); all five come from Debian's packages.
 # `make serve` needs none of them: SQLite is built in.
 PG_BIN := /usr/lib/postgresql/15/bin
-SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/tmux $(PG_BIN)/initdb /usr/bin/redis-server
+SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/tmux $(PG_BIN)/initdb /usr/bin/redis-server /usr/bin/znc
 
 $(SYSTEM_TOOLS):
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux postgresql-15 redis-server
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux postgresql-15 redis-server znc
 
 test: $(STAMP) $(SYSTEM_TOOLS)
 	$(BIN)/pytest
