@@ -221,6 +221,24 @@ def test_a_laptop_logged_in_directly_shares_the_nick_with_znc(bnc: Bouncer) -> N
     assert kinds == [], kinds  # bob never saw the laptop come or go
 
 
+def test_a_private_message_kept_while_znc_was_offline_reaches_it_as_a_notice(
+    bnc: Bouncer,
+) -> None:
+    """ZNC has neither batch nor draft/chathistory: what ChatRoom kept for the account comes
+    as server NOTICEs when ZNC logs in again, and ZNC hands them to its client."""
+    alice, bob = bnc.alice, bnc.bob
+    bob.events.clear()
+    alice.conn.send_raw("ZNC Disconnect")
+    bob.wait_for(lambda e: e.type == "quit" and irc.client.NickMask(e.source).nick == "alice")
+    bob.conn.privmsg("alice", "kept for you while znc was away")
+    bob.wait_for(said("will be delivered when they log in", kind="privnotice"))
+    alice.events.clear()
+    alice.conn.send_raw("ZNC Connect")
+    alice.wait_for(said("While you were away: 1 message(s)", kind="privnotice"), timeout=60)
+    alice.wait_for(said("<bob> kept for you while znc was away", kind="privnotice"))
+    alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby")
+
+
 def test_znc_refuses_a_server_whose_certificate_is_not_the_pinned_one(bnc: Bouncer) -> None:
     setup = bnc.through_znc()
     setup.wait_type("welcome")
