@@ -3,8 +3,8 @@
 ``chatroom serve`` (its self-signed certificate, accounts alice and bob), a real ZNC
 (tests/interop/znc_process.py: the config ``znc --makeconf`` writes for the documented
 answers), and ``irc`` library clients: alice through ZNC, bob straight to ChatRoom. The
-``/znc`` and ``/msg *sasl`` lines are read from the documentation's code block and typed
-as an IRC client sends them, so a step that stops working there fails here. The checks
+``/msg *status`` and ``/msg *sasl`` lines are read from the documentation's code block
+and typed as an IRC client sends them, so a step that stops working there fails here. The checks
 are what a bouncer user relies on: the pin and the SASL login, chat both ways, ZNC's
 playback buffer, a reconnect, another device of the same account next to ZNC (ChatRoom's
 multiclient), a wrong pin refused, and nothing in ZNC's log that shows ChatRoom said
@@ -33,13 +33,13 @@ ZNC_PASSWORD = "ZNCPASS"  # ZNC's own login, as in the docs
 def documented_znc_commands() -> list[str]:
     """The code block of docs/clients.md that sets up ZNC's network."""
     blocks = re.findall(r"```\n(.*?)```", CLIENTS_MD.read_text(), re.S)
-    block = next(b for b in blocks if "/znc AddNetwork" in b)
+    block = next(b for b in blocks if "AddNetwork chatroom" in b)
     return [line for line in block.splitlines() if line.strip()]
 
 
 def type_line(client: Client, line: str) -> None:
-    """Send ``line`` as WeeChat or Irssi would: ``/msg`` and ``/join`` are theirs, any
-    other ``/command`` goes to the server as is (ZNC answers ``ZNC ...`` itself)."""
+    """Send ``line`` as an IRC client would: ``/msg`` and ``/join`` are every client's;
+    any other ``/command`` goes to the server as is, as Irssi sends ``/znc ...``."""
     command, _, rest = line.partition(" ")
     if command == "/msg":
         target, _, text = rest.partition(" ")
