@@ -239,6 +239,24 @@ def test_a_private_message_kept_while_znc_was_offline_reaches_it_as_a_notice(
     alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby")
 
 
+def test_with_a_wrong_password_znc_stops_and_recovers_as_documented(bnc: Bouncer) -> None:
+    """RequireAuth: a failed SASL login disables the network instead of going on as a
+    guest; the right password and ``Connect`` bring it back (docs/clients.md)."""
+    alice, bob = bnc.alice, bnc.bob
+    alice.events.clear()
+    alice.conn.privmsg("*sasl", "Set alice not-the-password")
+    alice.conn.send_raw("ZNC Jump")
+    alice.wait_for(said("we require authentication.", "*sasl", "privmsg"), timeout=60)
+    bob.events.clear()
+    bob.conn.whois(["alice"])
+    bob.wait_type("endofwhois")
+    assert not [e for e in bob.events if e.type == "whoisuser"]  # no guest alice meanwhile
+    alice.conn.privmsg("*sasl", f"Set alice {PASSWORD}")
+    alice.conn.privmsg("*status", "Connect")
+    alice.wait_for(said("Connected!", "*status", "privmsg"), timeout=60)
+    alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=60)
+
+
 def test_znc_refuses_a_server_whose_certificate_is_not_the_pinned_one(bnc: Bouncer) -> None:
     setup = bnc.through_znc()
     setup.wait_type("welcome")
