@@ -28,6 +28,9 @@ from tests.serve_process import ServeProcess, store_args
 
 CLIENTS_MD = Path(__file__).resolve().parents[2] / "docs" / "clients.md"
 ZNC_PASSWORD = "ZNCPASS"  # ZNC's own login, as in the docs
+# ZNC paces what it sends to the server (a line every second or two once its burst is
+# spent), so a line through it may take a while on a busy machine.
+WAIT = 60.0
 
 
 def documented_znc_commands() -> list[str]:
@@ -97,13 +100,15 @@ class Bouncer:
         self.bob.conn.join("#lobby")
         self.bob.wait_type("join")
         self.alice = self.through_znc(network=None)
-        self.alice.wait_for(lambda e: e.type == "privnotice" and "no networks" in e.arguments[0])
+        self.alice.wait_for(
+            lambda e: e.type == "privnotice" and "no networks" in e.arguments[0], timeout=WAIT
+        )
         for line in documented_znc_commands():
             line = line.replace("52:1E:...", self.fingerprint)
             line = line.replace("127.0.0.1 +6697", f"127.0.0.1 +{self.tls_port}")
             type_line(self.alice, line.replace("PASSWORD", PASSWORD))
-        self.alice.wait_for(said("Connected!", "*status", "privmsg"), timeout=60)
-        self.alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=60)
+        self.alice.wait_for(said("Connected!", "*status", "privmsg"), timeout=WAIT)
+        self.alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=WAIT)
 
     def direct(self, account: str) -> Client:
         """A device of ``account`` connected straight to ChatRoom (SASL on loopback)."""
@@ -122,7 +127,7 @@ class Bouncer:
     def reattach(self) -> Client:
         """A new client through ZNC, once ZNC has it in #lobby (its JOIN replay)."""
         self.alice = self.through_znc()
-        self.alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby")
+        self.alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=WAIT)
         return self.alice
 
     def close(self) -> None:
@@ -156,13 +161,13 @@ def test_znc_set_up_as_documented_pins_the_certificate_and_logs_in_with_sasl(
 def test_a_client_through_znc_and_a_direct_client_chat_both_ways(bnc: Bouncer) -> None:
     alice, bob = bnc.alice, bnc.bob
     alice.conn.privmsg("#lobby", "hello from behind znc")
-    bob.wait_for(said("hello from behind znc", "alice"))
+    bob.wait_for(said("hello from behind znc", "alice"), timeout=WAIT)
     bob.conn.privmsg("#lobby", "hello to znc")
-    alice.wait_for(said("hello to znc", "bob"))
+    alice.wait_for(said("hello to znc", "bob"), timeout=WAIT)
     bob.conn.privmsg("alice", "a private word")
-    alice.wait_for(said("a private word", "bob", "privmsg"))
+    alice.wait_for(said("a private word", "bob", "privmsg"), timeout=WAIT)
     alice.conn.privmsg("bob", "a private answer")
-    bob.wait_for(said("a private answer", "alice", "privmsg"))
+    bob.wait_for(said("a private answer", "alice", "privmsg"), timeout=WAIT)
 
 
 def test_znc_plays_back_what_was_said_while_no_client_was_attached(bnc: Bouncer) -> None:
@@ -174,8 +179,8 @@ def test_znc_plays_back_what_was_said_while_no_client_was_attached(bnc: Bouncer)
     bnc.bob.conn.privmsg("alice", "a private word while you were out")
     bnc.znc.wait_log(r"IRC -> ZNC \[.*PRIVMSG alice :a private word while you were out\]")
     alice = bnc.reattach()
-    alice.wait_for(said("Playback Complete.", "***"))
-    alice.wait_for(said("a private word while you were out", "bob", "privmsg"))
+    alice.wait_for(said("Playback Complete.", "***"), timeout=WAIT)
+    alice.wait_for(said("a private word while you were out", "bob", "privmsg"), timeout=WAIT)
     room = [e.arguments[0] for e in alice.events if e.type == "pubmsg"]
     start = room.index("Buffer Playback...")
     assert room[start + 1].endswith("while you were out 1"), room
@@ -188,15 +193,19 @@ def test_after_znc_reconnects_it_is_back_in_the_room_with_its_nick(bnc: Bouncer)
     alice.events.clear()  # from here on: what the reconnect brings
     bob.events.clear()
     alice.conn.send_raw("ZNC Jump")
-    alice.wait_for(said("Connected!", "*status", "privmsg"), timeout=60)
-    alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=60)
-    bob.wait_for(lambda e: e.type == "join" and irc.client.NickMask(e.source).nick == "alice")
+    alice.wait_for(said("Connected!", "*status", "privmsg"), timeout=WAIT)
+    alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=WAIT)
+    bob.wait_for(
+        lambda e: e.type == "join" and irc.client.NickMask(e.source).nick == "alice", timeout=WAIT
+    )
     alice.conn.privmsg("#lobby", "back after a reconnect")
-    bob.wait_for(said("back after a reconnect", "alice"))
+    bob.wait_for(said("back after a reconnect", "alice"), timeout=WAIT)
     bob.conn.privmsg("#lobby", "welcome back")
-    alice.wait_for(said("welcome back", "bob"))
+    alice.wait_for(said("welcome back", "bob"), timeout=WAIT)
     bob.conn.names(["#lobby"])
-    names = bob.wait_for(lambda e: e.type == "namreply" and e.arguments[1] == "#lobby")
+    names = bob.wait_for(
+        lambda e: e.type == "namreply" and e.arguments[1] == "#lobby", timeout=WAIT
+    )
     assert names.arguments[2].split().count("alice") == 1, names.arguments
     nicks = {irc.client.NickMask(e.source).nick for e in bob.events if e.type == "nick"}
     assert not nicks, nicks  # no alice_ on the way
@@ -207,16 +216,16 @@ def test_a_laptop_logged_in_directly_shares_the_nick_with_znc(bnc: Bouncer) -> N
     bob.events.clear()
     laptop = bnc.direct("alice")
     assert laptop.conn.get_nickname() == "alice"
-    laptop.wait_for(lambda e: e.type == "join" and e.target == "#lobby")
+    laptop.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=WAIT)
     laptop.conn.privmsg("#lobby", "from the laptop")
-    bob.wait_for(said("from the laptop", "alice"))
-    alice.wait_for(said("from the laptop", "alice"))  # ZNC sees its own user speak
+    bob.wait_for(said("from the laptop", "alice"), timeout=WAIT)
+    alice.wait_for(said("from the laptop", "alice"), timeout=WAIT)  # ZNC sees its user speak
     bob.conn.privmsg("#lobby", "to both devices")
-    laptop.wait_for(said("to both devices", "bob"))
-    alice.wait_for(said("to both devices", "bob"))
+    laptop.wait_for(said("to both devices", "bob"), timeout=WAIT)
+    alice.wait_for(said("to both devices", "bob"), timeout=WAIT)
     laptop.close()
     bob.conn.privmsg("#lobby", "after the laptop left")
-    alice.wait_for(said("after the laptop left", "bob"))
+    alice.wait_for(said("after the laptop left", "bob"), timeout=WAIT)
     kinds = [e.type for e in bob.events if e.type in ("join", "part", "quit", "nick")]
     assert kinds == [], kinds  # bob never saw the laptop come or go
 
@@ -229,14 +238,16 @@ def test_a_private_message_kept_while_znc_was_offline_reaches_it_as_a_notice(
     alice, bob = bnc.alice, bnc.bob
     bob.events.clear()
     alice.conn.send_raw("ZNC Disconnect")
-    bob.wait_for(lambda e: e.type == "quit" and irc.client.NickMask(e.source).nick == "alice")
+    bob.wait_for(
+        lambda e: e.type == "quit" and irc.client.NickMask(e.source).nick == "alice", timeout=WAIT
+    )
     bob.conn.privmsg("alice", "kept for you while znc was away")
-    bob.wait_for(said("will be delivered when they log in", kind="privnotice"))
+    bob.wait_for(said("will be delivered when they log in", kind="privnotice"), timeout=WAIT)
     alice.events.clear()
     alice.conn.send_raw("ZNC Connect")
-    alice.wait_for(said("While you were away: 1 message(s)", kind="privnotice"), timeout=60)
-    alice.wait_for(said("<bob> kept for you while znc was away", kind="privnotice"))
-    alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby")
+    alice.wait_for(said("While you were away: 1 message(s)", kind="privnotice"), timeout=WAIT)
+    alice.wait_for(said("<bob> kept for you while znc was away", kind="privnotice"), timeout=WAIT)
+    alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=WAIT)
 
 
 def test_with_a_wrong_password_znc_stops_and_recovers_as_documented(bnc: Bouncer) -> None:
@@ -246,20 +257,20 @@ def test_with_a_wrong_password_znc_stops_and_recovers_as_documented(bnc: Bouncer
     alice.events.clear()
     alice.conn.privmsg("*sasl", "Set alice not-the-password")
     alice.conn.send_raw("ZNC Jump")
-    alice.wait_for(said("we require authentication.", "*sasl", "privmsg"), timeout=60)
+    alice.wait_for(said("we require authentication.", "*sasl", "privmsg"), timeout=WAIT)
     bob.events.clear()
     bob.conn.whois(["alice"])
     bob.wait_type("endofwhois")
     assert not [e for e in bob.events if e.type == "whoisuser"]  # no guest alice meanwhile
     alice.conn.privmsg("*sasl", f"Set alice {PASSWORD}")
     alice.conn.privmsg("*status", "Connect")
-    alice.wait_for(said("Connected!", "*status", "privmsg"), timeout=60)
-    alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=60)
+    alice.wait_for(said("Connected!", "*status", "privmsg"), timeout=WAIT)
+    alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=WAIT)
 
 
 def test_znc_refuses_a_server_whose_certificate_is_not_the_pinned_one(bnc: Bouncer) -> None:
     setup = bnc.through_znc()
-    setup.wait_type("welcome")
+    setup.wait_type("welcome", timeout=WAIT)
     wrong = ":".join(["AB"] * 32)
     for line in (
         "ZNC AddNetwork impostor",
@@ -270,7 +281,7 @@ def test_znc_refuses_a_server_whose_certificate_is_not_the_pinned_one(bnc: Bounc
         setup.conn.send_raw(line)
     found = bnc.znc.wait_log(r"IRC::alice::impostor == SockError\([^)]*Invalid SSL certificate")
     setup.conn.send_raw("ZNC DelNetwork impostor")
-    setup.wait_for(said("Network deleted", "*status", "privmsg"))
+    setup.wait_for(said("Network deleted", "*status", "privmsg"), timeout=WAIT)
     setup.close()
     # ZNC logs a TCP "Connected()" before it checks the certificate; what matters is that
     # it never took a line from that server.
