@@ -22,7 +22,7 @@ import irc.client
 import pytest
 
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
-from tests.interop.znc_process import TempZnc
+from tests.interop.znc_process import TempZnc, free_port
 from tests.realserver import Client
 from tests.serve_process import ServeProcess, store_args
 
@@ -77,7 +77,10 @@ class Bouncer:
     def __init__(self, tmp: Path) -> None:
         self.clients: list[Client] = []
         config = config_with_accounts(tmp, "alice", "bob")
-        self.server = ServeProcess(tmp, args=(*store_args(config), "--tls-port", "0"))
+        # Fixed ports, so that a restarted server is where ZNC looks for it.
+        ports = ("--port", str(free_port()), "--tls-port", str(free_port()))
+        self.tmp, self.serve_args = tmp, (*store_args(config), *ports)
+        self.server = ServeProcess(tmp, args=self.serve_args)
         try:
             self.znc = TempZnc("alice", ZNC_PASSWORD)
         except BaseException:
@@ -123,6 +126,14 @@ class Bouncer:
         client = Client(self.znc.port, "alice", f"{login}:{ZNC_PASSWORD}")
         self.clients.append(client)
         return client
+
+    def restart_server(self) -> None:
+        """Stop ChatRoom and start it again on the same ports and data; bob comes back."""
+        self.server.stop()
+        self.server = ServeProcess(self.tmp, args=self.serve_args)
+        self.bob = self.direct("bob")
+        self.bob.conn.join("#lobby")
+        self.bob.wait_type("join")
 
     def reattach(self) -> Client:
         """A new client through ZNC, once ZNC has it in #lobby (its JOIN replay)."""
@@ -209,6 +220,20 @@ def test_after_znc_reconnects_it_is_back_in_the_room_with_its_nick(bnc: Bouncer)
     assert names.arguments[2].split().count("alice") == 1, names.arguments
     nicks = {irc.client.NickMask(e.source).nick for e in bob.events if e.type == "nick"}
     assert not nicks, nicks  # no alice_ on the way
+
+
+def test_after_a_server_restart_znc_logs_in_again_and_chat_goes_on(bnc: Bouncer) -> None:
+    alice = bnc.alice
+    logins = bnc.znc.log().count("sasl: Authenticated with mechanism [PLAIN]")
+    alice.events.clear()
+    bnc.restart_server()
+    alice.wait_for(said("Connected!", "*status", "privmsg"), timeout=WAIT)
+    alice.wait_for(lambda e: e.type == "join" and e.target == "#lobby", timeout=WAIT)
+    assert bnc.znc.log().count("sasl: Authenticated with mechanism [PLAIN]") == logins + 1
+    alice.conn.privmsg("#lobby", "back after the restart")
+    bnc.bob.wait_for(said("back after the restart", "alice"), timeout=WAIT)
+    bnc.bob.conn.privmsg("#lobby", "the server is back")
+    alice.wait_for(said("the server is back", "bob"), timeout=WAIT)
 
 
 def test_a_laptop_logged_in_directly_shares_the_nick_with_znc(bnc: Bouncer) -> None:

@@ -27,7 +27,8 @@ from pathlib import Path
 ZNC = Path(os.environ.get("CHATROOM_ZNC", "/usr/bin/znc"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port of 127.0.0.1 nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -82,7 +83,7 @@ class TempZnc:
         self._proc: subprocess.Popen[bytes] | None = None
         self.port = 0
         for _attempt in range(5):  # another process may take the probed port first
-            self.port = _free_port()
+            self.port = free_port()
             if self._start(user, password, start_timeout):
                 return
         self.stop()
