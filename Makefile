@@ -19,16 +19,16 @@ serve: $(STAMP)
 # one terminal test drives tmux, and the store tests start a throwaway PostgreSQL 15
 # (initdb and pg_ctl from postgresql-15, tests/postgres_server.py), the cluster tests a
 # throwaway redis-server (tests/redis_server.py), the interop tests (tests/interop) real
-# WeeChat (weechat-headless) and Irssi (in tmux); all come from Debian's packages.
-# `make serve` needs none of them: SQLite is built in.
+# WeeChat (weechat-headless), Irssi (in tmux) and a throwaway ZNC; all come from Debian's
+# packages. `make serve` needs none of them: SQLite is built in.
 PG_BIN := /usr/lib/postgresql/15/bin
 SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/tmux $(PG_BIN)/initdb /usr/bin/redis-server \
-	/usr/bin/weechat-headless /usr/bin/irssi
+	/usr/bin/weechat-headless /usr/bin/irssi /usr/bin/znc
 
 $(SYSTEM_TOOLS):
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tmux postgresql-15 redis-server \
-		weechat-headless irssi
+		weechat-headless irssi znc
 
 test: $(STAMP) $(SYSTEM_TOOLS)
 	$(BIN)/pytest
