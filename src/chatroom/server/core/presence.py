@@ -179,7 +179,10 @@ def keep(world: World, user: User) -> None:
     if user.account is None or world.closing:
         return
     key = world.fold(user.account)
-    if key not in world.accounts:
+    if key not in world.accounts or world.accounts.online(key) is not user:
+        # Another user of the account (another nick: a bot, a second identity, or one
+        # left online after the account's user quit): what it is in is its own, not the
+        # account's, and must not replace what the account's user saved.
         return
     # A user with no device has been missing lines since its last one left.
     last_seen = seen_until(world) if user.missing_since is None else user.missing_since
