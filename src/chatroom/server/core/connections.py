@@ -120,9 +120,11 @@ def close_all(world: World, reason: str) -> None:
         close(world, session, reason)
 
 
-def close_user(world: World, user: User, reason: str) -> None:
+def close_user(world: World, user: User, reason: str, *, for_good: bool = True) -> None:
     """End a user with every connection it has (KILL, a ban): always-on or not, and
-    for good: it is not brought back after a restart nor rejoined to its rooms."""
+    for good: it is not brought back after a restart nor rejoined to its rooms. Not
+    ``for_good`` (always-on turned off with no device), it leaves as its last device
+    would have: its rooms are kept for the account's next login."""
     user.always_on = False
     if not user.conns:
         if user.registered:
@@ -130,7 +132,7 @@ def close_user(world: World, user: User, reason: str) -> None:
     else:
         for conn in list(user.conns):
             close(world, conn, reason)
-    if user.account is not None:
+    if for_good and user.account is not None:
         presence.forget(world, world.fold(user.account))
 
 

@@ -81,7 +81,12 @@ def set_option(ctx: Context, account_key: str, name: str, on: bool) -> PutAccoun
     user = ctx.accounts.online(account_key)
     if name == ALWAYS_ON and user is not None:
         user.always_on = option(ctx, account_key, ALWAYS_ON)
-        note_change(ctx, user)  # its rooms, for after a crash
+        if not user.always_on and not user.conns:
+            # Turned off from another user of the account (its own user has no device):
+            # nothing keeps it any more, so it leaves now, as its last device would have.
+            ctx.close_user(user, "Always-on turned off", for_good=False)
+        else:
+            note_change(ctx, user)  # its rooms, for after a crash
     return PutAccountOption(account_key, name, value)
 
 
