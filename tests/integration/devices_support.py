@@ -29,11 +29,11 @@ def device(port: int, wires: list[Wire], account: str, nick: str, *caps: str) ->
     return wire
 
 
-def barrier(wire: Wire, tag: str = "barrier") -> None:
+def barrier(wire: Wire, offline: str = "admin") -> None:
     """Returns once everything the server was asked to save before is saved: a private
-    message to the offline account ``admin`` is answered only after its own commit, and
-    the store commits in order. ``wire`` must be logged in."""
-    wire.write(f"PRIVMSG admin :{tag}")
+    message to an ``offline`` account is answered only after its own commit, and the
+    store commits in order. ``wire`` must be logged in."""
+    wire.write(f"PRIVMSG {offline} :barrier")
     wire.until("was kept")
 
 

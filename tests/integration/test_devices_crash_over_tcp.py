@@ -50,3 +50,111 @@ def test_another_user_of_an_always_on_account_quitting_does_not_replace_its_room
         assert rooms == ("#garden", None)
     finally:
         second.stop()
+
+
+def test_two_devices_joining_parting_and_renaming_then_a_crash_bring_back_the_last_state(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice")
+    first = serve(tmp_path, config)
+    try:
+        laptop = device(first.irc_port, wires, "alice", "alice")
+        laptop.write("PRIVMSG NickServ :SET ALWAYS-ON ON")
+        laptop.until("ALWAYS-ON is now ON")
+        phone = device(first.irc_port, wires, "alice", "alice")
+        # interleaved, from both devices, without waiting for each other
+        laptop.write("JOIN #one", "JOIN #two")
+        phone.write("JOIN #three", "PART #one")
+        laptop.write("PART #three", "JOIN #four")
+        phone.write("NICK alicia")
+        phone.write("PING done")
+        phone.until("PONG")
+        barrier(laptop)
+        crash(first)
+    finally:
+        first.stop()
+    second = serve(tmp_path, config)
+    try:
+        port = second.irc_port
+        assert _rooms_of(port, wires, "alicia") == "#four #two"
+        assert _rooms_of(port, wires, "alice") is None
+        back = device(port, wires, "alice", "alicia")  # attaches: the user holds the nick
+        back.write("PING back")
+        joined = [line for line in back.until("PONG") if " JOIN " in line]
+        assert sorted(line.rsplit(" ", 1)[1] for line in joined) == ["#four", "#two"]
+    finally:
+        second.stop()
+
+
+def test_a_killed_always_on_user_with_no_device_stays_gone_after_kill_9(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice", "carol", "dave")
+    first = serve(tmp_path, config)
+    try:
+        alice = device(first.irc_port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
+        alice.until("ALWAYS-ON is now ON")
+        alice.write("QUIT :bye")
+        alice.until("ERROR")
+        oper = device(first.irc_port, wires, "admin", "admin")
+        oper.write("KILL alice :spam", "WHOIS alice")
+        assert " 401 " in oper.until(" 318 ")[-2]
+        barrier(device(first.irc_port, wires, "carol", "carol"), "dave")
+        crash(first)
+    finally:
+        first.stop()
+    second = serve(tmp_path, config)
+    try:
+        assert _rooms_of(second.irc_port, wires, "alice") is None
+    finally:
+        second.stop()
+
+
+def test_an_always_on_user_banned_with_no_device_stays_gone_after_kill_9(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice", "carol", "dave")
+    first = serve(tmp_path, config)
+    try:
+        alice = device(first.irc_port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
+        alice.until("ALWAYS-ON is now ON")
+        alice.write("QUIT :bye")
+        alice.until("ERROR")
+        oper = device(first.irc_port, wires, "admin", "admin")
+        oper.write("BAN a:alice :gone", "WHOIS alice")
+        assert " 401 " in oper.until(" 318 ")[-2]
+        barrier(device(first.irc_port, wires, "carol", "carol"), "dave")
+        crash(first)
+    finally:
+        first.stop()
+    second = serve(tmp_path, config)
+    try:
+        assert _rooms_of(second.irc_port, wires, "alice") is None
+    finally:
+        second.stop()
+
+
+def test_dropping_an_always_on_account_then_kill_9_does_not_bring_it_back(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice", "carol", "dave")
+    first = serve(tmp_path, config)
+    try:
+        alice = device(first.irc_port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
+        alice.until("ALWAYS-ON is now ON")
+        phone = device(first.irc_port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :DROP alice")
+        alice.until("dropped")
+        phone.until("ERROR")  # the other device is closed
+        barrier(device(first.irc_port, wires, "carol", "carol"), "dave")
+        crash(first)
+    finally:
+        first.stop()
+    second = serve(tmp_path, config)
+    try:
+        assert _rooms_of(second.irc_port, wires, "alice") is None
+    finally:
+        second.stop()
