@@ -17,6 +17,15 @@ def device(port: int, wires: list[Wire], account: str, nick: str, *caps: str) ->
     (``caps`` requested too); returns after the end of its welcome (MOTD)."""
     wire = Wire(port)
     wires.append(wire)
+    sasl_only(wire, account, *caps)
+    wire.write("CAP END", f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+    wire.until((" 376 ", " 422 "))
+    return wire
+
+
+def sasl_only(wire: Wire, account: str, *caps: str) -> None:
+    """Log ``wire`` in to ``account`` with SASL PLAIN, leaving CAP negotiation open (the
+    caller sends CAP END, NICK and USER when it wants the connection to register)."""
     plain = base64.b64encode(f"{account}\0{account}\0{PASSWORD}".encode()).decode()
     wire.write("CAP LS 302", f"CAP REQ :{' '.join(('sasl', *caps))}")
     wire.until(" ACK ")
@@ -24,9 +33,6 @@ def device(port: int, wires: list[Wire], account: str, nick: str, *caps: str) ->
     wire.until("AUTHENTICATE +")
     wire.write(f"AUTHENTICATE {plain}")
     wire.until(" 903 ")
-    wire.write("CAP END", f"NICK {nick}", f"USER {nick} 0 * :{nick}")
-    wire.until((" 376 ", " 422 "))
-    return wire
 
 
 def barrier(wire: Wire, offline: str = "admin") -> None:

@@ -3,9 +3,10 @@ between an account's devices, its other users and guests."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from tests.integration.devices_support import device
+from tests.integration.devices_support import device, sasl_only
 from tests.integration.moderation_support import config_with_accounts
 from tests.realserver import ServerThread, Wire, guest_wire
 
@@ -55,5 +56,66 @@ def test_a_guest_cannot_take_the_nick_of_an_always_on_user_with_no_device(
         wires.append(late)
         late.write("NICK alice", "USER alice 0 * :alice")
         assert " 433 * alice " in late.until(" 433 ")[0]
+    finally:
+        server.stop()
+
+
+def test_read_markers_reach_a_device_that_attaches_later_even_for_a_target_never_seen(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    server = ServerThread(config_with_accounts(tmp_path, "alice")).start()
+    try:
+        laptop = device(server.port, wires, "alice", "alice", "draft/read-marker")
+        laptop.write("JOIN #garden")
+        laptop.until(" 366 ")
+        laptop.write(
+            "MARKREAD #garden timestamp=2026-01-02T00:00:00.000Z",
+            "MARKREAD nobody-yet timestamp=2026-01-03T00:00:00.000Z",
+            "MARKREAD #garden timestamp=2026-01-01T00:00:00.000Z",  # backwards: kept
+        )
+        assert laptop.until("MARKREAD #garden")[-1].endswith("2026-01-02T00:00:00.000Z")
+        assert laptop.until("MARKREAD nobody-yet")[-1].endswith("2026-01-03T00:00:00.000Z")
+        assert laptop.until("MARKREAD #garden")[-1].endswith("2026-01-02T00:00:00.000Z")
+        phone = device(server.port, wires, "alice", "alice", "draft/read-marker")
+        phone.write("MARKREAD nobody-yet", "PING synced")
+        burst = phone.until("PONG")
+        garden = [line for line in burst if "MARKREAD #garden" in line or " 366 " in line]
+        assert garden[0].endswith("MARKREAD #garden timestamp=2026-01-02T00:00:00.000Z")
+        assert " 366 " in garden[1]  # in the JOIN burst, before the end of NAMES
+        assert any(line.endswith("nobody-yet timestamp=2026-01-03T00:00:00.000Z") for line in burst)
+    finally:
+        server.stop()
+
+
+def test_an_offline_mailbox_from_several_senders_is_replayed_in_order_once_to_one_device(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice", "carol", "dave")
+    accounts = replace(config.core.accounts, offline_messages=3)
+    server = ServerThread(replace(config, core=replace(config.core, accounts=accounts))).start()
+    try:
+        carol = device(server.port, wires, "carol", "carol")
+        dave = device(server.port, wires, "dave", "dave")
+        answers = []
+        for i, sender in enumerate((carol, dave, carol, dave)):
+            sender.write(f"PRIVMSG alice :m{i}")
+            answers.append(sender.until(" NOTICE ")[-1])
+        assert ["was kept" in answer for answer in answers] == [True, True, True, False]
+        assert "too many messages waiting" in answers[3]
+        # two devices logging in at once, neither asking for history itself
+        both = [Wire(server.port), Wire(server.port)]
+        wires.extend(both)
+        for wire in both:
+            sasl_only(wire, "alice")
+        for wire in both:
+            wire.write("CAP END", "NICK alice", "USER alice 0 * :alice", "PING in")
+        got = [[line for line in wire.until("PONG") if "NOTICE alice :" in line] for wire in both]
+        replays = [lines for lines in got if lines]
+        assert len(replays) == 1  # the first device to register; the other attaches to it
+        assert [line.rsplit(" ", 2)[1:] for line in replays[0][1:]] == [
+            ["<carol>", "m0"],
+            ["<dave>", "m1"],
+            ["<carol>", "m2"],
+        ]
     finally:
         server.stop()
