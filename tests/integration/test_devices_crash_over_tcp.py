@@ -158,3 +158,76 @@ def test_dropping_an_always_on_account_then_kill_9_does_not_bring_it_back(
         assert _rooms_of(second.irc_port, wires, "alice") is None
     finally:
         second.stop()
+
+
+def test_a_room_renamed_while_its_always_on_member_has_no_device_is_the_one_after_kill_9(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice", "dave")
+    first = serve(tmp_path, config)
+    try:
+        alice = device(first.irc_port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #old")
+        alice.until("ALWAYS-ON is now ON")
+        alice.write("QUIT :bye")
+        alice.until("ERROR")
+        oper = device(first.irc_port, wires, "admin", "admin")
+        oper.write("RENAME #old #new :tidier")
+        oper.write("WHOIS alice")
+        assert any(" 319 " in line and "#new" in line for line in oper.until(" 318 "))
+        barrier(oper, "dave")
+        crash(first)
+    finally:
+        first.stop()
+    second = serve(tmp_path, config)
+    try:
+        assert _rooms_of(second.irc_port, wires, "alice") == "#new"
+    finally:
+        second.stop()
+
+
+def test_an_always_on_user_renamed_by_ghost_keeps_the_new_nick_after_kill_9(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice", "carol", "dave")
+    first = serve(tmp_path, config)
+    try:
+        alice = device(first.irc_port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden", "NICK carol")
+        alice.until(" NICK ")  # carol's registered nick: alice has a while to give it back
+        carol = device(first.irc_port, wires, "carol", "carol2")
+        carol.write("PRIVMSG NickServ :GHOST carol")
+        carol.until("has been freed")
+        renamed = alice.until(" NICK ")[-1].rsplit(" ", 1)[1].lstrip(":")
+        assert renamed.startswith("Guest")
+        barrier(carol, "dave")
+        crash(first)
+    finally:
+        first.stop()
+    second = serve(tmp_path, config)
+    try:
+        assert _rooms_of(second.irc_port, wires, renamed) == "#garden"
+        assert _rooms_of(second.irc_port, wires, "carol") is None
+    finally:
+        second.stop()
+
+
+def test_an_always_on_user_that_kept_another_accounts_nick_does_not_keep_it_over_kill_9(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice", "carol", "dave")
+    first = serve(tmp_path, config)
+    try:
+        alice = device(first.irc_port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden", "NICK carol")
+        alice.until(" NICK ")  # saved as it is, then a crash within the grace period
+        barrier(alice, "dave")
+        crash(first)
+    finally:
+        first.stop()
+    second = serve(tmp_path, config)
+    try:
+        assert _rooms_of(second.irc_port, wires, "carol") is None
+        assert _rooms_of(second.irc_port, wires, "alice") == "#garden"
+    finally:
+        second.stop()

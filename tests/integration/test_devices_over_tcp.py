@@ -119,3 +119,56 @@ def test_an_offline_mailbox_from_several_senders_is_replayed_in_order_once_to_on
         ]
     finally:
         server.stop()
+
+
+def test_an_account_rejoins_a_room_renamed_while_it_was_away_under_its_new_name(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice")
+    server = ServerThread(config).start()
+    try:
+        alice = device(server.port, wires, "alice", "alice")
+        alice.write("JOIN #old", "QUIT :bye")  # not always-on: #old kept for next login
+        alice.until("ERROR")
+        oper = device(server.port, wires, "admin", "admin")
+        oper.write("JOIN #old", "RENAME #old #new :tidier")
+        oper.until("#new")
+    finally:
+        server.stop()  # a restart: the old name no longer redirects to the new one
+    server = ServerThread(config).start()
+    try:
+        oper = device(server.port, wires, "admin", "admin")
+        oper.write("JOIN #new")
+        oper.until(" 366 ")
+        back = device(server.port, wires, "alice", "alice")
+        back.write("PING back")
+        joined = [line for line in back.until("PONG") if " JOIN " in line]
+        assert [line.rsplit(" ", 1)[1] for line in joined] == ["#new"]
+    finally:
+        server.stop()
+
+
+def test_an_always_on_user_whose_last_device_leaves_during_the_nick_grace_is_renamed(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    server = ServerThread(config_with_accounts(tmp_path, "alice", "carol")).start()
+    try:
+        alice = device(server.port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
+        alice.until("ALWAYS-ON is now ON")
+        alice.write("NICK carol")
+        alice.until("This nickname is registered")
+        bob = guest_wire(server.port, wires, "bob")
+        bob.write("JOIN #garden")
+        bob.until(" 366 ")
+        alice.write("QUIT :bye")  # nobody is left to identify: carol's nick goes back
+        alice.until("ERROR")
+        renamed = bob.until(" NICK ")[-1]
+        assert renamed.startswith(":carol!")
+        guest = renamed.rsplit(" ", 1)[1].lstrip(":")
+        assert guest.startswith("Guest")
+        carol = device(server.port, wires, "carol", "carol")  # her nick is free again
+        carol.write("WHOIS " + guest)
+        assert any(" 330 carol " + guest + " alice " in line for line in carol.until(" 318 "))
+    finally:
+        server.stop()

@@ -18,6 +18,7 @@ Rules (docs/architecture.md, "Users and connections"):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
@@ -264,6 +265,24 @@ def seen_until(world: World) -> float:
     now = world.now_ms()
     world.ms_floor = now + 1
     return now / 1000
+
+
+def renamed_room(ctx: Context, old_key: str, new_name: str) -> list[Presence]:
+    """The kept presences that name the room ``old_key`` (folded), naming ``new_name``
+    instead: after a RENAME an account must come back (next login, restart, crash) to
+    the room, not to a new empty one under the old name. Applied in memory by ``keep_all``
+    once the new name is taken; a rename is rare, so walking every presence is fine."""
+    moved = []
+    for kept in ctx.accounts.all_kept():
+        if any(ctx.fold(name) == old_key for name in kept.channels):
+            rooms = tuple(new_name if ctx.fold(name) == old_key else name for name in kept.channels)
+            moved.append(replace(kept, channels=rooms))
+    return moved
+
+
+def keep_all(ctx: Context, presences: list[Presence]) -> None:
+    for kept in presences:
+        ctx.accounts.keep(kept)
 
 
 def forget(ctx: Context, account_key: str) -> None:
