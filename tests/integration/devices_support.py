@@ -35,12 +35,13 @@ def sasl_only(wire: Wire, account: str, *caps: str) -> None:
     wire.until(" 903 ")
 
 
-def barrier(wire: Wire, offline: str = "admin") -> None:
-    """Returns once everything the server was asked to save before is saved: a private
-    message to an ``offline`` account is answered only after its own commit, and the
-    store commits in order. ``wire`` must be logged in."""
-    wire.write(f"PRIVMSG {offline} :barrier")
-    wire.until("was kept")
+def barrier(wire: Wire) -> None:
+    """Returns once everything the server was asked to save before is saved: NickServ
+    answers SET only after its own commit, and the store commits in order. (A private
+    message to an offline account is no barrier: "kept" follows the history's commit, in
+    another database.) ``wire`` must be logged in; its account keeps multiclient on."""
+    wire.write("PRIVMSG NickServ :SET MULTICLIENT ON")
+    wire.until("MULTICLIENT is now ON")
 
 
 def crash(server: ServeProcess) -> None:

@@ -16,7 +16,15 @@ import sys
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
-from chatroom.server.core import admission, events, presence, replay, sanctions, snotices
+from chatroom.server.core import (
+    accounts,
+    admission,
+    events,
+    presence,
+    replay,
+    sanctions,
+    snotices,
+)
 from chatroom.server.core.effects import Close
 from chatroom.server.core.monitor import went_offline
 from chatroom.server.core.session import Session
@@ -145,6 +153,8 @@ def _remove(world: World, session: Session, reason: str) -> None:
     replay.connection_closed(world, session)
     if presence.stays(world, session):
         presence.detach(world, session)  # another device, or always-on: no QUIT
+        if not session.owner.conns and session.owner.nick_deadline is not None:
+            accounts.take_back_nick(world, session.owner)  # nobody left to identify
     elif session.registered:
         _quit_user(world, session.owner, reason)
     else:

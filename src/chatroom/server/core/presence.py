@@ -341,14 +341,19 @@ def restore(ctx: Context) -> None:
             continue
         if not option(ctx, key, ALWAYS_ON):
             continue
-        if ctx.nicks.find(kept.nick) is not None:
+        nick = kept.nick
+        if ctx.fold(nick) != key and ctx.fold(nick) in ctx.accounts:
+            # Another account's nick, saved while it had a grace period to give it back
+            # (a crash cut it short): it comes back under its own account's name.
+            nick = account.name
+        if ctx.nicks.find(nick) is not None:
             continue
         vhost = ctx.accounts.option(key, VHOST)
         host = vhost or RESTORED_HOST
-        who = Who("", host, kept.nick, "~" + key, account.name)
+        who = Who("", host, nick, "~" + key, account.name)
         if ctx.sanctions.bans.find(who, ctx.fold, ctx.clock()) is not None:
             continue  # banned since it was kept
-        user = User(host=host, nick=kept.nick, registered=True)
+        user = User(host=host, nick=nick, registered=True)
         user.vhost = vhost is not None
         user.user = "~" + account.key[: ctx.settings.limits.user_length - 1]
         user.realname = account.name
@@ -365,12 +370,12 @@ def restore(ctx: Context) -> None:
             user.set_mode(letter, True)
         if account.oper_role is not None:
             opers.grant_quietly(ctx, user, account)
-        ctx.nicks.claim(user, kept.nick)
+        ctx.nicks.claim(user, nick)
         ctx.accounts.set_online(key, user)
         ctx.census.registered += 1
         for name in kept.channels[: ctx.settings.limits.channels_per_user]:
             _enter(ctx, user, name)
-        if crashed:
+        if crashed or nick != kept.nick:
             _save(ctx, key, user, user.missing_since)  # with no device now: the flag goes
 
 

@@ -337,6 +337,7 @@ def _reclaim(ctx: Context, session: Session, args: list[str], name: str, *, take
             _notice(ctx, device, f"Your nickname was reclaimed by its owner; now {guest}.")
         holder.nick_deadline = None
         change_nick(ctx, holder, guest)
+        presence.note_change(ctx, holder)  # an always-on holder keeps the guest nick
         if not take:
             _notice(ctx, session, f"{nick} has been freed.")
     elif not take:
