@@ -238,3 +238,30 @@ def test_an_always_on_user_that_kept_another_accounts_nick_does_not_keep_it_over
         assert _rooms_of(second.irc_port, wires, "alice") == "#garden"
     finally:
         second.stop()
+
+
+def test_an_account_dropped_by_its_other_user_takes_its_deviceless_always_on_user_along(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice", "carol")
+    first = serve(tmp_path, config)
+    try:
+        alice = device(first.irc_port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
+        alice.until("ALWAYS-ON is now ON")
+        alice.write("QUIT :bye")
+        alice.until("ERROR")
+        bot = device(first.irc_port, wires, "alice", "alicebot")
+        bot.write("PRIVMSG NickServ :DROP alice")
+        bot.until("has been dropped")
+        bot.write("WHOIS alice")
+        assert " 401 " in bot.until(" 318 ")[-2]
+        barrier(device(first.irc_port, wires, "carol", "carol"))
+        crash(first)
+    finally:
+        first.stop()
+    second = serve(tmp_path, config)
+    try:
+        assert _rooms_of(second.irc_port, wires, "alice") is None
+    finally:
+        second.stop()

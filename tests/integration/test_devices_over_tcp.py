@@ -172,3 +172,28 @@ def test_an_always_on_user_whose_last_device_leaves_during_the_nick_grace_is_ren
         assert any(" 330 carol " + guest + " alice " in line for line in carol.until(" 318 "))
     finally:
         server.stop()
+
+
+def test_always_on_turned_off_with_two_devices_ends_with_the_last_one(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    server = ServerThread(config_with_accounts(tmp_path, "alice")).start()
+    try:
+        laptop = device(server.port, wires, "alice", "alice")
+        laptop.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
+        laptop.until("ALWAYS-ON is now ON")
+        phone = device(server.port, wires, "alice", "alice")
+        bob = guest_wire(server.port, wires, "bob")
+        bob.write("JOIN #garden")
+        bob.until(" 366 ")
+        phone.write("PRIVMSG NickServ :SET ALWAYS-ON OFF")
+        phone.until("ALWAYS-ON is now OFF")
+        laptop.write("QUIT :laptop closed")
+        laptop.until("ERROR")
+        bob.write("PING one")
+        assert not [line for line in bob.until("PONG") if " QUIT " in line]  # phone is there
+        phone.write("QUIT :phone closed")
+        phone.until("ERROR")
+        assert bob.until(" QUIT ")[-1].endswith("QUIT :Quit: phone closed")
+    finally:
+        server.stop()
