@@ -197,3 +197,27 @@ def test_always_on_turned_off_with_two_devices_ends_with_the_last_one(
         assert bob.until(" QUIT ")[-1].endswith("QUIT :Quit: phone closed")
     finally:
         server.stop()
+
+
+def test_with_multiclient_off_a_device_still_takes_back_its_always_on_user_with_none(
+    tmp_path: Path, wires: list[Wire]
+) -> None:
+    server = ServerThread(config_with_accounts(tmp_path, "alice")).start()
+    try:
+        alice = device(server.port, wires, "alice", "alice")
+        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
+        alice.until("ALWAYS-ON is now ON")
+        alice.write("PRIVMSG NickServ :SET MULTICLIENT OFF")
+        alice.until("MULTICLIENT is now OFF")
+        alice.write("QUIT :bye")
+        alice.until("ERROR")
+        back = device(server.port, wires, "alice", "alice")  # not 433: the user has no device
+        back.write("PING back")
+        assert any(line.endswith(" JOIN #garden") for line in back.until("PONG"))
+        second = Wire(server.port)  # one device at a time: a second one is refused
+        wires.append(second)
+        sasl_only(second, "alice")
+        second.write("CAP END", "NICK alice", "USER alice 0 * :alice")
+        assert " 433 * alice " in second.until(" 433 ")[-1]
+    finally:
+        server.stop()

@@ -111,7 +111,8 @@ def attachable(ctx: Context, session: Session) -> User | None:
         return None
     if ctx.fold(user.account) != key:
         return None
-    return user if option(ctx, key, MULTICLIENT) else None
+    # Multiclient off means one device at a time: an always-on user with none takes one.
+    return user if option(ctx, key, MULTICLIENT) or not user.conns else None
 
 
 def attach(ctx: Context, session: Session, user: User) -> float | None:
