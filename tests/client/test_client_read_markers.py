@@ -262,3 +262,15 @@ def test_the_sasl_payload_is_unchanged_by_the_read_marker_capability() -> None:
     feed(s, ":srv CAP * LS :sasl draft/read-marker", ":srv CAP alice ACK :sasl draft/read-marker")
     feed(s, "AUTHENTICATE +")
     assert sent(s)[-1] == "AUTHENTICATE " + base64.b64encode(b"alice\0alice\0pw").decode()
+
+
+def test_an_account_back_after_a_drop_does_not_rejoin_a_room_another_device_left() -> None:
+    s = ClientSession("alice", "s3cret-pass", clock=lambda: T0.timestamp())
+    log_in(s)
+    feed(s, ":alice!u@h JOIN #den", ":alice!u@h JOIN #dev", f":srv PONG srv {ROOMS_FENCE}")
+    sent(s)
+    s.reconnecting()
+    # meanwhile the phone parted #dev: the server attaches us to the user, in #den only
+    assert not [line for line in log_in(s) if line.startswith("JOIN")]
+    feed(s, ":alice!u@h JOIN #den", f":srv PONG srv {ROOMS_FENCE}")
+    assert not [line for line in sent(s) if line.startswith("JOIN")]

@@ -81,10 +81,14 @@ const app = {
     view.renderBuffers(state, select);
   },
   /** The answer to our PING after signing on to an account: the server has joined us to
-   * the account's rooms by now; with none, the first login lands in #lobby. */
+   * the account's rooms by now; with none, we go back to the rooms we had open (the
+   * server forgot them: a KILL, say), or the first login lands in #lobby. */
   pong(token) {
     if (token !== ROOMS_KNOWN) return;
-    if (!state.firstChannel()) client.send("JOIN", ["#lobby"]);
+    const channels = [...state.buffers.values()].filter((b) => b.kind === "channel");
+    if (channels.some((b) => b.joined)) return;
+    const rooms = channels.length ? channels.map((b) => b.name) : ["#lobby"];
+    for (const room of rooms) client.send("JOIN", [room]);
   },
   note(text, kind = "event") {
     app.post(state.active || state.server, { kind, text, time: new Date() }, false);
@@ -230,14 +234,15 @@ client.addEventListener("registered", () => {
   const rooms = [...state.buffers.values()].filter((b) => b.kind === "channel").map((b) => b.name);
   // draft/metadata-2: follow display-names before joining, so the joins bring them along.
   if (client.has("draft/metadata-2")) client.send("METADATA", ["*", "SUB", "display-name"]);
-  if (rooms.length) {
-    for (const room of rooms) client.send("JOIN", [room]); // back after a dropped connection
-  } else if (client.account) {
+  if (client.account) {
     // Signing on to an account: its rooms are the ones the server joins us to, and its
     // private conversations the recent ones the server knows (CHATHISTORY TARGETS), on
-    // every device alike; this browser's saved list is not asked.
+    // every device alike; this browser's saved list is not asked. Back after a dropped
+    // connection too: another device may have left a room meanwhile.
     client.send("PING", [ROOMS_KNOWN]);
-    history.reopen();
+    if (!rooms.length) history.reopen();
+  } else if (rooms.length) {
+    for (const room of rooms) client.send("JOIN", [room]); // back after a dropped connection
   } else {
     const saved = store.get("rooms", ["#lobby"]);
     for (const room of saved.length ? saved : ["#lobby"]) client.send("JOIN", [room]);

@@ -21,7 +21,7 @@ from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_valid_nick
 from chatroom.irc.message import format_line
 from chatroom.server.auth.throttle import LoginAttempt
-from chatroom.server.core import admission, metadata, opers, sanctions
+from chatroom.server.core import admission, metadata, opers, presence, sanctions
 from chatroom.server.core.monitor import interested
 from chatroom.server.core.nicks import change_nick
 from chatroom.server.store.base import (
@@ -366,10 +366,19 @@ def expire_nick_grace(ctx: Context) -> None:
         deadline = session.nick_deadline
         if deadline is None or now < deadline or session.closed:
             continue
-        session.nick_deadline = None
-        guest = guest_nick(ctx)
-        service_notice(ctx, session, f"You did not identify in time; your nick is now {guest}.")
-        change_nick(ctx, session, guest)
+        take_back_nick(ctx, session.owner)
+
+
+def take_back_nick(ctx: Context, user: User) -> None:
+    """The user kept someone else's registered nick past its grace, or its last device
+    left during it (nobody is left to identify, and an always-on user would keep the nick
+    for good): it gets a guest nick, saved as the always-on user's own."""
+    user.nick_deadline = None
+    guest = guest_nick(ctx)
+    for conn in user.conns:
+        service_notice(ctx, conn, f"You did not identify in time; your nick is now {guest}.")
+    change_nick(ctx, user, guest)
+    presence.note_change(ctx, user)
 
 
 def guest_nick(ctx: Context) -> str:

@@ -16,7 +16,15 @@ import sys
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
-from chatroom.server.core import admission, events, presence, replay, sanctions, snotices
+from chatroom.server.core import (
+    accounts,
+    admission,
+    events,
+    presence,
+    replay,
+    sanctions,
+    snotices,
+)
 from chatroom.server.core.effects import Close
 from chatroom.server.core.monitor import went_offline
 from chatroom.server.core.session import Session
@@ -120,9 +128,11 @@ def close_all(world: World, reason: str) -> None:
         close(world, session, reason)
 
 
-def close_user(world: World, user: User, reason: str) -> None:
+def close_user(world: World, user: User, reason: str, *, for_good: bool = True) -> None:
     """End a user with every connection it has (KILL, a ban): always-on or not, and
-    for good: it is not brought back after a restart nor rejoined to its rooms."""
+    for good: it is not brought back after a restart nor rejoined to its rooms. Not
+    ``for_good`` (always-on turned off with no device), it leaves as its last device
+    would have: its rooms are kept for the account's next login."""
     user.always_on = False
     if not user.conns:
         if user.registered:
@@ -130,7 +140,7 @@ def close_user(world: World, user: User, reason: str) -> None:
     else:
         for conn in list(user.conns):
             close(world, conn, reason)
-    if user.account is not None:
+    if for_good and user.account is not None:
         presence.forget(world, world.fold(user.account))
 
 
@@ -143,6 +153,8 @@ def _remove(world: World, session: Session, reason: str) -> None:
     replay.connection_closed(world, session)
     if presence.stays(world, session):
         presence.detach(world, session)  # another device, or always-on: no QUIT
+        if not session.owner.conns and session.owner.nick_deadline is not None:
+            accounts.take_back_nick(world, session.owner)  # nobody left to identify
     elif session.registered:
         _quit_user(world, session.owner, reason)
     else:

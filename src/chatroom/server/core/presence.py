@@ -18,6 +18,7 @@ Rules (docs/architecture.md, "Users and connections"):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
@@ -81,7 +82,12 @@ def set_option(ctx: Context, account_key: str, name: str, on: bool) -> PutAccoun
     user = ctx.accounts.online(account_key)
     if name == ALWAYS_ON and user is not None:
         user.always_on = option(ctx, account_key, ALWAYS_ON)
-        note_change(ctx, user)  # its rooms, for after a crash
+        if not user.always_on and not user.conns:
+            # Turned off from another user of the account (its own user has no device):
+            # nothing keeps it any more, so it leaves now, as its last device would have.
+            ctx.close_user(user, "Always-on turned off", for_good=False)
+        else:
+            note_change(ctx, user)  # its rooms, for after a crash
     return PutAccountOption(account_key, name, value)
 
 
@@ -105,7 +111,8 @@ def attachable(ctx: Context, session: Session) -> User | None:
         return None
     if ctx.fold(user.account) != key:
         return None
-    return user if option(ctx, key, MULTICLIENT) else None
+    # Multiclient off means one device at a time: an always-on user with none takes one.
+    return user if option(ctx, key, MULTICLIENT) or not user.conns else None
 
 
 def attach(ctx: Context, session: Session, user: User) -> float | None:
@@ -179,7 +186,10 @@ def keep(world: World, user: User) -> None:
     if user.account is None or world.closing:
         return
     key = world.fold(user.account)
-    if key not in world.accounts:
+    if key not in world.accounts or world.accounts.online(key) is not user:
+        # Another user of the account (another nick: a bot, a second identity, or one
+        # left online after the account's user quit): what it is in is its own, not the
+        # account's, and must not replace what the account's user saved.
         return
     # A user with no device has been missing lines since its last one left.
     last_seen = seen_until(world) if user.missing_since is None else user.missing_since
@@ -258,6 +268,24 @@ def seen_until(world: World) -> float:
     return now / 1000
 
 
+def renamed_room(ctx: Context, old_key: str, new_name: str) -> list[Presence]:
+    """The kept presences that name the room ``old_key`` (folded), naming ``new_name``
+    instead: after a RENAME an account must come back (next login, restart, crash) to
+    the room, not to a new empty one under the old name. Applied in memory by ``keep_all``
+    once the new name is taken; a rename is rare, so walking every presence is fine."""
+    moved = []
+    for kept in ctx.accounts.all_kept():
+        if any(ctx.fold(name) == old_key for name in kept.channels):
+            rooms = tuple(new_name if ctx.fold(name) == old_key else name for name in kept.channels)
+            moved.append(replace(kept, channels=rooms))
+    return moved
+
+
+def keep_all(ctx: Context, presences: list[Presence]) -> None:
+    for kept in presences:
+        ctx.accounts.keep(kept)
+
+
 def forget(ctx: Context, account_key: str) -> None:
     if ctx.accounts.forget_kept(account_key):
         ctx.persist([DeletePresence(account_key)])
@@ -314,14 +342,19 @@ def restore(ctx: Context) -> None:
             continue
         if not option(ctx, key, ALWAYS_ON):
             continue
-        if ctx.nicks.find(kept.nick) is not None:
+        nick = kept.nick
+        if ctx.fold(nick) != key and ctx.fold(nick) in ctx.accounts:
+            # Another account's nick, saved while it had a grace period to give it back
+            # (a crash cut it short): it comes back under its own account's name.
+            nick = account.name
+        if ctx.nicks.find(nick) is not None:
             continue
         vhost = ctx.accounts.option(key, VHOST)
         host = vhost or RESTORED_HOST
-        who = Who("", host, kept.nick, "~" + key, account.name)
+        who = Who("", host, nick, "~" + key, account.name)
         if ctx.sanctions.bans.find(who, ctx.fold, ctx.clock()) is not None:
             continue  # banned since it was kept
-        user = User(host=host, nick=kept.nick, registered=True)
+        user = User(host=host, nick=nick, registered=True)
         user.vhost = vhost is not None
         user.user = "~" + account.key[: ctx.settings.limits.user_length - 1]
         user.realname = account.name
@@ -338,12 +371,12 @@ def restore(ctx: Context) -> None:
             user.set_mode(letter, True)
         if account.oper_role is not None:
             opers.grant_quietly(ctx, user, account)
-        ctx.nicks.claim(user, kept.nick)
+        ctx.nicks.claim(user, nick)
         ctx.accounts.set_online(key, user)
         ctx.census.registered += 1
         for name in kept.channels[: ctx.settings.limits.channels_per_user]:
             _enter(ctx, user, name)
-        if crashed:
+        if crashed or nick != kept.nick:
             _save(ctx, key, user, user.missing_since)  # with no device now: the flag goes
 
 

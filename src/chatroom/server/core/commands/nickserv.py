@@ -215,8 +215,11 @@ def _drop(ctx: Context, session: Session, args: list[str]) -> None:
         if error is not None:
             _notice(ctx, session, "The account could not be dropped; try again later.")
             return
+        deviceless = ctx.accounts.online(account.key)  # always-on, asked by another user
         ctx.accounts.drop(account.key)
         ctx.read_markers.forget(account.key)
+        if deviceless is not None and not deviceless.conns:
+            ctx.close_user(deviceless, "Account dropped")
         _notice(ctx, session, f"Account {account.name} has been dropped.")
         if session.account is not None and ctx.fold(session.account) == account.key:
             log_out(ctx, session)  # this device stays; the user's others are closed
@@ -337,6 +340,7 @@ def _reclaim(ctx: Context, session: Session, args: list[str], name: str, *, take
             _notice(ctx, device, f"Your nickname was reclaimed by its owner; now {guest}.")
         holder.nick_deadline = None
         change_nick(ctx, holder, guest)
+        presence.note_change(ctx, holder)  # an always-on holder keeps the guest nick
         if not take:
             _notice(ctx, session, f"{nick} has been freed.")
     elif not take:

@@ -20,14 +20,20 @@ from dataclasses import replace
 from chatroom.irc import numerics as n
 from chatroom.irc.masks import is_channel_name
 from chatroom.irc.message import Message, format_line
-from chatroom.server.core import opers, readmarkers, redirects, sanctions
+from chatroom.server.core import opers, presence, readmarkers, redirects, sanctions
 from chatroom.server.core.channel import Channel
 from chatroom.server.core.context import Context
 from chatroom.server.core.dispatch import CommandError, command
 from chatroom.server.core.redirects import CAP
 from chatroom.server.core.roomviews import NO_IMPLICIT_NAMES, send_names, send_topic
 from chatroom.server.core.session import Session
-from chatroom.server.store.base import Change, DeleteReadMarkers, PutReadMarker, RenameChannel
+from chatroom.server.store.base import (
+    Change,
+    DeleteReadMarkers,
+    PutPresence,
+    PutReadMarker,
+    RenameChannel,
+)
 
 COOLDOWN = 60.0
 
@@ -91,13 +97,16 @@ def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, r
     old, old_key, new_key = channel.name, ctx.fold(channel.name), ctx.fold(new)
     actor = sanctions.actor_name(session)
     case_only = new_key == old_key
+    moved = presence.renamed_room(ctx, old_key, new)
+    kept = [PutPresence(each) for each in moved]
     if channel.registration is None:
-        changes = _marker_changes(ctx, old_key, new_key)
+        changes = [*_marker_changes(ctx, old_key, new_key), *kept]
+        presence.keep_all(ctx, moved)
         _take_new_name(ctx, channel, new)
         sanctions.audit(ctx, actor, "channel.rename", f"{old} {new}", reason, changes)
         _announce(ctx, session, channel, old, reason, case_only)
         return
-    changes = [*_marker_changes(ctx, old_key, new_key), RenameChannel(old_key, new_key, new)]
+    changes = [*_marker_changes(ctx, old_key, new_key), *kept, RenameChannel(old_key, new_key, new)]
     ctx.rooms.reserved[new_key] = channel
     channel.renamed_at = ctx.clock()  # the cooldown starts with the request
 
@@ -112,6 +121,7 @@ def rename_channel(ctx: Context, session: Session, channel: Channel, new: str, r
             return
         if ctx.rooms.get(old_key) is not channel:
             return  # the room went meanwhile (dropped and emptied): nothing left to rename
+        presence.keep_all(ctx, moved)
         _take_new_name(ctx, channel, new)
         _announce(ctx, session, channel, old, reason, case_only)
 
