@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import textwrap
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -28,35 +29,73 @@ from chatroom.irc.formatting import terminal_safe
 __all__ = ["format_plain", "retry_hint", "run_plain"]
 
 
-def format_plain(line: Show, current: str | None) -> str:
+def format_plain(line: Show, current: str | None, width: int | None = None) -> str:
     """``[12:34] <alice> hi``; actions as ``* alice waves``, events as ``-- text``.
 
-    Safe to print: formatting removed, controls made visible (``terminal_safe``).
+    Safe to print: formatting removed, controls made visible (``terminal_safe``). With a
+    ``width`` (the terminal's), the client's own lines and errors (``/help``, replies) are
+    word-wrapped to it, later rows indented under their text as the full-screen client
+    does. The conversation is left whole for the terminal to wrap, so a long link still
+    copies as one piece.
     """
-    return terminal_safe(_layout(line, current), keep_newlines=True)  # multiline messages
+    lead, text = _layout(line, current)
+    lead = terminal_safe(lead)
+    text = terminal_safe(text, keep_newlines=True)  # multiline messages
+    if line.deleted:
+        return lead + text
+    if line.kind in (LineKind.MESSAGE, LineKind.NOTICE, LineKind.ACTION):
+        return _indented(lead, text)
+    if width and line.kind in (LineKind.INFO, LineKind.ERROR):
+        return _wrapped(lead, text, width)
+    return lead + text
 
 
-def _layout(line: Show, current: str | None) -> str:
+def _layout(line: Show, current: str | None) -> tuple[str, str]:
+    """The line as (lead, text): time, room, nick and marker, then what was said."""
     stamp = line.time.astimezone().strftime("%H:%M")
     where = "" if current is not None and line.buffer.lower() == current.lower() else line.buffer
     head = f"[{stamp}] " + (f"{where} " if where and where != "*" else "")
     if line.deleted:
-        return f"{head}-- {line.nick}: {line.text}"
+        return f"{head}-- ", f"{line.nick}: {line.text}"
     if line.kind is LineKind.MESSAGE:
-        return _indented(f"{head}<{line.nick}> ", line.text)
+        return f"{head}<{line.nick}> ", line.text
     if line.kind is LineKind.NOTICE:
-        return _indented(f"{head}-{line.nick}- ", line.text)
+        return f"{head}-{line.nick}- ", line.text
     if line.kind is LineKind.ACTION:
-        return _indented(f"{head}* {line.nick} ", line.text)
+        return f"{head}* {line.nick} ", line.text
     if line.kind is LineKind.ERROR:
-        return f"{head}!! {line.text}"
-    return f"{head}-- {line.text}"
+        return f"{head}!! ", line.text
+    return f"{head}-- ", line.text
 
 
 def _indented(lead: str, text: str) -> str:
     """A multi-line message (draft/multiline) under one head: later lines are indented
     to the text, so a script still reads one message per unindented line."""
     return lead + text.replace("\n", "\n" + " " * len(lead))
+
+
+MIN_TEXT_WIDTH = 20
+"""Narrower than this after the indent, wrapped rows give up the indent to keep their text
+(as ``chatroom.tui.chatlog`` does)."""
+
+
+def _wrapped(lead: str, text: str, width: int) -> str:
+    """``lead + text`` in rows of at most ``width`` columns, broken between words; rows
+    after the first start under the text, so a script still reads one line per unindented
+    row."""
+    indent = len(lead) if width - len(lead) >= MIN_TEXT_WIDTH else 0
+    pad = " " * indent
+    rows: list[str] = []
+    for i, part in enumerate(text.split("\n")):
+        first = lead if i == 0 else pad
+        rows += textwrap.wrap(
+            part,
+            width=max(width, len(first) + 1),
+            initial_indent=first,
+            subsequent_indent=pad,
+            break_on_hyphens=False,
+        ) or [first.rstrip()]
+    return "\n".join(rows)
 
 
 _RETRY_HINTS = {
@@ -94,6 +133,16 @@ class PlainUI:
         self.ended = False
         """The connection is over for good: typed lines have nowhere to go."""
 
+    def width(self) -> int | None:
+        """The terminal's width now (it may have been resized); None when stdout is not
+        a terminal (a script reads it: nothing is wrapped)."""
+        try:
+            if self.out.isatty():
+                return os.get_terminal_size(self.out.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            pass
+        return None
+
     def on_event(self, event: Event | ConnectionStatus) -> None:
         s = self.session
         assert s is not None
@@ -103,7 +152,7 @@ class PlainUI:
             if event.kind is LineKind.JOIN and event.own:
                 s.set_active(event.buffer)
             current = s.buffers[s.active].name if s.active in s.buffers else None
-            self.out.write(format_plain(event, current) + "\n")
+            self.out.write(format_plain(event, current, self.width()) + "\n")
             self.out.flush()
         elif isinstance(event, Deleted):
             current = s.buffers[s.active].name if s.active in s.buffers else None
