@@ -21,7 +21,7 @@ BIG = 101
 @pytest.fixture
 def web_server(tmp_path: Path) -> Iterator[ServerThread]:
     """The web tests' server, letting one address open enough connections for a big room."""
-    more = {
+    more: dict[str, object] = {
         "limits.connections_per_address": BIG + 20,
         "limits.connects_per_address_per_minute": BIG + 20,
     }

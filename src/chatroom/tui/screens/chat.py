@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 
-from chatroom.client.commands import COMMANDS
+from chatroom.client.completion import completions
 from chatroom.client.connection import ConnectionStatus
 from chatroom.client.state import (
     SERVER_BUFFER,
@@ -205,10 +205,7 @@ class ChatScreen(Screen[None]):
     # ------------------------------------------------------------------ input
 
     def _completions(self) -> list[str]:
-        buf = self.session.buffers[self.session.active]
-        nicks = [nick for nick, _ in buf.members.values()]
-        rooms = [b.name for b in self.session.buffers.values() if b.is_room]
-        return [*sorted(nicks, key=str.lower), *rooms, *(f"/{c}" for c in COMMANDS)]
+        return completions(self.session, self.session.buffers[self.session.active].name)
 
     @on(ChatInput.Submitted, "#input")
     def send(self, event: ChatInput.Submitted) -> None:
