@@ -97,6 +97,7 @@ class MessageLog(ScrollView, can_focus=False):
         self._entries: list[Entry] = []
         self._strips: list[Strip] = []
         self._width = 0
+        self._height = 0
         self._timeline = Timeline(None, datetime.now().astimezone().date())
 
     @property
@@ -163,14 +164,24 @@ class MessageLog(ScrollView, can_focus=False):
         self.refresh()
 
     def on_resize(self) -> None:
-        """Wrap everything again at the new width: nothing is cut, nothing stays narrow."""
-        width = self.scrollable_content_region.width
-        if width <= 0 or width == self._width:
+        """Wrap everything again at the new width: nothing is cut, nothing stays narrow.
+
+        A log that showed its newest line still does after any change of size, the
+        height's too (a shorter terminal, the status line taking two rows again): the
+        scroll position alone would keep the top row, and the newest lines would drop out
+        of view and stop being followed."""
+        region = self.scrollable_content_region
+        if region.width <= 0:
             return
-        follow = self._at_end() or not self._width
-        self._width = width
+        was_at_end = not self._width or self.scroll_y >= len(self._strips) - self._height
+        self._height = region.height
+        if region.width == self._width:
+            if was_at_end:
+                self._resized(True)
+            return
+        self._width = region.width
         self._strips = self._strips_of(self._entries)
-        self._resized(follow)
+        self._resized(was_at_end)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
