@@ -1,6 +1,7 @@
 """The terminal app's message field as WeeChat and Irssi users expect it (and as the web
 client has it): Tab offers the latest speakers first and never oneself, completes the
-other person's nick in a private chat, and Up/Down give back the line being typed."""
+other person's nick in a private chat, Up/Down give back the line being typed, and
+``/join`` (``/j``) of a room one is in goes there."""
 
 from __future__ import annotations
 
@@ -110,5 +111,25 @@ def test_up_then_down_gives_back_the_line_being_typed(server: ServerThread, tmp_
             assert field.value == "half a thou"
             await pilot.press("down")  # past the end: still the draft, not emptied
             assert field.value == "half a thou"
+
+    asyncio.run(scenario())
+
+
+def test_join_of_a_room_one_is_in_shows_it(server: ServerThread, tmp_path: Path) -> None:
+    """``/join #lobby`` from another room goes back to #lobby (it did nothing: the server
+    answers nothing to a JOIN of a room one is in)."""
+    app = _app(server, tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 32)) as pilot:
+            s = await chatting(pilot)
+            await typed(pilot, "/join #dev")
+            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
+            await typed(pilot, "/join #lobby")
+            await until(pilot, lambda: s.buffers[s.active].name == "#lobby")
+            await typed(pilot, "/j dev")
+            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
+            await typed(pilot, "back in dev")
+            await until(pilot, lambda: "back in dev" in texts(s, "#dev"))
 
     asyncio.run(scenario())
