@@ -352,6 +352,16 @@ function say(target, text) {
   lastTyping = 0;
 }
 
+/** The newest line ``nick`` said in ``buffer`` that can still be deleted, or null. */
+function lastSaid(buffer, nick) {
+  const said = ["msg", "action", "notice"];
+  for (let i = (buffer ? buffer.messages.length : 0) - 1; i >= 0; i--) {
+    const entry = buffer.messages[i];
+    if (said.includes(entry.kind) && entry.msgid && !entry.deleted && state.fold(entry.nick) === state.fold(nick)) return entry;
+  }
+  return null;
+}
+
 function commandContext() {
   const buffer = state.active;
   const target = buffer && buffer.kind !== "server" ? buffer.name : null;
@@ -359,6 +369,8 @@ function commandContext() {
     target,
     channel: buffer && buffer.kind === "channel" ? buffer.name : null,
     me: state.me,
+    canRedact: state.canRedact,
+    lastSaid: (nick) => lastSaid(buffer, nick),
     isChannel: (name) => state.isChannel(name),
     askModes: (room) => state.modeAsked.add(state.fold(room)),
     send: (command, params) => client.send(command, params),

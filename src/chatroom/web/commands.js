@@ -17,6 +17,7 @@ export const HELP = [
   "/mode [#room|nick] [+m|-m|+b mask…] — show or change modes (no target: this room, or yours)",
   "/away [message] — mark yourself away (no message: back)",
   "/displayname [name] — the name shown beside your nick (none: remove it)",
+  "/delete [nick] [reason] — delete your last message here (operators: nick's); /redact too",
   "/knock #room [text] — ask the operators of a closed room to invite you",
   "/silence [+mask|-mask] — your block list: no private messages or invites from them",
   "/quote LINE — send a raw IRC line (any other /command goes to the server as typed)",
@@ -109,6 +110,24 @@ const COMMANDS = {
   displayname(ctx, args, rest) {
     ctx.send("METADATA", rest ? ["*", "SET", "display-name", rest] : ["*", "SET", "display-name"]);
   },
+  delete(ctx, [who], rest) {
+    // As the terminal client's: the first word names whose message only if that nick said
+    // something here; otherwise all of it is the reason (none by default, as the spec asks).
+    if (!ctx.canRedact) return ctx.note("This server cannot delete messages.");
+    if (!ctx.target) return ctx.note("/delete works in a room or a private chat.");
+    let nick = ctx.me;
+    let reason = rest;
+    if (who && ctx.lastSaid(who)) {
+      nick = who;
+      reason = rest.slice(who.length).trim();
+    }
+    const line = ctx.lastSaid(nick);
+    if (!line) {
+      const whose = nick === ctx.me ? "yours" : `${nick}'s`;
+      return ctx.note(`There is no message of ${whose} here to delete.`);
+    }
+    ctx.send("REDACT", reason ? [ctx.target, line.msgid, reason] : [ctx.target, line.msgid]);
+  },
   knock(ctx, [room], rest) {
     if (!room) return ctx.note("Usage: /knock #room [text]");
     const text = rest.slice(room.length).trim().replace(/^:/, ""); // "/knock #r :text" too
@@ -128,6 +147,7 @@ const COMMANDS = {
 COMMANDS.j = COMMANDS.join;
 COMMANDS.leave = COMMANDS.part;
 COMMANDS.raw = COMMANDS.quote;
+COMMANDS.redact = COMMANDS.delete;
 
 /** The command names Tab completes (one-letter aliases left out: "/j" would shadow "/join"). */
 export const COMMAND_NAMES = Object.keys(COMMANDS)
