@@ -261,3 +261,42 @@ def test_web_shows_a_knock_in_the_room_it_is_for_with_how_to_let_them_in(
     visitor.wait_for(lambda line: " 711 visitor #closed " in line)
     knock = alice.locator("#message-list", has_text="visitor knocks on #closed")
     expect(knock).to_contain_text("/invite visitor")
+    people.say(alice, "/invite visitor")  # what the line says to type: it works
+    visitor.wait_for(lambda line: " INVITE visitor " in line and "#closed" in line)
+
+
+def test_web_answers_whois_list_and_topic_in_words_and_invites_to_the_room_shown(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """As the terminal client says them: /whois, /list and /topic answered in sentences
+    (they were IRC's layout, "bob 2 1796470769: seconds idle, signon time", and /topic
+    showed nothing at all); ``/invite nick`` in a room invites to it (it went to the
+    server without the room, which answered "Not enough parameters")."""
+    alice = people.join_as("alice")
+    _join_in_page(alice, "#den")
+    bob = tcp_client("bob")
+    _joined(bob)
+    log = alice.locator("#message-list")
+
+    people.say(alice, "/whois bob")
+    expect(log).to_contain_text("bob is in #lobby")
+    expect(log).to_contain_text("bob is ~bob@127.0.0.1 (bob)")
+    expect(log).to_contain_text("bob has been idle for ")
+    expect(log).not_to_contain_text("seconds idle, signon time")
+    expect(log).not_to_contain_text("End of /WHOIS")
+
+    people.say(alice, "/list")
+    expect(log).to_contain_text("Rooms on this server:")
+    expect(log).to_contain_text("#den (1 person)")
+    expect(log).to_contain_text("End of room list. /join a room to enter it.")
+
+    people.say(alice, "/topic")
+    expect(log).to_contain_text("#den has no topic. /topic TEXT sets one.")
+    people.say(alice, "/topic plans for the weekend")
+    expect(log).to_contain_text("alice changed the topic to: plans for the weekend")
+    people.say(alice, "/topic")
+    expect(log).to_contain_text("Topic of #den: plans for the weekend")
+
+    people.say(alice, "/invite bob")
+    bob.wait_for(lambda line: line.endswith("INVITE bob #den") or line.endswith("INVITE bob :#den"))
+    expect(log).to_contain_text("You invited bob to #den.")

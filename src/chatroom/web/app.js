@@ -373,6 +373,7 @@ function commandContext() {
     lastSaid: (nick) => lastSaid(buffer, nick),
     isChannel: (name) => state.isChannel(name),
     askModes: (room) => state.modeAsked.add(state.fold(room)),
+    askTopic: (room) => state.topicAsked.add(state.fold(room)),
     send: (command, params) => client.send(command, params),
     raw: (line) => {
       const msg = parseLine(line);

@@ -12,6 +12,7 @@ export const HELP = [
   "/me does something — an action",
   "/nick newname — change your nickname",
   "/topic text — set the room's topic",
+  "/invite nick [#room] — invite nick to this room (or #room)",
   "/kick nick [reason], /ban nick, /unban mask, /mute nick, /unmute nick",
   "/op nick, /deop nick, /voice nick, /devoice nick",
   "/mode [#room|nick] [+m|-m|+b mask…] — show or change modes (no target: this room, or yours)",
@@ -68,27 +69,37 @@ const COMMANDS = {
   },
   topic(ctx, args, rest) {
     if (!needChannel(ctx)) return;
+    if (!rest) ctx.askTopic(ctx.target); // the answer is shown (a JOIN's is not)
     ctx.send("TOPIC", rest ? [ctx.target, rest] : [ctx.target]);
   },
+  invite(ctx, [who, room]) {
+    if (!who || !(room || ctx.channel)) return ctx.note("Usage: /invite nick [#room] (in a room: to it)");
+    ctx.send("INVITE", [who, room || ctx.channel]);
+  },
   kick(ctx, [who], rest) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /kick nick [reason]");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /kick nick [reason]");
     const reason = rest.slice(who.length).trim();
     ctx.send("KICK", reason ? [ctx.target, who, reason] : [ctx.target, who]);
   },
   ban(ctx, [who]) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /ban nick");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /ban nick");
     ctx.send("MODE", [ctx.target, "+b", nickMask(who)]);
   },
   unban(ctx, [who]) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /unban mask");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /unban mask");
     ctx.send("MODE", [ctx.target, "-b", nickMask(who)]);
   },
   mute(ctx, [who]) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /mute nick");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /mute nick");
     ctx.send("MODE", [ctx.target, "+q", nickMask(who)]);
   },
   unmute(ctx, [who]) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /unmute nick");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /unmute nick");
     ctx.send("MODE", [ctx.target, "-q", nickMask(who)]);
   },
   op: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "+o", who]),
