@@ -298,5 +298,5 @@ def test_web_answers_whois_list_and_topic_in_words_and_invites_to_the_room_shown
     expect(log).to_contain_text("Topic of #den: plans for the weekend")
 
     people.say(alice, "/invite bob")
-    bob.wait_for(lambda line: line.endswith("INVITE bob #den") or line.endswith("INVITE bob :#den"))
+    bob.wait_for(lambda line: line.endswith(("INVITE bob #den", "INVITE bob :#den")))
     expect(log).to_contain_text("You invited bob to #den.")
