@@ -84,3 +84,37 @@ def test_plain_irc_to_a_port_that_hangs_up_says_it_may_be_the_tls_port() -> None
     assert status != 0
     assert "connect without --no-tls" in said
     assert shown == ""
+
+
+def test_piped_lines_after_a_join_go_to_the_room_joined(server: ServerThread) -> None:
+    """``/join #dev`` then a line: the line goes to #dev, as the line mode promises (the
+    last room joined), not to #lobby because #dev's JOIN had not come back yet. A
+    ``/query`` switches at once, and says so on stderr, as a ``/join`` of a room one is
+    already in does."""
+    bob = Client(server.port, "bob")
+    bob.wait_type("welcome")
+    for room in ("#lobby", "#dev"):
+        bob.conn.join(room)
+        bob.wait_type("join")
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.StringIO(
+        "in the lobby\n/join #dev\nin dev\n/query bob\njust to bob\n/join #lobby\nlobby again\n"
+    )
+    endpoint = Endpoint("127.0.0.1", server.port, tls=False)
+
+    status = asyncio.run(
+        run_plain(endpoint, ClientSession("tina"), stdin=stdin, stdout=out, stderr=err)
+    )
+
+    assert status == 0, err.getvalue()
+    bob.wait_for(lambda e: e.type == "pubmsg" and e.arguments == ["lobby again"])
+    heard = [(e.target, e.arguments[0]) for e in bob.events if e.type in ("pubmsg", "privmsg")]
+    assert heard == [
+        ("#lobby", "in the lobby"),
+        ("#dev", "in dev"),
+        ("bob", "just to bob"),
+        ("#lobby", "lobby again"),
+    ]
+    assert "chatroom: your lines now go to bob\n" in err.getvalue()
+    assert "chatroom: your lines now go to #lobby\n" in err.getvalue()
+    bob.close()

@@ -13,6 +13,7 @@ control characters and escape sequences are shown, never obeyed by the terminal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import textwrap
@@ -27,6 +28,10 @@ from chatroom.fingerprints import grouped_rows
 from chatroom.irc.formatting import terminal_safe
 
 __all__ = ["format_plain", "retry_hint", "run_plain"]
+
+
+JOIN_WAIT = 10.0
+"""Seconds the line mode waits for a room it joins before sending the next line anyway."""
 
 
 def format_plain(line: Show, current: str | None, width: int | None = None) -> str:
@@ -132,6 +137,8 @@ class PlainUI:
         """Set once typed lines may go to the server (see ``ready_to_talk``)."""
         self.ended = False
         """The connection is over for good: typed lines have nowhere to go."""
+        self.join_answered = asyncio.Event()
+        """Set when our JOIN of a room came back, or an error did (see ``pump``)."""
 
     def width(self) -> int | None:
         """The terminal's width now (it may have been resized); None when stdout is not
@@ -149,6 +156,8 @@ class PlainUI:
         if not self.talking.is_set() and self.ready_to_talk(event):
             self.talking.set()
         if isinstance(event, Show):
+            if (event.kind is LineKind.JOIN and event.own) or event.kind is LineKind.ERROR:
+                self.join_answered.set()
             if event.kind is LineKind.JOIN and event.own:
                 s.set_active(event.buffer)
             current = s.buffers[s.active].name if s.active in s.buffers else None
@@ -306,9 +315,20 @@ async def run_plain(
                 return
             text = line.rstrip("\r\n")
             if text:
+                before = session.active
+                ui.join_answered.clear()
                 client.submit(session.buffers[session.active].name, text)
                 if client.quitting:
                     return
+                if session.active != before:  # /query, or /join of a room we are in
+                    name = terminal_safe(session.buffers[session.active].name)
+                    ui.err.write(f"chatroom: your lines now go to {name}\n")
+                    ui.err.flush()
+                elif text.split()[0].lower() in ("/join", "/j"):
+                    # The next lines are for the room joined: wait for its JOIN (or the
+                    # refusal), as a person would before typing there.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(ui.join_answered.wait(), JOIN_WAIT)
 
     reader = asyncio.create_task(pump())
     done, _ = await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)
