@@ -45,6 +45,29 @@ def test_web_an_action_wraps_as_a_sentence(
     assert words["x"] + words["width"] <= width
 
 
+def test_web_a_message_from_a_long_nick_flows_under_it_on_a_phone(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """At 390 px a message from a 23-letter nick used to get what the nick left of the
+    row, a column of a word or half a word per line (a link a dozen lines tall). Now the
+    text follows the nick and wraps under it, as an action's sentence does."""
+    page = _open(people, "wendy", 390)
+    talker = tcp_client("Bartholomew_the_Verbose")
+    text = "wendy: the agenda is at https://example.com/meetings/2026/agenda and please read it"
+    talker.send("JOIN #lobby", f"PRIVMSG #lobby :{text}")
+    line = page.locator(".msg-msg").last
+    expect(line).to_contain_text("/agenda and please read it")
+    # The rows the message's text takes: the distinct lines its words' boxes sit on.
+    rows = page.evaluate(
+        """() => {
+          const range = document.createRange();
+          range.selectNodeContents([...document.querySelectorAll('.msg-msg')].at(-1).querySelector('.text'));
+          return [...range.getClientRects()].map((r) => Math.round(r.bottom));
+        }"""
+    )
+    assert len(set(rows)) <= 4, rows
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("nick", ["wendy", "wendy_walker"])
 def test_web_signed_in_as_shows_the_whole_nick(people: People, width: int, nick: str) -> None:
