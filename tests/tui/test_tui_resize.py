@@ -165,3 +165,33 @@ def test_a_log_at_its_newest_line_stays_there_when_it_gets_shorter(
             bob.close()
 
     asyncio.run(scenario())
+
+
+def test_page_down_scrolls_back_to_the_newest_line_which_is_followed_again(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Page Up scrolls back; Page Down (as in WeeChat and Irssi) comes back down to the
+    newest line, and the log follows new lines again. Page Down did nothing: the log
+    stayed up, and new lines went by unseen below it."""
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            bob = await chatting(pilot, server)
+            for n in range(40):
+                bob.conn.privmsg("#lobby", f"filler {n}")
+            await until(pilot, lambda: any("filler 39" in row for row in rows(app)))
+            log = app.screen.query_one("#log", MessageLog)
+            await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+            await pilot.press("pageup", "pageup")
+            await until(pilot, lambda: log.scroll_y < log.max_scroll_y)
+            await pilot.press("pagedown", "pagedown", "pagedown")
+            await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
+            bob.conn.privmsg("#lobby", "seen at once")
+            await until(pilot, lambda: any("seen at once" in row for row in rows(app)))
+            await pilot.pause(0.3)
+            assert log.scroll_y == log.max_scroll_y
+            bob.close()
+
+    asyncio.run(scenario())

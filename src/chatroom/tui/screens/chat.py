@@ -46,6 +46,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+n", "next_room(1)", "Next room"),
         Binding("ctrl+p", "next_room(-1)", "Prev room"),
         Binding("pageup", "older", "Older messages", show=False),
+        Binding("pagedown", "newer", "Newer messages", show=False),
         Binding("f2", "toggle_panels", "Rooms"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -240,6 +241,10 @@ class ChatScreen(Screen[None]):
         if log.scroll_y <= 0 and lines and self.session.active != SERVER_BUFFER:
             self.post_message(self.OlderWanted(self.active_name, lines[0].time))
         log.scroll_page_up()
+
+    def action_newer(self) -> None:
+        """Page Down: back towards the newest line (there, the log follows new lines)."""
+        self.query_one("#log", MessageLog).scroll_page_down()
 
     def action_quit(self) -> None:
         self.post_message(self.Submit(self.active_name, "/quit"))
