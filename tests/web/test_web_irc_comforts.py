@@ -6,6 +6,7 @@ status (member list, private conversation), why one is ``alice_`` after logging 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
@@ -300,3 +301,51 @@ def test_web_answers_whois_list_and_topic_in_words_and_invites_to_the_room_shown
     people.say(alice, "/invite bob")
     bob.wait_for(lambda line: line.endswith(("INVITE bob #den", "INVITE bob :#den")))
     expect(log).to_contain_text("You invited bob to #den.")
+
+
+def test_web_alt_arrows_switch_conversations_and_page_keys_scroll_the_messages(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """With the focus in the message box, as in The Lounge: Alt+↑/↓ go to the previous or
+    next conversation, Page Up/Down scroll the messages (they did nothing)."""
+    alice = people.open(width=1280, height=420)
+    people.login(alice, "alice")
+    expect(alice.locator("#buffer-name")).to_have_text("#lobby")
+    _join_in_page(alice, "#den")
+    bob = tcp_client("bob")
+    _joined(bob, "#den")
+    bob.send(*(f"PRIVMSG #den :line {n}" for n in range(30)))
+    expect(alice.locator("#message-list .msg-msg").last).to_have_text(re.compile("line 29"))
+    box = alice.locator("#messages")
+
+    def scroll() -> float:
+        return float(box.evaluate("(el) => el.scrollTop"))
+
+    def bottom() -> float:
+        return float(box.evaluate("(el) => el.scrollHeight - el.clientHeight"))
+
+    alice.focus("#input")
+    alice.wait_for_function(
+        "() => { const b = document.getElementById('messages');"
+        " return b.scrollHeight - b.clientHeight - b.scrollTop < 2; }"
+    )
+    alice.keyboard.press("PageUp")
+    alice.wait_for_function(
+        "() => { const b = document.getElementById('messages');"
+        " return b.scrollHeight - b.clientHeight - b.scrollTop > 100; }"
+    )
+    assert scroll() < bottom()
+    alice.keyboard.press("PageDown")
+    alice.keyboard.press("PageDown")
+    alice.wait_for_function(
+        "() => { const b = document.getElementById('messages');"
+        " return b.scrollHeight - b.clientHeight - b.scrollTop < 2; }"
+    )
+
+    alice.keyboard.press("Alt+ArrowUp")
+    expect(alice.locator("#buffer-name")).to_have_text("ChatRoom")
+    alice.keyboard.press("Alt+ArrowDown")
+    expect(alice.locator("#buffer-name")).to_have_text("#den")
+    alice.keyboard.press("Alt+ArrowDown")
+    expect(alice.locator("#buffer-name")).to_have_text("#lobby")
+    assert alice.input_value("#input") == ""  # no history walked meanwhile

@@ -523,7 +523,24 @@ document.addEventListener("click", (event) => {
     view.closeMessageMenu();
   }
 });
+// Keys from other IRC clients: Alt+↑/↓ to the previous/next conversation (The Lounge;
+// Ctrl+P/N in the terminal client), Page Up/Down in the message box scroll the messages.
 document.addEventListener("keydown", (event) => {
+  const step = { ArrowUp: -1, ArrowDown: 1 }[event.key];
+  if (step && event.altKey && !event.ctrlKey && !event.metaKey && !event.shiftKey && state.active) {
+    event.preventDefault();
+    const buffers = state.ordered();
+    const at = buffers.indexOf(state.active);
+    select(buffers[(at + step + buffers.length) % buffers.length]);
+    return;
+  }
+  const page = { PageUp: -1, PageDown: 1 }[event.key];
+  if (page && event.target === $("input") && !event.shiftKey) {
+    event.preventDefault();
+    const box = $("messages");
+    box.scrollBy({ top: page * Math.max(40, box.clientHeight - 40) });
+    return;
+  }
   if (event.key === "Escape") {
     view.closeMemberMenu();
     view.closeMessageMenu();
