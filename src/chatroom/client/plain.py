@@ -23,7 +23,16 @@ from typing import TextIO
 
 from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient
 from chatroom.client.session import ClientSession
-from chatroom.client.state import AuthFailed, Deleted, Event, LineKind, LoggedIn, Registered, Show
+from chatroom.client.state import (
+    SERVER_BUFFER,
+    AuthFailed,
+    Deleted,
+    Event,
+    LineKind,
+    LoggedIn,
+    Registered,
+    Show,
+)
 from chatroom.fingerprints import grouped_rows
 from chatroom.irc.formatting import terminal_safe
 
@@ -139,6 +148,9 @@ class PlainUI:
         """The connection is over for good: typed lines have nowhere to go."""
         self.join_answered = asyncio.Event()
         """Set when our JOIN of a room came back, or an error did (see ``pump``)."""
+        self.join_requested = False
+        """The user typed /join: the room that comes back becomes the current one. Rooms
+        rejoined after a reconnect do not take the user's lines elsewhere."""
 
     def width(self) -> int | None:
         """The terminal's width now (it may have been resized); None when stdout is not
@@ -159,7 +171,9 @@ class PlainUI:
             if (event.kind is LineKind.JOIN and event.own) or event.kind is LineKind.ERROR:
                 self.join_answered.set()
             if event.kind is LineKind.JOIN and event.own:
-                s.set_active(event.buffer)
+                if self.join_requested or s.active == SERVER_BUFFER:
+                    s.set_active(event.buffer)
+                self.join_requested = False
             current = s.buffers[s.active].name if s.active in s.buffers else None
             self.out.write(format_plain(event, current, self.width()) + "\n")
             self.out.flush()
@@ -325,6 +339,7 @@ async def run_plain(
                     ui.err.write(f"chatroom: your lines now go to {name}\n")
                     ui.err.flush()
                 elif text.split()[0].lower() in ("/join", "/j"):
+                    ui.join_requested = True
                     # The next lines are for the room joined: wait for its JOIN (or the
                     # refusal), as a person would before typing there.
                     with contextlib.suppress(TimeoutError):
