@@ -302,6 +302,11 @@ def test_web_answers_whois_list_and_topic_in_words_and_invites_to_the_room_shown
     bob.wait_for(lambda line: line.endswith(("INVITE bob #den", "INVITE bob :#den")))
     expect(log).to_contain_text("You invited bob to #den.")
 
+    people.say(alice, "/names")
+    expect(log).to_contain_text("In #den: @alice")
+    people.say(alice, "/names #lobby")  # a room shown in another tab: said here too
+    expect(log).to_contain_text(re.compile(r"In #lobby: (alice bob|bob alice)"))
+
 
 def test_web_alt_arrows_switch_conversations_and_page_keys_scroll_the_messages(
     people: People, tcp_client: Callable[[str], LineClient]

@@ -13,6 +13,7 @@ export const HELP = [
   "/nick newname — change your nickname",
   "/topic text — set the room's topic",
   "/invite nick [#room] — invite nick to this room (or #room)",
+  "/names [#room] — who is in this room (or #room)",
   "/kick nick [reason], /ban nick, /unban mask, /mute nick, /unmute nick",
   "/op nick, /deop nick, /voice nick, /devoice nick",
   "/mode [#room|nick] [+m|-m|+b mask…] — show or change modes (no target: this room, or yours)",
@@ -71,6 +72,12 @@ const COMMANDS = {
     if (!needChannel(ctx)) return;
     if (!rest) ctx.askTopic(ctx.target); // the answer is shown (a JOIN's is not)
     ctx.send("TOPIC", rest ? [ctx.target, rest] : [ctx.target]);
+  },
+  names(ctx, [room]) {
+    const target = room || ctx.channel;
+    if (!target) return ctx.note("Usage: /names #room (in a room: its members)");
+    ctx.askNames(target);
+    ctx.send("NAMES", [target]);
   },
   invite(ctx, [who, room]) {
     if (!who || !(room || ctx.channel)) return ctx.note("Usage: /invite nick [#room] (in a room: to it)");

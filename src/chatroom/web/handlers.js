@@ -376,6 +376,9 @@ const HANDLERS = {
   },
   "353"(app, msg) {
     const { state } = app;
+    const asked = state.namesAsked.get(state.fold(msg.params[2] || ""));
+    // "@alice!alice@host" (userhost-in-names): the nick with its rank is what is shown.
+    if (asked) asked.push(...(msg.params[3] || "").split(" ").filter(Boolean).map((name) => name.split("!")[0]));
     const buffer = state.find(msg.params[2]);
     if (!buffer) return;
     buffer.pendingNames = buffer.pendingNames || new Map();
@@ -385,6 +388,14 @@ const HANDLERS = {
     }
   },
   "366"(app, msg) {
+    const { state } = app;
+    const room = msg.params[1] || "";
+    const asked = state.namesAsked.get(state.fold(room));
+    if (asked) {
+      // A /names typed: said in words (the member list only shows a room one is in).
+      state.namesAsked.delete(state.fold(room));
+      app.note(asked.length ? `In ${room}: ${asked.join(" ")}` : `Nobody you can see is in ${room}.`);
+    }
     const buffer = app.state.find(msg.params[1]);
     if (!buffer || !buffer.pendingNames) return;
     buffer.members = buffer.pendingNames;
