@@ -354,3 +354,16 @@ def test_web_alt_arrows_switch_conversations_and_page_keys_scroll_the_messages(
     alice.keyboard.press("Alt+ArrowDown")
     expect(alice.locator("#buffer-name")).to_have_text("#lobby")
     assert alice.input_value("#input") == ""  # no history walked meanwhile
+
+
+def test_web_join_of_several_rooms_joins_each_and_shows_the_first(people: People) -> None:
+    """``/join #a,b`` joins #a and #b, as IRC and the terminal client read it; it used to
+    open a tab "#a,b" that no room would ever fill, and ask for "b" without its #."""
+    alice = people.join_as("alice")
+    people.say(alice, "/join #alpha,beta")
+    expect(alice.locator("#buffer-name")).to_have_text("#alpha")
+    for room in ("#alpha", "#beta"):
+        expect(alice.locator(f'#buffers .buffer[data-name="{room}"]')).to_have_count(1)
+    expect(alice.locator('#buffers .buffer[data-name="#alpha,beta"]')).to_have_count(0)
+    alice.click('#buffers .buffer[data-name="#beta"]')
+    expect(alice.locator('#members .member[data-nick="alice"]')).to_be_visible()

@@ -42,9 +42,11 @@ function needChannel(ctx) {
 const COMMANDS = {
   join(ctx, [room, key]) {
     if (!room) return ctx.note("Usage: /join #room [key]");
-    const name = /^[#&]/.test(room) ? room : `#${room}`;
-    ctx.send("JOIN", key ? [name, key] : [name]);
-    ctx.open(name);
+    // "/join #a,#b" joins both (as IRC and the terminal client read it); the first is shown.
+    const names = room.split(",").filter(Boolean).map((name) => (/^[#&]/.test(name) ? name : `#${name}`));
+    if (!names.length) return ctx.note("Usage: /join #room [key]");
+    ctx.send("JOIN", key ? [names.join(","), key] : [names.join(",")]);
+    ctx.open(names[0]);
   },
   part(ctx, args, rest) {
     if (!needChannel(ctx)) return;
