@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from chatroom.client.timeline import DayBreak
 from tests.realserver import Client, ServerThread, make_config
 from tests.tui.test_tui_in_tmux import TMUX
+from tests.web.history_seed import noon, seed_history
+from tests.web.web_support import web_config
 
 
 @pytest.fixture
@@ -176,3 +179,31 @@ def test_plain_help_wraps_between_words_under_its_text_in_a_narrow_terminal(
         assert "send a line of IRC as it is (/raw too; so does any other /command)" in text
     finally:
         tmux.kill()
+
+
+def test_plain_client_in_a_terminal_says_the_day_of_older_lines(tmp_path: Path) -> None:
+    """#lobby's history holds lines from two days ago and yesterday: in a terminal each
+    day's lines come under its date, and today's after them under today's (they showed
+    only the time of day, as if everything had been said today)."""
+    lines = [(noon(2), "tess", "two days ago"), (noon(1), "tess", "yesterday")]
+    seed_history(tmp_path / "data", "#lobby", lines)
+    server = ServerThread(web_config(tmp_path)).start()
+    tmux = Tmux()
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} CHATROOM_PASSWORD= TERM=xterm-256color"
+    client = (
+        f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --plain --nick tina"
+    )
+    tmux("new-session", "-d", "-s", "app", "-x", "100", "-y", "30", f"{env} exec {client}")
+    try:
+        tmux.wait_screen(lambda s: "<tess> yesterday" in s)
+        tmux("send-keys", "-t", "app", "-l", "and today")
+        tmux("send-keys", "-t", "app", "Enter")
+        rows = tmux.wait_screen(lambda s: "<tina> and today" in s).splitlines()
+        days = [f"-- {DayBreak(noon(n).date()).label}" for n in (2, 1, 0)]
+        at = {text: next(i for i, row in enumerate(rows) if text in row) for text in days}
+        said = {t: next(i for i, r in enumerate(rows) if t in r) for t in ("two days", "yester")}
+        assert at[days[0]] < said["two days"] < at[days[1]] < said["yester"] < at[days[2]]
+        assert at[days[2]] < next(i for i, row in enumerate(rows) if "<tina> and today" in row)
+    finally:
+        tmux.kill()
+        server.stop()

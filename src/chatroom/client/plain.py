@@ -19,6 +19,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TextIO
 
 from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient
@@ -33,6 +34,7 @@ from chatroom.client.state import (
     Registered,
     Show,
 )
+from chatroom.client.timeline import DayBreak, Timeline
 from chatroom.fingerprints import grouped_rows
 from chatroom.irc.formatting import terminal_safe
 
@@ -148,6 +150,8 @@ class PlainUI:
         """The connection is over for good: typed lines have nowhere to go."""
         self.join_answered = asyncio.Event()
         """Set when our JOIN of a room came back, or an error did (see ``pump``)."""
+        self.days = Timeline(None, datetime.now().astimezone().date())
+        """Where the day changes between the lines printed (see ``_print``)."""
         self.join_requested = False
         """The user typed /join: the room that comes back becomes the current one. Rooms
         rejoined after a reconnect do not take the user's lines elsewhere."""
@@ -162,6 +166,21 @@ class PlainUI:
             pass
         return None
 
+    def _print(self, line: Show) -> None:
+        """One line on stdout. In a terminal, a line said on another day than the one
+        printed before it comes under the day's date (``-- Friday, 4 December 2026``), as
+        the full-screen client's separators: scrollback shows only the time of day. A
+        script reading a pipe gets only the lines."""
+        s = self.session
+        assert s is not None
+        current = s.buffers[s.active].name if s.active in s.buffers else None
+        width = self.width()
+        for entry in self.days.feed(line):
+            if isinstance(entry, DayBreak) and width is not None:
+                self.out.write(f"-- {entry.label}\n")
+        self.out.write(format_plain(line, current, width) + "\n")
+        self.out.flush()
+
     def on_event(self, event: Event | ConnectionStatus) -> None:
         s = self.session
         assert s is not None
@@ -174,13 +193,9 @@ class PlainUI:
                 if self.join_requested or s.active == SERVER_BUFFER:
                     s.set_active(event.buffer)
                 self.join_requested = False
-            current = s.buffers[s.active].name if s.active in s.buffers else None
-            self.out.write(format_plain(event, current, self.width()) + "\n")
-            self.out.flush()
+            self._print(event)
         elif isinstance(event, Deleted):
-            current = s.buffers[s.active].name if s.active in s.buffers else None
-            self.out.write(format_plain(event.line, current) + "\n")
-            self.out.flush()
+            self._print(event.line)
         elif isinstance(event, AuthFailed):
             self.failed = True
             self.err.write(f"chatroom: {terminal_safe(event.text, keep_newlines=True)}\n")
