@@ -195,3 +195,40 @@ def test_page_down_scrolls_back_to_the_newest_line_which_is_followed_again(
             bob.close()
 
     asyncio.run(scenario())
+
+
+def test_lines_said_while_scrolled_back_stay_unread_until_the_newest_line_is_shown(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Scrolled back (Page Up), the user is not reading what arrives: it stays unread (the
+    count, and with an account the read marker other devices see) until the log is at
+    its newest line again, as in the web client. It was read the moment it arrived."""
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            bob = await chatting(pilot, server)
+            for n in range(40):
+                bob.conn.privmsg("#lobby", f"filler {n}")
+            await until(pilot, lambda: any("filler 39" in row for row in rows(app)))
+            session = app.session
+            assert session is not None
+            lobby = session.buffers["#lobby"]
+            log = app.screen.query_one("#log", MessageLog)
+            await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+            assert lobby.unread == 0
+
+            await pilot.press("pageup")
+            await until(pilot, lambda: log.scroll_y < log.max_scroll_y)
+            bob.conn.privmsg("#lobby", "while you scroll back")
+            await until(pilot, lambda: any("while you scroll back" in r for r in rows(app)))
+            await pilot.pause(0.2)
+            assert lobby.unread == 1
+
+            await pilot.press("pagedown", "pagedown")
+            await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
+            await until(pilot, lambda: lobby.unread == 0)
+            bob.close()
+
+    asyncio.run(scenario())

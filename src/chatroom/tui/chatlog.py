@@ -25,6 +25,7 @@ from rich.rule import Rule
 from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -92,8 +93,17 @@ class MessageLog(ScrollView, can_focus=False):
     }
     """
 
+    class AtEnd(Message):
+        """The log came to its newest line (``at_end``), or left it: only there is the
+        user reading what arrives (the read marker and unread counts follow)."""
+
+        def __init__(self, at_end: bool) -> None:
+            super().__init__()
+            self.at_end = at_end
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self._said_at_end = True
         self._entries: list[Entry] = []
         self._strips: list[Strip] = []
         self._width = 0
@@ -156,6 +166,13 @@ class MessageLog(ScrollView, can_focus=False):
 
     def _at_end(self) -> bool:
         return self.scroll_y >= self.max_scroll_y
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        at_end = self._at_end()
+        if at_end != self._said_at_end:
+            self._said_at_end = at_end
+            self.post_message(self.AtEnd(at_end))
 
     def _resized(self, follow: bool) -> None:
         self.virtual_size = Size(self._width, len(self._strips))

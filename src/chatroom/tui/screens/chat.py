@@ -75,6 +75,8 @@ class ChatScreen(Screen[None]):
         self._ready = False
         self._drawn = 0
         self._status = (status, True)
+        self._window_viewing = True
+        self._log_at_end = True
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -141,6 +143,19 @@ class ChatScreen(Screen[None]):
     def set_viewing(self, viewing: bool) -> None:
         """The terminal window lost or got the focus (the app tells us): lines said while
         it was in the background stay unread, under a "new messages" line."""
+        self._window_viewing = viewing
+        self._update_viewing()
+
+    @on(MessageLog.AtEnd)
+    def _log_moved(self, event: MessageLog.AtEnd) -> None:
+        """Scrolled back, the user reads old lines, not what arrives: as in the background."""
+        self._log_at_end = event.at_end
+        self._update_viewing()
+
+    def _update_viewing(self) -> None:
+        viewing = self._window_viewing and self._log_at_end
+        if viewing == self.session.viewing:
+            return
         self.session.set_viewing(viewing)
         if self._ready:
             self.refresh_rooms()
