@@ -85,6 +85,9 @@ def test_tab_completes_the_other_persons_nick_in_a_private_chat(
             await typed(pilot, "/query bob")
             await until(pilot, lambda: s.buffers[s.active].name == "bob")
             assert await _tab(pilot, "thanks b") == "thanks bob "
+            pilot.app.screen.query_one("#input", ChatInput).value = ""
+            await typed(pilot, "/close")  # as in WeeChat (and the web client)
+            await until(pilot, lambda: "bob" not in s.buffers)
 
     try:
         asyncio.run(scenario())

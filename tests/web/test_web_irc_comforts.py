@@ -367,3 +367,21 @@ def test_web_join_of_several_rooms_joins_each_and_shows_the_first(people: People
     expect(alice.locator('#buffers .buffer[data-name="#alpha,beta"]')).to_have_count(0)
     alice.click('#buffers .buffer[data-name="#beta"]')
     expect(alice.locator('#members .member[data-nick="alice"]')).to_be_visible()
+
+
+def test_web_part_or_close_in_a_private_conversation_closes_it(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """A private conversation could not be closed at all: /part said "That command works
+    in a room." and /close went to the server. Now both close it, as in the terminal
+    client (and The Lounge's /close)."""
+    alice = people.join_as("alice")
+    tcp_client("bob")
+    tcp_client("carl")
+    for who, how in (("bob", "/part"), ("carl", "/close")):
+        people.say(alice, f"/query {who}")
+        expect(alice.locator("#buffer-name")).to_have_text(who)
+        people.say(alice, how)
+        expect(alice.locator(f'#buffers .buffer[data-name="{who}"]')).to_have_count(0)
+        expect(alice.locator("#buffer-name")).to_have_text("#lobby")
+    expect(alice.locator("#message-list")).not_to_contain_text("not a command")

@@ -335,7 +335,7 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-ALIASES = {"raw": "quote", "j": "join", "leave": "part"}
+ALIASES = {"raw": "quote", "j": "join", "leave": "part", "close": "part"}
 """Other names typed for a command, as in WeeChat and Irssi (and the web client); not in
 /help nor offered by Tab, where "/j" would come before "/join"."""
 

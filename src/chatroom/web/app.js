@@ -374,6 +374,10 @@ function commandContext() {
     isChannel: (name) => state.isChannel(name),
     askModes: (room) => state.modeAsked.add(state.fold(room)),
     askTopic: (room) => state.topicAsked.add(state.fold(room)),
+    close: (name) => {
+      state.remove(name);
+      redraw();
+    },
     askNames: (room) => state.namesAsked.set(state.fold(room), []),
     send: (command, params) => client.send(command, params),
     raw: (line) => {

@@ -7,7 +7,7 @@
 
 export const HELP = [
   "/join #room [key] — join or create a room (key: for a room that has one)",
-  "/part [reason] — leave this room",
+  "/part [reason] — leave this room (in a private conversation: close it; /close too)",
   "/msg nick text — private message (/query nick opens the conversation)",
   "/me does something — an action",
   "/nick newname — change your nickname",
@@ -49,6 +49,8 @@ const COMMANDS = {
     ctx.open(names[0]);
   },
   part(ctx, args, rest) {
+    // In a private conversation: close it (as the terminal client does; /close too).
+    if (ctx.target && !ctx.channel) return ctx.close(ctx.target);
     if (!needChannel(ctx)) return;
     ctx.send("PART", rest ? [ctx.target, rest] : [ctx.target]);
   },
@@ -166,6 +168,7 @@ const COMMANDS = {
 };
 COMMANDS.j = COMMANDS.join;
 COMMANDS.leave = COMMANDS.part;
+COMMANDS.close = COMMANDS.part;
 COMMANDS.raw = COMMANDS.quote;
 COMMANDS.redact = COMMANDS.delete;
 
