@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +85,98 @@ def test_plain_irc_to_a_port_that_hangs_up_says_it_may_be_the_tls_port() -> None
     assert status != 0
     assert "connect without --no-tls" in said
     assert shown == ""
+
+
+def test_piped_lines_after_a_join_go_to_the_room_joined(server: ServerThread) -> None:
+    """``/join #dev`` then a line: the line goes to #dev, as the line mode promises (the
+    last room joined), not to #lobby because #dev's JOIN had not come back yet. A
+    ``/query`` switches at once, and says so on stderr, as a ``/join`` of a room one is
+    already in does."""
+    bob = Client(server.port, "bob")
+    bob.wait_type("welcome")
+    for room in ("#lobby", "#dev"):
+        bob.conn.join(room)
+        bob.wait_type("join")
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.StringIO(
+        "in the lobby\n/join #dev\nin dev\n/query bob\njust to bob\n/join #lobby\nlobby again\n"
+    )
+    endpoint = Endpoint("127.0.0.1", server.port, tls=False)
+
+    status = asyncio.run(
+        run_plain(endpoint, ClientSession("tina"), stdin=stdin, stdout=out, stderr=err)
+    )
+
+    assert status == 0, err.getvalue()
+    bob.wait_for(lambda e: e.type == "pubmsg" and e.arguments == ["lobby again"])
+    heard = [(e.target, e.arguments[0]) for e in bob.events if e.type in ("pubmsg", "privmsg")]
+    assert heard == [
+        ("#lobby", "in the lobby"),
+        ("#dev", "in dev"),
+        ("bob", "just to bob"),
+        ("#lobby", "lobby again"),
+    ]
+    assert "chatroom: your lines now go to bob\n" in err.getvalue()
+    assert "chatroom: your lines now go to #lobby\n" in err.getvalue()
+    bob.close()
+
+
+def test_after_a_reconnect_lines_still_go_to_the_room_they_went_to(server: ServerThread) -> None:
+    """The connection drops and the client rejoins #lobby and #dev by itself: typed lines
+    still go where they went (#lobby), not to the last room rejoined. Every rejoin used
+    to make its room the current one, as if the user had typed /join."""
+    bob = Client(server.port, "bob")
+    bob.wait_type("welcome")
+    for room in ("#lobby", "#dev"):
+        bob.conn.join(room)
+        bob.wait_type("join")
+    read_end, write_end = os.pipe()
+    stdin = os.fdopen(read_end, "r")
+    typed = os.fdopen(write_end, "w")
+    out, err = io.StringIO(), io.StringIO()
+    session = ClientSession("tina")
+    endpoint = Endpoint("127.0.0.1", server.port, tls=False)
+
+    def type_line(text: str) -> None:
+        typed.write(text + "\n")
+        typed.flush()
+
+    def drop_tina() -> None:
+        shell, loop = server.shell, server.loop
+        assert shell is not None
+        assert loop is not None
+        for conn in list(shell.connections.values()):
+            if conn.session and conn.session.nick == "tina":
+                loop.call_soon_threadsafe(conn.abort)
+
+    async def scenario() -> int:
+        client = asyncio.create_task(
+            run_plain(endpoint, session, stdin=stdin, stdout=out, stderr=err)
+        )
+        type_line("/join #dev")
+        type_line("/join #lobby")
+        type_line("before the drop")
+        await asyncio.to_thread(
+            bob.wait_for, lambda e: e.type == "pubmsg" and e.arguments == ["before the drop"]
+        )
+        drop_tina()
+        rejoined = ":tina!~tina@127.0.0.1 JOIN #dev"
+        await asyncio.to_thread(
+            bob.wait_for, lambda e: sum(line == rejoined for line in bob.raw_lines()) == 2
+        )
+        await asyncio.sleep(0.5)  # both rooms rejoined, in the order the server sends them
+        type_line("after the drop")
+        await asyncio.to_thread(
+            bob.wait_for, lambda e: e.type == "pubmsg" and e.arguments == ["after the drop"]
+        )
+        typed.close()
+        return await client
+
+    try:
+        assert asyncio.run(scenario()) == 0, err.getvalue()
+        heard = [(e.target, e.arguments[0]) for e in bob.events if e.type == "pubmsg"]
+        assert heard == [("#lobby", "before the drop"), ("#lobby", "after the drop")]
+    finally:
+        bob.close()
+        typed.close()
+        stdin.close()

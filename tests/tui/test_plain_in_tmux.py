@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from chatroom.client.timeline import DayBreak
 from tests.realserver import Client, ServerThread, make_config
 from tests.tui.test_tui_in_tmux import TMUX
+from tests.web.history_seed import noon, seed_history
+from tests.web.web_support import web_config
 
 
 @pytest.fixture
@@ -143,3 +146,64 @@ def test_plain_client_reads_the_certificate_answer_and_the_chat_from_one_reader(
     finally:
         bob.close()
         tmux.kill()
+
+
+def test_plain_help_wraps_between_words_under_its_text_in_a_narrow_terminal(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """At 40 columns each /help entry is broken between words, its later rows indented
+    under the text after ``[12:34] -- `` (as the full-screen client's help is); before,
+    the terminal cut words in two and went on at the left edge."""
+    tmux = Tmux()
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} CHATROOM_PASSWORD= TERM=xterm-256color"
+    client = (
+        f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --plain --nick tina"
+    )
+    tmux("new-session", "-d", "-s", "app", "-x", "40", "-y", "100", f"{env} exec {client}")
+    try:
+        tmux.wait_screen(lambda s: "joined #lobby" in s)
+        tmux("send-keys", "-t", "app", "-l", "/help")
+        tmux("send-keys", "-t", "app", "Enter")
+        tmux.wait_screen(lambda s: "/quit [message]" in s)
+        # -J joins the rows the terminal wrapped by itself: none may be left to join.
+        rows = tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "app").splitlines()
+        start = next(i for i, row in enumerate(rows) if "-- Commands (Tab" in row)
+        shown = rows[start : next(i for i, row in enumerate(rows) if "/quit [message]" in row) + 2]
+        assert all(len(row) <= 40 for row in shown), shown
+        lead = len("[12:34] -- ")
+        later = [row for row in shown if row and not row.startswith("[")]
+        assert later, shown
+        assert all(row.startswith(" " * lead) and row[lead] != " " for row in later), shown
+        entry = next(i for i, row in enumerate(shown) if "-- /quote LINE" in row)
+        text = " ".join(row.strip() for row in shown[entry : entry + 3])
+        assert "send a line of IRC as it is (/raw too; so does any other /command)" in text
+    finally:
+        tmux.kill()
+
+
+def test_plain_client_in_a_terminal_says_the_day_of_older_lines(tmp_path: Path) -> None:
+    """#lobby's history holds lines from two days ago and yesterday: in a terminal each
+    day's lines come under its date, and today's after them under today's (they showed
+    only the time of day, as if everything had been said today)."""
+    lines = [(noon(2), "tess", "two days ago"), (noon(1), "tess", "yesterday")]
+    seed_history(tmp_path / "data", "#lobby", lines)
+    server = ServerThread(web_config(tmp_path)).start()
+    tmux = Tmux()
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} CHATROOM_PASSWORD= TERM=xterm-256color"
+    client = (
+        f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --plain --nick tina"
+    )
+    tmux("new-session", "-d", "-s", "app", "-x", "100", "-y", "30", f"{env} exec {client}")
+    try:
+        tmux.wait_screen(lambda s: "<tess> yesterday" in s)
+        tmux("send-keys", "-t", "app", "-l", "and today")
+        tmux("send-keys", "-t", "app", "Enter")
+        rows = tmux.wait_screen(lambda s: "<tina> and today" in s).splitlines()
+        days = [f"-- {DayBreak(noon(n).date()).label}" for n in (2, 1, 0)]
+        at = {text: next(i for i, row in enumerate(rows) if text in row) for text in days}
+        said = {t: next(i for i, r in enumerate(rows) if t in r) for t in ("two days", "yester")}
+        assert at[days[0]] < said["two days"] < at[days[1]] < said["yester"] < at[days[2]]
+        assert at[days[2]] < next(i for i, row in enumerate(rows) if "<tina> and today" in row)
+    finally:
+        tmux.kill()
+        server.stop()

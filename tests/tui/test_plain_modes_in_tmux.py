@@ -45,6 +45,7 @@ def test_plain_fingerprint_rows_keep_whole_groups_and_mode_replies_read_as_sente
                 tmux.wait_screen(lambda s: "joined #dev" in s)
         tmux.wait_screen(lambda s: "End of the ban list of #dev (1)." in s)
         screen = tmux("capture-pane", "-p", "-J", "-t", "app")  # lines the terminal wrapped, whole
+        screen = re.sub(r"\n {11}(?=\S)", " ", screen)  # and those the client wrapped
         assert "-- Modes of #dev: +nt (no messages from outside, only" in screen
         assert "-- The ban list of #dev is empty." in screen
         assert "-- tina sets mode +b spam!*@*" in screen

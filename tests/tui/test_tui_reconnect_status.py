@@ -71,3 +71,28 @@ def test_status_names_the_new_nick_after_nick(tmp_path: Path) -> None:
         asyncio.run(scenario())
     finally:
         server.stop()
+
+
+def test_status_says_you_are_away_until_you_are_back(tmp_path: Path) -> None:
+    """/away: the status line says so while it lasts, as WeeChat's and Irssi's do (only
+    the one "You are marked as away" line said it, soon scrolled away)."""
+    server = ServerThread(make_config(tmp_path)).start()
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "wendy"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await log_in(pilot, "wendy", PASSWORD, create=True)
+            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
+            status = app.screen.query_one("#status", Static)
+            await until(pilot, lambda: "wendy (logged in as wendy)" in str(status.render()))
+            assert "away" not in str(status.render())
+            app.submit("#lobby", "/away at lunch")
+            await until(pilot, lambda: "· away ·" in str(status.render()))
+            app.submit("#lobby", "/away")
+            await until(pilot, lambda: "away" not in str(status.render()))
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()

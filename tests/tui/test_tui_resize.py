@@ -133,3 +133,102 @@ def test_at_50_columns_the_side_panels_fold_away_and_the_chat_gets_the_width(
             bob.close()
 
     asyncio.run(scenario())
+
+
+def test_a_log_at_its_newest_line_stays_there_when_it_gets_shorter(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Following the newest line, the log keeps following when it loses height (a shorter
+    terminal, or the status line taking a second row again after "Reconnecting…"): the
+    newest lines stay in view and the next one is followed. It used to stay where it was,
+    with the newest lines hidden under the message field, and stop following."""
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(50, 30)) as pilot:
+            bob = await chatting(pilot, server)
+            for n in range(40):
+                bob.conn.privmsg("#lobby", f"filler {n}")
+            await until(pilot, lambda: any("filler 39" in row for row in rows(app)))
+            log = app.screen.query_one("#log", MessageLog)
+            await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+
+            await pilot.resize_terminal(50, 20)
+            await pilot.pause(0.3)
+            assert log.scroll_y == log.max_scroll_y
+
+            bob.conn.privmsg("#lobby", "after the shrink")
+            await until(pilot, lambda: any("after the shrink" in row for row in rows(app)))
+            await pilot.pause(0.3)
+            assert log.scroll_y == log.max_scroll_y
+            bob.close()
+
+    asyncio.run(scenario())
+
+
+def test_page_down_scrolls_back_to_the_newest_line_which_is_followed_again(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Page Up scrolls back; Page Down (as in WeeChat and Irssi) comes back down to the
+    newest line, and the log follows new lines again. Page Down did nothing: the log
+    stayed up, and new lines went by unseen below it."""
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            bob = await chatting(pilot, server)
+            for n in range(40):
+                bob.conn.privmsg("#lobby", f"filler {n}")
+            await until(pilot, lambda: any("filler 39" in row for row in rows(app)))
+            log = app.screen.query_one("#log", MessageLog)
+            await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+            await pilot.press("pageup", "pageup")
+            await until(pilot, lambda: log.scroll_y < log.max_scroll_y)
+            await pilot.press("pagedown", "pagedown", "pagedown")
+            await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
+            bob.conn.privmsg("#lobby", "seen at once")
+            await until(pilot, lambda: any("seen at once" in row for row in rows(app)))
+            await pilot.pause(0.3)
+            assert log.scroll_y == log.max_scroll_y
+            bob.close()
+
+    asyncio.run(scenario())
+
+
+def test_lines_said_while_scrolled_back_stay_unread_until_the_newest_line_is_shown(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Scrolled back (Page Up), the user is not reading what arrives: it stays unread (the
+    count, and with an account the read marker other devices see) until the log is at
+    its newest line again, as in the web client. It was read the moment it arrived."""
+    store = ServerStore(tmp_path / "cfg")
+    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+
+    async def scenario() -> None:
+        async with app.run_test(size=(80, 24)) as pilot:
+            bob = await chatting(pilot, server)
+            for n in range(40):
+                bob.conn.privmsg("#lobby", f"filler {n}")
+            await until(pilot, lambda: any("filler 39" in row for row in rows(app)))
+            session = app.session
+            assert session is not None
+            lobby = session.buffers["#lobby"]
+            log = app.screen.query_one("#log", MessageLog)
+            await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+            assert lobby.unread == 0
+
+            await pilot.press("pageup")
+            await until(pilot, lambda: log.scroll_y < log.max_scroll_y)
+            bob.conn.privmsg("#lobby", "while you scroll back")
+            await until(pilot, lambda: any("while you scroll back" in r for r in rows(app)))
+            await pilot.pause(0.2)
+            assert lobby.unread == 1
+
+            await pilot.press("pagedown", "pagedown")
+            await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
+            await until(pilot, lambda: lobby.unread == 0)
+            bob.close()
+
+    asyncio.run(scenario())

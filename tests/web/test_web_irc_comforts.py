@@ -6,6 +6,7 @@ status (member list, private conversation), why one is ``alice_`` after logging 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
@@ -261,3 +262,126 @@ def test_web_shows_a_knock_in_the_room_it_is_for_with_how_to_let_them_in(
     visitor.wait_for(lambda line: " 711 visitor #closed " in line)
     knock = alice.locator("#message-list", has_text="visitor knocks on #closed")
     expect(knock).to_contain_text("/invite visitor")
+    people.say(alice, "/invite visitor")  # what the line says to type: it works
+    visitor.wait_for(lambda line: " INVITE visitor " in line and "#closed" in line)
+
+
+def test_web_answers_whois_list_and_topic_in_words_and_invites_to_the_room_shown(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """As the terminal client says them: /whois, /list and /topic answered in sentences
+    (they were IRC's layout, "bob 2 1796470769: seconds idle, signon time", and /topic
+    showed nothing at all); ``/invite nick`` in a room invites to it (it went to the
+    server without the room, which answered "Not enough parameters")."""
+    alice = people.join_as("alice")
+    _join_in_page(alice, "#den")
+    bob = tcp_client("bob")
+    _joined(bob)
+    log = alice.locator("#message-list")
+
+    people.say(alice, "/whois bob")
+    expect(log).to_contain_text("bob is in #lobby")
+    expect(log).to_contain_text("bob is ~bob@127.0.0.1 (bob)")
+    expect(log).to_contain_text("bob has been idle for ")
+    expect(log).not_to_contain_text("seconds idle, signon time")
+    expect(log).not_to_contain_text("End of /WHOIS")
+
+    people.say(alice, "/list")
+    expect(log).to_contain_text("Rooms on this server:")
+    expect(log).to_contain_text("#den (1 person)")
+    expect(log).to_contain_text("End of room list. /join a room to enter it.")
+
+    people.say(alice, "/topic")
+    expect(log).to_contain_text("#den has no topic. /topic TEXT sets one.")
+    people.say(alice, "/topic plans for the weekend")
+    expect(log).to_contain_text("alice changed the topic to: plans for the weekend")
+    people.say(alice, "/topic")
+    expect(log).to_contain_text("Topic of #den: plans for the weekend")
+
+    people.say(alice, "/invite bob")
+    bob.wait_for(lambda line: line.endswith(("INVITE bob #den", "INVITE bob :#den")))
+    expect(log).to_contain_text("You invited bob to #den.")
+
+    people.say(alice, "/names")
+    expect(log).to_contain_text("In #den: @alice")
+    people.say(alice, "/names #lobby")  # a room shown in another tab: said here too
+    expect(log).to_contain_text(re.compile(r"In #lobby: (alice bob|bob alice)"))
+
+
+def test_web_alt_arrows_switch_conversations_and_page_keys_scroll_the_messages(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """With the focus in the message box, as in The Lounge: Alt+↑/↓ go to the previous or
+    next conversation, Page Up/Down scroll the messages (they did nothing)."""
+    alice = people.open(width=1280, height=420)
+    people.login(alice, "alice")
+    expect(alice.locator("#buffer-name")).to_have_text("#lobby")
+    _join_in_page(alice, "#den")
+    bob = tcp_client("bob")
+    _joined(bob, "#den")
+    bob.send(*(f"PRIVMSG #den :line {n}" for n in range(30)))
+    expect(alice.locator("#message-list .msg-msg").last).to_have_text(re.compile("line 29"))
+    box = alice.locator("#messages")
+
+    def scroll() -> float:
+        return float(box.evaluate("(el) => el.scrollTop"))
+
+    def bottom() -> float:
+        return float(box.evaluate("(el) => el.scrollHeight - el.clientHeight"))
+
+    alice.focus("#input")
+    alice.wait_for_function(
+        "() => { const b = document.getElementById('messages');"
+        " return b.scrollHeight - b.clientHeight - b.scrollTop < 2; }"
+    )
+    alice.keyboard.press("PageUp")
+    alice.wait_for_function(
+        "() => { const b = document.getElementById('messages');"
+        " return b.scrollHeight - b.clientHeight - b.scrollTop > 100; }"
+    )
+    assert scroll() < bottom()
+    alice.keyboard.press("PageDown")
+    alice.keyboard.press("PageDown")
+    alice.wait_for_function(
+        "() => { const b = document.getElementById('messages');"
+        " return b.scrollHeight - b.clientHeight - b.scrollTop < 2; }"
+    )
+
+    alice.keyboard.press("Alt+ArrowUp")
+    expect(alice.locator("#buffer-name")).to_have_text("ChatRoom")
+    alice.keyboard.press("Alt+ArrowDown")
+    expect(alice.locator("#buffer-name")).to_have_text("#den")
+    alice.keyboard.press("Alt+ArrowDown")
+    expect(alice.locator("#buffer-name")).to_have_text("#lobby")
+    assert alice.input_value("#input") == ""  # no history walked meanwhile
+
+
+def test_web_join_of_several_rooms_joins_each_and_shows_the_first(people: People) -> None:
+    """``/join #a,b`` joins #a and #b, as IRC and the terminal client read it; it used to
+    open a tab "#a,b" that no room would ever fill, and ask for "b" without its #."""
+    alice = people.join_as("alice")
+    people.say(alice, "/join #alpha,beta")
+    expect(alice.locator("#buffer-name")).to_have_text("#alpha")
+    for room in ("#alpha", "#beta"):
+        expect(alice.locator(f'#buffers .buffer[data-name="{room}"]')).to_have_count(1)
+    expect(alice.locator('#buffers .buffer[data-name="#alpha,beta"]')).to_have_count(0)
+    alice.click('#buffers .buffer[data-name="#beta"]')
+    expect(alice.locator('#members .member[data-nick="alice"]')).to_be_visible()
+
+
+def test_web_part_or_close_in_a_private_conversation_closes_it(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """A private conversation could not be closed at all: /part said "That command works
+    in a room." and /close went to the server. Now both close it, as in the terminal
+    client (and The Lounge's /close)."""
+    alice = people.join_as("alice")
+    tcp_client("bob")
+    tcp_client("carl")
+    for who, how in (("bob", "/part"), ("carl", "/close")):
+        people.say(alice, f"/query {who}")
+        expect(alice.locator("#buffer-name")).to_have_text(who)
+        people.say(alice, how)
+        expect(alice.locator(f'#buffers .buffer[data-name="{who}"]')).to_have_count(0)
+        expect(alice.locator("#buffer-name")).to_have_text("#lobby")
+    expect(alice.locator("#message-list")).not_to_contain_text("not a command")

@@ -54,6 +54,35 @@ def test_web_author_deletes_own_message_and_everyone_sees_it_gone(
     expect(carol.locator("#message-list")).not_to_contain_text("a message sent too soon")
 
 
+def test_web_delete_typed_as_in_the_terminal_client(people: People) -> None:
+    """``/delete`` deletes one's last message here, ``/delete NICK reason`` an operator's
+    pick, as in the terminal client (the web client sent them to the server as DELETE,
+    which answered "not a command"). Nothing to delete is said, not sent."""
+    alice = people.join_as("alice")
+    people.say(alice, "/join #den")
+    expect(alice.locator('#members .member[data-nick="alice"] .prefix')).to_have_text("@")
+    bob = people.join_as("bob")
+    people.say(bob, "/join #den")
+    expect(bob.locator("#buffer-name")).to_have_text("#den")
+    people.say(bob, "/delete")
+    expect(bob.locator("#message-list .msg").last).to_contain_text(
+        "There is no message of yours here to delete."
+    )
+    people.say(bob, "first of bob")
+    people.say(bob, "second of bob")
+    expect(_message(alice, "second of bob")).to_be_visible()
+    people.say(bob, "/delete")
+    expect(alice.locator("#message-list .msg.deleted .text")).to_have_text(["message deleted"])
+    expect(_message(alice, "first of bob")).to_be_visible()
+
+    people.say(alice, "/redact bob spam")
+    expect(bob.locator("#message-list .msg.deleted .text")).to_have_text(
+        ["message deleted by alice: spam", "message deleted"]
+    )
+    expect(bob.locator("#message-list")).not_to_contain_text("of bob")
+    expect(bob.locator("#message-list")).not_to_contain_text("not a command")
+
+
 def test_web_room_operator_deletes_someone_elses_message(people: People) -> None:
     alice = people.join_as("alice")
     people.say(alice, "/join #den")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web.web_support import LineClient, People
+from tests.web.web_support import LineClient, People, http_url
 
 WIDTHS = [1280, 390]
 
@@ -43,6 +43,29 @@ def test_web_an_action_wraps_as_a_sentence(
     words = line.locator(".text").bounding_box()
     assert words is not None
     assert words["x"] + words["width"] <= width
+
+
+def test_web_a_message_from_a_long_nick_flows_under_it_on_a_phone(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """At 390 px a message from a 23-letter nick used to get what the nick left of the
+    row, a column of a word or half a word per line (a link a dozen lines tall). Now the
+    text follows the nick and wraps under it, as an action's sentence does."""
+    page = _open(people, "wendy", 390)
+    talker = tcp_client("Bartholomew_the_Verbose")
+    text = "wendy: the agenda is at https://example.com/meetings/2026/agenda and please read it"
+    talker.send("JOIN #lobby", f"PRIVMSG #lobby :{text}")
+    line = page.locator(".msg-msg").last
+    expect(line).to_contain_text("/agenda and please read it")
+    # The rows the message's text takes: the distinct lines its words' boxes sit on.
+    rows = page.evaluate(
+        """() => {
+          const range = document.createRange();
+          range.selectNodeContents([...document.querySelectorAll('.msg-msg')].at(-1).querySelector('.text'));
+          return [...range.getClientRects()].map((r) => Math.round(r.bottom));
+        }"""
+    )
+    assert len(set(rows)) <= 4, rows
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -140,3 +163,40 @@ def test_web_icon_buttons_are_drawn_without_an_emoji_font(people: People) -> Non
         }"""
     )
     assert not needs_emoji
+
+
+def test_web_on_a_touch_phone_text_keeps_clear_of_the_menu_and_lines_keep_one_edge(
+    people: People,
+) -> None:
+    """On a touch screen the ⋯ menu of one's own messages is always shown: the text used
+    to run under it. A message of several lines starts under the nick, its lines at one
+    left edge (after the nick, the first line began half-way across the screen)."""
+    context = people.browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    people.contexts.append(context)
+    page = context.new_page()
+    page.on("pageerror", lambda error: people.errors.append(str(error)))
+    page.goto(http_url(people.server) + "/")
+    people.login(page, "wendy")
+    expect(page.locator("#buffer-name")).to_have_text("#lobby")
+    long = "a message of mine long enough to reach the right edge of a phone screen twice"
+    people.say(page, long)
+    mine = page.locator(".msg-msg", has_text="long enough")
+    expect(mine.locator(".msg-actions")).to_be_visible()
+    text = mine.locator(".text").bounding_box()
+    menu = mine.locator(".msg-actions").bounding_box()
+    assert text is not None
+    assert menu is not None
+    assert text["x"] + text["width"] <= menu["x"] + 1, (text, menu)
+
+    page.fill("#input", "def f():\n    return 1")  # pasted: one message of two lines
+    page.press("#input", "Enter")
+    code = page.locator(".msg-msg", has_text="return 1")
+    expect(code).to_be_visible()
+    nick = code.locator(".nick").bounding_box()
+    lines = code.locator(".text").bounding_box()
+    assert nick is not None
+    assert lines is not None
+    assert abs(lines["x"] - nick["x"]) <= 1, (lines, nick)
+    assert lines["y"] >= nick["y"] + nick["height"] - 1

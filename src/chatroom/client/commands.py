@@ -83,8 +83,16 @@ def say(s: ClientSession, buffer: str, text: str) -> list[Event]:
 
 
 def _join(s: ClientSession, buffer: str, args: list[str], rest: str) -> list[Event]:
+    """Join the rooms named; a room one is already in is shown (the server would answer
+    nothing, and the user asked to go there), as WeeChat and Irssi do."""
     rooms = [r if s.is_channel(r) else f"#{r}" for r in args[0].split(",")]
-    s.send("JOIN", ",".join(rooms), *args[1:2])
+    joined = [r for r in rooms if (b := s.buffer(r, create=False)) is not None and b.joined]
+    wanted = [r for r in rooms if r not in joined]
+    if wanted:
+        s.send("JOIN", ",".join(wanted), *args[1:2])
+    if joined and rooms[0] in joined:
+        s.set_active(rooms[0])
+        return [StateChanged(None)]
     return []
 
 
@@ -327,13 +335,18 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+ALIASES = {"raw": "quote", "j": "join", "leave": "part", "close": "part"}
+"""Other names typed for a command, as in WeeChat and Irssi (and the web client); not in
+/help nor offered by Tab, where "/j" would come before "/join"."""
+
+
 def execute(s: ClientSession, buffer: str, text: str) -> list[Event]:
     """Run what the user typed in ``buffer``: a /command, or a message (``//`` escapes)."""
     if not text.startswith("/") or text.startswith("//"):
         return say(s, buffer, text[1:] if text.startswith("//") else text)
     name, _, rest = text[1:].partition(" ")
     rest = rest.strip()
-    cmd = COMMANDS.get("quote" if name.lower() == "raw" else name.lower())
+    cmd = COMMANDS.get(ALIASES.get(name.lower(), name.lower()))
     if cmd is None:
         # As other IRC clients do: a command this client does not know goes to the server
         # (/knock, /silence, /whowas, /oper...), which answers 421 to one it does not know.

@@ -13,50 +13,105 @@ control characters and escape sequences are shown, never obeyed by the terminal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+import textwrap
 import threading
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TextIO
 
 from chatroom.client.connection import ConnectionStatus, Endpoint, IrcClient
 from chatroom.client.session import ClientSession
-from chatroom.client.state import AuthFailed, Deleted, Event, LineKind, LoggedIn, Registered, Show
+from chatroom.client.state import (
+    SERVER_BUFFER,
+    AuthFailed,
+    Deleted,
+    Event,
+    LineKind,
+    LoggedIn,
+    Registered,
+    Show,
+)
+from chatroom.client.timeline import DayBreak, Timeline
 from chatroom.fingerprints import grouped_rows
 from chatroom.irc.formatting import terminal_safe
 
 __all__ = ["format_plain", "retry_hint", "run_plain"]
 
 
-def format_plain(line: Show, current: str | None) -> str:
+JOIN_WAIT = 10.0
+"""Seconds the line mode waits for a room it joins before sending the next line anyway."""
+
+
+def format_plain(line: Show, current: str | None, width: int | None = None) -> str:
     """``[12:34] <alice> hi``; actions as ``* alice waves``, events as ``-- text``.
 
-    Safe to print: formatting removed, controls made visible (``terminal_safe``).
+    Safe to print: formatting removed, controls made visible (``terminal_safe``). With a
+    ``width`` (the terminal's), the client's own lines and errors (``/help``, replies) are
+    word-wrapped to it, later rows indented under their text as the full-screen client
+    does. The conversation is left whole for the terminal to wrap, so a long link still
+    copies as one piece.
     """
-    return terminal_safe(_layout(line, current), keep_newlines=True)  # multiline messages
+    lead, text = _layout(line, current)
+    lead = terminal_safe(lead)
+    text = terminal_safe(text, keep_newlines=True)  # multiline messages
+    if line.deleted:
+        return lead + text
+    if line.kind in (LineKind.MESSAGE, LineKind.NOTICE, LineKind.ACTION):
+        return _indented(lead, text)
+    if width and line.kind in (LineKind.INFO, LineKind.ERROR):
+        return _wrapped(lead, text, width)
+    return lead + text
 
 
-def _layout(line: Show, current: str | None) -> str:
+def _layout(line: Show, current: str | None) -> tuple[str, str]:
+    """The line as (lead, text): time, room, nick and marker, then what was said."""
     stamp = line.time.astimezone().strftime("%H:%M")
     where = "" if current is not None and line.buffer.lower() == current.lower() else line.buffer
     head = f"[{stamp}] " + (f"{where} " if where and where != "*" else "")
     if line.deleted:
-        return f"{head}-- {line.nick}: {line.text}"
+        return f"{head}-- ", f"{line.nick}: {line.text}"
     if line.kind is LineKind.MESSAGE:
-        return _indented(f"{head}<{line.nick}> ", line.text)
+        return f"{head}<{line.nick}> ", line.text
     if line.kind is LineKind.NOTICE:
-        return _indented(f"{head}-{line.nick}- ", line.text)
+        return f"{head}-{line.nick}- ", line.text
     if line.kind is LineKind.ACTION:
-        return _indented(f"{head}* {line.nick} ", line.text)
+        return f"{head}* {line.nick} ", line.text
     if line.kind is LineKind.ERROR:
-        return f"{head}!! {line.text}"
-    return f"{head}-- {line.text}"
+        return f"{head}!! ", line.text
+    return f"{head}-- ", line.text
 
 
 def _indented(lead: str, text: str) -> str:
     """A multi-line message (draft/multiline) under one head: later lines are indented
     to the text, so a script still reads one message per unindented line."""
     return lead + text.replace("\n", "\n" + " " * len(lead))
+
+
+MIN_TEXT_WIDTH = 20
+"""Narrower than this after the indent, wrapped rows give up the indent to keep their text
+(as ``chatroom.tui.chatlog`` does)."""
+
+
+def _wrapped(lead: str, text: str, width: int) -> str:
+    """``lead + text`` in rows of at most ``width`` columns, broken between words; rows
+    after the first start under the text, so a script still reads one line per unindented
+    row."""
+    indent = len(lead) if width - len(lead) >= MIN_TEXT_WIDTH else 0
+    pad = " " * indent
+    rows: list[str] = []
+    for i, part in enumerate(text.split("\n")):
+        first = lead if i == 0 else pad
+        rows += textwrap.wrap(
+            part,
+            width=max(width, len(first) + 1),
+            initial_indent=first,
+            subsequent_indent=pad,
+            break_on_hyphens=False,
+        ) or [first.rstrip()]
+    return "\n".join(rows)
 
 
 _RETRY_HINTS = {
@@ -93,6 +148,38 @@ class PlainUI:
         """Set once typed lines may go to the server (see ``ready_to_talk``)."""
         self.ended = False
         """The connection is over for good: typed lines have nowhere to go."""
+        self.join_answered = asyncio.Event()
+        """Set when our JOIN of a room came back, or an error did (see ``pump``)."""
+        self.days = Timeline(None, datetime.now().astimezone().date())
+        """Where the day changes between the lines printed (see ``_print``)."""
+        self.join_requested = False
+        """The user typed /join: the room that comes back becomes the current one. Rooms
+        rejoined after a reconnect do not take the user's lines elsewhere."""
+
+    def width(self) -> int | None:
+        """The terminal's width now (it may have been resized); None when stdout is not
+        a terminal (a script reads it: nothing is wrapped)."""
+        try:
+            if self.out.isatty():
+                return os.get_terminal_size(self.out.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            pass
+        return None
+
+    def _print(self, line: Show) -> None:
+        """One line on stdout. In a terminal, a line said on another day than the one
+        printed before it comes under the day's date (``-- Friday, 4 December 2026``), as
+        the full-screen client's separators: scrollback shows only the time of day. A
+        script reading a pipe gets only the lines."""
+        s = self.session
+        assert s is not None
+        current = s.buffers[s.active].name if s.active in s.buffers else None
+        width = self.width()
+        for entry in self.days.feed(line):
+            if isinstance(entry, DayBreak) and width is not None:
+                self.out.write(f"-- {entry.label}\n")
+        self.out.write(format_plain(line, current, width) + "\n")
+        self.out.flush()
 
     def on_event(self, event: Event | ConnectionStatus) -> None:
         s = self.session
@@ -100,15 +187,15 @@ class PlainUI:
         if not self.talking.is_set() and self.ready_to_talk(event):
             self.talking.set()
         if isinstance(event, Show):
+            if (event.kind is LineKind.JOIN and event.own) or event.kind is LineKind.ERROR:
+                self.join_answered.set()
             if event.kind is LineKind.JOIN and event.own:
-                s.set_active(event.buffer)
-            current = s.buffers[s.active].name if s.active in s.buffers else None
-            self.out.write(format_plain(event, current) + "\n")
-            self.out.flush()
+                if self.join_requested or s.active == SERVER_BUFFER:
+                    s.set_active(event.buffer)
+                self.join_requested = False
+            self._print(event)
         elif isinstance(event, Deleted):
-            current = s.buffers[s.active].name if s.active in s.buffers else None
-            self.out.write(format_plain(event.line, current) + "\n")
-            self.out.flush()
+            self._print(event.line)
         elif isinstance(event, AuthFailed):
             self.failed = True
             self.err.write(f"chatroom: {terminal_safe(event.text, keep_newlines=True)}\n")
@@ -257,9 +344,21 @@ async def run_plain(
                 return
             text = line.rstrip("\r\n")
             if text:
+                before = session.active
+                ui.join_answered.clear()
                 client.submit(session.buffers[session.active].name, text)
                 if client.quitting:
                     return
+                if session.active != before:  # /query, or /join of a room we are in
+                    name = terminal_safe(session.buffers[session.active].name)
+                    ui.err.write(f"chatroom: your lines now go to {name}\n")
+                    ui.err.flush()
+                elif text.split()[0].lower() in ("/join", "/j"):
+                    ui.join_requested = True
+                    # The next lines are for the room joined: wait for its JOIN (or the
+                    # refusal), as a person would before typing there.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(ui.join_answered.wait(), JOIN_WAIT)
 
     reader = asyncio.create_task(pump())
     done, _ = await asyncio.wait({runner, reader}, return_when=asyncio.FIRST_COMPLETED)

@@ -145,7 +145,9 @@ def numeric(s: ClientSession, msg: Message) -> list[Event]:
     if c == n.RPL_INVITING and len(p) >= 3:
         return [s.info(f"You invited {p[1]} to {p[2]}.")]
     if c in (n.RPL_UNAWAY, n.RPL_NOWAWAY):
-        return [s.info("You are back." if c == n.RPL_UNAWAY else "You are marked as away.")]
+        s.marked_away = c == n.RPL_NOWAWAY  # the status line says it while it lasts
+        text = "You are back." if c == n.RPL_UNAWAY else "You are marked as away."
+        return [s.info(text), StateChanged(None)]
     template = _ERRORS.get(c)
     if c == "477" and len(p) > 2 and not s.is_channel(p[1]):
         template = "{0} takes private messages only from people logged in to an account."

@@ -70,6 +70,8 @@ class ClientSession:
         self.login = Login(self._send, nick, password, create_account, email)
         self.autojoin = list(autojoin)
         self.registered = False
+        self.marked_away = False
+        """The server said this connection is marked away (306), and not back since (305)."""
         self.network = "server"
         self.isupport: dict[str, str | None] = {}
         self.prefix_modes = "ov"
@@ -149,6 +151,7 @@ class ClientSession:
         old = self.login
         self.login = Login(self._send, self.nick, old.password, False, None)
         self.registered = False
+        self.marked_away = False  # a new connection is not away
         self.quitting = False
         self.batches.clear()
         self.multiline.clear()

@@ -31,6 +31,7 @@ from chatroom.client.state import (
     LoggedIn,
     Registered,
     Show,
+    StateChanged,
 )
 from chatroom.client.vault import PasswordVault
 from chatroom.irc.formatting import terminal_safe
@@ -77,6 +78,8 @@ class ChatApp(App[None]):
         self.client: IrcClient | None = None
         self.worker: Worker[None] | None = None
         self.chat: ChatScreen | None = None
+        self._away_shown = False
+        """Whether the status line says we are away (see ``_own_away_changed``)."""
 
     def on_mount(self) -> None:
         if self.initial_server is not None:
@@ -156,7 +159,8 @@ class ChatApp(App[None]):
         who = f"logged in as {session.account}" if session.account else "guest"
         if not session.account and not session.registered and session.login.password:
             who = "logging in…"
-        return f"{server.address} · {security} · {session.nick} ({who}) · /help for commands"
+        away = " · away" if session.marked_away else ""
+        return f"{server.address} · {security} · {session.nick} ({who}){away} · /help for commands"
 
     def _post_event(self, event: Event | ConnectionStatus) -> None:
         self.post_message(NetEvent(event))
@@ -220,6 +224,15 @@ class ChatApp(App[None]):
             and event.buffer == SERVER_BUFFER
         )
 
+    def _own_away_changed(self, event: Event | ConnectionStatus) -> bool:
+        """The server said we are away, or back (306/305): the status line shows it."""
+        session = self.session
+        if not isinstance(event, StateChanged) or session is None or not session.registered:
+            return False
+        changed = session.marked_away != self._away_shown
+        self._away_shown = session.marked_away
+        return changed
+
     def on_net_event(self, message: NetEvent) -> None:
         event = message.event
         if isinstance(event, LoggedIn):
@@ -230,7 +243,11 @@ class ChatApp(App[None]):
                 if isinstance(event, ConnectionStatus):
                     text = self.describe_connection() if event.connected else event.text
                     self.chat.set_status(text, event.connected)
-                elif isinstance(event, (LoggedIn, Registered)) or self._own_nick_changed(event):
+                elif (
+                    isinstance(event, (LoggedIn, Registered))
+                    or self._own_nick_changed(event)
+                    or self._own_away_changed(event)
+                ):
                     # After a reconnect the login ends after "Connected", and /nick renames
                     # us: say who we are now.
                     self.chat.set_status(self.describe_connection(), connected=True)

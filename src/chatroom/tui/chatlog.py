@@ -25,6 +25,7 @@ from rich.rule import Rule
 from rich.segment import Segment
 from rich.text import Text
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -92,11 +93,21 @@ class MessageLog(ScrollView, can_focus=False):
     }
     """
 
+    class AtEnd(Message):
+        """The log came to its newest line (``at_end``), or left it: only there is the
+        user reading what arrives (the read marker and unread counts follow)."""
+
+        def __init__(self, at_end: bool) -> None:
+            super().__init__()
+            self.at_end = at_end
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self._said_at_end = True
         self._entries: list[Entry] = []
         self._strips: list[Strip] = []
         self._width = 0
+        self._height = 0
         self._timeline = Timeline(None, datetime.now().astimezone().date())
 
     @property
@@ -156,6 +167,13 @@ class MessageLog(ScrollView, can_focus=False):
     def _at_end(self) -> bool:
         return self.scroll_y >= self.max_scroll_y
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        at_end = self._at_end()
+        if at_end != self._said_at_end:
+            self._said_at_end = at_end
+            self.post_message(self.AtEnd(at_end))
+
     def _resized(self, follow: bool) -> None:
         self.virtual_size = Size(self._width, len(self._strips))
         if follow:
@@ -163,14 +181,24 @@ class MessageLog(ScrollView, can_focus=False):
         self.refresh()
 
     def on_resize(self) -> None:
-        """Wrap everything again at the new width: nothing is cut, nothing stays narrow."""
-        width = self.scrollable_content_region.width
-        if width <= 0 or width == self._width:
+        """Wrap everything again at the new width: nothing is cut, nothing stays narrow.
+
+        A log that showed its newest line still does after any change of size, the
+        height's too (a shorter terminal, the status line taking two rows again): the
+        scroll position alone would keep the top row, and the newest lines would drop out
+        of view and stop being followed."""
+        region = self.scrollable_content_region
+        if region.width <= 0:
             return
-        follow = self._at_end() or not self._width
-        self._width = width
+        was_at_end = not self._width or self.scroll_y >= len(self._strips) - self._height
+        self._height = region.height
+        if region.width == self._width:
+            if was_at_end:
+                self._resized(True)
+            return
+        self._width = region.width
         self._strips = self._strips_of(self._entries)
-        self._resized(follow)
+        self._resized(was_at_end)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

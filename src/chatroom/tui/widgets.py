@@ -175,6 +175,7 @@ class ChatInput(Input):
         self._candidates = candidates
         self.history: list[str] = []
         self._pos = 0
+        self._draft = ""
         self._cycle: tuple[int, list[str], int, str, str] | None = None
 
     def _on_paste(self, event: events.Paste) -> None:
@@ -194,10 +195,14 @@ class ChatInput(Input):
         self._pos = len(self.history)
 
     def action_history(self, step: int) -> None:
+        """Up and Down walk the lines sent; below the newest is the line that was being
+        typed when Up was first pressed, as WeeChat and Irssi keep it."""
         if not self.history:
             return
+        if self._pos == len(self.history):
+            self._draft = self.value
         self._pos = max(0, min(len(self.history), self._pos + step))
-        self.value = self.history[self._pos] if self._pos < len(self.history) else ""
+        self.value = self.history[self._pos] if self._pos < len(self.history) else self._draft
         self.cursor_position = len(self.value)
 
     def action_complete(self) -> None:

@@ -357,6 +357,16 @@ function say(target, text) {
   lastTyping = 0;
 }
 
+/** The newest line ``nick`` said in ``buffer`` that can still be deleted, or null. */
+function lastSaid(buffer, nick) {
+  const said = ["msg", "action", "notice"];
+  for (let i = (buffer ? buffer.messages.length : 0) - 1; i >= 0; i--) {
+    const entry = buffer.messages[i];
+    if (said.includes(entry.kind) && entry.msgid && !entry.deleted && state.fold(entry.nick) === state.fold(nick)) return entry;
+  }
+  return null;
+}
+
 function commandContext() {
   const buffer = state.active;
   const target = buffer && buffer.kind !== "server" ? buffer.name : null;
@@ -364,8 +374,16 @@ function commandContext() {
     target,
     channel: buffer && buffer.kind === "channel" ? buffer.name : null,
     me: state.me,
+    canRedact: state.canRedact,
+    lastSaid: (nick) => lastSaid(buffer, nick),
     isChannel: (name) => state.isChannel(name),
     askModes: (room) => state.modeAsked.add(state.fold(room)),
+    askTopic: (room) => state.topicAsked.add(state.fold(room)),
+    close: (name) => {
+      state.remove(name);
+      redraw();
+    },
+    askNames: (room) => state.namesAsked.set(state.fold(room), []),
     send: (command, params) => client.send(command, params),
     raw: (line) => {
       const msg = parseLine(line);
@@ -515,7 +533,24 @@ document.addEventListener("click", (event) => {
     view.closeMessageMenu();
   }
 });
+// Keys from other IRC clients: Alt+↑/↓ to the previous/next conversation (The Lounge;
+// Ctrl+P/N in the terminal client), Page Up/Down in the message box scroll the messages.
 document.addEventListener("keydown", (event) => {
+  const step = { ArrowUp: -1, ArrowDown: 1 }[event.key];
+  if (step && event.altKey && !event.ctrlKey && !event.metaKey && !event.shiftKey && state.active) {
+    event.preventDefault();
+    const buffers = state.ordered();
+    const at = buffers.indexOf(state.active);
+    select(buffers[(at + step + buffers.length) % buffers.length]);
+    return;
+  }
+  const page = { PageUp: -1, PageDown: 1 }[event.key];
+  if (page && event.target === $("input") && !event.shiftKey) {
+    event.preventDefault();
+    const box = $("messages");
+    box.scrollBy({ top: page * Math.max(40, box.clientHeight - 40) });
+    return;
+  }
   if (event.key === "Escape") {
     view.closeMemberMenu();
     view.closeMessageMenu();

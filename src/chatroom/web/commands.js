@@ -7,16 +7,19 @@
 
 export const HELP = [
   "/join #room [key] — join or create a room (key: for a room that has one)",
-  "/part [reason] — leave this room",
+  "/part [reason] — leave this room (in a private conversation: close it; /close too)",
   "/msg nick text — private message (/query nick opens the conversation)",
   "/me does something — an action",
   "/nick newname — change your nickname",
   "/topic text — set the room's topic",
+  "/invite nick [#room] — invite nick to this room (or #room)",
+  "/names [#room] — who is in this room (or #room)",
   "/kick nick [reason], /ban nick, /unban mask, /mute nick, /unmute nick",
   "/op nick, /deop nick, /voice nick, /devoice nick",
   "/mode [#room|nick] [+m|-m|+b mask…] — show or change modes (no target: this room, or yours)",
   "/away [message] — mark yourself away (no message: back)",
   "/displayname [name] — the name shown beside your nick (none: remove it)",
+  "/delete [nick] [reason] — delete your last message here (operators: nick's); /redact too",
   "/knock #room [text] — ask the operators of a closed room to invite you",
   "/silence [+mask|-mask] — your block list: no private messages or invites from them",
   "/quote LINE — send a raw IRC line (any other /command goes to the server as typed)",
@@ -39,11 +42,15 @@ function needChannel(ctx) {
 const COMMANDS = {
   join(ctx, [room, key]) {
     if (!room) return ctx.note("Usage: /join #room [key]");
-    const name = /^[#&]/.test(room) ? room : `#${room}`;
-    ctx.send("JOIN", key ? [name, key] : [name]);
-    ctx.open(name);
+    // "/join #a,#b" joins both (as IRC and the terminal client read it); the first is shown.
+    const names = room.split(",").filter(Boolean).map((name) => (/^[#&]/.test(name) ? name : `#${name}`));
+    if (!names.length) return ctx.note("Usage: /join #room [key]");
+    ctx.send("JOIN", key ? [names.join(","), key] : [names.join(",")]);
+    ctx.open(names[0]);
   },
   part(ctx, args, rest) {
+    // In a private conversation: close it (as the terminal client does; /close too).
+    if (ctx.target && !ctx.channel) return ctx.close(ctx.target);
     if (!needChannel(ctx)) return;
     ctx.send("PART", rest ? [ctx.target, rest] : [ctx.target]);
   },
@@ -67,27 +74,43 @@ const COMMANDS = {
   },
   topic(ctx, args, rest) {
     if (!needChannel(ctx)) return;
+    if (!rest) ctx.askTopic(ctx.target); // the answer is shown (a JOIN's is not)
     ctx.send("TOPIC", rest ? [ctx.target, rest] : [ctx.target]);
   },
+  names(ctx, [room]) {
+    const target = room || ctx.channel;
+    if (!target) return ctx.note("Usage: /names #room (in a room: its members)");
+    ctx.askNames(target);
+    ctx.send("NAMES", [target]);
+  },
+  invite(ctx, [who, room]) {
+    if (!who || !(room || ctx.channel)) return ctx.note("Usage: /invite nick [#room] (in a room: to it)");
+    ctx.send("INVITE", [who, room || ctx.channel]);
+  },
   kick(ctx, [who], rest) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /kick nick [reason]");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /kick nick [reason]");
     const reason = rest.slice(who.length).trim();
     ctx.send("KICK", reason ? [ctx.target, who, reason] : [ctx.target, who]);
   },
   ban(ctx, [who]) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /ban nick");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /ban nick");
     ctx.send("MODE", [ctx.target, "+b", nickMask(who)]);
   },
   unban(ctx, [who]) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /unban mask");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /unban mask");
     ctx.send("MODE", [ctx.target, "-b", nickMask(who)]);
   },
   mute(ctx, [who]) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /mute nick");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /mute nick");
     ctx.send("MODE", [ctx.target, "+q", nickMask(who)]);
   },
   unmute(ctx, [who]) {
-    if (!needChannel(ctx) || !who) return who ? undefined : ctx.note("Usage: /unmute nick");
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note("Usage: /unmute nick");
     ctx.send("MODE", [ctx.target, "-q", nickMask(who)]);
   },
   op: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "+o", who]),
@@ -109,6 +132,24 @@ const COMMANDS = {
   displayname(ctx, args, rest) {
     ctx.send("METADATA", rest ? ["*", "SET", "display-name", rest] : ["*", "SET", "display-name"]);
   },
+  delete(ctx, [who], rest) {
+    // As the terminal client's: the first word names whose message only if that nick said
+    // something here; otherwise all of it is the reason (none by default, as the spec asks).
+    if (!ctx.canRedact) return ctx.note("This server cannot delete messages.");
+    if (!ctx.target) return ctx.note("/delete works in a room or a private chat.");
+    let nick = ctx.me;
+    let reason = rest;
+    if (who && ctx.lastSaid(who)) {
+      nick = who;
+      reason = rest.slice(who.length).trim();
+    }
+    const line = ctx.lastSaid(nick);
+    if (!line) {
+      const whose = nick === ctx.me ? "yours" : `${nick}'s`;
+      return ctx.note(`There is no message of ${whose} here to delete.`);
+    }
+    ctx.send("REDACT", reason ? [ctx.target, line.msgid, reason] : [ctx.target, line.msgid]);
+  },
   knock(ctx, [room], rest) {
     if (!room) return ctx.note("Usage: /knock #room [text]");
     const text = rest.slice(room.length).trim().replace(/^:/, ""); // "/knock #r :text" too
@@ -127,7 +168,9 @@ const COMMANDS = {
 };
 COMMANDS.j = COMMANDS.join;
 COMMANDS.leave = COMMANDS.part;
+COMMANDS.close = COMMANDS.part;
 COMMANDS.raw = COMMANDS.quote;
+COMMANDS.redact = COMMANDS.delete;
 
 /** The command names Tab completes (one-letter aliases left out: "/j" would shadow "/join"). */
 export const COMMAND_NAMES = Object.keys(COMMANDS)

@@ -4,6 +4,7 @@
 import { actionText, makeFolder, messageTime, parsePrefix, parseSource, stripFormatting } from "./irc.js";
 import { channelModesReply, MODE_HANDLERS, userMode } from "./modereplies.js";
 import { askWhoIsAway, needsAction, PRESENCE_HANDLERS } from "./presence.js";
+import { replyText } from "./replies.js";
 import { SERVER_INFO, serverInfoText } from "./serverinfo.js";
 import { mentions } from "./state.js";
 
@@ -32,6 +33,11 @@ function numeric(app, msg) {
   if (SERVER_INFO.has(msg.command)) {
     const line = serverInfoText(msg, state);
     if (line) app.post(state.server, { kind: "event", text: line, time: messageTime(msg.tags) }, false);
+    return;
+  }
+  const said = replyText(msg);
+  if (said !== undefined) {
+    if (said) app.note(said);
     return;
   }
   // A server that advertises draft/chathistory but refuses a query: no history, no noise.
@@ -352,12 +358,27 @@ const HANDLERS = {
     app.refresh();
   },
   "332"(app, msg) {
-    const buffer = app.state.find(msg.params[1]);
+    const { state } = app;
+    const buffer = state.find(msg.params[1]);
     if (buffer) buffer.topic = stripFormatting(msg.params[2] || "");
+    // The topic after a JOIN is in the header; one asked for with /topic is said too.
+    if (state.topicAsked.delete(state.fold(msg.params[1] || ""))) {
+      const text = `Topic of ${msg.params[1]}: ${stripFormatting(msg.params[2] || "")}`;
+      if (buffer) app.post(buffer, { kind: "event", text, time: messageTime(msg.tags) }, false);
+      else app.note(text);
+    }
     app.refresh();
+  },
+  "331"(app, msg) {
+    // RPL_NOTOPIC: sent when asked (/topic); without a line the user would see nothing.
+    const { state } = app;
+    if (state.topicAsked.delete(state.fold(msg.params[1] || ""))) app.note(`${msg.params[1]} has no topic. /topic TEXT sets one.`);
   },
   "353"(app, msg) {
     const { state } = app;
+    const asked = state.namesAsked.get(state.fold(msg.params[2] || ""));
+    // "@alice!alice@host" (userhost-in-names): the nick with its rank is what is shown.
+    if (asked) asked.push(...(msg.params[3] || "").split(" ").filter(Boolean).map((name) => name.split("!")[0]));
     const buffer = state.find(msg.params[2]);
     if (!buffer) return;
     buffer.pendingNames = buffer.pendingNames || new Map();
@@ -367,6 +388,14 @@ const HANDLERS = {
     }
   },
   "366"(app, msg) {
+    const { state } = app;
+    const room = msg.params[1] || "";
+    const asked = state.namesAsked.get(state.fold(room));
+    if (asked) {
+      // A /names typed: said in words (the member list only shows a room one is in).
+      state.namesAsked.delete(state.fold(room));
+      app.note(asked.length ? `In ${room}: ${asked.join(" ")}` : `Nobody you can see is in ${room}.`);
+    }
     const buffer = app.state.find(msg.params[1]);
     if (!buffer || !buffer.pendingNames) return;
     buffer.members = buffer.pendingNames;

@@ -124,6 +124,8 @@ export class ChatState {
     this.away = new Map(); // folded nick -> away message ("" when unknown), presence.js
     this.pendingWho = new Set(); // folded rooms whose WHO (who is away) is not answered yet
     this.modeAsked = new Set(); // folded rooms whose modes the user asked for (/mode #room)
+    this.topicAsked = new Set(); // folded rooms whose topic the user asked for (/topic)
+    this.namesAsked = new Map(); // folded room -> names gathered for a /names typed
     this.unseenNotes = []; // lines for the first conversation shown (none is, at sign-on)
   }
 

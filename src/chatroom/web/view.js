@@ -25,7 +25,8 @@ const URL_RE = /\bhttps?:\/\/[^\s<>"'\p{Cf}]+[^\s<>"'.,;:!?)\]\p{Cf}]/gu;
 /** Text with http(s) links made clickable; every piece is a text node or an <a>. */
 function richText(raw) {
   const text = stripFormatting(raw); // events and notes too
-  const span = el("span", { cls: "text" });
+  // Lines of a multi-line message keep their left edge together (code, lists).
+  const span = el("span", { cls: text.includes("\n") ? "text multiline" : "text" });
   let last = 0;
   for (const match of text.matchAll(URL_RE)) {
     span.append(document.createTextNode(text.slice(last, match.index)));

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import OptionList, Static
 
-from chatroom.client.commands import COMMANDS
+from chatroom.client.completion import completions
 from chatroom.client.connection import ConnectionStatus
 from chatroom.client.state import (
     SERVER_BUFFER,
@@ -46,6 +46,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+n", "next_room(1)", "Next room"),
         Binding("ctrl+p", "next_room(-1)", "Prev room"),
         Binding("pageup", "older", "Older messages", show=False),
+        Binding("pagedown", "newer", "Newer messages", show=False),
         Binding("f2", "toggle_panels", "Rooms"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -74,6 +75,8 @@ class ChatScreen(Screen[None]):
         self._ready = False
         self._drawn = 0
         self._status = (status, True)
+        self._window_viewing = True
+        self._log_at_end = True
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -140,6 +143,19 @@ class ChatScreen(Screen[None]):
     def set_viewing(self, viewing: bool) -> None:
         """The terminal window lost or got the focus (the app tells us): lines said while
         it was in the background stay unread, under a "new messages" line."""
+        self._window_viewing = viewing
+        self._update_viewing()
+
+    @on(MessageLog.AtEnd)
+    def _log_moved(self, event: MessageLog.AtEnd) -> None:
+        """Scrolled back, the user reads old lines, not what arrives: as in the background."""
+        self._log_at_end = event.at_end
+        self._update_viewing()
+
+    def _update_viewing(self) -> None:
+        viewing = self._window_viewing and self._log_at_end
+        if viewing == self.session.viewing:
+            return
         self.session.set_viewing(viewing)
         if self._ready:
             self.refresh_rooms()
@@ -205,10 +221,7 @@ class ChatScreen(Screen[None]):
     # ------------------------------------------------------------------ input
 
     def _completions(self) -> list[str]:
-        buf = self.session.buffers[self.session.active]
-        nicks = [nick for nick, _ in buf.members.values()]
-        rooms = [b.name for b in self.session.buffers.values() if b.is_room]
-        return [*sorted(nicks, key=str.lower), *rooms, *(f"/{c}" for c in COMMANDS)]
+        return completions(self.session, self.session.buffers[self.session.active].name)
 
     @on(ChatInput.Submitted, "#input")
     def send(self, event: ChatInput.Submitted) -> None:
@@ -243,6 +256,10 @@ class ChatScreen(Screen[None]):
         if log.scroll_y <= 0 and lines and self.session.active != SERVER_BUFFER:
             self.post_message(self.OlderWanted(self.active_name, lines[0].time))
         log.scroll_page_up()
+
+    def action_newer(self) -> None:
+        """Page Down: back towards the newest line (there, the log follows new lines)."""
+        self.query_one("#log", MessageLog).scroll_page_down()
 
     def action_quit(self) -> None:
         self.post_message(self.Submit(self.active_name, "/quit"))

@@ -1,0 +1,138 @@
+"""The terminal app's message field as WeeChat and Irssi users expect it (and as the web
+client has it): Tab offers the latest speakers first and never oneself, completes the
+other person's nick in a private chat, Up/Down give back the line being typed, and
+``/join`` (``/j``) of a room one is in goes there."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.tui.app import ChatApp
+from chatroom.tui.widgets import ChatInput
+from tests.realserver import Client, ServerThread, make_config
+from tests.tui.test_tui_modes_and_away import chatting, texts, typed
+from tests.tui.test_tui_pilot import until
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerThread]:
+    running = ServerThread(make_config(tmp_path)).start()
+    yield running
+    running.stop()
+
+
+def _app(server: ServerThread, tmp_path: Path) -> ChatApp:
+    store = ServerStore(tmp_path / "cfg")
+    return ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+
+
+async def _tab(pilot: Pilot[None], text: str) -> str:
+    field = pilot.app.screen.query_one("#input", ChatInput)
+    field.value = text
+    field.cursor_position = len(text)
+    await pilot.press("tab")
+    return field.value
+
+
+def test_tab_offers_the_latest_speaker_first_and_never_oneself(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    people = [Client(server.port, nick) for nick in ("bob", "bonnie", "tim")]
+    app = _app(server, tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 32)) as pilot:
+            for who in people:
+                who.wait_type("welcome")
+                who.conn.join("#lobby")
+                who.wait_type("join")
+            s = await chatting(pilot)
+            await until(pilot, lambda: len(s.buffers["#lobby"].members) == 4)
+            # Alphabetical before anyone spoke.
+            assert await _tab(pilot, "bo") == "bob: "
+            people[1].conn.privmsg("#lobby", "anyone here?")
+            await until(pilot, lambda: "anyone here?" in texts(s, "#lobby"))
+            assert await _tab(pilot, "bo") == "bonnie: "  # she spoke last: the one answered
+            await pilot.press("tab")
+            assert pilot.app.screen.query_one("#input", ChatInput).value == "bob: "
+            assert await _tab(pilot, "ti") == "tim: "  # tina (oneself) is not offered
+            await pilot.press("tab")
+            assert pilot.app.screen.query_one("#input", ChatInput).value == "tim: "
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        for who in people:
+            who.close()
+
+
+def test_tab_completes_the_other_persons_nick_in_a_private_chat(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    bob = Client(server.port, "bob")
+    app = _app(server, tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 32)) as pilot:
+            bob.wait_type("welcome")
+            s = await chatting(pilot)
+            await typed(pilot, "/query bob")
+            await until(pilot, lambda: s.buffers[s.active].name == "bob")
+            assert await _tab(pilot, "thanks b") == "thanks bob "
+            pilot.app.screen.query_one("#input", ChatInput).value = ""
+            await typed(pilot, "/close")  # as in WeeChat (and the web client)
+            await until(pilot, lambda: "bob" not in s.buffers)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        bob.close()
+
+
+def test_up_then_down_gives_back_the_line_being_typed(server: ServerThread, tmp_path: Path) -> None:
+    app = _app(server, tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 32)) as pilot:
+            s = await chatting(pilot)
+            await typed(pilot, "first line")
+            await typed(pilot, "second line")
+            await until(pilot, lambda: "second line" in texts(s, "#lobby"))
+            field = pilot.app.screen.query_one("#input", ChatInput)
+            await pilot.press(*"half a thou")
+            await pilot.press("up")
+            assert field.value == "second line"
+            await pilot.press("up")
+            assert field.value == "first line"
+            await pilot.press("down", "down")
+            assert field.value == "half a thou"
+            await pilot.press("down")  # past the end: still the draft, not emptied
+            assert field.value == "half a thou"
+
+    asyncio.run(scenario())
+
+
+def test_join_of_a_room_one_is_in_shows_it(server: ServerThread, tmp_path: Path) -> None:
+    """``/join #lobby`` from another room goes back to #lobby (it did nothing: the server
+    answers nothing to a JOIN of a room one is in)."""
+    app = _app(server, tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 32)) as pilot:
+            s = await chatting(pilot)
+            await typed(pilot, "/join #dev")
+            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
+            await typed(pilot, "/join #lobby")
+            await until(pilot, lambda: s.buffers[s.active].name == "#lobby")
+            await typed(pilot, "/j dev")
+            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
+            await typed(pilot, "back in dev")
+            await until(pilot, lambda: "back in dev" in texts(s, "#dev"))
+
+    asyncio.run(scenario())
