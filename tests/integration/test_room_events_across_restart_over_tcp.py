@@ -73,7 +73,9 @@ def test_a_user_in_a_room_at_an_orderly_shutdown_is_recorded_leaving(
         back.wait_for(lambda e: e.type == "join" and e.target == "#garden")
         events = _events(second.port, wires)
         assert [e for e in events if e.endswith(" alice")] == [
-            "JOIN alice", "QUIT alice", "JOIN alice"
+            "JOIN alice",
+            "QUIT alice",
+            "JOIN alice",
         ], events
     finally:
         second.stop()
