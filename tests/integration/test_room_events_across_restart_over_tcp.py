@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.realserver import Client, ServerThread, Wire, guest_wire
+from tests.serve_process import ServeProcess, store_args
 
 PLAYBACK = ("batch", "server-time", "message-tags", "draft/chathistory", "draft/event-playback")
 
@@ -77,5 +78,29 @@ def test_a_user_in_a_room_at_an_orderly_shutdown_is_recorded_leaving(
             "QUIT alice",
             "JOIN alice",
         ], events
+    finally:
+        second.stop()
+
+
+def test_chatroom_serve_stopped_with_sigterm_records_its_users_leaving(
+    tmp_path: Path, clients: list[Client], wires: list[Wire]
+) -> None:
+    config = config_with_accounts(tmp_path, "alice")  # the store serve runs on
+    first = ServeProcess(tmp_path, args=store_args(config))
+    try:
+        alice = Client(first.irc_port, "alice", PASSWORD, sasl_login="alice")
+        clients.append(alice)
+        alice.wait_type("welcome")
+        alice.conn.join("#garden")
+        alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
+    finally:
+        first.stop()  # SIGTERM: an orderly shutdown
+    second = ServeProcess(tmp_path, args=store_args(config))
+    try:
+        back = Client(second.irc_port, "alice", PASSWORD, sasl_login="alice")
+        clients.append(back)
+        back.wait_for(lambda e: e.type == "join" and e.target == "#garden")  # kept rooms
+        events = _events(second.irc_port, wires)
+        assert events[:3] == ["JOIN alice", "QUIT alice", "JOIN alice"], events
     finally:
         second.stop()
