@@ -172,7 +172,7 @@ def test_irssi_away_with_always_on_gets_what_it_missed_once_in_order_as_dated_no
         """Connected, and an LUSERS typed after the welcome answered: a replay came first."""
         wait_until(lambda: irssi.screen().count("End of /MOTD") == 1, irssi.screen)
         irssi.type("/lusers")
-        wait_until(lambda: irssi.screen().count("operator(s) online") == 2, irssi.screen)
+        wait_until(lambda: irssi.screen().count("channels formed") == 2, irssi.screen)
 
     irssi.type("/disconnect")
     wait_until(away_with_no_device, irssi.screen)

@@ -144,14 +144,17 @@ const ROOM_EVENTS = new Set(["JOIN", "PART", "QUIT", "KICK", "NICK", "TOPIC", "M
  * told as a line of text, which changes nobody's membership or the topic now; null for
  * anything else (a REDACT is applied with ``redact`` instead).
  */
-export function historyEntry(app, msg) {
+export function historyEntry(app, msg, buffer = null) {
   if (msg.command === "PRIVMSG" || msg.command === "NOTICE") return chatEntry(app, msg);
   if (!ROOM_EVENTS.has(msg.command)) return null;
   const { nick } = parseSource(msg.source);
-  if (msg.command === "JOIN") {
+  if (msg.command === "JOIN" || msg.command === "QUIT") {
     // Back after a server restart: the rejoins (ours, and room-mates' who came back with
-    // us) are told neither live nor when the catch-up brings them from history.
-    const back = app.state.find(msg.params[0])?.returning;
+    // us) are told neither live nor when the catch-up brings them from history; nor are
+    // the QUITs the server kept at its shutdown for those who were here (the banner said
+    // why). A QUIT we saw live has the same msgid and shows once anyway.
+    const room = msg.command === "JOIN" ? app.state.find(msg.params[0]) : buffer;
+    const back = room?.returning;
     if (back && (app.state.isMe(nick) || back.has(app.state.fold(nick)))) return null;
   }
   const p = msg.params;

@@ -131,7 +131,7 @@ export class History {
       this.missedArrived(buffer, messages);
       return;
     }
-    const added = buffer.addOlder(this.entries(messages));
+    const added = buffer.addOlder(this.entries(messages, buffer));
     this.applyRedactions(messages);
     // A short page is the beginning; so is a page with nothing new, which asking again would repeat.
     if (messages.length < this.page() || (asked === "BEFORE" && !added)) buffer.historyDone = true;
@@ -139,8 +139,8 @@ export class History {
     this.app.historyShown(buffer);
   }
 
-  entries(messages) {
-    return messages.map((m) => historyEntry(this.app, m)).filter(Boolean);
+  entries(messages, buffer) {
+    return messages.map((m) => historyEntry(this.app, m, buffer)).filter(Boolean);
   }
 
   /** REDACT lines in history (draft/message-redaction): deletions made while we were away. */
@@ -155,7 +155,7 @@ export class History {
    */
   missedArrived(buffer, lines) {
     const state = this.state;
-    const fresh = buffer.addMissed(this.entries(lines));
+    const fresh = buffer.addMissed(this.entries(lines, buffer));
     this.applyRedactions(lines);
     const unseen = fresh.filter((e) => !e.self && e.kind !== "event");
     if (!buffer.readMarker && unseen.length && (buffer !== state.active || document.hidden)) {

@@ -112,7 +112,9 @@ def close_all(world: World, reason: str) -> None:
 
     They all go at once, so a QUIT per room-mate would only fill every room with
     "left (Server shutting down)" lines above the one line that matters (a client shows
-    a "reconnecting" banner for it). Leaving the rooms first leaves no one to tell.
+    a "reconnecting" banner for it). Leaving the rooms first leaves no one to tell. The
+    rooms' history still gets each user's QUIT (but an always-on user's, who is back in
+    its rooms after the restart), so a reader of it never sees a user join twice.
     """
     sessions = [session for session in world.sessions.values() if not session.closed]
     users = {session.owner for session in sessions}
@@ -121,6 +123,9 @@ def close_all(world: World, reason: str) -> None:
         if user.registered and user.account is not None:
             presence.keep(world, user)  # rooms to rejoin (always-on: to be in) after
     world.closing = True  # what was just kept stays kept while everyone leaves
+    for user in users:
+        if user.registered and not user.always_on:  # always-on users are back after it
+            events.quit_unannounced(world, user, reason)
     for session in sessions:
         for channel in list(session.channels.values()):
             leave_channel(world, session, channel)

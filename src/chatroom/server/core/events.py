@@ -177,6 +177,13 @@ def quit(ctx: Context, session: Session | User, reason: str) -> None:
         _everywhere(ctx, session, ctx.peers(session), "QUIT", reason)
 
 
+def quit_unannounced(ctx: Context, user: User, reason: str) -> None:
+    """A QUIT kept in each of the user's rooms but sent to nobody: at an orderly shutdown
+    everyone leaves at once, so telling room-mates is noise, but the rooms' history must
+    say the user left, or its JOIN after the restart follows its last JOIN."""
+    _everywhere(ctx, user, (), "QUIT", reason)
+
+
 def nick(ctx: Context, session: Session | User, recipients: Collection[Session], new: str) -> None:
     """NICK to ``recipients`` (the user too), kept in each of the user's rooms."""
     _everywhere(ctx, session, recipients, "NICK", new)

@@ -38,7 +38,10 @@ def store_for_account(
     if account is None or session.account is None or verb not in ("PRIVMSG", "NOTICE"):
         return False
     if ctx.accounts.online(key) is not None:
-        return False  # online under another nick: kept, it would wait for a login to come
+        # The account's user is online under another nick (it changed it): kept, the
+        # message would wait for a login that is not coming. A bot logged in to the
+        # account under its own nick is not the account's user, so it does not count.
+        return False
     if text[:1] == "\x01" and not text.startswith("\x01ACTION"):
         return False  # a CTCP request wants an answer now, and history never keeps one
     kept = ctx.accounts.waiting(key)

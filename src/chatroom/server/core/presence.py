@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from chatroom.irc.message import format_line
 from chatroom.server.core import chanreg, opers, readmarkers
 from chatroom.server.core.bans import Who
 from chatroom.server.core.hostnames import change_host
@@ -146,7 +145,8 @@ def burst(ctx: Context, session: Session) -> None:
             params: tuple[str, ...] = (channel.name, user.account or "*", user.realname)
         else:
             params = (channel.name,)
-        session.send(format_line(user.prefix, "JOIN", *params))
+        # Tagged as any JOIN is (server-time: the time the device attached; account-tag)
+        ctx.fanout([session], user.prefix, "JOIN", *params, account=user.account)
         if channel.topic:
             send_topic(ctx, session, channel)
         readmarkers.joined(ctx, session, channel)  # draft/read-marker: before NAMES ends

@@ -157,9 +157,14 @@ def send_lusers(ctx: Context, session: Session) -> None:
         n.RPL_LUSERCLIENT,
         f"There are {users - invisible} users and {invisible} invisible on 1 servers",
     )
-    ctx.reply(session, n.RPL_LUSEROP, str(opers), "operator(s) online")
-    ctx.reply(session, n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
-    ctx.reply(session, n.RPL_LUSERCHANNELS, str(len(ctx.rooms)), "channels formed")
+    # modern.ircdocs.horse gives these three a positive count and RFC 2812 sends them only
+    # when not zero: "0 unknown connection(s)" is noise in every client's welcome.
+    if opers:
+        ctx.reply(session, n.RPL_LUSEROP, str(opers), "operator(s) online")
+    if unknown > 0:
+        ctx.reply(session, n.RPL_LUSERUNKNOWN, str(unknown), "unknown connection(s)")
+    if ctx.rooms:
+        ctx.reply(session, n.RPL_LUSERCHANNELS, str(len(ctx.rooms)), "channels formed")
     ctx.reply(session, n.RPL_LUSERME, f"I have {users} clients and 0 servers")
     ctx.reply(
         session,
