@@ -13,6 +13,7 @@ import pytest
 from textual.pilot import Pilot
 
 from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.client.state import SERVER_BUFFER
 from chatroom.tui.app import ChatApp
 from chatroom.tui.widgets import ChatInput
 from tests.realserver import Client, ServerThread, make_config
@@ -134,5 +135,75 @@ def test_join_of_a_room_one_is_in_shows_it(server: ServerThread, tmp_path: Path)
             await until(pilot, lambda: s.buffers[s.active].name == "#dev")
             await typed(pilot, "back in dev")
             await until(pilot, lambda: "back in dev" in texts(s, "#dev"))
+
+    asyncio.run(scenario())
+
+
+def test_shift_tab_cycles_nick_completion_backwards_and_keeps_the_focus(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Tab goes forwards through the matches, Shift+Tab backwards through the same ones
+    (wrapping round), and a first Shift+Tab offers the last match; the message field keeps
+    the focus (Shift+Tab used to move it to the room list)."""
+    people = [Client(server.port, nick) for nick in ("bob", "bonnie", "boris")]
+    app = _app(server, tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 32)) as pilot:
+            for who in people:
+                who.wait_type("welcome")
+                who.conn.join("#lobby")
+                who.wait_type("join")
+            s = await chatting(pilot)
+            await until(pilot, lambda: len(s.buffers["#lobby"].members) == 4)
+            field = pilot.app.screen.query_one("#input", ChatInput)
+            assert await _tab(pilot, "bo") == "bob: "
+            await pilot.press("tab")
+            assert field.value == "bonnie: "
+            await pilot.press("shift+tab")
+            assert field.value == "bob: "
+            await pilot.press("shift+tab")
+            assert field.value == "boris: "
+            assert pilot.app.focused is field
+            field.value = "bo"
+            field.cursor_position = 2
+            await pilot.press("shift+tab")
+            assert field.value == "boris: "
+            assert pilot.app.focused is field
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        for who in people:
+            who.close()
+
+
+def test_alt_number_goes_to_the_nth_conversation_of_the_room_list(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Alt+1..9 go to the n-th entry of the room list as WeeChat and Irssi number their
+    windows: 1 is the server window, then #lobby, #dev, #ops in the order joined. A number
+    past the end does nothing, and no digit lands in the message field."""
+    app = _app(server, tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 32)) as pilot:
+            s = await chatting(pilot)
+            for room in ("#dev", "#ops"):
+                await typed(pilot, f"/join {room}")
+                await until(pilot, lambda room=room: s.buffers[s.active].name == room)
+            field = pilot.app.screen.query_one("#input", ChatInput)
+            await pilot.press("alt+2")
+            await until(pilot, lambda: s.buffers[s.active].name == "#lobby")
+            await pilot.press("alt+3")
+            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
+            await pilot.press("alt+9")
+            await pilot.pause()
+            assert s.buffers[s.active].name == "#dev"
+            await pilot.press("alt+4")
+            await until(pilot, lambda: s.buffers[s.active].name == "#ops")
+            await pilot.press("alt+1")
+            await until(pilot, lambda: s.active == SERVER_BUFFER)
+            assert field.value == ""
 
     asyncio.run(scenario())

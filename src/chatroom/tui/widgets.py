@@ -168,6 +168,8 @@ class ChatInput(Input):
         Binding("up", "history(-1)", "previous line", show=False),
         Binding("down", "history(1)", "next line", show=False),
         Binding("tab", "complete", "complete", show=False),
+        # Backwards through the same matches (WeeChat, Irssi), not out of the field.
+        Binding("shift+tab", "complete(-1)", "complete backwards", show=False),
     ]
 
     def __init__(self, candidates: Callable[[], list[str]], **kwargs: Any) -> None:
@@ -205,14 +207,15 @@ class ChatInput(Input):
         self.value = self.history[self._pos] if self._pos < len(self.history) else self._draft
         self.cursor_position = len(self.value)
 
-    def action_complete(self) -> None:
-        """Complete the word before the cursor; Tab again (nothing typed) cycles the matches.
+    def action_complete(self, step: int = 1) -> None:
+        """Complete the word before the cursor; Tab again (nothing typed) cycles the matches,
+        Shift+Tab cycles them backwards (a first Shift+Tab offers the last match).
 
         A nick completed at the start of the line gets ": " as IRC custom addresses people.
         """
         if self._cycle is not None and self._cycle[3] == self.value:
             start, matches, i, _, tail = self._cycle
-            i = (i + 1) % len(matches)
+            i = (i + step) % len(matches)
         else:
             before = self.value[: self.cursor_position]
             start = before.rfind(" ") + 1
@@ -222,7 +225,7 @@ class ChatInput(Input):
             matches = [c for c in self._candidates() if c.lower().startswith(word)]
             if not matches:
                 return
-            i = 0
+            i = 0 if step > 0 else len(matches) - 1
             tail = self.value[self.cursor_position :]
         choice = matches[i]
         suffix = ": " if start == 0 and not choice.startswith(("/", "#")) else " "
