@@ -6,6 +6,7 @@ other person's nick in a private chat, Up/Down give back the line being typed, a
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from chatroom.client.state import SERVER_BUFFER
 from chatroom.tui.app import ChatApp
 from chatroom.tui.widgets import ChatInput
 from tests.realserver import Client, ServerThread, make_config
+from tests.tui.test_plain_in_tmux import Tmux
 from tests.tui.test_tui_modes_and_away import chatting, texts, typed
 from tests.tui.test_tui_pilot import until
 
@@ -207,3 +209,30 @@ def test_alt_number_goes_to_the_nth_conversation_of_the_room_list(
             assert field.value == ""
 
     asyncio.run(scenario())
+
+
+def test_alt_number_switches_windows_in_a_real_terminal(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """In tmux, Alt+2 is sent as ESC then 2 (as xterm and most terminals do): the app goes
+    to #lobby, and Alt+1 to the server window. Textual read that pair as the "™" of a
+    Mac's Option+2 and typed it into the message field."""
+    tmux = Tmux()
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} TERM=xterm-256color"
+    command = f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --nick tina"
+    tmux("new-session", "-d", "-s", "app", "-x", "110", "-y", "30", f"{env} exec {command}")
+    try:
+        tmux.wait_screen(lambda s: "Log in to" in s and "Password" in s)
+        tmux("send-keys", "-t", "app", "Enter")
+        tmux.wait_screen(lambda s: "You joined #lobby" in s)
+        tmux("send-keys", "-t", "app", "-l", "/join #dev")
+        tmux("send-keys", "-t", "app", "Enter")
+        tmux.wait_screen(lambda s: "#dev — " in s)
+        tmux("send-keys", "-t", "app", "M-2")
+        tmux.wait_screen(lambda s: "#lobby — " in s)
+        tmux("send-keys", "-t", "app", "M-1")
+        screen = tmux.wait_screen(lambda s: "you are tina" in s)
+        assert "Type a message" in screen  # the field is still empty
+        assert not any(c in screen for c in "¡™"), screen
+    finally:
+        tmux.kill()
