@@ -191,9 +191,10 @@ def test_alt_number_goes_to_the_nth_conversation_of_the_room_list(
     async def scenario() -> None:
         async with app.run_test(size=(120, 32)) as pilot:
             s = await chatting(pilot)
-            for room in ("#dev", "#ops"):
-                await typed(pilot, f"/join {room}")
-                await until(pilot, lambda room=room: s.buffers[s.active].name == room)
+            await typed(pilot, "/join #dev")
+            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
+            await typed(pilot, "/join #ops")
+            await until(pilot, lambda: s.buffers[s.active].name == "#ops")
             field = pilot.app.screen.query_one("#input", ChatInput)
             await pilot.press("alt+2")
             await until(pilot, lambda: s.buffers[s.active].name == "#lobby")
