@@ -167,10 +167,14 @@ class ChatInput(Input):
     BINDINGS = [
         Binding("up", "history(-1)", "previous line", show=False),
         Binding("down", "history(1)", "next line", show=False),
-        Binding("tab", "complete", "complete", show=False),
-        # Backwards through the same matches (WeeChat, Irssi), not out of the field.
-        Binding("shift+tab", "complete(-1)", "complete backwards", show=False),
     ]
+
+    COMPLETION_KEYS = {"tab": 1, "shift+tab": -1}
+    """Tab completes, Shift+Tab goes backwards through the same matches (WeeChat, Irssi)
+    instead of moving the focus. Handled with the typed characters (``_on_key``), not as
+    bindings: a binding runs once the key has bubbled up to the app, and by then the
+    characters typed after it (in the same read from a fast typist or tmux) were already
+    in the field, so "/topi<Tab>x" became "/topix" with nothing completed."""
 
     def __init__(self, candidates: Callable[[], list[str]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -179,6 +183,13 @@ class ChatInput(Input):
         self._pos = 0
         self._draft = ""
         self._cycle: tuple[int, list[str], int, str, str] | None = None
+
+    async def _on_key(self, event: events.Key) -> None:
+        step = self.COMPLETION_KEYS.get(event.key)
+        if step is not None:
+            event.stop()
+            event.prevent_default()  # not Input's handler nor the focus keys
+            self.action_complete(step)
 
     def _on_paste(self, event: events.Paste) -> None:
         """Textual's Input keeps only the first line of a paste and drops the rest
