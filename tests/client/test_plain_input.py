@@ -180,3 +180,62 @@ def test_after_a_reconnect_lines_still_go_to_the_room_they_went_to(server: Serve
         bob.close()
         typed.close()
         stdin.close()
+
+
+def test_after_a_reconnect_the_welcome_and_motd_are_not_printed_again(
+    server: ServerThread,
+) -> None:
+    """The first connection prints the welcome and the message of the day; after the
+    connection drops and comes back, one line on stderr says the client is back, and the
+    welcome and MOTD are not printed again (they used to come after every reconnect)."""
+    bob = Client(server.port, "bob")
+    bob.wait_type("welcome")
+    read_end, write_end = os.pipe()
+    stdin = os.fdopen(read_end, "r")
+    typed = os.fdopen(write_end, "w")
+    out, err = io.StringIO(), io.StringIO()
+    session = ClientSession("tina")
+    endpoint = Endpoint("127.0.0.1", server.port, tls=False)
+
+    def drop_tina() -> None:
+        shell, loop = server.shell, server.loop
+        assert shell is not None
+        assert loop is not None
+        for conn in list(shell.connections.values()):
+            if conn.session and conn.session.nick == "tina":
+                loop.call_soon_threadsafe(conn.abort)
+
+    async def scenario() -> int:
+        client = asyncio.create_task(
+            run_plain(endpoint, session, stdin=stdin, stdout=out, stderr=err)
+        )
+        typed.write("/join #lobby\n")
+        typed.flush()
+        await asyncio.to_thread(bob.wait_for, lambda e: e.type == "join" and "tina" in e.source)
+        drop_tina()
+        await asyncio.to_thread(
+            bob.wait_for,
+            lambda e: (
+                sum(line.endswith("JOIN #lobby") and "tina" in line for line in bob.raw_lines())
+                == 2
+            ),
+        )
+        await asyncio.sleep(0.5)  # what the server sends after the JOIN is printed
+        typed.close()
+        return await client
+
+    try:
+        bob.conn.join("#lobby")
+        bob.wait_type("join")
+        assert asyncio.run(scenario()) == 0, err.getvalue()
+    finally:
+        bob.close()
+        typed.close()
+        stdin.close()
+    printed, said = out.getvalue(), err.getvalue()
+    welcome = [line for line in printed.splitlines() if "Welcome to the ChatRoom IRC" in line]
+    assert len(welcome) == 1, printed
+    assert len([line for line in printed.splitlines() if "Say hello in #lobby" in line]) == 1
+    back = [line for line in said.splitlines() if line.startswith("chatroom: back")]
+    assert back == ["chatroom: back: 127.0.0.1 again, as tina"], said
+    assert said.count("Connected to") == 1, said

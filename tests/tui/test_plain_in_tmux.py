@@ -207,3 +207,32 @@ def test_plain_client_in_a_terminal_says_the_day_of_older_lines(tmp_path: Path) 
     finally:
         tmux.kill()
         server.stop()
+
+
+def test_plain_client_says_it_is_back_after_a_reconnect_without_the_welcome_again(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """In a terminal: the connection drops and the client reconnects by itself. The
+    welcome and the message of the day are on the screen once (from the first
+    connection); the reconnect adds one "back" line and the room rejoined."""
+    tmux = Tmux()
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} CHATROOM_PASSWORD= TERM=xterm-256color"
+    client = (
+        f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --plain --nick tina"
+    )
+    tmux("new-session", "-d", "-s", "app", "-x", "120", "-y", "40", f"{env} exec {client}")
+    try:
+        tmux.wait_screen(lambda s: "You joined #lobby" in s)
+        shell, loop = server.shell, server.loop
+        assert shell is not None
+        assert loop is not None
+        for conn in list(shell.connections.values()):
+            if conn.session and conn.session.nick == "tina":
+                loop.call_soon_threadsafe(conn.abort)
+        screen = tmux.wait_screen(lambda s: s.count("You joined #lobby") == 2)
+        assert screen.count("Welcome to the ChatRoom IRC Network") == 1, screen
+        assert screen.count("Say hello in #lobby") == 1, screen  # the MOTD
+        assert screen.count("chatroom: back: 127.0.0.1 again, as tina") == 1, screen
+        assert screen.count("Connected to") == 1, screen
+    finally:
+        tmux.kill()

@@ -6,6 +6,7 @@ other person's nick in a private chat, Up/Down give back the line being typed, a
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +14,11 @@ import pytest
 from textual.pilot import Pilot
 
 from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.client.state import SERVER_BUFFER
 from chatroom.tui.app import ChatApp
 from chatroom.tui.widgets import ChatInput
 from tests.realserver import Client, ServerThread, make_config
+from tests.tui.test_plain_in_tmux import Tmux
 from tests.tui.test_tui_modes_and_away import chatting, texts, typed
 from tests.tui.test_tui_pilot import until
 
@@ -136,3 +139,107 @@ def test_join_of_a_room_one_is_in_shows_it(server: ServerThread, tmp_path: Path)
             await until(pilot, lambda: "back in dev" in texts(s, "#dev"))
 
     asyncio.run(scenario())
+
+
+def test_shift_tab_cycles_nick_completion_backwards_and_keeps_the_focus(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Tab goes forwards through the matches, Shift+Tab backwards through the same ones
+    (wrapping round), and a first Shift+Tab offers the last match; the message field keeps
+    the focus (Shift+Tab used to move it to the room list)."""
+    people = [Client(server.port, nick) for nick in ("bob", "bonnie", "boris")]
+    app = _app(server, tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 32)) as pilot:
+            for who in people:
+                who.wait_type("welcome")
+                who.conn.join("#lobby")
+                who.wait_type("join")
+            s = await chatting(pilot)
+            await until(pilot, lambda: len(s.buffers["#lobby"].members) == 4)
+            field = pilot.app.screen.query_one("#input", ChatInput)
+            assert await _tab(pilot, "bo") == "bob: "
+            await pilot.press("tab")
+            assert field.value == "bonnie: "
+            await pilot.press("shift+tab")
+            assert field.value == "bob: "
+            await pilot.press("shift+tab")
+            assert field.value == "boris: "
+            assert pilot.app.focused is field
+            field.value = "bo"
+            field.cursor_position = 2
+            await pilot.press("shift+tab")
+            assert field.value == "boris: "
+            assert pilot.app.focused is field
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        for who in people:
+            who.close()
+
+
+def test_alt_number_goes_to_the_nth_conversation_of_the_room_list(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Alt+1..9 go to the n-th entry of the room list as WeeChat and Irssi number their
+    windows: 1 is the server window, then #lobby, #dev, #ops in the order joined. A number
+    past the end does nothing, and no digit lands in the message field."""
+    app = _app(server, tmp_path)
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 32)) as pilot:
+            s = await chatting(pilot)
+            await typed(pilot, "/join #dev")
+            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
+            await typed(pilot, "/join #ops")
+            await until(pilot, lambda: s.buffers[s.active].name == "#ops")
+            field = pilot.app.screen.query_one("#input", ChatInput)
+            await pilot.press("alt+2")
+            await until(pilot, lambda: s.buffers[s.active].name == "#lobby")
+            await pilot.press("alt+3")
+            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
+            await pilot.press("alt+9")
+            await pilot.pause()
+            assert s.buffers[s.active].name == "#dev"
+            await pilot.press("alt+4")
+            await until(pilot, lambda: s.buffers[s.active].name == "#ops")
+            await pilot.press("alt+1")
+            await until(pilot, lambda: s.active == SERVER_BUFFER)
+            assert field.value == ""
+
+    asyncio.run(scenario())
+
+
+def test_alt_number_switches_windows_in_a_real_terminal(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """In tmux, Alt+2 is sent as ESC then 2 (as xterm and most terminals do): the app goes
+    to #lobby, and Alt+1 to the server window. Textual read that pair as the "™" of a
+    Mac's Option+2 and typed it into the message field. Shift+Tab completes there too,
+    in its place among the keys typed around it."""
+    tmux = Tmux()
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} TERM=xterm-256color"
+    command = f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --nick tina"
+    tmux("new-session", "-d", "-s", "app", "-x", "110", "-y", "30", f"{env} exec {command}")
+    try:
+        tmux.wait_screen(lambda s: "Log in to" in s and "Password" in s)
+        tmux("send-keys", "-t", "app", "Enter")
+        tmux.wait_screen(lambda s: "You joined #lobby" in s)
+        tmux("send-keys", "-t", "app", "-l", "/join #dev")
+        tmux("send-keys", "-t", "app", "Enter")
+        tmux.wait_screen(lambda s: "#dev — " in s)
+        tmux("send-keys", "-t", "app", "M-2")
+        tmux.wait_screen(lambda s: "#lobby — " in s)
+        tmux("send-keys", "-t", "app", "M-1")
+        screen = tmux.wait_screen(lambda s: "you are tina" in s)
+        assert "Type a message" in screen  # the field is still empty
+        assert not any(c in screen for c in "¡™"), screen
+        # Shift+Tab (ESC [ Z) completes in the field rather than leaving it.
+        # In one write, as a fast typist's keys arrive: the completion still comes between
+        # the letters before and after it (the x used to land first: "/topix").
+        tmux("send-keys", "-t", "app", "/topi", "BTab", "x")
+        tmux.wait_screen(lambda s: "/topic x" in s)
+    finally:
+        tmux.kill()

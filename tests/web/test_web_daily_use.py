@@ -23,7 +23,7 @@ def test_web_join_with_a_key_enters_a_keyed_room_and_the_usage_names_the_key(
     expect(bob.locator("#message-list .msg").last).to_contain_text("/join #room [key]")
 
     people.say(bob, "/join #vault")
-    expect(bob.locator("#message-list")).to_contain_text("the room needs a key: /join #vault KEY")
+    expect(bob.locator("#message-list")).to_contain_text("#vault needs a key: /join #vault KEY")
     expect(alice.locator('#members .member[data-nick="bob"]')).to_have_count(0)
 
     people.say(bob, "/join #vault sekrit")

@@ -215,7 +215,10 @@ def test_web_mode_command_changes_and_shows_room_and_user_modes(
     _join_in_page(bob, "#side")
     people.say(bob, "/mode #den -m")
     bob.click('#buffers .buffer[data-name="#den"]')
-    refusal = bob.locator("#message-list .msg-error", has_text="#den: You're not channel operator")
+    refusal = bob.locator(
+        "#message-list .msg-error",
+        has_text="You need to be a room operator (@) in #den to do that.",
+    )
     expect(refusal).to_have_count(1)
     people.say(bob, "/mode +Z")
     expect(bob.locator("#message-list .msg-error", has_text="Unknown mode: Z")).to_have_count(1)
@@ -225,6 +228,42 @@ def test_web_mode_command_changes_and_shows_room_and_user_modes(
 
 
 # ------------------------------------------------------------------ other commands
+
+
+def test_web_says_common_refusals_in_sentences_not_in_irc_words(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    """A message to a moderated room, a message to nobody, a kick without being an
+    operator, a room one is not in: each refusal is a sentence, not the server's IRC text
+    ("No such nick/channel", "Cannot send to channel (+m)", "You're not channel
+    operator")."""
+    tess = tcp_client("tess")
+    _joined(tess, "#den")  # the first in #den: its operator
+    tess.send("MODE #den +m")
+    tess.wait_for(lambda line: line.endswith("MODE #den +m"))
+    bob = _in_lobby(people, "bob")
+    _join_in_page(bob, "#den")
+    errors = bob.locator("#message-list .msg-error")
+
+    people.say(bob, "can anyone hear me")
+    expect(errors.last).to_have_text(
+        re.compile(
+            r"Your message to #den was not delivered: the room is moderated, only people "
+            r"with a voice \(\+\) or operators speak\.$"
+        )
+    )
+    people.say(bob, "/kick tess")
+    expect(errors.last).to_contain_text("You need to be a room operator (@) in #den to do that.")
+    _joined(tess, "#side")
+    people.say(bob, "/quote PART #side")
+    expect(errors.last).to_contain_text("You are not in #side.")
+    people.say(bob, "/quote PART #nowhere")
+    expect(errors.last).to_contain_text("There is no room called #nowhere.")
+    people.say(bob, "/msg ghost are you there")
+    expect(errors.last).to_contain_text("There is nobody called ghost here.")
+    shown = bob.locator("#message-list").inner_text()
+    for raw in ("No such nick", "Cannot send to channel", "You're not channel operator"):
+        assert raw not in shown
 
 
 def test_web_knocks_and_sends_a_command_it_does_not_know_to_the_server(

@@ -202,3 +202,41 @@ def test_web_guest_sends_no_read_markers(people: People) -> None:
     people.say(page, "/join #team")
     expect(page.locator("#buffer-name")).to_have_text("#team")
     assert sent == []
+
+
+def test_web_does_not_send_back_a_marker_another_device_just_moved(
+    people: People, tcp_client: Callable[..., LineClient]
+) -> None:
+    """alice reads #lobby in the browser as a line arrives; before the page sends its
+    gathered move, her terminal marks that line read and the server tells the page. The
+    page then has nothing new to say: it sends no MARKREAD for that line (it used to send
+    the marker it had just heard back to the server). The page's timers run only when the
+    test says, so the terminal's move always comes first."""
+    _account(tcp_client, "alice")
+    page = people.open()
+    page.clock.install()
+    page.reload()
+    sent = _markreads(page)
+    people.login(page, "alice", PASSWORD)
+    expect(page.locator("#buffer-name")).to_have_text("#lobby")
+    terminal = tcp_client("terminal", caps="draft/read-marker server-time")
+    terminal.send(f"PRIVMSG NickServ :IDENTIFY alice {PASSWORD}")
+    terminal.wait_for(lambda line: " 900 " in line)
+    terminal.send("JOIN #lobby")
+    terminal.wait_for(lambda line: " 366 " in line)
+    page.clock.run_for(2000)  # the page's moves so far are sent
+    page.wait_for_timeout(300)
+    page.clock.pause_at(page.evaluate("Date.now()") + 1000)
+    before = len(sent)
+
+    tess = tcp_client("tess")
+    tess.send("JOIN #lobby", "PRIVMSG #lobby :read on the terminal")
+    said = terminal.wait_for(lambda line: "read on the terminal" in line)
+    stamp = said.split("time=", 1)[1].split(";", 1)[0].split(" ", 1)[0]
+    expect(page.locator("#message-list")).to_contain_text("read on the terminal")
+    terminal.send(f"MARKREAD #lobby timestamp={stamp}")
+    terminal.wait_for(lambda line: f"MARKREAD #lobby timestamp={stamp}" in line)
+    page.wait_for_timeout(500)  # the server's news of the move reaches the page
+    page.clock.run_for(2000)  # the page's gathered moves go now
+    page.wait_for_timeout(500)
+    assert f"MARKREAD #lobby timestamp={stamp}" not in sent[before:], sent[before:]

@@ -155,6 +155,10 @@ class PlainUI:
         self.join_requested = False
         """The user typed /join: the room that comes back becomes the current one. Rooms
         rejoined after a reconnect do not take the user's lines elsewhere."""
+        self.welcomed = False
+        """The server welcomed us once: a later welcome is a reconnect, said in one line."""
+        self.reconnected_to = ""
+        """What ``Connected to ...`` said on a reconnect, held back for the one line."""
 
     def width(self) -> int | None:
         """The terminal's width now (it may have been resized); None when stdout is not
@@ -186,7 +190,17 @@ class PlainUI:
         assert s is not None
         if not self.talking.is_set() and self.ready_to_talk(event):
             self.talking.set()
+        if isinstance(event, Registered):
+            if self.welcomed:
+                where = self.reconnected_to or "the server"
+                self.err.write(
+                    f"chatroom: back: {terminal_safe(where)} again, as "
+                    f"{terminal_safe(event.nick)}\n"
+                )
+            self.welcomed = True
         if isinstance(event, Show):
+            if event.greeting and self.welcomed and self.reconnected_to:
+                return  # the welcome and MOTD were printed on the first connection
             if (event.kind is LineKind.JOIN and event.own) or event.kind is LineKind.ERROR:
                 self.join_answered.set()
             if event.kind is LineKind.JOIN and event.own:
@@ -203,9 +217,14 @@ class PlainUI:
             if hint:
                 self.err.write(f"chatroom: {hint}\n")
         elif isinstance(event, LoggedIn):
+            if self.reconnected_to:
+                return  # logged in again after a reconnect: the "back" line says it
             what = "created account" if event.created else "logged in as"
             self.err.write(f"chatroom: {what} {terminal_safe(event.account)}\n")
         elif isinstance(event, ConnectionStatus):
+            if event.connected and self.welcomed:
+                self.reconnected_to = event.text.removeprefix("Connected to ")
+                return  # said with the welcome back, in one line
             self.ended = self.ended or event.final
             self.err.write(f"chatroom: {terminal_safe(event.text, keep_newlines=True)}\n")
             if event.final and not event.connected and "Disconnected" not in event.text:

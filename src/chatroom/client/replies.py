@@ -124,7 +124,7 @@ def numeric(s: ClientSession, msg: Message) -> list[Event]:
     if c in (n.RPL_MOTD, n.RPL_MOTDSTART, n.RPL_ENDOFMOTD, "002", "003", "004", "251", "252",
              "253", "254", "255", "265", "266", "422"):  # fmt: skip
         if c in (n.RPL_MOTD, "002"):
-            return [s.show(SERVER_BUFFER, LineKind.INFO, p[-1], msg=msg)]
+            return [s.show(SERVER_BUFFER, LineKind.INFO, p[-1], msg=msg, greeting=True)]
         return []
     whois = _whois_line(s, msg)
     if whois is not None:

@@ -255,6 +255,7 @@ class ClientSession:
         msg: Message | None = None,
         *,
         mention: bool = False,
+        greeting: bool = False,
     ) -> Show:
         """Make a log line, append it to its buffer, and count it as unread if unseen."""
         buf = self.buffer(buffer) if buffer != SERVER_BUFFER else self.buffers[SERVER_BUFFER]
@@ -282,6 +283,7 @@ class ClientSession:
             history=history or late,
             earlier=(history and not catching_up) or late,
             msgid=msg.tags.get("msgid", "") if msg is not None else "",
+            greeting=greeting,
         )
         if msg is not None and kind in _CHAT_KINDS:
             self.history.seen(key, line.time, msg)
@@ -369,7 +371,7 @@ class ClientSession:
         self.history.signed_on()
         self.markers.signed_on()
         text = msg.params[-1] if msg.params else "Welcome"
-        events.append(self.show(SERVER_BUFFER, LineKind.INFO, text, msg=msg))
+        events.append(self.show(SERVER_BUFFER, LineKind.INFO, text, msg=msg, greeting=True))
         return events
 
     def on_isupport(self, msg: Message) -> list[Event]:

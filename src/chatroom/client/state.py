@@ -117,6 +117,9 @@ class Show:
 
     ``msgid`` is the server's id of the line (what REDACT names); a ``deleted`` line keeps
     its place and nick, and its text says who deleted it and why, never what it said.
+
+    ``greeting`` marks the server's welcome and message of the day, which every connection
+    repeats: the line mode prints them for the first connection only.
     """
 
     buffer: str
@@ -130,6 +133,7 @@ class Show:
     deleted: bool = False
     earlier: bool = False
     msgid: str = ""
+    greeting: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from chatroom.client.state import (
 )
 from chatroom.client.vault import PasswordVault
 from chatroom.irc.formatting import terminal_safe
+from chatroom.tui.altkeys import read_meta_digits_as_alt
 from chatroom.tui.screens.chat import ChatScreen
 from chatroom.tui.screens.login import LoginScreen, TrustScreen
 from chatroom.tui.screens.servers import ServersScreen
@@ -66,6 +67,7 @@ class ChatApp(App[None]):
         vault: PasswordVault | None = None,
     ) -> None:
         super().__init__()
+        read_meta_digits_as_alt()  # Alt+1..9 switch windows (tui/altkeys.py)
         self.store = store
         self.initial_server = server
         self.initial_nick = nick

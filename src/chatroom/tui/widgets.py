@@ -167,8 +167,14 @@ class ChatInput(Input):
     BINDINGS = [
         Binding("up", "history(-1)", "previous line", show=False),
         Binding("down", "history(1)", "next line", show=False),
-        Binding("tab", "complete", "complete", show=False),
     ]
+
+    COMPLETION_KEYS = {"tab": 1, "shift+tab": -1}
+    """Tab completes, Shift+Tab goes backwards through the same matches (WeeChat, Irssi)
+    instead of moving the focus. Handled with the typed characters (``_on_key``), not as
+    bindings: a binding runs once the key has bubbled up to the app, and by then the
+    characters typed after it (in the same read from a fast typist or tmux) were already
+    in the field, so "/topi<Tab>x" became "/topix" with nothing completed."""
 
     def __init__(self, candidates: Callable[[], list[str]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -177,6 +183,13 @@ class ChatInput(Input):
         self._pos = 0
         self._draft = ""
         self._cycle: tuple[int, list[str], int, str, str] | None = None
+
+    async def _on_key(self, event: events.Key) -> None:
+        step = self.COMPLETION_KEYS.get(event.key)
+        if step is not None:
+            event.stop()
+            event.prevent_default()  # not Input's handler nor the focus keys
+            self.action_complete(step)
 
     def _on_paste(self, event: events.Paste) -> None:
         """Textual's Input keeps only the first line of a paste and drops the rest
@@ -205,14 +218,15 @@ class ChatInput(Input):
         self.value = self.history[self._pos] if self._pos < len(self.history) else self._draft
         self.cursor_position = len(self.value)
 
-    def action_complete(self) -> None:
-        """Complete the word before the cursor; Tab again (nothing typed) cycles the matches.
+    def action_complete(self, step: int = 1) -> None:
+        """Complete the word before the cursor; Tab again (nothing typed) cycles the matches,
+        Shift+Tab cycles them backwards (a first Shift+Tab offers the last match).
 
         A nick completed at the start of the line gets ": " as IRC custom addresses people.
         """
         if self._cycle is not None and self._cycle[3] == self.value:
             start, matches, i, _, tail = self._cycle
-            i = (i + 1) % len(matches)
+            i = (i + step) % len(matches)
         else:
             before = self.value[: self.cursor_position]
             start = before.rfind(" ") + 1
@@ -222,7 +236,7 @@ class ChatInput(Input):
             matches = [c for c in self._candidates() if c.lower().startswith(word)]
             if not matches:
                 return
-            i = 0
+            i = 0 if step > 0 else len(matches) - 1
             tail = self.value[self.cursor_position :]
         choice = matches[i]
         suffix = ": " if start == 0 and not choice.startswith(("/", "#")) else " "

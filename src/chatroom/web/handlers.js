@@ -4,7 +4,7 @@
 import { actionText, makeFolder, messageTime, parsePrefix, parseSource, stripFormatting } from "./irc.js";
 import { channelModesReply, MODE_HANDLERS, userMode } from "./modereplies.js";
 import { askWhoIsAway, needsAction, PRESENCE_HANDLERS } from "./presence.js";
-import { replyText } from "./replies.js";
+import { errorText, replyText } from "./replies.js";
 import { SERVER_INFO, serverInfoText } from "./serverinfo.js";
 import { mentions } from "./state.js";
 
@@ -44,9 +44,8 @@ function numeric(app, msg) {
   if (msg.command === "421" && msg.params[1] === "CHATHISTORY") return;
   const code = Number(msg.command);
   const context = msg.params.slice(1, -1).join(" ");
-  let line = context ? `${context}: ${text}` : text;
-  // ERR_BADCHANNELKEY says only "(+k)": tell a user who does not speak IRC modes what to type.
-  if (code === 475 && context) line += ` — the room needs a key: /join ${context} KEY`;
+  // The common refusals in sentences (replies.js); the server's own text for the rest.
+  let line = errorText(msg, (name) => state.isChannel(name)) ?? (context ? `${context}: ${text}` : text);
   // KNOCK: 710 <me> <#room> <nick!user@host> :text to the room's operators, 711 to us.
   if (code === 710) {
     const who = (msg.params[2] || "").split("!")[0];

@@ -58,6 +58,11 @@ export class ReadMarkers {
     // "*": never read there. A private conversation nobody has read is all unread (a
     // message kept for us while we were away); a room is not (history from before we came).
     else if (value === "*" && !this.state.isChannel(target)) time = new Date(0);
+    // A move of ours still waiting to be sent that the server's marker has reached says
+    // nothing new: sending it would only echo what another device (or the server) said.
+    const key = this.state.fold(target);
+    const waiting = this.outgoing.get(key);
+    if (waiting && time && new Date(waiting.stamp) <= time) this.outgoing.delete(key);
     const buffer = this.state.setMarker(target, time);
     if (!buffer) return;
     buffer.recount();

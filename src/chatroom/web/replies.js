@@ -64,3 +64,54 @@ export function replyText(msg) {
       return undefined;
   }
 }
+
+// The server's refusals most people meet, in plain sentences (as client/replies.py says
+// them): "There is nobody called bob here", not "bob: No such nick/channel". {0} and {1}
+// are the reply's parameters after our nick. Anything not here keeps the server's text.
+const ERRORS = {
+  401: "There is nobody called {0} here.",
+  403: "There is no room called {0}.",
+  432: "{0} is not a valid nickname.",
+  441: "{0} is not in {1}.",
+  442: "You are not in {0}.",
+  443: "{0} is already in {1}.",
+  471: "{0} is full.",
+  473: "{0} is invite-only: ask an operator there to /invite you.",
+  474: "You are banned from {0}.",
+  475: "{0} needs a key: /join {0} KEY",
+  477: "You need to log in to an account to join {0}.",
+  481: "Only server operators can do that.",
+  482: "You need to be a room operator (@) in {0} to do that.",
+};
+
+// Why a message to a room was refused (404), from the server's "Cannot send to channel
+// (+m)": the mode letter means nothing to most people.
+const NOT_DELIVERED = [
+  ["(no external messages)", "join it to talk there"],
+  ["(+m)", "the room is moderated, only people with a voice (+) or operators speak"],
+  ["(+M)", "log in to an account to speak there"],
+  ["(you're banned)", "you are banned there"],
+  ["(+q)", "you are muted there"],
+  ["(+C)", "the room takes no CTCP"],
+];
+
+function notDelivered(room, text) {
+  if (text.startsWith("Your message was not delivered")) return text; // a sentence already
+  const known = NOT_DELIVERED.find(([tail]) => text.endsWith(tail) || text.includes(`${tail} `));
+  return `Your message to ${room} was not delivered: ${(known ? known[1] : text).replace(/\.$/, "")}.`;
+}
+
+/** The plain sentence for a common error reply, or undefined (say the server's text). */
+export function errorText(msg, isChannel) {
+  const p = msg.params;
+  if (msg.command === "404" && p.length >= 3) return notDelivered(p[1], p[p.length - 1]);
+  let template = ERRORS[msg.command];
+  // 477 about a nick: that person takes private messages only from accounts.
+  if (msg.command === "477" && p[1] && !isChannel(p[1])) {
+    template = "{0} takes private messages only from people logged in to an account.";
+  }
+  if (!template) return undefined;
+  const args = p.slice(1, -1);
+  if ((template.includes("{1}") && args.length < 2) || (template.includes("{0}") && args.length < 1)) return undefined;
+  return template.replaceAll("{0}", args[0]).replaceAll("{1}", args[1]);
+}

@@ -49,6 +49,12 @@ class ChatScreen(Screen[None]):
         Binding("pagedown", "newer", "Newer messages", show=False),
         Binding("f2", "toggle_panels", "Rooms"),
         Binding("ctrl+q", "quit", "Quit"),
+        # Alt+1..9: the n-th entry of the room list, the server window being 1 (WeeChat's
+        # and Irssi's window numbers). Priority: the message field would type the digit.
+        *(
+            Binding(f"alt+{n}", f"nth_room({n})", f"Window {n}", show=False, priority=True)
+            for n in range(1, 10)
+        ),
     ]
     # The side panels fold away on narrow terminals, so the conversation keeps most of
     # the width (app.tcss); F2 brings them back (or hides them on a wide one).
@@ -244,6 +250,13 @@ class ChatScreen(Screen[None]):
         keys = list(self.session.buffers)
         i = keys.index(self.session.active) if self.session.active in keys else 0
         self.switch_to(self.session.buffers[keys[(i + step) % len(keys)]].name)
+
+    def action_nth_room(self, n: int) -> None:
+        """Go to the ``n``-th conversation of the room list (1 is the server window);
+        nothing when there are fewer."""
+        keys = list(self.session.buffers)
+        if 1 <= n <= len(keys):
+            self.switch_to(self.session.buffers[keys[n - 1]].name)
 
     def action_toggle_panels(self) -> None:
         self.toggle_class("panels-toggled")
