@@ -338,3 +338,43 @@ def test_knock_and_silence_are_commands_of_their_own_with_help() -> None:
     listed = " ".join(line.text for line in shown(execute(s, "#lobby", "/help")))
     assert "/knock #room [TEXT]" in listed
     assert "/silence [+MASK|-MASK]" in listed
+
+
+def test_room_mates_back_from_the_same_restart_get_no_joined_or_quit_line() -> None:
+    """A server restart drops everyone; bob coming back with us is not news, and neither is
+    the QUIT the server kept for him at its shutdown (event-playback in the catch-up).
+    Someone new, or bob a minute later, is told as always."""
+    now = [1000.0]
+    s = ClientSession("alice", clock=lambda: now[0])
+    s.start()
+    feed(s, ":srv CAP * LS :batch draft/event-playback")
+    feed(s, ":srv 001 alice :Welcome", ":srv 005 alice PREFIX=(ov)@+ CHANTYPES=# :are supported")
+    feed(
+        s,
+        ":alice!u@h JOIN #lobby",
+        ":srv 353 alice = #lobby :@bob alice",
+        ":srv 366 alice #lobby :E",
+    )
+    s.reconnecting()
+    s.start()
+    feed(s, ":srv CAP * LS :", ":srv 001 alice :Welcome")
+    feed(s, ":alice!u@h JOIN #lobby", ":srv 353 alice = #lobby :alice", ":srv 366 alice #lobby :E")
+    back = shown(feed(s, ":bob!u@h JOIN #lobby", ":carol!u@h JOIN #lobby"))
+    assert [line.text for line in back] == ["carol joined"]
+    assert "bob" in {nick.lower() for nick, _ in s.buffers["#lobby"].members.values()}
+    replayed = feed(
+        s,
+        ":srv BATCH +h chathistory #lobby",
+        "@batch=h;msgid=q1 :bob!u@h QUIT :Server shutting down",
+        "@batch=h;msgid=q2 :alice!u@h QUIT :Server shutting down",
+        "@batch=h;msgid=q3 :dave!u@h QUIT :Ping timeout",
+        "@batch=h;msgid=m1 :bob!u@h PRIVMSG #lobby :said while we were away",
+        ":srv BATCH -h",
+    )
+    assert [line.text for line in shown(replayed)] == [
+        "dave quit (Ping timeout)",
+        "said while we were away",
+    ]
+    now[0] += 120  # the restart is long past: bob leaving and coming back is news again
+    feed(s, ":bob!u@h PART #lobby")
+    assert [line.text for line in shown(feed(s, ":bob!u@h JOIN #lobby"))] == ["bob joined"]

@@ -85,6 +85,8 @@ def _join(s: ClientSession, msg: Message) -> list[Event]:
         line = s.show(room, LineKind.JOIN, f"You joined {room}", nick, msg)
         return [StateChanged(None), line]
     buf.members[s.key(nick)] = (nick, "")
+    if s.came_back(room, nick):
+        return [StateChanged(buf.name)]  # back from the same restart as us: not news
     return [s.show(room, LineKind.JOIN, f"{nick} joined", nick, msg), StateChanged(buf.name)]
 
 
@@ -232,6 +234,8 @@ def history_event(s: ClientSession, msg: Message) -> list[Event]:
     if room is None or not s.is_channel(room) or s.seen_msgid(msg):
         return []
     nick, params = source_nick(msg), msg.params
+    if msg.command in ("JOIN", "QUIT") and s.came_back(room, nick):
+        return []  # the leaving and coming back of a server restart that we went through too
     last = params[-1] if params else ""
     if msg.command == "JOIN":
         kind, text = LineKind.JOIN, f"{nick} joined"

@@ -45,6 +45,7 @@ __all__ = ["DEFAULT_ROOM", "ClientSession"]
 DEFAULT_ROOM = "#lobby"
 LOG_LIMIT = 2000
 ROOMS_FENCE = "chatroom-rooms"
+RETURNING_SECONDS = 60.0  # after a reconnect, room-mates back this soon get no "joined" line
 """The PING token after the welcome of an account: its PONG comes after every JOIN the
 server made for us at login, so by then we know whether it put us in any room."""
 _CHAT_KINDS = (LineKind.MESSAGE, LineKind.ACTION, LineKind.NOTICE)
@@ -103,6 +104,9 @@ class ClientSession:
         self.viewing = True
         """The UI is showing the active buffer to the user (False while the terminal
         window is in the background): only then do its lines count as read."""
+        self.returning_until = 0.0
+        """Until when (``clock``) the room-mates of before a dropped connection count as
+        coming back with us: ``RETURNING_SECONDS`` after the new welcome."""
 
     # ------------------------------------------------------------------ plumbing
 
@@ -141,6 +145,8 @@ class ClientSession:
         if rooms:
             self.autojoin = rooms
         for buf in self.buffers.values():
+            if buf.joined:
+                buf.returning = frozenset(buf.members)
             buf.joined = False
             buf.members.clear()
         active, log = self.buffers.get(self.active), self.logs.get(self.active)
@@ -326,6 +332,16 @@ class ClientSession:
                 pass
         return datetime.fromtimestamp(self.clock(), UTC)
 
+    def came_back(self, room: str, nick: str) -> bool:
+        """``nick`` was in ``room`` with us when our connection dropped, and this is the
+        reconnect's first minute: a server restart brings everyone back, and a line per
+        room-mate ("joined", or the "quit" the server kept at its shutdown) is noise, as
+        the web client also judges. Our own count too; what others said is never hidden."""
+        buf = self.buffers.get(self.key(room))
+        if buf is None or not buf.returning or self.clock() > self.returning_until:
+            return False
+        return self.is_me(nick) or self.key(nick) in buf.returning
+
     def seen_msgid(self, msg: Message) -> bool:
         """True for a message we already showed: history and live lines can overlap."""
         msgid = msg.tags.get("msgid")
@@ -358,6 +374,7 @@ class ClientSession:
 
     def on_welcome(self, msg: Message) -> list[Event]:
         self.registered = True
+        self.returning_until = self.clock() + RETURNING_SECONDS
         if msg.params:
             self.nick = msg.params[0]
         events: list[Event] = [Registered(self.nick, self.network)]

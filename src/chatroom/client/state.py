@@ -97,6 +97,10 @@ class Buffer:
     new_since: datetime | None = None
     """Where the "new messages" line goes while it is shown: set when the user comes
     back to a buffer with unread lines, None when there is nothing new."""
+    returning: frozenset[str] = frozenset()
+    """Folded nicks of those who were here when the connection dropped: after a server
+    restart they come back with us, so their rejoin (live or from history) and the QUIT
+    the server kept at its shutdown are not news (``ClientSession.came_back``)."""
 
     def sorted_members(self, prefix_order: str) -> list[tuple[str, str]]:
         """Members by rank (ops, voices, others), then by name, as IRC clients list them."""
