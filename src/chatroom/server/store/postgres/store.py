@@ -94,6 +94,10 @@ class PostgresStore:
             # timeout instead of the pool's default 30 s, during which everything else
             # waiting to be saved waits too.
             timeout=CONNECT_TIMEOUT,
+            # A restart of PostgreSQL kills the idle connections: check one before use
+            # (one empty round trip), so the first change or read after it takes a new
+            # one instead of failing on the dead one (a REGISTER refused, a traceback).
+            check=ConnectionPool.check_connection,
         )
         self._pool.open(wait=True, timeout=30)
         self._loaded_generation: int | None = None  # store_meta.generation at ``load``
