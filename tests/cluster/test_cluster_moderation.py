@@ -72,5 +72,5 @@ def test_rehash_on_a_node_is_refused_because_the_network_shares_its_settings(
     answer = boss.until("PONG")
     refused = [line for line in answer if " FAIL REHASH " in line]
     assert refused, answer
-    assert "restart them one at a time" in refused[0]
+    assert "stop every node and start them again" in refused[0]
     assert not [line for line in answer if " 382 " in line]

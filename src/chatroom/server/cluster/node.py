@@ -120,7 +120,9 @@ class ClusterNode(Relay, Upkeep):
             raise ClusterError(
                 "this node's settings differ from the network's in "
                 + ", ".join(differ)
-                + ": every node of a network needs the same server settings (docs/cluster.md)"
+                + ": every node of a network needs the same server settings; to change"
+                " them, change the file on every node, then stop every node and start them"
+                " again (docs/cluster.md)"
             )
         self._tasks = [
             asyncio.create_task(self._follow()),

@@ -8,7 +8,9 @@ clients were told at connect (name, network, casemapping) or that a listener, th
 the history writer or the password workers were opened with keeps its running value
 until the next start, and is named in the answer. A cluster node refuses: every node of
 a network must run the same settings (server/cluster/replica.py checks them when a node
-joins), so a network changes them by restarting its nodes one at a time.
+joins, refusing one that differs), so a network changes them by stopping every node
+and starting them again; a node's own listeners, TLS and argon2 settings change by
+restarting the nodes one at a time.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ CORE_AT_START = frozenset(
 SHELL_LIVE = frozenset({"limits.sendq_bytes"})
 
 ON_A_NETWORK = (
-    "a node of a network keeps the settings it joined with (every node must run the same);"
-    " change the file on every node and restart them one at a time"
+    "a node of a network keeps the settings it joined with (every node must run the same):"
+    " change the file on every node, then stop every node and start them again (a node"
+    " restarted alone with other settings is refused); only [listen], [http], [tls] and"
+    " [argon2] change by restarting the nodes one at a time"
 )
 
 
