@@ -71,5 +71,6 @@ def test_each_node_s_metrics_name_the_node_that_answered(network: Network) -> No
             text = answer.read().decode()
         info = [line for line in text.splitlines() if line.startswith("chatroom_node_info{")]
         assert len(info) == 1, text
-        assert f'node="{node}"' in info[0] and f'incarnation="{node}~' in info[0], info
+        assert f'node="{node}"' in info[0], info
+        assert f'incarnation="{node}~' in info[0], info
         assert info[0].endswith(" 1.0"), info

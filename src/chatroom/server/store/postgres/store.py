@@ -33,6 +33,7 @@ import psycopg
 from psycopg import errors
 from psycopg_pool import ConnectionPool
 
+from chatroom.server.outage import Outage
 from chatroom.server.store.base import (
     AuditEntry,
     Change,
@@ -161,16 +162,18 @@ class PostgresStore:
         notifications sent while nobody listened are lost, and at the first connect only
         if a commit came between ``load`` and the LISTEN."""
         first = True
+        away = Outage("listening for store changes", log)  # said twice, not every second
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(self.conninfo, **self._listen_kwargs())
             except psycopg.Error as exc:
-                log.warning("cannot listen for store changes; retrying", extra={"error": str(exc)})
+                away.failed(exc)
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
             try:
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    away.ok()
                     if not first:
                         log.info(
                             "store listener reconnected; reloading the store, since changes"
