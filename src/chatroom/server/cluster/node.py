@@ -95,10 +95,6 @@ class ClusterNode(Relay, Upkeep):
         join = client.register_script(JOIN_SCRIPT)
         founded = await join(keys=[NODES, LOG, SNAPSHOT], args=[now, self.me, genesis, NODE_TTL_MS])
         await self._heartbeat(client)
-        log.info(
-            "joined the network" if not founded else "founded the network",
-            extra={"node": self.name, "incarnation": self.me},
-        )
         if not founded:
             await self._warn_of_namesakes(client, now)
             await self._start_from_snapshot(client)
@@ -124,6 +120,11 @@ class ClusterNode(Relay, Upkeep):
                 " them, change the file on every node, then stop every node and start them"
                 " again (docs/cluster.md)"
             )
+        # Said once it is so: a node refused above never joined, whatever it read.
+        log.info(
+            "joined the network" if not founded else "founded the network",
+            extra={"node": self.name, "incarnation": self.me},
+        )
         self._tasks = [
             asyncio.create_task(self._follow()),
             asyncio.create_task(self._publish_forever()),
