@@ -100,6 +100,8 @@ def reread(
     if source is None:
         return None, Reloaded(None, "", (), "this server was started without a config file")
     if on_a_network:
+        # In the log too: after `systemctl reload` nothing else says the file was not read.
+        log.warning("config file not read again: %s", ON_A_NETWORK)
         return None, Reloaded(None, "", (), ON_A_NETWORK)
     try:
         path, read = source.load()
