@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import pickle
-import secrets
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -64,6 +65,14 @@ __all__ = ["INFO", "LOG", "ClusterError", "ClusterNode", "list_nodes"]
 log = logging.getLogger("chatroom.cluster")
 
 
+def scram_secret(key: bytes) -> bytes:
+    """The secret of SCRAM's made-up salts (server/auth/server_secret.py) for a network:
+    derived from ``cluster.secret``, so that a network founded again (every node
+    restarted) answers a name without an account with the same salt as before, as a
+    real account's stays the same; a new random one would tell the two apart."""
+    return hmac.new(key, b"scram salts of names without an account", hashlib.sha256).digest()
+
+
 class ClusterNode(Relay, Upkeep):
     """The shell's ``Inputs`` on a cluster node, and the tasks that keep it in the network."""
 
@@ -85,7 +94,7 @@ class ClusterNode(Relay, Upkeep):
                     {
                         "snapshot": snapshot,
                         "recent": recent,
-                        "scram_secret": secrets.token_bytes(32),
+                        "scram_secret": scram_secret(self.key),
                         "settings": settings_digest(self.world.settings),
                     },
                 )
