@@ -45,7 +45,7 @@ def test_a_node_with_other_server_settings_is_refused_naming_them(
     said = _refused(network, tmp_path, {}, "--server-name", "elsewhere.example")
     assert "settings differ from the network's in server_name" in said, said
     # What to do: restarting the nodes one at a time cannot change them (each is refused).
-    assert "stop every node and start them again" in said, said
+    assert "send REHASH as an operator on a running node" in said, said
     assert "joined the network" not in said, said
     assert set(network.listed_nodes()) == {"a"}
 

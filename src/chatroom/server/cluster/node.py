@@ -126,8 +126,9 @@ class ClusterNode(Relay, Upkeep):
                 "this node's settings differ from the network's in "
                 + ", ".join(differ)
                 + ": every node of a network needs the same server settings; to change"
-                " them, change the file on every node, then stop every node and start them"
-                " again (docs/cluster.md)"
+                " them, change the file on every node, then send REHASH as an operator on a"
+                " running node (keys that wait for a restart: stop every node and start them"
+                " again; docs/cluster.md)"
             )
         # Said once it is so: a node refused above never joined, whatever it read.
         log.info(
