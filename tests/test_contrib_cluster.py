@@ -85,3 +85,15 @@ def test_the_template_s_node_loads_the_toml_file_its_comment_describes(tmp_path:
     assert config.data_dir == Path("/var/lib/chatroom/a")
     for key in ("[store] url", "[cluster] url", "[cluster] secret"):
         assert key in TEMPLATE.read_text()  # what the comment tells the operator to write
+
+
+def test_every_setting_the_compose_file_offers_in_a_comment_loads() -> None:
+    """Uncommenting one of the nodes' commented ``CHATROOM_*`` lines gives a valid node."""
+    block = COMPOSE.split("  environment:\n", 1)[1].split("\n  depends_on:", 1)[0]
+    offered = re.findall(r"# (CHATROOM_[A-Z_]+): (\S+)", block)
+    assert {name for name, _value in offered} >= {
+        "CHATROOM_HTTP_HOSTNAMES",
+        "CHATROOM_HTTP_METRICS_FROM",
+    }
+    for name, value in offered:
+        cfg.load(env={**_compose_env(), name: value})  # a bad value raises ConfigError

@@ -49,3 +49,15 @@ def test_the_unit_says_to_let_the_service_user_read_the_config_that_init_writes_
     steps = UNIT.read_text()
     assert "chatroom init --config /etc/chatroom.toml" in steps
     assert "chgrp chatroom /etc/chatroom.toml && chmod 0640 /etc/chatroom.toml" in steps
+
+
+def test_the_template_keeps_restarting_a_node_that_cannot_reach_redis_yet() -> None:
+    """A node exits 1 when Redis or PostgreSQL is not there at start. With systemd's
+    defaults (RestartSec=100ms, at most 5 starts in 10 s) the unit gave up for good
+    within half a second; restarts must come slowly enough never to hit that limit."""
+    unit = _read(TEMPLATE)
+    service = unit["Service"]
+    assert service["Restart"] == "on-failure"
+    interval = float(unit["Unit"].get("StartLimitIntervalSec", "10").rstrip("s"))
+    burst = int(unit["Unit"].get("StartLimitBurst", "5"))
+    assert float(service.get("RestartSec", "0.1").rstrip("s")) * burst > interval

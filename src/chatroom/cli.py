@@ -130,7 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
         log_args = ["--log-level", args.log_level, "--log-format", args.log_format]
         found = cfg.find_file(args.config)
         return run_workers(config, None if found is None else str(found), args.workers, log_args)
-    logs.setup(args.log_level, args.log_format)
+    logs.setup(args.log_level, args.log_format, config.node if config.cluster_url else "")
     cfg.make_data_dir(config.data_dir)
     try:
         run(serve(config, source=ConfigSource(read_config)))

@@ -27,11 +27,20 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
 
-def _fields(record: logging.LogRecord) -> dict[str, object]:
-    return {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
+def _fields(record: logging.LogRecord, node: str = "") -> dict[str, object]:
+    """The record's own fields; on a node of a network its name too (``--workers`` share
+    one stderr: a line that did not name its node could be any worker's)."""
+    fields = {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
+    if node:
+        fields.setdefault("node", node)
+    return fields
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self, node: str = "") -> None:
+        super().__init__()
+        self.node = node
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -40,7 +49,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        entry.update(_fields(record))
+        entry.update(_fields(record, self.node))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -51,9 +60,14 @@ class HumanFormatter(logging.Formatter):
     and time, level, message, then the structured fields as key=value. The date is there
     for a log kept in a file (``2>> chatroom.log``), where a time alone names no day."""
 
+    def __init__(self, node: str = "") -> None:
+        super().__init__()
+        self.node = node
+
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
-        fields = " ".join(f"{key}={_field(value)}" for key, value in _fields(record).items())
+        named = _fields(record, self.node).items()
+        fields = " ".join(f"{key}={_field(value)}" for key, value in named)
         line = f"{stamp} {record.levelname} {_readable(record.getMessage())}"
         if fields:
             line += " " + fields
@@ -74,9 +88,10 @@ def _field(value: object) -> str:
     return text
 
 
-def setup(level: str = "INFO", fmt: str = "human") -> None:
+def setup(level: str = "INFO", fmt: str = "human", node: str = "") -> None:
+    """``node``: a network node's name, added to each line that does not name one."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else HumanFormatter())
+    handler.setFormatter(JsonFormatter(node) if fmt == "json" else HumanFormatter(node))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

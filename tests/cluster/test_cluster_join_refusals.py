@@ -35,6 +35,7 @@ def test_a_node_with_another_secret_is_refused_and_says_so(
     said = _refused(network, tmp_path, {"CHATROOM_CLUSTER_SECRET": "another" * 8})
     assert "not signed with this node's cluster.secret" in said, said
     assert "Traceback" not in said
+    assert "joined the network" not in said, said  # it did not: no line may say so
     assert set(network.listed_nodes()) == {"a"}
 
 
@@ -43,6 +44,9 @@ def test_a_node_with_other_server_settings_is_refused_naming_them(
 ) -> None:
     said = _refused(network, tmp_path, {}, "--server-name", "elsewhere.example")
     assert "settings differ from the network's in server_name" in said, said
+    # What to do: restarting the nodes one at a time cannot change them (each is refused).
+    assert "send REHASH as an operator on a running node" in said, said
+    assert "joined the network" not in said, said
     assert set(network.listed_nodes()) == {"a"}
 
 

@@ -3,6 +3,7 @@ the network's totals (``chatroom_users``: every node applies every entry)."""
 
 from __future__ import annotations
 
+import urllib.request
 from functools import partial
 
 from tests.cluster.support import Network, barrier, eventually, guest, heard, join, metric
@@ -57,3 +58,19 @@ def test_deliveries_are_counted_by_the_node_that_writes_them(
     after = {node: _metric(network, node, DELIVERED) for node in NODES}
     assert after["a"] - before["a"] == 2
     assert after["b"] - before["b"] == 0
+
+
+def test_each_node_s_metrics_name_the_node_that_answered(network: Network) -> None:
+    """The workers of ``--workers`` share one web port and the kernel picks which one
+    answers a scrape: without its name in the answer, one worker's counters could not be
+    told from another's (they seem to jump back and forth)."""
+    for node in NODES:
+        process = network[node].process
+        url = f"{process.web_scheme}://127.0.0.1:{process.web_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            text = answer.read().decode()
+        info = [line for line in text.splitlines() if line.startswith("chatroom_node_info{")]
+        assert len(info) == 1, text
+        assert f'node="{node}"' in info[0], info
+        assert f'incarnation="{node}~' in info[0], info
+        assert info[0].endswith(" 1.0"), info

@@ -31,6 +31,17 @@ def test_a_node_killed_with_sigkill_quits_its_users_for_everyone_with_node_lost(
         assert {"uma", "vic"} <= {name.lstrip("@+") for name in names(wire, "#lost")}
         assert "wes" not in {name.lstrip("@+") for name in names(wire, "#lost")}
     eventually(lambda: set(network.listed_nodes()) == {"a", "b"}, "c left the node list")
+    # The lease holder tells the operator, in one line, whom and what it cost and what to do.
+    said = [
+        line
+        for node in ("a", "b")
+        for line in network[node].stderr().splitlines()
+        if "node lost" in line
+    ]
+    assert len(said) == 1, said
+    for words in ("no heartbeat", "users=1", "start it again"):
+        assert words in said[0], said
+    assert "incarnation=c~" in said[0], said
 
     back = guest(network["a"].port, wires, "wes")  # reconnected elsewhere, same nick
     join(back, "#lost")

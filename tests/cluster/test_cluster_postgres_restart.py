@@ -103,3 +103,26 @@ def test_what_is_said_while_postgresql_is_down_is_in_the_history_once_it_is_back
                 limit=40,
             )
     assert "downjoiner" not in network._cli("admin", "list", "--store", network.store_url)
+
+
+def test_after_a_postgresql_restart_the_first_register_succeeds_and_no_node_logs_a_traceback(
+    network: Network, own_postgres: TempPostgres, wires: list[Wire]
+) -> None:
+    """The store's pooled connections die with the restart: the next use takes a fresh
+    one instead of failing once on the dead one (a REGISTER refused though PostgreSQL is
+    up again; "reading changes from the store failed" with a traceback in every node's
+    log when it reloads after its listener reconnects)."""
+    logged = {name: len(network[name].stderr()) for name in ("a", "b")}
+    own_postgres.restart()
+    newcomer = guest(network["a"].port, wires, "pgfirst", "draft/account-registration")
+    newcomer.write("REGISTER * * :a-long-enough-password")
+    assert "REGISTER SUCCESS" in newcomer.until(("REGISTER SUCCESS", "FAIL REGISTER"), 30)[-1]
+    for name in ("a", "b"):
+        eventually(
+            lambda name=name: "store reloaded" in network[name].stderr()[logged[name] :],  # type: ignore[misc]
+            f"node {name} reloaded the store after its listener reconnected",
+            limit=20,
+        )
+        said = network[name].stderr()[logged[name] :]
+        assert "Traceback" not in said, said
+        assert "reading changes from the store failed" not in said, said

@@ -12,7 +12,7 @@ import time
 from functools import partial
 
 from chatroom.server.cluster.liveness import NODE_TTL_MS
-from chatroom.server.cluster.outage import REPEAT_SECONDS
+from chatroom.server.outage import REPEAT_SECONDS
 from tests.cluster.support import Network, barrier, eventually, guest, heard, join, names
 from tests.realserver import Wire
 

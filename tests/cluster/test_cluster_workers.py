@@ -92,3 +92,22 @@ def _held(network: Network) -> int:
     return sum(
         int(line.split("users=")[1].split()[0]) for line in listed.values() if "users=" in line
     )
+
+
+def test_every_log_line_of_a_worker_names_its_node(
+    network: Network, workers: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+) -> None:
+    """The workers write to one stderr (one journal): a line that does not say which
+    worker wrote it ("shutting down", "history write failed") could be any of them."""
+    parent, _port = workers
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 0
+    logged = [
+        line
+        for line in (tmp_path / "workers.txt").read_text().splitlines()
+        if line[:4].isdigit()  # the log's lines start with the date, the banner's do not
+    ]
+    assert logged
+    unnamed = [line for line in logged if " node=w-1" not in line and " node=w-2" not in line]
+    assert not unnamed, unnamed
+    assert [line for line in logged if "shutting down" in line]

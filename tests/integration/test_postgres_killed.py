@@ -88,6 +88,6 @@ def test_a_server_outlives_postgresql_killed_and_saves_again_once_it_is_back(
         server.stop()
     # The history writer's tries while the database was away: one line each, no traceback
     # (it tries twice a second; an outage of minutes must not bury the log).
-    retries = [r for r in caplog.records if r.getMessage() == "history write failed; trying again"]
+    retries = [r for r in caplog.records if r.getMessage() == "history write failed; retrying"]
     assert retries
     assert [r.exc_info for r in retries] == [None] * len(retries)

@@ -86,7 +86,7 @@ def test_an_unexpected_failure_while_reading_is_an_answer_not_a_crash() -> None:
         raise RuntimeError("disk on fire")
 
     running = cfg.load(None, env={})
-    config, reloaded = reread(running, ConfigSource(broken), on_a_network=False)
+    config, reloaded = reread(running, ConfigSource(broken))
     assert config is None
     assert reloaded.settings is None
     assert reloaded.error == "the config file could not be read: disk on fire"

@@ -366,3 +366,40 @@ def test_a_stopping_server_gives_up_on_history_it_cannot_write_within_the_stop_t
     assert [r.getMessage() for r in caplog.records if "lines lost" in r.getMessage()] == [
         "history write failed (1 lines lost)"
     ]
+
+
+class AwayForAWhileHistory(MemoryHistory):
+    """The database away for the first ``tries`` appends (a PostgreSQL restart), then back."""
+
+    def __init__(self, tries: int) -> None:
+        super().__init__()
+        self.tries = tries
+
+    def append(self, records: Sequence[HistoryRecord]) -> None:
+        if self.tries > 0:
+            self.tries -= 1
+            raise OSError("connection refused\nIs the server running on that host?")
+        super().append(records)
+
+
+def test_a_database_away_for_many_tries_is_logged_when_it_goes_and_comes_back_not_per_try(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tried twice a second, a PostgreSQL away for minutes wrote a warning per try (two
+    lines a second per node); now one when it goes, one every 10 s, one when it is back."""
+    monkeypatch.setattr(history_module, "WRITE_RETRY_PAUSE", 0.001)
+    store = AwayForAWhileHistory(tries=30)
+
+    async def scenario() -> None:
+        writer = HistoryWriter(store, HistorySettings())
+        writer.append([_line(1)])
+        await writer.close()
+
+    with caplog.at_level(logging.INFO, logger="chatroom.history"):
+        asyncio.run(scenario())
+    said = [r for r in caplog.records if r.getMessage().startswith("history write")]
+    assert [r.levelno for r in said] == [logging.WARNING, logging.INFO], said
+    assert said[0].getMessage() == "history write failed; retrying"
+    assert said[0].__dict__["error"] == "connection refused Is the server running on that host?"
+    assert said[1].getMessage() == "history write works again"
+    assert _texts(store.export("#lobby")) == ["line 1"]  # nothing lost

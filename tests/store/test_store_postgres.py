@@ -116,7 +116,7 @@ def test_another_writers_commit_arrives_with_its_keys_and_own_commits_do_not(
         admin.apply([AppendAudit(AuditEntry(None, 1.0, "a", "b", "c", "d"))])  # no rows
         admin.apply([DeleteBan(ban_id)])  # by id: the key is found by the store
         seen.append(await _next(changes))
-        await changes.aclose()  # type: ignore[attr-defined]
+        await changes.aclose()  # type: ignore[attr-defined]  # an async generator  # type: ignore[attr-defined]
         return seen
 
     try:
@@ -142,7 +142,7 @@ def test_a_commit_touching_more_than_a_notification_holds_says_reload_all(
         await _next(changes)
         admin.apply([PutAccount(_account(f"user{i:04d}")) for i in range(1000)])
         found = await _next(changes)
-        await changes.aclose()  # type: ignore[attr-defined]
+        await changes.aclose()  # type: ignore[attr-defined]  # an async generator  # type: ignore[attr-defined]
         return found
 
     try:
@@ -178,7 +178,7 @@ def test_the_first_listen_after_a_load_asks_for_a_reload_only_if_a_commit_came_b
             await asyncio.sleep(0.05)
         admin.apply([PutAccount(_account(f"later{len(seen)}"))])
         found = await pending
-        await changes.aclose()  # type: ignore[attr-defined]
+        await changes.aclose()  # type: ignore[attr-defined]  # an async generator  # type: ignore[attr-defined]
         return found
 
     seen: list[Touched | None] = []
@@ -296,3 +296,39 @@ def test_rows_numbered_by_a_network_keep_the_network_s_order_and_later_rows_go_a
         "three",
         "four",
     ]
+
+
+def test_a_listener_that_cannot_reach_postgresql_warns_once_and_says_when_it_is_back(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It tries again every second: a PostgreSQL away for minutes wrote a warning each
+    time, on every node; now one when it goes (then one every 10 s) and one when it is back."""
+    from chatroom.server.store.postgres import store as store_module
+
+    monkeypatch.setattr(store_module, "RECONNECT_SECONDS", 0.01)
+    store = PostgresStore(postgres_url)
+    store.conninfo = "postgresql://nobody@127.0.0.1:1/nothing"  # refused at once
+
+    async def scenario() -> None:
+        changes = store.watch()
+        listening = asyncio.ensure_future(anext(changes))
+        await asyncio.sleep(0.5)  # dozens of tries
+        store.conninfo = postgres_url
+        for _ in range(500):
+            if "listening for store changes works again" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await changes.aclose()  # type: ignore[attr-defined]  # an async generator
+
+    try:
+        with caplog.at_level(logging.INFO, logger="chatroom.store"):
+            asyncio.run(scenario())
+    finally:
+        store.close()
+    said = [m for r in caplog.records if (m := r.getMessage()).startswith("listening for")]
+    assert said == [
+        "listening for store changes failed; retrying",
+        "listening for store changes works again",
+    ], said

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import pickle
-import secrets
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -64,6 +65,14 @@ __all__ = ["INFO", "LOG", "ClusterError", "ClusterNode", "list_nodes"]
 log = logging.getLogger("chatroom.cluster")
 
 
+def scram_secret(key: bytes) -> bytes:
+    """The secret of SCRAM's made-up salts (server/auth/server_secret.py) for a network:
+    derived from ``cluster.secret``, so that a network founded again (every node
+    restarted) answers a name without an account with the same salt as before, as a
+    real account's stays the same; a new random one would tell the two apart."""
+    return hmac.new(key, b"scram salts of names without an account", hashlib.sha256).digest()
+
+
 class ClusterNode(Relay, Upkeep):
     """The shell's ``Inputs`` on a cluster node, and the tasks that keep it in the network."""
 
@@ -85,7 +94,7 @@ class ClusterNode(Relay, Upkeep):
                     {
                         "snapshot": snapshot,
                         "recent": recent,
-                        "scram_secret": secrets.token_bytes(32),
+                        "scram_secret": scram_secret(self.key),
                         "settings": settings_digest(self.world.settings),
                     },
                 )
@@ -95,10 +104,6 @@ class ClusterNode(Relay, Upkeep):
         join = client.register_script(JOIN_SCRIPT)
         founded = await join(keys=[NODES, LOG, SNAPSHOT], args=[now, self.me, genesis, NODE_TTL_MS])
         await self._heartbeat(client)
-        log.info(
-            "joined the network" if not founded else "founded the network",
-            extra={"node": self.name, "incarnation": self.me},
-        )
         if not founded:
             await self._warn_of_namesakes(client, now)
             await self._start_from_snapshot(client)
@@ -120,8 +125,16 @@ class ClusterNode(Relay, Upkeep):
             raise ClusterError(
                 "this node's settings differ from the network's in "
                 + ", ".join(differ)
-                + ": every node of a network needs the same server settings (docs/cluster.md)"
+                + ": every node of a network needs the same server settings; to change"
+                " them, change the file on every node, then send REHASH as an operator on a"
+                " running node (keys that wait for a restart: stop every node and start them"
+                " again; docs/cluster.md)"
             )
+        # Said once it is so: a node refused above never joined, whatever it read.
+        log.info(
+            "joined the network" if not founded else "founded the network",
+            extra={"node": self.name, "incarnation": self.me},
+        )
         self._tasks = [
             asyncio.create_task(self._follow()),
             asyncio.create_task(self._publish_forever()),

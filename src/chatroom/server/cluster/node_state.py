@@ -23,9 +23,9 @@ from chatroom.config import Config
 from chatroom.server.cluster.codec import mac_key
 from chatroom.server.cluster.keys import OUTBOX_LIMIT, stream_order
 from chatroom.server.cluster.liveness import NODE_TTL_MS, Liveness
-from chatroom.server.cluster.outage import Outage
 from chatroom.server.cluster.replica import NetworkClock, Replica
 from chatroom.server.core.world import World
+from chatroom.server.outage import Outage
 
 if TYPE_CHECKING:
     from chatroom.server.net.connection import Connection

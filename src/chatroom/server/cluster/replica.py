@@ -351,7 +351,12 @@ class Replica:
 
     def _answer(self, origin: str, method: str, args: tuple[Any, ...]) -> None:
         if method in ANSWERS:
+            settings = self.world.settings
             getattr(self.world, method)(*args)
+            if self.world.settings is not settings:
+                # An operator's REHASH adopted new settings: the network's from now on,
+                # for the nodes that join later too (``settings_differ``).
+                self.network_settings = settings_digest(self.world.settings)
 
     def _lost(self, origin: str, incarnation: str, reason: str) -> None:
         """A node died (or left): its users quit for everyone, as if each had."""

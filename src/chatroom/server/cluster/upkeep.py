@@ -157,7 +157,12 @@ class Upkeep(NodeState):
         beats = {names_of([member])[0]: float(expires) for member, expires in pairs}
         holding = self.replica.incarnations()
         for incarnation in liveness.lost(beats, now, holding, time.monotonic()):
-            log.warning("node lost", extra={"incarnation": incarnation})
+            users = sum(1 for owner in self.replica.owners.values() if owner == incarnation)
+            log.warning(
+                "node lost: no heartbeat from it; its users quit and may reconnect to"
+                " another node; start it again if its service manager does not",
+                extra={"incarnation": incarnation, "users": users},
+            )
             self.publish("lost", incarnation, "node lost")
         await client.zremrangebyscore(NODES, "-inf", now)
         live = {name for name, expires in beats.items() if expires >= now}

@@ -83,6 +83,14 @@ class NodeCollector:
 
     def collect(self) -> Iterator[Metric]:
         node = self.node
+        # Which node answered: the workers of ``--workers`` share one web port.
+        info = GaugeMetricFamily(
+            "chatroom_node_info",
+            "This node's name and incarnation.",
+            labels=["node", "incarnation"],
+        )
+        info.add_metric([node.name, node.me], 1)
+        yield info
         yield _gauge(
             "chatroom_node_connections", "Client sockets this node holds.", len(self.connections)
         )

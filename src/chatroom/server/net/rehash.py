@@ -6,9 +6,11 @@ with an error changes nothing. Of a valid one, the server takes at once what the
 reads when it needs it (core/reconfigure.py) and the send queue size; a changed key that
 clients were told at connect (name, network, casemapping) or that a listener, the store,
 the history writer or the password workers were opened with keeps its running value
-until the next start, and is named in the answer. A cluster node refuses: every node of
-a network must run the same settings (server/cluster/replica.py checks them when a node
-joins), so a network changes them by restarting its nodes one at a time.
+until the next start, and is named in the answer. On a network every node must run the
+same settings (server/cluster/replica.py checks them when a node joins): the answer to
+an operator's REHASH goes through the log, so every node adopts the settings the asked
+node read at the same entry, and the network keeps them for the nodes that join later.
+SIGHUP there reloads the TLS files only, since one node cannot change its settings alone.
 """
 
 from __future__ import annotations
@@ -40,8 +42,9 @@ CORE_AT_START = frozenset(
 SHELL_LIVE = frozenset({"limits.sendq_bytes"})
 
 ON_A_NETWORK = (
-    "a node of a network keeps the settings it joined with (every node must run the same);"
-    " change the file on every node and restart them one at a time"
+    "a node of a network cannot change its settings alone (every node must run the same):"
+    " change the file on every node, then send REHASH as an operator on any one node, and"
+    " every node adopts them at once"
 )
 
 
@@ -89,14 +92,10 @@ def merge(running: Config, read: Config) -> tuple[Config, tuple[str, ...]]:
     return dataclasses.replace(running, core=core, sendq_bytes=read.sendq_bytes), tuple(waiting)
 
 
-def reread(
-    running: Config, source: ConfigSource | None, on_a_network: bool
-) -> tuple[Config | None, Reloaded]:
+def reread(running: Config, source: ConfigSource | None) -> tuple[Config | None, Reloaded]:
     """Read the file again: the config to run with (None: unchanged) and the answer."""
     if source is None:
         return None, Reloaded(None, "", (), "this server was started without a config file")
-    if on_a_network:
-        return None, Reloaded(None, "", (), ON_A_NETWORK)
     try:
         path, read = source.load()
     except ConfigError as err:

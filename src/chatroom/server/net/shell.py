@@ -336,13 +336,19 @@ class Shell:
         """Read the config file again (net/rehash.py) and the TLS certificate files; the
         answer carries the core's new settings, which the caller has the world adopt."""
         self.reload_tls()
-        config, reloaded = rehash.reread(self.config, self.config_source, self.cluster is not None)
+        config, reloaded = rehash.reread(self.config, self.config_source)
         if config is not None:
             self.config = config
         return reloaded
 
     def on_sighup(self) -> None:
-        """SIGHUP: as REHASH, for operators at the shell; the outcome goes to the log."""
+        """SIGHUP: as REHASH, for operators at the shell; the outcome goes to the log. On a
+        network the new settings must reach every node through the log (REHASH)."""
+        if self.cluster is not None:
+            self.reload_tls()
+            # In the log: after `systemctl reload` nothing else says the file was not read.
+            log.warning("config file not read again: %s", rehash.ON_A_NETWORK)
+            return
         reloaded = self.rehash()  # never raises: a failure is in the answer and the log
         if reloaded.settings is not None:
             self.world.adopt_settings(reloaded.settings)

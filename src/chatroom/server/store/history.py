@@ -36,6 +36,7 @@ from typing import Protocol
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, TargetListing
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.settings import HistorySettings
+from chatroom.server.outage import Outage
 from chatroom.server.store.worker_thread import WorkerThread
 from chatroom.server.store.writer import refused_by_database
 from chatroom.server.threads import lower_priority
@@ -155,6 +156,7 @@ class HistoryWriter:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._away = Outage("history write", log)  # the database away: said twice, not per try
         self._settings = settings
         self._clock = clock
         self._on_outside_change = on_outside_change
@@ -286,6 +288,7 @@ class HistoryWriter:
         while True:
             try:
                 self._store.append(records)
+                self._away.ok()
                 break
             except Exception as exc:
                 now = time.monotonic()
@@ -302,9 +305,9 @@ class HistoryWriter:
                         log.exception("history write failed (%d lines lost)", lost)
                     self._finished(len(records))
                     return
-                # One line per try, no traceback: a database away for minutes would
-                # otherwise fill the log with the same one twice a second.
-                log.warning("history write failed; trying again", extra={"error": _text(exc)})
+                # No traceback, and not a line per try: a database away for minutes
+                # would otherwise fill the log with the same one twice a second.
+                self._away.failed(exc)
                 time.sleep(WRITE_RETRY_PAUSE)
         touched = self._touched
         keep = self._settings.max_per_target

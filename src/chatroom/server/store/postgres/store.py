@@ -33,6 +33,7 @@ import psycopg
 from psycopg import errors
 from psycopg_pool import ConnectionPool
 
+from chatroom.server.outage import Outage
 from chatroom.server.store.base import (
     AuditEntry,
     Change,
@@ -94,6 +95,10 @@ class PostgresStore:
             # timeout instead of the pool's default 30 s, during which everything else
             # waiting to be saved waits too.
             timeout=CONNECT_TIMEOUT,
+            # A restart of PostgreSQL kills the idle connections: check one before use
+            # (one empty round trip), so the first change or read after it takes a new
+            # one instead of failing on the dead one (a REGISTER refused, a traceback).
+            check=ConnectionPool.check_connection,
         )
         self._pool.open(wait=True, timeout=30)
         self._loaded_generation: int | None = None  # store_meta.generation at ``load``
@@ -157,16 +162,18 @@ class PostgresStore:
         notifications sent while nobody listened are lost, and at the first connect only
         if a commit came between ``load`` and the LISTEN."""
         first = True
+        away = Outage("listening for store changes", log)  # said twice, not every second
         while True:
             try:
                 conn = await psycopg.AsyncConnection.connect(self.conninfo, **self._listen_kwargs())
             except psycopg.Error as exc:
-                log.warning("cannot listen for store changes; retrying", extra={"error": str(exc)})
+                away.failed(exc)
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
             try:
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
+                    away.ok()
                     if not first:
                         log.info(
                             "store listener reconnected; reloading the store, since changes"

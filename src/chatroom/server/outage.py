@@ -1,7 +1,7 @@
-"""How a node's loops report Redis failing: one warning when a loop starts failing, one
-every ``REPEAT_SECONDS`` while it goes on, and one line when it works again. The loops
-retry every 0.2 s, so a warning per retry would be five lines a second per loop for as
-long as Redis is away, burying everything else in the log."""
+"""How a loop that retries reports its service (Redis, PostgreSQL) failing: one warning
+when it starts failing, one every ``REPEAT_SECONDS`` while it goes on, and one line when
+it works again. The loops retry several times a second, so a warning per retry would be
+lines a second per loop for as long as the service is away, burying everything else."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ REPEAT_SECONDS = 10.0
 class Outage:
     """The state of one loop's link to Redis; ``what`` names the loop's work in the log."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, logger: logging.Logger = log) -> None:
         self.what = what
+        self.log = logger
         self.since: float | None = None  # monotonic time of the first failure, while failing
         self._told = 0.0
 
@@ -27,18 +28,23 @@ class Outage:
             self.since = now
         if self.since == now or now - self._told >= REPEAT_SECONDS:
             self._told = now
-            log.warning(
+            self.log.warning(
                 "%s failed; retrying",
                 self.what,
-                extra={"error": str(err), "failing_for_seconds": round(now - self.since, 1)},
+                extra={"error": _one_line(err), "failing_for_seconds": round(now - self.since, 1)},
             )
 
     def ok(self) -> None:
         if self.since is None:
             return
-        log.info(
+        self.log.info(
             "%s works again",
             self.what,
             extra={"after_seconds": round(time.monotonic() - self.since, 1)},
         )
         self.since = None
+
+
+def _one_line(err: BaseException) -> str:
+    """libpq's messages span several lines; a log line is one."""
+    return " ".join(str(err).split()) or type(err).__name__
