@@ -6,16 +6,17 @@ flood limits lifted so that a few seconds stand for days of patient abuse.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from chatroom.config import Config
 from chatroom.server.core import history, readmarkers
 from chatroom.server.core.settings import Limits
 from chatroom.server.store import base
+from chatroom.server.store.factory import open_history, open_store
 from tests.realserver import ServerThread, Wire, guest_wire, make_config
 
 PASSWORD = "correct-horse-battery"
@@ -29,12 +30,16 @@ def wires() -> Iterator[list[Wire]]:
         wire.close()
 
 
-def _audit_rows(data_dir: Path) -> list[tuple[str, str, str]]:
-    db = sqlite3.connect(data_dir / "chatroom.db")
+# The store is read through its own interface, so these hold on SQLite and on
+# PostgreSQL alike (`make test-postgres`).
+
+
+def _audit_rows(config: Config) -> list[tuple[str, str, str]]:
+    store = open_store(config.store)
     try:
-        return list(db.execute("SELECT actor, action, target FROM audit_log ORDER BY id"))
+        return [(entry.actor, entry.action, entry.target) for entry in store.audit()]
     finally:
-        db.close()
+        store.close()
 
 
 def test_room_moderation_by_a_guest_keeps_the_audit_log_bounded(
@@ -61,12 +66,12 @@ def test_room_moderation_by_a_guest_keeps_the_audit_log_bounded(
         pest.write("MODE #mine +b last!*@*", "PING flood-done")
         pest.until("flood-done", 60)
         for _ in range(400):
-            if ("pest", "channel.mode.+b", "#mine last!*@*") in _audit_rows(config.data_dir):
+            if ("pest", "channel.mode.+b", "#mine last!*@*") in _audit_rows(config):
                 break
             owner.quiet_for(0.05)
     finally:
         server.stop()
-    rows = _audit_rows(config.data_dir)
+    rows = _audit_rows(config)
     room_rows = [row for row in rows if row[1].startswith("channel.")]
     assert ("owner", "account.register", "owner") in rows
     assert ("pest", "channel.mode.+b", "#mine last!*@*") in room_rows
@@ -91,7 +96,7 @@ def test_certificate_churn_by_an_account_keeps_the_audit_log_bounded(
             churner.until(f"{fingerprint} removed from", 30)
     finally:
         server.stop()
-    rows = _audit_rows(config.data_dir)
+    rows = _audit_rows(config)
     cert_rows = [row for row in rows if row[1].startswith("account.cert.")]
     assert ("churner", "account.register", "churner") in rows
     assert ("churner", "account.cert.del", f"churner {fingerprint}") == cert_rows[-1]
@@ -152,25 +157,13 @@ def test_each_list_a_client_grows_stops_at_its_bound_with_a_numeric(
         server.stop()
 
 
-def _room_rows(data_dir: Path, room: str) -> int:
-    db = sqlite3.connect(data_dir / "history.db")
+def _room_lines(config: Config, room: str) -> list[str]:
+    """The texts of every row the history store keeps for ``room``, events included."""
+    store = open_history(config.store)
     try:
-        return int(
-            db.execute("SELECT count(*) FROM messages WHERE target = ?", (room,)).fetchone()[0]
-        )
+        return [record.text for record in store.export(room)]
     finally:
-        db.close()
-
-
-def _said_in(data_dir: Path, room: str, text: str) -> bool:
-    db = sqlite3.connect(data_dir / "history.db")
-    try:
-        found = db.execute(
-            "SELECT 1 FROM messages WHERE target = ? AND text = ?", (room, text)
-        ).fetchone()
-        return found is not None
-    finally:
-        db.close()
+        store.close()
 
 
 def test_join_part_loop_in_one_room_keeps_its_history_bounded(
@@ -195,11 +188,11 @@ def test_join_part_loop_in_one_room_keeps_its_history_bounded(
         looper.until("loop-done", 60)
         keeper.write("PRIVMSG #room :the end")  # written after every event of the loop
         for _ in range(200):  # the writer trims between its jobs
-            if _said_in(config.data_dir, "#room", "the end"):
+            if "the end" in _room_lines(config, "#room"):
                 break
             keeper.quiet_for(0.05)
         keeper.quiet_for(0.5)
-        rows = _room_rows(config.data_dir, "#room")
+        rows = len(_room_lines(config, "#room"))
     finally:
         server.stop()
     assert rows <= 2 * keep, rows  # 401 before
@@ -225,11 +218,11 @@ def test_read_markers_on_ever_new_targets_stop_at_the_bound_in_the_store(
         reader.until("marked")
     finally:
         server.stop()
-    db = sqlite3.connect(config.data_dir / "chatroom.db")
+    store = open_store(config.store)
     try:
-        rows = db.execute("SELECT count(*) FROM read_markers").fetchone()[0]
+        rows = sum(len(targets) for targets in store.load().read_markers.values())
     finally:
-        db.close()
+        store.close()
     assert rows == 5
 
 
