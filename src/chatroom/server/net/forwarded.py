@@ -47,12 +47,8 @@ def client_of(peer: str, headers: HeaderLines, networks: Networks, header: str) 
     """
     if not networks or not trusted(peer, networks):
         return Client(peer, None)
-    if header == "forwarded":
-        hops = [(_node(e.get("for", "")), e.get("proto")) for e in _forwarded(headers)]
-    else:
-        hops = [(_node(v), None) for v in _values(headers, "X-Forwarded-For")]
     ip, proto = peer, None
-    for node, hop_proto in reversed(hops):
+    for node, hop_proto in reversed(_hops(headers, header)):
         if not trusted(ip, networks) or node is None:
             break
         ip, proto = node, hop_proto
@@ -65,11 +61,16 @@ def client_of(peer: str, headers: HeaderLines, networks: Networks, header: str) 
 def names_its_client(headers: HeaderLines, header: str) -> bool:
     """Whether the nearest proxy's entry (the rightmost) of ``header`` is an address: a
     proxy that hides its client, or sets the other header kind, names nobody."""
+    hops = _hops(headers, header)
+    return bool(hops) and hops[-1][0] is not None
+
+
+def _hops(headers: HeaderLines, header: str) -> list[tuple[str | None, str | None]]:
+    """Each entry of ``header``, left to right: the address it names (None: not an
+    address) and, for ``Forwarded``, its ``proto``."""
     if header == "forwarded":
-        entries = [e.get("for", "") for e in _forwarded(headers)]
-    else:
-        entries = _values(headers, "X-Forwarded-For")
-    return bool(entries) and _node(entries[-1]) is not None
+        return [(_node(e.get("for", "")), e.get("proto")) for e in _forwarded(headers)]
+    return [(_node(v), None) for v in _values(headers, "X-Forwarded-For")]
 
 
 def _values(headers: HeaderLines, name: str) -> list[str]:

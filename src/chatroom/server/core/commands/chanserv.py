@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from chatroom.irc.packing import pack_words
 from chatroom.server.core import acks, chanreg, events, opers
 from chatroom.server.core.bans import format_time
 from chatroom.server.core.channel import Channel
@@ -60,6 +61,8 @@ def _registered(ctx: Context, session: Session, channel: Channel) -> RegisteredC
 # A registered room is permanent (kept in memory and in the store with nobody in it):
 # without a bound, one account could register room after room for as long as it likes.
 ROOMS_PER_FOUNDER = 100
+# ACCESS LIST's account names per NOTICE line, in bytes: room for the prefix and room name.
+_OPS_BUDGET = 300
 
 
 def _founded_by(ctx: Context, account: str) -> int:
@@ -205,7 +208,7 @@ def _access(ctx: Context, session: Session, args: list[str]) -> None:
     action = args[1].upper() if len(args) > 1 else "LIST"
     if action == "LIST":
         _notice(ctx, session, f"Founder of {channel.name}: {chanreg.founder_text(record.founder)}")
-        for names in _in_lines(record.ops) or ["(none)"]:
+        for names in pack_words(record.ops, _OPS_BUDGET, ", ") or ["(none)"]:
             _notice(ctx, session, f"Ops by account: {names}")
         return
     if action not in ("ADD", "DEL") or len(args) != 3:
@@ -250,17 +253,6 @@ def _access(ctx: Context, session: Session, args: list[str]) -> None:
         saved=saved,
         failed=failed,
     )
-
-
-def _in_lines(names: tuple[str, ...], width: int = 300) -> list[str]:
-    """``names`` comma-separated in pieces short enough for one NOTICE line each."""
-    pieces: list[str] = []
-    for name in names:
-        if pieces and len(pieces[-1]) + len(name) + 2 <= width:
-            pieces[-1] += f", {name}"
-        else:
-            pieces.append(name)
-    return pieces
 
 
 def _undo_access(ctx: Context, channel: Channel, name: str, *, added: bool) -> None:
