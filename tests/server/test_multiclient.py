@@ -243,6 +243,23 @@ def test_multiclient_can_be_turned_off_per_account_and_the_433_is_addressed_to_s
     assert second.session.owner is not alice.session.owner
 
 
+def test_multiclient_turned_off_leaves_attached_devices_attached_until_they_leave() -> None:
+    """docs/commands.md: devices already attached stay so; only a new one is refused."""
+    h, alice, bob = setup()
+    phone = device(h, "alice")
+    assert phone.session.owner is alice.session.owner
+    alice.cmd("PRIVMSG NickServ :SET MULTICLIENT OFF")
+    phone.take()
+    bob.cmd("PRIVMSG #room :still both?")
+    for each in (alice, phone):
+        said = [m for m in each.take() if m.command == "PRIVMSG"]
+        assert [m.params for m in said] == [("#room", "still both?")]
+    assert phone.session.owner is alice.session.owner
+    third = device(h, "alice")
+    assert n.ERR_NICKNAMEINUSE in commands(third.take())
+    assert not third.session.registered
+
+
 def test_nickserv_info_shows_the_owner_its_multiclient_and_always_on_choices() -> None:
     _h, alice, bob = setup(CoreSettings(accounts=AccountSettings(always_on="opt-out")))
 

@@ -148,15 +148,17 @@ def _messages(rows: list[HistoryRecord]) -> list[HistoryRecord]:
 def _last_messages(rows: list[HistoryRecord], count: int) -> list[HistoryRecord]:
     """From the ``count``-th newest message on: older messages and events go; of the
     events left, only the ``count`` newest stay."""
-    seen = 0
-    for i in range(len(rows) - 1, -1, -1):
-        if rows[i].command in MESSAGE_COMMANDS:
-            seen += 1
-            if seen == count:
-                rows = rows[i:]
-                break
-    events = [id(r) for r in rows if r.command not in MESSAGE_COMMANDS]
-    if len(events) <= count:
-        return rows
-    dropped = set(events[: len(events) - count])
-    return [r for r in rows if id(r) not in dropped]
+    kept: list[HistoryRecord] = []
+    messages = events = 0
+    for row in reversed(rows):
+        if messages == count:
+            break  # older than the count-th newest message
+        if row.command in MESSAGE_COMMANDS:
+            messages += 1
+        elif events == count:
+            continue
+        else:
+            events += 1
+        kept.append(row)
+    kept.reverse()
+    return kept
