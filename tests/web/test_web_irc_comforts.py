@@ -227,6 +227,29 @@ def test_web_mode_command_changes_and_shows_room_and_user_modes(
     expect(bob.locator("#message-list")).to_contain_text("/mode [#room|nick]")
 
 
+def test_web_ban_mute_and_their_undoing_set_list_modes_on_the_nicks_mask(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> None:
+    alice = people.join_as("alice")
+    _join_in_page(alice, "#den")  # the first in #den: its operator
+    tess = tcp_client("tess")
+    _joined(tess, "#den")
+    expect(alice.locator('#members .member[data-nick="tess"]')).to_be_visible()
+    for typed, sent in (
+        ("/ban pest", "MODE #den +b pest!*@*"),
+        ("/unban pest", "MODE #den -b pest!*@*"),
+        ("/mute loud", "MODE #den +q loud!*@*"),
+        ("/unmute loud", "MODE #den -q loud!*@*"),
+    ):
+        people.say(alice, typed)
+        tess.wait_for(lambda line, sent=sent: line.endswith(sent))
+    people.say(alice, "/mute")
+    expect(alice.locator("#message-list")).to_contain_text("Usage: /mute nick")
+    alice.locator("#buffers .buffer").first.click()  # the server tab: no room to ban in
+    people.say(alice, "/ban pest")
+    expect(alice.locator("#message-list")).to_contain_text("That command works in a room.")
+
+
 # ------------------------------------------------------------------ other commands
 
 

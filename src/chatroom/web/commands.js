@@ -39,6 +39,15 @@ function needChannel(ctx) {
   return true;
 }
 
+/** A room list mode set on a nick's mask (/ban, /mute and their undoing), in this room. */
+function maskMode(mode, usage) {
+  return (ctx, [who]) => {
+    if (!needChannel(ctx)) return;
+    if (!who) return ctx.note(`Usage: ${usage}`);
+    ctx.send("MODE", [ctx.target, mode, nickMask(who)]);
+  };
+}
+
 const COMMANDS = {
   join(ctx, [room, key]) {
     if (!room) return ctx.note("Usage: /join #room [key]");
@@ -93,26 +102,10 @@ const COMMANDS = {
     const reason = rest.slice(who.length).trim();
     ctx.send("KICK", reason ? [ctx.target, who, reason] : [ctx.target, who]);
   },
-  ban(ctx, [who]) {
-    if (!needChannel(ctx)) return;
-    if (!who) return ctx.note("Usage: /ban nick");
-    ctx.send("MODE", [ctx.target, "+b", nickMask(who)]);
-  },
-  unban(ctx, [who]) {
-    if (!needChannel(ctx)) return;
-    if (!who) return ctx.note("Usage: /unban mask");
-    ctx.send("MODE", [ctx.target, "-b", nickMask(who)]);
-  },
-  mute(ctx, [who]) {
-    if (!needChannel(ctx)) return;
-    if (!who) return ctx.note("Usage: /mute nick");
-    ctx.send("MODE", [ctx.target, "+q", nickMask(who)]);
-  },
-  unmute(ctx, [who]) {
-    if (!needChannel(ctx)) return;
-    if (!who) return ctx.note("Usage: /unmute nick");
-    ctx.send("MODE", [ctx.target, "-q", nickMask(who)]);
-  },
+  ban: maskMode("+b", "/ban nick"),
+  unban: maskMode("-b", "/unban mask"),
+  mute: maskMode("+q", "/mute nick"),
+  unmute: maskMode("-q", "/unmute nick"),
   op: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "+o", who]),
   deop: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "-o", who]),
   voice: (ctx, [who]) => needChannel(ctx) && who && ctx.send("MODE", [ctx.target, "+v", who]),
