@@ -4,6 +4,8 @@ connections logged in with SASL PLAIN, a commit barrier, and ``kill -9``."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chatroom.config import Config
@@ -53,3 +55,14 @@ def crash(server: ServeProcess) -> None:
 
 def serve(tmp_path: Path, config: Config) -> ServeProcess:
     return ServeProcess(tmp_path, args=store_args(config))
+
+
+@contextmanager
+def serving(tmp_path: Path, config: Config) -> Iterator[ServeProcess]:
+    """``serve``, stopped at the end of the block whatever happened in it (stopping after
+    ``crash`` is harmless)."""
+    server = serve(tmp_path, config)
+    try:
+        yield server
+    finally:
+        server.stop()
