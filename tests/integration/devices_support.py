@@ -25,6 +25,15 @@ def device(port: int, wires: list[Wire], account: str, nick: str, *caps: str) ->
     return wire
 
 
+def always_on_device(port: int, wires: list[Wire], *then: str) -> Wire:
+    """A ``device`` of the account alice as the nick alice, always-on turned on, then the
+    lines ``then`` sent; returns once always-on is confirmed."""
+    alice = device(port, wires, "alice", "alice")
+    alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", *then)
+    alice.until("ALWAYS-ON is now ON")
+    return alice
+
+
 def sasl_only(wire: Wire, account: str, *caps: str) -> None:
     """Log ``wire`` in to ``account`` with SASL PLAIN, leaving CAP negotiation open (the
     caller sends CAP END, NICK and USER when it wants the connection to register)."""
