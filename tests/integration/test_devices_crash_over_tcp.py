@@ -30,11 +30,18 @@ def _rooms_of(port: int, wires: list[Wire], nick: str) -> str | None:
     return " ".join(sorted(room.lstrip("~&@%+") for room in rooms.split()))
 
 
-def _leftalways_on_device(port: int, wires: list[Wire], room: str) -> None:
+def _left_always_on(port: int, wires: list[Wire], room: str) -> None:
     """The always-on user alice in ``room``, its only device gone (QUIT)."""
     alice = always_on_device(port, wires, f"JOIN {room}")
     alice.write("QUIT :bye")
     alice.until("ERROR")
+
+
+def _removed_by_the_operator(port: int, wires: list[Wire], line: str) -> None:
+    """The operator sends ``line`` (a KILL or a BAN of alice); alice is then gone."""
+    oper = device(port, wires, "admin", "admin")
+    oper.write(line, "WHOIS alice")
+    assert " 401 " in oper.until(" 318 ")[-2]
 
 
 def test_another_user_of_an_always_on_account_quitting_does_not_replace_its_rooms(
@@ -95,10 +102,8 @@ def test_a_killed_always_on_user_with_no_device_stays_gone_after_kill_9(
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol", "dave")
     with serving(tmp_path, config) as first:
-        _leftalways_on_device(first.irc_port, wires, "#garden")
-        oper = device(first.irc_port, wires, "admin", "admin")
-        oper.write("KILL alice :spam", "WHOIS alice")
-        assert " 401 " in oper.until(" 318 ")[-2]
+        _left_always_on(first.irc_port, wires, "#garden")
+        _removed_by_the_operator(first.irc_port, wires, "KILL alice :spam")
         barrier(device(first.irc_port, wires, "carol", "carol"))
         crash(first)
     with serving(tmp_path, config) as second:
@@ -110,10 +115,8 @@ def test_an_always_on_user_banned_with_no_device_stays_gone_after_kill_9(
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol", "dave")
     with serving(tmp_path, config) as first:
-        _leftalways_on_device(first.irc_port, wires, "#garden")
-        oper = device(first.irc_port, wires, "admin", "admin")
-        oper.write("BAN a:alice :gone", "WHOIS alice")
-        assert " 401 " in oper.until(" 318 ")[-2]
+        _left_always_on(first.irc_port, wires, "#garden")
+        _removed_by_the_operator(first.irc_port, wires, "BAN a:alice :gone")
         barrier(device(first.irc_port, wires, "carol", "carol"))
         crash(first)
     with serving(tmp_path, config) as second:
@@ -141,7 +144,7 @@ def test_a_room_renamed_while_its_always_on_member_has_no_device_is_the_one_afte
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "dave")
     with serving(tmp_path, config) as first:
-        _leftalways_on_device(first.irc_port, wires, "#old")
+        _left_always_on(first.irc_port, wires, "#old")
         oper = device(first.irc_port, wires, "admin", "admin")
         oper.write("RENAME #old #new :tidier")
         oper.write("WHOIS alice")
@@ -192,7 +195,7 @@ def test_an_account_dropped_by_its_other_user_takes_its_deviceless_always_on_use
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol")
     with serving(tmp_path, config) as first:
-        _leftalways_on_device(first.irc_port, wires, "#garden")
+        _left_always_on(first.irc_port, wires, "#garden")
         bot = device(first.irc_port, wires, "alice", "alicebot")
         bot.write("PRIVMSG NickServ :DROP alice")
         bot.until("has been dropped")
