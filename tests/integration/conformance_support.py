@@ -11,6 +11,8 @@ from __future__ import annotations
 import itertools
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -145,3 +147,15 @@ def start_server(tmp_path: Path, **core: object) -> ServerThread:
     config = make_config(tmp_path, Limits(flood_per_second=0))
     settings = replace(config.core, permanent_channels=(), **core)  # type: ignore[arg-type]
     return ServerThread(replace(config, core=settings)).start()
+
+
+@contextmanager
+def serving(server: ServerThread) -> Iterator[Network]:
+    """A ``Network`` on the started ``server``; at the end its peers close, then the server
+    stops (the shared body of every conformance file's fixtures)."""
+    network = Network(server)
+    try:
+        yield network
+    finally:
+        network.close()
+        server.stop()

@@ -15,6 +15,8 @@ import itertools
 import socket
 import ssl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,6 +174,19 @@ class Peers:
     def close(self) -> None:
         for peer in self.made:
             peer.close()
+
+
+@contextmanager
+def serving(config: Config) -> Iterator[Peers]:
+    """``Peers`` on a server started with ``config``; at the end the peers close, then the
+    server stops (the shared body of the conformance_v3 files' fixtures)."""
+    server = ServerThread(config).start()
+    made = Peers(server)
+    try:
+        yield made
+    finally:
+        made.close()
+        server.stop()
 
 
 def accounts_config(tmp_path: Path, *names: str) -> Config:

@@ -4,6 +4,8 @@ connections logged in with SASL PLAIN, a commit barrier, and ``kill -9``."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chatroom.config import Config
@@ -21,6 +23,15 @@ def device(port: int, wires: list[Wire], account: str, nick: str, *caps: str) ->
     wire.write("CAP END", f"NICK {nick}", f"USER {nick} 0 * :{nick}")
     wire.until((" 376 ", " 422 "))
     return wire
+
+
+def always_on_device(port: int, wires: list[Wire], *then: str) -> Wire:
+    """A ``device`` of the account alice as the nick alice, always-on turned on, then the
+    lines ``then`` sent; returns once always-on is confirmed."""
+    alice = device(port, wires, "alice", "alice")
+    alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", *then)
+    alice.until("ALWAYS-ON is now ON")
+    return alice
 
 
 def sasl_only(wire: Wire, account: str, *caps: str) -> None:
@@ -53,3 +64,14 @@ def crash(server: ServeProcess) -> None:
 
 def serve(tmp_path: Path, config: Config) -> ServeProcess:
     return ServeProcess(tmp_path, args=store_args(config))
+
+
+@contextmanager
+def serving(tmp_path: Path, config: Config) -> Iterator[ServeProcess]:
+    """``serve``, stopped at the end of the block whatever happened in it (stopping after
+    ``crash`` is harmless)."""
+    server = serve(tmp_path, config)
+    try:
+        yield server
+    finally:
+        server.stop()

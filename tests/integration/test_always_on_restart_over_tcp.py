@@ -7,76 +7,61 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.moderation_support import PASSWORD, config_with_accounts
-from tests.realserver import Client, ServerThread, Wire, guest_wire
-from tests.serve_process import ServeProcess, store_args
+from tests.integration.devices_support import serving
+from tests.integration.moderation_support import config_with_accounts
+from tests.integration.restart_support import (
+    join_garden,
+    running,
+    signed_in,
+    turn_always_on,
+    welcomed,
+)
+from tests.realserver import Client, Wire, guest_wire
 
 
 def test_an_always_on_user_back_from_a_restart_gets_its_devices_host_with_chghost(
     tmp_path: Path, clients: list[Client], wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice")
-    first = ServerThread(config).start()
-    try:
-        alice = Client(first.port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(alice)
-        alice.wait_type("welcome")
-        alice.conn.join("#garden")
-        alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
-        alice.conn.privmsg("NickServ", "SET ALWAYS-ON ON")
-        alice.wait_for(lambda e: e.type == "privnotice" and "ALWAYS-ON is now ON" in str(e))
-    finally:
-        first.stop()
-    second = ServerThread(config).start()
-    try:
+    with running(config) as first:
+        alice = welcomed(first.port, clients)
+        join_garden(alice)
+        turn_always_on(alice)
+    with running(config) as second:
         bob = guest_wire(second.port, wires, "bob", "chghost")
         bob.write("JOIN #garden", "WHO alice")
         assert any("always-on.invalid" in line for line in bob.until(" 315 "))
-        back = Client(second.port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(back)
+        back = signed_in(second.port, clients)
         welcome = back.wait_type("welcome")
         assert welcome.arguments[0].endswith("alice!~alice@127.0.0.1")
         changed = bob.until(" CHGHOST ")[-1]
         assert changed == ":alice!~alice@always-on.invalid CHGHOST ~alice 127.0.0.1"
         bob.write("WHO alice")
         assert any(" 352 bob #garden ~alice 127.0.0.1 " in line for line in bob.until(" 315 "))
-    finally:
-        second.stop()
 
 
 def test_after_a_crash_a_connected_always_on_user_is_replayed_only_what_came_after(
     tmp_path: Path, clients: list[Client], wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol")  # the store serve runs on
-    first = ServeProcess(tmp_path, args=store_args(config))
-    try:
-        alice = Client(first.irc_port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(alice)
-        alice.wait_type("welcome")
-        alice.conn.privmsg("NickServ", "SET ALWAYS-ON ON")
-        alice.wait_for(lambda e: e.type == "privnotice" and "ALWAYS-ON is now ON" in str(e))
-        alice.conn.join("#garden")
-        alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
+    with serving(tmp_path, config) as first:
+        alice = welcomed(first.irc_port, clients)
+        turn_always_on(alice)
+        join_garden(alice)
         bob = guest_wire(first.irc_port, wires, "bob")
         bob.write("JOIN #garden", "PRIVMSG #garden :seen live")
         alice.wait_for(lambda e: e.type == "pubmsg" and e.arguments == ["seen live"])
         # "kept" is said once the history committed, and so everything written before it
-        carol = Client(first.irc_port, "carol", PASSWORD, sasl_login="carol")
-        clients.append(carol)
-        carol.wait_type("welcome")
+        carol = welcomed(first.irc_port, clients, "carol")
         carol.conn.privmsg("admin", "a barrier")
         carol.wait_for(lambda e: e.type == "privnotice" and "was kept" in e.arguments[0])
         first.proc.kill()  # a crash, with alice connected
         first.proc.wait(timeout=15)
-    finally:
-        first.stop()
-    second = ServeProcess(tmp_path, args=store_args(config))
-    try:
+    with serving(tmp_path, config) as second:
         bob = guest_wire(second.irc_port, wires, "bob")
         bob.write("JOIN #garden", "PRIVMSG #garden :said after the restart", "PING sent")
         bob.until("PONG")
-        back = Client(second.irc_port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(back)
+        back = signed_in(second.irc_port, clients)
         back.wait_for(lambda e: e.type == "privnotice" and "said after the restart" in str(e))
         back.pump(0.5)
         replayed = [
@@ -85,23 +70,15 @@ def test_after_a_crash_a_connected_always_on_user_is_replayed_only_what_came_aft
             if e.type == "privnotice" and e.arguments and e.arguments[0].startswith("[")
         ]
         assert [line.split("> ", 1)[1] for line in replayed] == ["said after the restart"]
-    finally:
-        second.stop()
 
 
 def _always_on_with_vhost(port: int, clients: list[Client]) -> Client:
     """alice, always-on in #garden, given the host ``cloak.example`` by the operator;
     returns once the operator is told it is done (after the commit)."""
-    alice = Client(port, "alice", PASSWORD, sasl_login="alice")
-    clients.append(alice)
-    alice.wait_type("welcome")
-    alice.conn.privmsg("NickServ", "SET ALWAYS-ON ON")
-    alice.wait_for(lambda e: e.type == "privnotice" and "ALWAYS-ON is now ON" in str(e))
-    alice.conn.join("#garden")
-    alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
-    oper = Client(port, "admin", PASSWORD, sasl_login="admin")
-    clients.append(oper)
-    oper.wait_type("welcome")
+    alice = welcomed(port, clients)
+    turn_always_on(alice)
+    join_garden(alice)
+    oper = welcomed(port, clients, "admin")
     oper.conn.send_raw("CHGHOST alice cloak.example")
     oper.wait_for(lambda e: e.type == "privnotice" and "Changed the displayed host" in str(e))
     return alice
@@ -117,38 +94,25 @@ def test_an_operators_vhost_on_an_always_on_user_survives_a_restart(
     tmp_path: Path, clients: list[Client], wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice")
-    first = ServerThread(config).start()
-    try:
+    with running(config) as first:
         alice = _always_on_with_vhost(first.port, clients)
         alice.close()  # no device left: it stays, and is saved as it is
-    finally:
-        first.stop()
-    second = ServerThread(config).start()
-    try:
+    with running(config) as second:
         [who] = _host_seen_by_bob(second.port, wires)
         assert " 352 bob #garden ~alice cloak.example " in who
-        back = Client(second.port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(back)
+        back = signed_in(second.port, clients)
         welcome = back.wait_type("welcome")
         assert welcome.arguments[0].endswith("alice!~alice@cloak.example")  # kept
-    finally:
-        second.stop()
 
 
 def test_an_operators_vhost_on_an_always_on_user_survives_kill_9(
     tmp_path: Path, clients: list[Client], wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice")
-    first = ServeProcess(tmp_path, args=store_args(config))
-    try:
+    with serving(tmp_path, config) as first:
         _always_on_with_vhost(first.irc_port, clients)  # still connected
         first.proc.kill()
         first.proc.wait(timeout=15)
-    finally:
-        first.stop()
-    second = ServeProcess(tmp_path, args=store_args(config))
-    try:
+    with serving(tmp_path, config) as second:
         [who] = _host_seen_by_bob(second.irc_port, wires)
         assert " 352 bob #garden ~alice cloak.example " in who
-    finally:
-        second.stop()

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from tests.integration.devices_support import device
 from tests.integration.moderation_support import config_with_accounts
-from tests.realserver import ServerThread, Wire
+from tests.integration.restart_support import running
+from tests.realserver import Wire
 
 
 def test_a_second_devices_joins_carry_server_time_and_account_tags(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
-    server = ServerThread(config_with_accounts(tmp_path, "alice")).start()
-    try:
+    with running(config_with_accounts(tmp_path, "alice")) as server:
         first = device(server.port, wires, "alice", "alice")
         first.write("JOIN #garden", "JOIN #meadow")
         first.until(" 366 alice #meadow ")
@@ -33,5 +33,3 @@ def test_a_second_devices_joins_carry_server_time_and_account_tags(
             for line in plain.until(" 366 alice #meadow ")
             if " JOIN " in line
         )
-    finally:
-        server.stop()

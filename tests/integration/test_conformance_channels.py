@@ -16,6 +16,7 @@ from tests.integration.conformance_support import (
     commands,
     one,
     only,
+    serving,
     start_server,
 )
 from tests.realserver import ServerThread, make_config
@@ -23,11 +24,8 @@ from tests.realserver import ServerThread, make_config
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[Network]:
-    server = start_server(tmp_path)
-    network = Network(server)
-    yield network
-    network.close()
-    server.stop()
+    with serving(start_server(tmp_path)) as network:
+        yield network
 
 
 def listed(peer: Peer, query: str) -> set[str]:

@@ -16,17 +16,15 @@ from tests.integration.conformance_support import (
     commands,
     names_in,
     only,
+    serving,
     start_server,
 )
 
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[Network]:
-    server = start_server(tmp_path)
-    network = Network(server)
-    yield network
-    network.close()
-    server.stop()
+    with serving(start_server(tmp_path)) as network:
+        yield network
 
 
 def two_in_chan(net: Network) -> tuple[Peer, Peer]:

@@ -18,6 +18,7 @@ from tests.integration.conformance_support import (
     commands,
     one,
     only,
+    serving,
     start_server,
 )
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
@@ -28,21 +29,15 @@ SERVER = "chatroom.local"
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[Network]:
-    server = start_server(tmp_path)
-    network = Network(server)
-    yield network
-    network.close()
-    server.stop()
+    with serving(start_server(tmp_path)) as network:
+        yield network
 
 
 @pytest.fixture
 def opers(tmp_path: Path) -> Iterator[Network]:
     """A server whose store holds the operator account ``admin`` and the account ``val``."""
-    server = ServerThread(config_with_accounts(tmp_path, "val")).start()
-    network = Network(server)
-    yield network
-    network.close()
-    server.stop()
+    with serving(ServerThread(config_with_accounts(tmp_path, "val")).start()) as network:
+        yield network
 
 
 def quit_now(net: Network, nick: str, username: str) -> None:

@@ -11,28 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conformance_support import Network, commands, one, start_server
+from tests.integration.conformance_support import Network, commands, one, serving, start_server
 
 SERVER = "chatroom.local"
 
 
 @pytest.fixture
 def net(tmp_path: Path) -> Iterator[Network]:
-    server = start_server(tmp_path)
-    network = Network(server)
-    yield network
-    network.close()
-    server.stop()
+    with serving(start_server(tmp_path)) as network:
+        yield network
 
 
 @pytest.fixture
 def locked(tmp_path: Path) -> Iterator[Network]:
     """A server with the password ``testpassword`` and no MOTD."""
-    server = start_server(tmp_path, server_password="testpassword", motd=())
-    network = Network(server)
-    yield network
-    network.close()
-    server.stop()
+    with serving(start_server(tmp_path, server_password="testpassword", motd=())) as network:
+        yield network
 
 
 # -------------------------------------------------------------------------- PASS

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conformance_v3_support import Peer, Peers, only
+from tests.integration.conformance_v3_support import Peer, Peers, only, serving
 from tests.integration.crash_support import SERVE, SERVE_ENV, admin
-from tests.realserver import ServerThread, make_config
+from tests.realserver import make_config
 
 REG = "draft/account-registration"
 OPER_PASSWORD = "cap-notify-operator-password"
@@ -38,11 +38,8 @@ def _offered(peer: Peer) -> dict[str, str]:
 def closed(tmp_path: Path) -> Iterator[Peers]:
     config = make_config(tmp_path)
     accounts = replace(config.core.accounts, registration="closed")
-    server = ServerThread(replace(config, core=replace(config.core, accounts=accounts))).start()
-    made = Peers(server)
-    yield made
-    made.close()
-    server.stop()
+    with serving(replace(config, core=replace(config.core, accounts=accounts))) as made:
+        yield made
 
 
 def test_closed_registration_is_not_offered_and_cannot_be_requested(closed: Peers) -> None:

@@ -16,8 +16,8 @@ from tests.integration.conformance_v3_support import (
     accounts_config,
     batch_body,
     only,
+    serving,
 )
-from tests.realserver import ServerThread
 
 HISTORY = ("message-tags", "server-time", "echo-message", "batch", "labeled-response")
 CH = "draft/chathistory"
@@ -30,11 +30,8 @@ Key = tuple[str, str, tuple[str, ...], str, str]
 
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[Peers]:
-    server = ServerThread(accounts_config(tmp_path, "foo", "bar", "baz")).start()
-    made = Peers(server)
-    yield made
-    made.close()
-    server.stop()
+    with serving(accounts_config(tmp_path, "foo", "bar", "baz")) as made:
+        yield made
 
 
 def _key(msg: Msg) -> Key:

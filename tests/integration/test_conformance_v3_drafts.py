@@ -17,8 +17,8 @@ from tests.integration.conformance_v3_support import (
     commands,
     only,
     plain_blob,
+    serving,
 )
-from tests.realserver import ServerThread
 
 BASE = ("message-tags", "batch", "echo-message", "server-time", "labeled-response")
 ML = "draft/multiline"
@@ -28,11 +28,8 @@ MARK = "draft/read-marker"
 
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[Peers]:
-    server = ServerThread(accounts_config(tmp_path, "alice", "sender", "recipient")).start()
-    made = Peers(server)
-    yield made
-    made.close()
-    server.stop()
+    with serving(accounts_config(tmp_path, "alice", "sender", "recipient")) as made:
+        yield made
 
 
 def _three_in_test(peers: Peers) -> tuple[Peer, Peer, Peer]:

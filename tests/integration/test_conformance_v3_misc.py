@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from chatroom.server.net.tls import ensure_self_signed
-from tests.integration.conformance_v3_support import Peer, Peers, batch_body, commands, only, parse
+from tests.integration.conformance_v3_support import (
+    Peer,
+    Peers,
+    batch_body,
+    commands,
+    only,
+    parse,
+    serving,
+)
 from tests.realserver import ServerThread, make_config
 
 MD = ("draft/metadata-2", "batch")
@@ -20,11 +28,8 @@ MD = ("draft/metadata-2", "batch")
 
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[Peers]:
-    server = ServerThread(make_config(tmp_path)).start()
-    made = Peers(server)
-    yield made
-    made.close()
-    server.stop()
+    with serving(make_config(tmp_path)) as made:
+        yield made
 
 
 def _raw_line(peer: Peer, data: bytes) -> list[str]:

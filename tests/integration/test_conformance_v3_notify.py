@@ -15,18 +15,15 @@ from tests.integration.conformance_v3_support import (
     commands,
     only,
     plain_blob,
+    serving,
 )
 from tests.integration.moderation_support import PASSWORD
-from tests.realserver import ServerThread
 
 
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[Peers]:
-    server = ServerThread(accounts_config(tmp_path, "jilles")).start()
-    made = Peers(server)
-    yield made
-    made.close()
-    server.stop()
+    with serving(accounts_config(tmp_path, "jilles")) as made:
+        yield made
 
 
 def test_account_tag_is_on_a_privmsg_and_an_invite_from_a_logged_in_user(peers: Peers) -> None:

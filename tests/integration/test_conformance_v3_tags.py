@@ -10,19 +10,16 @@ from pathlib import Path
 import pytest
 
 from chatroom.server.core.settings import Limits
-from tests.integration.conformance_v3_support import Peers, commands, only
-from tests.realserver import ServerThread, make_config
+from tests.integration.conformance_v3_support import Peers, commands, only, serving
+from tests.realserver import make_config
 
 ALL = ("echo-message", "batch", "labeled-response", "message-tags")
 
 
 @pytest.fixture
 def peers(tmp_path: Path) -> Iterator[Peers]:
-    server = ServerThread(make_config(tmp_path, Limits(flood_per_second=0))).start()
-    made = Peers(server)
-    yield made
-    made.close()
-    server.stop()
+    with serving(make_config(tmp_path, Limits(flood_per_second=0))) as made:
+        yield made
 
 
 def test_a_labeled_privmsg_to_several_nicks_is_one_labeled_batch_and_nobody_sees_the_label(

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.devices_support import barrier, crash, device, serve
+from tests.integration.devices_support import (
+    always_on_device,
+    barrier,
+    crash,
+    device,
+    serving,
+)
 from tests.integration.moderation_support import config_with_accounts
 from tests.realserver import Wire, guest_wire
 
@@ -24,43 +30,46 @@ def _rooms_of(port: int, wires: list[Wire], nick: str) -> str | None:
     return " ".join(sorted(room.lstrip("~&@%+") for room in rooms.split()))
 
 
+def _left_always_on(port: int, wires: list[Wire], room: str) -> None:
+    """The always-on user alice in ``room``, its only device gone (QUIT)."""
+    alice = always_on_device(port, wires, f"JOIN {room}")
+    alice.write("QUIT :bye")
+    alice.until("ERROR")
+
+
+def _removed_by_the_operator(port: int, wires: list[Wire], line: str) -> None:
+    """The operator sends ``line`` (a KILL or a BAN of alice); alice is then gone."""
+    oper = device(port, wires, "admin", "admin")
+    oper.write(line, "WHOIS alice")
+    assert " 401 " in oper.until(" 318 ")[-2]
+
+
 def test_another_user_of_an_always_on_account_quitting_does_not_replace_its_rooms(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice")
-    first = serve(tmp_path, config)
-    try:
-        alice = device(first.irc_port, wires, "alice", "alice")
-        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
-        alice.until("ALWAYS-ON is now ON")
+    with serving(tmp_path, config) as first:
+        alice = always_on_device(first.irc_port, wires, "JOIN #garden")
         # the same account, another nick: a separate user (a bot), in a room of its own
         bot = device(first.irc_port, wires, "alice", "alicebot")
         bot.write("JOIN #bots", "QUIT :bye")
         bot.until("ERROR")
         barrier(alice)
         crash(first)
-    finally:
-        first.stop()
-    second = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as second:
         rooms = (
             _rooms_of(second.irc_port, wires, "alice"),
             _rooms_of(second.irc_port, wires, "alicebot"),
         )
         assert rooms == ("#garden", None)
-    finally:
-        second.stop()
 
 
 def test_two_devices_joining_parting_and_renaming_then_a_crash_bring_back_the_last_state(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice")
-    first = serve(tmp_path, config)
-    try:
-        laptop = device(first.irc_port, wires, "alice", "alice")
-        laptop.write("PRIVMSG NickServ :SET ALWAYS-ON ON")
-        laptop.until("ALWAYS-ON is now ON")
+    with serving(tmp_path, config) as first:
+        laptop = always_on_device(first.irc_port, wires)
         phone = device(first.irc_port, wires, "alice", "alice")
         # interleaved, from both devices, without waiting for each other
         laptop.write("JOIN #one", "JOIN #two")
@@ -78,10 +87,7 @@ def test_two_devices_joining_parting_and_renaming_then_a_crash_bring_back_the_la
         assert "#four" in before
         barrier(laptop)
         crash(first)
-    finally:
-        first.stop()
-    second = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as second:
         port = second.irc_port
         assert _rooms_of(port, wires, "alicia") == before
         assert _rooms_of(port, wires, "alice") is None
@@ -89,116 +95,71 @@ def test_two_devices_joining_parting_and_renaming_then_a_crash_bring_back_the_la
         back.write("PING back")
         joined = [line for line in back.until("PONG") if " JOIN " in line]
         assert " ".join(sorted(line.rsplit(" ", 1)[1] for line in joined)) == before
-    finally:
-        second.stop()
 
 
 def test_a_killed_always_on_user_with_no_device_stays_gone_after_kill_9(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol", "dave")
-    first = serve(tmp_path, config)
-    try:
-        alice = device(first.irc_port, wires, "alice", "alice")
-        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
-        alice.until("ALWAYS-ON is now ON")
-        alice.write("QUIT :bye")
-        alice.until("ERROR")
-        oper = device(first.irc_port, wires, "admin", "admin")
-        oper.write("KILL alice :spam", "WHOIS alice")
-        assert " 401 " in oper.until(" 318 ")[-2]
+    with serving(tmp_path, config) as first:
+        _left_always_on(first.irc_port, wires, "#garden")
+        _removed_by_the_operator(first.irc_port, wires, "KILL alice :spam")
         barrier(device(first.irc_port, wires, "carol", "carol"))
         crash(first)
-    finally:
-        first.stop()
-    second = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as second:
         assert _rooms_of(second.irc_port, wires, "alice") is None
-    finally:
-        second.stop()
 
 
 def test_an_always_on_user_banned_with_no_device_stays_gone_after_kill_9(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol", "dave")
-    first = serve(tmp_path, config)
-    try:
-        alice = device(first.irc_port, wires, "alice", "alice")
-        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
-        alice.until("ALWAYS-ON is now ON")
-        alice.write("QUIT :bye")
-        alice.until("ERROR")
-        oper = device(first.irc_port, wires, "admin", "admin")
-        oper.write("BAN a:alice :gone", "WHOIS alice")
-        assert " 401 " in oper.until(" 318 ")[-2]
+    with serving(tmp_path, config) as first:
+        _left_always_on(first.irc_port, wires, "#garden")
+        _removed_by_the_operator(first.irc_port, wires, "BAN a:alice :gone")
         barrier(device(first.irc_port, wires, "carol", "carol"))
         crash(first)
-    finally:
-        first.stop()
-    second = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as second:
         assert _rooms_of(second.irc_port, wires, "alice") is None
-    finally:
-        second.stop()
 
 
 def test_dropping_an_always_on_account_then_kill_9_does_not_bring_it_back(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol", "dave")
-    first = serve(tmp_path, config)
-    try:
-        alice = device(first.irc_port, wires, "alice", "alice")
-        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
-        alice.until("ALWAYS-ON is now ON")
+    with serving(tmp_path, config) as first:
+        alice = always_on_device(first.irc_port, wires, "JOIN #garden")
         phone = device(first.irc_port, wires, "alice", "alice")
         alice.write("PRIVMSG NickServ :DROP alice")
         alice.until("dropped")
         phone.until("ERROR")  # the other device is closed
         barrier(device(first.irc_port, wires, "carol", "carol"))
         crash(first)
-    finally:
-        first.stop()
-    second = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as second:
         assert _rooms_of(second.irc_port, wires, "alice") is None
-    finally:
-        second.stop()
 
 
 def test_a_room_renamed_while_its_always_on_member_has_no_device_is_the_one_after_kill_9(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "dave")
-    first = serve(tmp_path, config)
-    try:
-        alice = device(first.irc_port, wires, "alice", "alice")
-        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #old")
-        alice.until("ALWAYS-ON is now ON")
-        alice.write("QUIT :bye")
-        alice.until("ERROR")
+    with serving(tmp_path, config) as first:
+        _left_always_on(first.irc_port, wires, "#old")
         oper = device(first.irc_port, wires, "admin", "admin")
         oper.write("RENAME #old #new :tidier")
         oper.write("WHOIS alice")
         assert any(" 319 " in line and "#new" in line for line in oper.until(" 318 "))
         barrier(oper)
         crash(first)
-    finally:
-        first.stop()
-    second = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as second:
         assert _rooms_of(second.irc_port, wires, "alice") == "#new"
-    finally:
-        second.stop()
 
 
 def test_an_always_on_user_renamed_by_ghost_keeps_the_new_nick_after_kill_9(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol", "dave")
-    first = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as first:
         alice = device(first.irc_port, wires, "alice", "alice")
         alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden", "NICK carol")
         alice.until(" NICK ")  # carol's registered nick: alice has a while to give it back
@@ -209,48 +170,32 @@ def test_an_always_on_user_renamed_by_ghost_keeps_the_new_nick_after_kill_9(
         assert renamed.startswith("Guest")
         barrier(carol)
         crash(first)
-    finally:
-        first.stop()
-    second = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as second:
         assert _rooms_of(second.irc_port, wires, renamed) == "#garden"
         assert _rooms_of(second.irc_port, wires, "carol") is None
-    finally:
-        second.stop()
 
 
 def test_an_always_on_user_that_kept_another_accounts_nick_does_not_keep_it_over_kill_9(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol", "dave")
-    first = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as first:
         alice = device(first.irc_port, wires, "alice", "alice")
         alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden", "NICK carol")
         alice.until(" NICK ")  # saved as it is, then a crash within the grace period
         barrier(alice)
         crash(first)
-    finally:
-        first.stop()
-    second = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as second:
         assert _rooms_of(second.irc_port, wires, "carol") is None
         assert _rooms_of(second.irc_port, wires, "alice") == "#garden"
-    finally:
-        second.stop()
 
 
 def test_an_account_dropped_by_its_other_user_takes_its_deviceless_always_on_user_along(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol")
-    first = serve(tmp_path, config)
-    try:
-        alice = device(first.irc_port, wires, "alice", "alice")
-        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
-        alice.until("ALWAYS-ON is now ON")
-        alice.write("QUIT :bye")
-        alice.until("ERROR")
+    with serving(tmp_path, config) as first:
+        _left_always_on(first.irc_port, wires, "#garden")
         bot = device(first.irc_port, wires, "alice", "alicebot")
         bot.write("PRIVMSG NickServ :DROP alice")
         bot.until("has been dropped")
@@ -258,10 +203,5 @@ def test_an_account_dropped_by_its_other_user_takes_its_deviceless_always_on_use
         assert " 401 " in bot.until(" 318 ")[-2]
         barrier(device(first.irc_port, wires, "carol", "carol"))
         crash(first)
-    finally:
-        first.stop()
-    second = serve(tmp_path, config)
-    try:
+    with serving(tmp_path, config) as second:
         assert _rooms_of(second.irc_port, wires, "alice") is None
-    finally:
-        second.stop()

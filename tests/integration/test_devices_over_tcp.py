@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from tests.integration.devices_support import device, sasl_only
+from tests.integration.devices_support import always_on_device, device, sasl_only
 from tests.integration.moderation_support import config_with_accounts
-from tests.realserver import ServerThread, Wire, guest_wire
+from tests.integration.restart_support import running
+from tests.realserver import Wire, guest_wire
 
 
 def _always_on_without_device(port: int, wires: list[Wire]) -> None:
@@ -23,8 +24,7 @@ def _always_on_without_device(port: int, wires: list[Wire]) -> None:
 def test_always_on_turned_off_with_no_device_connected_makes_the_user_leave(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
-    server = ServerThread(config_with_accounts(tmp_path, "alice")).start()
-    try:
+    with running(config_with_accounts(tmp_path, "alice")) as server:
         _always_on_without_device(server.port, wires)
         bob = guest_wire(server.port, wires, "bob")
         bob.write("JOIN #garden")
@@ -39,15 +39,12 @@ def test_always_on_turned_off_with_no_device_connected_makes_the_user_leave(
         back = device(server.port, wires, "alice", "alice")
         back.write("PING back")
         assert any(" JOIN #garden" in line for line in back.until("PONG"))  # kept
-    finally:
-        server.stop()
 
 
 def test_a_guest_cannot_take_the_nick_of_an_always_on_user_with_no_device(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
-    server = ServerThread(config_with_accounts(tmp_path, "alice")).start()
-    try:
+    with running(config_with_accounts(tmp_path, "alice")) as server:
         _always_on_without_device(server.port, wires)
         guest = guest_wire(server.port, wires, "guest")
         guest.write("NICK alice", "PING held")
@@ -56,15 +53,12 @@ def test_a_guest_cannot_take_the_nick_of_an_always_on_user_with_no_device(
         wires.append(late)
         late.write("NICK alice", "USER alice 0 * :alice")
         assert " 433 * alice " in late.until(" 433 ")[0]
-    finally:
-        server.stop()
 
 
 def test_read_markers_reach_a_device_that_attaches_later_even_for_a_target_never_seen(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
-    server = ServerThread(config_with_accounts(tmp_path, "alice")).start()
-    try:
+    with running(config_with_accounts(tmp_path, "alice")) as server:
         laptop = device(server.port, wires, "alice", "alice", "draft/read-marker")
         laptop.write("JOIN #garden")
         laptop.until(" 366 ")
@@ -83,8 +77,6 @@ def test_read_markers_reach_a_device_that_attaches_later_even_for_a_target_never
         assert garden[0].endswith("MARKREAD #garden timestamp=2026-01-02T00:00:00.000Z")
         assert " 366 " in garden[1]  # in the JOIN burst, before the end of NAMES
         assert any(line.endswith("nobody-yet timestamp=2026-01-03T00:00:00.000Z") for line in burst)
-    finally:
-        server.stop()
 
 
 def test_an_offline_mailbox_from_several_senders_is_replayed_in_order_once_to_one_device(
@@ -92,8 +84,7 @@ def test_an_offline_mailbox_from_several_senders_is_replayed_in_order_once_to_on
 ) -> None:
     config = config_with_accounts(tmp_path, "alice", "carol", "dave")
     accounts = replace(config.core.accounts, offline_messages=3)
-    server = ServerThread(replace(config, core=replace(config.core, accounts=accounts))).start()
-    try:
+    with running(replace(config, core=replace(config.core, accounts=accounts))) as server:
         carol = device(server.port, wires, "carol", "carol")
         dave = device(server.port, wires, "dave", "dave")
         answers = []
@@ -117,26 +108,21 @@ def test_an_offline_mailbox_from_several_senders_is_replayed_in_order_once_to_on
             ["<dave>", "m1"],
             ["<carol>", "m2"],
         ]
-    finally:
-        server.stop()
 
 
 def test_an_account_rejoins_a_room_renamed_while_it_was_away_under_its_new_name(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice")
-    server = ServerThread(config).start()
-    try:
+    with running(config) as server:
         alice = device(server.port, wires, "alice", "alice")
         alice.write("JOIN #old", "QUIT :bye")  # not always-on: #old kept for next login
         alice.until("ERROR")
         oper = device(server.port, wires, "admin", "admin")
         oper.write("JOIN #old", "RENAME #old #new :tidier")
         oper.until("#new")
-    finally:
-        server.stop()  # a restart: the old name no longer redirects to the new one
-    server = ServerThread(config).start()
-    try:
+    # a restart: the old name no longer redirects to the new one
+    with running(config) as server:
         oper = device(server.port, wires, "admin", "admin")
         oper.write("JOIN #new")
         oper.until(" 366 ")
@@ -144,18 +130,13 @@ def test_an_account_rejoins_a_room_renamed_while_it_was_away_under_its_new_name(
         back.write("PING back")
         joined = [line for line in back.until("PONG") if " JOIN " in line]
         assert [line.rsplit(" ", 1)[1] for line in joined] == ["#new"]
-    finally:
-        server.stop()
 
 
 def test_an_always_on_user_whose_last_device_leaves_during_the_nick_grace_is_renamed(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
-    server = ServerThread(config_with_accounts(tmp_path, "alice", "carol")).start()
-    try:
-        alice = device(server.port, wires, "alice", "alice")
-        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
-        alice.until("ALWAYS-ON is now ON")
+    with running(config_with_accounts(tmp_path, "alice", "carol")) as server:
+        alice = always_on_device(server.port, wires, "JOIN #garden")
         alice.write("NICK carol")
         alice.until("This nickname is registered")
         bob = guest_wire(server.port, wires, "bob")
@@ -170,18 +151,13 @@ def test_an_always_on_user_whose_last_device_leaves_during_the_nick_grace_is_ren
         carol = device(server.port, wires, "carol", "carol")  # her nick is free again
         carol.write("WHOIS " + guest)
         assert any(" 330 carol " + guest + " alice " in line for line in carol.until(" 318 "))
-    finally:
-        server.stop()
 
 
 def test_always_on_turned_off_with_two_devices_ends_with_the_last_one(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
-    server = ServerThread(config_with_accounts(tmp_path, "alice")).start()
-    try:
-        laptop = device(server.port, wires, "alice", "alice")
-        laptop.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
-        laptop.until("ALWAYS-ON is now ON")
+    with running(config_with_accounts(tmp_path, "alice")) as server:
+        laptop = always_on_device(server.port, wires, "JOIN #garden")
         phone = device(server.port, wires, "alice", "alice")
         bob = guest_wire(server.port, wires, "bob")
         bob.write("JOIN #garden")
@@ -195,18 +171,13 @@ def test_always_on_turned_off_with_two_devices_ends_with_the_last_one(
         phone.write("QUIT :phone closed")
         phone.until("ERROR")
         assert bob.until(" QUIT ")[-1].endswith("QUIT :Quit: phone closed")
-    finally:
-        server.stop()
 
 
 def test_with_multiclient_off_a_device_still_takes_back_its_always_on_user_with_none(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
-    server = ServerThread(config_with_accounts(tmp_path, "alice")).start()
-    try:
-        alice = device(server.port, wires, "alice", "alice")
-        alice.write("PRIVMSG NickServ :SET ALWAYS-ON ON", "JOIN #garden")
-        alice.until("ALWAYS-ON is now ON")
+    with running(config_with_accounts(tmp_path, "alice")) as server:
+        alice = always_on_device(server.port, wires, "JOIN #garden")
         alice.write("PRIVMSG NickServ :SET MULTICLIENT OFF")
         alice.until("MULTICLIENT is now OFF")
         alice.write("QUIT :bye")
@@ -219,5 +190,3 @@ def test_with_multiclient_off_a_device_still_takes_back_its_always_on_user_with_
         sasl_only(second, "alice")
         second.write("CAP END", "NICK alice", "USER alice 0 * :alice")
         assert " 433 * alice " in second.until(" 433 ")[-1]
-    finally:
-        server.stop()

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from tests.integration.devices_support import device
 from tests.integration.moderation_support import config_with_accounts
-from tests.realserver import ServerThread, Wire
+from tests.integration.restart_support import running
+from tests.realserver import Wire
 
 
 def test_a_message_to_an_account_whose_user_left_but_whose_bot_stays_is_kept(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
-    server = ServerThread(config_with_accounts(tmp_path, "alice", "bob")).start()
-    try:
+    with running(config_with_accounts(tmp_path, "alice", "bob")) as server:
         alice = device(server.port, wires, "alice", "alice")
         bot = device(server.port, wires, "alice", "alicebot")
         alice.write("QUIT :bye")
@@ -29,20 +29,15 @@ def test_a_message_to_an_account_whose_user_left_but_whose_bot_stays_is_kept(
         back = device(server.port, wires, "alice", "alice")
         back.write("PING back")
         assert any("are you there?" in line for line in back.until("PONG"))
-    finally:
-        server.stop()
 
 
 def test_a_message_to_the_old_nick_of_an_accounts_renamed_user_gets_401(
     tmp_path: Path, wires: list[Wire]
 ) -> None:
-    server = ServerThread(config_with_accounts(tmp_path, "alice", "bob")).start()
-    try:
+    with running(config_with_accounts(tmp_path, "alice", "bob")) as server:
         alice = device(server.port, wires, "alice", "alice")
         alice.write("NICK ally")
         alice.until(" NICK ")
         bob = device(server.port, wires, "bob", "bob")
         bob.write("PRIVMSG alice :are you there?")
         assert " 401 bob alice " in bob.until(" 401 ")[-1]
-    finally:
-        server.stop()

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.moderation_support import PASSWORD, config_with_accounts
-from tests.realserver import Client, ServerThread, Wire, guest_wire
-from tests.serve_process import ServeProcess, store_args
+from tests.integration.devices_support import serving
+from tests.integration.moderation_support import config_with_accounts
+from tests.integration.restart_support import (
+    join_garden,
+    running,
+    signed_in,
+    turn_always_on,
+    welcomed,
+)
+from tests.realserver import Client, Wire, guest_wire
 
 PLAYBACK = ("batch", "server-time", "message-tags", "draft/chathistory", "draft/event-playback")
 
@@ -29,78 +36,44 @@ def test_an_always_on_user_restored_by_a_restart_is_not_recorded_joining_again(
     tmp_path: Path, clients: list[Client], wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice")
-    first = ServerThread(config).start()
-    try:
-        alice = Client(first.port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(alice)
-        alice.wait_type("welcome")
-        alice.conn.join("#garden")
-        alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
-        alice.conn.privmsg("NickServ", "SET ALWAYS-ON ON")
-        alice.wait_for(lambda e: e.type == "privnotice" and "ALWAYS-ON is now ON" in str(e))
-    finally:
-        first.stop()
-    second = ServerThread(config).start()
-    try:
-        back = Client(second.port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(back)
-        back.wait_type("welcome")
+    with running(config) as first:
+        alice = welcomed(first.port, clients)
+        join_garden(alice)
+        turn_always_on(alice)
+    with running(config) as second:
+        welcomed(second.port, clients)  # alice comes back
         events = _events(second.port, wires)
         assert [e for e in events if e.endswith(" alice")] == ["JOIN alice"], events
-    finally:
-        second.stop()
 
 
 def test_a_user_in_a_room_at_an_orderly_shutdown_is_recorded_leaving(
     tmp_path: Path, clients: list[Client], wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice")
-    first = ServerThread(config).start()
-    try:
-        alice = Client(first.port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(alice)
-        alice.wait_type("welcome")
-        alice.conn.join("#garden")
-        alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
+    with running(config) as first:
+        alice = welcomed(first.port, clients)
+        join_garden(alice)
         guest_wire(first.port, wires, "bob").write("JOIN #garden")  # keeps the room alive
-    finally:
-        first.stop()
-    second = ServerThread(config).start()
-    try:
-        back = Client(second.port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(back)
-        back.wait_type("welcome")
-        back.conn.join("#garden")
-        back.wait_for(lambda e: e.type == "join" and e.target == "#garden")
+    with running(config) as second:
+        back = welcomed(second.port, clients)
+        join_garden(back)
         events = _events(second.port, wires)
         assert [e for e in events if e.endswith(" alice")] == [
             "JOIN alice",
             "QUIT alice",
             "JOIN alice",
         ], events
-    finally:
-        second.stop()
 
 
 def test_chatroom_serve_stopped_with_sigterm_records_its_users_leaving(
     tmp_path: Path, clients: list[Client], wires: list[Wire]
 ) -> None:
     config = config_with_accounts(tmp_path, "alice")  # the store serve runs on
-    first = ServeProcess(tmp_path, args=store_args(config))
-    try:
-        alice = Client(first.irc_port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(alice)
-        alice.wait_type("welcome")
-        alice.conn.join("#garden")
-        alice.wait_for(lambda e: e.type == "join" and e.target == "#garden")
-    finally:
-        first.stop()  # SIGTERM: an orderly shutdown
-    second = ServeProcess(tmp_path, args=store_args(config))
-    try:
-        back = Client(second.irc_port, "alice", PASSWORD, sasl_login="alice")
-        clients.append(back)
+    with serving(tmp_path, config) as first:  # stopped by SIGTERM: an orderly shutdown
+        alice = welcomed(first.irc_port, clients)
+        join_garden(alice)
+    with serving(tmp_path, config) as second:
+        back = signed_in(second.irc_port, clients)
         back.wait_for(lambda e: e.type == "join" and e.target == "#garden")  # kept rooms
         events = _events(second.irc_port, wires)
         assert events[:3] == ["JOIN alice", "QUIT alice", "JOIN alice"], events
-    finally:
-        second.stop()
