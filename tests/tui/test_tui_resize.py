@@ -83,6 +83,17 @@ async def scrolled_full(pilot: Pilot[None], bob: Client) -> MessageLog:
     return log
 
 
+async def assert_follows(pilot: Pilot[None], bob: Client, log: MessageLog, text: str) -> None:
+    """Bob says ``text``; once it is shown (and the log has had time to scroll), the log
+    is at its newest line."""
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    bob.conn.privmsg("#lobby", text)
+    await until(pilot, lambda: any(text in row for row in rows(app)))
+    await pilot.pause(0.3)
+    assert log.scroll_y == log.max_scroll_y
+
+
 def test_lines_rewrap_whole_when_the_terminal_shrinks_and_grows(
     server: ServerThread, tmp_path: Path
 ) -> None:
@@ -170,10 +181,7 @@ def test_a_log_at_its_newest_line_stays_there_when_it_gets_shorter(
             await pilot.pause(0.3)
             assert log.scroll_y == log.max_scroll_y
 
-            bob.conn.privmsg("#lobby", "after the shrink")
-            await until(pilot, lambda: any("after the shrink" in row for row in rows(app)))
-            await pilot.pause(0.3)
-            assert log.scroll_y == log.max_scroll_y
+            await assert_follows(pilot, bob, log, "after the shrink")
             bob.close()
 
     asyncio.run(scenario())
@@ -195,10 +203,7 @@ def test_page_down_scrolls_back_to_the_newest_line_which_is_followed_again(
             await until(pilot, lambda: log.scroll_y < log.max_scroll_y)
             await pilot.press("pagedown", "pagedown", "pagedown")
             await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
-            bob.conn.privmsg("#lobby", "seen at once")
-            await until(pilot, lambda: any("seen at once" in row for row in rows(app)))
-            await pilot.pause(0.3)
-            assert log.scroll_y == log.max_scroll_y
+            await assert_follows(pilot, bob, log, "seen at once")
             bob.close()
 
     asyncio.run(scenario())
