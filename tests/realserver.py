@@ -65,6 +65,15 @@ class ServerThread:
         """The server's event loop, for calling into the shell with call_soon_threadsafe."""
         return self._loop
 
+    def drop(self, nick: str) -> None:
+        """Cuts ``nick``'s connections from the server side, as a network failure would."""
+        shell, loop = self.shell, self._loop
+        assert shell is not None
+        assert loop is not None
+        for conn in list(shell.connections.values()):
+            if conn.session and conn.session.nick == nick:
+                loop.call_soon_threadsafe(conn.abort)
+
     def stop(self) -> None:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)

@@ -7,6 +7,7 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -21,6 +22,13 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
     running = ServerThread(make_config(tmp_path)).start()
     yield running
     running.stop()
+
+
+def typing_pipe() -> tuple[TextIO, TextIO]:
+    """A real pipe as the client's stdin (its read end first), which the test types into
+    line by line while the client runs, and closes for end of input."""
+    read_end, write_end = os.pipe()
+    return os.fdopen(read_end, "r"), os.fdopen(write_end, "w")
 
 
 def test_piped_lines_wait_until_the_client_is_in_its_room(server: ServerThread) -> None:
@@ -130,9 +138,7 @@ def test_after_a_reconnect_lines_still_go_to_the_room_they_went_to(server: Serve
     for room in ("#lobby", "#dev"):
         bob.conn.join(room)
         bob.wait_type("join")
-    read_end, write_end = os.pipe()
-    stdin = os.fdopen(read_end, "r")
-    typed = os.fdopen(write_end, "w")
+    stdin, typed = typing_pipe()
     out, err = io.StringIO(), io.StringIO()
     session = ClientSession("tina")
     endpoint = Endpoint("127.0.0.1", server.port, tls=False)
@@ -140,14 +146,6 @@ def test_after_a_reconnect_lines_still_go_to_the_room_they_went_to(server: Serve
     def type_line(text: str) -> None:
         typed.write(text + "\n")
         typed.flush()
-
-    def drop_tina() -> None:
-        shell, loop = server.shell, server.loop
-        assert shell is not None
-        assert loop is not None
-        for conn in list(shell.connections.values()):
-            if conn.session and conn.session.nick == "tina":
-                loop.call_soon_threadsafe(conn.abort)
 
     async def scenario() -> int:
         client = asyncio.create_task(
@@ -159,7 +157,7 @@ def test_after_a_reconnect_lines_still_go_to_the_room_they_went_to(server: Serve
         await asyncio.to_thread(
             bob.wait_for, lambda e: e.type == "pubmsg" and e.arguments == ["before the drop"]
         )
-        drop_tina()
+        server.drop("tina")
         rejoined = ":tina!~tina@127.0.0.1 JOIN #dev"
         await asyncio.to_thread(
             bob.wait_for, lambda e: sum(line == rejoined for line in bob.raw_lines()) == 2
@@ -190,20 +188,10 @@ def test_after_a_reconnect_the_welcome_and_motd_are_not_printed_again(
     welcome and MOTD are not printed again (they used to come after every reconnect)."""
     bob = Client(server.port, "bob")
     bob.wait_type("welcome")
-    read_end, write_end = os.pipe()
-    stdin = os.fdopen(read_end, "r")
-    typed = os.fdopen(write_end, "w")
+    stdin, typed = typing_pipe()
     out, err = io.StringIO(), io.StringIO()
     session = ClientSession("tina")
     endpoint = Endpoint("127.0.0.1", server.port, tls=False)
-
-    def drop_tina() -> None:
-        shell, loop = server.shell, server.loop
-        assert shell is not None
-        assert loop is not None
-        for conn in list(shell.connections.values()):
-            if conn.session and conn.session.nick == "tina":
-                loop.call_soon_threadsafe(conn.abort)
 
     async def scenario() -> int:
         client = asyncio.create_task(
@@ -212,7 +200,7 @@ def test_after_a_reconnect_the_welcome_and_motd_are_not_printed_again(
         typed.write("/join #lobby\n")
         typed.flush()
         await asyncio.to_thread(bob.wait_for, lambda e: e.type == "join" and "tina" in e.source)
-        drop_tina()
+        server.drop("tina")
         await asyncio.to_thread(
             bob.wait_for,
             lambda e: (

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.realserver import Client
 from tests.serve_process import CHEAP_ARGON2, ServeProcess
 
 CLIENTS_DOC = Path(__file__).resolve().parents[2] / "docs" / "clients.md"
@@ -118,6 +119,22 @@ def filled(lines: list[str], served: Served, account: str, password: str) -> lis
             line = line.replace(placeholder, value)
         out.append(re.sub(rf"\b{DOC_ACCOUNT}\b", account, line))
     return out
+
+
+def pinned_instead(lines: list[str], pinned: str, other: str | None) -> list[str]:
+    """A filled set-up with its pinned fingerprint replaced by ``other`` (a wrong one, to
+    see the client refuse the server), or as it is when ``other`` is None."""
+    if other is None:
+        return lines
+    return [line.replace(pinned, other) for line in lines]
+
+
+def whois_round_trip(peer: Client, nick: str) -> list[str]:
+    """The peer asks WHOIS ``nick`` and waits for the end of the answer; every line the
+    peer has received so far is returned."""
+    peer.conn.whois(nick)
+    peer.wait_for(lambda e: e.type == "endofwhois")
+    return peer.raw_lines()
 
 
 def wait_until(check: Callable[[], bool], what: Callable[[], str], timeout: float = 20) -> None:

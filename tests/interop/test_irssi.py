@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from tests.interop.conftest import PASSWORD
-from tests.interop.setups import Served, documented_blocks, filled, wait_until
+from tests.interop.setups import (
+    Served,
+    documented_blocks,
+    filled,
+    pinned_instead,
+    wait_until,
+    whois_round_trip,
+)
 from tests.realserver import Client
 
 IRSSI = "/usr/bin/irssi"  # `make test` installs it (Debian's irssi)
@@ -84,10 +91,7 @@ def irssi(tmp_path: Path) -> Iterator[Irssi]:
 
 def _setup(served: Served, colons: str | None = None) -> list[str]:
     (block,) = documented_blocks("Irssi (1.2 and later)")
-    lines = filled(block, served, "bob", PASSWORD)
-    if colons is not None:
-        lines = [line.replace(served.colons, colons) for line in lines]
-    return lines
+    return pinned_instead(filled(block, served, "bob", PASSWORD), served.colons, colons)
 
 
 def test_irssi_set_up_as_documented_chats_over_pinned_tls_with_sasl(
@@ -98,9 +102,7 @@ def test_irssi_set_up_as_documented_chats_over_pinned_tls_with_sasl(
     joined = peer.wait_for(lambda e: e.type == "join" and e.source.nick != "dave", timeout=30)
     assert joined.source.nick == "bob"  # the documented -nick, not the login name
 
-    peer.conn.whois("bob")
-    peer.wait_for(lambda e: e.type == "endofwhois")
-    whois = "\n".join(peer.raw_lines())
+    whois = "\n".join(whois_round_trip(peer, "bob"))
     assert " 330 dave bob bob " in whois  # logged in (SASL) as bob
     assert " 671 dave bob " in whois  # over TLS
 
@@ -139,9 +141,8 @@ def test_irssi_refuses_a_server_whose_certificate_is_not_the_pinned_one(
     for line in _setup(served, colons=":".join(["AB"] * 32)):
         irssi.type(line)
     wait_until(lambda: "Pinned certificate mismatch" in irssi.screen(), irssi.screen)
-    peer.conn.whois("bob")
-    peer.wait_for(lambda e: e.type == "endofwhois")
-    assert [line for line in peer.raw_lines() if " 401 dave bob " in line]  # never came
+    # bob never came: "no such nick"
+    assert [line for line in whois_round_trip(peer, "bob") if " 401 dave bob " in line]
 
 
 def test_irssi_away_with_always_on_gets_what_it_missed_once_in_order_as_dated_notices(

@@ -18,7 +18,14 @@ from pathlib import Path
 import pytest
 
 from tests.interop.conftest import PASSWORD
-from tests.interop.setups import Served, documented_blocks, filled, wait_until
+from tests.interop.setups import (
+    Served,
+    documented_blocks,
+    filled,
+    pinned_instead,
+    wait_until,
+    whois_round_trip,
+)
 from tests.realserver import Client
 
 WEECHAT = "/usr/bin/weechat-headless"  # `make test` installs it (Debian's weechat-headless)
@@ -95,9 +102,7 @@ def _setup(served: Served, fingerprint: str | None = None) -> list[str]:
     blocks = documented_blocks("WeeChat")
     assert len(blocks) == 2, blocks  # the 4.x set-up, then the 3.x one
     lines = filled(blocks[0 if _version() >= 4 else 1], served, "alice", PASSWORD)
-    if fingerprint is not None:
-        lines = [line.replace(served.fingerprint, fingerprint) for line in lines]
-    return lines
+    return pinned_instead(lines, served.fingerprint, fingerprint)
 
 
 def test_weechat_set_up_as_documented_chats_over_pinned_tls_with_sasl(
@@ -111,9 +116,7 @@ def test_weechat_set_up_as_documented_chats_over_pinned_tls_with_sasl(
     )
     peer.wait_for(lambda e: e.type == "join" and e.source.nick == "alice")
 
-    peer.conn.whois("alice")
-    peer.wait_for(lambda e: e.type == "endofwhois")
-    whois = "\n".join(peer.raw_lines())
+    whois = "\n".join(whois_round_trip(peer, "alice"))
     assert " 330 dave alice alice " in whois  # logged in (SASL) as alice
     assert " 671 dave alice " in whois  # over TLS
 
@@ -146,9 +149,8 @@ def test_weechat_refuses_a_server_whose_certificate_is_not_the_pinned_one(
         weechat.type(line)
     server_log = "irc.server.chatroom"
     wait_until(lambda: "fingerprint does NOT match" in weechat.log(server_log), weechat.everything)
-    peer.conn.whois("alice")
-    peer.wait_for(lambda e: e.type == "endofwhois")
-    assert [line for line in peer.raw_lines() if " 401 dave alice " in line]  # never came
+    # alice never came: "no such nick"
+    assert [line for line in whois_round_trip(peer, "alice") if " 401 dave alice " in line]
 
 
 def test_weechat_away_with_always_on_gets_what_it_missed_once_in_order_as_dated_notices(
@@ -167,8 +169,7 @@ def test_weechat_away_with_always_on_gets_what_it_missed_once_in_order_as_dated_
     wait_until(lambda: "disconnected from server" in weechat.log(server_log), weechat.everything)
     for text in ("missed one", "missed two", "missed three"):
         peer.conn.privmsg("#lobby", text)
-    peer.conn.whois("alice")  # a round trip: the three lines are in
-    peer.wait_for(lambda e: e.type == "endofwhois")
+    whois_round_trip(peer, "alice")  # a round trip: the three lines are in
 
     def replayed() -> list[str]:
         lines = weechat.log(server_log).splitlines()

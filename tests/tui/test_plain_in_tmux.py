@@ -41,6 +41,10 @@ class Tmux:
         )
         return done.stdout
 
+    def start(self, width: int, height: int, command: str) -> None:
+        """Opens the pane "app" of that size, running the shell command."""
+        self("new-session", "-d", "-s", "app", "-x", str(width), "-y", str(height), command)
+
     def screen(self) -> str:
         return self("capture-pane", "-p", "-t", "app")
 
@@ -61,6 +65,15 @@ class Tmux:
         subprocess.run([TMUX, "-L", self.socket, "kill-server"], capture_output=True, check=False)
 
 
+def plain_client(port: int, cfg_dir: Path, *, tls: bool = False) -> str:
+    """The shell command that runs ``chatroom connect --plain`` as the guest tina, with
+    its own client settings folder and no password asked."""
+    env = f"CHATROOM_CLIENT_CONFIG_DIR={cfg_dir} CHATROOM_PASSWORD= TERM=xterm-256color"
+    plain = "" if tls else " --no-tls"
+    client = f"{sys.executable} -m chatroom connect 127.0.0.1:{port}{plain} --plain --nick tina"
+    return f"{env} exec {client}"
+
+
 HOSTILE = [
     "\x1b]0;pwned-title\x07",  # OSC 0: set the window title
     "\x1b]2;pwned-title\x1b\\",  # OSC 2 ended by ST
@@ -75,12 +88,8 @@ def test_plain_client_shows_escape_codes_from_others_instead_of_obeying_them(
     server: ServerThread, tmp_path: Path
 ) -> None:
     tmux = Tmux()
-    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} CHATROOM_PASSWORD= TERM=xterm-256color"
-    client = (
-        f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --plain --nick tina"
-    )
-    command = f"printf 'BEFORE-THE-CHAT\\n'; {env} exec {client}"
-    tmux("new-session", "-d", "-s", "app", "-x", "150", "-y", "30", command)
+    command = f"printf 'BEFORE-THE-CHAT\\n'; {plain_client(server.port, tmp_path / 'cfg')}"
+    tmux.start(150, 30, command)
     try:
         tmux("select-pane", "-t", "app", "-T", "my-own-title")
         assert tmux.title() == "my-own-title"
@@ -116,9 +125,7 @@ def test_plain_client_reads_the_certificate_answer_and_the_chat_from_one_reader(
     is typed afterwards goes to the chat, not to the question."""
     tmux = Tmux()
     cfg_dir = tmp_path / "cfg"
-    env = f"CHATROOM_CLIENT_CONFIG_DIR={cfg_dir} CHATROOM_PASSWORD= TERM=xterm-256color"
-    client = f"{sys.executable} -m chatroom connect 127.0.0.1:{server.tls_port} --plain --nick tina"
-    tmux("new-session", "-d", "-s", "app", "-x", "150", "-y", "40", f"{env} exec {client}")
+    tmux.start(150, 40, plain_client(server.tls_port, cfg_dir, tls=True))
     bob = Client(server.port, "bob")
     try:
         bob.wait_type("welcome")
@@ -155,11 +162,7 @@ def test_plain_help_wraps_between_words_under_its_text_in_a_narrow_terminal(
     under the text after ``[12:34] -- `` (as the full-screen client's help is); before,
     the terminal cut words in two and went on at the left edge."""
     tmux = Tmux()
-    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} CHATROOM_PASSWORD= TERM=xterm-256color"
-    client = (
-        f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --plain --nick tina"
-    )
-    tmux("new-session", "-d", "-s", "app", "-x", "40", "-y", "100", f"{env} exec {client}")
+    tmux.start(40, 100, plain_client(server.port, tmp_path / "cfg"))
     try:
         tmux.wait_screen(lambda s: "joined #lobby" in s)
         tmux("send-keys", "-t", "app", "-l", "/help")
@@ -189,11 +192,7 @@ def test_plain_client_in_a_terminal_says_the_day_of_older_lines(tmp_path: Path) 
     seed_history(tmp_path / "data", "#lobby", lines)
     server = ServerThread(web_config(tmp_path)).start()
     tmux = Tmux()
-    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} CHATROOM_PASSWORD= TERM=xterm-256color"
-    client = (
-        f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --plain --nick tina"
-    )
-    tmux("new-session", "-d", "-s", "app", "-x", "100", "-y", "30", f"{env} exec {client}")
+    tmux.start(100, 30, plain_client(server.port, tmp_path / "cfg"))
     try:
         tmux.wait_screen(lambda s: "<tess> yesterday" in s)
         tmux("send-keys", "-t", "app", "-l", "and today")
@@ -216,19 +215,10 @@ def test_plain_client_says_it_is_back_after_a_reconnect_without_the_welcome_agai
     welcome and the message of the day are on the screen once (from the first
     connection); the reconnect adds one "back" line and the room rejoined."""
     tmux = Tmux()
-    env = f"CHATROOM_CLIENT_CONFIG_DIR={tmp_path / 'cfg'} CHATROOM_PASSWORD= TERM=xterm-256color"
-    client = (
-        f"{sys.executable} -m chatroom connect 127.0.0.1:{server.port} --no-tls --plain --nick tina"
-    )
-    tmux("new-session", "-d", "-s", "app", "-x", "120", "-y", "40", f"{env} exec {client}")
+    tmux.start(120, 40, plain_client(server.port, tmp_path / "cfg"))
     try:
         tmux.wait_screen(lambda s: "You joined #lobby" in s)
-        shell, loop = server.shell, server.loop
-        assert shell is not None
-        assert loop is not None
-        for conn in list(shell.connections.values()):
-            if conn.session and conn.session.nick == "tina":
-                loop.call_soon_threadsafe(conn.abort)
+        server.drop("tina")
         screen = tmux.wait_screen(lambda s: s.count("You joined #lobby") == 2)
         assert screen.count("Welcome to the ChatRoom IRC Network") == 1, screen
         assert screen.count("Say hello in #lobby") == 1, screen  # the MOTD

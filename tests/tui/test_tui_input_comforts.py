@@ -14,6 +14,7 @@ import pytest
 from textual.pilot import Pilot
 
 from chatroom.client.servers import SavedServer, ServerStore
+from chatroom.client.session import ClientSession
 from chatroom.client.state import SERVER_BUFFER
 from chatroom.tui.app import ChatApp
 from chatroom.tui.widgets import ChatInput
@@ -43,6 +44,23 @@ async def _tab(pilot: Pilot[None], text: str) -> str:
     return field.value
 
 
+async def chatting_with(pilot: Pilot[None], people: list[Client]) -> ClientSession:
+    """The given people join #lobby, then tina logs in there and sees all of them."""
+    for who in people:
+        who.wait_type("welcome")
+        who.conn.join("#lobby")
+        who.wait_type("join")
+    s = await chatting(pilot)
+    await until(pilot, lambda: len(s.buffers["#lobby"].members) == len(people) + 1)
+    return s
+
+
+async def goes_to(pilot: Pilot[None], s: ClientSession, command: str, room: str) -> None:
+    """Types a command that should show another conversation, and waits until it does."""
+    await typed(pilot, command)
+    await until(pilot, lambda: s.buffers[s.active].name == room)
+
+
 def test_tab_offers_the_latest_speaker_first_and_never_oneself(
     server: ServerThread, tmp_path: Path
 ) -> None:
@@ -51,12 +69,7 @@ def test_tab_offers_the_latest_speaker_first_and_never_oneself(
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 32)) as pilot:
-            for who in people:
-                who.wait_type("welcome")
-                who.conn.join("#lobby")
-                who.wait_type("join")
-            s = await chatting(pilot)
-            await until(pilot, lambda: len(s.buffers["#lobby"].members) == 4)
+            s = await chatting_with(pilot, people)
             # Alphabetical before anyone spoke.
             assert await _tab(pilot, "bo") == "bob: "
             people[1].conn.privmsg("#lobby", "anyone here?")
@@ -129,12 +142,9 @@ def test_join_of_a_room_one_is_in_shows_it(server: ServerThread, tmp_path: Path)
     async def scenario() -> None:
         async with app.run_test(size=(120, 32)) as pilot:
             s = await chatting(pilot)
-            await typed(pilot, "/join #dev")
-            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
-            await typed(pilot, "/join #lobby")
-            await until(pilot, lambda: s.buffers[s.active].name == "#lobby")
-            await typed(pilot, "/j dev")
-            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
+            await goes_to(pilot, s, "/join #dev", "#dev")
+            await goes_to(pilot, s, "/join #lobby", "#lobby")
+            await goes_to(pilot, s, "/j dev", "#dev")
             await typed(pilot, "back in dev")
             await until(pilot, lambda: "back in dev" in texts(s, "#dev"))
 
@@ -152,12 +162,7 @@ def test_shift_tab_cycles_nick_completion_backwards_and_keeps_the_focus(
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 32)) as pilot:
-            for who in people:
-                who.wait_type("welcome")
-                who.conn.join("#lobby")
-                who.wait_type("join")
-            s = await chatting(pilot)
-            await until(pilot, lambda: len(s.buffers["#lobby"].members) == 4)
+            await chatting_with(pilot, people)
             field = pilot.app.screen.query_one("#input", ChatInput)
             assert await _tab(pilot, "bo") == "bob: "
             await pilot.press("tab")
@@ -191,10 +196,8 @@ def test_alt_number_goes_to_the_nth_conversation_of_the_room_list(
     async def scenario() -> None:
         async with app.run_test(size=(120, 32)) as pilot:
             s = await chatting(pilot)
-            await typed(pilot, "/join #dev")
-            await until(pilot, lambda: s.buffers[s.active].name == "#dev")
-            await typed(pilot, "/join #ops")
-            await until(pilot, lambda: s.buffers[s.active].name == "#ops")
+            await goes_to(pilot, s, "/join #dev", "#dev")
+            await goes_to(pilot, s, "/join #ops", "#ops")
             field = pilot.app.screen.query_one("#input", ChatInput)
             await pilot.press("alt+2")
             await until(pilot, lambda: s.buffers[s.active].name == "#lobby")

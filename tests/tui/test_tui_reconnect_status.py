@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from chatroom.client.servers import SavedServer, ServerStore
@@ -14,19 +15,30 @@ from tests.realserver import ServerThread, make_config
 from tests.tui.test_tui_pilot import PASSWORD, log_in, until
 
 
+def wendy_app(server: ServerThread, tmp_path: Path) -> ChatApp:
+    """The app as wendy, with a fresh saved-server store, pointed at the test server."""
+    store = ServerStore(tmp_path / "cfg")
+    return ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "wendy"))
+
+
+async def logged_in_status(pilot: Pilot[None]) -> Static:
+    """Creates wendy's account and logs in; the chat screen's status line is returned."""
+    await log_in(pilot, "wendy", PASSWORD, create=True)
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, ChatScreen))
+    return app.screen.query_one("#status", Static)
+
+
 def test_status_says_logged_in_again_after_an_automatic_reconnect(tmp_path: Path) -> None:
     """The server drops the connection; the app reconnects and logs in again with SASL.
     The status line said "(guest)" from then on, because it was drawn when the connection
     opened, before the server confirmed the login."""
     server = ServerThread(make_config(tmp_path)).start()
-    store = ServerStore(tmp_path / "cfg")
-    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "wendy"))
+    app = wendy_app(server, tmp_path)
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 30)) as pilot:
-            await log_in(pilot, "wendy", PASSWORD, create=True)
-            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
-            status = app.screen.query_one("#status", Static)
+            status = await logged_in_status(pilot)
 
             def shown() -> str:
                 return str(status.render())
@@ -55,14 +67,11 @@ def test_status_says_logged_in_again_after_an_automatic_reconnect(tmp_path: Path
 def test_status_names_the_new_nick_after_nick(tmp_path: Path) -> None:
     """/nick renamed us everywhere but the status line, which kept the old nick."""
     server = ServerThread(make_config(tmp_path)).start()
-    store = ServerStore(tmp_path / "cfg")
-    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "wendy"))
+    app = wendy_app(server, tmp_path)
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 30)) as pilot:
-            await log_in(pilot, "wendy", PASSWORD, create=True)
-            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
-            status = app.screen.query_one("#status", Static)
+            status = await logged_in_status(pilot)
             await until(pilot, lambda: "wendy (logged in as wendy)" in str(status.render()))
             app.submit("#lobby", "/nick wendy2")
             await until(pilot, lambda: "wendy2 (logged in as wendy)" in str(status.render()))
@@ -77,14 +86,11 @@ def test_status_says_you_are_away_until_you_are_back(tmp_path: Path) -> None:
     """/away: the status line says so while it lasts, as WeeChat's and Irssi's do (only
     the one "You are marked as away" line said it, soon scrolled away)."""
     server = ServerThread(make_config(tmp_path)).start()
-    store = ServerStore(tmp_path / "cfg")
-    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "wendy"))
+    app = wendy_app(server, tmp_path)
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 30)) as pilot:
-            await log_in(pilot, "wendy", PASSWORD, create=True)
-            await until(pilot, lambda: isinstance(app.screen, ChatScreen))
-            status = app.screen.query_one("#status", Static)
+            status = await logged_in_status(pilot)
             await until(pilot, lambda: "wendy (logged in as wendy)" in str(status.render()))
             assert "away" not in str(status.render())
             app.submit("#lobby", "/away at lunch")

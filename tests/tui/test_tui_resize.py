@@ -64,14 +64,43 @@ async def chatting(pilot: Pilot[None], server: ServerThread) -> Client:
     return bob
 
 
+def tina_app(server: ServerThread, tmp_path: Path) -> ChatApp:
+    """The app as tina, with a fresh saved-server store, pointed at the test server."""
+    store = ServerStore(tmp_path / "cfg")
+    return ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+
+
+async def scrolled_full(pilot: Pilot[None], bob: Client) -> MessageLog:
+    """Bob says 40 filler lines; the log, once it shows them all and sits at its newest
+    line with room to scroll back, is returned."""
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    for n in range(40):
+        bob.conn.privmsg("#lobby", f"filler {n}")
+    await until(pilot, lambda: any("filler 39" in row for row in rows(app)))
+    log = app.screen.query_one("#log", MessageLog)
+    await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+    return log
+
+
+async def assert_follows(pilot: Pilot[None], bob: Client, log: MessageLog, text: str) -> None:
+    """Bob says ``text``; once it is shown (and the log has had time to scroll), the log
+    is at its newest line."""
+    app = pilot.app
+    assert isinstance(app, ChatApp)
+    bob.conn.privmsg("#lobby", text)
+    await until(pilot, lambda: any(text in row for row in rows(app)))
+    await pilot.pause(0.3)
+    assert log.scroll_y == log.max_scroll_y
+
+
 def test_lines_rewrap_whole_when_the_terminal_shrinks_and_grows(
     server: ServerThread, tmp_path: Path
 ) -> None:
     """Shrunk from 120 columns to 50, bob's message re-wraps into more rows with every
     word kept (it used to be cut at the old width, or lose its middle), each row within
     the log's width and indented under the text; grown back, it is as it was."""
-    store = ServerStore(tmp_path / "cfg")
-    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+    app = tina_app(server, tmp_path)
 
     async def scenario() -> None:
         async with app.run_test(size=(120, 30)) as pilot:
@@ -100,8 +129,7 @@ def test_at_50_columns_the_side_panels_fold_away_and_the_chat_gets_the_width(
 ) -> None:
     """At 50 columns the room and member lists are hidden (the chat had 6 columns left),
     a hint names rooms with unread lines, and F2 shows the room list when wanted."""
-    store = ServerStore(tmp_path / "cfg")
-    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+    app = tina_app(server, tmp_path)
 
     async def scenario() -> None:
         async with app.run_test(size=(50, 30)) as pilot:
@@ -142,26 +170,18 @@ def test_a_log_at_its_newest_line_stays_there_when_it_gets_shorter(
     terminal, or the status line taking a second row again after "Reconnecting…"): the
     newest lines stay in view and the next one is followed. It used to stay where it was,
     with the newest lines hidden under the message field, and stop following."""
-    store = ServerStore(tmp_path / "cfg")
-    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+    app = tina_app(server, tmp_path)
 
     async def scenario() -> None:
         async with app.run_test(size=(50, 30)) as pilot:
             bob = await chatting(pilot, server)
-            for n in range(40):
-                bob.conn.privmsg("#lobby", f"filler {n}")
-            await until(pilot, lambda: any("filler 39" in row for row in rows(app)))
-            log = app.screen.query_one("#log", MessageLog)
-            await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+            log = await scrolled_full(pilot, bob)
 
             await pilot.resize_terminal(50, 20)
             await pilot.pause(0.3)
             assert log.scroll_y == log.max_scroll_y
 
-            bob.conn.privmsg("#lobby", "after the shrink")
-            await until(pilot, lambda: any("after the shrink" in row for row in rows(app)))
-            await pilot.pause(0.3)
-            assert log.scroll_y == log.max_scroll_y
+            await assert_follows(pilot, bob, log, "after the shrink")
             bob.close()
 
     asyncio.run(scenario())
@@ -173,25 +193,17 @@ def test_page_down_scrolls_back_to_the_newest_line_which_is_followed_again(
     """Page Up scrolls back; Page Down (as in WeeChat and Irssi) comes back down to the
     newest line, and the log follows new lines again. Page Down did nothing: the log
     stayed up, and new lines went by unseen below it."""
-    store = ServerStore(tmp_path / "cfg")
-    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+    app = tina_app(server, tmp_path)
 
     async def scenario() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             bob = await chatting(pilot, server)
-            for n in range(40):
-                bob.conn.privmsg("#lobby", f"filler {n}")
-            await until(pilot, lambda: any("filler 39" in row for row in rows(app)))
-            log = app.screen.query_one("#log", MessageLog)
-            await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+            log = await scrolled_full(pilot, bob)
             await pilot.press("pageup", "pageup")
             await until(pilot, lambda: log.scroll_y < log.max_scroll_y)
             await pilot.press("pagedown", "pagedown", "pagedown")
             await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
-            bob.conn.privmsg("#lobby", "seen at once")
-            await until(pilot, lambda: any("seen at once" in row for row in rows(app)))
-            await pilot.pause(0.3)
-            assert log.scroll_y == log.max_scroll_y
+            await assert_follows(pilot, bob, log, "seen at once")
             bob.close()
 
     asyncio.run(scenario())
@@ -203,20 +215,15 @@ def test_lines_said_while_scrolled_back_stay_unread_until_the_newest_line_is_sho
     """Scrolled back (Page Up), the user is not reading what arrives: it stays unread (the
     count, and with an account the read marker other devices see) until the log is at
     its newest line again, as in the web client. It was read the moment it arrived."""
-    store = ServerStore(tmp_path / "cfg")
-    app = ChatApp(store, SavedServer("local", "127.0.0.1", server.port, False, "tina"))
+    app = tina_app(server, tmp_path)
 
     async def scenario() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             bob = await chatting(pilot, server)
-            for n in range(40):
-                bob.conn.privmsg("#lobby", f"filler {n}")
-            await until(pilot, lambda: any("filler 39" in row for row in rows(app)))
+            log = await scrolled_full(pilot, bob)
             session = app.session
             assert session is not None
             lobby = session.buffers["#lobby"]
-            log = app.screen.query_one("#log", MessageLog)
-            await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
             assert lobby.unread == 0
 
             await pilot.press("pageup")

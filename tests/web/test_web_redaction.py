@@ -17,10 +17,21 @@ def _message(page: Page, text: str) -> Locator:
 
 def _delete(page: Page, text: str) -> None:
     """What a user does: hover the message, open its menu, choose Delete."""
-    line = page.locator("#message-list .msg", has_text=text)
+    line = _message(page, text)
     line.hover()
     line.locator(".msg-actions").click()
     page.click('#message-menu [data-action="delete"]')
+
+
+def _alice_op_and_bob_in_den(people: People) -> tuple[Page, Page]:
+    """Alice opens #den (so she is its operator), then bob joins it: both pages in #den."""
+    alice = people.join_as("alice")
+    people.say(alice, "/join #den")
+    expect(alice.locator('#members .member[data-nick="alice"] .prefix')).to_have_text("@")
+    bob = people.join_as("bob")
+    people.say(bob, "/join #den")
+    expect(bob.locator("#buffer-name")).to_have_text("#den")
+    return alice, bob
 
 
 def test_web_author_deletes_own_message_and_everyone_sees_it_gone(
@@ -58,12 +69,7 @@ def test_web_delete_typed_as_in_the_terminal_client(people: People) -> None:
     """``/delete`` deletes one's last message here, ``/delete NICK reason`` an operator's
     pick, as in the terminal client (the web client sent them to the server as DELETE,
     which answered "not a command"). Nothing to delete is said, not sent."""
-    alice = people.join_as("alice")
-    people.say(alice, "/join #den")
-    expect(alice.locator('#members .member[data-nick="alice"] .prefix')).to_have_text("@")
-    bob = people.join_as("bob")
-    people.say(bob, "/join #den")
-    expect(bob.locator("#buffer-name")).to_have_text("#den")
+    alice, bob = _alice_op_and_bob_in_den(people)
     people.say(bob, "/delete")
     expect(bob.locator("#message-list .msg").last).to_contain_text(
         "There is no message of yours here to delete."
@@ -84,12 +90,7 @@ def test_web_delete_typed_as_in_the_terminal_client(people: People) -> None:
 
 
 def test_web_room_operator_deletes_someone_elses_message(people: People) -> None:
-    alice = people.join_as("alice")
-    people.say(alice, "/join #den")
-    expect(alice.locator('#members .member[data-nick="alice"] .prefix')).to_have_text("@")
-    bob = people.join_as("bob")
-    people.say(bob, "/join #den")
-    expect(bob.locator("#buffer-name")).to_have_text("#den")
+    alice, bob = _alice_op_and_bob_in_den(people)
     people.say(bob, "buy cheap watches")
     expect(_message(alice, "buy cheap watches")).to_be_visible()
 
