@@ -227,6 +227,10 @@ def test_web_mode_command_changes_and_shows_room_and_user_modes(
     expect(bob.locator("#message-list")).to_contain_text("/mode [#room|nick]")
 
 
+def _ends_with(text: str) -> Callable[[str], bool]:
+    return lambda line: line.endswith(text)
+
+
 def test_web_ban_mute_and_their_undoing_set_list_modes_on_the_nicks_mask(
     people: People, tcp_client: Callable[[str], LineClient]
 ) -> None:
@@ -242,7 +246,7 @@ def test_web_ban_mute_and_their_undoing_set_list_modes_on_the_nicks_mask(
         ("/unmute loud", "MODE #den -q loud!*@*"),
     ):
         people.say(alice, typed)
-        tess.wait_for(lambda line, sent=sent: line.endswith(sent))
+        tess.wait_for(_ends_with(sent))
     people.say(alice, "/mute")
     expect(alice.locator("#message-list")).to_contain_text("Usage: /mute nick")
     alice.locator("#buffers .buffer").first.click()  # the server tab: no room to ban in
