@@ -3,6 +3,10 @@ by Playwright, and a plain TCP IRC client.
 
 Playwright never downloads a browser here: it launches /usr/bin/chromium. Every wait is
 bounded, so a broken page fails a test in seconds instead of hanging the run.
+
+`page.wait_for_function` takes a function (`"() => ..."`), never a bare expression: Playwright
+re-checks a bare expression through `eval`, which the page's Content-Security-Policy refuses,
+so such a wait fails whenever its condition is not already true at the first look.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ def test_web_scrolling_up_in_a_room_loads_older_messages_until_the_beginning(
 
     # At the beginning, scrolling up again asks for nothing.
     _scroll_to_top(page)
-    page.wait_for_function("document.getElementById('messages').scrollTop === 0")
+    page.wait_for_function("() => document.getElementById('messages').scrollTop === 0")
     _round_trip(people, page, "that is all of it")
     assert len(requests) == 3
     expect(lines).to_have_text([*said, "that is all of it"])

@@ -86,7 +86,7 @@ def test_web_server_restart_shows_one_banner_and_no_departures(
     tess.close()
 
     for page in (alice, bob):  # each saw the drop, and is back in #lobby
-        page.wait_for_function("window.bannerTexts.length > 0", timeout=BACK_MS)
+        page.wait_for_function("() => window.bannerTexts.length > 0", timeout=BACK_MS)
         lobby = page.locator('#buffers .buffer[data-name="#lobby"]')
         expect(lobby).not_to_have_class(re.compile(r"\bparted\b"), timeout=BACK_MS)
         expect(page.locator("#status-banner")).to_be_hidden(timeout=BACK_MS)
@@ -126,7 +126,7 @@ def test_web_an_operator_back_after_a_restart_is_told_so_in_the_server_tab_not_t
             store.close()
 
     restartable.restart(while_down=make_alice_an_operator)
-    alice.wait_for_function("window.bannerTexts.length > 0", timeout=BACK_MS)
+    alice.wait_for_function("() => window.bannerTexts.length > 0", timeout=BACK_MS)
     expect(alice.locator("#status-banner")).to_be_hidden(timeout=BACK_MS)
     expect(alice.locator("#buffer-name")).to_have_text("#lobby")
     alice.locator("#buffers .buffer").first.click()
