@@ -227,3 +227,46 @@ def test_after_a_reconnect_the_welcome_and_motd_are_not_printed_again(
     back = [line for line in said.splitlines() if line.startswith("chatroom: back")]
     assert back == ["chatroom: back: 127.0.0.1 again, as tina"], said
     assert said.count("Connected to") == 1, said
+
+
+def test_after_a_reconnect_an_account_is_not_said_to_log_in_again(server: ServerThread) -> None:
+    """An account's client: the first connection says once that the account was created;
+    when the connection drops, the client logs in again with SASL and the one "back" line
+    says so. A second "logged in as" line would read as news to the user."""
+    stdin, typed = typing_pipe()
+    out, err = io.StringIO(), io.StringIO()
+    session = ClientSession("tina", "tina-pass-123", create_account=True)
+    endpoint = Endpoint("127.0.0.1", server.port, tls=False)
+    bob = Client(server.port, "bob")
+
+    async def scenario() -> int:
+        client = asyncio.create_task(
+            run_plain(endpoint, session, stdin=stdin, stdout=out, stderr=err)
+        )
+        typed.write("/join #lobby\n")
+        typed.flush()
+        await asyncio.to_thread(bob.wait_for, lambda e: e.type == "join" and "tina" in e.source)
+        server.drop("tina")
+        await asyncio.to_thread(
+            bob.wait_for,
+            lambda e: (
+                sum(line.endswith("JOIN #lobby") and "tina" in line for line in bob.raw_lines())
+                == 2
+            ),
+        )
+        await asyncio.sleep(0.5)  # what the server sends after the JOIN is printed
+        typed.close()
+        return await client
+
+    try:
+        bob.wait_type("welcome")
+        bob.conn.join("#lobby")
+        bob.wait_type("join")
+        assert asyncio.run(scenario()) == 0, err.getvalue()
+    finally:
+        bob.close()
+        typed.close()
+        stdin.close()
+    said = [line for line in err.getvalue().splitlines() if "tina" in line]
+    assert said == ["chatroom: created account tina", "chatroom: back: 127.0.0.1 again, as tina"]
+    assert session.account == "tina"
