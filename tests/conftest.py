@@ -1,13 +1,27 @@
 """Fixtures shared by every test package: a real PostgreSQL, started once per session on
-first use (tests that never ask for it never start it), stopped at the end."""
+first use (tests that never ask for it never start it), stopped at the end; and the root
+logger put back after each test."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
 
 from tests.postgres_server import TempPostgres
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_put_back() -> Iterator[None]:
+    """A test that runs ``chatroom serve`` in-process sets the root logger to write to
+    the ``sys.stderr`` of that moment, pytest's capture for that test. Once the capture
+    is closed, every later server's log line printed "--- Logging error ---" instead."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
