@@ -88,6 +88,14 @@ def _field(value: object) -> str:
     return text
 
 
+def error_text(err: BaseException) -> str:
+    """An error's message on one line, for a log field. Libraries (libpq above all) end
+    their messages with newlines or spread them over several lines; as a field those showed
+    as ``␊`` between the parts, which reads like damaged text rather than a second line."""
+    lines = (line.strip() for line in str(err).splitlines())
+    return "; ".join(line for line in lines if line) or type(err).__name__
+
+
 def setup(level: str = "INFO", fmt: str = "human", node: str = "") -> None:
     """``node``: a network node's name, added to each line that does not name one."""
     handler = logging.StreamHandler(sys.stderr)

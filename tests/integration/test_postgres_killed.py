@@ -91,3 +91,9 @@ def test_a_server_outlives_postgresql_killed_and_saves_again_once_it_is_back(
     retries = [r for r in caplog.records if r.getMessage() == "history write failed; retrying"]
     assert retries
     assert [r.exc_info for r in retries] == [None] * len(retries)
+    # The LISTEN connection's loss is one warning, and libpq's several-line messages are
+    # one line in it (they used to show "␊" between their parts).
+    assert any(r.getMessage() == "store listener lost its connection" for r in caplog.records)
+    errors = [str(r.__dict__["error"]) for r in caplog.records if "error" in r.__dict__]
+    assert errors
+    assert [e for e in errors if "\n" in e] == []

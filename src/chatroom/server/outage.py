@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import time
 
+from chatroom.logs import error_text
+
 log = logging.getLogger("chatroom.cluster")
 
 REPEAT_SECONDS = 10.0
@@ -31,7 +33,7 @@ class Outage:
             self.log.warning(
                 "%s failed; retrying",
                 self.what,
-                extra={"error": _one_line(err), "failing_for_seconds": round(now - self.since, 1)},
+                extra={"error": error_text(err), "failing_for_seconds": round(now - self.since, 1)},
             )
 
     def ok(self) -> None:
@@ -43,8 +45,3 @@ class Outage:
             extra={"after_seconds": round(time.monotonic() - self.since, 1)},
         )
         self.since = None
-
-
-def _one_line(err: BaseException) -> str:
-    """libpq's messages span several lines; a log line is one."""
-    return " ".join(str(err).split()) or type(err).__name__

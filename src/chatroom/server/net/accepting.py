@@ -15,6 +15,8 @@ import errno
 import logging
 import socket
 
+from chatroom.logs import error_text
+
 log = logging.getLogger("chatroom.net")
 
 BACKLOG = 128
@@ -78,7 +80,7 @@ class AcceptingSockets:
             except ConnectionAbortedError:
                 continue  # the peer gave up while queued
             except OSError as err:
-                log.error("accept failed", extra={"error": str(err)})
+                log.error("accept failed", extra={"error": error_text(err)})
                 if err.errno in EXHAUSTED:  # retrying at once would spin on the error
                     loop = asyncio.get_running_loop()
                     loop.remove_reader(listener)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import os
 
+from chatroom.logs import error_text
+
 try:
     import resource
 except ImportError:  # not on Windows; there is no limit to manage there
@@ -50,7 +52,7 @@ def raise_open_file_limit() -> int | None:
         except (OSError, ValueError) as err:
             log.warning(
                 "could not raise the open file limit",
-                extra={"soft": soft, "hard": hard, "error": str(err)},
+                extra={"soft": soft, "hard": hard, "error": error_text(err)},
             )
     return None if soft == resource.RLIM_INFINITY else soft
 

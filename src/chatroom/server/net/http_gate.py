@@ -39,6 +39,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 
+from chatroom.logs import error_text
 from chatroom.server.core import admission
 from chatroom.server.net import forwarded
 from chatroom.server.net.accepting import AcceptingSockets
@@ -223,7 +224,7 @@ class GatedListener(AcceptingSockets):
                     ssl_handshake_timeout=self.timeout,
                 )
         except OSError as err:  # handshake failed or timed out, peer gone (SSLError too)
-            log.debug("connection failed before HTTP", extra={"error": str(err)})
+            log.debug("connection failed before HTTP", extra={"error": error_text(err)})
             sock.close()
             handler.release()
         except asyncio.CancelledError:

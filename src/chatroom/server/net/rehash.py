@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from chatroom.config import SETTINGS, Config, ConfigError
+from chatroom.logs import error_text
 from chatroom.server.core.reconfigure import Reloaded
 
 log = logging.getLogger("chatroom.server")
@@ -99,7 +100,7 @@ def reread(running: Config, source: ConfigSource | None) -> tuple[Config | None,
     try:
         path, read = source.load()
     except ConfigError as err:
-        log.error("config file refused; nothing changed", extra={"error": str(err)})
+        log.error("config file refused; nothing changed", extra={"error": error_text(err)})
         return None, Reloaded(None, "", (), str(err))
     except Exception as err:  # never a crash, nor an operator left waiting for an answer
         log.exception("reading the config file again failed; nothing changed")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from chatroom.config import Config, ConfigError
 from chatroom.irc.framing import LineBuffer
+from chatroom.logs import error_text
 from chatroom.server.core.effect_dispatch import dispatch_effect
 from chatroom.server.core.reconfigure import Reloaded
 from chatroom.server.core.session import Session
@@ -362,7 +363,8 @@ class Shell:
             self.tls_context.load_cert_chain(*self.tls_files)
         except (OSError, ssl.SSLError) as err:
             log.error(
-                "TLS certificate reload failed; keeping the old one", extra={"error": str(err)}
+                "TLS certificate reload failed; keeping the old one",
+                extra={"error": error_text(err)},
             )
             return
         log.info("TLS certificate reloaded", extra={"sha256": self.fingerprint})

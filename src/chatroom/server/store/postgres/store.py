@@ -33,6 +33,7 @@ import psycopg
 from psycopg import errors
 from psycopg_pool import ConnectionPool
 
+from chatroom.logs import error_text
 from chatroom.server.outage import Outage
 from chatroom.server.store.base import (
     AuditEntry,
@@ -192,7 +193,7 @@ class PostgresStore:
                             log.info("store changed outside the server; reloading it all")
                         yield touched
             except psycopg.Error as exc:
-                log.warning("store listener lost its connection", extra={"error": str(exc)})
+                log.warning("store listener lost its connection", extra={"error": error_text(exc)})
                 await asyncio.sleep(RECONNECT_SECONDS)
 
     def _listen_kwargs(self) -> dict[str, Any]:
