@@ -93,7 +93,9 @@ def audit(
     after the commit, for replies that promise the change is saved."""
     entry = AuditEntry(None, ctx.clock(), actor, action, target, reason)
     ctx.persist([*changes, AppendAudit(entry)], then)
-    snotices.tell(ctx, "a", f"{actor} {action} {target}" + (f" ({reason})" if reason else ""))
+    if ctx.snotices.watchers:
+        text = f"{actor} {action} {target}" + (f" ({reason})" if reason else "")
+        snotices.audited(ctx, actor, text)
 
 
 # ----------------------------------------------------------------------------- bans

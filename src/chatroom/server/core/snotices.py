@@ -12,11 +12,16 @@ Rules (InspIRCd's and Ergo's snomasks, reduced to what ChatRoom reports):
   mutes, kills, room registrations and renames, operator grants, REHASH...);
 - each notice is ``:<server> NOTICE <nick> :*** <KIND>: <text>`` to every device of the
   watching operator. The watchers are few (operators who asked), so an event costs one
-  dictionary test when nobody watches.
+  dictionary test when nobody watches;
+- ``a`` is paced per actor: ``AUDIT_BURST`` notices at once, then one a second; what one
+  actor does beyond that is counted and said in one line when its pace allows (at the
+  latest on the next tick), so a guest flooding MODE in its own room (about 24 audited
+  changes a second) neither floods the operators nor hides another actor's actions.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
@@ -29,12 +34,31 @@ if TYPE_CHECKING:
 LETTERS = "ac"  # the kinds there are, in the order a mask is shown
 KINDS = {"c": "CONNECT", "a": "AUDIT"}
 
+AUDIT_BURST = 10
+"""Audit notices one actor's actions may cause at once."""
+AUDIT_PER_SECOND = 1.0
+"""How fast an actor's allowance comes back after a burst."""
+
+
+@dataclass(slots=True)
+class Pace:
+    """One actor's allowance of audit notices, and how many it was over since last said."""
+
+    tokens: float
+    at: float
+    held: int = 0
+
+    def refill(self, now: float) -> None:
+        self.tokens = min(AUDIT_BURST, self.tokens + (now - self.at) * AUDIT_PER_SECOND)
+        self.at = now
+
 
 class ServerNotices:
     """Who hears which kinds of server notice (operators with ``+s``)."""
 
     def __init__(self) -> None:
         self.watchers: dict[User, str] = {}
+        self.paces: dict[str, Pace] = {}  # actors of recent audit notices; emptied by tick
 
     def __len__(self) -> int:
         return len(self.watchers)
@@ -85,6 +109,48 @@ def tell(ctx: Context, letter: str, text: str) -> None:
         if letter in mask:
             for conn in user.conns:
                 conn.send(format_line(ctx.name, "NOTICE", user.nick, line))
+
+
+def audited(ctx: Context, actor: str, text: str) -> None:
+    """An ``a`` notice about ``actor``'s action, within that actor's pace."""
+    notices = ctx.snotices
+    if not notices.watchers:
+        return
+    now = ctx.clock()
+    pace = notices.paces.get(actor)
+    if pace is None:
+        pace = notices.paces[actor] = Pace(AUDIT_BURST, now)
+    else:
+        pace.refill(now)
+    if pace.tokens < 1:
+        pace.held += 1
+        return
+    pace.tokens -= 1
+    _say_held(ctx, actor, pace)
+    tell(ctx, "a", text)
+
+
+def release_held(ctx: Context) -> None:
+    """From the tick: say what each actor was over by once its pace allows, and forget
+    actors whose allowance is whole again (the table holds only recent actors)."""
+    paces = ctx.snotices.paces
+    if not paces:
+        return
+    now = ctx.clock()
+    for actor, pace in list(paces.items()):
+        pace.refill(now)
+        if pace.held and pace.tokens >= 1:
+            pace.tokens -= 1
+            _say_held(ctx, actor, pace)
+        if not pace.held and pace.tokens >= AUDIT_BURST:
+            del paces[actor]
+
+
+def _say_held(ctx: Context, actor: str, pace: Pace) -> None:
+    if pace.held:
+        count = f"{pace.held} more audited action{'s' if pace.held > 1 else ''}"
+        tell(ctx, "a", f"{actor}: {count}, not shown (chatroom admin audit lists them)")
+        pace.held = 0
 
 
 def connected(ctx: Context, session: Session) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chatroom.irc.message import format_line
-from chatroom.server.core import accounts, sanctions
+from chatroom.server.core import accounts, sanctions, snotices
 from chatroom.server.core.connections import close
 from chatroom.server.core.multiline import expire as expire_batch
 
@@ -52,4 +52,5 @@ def tick(world: World) -> None:
     world.census.invisible = invisible
     accounts.expire_nick_grace(world)
     sanctions.expire(world)
+    snotices.release_held(world)
     world.answers.expire(now)
