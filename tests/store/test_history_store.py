@@ -400,6 +400,6 @@ def test_a_database_away_for_many_tries_is_logged_when_it_goes_and_comes_back_no
     said = [r for r in caplog.records if r.getMessage().startswith("history write")]
     assert [r.levelno for r in said] == [logging.WARNING, logging.INFO], said
     assert said[0].getMessage() == "history write failed; retrying"
-    assert said[0].__dict__["error"] == "connection refused Is the server running on that host?"
+    assert said[0].__dict__["error"] == "connection refused; Is the server running on that host?"
     assert said[1].getMessage() == "history write works again"
     assert _texts(store.export("#lobby")) == ["line 1"]  # nothing lost
