@@ -267,9 +267,16 @@ def test_after_a_failed_login_with_the_connect_button_enter_tries_again_and_crea
 
 
 def test_pasting_several_lines_into_the_message_field_keeps_every_line() -> None:
+    """Textual's Input would keep the first line and drop the rest: one line goes into
+    the field, several go up whole (with what was typed around them) for the editor."""
+    pasted: list[str] = []
+
     class Field(App[None]):
         def compose(self) -> ComposeResult:
             yield ChatInput(list)
+
+        def on_chat_input_block_pasted(self, message: ChatInput.BlockPasted) -> None:
+            pasted.append(message.text)
 
     app = Field()
 
@@ -278,9 +285,14 @@ def test_pasting_several_lines_into_the_message_field_keeps_every_line() -> None
             field = app.query_one(ChatInput)
             field.focus()
             await pilot.press(*"see: ")
-            field.post_message(events.Paste("first line\nsecond line\n\nthird\n"))
+            field.post_message(events.Paste("first line\nsecond line\n\n  third\n"))
             await pilot.pause(0.2)
-            assert field.value == "see: first line second line third"
+            assert pasted == ["see: first line\nsecond line\n\n  third\n"]
+            assert field.value == "see: "
+            field.post_message(events.Paste("just one line\n"))
+            await pilot.pause(0.2)
+            assert field.value == "see: just one line"
+            assert len(pasted) == 1
 
     asyncio.run(scenario())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chatroom.client.blocks import MULTILINE, BlockRefused, block_lines, trimmed
 from chatroom.client.modes import run_mode
 from chatroom.client.session import ClientSession
 from chatroom.client.state import SERVER_BUFFER, Event, LineKind, StateChanged
@@ -51,6 +52,8 @@ def _say(s: ClientSession, target: str, text: str, action: bool = False) -> list
     if target == SERVER_BUFFER:
         return [s.info("This is the server window: /join a room or /msg someone.",
                        kind=LineKind.ERROR)]  # fmt: skip
+    if "\n" in text and not action:
+        return _say_block(s, target, text)
     # A text too long for one line goes as several (the server would cut it).
     wrapper = len("\x01ACTION \x01") if action else 0
     pieces = split_text(text, text_budget(s.nick, "PRIVMSG", target) - wrapper)
@@ -60,6 +63,24 @@ def _say(s: ClientSession, target: str, text: str, action: bool = False) -> list
         return []  # the server echoes it back, with its own timestamp
     kind = LineKind.ACTION if action else LineKind.MESSAGE
     return [s.show(target, kind, piece, s.nick) for piece in pieces]
+
+
+def _say_block(s: ClientSession, target: str, text: str) -> list[Event]:
+    """Several lines (a paste) as one message: see ``client/blocks.py``."""
+    lines = trimmed(text)
+    if len(lines) < 2:
+        return _say(s, target, lines[0]) if lines else []
+    offered = s.login.available.get(MULTILINE)
+    try:
+        out = block_lines(s.nick, target, lines, s.caps, offered)
+    except BlockRefused as refused:
+        return [s.info(str(refused), target, LineKind.ERROR)]
+    s.send_lines(out)
+    if "echo-message" in s.caps:
+        return []
+    if MULTILINE in s.caps:
+        return [s.show(target, LineKind.MESSAGE, "\n".join(lines), s.nick)]
+    return [s.show(target, LineKind.MESSAGE, line, s.nick) for line in lines if line.strip()]
 
 
 def _has_left(s: ClientSession, room: str) -> bool:
@@ -342,6 +363,8 @@ ALIASES = {"raw": "quote", "j": "join", "leave": "part", "close": "part"}
 
 def execute(s: ClientSession, buffer: str, text: str) -> list[Event]:
     """Run what the user typed in ``buffer``: a /command, or a message (``//`` escapes)."""
+    if "\n" in text:
+        return say(s, buffer, text)  # a block of lines is a message, whatever it starts with
     if not text.startswith("/") or text.startswith("//"):
         return say(s, buffer, text[1:] if text.startswith("//") else text)
     name, _, rest = text[1:].partition(" ")

@@ -129,6 +129,10 @@ class ClientSession:
     def _send_line(self, line: bytes) -> None:
         self._out.append(line)
 
+    def send_lines(self, lines: list[bytes]) -> None:
+        """Queue lines already formatted: a multi-line message (``client/blocks.py``)."""
+        self._out.extend(lines)
+
     def take_output(self) -> list[bytes]:
         out, self._out = self._out, []
         return out

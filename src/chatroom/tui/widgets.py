@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
@@ -191,15 +192,26 @@ class ChatInput(Input):
             event.prevent_default()  # not Input's handler nor the focus keys
             self.action_complete(step)
 
+    class BlockPasted(Message):
+        """A paste of several lines: ``text`` is the whole message it makes with what was
+        already typed around the cursor, for the screen to show before it is sent."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
     def _on_paste(self, event: events.Paste) -> None:
-        """Textual's Input keeps only the first line of a paste and drops the rest
-        unseen; here the lines are joined by spaces, so all of it is there to edit."""
-        lines = [line.strip() for line in event.text.splitlines()]
-        joined = " ".join(line for line in lines if line)
+        """Textual's Input keeps only the first line of a paste and drops the rest unseen.
+        One line goes into the field; several go up as ``BlockPasted``, line breaks and
+        indentation kept (code, a list), with what was typed around the cursor."""
         event.stop()
         event.prevent_default()  # not Input's own handler too
-        if joined:
-            self.replace(joined, *self.selection)
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+        if sum(1 for line in text.splitlines() if line.strip()) > 1:
+            start, end = sorted(self.selection)
+            self.post_message(self.BlockPasted(self.value[:start] + text + self.value[end:]))
+        elif text.strip():
+            self.replace(text.strip(), *self.selection)
 
     def remember(self, text: str) -> None:
         """Add a sent line to the history that Up and Down walk through."""

@@ -33,6 +33,7 @@ from chatroom.client.state import (
 )
 from chatroom.tui.activity import ActivityHint
 from chatroom.tui.chatlog import MessageLog
+from chatroom.tui.screens.block import BlockEditor
 from chatroom.tui.widgets import ChatInput, MemberList, RoomList, irc_text, safe_text
 
 if TYPE_CHECKING:
@@ -238,6 +239,18 @@ class ChatScreen(Screen[None]):
         self.query_one("#input", ChatInput).remember(text)
         self._join_requested = text.lower().startswith(("/join ", "/j "))
         self.post_message(self.Submit(self.active_name, text))
+
+    @on(ChatInput.BlockPasted)
+    def paste_block(self, event: ChatInput.BlockPasted) -> None:
+        """Several lines pasted: shown in the editor, sent only when the user says so."""
+        target = self.active_name
+
+        def sent(text: str | None) -> None:
+            if text is not None and text.strip():
+                self.query_one("#input", ChatInput).value = ""
+                self.post_message(self.Submit(target, text))
+
+        self.app.push_screen(BlockEditor(event.text, target), sent)
 
     @on(OptionList.OptionSelected, "#rooms")
     def pick_room(self, event: OptionList.OptionSelected) -> None:
