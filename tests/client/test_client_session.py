@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from chatroom.client.commands import execute
 from chatroom.client.login import sasl_plain_chunks
 from chatroom.client.session import ClientSession
@@ -289,11 +291,14 @@ def test_the_servers_unknown_command_reply_points_to_help() -> None:
 
 
 def test_a_raw_line_cannot_smuggle_a_second_command() -> None:
+    """A block of lines (a paste) is a message, never commands, as in the web client: the
+    room gets it as text. /quote itself refuses a line break."""
     s = welcomed()
-    before = len(sent(s))
-    (refused,) = shown(execute(s, "#lobby", "/quote PRIVMSG #a :x\r\nQUIT"))
-    assert "Not sent" in refused.text
-    assert len(sent(s)) == before
+    execute(s, "#lobby", "/quote PRIVMSG #a :x\r\nQUIT")
+    assert sent(s) == ["PRIVMSG #lobby :/quote PRIVMSG #a :x", "PRIVMSG #lobby QUIT"]
+    with pytest.raises(ValueError, match="without line breaks"):
+        s.send_raw("PRIVMSG #a :x\r\nQUIT")
+    assert sent(s) == []
 
 
 def test_a_text_too_long_for_one_line_is_sent_as_several_without_losing_a_word() -> None:
