@@ -93,6 +93,12 @@ def test_without_multiline_each_non_blank_line_is_its_own_message_up_to_a_flood_
     assert f"at most {PLAIN_MAX_LINES}" in next(e.text for e in events if isinstance(e, Show))
 
 
+def test_a_nul_in_a_pasted_block_is_dropped_not_a_crash() -> None:
+    s = in_lobby()
+    execute(s, "#lobby", "bin\0ary\nsecond")
+    assert sent(s) == ["PRIVMSG #lobby binary", "PRIVMSG #lobby second"]
+
+
 def test_a_block_starting_with_a_slash_is_a_message_not_a_command() -> None:
     s = in_lobby()
     execute(s, "#lobby", "/etc/hosts says:\n127.0.0.1 localhost")

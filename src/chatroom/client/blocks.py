@@ -36,8 +36,9 @@ class BlockRefused(ValueError):  # noqa: N818 (a refusal to show, not a fault)
 
 
 def trimmed(text: str) -> list[str]:
-    """The block's lines, without blank lines around it or spaces at line ends."""
-    lines = [line.rstrip() for line in text.splitlines()]
+    """The block's lines, without blank lines around it or spaces at line ends (nor
+    NULs, which no IRC line may carry)."""
+    lines = [line.rstrip() for line in text.replace("\0", "").splitlines()]
     while lines and not lines[0]:
         lines.pop(0)
     while lines and not lines[-1]:
