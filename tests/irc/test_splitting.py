@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatroom.irc.message import format_line
-from chatroom.irc.splitting import split_text, text_budget
+from chatroom.irc.splitting import cut_bytes, split_text, text_budget
 
 
 @pytest.mark.parametrize(
@@ -39,3 +39,11 @@ def test_a_relayed_piece_from_the_longest_identity_fits_in_512_bytes() -> None:
         line = format_line(f"{nick}!{'u' * 16}@{'h' * 63}", "PRIVMSG", target, piece)
         assert len(line) <= 512
         assert line.endswith(piece.encode() + b"\r\n")  # nothing was cut by the server
+
+
+def test_cut_bytes_keeps_every_character_and_cuts_only_between_characters() -> None:
+    text = "ab é€ " * 30
+    pieces = cut_bytes(text, 7)
+    assert "".join(pieces) == text
+    assert all(0 < len(p.encode("utf-8")) <= 7 for p in pieces)
+    assert cut_bytes("", 7) == [""]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 
 from chatroom.irc.message import format_line
-from chatroom.irc.splitting import split_text, text_budget
+from chatroom.irc.splitting import cut_bytes, split_text, text_budget
 
 __all__ = ["MULTILINE", "PLAIN_MAX_LINES", "BlockRefused", "block_lines", "trimmed"]
 
@@ -61,18 +61,6 @@ def multiline_limits(caps: set[str], offered: str | None) -> tuple[int, int] | N
     return max_bytes, max_lines
 
 
-def _pieces(line: str, budget: int) -> list[str]:
-    """``line`` cut into pieces of at most ``budget`` bytes, every character kept."""
-    pieces: list[str] = []
-    data = line.encode("utf-8")
-    while len(data) > budget:
-        head = data[:budget].decode("utf-8", "ignore")
-        pieces.append(head)
-        data = data[len(head.encode("utf-8")) :]
-    pieces.append(data.decode("utf-8"))
-    return pieces
-
-
 def block_lines(
     nick: str, target: str, lines: list[str], caps: set[str], offered: str | None
 ) -> list[bytes]:
@@ -105,7 +93,7 @@ def block_lines(
     ref = f"b{next(_references)}"
     out = [format_line(None, "BATCH", f"+{ref}", MULTILINE, target)]
     for line in lines:
-        for i, piece in enumerate(_pieces(line, budget)):
+        for i, piece in enumerate(cut_bytes(line, budget)):
             tags = {"batch": ref, CONCAT: ""} if i else {"batch": ref}
             out.append(format_line(None, "PRIVMSG", target, piece, tags=tags))
     if max_lines and len(out) - 1 > max_lines:

@@ -5,6 +5,9 @@ does not fit in 512 bytes. A client that knows this splits a long text itself, a
 when there is one in the second half of the piece, else at a UTF-8 character boundary, so
 nothing typed is lost. The user and host parts are not known for sure (a vhost may come
 later), so the longest a server here gives is assumed.
+
+``cut_bytes`` cuts without looking for spaces and keeps every character, for the pieces
+of a line that a ``draft/multiline-concat`` recipient joins back together.
 """
 
 from __future__ import annotations
@@ -33,4 +36,17 @@ def split_text(text: str, budget: int) -> list[str]:
         text = text[len(head) :].lstrip(" ")
     if text or not pieces:
         pieces.append(text)
+    return pieces
+
+
+def cut_bytes(text: str, budget: int) -> list[str]:
+    """``text`` in pieces of at most ``budget`` bytes of UTF-8, cut only between
+    characters and nothing dropped: joined, they give ``text`` back."""
+    pieces: list[str] = []
+    data = text.encode("utf-8")
+    while len(data) > budget:
+        head = data[:budget].decode("utf-8", "ignore")
+        pieces.append(head)
+        data = data[len(head.encode("utf-8")) :]
+    pieces.append(data.decode("utf-8"))
     return pieces

@@ -93,9 +93,7 @@ def audit(
     after the commit, for replies that promise the change is saved."""
     entry = AuditEntry(None, ctx.clock(), actor, action, target, reason)
     ctx.persist([*changes, AppendAudit(entry)], then)
-    if ctx.snotices.watchers:
-        text = f"{actor} {action} {target}" + (f" ({reason})" if reason else "")
-        snotices.audited(ctx, actor, text)
+    snotices.audited(ctx, actor, f"{action} {target}" + (f" ({reason})" if reason else ""))
 
 
 # ----------------------------------------------------------------------------- bans

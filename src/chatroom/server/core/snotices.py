@@ -111,8 +111,8 @@ def tell(ctx: Context, letter: str, text: str) -> None:
                 conn.send(format_line(ctx.name, "NOTICE", user.nick, line))
 
 
-def audited(ctx: Context, actor: str, text: str) -> None:
-    """An ``a`` notice about ``actor``'s action, within that actor's pace."""
+def audited(ctx: Context, actor: str, what: str) -> None:
+    """An ``a`` notice that ``actor`` did ``what``, within that actor's pace."""
     notices = ctx.snotices
     if not notices.watchers:
         return
@@ -127,7 +127,7 @@ def audited(ctx: Context, actor: str, text: str) -> None:
         return
     pace.tokens -= 1
     _say_held(ctx, actor, pace)
-    tell(ctx, "a", text)
+    tell(ctx, "a", f"{actor} {what}")
 
 
 def release_held(ctx: Context) -> None:
