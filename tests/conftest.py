@@ -1,6 +1,7 @@
 """Fixtures shared by every test package: a real PostgreSQL, started once per session on
-first use (tests that never ask for it never start it), stopped at the end; and the root
-logger put back after each test."""
+first use (tests that never ask for it never start it), stopped at the end; raw IRC
+connections closed at the end of the test that made them; and the root logger put back
+after each test."""
 
 from __future__ import annotations
 
@@ -10,6 +11,16 @@ from collections.abc import Iterator
 import pytest
 
 from tests.postgres_server import TempPostgres
+from tests.realserver import Wire
+
+
+@pytest.fixture
+def wires() -> Iterator[list[Wire]]:
+    """Raw connections a test makes (``guest_wire``); every one is closed at the end."""
+    made: list[Wire] = []
+    yield made
+    for wire in made:
+        wire.close()
 
 
 @pytest.fixture(autouse=True)

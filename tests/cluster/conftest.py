@@ -16,7 +16,6 @@ import pytest
 
 from tests.cluster.support import Network
 from tests.postgres_server import TempPostgres
-from tests.realserver import Wire
 from tests.redis_server import TempRedis
 
 DEFAULT_NODES = ("a", "b", "c")
@@ -54,15 +53,6 @@ def network(
     finally:
         running.stop()
         _running.remove(running)
-
-
-@pytest.fixture
-def wires() -> Iterator[list[Wire]]:
-    """Raw connections a test makes; every one is closed at the end of the test."""
-    made: list[Wire] = []
-    yield made
-    for wire in made:
-        wire.close()
 
 
 @pytest.hookimpl(wrapper=True)

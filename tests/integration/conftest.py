@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.realserver import Client, ServerThread, Wire, make_config
+from tests.realserver import Client, ServerThread, make_config
 
 
 @pytest.fixture
@@ -40,12 +40,3 @@ def clients() -> Iterator[list[Client]]:
     yield made
     for client in made:
         client.close()
-
-
-@pytest.fixture
-def wires() -> Iterator[list[Wire]]:
-    """Raw connections a test makes (``guest_wire``); every one is closed at the end."""
-    made: list[Wire] = []
-    yield made
-    for wire in made:
-        wire.close()

@@ -6,7 +6,6 @@ flood limits lifted so that a few seconds stand for days of patient abuse.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,14 +19,6 @@ from chatroom.server.store.factory import open_history, open_store
 from tests.realserver import ServerThread, Wire, guest_wire, make_config
 
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def wires() -> Iterator[list[Wire]]:
-    opened: list[Wire] = []
-    yield opened
-    for wire in opened:
-        wire.close()
 
 
 # The store is read through its own interface, so these hold on SQLite and on

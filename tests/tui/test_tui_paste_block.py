@@ -32,14 +32,6 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
     running.stop()
 
 
-@pytest.fixture
-def wires() -> Iterator[list[Wire]]:
-    made: list[Wire] = []
-    yield made
-    for wire in made:
-        wire.close()
-
-
 def test_a_pasted_block_is_sent_as_one_message_with_its_lines_after_ctrl_s(
     server: ServerThread, tmp_path: Path, wires: list[Wire]
 ) -> None:
