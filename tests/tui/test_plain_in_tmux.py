@@ -10,23 +10,14 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from chatroom.client.timeline import DayBreak
-from tests.realserver import Client, ServerThread, make_config
+from tests.realserver import Client, ServerThread
 from tests.tui.test_tui_in_tmux import TMUX
 from tests.web.history_seed import noon, seed_history
 from tests.web.web_support import web_config
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 class Tmux:

@@ -13,9 +13,7 @@ from chatroom.client.connection import Endpoint
 from chatroom.client.plain import run_plain
 from chatroom.client.session import ClientSession
 from tests.realserver import ServerThread
-from tests.tui.test_plain_in_tmux import Tmux, server
-
-__all__ = ["server"]
+from tests.tui.test_plain_in_tmux import Tmux
 
 PASSWORD = "correct-horse-battery"
 

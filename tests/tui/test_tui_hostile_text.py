@@ -8,10 +8,8 @@ link); IRC formatting is drawn as formatting.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from rich.segment import Segment
 from textual.strip import Strip
 from textual.widgets import Static
@@ -28,13 +26,6 @@ from tests.tui.test_tui_pilot import log_in, log_text, until
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x9b31m"
 MARKUP = "[/] [bold]not bold[/bold] [link=http://evil.example]click[/link]"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 def controls_in(strips: list[Strip]) -> list[str]:

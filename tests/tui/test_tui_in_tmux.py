@@ -11,22 +11,13 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from tests.realserver import Client, ServerThread, make_config
+from tests.realserver import Client, ServerThread
 
 TMUX = shutil.which("tmux") or "/usr/bin/tmux"
 # `make test` installs tmux; without it the test fails (it must not silently skip).
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 def test_terminal_app_logs_in_and_shows_messages(server: ServerThread, tmp_path: Path) -> None:

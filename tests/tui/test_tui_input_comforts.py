@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 
 from chatroom.client.servers import SavedServer, ServerStore
@@ -18,17 +16,10 @@ from chatroom.client.session import ClientSession
 from chatroom.client.state import SERVER_BUFFER
 from chatroom.tui.app import ChatApp
 from chatroom.tui.widgets import ChatInput
-from tests.realserver import Client, ServerThread, make_config
+from tests.realserver import Client, ServerThread
 from tests.tui.test_plain_in_tmux import Tmux
 from tests.tui.test_tui_modes_and_away import chatting, texts, typed
 from tests.tui.test_tui_pilot import until
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 def _app(server: ServerThread, tmp_path: Path) -> ChatApp:

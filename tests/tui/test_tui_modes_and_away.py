@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,12 @@ from chatroom.tui.chatlog import TIME_WIDTH
 from chatroom.tui.screens.chat import ChatScreen
 from chatroom.tui.screens.login import TrustScreen
 from chatroom.tui.widgets import MemberList
-from tests.realserver import Client, ServerThread, make_config
+from tests.realserver import Client, ServerThread
 from tests.tui.test_tui_pilot import log_in, until
 from tests.tui.test_tui_resize import rows
 
 TEXT_AT = TIME_WIDTH + len("· ")
 """Where an info line's text starts in the log (after the time and its mark)."""
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 async def chatting(pilot: Pilot[None]) -> ClientSession:

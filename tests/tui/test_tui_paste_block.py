@@ -6,10 +6,8 @@ not."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from textual import events
 from textual.widgets import TextArea
 
@@ -18,18 +16,11 @@ from chatroom.tui.app import ChatApp
 from chatroom.tui.screens.block import BlockEditor
 from chatroom.tui.screens.chat import ChatScreen
 from chatroom.tui.widgets import ChatInput
-from tests.realserver import Client, ServerThread, Wire, guest_wire, make_config
+from tests.realserver import Client, ServerThread, Wire, guest_wire
 from tests.tui.test_tui_daily_use import app_for, guest_in_lobby
 from tests.tui.test_tui_pilot import log_text, until
 
 CODE = "def area(r):\n    return 3.14 * r * r\n\n# that is all\n"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 def test_a_pasted_block_is_sent_as_one_message_with_its_lines_after_ctrl_s(

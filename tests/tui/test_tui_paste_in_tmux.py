@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.realserver import Client, ServerThread, make_config
+from tests.realserver import Client, ServerThread
 from tests.tui.test_plain_in_tmux import Tmux
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 def test_a_block_pasted_in_a_real_terminal_opens_the_editor_and_ctrl_s_sends_it(

@@ -7,10 +7,9 @@ create an account, chat with someone using another IRC client, get kicked, recon
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input
 
@@ -21,17 +20,10 @@ from chatroom.tui.screens.chat import ChatScreen
 from chatroom.tui.screens.login import LoginScreen, TrustScreen
 from chatroom.tui.screens.servers import ServerForm, ServersScreen
 from chatroom.tui.widgets import MessageLog
-from tests.realserver import Client, ServerThread, make_config
+from tests.realserver import Client, ServerThread
 from tests.web.web_support import LineClient
 
 PASSWORD = "correct-horse-battery"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 async def until(pilot: Pilot[None], check: Callable[[], object], timeout: float = 10) -> None:

@@ -4,23 +4,13 @@ deletion made by someone else, and room events in scrollback (draft/event-playba
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from chatroom.client.servers import SavedServer, ServerStore
 from chatroom.tui.app import ChatApp
 from chatroom.tui.screens.chat import ChatScreen
-from tests.realserver import Client, ServerThread, Wire, make_config
+from tests.realserver import Client, ServerThread, Wire
 from tests.tui.test_tui_pilot import log_in, log_text, until
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 def _operator(server: ServerThread, room: str) -> Wire:

@@ -6,17 +6,15 @@ Driven by Textual's Pilot against a real ChatRoom server, with a real IRC client
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 
 from chatroom.client.servers import SavedServer, ServerStore
 from chatroom.tui.app import ChatApp
 from chatroom.tui.chatlog import MessageLog
 from chatroom.tui.screens.chat import ChatScreen
-from tests.realserver import Client, ServerThread, make_config
+from tests.realserver import Client, ServerThread
 from tests.tui.test_tui_pilot import log_in, until
 
 LONG = (
@@ -24,13 +22,6 @@ LONG = (
     "and it keeps MIDDLEWORD in its middle so that nothing may be lost when it wraps "
     "again and again until the very LASTWORD"
 )
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(make_config(tmp_path)).start()
-    yield running
-    running.stop()
 
 
 def rows(app: ChatApp) -> list[str]:
