@@ -180,64 +180,13 @@ def test_after_a_reconnect_lines_still_go_to_the_room_they_went_to(server: Serve
         stdin.close()
 
 
-def test_after_a_reconnect_the_welcome_and_motd_are_not_printed_again(
-    server: ServerThread,
-) -> None:
-    """The first connection prints the welcome and the message of the day; after the
-    connection drops and comes back, one line on stderr says the client is back, and the
-    welcome and MOTD are not printed again (they used to come after every reconnect)."""
+def _dropped_once_in_the_lobby(server: ServerThread, session: ClientSession) -> tuple[str, str]:
+    """``--plain`` joins #lobby as ``session``, the server drops it, it comes back and
+    rejoins, then its input ends: what it printed (stdout) and said (stderr)."""
     bob = Client(server.port, "bob")
-    bob.wait_type("welcome")
     stdin, typed = typing_pipe()
     out, err = io.StringIO(), io.StringIO()
-    session = ClientSession("tina")
     endpoint = Endpoint("127.0.0.1", server.port, tls=False)
-
-    async def scenario() -> int:
-        client = asyncio.create_task(
-            run_plain(endpoint, session, stdin=stdin, stdout=out, stderr=err)
-        )
-        typed.write("/join #lobby\n")
-        typed.flush()
-        await asyncio.to_thread(bob.wait_for, lambda e: e.type == "join" and "tina" in e.source)
-        server.drop("tina")
-        await asyncio.to_thread(
-            bob.wait_for,
-            lambda e: (
-                sum(line.endswith("JOIN #lobby") and "tina" in line for line in bob.raw_lines())
-                == 2
-            ),
-        )
-        await asyncio.sleep(0.5)  # what the server sends after the JOIN is printed
-        typed.close()
-        return await client
-
-    try:
-        bob.conn.join("#lobby")
-        bob.wait_type("join")
-        assert asyncio.run(scenario()) == 0, err.getvalue()
-    finally:
-        bob.close()
-        typed.close()
-        stdin.close()
-    printed, said = out.getvalue(), err.getvalue()
-    welcome = [line for line in printed.splitlines() if "Welcome to the ChatRoom IRC" in line]
-    assert len(welcome) == 1, printed
-    assert len([line for line in printed.splitlines() if "Say hello in #lobby" in line]) == 1
-    back = [line for line in said.splitlines() if line.startswith("chatroom: back")]
-    assert back == ["chatroom: back: 127.0.0.1 again, as tina"], said
-    assert said.count("Connected to") == 1, said
-
-
-def test_after_a_reconnect_an_account_is_not_said_to_log_in_again(server: ServerThread) -> None:
-    """An account's client: the first connection says once that the account was created;
-    when the connection drops, the client logs in again with SASL and the one "back" line
-    says so. A second "logged in as" line would read as news to the user."""
-    stdin, typed = typing_pipe()
-    out, err = io.StringIO(), io.StringIO()
-    session = ClientSession("tina", "tina-pass-123", create_account=True)
-    endpoint = Endpoint("127.0.0.1", server.port, tls=False)
-    bob = Client(server.port, "bob")
 
     async def scenario() -> int:
         client = asyncio.create_task(
@@ -267,6 +216,30 @@ def test_after_a_reconnect_an_account_is_not_said_to_log_in_again(server: Server
         bob.close()
         typed.close()
         stdin.close()
-    said = [line for line in err.getvalue().splitlines() if "tina" in line]
-    assert said == ["chatroom: created account tina", "chatroom: back: 127.0.0.1 again, as tina"]
+    return out.getvalue(), err.getvalue()
+
+
+def test_after_a_reconnect_the_welcome_and_motd_are_not_printed_again(
+    server: ServerThread,
+) -> None:
+    """The first connection prints the welcome and the message of the day; after the
+    connection drops and comes back, one line on stderr says the client is back, and the
+    welcome and MOTD are not printed again (they used to come after every reconnect)."""
+    printed, said = _dropped_once_in_the_lobby(server, ClientSession("tina"))
+    welcome = [line for line in printed.splitlines() if "Welcome to the ChatRoom IRC" in line]
+    assert len(welcome) == 1, printed
+    assert len([line for line in printed.splitlines() if "Say hello in #lobby" in line]) == 1
+    back = [line for line in said.splitlines() if line.startswith("chatroom: back")]
+    assert back == ["chatroom: back: 127.0.0.1 again, as tina"], said
+    assert said.count("Connected to") == 1, said
+
+
+def test_after_a_reconnect_an_account_is_not_said_to_log_in_again(server: ServerThread) -> None:
+    """An account's client: the first connection says once that the account was created;
+    when the connection drops, the client logs in again with SASL and the one "back" line
+    says so. A second "logged in as" line would read as news to the user."""
+    session = ClientSession("tina", "tina-pass-123", create_account=True)
+    _, said = _dropped_once_in_the_lobby(server, session)
+    lines = [line for line in said.splitlines() if "tina" in line]
+    assert lines == ["chatroom: created account tina", "chatroom: back: 127.0.0.1 again, as tina"]
     assert session.account == "tina"
