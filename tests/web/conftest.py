@@ -7,6 +7,11 @@ bounded, so a broken page fails a test in seconds instead of hanging the run.
 `page.wait_for_function` takes a function (`"() => ..."`), never a bare expression: Playwright
 re-checks a bare expression through `eval`, which the page's Content-Security-Policy refuses,
 so such a wait fails whenever its condition is not already true at the first look.
+
+Measure what is drawn with `web_support.drawn_box` (or in one page-side function), never
+`locator.bounding_box()` or `locator.evaluate()` alone: the client may redraw its message
+list between Playwright finding an element and measuring it, and a replaced node measures
+as nothing.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import FloatRect, Page, expect
 
-from tests.web.web_support import LineClient, People, http_url
+from tests.web.web_support import LineClient, People, drawn_box, http_url
 
 CAPS = "message-tags server-time draft/metadata-2"
 
@@ -26,9 +26,7 @@ def _eve_in_lobby(tcp_client: Callable[..., LineClient], alice: Page) -> LineCli
 
 
 def _box(page: Page, selector: str) -> FloatRect:
-    box = page.locator(selector).last.bounding_box()
-    assert box is not None, selector
-    return box
+    return drawn_box(page.locator(selector).last)
 
 
 def test_a_300_byte_display_name_leaves_room_for_the_messages_beside_it(
@@ -89,18 +87,26 @@ def test_a_link_after_a_right_to_left_override_reads_as_the_address_it_opens(
     # Reversed by the override, this read "https://www.bank.example/elpmaxe.live//:sptth".
     url = "https://evil.example/elpmaxe.knab.www//:sptth"
     eve.send(f"PRIVMSG #lobby :\u202e{url}")
-    link = alice.locator("#message-list .msg-msg a").last
-    expect(link).to_have_attribute("href", url)
-    first_last = link.evaluate(
-        """(a) => {
-          const text = a.firstChild, range = document.createRange(), x = [];
+    expect(alice.locator("#message-list .msg-msg a").last).to_have_attribute("href", url)
+    # Measured in one step on the link shown now: the list may be redrawn at any moment,
+    # and a replaced node measures as nothing (see ``drawn_box``).
+    first_last = alice.wait_for_function(
+        """(url) => {
+          const links = [...document.querySelectorAll("#message-list .msg-msg a")]
+            .filter((a) => a.getAttribute("href") === url);
+          const text = links.length ? links[links.length - 1].firstChild : null;
+          if (!text) return null;
+          const range = document.createRange(), x = [];
           for (const at of [0, text.length - 1]) {
             range.setStart(text, at); range.setEnd(text, at + 1);
-            x.push(range.getBoundingClientRect().left);
+            const box = range.getBoundingClientRect();
+            if (box.width === 0) return null;
+            x.push(box.left);
           }
           return x;
-        }"""
-    )
+        }""",
+        arg=url,
+    ).json_value()
     assert first_last[0] < first_last[1]  # "h" of https is drawn first, on the left
 
     # An override or zero-width character inside an address ends the link there.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, WebSocket, expect
 
-from tests.web.web_support import LineClient, People
+from tests.web.web_support import LineClient, People, drawn_box
 
 PASSWORD = "correct-horse-battery"
 
@@ -116,8 +116,7 @@ def test_web_two_devices_of_one_account_agree_on_unread_lines(
     assert _messages_and_marker(phone)[-3:] == ["hello both", "new", "one more"]
     marker = phone.locator(".new-marker")
     expect(marker).to_be_in_viewport()
-    box = marker.bounding_box()
-    assert box is not None
+    box = drawn_box(marker)
     assert box["x"] >= 0
     assert box["x"] + box["width"] <= 390
     expect(_badge(laptop, "#lobby")).to_have_count(0)

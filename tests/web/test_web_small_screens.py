@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web.web_support import LineClient, People, http_url
+from tests.web.web_support import LineClient, People, drawn_box, http_url
 
 WIDTHS = [1280, 390]
 
@@ -34,14 +34,11 @@ def test_web_an_action_wraps_as_a_sentence(
     expect(line).to_contain_text(text)
     expect(line).to_contain_text("tess")
     expect(line.locator(".nick")).to_be_visible()  # drawn, not being redrawn
-    nick = line.locator(".nick").bounding_box()
-    whole = line.bounding_box()
-    assert nick is not None
-    assert whole is not None
+    nick = drawn_box(line.locator(".nick"))
+    whole = drawn_box(line)
     # At 390 px the sentence takes two lines; a word per line took a dozen.
     assert whole["height"] <= 3 * nick["height"], (whole, nick)
-    words = line.locator(".text").bounding_box()
-    assert words is not None
+    words = drawn_box(line.locator(".text"))
     assert words["x"] + words["width"] <= width
 
 
@@ -184,19 +181,15 @@ def test_web_on_a_touch_phone_text_keeps_clear_of_the_menu_and_lines_keep_one_ed
     people.say(page, long)
     mine = page.locator(".msg-msg", has_text="long enough")
     expect(mine.locator(".msg-actions")).to_be_visible()
-    text = mine.locator(".text").bounding_box()
-    menu = mine.locator(".msg-actions").bounding_box()
-    assert text is not None
-    assert menu is not None
+    text = drawn_box(mine.locator(".text"))
+    menu = drawn_box(mine.locator(".msg-actions"))
     assert text["x"] + text["width"] <= menu["x"] + 1, (text, menu)
 
     page.fill("#input", "def f():\n    return 1")  # pasted: one message of two lines
     page.press("#input", "Enter")
     code = page.locator(".msg-msg", has_text="return 1")
     expect(code).to_be_visible()
-    nick = code.locator(".nick").bounding_box()
-    lines = code.locator(".text").bounding_box()
-    assert nick is not None
-    assert lines is not None
+    nick = drawn_box(code.locator(".nick"))
+    lines = drawn_box(code.locator(".text"))
     assert abs(lines["x"] - nick["x"]) <= 1, (lines, nick)
     assert lines["y"] >= nick["y"] + nick["height"] - 1

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.realserver import ServerThread
 from tests.web.history_seed import noon, seed_history
-from tests.web.web_support import LineClient, People, web_config
+from tests.web.web_support import LineClient, People, drawn_box, web_config
 
 LIST = "#message-list > li"
 
@@ -71,8 +71,7 @@ def test_web_new_messages_line_at_phone_width(
     alice.locator('#buffers .buffer[data-name="#lobby"]').click()
     marker = alice.locator(".new-marker")
     expect(marker).to_be_in_viewport()
-    box = marker.bounding_box()
-    assert box is not None
+    box = drawn_box(marker)
     assert box["x"] >= 0
     assert box["x"] + box["width"] <= 390
 

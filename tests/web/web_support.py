@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Dialog, FloatRect, Locator, Page, expect
 
 from chatroom import config as cfg
 from tests.realserver import ServerThread
@@ -63,6 +63,21 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 def http_url(server: ServerThread) -> str:
     return f"http://127.0.0.1:{server.http_port}"
+
+
+def drawn_box(locator: Locator) -> FloatRect:
+    """Where ``locator``'s element is drawn, measured on the element the page shows now.
+
+    The client redraws its whole message list whenever lines arrive above what is shown (a
+    history page, a display-name, a deletion), and Playwright finds the element and measures
+    it in two steps: a node replaced in between measures as not drawn (``None``). Such a
+    node is found afresh and measured again; one that stays undrawn fails after a bound.
+    """
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while (box := locator.bounding_box()) is None:
+        assert time.monotonic() < deadline, f"{locator} is not drawn"
+        time.sleep(0.05)
+    return box
 
 
 class LineClient:
