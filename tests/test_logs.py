@@ -13,7 +13,7 @@ import socket
 import time
 from pathlib import Path
 
-from chatroom.logs import HumanFormatter
+from chatroom.logs import HumanFormatter, error_text
 from tests.serve_process import ServeProcess
 
 HOSTILE = "ev\x1b]0;pwned\x07\x1b[2Jil\x9b31m"
@@ -53,6 +53,18 @@ def test_a_log_line_starts_with_its_date_and_time() -> None:
 def test_a_field_with_spaces_cannot_pass_for_more_fields() -> None:
     line = HumanFormatter().format(record("login failed", account="x ip=10.9.8.7", ip="1.2.3.4"))
     assert 'account="x ip=10.9.8.7" ip=1.2.3.4' in line
+
+
+def test_an_error_of_several_lines_is_one_field_and_an_empty_one_names_its_type() -> None:
+    """libpq's messages span lines; every store, listener and network error field goes
+    through ``error_text``, so none shows as text broken by "␊"."""
+    libpq = ConnectionError("connection to server failed: No such file\n\tIs the server running?\n")
+    assert error_text(libpq) == "connection to server failed: No such file; Is the server running?"
+    line = HumanFormatter().format(
+        record("store listener lost its connection", error=error_text(libpq))
+    )
+    assert "␊" not in line
+    assert error_text(TimeoutError()) == "TimeoutError"
 
 
 def test_a_hostile_login_name_reaches_the_servers_log_as_visible_text(tmp_path: Path) -> None:

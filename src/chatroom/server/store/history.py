@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from chatroom.logs import error_text
 from chatroom.server.core.history import HistoryQuery, HistoryRecord, TargetListing
 from chatroom.server.core.redaction import Redaction
 from chatroom.server.core.settings import HistorySettings
@@ -299,7 +300,7 @@ class HistoryWriter:
                         log.error(
                             "history write failed (%d lines lost)",
                             lost,
-                            extra={"error": _text(exc)},
+                            extra={"error": error_text(exc)},
                         )
                     else:
                         log.exception("history write failed (%d lines lost)", lost)
@@ -347,7 +348,7 @@ class HistoryWriter:
             changed = self._store.changed_outside()
             recent = self._store.recent(self._settings.replay_lines) if changed else None
         except Exception as exc:  # the database away: said in one line, tried next time
-            log.warning("history check failed", extra={"error": _text(exc)})
+            log.warning("history check failed", extra={"error": error_text(exc)})
             return
         if recent is not None and self._on_outside_change is not None:
             log.info(
@@ -413,8 +414,3 @@ class HistoryWriter:
     def _final_prune(self) -> None:
         self._prune(every_touched=True)
         self._reclaim()
-
-
-def _text(error: BaseException) -> str:
-    """An error in one line (libpq's span several), with its type when it has no text."""
-    return " ".join(str(error).split()) or type(error).__name__

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from chatroom.logs import error_text
 from chatroom.server.store.base import AlreadyExistsError, Change, Store
 from chatroom.server.store.worker_thread import WorkerThread
 
@@ -99,7 +100,7 @@ class StoreWriter:
                 log.error(
                     "store transaction failed (%d changes)",
                     len(changes),
-                    extra={"error": " ".join(str(exc).split())},
+                    extra={"error": error_text(exc)},
                 )
             else:
                 log.exception("store transaction failed (%d changes)", len(changes))
