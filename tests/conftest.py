@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.closing import closed_at_end
 from tests.postgres_server import TempPostgres
 from tests.realserver import Wire
 
@@ -17,10 +18,7 @@ from tests.realserver import Wire
 @pytest.fixture
 def wires() -> Iterator[list[Wire]]:
     """Raw connections a test makes (``guest_wire``); every one is closed at the end."""
-    made: list[Wire] = []
-    yield made
-    for wire in made:
-        wire.close()
+    yield from closed_at_end()
 
 
 @pytest.fixture(autouse=True)

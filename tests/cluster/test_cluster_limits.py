@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.closing import closed_at_end
 from tests.cluster.support import PASSWORD, Network, eventually, guest, login
 from tests.integration.test_login_throttle_over_tcp import THROTTLED, Guesser, checked
 from tests.realserver import Wire
@@ -18,10 +19,7 @@ ACCOUNTS = ("target", "shortban", "shortmute")
 
 @pytest.fixture
 def guessers() -> Iterator[list[Guesser]]:
-    made: list[Guesser] = []
-    yield made
-    for guesser in made:
-        guesser.close()
+    yield from closed_at_end()
 
 
 def test_guesses_from_one_address_spread_over_three_nodes_share_one_budget(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.closing import closed_at_end
 from tests.realserver import Client, ServerThread, make_config
 
 
@@ -36,7 +37,4 @@ def connect(server: ServerThread) -> Iterator[Callable[[str], Client]]:
 @pytest.fixture
 def clients() -> Iterator[list[Client]]:
     """Clients a test makes itself and appends here; every one is closed at the end."""
-    made: list[Client] = []
-    yield made
-    for client in made:
-        client.close()
+    yield from closed_at_end()

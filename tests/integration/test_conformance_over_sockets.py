@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from chatroom.server.core.settings import Limits
+from tests.closing import closed_at_end
 from tests.integration.moderation_support import PASSWORD, config_with_accounts
 from tests.integration.raw_support import (
     Lines,
@@ -45,10 +46,7 @@ def accounts_server(tmp_path: Path) -> Iterator[ServerThread]:
 
 @pytest.fixture
 def opened() -> Iterator[list[Lines | Client]]:
-    made: list[Lines | Client] = []
-    yield made
-    for client in made:
-        client.close()
+    yield from closed_at_end()
 
 
 def _tcp(server: ServerThread, opened: list[Lines | Client], nick: str, caps: str = "") -> Lines:

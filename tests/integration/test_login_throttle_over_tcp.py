@@ -23,6 +23,7 @@ import pytest
 from chatroom.config import Argon2Config
 from chatroom.server.auth.throttle import LoginThrottle
 from chatroom.server.harness import FakeClock
+from tests.closing import closed_at_end
 from tests.realserver import ServerThread, make_config
 from tests.serve_process import ServeProcess
 
@@ -105,10 +106,7 @@ def checked(answers: list[str]) -> int:
 
 @pytest.fixture
 def made() -> Iterator[list[Guesser]]:
-    guessers: list[Guesser] = []
-    yield guessers
-    for guesser in guessers:
-        guesser.close()
+    yield from closed_at_end()
 
 
 def start_server(tmp_path: Path, cheap_hashing: bool) -> tuple[ServerThread, FakeClock]:

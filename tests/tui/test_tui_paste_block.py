@@ -9,6 +9,7 @@ import asyncio
 from pathlib import Path
 
 from textual import events
+from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from chatroom.irc.message import parse
@@ -21,6 +22,15 @@ from tests.tui.test_tui_daily_use import app_for, guest_in_lobby
 from tests.tui.test_tui_pilot import log_text, until
 
 CODE = "def area(r):\n    return 3.14 * r * r\n\n# that is all\n"
+
+
+async def _paste(app: ChatApp, pilot: Pilot[None], typed: str, block: str) -> None:
+    """Type ``typed`` in the message field, then paste ``block`` there: the editor opens."""
+    field = app.screen.query_one("#input", ChatInput)
+    field.focus()
+    await pilot.press(*typed)
+    field.post_message(events.Paste(block))
+    await until(pilot, lambda: isinstance(app.screen, BlockEditor))
 
 
 def test_a_pasted_block_is_sent_as_one_message_with_its_lines_after_ctrl_s(
@@ -38,11 +48,7 @@ def test_a_pasted_block_is_sent_as_one_message_with_its_lines_after_ctrl_s(
 
     async def scenario() -> None:
         async with guest_in_lobby(app) as pilot:
-            field = app.screen.query_one("#input", ChatInput)
-            field.focus()
-            await pilot.press(*"see: ")
-            field.post_message(events.Paste(CODE))
-            await until(pilot, lambda: isinstance(app.screen, BlockEditor))
+            await _paste(app, pilot, "see: ", CODE)
             assert app.screen.query_one(TextArea).text == "see: " + CODE
             await pilot.press("ctrl+s")
             await until(pilot, lambda: isinstance(app.screen, ChatScreen))
@@ -82,11 +88,7 @@ def test_escape_in_the_paste_editor_sends_nothing_and_keeps_what_was_typed(
 
     async def scenario() -> None:
         async with guest_in_lobby(app) as pilot:
-            field = app.screen.query_one("#input", ChatInput)
-            field.focus()
-            await pilot.press(*"typed")
-            field.post_message(events.Paste("pasted into\nthe wrong window\n"))
-            await until(pilot, lambda: isinstance(app.screen, BlockEditor))
+            await _paste(app, pilot, "typed", "pasted into\nthe wrong window\n")
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, ChatScreen))
             assert app.screen.query_one("#input", ChatInput).value == "typed"

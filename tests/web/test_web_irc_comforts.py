@@ -27,11 +27,27 @@ def _joined(client: LineClient, room: str = "#lobby") -> None:
     client.wait_for(lambda line: f" 366 {client.nick} {room} " in line)
 
 
+def _ends_with(text: str) -> Callable[[str], bool]:
+    return lambda line: line.endswith(text)
+
+
 def _join_in_page(page: Page, room: str) -> None:
     page.fill("#join-input", room)
     page.press("#join-input", "Enter")
     expect(page.locator("#buffer-name")).to_have_text(room)
     expect(page.locator("#members .member.self")).to_be_visible()
+
+
+def _alice_runs_den_with_tess(
+    people: People, tcp_client: Callable[[str], LineClient]
+) -> tuple[Page, LineClient]:
+    """alice in the web client opens #den (the first in: its operator); tess joins it."""
+    alice = people.join_as("alice")
+    _join_in_page(alice, "#den")
+    tess = tcp_client("tess")
+    _joined(tess, "#den")
+    expect(alice.locator('#members .member[data-nick="tess"]')).to_be_visible()
+    return alice, tess
 
 
 def _received(client: LineClient, text: str) -> None:
@@ -187,18 +203,14 @@ def test_web_escape_closes_the_side_panels_on_a_phone(people: People) -> None:
 def test_web_mode_command_changes_and_shows_room_and_user_modes(
     people: People, tcp_client: Callable[[str], LineClient]
 ) -> None:
-    alice = people.join_as("alice")
-    _join_in_page(alice, "#den")  # the first in #den: its operator
-    tess = tcp_client("tess")
-    _joined(tess, "#den")
-    expect(alice.locator('#members .member[data-nick="tess"]')).to_be_visible()
+    alice, tess = _alice_runs_den_with_tess(people, tcp_client)
     messages = alice.locator("#message-list")
 
     people.say(alice, "/mode +m")
-    tess.wait_for(lambda line: line.endswith("MODE #den +m"))
+    tess.wait_for(_ends_with("MODE #den +m"))
     expect(messages).to_contain_text("alice sets mode +m")
     people.say(alice, "/mode #den +b spammer!*@*")
-    tess.wait_for(lambda line: line.endswith("MODE #den +b spammer!*@*"))
+    tess.wait_for(_ends_with("MODE #den +b spammer!*@*"))
     expect(messages).to_contain_text("alice sets mode +b spammer!*@*")
     people.say(alice, "/mode")
     expect(messages.locator(".msg-event", has_text="#den has modes +")).to_contain_text("m")
@@ -227,18 +239,10 @@ def test_web_mode_command_changes_and_shows_room_and_user_modes(
     expect(bob.locator("#message-list")).to_contain_text("/mode [#room|nick]")
 
 
-def _ends_with(text: str) -> Callable[[str], bool]:
-    return lambda line: line.endswith(text)
-
-
 def test_web_ban_mute_and_their_undoing_set_list_modes_on_the_nicks_mask(
     people: People, tcp_client: Callable[[str], LineClient]
 ) -> None:
-    alice = people.join_as("alice")
-    _join_in_page(alice, "#den")  # the first in #den: its operator
-    tess = tcp_client("tess")
-    _joined(tess, "#den")
-    expect(alice.locator('#members .member[data-nick="tess"]')).to_be_visible()
+    alice, tess = _alice_runs_den_with_tess(people, tcp_client)
     for typed, sent in (
         ("/ban pest", "MODE #den +b pest!*@*"),
         ("/unban pest", "MODE #den -b pest!*@*"),
@@ -267,7 +271,7 @@ def test_web_says_common_refusals_in_sentences_not_in_irc_words(
     tess = tcp_client("tess")
     _joined(tess, "#den")  # the first in #den: its operator
     tess.send("MODE #den +m")
-    tess.wait_for(lambda line: line.endswith("MODE #den +m"))
+    tess.wait_for(_ends_with("MODE #den +m"))
     bob = _in_lobby(people, "bob")
     _join_in_page(bob, "#den")
     errors = bob.locator("#message-list .msg-error")
@@ -300,7 +304,7 @@ def test_web_knocks_and_sends_a_command_it_does_not_know_to_the_server(
     tess = tcp_client("tess")
     _joined(tess, "#closed")
     tess.send("MODE #closed +i")
-    tess.wait_for(lambda line: line.endswith("MODE #closed +i"))
+    tess.wait_for(_ends_with("MODE #closed +i"))
     people.say(alice, "/knock #closed may I come in?")
     tess.wait_for(lambda line: " 710 tess #closed alice!" in line and "may I come in?" in line)
     expect(alice.locator("#message-list")).to_contain_text("Your KNOCK has been delivered")
